@@ -1,0 +1,5 @@
+"""Exceptions of the package."""
+
+
+class InputError(ValueError):
+    """Bad user input. The message names the file, the sample or feature, and the fix."""

@@ -1,0 +1,163 @@
+"""All file reading and writing of the package lives here.
+
+Every other module takes and returns in-memory objects (DataFrames, arrays, estimators).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .errors import InputError
+
+TABLE_SUFFIXES = {".csv": ",", ".tsv": "\t", ".txt": "\t"}
+
+
+def _suffix(path: Path) -> str:
+    suffixes = [s.lower() for s in path.suffixes]
+    if suffixes and suffixes[-1] == ".gz":
+        suffixes = suffixes[:-1]
+    return suffixes[-1] if suffixes else ""
+
+
+def read_raw_table(path: str | Path) -> pd.DataFrame:
+    """Read a CSV, TSV or Parquet table with every cell as a string (first column = row IDs).
+
+    Nothing is coerced here; :func:`moflow.validate.parse_matrix` checks and converts.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: file not found. Check the 'path' column of the omics sheet.")
+    suffix = _suffix(path)
+    if suffix == ".parquet":
+        df = pd.read_parquet(path)
+        if df.index.name is None and df.columns.size and not pd.api.types.is_numeric_dtype(df.iloc[:, 0]):
+            df = df.set_index(df.columns[0])
+        df.index = df.index.astype(str)
+        df.columns = df.columns.astype(str)
+        return df
+    if suffix not in TABLE_SUFFIXES:
+        raise InputError(
+            f"{path}: unknown matrix format '{suffix}'. Use .csv, .tsv, .txt (tab-separated) "
+            "or .parquet, optionally gzip-compressed."
+        )
+    # header=None: pandas would silently rename duplicated column names ('X' -> 'X.1')
+    df = pd.read_csv(
+        path,
+        sep=TABLE_SUFFIXES[suffix],
+        dtype=str,
+        header=None,
+        keep_default_na=False,
+        na_values=[],
+    )
+    if df.shape[0] < 1:
+        raise InputError(f"{path}: the file is empty.")
+    header = df.iloc[0, 1:].astype(str).str.strip().tolist()
+    df = df.iloc[1:].set_index(0)
+    df.columns = header
+    df.index = df.index.astype(str).str.strip()
+    df.index.name = None
+    return df
+
+
+def read_sheet(path: str | Path) -> pd.DataFrame:
+    """Read a tab-separated sheet (samples.tsv, omics.tsv) with every column as string."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: sheet not found. Check the config entry that names it.")
+    df = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False, comment="#")
+    df.columns = [c.strip() for c in df.columns]
+    return df
+
+
+def write_matrix(df: pd.DataFrame, path: str | Path) -> None:
+    """Write a samples x features matrix (or any numeric frame) as Parquet."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    out = df.copy()
+    out.index = out.index.astype(str)
+    out.columns = out.columns.astype(str)
+    if out.index.name is None:
+        out.index.name = "sample"
+    out.to_parquet(path)
+
+
+def read_matrix(path: str | Path) -> pd.DataFrame:
+    """Read a Parquet matrix written by :func:`write_matrix`."""
+    return pd.read_parquet(path)
+
+
+def write_table(df: pd.DataFrame, path: str | Path, *, index: bool = False) -> None:
+    """Write a results table as TSV with a fixed float format (byte-identical reruns)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    df.to_csv(path, sep="\t", index=index, float_format="%.6g", lineterminator="\n")
+
+
+def read_table(path: str | Path) -> pd.DataFrame:
+    return pd.read_csv(path, sep="\t")
+
+
+def write_json(obj, path: str | Path) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+
+    def _default(o):
+        if isinstance(o, (np.integer,)):
+            return int(o)
+        if isinstance(o, (np.floating,)):
+            return float(o)
+        if isinstance(o, np.ndarray):
+            return o.tolist()
+        raise TypeError(type(o))
+
+    path.write_text(json.dumps(obj, indent=2, sort_keys=True, default=_default) + "\n")
+
+
+def read_json(path: str | Path):
+    return json.loads(Path(path).read_text())
+
+
+def read_gmt_lines(path: str | Path) -> list[str]:
+    path = Path(path)
+    if not path.exists():
+        raise InputError(
+            f"{path}: gene-set file not found. Gene sets are read from local GMT files only; "
+            "name an existing file in config 'enrichment: gene_sets'."
+        )
+    return path.read_text().splitlines()
+
+
+def write_gmt(gene_sets: dict[str, list[str]], path: str | Path, *, descriptions: dict | None = None) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptions = descriptions or {}
+    lines = [
+        "\t".join([name, descriptions.get(name, "NA"), *genes]) for name, genes in gene_sets.items()
+    ]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def write_text(text: str, path: str | Path) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+
+
+def save_pickle(obj, path: str | Path) -> None:
+    import pickle
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as fh:
+        pickle.dump(obj, fh, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def load_pickle(path: str | Path):
+    import pickle
+
+    with open(path, "rb") as fh:
+        return pickle.load(fh)

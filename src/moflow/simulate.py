@@ -1,0 +1,246 @@
+"""A simulated multi-omics cohort with planted structure: the embedded demo and the test bed.
+
+Planted, and written to a ground-truth table so tests can check that the pipeline finds them:
+
+* latent factors, some shared across layers, one (``F1``) tied to a binary outcome;
+* each factor drives a named gene set (``PLANTED_F<k>_...``), plus decoy gene sets that drive nothing;
+* per-layer batch shifts (batches independent of the outcome);
+* RNA-seq counts: negative binomial with varying library sizes;
+* proteomics log2 intensities sharing gene symbols with RNA, with left-censored missingness;
+* metabolomics peak intensities with dilution, pooled QC injections and an injection-order drift.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+FACTORS = {
+    # name: (layers it drives, gene-set name or None)
+    "F1": (("rna", "protein", "metabolomics"), "PLANTED_F1_OUTCOME_RESPONSE"),
+    "F2": (("rna", "protein"), "PLANTED_F2_SHARED_PROGRAM"),
+    "F3": (("rna",), "PLANTED_F3_RNA_PROGRAM"),
+    "F4": (("rna", "metabolomics"), "PLANTED_F4_METABOLIC_PROGRAM"),
+}
+
+
+@dataclass
+class DemoCohort:
+    """The simulated cohort. Layers are samples x features DataFrames."""
+
+    layers: dict[str, pd.DataFrame]
+    sheet: pd.DataFrame
+    gene_sets: dict[str, list[str]]
+    factors: pd.DataFrame
+    loadings: pd.DataFrame
+    gene_set_truth: pd.DataFrame
+    params: dict = field(default_factory=dict)
+
+
+def _injection_plan(samples_by_batch: list[list[str]], qc_every: int, rng) -> pd.DataFrame:
+    rows = []
+    order = 0
+    qc_count = 0
+    for b, members in enumerate(samples_by_batch):
+        members = list(rng.permutation(members))
+        batch = f"b{b + 1}"
+        seq: list[tuple[str, str]] = []
+        for i, s in enumerate(members):
+            if i % qc_every == 0:
+                qc_count += 1
+                seq.append((f"QC{qc_count:03d}", "qc"))
+            seq.append((s, "sample"))
+        qc_count += 1
+        seq.append((f"QC{qc_count:03d}", "qc"))
+        n = len(seq)
+        for pos, (sid, stype) in enumerate(seq):
+            order += 1
+            rows.append(
+                {"sample": sid, "sample_type": stype, "batch": batch, "injection_order": order,
+                 "_batch_pos": pos / (n - 1)}
+            )
+    return pd.DataFrame(rows)
+
+
+def simulate_cohort(
+    *,
+    n_samples: int = 150,
+    n_batches: int = 3,
+    n_genes: int = 2000,
+    n_proteins: int = 500,
+    n_metabolites: int = 200,
+    case_fraction: float = 1 / 3,
+    set_size: int = 40,
+    n_decoys: int = 20,
+    protein_missing: float = 0.15,
+    batch_strength: float = 1.0,
+    qc_every: int = 8,
+    seed: int = 0,
+) -> DemoCohort:
+    """Simulate the demo cohort.
+
+    Parameters
+    ----------
+    n_samples, n_batches, n_genes, n_proteins, n_metabolites
+        Sizes. Proteins are a subset of the genes (shared symbols).
+    case_fraction
+        Fraction of samples with outcome ``case`` (about 1:2 by default).
+    set_size, n_decoys
+        Size of each planted gene set and number of decoy gene sets.
+    protein_missing
+        Target fraction of left-censored (intensity-dependent) missing proteomics cells.
+    batch_strength
+        Multiplier of the per-layer batch shifts (0 disables batch effects).
+    qc_every
+        A pooled QC injection every ``qc_every`` samples in each metabolomics batch run.
+    seed
+        Seed of the only random generator used; the same seed gives identical output.
+    """
+    if n_proteins > n_genes:
+        raise ValueError("n_proteins must not exceed n_genes (proteins share gene symbols)")
+    rng = np.random.default_rng(seed)
+    samples = [f"S{i + 1:04d}" for i in range(n_samples)]
+    genes = np.array([f"GENE{i + 1:05d}" for i in range(n_genes)])
+    metabolites = np.array([f"MET{i + 1:04d}" for i in range(n_metabolites)])
+    factor_names = list(FACTORS)
+    K = len(factor_names)
+
+    # latent factors and outcome (F1 drives the outcome through a noisy threshold)
+    Z = rng.standard_normal((n_samples, K))
+    Z = (Z - Z.mean(0)) / Z.std(0)
+    liability = Z[:, 0] + 0.6 * rng.standard_normal(n_samples)
+    n_cases = int(round(case_fraction * n_samples))
+    cases = np.argsort(-liability)[:n_cases]
+    outcome = np.full(n_samples, "control", dtype=object)
+    outcome[cases] = "case"
+
+    # batches: independent of the outcome, balanced sizes
+    batch_idx = rng.permutation(np.arange(n_samples) % n_batches)
+    samples_by_batch = [[samples[i] for i in np.flatnonzero(batch_idx == b)] for b in range(n_batches)]
+
+    # gene sets: planted sets on disjoint genes; proteins include most planted genes
+    perm = rng.permutation(n_genes)
+    planted: dict[str, np.ndarray] = {}
+    cursor = 0
+    for f, (layers, gs) in FACTORS.items():
+        planted[f] = genes[perm[cursor : cursor + set_size]]
+        cursor += set_size
+    protein_planted = np.concatenate(
+        [planted[f][: int(0.75 * set_size)] for f, (layers, _) in FACTORS.items() if "protein" in layers]
+    )
+    others = genes[perm[cursor:]]
+    n_extra = n_proteins - len(protein_planted)
+    proteins = np.concatenate([protein_planted, rng.choice(others, n_extra, replace=False)])
+    proteins = np.array(sorted(proteins))
+
+    gene_sets: dict[str, list[str]] = {}
+    truth_rows = []
+    for f, (layers, gs) in FACTORS.items():
+        gene_sets[gs] = sorted(planted[f].tolist())
+        truth_rows.append({"gene_set": gs, "factor": f, "planted": True, "layers": ",".join(layers)})
+    for d in range(n_decoys):
+        # decoys mix unrelated genes with a few planted ones, as real overlapping collections do
+        members = list(rng.choice(others, set_size - 4, replace=False))
+        f = factor_names[d % K]
+        members += list(rng.choice(planted[f], 4, replace=False))
+        name = f"DECOY_{d + 1:02d}"
+        gene_sets[name] = sorted(members)
+        truth_rows.append({"gene_set": name, "factor": "", "planted": False, "layers": ""})
+    gene_set_truth = pd.DataFrame(truth_rows)
+
+    # loadings per layer: planted genes load positively on their factor
+    def gene_loadings(feature_names: np.ndarray, layer: str, scale: float) -> np.ndarray:
+        W = np.zeros((len(feature_names), K))
+        pos = {g: i for i, g in enumerate(feature_names)}
+        for k, (f, (layers, _)) in enumerate(FACTORS.items()):
+            if layer not in layers:
+                continue
+            for g in planted[f]:
+                if g in pos:
+                    W[pos[g], k] = scale * rng.uniform(0.6, 1.2)
+        return W
+
+    W_rna = gene_loadings(genes, "rna", 0.7)
+    W_prot = gene_loadings(proteins, "protein", 0.9)
+    W_met = np.zeros((n_metabolites, K))
+    for k, (f, (layers, _)) in enumerate(FACTORS.items()):
+        if "metabolomics" in layers:
+            idx = rng.choice(n_metabolites, 25, replace=False)
+            W_met[idx, k] = rng.choice([-1, 1], 25) * rng.uniform(0.3, 0.6, 25)
+
+    def batch_shift(n_features: int, sd: float) -> np.ndarray:
+        shifts = rng.normal(0, sd * batch_strength, (n_batches, n_features))
+        return shifts[batch_idx]
+
+    # RNA-seq counts
+    base = rng.normal(4.5, 1.6, n_genes)
+    log_mu = base + Z @ W_rna.T + batch_shift(n_genes, 0.45) + rng.normal(0, 0.2, (n_samples, n_genes))
+    size = np.exp(rng.normal(0, 0.4, n_samples))[:, None]
+    mu = size * np.exp(log_mu)
+    dispersion = 0.08
+    r = 1.0 / dispersion
+    counts = rng.negative_binomial(r, r / (r + mu))
+    rna = pd.DataFrame(counts, index=samples, columns=genes)
+
+    # proteomics log2 intensities with left-censored missingness
+    pbase = rng.normal(24, 2.0, n_proteins)
+    prot = pbase + Z @ W_prot.T + batch_shift(n_proteins, 0.6) + rng.normal(0, 0.35, (n_samples, n_proteins))
+    thresh = np.quantile(prot, protein_missing) + rng.normal(0, 0.6, prot.shape)
+    prot_missing = prot < thresh
+    prot = np.where(prot_missing, np.nan, prot)
+    protein = pd.DataFrame(prot, index=samples, columns=proteins)
+
+    # metabolomics: dilution, batch shift, injection-order drift, pooled QCs
+    plan = _injection_plan(samples_by_batch, qc_every, rng)
+    mbase = rng.normal(11, 1.5, n_metabolites)
+    m_shift = rng.normal(0, 0.35 * batch_strength, (n_batches, n_metabolites))
+    drift_slope = rng.normal(-0.5, 0.2, n_metabolites)
+    drift_curve = rng.normal(0, 0.2, n_metabolites)
+    z_of = {s: Z[i] for i, s in enumerate(samples)}
+    rows = []
+    for rec in plan.itertuples():
+        b = int(rec.batch[1:]) - 1
+        t = rec._5  # position within the batch run, 0..1
+        drift = drift_slope * t + drift_curve * (t - 0.5) ** 2 * 4
+        if rec.sample_type == "qc":
+            signal = mbase + 0.0
+            noise = rng.normal(0, 0.04, n_metabolites)
+            dilution = 0.0
+        else:
+            signal = mbase + W_met @ z_of[rec.sample]
+            noise = rng.normal(0, 0.12, n_metabolites)
+            dilution = rng.normal(0, 0.25)
+        rows.append(np.exp(signal + m_shift[b] + drift + noise + dilution))
+    metab = pd.DataFrame(np.vstack(rows), index=plan["sample"].to_numpy(), columns=metabolites)
+
+    # sample sheet: cohort samples first, then QC injections
+    outcome_of = dict(zip(samples, outcome))
+    sheet = plan.drop(columns="_batch_pos").copy()
+    sheet["outcome"] = sheet["sample"].map(outcome_of).fillna("")
+    sheet = sheet[["sample", "sample_type", "outcome", "batch", "injection_order"]]
+    sheet["_sort"] = (sheet["sample_type"] == "qc").astype(int)
+    sheet = sheet.sort_values(["_sort", "sample"]).drop(columns="_sort").reset_index(drop=True)
+
+    factors = pd.DataFrame(Z, index=pd.Index(samples, name="sample"), columns=factor_names)
+    load_rows = []
+    for layer, W, names in (("rna", W_rna, genes), ("protein", W_prot, proteins), ("metabolomics", W_met, metabolites)):
+        nz = np.argwhere(W != 0)
+        for i, k in nz:
+            load_rows.append({"layer": layer, "feature": names[i], "factor": factor_names[k], "weight": W[i, k]})
+    loadings = pd.DataFrame(load_rows)
+
+    return DemoCohort(
+        layers={"rna": rna, "protein": protein, "metabolomics": metab},
+        sheet=sheet,
+        gene_sets=gene_sets,
+        factors=factors,
+        loadings=loadings,
+        gene_set_truth=gene_set_truth,
+        params={
+            "n_samples": n_samples, "n_batches": n_batches, "n_genes": n_genes,
+            "n_proteins": n_proteins, "n_metabolites": n_metabolites, "seed": seed,
+            "case_fraction": case_fraction, "protein_missing_observed": float(prot_missing.mean()),
+        },
+    )
