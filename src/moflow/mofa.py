@@ -1,0 +1,235 @@
+"""Intermediate integration: MOFA (mofapy2), wrapped as a fit/transform estimator.
+
+``fit`` trains MOFA on the training samples' preprocessed layers; ``transform`` projects any
+samples (training or held-out) onto the trained model: with the weights and noise precisions
+fixed, each sample's factor values are the posterior mean of z under the N(0, I) prior, from the
+features it has observed. That is what lets MOFA factors serve as features inside
+cross-validation without held-out samples ever reaching the model fit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io as _io
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+from sklearn.base import BaseEstimator, TransformerMixin
+
+from .errors import InputError
+
+LIKELIHOODS = ("gaussian", "bernoulli", "poisson")
+
+
+def _union_samples(layers: dict[str, pd.DataFrame]) -> list[str]:
+    seen: dict[str, None] = {}
+    for X in layers.values():
+        for s in X.index:
+            seen.setdefault(s, None)
+    return list(seen)
+
+
+def check_mofa_input(layers: dict[str, pd.DataFrame], likelihoods: dict[str, str]) -> None:
+    """Validate views before mofapy2 sees them (mofapy2 exits with status 0 on bad input)."""
+    if not layers:
+        raise InputError("MOFA: no layer to integrate.")
+    for name, X in layers.items():
+        lik = likelihoods.get(name, "gaussian")
+        if lik not in LIKELIHOODS:
+            raise InputError(f"MOFA: layer '{name}' likelihood '{lik}' unknown; use one of {', '.join(LIKELIHOODS)}.")
+        V = X.to_numpy(float)
+        if X.shape[1] == 0:
+            raise InputError(f"MOFA: layer '{name}' has no features.")
+        if np.isinf(V).any():
+            raise InputError(f"MOFA: layer '{name}' contains infinite values.")
+        allnan = X.columns[np.isnan(V).all(axis=0)]
+        if len(allnan):
+            raise InputError(f"MOFA: feature '{allnan[0]}' of layer '{name}' has no observed value.")
+        obs = V[np.isfinite(V)]
+        if lik == "bernoulli" and not np.isin(obs, [0, 1]).all():
+            raise InputError(f"MOFA: layer '{name}' is declared bernoulli but holds values other than 0/1.")
+        if lik == "poisson" and ((obs < 0).any() or (obs != np.round(obs)).any()):
+            raise InputError(f"MOFA: layer '{name}' is declared poisson but holds non-count values.")
+
+
+class MOFA(TransformerMixin, BaseEstimator):
+    """MOFA+ (mofapy2) on a dict of samples x features layers.
+
+    Parameters mirror mofapy2's options. ``likelihoods`` maps layer -> gaussian / bernoulli /
+    poisson (gaussian where absent). Layers are centred on the training means before fitting, and
+    the same means are subtracted before projection.
+    """
+
+    def __init__(self, n_factors: int = 10, likelihoods: dict | None = None, spikeslab_weights: bool = True,
+                 ard_weights: bool = True, ard_factors: bool = False, scale_views: bool = False,
+                 convergence_mode: str = "fast", max_iter: int = 1000, drop_r2: float | None = None,
+                 use_float32: bool = True, gpu_mode: bool = False, seed: int = 0):
+        self.n_factors = n_factors
+        self.likelihoods = likelihoods
+        self.spikeslab_weights = spikeslab_weights
+        self.ard_weights = ard_weights
+        self.ard_factors = ard_factors
+        self.scale_views = scale_views
+        self.convergence_mode = convergence_mode
+        self.max_iter = max_iter
+        self.drop_r2 = drop_r2
+        self.use_float32 = use_float32
+        self.gpu_mode = gpu_mode
+        self.seed = seed
+
+    def fit(self, layers: dict[str, pd.DataFrame], y=None):
+        from mofapy2.run.entry_point import entry_point
+
+        liks = dict(self.likelihoods or {})
+        check_mofa_input(layers, liks)
+        self.views_ = list(layers)
+        self.samples_ = _union_samples(layers)
+        self.features_ = {v: list(layers[v].columns) for v in self.views_}
+        self.means_ = {}
+        data = []
+        for v in self.views_:
+            X = layers[v].reindex(self.samples_)
+            if liks.get(v, "gaussian") == "gaussian":
+                mu = X.mean(axis=0, skipna=True)
+            else:
+                mu = X.mean(axis=0, skipna=True) * 0.0
+            self.means_[v] = mu.to_numpy(float)
+            data.append([(X - mu).to_numpy(float)])
+        centred = {v: data[m][0].copy() for m, v in enumerate(self.views_)}  # mofapy2 alters its input
+        self.log_ = _io.StringIO()
+        with contextlib.redirect_stdout(self.log_):
+            ent = entry_point()
+            ent.set_data_options(scale_views=self.scale_views, center_groups=False, use_float32=self.use_float32)
+            try:
+                ent.set_data_matrix(
+                    data,
+                    likelihoods=[liks.get(v, "gaussian") for v in self.views_],
+                    views_names=self.views_,
+                    groups_names=["group1"],
+                    samples_names=[list(self.samples_)],
+                    features_names=[[f"{v}:{f}" for f in self.features_[v]] for v in self.views_],  # unique across views
+                )
+                ent.set_model_options(factors=int(self.n_factors), spikeslab_weights=self.spikeslab_weights,
+                                      ard_weights=self.ard_weights, ard_factors=self.ard_factors)
+                ent.set_train_options(iter=int(self.max_iter), convergence_mode=self.convergence_mode,
+                                      dropR2=self.drop_r2, gpu_mode=self.gpu_mode, seed=int(self.seed),
+                                      verbose=False, quiet=True)
+                ent.build()
+                ent.run()
+            except SystemExit as exc:  # mofapy2 calls sys.exit() on invalid input
+                raise InputError(f"MOFA rejected its input: {self.log_.getvalue()[-2000:]}") from exc
+        self.entry_point_ = ent
+        nodes = ent.model.nodes
+        self.K_ = nodes["Z"].getExpectation().shape[1]
+        self.factor_names_ = [f"Factor{k + 1}" for k in range(self.K_)]
+        W = nodes["W"].getExpectations()
+        tau = nodes["Tau"].getExpectation()
+        self.W_ = {v: np.asarray(W[m]["E"], float) for m, v in enumerate(self.views_)}
+        self.W2_ = {v: np.asarray(W[m]["E2"], float) for m, v in enumerate(self.views_)}
+        self.tau_ = {v: np.asarray(tau[m], float)[0] for m, v in enumerate(self.views_)}
+        self.Z_train_ = pd.DataFrame(np.asarray(nodes["Z"].getExpectation(), float), index=self.samples_,
+                                     columns=self.factor_names_)
+        self.r2_ = self._variance_explained(centred)
+        return self
+
+    def _variance_explained(self, centred: dict[str, np.ndarray]) -> pd.DataFrame:
+        Z = self.Z_train_.to_numpy()
+        rows = []
+        for v, Y in centred.items():
+            obs = np.isfinite(Y)
+            Y0 = np.where(obs, Y, 0.0)
+            ss_tot = float((Y0**2).sum())
+            for k in range(self.K_):
+                pred = np.outer(Z[:, k], self.W_[v][:, k])
+                ss_res = float((np.where(obs, Y0 - pred, 0.0) ** 2).sum())
+                rows.append({"view": v, "factor": self.factor_names_[k], "r2": max(0.0, 1 - ss_res / ss_tot)})
+        return pd.DataFrame(rows)
+
+    def transform(self, layers: dict[str, pd.DataFrame]) -> pd.DataFrame:
+        samples = _union_samples({v: layers[v] for v in self.views_ if v in layers})
+        K = self.K_
+        P = np.broadcast_to(np.eye(K), (len(samples), K, K)).copy()
+        b = np.zeros((len(samples), K))
+        for v in self.views_:
+            if v not in layers:
+                continue
+            X = layers[v].reindex(index=samples, columns=self.features_[v])
+            Y = X.to_numpy(float) - self.means_[v]
+            M = np.isfinite(Y).astype(float)
+            Y0 = np.where(M > 0, Y, 0.0)
+            W, W2, tau = self.W_[v], self.W2_[v], self.tau_[v]
+            tw = W * tau[:, None]  # D x K
+            # E[w w'] = w w' + diag(Var w)
+            P += np.einsum("nd,dk,dl->nkl", M, tw, W, optimize=True)
+            var_w = np.maximum(W2 - W**2, 0.0) * tau[:, None]
+            P[:, np.arange(K), np.arange(K)] += M @ var_w
+            b += Y0 @ tw
+        Z = np.linalg.solve(P, b[..., None])[..., 0]
+        return pd.DataFrame(Z, index=samples, columns=self.factor_names_)
+
+    def weights(self) -> pd.DataFrame:
+        """Long table: view, feature, factor, weight."""
+        rows = []
+        for v in self.views_:
+            df = pd.DataFrame(self.W_[v], index=self.features_[v], columns=self.factor_names_)
+            df = df.rename_axis("feature").reset_index().melt(id_vars="feature", var_name="factor", value_name="weight")
+            df.insert(0, "view", v)
+            rows.append(df)
+        return pd.concat(rows, ignore_index=True)
+
+    def save(self, path: str) -> None:
+        """Write mofapy2's own HDF5 model file (readable by MOFA2 / mofax)."""
+        with contextlib.redirect_stdout(_io.StringIO()):
+            self.entry_point_.save(str(path), save_data=False)
+
+
+def factor_associations(factors: pd.DataFrame, covariates: pd.DataFrame) -> pd.DataFrame:
+    """Test every factor against every covariate; BH-adjust across all tests.
+
+    Continuous covariates: Pearson correlation. Categorical: Kruskal-Wallis (two groups: also the
+    point-biserial correlation as an effect size).
+    """
+    from statsmodels.stats.multitest import multipletests
+
+    rows = []
+    for cov in covariates.columns:
+        col = covariates[cov].reindex(factors.index)
+        num = pd.to_numeric(col, errors="coerce")
+        is_num = num.notna().sum() == col.replace("", np.nan).notna().sum() and col.nunique() > 5
+        for f in factors.columns:
+            z = factors[f]
+            if is_num:
+                ok = num.notna() & z.notna()
+                r, p = stats.pearsonr(z[ok], num[ok])
+                rows.append({"factor": f, "covariate": cov, "test": "pearson", "statistic": r, "effect": r, "p": p})
+            else:
+                grp = col.astype(str).replace("", np.nan)
+                ok = grp.notna() & z.notna()
+                groups = [z[ok & (grp == g)].to_numpy() for g in sorted(grp[ok].unique())]
+                groups = [g for g in groups if len(g)]
+                if len(groups) < 2:
+                    continue
+                h, p = stats.kruskal(*groups)
+                eff = np.nan
+                if len(groups) == 2:
+                    lvl = sorted(grp[ok].unique())
+                    eff = stats.pearsonr(z[ok], (grp[ok] == lvl[1]).astype(float))[0]
+                rows.append({"factor": f, "covariate": cov, "test": "kruskal", "statistic": h, "effect": eff, "p": p})
+    out = pd.DataFrame(rows)
+    if len(out):
+        out["p_adj"] = multipletests(out["p"].fillna(1.0), method="fdr_bh")[1]
+    return out
+
+
+def match_factors(learned: pd.DataFrame, truth: pd.DataFrame) -> pd.DataFrame:
+    """For each true factor, the learned factor with the largest absolute correlation."""
+    common = learned.index.intersection(truth.index)
+    L, T = learned.loc[common], truth.loc[common]
+    C = np.corrcoef(np.hstack([T.to_numpy(), L.to_numpy()]).T)[: T.shape[1], T.shape[1]:]
+    C = np.nan_to_num(C)
+    rows = []
+    for i, t in enumerate(T.columns):
+        j = int(np.argmax(np.abs(C[i])))
+        rows.append({"true_factor": t, "learned_factor": L.columns[j], "r": C[i, j], "abs_r": abs(C[i, j])})
+    return pd.DataFrame(rows)
