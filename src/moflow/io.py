@@ -161,3 +161,47 @@ def load_pickle(path: str | Path):
 
     with open(path, "rb") as fh:
         return pickle.load(fh)
+
+
+def open_log(path: str | Path):
+    """A logging handler writing to ``path`` (created with its folder)."""
+    import logging
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return logging.FileHandler(path, mode="w")
+
+
+def write_demo_cohort(cohort, paths: dict) -> None:
+    """Write the simulated cohort the way users' files come: RNA counts as a features x samples TSV,
+    proteomics (log2) as a samples x features CSV with NA, metabolomics (with QC injections) as a
+    samples x features Parquet, the sample sheet, the gene sets and the ground truth."""
+    rna = cohort.layers["rna"].T
+    rna.index.name = "gene"
+    Path(paths["rna"]).parent.mkdir(parents=True, exist_ok=True)
+    rna.to_csv(paths["rna"], sep="\t", lineterminator="\n")
+    prot = cohort.layers["protein"].copy()
+    prot.index.name = "sample"
+    prot.to_csv(paths["protein"], na_rep="NA", float_format="%.4f", lineterminator="\n")
+    write_matrix(cohort.layers["metabolomics"], paths["metabolomics"])
+    cohort.sheet.to_csv(paths["samples"], sep="\t", index=False, lineterminator="\n")
+    write_gmt(cohort.gene_sets, paths["gene_sets"])
+    write_table(cohort.factors.reset_index(), paths["factors"])
+    write_table(cohort.loadings, paths["loadings"])
+    write_table(cohort.gene_set_truth, paths["gene_set_truth"])
+
+
+def write_bytes(data: bytes, path: str | Path) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+
+
+def sha256(path: str | Path) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()

@@ -776,8 +776,13 @@ class LayerPreprocessor(TransformerMixin, BaseEstimator):
                 qc_dropped = True
             if fit:
                 yy = None if y is None else y.reindex(cur.index)
+                n_before = cur.shape[1]
                 cur = step.fit_transform(cur, yy)
                 self.steps_.append((name, step))
+                params = {k: v for k, v in step.get_params(deep=False).items() if k != "info"}
+                self.history_.append({"step": name, "method": type(step).__name__, "params": repr(params),
+                                      "features_in": n_before, "features_out": cur.shape[1],
+                                      "missing_fraction_out": float(cur.isna().to_numpy().mean())})
             else:
                 cur = step.transform(cur)
             check_layer_not_empty(cur, layer=self.layer, step=name)
@@ -791,6 +796,7 @@ class LayerPreprocessor(TransformerMixin, BaseEstimator):
 
     def fit_transform(self, X, y=None, **fit_params):
         self.steps_ = []
+        self.history_ = []
         out = self._run(X, y, fit=True)
         self.features_out_ = list(out.columns)
         return out

@@ -109,7 +109,7 @@ def check_omics_sheet(omics: pd.DataFrame, *, path: str, samples: pd.DataFrame, 
             raise InputError(f"{path}: required column '{col}' is missing (need layer, kind, path).")
     omics = omics.copy()
     for col, default in (("orientation", "samples_in_rows"), ("batch_column", ""), ("has_qc", "false"),
-                         ("gene_ids", "none")):
+                         ("log_scale", "false"), ("gene_ids", "none")):
         if col not in omics.columns:
             omics[col] = default
         omics[col] = omics[col].replace("", default)
@@ -124,6 +124,8 @@ def check_omics_sheet(omics: pd.DataFrame, *, path: str, samples: pd.DataFrame, 
             raise InputError(f"{where}: layer names must start with a letter and use only letters, digits, '_'.")
         if row["kind"] not in KINDS:
             raise InputError(f"{where}: kind '{row['kind']}' is unknown; use one of {', '.join(KINDS)}.")
+        if row["gene_ids"] not in ("symbol", "none"):
+            raise InputError(f"{where}: gene_ids must be 'symbol' (features are gene symbols) or 'none'.")
         if row["orientation"] not in ("samples_in_rows", "features_in_rows"):
             raise InputError(f"{where}: orientation must be 'samples_in_rows' or 'features_in_rows'.")
         bc = row["batch_column"]
@@ -135,6 +137,7 @@ def check_omics_sheet(omics: pd.DataFrame, *, path: str, samples: pd.DataFrame, 
                 "add the run order of every injection (samples and QCs)."
             )
     omics["has_qc"] = omics["has_qc"].map(_truthy)
+    omics["log_scale"] = omics["log_scale"].map(_truthy)
     return omics.set_index("layer", drop=False)
 
 

@@ -1,0 +1,25 @@
+# moflow: multi-omics preprocessing, integration, honest evaluation and enrichment.
+# This file is a table of contents; the rules live in rules/, the logic in src/moflow/.
+
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+include: "rules/common.smk"
+include: "rules/demo.smk"
+include: "rules/inputs.smk"
+include: "rules/preprocess.smk"
+include: "rules/integrate.smk"
+include: "rules/evaluate.smk"
+include: "rules/enrich.smk"
+include: "rules/report.smk"
+
+
+rule all:
+    input:
+        all_targets(),
+    default_target: True

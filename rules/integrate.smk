@@ -1,0 +1,80 @@
+# Integration on the full cohort: early (weighted concatenation), intermediate (MOFA), late (stacking).
+
+
+rule integrate_early:
+    input:
+        matrices=expand("results/preprocess/{layer}.parquet", layer=LAYERS),
+        samples="results/inputs/samples.tsv",
+        omics=OMICS_PATH,
+    output:
+        embedding="results/integrate/early/embedding.tsv",
+        coefficients="results/integrate/early/coefficients.tsv",
+    params:
+        integration=config["integration"],
+        outcome=config["outcome"],
+        seed=config["seed"],
+    log:
+        "logs/integrate/early.log",
+    benchmark:
+        "benchmarks/integrate/early.tsv"
+    threads: 1
+    resources:
+        mem_mb=mem_mb,
+    conda:
+        "../envs/moflow.yaml"
+    script:
+        "../scripts/integrate_early.py"
+
+
+rule integrate_mofa:
+    input:
+        matrices=expand("results/preprocess/{layer}.parquet", layer=LAYERS),
+        samples="results/inputs/samples.tsv",
+        omics=OMICS_PATH,
+    output:
+        model="results/integrate/mofa/model.hdf5",
+        factors="results/integrate/mofa/factors.tsv",
+        weights="results/integrate/mofa/weights.tsv",
+        variance="results/integrate/mofa/variance_explained.tsv",
+        associations="results/integrate/mofa/associations.tsv",
+    params:
+        integration=config["integration"],
+        outcome=config["outcome"],
+        covariates=config["covariates"],
+        seed=config["seed"],
+    log:
+        "logs/integrate/mofa.log",
+    benchmark:
+        "benchmarks/integrate/mofa.tsv"
+    threads: 1
+    resources:
+        mem_mb=mem_mb,
+    conda:
+        "../envs/moflow.yaml"
+    script:
+        "../scripts/integrate_mofa.py"
+
+
+rule integrate_late:
+    input:
+        matrices=expand("results/preprocess/{layer}.parquet", layer=LAYERS),
+        samples="results/inputs/samples.tsv",
+        omics=OMICS_PATH,
+    output:
+        layer_weights="results/integrate/late/layer_weights.tsv",
+        coefficients="results/integrate/late/coefficients.tsv",
+    params:
+        integration=config["integration"],
+        outcome=config["outcome"],
+        seed=config["seed"],
+    log:
+        "logs/integrate/late.log",
+    benchmark:
+        "benchmarks/integrate/late.tsv"
+    threads: 1
+    resources:
+        mem_mb=mem_mb,
+    conda:
+        "../envs/moflow.yaml"
+    script:
+        "../scripts/integrate_late.py"
