@@ -7,7 +7,6 @@ from moflow.errors import InputError
 from moflow.io import read_sheet
 from moflow.validate import check_omics_sheet, check_samples_sheet
 
-
 validate(config, schema="../schemas/config.schema.yaml")
 
 SAMPLES_PATH = config["samples"]
@@ -16,7 +15,11 @@ OMICS_PATH = config["omics"]
 try:
     _raw_samples = read_sheet(SAMPLES_PATH)
     for _i, _row in _raw_samples.iterrows():
-        validate(_row.to_frame().T, schema="../schemas/samples.schema.yaml", set_default=False)
+        validate(
+            _row.to_frame().T,
+            schema="../schemas/samples.schema.yaml",
+            set_default=False,
+        )
     samples = check_samples_sheet(
         _raw_samples,
         path=SAMPLES_PATH,
@@ -77,7 +80,9 @@ def report_inputs(wildcards):
         "samples": "results/inputs/samples.tsv",
         "input_summary": "results/inputs/summary.tsv",
         "omics": OMICS_PATH,
-        "diagnostics": expand("results/preprocess/{layer}_diagnostics.tsv", layer=LAYERS),
+        "diagnostics": expand(
+            "results/preprocess/{layer}_diagnostics.tsv", layer=LAYERS
+        ),
         "pca": expand("results/preprocess/{layer}_pca.tsv", layer=LAYERS),
         "steps": expand("results/preprocess/{layer}_steps.tsv", layer=LAYERS),
         "factors": "results/integrate/mofa/factors.tsv",

@@ -11,13 +11,13 @@ rule simulate_demo:
         factors="resources/demo/truth/factors.tsv",
         loadings="resources/demo/truth/loadings.tsv",
         gene_set_truth="resources/demo/truth/gene_sets.tsv",
-    params:
-        demo=config["demo"],
     log:
         "logs/demo/simulate_demo.log",
     benchmark:
         "benchmarks/demo/simulate_demo.tsv"
     conda:
         "../envs/moflow.yaml"
+    params:
+        demo=config["demo"],
     script:
         "../scripts/simulate_demo.py"

@@ -8,18 +8,18 @@ rule enrich_mofa:
         gene_sets=[config["enrichment"]["gene_sets"][c] for c in COLLECTIONS],
     output:
         table="results/enrich/mofa_prerank.tsv",
-    params:
-        enrichment=config["enrichment"],
-        collections=COLLECTIONS,
-        seed=config["seed"],
     log:
         "logs/enrich/mofa_prerank.log",
     benchmark:
         "benchmarks/enrich/mofa_prerank.tsv"
+    conda:
+        "../envs/moflow.yaml"
     threads: 1
     resources:
         mem_mb=mem_mb,
-    conda:
-        "../envs/moflow.yaml"
+    params:
+        enrichment=config["enrichment"],
+        collections=COLLECTIONS,
+        seed=config["seed"],
     script:
         "../scripts/enrich_mofa.py"

@@ -7,14 +7,14 @@ rule cv_splits:
         samples="results/inputs/samples.tsv",
     output:
         splits="results/evaluate/splits.tsv",
-    params:
-        evaluation=config["evaluation"],
-        outcome=config["outcome"],
-        seed=config["seed"],
     log:
         "logs/evaluate/cv_splits.log",
     conda:
         "../envs/moflow.yaml"
+    params:
+        evaluation=config["evaluation"],
+        outcome=config["outcome"],
+        seed=config["seed"],
     script:
         "../scripts/cv_splits.py"
 
@@ -27,21 +27,21 @@ rule cv_fold:
         splits="results/evaluate/splits.tsv",
     output:
         predictions="results/evaluate/folds/{split}.tsv",
+    log:
+        "logs/evaluate/cv_fold_{split}.log",
+    benchmark:
+        "benchmarks/evaluate/cv_fold_{split}.tsv"
+    conda:
+        "../envs/moflow.yaml"
+    threads: 1
+    resources:
+        mem_mb=mem_mb,
     params:
         preprocess=config["preprocess"],
         integration=config["integration"],
         outcome=config["outcome"],
         covariates=config["covariates"],
         seed=config["seed"],
-    log:
-        "logs/evaluate/cv_fold_{split}.log",
-    benchmark:
-        "benchmarks/evaluate/cv_fold_{split}.tsv"
-    threads: 1
-    resources:
-        mem_mb=mem_mb,
-    conda:
-        "../envs/moflow.yaml"
     script:
         "../scripts/cv_fold.py"
 
@@ -58,11 +58,11 @@ rule scoreboard:
         ),
         fold_scores="results/evaluate/fold_scores.tsv",
         predictions="results/evaluate/predictions.tsv",
-    params:
-        outcome=config["outcome"],
     log:
         "logs/evaluate/scoreboard.log",
     conda:
         "../envs/moflow.yaml"
+    params:
+        outcome=config["outcome"],
     script:
         "../scripts/scoreboard.py"

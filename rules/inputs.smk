@@ -11,17 +11,17 @@ rule validate_inputs:
         matrices=expand("results/inputs/{layer}.parquet", layer=LAYERS),
         samples="results/inputs/samples.tsv",
         summary="results/inputs/summary.tsv",
-    params:
-        outcome=config["outcome"]["column"],
-        folds=config["evaluation"]["folds"],
-        allow_missing=config["inputs"]["allow_missing_samples"],
     log:
         "logs/inputs/validate_inputs.log",
     benchmark:
         "benchmarks/inputs/validate_inputs.tsv"
-    resources:
-        mem_mb=mem_mb,
     conda:
         "../envs/moflow.yaml"
+    resources:
+        mem_mb=mem_mb,
+    params:
+        outcome=config["outcome"]["column"],
+        folds=config["evaluation"]["folds"],
+        allow_missing=config["inputs"]["allow_missing_samples"],
     script:
         "../scripts/validate_inputs.py"

@@ -9,19 +9,19 @@ rule integrate_early:
     output:
         embedding="results/integrate/early/embedding.tsv",
         coefficients="results/integrate/early/coefficients.tsv",
-    params:
-        integration=config["integration"],
-        outcome=config["outcome"],
-        seed=config["seed"],
     log:
         "logs/integrate/early.log",
     benchmark:
         "benchmarks/integrate/early.tsv"
+    conda:
+        "../envs/moflow.yaml"
     threads: 1
     resources:
         mem_mb=mem_mb,
-    conda:
-        "../envs/moflow.yaml"
+    params:
+        integration=config["integration"],
+        outcome=config["outcome"],
+        seed=config["seed"],
     script:
         "../scripts/integrate_early.py"
 
@@ -37,20 +37,20 @@ rule integrate_mofa:
         weights="results/integrate/mofa/weights.tsv",
         variance="results/integrate/mofa/variance_explained.tsv",
         associations="results/integrate/mofa/associations.tsv",
+    log:
+        "logs/integrate/mofa.log",
+    benchmark:
+        "benchmarks/integrate/mofa.tsv"
+    conda:
+        "../envs/moflow.yaml"
+    threads: 1
+    resources:
+        mem_mb=mem_mb,
     params:
         integration=config["integration"],
         outcome=config["outcome"],
         covariates=config["covariates"],
         seed=config["seed"],
-    log:
-        "logs/integrate/mofa.log",
-    benchmark:
-        "benchmarks/integrate/mofa.tsv"
-    threads: 1
-    resources:
-        mem_mb=mem_mb,
-    conda:
-        "../envs/moflow.yaml"
     script:
         "../scripts/integrate_mofa.py"
 
@@ -63,18 +63,18 @@ rule integrate_late:
     output:
         layer_weights="results/integrate/late/layer_weights.tsv",
         coefficients="results/integrate/late/coefficients.tsv",
-    params:
-        integration=config["integration"],
-        outcome=config["outcome"],
-        seed=config["seed"],
     log:
         "logs/integrate/late.log",
     benchmark:
         "benchmarks/integrate/late.tsv"
+    conda:
+        "../envs/moflow.yaml"
     threads: 1
     resources:
         mem_mb=mem_mb,
-    conda:
-        "../envs/moflow.yaml"
+    params:
+        integration=config["integration"],
+        outcome=config["outcome"],
+        seed=config["seed"],
     script:
         "../scripts/integrate_late.py"

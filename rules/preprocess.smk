@@ -11,19 +11,19 @@ rule preprocess_layer:
         diagnostics="results/preprocess/{layer}_diagnostics.tsv",
         pca="results/preprocess/{layer}_pca.tsv",
         steps="results/preprocess/{layer}_steps.tsv",
+    log:
+        "logs/preprocess/{layer}.log",
+    benchmark:
+        "benchmarks/preprocess/{layer}.tsv"
+    conda:
+        "../envs/moflow.yaml"
+    threads: 1
+    resources:
+        mem_mb=mem_mb,
     params:
         preprocess=config["preprocess"],
         outcome=config["outcome"],
         covariates=config["covariates"],
         seed=config["seed"],
-    log:
-        "logs/preprocess/{layer}.log",
-    benchmark:
-        "benchmarks/preprocess/{layer}.tsv"
-    threads: 1
-    resources:
-        mem_mb=mem_mb,
-    conda:
-        "../envs/moflow.yaml"
     script:
         "../scripts/preprocess_layer.py"

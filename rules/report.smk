@@ -27,12 +27,12 @@ rule report:
             caption="../report/pathways.rst",
             category="Enrichment",
         ),
-    params:
-        config=config,
-        layers=LAYERS,
     log:
         "logs/report/report.log",
     conda:
         "../envs/moflow.yaml"
+    params:
+        config=config,
+        layers=LAYERS,
     script:
         "../scripts/report.py"
