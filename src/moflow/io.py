@@ -176,9 +176,10 @@ def write_demo_cohort(cohort, paths: dict) -> None:
     """Write the simulated cohort the way users' files come: RNA counts as a features x samples TSV,
     proteomics (log2) as a samples x features CSV with NA, metabolomics (with QC injections) as a
     samples x features Parquet, the sample sheet, the gene sets and the ground truth."""
+    for p in paths.values():
+        Path(p).parent.mkdir(parents=True, exist_ok=True)
     rna = cohort.layers["rna"].T
     rna.index.name = "gene"
-    Path(paths["rna"]).parent.mkdir(parents=True, exist_ok=True)
     rna.to_csv(paths["rna"], sep="\t", lineterminator="\n")
     prot = cohort.layers["protein"].copy()
     prot.index.name = "sample"

@@ -1,0 +1,181 @@
+"""End to end: Snakemake on a tiny simulated cohort, and bad inputs stopped in the input stage."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from moflow import io
+from moflow.simulate import simulate_cohort
+
+REPO = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.e2e
+
+TINY = dict(n_samples=72, n_batches=3, n_genes=400, n_proteins=120, n_metabolites=60, seed=3)
+
+
+def _snakemake(workdir: Path, *extra: str) -> subprocess.CompletedProcess:
+    exe = shutil.which("snakemake") or str(Path(sys.executable).parent / "snakemake")
+    cmd = [exe, "-s", str(REPO / "Snakefile"), "-d", str(workdir), "--cores", "2", *extra]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+
+
+def make_project(root: Path, **overrides) -> Path:
+    """A working directory with the tiny cohort's files, sheets and config."""
+    cohort = simulate_cohort(**TINY)
+    data = root / "data"
+    paths = {
+        "rna": data / "rna.tsv", "protein": data / "protein.csv", "metabolomics": data / "metab.parquet",
+        "samples": root / "config" / "samples.tsv", "gene_sets": data / "sets.gmt",
+        "factors": data / "truth" / "factors.tsv", "loadings": data / "truth" / "loadings.tsv",
+        "gene_set_truth": data / "truth" / "gene_sets.tsv",
+    }
+    io.write_demo_cohort(cohort, {k: str(v) for k, v in paths.items()})
+    omics = pd.DataFrame([
+        ["rna", "rnaseq_counts", "data/rna.tsv", "features_in_rows", "batch", "false", "false", "symbol"],
+        ["protein", "proteomics_intensity", "data/protein.csv", "samples_in_rows", "batch", "false", "true", "symbol"],
+        ["metabolomics", "metabolomics_intensity", "data/metab.parquet", "samples_in_rows", "batch", "true",
+         "false", "none"],
+    ], columns=["layer", "kind", "path", "orientation", "batch_column", "has_qc", "log_scale", "gene_ids"])
+    omics.to_csv(root / "config" / "omics.tsv", sep="\t", index=False)
+    config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    config.update({
+        "evaluation": {"folds": 3, "repeats": 1},
+        "integration": {**config["integration"], "mofa": {**config["integration"]["mofa"], "factors": 5}},
+        "enrichment": {**config["enrichment"], "gene_sets": {"demo": "data/sets.gmt"}, "permutations": 200},
+    })
+    config.update(overrides)
+    (root / "config" / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    return root
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory):
+    root = make_project(tmp_path_factory.mktemp("e2e"))
+    res = _snakemake(root)
+    assert res.returncode == 0, res.stderr[-5000:]
+    return root
+
+
+def test_run_writes_every_stage(finished_run):
+    r = finished_run / "results"
+    for layer in ("rna", "protein", "metabolomics"):
+        assert (r / "inputs" / f"{layer}.parquet").exists()
+        assert (r / "preprocess" / f"{layer}.parquet").exists()
+    html = (r / "report.html").read_text()
+    for section in ("Preprocessing", "Intermediate integration (MOFA)", "Evaluation", "Pathway enrichment",
+                    "Outcome-related MOFA factor"):
+        assert section in html
+    assert (r / "integrate" / "mofa" / "model.hdf5").stat().st_size > 0
+    assert (r / "provenance.json").exists()
+
+
+def test_scoreboard_has_every_strategy_on_identical_splits(finished_run):
+    board = io.read_table(finished_run / "results" / "evaluate" / "scoreboard.tsv")
+    assert set(board["strategy"]) == {"single:rna", "single:protein", "single:metabolomics", "early", "late", "mofa"}
+    folds = io.read_table(finished_run / "results" / "evaluate" / "fold_scores.tsv")
+    assert folds.groupby("strategy")["split"].apply(frozenset).nunique() == 1
+    pred = io.read_table(finished_run / "results" / "evaluate" / "predictions.tsv")
+    # every cohort sample is held out exactly once per repeat, for every strategy
+    assert (pred.groupby(["strategy", "sample"]).size() == 1).all()
+    best = board.set_index("strategy")
+    assert best.loc["early", "roc_auc"] > 0.75
+    assert ((board["roc_auc_lo"] <= board["roc_auc"]) & (board["roc_auc"] <= board["roc_auc_hi"])).all()
+
+
+def test_outcome_factor_and_its_gene_set_on_top(finished_run):
+    assoc = io.read_table(finished_run / "results" / "integrate" / "mofa" / "associations.tsv")
+    top = assoc[assoc["covariate"] == "outcome"].sort_values("p").iloc[0]
+    assert top["p_adj"] < 1e-3
+    enr = io.read_table(finished_run / "results" / "enrich" / "mofa_prerank.tsv")
+    first = enr[(enr["factor"] == top["factor"]) & (enr["layer"] == "rna") & (enr["rank"] == 1)]
+    assert first["term"].tolist() == ["PLANTED_F1_OUTCOME_RESPONSE"]
+
+
+def test_batch_correction_diagnostics(finished_run):
+    d = io.read_table(finished_run / "results" / "preprocess" / "rna_diagnostics.tsv").set_index("stage")
+    assert d.loc["before_batch_correction", "silhouette_batch"] > 0.3
+    assert d.loc["after", "silhouette_batch"] < 0.1
+    m = io.read_table(finished_run / "results" / "preprocess" / "metabolomics_diagnostics.tsv")
+    assert (m["qc_median_rsd_after_drift"] < m["qc_median_rsd_before_drift"] / 2).all()
+
+
+def test_rerun_is_byte_identical(finished_run, tmp_path):
+    """Same config and seed: identical tables."""
+    again = make_project(tmp_path)
+    res = _snakemake(again, "results/evaluate/scoreboard.tsv", "results/integrate/mofa/weights.tsv")
+    assert res.returncode == 0, res.stderr[-3000:]
+    for rel in ("results/evaluate/scoreboard.tsv", "results/evaluate/predictions.tsv",
+                "results/integrate/mofa/weights.tsv", "results/inputs/samples.tsv"):
+        assert (again / rel).read_bytes() == (finished_run / rel).read_bytes(), rel
+
+
+# ---------------------------------------------------------------------------------------------
+# bad input: the run stops in the input stage, names the file and the culprit, writes nothing
+# ---------------------------------------------------------------------------------------------
+
+
+def _break_sheet(root: Path, fn):
+    p = root / "config" / "samples.tsv"
+    df = pd.read_csv(p, sep="\t", dtype=str, keep_default_na=False)
+    fn(df).to_csv(p, sep="\t", index=False)
+
+
+def _break_matrix_csv(root: Path, fn):
+    p = root / "data" / "protein.csv"
+    df = pd.read_csv(p, dtype=str, keep_default_na=False, index_col=0)
+    fn(df).to_csv(p)
+
+
+def _set_row0(df, col, value):
+    df = df.copy()
+    df.loc[df.index[0], col] = value
+    return df
+
+
+BAD = {
+    "sample missing from sheet": (
+        lambda r: _break_sheet(r, lambda d: d[d["sample"] != "S0005"]), ["S0005", "samples.tsv"]),
+    "duplicate sample in sheet": (
+        lambda r: _break_sheet(r, lambda d: pd.concat([d, d.iloc[[3]]])), ["S0004", "more than once"]),
+    "non-numeric cell": (
+        lambda r: _break_matrix_csv(r, lambda d: _set_row0(d, d.columns[2], "n.d.")), ["protein.csv", "n.d."]),
+    "duplicate feature": (
+        lambda r: _break_matrix_csv(r, lambda d: d.rename(columns={d.columns[1]: d.columns[0]})),
+        ["protein.csv", "more than once"]),
+    "single-sample batch": (
+        lambda r: _break_sheet(r, lambda d: _set_row0(d, "batch", "lonely")), ["lonely", "single sample"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_bad_input_stops_early(tmp_path, case):
+    root = make_project(tmp_path)
+    breaker, expected = BAD[case]
+    breaker(root)
+    res = _snakemake(root)
+    assert res.returncode != 0
+    text = res.stdout + res.stderr
+    for token in expected:
+        assert token in text, f"{token!r} not in output:\n{text[-3000:]}"
+    assert not (root / "results" / "preprocess").exists()
+    assert not list((root / "results" / "inputs").glob("*.parquet")) if (root / "results" / "inputs").exists() else True
+
+
+def test_negative_count_stops_early(tmp_path):
+    root = make_project(tmp_path)
+    p = root / "data" / "rna.tsv"
+    df = pd.read_csv(p, sep="\t", index_col=0)
+    df.iloc[5, 7] = -3
+    df.to_csv(p, sep="\t")
+    res = _snakemake(root)
+    assert res.returncode != 0
+    text = res.stdout + res.stderr
+    assert "negative count" in text and "rna.tsv" in text and df.columns[7] in text
+    assert not (root / "results" / "preprocess").exists()
