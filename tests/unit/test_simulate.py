@@ -1,0 +1,178 @@
+"""The simulated cohort: sizes, planted structure, missingness, QC injections, determinism."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from moflow.simulate import FACTORS, simulate_cohort
+from unit_helpers import SIM
+
+
+def test_layer_shapes_and_ids(cohort):
+    rna, prot, met = (cohort.layers[k] for k in ("rna", "protein", "metabolomics"))
+    samples = [f"S{i + 1:04d}" for i in range(SIM["n_samples"])]
+    assert rna.shape == (SIM["n_samples"], SIM["n_genes"])
+    assert prot.shape == (SIM["n_samples"], SIM["n_proteins"])
+    n_qc = int((cohort.sheet["sample_type"] == "qc").sum())
+    assert met.shape == (SIM["n_samples"] + n_qc, SIM["n_metabolites"])
+    assert list(rna.index) == samples and list(prot.index) == samples
+    assert set(met.index) == set(samples) | set(cohort.sheet.loc[cohort.sheet["sample_type"] == "qc", "sample"])
+    for X in cohort.layers.values():
+        assert X.index.is_unique and X.columns.is_unique
+    # counts are non-negative integers; intensities positive where observed
+    assert (rna.to_numpy() >= 0).all() and np.array_equal(rna.to_numpy(), np.round(rna.to_numpy()))
+    assert (met.to_numpy() > 0).all()
+    assert cohort.factors.shape == (SIM["n_samples"], len(FACTORS))
+    assert list(cohort.factors.index) == samples
+
+
+def test_outcome_is_imbalanced_about_one_to_two(cohort):
+    y = cohort.sheet.loc[cohort.sheet["sample_type"] == "sample", "outcome"]
+    counts = y.value_counts()
+    assert set(counts.index) == {"case", "control"}
+    assert counts["case"] == round(SIM["n_samples"] / 3)
+    assert counts["control"] == SIM["n_samples"] - counts["case"]
+    # QC injections carry no outcome
+    assert (cohort.sheet.loc[cohort.sheet["sample_type"] == "qc", "outcome"] == "").all()
+
+
+def test_outcome_is_driven_by_factor_f1(cohort):
+    y = cohort.sheet.set_index("sample")["outcome"]
+    z = cohort.factors["F1"]
+    case = y.reindex(z.index) == "case"
+    assert z[case].mean() - z[~case].mean() > 1.0
+    # the other factors do not drive the outcome
+    for f in ("F2", "F3", "F4"):
+        assert stats.mannwhitneyu(cohort.factors.loc[case, f], cohort.factors.loc[~case, f]).pvalue > 0.001
+
+
+def test_at_least_three_batches_independent_of_outcome(cohort):
+    sheet = cohort.sheet[cohort.sheet["sample_type"] == "sample"]
+    assert sheet["batch"].nunique() >= 3
+    assert sheet["batch"].value_counts().min() >= 20
+    table = pd.crosstab(sheet["batch"], sheet["outcome"])
+    assert stats.chi2_contingency(table).pvalue > 0.01
+
+
+def test_protein_missingness_near_target(cohort):
+    prot = cohort.layers["protein"]
+    frac = float(prot.isna().to_numpy().mean())
+    assert abs(frac - 0.15) <= 0.05
+    assert cohort.params["protein_missing_observed"] == pytest.approx(frac)
+    # no missing values in the other layers
+    assert not cohort.layers["rna"].isna().to_numpy().any()
+    assert not cohort.layers["metabolomics"].isna().to_numpy().any()
+
+
+def test_protein_missingness_is_left_censored(cohort):
+    prot = cohort.layers["protein"]
+    missing = prot.isna().mean(axis=0)
+    observed_mean = prot.mean(axis=0, skipna=True)
+    ok = observed_mean.notna()
+    rho = stats.spearmanr(missing[ok], observed_mean[ok]).statistic
+    assert rho < -0.3
+    # intensity-dependent, not at random: the most-missing features are the low-abundance ones
+    many = missing[ok] > 0.3
+    few = missing[ok] < 0.05
+    assert many.sum() >= 5 and few.sum() >= 5
+    assert observed_mean[ok][many].mean() < observed_mean[ok][few].mean() - 1.0
+
+
+def test_qc_injections_only_in_metabolomics(cohort):
+    sheet = cohort.sheet.set_index("sample")
+    qcs = set(sheet.index[sheet["sample_type"] == "qc"])
+    assert len(qcs) >= 3 * cohort.params["n_batches"]
+    assert qcs <= set(cohort.layers["metabolomics"].index)
+    assert not qcs & set(cohort.layers["rna"].index)
+    assert not qcs & set(cohort.layers["protein"].index)
+    # every metabolomics row that is not a cohort sample is flagged as QC in the sheet
+    extra = set(cohort.layers["metabolomics"].index) - set(cohort.layers["rna"].index)
+    assert extra == qcs
+    assert set(sheet["sample_type"]) == {"sample", "qc"}
+    # every batch run has QCs, and injection orders are unique integers
+    assert (sheet.loc[list(qcs)].groupby("batch").size() >= 3).all()
+    assert sheet["injection_order"].is_unique
+
+
+def test_qc_injections_are_tighter_than_samples(cohort):
+    met = np.log(cohort.layers["metabolomics"])
+    sheet = cohort.sheet.set_index("sample")
+    is_qc = (sheet.loc[met.index, "sample_type"] == "qc").to_numpy()
+    # pooled QCs carry no biology and no dilution: less spread than cohort samples
+    assert met[is_qc].std().median() < met[~is_qc].std().median()
+
+
+def _assert_same(a, b):
+    for k in a.layers:
+        pd.testing.assert_frame_equal(a.layers[k], b.layers[k])
+    pd.testing.assert_frame_equal(a.sheet, b.sheet)
+    pd.testing.assert_frame_equal(a.factors, b.factors)
+    pd.testing.assert_frame_equal(a.loadings, b.loadings)
+    pd.testing.assert_frame_equal(a.gene_set_truth, b.gene_set_truth)
+    assert a.gene_sets == b.gene_sets
+
+
+def test_same_seed_same_cohort():
+    a = simulate_cohort(n_samples=40, n_genes=300, n_proteins=100, n_metabolites=40, seed=11)
+    b = simulate_cohort(n_samples=40, n_genes=300, n_proteins=100, n_metabolites=40, seed=11)
+    _assert_same(a, b)
+
+
+def test_different_seed_different_cohort():
+    a = simulate_cohort(n_samples=40, n_genes=300, n_proteins=100, n_metabolites=40, seed=11)
+    b = simulate_cohort(n_samples=40, n_genes=300, n_proteins=100, n_metabolites=40, seed=12)
+    with pytest.raises(AssertionError):
+        pd.testing.assert_frame_equal(a.layers["rna"], b.layers["rna"])
+    with pytest.raises(AssertionError):
+        pd.testing.assert_frame_equal(a.factors, b.factors)
+    assert a.gene_sets != b.gene_sets
+
+
+def test_gene_sets_planted_and_decoys(cohort):
+    planted = {gs for _, gs in FACTORS.values()}
+    assert len(planted) == 4
+    assert planted <= set(cohort.gene_sets)
+    decoys = [g for g in cohort.gene_sets if g.startswith("DECOY_")]
+    assert len(decoys) == 20
+    assert set(cohort.gene_sets) == planted | set(decoys)
+    genes = set(cohort.layers["rna"].columns)
+    for members in cohort.gene_sets.values():
+        assert len(members) == 40 and len(set(members)) == 40
+        assert set(members) <= genes
+    # planted sets are disjoint
+    allp = [g for gs in planted for g in cohort.gene_sets[gs]]
+    assert len(allp) == len(set(allp))
+    truth = cohort.gene_set_truth.set_index("gene_set")
+    assert set(truth.index) == set(cohort.gene_sets)
+    assert set(truth.index[truth["planted"]]) == planted
+    for f, (layers, gs) in FACTORS.items():
+        assert truth.loc[gs, "factor"] == f
+        assert truth.loc[gs, "layers"] == ",".join(layers)
+
+
+def test_planted_sets_match_rna_loadings(cohort):
+    """The genes loading on a factor in the RNA layer are exactly its planted gene set."""
+    load = cohort.loadings
+    for f, (layers, gs) in FACTORS.items():
+        genes = set(load.loc[(load["layer"] == "rna") & (load["factor"] == f), "feature"])
+        assert genes == set(cohort.gene_sets[gs])
+        # layers a factor does not drive have no loadings on it
+        for layer in {"rna", "protein", "metabolomics"} - set(layers):
+            assert not ((load["layer"] == layer) & (load["factor"] == f)).any()
+
+
+def test_proteins_are_a_subset_of_rna_genes(cohort):
+    prot = set(cohort.layers["protein"].columns)
+    assert prot <= set(cohort.layers["rna"].columns)
+    # most planted genes of the protein-driving factors are measured as proteins
+    for f, (layers, gs) in FACTORS.items():
+        if "protein" in layers:
+            assert len(prot & set(cohort.gene_sets[gs])) >= 0.7 * len(cohort.gene_sets[gs])
+
+
+def test_more_proteins_than_genes_is_rejected():
+    with pytest.raises(ValueError, match="n_proteins"):
+        simulate_cohort(n_samples=20, n_genes=50, n_proteins=60, n_metabolites=20)
