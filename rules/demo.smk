@@ -16,7 +16,7 @@ rule simulate_demo:
     benchmark:
         "benchmarks/demo/simulate_demo.tsv"
     conda:
-        "../envs/moflow.yaml"
+        "../envs/core.yaml"
     params:
         demo=config["demo"],
     script:

@@ -13,7 +13,7 @@ rule enrich_mofa:
     benchmark:
         "benchmarks/enrich/mofa_prerank.tsv"
     conda:
-        "../envs/moflow.yaml"
+        "../envs/enrich.yaml"
     threads: 1
     resources:
         mem_mb=mem_mb,

@@ -10,7 +10,7 @@ rule cv_splits:
     log:
         "logs/evaluate/cv_splits.log",
     conda:
-        "../envs/moflow.yaml"
+        "../envs/core.yaml"
     params:
         evaluation=config["evaluation"],
         outcome=config["outcome"],
@@ -32,7 +32,7 @@ rule cv_fold:
     benchmark:
         "benchmarks/evaluate/cv_fold_{split}.tsv"
     conda:
-        "../envs/moflow.yaml"
+        "../envs/mofa.yaml"
     threads: 1
     resources:
         mem_mb=mem_mb,
@@ -61,7 +61,7 @@ rule scoreboard:
     log:
         "logs/evaluate/scoreboard.log",
     conda:
-        "../envs/moflow.yaml"
+        "../envs/core.yaml"
     params:
         outcome=config["outcome"],
     script:

@@ -16,7 +16,7 @@ rule validate_inputs:
     benchmark:
         "benchmarks/inputs/validate_inputs.tsv"
     conda:
-        "../envs/moflow.yaml"
+        "../envs/core.yaml"
     resources:
         mem_mb=mem_mb,
     params:

@@ -14,7 +14,7 @@ rule integrate_early:
     benchmark:
         "benchmarks/integrate/early.tsv"
     conda:
-        "../envs/moflow.yaml"
+        "../envs/core.yaml"
     threads: 1
     resources:
         mem_mb=mem_mb,
@@ -42,7 +42,7 @@ rule integrate_mofa:
     benchmark:
         "benchmarks/integrate/mofa.tsv"
     conda:
-        "../envs/moflow.yaml"
+        "../envs/mofa.yaml"
     threads: 1
     resources:
         mem_mb=mem_mb,
@@ -68,7 +68,7 @@ rule integrate_late:
     benchmark:
         "benchmarks/integrate/late.tsv"
     conda:
-        "../envs/moflow.yaml"
+        "../envs/core.yaml"
     threads: 1
     resources:
         mem_mb=mem_mb,

@@ -16,7 +16,7 @@ rule preprocess_layer:
     benchmark:
         "benchmarks/preprocess/{layer}.tsv"
     conda:
-        "../envs/moflow.yaml"
+        "../envs/core.yaml"
     threads: 1
     resources:
         mem_mb=mem_mb,

@@ -30,7 +30,7 @@ rule report:
     log:
         "logs/report/report.log",
     conda:
-        "../envs/moflow.yaml"
+        "../envs/report.yaml"
     params:
         config=config,
         layers=LAYERS,
