@@ -114,6 +114,11 @@ def outcome_factor(associations: pd.DataFrame, outcome_column: str) -> pd.Series
     return a.sort_values(["p", "factor"]).iloc[0]
 
 
+def _fdr(v: float) -> str:
+    """gseapy reports 0 when no permutation reached the observed score."""
+    return "below the permutation resolution" if v == 0 else f"{v:.2g}"
+
+
 def _table(df: pd.DataFrame, digits: int = 3, max_rows: int = 30) -> str:
     d = df.head(max_rows).copy()
     for c in d.columns:
@@ -170,7 +175,7 @@ def report_sections(*, inputs: pd.DataFrame, layers: list[str], diagnostics: dic
             for _, r in top.iterrows():
                 summary.append(f"<p>Top gene set of {html.escape(str(of['factor']))} in layer "
                                f"{html.escape(str(r['layer']))} ({html.escape(str(r['collection']))}): "
-                               f"<b>{html.escape(str(r['term']))}</b> (NES {r['nes']:.2f}, FDR {r['fdr']:.2g}).</p>")
+                               f"<b>{html.escape(str(r['term']))}</b> (NES {r['nes']:.2f}, FDR {_fdr(r['fdr'])}).</p>")
     sections.append(("Summary", '<div class="key">' + "".join(summary) + "</div>"))
     sections.append(("Inputs", _table(inputs)))
     pre = []

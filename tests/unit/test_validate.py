@@ -1,0 +1,365 @@
+"""Input checks: every bad input raises InputError naming the file and the offending sample/feature."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from moflow.errors import InputError
+from moflow.io import read_raw_table, read_sheet
+from moflow.validate import align_layer, check_omics_sheet, check_samples_sheet, parse_matrix
+
+SAMPLES_PATH = "config/samples.tsv"
+
+
+@pytest.fixture(scope="module")
+def raw_sheet(cohort):
+    """The sample sheet as read from disk: every column a string."""
+    return cohort.sheet.astype(str)
+
+
+@pytest.fixture(scope="module")
+def sheet(raw_sheet):
+    return check_samples_sheet(raw_sheet, path=SAMPLES_PATH, outcome="outcome", min_class_size=5)
+
+
+def align(X, sheet, *, path="data/rna.tsv", layer="rna", has_qc=False, batch_column="batch",
+          allow_missing_samples=False):
+    return align_layer(X, path=path, layer=layer, sheet=sheet, samples_path=SAMPLES_PATH, has_qc=has_qc,
+                       batch_column=batch_column, allow_missing_samples=allow_missing_samples)
+
+
+def as_raw(X: pd.DataFrame) -> pd.DataFrame:
+    """A matrix the way read_raw_table returns it: strings."""
+    return X.astype(str)
+
+
+# ---------------------------------------------------------------------------------------------
+# sample sheet
+# ---------------------------------------------------------------------------------------------
+
+
+def test_sheet_happy_path(sheet, cohort):
+    assert list(sheet.index) == list(cohort.sheet["sample"])
+    assert set(sheet["sample_type"]) == {"sample", "qc"}
+
+
+def test_duplicate_sample_ids_in_sheet_give_rows(raw_sheet):
+    bad = raw_sheet.copy()
+    dup = bad.loc[3, "sample"]
+    bad.loc[10, "sample"] = dup
+    with pytest.raises(InputError) as err:
+        check_samples_sheet(bad, path=SAMPLES_PATH, outcome="outcome")
+    msg = str(err.value)
+    assert SAMPLES_PATH in msg and f"'{dup}'" in msg
+    # file rows (header is row 1): data rows 3 and 10 are file rows 5 and 12
+    assert re.search(r"rows \[5, 12\]", msg), msg
+
+
+def test_sheet_sample_without_outcome(raw_sheet):
+    bad = raw_sheet.copy()
+    bad.loc[7, "outcome"] = "NA"
+    with pytest.raises(InputError, match=re.escape(bad.loc[7, "sample"])) as err:
+        check_samples_sheet(bad, path=SAMPLES_PATH, outcome="outcome")
+    assert SAMPLES_PATH in str(err.value)
+
+
+def test_sheet_outcome_column_missing_or_single_class(raw_sheet):
+    with pytest.raises(InputError, match="'status'"):
+        check_samples_sheet(raw_sheet, path=SAMPLES_PATH, outcome="status")
+    one = raw_sheet.copy()
+    one.loc[one["sample_type"] == "sample", "outcome"] = "case"
+    with pytest.raises(InputError, match="single class"):
+        check_samples_sheet(one, path=SAMPLES_PATH, outcome="outcome")
+
+
+def test_sheet_class_smaller_than_folds(raw_sheet):
+    with pytest.raises(InputError, match="'case' has 30 sample"):
+        check_samples_sheet(raw_sheet, path=SAMPLES_PATH, outcome="outcome", min_class_size=31)
+
+
+def test_sheet_unknown_sample_type(raw_sheet):
+    bad = raw_sheet.copy()
+    bad.loc[2, "sample_type"] = "pool"
+    with pytest.raises(InputError, match=re.escape(f"sample '{bad.loc[2, 'sample']}' has sample_type 'pool'")):
+        check_samples_sheet(bad, path=SAMPLES_PATH, outcome="outcome")
+
+
+# ---------------------------------------------------------------------------------------------
+# omics sheet
+# ---------------------------------------------------------------------------------------------
+
+
+def test_omics_sheet_errors(sheet):
+    good = pd.DataFrame({"layer": ["rna", "metabolomics"], "kind": ["rnaseq_counts", "metabolomics_intensity"],
+                         "path": ["a.tsv", "b.parquet"], "has_qc": ["false", "true"]})
+    out = check_omics_sheet(good, path="omics.tsv", samples=sheet, samples_path=SAMPLES_PATH)
+    assert bool(out.loc["metabolomics", "has_qc"]) and not bool(out.loc["rna", "has_qc"])
+    bad = good.copy()
+    bad.loc[1, "kind"] = "lipidomics"
+    with pytest.raises(InputError, match=r"omics\.tsv, row 3 \(layer 'metabolomics'\).*lipidomics"):
+        check_omics_sheet(bad, path="omics.tsv", samples=sheet, samples_path=SAMPLES_PATH)
+    with pytest.raises(InputError, match="injection_order"):
+        check_omics_sheet(good, path="omics.tsv", samples=sheet.drop(columns="injection_order"),
+                          samples_path=SAMPLES_PATH)
+    bad = good.assign(batch_column=["plate", ""])
+    with pytest.raises(InputError, match="batch_column 'plate'"):
+        check_omics_sheet(bad, path="omics.tsv", samples=sheet, samples_path=SAMPLES_PATH)
+
+
+# ---------------------------------------------------------------------------------------------
+# matrices against the sheet
+# ---------------------------------------------------------------------------------------------
+
+
+def test_sample_in_matrix_missing_from_sheet(cohort, sheet):
+    X = cohort.layers["rna"].rename(index={"S0017": "S9999"}).astype(float)
+    with pytest.raises(InputError) as err:
+        align(X, sheet)
+    msg = str(err.value)
+    assert "data/rna.tsv" in msg and "'S9999'" in msg and SAMPLES_PATH in msg
+
+
+def test_sheet_sample_missing_from_matrix(cohort, sheet):
+    X = cohort.layers["rna"].drop(index=["S0005"]).astype(float)
+    with pytest.raises(InputError) as err:
+        align(X, sheet)
+    msg = str(err.value)
+    assert "data/rna.tsv" in msg and "'S0005'" in msg and "allow_missing_samples" in msg
+    out = align(X, sheet, allow_missing_samples=True)
+    assert "S0005" not in out.index
+    assert len(out) == len(X)
+
+
+def test_batch_with_a_single_sample(cohort, sheet):
+    one = sheet.copy()
+    one.loc["S0042", "batch"] = "b9"
+    with pytest.raises(InputError) as err:
+        align(cohort.layers["rna"].astype(float), one)
+    msg = str(err.value)
+    assert SAMPLES_PATH in msg and "'b9'" in msg and "'S0042'" in msg
+
+
+def test_batch_left_with_one_sample_by_missing_samples(cohort, sheet):
+    """allow_missing_samples must not let a batch shrink to one sample unnoticed."""
+    one = sheet.copy()
+    one.loc[["S0042", "S0043"], "batch"] = "b9"
+    X = cohort.layers["rna"].drop(index=["S0043"]).astype(float)
+    with pytest.raises(InputError, match="'b9'.*'S0042'"):
+        align(X, one, allow_missing_samples=True)
+
+
+def test_qc_rows_in_layer_without_has_qc(cohort, sheet):
+    X = cohort.layers["metabolomics"]
+    with pytest.raises(InputError) as err:
+        align(X, sheet, path="data/met.parquet", layer="metabolomics", has_qc=False)
+    msg = str(err.value)
+    assert "data/met.parquet" in msg and "has_qc" in msg and "'QC001'" in msg
+    out = align(X, sheet, path="data/met.parquet", layer="metabolomics", has_qc=True)
+    assert len(out) == len(X)
+
+
+def test_has_qc_with_too_few_qcs(cohort, sheet):
+    X = cohort.layers["metabolomics"]
+    qcs = [s for s in X.index if s.startswith("QC")]
+    with pytest.raises(InputError, match="at least 3"):
+        align(X.drop(index=qcs[2:]), sheet, layer="metabolomics", has_qc=True)
+
+
+def test_blank_injections_are_dropped(cohort, sheet):
+    sh = sheet.copy()
+    sh.loc["QC001", "sample_type"] = "blank"
+    out = align(cohort.layers["metabolomics"], sh, layer="metabolomics", has_qc=True)
+    assert "QC001" not in out.index and "QC002" in out.index
+
+
+# ---------------------------------------------------------------------------------------------
+# cell checks (parse_matrix)
+# ---------------------------------------------------------------------------------------------
+
+
+def test_duplicate_feature_ids_in_csv_are_detected_not_renamed(tmp_path):
+    path = tmp_path / "rna.csv"
+    path.write_text("sample,GENE1,GENE2,GENE1\nS1,1,2,3\nS2,4,5,6\n")
+    raw = read_raw_table(path)
+    # read as is: pandas would rename the second header to 'GENE1.1'
+    assert list(raw.columns) == ["GENE1", "GENE2", "GENE1"]
+    assert list(raw.index) == ["S1", "S2"]
+    with pytest.raises(InputError) as err:
+        parse_matrix(raw, path=str(path), orientation="samples_in_rows", kind="rnaseq_counts", layer="rna")
+    msg = str(err.value)
+    assert str(path) in msg and "feature ID 'GENE1'" in msg and "more than once" in msg
+
+
+def test_duplicate_feature_ids_features_in_rows_tsv(tmp_path):
+    path = tmp_path / "rna.tsv"
+    path.write_text("gene\tS1\tS2\nGENE1\t1\t2\nGENE2\t3\t4\nGENE1\t5\t6\n")
+    raw = read_raw_table(path)
+    with pytest.raises(InputError, match=r"feature ID 'GENE1' appears more than once") as err:
+        parse_matrix(raw, path=str(path), orientation="features_in_rows", kind="rnaseq_counts", layer="rna")
+    assert str(path) in str(err.value)
+
+
+def test_duplicate_sample_ids_in_matrix(tmp_path):
+    path = tmp_path / "prot.csv"
+    path.write_text("sample,P1,P2\nS1,1,2\nS2,4,5\nS1,7,8\n")
+    with pytest.raises(InputError, match=r"sample ID 'S1' appears more than once"):
+        parse_matrix(read_raw_table(path), path=str(path), orientation="samples_in_rows",
+                     kind="proteomics_intensity", layer="protein")
+
+
+@pytest.mark.parametrize("orientation", ["samples_in_rows", "features_in_rows"])
+def test_non_numeric_cell_names_value_sample_and_feature(tmp_path, orientation):
+    X = pd.DataFrame([[1, 2, 3], [4, 5, 6]], index=["S1", "S2"], columns=["G1", "G2", "G3"]).astype(str)
+    X.loc["S2", "G3"] = "12a"
+    path = tmp_path / "x.tsv"
+    (X if orientation == "samples_in_rows" else X.T).to_csv(path, sep="\t")
+    raw = read_raw_table(path)
+    with pytest.raises(InputError) as err:
+        parse_matrix(raw, path=str(path), orientation=orientation, kind="log_expression", layer="x")
+    msg = str(err.value)
+    assert str(path) in msg
+    assert "'12a'" in msg and "sample 'S2'" in msg and "feature 'G3'" in msg
+
+
+def test_na_tokens_are_missing_values():
+    raw = pd.DataFrame({"P1": ["1.5", "NA", " n/a "], "P2": ["", "2", "3"], "P3": ["-", "null", "NaN"]},
+                       index=["S1", "S2", "S3"])
+    X = parse_matrix(raw, path="p.csv", orientation="samples_in_rows", kind="log_expression", layer="p")
+    assert X.isna().to_numpy().sum() == 6
+    assert X.loc["S1", "P1"] == 1.5 and X.loc["S2", "P2"] == 2.0
+
+
+def test_negative_count(cohort):
+    X = cohort.layers["rna"].iloc[:10, :20].copy()
+    X.iloc[4, 7] = -3
+    with pytest.raises(InputError) as err:
+        parse_matrix(as_raw(X), path="data/rna.tsv", orientation="samples_in_rows", kind="rnaseq_counts",
+                     layer="rna")
+    msg = str(err.value)
+    assert "data/rna.tsv" in msg and "negative count" in msg
+    assert f"sample '{X.index[4]}'" in msg and f"feature '{X.columns[7]}'" in msg and "-3" in msg
+
+
+def test_missing_count(cohort):
+    X = cohort.layers["rna"].iloc[:10, :20].astype(str)
+    X.iloc[2, 3] = "NA"
+    with pytest.raises(InputError, match=f"missing count.*sample '{X.index[2]}', feature '{X.columns[3]}'"):
+        parse_matrix(X, path="r.tsv", orientation="samples_in_rows", kind="rnaseq_counts", layer="rna")
+
+
+def test_negative_intensity_and_zero_as_missing():
+    raw = pd.DataFrame({"M1": ["10", "0", "5"], "M2": ["3", "4", "6"]}, index=["S1", "S2", "S3"])
+    X = parse_matrix(raw, path="m.csv", orientation="samples_in_rows", kind="metabolomics_intensity", layer="m")
+    assert np.isnan(X.loc["S2", "M1"]) and X.loc["S1", "M1"] == 10
+    raw.loc["S3", "M2"] = "-1"
+    with pytest.raises(InputError, match="negative intensity.*sample 'S3', feature 'M2'"):
+        parse_matrix(raw, path="m.csv", orientation="samples_in_rows", kind="metabolomics_intensity", layer="m")
+
+
+def test_infinite_value():
+    raw = pd.DataFrame({"F1": ["1", "inf"], "F2": ["2", "3"]}, index=["S1", "S2"])
+    with pytest.raises(InputError, match="m.csv: infinite value for sample 'S2', feature 'F1'"):
+        parse_matrix(raw, path="m.csv", orientation="samples_in_rows", kind="continuous", layer="m")
+
+
+def test_beta_outside_unit_interval():
+    raw = pd.DataFrame({"cg1": ["0.2", "0.9"], "cg2": ["1.2", "0.5"]}, index=["S1", "S2"])
+    with pytest.raises(InputError) as err:
+        parse_matrix(raw, path="meth.csv", orientation="samples_in_rows", kind="methylation_beta", layer="meth")
+    msg = str(err.value)
+    assert "meth.csv" in msg and "outside [0, 1]" in msg and "sample 'S1'" in msg and "feature 'cg2'" in msg
+    ok = parse_matrix(raw.replace("1.2", "1"), path="meth.csv", orientation="samples_in_rows",
+                      kind="methylation_beta", layer="meth")
+    assert ok.loc["S1", "cg2"] == 1.0
+
+
+def test_binary_layer_non_binary_value():
+    raw = pd.DataFrame({"m1": ["0", "1", "NA"], "m2": ["1", "2", "0"]}, index=["S1", "S2", "S3"])
+    with pytest.raises(InputError) as err:
+        parse_matrix(raw, path="mut.tsv", orientation="samples_in_rows", kind="binary", layer="mut")
+    msg = str(err.value)
+    assert "mut.tsv" in msg and "other than 0 or 1" in msg and "sample 'S2'" in msg and "feature 'm2'" in msg
+
+
+def test_sample_without_any_observed_value():
+    raw = pd.DataFrame({"P1": ["1", "NA"], "P2": ["2", ""]}, index=["S1", "S2"])
+    with pytest.raises(InputError, match=r"p\.csv: sample\(s\) 'S2' have no observed value in layer 'p'"):
+        parse_matrix(raw, path="p.csv", orientation="samples_in_rows", kind="log_expression", layer="p")
+
+
+def test_missing_file_and_unknown_format(tmp_path):
+    with pytest.raises(InputError, match="file not found"):
+        read_raw_table(tmp_path / "nope.csv")
+    p = tmp_path / "x.xlsx"
+    p.write_text("")
+    with pytest.raises(InputError, match=r"unknown matrix format '\.xlsx'"):
+        read_raw_table(p)
+
+
+@pytest.mark.xfail(strict=True, reason="BUG: io.read_raw_table lets pandas' ParserError escape for a ragged "
+                   "table (e.g. an R write.table header without the row-name cell) instead of an InputError "
+                   "that names the file")
+def test_ragged_header_is_an_input_error(tmp_path):
+    path = tmp_path / "rna.tsv"
+    # R's write.table(x, sep='\t') writes the header without a cell for the row names
+    path.write_text("S1\tS2\tS3\nGENE1\t1\t2\t3\nGENE2\t4\t5\t6\n")
+    with pytest.raises(InputError, match=re.escape(str(path))):
+        read_raw_table(path)
+
+
+# ---------------------------------------------------------------------------------------------
+# happy path: the demo cohort written in every orientation and format reads back unchanged
+# ---------------------------------------------------------------------------------------------
+
+LAYER_KIND = {"rna": "rnaseq_counts", "protein": "proteomics_intensity", "metabolomics": "metabolomics_intensity"}
+
+
+def _write(X: pd.DataFrame, path, orientation: str) -> None:
+    M = X if orientation == "samples_in_rows" else X.T
+    suffix = "".join(path.suffixes)
+    if suffix == ".parquet":
+        M.to_parquet(path)
+    elif suffix.startswith(".tsv") or suffix.startswith(".txt"):
+        M.to_csv(path, sep="\t")
+    else:
+        M.to_csv(path)
+
+
+@pytest.mark.parametrize("layer", ["rna", "protein", "metabolomics"])
+@pytest.mark.parametrize(
+    "orientation, filename",
+    [
+        ("samples_in_rows", "m.csv"),
+        ("features_in_rows", "m.csv"),
+        ("samples_in_rows", "m.tsv"),
+        ("features_in_rows", "m.tsv.gz"),
+        ("samples_in_rows", "m.parquet"),
+        ("features_in_rows", "m.parquet"),
+    ],
+)
+def test_demo_cohort_round_trip(cohort, sheet, tmp_path, layer, orientation, filename):
+    X0 = cohort.layers[layer]
+    path = tmp_path / filename
+    _write(X0, path, orientation)
+    raw = read_raw_table(path)
+    X = parse_matrix(raw, path=str(path), orientation=orientation, kind=LAYER_KIND[layer], layer=layer)
+    X = align(X, sheet, path=str(path), layer=layer, has_qc=(layer == "metabolomics"))
+    # sheet order: cohort samples, then QC injections
+    assert list(X.index) == [s for s in sheet.index if s in X0.index]
+    assert list(X.columns) == list(X0.columns)
+    expected = X0.loc[X.index].astype(float)
+    pd.testing.assert_frame_equal(X, expected, check_names=False, check_exact=False, rtol=1e-12, atol=0)
+    # missing proteomics cells stay missing, and nothing else becomes missing
+    assert X.isna().to_numpy().sum() == X0.isna().to_numpy().sum()
+
+
+def test_sheet_round_trip_through_read_sheet(cohort, tmp_path):
+    path = tmp_path / "samples.tsv"
+    cohort.sheet.to_csv(path, sep="\t", index=False)
+    sh = check_samples_sheet(read_sheet(path), path=str(path), outcome="outcome")
+    assert list(sh.index) == list(cohort.sheet["sample"])
+    assert (sh["injection_order"] == cohort.sheet["injection_order"].astype(str).to_numpy()).all()
