@@ -45,16 +45,31 @@ def read_raw_table(path: str | Path) -> pd.DataFrame:
             "or .parquet, optionally gzip-compressed."
         )
     # header=None: pandas would silently rename duplicated column names ('X' -> 'X.1')
-    df = pd.read_csv(
-        path,
-        sep=TABLE_SUFFIXES[suffix],
-        dtype=str,
-        header=None,
-        keep_default_na=False,
-        na_values=[],
-    )
+    try:
+        df = pd.read_csv(
+            path,
+            sep=TABLE_SUFFIXES[suffix],
+            dtype=str,
+            header=None,
+            keep_default_na=False,
+            na_values=[],
+        )
+    except pd.errors.EmptyDataError:
+        raise InputError(f"{path}: the file is empty.") from None
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise InputError(
+            f"{path}: rows have different numbers of fields ({exc}). Every row needs one ID and one value per "
+            "column; a header one field short (as R's write.table writes it) needs an empty first field."
+        ) from None
     if df.shape[0] < 1:
         raise InputError(f"{path}: the file is empty.")
+    short = df.isna().any(axis=1).to_numpy()
+    if short.any():
+        r = int(np.flatnonzero(short)[0])
+        raise InputError(
+            f"{path}: line {r + 1} has fewer fields than the header ({int(df.iloc[r].notna().sum())} vs "
+            f"{df.shape[1]}). Write NA for missing values instead of leaving fields out."
+        )
     header = df.iloc[0, 1:].astype(str).str.strip().tolist()
     df = df.iloc[1:].set_index(0)
     df.columns = header
@@ -68,7 +83,14 @@ def read_sheet(path: str | Path) -> pd.DataFrame:
     path = Path(path)
     if not path.exists():
         raise InputError(f"{path}: sheet not found. Check the config entry that names it.")
-    df = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False, comment="#")
+    from io import StringIO
+
+    # whole-line comments are skipped; '#' inside a value (plate#1) is data
+    text = "".join(line for line in path.read_text().splitlines(keepends=True) if not line.startswith("#"))
+    try:
+        df = pd.read_csv(StringIO(text), sep="\t", dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot be read as a tab-separated sheet ({exc}).") from None
     df.columns = [c.strip() for c in df.columns]
     return df
 

@@ -194,9 +194,12 @@ def factor_associations(factors: pd.DataFrame, covariates: pd.DataFrame) -> pd.D
 
     rows = []
     for cov in covariates.columns:
+        from .validate import NA_TOKENS
+
         col = covariates[cov].reindex(factors.index)
+        col = col.where(~col.astype(str).str.strip().str.lower().isin(NA_TOKENS) & col.notna())
         num = pd.to_numeric(col, errors="coerce")
-        is_num = num.notna().sum() == col.replace("", np.nan).notna().sum() and col.nunique() > 5
+        is_num = num.notna().sum() == col.notna().sum() and col.nunique() > 5
         for f in factors.columns:
             z = factors[f]
             if is_num:
@@ -204,7 +207,7 @@ def factor_associations(factors: pd.DataFrame, covariates: pd.DataFrame) -> pd.D
                 r, p = stats.pearsonr(z[ok], num[ok])
                 rows.append({"factor": f, "covariate": cov, "test": "pearson", "statistic": r, "effect": r, "p": p})
             else:
-                grp = col.astype(str).replace("", np.nan)
+                grp = col.astype(object).where(col.notna()).map(lambda v: v if pd.isna(v) else str(v))
                 ok = grp.notna() & z.notna()
                 groups = [z[ok & (grp == g)].to_numpy() for g in sorted(grp[ok].unique())]
                 groups = [g for g in groups if len(g)]

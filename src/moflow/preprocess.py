@@ -134,8 +134,8 @@ def _tmm_factor(obs: np.ndarray, ref: np.ndarray, logratio_trim=0.3, sum_trim=0.
     n = len(M)
     if n == 0:
         return 1.0
-    lo_m, hi_m = np.floor(n * logratio_trim) + 1, n + 1 - np.floor(n * logratio_trim)
-    lo_a, hi_a = np.floor(n * sum_trim) + 1, n + 1 - np.floor(n * sum_trim)
+    lo_m, hi_m = np.floor(n * logratio_trim) + 1, n - np.floor(n * logratio_trim)
+    lo_a, hi_a = np.floor(n * sum_trim) + 1, n - np.floor(n * sum_trim)
     rm = pd.Series(M).rank(method="average").to_numpy()
     ra = pd.Series(A).rank(method="average").to_numpy()
     sel = (rm >= lo_m) & (rm <= hi_m) & (ra >= lo_a) & (ra <= hi_a)
@@ -157,9 +157,16 @@ class CountNormalizer(Step):
 
     def _raw_factors(self, C: np.ndarray) -> np.ndarray:
         if self.method == "median_of_ratios":
+            # DESeq2: the median over the reference genes with a count above 0 in this sample
+            sub = C[:, self.mor_genes_]
             with np.errstate(divide="ignore"):
-                logc = np.log(C[:, self.mor_genes_])
-            return np.exp(np.median(logc - self.log_geomean_, axis=1))
+                ratios = np.where(sub > 0, np.log(np.where(sub > 0, sub, 1.0)) - self.log_geomean_, np.nan)
+            with np.errstate(all="ignore"):
+                import warnings
+
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", RuntimeWarning)
+                    return np.exp(np.nanmedian(ratios, axis=1))
         if self.method == "tmm":
             lib = C.sum(1)
             f = np.array([_tmm_factor(C[i], self.tmm_ref_) for i in range(C.shape[0])])
@@ -189,14 +196,18 @@ class CountNormalizer(Step):
         self.scale_ = float(np.exp(np.mean(np.log(raw))))
         return self
 
-    def transform(self, X):
-        C = X.to_numpy(float)
-        sf = self._raw_factors(C) / self.scale_
+    def size_factors(self, X) -> pd.Series:
+        """Size factors of the samples of X against the fitted reference."""
+        sf = self._raw_factors(X.to_numpy(float)) / self.scale_
         if not np.all(np.isfinite(sf)) or np.any(sf <= 0):
             bad = X.index[~(np.isfinite(sf) & (sf > 0))][0]
             raise InputError(f"normalize {self.method}: sample '{bad}' has no usable counts for a size factor.")
-        self.size_factors_ = pd.Series(sf, index=X.index)
-        return pd.DataFrame(np.log2(C / sf[:, None] + self.pseudocount), index=X.index, columns=X.columns)
+        return pd.Series(sf, index=X.index)
+
+    def transform(self, X):
+        sf = self.size_factors(X).to_numpy()
+        return pd.DataFrame(np.log2(X.to_numpy(float) / sf[:, None] + self.pseudocount), index=X.index,
+                            columns=X.columns)
 
 
 class MedianCentering(Step):
@@ -234,30 +245,48 @@ class PQN(Step):
 
     uses_qc = True
 
-    def __init__(self, info: pd.DataFrame | None = None, method: str = "pqn", log: bool = True):
+    def __init__(self, info: pd.DataFrame | None = None, method: str = "pqn", log_input: bool = False):
         self.info = info
         self.method = method
-        self.log = log
+        self.log_input = log_input
 
     def fit(self, X, y=None):
+        if self.method not in ("pqn", "tic", "none"):
+            raise InputError(f"normalize: unknown metabolomics method '{self.method}' (pqn, tic, none)")
+        L = X if self.log_input else np.log2(X)
         is_qc = _qc_mask(X, self.info)
-        base = X[is_qc] if is_qc.sum() >= 3 else X[~is_qc]
-        self.reference_ = base.median(axis=0, skipna=True)
-        tic = X[~is_qc].sum(axis=1, skipna=True)
-        self.tic_scale_ = float(np.median(tic))
+        base = L[is_qc] if is_qc.sum() >= 3 else L[~is_qc]
+        # the median of logs is the log of the median (up to ties of an even count)
+        self.log_reference_ = base.median(axis=0, skipna=True)
+        self.log_tic_scale_ = float(np.median(self._log_tic(L[~is_qc])))
         return self
 
-    def transform(self, X):
+    @staticmethod
+    def _log_tic(L):
+        return np.log2(np.power(2.0, L).sum(axis=1, skipna=True))
+
+    def log_quotients(self, L: pd.DataFrame) -> pd.Series:
+        """log2 dilution quotient of each sample (L on the log2 scale)."""
         if self.method == "pqn":
-            q = X.div(self.reference_, axis=1).median(axis=1, skipna=True)
-        elif self.method == "tic":
-            q = X.sum(axis=1, skipna=True) / self.tic_scale_
-        elif self.method == "none":
-            q = pd.Series(1.0, index=X.index)
-        else:
-            raise InputError(f"normalize: unknown metabolomics method '{self.method}' (pqn, tic, none)")
-        out = X.div(q, axis=0)
-        return np.log2(out) if self.log else out
+            return L.sub(self.log_reference_, axis=1).median(axis=1, skipna=True)
+        if self.method == "tic":
+            return self._log_tic(L) - self.log_tic_scale_
+        return pd.Series(0.0, index=L.index)
+
+    def transform(self, X):
+        """Work on the log2 scale throughout: log quotient = median log difference to the reference."""
+        L = X if self.log_input else np.log2(X)
+        return L.sub(self.log_quotients(L), axis=0)
+
+
+class Log2(Step):
+    """log2(x + pseudocount)."""
+
+    def __init__(self, pseudocount: float = 0.0):
+        self.pseudocount = pseudocount
+
+    def transform(self, X):
+        return np.log2(X + self.pseudocount)
 
 
 class MValue(Step):
@@ -430,14 +459,23 @@ class ComBat(Step):
         self.max_iter = max_iter
 
     def _covariate_design(self, index, y) -> np.ndarray:
+        from .validate import NA_TOKENS
+
         blocks = []
         for c in self.covariates or ():
-            col = self.info.loc[index, c]
+            col = self.info.loc[index, c].astype(str).str.strip()
+            missing = col.str.lower().isin(NA_TOKENS)
+            if missing.any():
+                raise InputError(
+                    f"ComBat: protected covariate '{c}' is missing for sample '{col.index[missing][0]}' "
+                    f"({int(missing.sum())} sample(s)). Fill it in the sample sheet, or remove '{c}' from config "
+                    "'covariates'."
+                )
             num = pd.to_numeric(col, errors="coerce")
             if num.notna().all():
                 blocks.append(num.to_numpy(float)[:, None])
             else:
-                blocks.append(pd.get_dummies(col.astype(str), drop_first=True, dtype=float).to_numpy())
+                blocks.append(pd.get_dummies(col, drop_first=True, dtype=float).to_numpy())
         if self.protect_outcome and y is not None:
             yy = pd.Series(y).reindex(index)
             num = pd.to_numeric(yy, errors="coerce")
@@ -693,16 +731,22 @@ def make_step(step: str, opts: dict, *, kind: str, info: pd.DataFrame, batch_col
               log_scale: bool, seed: int) -> Step:
     """Build one step from its config options."""
     opts = dict(opts or {})
-    method = opts.pop("method", "none")
-    if method == "none":
+    # a filter is on unless switched off; every other step names its method
+    method = opts.pop("method", "default" if step == "filter" else "none")
+    if method == "none" and not (step == "normalize" and kind in ("metabolomics_intensity", "proteomics_intensity",
+                                                                     "rnaseq_counts")):
         return Identity()
     if step == "normalize":
         if kind == "rnaseq_counts":
+            if method == "none":
+                return Log2(pseudocount=opts.get("pseudocount", 1.0))
             return CountNormalizer(method=method, **opts)
         if kind == "proteomics_intensity" and method == "median":
             return MedianCentering(log=not log_scale)
+        if kind == "proteomics_intensity" and method == "none":
+            return Log2() if not log_scale else Identity()
         if kind == "metabolomics_intensity":
-            return PQN(info=info, method=method, log=not log_scale)
+            return PQN(info=info, method=method, log_input=log_scale)
         if kind == "methylation_beta" and method == "mvalue":
             return MValue(**opts)
         if method == "median":
@@ -713,7 +757,9 @@ def make_step(step: str, opts: dict, *, kind: str, info: pd.DataFrame, batch_col
             raise InputError(f"qc_drift: unknown method '{method}' (rlsc, none)")
         return QCRLSC(info=info, batch_column=batch_column, **opts)
     if step == "filter":
-        return FeatureFilter(**{**opts, **({"min_observed": method} if isinstance(method, float) else {})})
+        if method != "default":
+            raise InputError(f"filter: unknown method '{method}' (default, none)")
+        return FeatureFilter(**opts)
     if step == "batch":
         if method != "combat":
             raise InputError(f"batch: unknown method '{method}' (combat, none)")
@@ -769,9 +815,12 @@ class LayerPreprocessor(TransformerMixin, BaseEstimator):
         from .validate import check_layer_not_empty
 
         cur = X
+        steps = self._build() if fit else self.steps_
+        # QC injections go through every step up to the last one that uses them, then leave
+        last_qc = max((i for i, (_, st) in enumerate(steps) if st.uses_qc), default=-1)
         qc_dropped = False
-        for name, step in self.steps_ if not fit else self._build():
-            if not step.uses_qc and not qc_dropped:
+        for i, (name, step) in enumerate(steps):
+            if i > last_qc and not qc_dropped:
                 cur = cur[~_qc_mask(cur, self.info)]
                 qc_dropped = True
             if fit:

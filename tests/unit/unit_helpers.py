@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 from moflow.preprocess import LayerPreprocessor, layer_settings
@@ -35,7 +34,3 @@ def make_preprocessors(info: pd.DataFrame, overrides: dict | None = None) -> dic
                                 log_scale=log_scale, layer=name)
         for name, (kind, log_scale) in LAYER_KINDS.items()
     }
-
-
-def rng(seed: int) -> np.random.Generator:
-    return np.random.default_rng(seed)

@@ -1,0 +1,272 @@
+"""Honest evaluation: stratified splits, fold-internal preprocessing, planted signal found, no leakage."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import roc_auc_score
+
+from moflow.evaluate import (
+    corrected_interval,
+    fold_scores,
+    make_splits,
+    preprocess_fold,
+    run_fold,
+    scoreboard,
+    split_names,
+)
+from moflow.integrate import EarlyIntegration, LateIntegration, MOFAClassifier, SingleLayer
+from moflow.mofa import MOFA
+from moflow.preprocess import LayerPreprocessor
+from unit_helpers import make_preprocessors
+
+pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning", "ignore::UserWarning")
+
+ALL_STRATEGIES = {
+    "single:rna": lambda: SingleLayer("rna"),
+    "early": lambda: EarlyIntegration(),
+    "late": lambda: LateIntegration(),
+    "mofa": lambda: MOFAClassifier(MOFA(n_factors=6, seed=0)),
+}
+FAST_STRATEGIES = {
+    "single:rna": lambda: SingleLayer("rna"),
+    "single:protein": lambda: SingleLayer("protein"),
+    "single:metabolomics": lambda: SingleLayer("metabolomics"),
+    "early": lambda: EarlyIntegration(),
+}
+
+
+def _pooled_auc(pred: pd.DataFrame) -> pd.Series:
+    return pred.groupby("strategy").apply(lambda d: roc_auc_score(d["y_true"] == "case", d["p_case"]),
+                                          include_groups=False)
+
+
+def _cv(cohort, info, y, qc_ids, strategies, folds=3, seed=0):
+    splits = make_splits(y, folds=folds, repeats=1, seed=seed)
+    preds = []
+    for s in split_names(splits):
+        d = splits[splits["split"] == s]
+        preds.append(run_fold(cohort.layers, make_preprocessors(info), strategies, y,
+                              d.loc[d["role"] == "train", "sample"].tolist(),
+                              d.loc[d["role"] == "test", "sample"].tolist(),
+                              qc={"metabolomics": qc_ids}, split=s))
+    return pd.concat(preds, ignore_index=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# splits
+# ---------------------------------------------------------------------------------------------
+
+
+def test_make_splits_stratified_complete_deterministic(outcome):
+    sp = make_splits(outcome, folds=5, repeats=2, seed=3)
+    assert split_names(sp) == [f"r{r}f{f}" for r in (1, 2) for f in range(1, 6)]
+    assert set(sp["role"]) == {"train", "test"}
+    n_case = int((outcome == "case").sum())
+    for name, d in sp.groupby("split"):
+        assert len(d) == len(outcome)
+        assert set(d["sample"]) == set(outcome.index)  # train and test partition the samples
+        test = d.loc[d["role"] == "test", "sample"]
+        assert abs(int((outcome.loc[test] == "case").sum()) - n_case / 5) <= 1  # stratified
+        assert abs(len(test) - len(outcome) / 5) <= 1
+    for r in (1, 2):
+        t = sp[(sp["split"].str.startswith(f"r{r}f")) & (sp["role"] == "test")]
+        counts = t["sample"].value_counts()
+        assert set(counts.index) == set(outcome.index) and (counts == 1).all()  # tested exactly once
+    pd.testing.assert_frame_equal(sp, make_splits(outcome, folds=5, repeats=2, seed=3))
+    other = make_splits(outcome, folds=5, repeats=2, seed=4)
+    assert not sp.equals(other)
+    # the two repeats differ
+    t1 = sp[(sp["split"] == "r1f1") & (sp["role"] == "test")]["sample"]
+    t2 = sp[(sp["split"] == "r2f1") & (sp["role"] == "test")]["sample"]
+    assert set(t1) != set(t2)
+
+
+# ---------------------------------------------------------------------------------------------
+# run_fold
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def fold_pred(cohort, info, outcome, qc_ids, fold_ids):
+    train, test = fold_ids
+    return run_fold(cohort.layers, make_preprocessors(info), ALL_STRATEGIES, outcome, train, test,
+                    qc={"metabolomics": qc_ids}, split="r1f1")
+
+
+def test_run_fold_output_shape(fold_pred, fold_ids, outcome):
+    train, test = fold_ids
+    assert list(fold_pred.columns) == ["split", "strategy", "sample", "y_true", "p_case", "p_control"]
+    assert len(fold_pred) == len(ALL_STRATEGIES) * len(test)
+    for name, d in fold_pred.groupby("strategy"):
+        assert list(d["sample"]) == test
+        assert (d["y_true"].to_numpy() == outcome.loc[test].to_numpy()).all()
+        np.testing.assert_allclose(d["p_case"] + d["p_control"], 1.0)
+    assert (fold_pred["split"] == "r1f1").all()
+
+
+def test_run_fold_finds_planted_outcome(fold_pred):
+    auc = _pooled_auc(fold_pred)
+    assert auc["early"] > 0.75
+    for s in ("single:rna", "late", "mofa"):
+        assert auc[s] > 0.7, (s, auc)
+
+
+def test_permuted_outcome_scores_at_chance(cohort, info, outcome, qc_ids):
+    """Leakage check: with labels permuted, no strategy can score well out of fold."""
+    aucs = []
+    for perm in range(3):
+        y = pd.Series(np.random.default_rng(perm).permutation(outcome.to_numpy()), index=outcome.index)
+        pred = _cv(cohort, info, y, qc_ids, FAST_STRATEGIES, folds=3, seed=perm)
+        aucs.append(_pooled_auc(pred))
+    aucs = pd.DataFrame(aucs)
+    assert aucs.shape == (3, len(FAST_STRATEGIES))
+    mean = aucs.mean()
+    assert ((mean > 0.3) & (mean < 0.7)).all(), aucs
+    assert (aucs < 0.8).all().all(), aucs
+
+
+def test_permuted_outcome_all_strategies_one_fold(cohort, info, outcome, qc_ids, fold_ids):
+    train, test = fold_ids
+    y = pd.Series(np.random.default_rng(1).permutation(outcome.to_numpy()), index=outcome.index)
+    pred = run_fold(cohort.layers, make_preprocessors(info), ALL_STRATEGIES, y, train, test,
+                    qc={"metabolomics": qc_ids}, split="perm")
+    auc = _pooled_auc(pred)
+    assert (auc < 0.8).all(), auc
+    assert auc.mean() < 0.7, auc
+
+
+def test_run_fold_with_samples_missing_a_layer(cohort, info, outcome, qc_ids, fold_ids):
+    """allow_missing_samples: some training and test samples lack the protein layer."""
+    train, test = fold_ids
+    layers = dict(cohort.layers)
+    layers["protein"] = layers["protein"].drop(index=train[:5] + test[:5])
+    pred = run_fold(layers, make_preprocessors(info), ALL_STRATEGIES, outcome, train, test,
+                    qc={"metabolomics": qc_ids}, split="r1f1")
+    assert len(pred) == len(ALL_STRATEGIES) * len(test)
+    assert np.isfinite(pred[["p_case", "p_control"]].to_numpy()).all()
+    assert (_pooled_auc(pred) > 0.7).all()
+
+
+# ---------------------------------------------------------------------------------------------
+# preprocessing inside the fold sees training samples only
+# ---------------------------------------------------------------------------------------------
+
+
+def test_fold_preprocessing_fit_on_training_samples_only(monkeypatch, cohort, info, outcome, qc_ids, fold_ids):
+    train, test = fold_ids
+    seen = []
+    real = LayerPreprocessor.fit_transform
+
+    def spy(self, X, y=None, **kw):
+        seen.append((self.layer, list(X.index), None if y is None else list(y.index)))
+        return real(self, X, y, **kw)
+
+    monkeypatch.setattr(LayerPreprocessor, "fit_transform", spy)
+    monkeypatch.setattr(LayerPreprocessor, "fit", lambda self, X, y=None: (spy(self, X, y), self)[1])
+    tr, te = preprocess_fold(cohort.layers, make_preprocessors(info), outcome, train, test,
+                             qc={"metabolomics": qc_ids})
+    assert sorted(layer for layer, _, _ in seen) == ["metabolomics", "protein", "rna"]
+    for layer, rows, y_rows in seen:
+        assert not set(rows) & set(test), layer
+        expected = set(train) | (set(qc_ids) if layer == "metabolomics" else set())
+        assert set(rows) == expected, layer
+        assert y_rows is not None and set(y_rows) == set(train)  # outcome of training samples only
+    for name in tr:
+        assert list(tr[name].index) == train and list(te[name].index) == test
+        assert list(tr[name].columns) == list(te[name].columns)
+
+
+def test_fold_training_output_ignores_held_out_data_and_labels(cohort, info, outcome, qc_ids, fold_ids):
+    train, test = fold_ids
+    qc = {"metabolomics": qc_ids}
+    tr, te = preprocess_fold(cohort.layers, make_preprocessors(info), outcome, train, test, qc)
+    # held-out raw values changed drastically, held-out labels flipped
+    wild = {}
+    for name, X in cohort.layers.items():
+        X = X.copy().astype(float)
+        X.loc[test] = X.loc[test].to_numpy()[::-1] * 7 + 1
+        wild[name] = X
+    y2 = outcome.copy()
+    y2.loc[test] = y2.loc[test].map({"case": "control", "control": "case"})
+    tr2, te2 = preprocess_fold(wild, make_preprocessors(info), y2, train, test, qc)
+    for name in tr:
+        pd.testing.assert_frame_equal(tr2[name], tr[name])
+        assert not np.allclose(te2[name].to_numpy(), te[name].to_numpy())
+    # flipping only the held-out labels changes nothing at all
+    tr3, te3 = preprocess_fold(cohort.layers, make_preprocessors(info), y2, train, test, qc)
+    for name in tr:
+        pd.testing.assert_frame_equal(tr3[name], tr[name])
+        pd.testing.assert_frame_equal(te3[name], te[name])
+
+
+def test_mofa_classifier_fit_sees_training_samples_only(monkeypatch, preprocessed, outcome, fold_ids):
+    train, test = fold_ids
+    seen = []
+    real = MOFA.fit
+
+    def spy(self, layers, y=None):
+        seen.append({n: list(X.index) for n, X in layers.items()})
+        return real(self, layers, y)
+
+    monkeypatch.setattr(MOFA, "fit", spy)
+    tr = {n: X.loc[train] for n, X in preprocessed.items()}
+    model = MOFAClassifier(MOFA(n_factors=4, seed=0)).fit(tr, outcome.loc[train])
+    P = model.predict_proba({n: X.loc[test] for n, X in preprocessed.items()})
+    assert len(seen) == 1 and all(set(rows) == set(train) for rows in seen[0].values())
+    assert P.shape == (len(test), 2)
+
+
+# ---------------------------------------------------------------------------------------------
+# scores and the scoreboard
+# ---------------------------------------------------------------------------------------------
+
+
+def test_fold_scores_known_values():
+    pred = pd.DataFrame({
+        "split": ["s1"] * 4 + ["s2"] * 4,
+        "strategy": ["a"] * 8,
+        "sample": list("ABCDABCD"),
+        "y_true": ["case", "case", "control", "control"] * 2,
+        "p_case": [0.9, 0.8, 0.3, 0.1, 0.2, 0.4, 0.6, 0.9],
+    })
+    pred["p_control"] = 1 - pred["p_case"]
+    fs = fold_scores(pred).set_index("split")
+    assert fs.loc["s1", "roc_auc"] == 1.0 and fs.loc["s1", "balanced_accuracy"] == 1.0
+    assert fs.loc["s2", "roc_auc"] == 0.0 and fs.loc["s2", "balanced_accuracy"] == 0.0
+    assert fs.loc["s2", "balanced_error_rate"] == 1.0 and (fs["n_test"] == 4).all()
+
+
+def test_scoreboard_intervals_contain_mean_and_lie_in_unit_interval():
+    rng = np.random.default_rng(0)
+    rows = []
+    for strat, (auc, sd) in {"early": (0.85, 0.05), "single:rna": (0.7, 0.1), "perfect": (1.0, 0.0),
+                             "worst": (0.03, 0.05)}.items():
+        for i in range(10):
+            a = float(np.clip(auc + rng.normal(0, sd), 0, 1))
+            b = float(np.clip(a - 0.1 + rng.normal(0, 0.05), 0, 1))
+            rows.append({"split": f"r{i // 5 + 1}f{i % 5 + 1}", "strategy": strat, "roc_auc": a,
+                         "balanced_accuracy": b, "balanced_error_rate": 1 - b, "n_test": 18})
+    board = scoreboard(pd.DataFrame(rows), n_samples=90, min_class=30)
+    assert list(board["strategy"]) == ["perfect", "early", "single:rna", "worst"]  # ranked by ROC AUC
+    assert dict(zip(board["strategy"], board["kind"]))["single:rna"] == "single layer"
+    for metric in ("roc_auc", "balanced_accuracy", "balanced_error_rate"):
+        m, lo, hi = board[metric], board[f"{metric}_lo"], board[f"{metric}_hi"]
+        assert np.isfinite(lo).all() and np.isfinite(hi).all()
+        assert ((lo <= m + 1e-12) & (m <= hi + 1e-12)).all(), metric
+        assert ((lo >= 0) & (hi <= 1)).all(), metric
+    assert (board["n_splits"] == 10).all()
+
+
+def test_corrected_interval_is_wider_than_naive():
+    from scipy import stats
+
+    v = np.array([0.8, 0.85, 0.9, 0.75, 0.82, 0.88, 0.79, 0.86, 0.81, 0.84])
+    m, lo, hi = corrected_interval(v, n_train=72, n_test=18)
+    assert m == pytest.approx(v.mean())
+    half_naive = stats.t.ppf(0.975, len(v) - 1) * v.std(ddof=1) / np.sqrt(len(v))
+    assert (hi - lo) / 2 > half_naive
+    assert corrected_interval(np.array([0.7]), 72, 18)[0] == 0.7
+    assert np.isnan(corrected_interval(np.array([0.7]), 72, 18)[1])
+
