@@ -3,8 +3,12 @@
 import pandas as pd
 from snakemake.utils import validate
 
+from pathlib import Path
+
+from moflow.enrich import check_enrichment_config, enrichment_layers
 from moflow.errors import InputError
 from moflow.io import read_sheet
+from moflow.pipeline import external_test_samples, strategy_names
 from moflow.validate import check_omics_sheet, check_samples_sheet
 
 validate(config, schema="../schemas/config.schema.yaml")
@@ -36,18 +40,43 @@ except InputError as exc:
 
 LAYERS = list(omics["layer"])
 GENE_LAYERS = [l for l in LAYERS if omics.loc[l, "gene_ids"] == "symbol"]
-N_SPLITS = config["evaluation"]["folds"] * config["evaluation"]["repeats"]
+EXTERNAL_TEST = external_test_samples(samples, config)
 SPLITS = [
     f"r{r + 1}f{f + 1}"
     for r in range(config["evaluation"]["repeats"])
     for f in range(config["evaluation"]["folds"])
-]
+] + (["final"] if EXTERNAL_TEST else [])
+STRATEGY_NAMES = strategy_names(LAYERS, config)
 COLLECTIONS = list(config["enrichment"]["gene_sets"])
+
+# Enrichment: layers with genes (gene_ids = symbol, or an annotation in config) and layers with
+# their own feature sets; gene-set files must exist, come from the demo, or be downloads turned on.
+DOWNLOAD_DIR = "resources/genesets"
+ENRICH_MODELS = ["early", "late"]
+try:
+    check_enrichment_config(
+        config["enrichment"],
+        LAYERS,
+        exists=lambda p: Path(p).exists(),
+        produced={"resources/demo/genesets.gmt"},
+        download_dir=DOWNLOAD_DIR,
+    )
+except InputError as exc:
+    raise WorkflowError(f"Invalid config: {exc}") from None
+_enrich_gene_layers, _enrich_feature_sets = enrichment_layers(
+    omics, config["enrichment"]
+)
+ENRICH_LAYERS = [
+    l
+    for l in LAYERS
+    if (l in _enrich_gene_layers and COLLECTIONS) or l in _enrich_feature_sets
+]
 
 
 wildcard_constraints:
     layer="|".join(LAYERS),
     split="|".join(SPLITS),
+    strategy="|".join(STRATEGY_NAMES),
 
 
 def layer_matrix_paths(wildcards):
@@ -59,9 +88,54 @@ def gene_set_path(wildcards):
     return config["enrichment"]["gene_sets"][wildcards.collection]
 
 
-def mem_mb(wildcards, input, attempt):
-    """Memory that follows the input size (Parquet/CSV on disk expand several-fold in memory)."""
-    return int(max(1000, 2000 + 40 * input.size_mb) * attempt)
+# Resources. Threads, memory and run time of every rule follow the size of the job's inputs on
+# disk (input.size_mb); each rule passes its own base and slope, a profile may still override them
+# (set-threads, set-resources). Memory and run time grow with the attempt, so a job retried after
+# running out of memory or time (the cluster profiles set `retries: 1`) asks for twice as much.
+# Measured (benchmarks/, 400 samples x 12,000 genes): peak RSS is ~250 MB of imports plus 10-35x
+# the size of the Parquet matrices a job reads. Snakemake exports OMP/OPENBLAS/MKL_NUM_THREADS =
+# threads to every job and moflow.runtime.setup pins BLAS to it, so a job uses what it asked for.
+
+
+def threads_for(max_threads=1, mb_per_thread=200):
+    """Threads: one, plus one per `mb_per_thread` MB of input, at most `max_threads`. Extra BLAS
+    threads did not pay off at demo size (MOFA: twice the CPU time, no gain), hence the threshold.
+    """
+
+    def threads(wildcards, input):
+        try:
+            size = input.size_mb
+        except WorkflowError:
+            # Inputs not written yet (dry run): Snakemake re-evaluates when the job is ready.
+            return 1
+        return max(1, min(int(max_threads), 1 + int(size // mb_per_thread)))
+
+    return threads
+
+
+def mem_mb_for(base=1024, per_input_mb=20):
+    """Memory in MB: `base` plus `per_input_mb` per MB of input, times the attempt, rounded up to
+    whole GiB (clean requests for every scheduler; AWS Batch only accepts steps of 1024).
+    """
+
+    def mem_mb(wildcards, input, attempt):
+        need = (base + per_input_mb * input.size_mb) * attempt
+        return int(-(-need // 1024) * 1024)
+
+    return mem_mb
+
+
+def runtime_for(base=10, per_input_mb=0.1):
+    """Wall time in minutes: `base` plus `per_input_mb` per MB of input, times the attempt."""
+
+    def runtime(wildcards, input, attempt):
+        return int(-(-(base + per_input_mb * input.size_mb) * attempt // 1))
+
+    return runtime
+
+
+# The former single policy, still referenced by rules that do not pass their own numbers yet.
+mem_mb = mem_mb_for(base=2048, per_input_mb=40)
 
 
 def all_targets():
@@ -70,9 +144,7 @@ def all_targets():
         "results/evaluate/scoreboard.tsv",
         "results/integrate/mofa/factors.tsv",
     ]
-    if GENE_LAYERS and COLLECTIONS:
-        targets.append("results/enrich/mofa_prerank.tsv")
-    return targets
+    return targets + enrichment_targets()
 
 
 def report_inputs(wildcards):
@@ -91,8 +163,46 @@ def report_inputs(wildcards):
         "early_coefficients": "results/integrate/early/coefficients.tsv",
         "late_weights": "results/integrate/late/layer_weights.tsv",
         "scoreboard": "results/evaluate/scoreboard.tsv",
+        "comparison": "results/evaluate/comparison.tsv",
+        "permutation": "results/evaluate/permutation_test.tsv",
+        "stability": "results/integrate/mofa/stability.tsv",
         "fold_scores": "results/evaluate/fold_scores.tsv",
     }
-    if GENE_LAYERS and COLLECTIONS:
+    if ENRICH_LAYERS:
         inputs["enrichment"] = "results/enrich/mofa_prerank.tsv"
+        inputs["enrichment_models"] = "results/enrich/models_prerank.tsv"
+        inputs["enrichment_pathways"] = "results/enrich/pathways.tsv"
+        if config["enrichment"]["competitive"]["enabled"]:
+            inputs["enrichment_competitive"] = "results/enrich/mofa_competitive.tsv"
+        if config["enrichment"]["ora"]["enabled"]:
+            inputs["enrichment_ora"] = "results/enrich/ora.tsv"
     return inputs
+
+
+def enrichment_files():
+    """Every file config enrichment names: gene-set GMTs, layers' feature-set GMTs, annotations."""
+    en = config["enrichment"]
+    files = list(en["gene_sets"].values())
+    for cfg in (en.get("layers") or {}).values():
+        cfg = cfg or {}
+        files += list((cfg.get("feature_sets") or {}).values())
+        if cfg.get("annotation"):
+            files.append(cfg["annotation"])
+    return list(dict.fromkeys(files))
+
+
+def enrichment_targets():
+    """The enrichment tables, when a layer has genes (and a collection) or its own feature sets."""
+    if not ENRICH_LAYERS:
+        return []
+    en = config["enrichment"]
+    targets = [
+        "results/enrich/mofa_prerank.tsv",
+        "results/enrich/models_prerank.tsv",
+        "results/enrich/pathways.tsv",
+    ]
+    if en["competitive"]["enabled"]:
+        targets.append("results/enrich/mofa_competitive.tsv")
+    if en["ora"]["enabled"]:
+        targets.append("results/enrich/ora.tsv")
+    return targets

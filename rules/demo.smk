@@ -17,6 +17,10 @@ rule simulate_demo:
         "benchmarks/demo/simulate_demo.tsv"
     conda:
         "../envs/core.yaml"
+    threads: 1
+    resources:
+        mem_mb=mem_mb_for(base=1024),
+        runtime=runtime_for(base=10),
     params:
         demo=config["demo"],
     script:

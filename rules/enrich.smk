@@ -1,11 +1,13 @@
-# Enrichment: gseapy prerank of MOFA weights per factor and gene-mapped layer, local GMT files only.
+# Enrichment: pathways behind MOFA factors, model coefficients and selected features. Local GMT files
+# only; the download rule contacts a server only when config enrichment: download: enabled is true.
 
 
 rule enrich_mofa:
     input:
         weights="results/integrate/mofa/weights.tsv",
+        variance="results/integrate/mofa/variance_explained.tsv",
         omics=OMICS_PATH,
-        gene_sets=[config["enrichment"]["gene_sets"][c] for c in COLLECTIONS],
+        files=enrichment_files(),
     output:
         table="results/enrich/mofa_prerank.tsv",
     log:
@@ -16,10 +18,131 @@ rule enrich_mofa:
         "../envs/enrich.yaml"
     threads: 1
     resources:
-        mem_mb=mem_mb,
+        mem_mb=mem_mb_for(base=2048, per_input_mb=20),
+        runtime=runtime_for(base=10, per_input_mb=0.5),
     params:
         enrichment=config["enrichment"],
-        collections=COLLECTIONS,
         seed=config["seed"],
     script:
         "../scripts/enrich_mofa.py"
+
+
+rule enrich_mofa_competitive:
+    input:
+        weights="results/integrate/mofa/weights.tsv",
+        variance="results/integrate/mofa/variance_explained.tsv",
+        factors="results/integrate/mofa/factors.tsv",
+        matrices=expand("results/preprocess/{layer}.parquet", layer=ENRICH_LAYERS),
+        omics=OMICS_PATH,
+        files=enrichment_files(),
+    output:
+        table="results/enrich/mofa_competitive.tsv",
+    log:
+        "logs/enrich/mofa_competitive.log",
+    benchmark:
+        "benchmarks/enrich/mofa_competitive.tsv"
+    conda:
+        "../envs/enrich.yaml"
+    threads: 1
+    resources:
+        mem_mb=mem_mb_for(base=2048, per_input_mb=30),
+        runtime=runtime_for(base=10, per_input_mb=0.5),
+    params:
+        enrichment=config["enrichment"],
+        layers=ENRICH_LAYERS,
+    script:
+        "../scripts/enrich_competitive.py"
+
+
+rule enrich_models:
+    input:
+        coefficients=expand(
+            "results/integrate/{model}/coefficients.tsv", model=ENRICH_MODELS
+        ),
+        omics=OMICS_PATH,
+        files=enrichment_files(),
+    output:
+        table="results/enrich/models_prerank.tsv",
+    log:
+        "logs/enrich/models_prerank.log",
+    benchmark:
+        "benchmarks/enrich/models_prerank.tsv"
+    conda:
+        "../envs/enrich.yaml"
+    threads: 1
+    resources:
+        mem_mb=mem_mb_for(base=2048, per_input_mb=20),
+        runtime=runtime_for(base=10, per_input_mb=0.5),
+    params:
+        enrichment=config["enrichment"],
+        models=ENRICH_MODELS,
+        seed=config["seed"],
+    script:
+        "../scripts/enrich_models.py"
+
+
+rule enrich_ora:
+    input:
+        weights="results/integrate/mofa/weights.tsv",
+        variance="results/integrate/mofa/variance_explained.tsv",
+        coefficients=expand(
+            "results/integrate/{model}/coefficients.tsv", model=ENRICH_MODELS
+        ),
+        omics=OMICS_PATH,
+        files=enrichment_files(),
+    output:
+        table="results/enrich/ora.tsv",
+    log:
+        "logs/enrich/ora.log",
+    benchmark:
+        "benchmarks/enrich/ora.tsv"
+    conda:
+        "../envs/enrich.yaml"
+    threads: 1
+    resources:
+        mem_mb=mem_mb_for(base=2048, per_input_mb=20),
+        runtime=runtime_for(base=10, per_input_mb=0.5),
+    params:
+        enrichment=config["enrichment"],
+        models=ENRICH_MODELS,
+    script:
+        "../scripts/enrich_ora.py"
+
+
+rule enrich_combine:
+    input:
+        mofa="results/enrich/mofa_prerank.tsv",
+        models="results/enrich/models_prerank.tsv",
+    output:
+        table="results/enrich/pathways.tsv",
+    log:
+        "logs/enrich/pathways.log",
+    benchmark:
+        "benchmarks/enrich/pathways.tsv"
+    conda:
+        "../envs/enrich.yaml"
+    threads: 1
+    resources:
+        mem_mb=mem_mb_for(base=1024, per_input_mb=20),
+        runtime=runtime_for(base=5, per_input_mb=0.1),
+    params:
+        alpha=config["enrichment"]["alpha"],
+    script:
+        "../scripts/enrich_combine.py"
+
+
+rule enrich_download:
+    output:
+        gmt=f"{DOWNLOAD_DIR}/{{library}}.gmt",
+    log:
+        "logs/enrich/download_{library}.log",
+    conda:
+        "../envs/enrich.yaml"
+    threads: 1
+    resources:
+        mem_mb=1024,
+        runtime=10,
+    params:
+        download=config["enrichment"]["download"],
+    script:
+        "../scripts/enrich_download.py"

@@ -1,5 +1,6 @@
-# Evaluation: identical outer splits for every strategy; each split is its own job, where the whole
-# preprocessing chain is fit on the training samples only.
+# Evaluation: identical outer splits for every strategy and single layer. Each split's preprocessing
+# is one job (fit on its training samples only); each split x strategy is its own job; a merge rule
+# builds the scoreboard. With an external test set, split "final" trains on every training sample.
 
 
 rule cv_splits:
@@ -7,48 +8,77 @@ rule cv_splits:
         samples="results/inputs/samples.tsv",
     output:
         splits="results/evaluate/splits.tsv",
-    log:
-        "logs/evaluate/cv_splits.log",
-    conda:
-        "../envs/core.yaml"
     params:
         evaluation=config["evaluation"],
         outcome=config["outcome"],
         seed=config["seed"],
+    log:
+        "logs/evaluate/cv_splits.log",
+    conda:
+        "../envs/core.yaml"
     script:
         "../scripts/cv_splits.py"
 
 
-rule cv_fold:
+rule cv_preprocess:
     input:
         matrices=expand("results/inputs/{layer}.parquet", layer=LAYERS),
         samples="results/inputs/samples.tsv",
         omics=OMICS_PATH,
         splits="results/evaluate/splits.tsv",
     output:
-        predictions="results/evaluate/folds/{split}.tsv",
-    log:
-        "logs/evaluate/cv_fold_{split}.log",
-    benchmark:
-        "benchmarks/evaluate/cv_fold_{split}.tsv"
-    conda:
-        "../envs/mofa.yaml"
-    threads: 1
-    resources:
-        mem_mb=mem_mb,
+        layers=expand("results/evaluate/folds/{{split}}/{layer}.parquet", layer=LAYERS),
     params:
         preprocess=config["preprocess"],
-        integration=config["integration"],
         outcome=config["outcome"],
         covariates=config["covariates"],
         seed=config["seed"],
+    log:
+        "logs/evaluate/cv_preprocess_{split}.log",
+    benchmark:
+        "benchmarks/evaluate/cv_preprocess_{split}.tsv"
+    threads: 1
+    resources:
+        mem_mb=mem_mb,
+    conda:
+        "../envs/core.yaml"
     script:
-        "../scripts/cv_fold.py"
+        "../scripts/cv_preprocess.py"
+
+
+rule cv_predict:
+    input:
+        layers=expand("results/evaluate/folds/{{split}}/{layer}.parquet", layer=LAYERS),
+        samples="results/inputs/samples.tsv",
+        omics=OMICS_PATH,
+        splits="results/evaluate/splits.tsv",
+    output:
+        predictions="results/evaluate/folds/{split}/pred_{strategy}.tsv",
+    params:
+        integration=config["integration"],
+        evaluation=config["evaluation"],
+        outcome=config["outcome"],
+        seed=config["seed"],
+    log:
+        "logs/evaluate/cv_predict_{split}_{strategy}.log",
+    benchmark:
+        "benchmarks/evaluate/cv_predict_{split}_{strategy}.tsv"
+    threads: 1
+    resources:
+        mem_mb=mem_mb,
+    conda:
+        "../envs/mofa.yaml"
+    script:
+        "../scripts/cv_predict.py"
 
 
 rule scoreboard:
     input:
-        predictions=expand("results/evaluate/folds/{split}.tsv", split=SPLITS),
+        predictions=expand(
+            "results/evaluate/folds/{split}/pred_{strategy}.tsv",
+            split=SPLITS,
+            strategy=STRATEGY_NAMES,
+        ),
         samples="results/inputs/samples.tsv",
     output:
         scoreboard=report(
@@ -58,11 +88,15 @@ rule scoreboard:
         ),
         fold_scores="results/evaluate/fold_scores.tsv",
         predictions="results/evaluate/predictions.tsv",
+        comparison="results/evaluate/comparison.tsv",
+        permutation="results/evaluate/permutation_test.tsv",
+    params:
+        outcome=config["outcome"],
+        evaluation=config["evaluation"],
+        seed=config["seed"],
     log:
         "logs/evaluate/scoreboard.log",
     conda:
         "../envs/core.yaml"
-    params:
-        outcome=config["outcome"],
     script:
         "../scripts/scoreboard.py"

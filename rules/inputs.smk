@@ -17,8 +17,10 @@ rule validate_inputs:
         "benchmarks/inputs/validate_inputs.tsv"
     conda:
         "../envs/core.yaml"
+    threads: 1
     resources:
-        mem_mb=mem_mb,
+        mem_mb=mem_mb_for(base=1024, per_input_mb=20),
+        runtime=runtime_for(base=10, per_input_mb=0.1),
     params:
         outcome=config["outcome"]["column"],
         folds=config["evaluation"]["folds"],

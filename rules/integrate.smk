@@ -20,6 +20,7 @@ rule integrate_early:
         mem_mb=mem_mb,
     params:
         integration=config["integration"],
+        evaluation=config["evaluation"],
         outcome=config["outcome"],
         seed=config["seed"],
     script:
@@ -37,6 +38,7 @@ rule integrate_mofa:
         weights="results/integrate/mofa/weights.tsv",
         variance="results/integrate/mofa/variance_explained.tsv",
         associations="results/integrate/mofa/associations.tsv",
+        stability="results/integrate/mofa/stability.tsv",
     log:
         "logs/integrate/mofa.log",
     benchmark:
@@ -48,8 +50,8 @@ rule integrate_mofa:
         mem_mb=mem_mb,
     params:
         integration=config["integration"],
+        evaluation=config["evaluation"],
         outcome=config["outcome"],
-        covariates=config["covariates"],
         seed=config["seed"],
     script:
         "../scripts/integrate_mofa.py"
@@ -74,6 +76,7 @@ rule integrate_late:
         mem_mb=mem_mb,
     params:
         integration=config["integration"],
+        evaluation=config["evaluation"],
         outcome=config["outcome"],
         seed=config["seed"],
     script:

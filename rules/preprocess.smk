@@ -11,19 +11,34 @@ rule preprocess_layer:
         diagnostics="results/preprocess/{layer}_diagnostics.tsv",
         pca="results/preprocess/{layer}_pca.tsv",
         steps="results/preprocess/{layer}_steps.tsv",
+        imputation="results/preprocess/{layer}_imputation.tsv",
+        missingness="results/preprocess/{layer}_missingness.tsv",
+        pca_steps="results/preprocess/{layer}_pca_steps.tsv",
+        missingness_png=report(
+            "results/preprocess/{layer}_missingness.png",
+            caption="../report/missingness.rst",
+            category="Preprocessing",
+        ),
+        pca_steps_png=report(
+            "results/preprocess/{layer}_pca_steps.png",
+            caption="../report/pca_steps.rst",
+            category="Preprocessing",
+        ),
     log:
         "logs/preprocess/{layer}.log",
     benchmark:
         "benchmarks/preprocess/{layer}.tsv"
     conda:
         "../envs/core.yaml"
-    threads: 1
+    threads: threads_for(max_threads=4, mb_per_thread=200)
     resources:
-        mem_mb=mem_mb,
+        mem_mb=mem_mb_for(base=1024, per_input_mb=50),
+        runtime=runtime_for(base=10, per_input_mb=0.2),
     params:
         preprocess=config["preprocess"],
         outcome=config["outcome"],
         covariates=config["covariates"],
         seed=config["seed"],
+        batch_confounding=config["batch_confounding"],
     script:
         "../scripts/preprocess_layer.py"

@@ -27,10 +27,29 @@ rule report:
             caption="../report/pathways.rst",
             category="Enrichment",
         ),
+        enrichment_heatmap=report(
+            "results/report/enrichment_heatmap.png",
+            caption="../report/enrichment_heatmap.rst",
+            category="Enrichment",
+        ),
+        enrichment_dots_mofa=report(
+            "results/report/enrichment_dots_mofa.png",
+            caption="../report/enrichment_dots_mofa.rst",
+            category="Enrichment",
+        ),
+        enrichment_dots_models=report(
+            "results/report/enrichment_dots_models.png",
+            caption="../report/enrichment_dots_models.rst",
+            category="Enrichment",
+        ),
     log:
         "logs/report/report.log",
     conda:
         "../envs/report.yaml"
+    threads: 1
+    resources:
+        mem_mb=mem_mb_for(base=2048, per_input_mb=10),
+        runtime=runtime_for(base=10, per_input_mb=0.1),
     params:
         config=config,
         layers=LAYERS,

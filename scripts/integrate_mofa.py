@@ -1,29 +1,45 @@
-"""Rule integrate_mofa: MOFA on the full cohort; factors, weights, variance explained, associations."""
+"""Rule integrate_mofa: MOFA fit on the training samples; factors (external test samples projected),
+weights, variance explained, associations with every covariate, stability across seeds."""
+
+import pandas as pd
 
 from moflow import io
-from moflow.mofa import factor_associations
-from moflow.pipeline import build_mofa, load_sheets, outcome, read_layers
+from moflow.integrate import observed_rows
+from moflow.mofa import factor_associations, stability
+from moflow.pipeline import (align_layers, build_mofa, covariate_table, load_sheets, outcome, read_layers,
+                             training_samples)
 from moflow.runtime import setup
 
 
 def main(smk):
     log = setup(smk.log[0], smk.threads)
-    config = {"outcome": smk.params.outcome, "integration": smk.params.integration, "seed": smk.params.seed}
+    config = {"outcome": smk.params.outcome, "integration": smk.params.integration,
+              "evaluation": smk.params.evaluation, "seed": smk.params.seed}
     sheet, omics = load_sheets(smk.input.samples, smk.input.omics, config)
-    layers = read_layers(smk.input.matrices, list(omics["layer"]))
     y = outcome(sheet, config)
-    mofa = build_mofa(omics, config).fit(layers)
+    layers = align_layers(read_layers(smk.input.matrices, list(omics["layer"])), list(y.index))
+    train = [s for s in training_samples(sheet, config) if s in y.index]
+    fit_layers = {n: X.loc[train].loc[observed_rows(X.loc[train])] for n, X in layers.items()}
+    mofa = build_mofa(omics, config).fit(fit_layers)
     mofa.save(smk.output.model)
-    factors = mofa.Z_train_.rename_axis("sample")
+    factors = mofa.Z_train_.reindex(train)
+    others = [s for s in y.index if s not in set(train)]
+    if others:  # external test samples: projected onto the trained model, never fitted
+        factors = pd.concat([factors, mofa.transform({n: X.loc[others] for n, X in layers.items()})])
+    factors = factors.rename_axis("sample")
     io.write_table(factors.reset_index(), smk.output.factors)
     io.write_table(mofa.weights(), smk.output.weights)
     io.write_table(mofa.r2_, smk.output.variance)
-    batch_cols = sorted({c for c in omics["batch_column"] if c})
-    covs = sheet.loc[y.index, batch_cols + list(smk.params.covariates)].copy()
-    covs.insert(0, smk.params.outcome["column"], y)
-    assoc = factor_associations(factors.loc[y.index], covs)
+    assoc = factor_associations(factors.loc[train], covariate_table(sheet, config, train))
     io.write_table(assoc, smk.output.associations)
-    log.info("MOFA: %d factors\n%s", mofa.K_, assoc.sort_values("p").head(10).to_string(index=False))
+    n_seeds = int(smk.params.integration["mofa"].get("stability_seeds", 0))
+    base = int(smk.params.seed)
+    runs = {base + k: build_mofa(omics, config, seed=base + k).fit(fit_layers).Z_train_ for k in range(1, n_seeds + 1)}
+    stab = stability(mofa.Z_train_, runs)
+    io.write_table(stab, smk.output.stability)
+    log.info("MOFA: %d factors on %d training samples\n%s\nstability:\n%s", mofa.K_, len(train),
+             assoc.sort_values("p").head(10).to_string(index=False),
+             stab.groupby("factor")["abs_r"].mean().to_string() if len(stab) else "no extra seeds")
 
 
 if "snakemake" in globals():

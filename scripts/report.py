@@ -28,6 +28,7 @@ def main(smk):
     pathways_png = rp.png_bytes(rp.plot_pathways(enrichment if enrichment is not None else
                                                  board.iloc[:0].assign(factor=[], layer=[]), factor))
     io.write_bytes(pathways_png, smk.output.pathways)
+    enrichment_more = enrichment_report(smk)
     input_files = sorted({smk.input.samples, smk.input.omics})
     prov = rp.provenance(config, input_files, {f: io.sha256(f) for f in input_files})
     io.write_json(prov, smk.output.provenance)
@@ -35,9 +36,35 @@ def main(smk):
         inputs=io.read_table(smk.input.input_summary), layers=layers, diagnostics=diagnostics, steps=steps,
         pca_png=pca_png, variance_png=variance_png, associations=associations, outcome_column=outcome_column,
         late_weights=io.read_table(smk.input.late_weights), board=board, board_png=board_png,
-        enrichment=enrichment, pathways_png=pathways_png if enrichment is not None else None, provenance=prov)
+        enrichment=enrichment, pathways_png=pathways_png if enrichment is not None else None, provenance=prov,
+        comparison=io.read_table(smk.input.comparison), permutation=io.read_table(smk.input.permutation),
+        stability=io.read_table(smk.input.stability), enrichment_more=enrichment_more)
     io.write_text(rp.build_html(title="moflow multi-omics report", sections=sections), smk.output.html)
     log.info("report written")
+
+
+def enrichment_report(smk) -> dict:
+    """Enrichment figures (written to their report() outputs) and tables for the report."""
+    inputs = smk.input.keys()
+
+    def table(key):
+        return io.read_table(getattr(smk.input, key)) if key in inputs else None
+
+    more = {"pathways": table("enrichment_pathways"), "models": table("enrichment_models"),
+            "competitive": table("enrichment_competitive"), "ora": table("enrichment_ora")}
+    mofa = table("enrichment")
+    figures = {
+        "heatmap": rp.png_bytes(rp.plot_pathway_heatmap(more["pathways"])),
+        "dots_mofa": rp.png_bytes(rp.plot_enrichment_dots(mofa, component="factor", title="MOFA")),
+        "dots_models": rp.png_bytes(rp.plot_enrichment_dots(
+            None if more["models"] is None else more["models"].assign(
+                model_target=more["models"]["model"].astype(str) + " " + more["models"]["target"].astype(str)),
+            component="model_target", title="model")),
+    }
+    for key, out in (("heatmap", "enrichment_heatmap"), ("dots_mofa", "enrichment_dots_mofa"),
+                     ("dots_models", "enrichment_dots_models")):
+        io.write_bytes(figures[key], getattr(smk.output, out))
+    return {**more, "figures": figures} if mofa is not None else {}
 
 
 if "snakemake" in globals():

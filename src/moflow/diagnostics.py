@@ -1,5 +1,9 @@
-"""Batch diagnostics of a layer: PCA, silhouettes, and variance of the top PCs explained by batch
-and by outcome."""
+"""Diagnostics of a layer: PCA, silhouettes, the variance of the top PCs explained by batch and by
+outcome (before and after each preprocessing step), the batch/outcome association behind the
+confounding guard of batch correction, and missingness summaries.
+
+Pure functions on in-memory objects; nothing here reads or writes files.
+"""
 
 from __future__ import annotations
 
@@ -59,3 +63,139 @@ def batch_diagnostics(X: pd.DataFrame, *, batch: pd.Series | None, outcome: pd.S
         out[f"silhouette_{name}"] = float(silhouette_score(S[ok], g[ok]))
         out[f"r2_{name}"] = _r2_by_group(S[ok], evr, g[ok])
     return out
+
+
+# --------------------------------------------------------------------------------------------
+# batch / outcome association (the confounding guard of batch correction)
+# --------------------------------------------------------------------------------------------
+
+
+def cramers_v(a, b) -> float:
+    """Cramér's V of two categorical vectors (chi-square without continuity correction); 0 when either
+    has a single level."""
+    table = pd.crosstab(np.asarray(a).astype(str), np.asarray(b).astype(str))
+    k = min(table.shape) - 1
+    if k < 1:
+        return 0.0
+    from scipy.stats import chi2_contingency
+
+    chi2 = chi2_contingency(table.to_numpy(), correction=False)[0]
+    return float(np.sqrt(chi2 / (table.to_numpy().sum() * k)))
+
+
+def correlation_ratio(groups, values) -> float:
+    """Correlation ratio (eta): square root of the share of the variance of ``values`` between ``groups``."""
+    v = np.asarray(values, float)
+    g = np.asarray(groups).astype(str)
+    ss_tot = ((v - v.mean()) ** 2).sum()
+    if ss_tot == 0:
+        return 0.0
+    ss_between = sum(((v[g == k].mean() - v.mean()) ** 2) * (g == k).sum() for k in np.unique(g))
+    return float(np.sqrt(ss_between / ss_tot))
+
+
+def batch_outcome_association(batch: pd.Series, y: pd.Series) -> dict:
+    """How strongly batch and outcome go together.
+
+    Parameters
+    ----------
+    batch
+        Batch of each sample.
+    y
+        Outcome of the same samples. Numeric with more than two distinct values: continuous.
+
+    Returns
+    -------
+    dict
+        ``statistic`` (``cramers_v`` or ``correlation_ratio``), ``value`` (0 = independent, 1 = one
+        determines the other), ``single_level_batches`` (``[(batch, level), ...]``: batches holding a
+        single outcome level while the outcome has several; categorical outcomes only) and ``n``.
+    """
+    b = pd.Series(np.asarray(batch).astype(str))
+    yy = pd.Series(np.asarray(y))
+    num = pd.to_numeric(yy, errors="coerce")
+    if num.notna().all() and yy.nunique() > 2:
+        return {"statistic": "correlation_ratio", "value": correlation_ratio(b, num), "single_level_batches": [],
+                "n": int(len(b))}
+    ys = yy.astype(str)
+    single = []
+    if ys.nunique() > 1:
+        for level, grp in ys.groupby(b, sort=True):
+            if grp.nunique() == 1:
+                single.append((str(level), str(grp.iloc[0])))
+    return {"statistic": "cramers_v", "value": cramers_v(b, ys), "single_level_batches": single, "n": int(len(b))}
+
+
+# --------------------------------------------------------------------------------------------
+# missingness
+# --------------------------------------------------------------------------------------------
+
+
+def missingness_table(X: pd.DataFrame, *, batch: pd.Series | None = None, outcome: pd.Series | None = None,
+                      sample_type: pd.Series | None = None) -> pd.DataFrame:
+    """One row per sample: its missing fraction, with batch, outcome and sample type when given."""
+    out = pd.DataFrame({"sample": X.index, "missing_fraction": X.isna().mean(axis=1).to_numpy()})
+    for name, s in (("sample_type", sample_type), ("batch", batch), ("outcome", outcome)):
+        if s is not None:
+            out[name] = s.reindex(X.index).fillna("").astype(str).to_numpy()
+    return out
+
+
+def missingness_summary(X: pd.DataFrame) -> dict:
+    """Layer-level missingness: overall fraction, features with any / half missing, and the censoring
+    model of :func:`moflow.preprocess.missingness_model` (detection threshold and its spread; a
+    spread at its bound means missing at random)."""
+    from .preprocess import missingness_model
+
+    miss = X.isna()
+    model = missingness_model(X)
+    return {"missing_fraction": float(miss.to_numpy().mean()),
+            "features_with_missing": int(miss.any(axis=0).sum()),
+            "features_half_missing": int((miss.mean(axis=0) >= 0.5).sum()),
+            "censoring_threshold": model["threshold"], "censoring_spread": model["spread"],
+            "missing_at_random": bool(model["at_random"])}
+
+
+# --------------------------------------------------------------------------------------------
+# per-step diagnostics
+# --------------------------------------------------------------------------------------------
+
+
+def step_diagnostics(trace: dict[str, pd.DataFrame], *, batch: pd.Series | None, outcome: pd.Series,
+                     n_components: int = 10, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Batch diagnostics and PC1/PC2 coordinates after every preprocessing step.
+
+    Parameters
+    ----------
+    trace
+        ``{step: matrix after the step}`` (:meth:`moflow.preprocess.LayerPreprocessor.fit_trace`);
+        only the cohort samples (those with an outcome) are used.
+    batch, outcome
+        Labels of the samples.
+
+    Returns
+    -------
+    (table, coordinates)
+        One row per step (stage ``after_<step>``: :func:`batch_diagnostics` plus the missing
+        fraction), and the PC coordinates of every step (columns sample, PC1, PC2, stage, batch,
+        outcome).
+    """
+    rows, coords = [], []
+    for name, M in trace.items():
+        M = M.loc[M.index.intersection(outcome.index)]
+        if M.shape[0] < 3 or M.shape[1] < 2:
+            continue
+        stage = f"after_{name}"
+        d = batch_diagnostics(M, batch=batch, outcome=outcome, n_components=n_components, seed=seed)
+        d["missing_fraction"] = float(M.isna().to_numpy().mean())
+        d["stage"] = stage
+        rows.append(d)
+        S, _ = pca_scores(M, 2, seed)
+        c = S.assign(stage=stage, batch=(batch.reindex(S.index).to_numpy() if batch is not None else ""),
+                     outcome=outcome.reindex(S.index).to_numpy())
+        c.insert(0, "sample", S.index)
+        coords.append(c)
+    table = pd.DataFrame(rows)
+    if len(table):
+        table = table[["stage"] + [c for c in table.columns if c != "stage"]]
+    return table, (pd.concat(coords, ignore_index=True) if coords else pd.DataFrame())

@@ -1,8 +1,11 @@
-"""Honest evaluation: repeated stratified cross-validation on identical splits for every strategy.
+"""Honest evaluation: repeated, stratified, nested cross-validation on identical splits for every
+strategy and single-layer baseline, plus an optional external test set.
 
-Inside each outer fold the whole per-layer preprocessing chain is fit on the training samples only
+Inside each outer split the whole per-layer preprocessing chain is fit on the training samples only
 (with the training outcome protected in batch correction) and applied unchanged to the held-out
-samples; hyperparameters are tuned by inner CV on the training samples only.
+samples; every model tunes its hyperparameters by inner CV on the training samples only (nested).
+Samples marked as external test are never in any training or tuning set: the ``final`` split trains
+on every training sample and predicts them once.
 """
 
 from __future__ import annotations
@@ -13,25 +16,52 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 from sklearn.base import clone
-from sklearn.metrics import balanced_accuracy_score, roc_auc_score
+from sklearn.metrics import balanced_accuracy_score, mean_squared_error, r2_score, roc_auc_score
 from sklearn.model_selection import RepeatedStratifiedKFold
 
 from .preprocess import LayerPreprocessor
 
+FINAL = "final"
+CLASS_METRICS = ("balanced_accuracy", "roc_auc", "balanced_error_rate")
+REG_METRICS = ("r2", "pearson_r", "rmse")
 
-def make_splits(y: pd.Series, *, folds: int = 5, repeats: int = 1, seed: int = 0) -> pd.DataFrame:
-    """Outer splits: one row per (split, sample) with role train / test. Splits are named r{R}f{F}."""
+
+def primary_metric(task: str) -> str:
+    return "balanced_accuracy" if task == "classification" else "r2"
+
+
+def make_splits(y: pd.Series, *, folds: int = 5, repeats: int = 1, seed: int = 0, task: str = "classification",
+                test: list[str] | None = None) -> pd.DataFrame:
+    """Outer splits: one row per (split, sample) with role train / test. CV splits are named r{R}f{F}
+    and use only the training samples; a continuous outcome is stratified by quantile bins. With
+    external ``test`` samples, a split ``final`` trains on every training sample and tests on them."""
+    test = list(test or [])
+    ytr = y.drop(index=test, errors="ignore")
+    if task == "classification":
+        strata = ytr.to_numpy()
+    else:
+        strata = pd.qcut(ytr.rank(method="first"), q=min(folds, 5), labels=False).to_numpy()
     cv = RepeatedStratifiedKFold(n_splits=folds, n_repeats=repeats, random_state=seed)
     rows = []
-    for i, (tr, te) in enumerate(cv.split(np.zeros(len(y)), y.to_numpy())):
+    for i, (tr, te) in enumerate(cv.split(np.zeros(len(ytr)), strata)):
         name = f"r{i // folds + 1}f{i % folds + 1}"
-        rows += [{"split": name, "sample": y.index[j], "role": "train"} for j in tr]
-        rows += [{"split": name, "sample": y.index[j], "role": "test"} for j in te]
+        rows += [{"split": name, "sample": ytr.index[j], "role": "train"} for j in tr]
+        rows += [{"split": name, "sample": ytr.index[j], "role": "test"} for j in te]
+    if test:
+        rows += [{"split": FINAL, "sample": s, "role": "train"} for s in ytr.index]
+        rows += [{"split": FINAL, "sample": s, "role": "test"} for s in test]
     return pd.DataFrame(rows)
 
 
-def split_names(splits: pd.DataFrame) -> list[str]:
-    return list(dict.fromkeys(splits["split"]))
+def split_names(splits: pd.DataFrame, *, include_final: bool = False) -> list[str]:
+    names = list(dict.fromkeys(splits["split"]))
+    return names if include_final else [n for n in names if n != FINAL]
+
+
+def split_members(splits: pd.DataFrame, split: str) -> tuple[list[str], list[str]]:
+    s = splits[splits["split"] == split]
+    return (list(s.loc[s["role"] == "train", "sample"].astype(str)),
+            list(s.loc[s["role"] == "test", "sample"].astype(str)))
 
 
 def preprocess_fold(
@@ -42,8 +72,9 @@ def preprocess_fold(
     test: list[str],
     qc: dict[str, list[str]] | None = None,
 ) -> tuple[dict[str, pd.DataFrame], dict[str, pd.DataFrame]]:
-    """Fit each layer's chain on the training samples (plus that layer's QC injections) and transform
-    both sides. Returns (train layers, test layers), each reindexed to the given sample lists."""
+    """Fit each layer's chain on the training samples that have the layer (plus that layer's QC
+    injections) and transform both sides. Returns (train layers, test layers), each reindexed to the
+    given sample lists (a sample lacking a layer gets a row of missing values)."""
     qc = qc or {}
     tr_out, te_out = {}, {}
     ytr = y.loc[train]
@@ -58,6 +89,23 @@ def preprocess_fold(
     return tr_out, te_out
 
 
+def predict_split(model, train_layers: dict[str, pd.DataFrame], test_layers: dict[str, pd.DataFrame],
+                  y: pd.Series, train: list[str], test: list[str], *, strategy: str, split: str,
+                  classes: list[str] | None = None) -> pd.DataFrame:
+    """Fit one strategy on the training side and predict the test side: one row per test sample."""
+    model = model.fit(train_layers, y.loc[train])
+    T = model.predict_table(test_layers).reindex(test)
+    if classes is not None:  # a class absent from this training side gets probability 0
+        predicted = T.notna().any(axis=1)
+        T = T.reindex(columns=[f"p_{c}" for c in classes])
+        T.loc[predicted] = T.loc[predicted].fillna(0.0)
+    T.insert(0, "y_true", y.reindex(test).to_numpy())
+    T.insert(0, "sample", test)
+    T.insert(0, "strategy", strategy)
+    T.insert(0, "split", split)
+    return T.reset_index(drop=True)
+
+
 def run_fold(
     raw: dict[str, pd.DataFrame],
     preprocessors: dict[str, LayerPreprocessor],
@@ -68,77 +116,149 @@ def run_fold(
     *,
     qc: dict[str, list[str]] | None = None,
     split: str = "",
+    task: str = "classification",
 ) -> pd.DataFrame:
-    """Preprocess inside the fold, fit every strategy on the training side, predict the test side.
+    """Preprocess inside the split, fit every strategy on the training side, predict the test side.
 
-    ``strategies`` maps a name to a factory returning an unfitted estimator. Returns one row per
-    (strategy, test sample) with the true class and one probability column per class.
-    """
+    ``strategies`` maps a name to a factory returning an unfitted estimator."""
     tr, te = preprocess_fold(raw, preprocessors, y, train, test, qc)
-    classes = sorted(y.unique())
-    out = []
-    for name, factory in strategies.items():
-        model = factory().fit(tr, y.loc[train])
-        P = model.predict_proba(te)
-        df = pd.DataFrame(P, columns=[f"p_{c}" for c in model.classes_]).reindex(
-            columns=[f"p_{c}" for c in classes], fill_value=0.0)
-        df.insert(0, "y_true", y.loc[test].to_numpy())
-        df.insert(0, "sample", test)
-        df.insert(0, "strategy", name)
-        df.insert(0, "split", split)
-        out.append(df)
+    classes = sorted(y.loc[train].astype(str).unique()) if task == "classification" else None
+    out = [predict_split(factory(), tr, te, y, train, test, strategy=name, split=split, classes=classes)
+           for name, factory in strategies.items()]
     return pd.concat(out, ignore_index=True)
 
 
-def fold_scores(pred: pd.DataFrame) -> pd.DataFrame:
-    """Balanced accuracy and ROC AUC (one-vs-rest macro for multiclass) per split and strategy."""
-    pcols = [c for c in pred.columns if c.startswith("p_")]
-    classes = [c[2:] for c in pcols]
-    rows = []
-    for (split, strat), d in pred.groupby(["split", "strategy"], sort=True):
-        P = d[pcols].to_numpy()
+def _class_columns(pred: pd.DataFrame) -> list[str]:
+    return [c for c in pred.columns if c.startswith("p_")]
+
+
+def score_predictions(d: pd.DataFrame, task: str) -> dict:
+    """Scores of one set of predictions (rows the strategy could not predict are left out)."""
+    if task == "classification":
+        pcols = _class_columns(d)
+        d = d.dropna(subset=pcols)
+        classes = [c[2:] for c in pcols]
         yt = d["y_true"].astype(str).to_numpy()
+        if len(d) == 0:
+            return {"balanced_accuracy": np.nan, "roc_auc": np.nan, "balanced_error_rate": np.nan, "n_test": 0}
+        P = d[pcols].to_numpy()
         yhat = np.array(classes)[np.argmax(P, axis=1)]
         bacc = balanced_accuracy_score(yt, yhat)
-        if len(set(yt)) < 2:
+        present = sorted(set(yt))
+        if len(present) < 2:
             auc = np.nan
         elif len(classes) == 2:
             auc = roc_auc_score(yt == classes[1], P[:, 1])
+        elif len(present) == len(classes):
+            auc = roc_auc_score(yt, P / P.sum(1, keepdims=True), multi_class="ovr", average="macro", labels=classes)
         else:
-            auc = roc_auc_score(yt, P, multi_class="ovr", average="macro", labels=classes)
-        rows.append({"split": split, "strategy": strat, "balanced_accuracy": bacc, "roc_auc": auc,
-                     "balanced_error_rate": 1 - bacc, "n_test": len(d)})
+            auc = np.nan
+        return {"balanced_accuracy": bacc, "roc_auc": auc, "balanced_error_rate": 1 - bacc, "n_test": len(d)}
+    d = d.dropna(subset=["prediction"])
+    yt = d["y_true"].astype(float).to_numpy()
+    yp = d["prediction"].to_numpy(float)
+    if len(d) < 3:
+        return {"r2": np.nan, "pearson_r": np.nan, "rmse": np.nan, "n_test": len(d)}
+    return {"r2": r2_score(yt, yp), "pearson_r": float(np.corrcoef(yt, yp)[0, 1]),
+            "rmse": float(np.sqrt(mean_squared_error(yt, yp))), "n_test": len(d)}
+
+
+def fold_scores(pred: pd.DataFrame, task: str = "classification") -> pd.DataFrame:
+    rows = []
+    for (split, strat), d in pred.groupby(["split", "strategy"], sort=True):
+        rows.append({"split": split, "strategy": strat, **score_predictions(d, task)})
     return pd.DataFrame(rows)
 
 
-def corrected_interval(values: np.ndarray, n_train: float, n_test: float, level: float = 0.95):
-    """Mean and interval of CV fold scores with the Nadeau-Bengio corrected variance
-    (folds share training samples, so the naive interval is too narrow)."""
+def corrected_interval(values: np.ndarray, n_train: float, n_test: float, level: float = 0.95,
+                       bounds: tuple[float, float] | None = (0.0, 1.0)):
+    """Mean and interval of CV split scores with the Nadeau-Bengio corrected variance
+    (splits share training samples, so the naive interval is too narrow)."""
     v = np.asarray(values, float)
     v = v[np.isfinite(v)]
     J = len(v)
     if J < 2:
-        return float(np.mean(v)) if J else np.nan, np.nan, np.nan
+        return (float(np.mean(v)) if J else np.nan), np.nan, np.nan
     m = v.mean()
     var = v.var(ddof=1) * (1 / J + n_test / n_train)
     half = stats.t.ppf(0.5 + level / 2, J - 1) * np.sqrt(var)
-    return float(m), float(max(m - half, 0.0)), float(min(m + half, 1.0))  # scores live in [0, 1]
+    lo, hi = m - half, m + half
+    if bounds is not None:
+        lo, hi = max(lo, bounds[0]), min(hi, bounds[1])
+    return float(m), float(lo), float(hi)
 
 
-def scoreboard(scores: pd.DataFrame, *, n_samples: int, min_class: int) -> pd.DataFrame:
-    """One row per strategy: mean and corrected 95% interval of each metric, ranked by ROC AUC."""
+def corrected_ttest(a: np.ndarray, b: np.ndarray, n_train: float, n_test: float) -> dict:
+    """Corrected resampled t-test (Nadeau & Bengio 2003) of paired split scores a - b."""
+    d = np.asarray(a, float) - np.asarray(b, float)
+    d = d[np.isfinite(d)]
+    J = len(d)
+    if J < 2 or d.var(ddof=1) == 0:
+        return {"difference": float(d.mean()) if J else np.nan, "t": np.nan, "p": np.nan, "n_splits": J}
+    t = d.mean() / np.sqrt(d.var(ddof=1) * (1 / J + n_test / n_train))
+    return {"difference": float(d.mean()), "t": float(t), "p": float(2 * stats.t.sf(abs(t), J - 1)), "n_splits": J}
+
+
+def permutation_pvalue(pred: pd.DataFrame, *, task: str, n_permutations: int = 1000, seed: int = 0) -> dict:
+    """Label-permutation test of held-out predictions of one strategy.
+
+    Within each split the true labels are permuted against the fixed out-of-fold predictions, and the
+    mean split score is recomputed. The predictions never saw their own labels, so under the null of
+    no association between features and outcome the observed score is exchangeable with the permuted
+    ones. p = (1 + #{permuted >= observed}) / (1 + n)."""
+    metric = primary_metric(task)
+    rng = np.random.default_rng(seed)
+    groups = [d.reset_index(drop=True) for _, d in pred.groupby("split", sort=True)]
+    observed = float(np.nanmean([score_predictions(d, task)[metric] for d in groups]))
+    null = np.empty(n_permutations)
+    for b in range(n_permutations):
+        vals = []
+        for d in groups:
+            dd = d.copy()
+            dd["y_true"] = rng.permutation(dd["y_true"].to_numpy())
+            vals.append(score_predictions(dd, task)[metric])
+        null[b] = np.nanmean(vals)
+    p = (1 + int(np.sum(null >= observed - 1e-12))) / (1 + n_permutations)
+    return {"metric": metric, "observed": observed, "null_mean": float(null.mean()), "p": p,
+            "n_permutations": n_permutations}
+
+
+def scoreboard(scores: pd.DataFrame, *, n_samples: int, min_class: int | None, task: str = "classification",
+               external: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per strategy: mean and corrected 95% interval of each metric over the CV splits, ranked
+    by the primary metric; external-test scores beside them where there is an external test set."""
+    metrics = CLASS_METRICS if task == "classification" else REG_METRICS
     rows = []
     for strat, d in scores.groupby("strategy", sort=True):
         n_test = d["n_test"].mean()
         row = {"strategy": strat, "n_splits": len(d)}
-        for metric in ("balanced_accuracy", "roc_auc", "balanced_error_rate"):
-            m, lo, hi = corrected_interval(d[metric].to_numpy(), n_samples - n_test, n_test)
-            row[metric] = m
-            row[f"{metric}_lo"] = lo
-            row[f"{metric}_hi"] = hi
+        for metric in metrics:
+            bounds = (0.0, 1.0) if metric in CLASS_METRICS else None
+            m, lo, hi = corrected_interval(d[metric].to_numpy(), max(n_samples - n_test, 1), n_test, bounds=bounds)
+            row[metric], row[f"{metric}_lo"], row[f"{metric}_hi"] = m, lo, hi
         row["n_samples"] = n_samples
-        row["smallest_class"] = min_class
+        if min_class is not None:
+            row["smallest_class"] = min_class
         rows.append(row)
     board = pd.DataFrame(rows)
-    board["kind"] = np.where(board["strategy"].str.startswith("single:"), "single layer", "integration")
-    return board.sort_values(["roc_auc", "strategy"], ascending=[False, True]).reset_index(drop=True)
+    board["kind"] = np.where(board["strategy"].str.startswith("single_"), "single layer", "integration")
+    if external is not None and len(external):
+        ext = external.set_index("strategy")
+        for metric in (*metrics, "n_test"):
+            board[f"test_{metric}"] = board["strategy"].map(ext[metric])
+    key = primary_metric(task)
+    return board.sort_values([key, "strategy"], ascending=[False, True]).reset_index(drop=True)
+
+
+def compare_best(scores: pd.DataFrame, board: pd.DataFrame, *, n_samples: int, task: str) -> pd.DataFrame:
+    """Corrected resampled t-test: best integration strategy vs best single layer, on paired splits."""
+    metric = primary_metric(task)
+    integ = board[board["kind"] == "integration"]
+    single = board[board["kind"] == "single layer"]
+    if integ.empty or single.empty:
+        return pd.DataFrame()
+    a_name, b_name = integ.iloc[0]["strategy"], single.iloc[0]["strategy"]
+    wide = scores.pivot(index="split", columns="strategy", values=metric)
+    n_test = scores["n_test"].mean()
+    res = corrected_ttest(wide[a_name].to_numpy(), wide[b_name].to_numpy(), max(n_samples - n_test, 1), n_test)
+    return pd.DataFrame([{"metric": metric, "best_integration": a_name, "best_single_layer": b_name, **res}])

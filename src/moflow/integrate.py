@@ -2,32 +2,67 @@
 
 * ``SingleLayer``: the baseline, a penalized model on one layer;
 * ``EarlyIntegration``: weighted concatenation (each layer scaled so that wide layers do not drown
-  narrow ones), a PCA embedding, and a penalized logistic regression;
+  narrow ones), a PCA embedding, and a penalized model (or a tree ensemble);
+* ``MixedIntegration``: per-layer PCA fit on the training samples, scores concatenated, a model;
 * ``MOFAClassifier`` (intermediate): MOFA fit on the training samples, every sample projected onto
-  it, a penalized model on the factors;
-* ``LateIntegration``: one penalized model per layer, out-of-fold predicted probabilities on the
-  training samples, a logistic stacking meta-learner.
+  it, a model on the factors;
+* ``LateIntegration``: one model per layer, out-of-fold predictions on the training samples, a
+  stacking meta-learner (logistic for classes, which also calibrates; ridge for a continuous
+  outcome).
 
-All take ``fit(layers, y)`` and ``predict_proba(layers)`` with layers = {name: samples x features};
-the layers given to ``predict_proba`` must share one sample index (a sample lacking a layer has a row
-of missing values there), and the rows of the returned probabilities follow that index.
+All take ``fit(layers, y)`` and ``predict_table(layers)`` with layers = {name: samples x features}.
+The layers given for prediction share one sample index; a sample lacking a layer has a row of
+missing values there. Rows of the returned table follow that index; a row is all-missing where the
+strategy cannot predict that sample (a single layer the sample lacks; early integration with
+``missing='drop'`` and an incomplete sample).
+
+``task`` is ``classification`` (binary or multiclass; class weights balanced) or ``regression``.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.base import BaseEstimator, clone
 from sklearn.decomposition import PCA
-from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
-from sklearn.model_selection import StratifiedKFold
+from sklearn.linear_model import ElasticNetCV, LogisticRegression, LogisticRegressionCV, RidgeCV
+from sklearn.model_selection import KFold, StratifiedKFold
 
+from .errors import InputError
 from .mofa import MOFA
 
+TASKS = ("classification", "regression")
 
-def make_classifier(*, penalty: str = "l2", inner_folds: int = 3, n_cs: int = 10, seed: int = 0,
-                    max_iter: int = 2000) -> LogisticRegressionCV:
-    """Penalized logistic regression whose strength is tuned by inner stratified CV on training data."""
+
+def inner_cv(task: str, folds: int, seed: int):
+    if task == "classification":
+        return StratifiedKFold(folds, shuffle=True, random_state=seed)
+    return KFold(folds, shuffle=True, random_state=seed)
+
+
+def make_model(*, task: str = "classification", penalty: str = "l2", model: str = "linear", inner_folds: int = 3,
+               n_cs: int = 10, seed: int = 0, max_iter: int = 2000):
+    """A penalized linear model whose strength is tuned by inner CV on the training samples only, or a
+    random forest. Classification uses balanced class weights."""
+    if task not in TASKS:
+        raise ValueError(f"task must be one of {TASKS}, not {task!r}")
+    if model == "random_forest":
+        from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
+
+        if task == "classification":
+            return RandomForestClassifier(n_estimators=500, class_weight="balanced_subsample", min_samples_leaf=2,
+                                          random_state=seed, n_jobs=1)
+        return RandomForestRegressor(n_estimators=500, min_samples_leaf=2, random_state=seed, n_jobs=1)
+    if model != "linear":
+        raise ValueError(f"model must be 'linear' or 'random_forest', not {model!r}")
+    cv = inner_cv(task, inner_folds, seed)
+    if task == "regression":
+        if penalty == "l2":
+            return RidgeCV(alphas=np.logspace(-3, 4, 15), cv=cv)
+        l1 = {"elasticnet": (0.2, 0.5, 0.8), "l1": (1.0,)}.get(penalty)
+        if l1 is None:
+            raise ValueError(f"penalty must be l2, l1 or elasticnet, not {penalty!r}")
+        return ElasticNetCV(l1_ratio=list(l1), n_alphas=30, cv=cv, max_iter=5000, random_state=seed)
     if penalty == "l2":
         l1_ratios, solver = (0.0,), "lbfgs"
     elif penalty == "elasticnet":
@@ -39,7 +74,7 @@ def make_classifier(*, penalty: str = "l2", inner_folds: int = 3, n_cs: int = 10
     return LogisticRegressionCV(
         Cs=np.logspace(-4, 2, n_cs),
         l1_ratios=l1_ratios,
-        cv=StratifiedKFold(inner_folds, shuffle=True, random_state=seed),
+        cv=cv,
         scoring="neg_log_loss",
         solver=solver,
         class_weight="balanced",
@@ -49,6 +84,16 @@ def make_classifier(*, penalty: str = "l2", inner_folds: int = 3, n_cs: int = 10
     )
 
 
+# kept for callers of the first version
+def make_classifier(**kw):
+    return make_model(task="classification", **kw)
+
+
+def observed_rows(X: pd.DataFrame) -> pd.Index:
+    """Samples with at least one observed value in a layer (others lack the layer)."""
+    return X.index[X.notna().any(axis=1)]
+
+
 def _fill(X: pd.DataFrame, means: pd.Series | None = None) -> pd.DataFrame:
     if not X.isna().to_numpy().any():
         return X
@@ -56,47 +101,99 @@ def _fill(X: pd.DataFrame, means: pd.Series | None = None) -> pd.DataFrame:
 
 
 def _concat(layers: dict[str, pd.DataFrame], names, weights: dict[str, float], index) -> pd.DataFrame:
-    blocks = []
-    for n in names:
-        X = layers[n].reindex(index)
-        blocks.append((X * weights[n]).add_prefix(f"{n}:"))
-    return pd.concat(blocks, axis=1)
+    return pd.concat([(layers[n].reindex(index) * weights[n]).add_prefix(f"{n}:") for n in names], axis=1)
 
 
-class _Base(ClassifierMixin, BaseEstimator):
-    def predict(self, layers):
-        P = self.predict_proba(layers)
-        return self.classes_[np.argmax(P, axis=1)]
+class _Base(BaseEstimator):
+    """Shared machinery: a final model on a design matrix built from the layers.
 
+    A sample lacking layers is predicted by a final model trained on exactly the layers it has
+    (``_design`` restricted to that subset, refit on the training samples and cached per pattern
+    of observed layers); the per-layer parts (MOFA weights, PCAs, base models) are reused. No
+    held-out label is involved. Early integration can instead impute or drop (``missing``).
+    """
 
-class SingleLayer(_Base):
-    def __init__(self, layer: str, penalty: str = "l2", inner_folds: int = 3, seed: int = 0):
-        self.layer = layer
-        self.penalty = penalty
-        self.inner_folds = inner_folds
-        self.seed = seed
+    task = "classification"
+    missing = "refit"
 
-    def fit(self, layers, y):
-        X = layers[self.layer].loc[y.index]
-        self.means_ = X.mean()
-        self.model_ = make_classifier(penalty=self.penalty, inner_folds=self.inner_folds, seed=self.seed)
-        self.model_.fit(_fill(X, self.means_).to_numpy(), y.to_numpy())
-        self.classes_ = self.model_.classes_
-        self.features_ = list(X.columns)
+    def _new_model(self):
+        return make_model(task=self.task, penalty=self.penalty, model=getattr(self, "model", "linear"),
+                          inner_folds=self.inner_folds, seed=self.seed)
+
+    def _fit_final(self, D: pd.DataFrame, y: pd.Series):
+        m = self._new_model().fit(D.to_numpy(), y.to_numpy())
+        return m
+
+    def _finish_fit(self, layers, y):
+        """Fit the final model on every training sample with all layers' design."""
+        self.y_ = y
+        self.train_layers_ = {n: layers[n].reindex(y.index) for n in self.layers_}
+        D = self._train_design(tuple(self.layers_))
+        self.design_columns_ = list(D.columns)
+        self.model_ = self._fit_final(D, y)
+        self.subset_models_ = {}
+        if self.task == "classification":
+            self.classes_ = self.model_.classes_
         return self
 
-    def predict_proba(self, layers):
-        X = layers[self.layer].reindex(columns=self.features_)
-        return self.model_.predict_proba(_fill(X, self.means_).to_numpy())
+    def _train_design(self, subset) -> pd.DataFrame:
+        return self._design(self.train_layers_, self.y_.index, subset)
 
-    def coefficients(self) -> pd.DataFrame:
-        return _coef_table(self.model_, self.features_, self.layer)
+    def _subset_model(self, subset):
+        if subset not in self.subset_models_:
+            self.subset_models_[subset] = self._fit_final(self._train_design(subset), self.y_)
+        return self.subset_models_[subset]
+
+    def _predict_rows(self, model, D: pd.DataFrame) -> np.ndarray:
+        X = D.to_numpy()
+        if self.task == "classification":
+            P = model.predict_proba(X)
+            return pd.DataFrame(P, columns=model.classes_).reindex(columns=self.classes_, fill_value=0.0).to_numpy()
+        return model.predict(X)[:, None]
+
+    def columns(self) -> list[str]:
+        return [f"p_{c}" for c in self.classes_] if self.task == "classification" else ["prediction"]
+
+    def predict_table(self, layers) -> pd.DataFrame:
+        index = layers[self.layers_[0]].index
+        out = pd.DataFrame(np.nan, index=index, columns=self.columns())
+        seen = pd.DataFrame({n: index.isin(observed_rows(layers[n].reindex(index))) for n in self.layers_},
+                            index=index)
+        full = tuple(self.layers_)
+        patterns = seen.apply(lambda r: tuple(n for n in self.layers_ if r[n]), axis=1)
+        for pattern in dict.fromkeys(patterns):
+            rows = index[(patterns == pattern).to_numpy()]
+            if not pattern:
+                continue  # the sample has none of the strategy's layers
+            if pattern != full and self.missing == "drop":
+                continue
+            if pattern == full or self.missing == "impute":
+                model, subset = self.model_, full
+            else:
+                model, subset = self._subset_model(pattern), pattern
+            out.loc[rows] = self._predict_rows(model, self._design(layers, rows, subset))
+        return out
+
+    def predict_proba(self, layers) -> np.ndarray:
+        return self.predict_table(layers).to_numpy()
+
+    def predict(self, layers):
+        T = self.predict_table(layers)
+        if self.task == "regression":
+            return T["prediction"].to_numpy()
+        return np.asarray(self.classes_)[np.argmax(T.to_numpy(), axis=1)]
 
 
 def _coef_table(model, features, layer=None) -> pd.DataFrame:
-    coef = model.coef_
-    rows = pd.DataFrame(coef.T, index=features,
-                        columns=[str(c) for c in (model.classes_[1:] if coef.shape[0] == 1 else model.classes_)])
+    if hasattr(model, "coef_"):
+        coef = np.atleast_2d(model.coef_)
+        if hasattr(model, "classes_"):
+            cols = [str(c) for c in (model.classes_[1:] if coef.shape[0] == 1 else model.classes_)]
+        else:
+            cols = ["coefficient"]
+        rows = pd.DataFrame(coef.T, index=features, columns=cols)
+    else:  # tree ensembles
+        rows = pd.DataFrame({"importance": model.feature_importances_}, index=features)
     rows = rows.rename_axis("feature").reset_index()
     if layer is not None:
         rows.insert(0, "layer", layer)
@@ -107,43 +204,75 @@ def _coef_table(model, features, layer=None) -> pd.DataFrame:
     return rows
 
 
-class EarlyIntegration(_Base):
-    """Weighted concatenation: each layer's block is multiplied by ``weight / sqrt(n_features)``, so that
-    every layer brings the same total variance (features are scaled per layer beforehand)."""
+class SingleLayer(_Base):
+    """A model on one layer, trained on the training samples that have the layer; samples lacking it
+    are not predicted."""
 
-    def __init__(self, layer_weights: dict | None = None, penalty: str = "l2", n_components: int = 10,
+    def __init__(self, layer: str, task: str = "classification", penalty: str = "l2", model: str = "linear",
                  inner_folds: int = 3, seed: int = 0):
-        self.layer_weights = layer_weights
+        self.layer = layer
+        self.task = task
         self.penalty = penalty
-        self.n_components = n_components
+        self.model = model
         self.inner_folds = inner_folds
         self.seed = seed
 
     def fit(self, layers, y):
+        self.layers_ = [self.layer]
+        X = layers[self.layer].reindex(y.index)
+        keep = observed_rows(X)
+        self.means_ = X.loc[keep].mean()
+        self.features_ = list(X.columns)
+        return self._finish_fit(layers, y.loc[keep])
+
+    def _design(self, layers, rows, subset):
+        return _fill(layers[self.layer].reindex(index=rows, columns=self.features_), self.means_)
+
+    def coefficients(self) -> pd.DataFrame:
+        return _coef_table(self.model_, self.features_, self.layer)
+
+
+class EarlyIntegration(_Base):
+    """Weighted concatenation: each layer's block is multiplied by ``weight / sqrt(n_features)`` so that
+    every layer brings the same total variance (features are scaled per layer beforehand).
+
+    ``missing`` (a sample lacking a layer): ``refit`` predicts it with a model trained on the layers it
+    has; ``impute`` fills the missing block with the training means; ``drop`` does not predict it.
+    """
+
+    def __init__(self, task: str = "classification", layer_weights: dict | None = None, penalty: str = "l2",
+                 model: str = "linear", n_components: int = 10, missing: str = "refit", inner_folds: int = 3,
+                 seed: int = 0):
+        self.task = task
+        self.layer_weights = layer_weights
+        self.penalty = penalty
+        self.model = model
+        self.n_components = n_components
+        self.missing = missing
+        self.inner_folds = inner_folds
+        self.seed = seed
+
+    def fit(self, layers, y):
+        if self.missing not in ("refit", "impute", "drop"):
+            raise InputError(f"early integration: missing must be refit, impute or drop, not '{self.missing}'")
         self.layers_ = sorted(layers)
         uw = self.layer_weights or {}
         self.weights_ = {n: float(uw.get(n, 1.0)) / np.sqrt(layers[n].shape[1]) for n in self.layers_}
         X = _concat(layers, self.layers_, self.weights_, y.index)
         self.means_ = X.mean()
-        Xf = _fill(X, self.means_)
         self.columns_ = list(X.columns)
+        Xf = _fill(X, self.means_)
         k = int(min(self.n_components, Xf.shape[0] - 1, Xf.shape[1]))
         self.pca_ = PCA(n_components=k, random_state=self.seed).fit(Xf.to_numpy())
-        self.model_ = make_classifier(penalty=self.penalty, inner_folds=self.inner_folds, seed=self.seed)
-        self.model_.fit(Xf.to_numpy(), y.to_numpy())
-        self.classes_ = self.model_.classes_
-        return self
+        return self._finish_fit(layers, y)
 
-    def _matrix(self, layers):
-        index = layers[self.layers_[0]].index
-        X = _concat(layers, self.layers_, self.weights_, index).reindex(columns=self.columns_)
-        return _fill(X, self.means_)
-
-    def predict_proba(self, layers):
-        return self.model_.predict_proba(self._matrix(layers).to_numpy())
+    def _design(self, layers, rows, subset):
+        X = _concat(layers, subset, self.weights_, rows)
+        return _fill(X, self.means_.reindex(X.columns))
 
     def embed(self, layers) -> pd.DataFrame:
-        X = self._matrix(layers)
+        index = layers[self.layers_[0]].index
+        X = _fill(_concat(layers, self.layers_, self.weights_, index).reindex(columns=self.columns_), self.means_)
         E = self.pca_.transform(X.to_numpy())
         return pd.DataFrame(E, index=X.index, columns=[f"PC{i + 1}" for i in range(E.shape[1])])
 
@@ -151,71 +280,123 @@ class EarlyIntegration(_Base):
         return _coef_table(self.model_, self.columns_)
 
 
-class MOFAClassifier(_Base):
-    """MOFA fit on the training samples; factors of every sample by projection; a penalized model."""
+class MixedIntegration(_Base):
+    """Per-layer PCA (fit on the training samples that have the layer), scores concatenated, a model."""
 
-    def __init__(self, mofa: MOFA | None = None, penalty: str = "l2", inner_folds: int = 3, seed: int = 0):
-        self.mofa = mofa
+    def __init__(self, task: str = "classification", n_components: int = 10, penalty: str = "l2",
+                 model: str = "linear", inner_folds: int = 3, seed: int = 0):
+        self.task = task
+        self.n_components = n_components
         self.penalty = penalty
+        self.model = model
         self.inner_folds = inner_folds
         self.seed = seed
 
-    def fit(self, layers, y):
-        self.mofa_ = clone(self.mofa) if self.mofa is not None else MOFA(seed=self.seed)
-        self.mofa_.fit({n: X.loc[X.index.intersection(y.index)] for n, X in layers.items()})
-        Z = self.mofa_.transform(layers).loc[y.index]
-        self.model_ = make_classifier(penalty=self.penalty, inner_folds=self.inner_folds, seed=self.seed)
-        self.model_.fit(Z.to_numpy(), y.to_numpy())
-        self.classes_ = self.model_.classes_
-        return self
-
-    def predict_proba(self, layers):
-        return self.model_.predict_proba(self.mofa_.transform(layers).to_numpy())
-
-    def sample_order(self, layers):
-        return self.mofa_.transform(layers).index
-
-
-class LateIntegration(_Base):
-    """Per-layer penalized models; their out-of-fold probabilities on the training samples (inner CV)
-    train a logistic meta-learner, which also calibrates the combination."""
-
-    def __init__(self, penalty: str = "l2", inner_folds: int = 3, seed: int = 0):
-        self.penalty = penalty
-        self.inner_folds = inner_folds
-        self.seed = seed
-
-    def _meta_features(self, probs: list[np.ndarray]) -> np.ndarray:
-        eps = 1e-6
-        cols = []
-        for P in probs:
-            P = np.clip(P, eps, 1 - eps)
-            cols.append(np.log(P[:, 1:] / P[:, :1]))  # log-odds against the first class
-        return np.hstack(cols)
+    def _design(self, layers, rows, subset):
+        blocks = []
+        for n in subset:
+            X = layers[n].reindex(index=rows, columns=self.features_[n])
+            S = pd.DataFrame(0.0, index=rows, columns=[f"{n}:PC{i + 1}" for i in range(self.pcas_[n].n_components_)])
+            keep = observed_rows(X)
+            if len(keep):
+                S.loc[keep] = self.pcas_[n].transform(_fill(X.loc[keep], self.means_[n]).to_numpy())
+            blocks.append(S)
+        return pd.concat(blocks, axis=1)
 
     def fit(self, layers, y):
         self.layers_ = sorted(layers)
-        cv = StratifiedKFold(self.inner_folds, shuffle=True, random_state=self.seed)
-        oof = []
-        self.base_ = {}
+        self.pcas_, self.means_, self.features_ = {}, {}, {}
         for n in self.layers_:
-            base = SingleLayer(n, penalty=self.penalty, inner_folds=self.inner_folds, seed=self.seed)
-            P = np.zeros((len(y), y.nunique()))
-            for tr, te in cv.split(np.zeros(len(y)), y.to_numpy()):
-                m = clone(base).fit(layers, y.iloc[tr])
-                P[te] = m.predict_proba({n: layers[n].loc[y.index[te]]})
-            oof.append(P)
-            self.base_[n] = clone(base).fit(layers, y)
-        self.meta_ = LogisticRegression(C=1.0, class_weight="balanced", max_iter=2000)
-        self.meta_.fit(self._meta_features(oof), y.to_numpy())
-        self.classes_ = self.meta_.classes_
-        return self
+            X = layers[n].reindex(y.index)
+            X = X.loc[observed_rows(X)]
+            self.means_[n] = X.mean()
+            self.features_[n] = list(X.columns)
+            k = int(min(self.n_components, X.shape[0] - 1, X.shape[1]))
+            self.pcas_[n] = PCA(n_components=k, random_state=self.seed).fit(_fill(X, self.means_[n]).to_numpy())
+        return self._finish_fit(layers, y)
 
-    def predict_proba(self, layers):
-        probs = [self.base_[n].predict_proba(layers) for n in self.layers_]
-        return self.meta_.predict_proba(self._meta_features(probs))
+
+class MOFAClassifier(_Base):
+    """MOFA fit on the training samples (missing layers handled by MOFA itself); factors of every sample
+    by projection; a model on the factors. A sample lacking layers is scored by a model trained on
+    training factors projected from the same layers."""
+
+    def __init__(self, mofa: MOFA | None = None, task: str = "classification", penalty: str = "l2",
+                 model: str = "linear", inner_folds: int = 3, seed: int = 0):
+        self.mofa = mofa
+        self.task = task
+        self.penalty = penalty
+        self.model = model
+        self.inner_folds = inner_folds
+        self.seed = seed
+
+    def fit(self, layers, y):
+        self.layers_ = sorted(layers)
+        self.mofa_ = clone(self.mofa) if self.mofa is not None else MOFA(seed=self.seed)
+        train = {n: X.reindex(y.index) for n, X in layers.items()}
+        self.mofa_.fit({n: X.loc[observed_rows(X)] for n, X in train.items()})
+        return self._finish_fit(layers, y)
+
+    def _design(self, layers, rows, subset):
+        return self.mofa_.transform({n: layers[n].reindex(rows) for n in subset}).reindex(rows)
+
+
+class LateIntegration(_Base):
+    """Per-layer models; their out-of-fold predictions on the training samples (inner CV) train a
+    meta-learner (logistic for classes, which also calibrates; ridge for a continuous outcome). A
+    sample lacking layers is scored by a meta-learner trained on the layers it has."""
+
+    def __init__(self, task: str = "classification", penalty: str = "l2", model: str = "linear",
+                 inner_folds: int = 3, seed: int = 0):
+        self.task = task
+        self.penalty = penalty
+        self.model = model
+        self.inner_folds = inner_folds
+        self.seed = seed
+
+    def _meta_block(self, T: pd.DataFrame, layer: str) -> pd.DataFrame:
+        P = T.to_numpy(float)
+        if self.task == "classification":
+            P = np.clip(P, 1e-6, 1 - 1e-6)
+            M = np.nan_to_num(np.log(P[:, 1:] / P[:, :1]), nan=0.0)  # log-odds against the first class
+        else:
+            M = np.where(np.isnan(P), self.y_mean_, P) - self.y_mean_
+        return pd.DataFrame(M, index=T.index, columns=[f"{layer}:{i}" for i in range(M.shape[1])])
+
+    def _fit_final(self, D, y):
+        if self.task == "classification":
+            return LogisticRegression(C=1.0, class_weight="balanced", max_iter=2000).fit(D.to_numpy(), y.to_numpy())
+        return RidgeCV(alphas=np.logspace(-3, 3, 13)).fit(D.to_numpy(), y.to_numpy())
+
+    def fit(self, layers, y):
+        self.layers_ = sorted(layers)
+        cv = inner_cv(self.task, self.inner_folds, self.seed)
+        self.base_, self.oof_ = {}, {}
+        self.y_mean_ = float(y.mean()) if self.task == "regression" else 0.0
+        for n in self.layers_:
+            base = SingleLayer(n, task=self.task, penalty=self.penalty, model=self.model,
+                               inner_folds=self.inner_folds, seed=self.seed)
+            self.base_[n] = clone(base).fit(layers, y)
+            have = observed_rows(layers[n].reindex(y.index))
+            yy = y.loc[have]
+            T = pd.DataFrame(np.nan, index=y.index, columns=self.base_[n].columns())
+            strat = yy.to_numpy() if self.task == "classification" else np.zeros(len(yy))
+            for tr, te in cv.split(np.zeros(len(yy)), strat):
+                m = clone(base).fit(layers, yy.iloc[tr])
+                P = m.predict_table({n: layers[n].reindex(yy.index[te])})
+                T.loc[yy.index[te]] = P.reindex(columns=T.columns).fillna(0.0).to_numpy()
+            self.oof_[n] = self._meta_block(T, n)
+        return self._finish_fit(layers, y)
+
+    def _train_design(self, subset):
+        return pd.concat([self.oof_[n] for n in subset], axis=1)
+
+    def _design(self, layers, rows, subset):
+        return pd.concat([self._meta_block(self.base_[n].predict_table({n: layers[n].reindex(rows)}), n)
+                          for n in subset], axis=1)
 
     def layer_weights(self) -> pd.DataFrame:
-        coef = self.meta_.coef_
-        return pd.DataFrame({"layer": self.layers_, "meta_coefficient": coef[0] if coef.shape[0] == 1 else
-                             np.abs(coef).mean(0)[: len(self.layers_)]})
+        coef = np.atleast_2d(self.model_.coef_)
+        per = coef.shape[1] // len(self.layers_)
+        w = [np.abs(coef[:, i * per:(i + 1) * per]).mean() for i in range(len(self.layers_))]
+        return pd.DataFrame({"layer": self.layers_, "meta_weight": w})

@@ -163,6 +163,34 @@ def write_gmt(gene_sets: dict[str, list[str]], path: str | Path, *, descriptions
     path.write_text("\n".join(lines) + "\n")
 
 
+def read_annotation(path: str | Path) -> pd.DataFrame:
+    """Read a feature annotation table (CSV, TSV or TXT, optionally gzipped; a header row) with every
+    cell as a string."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: annotation file not found. Check config 'enrichment: layers: <layer>: annotation'.")
+    suffix = _suffix(path)
+    if suffix not in TABLE_SUFFIXES:
+        raise InputError(f"{path}: unknown annotation format '{suffix}'. Use .csv, .tsv or .txt (tab-separated).")
+    try:
+        return pd.read_csv(path, sep=TABLE_SUFFIXES[suffix], dtype=str, keep_default_na=False, na_values=[])
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot be read as a table with a header row ({exc}).") from None
+
+
+def read_enrichment_files(settings: dict) -> tuple[dict[str, list[str]], dict[str, pd.DataFrame]]:
+    """Every file config ``enrichment`` names: {path: GMT lines} of the gene-set collections and of
+    the layers' own feature sets, and {layer: annotation table} of layers mapped to genes."""
+    layers = settings.get("layers") or {}
+    paths = list((settings.get("gene_sets") or {}).values())
+    for cfg in layers.values():
+        paths += list(((cfg or {}).get("feature_sets") or {}).values())
+    gmts = {p: read_gmt_lines(p) for p in dict.fromkeys(paths)}
+    annotations = {layer: read_annotation(cfg["annotation"]) for layer, cfg in layers.items()
+                   if (cfg or {}).get("annotation")}
+    return gmts, annotations
+
+
 def write_text(text: str, path: str | Path) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -30,6 +30,14 @@ def _union_samples(layers: dict[str, pd.DataFrame]) -> list[str]:
     return list(seen)
 
 
+def _cupy_available() -> bool:
+    try:
+        import cupy  # noqa: F401
+    except Exception:
+        return False
+    return True
+
+
 def check_mofa_input(layers: dict[str, pd.DataFrame], likelihoods: dict[str, str]) -> None:
     """Validate views before mofapy2 sees them (mofapy2 exits with status 0 on bad input)."""
     if not layers:
@@ -83,6 +91,11 @@ class MOFA(TransformerMixin, BaseEstimator):
 
         liks = dict(self.likelihoods or {})
         check_mofa_input(layers, liks)
+        self.gpu_used_ = bool(self.gpu_mode) and _cupy_available()
+        if self.gpu_mode and not self.gpu_used_:
+            import logging
+
+            logging.getLogger("moflow").warning("MOFA gpu_mode requested but cupy is not importable: running on the CPU")
         self.views_ = list(layers)
         self.samples_ = _union_samples(layers)
         self.features_ = {v: list(layers[v].columns) for v in self.views_}
@@ -113,7 +126,7 @@ class MOFA(TransformerMixin, BaseEstimator):
                 ent.set_model_options(factors=int(self.n_factors), spikeslab_weights=self.spikeslab_weights,
                                       ard_weights=self.ard_weights, ard_factors=self.ard_factors)
                 ent.set_train_options(iter=int(self.max_iter), convergence_mode=self.convergence_mode,
-                                      dropR2=self.drop_r2, gpu_mode=self.gpu_mode, seed=int(self.seed),
+                                      dropR2=self.drop_r2, gpu_mode=self.gpu_used_, seed=int(self.seed),
                                       verbose=False, quiet=True)
                 ent.build()
                 ent.run()
@@ -236,3 +249,28 @@ def match_factors(learned: pd.DataFrame, truth: pd.DataFrame) -> pd.DataFrame:
         j = int(np.argmax(np.abs(C[i])))
         rows.append({"true_factor": t, "learned_factor": L.columns[j], "r": C[i, j], "abs_r": abs(C[i, j])})
     return pd.DataFrame(rows)
+
+
+def stability(reference: pd.DataFrame, runs: dict[int, pd.DataFrame]) -> pd.DataFrame:
+    """Match the factors of runs with other seeds to the reference run (Hungarian assignment on
+    absolute correlation of the factor values) and report, per reference factor and seed, the matched
+    factor and its correlation; ``consensus_abs_r`` is the mean over seeds."""
+    from scipy.optimize import linear_sum_assignment
+
+    rows = []
+    R = reference
+    for seed, run in runs.items():
+        common = R.index.intersection(run.index)
+        A, B = R.loc[common].to_numpy(), run.loc[common].to_numpy()
+        C = np.nan_to_num(np.corrcoef(A.T, B.T)[: A.shape[1], A.shape[1]:])
+        ri, ci = linear_sum_assignment(-np.abs(C))
+        match = dict(zip(ri, ci))
+        for i, f in enumerate(R.columns):
+            j = match.get(i)
+            rows.append({"factor": f, "seed": seed, "matched_factor": run.columns[j] if j is not None else "",
+                         "r": C[i, j] if j is not None else np.nan})
+    out = pd.DataFrame(rows)
+    if len(out):
+        out["abs_r"] = out["r"].abs()
+        out["consensus_abs_r"] = out.groupby("factor")["abs_r"].transform("mean")
+    return out

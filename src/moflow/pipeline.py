@@ -10,7 +10,8 @@ from functools import partial
 
 import pandas as pd
 
-from .integrate import EarlyIntegration, LateIntegration, MOFAClassifier, SingleLayer
+from .errors import InputError
+from .integrate import EarlyIntegration, LateIntegration, MixedIntegration, MOFAClassifier, SingleLayer
 from .mofa import MOFA
 from .preprocess import LayerPreprocessor, layer_settings
 from .validate import _truthy
@@ -23,12 +24,50 @@ def sample_info(sheet: pd.DataFrame, config: dict) -> pd.DataFrame:
 
 
 def outcome(sheet: pd.DataFrame, config: dict) -> pd.Series:
-    """The outcome of the cohort samples (QC injections and blanks excluded), as strings."""
+    """The outcome of the cohort samples (QC injections and blanks excluded): strings for classes,
+    floats for a continuous outcome."""
     s = sheet.set_index("sample", drop=False) if sheet.index.name != "sample" else sheet
     s = s[s["sample_type"] == "sample"]
     y = s[config["outcome"]["column"]].astype(str).str.strip()
     y.name = "outcome"
+    if outcome_task(y, config) == "regression":
+        num = pd.to_numeric(y, errors="coerce")
+        if num.isna().any():
+            bad = num.index[num.isna()][0]
+            raise InputError(f"outcome '{config['outcome']['column']}' is declared continuous but sample '{bad}' has "
+                             f"the value '{y[bad]}'. Fix the value or declare the outcome type binary/multiclass.")
+        y = num.astype(float)
+        y.name = "outcome"
     return y
+
+
+def outcome_task(y: pd.Series, config: dict) -> str:
+    """classification or regression, from config outcome.type (auto: continuous when every value is
+    numeric and there are more than 10 distinct values)."""
+    kind = (config.get("outcome") or {}).get("type", "auto")
+    if kind in ("binary", "multiclass"):
+        return "classification"
+    if kind == "continuous":
+        return "regression"
+    num = pd.to_numeric(y, errors="coerce")
+    return "regression" if num.notna().all() and num.nunique() > 10 else "classification"
+
+
+def external_test_samples(sheet: pd.DataFrame, config: dict) -> list[str]:
+    """Samples marked as external test in the sheet (config evaluation.test_column / test_value)."""
+    ev = config.get("evaluation") or {}
+    col = ev.get("test_column") or ""
+    if not col:
+        return []
+    if col not in sheet.columns:
+        raise InputError(f"config 'evaluation: test_column' names '{col}', which is not a sample-sheet column.")
+    s = sheet[sheet["sample_type"] == "sample"]
+    return list(s.loc[s[col].astype(str).str.strip() == str(ev.get("test_value", "test")), "sample"])
+
+
+def training_samples(sheet: pd.DataFrame, config: dict) -> list[str]:
+    test = set(external_test_samples(sheet, config))
+    return [s for s in sheet.loc[sheet["sample_type"] == "sample", "sample"] if s not in test]
 
 
 def qc_samples(sheet: pd.DataFrame) -> list[str]:
@@ -39,6 +78,11 @@ def build_preprocessor(row: pd.Series, config: dict, info: pd.DataFrame) -> Laye
     """The per-layer chain for one row of the omics sheet, with config overrides for that layer."""
     overrides = (config.get("preprocess") or {}).get(row["layer"], {}) or {}
     settings = layer_settings(row["kind"], overrides)
+    # the confounding guard of batch correction: config-wide defaults, per-layer options win
+    guard = config.get("batch_confounding") or {}
+    if "batch" in settings and settings["batch"].get("method", "none") != "none":
+        settings["batch"].setdefault("max_association", float(guard.get("max_association", 0.8)))
+        settings["batch"].setdefault("allow_confounded", bool(guard.get("allow", False)))
     return LayerPreprocessor(
         kind=row["kind"],
         settings=settings,
@@ -61,40 +105,62 @@ def mofa_likelihoods(omics: pd.DataFrame, config: dict) -> dict[str, str]:
     return liks
 
 
-def build_mofa(omics: pd.DataFrame, config: dict) -> MOFA:
+def build_mofa(omics: pd.DataFrame, config: dict, *, seed: int | None = None) -> MOFA:
     m = config["integration"]["mofa"]
     return MOFA(
         n_factors=int(m.get("factors", 10)),
         likelihoods=mofa_likelihoods(omics, config),
         spikeslab_weights=bool(m.get("spikeslab_weights", True)),
         ard_weights=bool(m.get("ard_weights", True)),
+        ard_factors=bool(m.get("ard_factors", False)),
+        drop_r2=m.get("drop_r2"),
         scale_views=bool(m.get("scale_views", False)),
         convergence_mode=m.get("convergence_mode", "fast"),
         max_iter=int(m.get("max_iter", 1000)),
         use_float32=bool(m.get("use_float32", True)),
         gpu_mode=bool(m.get("gpu_mode", False)),
-        seed=int(config.get("seed", 0)),
+        seed=int(config.get("seed", 0)) if seed is None else int(seed),
     )
 
 
-def build_strategies(omics: pd.DataFrame, config: dict) -> dict:
+STRATEGIES = ("early", "mixed", "mofa", "late")
+
+
+def strategy_names(layers: list[str], config: dict) -> list[str]:
+    """Every single-layer baseline (single_<layer>) and the integration strategies enabled in config."""
+    wanted = (config.get("evaluation") or {}).get("strategies") or list(STRATEGIES)
+    names = [f"single_{layer}" for layer in layers]
+    names += [s for s in STRATEGIES if s in wanted and (s == "mofa" or len(layers) > 1)]
+    return names
+
+
+def build_strategies(omics: pd.DataFrame, config: dict, task: str = "classification") -> dict:
     """name -> factory of an unfitted estimator, for every single layer and every integration strategy."""
     integ = config["integration"]
-    seed = int(config.get("seed", 0))
-    inner = int(integ.get("inner_folds", 3))
-    common = {"inner_folds": inner, "seed": seed}
+    common = {"task": task, "inner_folds": int(integ.get("inner_folds", 3)), "seed": int(config.get("seed", 0))}
+    early, mixed = integ.get("early") or {}, integ.get("mixed") or {}
+    mofa, late = integ.get("mofa") or {}, integ.get("late") or {}
     layers = list(omics["layer"])
-    strategies = {f"single:{name}": partial(SingleLayer, name, penalty=integ["early"].get("penalty", "l2"), **common)
-                  for name in layers}
-    if len(layers) > 1:
-        early = integ["early"]
-        strategies["early"] = partial(EarlyIntegration, layer_weights=early.get("layer_weights") or {},
-                                      penalty=early.get("penalty", "l2"),
-                                      n_components=int(early.get("n_components", 10)), **common)
-        strategies["late"] = partial(LateIntegration, penalty=integ["late"].get("penalty", "l2"), **common)
-    strategies["mofa"] = partial(MOFAClassifier, build_mofa(omics, config),
-                                 penalty=integ["mofa"].get("penalty", "l2"), **common)
-    return strategies
+    factories = {}
+    for name in strategy_names(layers, config):
+        if name.startswith("single_"):
+            factories[name] = partial(SingleLayer, name[len("single_"):], penalty=early.get("penalty", "l2"),
+                                      model=early.get("model", "linear"), **common)
+        elif name == "early":
+            factories[name] = partial(EarlyIntegration, layer_weights=early.get("layer_weights") or {},
+                                      penalty=early.get("penalty", "l2"), model=early.get("model", "linear"),
+                                      n_components=int(early.get("n_components", 10)),
+                                      missing=early.get("missing", "refit"), **common)
+        elif name == "mixed":
+            factories[name] = partial(MixedIntegration, n_components=int(mixed.get("n_components", 10)),
+                                      penalty=mixed.get("penalty", "l2"), model=mixed.get("model", "linear"), **common)
+        elif name == "mofa":
+            factories[name] = partial(MOFAClassifier, build_mofa(omics, config), penalty=mofa.get("penalty", "l2"),
+                                      model=mofa.get("model", "linear"), **common)
+        elif name == "late":
+            factories[name] = partial(LateIntegration, penalty=late.get("penalty", "l2"),
+                                      model=late.get("model", "linear"), **common)
+    return factories
 
 
 def load_sheets(samples_path: str, omics_path: str, config: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -142,22 +208,43 @@ def read_layers(paths, layers: list[str]) -> dict[str, pd.DataFrame]:
     return {layer: read_matrix(p) for layer, p in zip(layers, paths)}
 
 
-def layer_report(X: pd.DataFrame, row: pd.Series, sheet: pd.DataFrame, config: dict):
-    """Preprocess one layer on the full cohort and describe what batch correction did.
+def fit_transform_layer(pp: LayerPreprocessor, X: pd.DataFrame, y: pd.Series, test: set) -> pd.DataFrame:
+    """Fit a layer's chain on every sample but the external test ones (QC injections included) and
+    return all cohort samples processed: external test samples are only transformed."""
+    if not test:
+        return pp.fit_transform(X, y.reindex(X.index).dropna())
+    fit_rows = [s for s in X.index if s not in test]
+    out = pp.fit_transform(X.loc[fit_rows], y.reindex(fit_rows).dropna())
+    test_rows = [s for s in X.index if s in test]
+    if test_rows:
+        out = pd.concat([out, pp.transform(X.loc[test_rows])])
+    return out
 
-    Returns (processed matrix, diagnostics table, PCA coordinates, step history). "before" is the
-    same chain with batch correction switched off, so the two differ by that step alone.
+
+def layer_report(X: pd.DataFrame, row: pd.Series, sheet: pd.DataFrame, config: dict, *, extras: bool = False):
+    """Preprocess one layer on the full cohort and describe what each step, batch correction above all, did.
+
+    Returns (processed matrix, diagnostics table, PCA coordinates, step history), and with
+    ``extras=True`` a fifth item, a dict of further diagnostics: ``imputation`` (NRMSE of the
+    imputation methods on observed values hidden the way the layer loses them), ``missingness``
+    (missing fraction per sample of the raw layer), ``pca_steps`` (PC coordinates after every step)
+    and ``raw`` (the raw layer, for the missingness map). The diagnostics table has the stages
+    "before_batch_correction" (the same chain with batch correction switched off, so the two differ
+    by that step alone), "after", and "after_<step>" for every step of the fitted chain.
     """
-    from .diagnostics import batch_diagnostics, pca_scores
+    from .diagnostics import batch_diagnostics, pca_scores, step_diagnostics
 
     info = sample_info(sheet, config)
     y = outcome(sheet, config)
     pp = build_preprocessor(row, config, info)
-    after = pp.fit_transform(X, y.reindex(X.index).dropna())
+    test = set(external_test_samples(sheet, config))
+    after = fit_transform_layer(pp, X, y, test)
     settings = dict(pp.settings)
     settings["batch"] = {"method": "none"}
-    before = pp.set_params(settings=settings).fit_transform(X, y.reindex(X.index).dropna()) if row["batch_column"] \
-        else after
+    from sklearn.base import clone
+
+    # a clone: pp keeps the fitted state (and step history) of the chain that produced `after`
+    before = fit_transform_layer(clone(pp).set_params(settings=settings), X, y, test) if row["batch_column"] else after
     bc = row["batch_column"] or None
     batch = info[bc] if bc else None
     seed = int(config.get("seed", 0))
@@ -171,13 +258,38 @@ def layer_report(X: pd.DataFrame, row: pd.Series, sheet: pd.DataFrame, config: d
                      outcome=y.reindex(S.index).to_numpy())
         c.insert(0, "sample", S.index)
         coords.append(c)
-    diagnostics = pd.DataFrame(rows)
+    cohort = X.index[X.index.isin(y.index)]
+    _, trace = pp.transform_trace(X)
+    step_table, step_coords = step_diagnostics(trace, batch=batch, outcome=y.reindex(cohort), seed=seed)
+    diagnostics = pd.concat([pd.DataFrame(rows), step_table], ignore_index=True)
     qc_step = pp.named_step("qc_drift")
     if qc_step is not None and hasattr(qc_step, "qc_rsd_before_"):
         diagnostics["qc_median_rsd_before_drift"] = qc_step.qc_rsd_before_
         diagnostics["qc_median_rsd_after_drift"] = qc_step.qc_rsd_after_
+    batch_step = pp.named_step("batch")
+    if getattr(batch_step, "confounding_", None):
+        diagnostics["batch_outcome_" + batch_step.confounding_["statistic"]] = batch_step.confounding_["value"]
     cols = ["stage"] + [c for c in diagnostics.columns if c != "stage"]
-    return after, diagnostics[cols], pd.concat(coords, ignore_index=True), pd.DataFrame(pp.history_)
+    result = (after, diagnostics[cols], pd.concat(coords, ignore_index=True), pd.DataFrame(pp.history_))
+    if not extras:
+        return result
+    from .diagnostics import missingness_table
+    from .preprocess import imputation_table
+
+    names = [name for name, _ in pp.steps_]
+    impute_in = None
+    if "impute" in names:
+        i = names.index("impute")
+        impute_in = trace[names[i - 1]] if i > 0 else X
+        impute_in = impute_in.loc[impute_in.index.isin(cohort) & ~impute_in.index.isin(test)]
+    more = {
+        "imputation": imputation_table(pp.named_step("impute"), impute_in, y, seed=seed),
+        "missingness": missingness_table(X, batch=batch, outcome=y,
+                                         sample_type=info["sample_type"] if "sample_type" in info else None),
+        "pca_steps": step_coords,
+        "raw": X,
+    }
+    return result + (more,)
 
 
 def gene_layers(omics: pd.DataFrame) -> list[str]:
@@ -185,3 +297,18 @@ def gene_layers(omics: pd.DataFrame) -> list[str]:
     if "gene_ids" not in omics.columns:
         return []
     return list(omics.loc[omics["gene_ids"].str.strip() == "symbol", "layer"])
+
+
+def align_layers(layers: dict[str, pd.DataFrame], samples: list[str]) -> dict[str, pd.DataFrame]:
+    """Every layer on one sample index (a sample lacking a layer gets a row of missing values)."""
+    return {n: X.reindex(samples) for n, X in layers.items()}
+
+
+def covariate_table(sheet: pd.DataFrame, config: dict, samples: list[str]) -> pd.DataFrame:
+    """Every sample-sheet column worth testing against factors: the outcome first, then the others
+    (IDs, sample type and the external-test marker left out)."""
+    out_col = config["outcome"]["column"]
+    skip = {"sample", "sample_type", out_col, (config.get("evaluation") or {}).get("test_column") or ""}
+    cols = [out_col] + [c for c in sheet.columns if c not in skip]
+    tab = sheet.set_index("sample", drop=False).loc[samples, cols]
+    return tab.loc[:, [c for c in cols if tab[c].astype(str).str.strip().replace("", pd.NA).nunique() > 1]]

@@ -52,6 +52,60 @@ def plot_pca(coords: pd.DataFrame, layer: str):
     return fig
 
 
+def plot_pca_steps(coords: pd.DataFrame, layer: str, per_row: int = 4):
+    """PC1/PC2 after every preprocessing step (stages in order), coloured by batch and by outcome."""
+    stages = list(dict.fromkeys(coords["stage"])) if len(coords) else []
+    if not stages:
+        fig, ax = plt.subplots(figsize=(4, 1.5))
+        ax.text(0.5, 0.5, f"{layer}: no step to show", ha="center", va="center")
+        ax.axis("off")
+        return fig
+    ncol = min(per_row, len(stages))
+    nblock = -(-len(stages) // ncol)
+    fig, axes = plt.subplots(2 * nblock, ncol, figsize=(3.6 * ncol, 3.3 * 2 * nblock), squeeze=False)
+    for ax in axes.ravel():
+        ax.axis("off")
+    for k, stage in enumerate(stages):
+        r, c = 2 * (k // ncol), k % ncol
+        d = coords[coords["stage"] == stage]
+        label = stage.replace("_", " ")
+        for rr, col, what in ((r, "batch", "batch"), (r + 1, "outcome", "outcome")):
+            axes[rr, c].axis("on")
+            _scatter_groups(axes[rr, c], d["PC1"].to_numpy(), d["PC2"].to_numpy(),
+                            d[col].fillna("").astype(str).to_numpy(), f"{layer}: {label}, by {what}")
+    fig.tight_layout()
+    return fig
+
+
+def plot_missingness(X: pd.DataFrame, samples: pd.DataFrame | None, layer: str, max_features: int = 2000):
+    """Missingness map: samples (grouped by batch and outcome) x features (sorted by missing fraction,
+    at most ``max_features`` evenly spaced ones), with each sample's missing fraction beside it."""
+    miss = X.isna()
+    order = list(X.index)
+    if samples is not None and len(samples):
+        s = samples.set_index("sample").reindex(X.index)
+        keys = [c for c in ("sample_type", "batch", "outcome") if c in s.columns]
+        if keys:
+            order = list(s.sort_values(keys, kind="mergesort").index)
+    cols = miss.mean(axis=0).sort_values(ascending=False, kind="mergesort").index
+    if len(cols) > max_features:
+        cols = cols[np.linspace(0, len(cols) - 1, max_features).astype(int)]
+    M = miss.loc[order, cols].to_numpy(float)
+    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(9, 0.02 * len(order) + 3), sharey=True,
+                                  gridspec_kw={"width_ratios": [5, 1]})
+    ax.imshow(M, aspect="auto", cmap="Greys", interpolation="nearest", vmin=0, vmax=1)
+    ax.set_xlabel(f"features ({miss.shape[1]}; sorted by missing fraction)")
+    ax.set_ylabel("samples")
+    ax.set_yticks([])
+    ax.set_title(f"{layer}: missing values (dark), {100 * miss.to_numpy().mean():.1f}% of cells", fontsize=9)
+    frac = miss.loc[order].mean(axis=1).to_numpy()
+    ax2.barh(np.arange(len(order)), frac, color=PALETTE[0], height=1.0)
+    ax2.set_xlabel("missing fraction")
+    ax2.set_xlim(0, max(0.05, float(frac.max()) * 1.1) if len(frac) else 1)
+    fig.tight_layout()
+    return fig
+
+
 def plot_variance(r2: pd.DataFrame):
     M = r2.pivot(index="factor", columns="view", values="r2")
     M = M.loc[sorted(M.index, key=lambda f: int(f.replace("Factor", "")))]
@@ -154,19 +208,46 @@ def report_sections(*, inputs: pd.DataFrame, layers: list[str], diagnostics: dic
                     steps: dict[str, pd.DataFrame], pca_png: dict[str, bytes], variance_png: bytes,
                     associations: pd.DataFrame, outcome_column: str, late_weights: pd.DataFrame,
                     board: pd.DataFrame, board_png: bytes, enrichment: pd.DataFrame | None,
-                    pathways_png: bytes | None, provenance: dict) -> list[tuple[str, str]]:
-    """Assemble the report's sections (title, HTML) from the pipeline's tables and figures."""
+                    pathways_png: bytes | None, provenance: dict, comparison: pd.DataFrame | None = None,
+                    permutation: pd.DataFrame | None = None, stability: pd.DataFrame | None = None,
+                    missingness_png: dict[str, bytes] | None = None, pca_steps_png: dict[str, bytes] | None = None,
+                    imputation: dict[str, pd.DataFrame] | None = None,
+                    enrichment_more: dict | None = None) -> list[tuple[str, str]]:
+    """Assemble the report's sections (title, HTML) from the pipeline's tables and figures.
+
+    ``missingness_png``, ``pca_steps_png`` and ``imputation`` (per layer; optional) add the missingness
+    map, the PCA after every preprocessing step and the imputation NRMSE table to the preprocessing
+    section. ``enrichment_more`` (keyword arguments of :func:`enrichment_html`) adds the multi-omics
+    pathway table, model and competitive results, over-representation and their figures.
+    """
     sections = []
     best = board.iloc[0]
+    metric = "balanced_accuracy" if "balanced_accuracy" in board.columns else "r2"
     best_single = board[board["kind"] == "single layer"].iloc[0] if (board["kind"] == "single layer").any() else None
     of = outcome_factor(associations, outcome_column)
-    summary = [f"<p>Best strategy by cross-validated ROC AUC: <b>{html.escape(str(best['strategy']))}</b> "
-               f"(AUC {best['roc_auc']:.3f}, 95% interval {best['roc_auc_lo']:.3f}-{best['roc_auc_hi']:.3f}; "
-               f"balanced accuracy {best['balanced_accuracy']:.3f}).</p>"]
+    label = metric.replace("_", " ")
+
+    def _score(r):
+        return f"{label} {r[metric]:.3f}, 95% interval {r[metric + '_lo']:.3f}-{r[metric + '_hi']:.3f}"
+
+    summary = [f"<p>Best strategy by cross-validated {label}: <b>{html.escape(str(best['strategy']))}</b> "
+               f"({_score(best)}).</p>"]
+    if f"test_{metric}" in board.columns:
+        summary.append(f"<p>On the external test set ({int(best['test_n_test'])} samples, never used to fit or "
+                       f"tune), {html.escape(str(best['strategy']))} scores {label} {best[f'test_{metric}']:.3f}.</p>")
     if best_single is not None:
         summary.append(f"<p>Best single layer: <b>{html.escape(str(best_single['strategy']))}</b> "
-                       f"(AUC {best_single['roc_auc']:.3f}, {best_single['roc_auc_lo']:.3f}-"
-                       f"{best_single['roc_auc_hi']:.3f}).</p>")
+                       f"({_score(best_single)}).</p>")
+    if comparison is not None and len(comparison):
+        c = comparison.iloc[0]
+        summary.append(f"<p>Best integration ({html.escape(str(c['best_integration']))}) minus best single layer "
+                       f"({html.escape(str(c['best_single_layer']))}): {c['difference']:+.3f} {label}; corrected "
+                       f"resampled t-test p = {c['p']:.2g} over {int(c['n_splits'])} splits.</p>")
+    if permutation is not None and len(permutation):
+        pm = permutation.iloc[0]
+        summary.append(f"<p>Permutation test of {html.escape(str(pm['strategy']))}: p = {pm['p']:.3g} "
+                       f"({int(pm['n_permutations'])} label permutations of its held-out predictions; "
+                       f"null mean {pm['null_mean']:.3f}).</p>")
     if of is not None:
         summary.append(f"<p>Outcome-related MOFA factor: <b>{html.escape(str(of['factor']))}</b> "
                        f"(Kruskal-Wallis p = {of['p']:.2g}, BH-adjusted {of['p_adj']:.2g}).</p>")
@@ -181,14 +262,27 @@ def report_sections(*, inputs: pd.DataFrame, layers: list[str], diagnostics: dic
     pre = []
     for layer in layers:
         pre.append(f"<h3>{html.escape(layer)}</h3>")
-        pre.append(_table(steps[layer][["step", "method", "features_in", "features_out", "missing_fraction_out"]]))
+        step_cols = ["step", "method", "features_in", "features_out", "missing_fraction_out"]
+        pre.append(_table(steps[layer][step_cols + [c for c in ("summary",) if c in steps[layer].columns]]))
+        if missingness_png and layer in missingness_png:
+            pre.append(_img(missingness_png[layer], f"missingness map of {layer}"))
+        if imputation and layer in imputation and len(imputation[layer]):
+            pre.append("<p>Imputation on observed values hidden the way this layer loses them (NRMSE; "
+                       "ratio_to_mean below 1 beats mean imputation):</p>" + _table(imputation[layer]))
         pre.append(_table(diagnostics[layer]))
         pre.append(_img(pca_png[layer], f"PCA of {layer}"))
+        if pca_steps_png and layer in pca_steps_png:
+            pre.append(_img(pca_steps_png[layer], f"PCA of {layer} after every step"))
     pre.append('<p class="note">Silhouettes are computed on the top principal components; r2_batch and '
                "r2_outcome are the shares of the top components' variance explained by batch and outcome.</p>")
     sections.append(("Preprocessing", "".join(pre)))
     mofa = [_img(variance_png, "MOFA variance explained"), "<h3>Factor associations (BH-adjusted)</h3>",
             _table(associations.sort_values(["p_adj", "factor"]))]
+    if stability is not None and len(stability):
+        st = stability.groupby("factor", sort=False)["abs_r"].agg(["mean", "min"]).reset_index()
+        st.columns = ["factor", "consensus_abs_r", "min_abs_r"]
+        mofa += ["<h3>Stability across seeds</h3><p>Factors of runs with other seeds matched to this run "
+                 "(Hungarian assignment on |r| of factor values).</p>", _table(st)]
     sections.append(("Intermediate integration (MOFA)", "".join(mofa)))
     sections.append(("Late integration", "<p>Meta-learner coefficients of each layer's out-of-fold log-odds.</p>"
                      + _table(late_weights)))
@@ -201,6 +295,9 @@ def report_sections(*, inputs: pd.DataFrame, layers: list[str], diagnostics: dic
         en = []
         if pathways_png is not None:
             en.append(_img(pathways_png, "top pathways"))
+        if enrichment_more:
+            en.append(enrichment_html(**enrichment_more))
+            en.append("<h3>MOFA factors: prerank per layer (top 3)</h3>")
         top = enrichment[enrichment["rank"] <= 3][["collection", "layer", "factor", "rank", "term", "nes", "fdr",
                                                    "set_size"]]
         en.append(_table(top, max_rows=200))
@@ -225,3 +322,133 @@ def provenance(config: dict, input_files: list[str], file_hashes: dict[str, str]
         except PackageNotFoundError:
             versions[pkg] = "not installed"
     return {"versions": versions, "config": config, "inputs": {f: file_hashes[f] for f in input_files}}
+
+
+# ---------------------------------------------------------------------------------------------
+# enrichment figures and section (issue 5)
+# ---------------------------------------------------------------------------------------------
+
+
+def _component_order(values) -> list[str]:
+    """Factor1, Factor2, ..., Factor10 in numeric order; other names alphabetically."""
+    def key(v):
+        v = str(v)
+        digits = "".join(ch for ch in v if ch.isdigit())
+        return (v.rstrip("0123456789"), int(digits) if digits and v.endswith(digits) else -1, v)
+
+    return sorted(dict.fromkeys(map(str, values)), key=key)
+
+
+def _placeholder(text: str):
+    fig, ax = plt.subplots(figsize=(5, 1.2))
+    ax.text(0.5, 0.5, text, ha="center", va="center", fontsize=9)
+    ax.axis("off")
+    return fig
+
+
+def plot_enrichment_dots(table: pd.DataFrame, *, component: str, title: str, top: int = 8, max_panels: int = 12):
+    """A dot plot per factor or model (one panel per ``component`` value): the ``top`` sets by FDR
+    across layers (rows) x layers (columns); colour = NES, size = -log10 FDR, black ring = FDR < 0.05."""
+    if table is None or table.empty:
+        return _placeholder(f"{title}: nothing tested")
+    t = table.copy()
+    t["component"] = t[component].astype(str) if component in t.columns else ""
+    comps = _component_order(t["component"])[:max_panels]
+    layers = sorted(t["layer"].astype(str).unique())
+    ncol = min(3, len(comps))
+    nrow = int(np.ceil(len(comps) / ncol))
+    fig, axes = plt.subplots(nrow, ncol, figsize=(5.2 * ncol, (0.32 * top + 1.4) * nrow), squeeze=False)
+    vmax = float(np.nanmax(np.abs(t["nes"].to_numpy(dtype=float)))) if len(t) else 1.0
+    vmax = max(vmax, 1.0)
+    for ax, comp in zip(axes.ravel(), comps):
+        d = t[t["component"] == comp]
+        if "collection" in d.columns and d["collection"].nunique() > 1:
+            d = d.assign(label=d["collection"].astype(str) + ": " + d["term"].astype(str))
+        else:
+            d = d.assign(label=d["term"].astype(str))
+        best = d.groupby("label")["fdr"].min().sort_values(kind="mergesort")
+        terms = list(best.index[:top])[::-1]
+        sub = d[d["label"].isin(terms)]
+        x = sub["layer"].map({lay: i for i, lay in enumerate(layers)})
+        y = sub["label"].map({lab: i for i, lab in enumerate(terms)})
+        size = 20 + 40 * np.clip(-np.log10(np.maximum(sub["fdr"].astype(float), 1e-6)), 0, 6)
+        sc = ax.scatter(x, y, s=size, c=sub["nes"].astype(float), cmap="RdBu_r", vmin=-vmax, vmax=vmax,
+                        edgecolors=np.where(sub["fdr"] < 0.05, "black", "none"), linewidths=1.0)
+        ax.set_xticks(range(len(layers)), layers, fontsize=8)
+        ax.set_yticks(range(len(terms)), [lab[:48] for lab in terms], fontsize=7)
+        ax.set_xlim(-0.6, len(layers) - 0.4)
+        ax.set_ylim(-0.6, max(len(terms), 1) - 0.4)
+        ax.set_title(f"{title} {comp}", fontsize=9)
+    for ax in axes.ravel()[len(comps):]:
+        ax.axis("off")
+    fig.colorbar(sc, ax=axes.ravel().tolist(), label="NES (ring: FDR < 0.05; size: -log10 FDR)", shrink=0.6)
+    return fig
+
+
+def plot_pathway_heatmap(pathways: pd.DataFrame, *, top: int = 25):
+    """Heatmap of the multi-omics pathway table: the ``top`` pathways (smallest combined FDR in any
+    factor or model) x factors and models; colour = Stouffer z across layers, * = FDR < 0.05."""
+    if pathways is None or pathways.empty:
+        return _placeholder("no multi-omics pathway table")
+    p = pathways.copy()
+    multi = p["collection"].nunique() > 1
+    p["row"] = (p["collection"].astype(str) + ": " if multi else "") + p["term"].astype(str)
+    p["col"] = p["source"].astype(str) + " " + p["component"].astype(str)
+    rows = list(p.groupby("row")["fdr"].min().sort_values(kind="mergesort").index[:top])
+    cols = [f"{s} {c}" for s in ("mofa", "early", "late") for c in _component_order(p.loc[p["source"] == s, "component"])]
+    cols += [c for c in sorted(p["col"].unique()) if c not in cols]
+    Z = p.pivot_table(index="row", columns="col", values="z", aggfunc="first").reindex(index=rows, columns=cols)
+    F = p.pivot_table(index="row", columns="col", values="fdr", aggfunc="first").reindex(index=rows, columns=cols)
+    vmax = max(float(np.nanmax(np.abs(Z.to_numpy()))) if Z.notna().any().any() else 1.0, 1.0)
+    fig, ax = plt.subplots(figsize=(2.5 + 0.55 * len(cols), 0.3 * len(rows) + 1.8))
+    im = ax.imshow(Z.to_numpy(dtype=float), cmap="RdBu_r", vmin=-vmax, vmax=vmax, aspect="auto")
+    for i in range(len(rows)):
+        for j in range(len(cols)):
+            if F.iat[i, j] < 0.05:
+                ax.text(j, i, "*", ha="center", va="center", fontsize=9)
+    ax.set_xticks(range(len(cols)), cols, rotation=60, ha="right", fontsize=7)
+    ax.set_yticks(range(len(rows)), [r[:55] for r in rows], fontsize=7)
+    fig.colorbar(im, ax=ax, label="Stouffer z across layers (* FDR < 0.05)", shrink=0.7)
+    ax.set_title("Multi-omics pathway table", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def enrichment_html(*, pathways: pd.DataFrame | None = None, models: pd.DataFrame | None = None,
+                    competitive: pd.DataFrame | None = None, ora: pd.DataFrame | None = None,
+                    figures: dict[str, bytes] | None = None) -> str:
+    """The enrichment part of the report beyond the MOFA prerank table: figures, the multi-omics
+    pathway table, model prerank, competitive test and over-representation (top rows)."""
+    out = ['<p class="note">Prerank (GSEA, gene-set permutation) per layer; every collection has its own FDR. '
+           "The multi-omics table combines the layers' signed z-scores by Stouffer's method (BH-adjusted per "
+           "collection and factor or model), so a pathway seen in two layers ranks above one seen in one. "
+           "Conditional columns retest each set without the genes of more significant overlapping sets: a set "
+           "significant only through shared genes has a large conditional FDR.</p>"]
+    for key, alt in (("heatmap", "multi-omics pathway heatmap"), ("dots_mofa", "MOFA factor dot plots"),
+                     ("dots_models", "model dot plots")):
+        if figures and figures.get(key):
+            out.append(_img(figures[key], alt))
+    if pathways is not None and len(pathways):
+        cols = [c for c in ("collection", "source", "component", "rank", "term", "z", "fdr", "fdr_conditional",
+                            "layers", "layers_significant") if c in pathways.columns]
+        out += ["<h3>Multi-omics pathway table (top 5 per factor or model)</h3>",
+                _table(pathways[pathways["rank"] <= 5][cols], max_rows=200)]
+    if models is not None and len(models):
+        cols = [c for c in ("collection", "model", "layer", "target", "rank", "term", "nes", "fdr", "set_size")
+                if c in models.columns]
+        out += ["<h3>Early and late models: prerank of coefficients (top 3)</h3>",
+                _table(models[models["rank"] <= 3][cols], max_rows=200)]
+    if competitive is not None and len(competitive):
+        cols = [c for c in ("collection", "layer", "factor", "rank", "term", "statistic", "correlation", "fdr")
+                if c in competitive.columns]
+        out += ["<h3>Competitive test of MOFA weights (top 2)</h3>",
+                '<p class="note">Rank-sum of set members vs other genes, variance inflated by the inter-gene '
+                "correlation estimated in the layer's data after removing the factors (CAMERA).</p>",
+                _table(competitive[competitive["rank"] <= 2][cols], max_rows=200)]
+    if ora is not None and len(ora):
+        cols = [c for c in ("collection", "source", "layer", "component", "side", "term", "overlap", "set_size",
+                            "background_size", "fdr", "fdr_conditional") if c in ora.columns]
+        out += ["<h3>Over-representation of the top features (FDR &lt; 0.05)</h3>",
+                '<p class="note">Background: every scored feature of the layer, mapped to genes.</p>',
+                _table(ora[ora["fdr"] < 0.05][cols], max_rows=100)]
+    return "".join(out)

@@ -244,3 +244,30 @@ def simulate_cohort(
             "case_fraction": case_fraction, "protein_missing_observed": float(prot_missing.mean()),
         },
     )
+
+
+def protein_groups(proteins, *, seed: int = 0, shared_fraction: float = 0.1, isoform_fraction: float = 0.1,
+                   other_genes=()) -> pd.DataFrame:
+    """A MaxQuant-style annotation for simulated proteins, to exercise feature-to-gene mapping.
+
+    Every protein (a gene symbol here) becomes a protein group with accession-like IDs. A
+    ``shared_fraction`` of the groups also list a second gene (from ``other_genes``, e.g. genes not
+    measured as proteins): ``'P00012;Q00012'`` -> ``'GENE00012;GENE01999'`` (one-to-many). An
+    ``isoform_fraction`` of the proteins are measured twice, as a second group ``'P00034-2'`` of the
+    same gene (many-to-one). Returns one row per group: feature (group ID), gene (';'-separated,
+    leading gene first) and protein (the simulated protein the group measures).
+    """
+    rng = np.random.default_rng(seed)
+    proteins = list(map(str, proteins))
+    others = [g for g in map(str, other_genes) if g not in set(proteins)]
+    rows = []
+    for i, prot in enumerate(proteins):
+        acc = f"P{i + 1:05d}"
+        genes = [prot]
+        if others and rng.random() < shared_fraction:
+            acc += f";Q{i + 1:05d}"
+            genes.append(others[int(rng.integers(len(others)))])
+        rows.append({"feature": acc, "gene": ";".join(genes), "protein": prot})
+        if rng.random() < isoform_fraction:
+            rows.append({"feature": f"P{i + 1:05d}-2", "gene": prot, "protein": prot})
+    return pd.DataFrame(rows)
