@@ -25,5 +25,6 @@ rule validate_inputs:
         outcome=config["outcome"]["column"],
         folds=config["evaluation"]["folds"],
         allow_missing=config["inputs"]["allow_missing_samples"],
+        evaluation=config["evaluation"],
     script:
         "../scripts/validate_inputs.py"

@@ -333,25 +333,38 @@ def _running_extremes(P: np.ndarray, W: np.ndarray | None, N: int):
 
 
 @lru_cache(maxsize=4)
-def _permutations(N: int, n: int, seed: int) -> np.ndarray:
-    rng = np.random.default_rng([seed, N, 7])
+def _permutations(N: int, n: int, seed: int, block: int) -> np.ndarray:
+    """``n`` random permutations of range(N) (rows), one matrix per ``block``."""
+    rng = np.random.default_rng([seed, N, block, 7])
     return rng.permuted(np.tile(np.arange(N, dtype=np.int32), (n, 1)), axis=1)
 
 
-def _null_positions(N: int, m: int, n: int, seed: int) -> np.ndarray:
-    """``n`` random m-subsets of range(N), rows sorted: a window (at a random offset per size) of
-    each row of one shared matrix of random permutations."""
-    perm = _permutations(N, n, seed)
-    off = int(np.random.default_rng([seed, N, m]).integers(N))
-    cols = (off + np.arange(m)) % N
+def _window_positions(N: int, m: int, j: int, n: int, seed: int) -> np.ndarray:
+    """The j-th batch of ``n`` random m-subsets of range(N), rows sorted: disjoint windows of the rows
+    of shared random permutations (a random m-subset is any m positions of a random permutation)."""
+    per = max(1, N // m)
+    block, k = divmod(j, per)
+    perm = _permutations(N, n, seed, block)
+    off = int(np.random.default_rng([seed, N, m, block]).integers(N))
+    cols = (off + k * m + np.arange(m)) % N
     return np.sort(perm[:, cols], axis=1)
 
 
 @lru_cache(maxsize=8192)
-def _null_unweighted(N: int, m: int, n: int, seed: int) -> np.ndarray:
-    es, _, _ = _running_extremes(_null_positions(N, m, n, seed), None, N)
+def _null_window_unweighted(N: int, m: int, j: int, n: int, seed: int) -> np.ndarray:
+    es, _, _ = _running_extremes(_window_positions(N, m, j, n, seed), None, N)
     es.setflags(write=False)
     return es
+
+
+def _null_es(N: int, m: int, c: int, n: int, seed: int, W_all: np.ndarray | None) -> np.ndarray:
+    """Null ES of size-m sets: ``c`` batches of ``n`` random subsets, one batch per set of that size,
+    so a list's null holds as many distinct draws as gseapy's (sets x permutations). With weight 0
+    the batches depend on (N, m) only and are cached across lists."""
+    if W_all is None:
+        return np.concatenate([_null_window_unweighted(N, m, j, n, seed) for j in range(c)])
+    P = np.concatenate([_window_positions(N, m, j, n, seed) for j in range(c)])
+    return _running_extremes(P, W_all[P], N)[0]
 
 
 def _gsea_stats(es: np.ndarray, sizes: np.ndarray, nulls: dict[int, np.ndarray]):
@@ -365,49 +378,41 @@ def _gsea_stats(es: np.ndarray, sizes: np.ndarray, nulls: dict[int, np.ndarray])
     S = len(es)
     nes = np.full(S, np.nan)
     p = np.full(S, np.nan)
-    pooled_vals, pooled_w = [], []
-    counts = pd.Series(sizes).value_counts()
-    for m, c in counts.items():
+    pooled = []
+    for m in np.unique(sizes):
         null = nulls[int(m)]
-        pos_null, neg_null = null[null >= 0], null[null < 0]
+        pos_null, neg_null = np.sort(null[null >= 0]), np.sort(null[null < 0])
         pos_mean = pos_null.mean() if len(pos_null) else np.nan
         neg_mean = -neg_null.mean() if len(neg_null) else np.nan  # > 0
         sel = np.flatnonzero(sizes == m)
         e = es[sel]
-        ps, ns = np.sort(pos_null), np.sort(neg_null)
-        ge = len(ps) - np.searchsorted(ps, e, side="left")
-        le = np.searchsorted(ns, e, side="right")
-        p[sel] = np.where(e >= 0, (ge + 1) / (len(ps) + 1), (le + 1) / (len(ns) + 1))
+        ge = len(pos_null) - np.searchsorted(pos_null, e, side="left")
+        le = np.searchsorted(neg_null, e, side="right")
+        p[sel] = np.where(e >= 0, (ge + 1) / (len(pos_null) + 1), (le + 1) / (len(neg_null) + 1))
         nes[sel] = np.where(e >= 0, e / pos_mean, e / neg_mean)
-        pooled_vals.append(np.concatenate([pos_null / pos_mean, neg_null / neg_mean]))
-        pooled_w.append(np.full(len(null), float(c)))
-    vals = np.concatenate(pooled_vals)
-    w = np.concatenate(pooled_w)
-    order = np.argsort(vals, kind="stable")
-    vals, cw = vals[order], np.concatenate([[0.0], np.cumsum(w[order])])
-    total = cw[-1]
+        pooled.append(np.concatenate([pos_null / pos_mean, neg_null / neg_mean]))
+    # GSEA's FDR: the share of all null NES (every set, every permutation) beyond an observed NES of
+    # the same sign, over the share of observed NES beyond it
+    vals = np.sort(np.concatenate(pooled))
     obs = np.sort(nes)
-    n_pos_null = total - cw[np.searchsorted(vals, 0.0, side="left")]
-    n_neg_null = cw[np.searchsorted(vals, 0.0, side="left")]
-    n_pos_obs = len(obs) - np.searchsorted(obs, 0.0, side="left")
-    n_neg_obs = np.searchsorted(obs, 0.0, side="left")
-    fdr = np.empty(S)
-    pooled = np.empty(S)
-    for i, x in enumerate(nes):
-        if x >= 0:
-            null_frac = (total - cw[np.searchsorted(vals, x, side="left")] + 1) / (n_pos_null + 1)
-            obs_frac = (len(obs) - np.searchsorted(obs, x, side="left")) / n_pos_obs
-        else:
-            null_frac = (cw[np.searchsorted(vals, x, side="right")] + 1) / (n_neg_null + 1)
-            obs_frac = np.searchsorted(obs, x, side="right") / n_neg_obs
-        pooled[i] = min(1.0, null_frac)
-        fdr[i] = min(1.0, null_frac / obs_frac)
+    zero_null = np.searchsorted(vals, 0.0, side="left")
+    n_pos_null, n_neg_null = len(vals) - zero_null, zero_null
+    zero_obs = np.searchsorted(obs, 0.0, side="left")
+    n_pos_obs, n_neg_obs = len(obs) - zero_obs, zero_obs
+    pos = nes >= 0
+    beyond_null = np.where(pos, len(vals) - np.searchsorted(vals, nes, side="left"),
+                           np.searchsorted(vals, nes, side="right"))
+    beyond_obs = np.where(pos, len(obs) - np.searchsorted(obs, nes, side="left"),
+                          np.searchsorted(obs, nes, side="right"))
+    tail = (beyond_null + 1) / (np.where(pos, n_pos_null, n_neg_null) + 1)
+    fdr = np.minimum(1.0, tail / (beyond_obs / np.where(pos, max(n_pos_obs, 1), max(n_neg_obs, 1))))
+    pooled_p = np.minimum(1.0, tail)
     # q-values: a set with a larger |NES| never gets a larger FDR than one with a smaller |NES| of its sign
     for side in (nes >= 0, nes < 0):
         idx = np.flatnonzero(side)
         order = idx[np.argsort(np.abs(nes[idx]), kind="stable")]
         fdr[order] = np.minimum.accumulate(fdr[order])
-    return nes, p, fdr, signed_z(nes, pooled)
+    return nes, p, fdr, signed_z(nes, pooled_p)
 
 
 def _prerank_moflow(rnk: pd.Series, sets: dict[str, list[str]], *, permutations: int, weight: float,
@@ -432,11 +437,7 @@ def _prerank_moflow(rnk: pd.Series, sets: dict[str, list[str]], *, permutations:
         for j, i in enumerate(idx):
             hits = P[j, : at[j] + 1] if is_pos[j] else P[j, at[j]:][::-1]
             lead[i] = ";".join(genes[hits])
-        if weight:
-            Pn = _null_positions(N, m, permutations, seed)
-            nulls[m], _, _ = _running_extremes(Pn, W_all[Pn], N)
-        else:
-            nulls[m] = _null_unweighted(N, m, permutations, seed)
+        nulls[m] = _null_es(N, m, len(idx), permutations, seed, W_all if weight else None)
     nes, p, fdr, z = _gsea_stats(es, sizes, nulls)
     return pd.DataFrame({"term": names, "es": es, "nes": nes, "p": p, "fdr": fdr, "z": z, "set_size": sizes,
                          "leading_edge": lead})

@@ -193,7 +193,8 @@ def load_inputs(samples_path: str, omics_path: str, matrix_paths: dict[str, str]
         X = parse_matrix(raw, path=path, orientation=row["orientation"], kind=row["kind"], layer=layer)
         X = align_layer(X, path=path, layer=layer, sheet=sheet, samples_path=samples_path, has_qc=row["has_qc"],
                         batch_column=row["batch_column"],
-                        allow_missing_samples=bool(config["inputs"]["allow_missing_samples"]))
+                        allow_missing_samples=bool(config["inputs"]["allow_missing_samples"]),
+                        optional_samples=external_test_samples(sheet, config))
         matrices[layer] = X
         n_qc = int((sheet.loc[X.index, "sample_type"] == "qc").sum())
         rows.append({"layer": layer, "kind": row["kind"], "path": path, "samples": X.shape[0] - n_qc,

@@ -122,8 +122,16 @@ def layer_settings(kind: str, overrides: dict | None = None) -> dict:
             continue
         if step not in STEP_ORDER:
             raise InputError(f"config 'preprocess': unknown step '{step}'; steps are {', '.join(STEP_ORDER)}")
-        settings.setdefault(step, {}).update(opts or {})
+        opts = dict(opts or {})
+        current = settings.setdefault(step, {})
+        if "method" in opts and opts["method"] != current.get("method"):
+            # another method: the default method's own options do not carry over (pseudocount does)
+            settings[step] = current = {k: v for k, v in current.items() if k in _SHARED_OPTIONS}
+        current.update(opts)
     return settings
+
+
+_SHARED_OPTIONS = ("pseudocount",)
 
 
 def _stable_seed(seed: int, key: str) -> int:
@@ -527,7 +535,7 @@ class MValue(Step):
         bad = np.isfinite(V) & ((V < 0) | (V > 1))
         if bad.any():
             r, c = np.argwhere(bad)[0]
-            raise InputError(f"normalize mvalue: beta value {V[r, c]!r} outside [0, 1] for sample '{X.index[r]}', "
+            raise InputError(f"normalize mvalue: beta value {float(V[r, c])!r} outside [0, 1] for sample '{X.index[r]}', "
                              f"feature '{X.columns[c]}'. Is this layer already on the M-value scale? Then declare "
                              "kind 'continuous'.")
         B = X.clip(self.offset, 1 - self.offset)
@@ -542,7 +550,7 @@ class BinaryCheck(Step):
         bad = np.isfinite(V) & (V != 0) & (V != 1)
         if bad.any():
             r, c = np.argwhere(bad)[0]
-            raise InputError(f"binary layer: value {V[r, c]!r} for sample '{X.index[r]}', feature '{X.columns[c]}' "
+            raise InputError(f"binary layer: value {float(V[r, c])!r} for sample '{X.index[r]}', feature '{X.columns[c]}' "
                              f"({int(bad.sum())} such cell(s)); a binary layer holds 0, 1 or missing. Recode it, "
                              "or declare kind 'continuous'.")
 
@@ -933,10 +941,10 @@ def check_batch_confounding(batch: pd.Series, y: pd.Series | None, *, max_associ
         Association above ``max_association``, or a batch holding a single outcome level, unless
         ``allow``.
     """
-    from .diagnostics import batch_outcome_association
-
     if y is None:
         return {}
+    from .diagnostics import batch_outcome_association
+
     yy = pd.Series(y).reindex(batch.index)
     keep = yy.notna().to_numpy()
     if keep.sum() < 2:
@@ -1140,39 +1148,61 @@ class ComBat(_BatchBase):
             )
         V = X.to_numpy(float)
         M = np.isfinite(V)
-        V0 = np.where(M, V, 0.0)
+        complete = bool(M.all())
+        V0 = V if complete else np.where(M, V, 0.0)
         beta = _masked_lstsq(D, V)  # p x k
         nb = B.sum(0)
         gamma_b = beta[:, :nb_]
         self.ref_index_ = None if self.ref_batch is None else self.batches_.index(str(self.ref_batch))
         self.cov_beta_ = beta[:, nb_:]
-        fitted = D @ beta.T
-        resid2 = np.where(M, (V0 - fitted) ** 2, 0.0)
+        R = V0 - D @ beta.T  # residuals of the batch + covariate model
+        if not complete:
+            R[~M] = 0.0
         if self.ref_index_ is None:
             self.alpha_ = gamma_b @ (nb / n)
-            rows = np.ones(n, dtype=bool)
+            rows = slice(None)
         else:
             self.alpha_ = gamma_b[:, self.ref_index_].copy()
             rows = batch == self.batches_[self.ref_index_]
-        var = resid2[rows].sum(0) / np.maximum(M[rows].sum(0), 1)
+        Rr = R[rows]
+        var = np.einsum("ij,ij->j", Rr, Rr) / np.maximum(M[rows].sum(0), 1)
+        del R, Rr
         self.var_pooled_ = var
         self.sd_ = np.sqrt(var)
         ok = self.sd_ > 0
         self.ok_ = ok
-        stand = self.alpha_[None, :] + Cc @ self.cov_beta_.T
-        S = np.where(M & ok[None, :], (V0 - stand) / np.where(ok, self.sd_, 1.0)[None, :], np.nan)
+        # standardized data: (x - grand mean - covariate terms) / pooled sd; missing cells stay NaN
+        stand = self.alpha_[None, :] + Cc @ self.cov_beta_.T if Cc.shape[1] else self.alpha_[None, :]
+        S = V0 - stand
+        S /= np.where(ok, self.sd_, 1.0)[None, :]
+        if not complete:
+            S[~M] = np.nan
+        if not ok.all():
+            S[:, ~ok] = np.nan
 
         p = V.shape[1]
+        rows_of = {b: np.flatnonzero(batch == b) for b in self.batches_}
         gamma_hat = np.zeros((nb_, p))
         delta_hat = np.ones_like(gamma_hat)
         n_bj = np.zeros_like(gamma_hat)
+        sums = {}
         for i, b in enumerate(self.batches_):
-            Sb = S[batch == b]
-            cnt = np.isfinite(Sb).sum(0)
+            Sb = S[rows_of[b]]
+            if complete and ok.all():
+                cnt = np.full(p, float(len(rows_of[b])))
+                S1 = Sb.sum(0)
+                SS = np.einsum("ij,ij->j", Sb, Sb)
+            else:
+                fin = np.isfinite(Sb)
+                cnt = fin.sum(0).astype(float)
+                S0 = np.where(fin, Sb, 0.0)
+                S1 = S0.sum(0)
+                SS = np.einsum("ij,ij->j", S0, S0)
+            sums[b] = (S1, SS)
             n_bj[i] = cnt
             with np.errstate(invalid="ignore", divide="ignore"):
-                g = np.nansum(Sb, 0) / np.maximum(cnt, 1)
-                d = np.nansum((Sb - g) ** 2, 0) / np.maximum(cnt - self.ddof, 1)
+                g = S1 / np.maximum(cnt, 1)
+                d = np.maximum(SS - S1 * g, 0.0) / np.maximum(cnt - self.ddof, 1)
             gamma_hat[i] = np.where(cnt > 0, g, 0.0)
             delta_hat[i] = np.where(cnt > 1, d, 1.0)
         delta_hat = np.where(delta_hat > 0, delta_hat, 1.0)
@@ -1188,7 +1218,7 @@ class ComBat(_BatchBase):
                 continue
             g_u, d_u, n_u = gamma_hat[i, usable], delta_hat[i, usable], n_bj[i, usable]
             if not self.parametric:
-                g_s, d_s = _nonparametric_eb(S[batch == b][:, usable], g_u, d_u, block=self.block)
+                g_s, d_s = _nonparametric_eb(S[rows_of[b]][:, usable], g_u, d_u, block=self.block)
                 if self.mean_only:
                     d_s = np.ones_like(d_s)
             else:
@@ -1202,7 +1232,8 @@ class ComBat(_BatchBase):
                     s2 = d_u.var(ddof=self.ddof)
                     a = (2 * s2 + m**2) / s2
                     bb = (m * s2 + m**3) / s2
-                    g_s, d_s, self.n_iter_[b] = _parametric_eb(S[batch == b][:, usable], g_u, d_u, n_u, g_bar, t2,
+                    S1, SS = sums[b]
+                    g_s, d_s, self.n_iter_[b] = _parametric_eb(S1[usable], SS[usable], g_u, d_u, n_u, g_bar, t2,
                                                                a, bb, tol=self.tol, max_iter=self.max_iter)
             # a feature observed once in this batch: posterior mean of gamma with delta at its prior mean
             single = n_bj[i] == 1
@@ -1222,40 +1253,42 @@ class ComBat(_BatchBase):
         self.delta_hat_ = delta_hat
         self.gamma_star_ = gamma_star
         self.delta_star_ = delta_star
-        out = self._adjust(V, batch, stand)
+        out = self._adjust(V, batch, stand, S=S)
         return pd.DataFrame(out, index=X.index, columns=X.columns)
 
-    def _adjust(self, V, batch, stand):
+    def _adjust(self, V, batch, stand, S=None):
+        """Adjusted values: (standardized - gamma*) / sqrt(delta*) * sd + standardization mean."""
         out = V.copy()
         sd = np.where(self.ok_, self.sd_, 1.0)
         for i, b in enumerate(self.batches_):
-            sel = batch == b
-            if not sel.any() or i == self.ref_index_:
+            sel = np.flatnonzero(batch == b)
+            if not len(sel) or i == self.ref_index_:
                 continue  # the reference batch is left exactly as it is
-            s = (V[sel] - stand[sel]) / sd
-            adj = (s - self.gamma_star_[i]) / np.sqrt(self.delta_star_[i]) * sd + stand[sel]
-            out[sel] = np.where(self.ok_[None, :], adj, V[sel])
+            st = stand if stand.shape[0] == 1 else stand[sel]
+            s = S[sel] if S is not None else (V[sel] - st) / sd
+            adj = (s - self.gamma_star_[i]) * (sd / np.sqrt(self.delta_star_[i])) + st
+            out[sel] = adj if self.ok_.all() else np.where(self.ok_[None, :], adj, V[sel])
         return out
 
     def transform(self, X):
         batch = self._batch_of(X.index)
         self._unseen(X, batch)  # unseen batches: error, or left unchanged as the reference batch
         V = X.to_numpy(float)
-        stand = np.broadcast_to(self.alpha_[None, :], V.shape)
-        out = self._adjust(V, batch, stand)
+        out = self._adjust(V, batch, self.alpha_[None, :])
         return pd.DataFrame(out, index=X.index, columns=X.columns)
 
 
-def _parametric_eb(Sb, g_hat, d_hat, n, g_bar, t2, a, b, *, tol, max_iter):
+def _parametric_eb(S1, SS, g_hat, d_hat, n, g_bar, t2, a, b, *, tol, max_iter):
     """sva's it.sol: alternate the posterior means of gamma and delta until the largest relative change
-    (signed, as in sva and inmoose) is at most ``tol``."""
+    (signed, as in sva and inmoose) is at most ``tol``. ``S1`` and ``SS`` are each feature's sum and sum
+    of squares of its standardized values in the batch, so an iteration costs O(features)."""
     t2n = t2 * n
     t2ng = t2n * g_hat
     g_old, d_old = g_hat.copy(), d_hat.copy()
     it = 0
     for it in range(1, max_iter + 1):
         g_new = (t2ng + d_old * g_bar) / (t2n + d_old)
-        ss = np.nansum((Sb - g_new) ** 2, axis=0)
+        ss = np.maximum(SS - 2.0 * g_new * S1 + n * g_new * g_new, 0.0)  # sum over the batch of (s - g_new)^2
         d_new = (0.5 * ss + b) / (n / 2.0 + a - 1.0)
         with np.errstate(divide="ignore", invalid="ignore"):
             change = max(np.nanmax(np.abs(g_new - g_old) / g_old), np.nanmax(np.abs(d_new - d_old) / d_old))
@@ -1756,8 +1789,9 @@ def missingness_model(X: pd.DataFrame, *, max_rounds: int = 15, max_cells: int =
     threshold T blurred by a spread s (probit). Each feature's complete values are taken as normal,
     ``N(mu_j, sigma_j)``, with ``sigma_j`` its observed sd floored at the median sd of the complete
     features. The likelihood of the observed cells and of each feature's missing count is maximized
-    by alternating Newton steps for the ``mu_j`` and an L-BFGS fit of (T, log s) (on at most
-    ``max_cells`` observed cells, drawn with ``seed``). A small spread means left-censoring (low
+    by alternating Newton steps for the ``mu_j`` (on the conditional likelihood of each feature's
+    observed values) and an L-BFGS fit of (T, log s) (on at most ``max_cells`` observed cells, drawn
+    with ``seed``), from two starts. A small spread means left-censoring (low
     values go missing); a spread at its upper bound (10 sd of the layer) means missing at random.
 
     Returns
@@ -1788,35 +1822,49 @@ def missingness_model(X: pd.DataFrame, *, max_rounds: int = 15, max_cells: int =
     floor = floor if floor > 0 else 1.0
     sigma = np.maximum(np.nan_to_num(sds, nan=floor), floor)
     S1 = np.where(obs, V, 0.0).sum(0)
-    mu = S1 / n_obs
+    S2 = np.where(obs, V * V, 0.0).sum(0)
     rng = np.random.default_rng(seed)
     sub = xobs if len(xobs) <= max_cells else rng.choice(xobs, max_cells, replace=False)
     weight = len(xobs) / len(sub)
-    T, s = float(np.quantile(xobs, 0.05)), float(np.median(sigma))
-    for _ in range(max_rounds):
+
+    def loglik(T, s, mu):
         tau = np.sqrt(s * s + sigma * sigma)
-        for _ in range(25):  # mu_j: maximize sum_obs log N(x; mu, sigma) + m log Phi((T - mu) / tau)
-            u = (T - mu) / tau
-            lam = np.exp(-0.5 * u * u - 0.5 * np.log(2 * np.pi) - special.log_ndtr(u))
-            g = (S1 - n_obs * mu) / sigma**2 - m * lam / tau
-            h = -n_obs / sigma**2 - m * lam * (u + lam) / tau**2
-            step = g / h
-            mu = mu - step
-            if np.abs(step).max() < 1e-8:
+        normal = -(S2 - 2 * mu * S1 + n_obs * mu**2) / (2 * sigma**2) - n_obs * np.log(sigma)
+        return float(normal.sum() + weight * special.log_ndtr((sub - T) / s).sum()
+                     + (m * special.log_ndtr((T - mu) / tau)).sum())
+
+    def fit_from(T, s):
+        mu = S1 / n_obs
+        for _ in range(max_rounds):
+            tau = np.sqrt(s * s + sigma * sigma)
+            for _ in range(25):
+                # mu_j from the conditional likelihood of the observed values (given observed):
+                # sum_obs log N(x; mu, sigma) - n_obs log P(observed | mu). Leaving the missing count out
+                # keeps mu_j from absorbing its binomial noise, which would mimic censoring.
+                u = (mu - T) / tau
+                lam = np.exp(-0.5 * u * u - 0.5 * np.log(2 * np.pi) - special.log_ndtr(u))
+                g = (S1 - n_obs * mu) / sigma**2 - n_obs * lam / tau
+                h = -n_obs / sigma**2 + n_obs * lam * (u + lam) / tau**2
+                step = g / np.minimum(h, -1e-12)
+                mu = mu - step
+                if np.abs(step).max() < 1e-8:
+                    break
+            mu_fixed = mu
+            res = optimize.minimize(lambda th: -loglik(th[0], np.exp(th[1]), mu_fixed), [T, np.log(s)],
+                                    method="L-BFGS-B", bounds=[(None, None), (np.log(1e-3 * floor), np.log(spread_max))])
+            T_new, s_new = float(res.x[0]), float(np.exp(res.x[1]))
+            done = abs(T_new - T) < 1e-5 and abs(s_new - s) < 1e-5
+            T, s = T_new, s_new
+            if done:
                 break
+        return T, s, loglik(T, s, mu)
 
-        def nll(th):
-            t_, s_ = th[0], np.exp(th[1])
-            tau_ = np.sqrt(s_ * s_ + sigma * sigma)
-            return -(weight * special.log_ndtr((sub - t_) / s_).sum() + (m * special.log_ndtr((t_ - mu) / tau_)).sum())
-
-        res = optimize.minimize(nll, [T, np.log(s)], method="L-BFGS-B",
-                                bounds=[(None, None), (np.log(1e-3 * floor), np.log(spread_max))])
-        T_new, s_new = float(res.x[0]), float(np.exp(res.x[1]))
-        done = abs(T_new - T) < 1e-5 and abs(s_new - s) < 1e-5
-        T, s = T_new, s_new
-        if done:
-            break
+    # two starts (sharp censoring, nearly at random); the higher likelihood wins
+    q05 = float(np.quantile(xobs, 0.05))
+    wide = spread_max / 3
+    fits = [fit_from(q05, float(np.median(sigma))),
+            fit_from(q05 - wide * special.ndtri(1 - min(max(miss_frac, 1e-3), 0.999)), wide)]
+    T, s, _ = max(fits, key=lambda f: f[2])
     return {"threshold": T, "spread": s, "sigma": float(np.median(sigma)), "at_random": s >= 0.99 * spread_max,
             "missing_fraction": miss_frac}
 
@@ -1827,8 +1875,8 @@ def pattern_mask(X: pd.DataFrame, *, fraction: float = 0.1, seed: int = 0, min_l
     Each observed cell is hidden with probability ``Phi((T' - value) / s)``, where the spread ``s`` is
     the layer's own (:func:`missingness_model`) and the threshold ``T'`` is set so that the expected
     number of hidden cells is ``fraction`` of the observed ones: the detection limit moves up, so
-    low values are hidden more often when the layer's missingness is left-censored, and cells are
-    hidden almost uniformly when it is at random. Features keep at least ``min_left`` observed
+    low values are hidden more often when the layer's missingness is left-censored; cells are
+    hidden uniformly when the model finds the layer missing at random. Features keep at least ``min_left`` observed
     cells and samples at least one.
 
     Parameters
@@ -1853,11 +1901,15 @@ def pattern_mask(X: pd.DataFrame, *, fraction: float = 0.1, seed: int = 0, min_l
     if len(x) == 0:
         return np.zeros_like(obs)
     model = missingness_model(X, seed=seed)
-    s = model["spread"]
-    lo, hi = float(x.min()) - 40 * s, float(x.max()) + 40 * s
-    t = optimize.brentq(lambda t_: special.ndtr((t_ - x) / s).mean() - fraction, lo, hi, xtol=1e-10)
     rng = np.random.default_rng(seed)
-    mask = obs & (rng.random(V.shape) < special.ndtr((t - np.where(obs, V, 0.0)) / s))
+    if model["at_random"]:  # no intensity dependence found: hide cells uniformly
+        prob = np.full(V.shape, float(fraction))
+    else:
+        s = model["spread"]
+        lo, hi = float(x.min()) - 40 * s, float(x.max()) + 40 * s
+        t = optimize.brentq(lambda t_: special.ndtr((t_ - x) / s).mean() - fraction, lo, hi, xtol=1e-10)
+        prob = special.ndtr((t - np.where(obs, V, 0.0)) / s)
+    mask = obs & (rng.random(V.shape) < prob)
     short = (obs.sum(0) - mask.sum(0)) < min_left
     mask[:, short] = False
     mask[(obs & ~mask).sum(1) == 0] = False
@@ -1882,13 +1934,14 @@ def make_imputer(method: str, opts: dict | None = None, *, seed: int = 0) -> Ste
            "qrilc": QRILCImpute, "mixed": MixedImpute, "mean": MeanImpute, "auto": AutoImpute}.get(method)
     if cls is None:
         raise InputError(f"impute: unknown method '{method}' ({', '.join(IMPUTE_METHODS)}, none)")
-    if "seed" in cls().get_params():
+    params = cls().get_params()
+    if "seed" in params:
         opts.setdefault("seed", seed)
-    try:
-        return cls(**opts)
-    except TypeError:
-        allowed = ", ".join(cls().get_params())
-        raise InputError(f"impute {method}: unknown option(s) {sorted(opts)}; options are {allowed or 'none'}.") from None
+    unknown = sorted(set(opts) - set(params))
+    if unknown:
+        allowed = ", ".join(p for p in params if p != "seed")
+        raise InputError(f"impute {method}: unknown option(s) {unknown}; options are {allowed or 'none'}.")
+    return cls(**opts)
 
 
 def score_imputers(X: pd.DataFrame, y: pd.Series | None, imputers: dict, *, fraction: float = 0.1,

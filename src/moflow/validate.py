@@ -219,8 +219,11 @@ def align_layer(
     has_qc: bool,
     batch_column: str,
     allow_missing_samples: bool,
+    optional_samples=(),
 ) -> pd.DataFrame:
-    """Check a layer's samples against the sheet and return it in sheet order (cohort, then QC)."""
+    """Check a layer's samples against the sheet and return it in sheet order (cohort, then QC).
+
+    ``optional_samples`` (external test samples) may lack the layer in any case."""
     unknown = [s for s in X.index if s not in sheet.index]
     if unknown:
         raise InputError(
@@ -242,7 +245,8 @@ def align_layer(
     blanks = types.index[types == "blank"]
     X = X.drop(index=blanks)
     cohort = sheet.index[sheet["sample_type"] == "sample"]
-    absent = [s for s in cohort if s not in X.index]
+    optional = set(optional_samples)
+    absent = [s for s in cohort if s not in X.index and s not in optional]
     if absent and not allow_missing_samples:
         raise InputError(
             f"{path}: sample(s) {_listing(absent)} of {samples_path} are missing from layer '{layer}'. "

@@ -26,9 +26,16 @@ def _snakemake(workdir: Path, *extra: str) -> subprocess.CompletedProcess:
     return subprocess.run(cmd, capture_output=True, text=True, timeout=600)
 
 
-def make_project(root: Path, **overrides) -> Path:
+N_TEST = 12  # external test samples (the last IDs); the first 4 of them lack the protein layer
+
+
+def make_project(root: Path, *, external_test: bool = True, **overrides) -> Path:
     """A working directory with the tiny cohort's files, sheets and config."""
     cohort = simulate_cohort(**TINY)
+    test_ids = sorted(cohort.layers["rna"].index)[-N_TEST:]
+    if external_test:
+        cohort.sheet["split"] = ["test" if s in test_ids else "train" for s in cohort.sheet["sample"]]
+        cohort.layers["protein"] = cohort.layers["protein"].drop(index=test_ids[:4])
     data = root / "data"
     paths = {
         "rna": data / "rna.tsv", "protein": data / "protein.csv", "metabolomics": data / "metab.parquet",
@@ -46,7 +53,8 @@ def make_project(root: Path, **overrides) -> Path:
     omics.to_csv(root / "config" / "omics.tsv", sep="\t", index=False)
     config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
     config.update({
-        "evaluation": {"folds": 3, "repeats": 1},
+        "evaluation": {"folds": 3, "repeats": 1, "permutations": 200,
+                       **({"test_column": "split", "test_value": "test"} if external_test else {})},
         "integration": {**config["integration"], "mofa": {**config["integration"]["mofa"], "factors": 5}},
         "enrichment": {**config["enrichment"], "gene_sets": {"demo": "data/sets.gmt"}, "permutations": 200},
     })
@@ -83,10 +91,31 @@ def test_scoreboard_has_every_strategy_on_identical_splits(finished_run):
     assert folds.groupby("strategy")["split"].apply(frozenset).nunique() == 1
     pred = io.read_table(finished_run / "results" / "evaluate" / "predictions.tsv")
     # every cohort sample is held out exactly once per repeat, for every strategy
+    pred = pred[pred["split"] != "final"]
     assert (pred.groupby(["strategy", "sample"]).size() == 1).all()
     best = board.set_index("strategy")
     assert best.loc["early", "roc_auc"] > 0.75
     assert ((board["roc_auc_lo"] <= board["roc_auc"]) & (board["roc_auc"] <= board["roc_auc_hi"])).all()
+
+
+def test_external_test_set_is_scored_once_and_never_trained_on(finished_run):
+    r = finished_run / "results" / "evaluate"
+    splits = io.read_table(r / "splits.tsv")
+    sheet = io.read_table(finished_run / "config" / "samples.tsv")
+    test = set(sheet.loc[sheet["split"] == "test", "sample"])
+    assert len(test) == N_TEST
+    cv = splits[splits["split"] != "final"]
+    assert not test & set(cv["sample"])
+    final = splits[splits["split"] == "final"]
+    assert set(final.loc[final["role"] == "test", "sample"]) == test
+    board = io.read_table(r / "scoreboard.tsv").set_index("strategy")
+    assert (board["test_n_test"].drop(index="single_protein") == N_TEST).all()
+    assert board.loc["single_protein", "test_n_test"] == N_TEST - 4  # 4 test samples lack protein
+    assert board.loc["early", "test_roc_auc"] > 0.7
+    comp = io.read_table(r / "comparison.tsv")
+    assert comp.loc[0, "best_single_layer"].startswith("single_")
+    perm = io.read_table(r / "permutation_test.tsv")
+    assert perm.loc[0, "strategy"] == board.index[0] and 0 < perm.loc[0, "p"] <= 1
 
 
 def test_outcome_factor_and_its_gene_set_on_top(finished_run):
@@ -109,10 +138,12 @@ def test_batch_correction_diagnostics(finished_run):
 def test_rerun_is_byte_identical(finished_run, tmp_path):
     """Same config and seed: identical tables."""
     again = make_project(tmp_path)
-    res = _snakemake(again, "results/evaluate/scoreboard.tsv", "results/integrate/mofa/weights.tsv")
+    targets = ["results/inputs/samples.tsv", "results/preprocess/protein_diagnostics.tsv",
+               "results/integrate/mofa/weights.tsv", "results/evaluate/folds/r1f1/pred_mofa.tsv",
+               "results/evaluate/folds/final/pred_late.tsv"]
+    res = _snakemake(again, *targets)
     assert res.returncode == 0, res.stderr[-3000:]
-    for rel in ("results/evaluate/scoreboard.tsv", "results/evaluate/predictions.tsv",
-                "results/integrate/mofa/weights.tsv", "results/inputs/samples.tsv"):
+    for rel in targets:
         assert (again / rel).read_bytes() == (finished_run / rel).read_bytes(), rel
 
 

@@ -635,3 +635,542 @@ def test_layer_settings_overrides_and_unknown_step():
         layer_settings("lipids")
     assert isinstance(make_step("scale", {"method": "none"}, kind="continuous", info=None, batch_column="",
                                 covariates=(), log_scale=False, seed=0), Identity)
+
+
+# =============================================================================================
+# issue 3: normalization by kind, filters, QC drift, batch correction options, imputation
+# =============================================================================================
+
+from moflow.preprocess import (  # noqa: E402
+    AutoImpute,
+    BinaryCheck,
+    IterativeImpute,
+    LinearBatch,
+    MixedImpute,
+    MValue,
+    QRILCImpute,
+    QuantileNormalizer,
+    Scaler,
+    check_batch_confounding,
+    fit_dispersion_trend,
+    glog2,
+    glog_lambda,
+    lowess_columns,
+    missingness_model,
+    pattern_mask,
+    score_imputers,
+    vst,
+)
+from moflow.preprocess import nrmse as moflow_nrmse  # noqa: E402
+
+
+def batch_frame(seed=0, n=60, p=120, shift=2.0, scale=(1.0, 1.0, 1.0)):
+    """Three batches with a per-feature location shift and a per-batch scale; balanced outcome."""
+    rng = np.random.default_rng(seed)
+    idx = [f"S{i:03d}" for i in range(n)]
+    b = np.arange(n) % 3
+    truth = rng.normal(0, 1, (n, p)) + 8
+    y = pd.Series(np.where(np.arange(n) % 2 == 0, "case", "control"), index=idx)
+    X = truth * np.asarray(scale)[b][:, None] + rng.normal(0, shift, (3, p))[b]
+    info = pd.DataFrame({"batch": np.array(["b1", "b2", "b3"])[b]}, index=idx)
+    return (pd.DataFrame(X, index=idx, columns=[f"f{j}" for j in range(p)]), info, y,
+            pd.DataFrame(truth, index=idx, columns=[f"f{j}" for j in range(p)]))
+
+
+# ---------------------------------------------------------------------------------------------
+# ComBat options
+# ---------------------------------------------------------------------------------------------
+
+
+def test_combat_reference_batch_left_unchanged_and_others_moved_to_it():
+    X, info, y, _ = batch_frame(seed=1)
+    cb = ComBat(info=info, batch_column="batch", ref_batch="b2")
+    out = cb.fit_transform(X, y)
+    ref = (info["batch"] == "b2").to_numpy()
+    np.testing.assert_array_equal(out[ref].to_numpy(), X[ref].to_numpy())
+    # the other batches' feature means now sit on the reference batch's
+    gap_before = (X[~ref].groupby(info["batch"][~ref]).mean() - X[ref].mean()).abs().to_numpy().mean()
+    gap_after = (out[~ref].groupby(info["batch"][~ref]).mean() - out[ref].mean()).abs().to_numpy().mean()
+    assert gap_before > 1.0 and gap_after < 0.15 * gap_before
+    # new samples: the reference batch is untouched, a new batch too when configured
+    info2 = info.copy()
+    info2.loc["S000", "batch"] = "b9"
+    cb2 = ComBat(info=info2, batch_column="batch", ref_batch="b2", unseen_batch="reference").fit(X.iloc[1:], y.iloc[1:])
+    np.testing.assert_array_equal(cb2.transform(X.iloc[:1]).to_numpy(), X.iloc[:1].to_numpy())
+    with pytest.raises(InputError, match="unseen_batch 'reference' needs a reference batch"):
+        ComBat(info=info, batch_column="batch", unseen_batch="reference").fit(X, y)
+    with pytest.raises(InputError, match="reference batch 'zz' has no training samples"):
+        ComBat(info=info, batch_column="batch", ref_batch="zz").fit(X, y)
+
+
+def test_combat_nonparametric_removes_batch_and_agrees_with_parametric():
+    X, info, y, truth = batch_frame(seed=2, scale=(1.0, 1.6, 0.7))
+    par = ComBat(info=info, batch_column="batch", parametric=True).fit_transform(X, y)
+    npar = ComBat(info=info, batch_column="batch", parametric=False).fit_transform(X, y)
+    batch = info["batch"]
+    assert silhouette(X, batch) > 0.3
+    assert silhouette(npar, batch) < 0.1
+    # on Gaussian data the empirical prior gives nearly the parametric answer
+    assert np.corrcoef((par - X).to_numpy().ravel(), (npar - X).to_numpy().ravel())[0, 1] > 0.99
+    # the per-batch scale is equalized too
+    sd = npar.groupby(batch).std().median(axis=1)
+    assert sd.max() / sd.min() < 1.15 < (X.groupby(batch).std().median(axis=1).pipe(lambda s: s.max() / s.min()))
+    # with missing values: cells stay missing, the rest is corrected
+    Xn = X.mask(np.random.default_rng(0).random(X.shape) < 0.1)
+    out = ComBat(info=info, batch_column="batch", parametric=False).fit_transform(Xn, y)
+    assert out.isna().equals(Xn.isna()) and silhouette(out, batch) < 0.1
+
+
+def test_combat_mean_only_keeps_batch_scales():
+    X, info, y, _ = batch_frame(seed=3, scale=(1.0, 2.0, 1.0))
+    out = ComBat(info=info, batch_column="batch", mean_only=True).fit_transform(X, y)
+    batch = info["batch"]
+    ratio = lambda M: float(M.groupby(batch).std().median(axis=1)["b2"] / M.groupby(batch).std().median(axis=1)["b1"])  # noqa: E731
+    assert ratio(out) == pytest.approx(ratio(X), rel=1e-6)
+    spread = out.groupby(batch).mean().std().median()
+    assert spread < 0.2 * X.groupby(batch).mean().std().median()
+
+
+def test_combat_ddof_convention():
+    X, info, y, _ = batch_frame(seed=4, n=24)
+    a = ComBat(info=info, batch_column="batch", ddof=1).fit(X, y)
+    b = ComBat(info=info, batch_column="batch", ddof=0).fit(X, y)
+    # delta_hat scales with (n - 1) / n between the two conventions
+    nb = 8
+    np.testing.assert_allclose(b.delta_hat_, a.delta_hat_ * (nb - 1) / nb, rtol=1e-10)
+    assert not np.allclose(a.gamma_star_, b.gamma_star_)
+    with pytest.raises(InputError, match="ddof must be 0"):
+        ComBat(info=info, batch_column="batch", ddof=2).fit(X, y)
+
+
+# ---------------------------------------------------------------------------------------------
+# linear (limma-style) batch removal
+# ---------------------------------------------------------------------------------------------
+
+
+def test_linear_batch_removes_planted_additive_shift_exactly():
+    rng = np.random.default_rng(5)
+    X, info, y, truth = batch_frame(seed=5)
+    effect = pd.Series(np.where(y == "case", 1.0, 0.0), index=y.index)
+    truth = truth.add(effect, axis=0)  # an outcome effect on every feature
+    shifts = rng.normal(0, 2, (3, X.shape[1]))
+    b = info["batch"].map({"b1": 0, "b2": 1, "b3": 2}).to_numpy()
+    X = truth + shifts[b]
+    lb = LinearBatch(info=info, batch_column="batch")
+    out = lb.fit_transform(X, y)
+    # the fitted batch terms are gone: refitting finds none left
+    assert np.abs(LinearBatch(info=info, batch_column="batch").fit(out, y).effects_).max() < 1e-8
+    # what was removed is a constant per batch and feature (no sample-level distortion), close to the planted shift
+    resid = out - truth
+    assert float(resid.groupby(info["batch"]).std().max().max()) < 1e-8
+    removed = (X - out).groupby(info["batch"]).mean().to_numpy()
+    assert np.corrcoef(removed.ravel(), (shifts - shifts.mean(0)).ravel())[0, 1] > 0.97
+    # the outcome effect is protected: every batch holds as many cases as controls, so the case-control
+    # difference of every feature is exactly what it was
+    diff = lambda M: (M[y == "case"].mean() - M[y == "control"].mean()).to_numpy()  # noqa: E731
+    np.testing.assert_allclose(diff(out), diff(X), atol=1e-10)
+    assert float(diff(out).mean()) == pytest.approx(1.0, abs=0.1)
+    # held-out samples of known batches get the stored batch terms
+    lb2 = LinearBatch(info=info, batch_column="batch").fit(X.iloc[:45], y.iloc[:45])
+    held = lb2.transform(X.iloc[45:])
+    hb = info["batch"].iloc[45:]
+    assert float((held - X.iloc[45:]).groupby(hb).std().max().max()) < 1e-10  # one term per batch and feature
+    assert held.groupby(hb).mean().std().median() < 0.3 * X.iloc[45:].groupby(hb).mean().std().median()
+    one = pd.concat([lb2.transform(X.iloc[[i]]) for i in range(45, 50)])
+    np.testing.assert_allclose(one.to_numpy(), lb2.transform(X.iloc[45:50]).to_numpy())
+
+
+def test_linear_batch_reference_and_unseen_batches():
+    X, info, y, _ = batch_frame(seed=6)
+    out = LinearBatch(info=info, batch_column="batch", ref_batch="b1").fit_transform(X, y)
+    ref = (info["batch"] == "b1").to_numpy()
+    np.testing.assert_allclose(out[ref].to_numpy(), X[ref].to_numpy(), atol=1e-12)
+    info2 = info.copy()
+    info2.loc["S000", "batch"] = "new"
+    lb = LinearBatch(info=info2, batch_column="batch").fit(X.iloc[1:], y.iloc[1:])
+    with pytest.raises(InputError, match="sample 'S000' belongs to batch 'new'"):
+        lb.transform(X.iloc[:1])
+    lb = LinearBatch(info=info2, batch_column="batch", ref_batch="b1", unseen_batch="reference").fit(X.iloc[1:],
+                                                                                                  y.iloc[1:])
+    np.testing.assert_array_equal(lb.transform(X.iloc[:1]).to_numpy(), X.iloc[:1].to_numpy())
+
+
+# ---------------------------------------------------------------------------------------------
+# confounding guard
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("cls", [ComBat, LinearBatch])
+def test_confounding_guard_stops_unless_allowed(cls):
+    X, info, y, _ = batch_frame(seed=7, n=90)
+    b = info["batch"]
+    # 90% of b1 are cases, b2/b3 mostly controls: Cramér's V ~ 0.85
+    rng = np.random.default_rng(7)
+    y2 = pd.Series(np.where(b == "b1", np.where(rng.random(len(b)) < 0.95, "case", "control"),
+                            np.where(rng.random(len(b)) < 0.05, "case", "control")), index=b.index)
+    with pytest.raises(InputError, match=r"confounded in the training samples \(cramers v = 0\.\d\d > 0\.8"):
+        cls(info=info, batch_column="batch").fit(X, y2)
+    fitted = cls(info=info, batch_column="batch", allow_confounded=True).fit(X, y2)
+    assert fitted.confounding_["value"] > 0.8
+    # a batch that holds one outcome level only
+    y3 = y.copy()
+    y3[b == "b3"] = "case"
+    with pytest.raises(InputError, match="batch 'b3' holds only outcome 'case'"):
+        cls(info=info, batch_column="batch", max_association=0.99).fit(X, y3)
+    # balanced designs pass and record the association
+    assert cls(info=info, batch_column="batch").fit(X, y).confounding_["value"] < 0.2
+
+
+def test_confounding_guard_for_continuous_outcome():
+    batch = pd.Series(np.repeat(["a", "b"], 20))
+    y = pd.Series(np.r_[np.linspace(0, 1, 20), np.linspace(5, 6, 20)])
+    with pytest.raises(InputError, match="correlation ratio"):
+        check_batch_confounding(batch, y)
+    assert check_batch_confounding(batch, pd.Series(np.tile(np.linspace(0, 1, 20), 2)))["value"] < 0.1
+
+
+def test_layer_error_names_layer_and_step(cohort, info, outcome):
+    settings = layer_settings("proteomics_intensity", {"batch": {"method": "combat", "ref_batch": "nope"}})
+    pp = LayerPreprocessor("proteomics_intensity", settings, info=info, batch_column="batch", log_scale=True,
+                           layer="protein")
+    with pytest.raises(InputError, match=r"^layer 'protein', step batch: ComBat: reference batch 'nope'"):
+        pp.fit(cohort.layers["protein"], outcome)
+
+
+# ---------------------------------------------------------------------------------------------
+# normalization by kind
+# ---------------------------------------------------------------------------------------------
+
+
+def test_quantile_normalizer_reference_from_training_samples():
+    rng = np.random.default_rng(8)
+    truth = rng.normal(8, 2, (30, 400))
+    # each sample distorted by its own monotone transform (intensity-dependent bias)
+    a = rng.uniform(0.7, 1.3, 30)[:, None]
+    X = pd.DataFrame(a * truth + 0.05 * truth**2 * rng.uniform(0, 1, 30)[:, None],
+                     index=[f"S{i}" for i in range(30)])
+    qn = QuantileNormalizer().fit(X.iloc[:20])
+    tr = qn.transform(X.iloc[:20])
+    # every complete training sample gets exactly the reference distribution
+    for i in range(20):
+        np.testing.assert_allclose(np.sort(tr.iloc[i].to_numpy()), qn.reference_, rtol=1e-12)
+    # held-out samples use the training reference, alone or together
+    te = qn.transform(X.iloc[20:])
+    one = pd.concat([qn.transform(X.iloc[[i]]) for i in range(20, 30)])
+    pd.testing.assert_frame_equal(one, te)
+    # ranks within a sample are kept, so each sample keeps its truth's order
+    for i in range(20, 30):
+        assert stats.spearmanr(te.iloc[i - 20], truth[i]).statistic > 0.999
+    # missing values stay missing, observed ones still map onto the reference range
+    Xn = X.iloc[20:].mask(rng.random((10, 400)) < 0.2)
+    out = qn.transform(Xn)
+    assert out.isna().equals(Xn.isna())
+    assert out.min().min() >= qn.reference_[0] - 1e-9 and out.max().max() <= qn.reference_[-1] + 1e-9
+
+
+def test_vst_stabilizes_variance_of_counts():
+    rng = np.random.default_rng(9)
+    n, p = 40, 600
+    mu = np.exp(rng.uniform(np.log(2), np.log(2000), p))
+    alpha = 0.08 + 1.0 / mu  # planted trend: a0 = 0.08, a1 = 1 (on top of Poisson)
+    r = 1 / alpha
+    C = rng.negative_binomial(r, r / (r + mu), size=(n, p)).astype(float)
+    X = pd.DataFrame(C, index=[f"S{i}" for i in range(n)])
+    sf = np.ones(n)
+    a0, a1 = fit_dispersion_trend(C / sf[:, None])
+    assert a0 == pytest.approx(0.08, rel=0.3)
+    cn = CountNormalizer(method="total", transformation="vst").fit(X)
+    V = cn.transform(X)
+    L = np.log2(C / cn.size_factors(X).to_numpy()[:, None] + 1)
+    low, high = mu < 10, mu > 200
+    # log2(x + 1) shrinks the variance of low counts; the VST keeps it near the asymptotic level
+    ratio = lambda M: float(np.median(M.std(0)[low]) / np.median(M.std(0)[high]))  # noqa: E731
+    assert abs(np.log(ratio(V.to_numpy()))) < abs(np.log(ratio(L)))
+    # at high counts the VST is log2 of normalized counts
+    q = C / cn.size_factors(X).to_numpy()[:, None]
+    hi = q > 5000
+    np.testing.assert_allclose(V.to_numpy()[hi], np.log2(q[hi]), atol=0.1)
+    assert np.isfinite(vst(np.array([0.0]), a0, a1)).all()
+
+
+def test_glog_lambda_from_replicate_injections():
+    rng = np.random.default_rng(10)
+    mean = np.exp(rng.uniform(np.log(10), np.log(1e5), 300))
+    add_sd, cv = 200.0, 0.1
+    qc = mean + rng.normal(0, add_sd, (12, 300)) + mean * rng.normal(0, cv, (12, 300))
+    lam = glog_lambda(qc)
+    assert lam == pytest.approx(add_sd**2 / cv**2, rel=0.5)
+    g = glog2(np.array([1e6, 0.0]), lam)
+    assert g[0] == pytest.approx(np.log2(1e6), abs=0.01) and np.isfinite(g[1])
+
+
+def test_pqn_glog_chain(cohort, info):
+    M = cohort.layers["metabolomics"]
+    step = make_step("normalize", {"method": "pqn", "transformation": "glog"}, kind="metabolomics_intensity",
+                     info=info, batch_column="batch", covariates=(), log_scale=False, seed=0)
+    out = step.fit_transform(M)
+    assert step.lambda_ >= 0
+    lin = PQN(info=info).fit_transform(M)
+    big = lin > lin.stack().quantile(0.5)
+    np.testing.assert_allclose(out.to_numpy()[big.to_numpy()], lin.to_numpy()[big.to_numpy()], atol=0.05)
+    with pytest.raises(InputError, match="unknown transformation 'ln'"):
+        PQN(info=info, transformation="ln").fit(M)
+
+
+def test_binary_and_mvalue_checks():
+    X = pd.DataFrame({"TP53": [0, 1, 1, np.nan], "KRAS": [0, 0, 2, 1]}, index=list("abcd"), dtype=float)
+    with pytest.raises(InputError, match=r"value 2\.0 for sample 'c', feature 'KRAS'"):
+        BinaryCheck().fit(X)
+    ok = X.replace(2.0, 1.0)
+    pd.testing.assert_frame_equal(BinaryCheck().fit_transform(ok), ok)
+    assert isinstance(make_step("normalize", layer_settings("binary")["normalize"], kind="binary", info=None,
+                                batch_column="", covariates=(), log_scale=False, seed=0), BinaryCheck)
+    B = pd.DataFrame({"cg1": [0.0, 0.5, 1.0], "cg2": [0.2, 1.3, 0.1]}, index=list("abc"))
+    with pytest.raises(InputError, match="beta value 1.3 outside"):
+        MValue().fit_transform(B)
+    m = MValue(offset=0.01).fit_transform(B.iloc[:, :1])
+    assert np.isfinite(m.to_numpy()).all() and m.iloc[1, 0] == 0.0
+    with pytest.raises(InputError, match="does not apply to kind 'binary'"):
+        make_step("normalize", {"method": "quantile"}, kind="binary", info=None, batch_column="", covariates=(),
+                  log_scale=False, seed=0)
+
+
+def test_scaler_unit_variance_and_pareto():
+    X = pd.DataFrame(np.random.default_rng(0).normal(5, 3, (50, 4)))
+    uv = Scaler("unit_variance").fit_transform(X)
+    np.testing.assert_allclose(uv.std().to_numpy(), 1.0)
+    par = Scaler("pareto").fit_transform(X)
+    np.testing.assert_allclose(par.std().to_numpy(), np.sqrt(X.std().to_numpy()))
+
+
+# ---------------------------------------------------------------------------------------------
+# filters
+# ---------------------------------------------------------------------------------------------
+
+
+def test_filter_observed_in_any_group_keeps_condition_specific_features():
+    idx = [f"S{i}" for i in range(12)]
+    y = pd.Series(np.repeat(["ctrl", "treat"], 6), index=idx)
+    X = pd.DataFrame(np.random.default_rng(1).normal(20, 1, (12, 3)), index=idx, columns=["both", "treat_only", "sparse"])
+    X.loc[idx[:6], "treat_only"] = np.nan  # absent in controls, present in every treated sample
+    X.loc[idx[::2], "sparse"] = np.nan  # half missing in both groups
+    overall = FeatureFilter(min_observed=0.75).fit(X, y).features_
+    grouped = FeatureFilter(min_observed=0.75, observed_in="any_group").fit(X, y).features_
+    assert overall == ["both"]
+    assert grouped == ["both", "treat_only"]
+
+
+def test_filter_on_qc_rsd_and_detection(info):
+    rng = np.random.default_rng(2)
+    qc = info.index[info["sample_type"] == "qc"]
+    samples = info.index[info["sample_type"] == "sample"][:40]
+    idx = list(samples) + list(qc)
+    X = pd.DataFrame(rng.normal(15, 1, (len(idx), 4)), index=idx, columns=["stable", "noisy", "rare", "ok"])
+    X.loc[qc, ["stable", "rare", "ok"]] = 15 + rng.normal(0, 0.05, (len(qc), 3))  # ~3.5% RSD
+    X.loc[qc, "noisy"] = 15 + rng.normal(0, 0.6, len(qc))  # ~40% RSD
+    X.loc[qc[: len(qc) // 2 + 1], "rare"] = np.nan  # detected in fewer than half the QCs
+    ff = FeatureFilter(min_observed=0.5, qc_rsd_max=20.0, qc_min_detection=0.5, info=info)
+    assert ff.uses_qc
+    ff.fit(X)
+    assert ff.features_ == ["stable", "ok"]
+    assert ff.removed_ == {"observed": 0, "variance": 0, "qc_detection": 1, "qc_rsd": 1}
+    # QC injections do not count in the cohort's missingness
+    X2 = X.copy()
+    X2.loc[qc, "ok"] = np.nan
+    assert "ok" in FeatureFilter(min_observed=0.5, info=info).fit(X2).features_
+    with pytest.raises(InputError, match="need at least 3"):
+        ff.fit(X.loc[list(samples) + list(qc[:2])])
+
+
+# ---------------------------------------------------------------------------------------------
+# QC-RLSC smoothers
+# ---------------------------------------------------------------------------------------------
+
+
+def test_vectorised_lowess_equals_statsmodels():
+    from statsmodels.nonparametric.smoothers_lowess import lowess
+
+    rng = np.random.default_rng(3)
+    for n, frac in ((4, 0.8), (7, 0.8), (15, 0.5)):
+        x = np.sort(rng.choice(300, n, replace=False)).astype(float)
+        Y = rng.normal(size=(n, 20)) + 0.01 * x[:, None]
+        Y[0, 3] += 8  # an outlier for the robustifying iteration
+        ours = lowess_columns(x, Y, frac=frac, it=1)
+        ref = np.column_stack([lowess(Y[:, j], x, frac=frac, it=1, return_sorted=True)[:, 1] for j in range(20)])
+        np.testing.assert_allclose(ours, ref, atol=1e-10)
+
+
+def test_qcrlsc_spline_smoother_reduces_qc_rsd(cohort, info):
+    L = PQN(info=info).fit_transform(cohort.layers["metabolomics"])
+    q = QCRLSC(info=info, batch_column="batch", smoother="spline").fit(L)
+    assert q.qc_rsd_after_ < q.qc_rsd_before_ / 2
+    assert set(q.smoother_by_batch_.values()) <= {"spline", "lowess"}
+    with pytest.raises(InputError, match="unknown smoother"):
+        QCRLSC(info=info, batch_column="batch", smoother="loess2").fit(L)
+
+
+# ---------------------------------------------------------------------------------------------
+# imputation
+# ---------------------------------------------------------------------------------------------
+
+
+def test_fast_knn_equals_sklearn_knnimputer():
+    from sklearn.impute import KNNImputer
+
+    rng = np.random.default_rng(4)
+    V = rng.normal(size=(80, 6)) @ rng.normal(size=(6, 120)) + rng.normal(0, 0.3, (80, 120))
+    V[rng.random(V.shape) < 0.15] = np.nan
+    V[3, :110] = np.nan  # a sample with few observed values
+    V[:, 7] = np.nan  # a feature never observed
+    X = pd.DataFrame(V)
+    for weights in ("uniform", "distance"):
+        ours = KNNImpute(k=5, weights=weights).fit_transform(X).to_numpy()
+        ref = KNNImputer(n_neighbors=5, weights=weights, keep_empty_features=True).fit_transform(V)
+        np.testing.assert_allclose(ours, ref, rtol=1e-10, atol=1e-10)
+        held = KNNImpute(k=5, weights=weights).fit(X.iloc[:60]).transform(X.iloc[60:]).to_numpy()
+        ref = KNNImputer(n_neighbors=5, weights=weights, keep_empty_features=True).fit(V[:60]).transform(V[60:])
+        np.testing.assert_allclose(held, ref, rtol=1e-10, atol=1e-10)
+
+
+def test_qrilc_recovers_left_censored_tail():
+    rng = np.random.default_rng(5)
+    idx = [f"S{i}" for i in range(20)]
+    truth = pd.DataFrame(rng.normal(20, 2, (20, 400)), index=idx)
+    limit = truth.quantile(0.2, axis=1)  # each sample censored at its own 20% quantile
+    Xm = truth.mask(truth.lt(limit, axis=0))
+    imp = QRILCImpute(seed=1).fit(Xm)
+    # the fitted normal of each sample is the planted one
+    mu, sd, pi = imp._params(Xm.iloc[0].to_numpy())
+    assert mu == pytest.approx(20, abs=0.4) and sd == pytest.approx(2, rel=0.15) and pi == pytest.approx(0.2, abs=1e-9)
+    out = imp.transform(Xm)
+    mask = Xm.isna().to_numpy()
+    drawn = out.to_numpy()[mask]
+    assert (drawn <= np.repeat(limit.to_numpy()[:, None], 400, 1)[mask] + 0.5).mean() > 0.95
+    assert moflow_nrmse(out, truth, mask) < 0.6 * moflow_nrmse(MeanImpute().fit_transform(Xm), truth, mask)
+    # seeded by sample ID: order and company do not matter
+    pd.testing.assert_frame_equal(imp.transform(Xm.iloc[::-1]).loc[Xm.index], out)
+
+
+def test_iterative_imputer_uses_correlated_features(protein_observed):
+    X = protein_observed
+    obs = X.notna().to_numpy()
+    mask = obs & (np.random.default_rng(6).random(X.shape) < 0.1)
+    Xm = X.mask(mask)
+    it = IterativeImpute(n_nearest_features=20, max_iter=3, seed=0).fit(Xm.iloc[:70])
+    full = it.transform(Xm)
+    assert moflow_nrmse(full, X, mask) < 0.85 * moflow_nrmse(MeanImpute().fit(Xm.iloc[:70]).transform(Xm), X, mask)
+    one = pd.concat([it.transform(Xm.iloc[[i]]) for i in range(70, 75)])
+    np.testing.assert_allclose(one.to_numpy(), full.iloc[70:75].to_numpy(), rtol=1e-9)
+
+
+def censored_and_random(seed=7, n=60, p=200):
+    """Correlated features; the first half left-censored at a feature-level limit, the rest missing at random."""
+    rng = np.random.default_rng(seed)
+    idx = [f"S{i}" for i in range(n)]
+    Z = rng.normal(size=(n, 3))
+    V = 20 + Z @ rng.normal(0, 1.2, (3, p)) + rng.normal(0, 0.4, (n, p))
+    truth = pd.DataFrame(V, index=idx, columns=[f"f{j}" for j in range(p)])
+    miss = np.zeros_like(V, dtype=bool)
+    half = p // 2
+    limit = np.quantile(V[:, :half], 0.25, axis=0)
+    miss[:, :half] = V[:, :half] < limit
+    miss[:, half:] = rng.random((n, p - half)) < 0.25
+    return truth, truth.mask(miss), half
+
+
+def test_mixed_imputation_calls_censored_features_mnar():
+    truth, Xm, half = censored_and_random()
+    mx = MixedImpute(mnar="minprob", mar="knn", k=5).fit(Xm)
+    called = np.isin(Xm.columns, mx.mnar_features_)
+    assert called[:half].mean() > 0.8 and called[half:].mean() < 0.2
+    assert set(mx.decisions_["mechanism"]) <= {"MNAR", "MAR", "complete"}
+    out = mx.transform(Xm)
+    mask = Xm.isna().to_numpy()
+    assert not out.isna().to_numpy().any()
+    assert moflow_nrmse(out, truth, mask) < moflow_nrmse(MeanImpute().fit_transform(Xm), truth, mask)
+    # a feature absent in a whole outcome group is MNAR by the group rule
+    y = pd.Series(np.repeat(["a", "b"], 30), index=Xm.index)
+    Xg = Xm.copy()
+    Xg.iloc[:30, -1] = np.nan
+    assert Xg.columns[-1] in MixedImpute(k=5).fit(Xg, y).mnar_features_
+
+
+def test_missingness_model_recovers_planted_censoring():
+    rng = np.random.default_rng(8)
+    V = rng.normal(0, 0.5, (40, 600)) + rng.normal(22, 2, 600)
+    T, s = 21.0, 0.5
+    miss = rng.random(V.shape) < stats.norm.cdf((T - V) / s)
+    m = missingness_model(pd.DataFrame(np.where(miss, np.nan, V)))
+    assert m["threshold"] == pytest.approx(T, abs=0.3) and m["spread"] == pytest.approx(s, rel=0.35)
+    assert not m["at_random"]
+    mar = np.where(rng.random(V.shape) < 0.2, np.nan, V)
+    assert missingness_model(pd.DataFrame(mar))["at_random"]
+
+
+def test_pattern_mask_follows_the_layer():
+    truth, Xm, half = censored_and_random(seed=9)
+    mask = pattern_mask(Xm, fraction=0.1, seed=0)
+    obs = Xm.notna().to_numpy()
+    assert mask.sum() / obs.sum() == pytest.approx(0.1, abs=0.03)
+    assert not (mask & ~obs).any()
+    assert (obs.sum(0) - mask.sum(0) >= 2).all()
+    # left-censored layer: hidden values are low ones
+    V = Xm.to_numpy()
+    assert np.median(V[mask]) < np.nanmedian(V) - 0.3
+    # a layer missing at random: hidden values are typical ones
+    rng = np.random.default_rng(1)
+    R = pd.DataFrame(rng.normal(0, 1, (50, 300)) + rng.normal(0, 2, 300)).mask(rng.random((50, 300)) < 0.2)
+    assert missingness_model(R)["at_random"]
+    mr = pattern_mask(R, fraction=0.1, seed=0)
+    assert mr.sum() / R.notna().to_numpy().sum() == pytest.approx(0.1, abs=0.03)
+    assert abs(np.median(R.to_numpy()[mr]) - np.nanmedian(R.to_numpy())) < 0.25
+    np.testing.assert_array_equal(mr, pattern_mask(R, fraction=0.1, seed=0))
+
+
+def test_auto_imputation_picks_by_nrmse_and_reports_the_table():
+    truth, Xm, half = censored_and_random(seed=10)
+    auto = AutoImpute(candidates=("halfmin", "minprob", "knn"), k=5, seed=0).fit(Xm)
+    t = auto.scores_
+    assert list(t["method"]) == ["halfmin", "minprob", "knn", "mean"]
+    assert t.loc[t["method"] == "mean", "ratio_to_mean"].iloc[0] == 1.0
+    assert t["chosen"].sum() == 1 and t.loc[t["chosen"], "nrmse"].iloc[0] == t["nrmse"].min()
+    assert auto.chosen_ != "mean"
+    # the chosen method, refit on all training values, imputes new samples
+    out = auto.transform(Xm)
+    assert not out.isna().to_numpy().any()
+    # on data missing at random with correlated features, kNN wins
+    rng = np.random.default_rng(2)
+    Z = rng.normal(size=(60, 3)) @ rng.normal(size=(3, 150)) + rng.normal(0, 0.3, (60, 150))
+    R = pd.DataFrame(Z).mask(rng.random(Z.shape) < 0.15)
+    assert AutoImpute(candidates=("halfmin", "minprob", "knn"), k=5, seed=0).fit(R).chosen_ == "knn"
+    with pytest.raises(InputError, match="unknown candidate"):
+        AutoImpute(candidates=("magic",)).fit(Xm)
+    t2 = score_imputers(Xm, None, {"knn": KNNImpute(k=5)}, seed=0)
+    assert set(t2["method"]) == {"knn", "mean"}
+
+
+def test_make_step_impute_options_are_checked():
+    with pytest.raises(InputError, match=r"impute minprob: unknown option\(s\) \['k'\]"):
+        make_step("impute", {"method": "minprob", "k": 3}, kind="proteomics_intensity", info=None, batch_column="",
+                  covariates=(), log_scale=True, seed=0)
+    with pytest.raises(InputError, match="unknown method 'magic'"):
+        make_step("impute", {"method": "magic"}, kind="continuous", info=None, batch_column="", covariates=(),
+                  log_scale=False, seed=0)
+    step = make_step("impute", {"method": "qrilc"}, kind="proteomics_intensity", info=None, batch_column="",
+                     covariates=(), log_scale=True, seed=5)
+    assert isinstance(step, QRILCImpute) and step.seed == 5
+
+
+@pytest.mark.parametrize("method", ["qrilc", "mixed", "auto", "iterative"])
+def test_new_imputers_in_the_chain_train_test(cohort, info, outcome, fold_ids, method):
+    train, test = fold_ids
+    X = cohort.layers["protein"]
+    opts = {"method": method, **({"n_nearest_features": 10, "max_iter": 2} if method == "iterative" else {})}
+    settings = layer_settings("proteomics_intensity", {"impute": opts})
+    pp = LayerPreprocessor("proteomics_intensity", settings, info=info, batch_column="batch", log_scale=True,
+                           layer="protein")
+    tr = pp.fit_transform(X.loc[train], outcome.loc[train])
+    te = pp.transform(X.loc[test])
+    assert not tr.isna().to_numpy().any() and not te.isna().to_numpy().any()
+    one = pd.concat([pp.transform(X.loc[[s]]) for s in test[:3]])
+    np.testing.assert_allclose(one.to_numpy(), te.iloc[:3].to_numpy(), rtol=1e-9, atol=1e-9)
