@@ -16,7 +16,7 @@ run). Every configuration runs in its own process, so the peak memory (max RSS) 
     python bench/bench_enrich.py --factors 20 --only moflow
     python bench/bench_enrich.py --gseapy-lists 60   # gseapy on every list (about 50 minutes)
 
-Results are printed and appended to bench/results/bench_enrich.tsv.
+Results are printed and written to bench/results/enrich.tsv and enrich.md.
 """
 
 from __future__ import annotations
@@ -188,11 +188,20 @@ def main() -> None:
             rows.append({"method": f"gseapy.prerank perm={perms} threads={threads}", "factors": 20, "layers": 3,
                          "collections": "hallmark+reactome", **r})
             print(rows[-1], flush=True)
-    out = ROOT / "bench" / "results" / "bench_enrich.tsv"
-    out.parent.mkdir(parents=True, exist_ok=True)
+    out = ROOT / "bench" / "results"
+    out.mkdir(parents=True, exist_ok=True)
     df = pd.DataFrame(rows)
-    df.to_csv(out, sep="\t", index=False, mode="a", header=not out.exists())
-    print(df.to_string(index=False))
+    df.to_csv(out / "enrich.tsv", sep="\t", index=False, float_format="%.4g")
+    lines = ["| method | factors x layers | lists run | seconds | seconds for 60 lists | tests | peak RSS (MB) |",
+             "|---|---|---|---|---|---|---|"]
+    for r in df.to_dict("records"):
+        full = r.get("extrapolated_60_lists")
+        full = f"{full:.0f} (extrapolated)" if pd.notna(full) else ("" if r["lists"] != 60 else f"{r['seconds']:.1f}")
+        tests = "" if pd.isna(r.get("tests")) else f"{int(r['tests']):,}"
+        lines.append(f"| {r['method']} | {r['factors']} x {r['layers']} | {r['lists']} | {r['seconds']:.1f} | {full} "
+                     f"| {tests} | {r['peak_rss_mb']:.0f} |")
+    (out / "enrich.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
 
 
 if __name__ == "__main__":

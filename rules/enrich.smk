@@ -136,6 +136,8 @@ rule enrich_download:
         gmt=f"{DOWNLOAD_DIR}/{{library}}.gmt",
     log:
         "logs/enrich/download_{library}.log",
+    wildcard_constraints:
+        library="[A-Za-z0-9_.+-]+",
     conda:
         "../envs/enrich.yaml"
     threads: 1

@@ -40,5 +40,6 @@ rule preprocess_layer:
         covariates=config["covariates"],
         seed=config["seed"],
         batch_confounding=config["batch_confounding"],
+        evaluation=config["evaluation"],
     script:
         "../scripts/preprocess_layer.py"

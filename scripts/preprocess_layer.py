@@ -10,7 +10,7 @@ def main(smk):
     log = setup(smk.log[0], smk.threads)
     config = {"outcome": smk.params.outcome, "preprocess": smk.params.preprocess,
               "covariates": smk.params.covariates, "seed": smk.params.seed,
-              "batch_confounding": smk.params.batch_confounding}
+              "batch_confounding": smk.params.batch_confounding, "evaluation": smk.params.evaluation}
     sheet, omics = load_sheets(smk.input.samples, smk.input.omics, config)
     X = io.read_matrix(smk.input.matrix)
     layer = smk.wildcards.layer

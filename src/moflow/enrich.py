@@ -583,7 +583,8 @@ def conditional_prerank(res: pd.DataFrame, scores: pd.Series, gene_sets: dict[st
     if res.empty:
         return out
     rnk = _ranked(scores)
-    sets = testable_sets(gene_sets, rnk.index, min_size=1, max_size=len(rnk))
+    universe = set(rnk.index)
+    sets = {t: [g for g in dict.fromkeys(gene_sets[t]) if g in universe] for t in res["term"]}
     direction = np.where(res["nes"] >= 0, 1, -1)
     significant = (res["fdr"] < alpha).to_numpy()
     reduced, blocked = _blocked_sets(list(res["term"]), significant, sets, same_group=direction)
@@ -667,6 +668,7 @@ def competitive_test(scores: pd.Series, gene_sets: dict[str, list[str]], *, corr
     _, tie_counts = np.unique(r, return_counts=True)
     tie_adj = 1 - (tie_counts ** 3 - tie_counts).sum() / (G ** 3 - G) if G > 1 else 1.0
     var_all = values.var(ddof=1)
+    total = values.sum()
     rows = []
     for name, genes in sets.items():
         idx = index.get_indexer(genes)
@@ -674,12 +676,11 @@ def competitive_test(scores: pd.Series, gene_sets: dict[str, list[str]], *, corr
         n2 = G - m
         rho = float(correlation.get(name, 0.0)) if isinstance(correlation, pd.Series) else float(correlation)
         rho = max(rho, 0.0) if m > 1 else 0.0
-        inside = np.zeros(G, dtype=bool)
-        inside[idx] = True
-        mean_in, mean_out = values[inside].mean(), values[~inside].mean()
+        sum_in = values[idx].sum()
+        mean_in, mean_out = sum_in / m, (total - sum_in) / n2
         vif = 1 + (m - 1) * rho
         if ranks:
-            U = r[inside].sum() - m * (m + 1) / 2
+            U = r[idx].sum() - m * (m + 1) / 2
             mu = m * n2 / 2
             if rho == 0 or m == 1:
                 sigma2 = m * n2 * (G + 1) / 12
@@ -811,16 +812,25 @@ def _blocked_sets(order: list[str], significant: np.ndarray, sets: dict[str, lis
     """For each set (in ``order``, most significant first): its genes without those of the
     significant sets ranked above it that share a gene with it (and, with ``same_group``, are in its
     group); and the names of those sets."""
-    member_sets = {t: set(sets.get(t, ())) for t in order}
-    sig_idx = np.flatnonzero(significant)
+    group = np.zeros(len(order), dtype=int) if same_group is None else np.asarray(same_group)
+    # gene -> the significant sets (their positions in ``order``) that contain it, per group
+    holders: dict[tuple, list[int]] = {}
+    for j in np.flatnonzero(significant):
+        for g in sets.get(order[j], ()):
+            holders.setdefault((group[j], g), []).append(int(j))
     reduced, blocked_by = {}, {}
     for i, term in enumerate(order):
-        blockers = [order[j] for j in sig_idx[sig_idx < i]
-                    if (same_group is None or same_group[j] == same_group[i])
-                    and not member_sets[term].isdisjoint(member_sets[order[j]])]
-        drop = set().union(*(member_sets[b] for b in blockers)) if blockers else set()
-        reduced[term] = [g for g in sets.get(term, ()) if g not in drop]
-        blocked_by[term] = ",".join(blockers)
+        genes = sets.get(term, ())
+        blockers: set[int] = set()
+        keep = []
+        for g in genes:
+            above = [j for j in holders.get((group[i], g), ()) if j < i]
+            if above:
+                blockers.update(above)
+            else:
+                keep.append(g)
+        reduced[term] = keep
+        blocked_by[term] = ",".join(order[j] for j in sorted(blockers))
     return reduced, blocked_by
 
 
@@ -846,13 +856,18 @@ def ora_lists(lists: dict[tuple, pd.Series], gene_sets: dict[str, list[str]], *,
                 continue
             res = res.sort_values(["fdr", "p", "term"]).reset_index(drop=True)
             if conditional_alpha is not None:
-                sets = testable_sets(gene_sets, s.index, min_size=1, max_size=len(s))
+                universe = set(s.index)
+                sets = {t: [g for g in dict.fromkeys(gene_sets[t]) if g in universe] for t in res["term"]}
                 reduced, blocked = _blocked_sets(list(res["term"]), (res["fdr"] < conditional_alpha).to_numpy(),
                                                  sets)
-                again = overrepresentation(chosen, s.index, reduced, min_size=min_size,
-                                           max_size=max_size).set_index("term").reindex(res["term"])
-                res["p_conditional"] = again["p"].to_numpy()
-                res["fdr_conditional"] = again["fdr"].to_numpy()
+                changed = {t: g for t, g in reduced.items() if blocked[t]}
+                again = overrepresentation(chosen, s.index, changed, min_size=min_size, max_size=max_size)
+                p_cond = res.set_index("term")["p"].copy()
+                p_cond[list(changed)] = np.nan  # too few genes left, unless retested below
+                p_cond.update(again.set_index("term")["p"])
+                res["p_conditional"] = p_cond.reindex(res["term"]).to_numpy()
+                fdr = pd.Series(bh(res["p_conditional"].fillna(1.0).to_numpy()), index=res.index)
+                res["fdr_conditional"] = fdr.where(res["p_conditional"].notna())
                 res["explained_by"] = res["term"].map(blocked)
             res.insert(0, "side", side)
             for name, value in reversed(list(zip(keys, key))):

@@ -357,7 +357,8 @@ def plot_enrichment_dots(table: pd.DataFrame, *, component: str, title: str, top
     layers = sorted(t["layer"].astype(str).unique())
     ncol = min(3, len(comps))
     nrow = int(np.ceil(len(comps) / ncol))
-    fig, axes = plt.subplots(nrow, ncol, figsize=(5.2 * ncol, (0.32 * top + 1.4) * nrow), squeeze=False)
+    fig, axes = plt.subplots(nrow, ncol, figsize=(6.8 * ncol, (0.32 * top + 1.4) * nrow), squeeze=False,
+                             layout="constrained")
     vmax = float(np.nanmax(np.abs(t["nes"].to_numpy(dtype=float)))) if len(t) else 1.0
     vmax = max(vmax, 1.0)
     for ax, comp in zip(axes.ravel(), comps):

@@ -97,12 +97,15 @@ LOG="$WORK/failing.log"
 [[ $FAIL_RC -ne 0 ]] || fail "the run with a negative count succeeded on Slurm"
 grep -q "Error in rule validate_inputs" "$LOG" || fail "no 'Error in rule validate_inputs' in $LOG"
 grep -q "Logfile logs/inputs/validate_inputs.log" "$LOG" || fail "show-failed-logs did not print the rule's log"
-grep -q "negative count" "$LOG" || fail "the rule's error message ('negative count') is not in the output"
-# retries: 1 -> resubmitted once, with twice the memory of the first attempt
+# The rule's log must carry the error itself (moflow.runtime.setup writes uncaught exceptions there;
+# on Slurm the job's stderr only reaches the scheduler's log file).
+grep -q "ERROR InputError: .*negative count" "$LOG" ||
+    fail "the rule's log, as shown, does not contain the error ('negative count')"
+# retries: 1 -> resubmitted once, asking for more memory (resources grow with the attempt)
 grep -q "Trying to restart job" "$LOG" || fail "the failed job was not retried"
-mapfile -t MEMS < <(grep -o 'mem_mb=[0-9]*' "$LOG" | sort -u -t= -k2n | cut -d= -f2)
-[[ ${#MEMS[@]} -ge 2 && ${MEMS[-1]} -eq $((2 * MEMS[0])) ]] ||
-    fail "the retry did not ask for twice the memory (saw mem_mb ${MEMS[*]:-none})"
+mapfile -t MEMS < <(grep -o 'mem_mb=[0-9]*' "$LOG" | cut -d= -f2 | sort -n -u)
+[[ ${#MEMS[@]} -ge 2 && ${MEMS[-1]} -gt ${MEMS[0]} ]] ||
+    fail "the retry did not ask for more memory (saw mem_mb ${MEMS[*]:-none})"
 [[ ! -e $WORK/failing/results/preprocess ]] || fail "the failing run wrote preprocessing outputs"
 say "planted error: run failed (exit $FAIL_RC), rule log shown, retried with mem_mb ${MEMS[0]} -> ${MEMS[-1]}"
 
