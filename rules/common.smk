@@ -157,6 +157,11 @@ def report_inputs(wildcards):
         ),
         "pca": expand("results/preprocess/{layer}_pca.tsv", layer=LAYERS),
         "steps": expand("results/preprocess/{layer}_steps.tsv", layer=LAYERS),
+        "imputation": expand("results/preprocess/{layer}_imputation.tsv", layer=LAYERS),
+        "missingness_png": expand(
+            "results/preprocess/{layer}_missingness.png", layer=LAYERS
+        ),
+        "pca_steps_png": expand("results/preprocess/{layer}_pca_steps.png", layer=LAYERS),
         "factors": "results/integrate/mofa/factors.tsv",
         "variance": "results/integrate/mofa/variance_explained.tsv",
         "associations": "results/integrate/mofa/associations.tsv",

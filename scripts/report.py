@@ -38,6 +38,9 @@ def main(smk):
         late_weights=io.read_table(smk.input.late_weights), board=board, board_png=board_png,
         enrichment=enrichment, pathways_png=pathways_png if enrichment is not None else None, provenance=prov,
         comparison=io.read_table(smk.input.comparison), permutation=io.read_table(smk.input.permutation),
+        missingness_png={l: io.read_bytes(p) for l, p in zip(layers, smk.input.missingness_png)},
+        pca_steps_png={l: io.read_bytes(p) for l, p in zip(layers, smk.input.pca_steps_png)},
+        imputation={l: io.read_table(p) for l, p in zip(layers, smk.input.imputation)},
         stability=io.read_table(smk.input.stability), enrichment_more=enrichment_more)
     io.write_text(rp.build_html(title="moflow multi-omics report", sections=sections), smk.output.html)
     log.info("report written")

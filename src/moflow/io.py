@@ -242,6 +242,10 @@ def write_demo_cohort(cohort, paths: dict) -> None:
     write_table(cohort.gene_set_truth, paths["gene_set_truth"])
 
 
+def read_bytes(path: str | Path) -> bytes:
+    return Path(path).read_bytes()
+
+
 def write_bytes(data: bytes, path: str | Path) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -45,8 +45,6 @@ PROFILES = {
     "aws-batch": ("aws-batch", "s3"),
     "conda": (None, None),
 }
-CLUSTER = [p for p, (ex, _) in PROFILES.items() if ex]
-CLOUD = [p for p, (_, st) in PROFILES.items() if st]
 # Options that belong to a plugin (checked only where it is installed) or to a cloud run.
 PLUGIN_PREFIXES = {
     "slurm-": "snakemake_executor_plugin_slurm",
@@ -317,6 +315,6 @@ def test_whole_cluster_profile_dry_runs(whole, dry_runs):
         pytest.skip(f"executor plugin not installed (pip install -e '.[{whole.split()[0]}]')")
     res = dry_runs[whole]
     assert res.returncode == 0, res.stderr[-3000:]
-    assert f"Using profile profiles/{whole.split()[0]}" in res.stderr
+    assert f"Using profiles profiles/{whole.split()[0]} and workflow specific profile" in res.stderr
     jobs = parse_jobs(res.stdout + res.stderr)
     assert {"validate_inputs", "preprocess_layer", "report"} <= {j["rule"] for j in jobs}
