@@ -396,7 +396,8 @@ def plot_pathway_heatmap(pathways: pd.DataFrame, *, top: int = 25):
     p["row"] = (p["collection"].astype(str) + ": " if multi else "") + p["term"].astype(str)
     p["col"] = p["source"].astype(str) + " " + p["component"].astype(str)
     rows = list(p.groupby("row")["fdr"].min().sort_values(kind="mergesort").index[:top])
-    cols = [f"{s} {c}" for s in ("mofa", "early", "late") for c in _component_order(p.loc[p["source"] == s, "component"])]
+    cols = [f"{s} {c}" for s in ("mofa", "early", "late")
+            for c in _component_order(p.loc[p["source"] == s, "component"])]
     cols += [c for c in sorted(p["col"].unique()) if c not in cols]
     Z = p.pivot_table(index="row", columns="col", values="z", aggfunc="first").reindex(index=rows, columns=cols)
     F = p.pivot_table(index="row", columns="col", values="fdr", aggfunc="first").reindex(index=rows, columns=cols)

@@ -624,6 +624,35 @@ def test_decoys_never_reach_fdr_005_beyond_their_overlap(demo_enrichment, mofa_f
         assert not (same["fdr_conditional"] < 0.05).any(), (f, same.sort_values("fdr").head(3))
 
 
+def test_layer_with_its_own_feature_sets(mofa_full, cohort, tmp_path):
+    """Metabolomics has no genes: its own classes (a GMT of metabolite IDs) are tested on its
+    features; the planted metabolites of F1, split by the sign of their loading, come out at the two
+    ends of the outcome factor."""
+    load = cohort.loadings[(cohort.loadings["layer"] == "metabolomics") & (cohort.loadings["factor"] == "F1")]
+    mets = list(cohort.layers["metabolomics"].columns)
+    rng = np.random.default_rng(0)
+    classes = {"F1_UP": list(load.loc[load["weight"] > 0, "feature"]),
+               "F1_DOWN": list(load.loc[load["weight"] < 0, "feature"])}
+    classes.update({f"CLASS_{i}": list(rng.choice(mets, 12, replace=False)) for i in range(8)})
+    write_gmt(classes, tmp_path / "classes.gmt")
+    settings = {"gene_sets": {}, "min_overlap": 0.05,
+                "layers": {"metabolomics": {"feature_sets": {"classes": str(tmp_path / "classes.gmt")}}}}
+    omics = pd.DataFrame({"layer": ["rna", "protein", "metabolomics"], "gene_ids": ["symbol", "symbol", "none"]})
+    W = mofa_full.weights()
+    feats = {v: list(d["feature"]) for v, d in W.groupby("view")}
+    gmts, anns = read_enrichment_files(settings)
+    plan = plan_enrichment(omics, settings, gmt_lines=gmts, annotations=anns, layer_features=feats)
+    assert plan.layers == ["metabolomics"]
+    lists = weight_lists(W, layers=plan.layers, variance=mofa_full.r2_, min_variance_explained=0.005)
+    res = en.run_collections(plan, lists, prerank_lists, keys=["layer", "factor"], min_size=5, permutations=500)
+    f1 = match_factors(mofa_full.Z_train_, cohort.factors).set_index("true_factor").loc["F1", "learned_factor"]
+    d = res[res["factor"] == f1].set_index("term")
+    assert set(res["collection"]) == {"classes"} and set(res["layer"]) == {"metabolomics"}
+    assert d.loc["F1_UP", "side_rank"] == 1 and d.loc["F1_DOWN", "side_rank"] == 1
+    assert np.sign(d.loc["F1_UP", "nes"]) == -np.sign(d.loc["F1_DOWN", "nes"])
+    assert d.loc[["F1_UP", "F1_DOWN"], "fdr"].max() < 0.05
+
+
 def test_factor_enrichment_skips_other_layers_and_empty_factors():
     W = pd.DataFrame({"view": ["metabolomics"] * 3 + ["rna"] * 3, "feature": ["M1", "M2", "M3", "A", "B", "C"],
                       "factor": ["Factor1"] * 6, "weight": [1.0, 2.0, 3.0, 0.0, 0.0, 0.0]})
