@@ -161,7 +161,9 @@ def report_inputs(wildcards):
         "missingness_png": expand(
             "results/preprocess/{layer}_missingness.png", layer=LAYERS
         ),
-        "pca_steps_png": expand("results/preprocess/{layer}_pca_steps.png", layer=LAYERS),
+        "pca_steps_png": expand(
+            "results/preprocess/{layer}_pca_steps.png", layer=LAYERS
+        ),
         "factors": "results/integrate/mofa/factors.tsv",
         "variance": "results/integrate/mofa/variance_explained.tsv",
         "associations": "results/integrate/mofa/associations.tsv",

@@ -8,14 +8,14 @@ rule cv_splits:
         samples="results/inputs/samples.tsv",
     output:
         splits="results/evaluate/splits.tsv",
-    params:
-        evaluation=config["evaluation"],
-        outcome=config["outcome"],
-        seed=config["seed"],
     log:
         "logs/evaluate/cv_splits.log",
     conda:
         "../envs/core.yaml"
+    params:
+        evaluation=config["evaluation"],
+        outcome=config["outcome"],
+        seed=config["seed"],
     script:
         "../scripts/cv_splits.py"
 
@@ -28,20 +28,20 @@ rule cv_preprocess:
         splits="results/evaluate/splits.tsv",
     output:
         layers=expand("results/evaluate/folds/{{split}}/{layer}.parquet", layer=LAYERS),
+    log:
+        "logs/evaluate/cv_preprocess_{split}.log",
+    benchmark:
+        "benchmarks/evaluate/cv_preprocess_{split}.tsv"
+    conda:
+        "../envs/core.yaml"
+    threads: 1
+    resources:
+        mem_mb=mem_mb,
     params:
         preprocess=config["preprocess"],
         outcome=config["outcome"],
         covariates=config["covariates"],
         seed=config["seed"],
-    log:
-        "logs/evaluate/cv_preprocess_{split}.log",
-    benchmark:
-        "benchmarks/evaluate/cv_preprocess_{split}.tsv"
-    threads: 1
-    resources:
-        mem_mb=mem_mb,
-    conda:
-        "../envs/core.yaml"
     script:
         "../scripts/cv_preprocess.py"
 
@@ -54,20 +54,20 @@ rule cv_predict:
         splits="results/evaluate/splits.tsv",
     output:
         predictions="results/evaluate/folds/{split}/pred_{strategy}.tsv",
+    log:
+        "logs/evaluate/cv_predict_{split}_{strategy}.log",
+    benchmark:
+        "benchmarks/evaluate/cv_predict_{split}_{strategy}.tsv"
+    conda:
+        "../envs/mofa.yaml"
+    threads: 1
+    resources:
+        mem_mb=mem_mb,
     params:
         integration=config["integration"],
         evaluation=config["evaluation"],
         outcome=config["outcome"],
         seed=config["seed"],
-    log:
-        "logs/evaluate/cv_predict_{split}_{strategy}.log",
-    benchmark:
-        "benchmarks/evaluate/cv_predict_{split}_{strategy}.tsv"
-    threads: 1
-    resources:
-        mem_mb=mem_mb,
-    conda:
-        "../envs/mofa.yaml"
     script:
         "../scripts/cv_predict.py"
 
@@ -90,13 +90,13 @@ rule scoreboard:
         predictions="results/evaluate/predictions.tsv",
         comparison="results/evaluate/comparison.tsv",
         permutation="results/evaluate/permutation_test.tsv",
-    params:
-        outcome=config["outcome"],
-        evaluation=config["evaluation"],
-        seed=config["seed"],
     log:
         "logs/evaluate/scoreboard.log",
     conda:
         "../envs/core.yaml"
+    params:
+        outcome=config["outcome"],
+        evaluation=config["evaluation"],
+        seed=config["seed"],
     script:
         "../scripts/scoreboard.py"
