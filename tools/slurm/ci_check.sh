@@ -44,9 +44,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 T0=$SECONDS
-# Twice the real CPUs: the Slurm runs spend much of their time between status polls (every 2-12 s),
-# so more jobs at once keep the cores busy; CPU is not enforced here (no cgroups) either way.
-MOFLOW_SLURM_CPUS="${MOFLOW_SLURM_CPUS:-$((2 * $(nproc)))}" "$REPO/tools/slurm/start.sh" "$CLUSTER" >/dev/null
+"$REPO/tools/slurm/start.sh" "$CLUSTER" >/dev/null
 # shellcheck source=/dev/null
 . "$CLUSTER/env.sh"
 python tools/slurm/make_tiny.py "$WORK/local" "$WORK/slurm"

@@ -72,9 +72,7 @@ CTLD_PORT="$(free_port 6817)"
 SLURMD_PORT="$(free_port 6818)"
 [[ $SLURMD_PORT != "$CTLD_PORT" ]] || SLURMD_PORT="$(free_port 0)"
 NODE="$(hostname -s)"
-# MOFLOW_SLURM_CPUS: CPUs the node offers (default: the real count). CI offers twice as many, so
-# that jobs also run while others sit between the executor's status polls (CPU is not enforced).
-CPUS="${MOFLOW_SLURM_CPUS:-$(nproc)}"
+CPUS="$(nproc)"
 MEMORY="$(slurmd -C | sed -n 's/.*RealMemory=\([0-9]*\).*/\1/p')"
 MEMORY=$((MEMORY > 2048 ? MEMORY - 1024 : MEMORY))
 # Bind to loopback only where the host name resolves to 127.x (else the daemons could not talk).
