@@ -23,4 +23,11 @@ def setup(log_path: str | None, threads: int = 1) -> logging.Logger:
     logger.addHandler(handler)
     logging.captureWarnings(True)
     logging.getLogger("py.warnings").addHandler(handler)
+
+    def _log_uncaught(exc_type, exc, tb):
+        # the rule's own log then holds the error (what --show-failed-logs prints on a cluster)
+        logger.error("%s: %s", exc_type.__name__, exc, exc_info=(exc_type, exc, tb))
+        sys.__excepthook__(exc_type, exc, tb)
+
+    sys.excepthook = _log_uncaught
     return logger

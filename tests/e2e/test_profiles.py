@@ -75,14 +75,16 @@ def _snakemake(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess:
 
 def parse_jobs(text: str) -> list[dict]:
     """Jobs of a dry run: rule, wildcards, output, threads and resources (values as printed)."""
-    jobs, job = [], None
+    jobs, job, indent = [], None, ""
     for line in text.splitlines():
-        m = re.match(r"^(?:local)?rule (\w+):$", line)
+        # members of a group job are listed indented under it
+        m = re.match(r"^(\s*)(?:local)?rule (\w+):$", line)
         if m:
-            job = {"rule": m.group(1), "threads": 1, "wildcards": {}, "resources": {}, "output": []}
+            indent = m.group(1) + "    "
+            job = {"rule": m.group(2), "threads": 1, "wildcards": {}, "resources": {}, "output": []}
             jobs.append(job)
             continue
-        if job is None or not line.startswith("    "):
+        if job is None or not re.match(rf"^{indent}\w", line):
             continue
         key, _, value = line.strip().partition(": ")
         if key == "threads":
