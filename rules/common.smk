@@ -134,10 +134,6 @@ def runtime_for(base=10, per_input_mb=0.1):
     return runtime
 
 
-# The former single policy, still referenced by rules that do not pass their own numbers yet.
-mem_mb = mem_mb_for(base=2048, per_input_mb=40)
-
-
 def all_targets():
     targets = [
         "results/report.html",

@@ -131,6 +131,11 @@ rule enrich_combine:
         "../scripts/enrich_combine.py"
 
 
+# The only rule that needs the network: run by Snakemake itself (the login node), never submitted.
+localrules:
+    enrich_download,
+
+
 rule enrich_download:
     output:
         gmt=f"{DOWNLOAD_DIR}/{{library}}.gmt",
@@ -142,8 +147,8 @@ rule enrich_download:
         "../envs/enrich.yaml"
     threads: 1
     resources:
-        mem_mb=1024,
-        runtime=10,
+        mem_mb=mem_mb_for(base=1024),
+        runtime=runtime_for(base=10),
     params:
         download=config["enrichment"]["download"],
     script:

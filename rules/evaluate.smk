@@ -12,6 +12,10 @@ rule cv_splits:
         "logs/evaluate/cv_splits.log",
     conda:
         "../envs/core.yaml"
+    threads: 1
+    resources:
+        mem_mb=mem_mb_for(base=1024, per_input_mb=10),
+        runtime=runtime_for(base=5, per_input_mb=0.1),
     params:
         evaluation=config["evaluation"],
         outcome=config["outcome"],
@@ -34,9 +38,10 @@ rule cv_preprocess:
         "benchmarks/evaluate/cv_preprocess_{split}.tsv"
     conda:
         "../envs/core.yaml"
-    threads: 1
+    threads: threads_for(max_threads=4, mb_per_thread=200)
     resources:
-        mem_mb=mem_mb,
+        mem_mb=mem_mb_for(base=1024, per_input_mb=40),
+        runtime=runtime_for(base=10, per_input_mb=0.5),
     params:
         preprocess=config["preprocess"],
         outcome=config["outcome"],
@@ -60,9 +65,10 @@ rule cv_predict:
         "benchmarks/evaluate/cv_predict_{split}_{strategy}.tsv"
     conda:
         "../envs/mofa.yaml"
-    threads: 1
+    threads: threads_for(max_threads=4, mb_per_thread=200)
     resources:
-        mem_mb=mem_mb,
+        mem_mb=mem_mb_for(base=2048, per_input_mb=40),
+        runtime=runtime_for(base=15, per_input_mb=1.0),
     params:
         integration=config["integration"],
         evaluation=config["evaluation"],
@@ -94,6 +100,10 @@ rule scoreboard:
         "logs/evaluate/scoreboard.log",
     conda:
         "../envs/core.yaml"
+    threads: 1
+    resources:
+        mem_mb=mem_mb_for(base=1024, per_input_mb=10),
+        runtime=runtime_for(base=10, per_input_mb=0.5),
     params:
         outcome=config["outcome"],
         evaluation=config["evaluation"],

@@ -15,9 +15,10 @@ rule integrate_early:
         "benchmarks/integrate/early.tsv"
     conda:
         "../envs/core.yaml"
-    threads: 1
+    threads: threads_for(max_threads=2, mb_per_thread=200)
     resources:
-        mem_mb=mem_mb,
+        mem_mb=mem_mb_for(base=1024, per_input_mb=30),
+        runtime=runtime_for(base=10, per_input_mb=0.5),
     params:
         integration=config["integration"],
         evaluation=config["evaluation"],
@@ -45,9 +46,10 @@ rule integrate_mofa:
         "benchmarks/integrate/mofa.tsv"
     conda:
         "../envs/mofa.yaml"
-    threads: 1
+    threads: threads_for(max_threads=4, mb_per_thread=200)
     resources:
-        mem_mb=mem_mb,
+        mem_mb=mem_mb_for(base=2048, per_input_mb=40),
+        runtime=runtime_for(base=30, per_input_mb=2.0),
     params:
         integration=config["integration"],
         evaluation=config["evaluation"],
@@ -73,7 +75,8 @@ rule integrate_late:
         "../envs/core.yaml"
     threads: 1
     resources:
-        mem_mb=mem_mb,
+        mem_mb=mem_mb_for(base=1024, per_input_mb=30),
+        runtime=runtime_for(base=10, per_input_mb=0.5),
     params:
         integration=config["integration"],
         evaluation=config["evaluation"],

@@ -3,24 +3,19 @@
 import pandas as pd
 
 from moflow import io
-from moflow.pipeline import (align_layers, build_strategies, load_sheets, outcome, outcome_task, read_layers,
-                             training_samples)
+from moflow.pipeline import build_strategies, load_integration_inputs, orient_coefficients, outcome_task, positive_class
 from moflow.runtime import setup
 
 
 def main(smk):
     log = setup(smk.log[0], smk.threads)
-    config = {"outcome": smk.params.outcome, "integration": smk.params.integration,
-              "evaluation": smk.params.evaluation, "seed": smk.params.seed}
-    sheet, omics = load_sheets(smk.input.samples, smk.input.omics, config)
-    y = outcome(sheet, config)
-    layers = align_layers(read_layers(smk.input.matrices, list(omics["layer"])), list(y.index))
-    train = [s for s in training_samples(sheet, config) if s in y.index]
-    model = build_strategies(omics, config, outcome_task(y, config))["late"]()
-    model.fit({n: X.loc[train] for n, X in layers.items()}, y.loc[train])
+    d = load_integration_inputs(smk.input.samples, smk.input.omics, smk.input.matrices, smk.params)
+    model = build_strategies(d.omics, d.config, outcome_task(d.y, d.config))["late"]()
+    model.fit({n: X.loc[d.train] for n, X in d.layers.items()}, d.y.loc[d.train])
     io.write_table(model.layer_weights(), smk.output.layer_weights)
-    io.write_table(pd.concat([m.coefficients() for m in model.base_.values()], ignore_index=True),
-                   smk.output.coefficients)
+    positive = positive_class(d.y, d.config)
+    io.write_table(pd.concat([orient_coefficients(m.coefficients(), positive) for m in model.base_.values()],
+                             ignore_index=True), smk.output.coefficients)
     log.info("late integration meta-learner:\n%s", model.layer_weights().to_string(index=False))
 
 

@@ -6,19 +6,14 @@ import pandas as pd
 from moflow import io
 from moflow.integrate import observed_rows
 from moflow.mofa import factor_associations, stability
-from moflow.pipeline import (align_layers, build_mofa, covariate_table, load_sheets, outcome, read_layers,
-                             training_samples)
+from moflow.pipeline import build_mofa, covariate_table, load_integration_inputs
 from moflow.runtime import setup
 
 
 def main(smk):
     log = setup(smk.log[0], smk.threads)
-    config = {"outcome": smk.params.outcome, "integration": smk.params.integration,
-              "evaluation": smk.params.evaluation, "seed": smk.params.seed}
-    sheet, omics = load_sheets(smk.input.samples, smk.input.omics, config)
-    y = outcome(sheet, config)
-    layers = align_layers(read_layers(smk.input.matrices, list(omics["layer"])), list(y.index))
-    train = [s for s in training_samples(sheet, config) if s in y.index]
+    d = load_integration_inputs(smk.input.samples, smk.input.omics, smk.input.matrices, smk.params)
+    config, sheet, omics, y, layers, train = d
     fit_layers = {n: X.loc[train].loc[observed_rows(X.loc[train])] for n, X in layers.items()}
     mofa = build_mofa(omics, config).fit(fit_layers)
     mofa.save(smk.output.model)

@@ -8,7 +8,7 @@ from moflow.runtime import setup
 def main(smk):
     log = setup(smk.log[0], smk.threads)
     layers = [k for k in smk.input.keys() if k not in ("samples", "omics")]
-    config = {"outcome": {"column": smk.params.outcome}, "evaluation": smk.params.evaluation,
+    config = {"outcome": smk.params.outcome, "evaluation": smk.params.evaluation,
               "inputs": {"allow_missing_samples": smk.params.allow_missing}}
     sheet, omics, matrices, summary = load_inputs(
         smk.input.samples, smk.input.omics, {k: smk.input[k] for k in layers}, config,

@@ -7,6 +7,7 @@ every cross-validation fold.
 from __future__ import annotations
 
 from functools import partial
+from typing import NamedTuple
 
 import pandas as pd
 
@@ -51,6 +52,46 @@ def outcome_task(y: pd.Series, config: dict) -> str:
         return "regression"
     num = pd.to_numeric(y, errors="coerce")
     return "regression" if num.notna().all() and num.nunique() > 10 else "classification"
+
+
+def positive_class(y: pd.Series, config: dict, *, path: str = "the sample sheet") -> str | None:
+    """The class of a binary outcome that signed tables (coefficients, their enrichment) point to:
+    config ``outcome: positive``, else the second class in sorted order. None for other outcomes.
+
+    Raises InputError when ``positive`` names no class of a binary outcome.
+    """
+    if outcome_task(y, config) != "classification":
+        return None
+    classes = sorted(pd.Series(y).astype(str).unique())
+    if len(classes) != 2:
+        return None
+    wanted = (config.get("outcome") or {}).get("positive")
+    if wanted is None or str(wanted).strip() == "":
+        return classes[1]
+    wanted = str(wanted).strip()
+    if wanted not in classes:
+        column = config["outcome"]["column"]
+        raise InputError(f"config 'outcome: positive' is '{wanted}', but outcome column '{column}' of {path} has the "
+                         f"classes '{classes[0]}' and '{classes[1]}'. Set 'positive' to one of them (or remove it).")
+    return wanted
+
+
+def orient_coefficients(table: pd.DataFrame, positive: str | None) -> pd.DataFrame:
+    """A binary model's coefficient table signed towards the ``positive`` class.
+
+    scikit-learn's binary linear models give one column, for the second class in sorted order; when
+    ``positive`` is the other class the column is negated and renamed, so that a positive coefficient
+    (and a positive NES of its enrichment) always means "higher in the positive class". Tables of
+    other outcomes (several class columns, ``coefficient``, ``importance``) are returned unchanged.
+    """
+    if positive is None:
+        return table
+    value_cols = [c for c in table.columns if c not in ("layer", "feature")]
+    if len(value_cols) != 1 or value_cols[0] in ("coefficient", "importance", positive):
+        return table
+    out = table.copy()
+    out[value_cols[0]] = -out[value_cols[0]].astype(float)
+    return out.rename(columns={value_cols[0]: positive})
 
 
 def external_test_samples(sheet: pd.DataFrame, config: dict) -> list[str]:
@@ -186,6 +227,7 @@ def load_inputs(samples_path: str, omics_path: str, matrix_paths: dict[str, str]
     sheet = check_samples_sheet(read_sheet(samples_path), path=samples_path, outcome=config["outcome"]["column"],
                                 min_class_size=min_class_size)
     omics = check_omics_sheet(read_sheet(omics_path), path=omics_path, samples=sheet, samples_path=samples_path)
+    positive_class(outcome(sheet, config), config, path=samples_path)  # a misspelt positive class stops here
     matrices, rows = {}, []
     for layer, row in omics.iterrows():
         path = matrix_paths.get(layer, row["path"])
@@ -201,6 +243,32 @@ def load_inputs(samples_path: str, omics_path: str, matrix_paths: dict[str, str]
                      "qc_injections": n_qc, "features": X.shape[1],
                      "missing_fraction": float(X.isna().to_numpy().mean())})
     return sheet, omics, matrices, pd.DataFrame(rows)
+
+
+class IntegrationInputs(NamedTuple):
+    """What the full-cohort integration rules start from (see ``load_integration_inputs``)."""
+
+    config: dict
+    sheet: pd.DataFrame
+    omics: pd.DataFrame
+    y: pd.Series
+    layers: dict[str, pd.DataFrame]
+    train: list[str]
+
+
+def load_integration_inputs(samples_path: str, omics_path: str, matrix_paths, params) -> IntegrationInputs:
+    """Sheets, outcome, preprocessed layers aligned to the outcome's samples, and the training
+    samples (every cohort sample but the external test ones), for the integrate_* rules.
+
+    ``params``: the rule's params (outcome, integration, evaluation, seed), as attributes.
+    """
+    config = {"outcome": params.outcome, "integration": params.integration, "evaluation": params.evaluation,
+              "seed": params.seed}
+    sheet, omics = load_sheets(samples_path, omics_path, config)
+    y = outcome(sheet, config)
+    layers = align_layers(read_layers(matrix_paths, list(omics["layer"])), list(y.index))
+    train = [s for s in training_samples(sheet, config) if s in y.index]
+    return IntegrationInputs(config, sheet, omics, y, layers, train)
 
 
 def read_layers(paths, layers: list[str]) -> dict[str, pd.DataFrame]:

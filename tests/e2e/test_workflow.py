@@ -164,6 +164,13 @@ def _break_matrix_csv(root: Path, fn):
     fn(df).to_csv(p)
 
 
+def _misspell_positive_class(root: Path):
+    p = root / "config" / "config.yaml"
+    config = yaml.safe_load(p.read_text())
+    config["outcome"]["positive"] = "cases"
+    p.write_text(yaml.safe_dump(config, sort_keys=False))
+
+
 def _set_row0(df, col, value):
     df = df.copy()
     df.loc[df.index[0], col] = value
@@ -180,6 +187,7 @@ BAD = {
     "duplicate feature": (
         lambda r: _break_matrix_csv(r, lambda d: d.rename(columns={d.columns[1]: d.columns[0]})),
         ["protein.csv", "more than once"]),
+    "misspelt positive class": (_misspell_positive_class, ["'outcome: positive' is 'cases'", "samples.tsv", "'case'"]),
     "single-sample batch": (
         lambda r: _break_sheet(r, lambda d: _set_row0(d, "batch", "lonely")), ["lonely", "single sample"]),
 }

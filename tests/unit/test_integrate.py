@@ -203,3 +203,33 @@ def test_mofa_stability_matches_permuted_and_flipped_factors():
     assert st.loc["Factor1", "matched_factor"] == "Factor2" and st.loc["Factor3", "matched_factor"] == "Factor1"
     assert st.loc["Factor3", "r"] == pytest.approx(-1.0)
     assert (st["abs_r"] > 0.99).all()
+
+
+@pytest.mark.parametrize("positive", ["c0", "c1", None])
+def test_binary_coefficients_point_to_the_positive_class(positive):
+    """Every feature loads positively on z and class c1 has the high z: coefficients towards c1 are
+    positive, towards c0 negative, whichever class sorts second."""
+    from moflow.pipeline import orient_coefficients, positive_class
+
+    layers, y = planted()
+    config = {"outcome": {"column": "outcome", "type": "auto", "positive": positive}}
+    pos = positive_class(y, config)
+    assert pos == (positive or "c1")
+    for model in (EarlyIntegration(), SingleLayer("A")):
+        table = orient_coefficients(model.fit(layers, y).coefficients(), pos)
+        assert [c for c in table.columns if c not in ("layer", "feature")] == [pos]
+        share_positive = (table[pos] > 0).mean()
+        assert share_positive > 0.75 if pos == "c1" else share_positive < 0.25
+
+
+def test_positive_class_must_name_a_class():
+    from moflow.errors import InputError
+    from moflow.pipeline import orient_coefficients, positive_class
+
+    _, y = planted()
+    with pytest.raises(InputError, match=r"'outcome: positive' is 'case'.*classes 'c0' and 'c1'"):
+        positive_class(y, {"outcome": {"column": "outcome", "positive": "case"}})
+    _, y3 = planted(n_classes=3)
+    assert positive_class(y3, {"outcome": {"column": "outcome", "positive": "case"}}) is None
+    table = pd.DataFrame({"layer": ["A"], "feature": ["a0"], "coefficient": [1.5]})
+    assert orient_coefficients(table, "c0").equals(table)
