@@ -19,14 +19,14 @@ from __future__ import annotations
 
 import argparse
 import logging
-import time
-import tracemalloc
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from moflow.preprocess import ComBat
+
+from _harness import peak_mb, timed  # noqa: E402  (bench/ is on sys.path)
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -41,25 +41,6 @@ def simulate(n_features: int, n_samples: int, n_batches: int, seed: int = 0, mis
     idx = [f"S{i}" for i in range(n_samples)]
     labels = np.array([f"b{b}" for b in batch])
     return pd.DataFrame(X, index=idx), pd.DataFrame({"batch": labels}, index=idx), labels
-
-
-def timed(fn, repeats: int):
-    """(median wall time over repeats, last result)."""
-    times, out = [], None
-    for _ in range(repeats):
-        t = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t)
-    return float(np.median(times)), out
-
-
-def peak_mb(fn) -> float:
-    tracemalloc.start()
-    tracemalloc.reset_peak()
-    fn()
-    peak = tracemalloc.get_traced_memory()[1]
-    tracemalloc.stop()
-    return peak / 2**20
 
 
 def run(sizes, repeats: int, parametric_sizes, nonparametric_sizes):

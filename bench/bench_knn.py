@@ -17,14 +17,14 @@ Not a test: timings depend on the machine.
 from __future__ import annotations
 
 import argparse
-import time
-import tracemalloc
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from moflow.preprocess import KNNImpute, nrmse
+
+from _harness import peak_mb, timed  # noqa: E402  (bench/ is on sys.path)
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -34,24 +34,6 @@ def simulate(n: int, p: int, missing: float, seed: int = 0, rank: int = 20):
     X = rng.normal(size=(n, rank)) @ rng.normal(size=(rank, p)) * 0.3 + rng.normal(size=(n, p))
     mask = rng.random(X.shape) < missing
     return X, mask, np.where(mask, np.nan, X)
-
-
-def timed(fn, repeats):
-    times, out = [], None
-    for _ in range(repeats):
-        t = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t)
-    return float(np.median(times)), out
-
-
-def peak_mb(fn) -> float:
-    tracemalloc.start()
-    tracemalloc.reset_peak()
-    fn()
-    peak = tracemalloc.get_traced_memory()[1]
-    tracemalloc.stop()
-    return peak / 2**20
 
 
 def run(sizes, k: int, repeats: int) -> pd.DataFrame:

@@ -18,12 +18,17 @@ OMICS_PATH = config["omics"]
 
 try:
     _raw_samples = read_sheet(SAMPLES_PATH)
-    for _i, _row in _raw_samples.iterrows():
+    # One call for the whole sheet (the schema is loaded once; every job start parses this file).
+    try:
         validate(
-            _row.to_frame().T,
-            schema="../schemas/samples.schema.yaml",
-            set_default=False,
+            _raw_samples, schema="../schemas/samples.schema.yaml", set_default=False
         )
+    except WorkflowError as exc:
+        raise WorkflowError(
+            f"Invalid input: {SAMPLES_PATH} does not match schemas/samples.schema.yaml "
+            "(rows counted from 0 below the header)",
+            exc,
+        ) from None
     samples = check_samples_sheet(
         _raw_samples,
         path=SAMPLES_PATH,

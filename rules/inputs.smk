@@ -26,5 +26,11 @@ rule validate_inputs:
         folds=config["evaluation"]["folds"],
         allow_missing=config["inputs"]["allow_missing_samples"],
         evaluation=config["evaluation"],
+        # the paths as written in the sheets and config, for messages (inputs may be storage copies)
+        sources=lambda wildcards: {
+            **layer_matrix_paths(wildcards),
+            "samples": SAMPLES_PATH,
+            "omics": OMICS_PATH,
+        },
     script:
         "../scripts/validate_inputs.py"

@@ -12,7 +12,7 @@ def main(smk):
               "inputs": {"allow_missing_samples": smk.params.allow_missing}}
     sheet, omics, matrices, summary = load_inputs(
         smk.input.samples, smk.input.omics, {k: smk.input[k] for k in layers}, config,
-        min_class_size=smk.params.folds,
+        min_class_size=smk.params.folds, labels=dict(smk.params.sources),
     )
     for layer, path in zip(omics["layer"], smk.output.matrices):
         io.write_matrix(matrices[layer], path)

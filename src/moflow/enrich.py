@@ -48,7 +48,6 @@ from functools import lru_cache
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from .errors import InputError
 
@@ -667,6 +666,8 @@ def competitive_test(scores: pd.Series, gene_sets: dict[str, list[str]], *, corr
     shrink the variance below the independent case on noise alone). Two-sided p; the sign of ``statistic`` gives
     the direction (positive: members score higher). BH-adjusted across the sets of this list.
     """
+    from scipy import stats  # here, not at the top: the Snakefile imports this module
+
     s = scores.dropna().astype(float)
     s = s.groupby(level=0).mean() if s.index.has_duplicates else s
     G = len(s)
@@ -901,6 +902,8 @@ def ora_lists(lists: dict[tuple, pd.Series], gene_sets: dict[str, list[str]], *,
 def signed_z(stat: np.ndarray, p: np.ndarray) -> np.ndarray:
     """z = sign(stat) * Phi^-1(1 - p/2): standard normal under the null when p is conditional on the
     sign (GSEA's nominal p) or two-sided."""
+    from scipy import stats  # here, not at the top: the Snakefile imports this module
+
     p = np.clip(np.asarray(p, dtype=float), 1e-300, 1.0)
     return np.sign(np.asarray(stat, dtype=float)) * stats.norm.isf(p / 2)
 
@@ -917,6 +920,8 @@ def combine_layers(table: pd.DataFrame, *, by: list[str], alpha: float = 0.05) -
     :func:`conditional_prerank`), the conditional z-scores are combined the same way (a layer where
     the set had too few genes left counts as z = 0).
     """
+    from scipy import stats  # here, not at the top: the Snakefile imports this module
+
     cols = [*by, "term", "z", "p", "fdr", "mean_nes", "n_layers", "layers", "layers_significant"]
     cond = "z_conditional" in table.columns
     if cond:

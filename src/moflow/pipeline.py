@@ -7,15 +7,18 @@ every cross-validation fold.
 from __future__ import annotations
 
 from functools import partial
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import pandas as pd
 
 from .errors import InputError
-from .integrate import EarlyIntegration, LateIntegration, MixedIntegration, MOFAClassifier, SingleLayer
-from .mofa import MOFA
-from .preprocess import LayerPreprocessor, layer_settings
 from .validate import _truthy
+
+# The estimators (scikit-learn, scipy, mofapy2) are imported where they are built: the Snakefile
+# imports this module at every job start and only needs its light helpers.
+if TYPE_CHECKING:
+    from .mofa import MOFA
+    from .preprocess import LayerPreprocessor
 
 
 def sample_info(sheet: pd.DataFrame, config: dict) -> pd.DataFrame:
@@ -117,6 +120,8 @@ def qc_samples(sheet: pd.DataFrame) -> list[str]:
 
 def build_preprocessor(row: pd.Series, config: dict, info: pd.DataFrame) -> LayerPreprocessor:
     """The per-layer chain for one row of the omics sheet, with config overrides for that layer."""
+    from .preprocess import LayerPreprocessor, layer_settings
+
     overrides = (config.get("preprocess") or {}).get(row["layer"], {}) or {}
     settings = layer_settings(row["kind"], overrides)
     # the confounding guard of batch correction: config-wide defaults, per-layer options win
@@ -147,6 +152,8 @@ def mofa_likelihoods(omics: pd.DataFrame, config: dict) -> dict[str, str]:
 
 
 def build_mofa(omics: pd.DataFrame, config: dict, *, seed: int | None = None) -> MOFA:
+    from .mofa import MOFA
+
     m = config["integration"]["mofa"]
     return MOFA(
         n_factors=int(m.get("factors", 10)),
@@ -177,6 +184,8 @@ def strategy_names(layers: list[str], config: dict) -> list[str]:
 
 def build_strategies(omics: pd.DataFrame, config: dict, task: str = "classification") -> dict:
     """name -> factory of an unfitted estimator, for every single layer and every integration strategy."""
+    from .integrate import EarlyIntegration, LateIntegration, MixedIntegration, MOFAClassifier, SingleLayer
+
     integ = config["integration"]
     common = {"task": task, "inner_folds": int(integ.get("inner_folds", 3)), "seed": int(config.get("seed", 0))}
     early, mixed = integ.get("early") or {}, integ.get("mixed") or {}
@@ -216,24 +225,32 @@ def load_sheets(samples_path: str, omics_path: str, config: dict) -> tuple[pd.Da
 
 
 def load_inputs(samples_path: str, omics_path: str, matrix_paths: dict[str, str], config: dict, *,
-                min_class_size: int = 2):
+                min_class_size: int = 2, labels: dict[str, str] | None = None):
     """Read every matrix, check it and align it to the sample sheet.
+
+    ``labels``: the names files go by in messages and in the summary (keys ``samples``, ``omics`` and
+    the layers), where they differ from the paths read, e.g. the paths a user wrote in the sheets when
+    a storage plugin hands the job local copies under .snakemake/storage/.
 
     Returns (sheet, omics, {layer: matrix}, summary). Raises InputError before anything is written.
     """
     from .io import read_raw_table, read_sheet
     from .validate import align_layer, check_omics_sheet, check_samples_sheet, parse_matrix
 
-    sheet = check_samples_sheet(read_sheet(samples_path), path=samples_path, outcome=config["outcome"]["column"],
+    labels = labels or {}
+    samples_label = labels.get("samples", samples_path)
+    omics_label = labels.get("omics", omics_path)
+    sheet = check_samples_sheet(read_sheet(samples_path), path=samples_label, outcome=config["outcome"]["column"],
                                 min_class_size=min_class_size)
-    omics = check_omics_sheet(read_sheet(omics_path), path=omics_path, samples=sheet, samples_path=samples_path)
-    positive_class(outcome(sheet, config), config, path=samples_path)  # a misspelt positive class stops here
+    omics = check_omics_sheet(read_sheet(omics_path), path=omics_label, samples=sheet, samples_path=samples_label)
+    positive_class(outcome(sheet, config), config, path=samples_label)  # a misspelt positive class stops here
     matrices, rows = {}, []
     for layer, row in omics.iterrows():
-        path = matrix_paths.get(layer, row["path"])
-        raw = read_raw_table(path)
+        read_path = matrix_paths.get(layer, row["path"])
+        path = labels.get(layer, read_path)
+        raw = read_raw_table(read_path)
         X = parse_matrix(raw, path=path, orientation=row["orientation"], kind=row["kind"], layer=layer)
-        X = align_layer(X, path=path, layer=layer, sheet=sheet, samples_path=samples_path, has_qc=row["has_qc"],
+        X = align_layer(X, path=path, layer=layer, sheet=sheet, samples_path=samples_label, has_qc=row["has_qc"],
                         batch_column=row["batch_column"],
                         allow_missing_samples=bool(config["inputs"]["allow_missing_samples"]),
                         optional_samples=external_test_samples(sheet, config))
