@@ -375,3 +375,36 @@ def test_read_sheet_keeps_hash_inside_values(tmp_path):
     assert list(df["sample"]) == ["S1", "S2", "S#3"]
     assert list(df["batch"]) == ["plate#1", "plate#2", "plate#2"]
     assert list(df["injection_order"]) == ["1", "2", "3"]
+
+
+def test_load_inputs_names_files_as_written_not_as_read(tmp_path, cohort):
+    """With a storage plugin a job reads local copies (.snakemake/storage/...); messages and the
+    summary must name the files the way the user wrote them."""
+    from moflow.pipeline import load_inputs
+
+    copies = tmp_path / ".snakemake" / "storage" / "s3" / "bucket"
+    copies.mkdir(parents=True)
+    sheet_path = copies / "samples.tsv"
+    cohort.sheet.to_csv(sheet_path, sep="\t", index=False)
+    omics_path = copies / "omics.tsv"
+    pd.DataFrame([["protein", "proteomics_intensity", "data/protein.csv", "samples_in_rows", "batch", "false",
+                   "true", "symbol"]],
+                 columns=["layer", "kind", "path", "orientation", "batch_column", "has_qc", "log_scale",
+                          "gene_ids"]).to_csv(omics_path, sep="\t", index=False)
+    protein = cohort.layers["protein"]
+    matrix_path = copies / "protein.csv"
+    protein.to_csv(matrix_path)
+    labels = {"samples": "s3://bucket/config/samples.tsv", "omics": "s3://bucket/config/omics.tsv",
+              "protein": "s3://bucket/data/protein.csv"}
+    config = {"outcome": {"column": "outcome", "positive": "case"}, "evaluation": {},
+              "inputs": {"allow_missing_samples": False}}
+    *_, summary = load_inputs(str(sheet_path), str(omics_path), {"protein": str(matrix_path)}, config,
+                              labels=labels)
+    assert list(summary["path"]) == ["s3://bucket/data/protein.csv"]
+
+    dropped = protein.index[0]
+    protein.drop(index=dropped).to_csv(matrix_path)
+    with pytest.raises(InputError) as err:
+        load_inputs(str(sheet_path), str(omics_path), {"protein": str(matrix_path)}, config, labels=labels)
+    text = str(err.value)
+    assert dropped in text and "s3://bucket/data/protein.csv" in text and ".snakemake" not in text
