@@ -320,3 +320,17 @@ def test_whole_cluster_profile_dry_runs(whole, dry_runs):
     assert f"Using profiles profiles/{whole.split()[0]} and workflow specific profile" in res.stderr
     jobs = parse_jobs(res.stdout + res.stderr)
     assert {"validate_inputs", "preprocess_layer", "report"} <= {j["rule"] for j in jobs}
+
+
+def test_every_rule_sizes_its_resources_from_its_inputs():
+    """Every rule that does work declares threads, and memory and run time through the size-based
+    functions of rules/common.smk (not constants), so that a cluster job asks for what its data need."""
+    text = "\n".join(p.read_text() for p in sorted((REPO / "rules").glob("*.smk")))
+    blocks = re.split(r"^rule (\w+):\n", text, flags=re.M)[1:]
+    rules = dict(zip(blocks[::2], blocks[1::2]))
+    assert len(rules) >= 15
+    for name, body in rules.items():
+        body = body.split("\n\n\n")[0]  # up to the next top-level statement
+        assert re.search(r"^    threads: (1|threads_for\()", body, flags=re.M), f"rule {name}: no threads"
+        assert "mem_mb=mem_mb_for(" in body, f"rule {name}: mem_mb is not mem_mb_for(...)"
+        assert "runtime=runtime_for(" in body, f"rule {name}: runtime is not runtime_for(...)"
