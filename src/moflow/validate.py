@@ -184,7 +184,7 @@ def parse_matrix(raw: pd.DataFrame, *, path: str, orientation: str, kind: str, l
             r, c = np.argwhere(mask)[0]
             raise InputError(
                 f"{path}: {msg} for sample '{X.index[r]}', feature '{X.columns[c]}' "
-                f"(value {arr[r, c]!r}; {int(mask.sum())} such cell(s))."
+                f"(value {float(arr[r, c]):g}; {int(mask.sum())} such cell(s))."
             )
 
     with np.errstate(invalid="ignore"):

@@ -241,7 +241,7 @@ def test_negative_count(cohort):
                      layer="rna")
     msg = str(err.value)
     assert "data/rna.tsv" in msg and "negative count" in msg
-    assert f"sample '{X.index[4]}'" in msg and f"feature '{X.columns[7]}'" in msg and "-3" in msg
+    assert f"sample '{X.index[4]}'" in msg and f"feature '{X.columns[7]}'" in msg and "(value -3;" in msg
 
 
 def test_missing_count(cohort):
