@@ -8,7 +8,7 @@ from pathlib import Path
 from moflow.enrich import check_enrichment_config, enrichment_layers
 from moflow.errors import InputError
 from moflow.io import read_sheet
-from moflow.pipeline import external_test_samples, strategy_names
+from moflow.pipeline import external_test_samples, mofa_groups, strategy_names
 from moflow.validate import check_omics_sheet, check_samples_sheet
 
 validate(config, schema="../schemas/config.schema.yaml")
@@ -40,6 +40,9 @@ try:
     omics = check_omics_sheet(
         _raw_omics, path=OMICS_PATH, samples=samples, samples_path=SAMPLES_PATH
     )
+    mofa_groups(
+        samples, config, path=SAMPLES_PATH
+    )  # a misnamed groups column stops here
 except InputError as exc:
     raise WorkflowError(f"Invalid input: {exc}") from None
 

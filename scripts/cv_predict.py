@@ -15,7 +15,7 @@ def main(smk):
     y = outcome(sheet, config)
     task = outcome_task(y, config)
     train, test = split_members(io.read_table(smk.input.splits), smk.wildcards.split)
-    model = build_strategies(omics, config, task)[smk.wildcards.strategy]()
+    model = build_strategies(omics, config, task, sheet=sheet)[smk.wildcards.strategy]()
     classes = sorted(y.loc[train].astype(str).unique()) if task == "classification" else None
     pred = predict_split(model, {n: X.reindex(train) for n, X in layers.items()},
                          {n: X.reindex(test) for n, X in layers.items()}, y, train, test,

@@ -8,7 +8,7 @@ from moflow.runtime import setup
 def main(smk):
     log = setup(smk.log[0], smk.threads)
     d = load_integration_inputs(smk.input.samples, smk.input.omics, smk.input.matrices, smk.params)
-    model = build_strategies(d.omics, d.config, outcome_task(d.y, d.config))["early"]()
+    model = build_strategies(d.omics, d.config, outcome_task(d.y, d.config), sheet=d.sheet)["early"]()
     model.fit({n: X.loc[d.train] for n, X in d.layers.items()}, d.y.loc[d.train])
     emb = model.embed(d.layers)
     emb.insert(0, "outcome", d.y.reindex(emb.index).to_numpy())

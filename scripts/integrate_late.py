@@ -10,7 +10,7 @@ from moflow.runtime import setup
 def main(smk):
     log = setup(smk.log[0], smk.threads)
     d = load_integration_inputs(smk.input.samples, smk.input.omics, smk.input.matrices, smk.params)
-    model = build_strategies(d.omics, d.config, outcome_task(d.y, d.config))["late"]()
+    model = build_strategies(d.omics, d.config, outcome_task(d.y, d.config), sheet=d.sheet)["late"]()
     model.fit({n: X.loc[d.train] for n, X in d.layers.items()}, d.y.loc[d.train])
     io.write_table(model.layer_weights(), smk.output.layer_weights)
     positive = positive_class(d.y, d.config)

@@ -15,8 +15,11 @@ def main(smk):
     d = load_integration_inputs(smk.input.samples, smk.input.omics, smk.input.matrices, smk.params)
     config, sheet, omics, y, layers, train = d
     fit_layers = {n: X.loc[train].loc[observed_rows(X.loc[train])] for n, X in layers.items()}
-    mofa = build_mofa(omics, config).fit(fit_layers)
+    mofa = build_mofa(omics, config, sheet=sheet).fit(fit_layers)
     mofa.save(smk.output.model)
+    if mofa.groups is not None:
+        log.info("MOFA groups from column '%s': %s", config["integration"]["mofa"]["groups"],
+                 mofa.groups.reindex(train).value_counts().to_dict())
     factors = mofa.Z_train_.reindex(train)
     others = [s for s in y.index if s not in set(train)]
     if others:  # external test samples: projected onto the trained model, never fitted
@@ -29,7 +32,7 @@ def main(smk):
     io.write_table(assoc, smk.output.associations)
     n_seeds = int(smk.params.integration["mofa"].get("stability_seeds", 0))
     base = int(smk.params.seed)
-    runs = {base + k: build_mofa(omics, config, seed=base + k).fit(fit_layers).Z_train_ for k in range(1, n_seeds + 1)}
+    runs = {base + k: build_mofa(omics, config, seed=base + k, sheet=sheet).fit(fit_layers).Z_train_ for k in range(1, n_seeds + 1)}
     stab = stability(mofa.Z_train_, runs)
     io.write_table(stab, smk.output.stability)
     log.info("MOFA: %d factors on %d training samples\n%s\nstability:\n%s", mofa.K_, len(train),

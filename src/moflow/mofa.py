@@ -67,12 +67,21 @@ class MOFA(TransformerMixin, BaseEstimator):
     Parameters mirror mofapy2's options. ``likelihoods`` maps layer -> gaussian / bernoulli /
     poisson (gaussian where absent). Layers are centred on the training means before fitting, and
     the same means are subtracted before projection.
+
+    ``groups`` (MOFA+ groups, e.g. cohorts or centres): a Series sample -> group label covering the
+    training samples (and, for projection, any sample to transform). Weights are shared, the noise
+    precision of every feature is learnt per group, and with ``center_groups`` (the default) each
+    group is centred on its own training means, so that factors describe variation within groups
+    rather than differences between them. A projected sample uses its group's means and noise
+    precisions; a sample of a group unseen in training uses the overall means and the precisions
+    pooled over the training samples.
     """
 
     def __init__(self, n_factors: int = 10, likelihoods: dict | None = None, spikeslab_weights: bool = True,
                  ard_weights: bool = True, ard_factors: bool = False, scale_views: bool = False,
                  convergence_mode: str = "fast", max_iter: int = 1000, drop_r2: float | None = None,
-                 use_float32: bool = True, gpu_mode: bool = False, seed: int = 0):
+                 use_float32: bool = True, gpu_mode: bool = False, seed: int = 0,
+                 groups: pd.Series | None = None, center_groups: bool = True):
         self.n_factors = n_factors
         self.likelihoods = likelihoods
         self.spikeslab_weights = spikeslab_weights
@@ -85,6 +94,16 @@ class MOFA(TransformerMixin, BaseEstimator):
         self.use_float32 = use_float32
         self.gpu_mode = gpu_mode
         self.seed = seed
+        self.groups = groups
+        self.center_groups = center_groups
+
+    def _group_of(self, samples) -> np.ndarray:
+        """Group label of each sample (None where the mapping has none)."""
+        if self.groups is None:
+            return np.array(["group1"] * len(samples), dtype=object)
+        g = pd.Series(self.groups)
+        g.index = g.index.astype(str)
+        return np.array([None if pd.isna(v) else str(v) for v in g.reindex([str(x) for x in samples])], dtype=object)
 
     def fit(self, layers: dict[str, pd.DataFrame], y=None):
         from mofapy2.run.entry_point import entry_point
@@ -99,17 +118,35 @@ class MOFA(TransformerMixin, BaseEstimator):
         self.views_ = list(layers)
         self.samples_ = _union_samples(layers)
         self.features_ = {v: list(layers[v].columns) for v in self.views_}
-        self.means_ = {}
-        data = []
+        group_of = self._group_of(self.samples_)
+        if any(g is None for g in group_of):
+            missing = [s for s, g in zip(self.samples_, group_of) if g is None]
+            raise InputError(f"MOFA groups: sample(s) {missing[:5]} have no group. Fill in the groups column of "
+                             "the sample sheet for every cohort sample.")
+        self.groups_ = sorted(set(group_of))
+        members = {g: [s for s, gg in zip(self.samples_, group_of) if gg == g] for g in self.groups_}
+        small = [g for g in self.groups_ if len(members[g]) < 3]
+        if small:
+            raise InputError(f"MOFA groups: group '{small[0]}' has {len(members[small[0]])} training sample(s); "
+                             "each group needs at least 3. Merge small groups or leave 'groups' empty.")
+        self.means_, self.group_means_ = {}, {}
+        data, centred = [], {}
         for v in self.views_:
             X = layers[v].reindex(self.samples_)
-            if liks.get(v, "gaussian") == "gaussian":
-                mu = X.mean(axis=0, skipna=True)
-            else:
-                mu = X.mean(axis=0, skipna=True) * 0.0
+            gaussian = liks.get(v, "gaussian") == "gaussian"
+            mu = X.mean(axis=0, skipna=True) if gaussian else X.mean(axis=0, skipna=True) * 0.0
             self.means_[v] = mu.to_numpy(float)
-            data.append([(X - mu).to_numpy(float)])
-        centred = {v: data[m][0].copy() for m, v in enumerate(self.views_)}  # mofapy2 alters its input
+            self.group_means_[v] = {}
+            blocks = []
+            for g in self.groups_:
+                Xg = X.loc[members[g]]
+                mg = Xg.mean(axis=0, skipna=True).fillna(mu) if gaussian and self.center_groups else mu
+                self.group_means_[v][g] = np.asarray(mg, float)
+                blocks.append((Xg - mg).to_numpy(float))
+            data.append(blocks)
+            # training samples in self.samples_ order, centred as fitted (mofapy2 alters its input)
+            centred[v] = pd.DataFrame(np.vstack(blocks), index=[s for g in self.groups_ for s in members[g]]) \
+                .reindex(self.samples_).to_numpy(float)
         self.log_ = _io.StringIO()
         with contextlib.redirect_stdout(self.log_):
             ent = entry_point()
@@ -119,8 +156,8 @@ class MOFA(TransformerMixin, BaseEstimator):
                     data,
                     likelihoods=[liks.get(v, "gaussian") for v in self.views_],
                     views_names=self.views_,
-                    groups_names=["group1"],
-                    samples_names=[list(self.samples_)],
+                    groups_names=list(self.groups_),
+                    samples_names=[members[g] for g in self.groups_],
                     features_names=[[f"{v}:{f}" for f in self.features_[v]] for v in self.views_],  # unique across views
                 )
                 ent.set_model_options(factors=int(self.n_factors), spikeslab_weights=self.spikeslab_weights,
@@ -140,9 +177,14 @@ class MOFA(TransformerMixin, BaseEstimator):
         tau = nodes["Tau"].getExpectation()
         self.W_ = {v: np.asarray(W[m]["E"], float) for m, v in enumerate(self.views_)}
         self.W2_ = {v: np.asarray(W[m]["E2"], float) for m, v in enumerate(self.views_)}
-        self.tau_ = {v: np.asarray(tau[m], float)[0] for m, v in enumerate(self.views_)}
-        self.Z_train_ = pd.DataFrame(np.asarray(nodes["Z"].getExpectation(), float), index=self.samples_,
-                                     columns=self.factor_names_)
+        order = [s for g in self.groups_ for s in members[g]]  # mofapy2 stacks the groups in this order
+        first = {g: order.index(members[g][0]) for g in self.groups_}
+        self.group_tau_ = {v: {g: np.asarray(tau[m], float)[first[g]] for g in self.groups_}
+                           for m, v in enumerate(self.views_)}
+        # pooled over the training samples: for one group, that group's precisions
+        self.tau_ = {v: np.asarray(tau[m], float).mean(axis=0) for m, v in enumerate(self.views_)}
+        self.Z_train_ = pd.DataFrame(np.asarray(nodes["Z"].getExpectation(), float), index=order,
+                                     columns=self.factor_names_).reindex(self.samples_)
         self.r2_ = self._variance_explained(centred)
         return self
 
@@ -161,23 +203,32 @@ class MOFA(TransformerMixin, BaseEstimator):
 
     def transform(self, layers: dict[str, pd.DataFrame]) -> pd.DataFrame:
         samples = _union_samples({v: layers[v] for v in self.views_ if v in layers})
+        group_of = self._group_of(samples)
+        known = np.array([g in set(self.groups_) for g in group_of])
         K = self.K_
         P = np.broadcast_to(np.eye(K), (len(samples), K, K)).copy()
         b = np.zeros((len(samples), K))
         for v in self.views_:
             if v not in layers:
                 continue
-            X = layers[v].reindex(index=samples, columns=self.features_[v])
-            Y = X.to_numpy(float) - self.means_[v]
-            M = np.isfinite(Y).astype(float)
-            Y0 = np.where(M > 0, Y, 0.0)
-            W, W2, tau = self.W_[v], self.W2_[v], self.tau_[v]
-            tw = W * tau[:, None]  # D x K
-            # E[w w'] = w w' + diag(Var w)
-            P += np.einsum("nd,dk,dl->nkl", M, tw, W, optimize=True)
-            var_w = np.maximum(W2 - W**2, 0.0) * tau[:, None]
-            P[:, np.arange(K), np.arange(K)] += M @ var_w
-            b += Y0 @ tw
+            X = layers[v].reindex(index=samples, columns=self.features_[v]).to_numpy(float)
+            W, W2 = self.W_[v], self.W2_[v]
+            # each sample: its group's means and noise precisions (unseen group: overall, pooled)
+            for g in [*self.groups_, None]:
+                rows = np.flatnonzero(group_of == g) if g is not None else np.flatnonzero(~known)
+                if not len(rows):
+                    continue
+                mean = self.group_means_[v][g] if g is not None else self.means_[v]
+                tau = self.group_tau_[v][g] if g is not None else self.tau_[v]
+                Y = X[rows] - mean
+                M = np.isfinite(Y).astype(float)
+                Y0 = np.where(M > 0, Y, 0.0)
+                tw = W * tau[:, None]  # D x K
+                # E[w w'] = w w' + diag(Var w)
+                P[rows] += np.einsum("nd,dk,dl->nkl", M, tw, W, optimize=True)
+                var_w = np.maximum(W2 - W**2, 0.0) * tau[:, None]
+                P[rows[:, None], np.arange(K), np.arange(K)] += M @ var_w
+                b[rows] += Y0 @ tw
         Z = np.linalg.solve(P, b[..., None])[..., 0]
         return pd.DataFrame(Z, index=samples, columns=self.factor_names_)
 

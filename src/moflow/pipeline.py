@@ -151,10 +151,33 @@ def mofa_likelihoods(omics: pd.DataFrame, config: dict) -> dict[str, str]:
     return liks
 
 
-def build_mofa(omics: pd.DataFrame, config: dict, *, seed: int | None = None) -> MOFA:
+def mofa_groups(sheet: pd.DataFrame, config: dict, *, path: str = "the sample sheet") -> pd.Series | None:
+    """MOFA+ groups of the cohort samples from the sample-sheet column named by config
+    ``integration: mofa: groups`` (None where no column is named). Blank cells are missing (MOFA
+    then stops and names the samples)."""
+    column = str(((config.get("integration") or {}).get("mofa") or {}).get("groups") or "").strip()
+    if not column:
+        return None
+    if column not in sheet.columns:
+        raise InputError(f"config 'integration: mofa: groups' names the column '{column}', which is not in {path}; "
+                         f"its columns are {', '.join(map(str, sheet.columns))}. Add it or leave 'groups' empty.")
+    s = sheet.set_index("sample", drop=False) if sheet.index.name != "sample" else sheet
+    s = s[s["sample_type"] == "sample"] if "sample_type" in s.columns else s
+    g = s[column].astype(str).str.strip()
+    return g.mask(g.isin(["", "nan", "NA", "NaN", "None"])).rename("group")
+
+
+def build_mofa(omics: pd.DataFrame, config: dict, *, seed: int | None = None,
+               sheet: pd.DataFrame | None = None) -> MOFA:
+    """The configured MOFA; with ``integration: mofa: groups`` the sample ``sheet`` gives the groups."""
     from .mofa import MOFA
 
     m = config["integration"]["mofa"]
+    groups = None
+    if str(m.get("groups") or "").strip():
+        if sheet is None:
+            raise ValueError("build_mofa: MOFA groups are configured, pass the sample sheet")
+        groups = mofa_groups(sheet, config)
     return MOFA(
         n_factors=int(m.get("factors", 10)),
         likelihoods=mofa_likelihoods(omics, config),
@@ -168,6 +191,8 @@ def build_mofa(omics: pd.DataFrame, config: dict, *, seed: int | None = None) ->
         use_float32=bool(m.get("use_float32", True)),
         gpu_mode=bool(m.get("gpu_mode", False)),
         seed=int(config.get("seed", 0)) if seed is None else int(seed),
+        groups=groups,
+        center_groups=bool(m.get("center_groups", True)),
     )
 
 
@@ -182,8 +207,10 @@ def strategy_names(layers: list[str], config: dict) -> list[str]:
     return names
 
 
-def build_strategies(omics: pd.DataFrame, config: dict, task: str = "classification") -> dict:
-    """name -> factory of an unfitted estimator, for every single layer and every integration strategy."""
+def build_strategies(omics: pd.DataFrame, config: dict, task: str = "classification", *,
+                     sheet: pd.DataFrame | None = None) -> dict:
+    """name -> factory of an unfitted estimator, for every single layer and every integration strategy.
+    ``sheet``: the sample sheet, needed only for MOFA groups (``integration: mofa: groups``)."""
     from .integrate import EarlyIntegration, LateIntegration, MixedIntegration, MOFAClassifier, SingleLayer
 
     integ = config["integration"]
@@ -205,12 +232,19 @@ def build_strategies(omics: pd.DataFrame, config: dict, task: str = "classificat
             factories[name] = partial(MixedIntegration, n_components=int(mixed.get("n_components", 10)),
                                       penalty=mixed.get("penalty", "l2"), model=mixed.get("model", "linear"), **common)
         elif name == "mofa":
-            factories[name] = partial(MOFAClassifier, build_mofa(omics, config), penalty=mofa.get("penalty", "l2"),
+            factories[name] = partial(_mofa_strategy, omics, config, sheet, penalty=mofa.get("penalty", "l2"),
                                       model=mofa.get("model", "linear"), **common)
         elif name == "late":
             factories[name] = partial(LateIntegration, penalty=late.get("penalty", "l2"),
                                       model=late.get("model", "linear"), **common)
     return factories
+
+
+def _mofa_strategy(omics, config, sheet, **kwargs):
+    """The mofa strategy, its MOFA built when the strategy is (groups need the sheet only then)."""
+    from .integrate import MOFAClassifier
+
+    return MOFAClassifier(build_mofa(omics, config, sheet=sheet), **kwargs)
 
 
 def load_sheets(samples_path: str, omics_path: str, config: dict) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -220,3 +220,76 @@ def test_match_factors():
     m = match_factors(L, T).set_index("true_factor")
     assert m.loc["F1", "learned_factor"] == "Factor2" and m.loc["F1", "r"] == pytest.approx(-1.0)
     assert m.loc["F2", "learned_factor"] == "Factor1" and m.loc["F2", "abs_r"] > 0.99
+
+
+def _grouped_cohort(seed=0):
+    """Two views, one shared factor z; group 'B' sits 3 units higher on every feature and is three
+    times noisier (noise sd 0.3 vs 0.9)."""
+    rng = np.random.default_rng(seed)
+    n_per, samples = 60, [f"S{i:03d}" for i in range(120)]
+    group = pd.Series(["A"] * n_per + ["B"] * n_per, index=samples)
+    z = rng.normal(size=120)
+    noise = np.where(group == "A", 0.3, 0.9)[:, None]
+    layers = {}
+    for v, d in (("v1", 40), ("v2", 30)):
+        w = rng.uniform(0.5, 1.0, d)
+        X = np.outer(z, w) + 3.0 * (group == "B").to_numpy()[:, None] + noise * rng.normal(size=(120, d))
+        layers[v] = pd.DataFrame(X, index=samples, columns=[f"{v}_{j}" for j in range(d)])
+    return layers, group, pd.Series(z, index=samples)
+
+
+def test_mofa_groups_separate_within_group_signal_from_group_shift():
+    layers, group, z = _grouped_cohort()
+    is_b = (group == "B").astype(float)
+
+    plain = MOFA(n_factors=3, seed=0).fit(layers)
+    assert plain.Z_train_.corrwith(is_b).abs().max() > 0.8  # one group: a factor is the group shift
+
+    grouped = MOFA(n_factors=3, seed=0, groups=group).fit(layers)
+    assert grouped.groups_ == ["A", "B"]
+    Z = grouped.Z_train_
+    assert Z.corrwith(is_b).abs().max() < 0.3  # centred per group: no factor is the shift
+    assert Z.corrwith(z).abs().max() > 0.9  # the shared factor is recovered
+    # noise precisions are learnt per group: B is three times noisier (precision ~9 times lower)
+    ratio = np.median(grouped.group_tau_["v1"]["A"] / grouped.group_tau_["v1"]["B"])
+    assert 4 < ratio < 20
+    # projection with each sample's group means and precisions reproduces the fit
+    proj = grouped.transform(layers)
+    best = Z.corrwith(z).abs().idxmax()
+    assert np.corrcoef(proj[best], Z[best])[0, 1] > 0.98
+    # a sample of a group never seen in training is still projected (overall means, pooled precisions)
+    new = {v: X.iloc[:3].rename(index=lambda s: s + "_new") for v, X in layers.items()}
+    unseen = MOFA(n_factors=3, seed=0, groups=pd.concat([group, pd.Series("C", index=new["v1"].index)]))
+    unseen.fit({v: X for v, X in layers.items()})
+    assert np.isfinite(unseen.transform(new).to_numpy()).all()
+
+
+def test_mofa_groups_need_a_label_and_three_samples_each():
+    layers, group, _ = _grouped_cohort()
+    with pytest.raises(InputError, match="have no group"):
+        MOFA(n_factors=2, groups=group.iloc[:-1]).fit(layers)
+    tiny = group.copy()
+    tiny.iloc[:2] = "lonely"
+    with pytest.raises(InputError, match="group 'lonely' has 2 training sample"):
+        MOFA(n_factors=2, groups=tiny).fit(layers)
+
+
+def test_mofa_groups_come_from_the_sample_sheet():
+    from moflow.pipeline import build_mofa, build_strategies, mofa_groups
+
+    sheet = pd.DataFrame({"sample": ["S1", "S2", "S3", "QC1"], "sample_type": ["sample", "sample", "sample", "qc"],
+                          "outcome": ["a", "b", "a", ""], "centre": ["Oslo", "Lyon", "", "Oslo"]})
+    config = {"seed": 0, "integration": {"mofa": {"groups": "centre", "factors": 3}}}
+    groups = mofa_groups(sheet, config)
+    assert list(groups.index) == ["S1", "S2", "S3"]  # QC injections are not cohort samples
+    assert groups["S1"] == "Oslo" and pd.isna(groups["S3"])  # blank: missing, MOFA then names it
+    omics = pd.DataFrame({"layer": ["rna"], "kind": ["log_expression"]})
+    mofa = build_mofa(omics, config, sheet=sheet)
+    assert mofa.groups.equals(groups) and mofa.center_groups
+    assert mofa_groups(sheet, {"integration": {"mofa": {}}}) is None
+    with pytest.raises(InputError, match="'site', which is not in config/samples.tsv"):
+        mofa_groups(sheet, {"integration": {"mofa": {"groups": "site"}}}, path="config/samples.tsv")
+    full = {**config, "integration": {**config["integration"], "early": {}, "mixed": {}, "late": {}}}
+    factory = build_strategies(omics, full)["mofa"]  # built lazily: early/late runs need no sheet
+    with pytest.raises(ValueError, match="pass the sample sheet"):
+        factory()
