@@ -2,7 +2,8 @@
 correction from the preprocessed layers, the factor regressed out)."""
 
 from moflow import io
-from moflow.enrich import competitive_lists, plan_enrichment, run_collections, weight_lists
+from moflow.enrich import competitive_lists, run_collections
+from moflow.pipeline import mofa_weight_lists, plan_enrichment_from_files, read_mofa_weights
 from moflow.runtime import setup
 
 
@@ -10,18 +11,13 @@ def main(smk):
     log = setup(smk.log[0], smk.threads)
     en = smk.params.enrichment
     comp = en["competitive"]
-    weights = io.read_table(smk.input.weights)
-    weights["feature"] = weights["feature"].astype(str)
-    variance = io.read_table(smk.input.variance)
+    weights, variance = read_mofa_weights(smk.input.weights, smk.input.variance)
     factors = io.read_table(smk.input.factors).set_index("sample")
     factors.index = factors.index.astype(str)
     data = {layer: io.read_matrix(p) for layer, p in zip(smk.params.layers, smk.input.matrices)}
-    gmt_lines, annotations = io.read_enrichment_files(en)
     features = {v: list(d["feature"].unique()) for v, d in weights.groupby("view")}
-    plan = plan_enrichment(io.read_sheet(smk.input.omics), en, gmt_lines=gmt_lines, annotations=annotations,
-                           layer_features=features, log=log)
-    lists = weight_lists(weights, layers=plan.layers, variance=variance,
-                         min_variance_explained=en["min_variance_explained"])
+    plan = plan_enrichment_from_files(smk.input.omics, en, features, log)
+    lists = mofa_weight_lists(weights, variance, plan, en)
     fixed = comp["inter_gene_correlation"]
     res = run_collections(plan, lists, competitive_lists, keys=["layer", "factor"], data=data, factors=factors,
                           inter_gene_correlation=None if fixed == "estimate" else float(fixed),

@@ -3,7 +3,8 @@
 import pandas as pd
 
 from moflow import io
-from moflow.enrich import coefficient_lists, plan_enrichment, prerank_lists, run_collections
+from moflow.enrich import coefficient_lists, prerank_lists, run_collections
+from moflow.pipeline import plan_enrichment_from_files
 from moflow.runtime import setup
 
 
@@ -17,9 +18,7 @@ def main(smk):
     for t in tables.values():
         for layer, d in t.groupby("layer"):
             features.setdefault(layer, set()).update(d["feature"])
-    gmt_lines, annotations = io.read_enrichment_files(en)
-    plan = plan_enrichment(io.read_sheet(smk.input.omics), en, gmt_lines=gmt_lines, annotations=annotations,
-                           layer_features={k: sorted(v) for k, v in features.items()}, log=log)
+    plan = plan_enrichment_from_files(smk.input.omics, en, {k: sorted(v) for k, v in features.items()}, log)
     out = []
     for model, coefs in tables.items():
         lists = coefficient_lists(coefs, layers=plan.layers)

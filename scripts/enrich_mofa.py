@@ -1,22 +1,18 @@
 """Rule enrich_mofa: prerank of MOFA weights per factor and layer, per collection (+ conditional test)."""
 
 from moflow import io
-from moflow.enrich import plan_enrichment, prerank_lists, run_collections, weight_lists
+from moflow.enrich import prerank_lists, run_collections
+from moflow.pipeline import mofa_weight_lists, plan_enrichment_from_files, read_mofa_weights
 from moflow.runtime import setup
 
 
 def main(smk):
     log = setup(smk.log[0], smk.threads)
     en = smk.params.enrichment
-    weights = io.read_table(smk.input.weights)
-    weights["feature"] = weights["feature"].astype(str)
-    variance = io.read_table(smk.input.variance)
-    gmt_lines, annotations = io.read_enrichment_files(en)
+    weights, variance = read_mofa_weights(smk.input.weights, smk.input.variance)
     features = {v: list(d["feature"].unique()) for v, d in weights.groupby("view")}
-    plan = plan_enrichment(io.read_sheet(smk.input.omics), en, gmt_lines=gmt_lines, annotations=annotations,
-                           layer_features=features, log=log)
-    lists = weight_lists(weights, layers=plan.layers, variance=variance,
-                         min_variance_explained=en["min_variance_explained"])
+    plan = plan_enrichment_from_files(smk.input.omics, en, features, log)
+    lists = mofa_weight_lists(weights, variance, plan, en)
     pairs = weights.loc[weights["view"].isin(plan.layers), ["view", "factor"]].drop_duplicates()
     skipped = sorted(set(pairs.itertuples(index=False, name=None)) - set(lists))
     log.info("%d factor x layer lists tested; not tested (variance explained below %s): %s", len(lists),

@@ -4,27 +4,23 @@ every scored feature of the layer (explicit background)."""
 import pandas as pd
 
 from moflow import io
-from moflow.enrich import coefficient_lists, ora_lists, plan_enrichment, run_collections, weight_lists
+from moflow.enrich import coefficient_lists, ora_lists, run_collections
+from moflow.pipeline import mofa_weight_lists, plan_enrichment_from_files, read_mofa_weights
 from moflow.runtime import setup
 
 
 def main(smk):
     log = setup(smk.log[0], smk.threads)
     en = smk.params.enrichment
-    weights = io.read_table(smk.input.weights)
-    weights["feature"] = weights["feature"].astype(str)
-    variance = io.read_table(smk.input.variance)
+    weights, variance = read_mofa_weights(smk.input.weights, smk.input.variance)
     models = {m: io.read_table(p) for m, p in zip(smk.params.models, smk.input.coefficients)}
     features = {v: set(d["feature"]) for v, d in weights.groupby("view")}
     for t in models.values():
         t["feature"] = t["feature"].astype(str)
         for layer, d in t.groupby("layer"):
             features.setdefault(layer, set()).update(d["feature"])
-    gmt_lines, annotations = io.read_enrichment_files(en)
-    plan = plan_enrichment(io.read_sheet(smk.input.omics), en, gmt_lines=gmt_lines, annotations=annotations,
-                           layer_features={k: sorted(v) for k, v in features.items()}, log=log)
-    sources = {"mofa": weight_lists(weights, layers=plan.layers, variance=variance,
-                                    min_variance_explained=en["min_variance_explained"])}
+    plan = plan_enrichment_from_files(smk.input.omics, en, {k: sorted(v) for k, v in features.items()}, log)
+    sources = {"mofa": mofa_weight_lists(weights, variance, plan, en)}
     for m, t in models.items():
         sources[m] = coefficient_lists(t, layers=plan.layers)
     out = []

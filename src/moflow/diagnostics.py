@@ -161,6 +161,19 @@ def missingness_summary(X: pd.DataFrame) -> dict:
 # --------------------------------------------------------------------------------------------
 
 
+def stage_diagnostics(M: pd.DataFrame, stage: str, *, batch: pd.Series | None, outcome: pd.Series,
+                      n_components: int = 10, seed: int = 0) -> tuple[dict, pd.DataFrame]:
+    """One stage of a layer: :func:`batch_diagnostics` (with ``stage``) and the PC1/PC2 coordinates
+    (columns sample, PC1, PC2, stage, batch, outcome)."""
+    d = batch_diagnostics(M, batch=batch, outcome=outcome, n_components=n_components, seed=seed)
+    d["stage"] = stage
+    S, _ = pca_scores(M, 2, seed)
+    c = S.assign(stage=stage, batch=(batch.reindex(S.index).to_numpy() if batch is not None else ""),
+                 outcome=outcome.reindex(S.index).to_numpy())
+    c.insert(0, "sample", S.index)
+    return d, c
+
+
 def step_diagnostics(trace: dict[str, pd.DataFrame], *, batch: pd.Series | None, outcome: pd.Series,
                      n_components: int = 10, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Batch diagnostics and PC1/PC2 coordinates after every preprocessing step.
@@ -185,15 +198,10 @@ def step_diagnostics(trace: dict[str, pd.DataFrame], *, batch: pd.Series | None,
         M = M.loc[M.index.intersection(outcome.index)]
         if M.shape[0] < 3 or M.shape[1] < 2:
             continue
-        stage = f"after_{name}"
-        d = batch_diagnostics(M, batch=batch, outcome=outcome, n_components=n_components, seed=seed)
+        d, c = stage_diagnostics(M, f"after_{name}", batch=batch, outcome=outcome, n_components=n_components,
+                                 seed=seed)
         d["missing_fraction"] = float(M.isna().to_numpy().mean())
-        d["stage"] = stage
         rows.append(d)
-        S, _ = pca_scores(M, 2, seed)
-        c = S.assign(stage=stage, batch=(batch.reindex(S.index).to_numpy() if batch is not None else ""),
-                     outcome=outcome.reindex(S.index).to_numpy())
-        c.insert(0, "sample", S.index)
         coords.append(c)
     table = pd.DataFrame(rows)
     if len(table):

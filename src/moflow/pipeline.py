@@ -322,6 +322,34 @@ def load_integration_inputs(samples_path: str, omics_path: str, matrix_paths, pa
     return IntegrationInputs(config, sheet, omics, y, layers, train)
 
 
+def read_mofa_weights(weights_path: str, variance_path: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """MOFA's weights (feature IDs as strings) and variance explained, as integrate_mofa wrote them."""
+    from .io import read_table
+
+    weights = read_table(weights_path)
+    weights["feature"] = weights["feature"].astype(str)
+    return weights, read_table(variance_path)
+
+
+def plan_enrichment_from_files(omics_path: str, enrichment: dict, layer_features: dict, log):
+    """The enrichment plan (feature -> gene maps, gene-set collections) from the omics sheet and the
+    gene-set and annotation files named in config ``enrichment``."""
+    from .enrich import plan_enrichment
+    from .io import read_enrichment_files, read_sheet
+
+    gmt_lines, annotations = read_enrichment_files(enrichment)
+    return plan_enrichment(read_sheet(omics_path), enrichment, gmt_lines=gmt_lines, annotations=annotations,
+                           layer_features=layer_features, log=log)
+
+
+def mofa_weight_lists(weights: pd.DataFrame, variance: pd.DataFrame, plan, enrichment: dict) -> dict:
+    """{(layer, factor): weights} of the plan's layers, factors below the variance threshold left out."""
+    from .enrich import weight_lists
+
+    return weight_lists(weights, layers=plan.layers, variance=variance,
+                        min_variance_explained=enrichment["min_variance_explained"])
+
+
 def read_layers(paths, layers: list[str]) -> dict[str, pd.DataFrame]:
     from .io import read_matrix
 
@@ -352,7 +380,7 @@ def layer_report(X: pd.DataFrame, row: pd.Series, sheet: pd.DataFrame, config: d
     "before_batch_correction" (the same chain with batch correction switched off, so the two differ
     by that step alone), "after", and "after_<step>" for every step of the fitted chain.
     """
-    from .diagnostics import batch_diagnostics, pca_scores, step_diagnostics
+    from .diagnostics import stage_diagnostics, step_diagnostics
 
     info = sample_info(sheet, config)
     y = outcome(sheet, config)
@@ -370,13 +398,8 @@ def layer_report(X: pd.DataFrame, row: pd.Series, sheet: pd.DataFrame, config: d
     seed = int(config.get("seed", 0))
     rows, coords = [], []
     for stage, M in (("before_batch_correction", before), ("after", after)):
-        d = batch_diagnostics(M, batch=batch, outcome=y, seed=seed)
-        d["stage"] = stage
+        d, c = stage_diagnostics(M, stage, batch=batch, outcome=y, seed=seed)
         rows.append(d)
-        S, evr = pca_scores(M, 2, seed)
-        c = S.assign(stage=stage, batch=(batch.reindex(S.index).to_numpy() if batch is not None else ""),
-                     outcome=y.reindex(S.index).to_numpy())
-        c.insert(0, "sample", S.index)
         coords.append(c)
     cohort = X.index[X.index.isin(y.index)]
     _, trace = pp.transform_trace(X)
