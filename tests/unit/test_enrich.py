@@ -268,17 +268,23 @@ def test_prerank_is_deterministic_and_ties_do_not_depend_on_input_order():
     assert np.allclose(a["es"], c["es"])
 
 
-def test_prerank_is_offline_and_hands_gseapy_a_dict(monkeypatch, no_network):
+def _spy_on_gseapy(monkeypatch, name: str) -> dict:
+    """Wrap gseapy.<name> so that a test sees the keyword arguments it was called with."""
     import gseapy
 
     seen = {}
-    real = gseapy.prerank
+    real = getattr(gseapy, name)
 
     def spy(*args, **kwargs):
         seen.update(kwargs)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(gseapy, "prerank", spy)
+    monkeypatch.setattr(gseapy, name, spy)
+    return seen
+
+
+def test_prerank_is_offline_and_hands_gseapy_a_dict(monkeypatch, no_network):
+    seen = _spy_on_gseapy(monkeypatch, "prerank")
     rng = np.random.default_rng(0)
     genes = [f"G{i:03d}" for i in range(300)]
     scores = pd.Series(rng.normal(size=300), index=genes)
@@ -384,16 +390,7 @@ def test_residual_correlation_removes_the_factor():
 
 
 def test_overrepresentation_uses_explicit_background_and_hypergeometric(monkeypatch, no_network):
-    import gseapy
-
-    seen = {}
-    real = gseapy.enrich
-
-    def spy(*args, **kwargs):
-        seen.update(kwargs)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(gseapy, "enrich", spy)
+    seen = _spy_on_gseapy(monkeypatch, "enrich")
     background = [f"G{i:03d}" for i in range(400)] + ["C1orf112"]
     selected = background[:20] + ["C1orf112", "NOT_MEASURED"]
     sets = {"HIT": background[:10] + ["C1orf112"] + background[300:310], "MISS": background[200:230],
