@@ -20,7 +20,9 @@ import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from moflow.evaluate import fold_scores, make_splits, predict_split, preprocess_fold, scoreboard, split_members
-from moflow.pipeline import build_preprocessors, build_strategies, qc_samples, sample_info
+from moflow.cohort import qc_samples, sample_info
+from moflow.factories import build_preprocessors, build_strategies
+from moflow.settings import Settings
 from moflow.simulate import simulate_cohort
 
 OUT = Path(__file__).parent / "results"
@@ -30,10 +32,8 @@ OMICS = pd.DataFrame([
     {"layer": "metabolomics", "kind": "metabolomics_intensity", "batch_column": "batch", "has_qc": True,
      "log_scale": "false"},
 ]).set_index("layer", drop=False)
-CONFIG = {"seed": 42, "outcome": {"column": "outcome"}, "covariates": [], "preprocess": {},
-          "integration": {"inner_folds": 3, "early": {}, "mixed": {}, "late": {},
-                          "mofa": {"factors": 8, "convergence_mode": "fast"}},
-          "evaluation": {"strategies": ["early", "mixed", "mofa", "late"]}}
+CONFIG = Settings.defaults(seed=42, integration={"inner_folds": 3, "mofa": {"factors": 8, "convergence_mode": "fast"}},
+                          evaluation={"strategies": ["early", "mixed", "mofa", "late"]})
 
 
 def run(n_samples: int, folds: int, repeats: int) -> tuple[pd.DataFrame, pd.DataFrame, float]:

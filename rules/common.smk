@@ -5,16 +5,33 @@ from snakemake.utils import validate
 
 from pathlib import Path
 
+import moflow.tasks.enrich
+import moflow.tasks.evaluate
+import moflow.tasks.inputs
+import moflow.tasks.integrate
+import moflow.tasks.preprocess
+import moflow.tasks.report
+from moflow import tasks
+from moflow.cohort import external_test_samples, mofa_groups
 from moflow.enrich import check_enrichment_config, enrichment_layers
 from moflow.errors import InputError
+from moflow.factories import strategy_names
 from moflow.io import read_sheet
-from moflow.pipeline import external_test_samples, mofa_groups, strategy_names
+from moflow.settings import Settings, sections_of
 from moflow.validate import check_omics_sheet, check_samples_sheet
 
 validate(config, schema="../schemas/config.schema.yaml")
+SETTINGS = Settings.from_config(config)
 
-SAMPLES_PATH = config["samples"]
-OMICS_PATH = config["omics"]
+
+def settings_for(task):
+    """The config sections a rule's package function reads (``task.reads``), and only those: a
+    change elsewhere in config does not rerun the rule."""
+    return sections_of(config, task.reads)
+
+
+SAMPLES_PATH = SETTINGS.samples
+OMICS_PATH = SETTINGS.omics
 
 try:
     _raw_samples = read_sheet(SAMPLES_PATH)
@@ -32,8 +49,8 @@ try:
     samples = check_samples_sheet(
         _raw_samples,
         path=SAMPLES_PATH,
-        outcome=config["outcome"]["column"],
-        min_class_size=config["evaluation"]["folds"],
+        outcome=SETTINGS.outcome.column,
+        min_class_size=SETTINGS.evaluation.folds,
     )
     _raw_omics = read_sheet(OMICS_PATH)
     validate(_raw_omics, schema="../schemas/omics.schema.yaml")
@@ -41,21 +58,21 @@ try:
         _raw_omics, path=OMICS_PATH, samples=samples, samples_path=SAMPLES_PATH
     )
     mofa_groups(
-        samples, config, path=SAMPLES_PATH
+        samples, SETTINGS, path=SAMPLES_PATH
     )  # a misnamed groups column stops here
 except InputError as exc:
     raise WorkflowError(f"Invalid input: {exc}") from None
 
 LAYERS = list(omics["layer"])
 GENE_LAYERS = [l for l in LAYERS if omics.loc[l, "gene_ids"] == "symbol"]
-EXTERNAL_TEST = external_test_samples(samples, config)
+EXTERNAL_TEST = external_test_samples(samples, SETTINGS)
 SPLITS = [
     f"r{r + 1}f{f + 1}"
-    for r in range(config["evaluation"]["repeats"])
-    for f in range(config["evaluation"]["folds"])
+    for r in range(SETTINGS.evaluation.repeats)
+    for f in range(SETTINGS.evaluation.folds)
 ] + (["final"] if EXTERNAL_TEST else [])
-STRATEGY_NAMES = strategy_names(LAYERS, config)
-COLLECTIONS = list(config["enrichment"]["gene_sets"])
+STRATEGY_NAMES = strategy_names(LAYERS, SETTINGS)
+COLLECTIONS = list(SETTINGS.enrichment.gene_sets)
 
 # Enrichment: layers with genes (gene_ids = symbol, or an annotation in config) and layers with
 # their own feature sets; gene-set files must exist, come from the demo, or be downloads turned on.
@@ -63,7 +80,7 @@ DOWNLOAD_DIR = "resources/genesets"
 ENRICH_MODELS = ["early", "late"]
 try:
     check_enrichment_config(
-        config["enrichment"],
+        SETTINGS.enrichment,
         LAYERS,
         exists=lambda p: Path(p).exists(),
         produced={"resources/demo/genesets.gmt"},
@@ -72,7 +89,7 @@ try:
 except InputError as exc:
     raise WorkflowError(f"Invalid config: {exc}") from None
 _enrich_gene_layers, _enrich_feature_sets = enrichment_layers(
-    omics, config["enrichment"]
+    omics, SETTINGS.enrichment
 )
 ENRICH_LAYERS = [
     l
@@ -93,7 +110,7 @@ def layer_matrix_paths(wildcards):
 
 
 def gene_set_path(wildcards):
-    return config["enrichment"]["gene_sets"][wildcards.collection]
+    return SETTINGS.enrichment.gene_sets[wildcards.collection]
 
 
 # Resources. Threads, memory and run time of every rule follow the size of the job's inputs on
@@ -183,22 +200,21 @@ def report_inputs(wildcards):
         inputs["enrichment"] = "results/enrich/mofa_prerank.tsv"
         inputs["enrichment_models"] = "results/enrich/models_prerank.tsv"
         inputs["enrichment_pathways"] = "results/enrich/pathways.tsv"
-        if config["enrichment"]["competitive"]["enabled"]:
+        if SETTINGS.enrichment.competitive.enabled:
             inputs["enrichment_competitive"] = "results/enrich/mofa_competitive.tsv"
-        if config["enrichment"]["ora"]["enabled"]:
+        if SETTINGS.enrichment.ora.enabled:
             inputs["enrichment_ora"] = "results/enrich/ora.tsv"
     return inputs
 
 
 def enrichment_files():
     """Every file config enrichment names: gene-set GMTs, layers' feature-set GMTs, annotations."""
-    en = config["enrichment"]
-    files = list(en["gene_sets"].values())
-    for cfg in (en.get("layers") or {}).values():
-        cfg = cfg or {}
-        files += list((cfg.get("feature_sets") or {}).values())
-        if cfg.get("annotation"):
-            files.append(cfg["annotation"])
+    en = SETTINGS.enrichment
+    files = list(en.gene_sets.values())
+    for cfg in en.layers.values():
+        files += list(cfg.feature_sets.values())
+        if cfg.annotation:
+            files.append(cfg.annotation)
     return list(dict.fromkeys(files))
 
 
@@ -206,14 +222,14 @@ def enrichment_targets():
     """The enrichment tables, when a layer has genes (and a collection) or its own feature sets."""
     if not ENRICH_LAYERS:
         return []
-    en = config["enrichment"]
+    en = SETTINGS.enrichment
     targets = [
         "results/enrich/mofa_prerank.tsv",
         "results/enrich/models_prerank.tsv",
         "results/enrich/pathways.tsv",
     ]
-    if en["competitive"]["enabled"]:
+    if en.competitive.enabled:
         targets.append("results/enrich/mofa_competitive.tsv")
-    if en["ora"]["enabled"]:
+    if en.ora.enabled:
         targets.append("results/enrich/ora.tsv")
     return targets

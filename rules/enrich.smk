@@ -21,8 +21,7 @@ rule enrich_mofa:
         mem_mb=mem_mb_for(base=2048, per_input_mb=20),
         runtime=runtime_for(base=10, per_input_mb=0.5),
     params:
-        enrichment=config["enrichment"],
-        seed=config["seed"],
+        settings=settings_for(tasks.enrich.enrich_mofa),
     script:
         "../scripts/enrich_mofa.py"
 
@@ -48,7 +47,7 @@ rule enrich_mofa_competitive:
         mem_mb=mem_mb_for(base=2048, per_input_mb=30),
         runtime=runtime_for(base=10, per_input_mb=0.5),
     params:
-        enrichment=config["enrichment"],
+        settings=settings_for(tasks.enrich.enrich_competitive),
         layers=ENRICH_LAYERS,
     script:
         "../scripts/enrich_competitive.py"
@@ -74,9 +73,8 @@ rule enrich_models:
         mem_mb=mem_mb_for(base=2048, per_input_mb=20),
         runtime=runtime_for(base=10, per_input_mb=0.5),
     params:
-        enrichment=config["enrichment"],
+        settings=settings_for(tasks.enrich.enrich_models),
         models=ENRICH_MODELS,
-        seed=config["seed"],
     script:
         "../scripts/enrich_models.py"
 
@@ -103,7 +101,7 @@ rule enrich_ora:
         mem_mb=mem_mb_for(base=2048, per_input_mb=20),
         runtime=runtime_for(base=10, per_input_mb=0.5),
     params:
-        enrichment=config["enrichment"],
+        settings=settings_for(tasks.enrich.enrich_ora),
         models=ENRICH_MODELS,
     script:
         "../scripts/enrich_ora.py"
@@ -126,7 +124,7 @@ rule enrich_combine:
         mem_mb=mem_mb_for(base=1024, per_input_mb=20),
         runtime=runtime_for(base=5, per_input_mb=0.1),
     params:
-        alpha=config["enrichment"]["alpha"],
+        settings=settings_for(tasks.enrich.enrich_combine),
     script:
         "../scripts/enrich_combine.py"
 
@@ -150,6 +148,6 @@ rule enrich_download:
         mem_mb=mem_mb_for(base=1024),
         runtime=runtime_for(base=10),
     params:
-        download=config["enrichment"]["download"],
+        settings=settings_for(tasks.enrich.enrich_download),
     script:
         "../scripts/enrich_download.py"

@@ -6,6 +6,7 @@
 rule cv_splits:
     input:
         samples="results/inputs/samples.tsv",
+        omics=OMICS_PATH,
     output:
         splits="results/evaluate/splits.tsv",
     log:
@@ -17,9 +18,7 @@ rule cv_splits:
         mem_mb=mem_mb_for(base=1024, per_input_mb=10),
         runtime=runtime_for(base=5, per_input_mb=0.1),
     params:
-        evaluation=config["evaluation"],
-        outcome=config["outcome"],
-        seed=config["seed"],
+        settings=settings_for(tasks.evaluate.cv_splits),
     script:
         "../scripts/cv_splits.py"
 
@@ -43,10 +42,8 @@ rule cv_preprocess:
         mem_mb=mem_mb_for(base=1024, per_input_mb=40),
         runtime=runtime_for(base=10, per_input_mb=0.5),
     params:
-        preprocess=config["preprocess"],
-        outcome=config["outcome"],
-        covariates=config["covariates"],
-        seed=config["seed"],
+        settings=settings_for(tasks.evaluate.cv_preprocess),
+        layers=LAYERS,
     script:
         "../scripts/cv_preprocess.py"
 
@@ -70,10 +67,8 @@ rule cv_predict:
         mem_mb=mem_mb_for(base=2048, per_input_mb=40),
         runtime=runtime_for(base=15, per_input_mb=1.0),
     params:
-        integration=config["integration"],
-        evaluation=config["evaluation"],
-        outcome=config["outcome"],
-        seed=config["seed"],
+        settings=settings_for(tasks.evaluate.cv_predict),
+        layers=LAYERS,
     script:
         "../scripts/cv_predict.py"
 
@@ -86,6 +81,7 @@ rule scoreboard:
             strategy=STRATEGY_NAMES,
         ),
         samples="results/inputs/samples.tsv",
+        omics=OMICS_PATH,
     output:
         scoreboard=report(
             "results/evaluate/scoreboard.tsv",
@@ -105,8 +101,6 @@ rule scoreboard:
         mem_mb=mem_mb_for(base=1024, per_input_mb=10),
         runtime=runtime_for(base=10, per_input_mb=0.5),
     params:
-        outcome=config["outcome"],
-        evaluation=config["evaluation"],
-        seed=config["seed"],
+        settings=settings_for(tasks.evaluate.score),
     script:
         "../scripts/scoreboard.py"

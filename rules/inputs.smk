@@ -22,10 +22,7 @@ rule validate_inputs:
         mem_mb=mem_mb_for(base=1024, per_input_mb=20),
         runtime=runtime_for(base=10, per_input_mb=0.1),
     params:
-        outcome=config["outcome"],
-        folds=config["evaluation"]["folds"],
-        allow_missing=config["inputs"]["allow_missing_samples"],
-        evaluation=config["evaluation"],
+        settings=settings_for(tasks.inputs.validate_inputs),
         # the paths as written in the sheets and config, for messages (inputs may be storage copies)
         sources=lambda wildcards: {
             **layer_matrix_paths(wildcards),

@@ -20,10 +20,8 @@ rule integrate_early:
         mem_mb=mem_mb_for(base=1024, per_input_mb=30),
         runtime=runtime_for(base=10, per_input_mb=0.5),
     params:
-        integration=config["integration"],
-        evaluation=config["evaluation"],
-        outcome=config["outcome"],
-        seed=config["seed"],
+        settings=settings_for(tasks.integrate.integrate_early),
+        layers=LAYERS,
     script:
         "../scripts/integrate_early.py"
 
@@ -51,10 +49,8 @@ rule integrate_mofa:
         mem_mb=mem_mb_for(base=2048, per_input_mb=40),
         runtime=runtime_for(base=30, per_input_mb=2.0),
     params:
-        integration=config["integration"],
-        evaluation=config["evaluation"],
-        outcome=config["outcome"],
-        seed=config["seed"],
+        settings=settings_for(tasks.integrate.integrate_mofa),
+        layers=LAYERS,
     script:
         "../scripts/integrate_mofa.py"
 
@@ -78,9 +74,7 @@ rule integrate_late:
         mem_mb=mem_mb_for(base=1024, per_input_mb=30),
         runtime=runtime_for(base=10, per_input_mb=0.5),
     params:
-        integration=config["integration"],
-        evaluation=config["evaluation"],
-        outcome=config["outcome"],
-        seed=config["seed"],
+        settings=settings_for(tasks.integrate.integrate_late),
+        layers=LAYERS,
     script:
         "../scripts/integrate_late.py"

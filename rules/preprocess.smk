@@ -35,11 +35,6 @@ rule preprocess_layer:
         mem_mb=mem_mb_for(base=1024, per_input_mb=50),
         runtime=runtime_for(base=10, per_input_mb=0.2),
     params:
-        preprocess=config["preprocess"],
-        outcome=config["outcome"],
-        covariates=config["covariates"],
-        seed=config["seed"],
-        batch_confounding=config["batch_confounding"],
-        evaluation=config["evaluation"],
+        settings=settings_for(tasks.preprocess.preprocess_layer),
     script:
         "../scripts/preprocess_layer.py"

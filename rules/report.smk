@@ -51,7 +51,7 @@ rule report:
         mem_mb=mem_mb_for(base=2048, per_input_mb=10),
         runtime=runtime_for(base=10, per_input_mb=0.1),
     params:
-        config=config,
+        settings=settings_for(tasks.report.build_report),
         layers=LAYERS,
     script:
         "../scripts/report.py"

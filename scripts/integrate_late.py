@@ -1,22 +1,15 @@
-"""Rule integrate_late: one model per layer, stacked by a meta-learner, fit on the training samples."""
-
-import pandas as pd
+"""Rule integrate_late: see moflow.tasks.integrate.integrate_late."""
 
 from moflow import io
-from moflow.pipeline import build_strategies, load_integration_inputs, orient_coefficients, outcome_task, positive_class
-from moflow.runtime import setup
+from moflow.runtime import settings, setup
+from moflow.tasks.integrate import integrate_late
 
 
 def main(smk):
-    log = setup(smk.log[0], smk.threads)
-    d = load_integration_inputs(smk.input.samples, smk.input.omics, smk.input.matrices, smk.params)
-    model = build_strategies(d.omics, d.config, outcome_task(d.y, d.config), sheet=d.sheet)["late"]()
-    model.fit({n: X.loc[d.train] for n, X in d.layers.items()}, d.y.loc[d.train])
-    io.write_table(model.layer_weights(), smk.output.layer_weights)
-    positive = positive_class(d.y, d.config)
-    io.write_table(pd.concat([orient_coefficients(m.coefficients(), positive) for m in model.base_.values()],
-                             ignore_index=True), smk.output.coefficients)
-    log.info("late integration meta-learner:\n%s", model.layer_weights().to_string(index=False))
+    setup(smk.log[0], smk.threads)
+    layers = {layer: io.read_matrix(p) for layer, p in zip(smk.params.layers, smk.input.matrices)}
+    out = integrate_late(layers, io.read_sheet(smk.input.samples), io.read_sheet(smk.input.omics), settings(smk))
+    io.write_outputs(out, smk.output)
 
 
 if "snakemake" in globals():

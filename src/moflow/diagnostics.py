@@ -12,6 +12,8 @@ import pandas as pd
 from sklearn.decomposition import PCA
 from sklearn.metrics import silhouette_score
 
+from .stats import batch_outcome_association, correlation_ratio, cramers_v  # noqa: F401  (re-exported)
+
 
 def _complete(X: pd.DataFrame) -> np.ndarray:
     V = X.to_numpy(float)
@@ -70,60 +72,8 @@ def batch_diagnostics(X: pd.DataFrame, *, batch: pd.Series | None, outcome: pd.S
 # --------------------------------------------------------------------------------------------
 
 
-def cramers_v(a, b) -> float:
-    """Cramér's V of two categorical vectors (chi-square without continuity correction); 0 when either
-    has a single level."""
-    table = pd.crosstab(np.asarray(a).astype(str), np.asarray(b).astype(str))
-    k = min(table.shape) - 1
-    if k < 1:
-        return 0.0
-    from scipy.stats import chi2_contingency
-
-    chi2 = chi2_contingency(table.to_numpy(), correction=False)[0]
-    return float(np.sqrt(chi2 / (table.to_numpy().sum() * k)))
-
-
-def correlation_ratio(groups, values) -> float:
-    """Correlation ratio (eta): square root of the share of the variance of ``values`` between ``groups``."""
-    v = np.asarray(values, float)
-    g = np.asarray(groups).astype(str)
-    ss_tot = ((v - v.mean()) ** 2).sum()
-    if ss_tot == 0:
-        return 0.0
-    ss_between = sum(((v[g == k].mean() - v.mean()) ** 2) * (g == k).sum() for k in np.unique(g))
-    return float(np.sqrt(ss_between / ss_tot))
-
-
-def batch_outcome_association(batch: pd.Series, y: pd.Series) -> dict:
-    """How strongly batch and outcome go together.
-
-    Parameters
-    ----------
-    batch
-        Batch of each sample.
-    y
-        Outcome of the same samples. Numeric with more than two distinct values: continuous.
-
-    Returns
-    -------
-    dict
-        ``statistic`` (``cramers_v`` or ``correlation_ratio``), ``value`` (0 = independent, 1 = one
-        determines the other), ``single_level_batches`` (``[(batch, level), ...]``: batches holding a
-        single outcome level while the outcome has several; categorical outcomes only) and ``n``.
-    """
-    b = pd.Series(np.asarray(batch).astype(str))
-    yy = pd.Series(np.asarray(y))
-    num = pd.to_numeric(yy, errors="coerce")
-    if num.notna().all() and yy.nunique() > 2:
-        return {"statistic": "correlation_ratio", "value": correlation_ratio(b, num), "single_level_batches": [],
-                "n": int(len(b))}
-    ys = yy.astype(str)
-    single = []
-    if ys.nunique() > 1:
-        for level, grp in ys.groupby(b, sort=True):
-            if grp.nunique() == 1:
-                single.append((str(level), str(grp.iloc[0])))
-    return {"statistic": "cramers_v", "value": cramers_v(b, ys), "single_level_batches": single, "n": int(len(b))}
+# cramers_v, correlation_ratio and batch_outcome_association live in moflow.stats (the batch step
+# uses them too); they stay importable from here.
 
 
 # --------------------------------------------------------------------------------------------
@@ -145,7 +95,7 @@ def missingness_summary(X: pd.DataFrame) -> dict:
     """Layer-level missingness: overall fraction, features with any / half missing, and the censoring
     model of :func:`moflow.preprocess.missingness_model` (detection threshold and its spread; a
     spread at its bound means missing at random)."""
-    from .preprocess import missingness_model
+    from .preprocess.impute_benchmark import missingness_model
 
     miss = X.isna()
     model = missingness_model(X)

@@ -10,7 +10,7 @@ on every training sample and predicts them once.
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 import pandas as pd
@@ -19,7 +19,8 @@ from sklearn.base import clone
 from sklearn.metrics import balanced_accuracy_score, mean_squared_error, r2_score, roc_auc_score
 from sklearn.model_selection import RepeatedStratifiedKFold
 
-from .preprocess import LayerPreprocessor
+if TYPE_CHECKING:
+    from .preprocess import LayerPreprocessor
 
 FINAL = "final"
 CLASS_METRICS = ("balanced_accuracy", "roc_auc", "balanced_error_rate")
@@ -64,6 +65,18 @@ def split_members(splits: pd.DataFrame, split: str) -> tuple[list[str], list[str
             list(s.loc[s["role"] == "test", "sample"].astype(str)))
 
 
+def fit_apply(pp, X: pd.DataFrame, y: pd.Series, fit_rows: list[str], apply_rows: list[str]
+              ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Fit a layer's chain on ``fit_rows`` of X (their outcome only; QC injections, which have none,
+    may be among them) and apply it, unchanged, to ``apply_rows``. The one place where "fit on these
+    rows, apply to those" happens, for the full cohort and every split alike.
+
+    Returns (processed fit rows, processed apply rows); QC injections are dropped by the chain."""
+    fitted = pp.fit_transform(X.loc[fit_rows], y.reindex(fit_rows).dropna())
+    applied = pp.transform(X.loc[apply_rows]) if apply_rows else fitted.iloc[:0]
+    return fitted, applied
+
+
 def preprocess_fold(
     raw: dict[str, pd.DataFrame],
     preprocessors: dict[str, LayerPreprocessor],
@@ -77,13 +90,10 @@ def preprocess_fold(
     given sample lists (a sample lacking a layer gets a row of missing values)."""
     qc = qc or {}
     tr_out, te_out = {}, {}
-    ytr = y.loc[train]
     for name, X in raw.items():
-        pp = clone(preprocessors[name])
         rows_tr = [s for s in train if s in X.index] + list(qc.get(name, []))
-        Xt = pp.fit_transform(X.loc[rows_tr], ytr)
         rows_te = [s for s in test if s in X.index]
-        Xe = pp.transform(X.loc[rows_te]) if rows_te else Xt.iloc[:0]
+        Xt, Xe = fit_apply(clone(preprocessors[name]), X, y, rows_tr, rows_te)
         tr_out[name] = Xt.reindex(train)
         te_out[name] = Xe.reindex(index=test, columns=Xt.columns)
     return tr_out, te_out

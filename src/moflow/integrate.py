@@ -4,7 +4,7 @@
 * ``EarlyIntegration``: weighted concatenation (each layer scaled so that wide layers do not drown
   narrow ones), a PCA embedding, and a penalized model (or a tree ensemble);
 * ``MixedIntegration``: per-layer PCA fit on the training samples, scores concatenated, a model;
-* ``MOFAClassifier`` (intermediate): MOFA fit on the training samples, every sample projected onto
+* ``MOFAStrategy`` (intermediate): MOFA fit on the training samples, every sample projected onto
   it, a model on the factors;
 * ``LateIntegration``: one model per layer, out-of-fold predictions on the training samples, a
   stacking meta-learner (logistic for classes, which also calibrates; ridge for a continuous
@@ -62,7 +62,7 @@ def make_model(*, task: str = "classification", penalty: str = "l2", model: str 
         l1 = {"elasticnet": (0.2, 0.5, 0.8), "l1": (1.0,)}.get(penalty)
         if l1 is None:
             raise ValueError(f"penalty must be l2, l1 or elasticnet, not {penalty!r}")
-        return ElasticNetCV(l1_ratio=list(l1), n_alphas=30, cv=cv, max_iter=5000, random_state=seed)
+        return ElasticNetCV(l1_ratio=list(l1), alphas=30, cv=cv, max_iter=5000, random_state=seed)
     if penalty == "l2":
         l1_ratios, solver = (0.0,), "lbfgs"
     elif penalty == "elasticnet":
@@ -82,11 +82,6 @@ def make_model(*, task: str = "classification", penalty: str = "l2", model: str 
         use_legacy_attributes=False,
         random_state=seed,
     )
-
-
-# kept for callers of the first version
-def make_classifier(**kw):
-    return make_model(task="classification", **kw)
 
 
 def observed_rows(X: pd.DataFrame) -> pd.Index:
@@ -316,7 +311,7 @@ class MixedIntegration(_Base):
         return self._finish_fit(layers, y)
 
 
-class MOFAClassifier(_Base):
+class MOFAStrategy(_Base):
     """MOFA fit on the training samples (missing layers handled by MOFA itself); factors of every sample
     by projection; a model on the factors. A sample lacking layers is scored by a model trained on
     training factors projected from the same layers."""

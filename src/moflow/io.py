@@ -6,6 +6,7 @@ Every other module takes and returns in-memory objects (DataFrames, arrays, esti
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -119,8 +120,61 @@ def write_table(df: pd.DataFrame, path: str | Path, *, index: bool = False) -> N
     df.to_csv(path, sep="\t", index=index, float_format="%.6g", lineterminator="\n")
 
 
+ID_COLUMNS = ("sample", "feature")
+
+
 def read_table(path: str | Path) -> pd.DataFrame:
-    return pd.read_csv(path, sep="\t")
+    """Read a results table written by :func:`write_table`; ID columns (sample, feature) stay strings
+    (IDs such as 0001 or 1e5 are not numbers)."""
+    return pd.read_csv(path, sep="\t", dtype={c: str for c in ID_COLUMNS})
+
+
+class LazyTables(Mapping):
+    """{name: raw table} read from {name: path} on access (one matrix in memory at a time)."""
+
+    def __init__(self, paths: Mapping[str, str]):
+        self._paths = dict(paths)
+
+    def __getitem__(self, name):
+        return read_raw_table(self._paths[name])
+
+    def __iter__(self):
+        return iter(self._paths)
+
+    def __len__(self):
+        return len(self._paths)
+
+
+def write_outputs(outputs: Mapping, paths) -> None:
+    """Write a task's outputs to the rule's output files, by output name and file type: ``.parquet``
+    matrices, ``.tsv`` tables, ``.png``/``.hdf5`` bytes, ``.html`` text, ``.json`` objects. Every
+    output of the rule must be given, and nothing else."""
+    names = list(paths.keys())
+    missing, extra = set(names) - set(outputs), set(outputs) - set(names)
+    if missing or extra:
+        raise ValueError(f"write_outputs: outputs {sorted(missing)} not produced, {sorted(extra)} not declared")
+    for name in names:
+        value, path = outputs[name], paths[name]
+        if not isinstance(path, (str, Path)):  # several files under one name: one value each
+            for v, p in zip(value, path, strict=True):
+                write_outputs({"x": v}, {"x": p})
+            continue
+        path = str(path)
+        if path.endswith(".parquet"):
+            write_matrix(value, path)
+        elif path.endswith(".tsv"):
+            write_table(value, path)
+        elif path.endswith(".json"):
+            write_json(value, path)
+        elif isinstance(value, bytes):
+            write_bytes(value, path)
+        elif isinstance(value, str):
+            write_text(value, path)
+        elif hasattr(value, "save"):  # a fitted model that writes its own format (MOFA's HDF5)
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            value.save(path)
+        else:
+            raise ValueError(f"write_outputs: cannot write {type(value).__name__} to {path}")
 
 
 def write_json(obj, path: str | Path) -> None:
@@ -178,16 +232,15 @@ def read_annotation(path: str | Path) -> pd.DataFrame:
         raise InputError(f"{path}: cannot be read as a table with a header row ({exc}).") from None
 
 
-def read_enrichment_files(settings: dict) -> tuple[dict[str, list[str]], dict[str, pd.DataFrame]]:
-    """Every file config ``enrichment`` names: {path: GMT lines} of the gene-set collections and of
-    the layers' own feature sets, and {layer: annotation table} of layers mapped to genes."""
-    layers = settings.get("layers") or {}
-    paths = list((settings.get("gene_sets") or {}).values())
-    for cfg in layers.values():
-        paths += list(((cfg or {}).get("feature_sets") or {}).values())
+def read_enrichment_files(settings) -> tuple[dict[str, list[str]], dict[str, pd.DataFrame]]:
+    """Every file config ``enrichment`` names (``settings``: :class:`moflow.settings.Enrichment`):
+    {path: GMT lines} of the gene-set collections and of the layers' own feature sets, and
+    {layer: annotation table} of layers mapped to genes."""
+    paths = list(settings.gene_sets.values())
+    for cfg in settings.layers.values():
+        paths += list(cfg.feature_sets.values())
     gmts = {p: read_gmt_lines(p) for p in dict.fromkeys(paths)}
-    annotations = {layer: read_annotation(cfg["annotation"]) for layer, cfg in layers.items()
-                   if (cfg or {}).get("annotation")}
+    annotations = {layer: read_annotation(cfg.annotation) for layer, cfg in settings.layers.items() if cfg.annotation}
     return gmts, annotations
 
 

@@ -31,3 +31,10 @@ def setup(log_path: str | None, threads: int = 1) -> logging.Logger:
 
     sys.excepthook = _log_uncaught
     return logger
+
+
+def settings(smk):
+    """The rule's settings: the sections ``rules/common.smk`` handed it (``params.settings``)."""
+    from .settings import Settings
+
+    return Settings.from_config(smk.params.settings)

@@ -14,20 +14,18 @@ import pandas as pd
 import pytest
 
 from moflow.evaluate import fold_scores, make_splits, predict_split, preprocess_fold, scoreboard, split_members
-from moflow.pipeline import build_preprocessors, build_strategies
+from moflow.factories import build_preprocessors, build_strategies
+from moflow.settings import Settings
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 pytestmark = pytest.mark.realdata
 
-CONFIG = {
-    "seed": 1,
-    "outcome": {"column": "subtype"},
-    "covariates": [],
-    "preprocess": {},
-    "integration": {"inner_folds": 3, "early": {}, "mixed": {}, "late": {},
-                    "mofa": {"factors": 10, "convergence_mode": "fast", "stability_seeds": 0}},
-    "evaluation": {"strategies": ["early", "mixed", "mofa", "late"]},
-}
+CONFIG = Settings.defaults(
+    seed=1,
+    outcome={"column": "subtype"},
+    integration={"inner_folds": 3, "mofa": {"factors": 10, "convergence_mode": "fast", "stability_seeds": 0}},
+    evaluation={"strategies": ["early", "mixed", "mofa", "late"]},
+)
 
 
 def _need(folder: str) -> Path:

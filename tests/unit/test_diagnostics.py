@@ -86,15 +86,24 @@ def _sheet(cohort):
     return sheet.set_index("sample", drop=False)
 
 
-CONFIG = {"outcome": {"column": "outcome"}, "preprocess": {}, "covariates": [], "seed": 0,
-          "batch_confounding": {"max_association": 0.8, "allow": False}}
+CONFIG = dict(seed=0)
+
+
+def _report(X, row, sheet, config):
+    from moflow.cohort import make_cohort
+    from moflow.settings import Settings
+    from moflow.tasks.preprocess import layer_report
+
+    settings = Settings.defaults(**config)
+    omics = pd.DataFrame([row]).set_index("layer", drop=False)
+    return layer_report(X, row, make_cohort(sheet, omics, settings), settings)
 
 
 def test_layer_report_extras(cohort):
-    from moflow.pipeline import layer_report
-
     row = pd.Series({"layer": "protein", "kind": "proteomics_intensity", "batch_column": "batch", "log_scale": "true"})
-    out, diag, pca, steps, more = layer_report(cohort.layers["protein"], row, _sheet(cohort), CONFIG, extras=True)
+    r = _report(cohort.layers["protein"], row, _sheet(cohort), CONFIG)
+    diag, steps = r.diagnostics, r.steps
+    more = {"imputation": r.imputation, "missingness": r.missingness, "pca_steps": r.pca_steps}
     stages = list(diag["stage"])
     assert stages[:2] == ["before_batch_correction", "after"]
     assert {"after_normalize", "after_batch", "after_scale"} <= set(stages)
@@ -108,13 +117,15 @@ def test_layer_report_extras(cohort):
     assert "summary" in steps.columns
     # auto: the table is the one the choice was made by
     cfg = {**CONFIG, "preprocess": {"protein": {"impute": {"method": "auto", "candidates": ["halfmin", "knn"]}}}}
-    *_, more = layer_report(cohort.layers["protein"], row, _sheet(cohort), cfg, extras=True)
-    assert (more["imputation"]["mode"] == "auto").all()
-    assert set(more["imputation"]["method"]) == {"halfmin", "knn", "mean"}
+    imputation = _report(cohort.layers["protein"], row, _sheet(cohort), cfg).imputation
+    assert (imputation["mode"] == "auto").all()
+    assert set(imputation["method"]) == {"halfmin", "knn", "mean"}
 
 
 def test_config_confounding_guard_reaches_batch_correction(cohort):
-    from moflow.pipeline import build_preprocessor, layer_report, sample_info
+    from moflow.cohort import sample_info
+    from moflow.factories import build_preprocessor
+    from moflow.settings import Settings
 
     sheet = _sheet(cohort)
     row = pd.Series({"layer": "protein", "kind": "proteomics_intensity", "batch_column": "batch", "log_scale": "true"})
@@ -123,10 +134,11 @@ def test_config_confounding_guard_reaches_batch_correction(cohort):
     is_sample = conf["sample_type"] == "sample"
     conf.loc[is_sample, "outcome"] = np.where(conf.loc[is_sample, "batch"] == "b1", "case", "control")
     with pytest.raises(InputError, match=r"layer 'protein', step batch: ComBat: batch and outcome are confounded"):
-        layer_report(cohort.layers["protein"], row, conf, CONFIG)
-    pp = build_preprocessor(row, {**CONFIG, "batch_confounding": {"max_association": 0.5, "allow": True}},
-                            sample_info(sheet, CONFIG))
+        _report(cohort.layers["protein"], row, conf, CONFIG)
+    settings = Settings.defaults(**CONFIG)
+    pp = build_preprocessor(row, Settings.defaults(**CONFIG, batch_confounding={"max_association": 0.5, "allow": True}),
+                            sample_info(sheet, settings))
     assert pp.settings["batch"]["allow_confounded"] is True and pp.settings["batch"]["max_association"] == 0.5
     # a layer's own option wins over the config-wide default
-    cfg = {**CONFIG, "preprocess": {"protein": {"batch": {"allow_confounded": True}}}}
-    assert build_preprocessor(row, cfg, sample_info(sheet, CONFIG)).settings["batch"]["allow_confounded"] is True
+    cfg = Settings.defaults(**CONFIG, preprocess={"protein": {"batch": {"allow_confounded": True}}})
+    assert build_preprocessor(row, cfg, sample_info(sheet, settings)).settings["batch"]["allow_confounded"] is True

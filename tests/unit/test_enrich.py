@@ -19,7 +19,13 @@ from moflow.enrich import (GeneMap, check_enrichment_config, check_overlap, comb
 from moflow.errors import InputError
 from moflow.io import read_annotation, read_enrichment_files, read_gmt_lines, write_gmt
 from moflow.mofa import match_factors
+from moflow.settings import Settings
 from moflow.simulate import FACTORS, protein_groups
+
+
+def _en(enrichment: dict):
+    """config enrichment (only what differs from the schema's defaults) as settings."""
+    return Settings.defaults(enrichment=enrichment).enrichment
 
 
 @pytest.fixture
@@ -467,21 +473,21 @@ def test_config_check_never_takes_a_name_for_a_library(tmp_path):
     gmt = tmp_path / "h.gmt"
     gmt.write_text("S\tNA\tA\n")
     exists = lambda p: (tmp_path / p).exists() if not p.startswith("/") else __import__("os").path.exists(p)
-    ok = {"gene_sets": {"h": str(gmt)}, "layers": {}}
+    ok = _en({"gene_sets": {"h": str(gmt)}, "layers": {}})
     check_enrichment_config(ok, ["rna"], exists=exists)
     with pytest.raises(InputError, match=r"'KEGG_2021_Human' is not a file.*never looked up online.*download"):
-        check_enrichment_config({"gene_sets": {"kegg": "KEGG_2021_Human"}}, ["rna"], exists=exists)
+        check_enrichment_config(_en({"gene_sets": {"kegg": "KEGG_2021_Human"}}), ["rna"], exists=exists)
     with pytest.raises(InputError, match=r"file sets/missing.gmt not found"):
-        check_enrichment_config({"gene_sets": {"x": "sets/missing.gmt"}}, ["rna"], exists=exists)
+        check_enrichment_config(_en({"gene_sets": {"x": "sets/missing.gmt"}}), ["rna"], exists=exists)
     with pytest.raises(InputError, match=r"layers: 'prot' is not a layer of the omics sheet"):
-        check_enrichment_config({"gene_sets": {}, "layers": {"prot": {}}}, ["rna", "protein"], exists=exists)
+        check_enrichment_config(_en({"gene_sets": {}, "layers": {"prot": {}}}), ["rna", "protein"], exists=exists)
     dl_target = {"gene_sets": {"go": "resources/genesets/GO_BP.gmt"},
                  "download": {"enabled": True, "libraries": ["GO_BP"]}}
-    check_enrichment_config(dl_target, ["rna"], exists=exists)  # the download rule will fetch it
+    check_enrichment_config(_en(dl_target), ["rna"], exists=exists)  # the download rule will fetch it
     with pytest.raises(InputError, match="downloads are off"):
-        check_enrichment_config({**dl_target, "download": {"enabled": False, "libraries": ["GO_BP"]}}, ["rna"],
+        check_enrichment_config(_en({**dl_target, "download": {"enabled": False, "libraries": ["GO_BP"]}}), ["rna"],
                                 exists=exists)
-    check_enrichment_config({"gene_sets": {"demo": "resources/demo/genesets.gmt"}}, ["rna"], exists=exists,
+    check_enrichment_config(_en({"gene_sets": {"demo": "resources/demo/genesets.gmt"}}), ["rna"], exists=exists,
                             produced={"resources/demo/genesets.gmt"})
 
 
@@ -511,10 +517,10 @@ def test_plan_with_annotation_and_feature_sets(tmp_path, cohort):
                 "layers": {"protein": {"annotation": str(tmp_path / "groups.tsv")},
                            "metabolomics": {"feature_sets": {"classes": str(tmp_path / "classes.gmt")}}}}
     omics = pd.DataFrame({"layer": ["rna", "protein", "metabolomics"], "gene_ids": ["symbol", "none", "none"]})
-    gmts, anns = read_enrichment_files(settings)
+    gmts, anns = read_enrichment_files(_en(settings))
     assert set(anns) == {"protein"} and read_annotation(tmp_path / "groups.tsv").shape[0] == len(ann)
     feats = {"rna": list(cohort.layers["rna"].columns), "protein": list(ann["feature"]), "metabolomics": mets}
-    plan = plan_enrichment(omics, settings, gmt_lines=gmts, annotations=anns, layer_features=feats)
+    plan = plan_enrichment(omics, _en(settings), gmt_lines=gmts, annotations=anns, layer_features=feats)
     by = {c.name: c for c in plan.collections}
     assert by["demo"].layers == ("rna", "protein") and by["demo"].gene_level
     assert by["classes"].layers == ("metabolomics",) and not by["classes"].gene_level
@@ -522,7 +528,7 @@ def test_plan_with_annotation_and_feature_sets(tmp_path, cohort):
     # a collection that shares too few identifiers with a layer stops with the overlap
     bad = {**settings, "min_overlap": 0.9}
     with pytest.raises(InputError, match=r"demo\.gmt: only \d+ of the \d+ genes of layer 'rna'"):
-        plan_enrichment(omics, bad, gmt_lines=gmts, annotations=anns, layer_features=feats)
+        plan_enrichment(omics, _en(bad), gmt_lines=gmts, annotations=anns, layer_features=feats)
 
 
 def test_weight_lists_skip_factors_without_variance():
@@ -637,8 +643,8 @@ def test_layer_with_its_own_feature_sets(mofa_full, cohort, tmp_path):
     omics = pd.DataFrame({"layer": ["rna", "protein", "metabolomics"], "gene_ids": ["symbol", "symbol", "none"]})
     W = mofa_full.weights()
     feats = {v: list(d["feature"]) for v, d in W.groupby("view")}
-    gmts, anns = read_enrichment_files(settings)
-    plan = plan_enrichment(omics, settings, gmt_lines=gmts, annotations=anns, layer_features=feats)
+    gmts, anns = read_enrichment_files(_en(settings))
+    plan = plan_enrichment(omics, _en(settings), gmt_lines=gmts, annotations=anns, layer_features=feats)
     assert plan.layers == ["metabolomics"]
     lists = weight_lists(W, layers=plan.layers, variance=mofa_full.r2_, min_variance_explained=0.005)
     res = en.run_collections(plan, lists, prerank_lists, keys=["layer", "factor"], min_size=5, permutations=500)

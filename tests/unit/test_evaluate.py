@@ -16,7 +16,7 @@ from moflow.evaluate import (
     scoreboard,
     split_names,
 )
-from moflow.integrate import EarlyIntegration, LateIntegration, MOFAClassifier, SingleLayer
+from moflow.integrate import EarlyIntegration, LateIntegration, MOFAStrategy, SingleLayer
 from moflow.mofa import MOFA
 from moflow.preprocess import LayerPreprocessor
 from unit_helpers import make_preprocessors
@@ -27,7 +27,7 @@ ALL_STRATEGIES = {
     "single_rna": lambda: SingleLayer("rna"),
     "early": lambda: EarlyIntegration(),
     "late": lambda: LateIntegration(),
-    "mofa": lambda: MOFAClassifier(MOFA(n_factors=6, seed=0)),
+    "mofa": lambda: MOFAStrategy(MOFA(n_factors=6, seed=0)),
 }
 FAST_STRATEGIES = {
     "single_rna": lambda: SingleLayer("rna"),
@@ -212,7 +212,7 @@ def test_mofa_classifier_fit_sees_training_samples_only(monkeypatch, preprocesse
 
     monkeypatch.setattr(MOFA, "fit", spy)
     tr = {n: X.loc[train] for n, X in preprocessed.items()}
-    model = MOFAClassifier(MOFA(n_factors=4, seed=0)).fit(tr, outcome.loc[train])
+    model = MOFAStrategy(MOFA(n_factors=4, seed=0)).fit(tr, outcome.loc[train])
     P = model.predict_proba({n: X.loc[test] for n, X in preprocessed.items()})
     assert len(seen) == 1 and all(set(rows) == set(train) for rows in seen[0].values())
     assert P.shape == (len(test), 2)

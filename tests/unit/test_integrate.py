@@ -9,9 +9,10 @@ from sklearn.metrics import balanced_accuracy_score, r2_score
 
 from moflow.evaluate import (FINAL, compare_best, corrected_ttest, make_splits, permutation_pvalue, scoreboard,
                              split_members)
-from moflow.integrate import EarlyIntegration, LateIntegration, MixedIntegration, MOFAClassifier, SingleLayer
+from moflow.integrate import EarlyIntegration, LateIntegration, MixedIntegration, MOFAStrategy, SingleLayer
 from moflow.mofa import MOFA, stability
-from moflow.pipeline import outcome_task
+from moflow.cohort import outcome_task
+from moflow.settings import Settings
 
 
 def planted(n=160, seed=0, task="classification", n_classes=2):
@@ -38,7 +39,7 @@ STRATS = {
     "early": lambda task: EarlyIntegration(task=task),
     "mixed": lambda task: MixedIntegration(task=task, n_components=3),
     "late": lambda task: LateIntegration(task=task),
-    "mofa": lambda task: MOFAClassifier(MOFA(n_factors=3, seed=0), task=task),
+    "mofa": lambda task: MOFAStrategy(MOFA(n_factors=3, seed=0), task=task),
 }
 
 
@@ -119,10 +120,11 @@ def test_training_samples_lacking_a_layer_are_kept():
 
 
 def test_outcome_task():
-    assert outcome_task(pd.Series(["a", "b", "a"]), {"outcome": {}}) == "classification"
-    assert outcome_task(pd.Series([str(v) for v in np.linspace(0, 1, 30)]), {"outcome": {}}) == "regression"
-    assert outcome_task(pd.Series(["1", "2", "1"]), {"outcome": {}}) == "classification"
-    assert outcome_task(pd.Series(["1", "2"]), {"outcome": {"type": "continuous"}}) == "regression"
+    auto = Settings.defaults()
+    assert outcome_task(pd.Series(["a", "b", "a"]), auto) == "classification"
+    assert outcome_task(pd.Series([str(v) for v in np.linspace(0, 1, 30)]), auto) == "regression"
+    assert outcome_task(pd.Series(["1", "2", "1"]), auto) == "classification"
+    assert outcome_task(pd.Series(["1", "2"]), Settings.defaults(outcome={"type": "continuous"})) == "regression"
 
 
 def test_external_test_samples_never_in_cv_training():
@@ -209,10 +211,10 @@ def test_mofa_stability_matches_permuted_and_flipped_factors():
 def test_binary_coefficients_point_to_the_positive_class(positive):
     """Every feature loads positively on z and class c1 has the high z: coefficients towards c1 are
     positive, towards c0 negative, whichever class sorts second."""
-    from moflow.pipeline import orient_coefficients, positive_class
+    from moflow.cohort import orient_coefficients, positive_class
 
     layers, y = planted()
-    config = {"outcome": {"column": "outcome", "type": "auto", "positive": positive}}
+    config = Settings.defaults(outcome={"column": "outcome", "type": "auto", "positive": positive})
     pos = positive_class(y, config)
     assert pos == (positive or "c1")
     for model in (EarlyIntegration(), SingleLayer("A")):
@@ -224,12 +226,13 @@ def test_binary_coefficients_point_to_the_positive_class(positive):
 
 def test_positive_class_must_name_a_class():
     from moflow.errors import InputError
-    from moflow.pipeline import orient_coefficients, positive_class
+    from moflow.cohort import orient_coefficients, positive_class
 
     _, y = planted()
+    case = Settings.defaults(outcome={"column": "outcome", "positive": "case"})
     with pytest.raises(InputError, match=r"'outcome: positive' is 'case'.*classes 'c0' and 'c1'"):
-        positive_class(y, {"outcome": {"column": "outcome", "positive": "case"}})
+        positive_class(y, case)
     _, y3 = planted(n_classes=3)
-    assert positive_class(y3, {"outcome": {"column": "outcome", "positive": "case"}}) is None
+    assert positive_class(y3, case) is None
     table = pd.DataFrame({"layer": ["A"], "feature": ["a0"], "coefficient": [1.5]})
     assert orient_coefficients(table, "c0").equals(table)

@@ -275,21 +275,22 @@ def test_mofa_groups_need_a_label_and_three_samples_each():
 
 
 def test_mofa_groups_come_from_the_sample_sheet():
-    from moflow.pipeline import build_mofa, build_strategies, mofa_groups
+    from moflow.cohort import mofa_groups
+    from moflow.factories import build_mofa, build_strategies
+    from moflow.settings import Settings
 
     sheet = pd.DataFrame({"sample": ["S1", "S2", "S3", "QC1"], "sample_type": ["sample", "sample", "sample", "qc"],
                           "outcome": ["a", "b", "a", ""], "centre": ["Oslo", "Lyon", "", "Oslo"]})
-    config = {"seed": 0, "integration": {"mofa": {"groups": "centre", "factors": 3}}}
+    config = Settings.defaults(seed=0, integration={"mofa": {"groups": "centre", "factors": 3}})
     groups = mofa_groups(sheet, config)
     assert list(groups.index) == ["S1", "S2", "S3"]  # QC injections are not cohort samples
     assert groups["S1"] == "Oslo" and pd.isna(groups["S3"])  # blank: missing, MOFA then names it
     omics = pd.DataFrame({"layer": ["rna"], "kind": ["log_expression"]})
     mofa = build_mofa(omics, config, sheet=sheet)
     assert mofa.groups.equals(groups) and mofa.center_groups
-    assert mofa_groups(sheet, {"integration": {"mofa": {}}}) is None
+    assert mofa_groups(sheet, Settings.defaults()) is None
     with pytest.raises(InputError, match="'site', which is not in config/samples.tsv"):
-        mofa_groups(sheet, {"integration": {"mofa": {"groups": "site"}}}, path="config/samples.tsv")
-    full = {**config, "integration": {**config["integration"], "early": {}, "mixed": {}, "late": {}}}
-    factory = build_strategies(omics, full)["mofa"]  # built lazily: early/late runs need no sheet
+        mofa_groups(sheet, Settings.defaults(integration={"mofa": {"groups": "site"}}), path="config/samples.tsv")
+    factory = build_strategies(omics, config)["mofa"]  # built lazily: early/late runs need no sheet
     with pytest.raises(ValueError, match="pass the sample sheet"):
         factory()

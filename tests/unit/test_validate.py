@@ -380,7 +380,13 @@ def test_read_sheet_keeps_hash_inside_values(tmp_path):
 def test_load_inputs_names_files_as_written_not_as_read(tmp_path, cohort):
     """With a storage plugin a job reads local copies (.snakemake/storage/...); messages and the
     summary must name the files the way the user wrote them."""
-    from moflow.pipeline import load_inputs
+    from moflow.io import LazyTables
+    from moflow.settings import Settings
+    from moflow.tasks.inputs import validate_inputs
+
+    def load_inputs(sheet_path, omics_path, matrices, config, labels):
+        return validate_inputs(read_sheet(sheet_path), read_sheet(omics_path), LazyTables(matrices), config,
+                               labels=labels)
 
     copies = tmp_path / ".snakemake" / "storage" / "s3" / "bucket"
     copies.mkdir(parents=True)
@@ -396,8 +402,7 @@ def test_load_inputs_names_files_as_written_not_as_read(tmp_path, cohort):
     protein.to_csv(matrix_path)
     labels = {"samples": "s3://bucket/config/samples.tsv", "omics": "s3://bucket/config/omics.tsv",
               "protein": "s3://bucket/data/protein.csv"}
-    config = {"outcome": {"column": "outcome", "positive": "case"}, "evaluation": {},
-              "inputs": {"allow_missing_samples": False}}
+    config = Settings.defaults(outcome={"column": "outcome", "positive": "case"})
     *_, summary = load_inputs(str(sheet_path), str(omics_path), {"protein": str(matrix_path)}, config,
                               labels=labels)
     assert list(summary["path"]) == ["s3://bucket/data/protein.csv"]

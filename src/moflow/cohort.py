@@ -1,0 +1,186 @@
+"""The cohort: sample sheet, outcome and its task, and which samples train, are tested or are QC.
+
+Light on purpose (pandas only): the Snakefile imports it at every job start.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from .errors import ConfigError
+from .settings import Settings, reads
+
+NA_VALUES = ("", "nan", "NA", "NaN", "None")
+
+
+def _by_sample(sheet: pd.DataFrame) -> pd.DataFrame:
+    return sheet.set_index("sample", drop=False) if sheet.index.name != "sample" else sheet
+
+
+@reads("outcome")
+def sample_info(sheet: pd.DataFrame, settings: Settings) -> pd.DataFrame:
+    """The sample sheet without the outcome: what preprocessing steps may know about every sample."""
+    return _by_sample(sheet.drop(columns=[settings.outcome.column], errors="ignore"))
+
+
+@reads("outcome")
+def outcome_task(y: pd.Series, settings: Settings) -> str:
+    """classification or regression, from config outcome.type (auto: continuous when every value is
+    numeric and there are more than 10 distinct values)."""
+    kind = settings.outcome.type
+    if kind in ("binary", "multiclass"):
+        return "classification"
+    if kind == "continuous":
+        return "regression"
+    num = pd.to_numeric(y, errors="coerce")
+    return "regression" if num.notna().all() and num.nunique() > 10 else "classification"
+
+
+@reads("outcome")
+def outcome(sheet: pd.DataFrame, settings: Settings) -> pd.Series:
+    """The outcome of the cohort samples (QC injections and blanks excluded): strings for classes,
+    floats for a continuous outcome."""
+    s = _by_sample(sheet)
+    s = s[s["sample_type"] == "sample"]
+    column = settings.outcome.column
+    y = s[column].astype(str).str.strip()
+    y.name = "outcome"
+    if outcome_task(y, settings) == "regression":
+        num = pd.to_numeric(y, errors="coerce")
+        if num.isna().any():
+            bad = num.index[num.isna()][0]
+            raise ConfigError(f"outcome '{column}' is declared continuous but sample '{bad}' has the value "
+                              f"'{y[bad]}'. Fix the value or declare the outcome type binary/multiclass.")
+        y = num.astype(float)
+        y.name = "outcome"
+    return y
+
+
+@reads("outcome")
+def positive_class(y: pd.Series, settings: Settings, *, path: str = "the sample sheet") -> str | None:
+    """The class of a binary outcome that signed tables (coefficients, their enrichment) point to:
+    config ``outcome: positive``, else the second class in sorted order. None for other outcomes.
+
+    Raises ConfigError when ``positive`` names no class of a binary outcome.
+    """
+    if outcome_task(y, settings) != "classification":
+        return None
+    classes = sorted(pd.Series(y).astype(str).unique())
+    if len(classes) != 2:
+        return None
+    wanted = settings.outcome.positive
+    if wanted is None or str(wanted).strip() == "":
+        return classes[1]
+    wanted = str(wanted).strip()
+    if wanted not in classes:
+        column = settings.outcome.column
+        raise ConfigError(f"config 'outcome: positive' is '{wanted}', but outcome column '{column}' of {path} has the "
+                          f"classes '{classes[0]}' and '{classes[1]}'. Set 'positive' to one of them (or remove it).")
+    return wanted
+
+
+def orient_coefficients(table: pd.DataFrame, positive: str | None) -> pd.DataFrame:
+    """A binary model's coefficient table signed towards the ``positive`` class.
+
+    scikit-learn's binary linear models give one column, for the second class in sorted order; when
+    ``positive`` is the other class the column is negated and renamed, so that a positive coefficient
+    (and a positive NES of its enrichment) always means "higher in the positive class". Tables of
+    other outcomes (several class columns, ``coefficient``, ``importance``) are returned unchanged.
+    """
+    if positive is None:
+        return table
+    value_cols = [c for c in table.columns if c not in ("layer", "feature")]
+    if len(value_cols) != 1 or value_cols[0] in ("coefficient", "importance", positive):
+        return table
+    out = table.copy()
+    out[value_cols[0]] = -out[value_cols[0]].astype(float)
+    return out.rename(columns={value_cols[0]: positive})
+
+
+@reads("evaluation")
+def external_test_samples(sheet: pd.DataFrame, settings: Settings) -> list[str]:
+    """Samples marked as external test in the sheet (config evaluation.test_column / test_value)."""
+    col = settings.evaluation.test_column
+    if not col:
+        return []
+    if col not in sheet.columns:
+        raise ConfigError(f"config 'evaluation: test_column' names '{col}', which is not a sample-sheet column.")
+    s = sheet[sheet["sample_type"] == "sample"]
+    return list(s.loc[s[col].astype(str).str.strip() == str(settings.evaluation.test_value), "sample"])
+
+
+@reads(uses=[external_test_samples])
+def training_samples(sheet: pd.DataFrame, settings: Settings) -> list[str]:
+    test = set(external_test_samples(sheet, settings))
+    return [s for s in sheet.loc[sheet["sample_type"] == "sample", "sample"] if s not in test]
+
+
+def qc_samples(sheet: pd.DataFrame) -> list[str]:
+    return list(sheet.loc[sheet["sample_type"] == "qc", "sample"])
+
+
+@reads("integration")
+def mofa_groups(sheet: pd.DataFrame, settings: Settings, *, path: str = "the sample sheet") -> pd.Series | None:
+    """MOFA+ groups of the cohort samples from the sample-sheet column named by config
+    ``integration: mofa: groups`` (None where no column is named). Blank cells are missing (MOFA
+    then stops and names the samples)."""
+    column = str(settings.integration.mofa.groups or "").strip()
+    if not column:
+        return None
+    if column not in sheet.columns:
+        raise ConfigError(f"config 'integration: mofa: groups' names the column '{column}', which is not in {path}; "
+                          f"its columns are {', '.join(map(str, sheet.columns))}. Add it or leave 'groups' empty.")
+    s = _by_sample(sheet)
+    s = s[s["sample_type"] == "sample"] if "sample_type" in s.columns else s
+    g = s[column].astype(str).str.strip()
+    return g.mask(g.isin(list(NA_VALUES))).rename("group")
+
+
+@reads("outcome", "evaluation")
+def covariate_table(sheet: pd.DataFrame, settings: Settings, samples: list[str]) -> pd.DataFrame:
+    """Every sample-sheet column worth testing against factors: the outcome first, then the others
+    (IDs, sample type and the external-test marker left out)."""
+    out_col = settings.outcome.column
+    skip = {"sample", "sample_type", out_col, settings.evaluation.test_column or ""}
+    cols = [out_col] + [c for c in sheet.columns if c not in skip]
+    tab = _by_sample(sheet).loc[samples, cols]
+    return tab.loc[:, [c for c in cols if tab[c].astype(str).str.strip().replace("", pd.NA).nunique() > 1]]
+
+
+def gene_layers(omics: pd.DataFrame) -> list[str]:
+    """Layers whose features are gene symbols (omics sheet column gene_ids)."""
+    if "gene_ids" not in omics.columns:
+        return []
+    return list(omics.loc[omics["gene_ids"].str.strip() == "symbol", "layer"])
+
+
+def align_layers(layers: dict[str, pd.DataFrame], samples: list[str]) -> dict[str, pd.DataFrame]:
+    """Every layer on one sample index (a sample lacking a layer gets a row of missing values)."""
+    return {n: X.reindex(samples) for n, X in layers.items()}
+
+
+@dataclass(frozen=True)
+class Cohort:
+    """What every stage knows of the cohort: the checked sheets (``info``: the sample sheet without
+    the outcome, all preprocessing may know), the outcome and its task, the training samples (every
+    cohort sample but the external test ones), the external test samples and the QC injections."""
+
+    sheet: pd.DataFrame
+    omics: pd.DataFrame
+    info: pd.DataFrame
+    y: pd.Series
+    task: str
+    train: list
+    test: list
+    qc: list
+
+
+@reads(uses=[outcome, outcome_task, training_samples, external_test_samples, sample_info])
+def make_cohort(sheet: pd.DataFrame, omics: pd.DataFrame, settings: Settings) -> Cohort:
+    """The cohort from the checked sample and omics sheets."""
+    y = outcome(sheet, settings)
+    return Cohort(sheet=_by_sample(sheet), omics=omics, info=sample_info(sheet, settings), y=y,
+                  task=outcome_task(y, settings), train=[s for s in training_samples(sheet, settings) if s in y.index],
+                  test=external_test_samples(sheet, settings), qc=qc_samples(sheet))

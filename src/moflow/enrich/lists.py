@@ -1,0 +1,45 @@
+"""Score lists to test: MOFA weights per (layer, factor), model coefficients per (layer, target)."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+
+def weight_lists(weights: pd.DataFrame, *, layers, variance: pd.DataFrame | None = None,
+                 min_variance_explained: float = 0.0) -> dict[tuple[str, str], pd.Series]:
+    """MOFA weights (long: view, feature, factor, weight) -> {(layer, factor): feature scores}.
+
+    A factor that explains less than ``min_variance_explained`` of a layer's variance (table
+    view, factor, r2) is not tested in that layer: its weights there are shrunk to noise, and the
+    order of noise follows the layer's gene-gene correlation, which a gene-permutation test
+    mistakes for enrichment. Factors with all weights zero in a layer are skipped too.
+    """
+    keep = None
+    if variance is not None and min_variance_explained > 0:
+        v = variance[variance["r2"] >= min_variance_explained]
+        keep = set(zip(v["view"].astype(str), v["factor"].astype(str)))
+    out = {}
+    w = weights[weights["view"].isin(list(layers))]
+    for (view, factor), d in w.groupby(["view", "factor"], sort=True):
+        if keep is not None and (str(view), str(factor)) not in keep:
+            continue
+        s = d.set_index(d["feature"].astype(str))["weight"].astype(float)
+        if s.abs().max() == 0:
+            continue
+        out[(str(view), str(factor))] = s
+    return out
+
+
+def coefficient_lists(coefficients: pd.DataFrame, *, layers) -> dict[tuple[str, str], pd.Series]:
+    """A model's coefficient table (layer, feature, one column per target class) ->
+    {(layer, target): feature scores}."""
+    targets = [c for c in coefficients.columns if c not in ("layer", "feature")]
+    out = {}
+    c = coefficients[coefficients["layer"].isin(list(layers))]
+    for layer, d in c.groupby("layer", sort=True):
+        for t in targets:
+            s = d.set_index(d["feature"].astype(str))[t].astype(float)
+            if s.abs().max() == 0:
+                continue
+            out[(str(layer), str(t))] = s
+    return out

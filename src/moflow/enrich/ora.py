@@ -1,0 +1,154 @@
+"""Over-representation (hypergeometric, gseapy ``enrich``) of selected features against an explicit
+background; BH adjustment; the blocking of genes of more significant sets (conditional tests)."""
+
+from __future__ import annotations
+
+import contextlib
+import io as _io
+import logging
+
+import numpy as np
+import pandas as pd
+
+from .genemap import GeneMap
+from .genesets import testable_sets
+
+ORA_COLUMNS = ["term", "overlap", "set_size", "list_size", "background_size", "expected", "odds_ratio", "p", "fdr",
+               "genes"]
+
+
+def bh(p: np.ndarray) -> np.ndarray:
+    """Benjamini-Hochberg adjusted p-values."""
+    p = np.asarray(p, dtype=float)
+    if p.size == 0:
+        return p
+    from statsmodels.stats.multitest import multipletests
+
+    return multipletests(np.nan_to_num(p, nan=1.0), method="fdr_bh")[1]
+
+
+def select_features(scores: pd.Series, *, top: int, side: str) -> list[str]:
+    """The ``top`` largest positive (``side='positive'``) or most negative scores; zeros never."""
+    s = scores.dropna()
+    s = s[s > 0] if side == "positive" else -s[s < 0]
+    order = np.lexsort((s.index.astype(str).to_numpy(), -s.to_numpy(dtype=float)))
+    return list(s.index[order[:top]].astype(str))
+
+
+def overrepresentation(selected, background, gene_sets: dict[str, list[str]], *, min_size: int = 10,
+                       max_size: int = 500) -> pd.DataFrame:
+    """Hypergeometric over-representation (gseapy ``enrich``) of ``selected`` among ``background``.
+
+    Sets are restricted to the background and tested when their size there lies in
+    [min_size, max_size]; every tested set enters the BH correction, including those without a
+    selected gene (gseapy leaves them out of its own adjustment). Identifiers are handed to gseapy
+    as neutral tokens, so its upper-casing of gene lists cannot lose a match (``C1orf112``).
+    """
+    import gseapy
+
+    background = list(dict.fromkeys(str(g) for g in background))
+    if not background:
+        raise ValueError("the background of an over-representation test is empty")
+    bset = set(background)
+    selected = [g for g in dict.fromkeys(str(g) for g in selected) if g in bset]
+    sets = testable_sets(gene_sets, bset, min_size=min_size, max_size=max_size)
+    if not sets or not selected:
+        return pd.DataFrame(columns=ORA_COLUMNS)
+    token = {g: f"ID{i:07d}" for i, g in enumerate(background)}
+    back = {t: g for g, t in token.items()}
+    tok_sets = {name: [token[g] for g in genes] for name, genes in sets.items()}
+    logging.getLogger("gseapy").setLevel(logging.ERROR)
+    with contextlib.redirect_stdout(_io.StringIO()), contextlib.redirect_stderr(_io.StringIO()):
+        res = gseapy.enrich(gene_list=[token[g] for g in selected], gene_sets=tok_sets,
+                            background=[token[g] for g in background], outdir=None, cutoff=1.0, no_plot=True,
+                            verbose=False)
+    r = getattr(res, "res2d", None)
+    hits = {}
+    if r is not None and len(r):
+        for _, row in r.iterrows():
+            hits[str(row["Term"])] = (float(row["P-value"]), float(row["Odds Ratio"]),
+                                      [back[t] for t in str(row["Genes"]).split(";") if t in back])
+    k, N = len(selected), len(background)
+    rows = []
+    for name, genes in sets.items():
+        m = len(genes)
+        p, odds, members = hits.get(name, (1.0, 0.0, []))
+        rows.append({"term": name, "overlap": len(members), "set_size": m, "list_size": k, "background_size": N,
+                     "expected": k * m / N, "odds_ratio": odds, "p": p, "genes": ";".join(sorted(members))})
+    out = pd.DataFrame(rows)
+    out["fdr"] = bh(out["p"].to_numpy())
+    return out[ORA_COLUMNS]
+
+
+def _blocked_sets(order: list[str], significant: np.ndarray, sets: dict[str, list[str]], same_group=None):
+    """For each set (in ``order``, most significant first): its genes without those of the
+    significant sets ranked above it that share a gene with it (and, with ``same_group``, are in its
+    group); and the names of those sets."""
+    group = np.zeros(len(order), dtype=int) if same_group is None else np.asarray(same_group)
+    # gene -> the significant sets (their positions in ``order``) that contain it, per group
+    holders: dict[tuple, list[int]] = {}
+    for j in np.flatnonzero(significant):
+        for g in sets.get(order[j], ()):
+            holders.setdefault((group[j], g), []).append(int(j))
+    reduced, blocked_by = {}, {}
+    for i, term in enumerate(order):
+        genes = sets.get(term, ())
+        blockers: set[int] = set()
+        keep = []
+        for g in genes:
+            above = [j for j in holders.get((group[i], g), ()) if j < i]
+            if above:
+                blockers.update(above)
+            else:
+                keep.append(g)
+        reduced[term] = keep
+        blocked_by[term] = ",".join(order[j] for j in sorted(blockers))
+    return reduced, blocked_by
+
+
+def ora_lists(lists: dict[tuple, pd.Series], gene_sets: dict[str, list[str]], *, keys: list[str],
+              gene_maps: dict[str, GeneMap] | None = None, top: int = 50, min_size: int = 10,
+              max_size: int = 500, conditional_alpha: float | None = 0.05) -> pd.DataFrame:
+    """Over-representation of the top positive and top negative features of every list; the
+    background is every feature of the list's layer that received a score (mapped to genes).
+
+    With ``conditional_alpha``, each set is also tested without the genes of the sets above it
+    (same list and side) whose FDR is below ``conditional_alpha`` (``p_conditional``,
+    ``fdr_conditional``, ``explained_by``; see :func:`conditional_prerank`)."""
+    out = []
+    for key, scores in lists.items():
+        gm = (gene_maps or {}).get(key[0])
+        s = gm.scores(scores) if gm is not None else scores.dropna()
+        for side in ("positive", "negative"):
+            chosen = select_features(s, top=top, side=side)
+            if not chosen:
+                continue
+            res = overrepresentation(chosen, s.index, gene_sets, min_size=min_size, max_size=max_size)
+            if res.empty:
+                continue
+            res = res.sort_values(["fdr", "p", "term"]).reset_index(drop=True)
+            if conditional_alpha is not None:
+                universe = set(s.index)
+                sets = {t: [g for g in dict.fromkeys(gene_sets[t]) if g in universe] for t in res["term"]}
+                reduced, blocked = _blocked_sets(list(res["term"]), (res["fdr"] < conditional_alpha).to_numpy(),
+                                                 sets)
+                changed = {t: g for t, g in reduced.items() if blocked[t]}
+                again = overrepresentation(chosen, s.index, changed, min_size=min_size, max_size=max_size)
+                p_cond = res.set_index("term")["p"].copy()
+                p_cond[list(changed)] = np.nan  # too few genes left, unless retested below
+                p_cond.update(again.set_index("term")["p"])
+                res["p_conditional"] = p_cond.reindex(res["term"]).to_numpy()
+                fdr = pd.Series(bh(res["p_conditional"].fillna(1.0).to_numpy()), index=res.index)
+                res["fdr_conditional"] = fdr.where(res["p_conditional"].notna())
+                res["explained_by"] = res["term"].map(blocked)
+            res.insert(0, "side", side)
+            for name, value in reversed(list(zip(keys, key))):
+                res.insert(0, name, value)
+            out.append(res)
+    cond = ["p_conditional", "fdr_conditional", "explained_by"] if conditional_alpha is not None else []
+    if not out:
+        return pd.DataFrame(columns=[*keys, "side", *ORA_COLUMNS, *cond, "rank"])
+    df = pd.concat(out, ignore_index=True)
+    df = df.sort_values([*keys, "side", "fdr", "p", "term"]).reset_index(drop=True)
+    df["rank"] = df.groupby([*keys, "side"]).cumcount() + 1
+    return df

@@ -1,0 +1,123 @@
+"""Per-layer preprocessing as scikit-learn style estimators (fit / transform on DataFrames).
+
+Every step is fit on training samples only and applied unchanged to new samples, so the same
+objects serve the full-cohort run and every cross-validation fold. Matrices are samples x
+features DataFrames indexed by sample ID. Steps that need per-sample facts (batch, injection order,
+QC status) read them from ``info``, a sample sheet that never carries the outcome; the outcome
+reaches a step only as ``y`` in ``fit`` (training samples only).
+
+Steps by stage (config method names in brackets) and the module that holds them:
+
+* normalize (:mod:`.normalize`): :class:`CountNormalizer` (``median_of_ratios``, ``tmm``,
+  ``upper_quartile``, ``total``; then log2 or a DESeq2-style variance-stabilizing transform),
+  :class:`QuantileNormalizer` (``quantile``), :class:`MedianCentering` (``median``), :class:`PQN`
+  (``pqn``, ``tic``; then log2 or glog), :class:`MValue` (``mvalue``), :class:`BinaryCheck`
+  (``check``), :class:`Log2`;
+* qc_drift (:mod:`.qc_drift`): :class:`QCRLSC` (``rlsc``; LOWESS or smoothing spline per batch);
+* filter (:mod:`.filter`): :class:`FeatureFilter` (observed fraction overall or in any outcome
+  group, variance, top-N, QC RSD and QC detection rate);
+* batch (:mod:`.batch`): :class:`ComBat` (``combat``; parametric / non-parametric / mean-only,
+  reference batch, NaN-aware), :class:`LinearBatch` (``linear``; limma's removeBatchEffect), both
+  behind a batch/outcome confounding guard;
+* impute (:mod:`.impute`): :class:`HalfMinImpute`, :class:`MinProbImpute`, :class:`QRILCImpute`
+  (MNAR), :class:`KNNImpute`, :class:`IterativeImpute` (MAR), :class:`MixedImpute`,
+  :class:`AutoImpute`, :class:`MeanImpute` (baseline); the scoring behind ``auto`` and the imputation
+  diagnostics (missingness model, pattern masks, NRMSE) are in :mod:`.impute_benchmark`;
+* scale (:mod:`.scale`): :class:`Scaler` (``standard`` / ``unit_variance``, ``pareto``, ``center``).
+
+The chain of a layer is :class:`LayerPreprocessor` (:mod:`.chain`); it builds each step with
+:func:`make_step`, which looks ``(step, method)`` up in :mod:`.registry` (:func:`methods`,
+:func:`kinds_for`). The per-kind defaults and the step order are in :mod:`.defaults`; the step base
+class and shared helpers in :mod:`._base`.
+"""
+
+from ._base import Identity, Step
+from .batch import ComBat, LinearBatch, check_batch_confounding
+from .chain import LayerPreprocessor
+from .defaults import STEP_ORDER, kind_defaults, layer_settings
+from .filter import FeatureFilter
+from .impute import (
+    AUTO_CANDIDATES,
+    IMPUTE_METHODS,
+    AutoImpute,
+    HalfMinImpute,
+    IterativeImpute,
+    KNNImpute,
+    MinProbImpute,
+    MixedImpute,
+    QRILCImpute,
+    imputation_table,
+    make_imputer,
+)
+from .impute_benchmark import IMPUTATION_COLUMNS, MeanImpute, missingness_model, nrmse, pattern_mask, score_imputers
+from .normalize import (
+    PQN,
+    BinaryCheck,
+    CountNormalizer,
+    Log2,
+    MedianCentering,
+    MValue,
+    QuantileNormalizer,
+    _tmm_factor,
+    fit_dispersion_trend,
+    glog2,
+    glog_lambda,
+    vst,
+)
+from .qc_drift import QCRLSC, lowess_columns, qc_rsd
+from .registry import KINDS, NORMALIZE_METHODS, REGISTRY, BuildContext, StepSpec, kinds_for, make_step, methods
+from .scale import Scaler
+
+__all__ = [
+    "AUTO_CANDIDATES",
+    "kind_defaults",
+    "IMPUTATION_COLUMNS",
+    "IMPUTE_METHODS",
+    "KINDS",
+    "NORMALIZE_METHODS",
+    "PQN",
+    "QCRLSC",
+    "STEP_ORDER",
+    "AutoImpute",
+    "BinaryCheck",
+    "BuildContext",
+    "ComBat",
+    "CountNormalizer",
+    "FeatureFilter",
+    "HalfMinImpute",
+    "Identity",
+    "IterativeImpute",
+    "KNNImpute",
+    "LayerPreprocessor",
+    "LinearBatch",
+    "Log2",
+    "MValue",
+    "MeanImpute",
+    "MedianCentering",
+    "MinProbImpute",
+    "MixedImpute",
+    "QRILCImpute",
+    "QuantileNormalizer",
+    "REGISTRY",
+    "Scaler",
+    "Step",
+    "StepSpec",
+    "_tmm_factor",
+    "check_batch_confounding",
+    "fit_dispersion_trend",
+    "glog2",
+    "glog_lambda",
+    "imputation_table",
+    "kinds_for",
+    "layer_settings",
+    "lowess_columns",
+    "make_imputer",
+    "make_step",
+    "methods",
+    "missingness_model",
+    "nrmse",
+    "pattern_mask",
+    "qc_rsd",
+    "score_imputers",
+    "vst",
+]

@@ -1,0 +1,159 @@
+"""The per-layer chain: :class:`LayerPreprocessor` builds each step with
+:func:`moflow.preprocess.registry.make_step` and runs them in order."""
+
+from __future__ import annotations
+
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
+
+from ..errors import InputError
+from ._base import _qc_mask
+from .batch import ComBat, LinearBatch
+from .defaults import STEP_ORDER, layer_settings
+from .filter import FeatureFilter
+from .impute import AutoImpute, MixedImpute
+from .normalize import PQN, CountNormalizer
+from .qc_drift import QCRLSC
+from .registry import make_step
+
+
+def _step_summary(step) -> str:
+    """What a fitted step decided, for the steps table."""
+    parts = []
+    if isinstance(step, AutoImpute):
+        parts.append(f"chose {step.chosen_}")
+    if isinstance(step, MixedImpute):
+        parts.append(f"{len(step.mnar_features_)} feature(s) MNAR")
+    if isinstance(step, FeatureFilter):
+        parts += [f"removed {v} by {k}" for k, v in step.removed_.items() if v]
+    if isinstance(step, QCRLSC):
+        parts.append(f"QC median RSD {step.qc_rsd_before_:.1f}% -> {step.qc_rsd_after_:.1f}%")
+    if isinstance(step, (ComBat, LinearBatch)) and step.confounding_:
+        parts.append(f"batch/outcome {step.confounding_['statistic']} {step.confounding_['value']:.2f}")
+    if isinstance(step, PQN) and step.lambda_ is not None:
+        parts.append(f"glog lambda {step.lambda_:.4g}")
+    if isinstance(step, CountNormalizer) and step.transformation == "vst":
+        parts.append(f"dispersion trend {step.a0_:.4g} + {step.a1_:.4g}/mean")
+    return "; ".join(parts)
+
+
+class LayerPreprocessor(TransformerMixin, BaseEstimator):
+    """The per-layer chain: normalize -> qc_drift -> filter -> batch -> impute -> scale.
+
+    ``fit(X, y)`` takes the training samples of one layer (plus its QC injections, if any) and the
+    outcome of the training samples; ``transform(X)`` returns the cohort samples of X (QC
+    injections removed) processed with the fitted steps. Bad input found by a step raises
+    :class:`~moflow.errors.InputError` naming the layer and the step.
+
+    Parameters
+    ----------
+    kind
+        Layer kind.
+    settings
+        ``{step: options}`` (:func:`layer_settings`); ``None``: the kind's defaults.
+    info
+        Sample sheet without the outcome.
+    batch_column, covariates, log_scale, seed
+        See :func:`make_step`.
+    layer
+        Layer name, for messages.
+    """
+
+    def __init__(self, kind: str, settings: dict | None = None, info: pd.DataFrame | None = None,
+                 batch_column: str = "", covariates=(), log_scale: bool = False, layer: str = "", seed: int = 0):
+        self.kind = kind
+        self.settings = settings
+        self.info = info
+        self.batch_column = batch_column
+        self.covariates = covariates
+        self.log_scale = log_scale
+        self.layer = layer
+        self.seed = seed
+
+    def _build(self):
+        settings = self.settings if self.settings is not None else layer_settings(self.kind)
+        order = settings.get("order", STEP_ORDER)
+        steps = []
+        for name in order:
+            if name not in settings:
+                continue
+            if name == "qc_drift" and (self.info is None or not (self.info["sample_type"] == "qc").any()):
+                continue
+            steps.append((name, self._guard(name, make_step, name, settings[name], kind=self.kind, info=self.info,
+                                            batch_column=self.batch_column, covariates=self.covariates,
+                                            log_scale=self.log_scale, seed=self.seed)))
+        return steps
+
+    def _guard(self, name, fn, *args, **kwargs):
+        """Call fn; an InputError gets the layer and step in front of its message."""
+        try:
+            return fn(*args, **kwargs)
+        except InputError as err:
+            msg = str(err)
+            if self.layer and not msg.startswith("layer '"):
+                raise InputError(f"layer '{self.layer}', step {name}: {msg}") from None
+            raise
+
+    def _run(self, X, y, fit: bool, trace: dict | None = None):
+        from ..validate import check_layer_not_empty
+
+        cur = X
+        steps = self._build() if fit else self.steps_
+        # QC injections go through every step up to the last one that uses them, then leave
+        last_qc = max((i for i, (_, st) in enumerate(steps) if st.uses_qc), default=-1)
+        qc_dropped = False
+        for i, (name, step) in enumerate(steps):
+            if i > last_qc and not qc_dropped:
+                cur = cur[~_qc_mask(cur, self.info)]
+                qc_dropped = True
+            if fit:
+                yy = None if y is None else y.reindex(cur.index)
+                n_before = cur.shape[1]
+                cur = self._guard(name, step.fit_transform, cur, yy)
+                self.steps_.append((name, step))
+                params = {k: v for k, v in step.get_params(deep=False).items() if k != "info"}
+                self.history_.append({"step": name, "method": type(step).__name__, "params": repr(params),
+                                      "features_in": n_before, "features_out": cur.shape[1],
+                                      "missing_fraction_out": float(cur.isna().to_numpy().mean()),
+                                      "summary": _step_summary(step)})
+            else:
+                cur = self._guard(name, step.transform, cur)
+            check_layer_not_empty(cur, layer=self.layer, step=name)
+            if trace is not None:
+                trace[name] = cur
+        if not qc_dropped:
+            cur = cur[~_qc_mask(cur, self.info)]
+        return cur
+
+    def fit(self, X, y=None):
+        self.fit_transform(X, y)
+        return self
+
+    def fit_transform(self, X, y=None, **fit_params):
+        self.steps_ = []
+        self.history_ = []
+        out = self._run(X, y, fit=True)
+        self.features_out_ = list(out.columns)
+        return out
+
+    def fit_trace(self, X, y=None) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
+        """``fit_transform`` that also returns the matrix after every step (``{step: matrix}``, in order;
+        QC injections are still in the matrices of the steps that use them)."""
+        self.steps_ = []
+        self.history_ = []
+        trace: dict[str, pd.DataFrame] = {}
+        out = self._run(X, y, fit=True, trace=trace)
+        self.features_out_ = list(out.columns)
+        return out, trace
+
+    def transform(self, X):
+        return self._run(X, None, fit=False)
+
+    def transform_trace(self, X) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
+        """``transform`` that also returns the matrix after every fitted step (see :meth:`fit_trace`)."""
+        trace: dict[str, pd.DataFrame] = {}
+        out = self._run(X, None, fit=False, trace=trace)
+        return out, trace
+
+    def named_step(self, name: str):
+        return dict(self.steps_).get(name)

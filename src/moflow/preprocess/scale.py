@@ -1,0 +1,27 @@
+"""Stage ``scale``: :class:`Scaler` (``standard`` / ``unit_variance``, ``pareto``, ``center``)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import InputError
+from ._base import Step
+
+
+class Scaler(Step):
+    """Centre on training means; ``standard`` (or ``unit_variance``) divides by the sd, ``pareto`` by its
+    square root, ``center`` by nothing."""
+
+    def __init__(self, method: str = "standard"):
+        self.method = method
+
+    def fit(self, X, y=None):
+        self.mean_ = X.mean(axis=0, skipna=True)
+        sd = X.std(axis=0, skipna=True, ddof=1).replace(0, 1.0).fillna(1.0)
+        self.div_ = {"standard": sd, "unit_variance": sd, "pareto": np.sqrt(sd), "center": sd * 0 + 1.0}.get(self.method)
+        if self.div_ is None:
+            raise InputError(f"scale: unknown method '{self.method}' (standard, unit_variance, pareto, center, none)")
+        return self
+
+    def transform(self, X):
+        return (X - self.mean_) / self.div_

@@ -1,0 +1,20 @@
+"""Shared first step of the tasks: the sheets checked and the cohort built."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from ..cohort import Cohort, make_cohort
+from ..settings import Settings, reads
+from ..validate import check_omics_sheet, check_samples_sheet
+
+
+@reads("outcome", uses=[make_cohort])
+def load_cohort(raw_samples: pd.DataFrame, raw_omics: pd.DataFrame, settings: Settings, *,
+                samples_path: str = "the sample sheet", omics_path: str = "the omics sheet",
+                min_class_size: int = 1) -> Cohort:
+    """Check both sheets (cheap; every task re-checks what it relies on) and build the cohort."""
+    sheet = check_samples_sheet(raw_samples, path=samples_path, outcome=settings.outcome.column,
+                                min_class_size=min_class_size)
+    omics = check_omics_sheet(raw_omics, path=omics_path, samples=sheet, samples_path=samples_path)
+    return make_cohort(sheet, omics, settings)

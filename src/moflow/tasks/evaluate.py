@@ -1,0 +1,104 @@
+"""Rules cv_splits, cv_preprocess, cv_predict and scoreboard: nested CV on identical splits."""
+
+from __future__ import annotations
+
+import logging
+
+import pandas as pd
+
+from ..cohort import Cohort
+from ..factories import build_preprocessors, build_strategies
+from ..settings import Settings, reads
+from ._common import load_cohort
+
+log = logging.getLogger("moflow")
+
+
+@reads("evaluation", "seed", uses=[load_cohort])
+def cv_splits(raw_samples: pd.DataFrame, raw_omics: pd.DataFrame, settings: Settings) -> dict:
+    """The outer splits every strategy is scored on (and the external-test split ``final``)."""
+    from ..evaluate import make_splits
+
+    cohort = load_cohort(raw_samples, raw_omics, settings)
+    ev = settings.evaluation
+    splits = make_splits(cohort.y, folds=ev.folds, repeats=ev.repeats, seed=settings.seed, task=cohort.task,
+                         test=cohort.test)
+    log.info("%d x %d splits of %d training samples; %d external test samples", ev.repeats, ev.folds,
+             len(cohort.y) - len(cohort.test), len(cohort.test))
+    return {"splits": splits}
+
+
+@reads(uses=[load_cohort, build_preprocessors])
+def cv_preprocess(raw: dict[str, pd.DataFrame], splits: pd.DataFrame, split: str, raw_samples: pd.DataFrame,
+                  raw_omics: pd.DataFrame, settings: Settings) -> dict[str, pd.DataFrame]:
+    """Every layer's chain fit on one split's training samples (plus the layer's QC injections) and
+    applied to both sides: {layer: training rows then held-out rows}."""
+    from ..evaluate import preprocess_fold, split_members
+
+    cohort = load_cohort(raw_samples, raw_omics, settings)
+    train, test = split_members(splits, split)
+    qc = {layer: cohort.qc for layer in cohort.omics.index[cohort.omics["has_qc"]]}
+    tr, te = preprocess_fold(raw, build_preprocessors(cohort.omics, settings, cohort.info), cohort.y, train, test,
+                             qc)
+    for layer in raw:
+        log.info("%s: %d features after preprocessing inside split %s", layer, tr[layer].shape[1], split)
+    return {layer: pd.concat([tr[layer], te[layer]]) for layer in raw}
+
+
+@reads(uses=[load_cohort, build_strategies])
+def cv_predict(layers: dict[str, pd.DataFrame], splits: pd.DataFrame, split: str, strategy: str,
+               raw_samples: pd.DataFrame, raw_omics: pd.DataFrame, settings: Settings) -> dict:
+    """One strategy fit on one split's training samples; its predictions of the held-out samples."""
+    from ..evaluate import predict_split, split_members
+
+    cohort = load_cohort(raw_samples, raw_omics, settings)
+    y, task = cohort.y, cohort.task
+    train, test = split_members(splits, split)
+    model = build_strategies(cohort.omics, settings, task, sheet=cohort.sheet)[strategy]()
+    classes = sorted(y.loc[train].astype(str).unique()) if task == "classification" else None
+    pred = predict_split(model, {n: X.reindex(train) for n, X in layers.items()},
+                         {n: X.reindex(test) for n, X in layers.items()}, y, train, test,
+                         strategy=strategy, split=split, classes=classes)
+    log.info("%s on split %s: %d train, %d test", strategy, split, len(train), len(test))
+    return {"predictions": pred}
+
+
+def merge_predictions(predictions: list[pd.DataFrame], task: str) -> pd.DataFrame:
+    """Every split x strategy's predictions in one table, labels typed by the task."""
+    pred = pd.concat(predictions, ignore_index=True)
+    pred["sample"] = pred["sample"].astype(str)
+    pred["y_true"] = pred["y_true"].astype(str) if task == "classification" else pred["y_true"].astype(float)
+    return pred
+
+
+@reads("evaluation", "seed")
+def score_strategies(pred: pd.DataFrame, cohort: Cohort, settings: Settings) -> dict:
+    """The scoreboard (CV scores with corrected intervals, external-test scores beside them), the
+    corrected t-test of the best integration against the best single layer, and a label-permutation
+    p-value of the best strategy."""
+    from ..evaluate import FINAL, compare_best, fold_scores, permutation_pvalue, scoreboard
+
+    task, y = cohort.task, cohort.y
+    cv = pred[pred["split"] != FINAL]
+    scores = fold_scores(cv, task)
+    external = fold_scores(pred[pred["split"] == FINAL], task) if (pred["split"] == FINAL).any() else None
+    n_cv = cv["sample"].nunique()
+    min_class = int(y.loc[cv["sample"].unique()].value_counts().min()) if task == "classification" else None
+    board = scoreboard(scores, n_samples=n_cv, min_class=min_class, task=task, external=external)
+    comparison = compare_best(scores, board, n_samples=n_cv, task=task)
+    best = board.iloc[0]["strategy"]
+    perm = permutation_pvalue(cv[cv["strategy"] == best], task=task,
+                              n_permutations=int(settings.evaluation.permutations), seed=int(settings.seed))
+    board["permutation_p"] = board["strategy"].map({best: perm["p"]})
+    log.info("scoreboard:\n%s\n%s\npermutation: %s", board.to_string(index=False), comparison.to_string(index=False),
+             perm)
+    return {"scoreboard": board, "fold_scores": scores, "predictions": pred, "comparison": comparison,
+            "permutation": pd.DataFrame([{"strategy": best, **perm}])}
+
+
+@reads(uses=[load_cohort, score_strategies])
+def score(predictions: list[pd.DataFrame], raw_samples: pd.DataFrame, raw_omics: pd.DataFrame,
+          settings: Settings) -> dict:
+    """Rule scoreboard: merge every split x strategy and score them (:func:`score_strategies`)."""
+    cohort = load_cohort(raw_samples, raw_omics, settings)
+    return score_strategies(merge_predictions(predictions, cohort.task), cohort, settings)

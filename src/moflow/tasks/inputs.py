@@ -1,0 +1,46 @@
+"""Rule validate_inputs: every matrix parsed, checked against the sheets and aligned."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from ..cohort import external_test_samples, outcome, positive_class
+from ..settings import Settings, reads
+from ..validate import align_layer, check_omics_sheet, check_samples_sheet, parse_matrix
+
+
+@reads("outcome", "evaluation", "inputs", uses=[outcome, positive_class, external_test_samples])
+def validate_inputs(raw_samples: pd.DataFrame, raw_omics: pd.DataFrame, raw_matrices: dict[str, pd.DataFrame],
+                    settings: Settings, *, labels: dict[str, str] | None = None):
+    """Check both sheets and every matrix (as :func:`moflow.io.read_raw_table` read it) and align each
+    matrix to the sample sheet.
+
+    ``labels``: the names files go by in messages and in the summary (keys ``samples``, ``omics`` and
+    the layers), e.g. the paths a user wrote in the sheets when a storage plugin hands the job local
+    copies under .snakemake/storage/.
+
+    Returns (sheet, omics, {layer: matrix}, summary). Raises InputError before anything is written.
+    """
+    labels = labels or {}
+    samples_label = labels.get("samples", "the sample sheet")
+    omics_label = labels.get("omics", "the omics sheet")
+    sheet = check_samples_sheet(raw_samples, path=samples_label, outcome=settings.outcome.column,
+                                min_class_size=settings.evaluation.folds)
+    omics = check_omics_sheet(raw_omics, path=omics_label, samples=sheet, samples_path=samples_label)
+    positive_class(outcome(sheet, settings), settings, path=samples_label)  # a misspelt positive class stops here
+    optional = external_test_samples(sheet, settings)
+    matrices, rows = {}, []
+    for layer, row in omics.iterrows():
+        path = labels.get(layer, row["path"])
+        X = parse_matrix(raw_matrices[layer], path=path, orientation=row["orientation"], kind=row["kind"],
+                         layer=layer)
+        X = align_layer(X, path=path, layer=layer, sheet=sheet, samples_path=samples_label, has_qc=row["has_qc"],
+                        batch_column=row["batch_column"],
+                        allow_missing_samples=bool(settings.inputs.allow_missing_samples),
+                        optional_samples=optional)
+        matrices[layer] = X
+        n_qc = int((sheet.loc[X.index, "sample_type"] == "qc").sum())
+        rows.append({"layer": layer, "kind": row["kind"], "path": path, "samples": X.shape[0] - n_qc,
+                     "qc_injections": n_qc, "features": X.shape[1],
+                     "missing_fraction": float(X.isna().to_numpy().mean())})
+    return sheet, omics, matrices, pd.DataFrame(rows)

@@ -1,0 +1,93 @@
+"""Rules integrate_early, integrate_mofa, integrate_late: the strategies fit on the full cohort's
+training samples (external test samples are only projected or predicted)."""
+
+from __future__ import annotations
+
+import logging
+
+import pandas as pd
+
+from ..cohort import Cohort, align_layers, covariate_table, orient_coefficients, positive_class
+from ..factories import build_mofa, build_strategies
+from ..settings import Settings, reads
+from ._common import load_cohort
+
+log = logging.getLogger("moflow")
+
+
+def _inputs(raw_samples, raw_omics, layers, settings) -> tuple[Cohort, dict[str, pd.DataFrame]]:
+    cohort = load_cohort(raw_samples, raw_omics, settings)
+    return cohort, align_layers(layers, list(cohort.y.index))
+
+
+def _train(cohort: Cohort, layers: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    return {n: X.loc[cohort.train] for n, X in layers.items()}
+
+
+@reads(uses=[load_cohort, build_strategies, positive_class])
+def integrate_early(layers: dict[str, pd.DataFrame], raw_samples: pd.DataFrame, raw_omics: pd.DataFrame,
+                    settings: Settings) -> dict:
+    """Weighted concatenation, PCA embedding and model: {embedding, coefficients}."""
+    cohort, layers = _inputs(raw_samples, raw_omics, layers, settings)
+    model = build_strategies(cohort.omics, settings, cohort.task, sheet=cohort.sheet)["early"]()
+    model.fit(_train(cohort, layers), cohort.y.loc[cohort.train])
+    emb = model.embed(layers)
+    emb.insert(0, "outcome", cohort.y.reindex(emb.index).to_numpy())
+    log.info("early integration on %d training samples: layer weights %s", len(cohort.train), model.weights_)
+    return {"embedding": emb.rename_axis("sample").reset_index(),
+            "coefficients": orient_coefficients(model.coefficients(), positive_class(cohort.y, settings))}
+
+
+@reads(uses=[load_cohort, build_strategies, positive_class])
+def integrate_late(layers: dict[str, pd.DataFrame], raw_samples: pd.DataFrame, raw_omics: pd.DataFrame,
+                   settings: Settings) -> dict:
+    """One model per layer stacked by a meta-learner: {layer_weights, coefficients}."""
+    cohort, layers = _inputs(raw_samples, raw_omics, layers, settings)
+    model = build_strategies(cohort.omics, settings, cohort.task, sheet=cohort.sheet)["late"]()
+    model.fit(_train(cohort, layers), cohort.y.loc[cohort.train])
+    positive = positive_class(cohort.y, settings)
+    log.info("late integration meta-learner:\n%s", model.layer_weights().to_string(index=False))
+    return {"layer_weights": model.layer_weights(),
+            "coefficients": pd.concat([orient_coefficients(m.coefficients(), positive) for m in model.base_.values()],
+                                      ignore_index=True)}
+
+
+@reads("integration", "seed", uses=[build_mofa])
+def mofa_fit(layers: dict[str, pd.DataFrame], cohort: Cohort, settings: Settings):
+    """MOFA fit on the training samples (those with a layer), the factors of every cohort sample (external
+    test samples projected onto the trained model, never fitted) and the stability across extra seeds.
+
+    Returns (model, factors, stability)."""
+    from ..integrate import observed_rows
+    from ..mofa import stability
+
+    train = cohort.train
+    fit_layers = {n: X.loc[train].loc[observed_rows(X.loc[train])] for n, X in layers.items()}
+    mofa = build_mofa(cohort.omics, settings, sheet=cohort.sheet).fit(fit_layers)
+    if mofa.groups is not None:
+        log.info("MOFA groups from column '%s': %s", settings.integration.mofa.groups,
+                 mofa.groups.reindex(train).value_counts().to_dict())
+    factors = mofa.Z_train_.reindex(train)
+    others = [s for s in cohort.y.index if s not in set(train)]
+    if others:
+        factors = pd.concat([factors, mofa.transform({n: X.loc[others] for n, X in layers.items()})])
+    base = int(settings.seed)
+    runs = {base + k: build_mofa(cohort.omics, settings, seed=base + k, sheet=cohort.sheet).fit(fit_layers).Z_train_
+            for k in range(1, int(settings.integration.mofa.stability_seeds) + 1)}
+    return mofa, factors.rename_axis("sample"), stability(mofa.Z_train_, runs)
+
+
+@reads(uses=[load_cohort, mofa_fit, covariate_table])
+def integrate_mofa(layers: dict[str, pd.DataFrame], raw_samples: pd.DataFrame, raw_omics: pd.DataFrame,
+                   settings: Settings) -> dict:
+    """MOFA: {model, factors, weights, variance, associations (every covariate), stability}."""
+    from ..mofa import factor_associations
+
+    cohort, layers = _inputs(raw_samples, raw_omics, layers, settings)
+    mofa, factors, stab = mofa_fit(layers, cohort, settings)
+    assoc = factor_associations(factors.loc[cohort.train], covariate_table(cohort.sheet, settings, cohort.train))
+    log.info("MOFA: %d factors on %d training samples\n%s\nstability:\n%s", mofa.K_, len(cohort.train),
+             assoc.sort_values("p").head(10).to_string(index=False),
+             stab.groupby("factor")["abs_r"].mean().to_string() if len(stab) else "no extra seeds")
+    return {"model": mofa, "factors": factors.reset_index(), "weights": mofa.weights(), "variance": mofa.r2_,
+            "associations": assoc, "stability": stab}
