@@ -20,6 +20,19 @@ from moflow.io import read_sheet
 from moflow.settings import Settings, sections_of
 from moflow.validate import check_omics_sheet, check_samples_sheet
 
+# Start-up checks: bad config, sheets or gene-set files stop the run here, before any job, with one
+# readable message naming the file, the line or key, and the fix (moflow.startup).
+from moflow.io import enrichment_paths
+from moflow.settings import apply_defaults
+from moflow.startup import check_startup
+from moflow.validate import gene_set_layers
+
+CONFIG_SOURCE = ", ".join(map(str, workflow.configfiles)) or "config"
+try:
+    # one line per problem, the nearest valid name suggested (Snakemake's own message dumps the schema)
+    config.update(apply_defaults(config, source=CONFIG_SOURCE))
+except InputError as exc:
+    raise WorkflowError(f"Invalid config: {exc}") from None
 validate(config, schema="../schemas/config.schema.yaml")
 SETTINGS = Settings.from_config(config)
 
@@ -32,34 +45,18 @@ def settings_for(task):
 
 SAMPLES_PATH = SETTINGS.samples
 OMICS_PATH = SETTINGS.omics
+DOWNLOAD_DIR = "resources/genesets"
 
 try:
-    _raw_samples = read_sheet(SAMPLES_PATH)
-    # One call for the whole sheet (the schema is loaded once; every job start parses this file).
-    try:
-        validate(
-            _raw_samples, schema="../schemas/samples.schema.yaml", set_default=False
-        )
-    except WorkflowError as exc:
-        raise WorkflowError(
-            f"Invalid input: {SAMPLES_PATH} does not match schemas/samples.schema.yaml "
-            "(rows counted from 0 below the header)",
-            exc,
-        ) from None
-    samples = check_samples_sheet(
-        _raw_samples,
-        path=SAMPLES_PATH,
-        outcome=SETTINGS.outcome.column,
-        min_class_size=SETTINGS.evaluation.folds,
+    # both sheets cell by cell, outcome and folds, every name config gives, the enrichment files,
+    # and every gene-set file that exists (parsed)
+    samples, omics = check_startup(
+        SETTINGS,
+        source=CONFIG_SOURCE,
+        produced={"resources/demo/genesets.gmt"},
+        download_dir=DOWNLOAD_DIR,
+        gene_set_files=workflow.is_main_process,  # not again in every cluster job
     )
-    _raw_omics = read_sheet(OMICS_PATH)
-    validate(_raw_omics, schema="../schemas/omics.schema.yaml")
-    omics = check_omics_sheet(
-        _raw_omics, path=OMICS_PATH, samples=samples, samples_path=SAMPLES_PATH
-    )
-    mofa_groups(
-        samples, SETTINGS, path=SAMPLES_PATH
-    )  # a misnamed groups column stops here
 except InputError as exc:
     raise WorkflowError(f"Invalid input: {exc}") from None
 
@@ -76,18 +73,10 @@ COLLECTIONS = list(SETTINGS.enrichment.gene_sets)
 
 # Enrichment: layers with genes (gene_ids = symbol, or an annotation in config) and layers with
 # their own feature sets; gene-set files must exist, come from the demo, or be downloads turned on.
-DOWNLOAD_DIR = "resources/genesets"
-ENRICH_MODELS = ["early", "late"]
-try:
-    check_enrichment_config(
-        SETTINGS.enrichment,
-        LAYERS,
-        exists=lambda p: Path(p).exists(),
-        produced={"resources/demo/genesets.gmt"},
-        download_dir=DOWNLOAD_DIR,
-    )
-except InputError as exc:
-    raise WorkflowError(f"Invalid config: {exc}") from None
+# Models fit on the full cohort whose coefficients are enriched. Late integration (and mixed) need
+# two layers; with one, early integration is that layer's own penalized model.
+MULTI_LAYER = len(LAYERS) > 1
+ENRICH_MODELS = ["early", "late"] if MULTI_LAYER else ["early"]
 _enrich_gene_layers, _enrich_feature_sets = enrichment_layers(
     omics, SETTINGS.enrichment
 )
@@ -96,6 +85,20 @@ ENRICH_LAYERS = [
     for l in LAYERS
     if (l in _enrich_gene_layers and COLLECTIONS) or l in _enrich_feature_sets
 ]
+# {GMT: layers} checked against the layers' features in the input stage (enrichment runs only)
+GENE_SET_LAYERS = gene_set_layers(omics, SETTINGS.enrichment) if ENRICH_LAYERS else {}
+# every file the user hands the workflow (sheets, matrices, gene sets, annotations): checksummed in
+# results/provenance.json; enrichment files only where enrichment uses them or they exist
+SOURCE_FILES = list(
+    dict.fromkeys(
+        [SAMPLES_PATH, OMICS_PATH, *omics["path"]]
+        + [
+            p
+            for p in enrichment_paths(SETTINGS.enrichment)
+            if ENRICH_LAYERS or Path(p).exists()
+        ]
+    )
+)
 
 
 wildcard_constraints:
@@ -189,13 +192,14 @@ def report_inputs(wildcards):
         "variance": "results/integrate/mofa/variance_explained.tsv",
         "associations": "results/integrate/mofa/associations.tsv",
         "early_coefficients": "results/integrate/early/coefficients.tsv",
-        "late_weights": "results/integrate/late/layer_weights.tsv",
         "scoreboard": "results/evaluate/scoreboard.tsv",
         "comparison": "results/evaluate/comparison.tsv",
         "permutation": "results/evaluate/permutation_test.tsv",
         "stability": "results/integrate/mofa/stability.tsv",
         "fold_scores": "results/evaluate/fold_scores.tsv",
     }
+    if MULTI_LAYER:
+        inputs["late_weights"] = "results/integrate/late/layer_weights.tsv"
     if ENRICH_LAYERS:
         inputs["enrichment"] = "results/enrich/mofa_prerank.tsv"
         inputs["enrichment_models"] = "results/enrich/models_prerank.tsv"

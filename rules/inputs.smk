@@ -7,6 +7,9 @@ rule validate_inputs:
         unpack(layer_matrix_paths),
         samples=SAMPLES_PATH,
         omics=OMICS_PATH,
+        # gene-set files enrichment will use: one sharing no ID with its layer stops here; ancient: an
+        # edited GMT does not rerun the input stage
+        gene_sets=[ancient(p) for p in GENE_SET_LAYERS],
     output:
         matrices=expand("results/inputs/{layer}.parquet", layer=LAYERS),
         samples="results/inputs/samples.tsv",
@@ -29,5 +32,6 @@ rule validate_inputs:
             "samples": SAMPLES_PATH,
             "omics": OMICS_PATH,
         },
+        gene_set_layers=GENE_SET_LAYERS,  # {GMT path: layers it is tested in}
     script:
         "../scripts/validate_inputs.py"

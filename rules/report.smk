@@ -4,6 +4,8 @@
 rule report:
     input:
         unpack(report_inputs),
+        # every file the user hands the workflow: its sha256 goes to results/provenance.json
+        sources=list(SOURCE_FILES),
     output:
         html="results/report.html",
         provenance="results/provenance.json",
@@ -53,5 +55,7 @@ rule report:
     params:
         settings=settings_for(tasks.report.build_report),
         layers=LAYERS,
+        sources=list(SOURCE_FILES),  # the names as written (inputs may be storage copies)
+        workflow_dir=workflow.basedir,  # its git commit goes to the provenance
     script:
         "../scripts/report.py"

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 FINAL = "final"
 CLASS_METRICS = ("balanced_accuracy", "roc_auc", "balanced_error_rate")
 REG_METRICS = ("r2", "pearson_r", "rmse")
+COMPARISON_COLUMNS = ["metric", "best_integration", "best_single_layer", "difference", "t", "p", "n_splits"]
 
 
 def primary_metric(task: str) -> str:
@@ -173,6 +174,89 @@ def score_predictions(d: pd.DataFrame, task: str) -> dict:
             "rmse": float(np.sqrt(mean_squared_error(yt, yp))), "n_test": len(d)}
 
 
+EXTERNAL_CLASS_METRICS = ("accuracy", "balanced_accuracy", "f1", "sensitivity", "specificity", "roc_auc")
+EXTERNAL_REG_METRICS = ("r2", "rmse", "pearson_r")
+
+
+def clinical_scores(y_true: np.ndarray, P: np.ndarray, classes: list[str], positive: str | None) -> dict:
+    """What a clinician reads off a test set. Binary: sensitivity and specificity of the ``positive``
+    class, its F1 and ROC AUC; multiclass: one-vs-rest sensitivity, specificity and F1 averaged over
+    classes (macro), macro one-vs-rest ROC AUC."""
+    from sklearn.metrics import accuracy_score, f1_score, recall_score
+
+    yhat = np.asarray(classes)[np.argmax(P, axis=1)]
+    out = {"accuracy": accuracy_score(y_true, yhat), "balanced_accuracy": balanced_accuracy_score(y_true, yhat)}
+    present = set(y_true)
+    if len(classes) == 2:
+        pos = positive if positive in classes else classes[1]
+        neg = classes[0] if pos == classes[1] else classes[1]
+        out["f1"] = f1_score(y_true, yhat, pos_label=pos, labels=classes, zero_division=0.0)
+        out["sensitivity"] = recall_score(y_true, yhat, pos_label=pos, labels=classes, zero_division=np.nan)
+        out["specificity"] = recall_score(y_true, yhat, pos_label=neg, labels=classes, zero_division=np.nan)
+        out["roc_auc"] = roc_auc_score(y_true == pos, P[:, classes.index(pos)]) if len(present) == 2 else np.nan
+        return out
+    sens, spec = [], []
+    for c in classes:
+        t, p = y_true == c, yhat == c
+        sens.append(np.sum(t & p) / t.sum() if t.sum() else np.nan)
+        spec.append(np.sum(~t & ~p) / (~t).sum() if (~t).sum() else np.nan)
+    out["f1"] = f1_score(y_true, yhat, labels=classes, average="macro", zero_division=0.0)
+    out["sensitivity"], out["specificity"] = float(np.nanmean(sens)), float(np.nanmean(spec))
+    out["roc_auc"] = (roc_auc_score(y_true, P / P.sum(1, keepdims=True), multi_class="ovr", average="macro",
+                                    labels=classes) if present == set(classes) else np.nan)
+    return out
+
+
+def _regression_scores(yt: np.ndarray, yp: np.ndarray) -> dict:
+    return {"r2": r2_score(yt, yp), "rmse": float(np.sqrt(mean_squared_error(yt, yp))),
+            "pearson_r": float(np.corrcoef(yt, yp)[0, 1])}
+
+
+def external_scores(pred: pd.DataFrame, *, task: str, positive: str | None = None, n_boot: int = 1000,
+                    seed: int = 0, level: float = 0.95) -> pd.DataFrame:
+    """Scores of every strategy on the external test samples (one prediction each, by models trained
+    on all training samples), with percentile bootstrap intervals over the test samples (resampled
+    within each class for a class outcome). Columns ``test_<metric>``, ``test_<metric>_lo`` / ``_hi``
+    and ``test_n_test``; one row per strategy."""
+    metrics = EXTERNAL_CLASS_METRICS if task == "classification" else EXTERNAL_REG_METRICS
+    rng = np.random.default_rng(seed)
+    rows = []
+    for strat, d in pred.groupby("strategy", sort=True):
+        if task == "classification":
+            pcols = _class_columns(d)
+            d = d.dropna(subset=pcols)
+            classes = [c[2:] for c in pcols]
+            yt, P = d["y_true"].astype(str).to_numpy(), d[pcols].to_numpy(float)
+            score = lambda idx: clinical_scores(yt[idx], P[idx], classes, positive)  # noqa: E731
+            groups = [np.flatnonzero(yt == c) for c in sorted(set(yt))]
+        else:
+            d = d.dropna(subset=["prediction"])
+            yt, yp = d["y_true"].astype(float).to_numpy(), d["prediction"].to_numpy(float)
+            score = lambda idx: _regression_scores(yt[idx], yp[idx])  # noqa: E731
+            groups = [np.arange(len(yt))]
+        row = {"strategy": strat, "test_n_test": len(d)}
+        if len(d) < 3:
+            row.update({f"test_{m}{s}": np.nan for m in metrics for s in ("", "_lo", "_hi")})
+            rows.append(row)
+            continue
+        point = score(np.arange(len(yt)))
+        boot = []
+        with np.errstate(all="ignore"):
+            for _ in range(n_boot):
+                idx = np.concatenate([rng.choice(g, len(g), replace=True) for g in groups])
+                try:
+                    boot.append(score(idx))
+                except ValueError:  # a resample a metric cannot score (e.g. one class for ROC AUC)
+                    continue
+        B = pd.DataFrame(boot)
+        for m in metrics:
+            vals = B[m].dropna().to_numpy() if m in B else np.array([])
+            lo, hi = (np.quantile(vals, [(1 - level) / 2, (1 + level) / 2]) if len(vals) else (np.nan, np.nan))
+            row[f"test_{m}"], row[f"test_{m}_lo"], row[f"test_{m}_hi"] = point[m], float(lo), float(hi)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
 def fold_scores(pred: pd.DataFrame, task: str = "classification") -> pd.DataFrame:
     rows = []
     for (split, strat), d in pred.groupby(["split", "strategy"], sort=True):
@@ -254,8 +338,8 @@ def scoreboard(scores: pd.DataFrame, *, n_samples: int, min_class: int | None, t
     board["kind"] = np.where(board["strategy"].str.startswith("single_"), "single layer", "integration")
     if external is not None and len(external):
         ext = external.set_index("strategy")
-        for metric in (*metrics, "n_test"):
-            board[f"test_{metric}"] = board["strategy"].map(ext[metric])
+        for col in ext.columns:
+            board[col] = board["strategy"].map(ext[col])
     key = primary_metric(task)
     return board.sort_values([key, "strategy"], ascending=[False, True]).reset_index(drop=True)
 
@@ -265,8 +349,8 @@ def compare_best(scores: pd.DataFrame, board: pd.DataFrame, *, n_samples: int, t
     metric = primary_metric(task)
     integ = board[board["kind"] == "integration"]
     single = board[board["kind"] == "single layer"]
-    if integ.empty or single.empty:
-        return pd.DataFrame()
+    if integ.empty or single.empty:  # nothing to compare: the columns, no row
+        return pd.DataFrame(columns=COMPARISON_COLUMNS)
     a_name, b_name = integ.iloc[0]["strategy"], single.iloc[0]["strategy"]
     wide = scores.pivot(index="split", columns="strategy", values=metric)
     n_test = scores["n_test"].mean()

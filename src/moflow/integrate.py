@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, clone
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.decomposition import PCA
 from sklearn.linear_model import ElasticNetCV, LogisticRegression, LogisticRegressionCV, RidgeCV
 from sklearn.model_selection import KFold, StratifiedKFold
@@ -40,6 +40,39 @@ def inner_cv(task: str, folds: int, seed: int):
     return KFold(folds, shuffle=True, random_state=seed)
 
 
+class EncodedClassifier(ClassifierMixin, BaseEstimator):
+    """A classifier fit on the integer codes of the labels (their sorted order), whose ``classes_`` are
+    the labels themselves. scikit-learn's LogisticRegressionCV rejects string labels that look like
+    numbers (outcomes coded "0"/"1": "The classes, [0, 1], are not in class_weight"); codes avoid
+    that and change nothing else (the estimator encodes labels in the same sorted order)."""
+
+    def __init__(self, estimator=None):
+        self.estimator = estimator
+
+    def fit(self, X, y):
+        self.classes_, codes = np.unique(np.asarray(y), return_inverse=True)
+        self.estimator_ = clone(self.estimator).fit(X, codes)
+        return self
+
+    def predict_proba(self, X):
+        return self.estimator_.predict_proba(X)
+
+    def predict(self, X):
+        return self.classes_[np.asarray(self.estimator_.predict(X), dtype=int)]
+
+    @property
+    def coef_(self):
+        return self.estimator_.coef_
+
+    @property
+    def intercept_(self):
+        return self.estimator_.intercept_
+
+    @property
+    def feature_importances_(self):
+        return self.estimator_.feature_importances_
+
+
 def make_model(*, task: str = "classification", penalty: str = "l2", model: str = "linear", inner_folds: int = 3,
                n_cs: int = 10, seed: int = 0, max_iter: int = 2000):
     """A penalized linear model whose strength is tuned by inner CV on the training samples only, or a
@@ -50,8 +83,8 @@ def make_model(*, task: str = "classification", penalty: str = "l2", model: str 
         from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
 
         if task == "classification":
-            return RandomForestClassifier(n_estimators=500, class_weight="balanced_subsample", min_samples_leaf=2,
-                                          random_state=seed, n_jobs=1)
+            return EncodedClassifier(RandomForestClassifier(n_estimators=500, class_weight="balanced_subsample",
+                                                            min_samples_leaf=2, random_state=seed, n_jobs=1))
         return RandomForestRegressor(n_estimators=500, min_samples_leaf=2, random_state=seed, n_jobs=1)
     if model != "linear":
         raise ValueError(f"model must be 'linear' or 'random_forest', not {model!r}")
@@ -71,7 +104,7 @@ def make_model(*, task: str = "classification", penalty: str = "l2", model: str 
         l1_ratios, solver = (1.0,), "saga"
     else:
         raise ValueError(f"penalty must be l2, l1 or elasticnet, not {penalty!r}")
-    return LogisticRegressionCV(
+    return EncodedClassifier(LogisticRegressionCV(
         Cs=np.logspace(-4, 2, n_cs),
         l1_ratios=l1_ratios,
         cv=cv,
@@ -81,7 +114,7 @@ def make_model(*, task: str = "classification", penalty: str = "l2", model: str 
         max_iter=max_iter,
         use_legacy_attributes=False,
         random_state=seed,
-    )
+    ))
 
 
 def observed_rows(X: pd.DataFrame) -> pd.Index:
@@ -360,7 +393,8 @@ class LateIntegration(_Base):
 
     def _fit_final(self, D, y):
         if self.task == "classification":
-            return LogisticRegression(C=1.0, class_weight="balanced", max_iter=2000).fit(D.to_numpy(), y.to_numpy())
+            return EncodedClassifier(LogisticRegression(C=1.0, class_weight="balanced", max_iter=2000)).fit(
+                D.to_numpy(), y.to_numpy())
         return RidgeCV(alphas=np.logspace(-3, 3, 13)).fit(D.to_numpy(), y.to_numpy())
 
     def fit(self, layers, y):

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import InputError
+from .errors import ConfigError, DataError
 
 TABLE_SUFFIXES = {".csv": ",", ".tsv": "\t", ".txt": "\t"}
 
@@ -24,53 +24,135 @@ def _suffix(path: Path) -> str:
     return suffixes[-1] if suffixes else ""
 
 
+def _read_text(path: Path, what: str = "file") -> tuple[bytes, str]:
+    """The file's bytes and text: gzip-decompressed when it ends in .gz, decoded as UTF-8 (a byte-order mark is
+    dropped). A truncated or corrupt gzip stream or bytes that are not UTF-8 raise DataError naming
+    the file (and the line)."""
+    import gzip
+    import zlib
+
+    try:
+        if path.suffix.lower() == ".gz":
+            with gzip.open(path, "rb") as fh:
+                data = fh.read()
+        else:
+            data = path.read_bytes()
+    except gzip.BadGzipFile as exc:
+        raise DataError(
+            f"{path}: ends in .gz but is not gzip data ({exc}). Compress it with gzip, or drop '.gz' from its "
+            "name (and from the sheet that names it)."
+        ) from None
+    except (EOFError, zlib.error) as exc:
+        raise DataError(
+            f"{path}: the gzip-compressed {what} is truncated or corrupt ({type(exc).__name__}: {exc}). "
+            "The copy was probably cut short: copy or download it again (check with 'gzip -t')."
+        ) from None
+    except OSError as exc:
+        raise DataError(f"{path}: cannot be read ({exc}).") from None
+    try:
+        return data, data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise DataError(
+            f"{path}, line {line}: byte 0x{data[exc.start]:02x} is not UTF-8 text. Save the {what} as UTF-8 "
+            "(e.g. 'CSV UTF-8' in Excel, or iconv -f latin1 -t utf-8)."
+        ) from None
+
+
+def _check_fields(text: str, sep: str, path, *, line_numbers: list[int] | None = None,
+                  row_ids: bool = True) -> tuple[list[str], int]:
+    """Stop at the first ragged row: every data row must have as many fields as the header.
+
+    ``line_numbers``: the file line of each line of ``text`` (when lines were dropped before, such as
+    comments); ``row_ids``: the first column holds row IDs (a matrix), so a header one field short is
+    R's write.table format. Returns (header fields, file line of the header)."""
+    import csv
+    from io import StringIO
+
+    def line_of(n: int) -> int:
+        return line_numbers[n - 1] if line_numbers and n - 1 < len(line_numbers) else n
+
+    if '"' in text:  # quoted values may hold the separator or line breaks: a real CSV reader
+        reader = csv.reader(StringIO(text), delimiter=sep)
+        records = ((reader.line_num, fields) for fields in reader
+                   if fields and not (len(fields) == 1 and not fields[0].strip()))
+        counted = ((num, len(fields), fields) for num, fields in records)
+    else:  # fast path (no quotes): a line has one field more than separators
+        counted = ((num, line.count(sep) + 1, line) for num, line in enumerate(text.split("\n"), start=1)
+                   if line.strip())
+    header, header_line = None, 0
+    n_rows, n_bad, bad, all_one_more = 0, 0, [], True
+    for num, k, fields in counted:
+        if header is None:
+            header = fields if isinstance(fields, list) else fields.rstrip("\r").split(sep)
+            header_line = line_of(num)
+            continue
+        n_rows += 1
+        all_one_more = all_one_more and k == len(header) + 1
+        if k != len(header):
+            n_bad += 1
+            if len(bad) < 7:
+                bad.append((line_of(num), k))
+            elif not all_one_more:
+                break
+    if header is None or not n_bad:
+        return header or [], header_line
+    name = "tab" if sep == "\t" else f"'{sep}'"
+    if row_ids and all_one_more and n_bad == n_rows:
+        raise DataError(
+            f"{path}: the header (line {header_line}) has {len(header)} fields but every data row has "
+            f"{len(header) + 1}: the header lacks the field above the row IDs (as R's write.table writes it). "
+            f"Add an empty first field (a leading {name}) to the header, or write the file with row names."
+        )
+    n, k = bad[0]
+    more = k > len(header)
+    others = ", ".join(str(m) for m, _ in bad[1:6])
+    also = f" (also line(s) {others}{' and more' if n_bad > 6 else ''})" if others else ""
+    fix = (f"A value holding the separator ({name}) must be quoted, and a line must not end with an extra "
+           "separator: remove the extra field(s) or add the missing column name to the header." if more else
+           "Nothing is padded: write NA for a missing value instead of leaving fields out.")
+    raise DataError(
+        f"{path}, line {n}: {k} field(s) where the header (line {header_line}) has {len(header)}, a row with "
+        f"{'more' if more else 'fewer'} fields than the header{also}. {fix}"
+    )
+
+
 def read_raw_table(path: str | Path) -> pd.DataFrame:
     """Read a CSV, TSV or Parquet table with every cell as a string (first column = row IDs).
 
-    Nothing is coerced here; :func:`moflow.validate.parse_matrix` checks and converts.
+    Nothing is coerced here; :func:`moflow.validate.parse_matrix` checks and converts. A row with more
+    or fewer fields than the header, a truncated gzip stream, an unreadable Parquet file or a file
+    that is not UTF-8 raise :class:`~moflow.errors.DataError` naming the file (and the line).
     """
     path = Path(path)
     if not path.exists():
-        raise InputError(f"{path}: file not found. Check the 'path' column of the omics sheet.")
+        raise DataError(f"{path}: file not found. Check the 'path' column of the omics sheet.")
     suffix = _suffix(path)
     if suffix == ".parquet":
-        df = pd.read_parquet(path)
-        if df.index.name is None and df.columns.size and not pd.api.types.is_numeric_dtype(df.iloc[:, 0]):
-            df = df.set_index(df.columns[0])
-        df.index = df.index.astype(str)
-        df.columns = df.columns.astype(str)
-        return df
+        return _read_parquet_raw(path)
     if suffix not in TABLE_SUFFIXES:
-        raise InputError(
+        raise DataError(
             f"{path}: unknown matrix format '{suffix}'. Use .csv, .tsv, .txt (tab-separated) "
             "or .parquet, optionally gzip-compressed."
         )
+    sep = TABLE_SUFFIXES[suffix]
+    data, text = _read_text(path, "matrix")
+    if not text.strip():
+        raise DataError(f"{path}: the file is empty. Write the matrix (one ID column and one column per sample "
+                        "or feature) or fix the omics sheet's path.")
+    _check_fields(text, sep, path)
+    del text
+    from io import BytesIO
+
     # header=None: pandas would silently rename duplicated column names ('X' -> 'X.1')
     try:
-        df = pd.read_csv(
-            path,
-            sep=TABLE_SUFFIXES[suffix],
-            dtype=str,
-            header=None,
-            keep_default_na=False,
-            na_values=[],
-        )
+        df = pd.read_csv(BytesIO(data), sep=sep, dtype=str, header=None, keep_default_na=False, na_values=[],
+                         encoding="utf-8-sig")
     except pd.errors.EmptyDataError:
-        raise InputError(f"{path}: the file is empty.") from None
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise InputError(
-            f"{path}: rows have different numbers of fields ({exc}). Every row needs one ID and one value per "
-            "column; a header one field short (as R's write.table writes it) needs an empty first field."
-        ) from None
-    if df.shape[0] < 1:
-        raise InputError(f"{path}: the file is empty.")
-    short = df.isna().any(axis=1).to_numpy()
-    if short.any():
-        r = int(np.flatnonzero(short)[0])
-        raise InputError(
-            f"{path}: line {r + 1} has fewer fields than the header ({int(df.iloc[r].notna().sum())} vs "
-            f"{df.shape[1]}). Write NA for missing values instead of leaving fields out."
-        )
+        raise DataError(f"{path}: the file is empty.") from None
+    except pd.errors.ParserError as exc:
+        raise DataError(f"{path}: cannot be parsed as a {'tab' if sep == chr(9) else 'comma'}-separated table "
+                        f"({exc}). Every row needs one ID and one value per column.") from None
     header = df.iloc[0, 1:].astype(str).str.strip().tolist()
     df = df.iloc[1:].set_index(0)
     df.columns = header
@@ -79,20 +161,67 @@ def read_raw_table(path: str | Path) -> pd.DataFrame:
     return df
 
 
+def _read_parquet_raw(path: Path) -> pd.DataFrame:
+    try:
+        import pyarrow
+
+        errors = (OSError, ValueError, EOFError, pyarrow.ArrowException)
+    except ImportError:  # pragma: no cover - pyarrow is a dependency
+        errors = (OSError, ValueError, EOFError)
+    try:
+        df = pd.read_parquet(path)
+    except errors as exc:
+        raise DataError(
+            f"{path}: cannot be read as Parquet ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})."
+            " Is the file complete (a copy cut short?) and really Parquet? Write it again, e.g. with "
+            "pandas DataFrame.to_parquet."
+        ) from None
+    if df.index.name is None and df.columns.size and not pd.api.types.is_numeric_dtype(df.iloc[:, 0]):
+        df = df.set_index(df.columns[0])
+    df.index = df.index.astype(str).str.strip()
+    df.columns = df.columns.astype(str).str.strip()
+    return df
+
+
 def read_sheet(path: str | Path) -> pd.DataFrame:
-    """Read a tab-separated sheet (samples.tsv, omics.tsv) with every column as string."""
+    """Read a tab-separated sheet (samples.tsv, omics.tsv) with every column as string.
+
+    Whole-line comments (``#``) and blank lines are skipped; ``df.attrs["lines"]`` holds the file line
+    of every row (the header is line 1 when nothing precedes it), for messages. A row with more or
+    fewer fields than the header, or a column named twice, raises DataError naming the line.
+    """
     path = Path(path)
     if not path.exists():
-        raise InputError(f"{path}: sheet not found. Check the config entry that names it.")
+        raise ConfigError(f"{path}: sheet not found. Check the config entry that names it.")
     from io import StringIO
 
+    _, text = _read_text(path, "sheet")
+    kept, numbers = [], []
     # whole-line comments are skipped; '#' inside a value (plate#1) is data
-    text = "".join(line for line in path.read_text().splitlines(keepends=True) if not line.startswith("#"))
+    for n, line in enumerate(text.splitlines(keepends=True), start=1):
+        if line.startswith("#") or not line.strip():
+            continue
+        kept.append(line if line.endswith("\n") else line + "\n")
+        numbers.append(n)
+    if not kept:
+        raise DataError(f"{path}: the sheet is empty. It needs a header line and one row per entry.")
+    text = "".join(kept)
+    header, _ = _check_fields(text, "\t", path, line_numbers=numbers, row_ids=False)
+    names = [h.strip() for h in header]
+    dup = sorted({h for h in names if names.count(h) > 1})
+    if dup:
+        raise DataError(f"{path}, line {numbers[0]}: column '{dup[0]}' appears more than once in the header. "
+                        "Column names must be unique; rename or delete the duplicate.")
+    if len(names) == 1 and ("," in names[0] or ";" in names[0]):
+        raise DataError(f"{path}, line {numbers[0]}: the header has a single column ('{names[0][:60]}'); the sheet "
+                        "must be tab-separated, not comma- or semicolon-separated.")
     try:
-        df = pd.read_csv(StringIO(text), sep="\t", dtype=str, keep_default_na=False)
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: cannot be read as a tab-separated sheet ({exc}).") from None
+        df = pd.read_csv(StringIO(text), sep="\t", dtype=str, keep_default_na=False, na_values=[])
+    except pd.errors.ParserError as exc:
+        raise DataError(f"{path}: cannot be read as a tab-separated sheet ({exc}).") from None
     df.columns = [c.strip() for c in df.columns]
+    if len(df) == len(numbers) - 1:
+        df.attrs["lines"] = numbers[1:]
     return df
 
 
@@ -114,7 +243,10 @@ def read_matrix(path: str | Path) -> pd.DataFrame:
 
 
 def write_table(df: pd.DataFrame, path: str | Path, *, index: bool = False) -> None:
-    """Write a results table as TSV with a fixed float format (byte-identical reruns)."""
+    """Write a results table as TSV with a fixed float format (byte-identical reruns). A table
+    without columns is a bug upstream (it could not be read back): refused."""
+    if df.shape[1] == 0 and not index:
+        raise ValueError(f"write_table: refusing to write {path}, a table without columns")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     df.to_csv(path, sep="\t", index=index, float_format="%.6g", lineterminator="\n")
@@ -198,13 +330,15 @@ def read_json(path: str | Path):
 
 
 def read_gmt_lines(path: str | Path) -> list[str]:
+    """The lines of a GMT file (optionally gzipped); a missing file is a ConfigError, an unreadable one
+    (truncated gzip, not UTF-8) a DataError."""
     path = Path(path)
     if not path.exists():
-        raise InputError(
+        raise ConfigError(
             f"{path}: gene-set file not found. Gene sets are read from local GMT files only; "
             "name an existing file in config 'enrichment: gene_sets'."
         )
-    return path.read_text().splitlines()
+    return _read_text(path, "gene-set file")[1].splitlines()
 
 
 def write_gmt(gene_sets: dict[str, list[str]], path: str | Path, *, descriptions: dict | None = None) -> None:
@@ -222,14 +356,30 @@ def read_annotation(path: str | Path) -> pd.DataFrame:
     cell as a string."""
     path = Path(path)
     if not path.exists():
-        raise InputError(f"{path}: annotation file not found. Check config 'enrichment: layers: <layer>: annotation'.")
+        raise ConfigError(f"{path}: annotation file not found. Check config 'enrichment: layers: <layer>: annotation'.")
     suffix = _suffix(path)
     if suffix not in TABLE_SUFFIXES:
-        raise InputError(f"{path}: unknown annotation format '{suffix}'. Use .csv, .tsv or .txt (tab-separated).")
+        raise ConfigError(f"{path}: unknown annotation format '{suffix}'. Use .csv, .tsv or .txt (tab-separated).")
+    data, text = _read_text(path, "annotation table")
+    _check_fields(text, TABLE_SUFFIXES[suffix], path, row_ids=False)
+    from io import BytesIO
+
     try:
-        return pd.read_csv(path, sep=TABLE_SUFFIXES[suffix], dtype=str, keep_default_na=False, na_values=[])
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: cannot be read as a table with a header row ({exc}).") from None
+        return pd.read_csv(BytesIO(data), sep=TABLE_SUFFIXES[suffix], dtype=str, keep_default_na=False, na_values=[],
+                           encoding="utf-8-sig")
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise DataError(f"{path}: cannot be read as a table with a header row ({exc}).") from None
+
+
+def enrichment_paths(settings) -> list[str]:
+    """Every file config ``enrichment`` names (``settings``: :class:`moflow.settings.Enrichment`): the
+    gene-set GMTs, the layers' feature-set GMTs and their annotation tables, each once."""
+    paths = list(settings.gene_sets.values())
+    for cfg in settings.layers.values():
+        paths += list(cfg.feature_sets.values())
+        if cfg.annotation:
+            paths.append(cfg.annotation)
+    return list(dict.fromkeys(str(p) for p in paths))
 
 
 def read_enrichment_files(settings) -> tuple[dict[str, list[str]], dict[str, pd.DataFrame]]:
@@ -303,6 +453,43 @@ def write_bytes(data: bytes, path: str | Path) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
+
+
+def git_commit(folder: str | Path) -> str:
+    """The commit checked out in the git checkout holding ``folder`` (read from .git/HEAD, the ref
+    files and packed-refs; git itself is not called), or "unknown" outside a git checkout."""
+    folder = Path(folder).resolve()
+    for d in (folder, *folder.parents):
+        git = d / ".git"
+        if git.is_file():  # a worktree or submodule: "gitdir: <path>"
+            text = git.read_text().strip()
+            if not text.startswith("gitdir:"):
+                return "unknown"
+            git = (d / text.split(":", 1)[1].strip()).resolve()
+        if not git.is_dir():
+            continue
+        try:
+            head = (git / "HEAD").read_text().strip()
+            if not head.startswith("ref:"):
+                return head or "unknown"
+            ref = head.split(":", 1)[1].strip()
+            common = git
+            if (git / "commondir").exists():  # worktrees keep refs in the main repository
+                common = (git / (git / "commondir").read_text().strip()).resolve()
+            for base in (git, common):
+                if (base / ref).is_file():
+                    return (base / ref).read_text().strip()
+            for base in (git, common):
+                packed = base / "packed-refs"
+                if packed.is_file():
+                    for line in packed.read_text().splitlines():
+                        parts = line.split()
+                        if len(parts) == 2 and parts[1] == ref:
+                            return parts[0]
+        except OSError:
+            pass
+        return "unknown"
+    return "unknown"
 
 
 def sha256(path: str | Path) -> str:

@@ -320,8 +320,7 @@ def stability(reference: pd.DataFrame, runs: dict[int, pd.DataFrame]) -> pd.Data
             j = match.get(i)
             rows.append({"factor": f, "seed": seed, "matched_factor": run.columns[j] if j is not None else "",
                          "r": C[i, j] if j is not None else np.nan})
-    out = pd.DataFrame(rows)
-    if len(out):
-        out["abs_r"] = out["r"].abs()
-        out["consensus_abs_r"] = out.groupby("factor")["abs_r"].transform("mean")
+    out = pd.DataFrame(rows, columns=["factor", "seed", "matched_factor", "r"])
+    out["abs_r"] = out["r"].abs()
+    out["consensus_abs_r"] = out.groupby("factor")["abs_r"].transform("mean")
     return out

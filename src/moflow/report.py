@@ -206,7 +206,7 @@ def build_html(*, title: str, sections: list[tuple[str, str]]) -> str:
 
 def report_sections(*, inputs: pd.DataFrame, layers: list[str], diagnostics: dict[str, pd.DataFrame],
                     steps: dict[str, pd.DataFrame], pca_png: dict[str, bytes], variance_png: bytes,
-                    associations: pd.DataFrame, outcome_column: str, late_weights: pd.DataFrame,
+                    associations: pd.DataFrame, outcome_column: str, late_weights: pd.DataFrame | None,
                     board: pd.DataFrame, board_png: bytes, enrichment: pd.DataFrame | None,
                     pathways_png: bytes | None, provenance: dict, comparison: pd.DataFrame | None = None,
                     permutation: pd.DataFrame | None = None, stability: pd.DataFrame | None = None,
@@ -233,8 +233,18 @@ def report_sections(*, inputs: pd.DataFrame, layers: list[str], diagnostics: dic
     summary = [f"<p>Best strategy by cross-validated {label}: <b>{html.escape(str(best['strategy']))}</b> "
                f"({_score(best)}).</p>"]
     if f"test_{metric}" in board.columns:
+        extra = [m for m in ("accuracy", "sensitivity", "specificity", "f1", "roc_auc", "rmse", "pearson_r")
+                 if f"test_{m}" in board.columns and m != metric]
+
+        def _test(m):
+            lo, hi = best.get(f"test_{m}_lo"), best.get(f"test_{m}_hi")
+            ci = f" ({lo:.3f}-{hi:.3f})" if lo is not None and pd.notna(lo) else ""
+            return f"{m.replace('_', ' ')} {best[f'test_{m}']:.3f}{ci}"
+
         summary.append(f"<p>On the external test set ({int(best['test_n_test'])} samples, never used to fit or "
-                       f"tune), {html.escape(str(best['strategy']))} scores {label} {best[f'test_{metric}']:.3f}.</p>")
+                       f"tune), {html.escape(str(best['strategy']))} scores {_test(metric)}; "
+                       + ", ".join(_test(m) for m in extra)
+                       + " (95% bootstrap intervals over the test samples).</p>")
     if best_single is not None:
         summary.append(f"<p>Best single layer: <b>{html.escape(str(best_single['strategy']))}</b> "
                        f"({_score(best_single)}).</p>")
@@ -284,8 +294,13 @@ def report_sections(*, inputs: pd.DataFrame, layers: list[str], diagnostics: dic
         mofa += ["<h3>Stability across seeds</h3><p>Factors of runs with other seeds matched to this run "
                  "(Hungarian assignment on |r| of factor values).</p>", _table(st)]
     sections.append(("Intermediate integration (MOFA)", "".join(mofa)))
-    sections.append(("Late integration", "<p>Meta-learner coefficients of each layer's out-of-fold log-odds.</p>"
-                     + _table(late_weights)))
+    if late_weights is not None:
+        sections.append(("Late integration", "<p>Meta-learner coefficients of each layer's out-of-fold "
+                         "predictions.</p>" + _table(late_weights)))
+    else:
+        sections.append(("Late integration", f"<p>Skipped: late, mixed and early integration combine layers, and "
+                         f"this cohort has one ({html.escape(', '.join(layers))}). Its evaluation compares the layer's "
+                         "own model with MOFA on the same layer.</p>"))
     ev = [_img(board_png, "scoreboard"), _table(board[[c for c in board.columns if c != "kind"]]),
           '<p class="note">Repeated stratified cross-validation; every strategy and single layer sees identical '
           "splits, and the whole preprocessing chain is fit inside each training fold. Intervals use the "
@@ -309,9 +324,13 @@ def report_sections(*, inputs: pd.DataFrame, layers: list[str], diagnostics: dic
     return sections
 
 
-def provenance(config: dict, input_files: list[str], file_hashes: dict[str, str]) -> dict:
-    """Versions of the main packages, the config, and checksums of the inputs (no timestamps, so
-    reruns give identical files)."""
+def provenance(config: dict, input_files: list[str], file_hashes: dict[str, str], *,
+               commit: str = "unknown") -> dict:
+    """Versions of the main packages and of Python, the platform, the git commit of the workflow
+    checkout (``commit``; "unknown" outside a git checkout), the config, and the sha256 of every input
+    file (sheets, layer matrices, gene-set and annotation files). No timestamps, so reruns give
+    identical files."""
+    import platform
     from importlib.metadata import PackageNotFoundError, version
 
     versions = {}
@@ -321,7 +340,9 @@ def provenance(config: dict, input_files: list[str], file_hashes: dict[str, str]
             versions[pkg] = version(pkg)
         except PackageNotFoundError:
             versions[pkg] = "not installed"
-    return {"versions": versions, "config": config, "inputs": {f: file_hashes[f] for f in input_files}}
+    return {"versions": versions, "python": platform.python_version(), "platform": platform.platform(),
+            "workflow_commit": commit, "config": config, "checksum": "sha256",
+            "inputs": {f: file_hashes[f] for f in input_files}}
 
 
 # ---------------------------------------------------------------------------------------------

@@ -25,9 +25,28 @@ def setup(log_path: str | None, threads: int = 1) -> logging.Logger:
     logging.getLogger("py.warnings").addHandler(handler)
 
     def _log_uncaught(exc_type, exc, tb):
-        # the rule's own log then holds the error (what --show-failed-logs prints on a cluster)
-        logger.error("%s: %s", exc_type.__name__, exc, exc_info=(exc_type, exc, tb))
-        sys.__excepthook__(exc_type, exc, tb)
+        # The message comes first, on stderr and in the rule's own log (what --show-failed-logs prints
+        # on a cluster). Bad input (InputError and its subclasses) is a message for the user: no
+        # traceback, exit status 1 (Python's for an uncaught exception). Anything else is a bug or an
+        # environment problem: a first line naming it, then the traceback.
+        from .errors import InputError
+
+        if issubclass(exc_type, KeyboardInterrupt):
+            sys.__excepthook__(exc_type, exc, tb)
+            return
+        if issubclass(exc_type, InputError):
+            first, trace = f"Error: {exc}", None
+        else:
+            text = str(exc).splitlines()
+            first = (f"Error: {exc_type.__name__}: {text[0] if text else ''} (not a known input problem; "
+                     "the traceback follows)")
+            trace = (exc_type, exc, tb)
+        sys.stderr.write(first + "\n")
+        sys.stderr.flush()
+        if log_path:
+            logger.error("%s", first, exc_info=trace)
+        if trace is not None:
+            sys.__excepthook__(*trace)
 
     sys.excepthook = _log_uncaught
     return logger

@@ -190,7 +190,49 @@ BAD = {
     "misspelt positive class": (_misspell_positive_class, ["'outcome: positive' is 'cases'", "samples.tsv", "'case'"]),
     "single-sample batch": (
         lambda r: _break_sheet(r, lambda d: _set_row0(d, "batch", "lonely")), ["lonely", "single sample"]),
+    # at start-up (rules/common.smk): config, sheets, gene-set files
+    "config typo": (
+        lambda r: _edit_text(r / "config" / "config.yaml", lambda t: t.replace("\nintegration:", "\nintegraton:")),
+        ["Invalid config: config/config.yaml: unknown key 'integraton' (did you mean 'integration'?)"]),
+    "invalid YAML": (
+        lambda r: _edit_text(r / "config" / "config.yaml", lambda t: t.replace("  column: outcome",
+                                                                                "  column: [outcome")),
+        ["config/config.yaml, line", "invalid YAML"]),
+    "misspelt layer under preprocess": (
+        lambda r: _edit_config(r, preprocess={"protien": {"impute": {"method": "knn"}}}),
+        ["'preprocess: protien' names no layer", "Did you mean 'protein'?"]),
+    "unknown kind in the omics sheet": (
+        lambda r: _edit_text(r / "config" / "omics.tsv", lambda t: t.replace("\trnaseq_counts\t", "\trnaseq_count\t")),
+        ["config/omics.tsv, row 2 (layer 'rna'): kind 'rnaseq_count'", "Did you mean 'rnaseq_counts'?"]),
+    "ragged sample sheet": (
+        lambda r: _edit_text(r / "config" / "samples.tsv", lambda t: t.replace("\tb1\t", "\tb1\t\t", 1)),
+        ["config/samples.tsv, line", "more fields than the header"]),
+    "empty gene-set file": (
+        lambda r: (r / "data" / "sets.gmt").write_text(""), ["data/sets.gmt: no gene set found"]),
+    # in the input stage: the matrices and the gene sets against them
+    "ragged matrix row": (
+        lambda r: _edit_text(r / "data" / "protein.csv", lambda t: t.replace("\nS0003,", "\nS0003,1.0,", 1)),
+        ["data/protein.csv, line 4", "more fields than the header"]),
+    "Excel-mangled gene symbol": (
+        lambda r: _edit_text(r / "data" / "rna.tsv", lambda t: t.replace(t.splitlines()[3].split("\t")[0] + "\t",
+                                                                          "1-Mar\t", 1)),
+        ["data/rna.tsv", "'1-Mar'", "Excel"]),
+    "gene sets sharing no gene": (
+        lambda r: (r / "data" / "sets.gmt").write_text("SET_A\tna\t" + "\t".join(f"ENSG{i:05d}" for i in range(30))
+                                                       + "\n"),
+        ["data/sets.gmt: no gene of this file is a feature of layer 'rna'", "ENSG00000"]),
 }
+
+
+def _edit_text(path: Path, fn):
+    path.write_text(fn(path.read_text()))
+
+
+def _edit_config(root: Path, **changes):
+    p = root / "config" / "config.yaml"
+    config = yaml.safe_load(p.read_text())
+    config.update(changes)
+    p.write_text(yaml.safe_dump(config, sort_keys=False))
 
 
 @pytest.mark.parametrize("case", sorted(BAD))
@@ -218,3 +260,17 @@ def test_negative_count_stops_early(tmp_path):
     text = res.stdout + res.stderr
     assert "negative count" in text and "rna.tsv" in text and df.columns[7] in text
     assert not (root / "results" / "preprocess").exists()
+
+
+def test_input_error_is_the_first_line_of_the_job(tmp_path):
+    """A bad matrix: the job prints `Error: <message>` first on stderr, no traceback, and its log has it."""
+    root = make_project(tmp_path)
+    _break_matrix_csv(root, lambda d: _set_row0(d, d.columns[2], "n.d."))
+    res = _snakemake(root)
+    assert res.returncode != 0
+    lines = [line for line in res.stderr.splitlines() if line.startswith("Error: ")]
+    assert lines and lines[0].startswith("Error: data/protein.csv: non-numeric value 'n.d.'"), res.stderr[-3000:]
+    assert "Traceback" not in res.stderr.split(lines[0])[0]
+    assert "DataError" not in res.stderr and "Traceback (most recent call last)" not in res.stderr
+    log = (root / "logs" / "inputs" / "validate_inputs.log").read_text()
+    assert "Error: data/protein.csv: non-numeric value 'n.d.'" in log and "Traceback" not in log

@@ -270,3 +270,24 @@ def test_corrected_interval_is_wider_than_naive():
     assert corrected_interval(np.array([0.7]), 72, 18)[0] == 0.7
     assert np.isnan(corrected_interval(np.array([0.7]), 72, 18)[1])
 
+
+
+def test_clinical_scores_of_a_known_confusion_matrix():
+    from moflow.evaluate import clinical_scores, external_scores
+
+    # 10 positives (8 found), 20 negatives (15 correctly negative); the positive class sorts first
+    y = np.array(["yes"] * 10 + ["no"] * 20)
+    call_yes = np.r_[np.ones(8), np.zeros(2), np.ones(5), np.zeros(15)].astype(bool)
+    P = np.column_stack([np.where(call_yes, 0.2, 0.8), np.where(call_yes, 0.8, 0.2)])  # columns: no, yes
+    s = clinical_scores(y, P, ["no", "yes"], "yes")
+    assert s["sensitivity"] == pytest.approx(0.8) and s["specificity"] == pytest.approx(0.75)
+    assert s["accuracy"] == pytest.approx(23 / 30) and s["f1"] == pytest.approx(16 / 23)
+    # the other class as positive swaps sensitivity and specificity
+    s2 = clinical_scores(y, P, ["no", "yes"], "no")
+    assert s2["sensitivity"] == pytest.approx(0.75) and s2["specificity"] == pytest.approx(0.8)
+    pred = pd.DataFrame({"strategy": "s", "split": "final", "sample": [f"{i:04d}" for i in range(30)],
+                         "y_true": y, "p_no": P[:, 0], "p_yes": P[:, 1]})
+    ext = external_scores(pred, task="classification", positive="yes", n_boot=300, seed=1).iloc[0]
+    assert ext["test_sensitivity"] == pytest.approx(0.8) and ext["test_n_test"] == 30
+    assert ext["test_sensitivity_lo"] < 0.8 < ext["test_sensitivity_hi"]
+    assert 0 <= ext["test_specificity_lo"] <= ext["test_specificity_hi"] <= 1

@@ -16,6 +16,7 @@ from moflow.errors import InputError
 from moflow.preprocess import (
     PQN,
     QCRLSC,
+    AutoDrift,
     ComBat,
     CountNormalizer,
     FeatureFilter,
@@ -26,8 +27,10 @@ from moflow.preprocess import (
     MeanImpute,
     MedianCentering,
     MinProbImpute,
+    SampleDrift,
     layer_settings,
     make_step,
+    run_order_correlation,
 )
 from unit_helpers import LAYER_KINDS, make_preprocessors
 
@@ -620,7 +623,9 @@ def test_metabolomics_without_normalization_keeps_qc_drift(cohort, info, outcome
     pp = LayerPreprocessor("metabolomics_intensity", settings, info=info, batch_column="batch",
                            layer="metabolomics")
     out = pp.fit_transform(cohort.layers["metabolomics"], outcome)
-    assert isinstance(pp.named_step("qc_drift"), QCRLSC)
+    # (issue 11: the kind's default is qc_drift 'auto', which is QC-RLSC on a layer with QC injections)
+    drift = pp.named_step("qc_drift")
+    assert isinstance(drift, AutoDrift) and drift.chosen_ == "rlsc" and isinstance(drift.step_, QCRLSC)
     assert out.shape[0] == len(outcome)
 
 
@@ -1174,3 +1179,276 @@ def test_new_imputers_in_the_chain_train_test(cohort, info, outcome, fold_ids, m
     assert not tr.isna().to_numpy().any() and not te.isna().to_numpy().any()
     one = pd.concat([pp.transform(X.loc[[s]]) for s in test[:3]])
     np.testing.assert_allclose(one.to_numpy(), te.iloc[:3].to_numpy(), rtol=1e-9, atol=1e-9)
+
+
+# ---------------------------------------------------------------------------------------------
+# (i) issue 11: run-order drift without QC injections, nothing skipped silently, imputation
+#     before batch correction, the proteomics imputation default
+# ---------------------------------------------------------------------------------------------
+
+
+def drift_layer(seed: int = 0, n: int = 96, p: int = 120, missing: float = 0.1, effect: float = 1.0):
+    """Study samples only (no QC injections), 3 batches run one after the other, each feature drifting
+    over its batch's run (a linear and a curved part, different per batch), an outcome effect on
+    features 0-14 (outcome unrelated to run order), cells missing at random. Returns (X, drift-free
+    values, sample sheet, outcome)."""
+    rng = np.random.default_rng(seed)
+    idx = [f"S{i:03d}" for i in range(n)]
+    b = np.repeat([0, 1, 2], n // 3)
+    pos = np.tile(np.linspace(0, 1, n // 3), 3)
+    slope = rng.normal(0, 1.0, (3, p))[b]
+    curve = rng.normal(0, 0.6, (3, p))[b]
+    drift = pos[:, None] * slope + np.sin(3 * pos)[:, None] * curve
+    case = rng.permutation(np.arange(n) % 2 == 0)
+    clean = 20 + rng.normal(0, 1.5, p) + rng.normal(0, 0.3, (n, p)) + effect * case[:, None] * (np.arange(p) < 15)
+    V = clean + drift
+    V[rng.random(V.shape) < missing] = np.nan
+    info = pd.DataFrame({"sample": idx, "sample_type": "sample", "batch": np.array(["b1", "b2", "b3"])[b],
+                         "injection_order": np.arange(1, n + 1)}, index=idx)
+    cols = [f"f{j:03d}" for j in range(p)]
+    y = pd.Series(np.where(case, "case", "control"), index=idx)
+    return pd.DataFrame(V, index=idx, columns=cols), pd.DataFrame(clean, index=idx, columns=cols), info, y
+
+
+def test_run_order_correlation_measures_drift():
+    X, clean, info, _ = drift_layer(missing=0.0)
+    drifted = run_order_correlation(X, info, "batch")
+    noise = run_order_correlation(clean, info, "batch")
+    assert drifted > 0.4 and noise < 0.15  # noise: about 0.8 / sqrt(32)
+    # a feature rising over every batch's run has |r| = 1; without the batch column the runs pool
+    rising = pd.DataFrame({"a": info["injection_order"].astype(float)})
+    assert run_order_correlation(rising, info, "batch") == pytest.approx(1.0)
+    assert np.isnan(run_order_correlation(X, info.drop(columns="injection_order"), "batch"))
+
+
+def test_masked_lowess_fits_through_missing_cells():
+    rng = np.random.default_rng(3)
+    x = np.arange(60.0)
+    trend = np.sin(x / 20)
+    Y = trend[:, None] + rng.normal(0, 0.1, (60, 4))
+    M = rng.random(Y.shape) > 0.25
+    fit = lowess_columns(x, np.where(M, Y, np.nan), frac=0.4, it=3, mask=M)
+    full = lowess_columns(x, Y, frac=0.4, it=3)
+    assert np.isfinite(fit).all()  # the hidden cells get fitted values too
+    assert np.abs(fit - trend[:, None]).max() < 0.15
+    assert np.abs(fit - full).max() < 0.1  # about the fit with every cell observed
+    # an all-True mask is the unmasked (statsmodels-equal) fit exactly
+    np.testing.assert_array_equal(lowess_columns(x, Y, frac=0.4, it=3, mask=np.ones_like(M)), full)
+
+
+@pytest.mark.parametrize("smoother", ["lowess", "spline"])
+def test_sample_lowess_removes_run_order_drift(smoother):
+    X, clean, info, y = drift_layer()
+    step = SampleDrift(info=info, batch_column="batch", smoother=smoother).fit(X, y)
+    out = step.transform(X)
+    assert step.order_correlation_before_ > 0.4
+    assert step.order_correlation_after_ < 0.15
+    assert step.order_correlation_after_ == pytest.approx(run_order_correlation(out, info, "batch"))
+    # closer to the drift-free values (each batch's level aside: level 'batch' keeps it)
+    def err(M):
+        D = (M - clean).groupby(info["batch"]).transform(lambda c: c - c.median())
+        return float(np.nanmean(np.abs(D.to_numpy())))
+    assert err(out) < 0.4 * err(X)
+    # the outcome effect within batches (outcome unrelated to run order) comes back towards the drift-free one
+    def t_within(M):
+        return mean_abs_t(M.groupby(info["batch"]).transform(lambda c: c - c.median()), y, X.columns[:15])
+    assert t_within(out) > t_within(X) and t_within(out) > 0.85 * t_within(clean)
+    assert out.isna().equals(X.isna())
+
+
+def test_sample_lowess_is_an_estimator_fit_on_training_rows():
+    """Contract of tests/unit/test_estimator_contract.py for SampleDrift: transforming held-out rows
+    (clean, then poisoned) never changes what was learnt, a held-out row comes out the same alone or
+    with others, the training rows transform as before, and a refit of a clone learns the same."""
+    from sklearn.base import clone
+
+    X, clean, info, y = drift_layer(seed=1)
+    held = X.index[5::6]
+    train = X.index.difference(held)
+    step = SampleDrift(info=info, batch_column="batch", level="overall")
+    step.fit(X.loc[train], y.loc[train])
+    state = copy.deepcopy(vars(step))
+    train_out = step.transform(X.loc[train])
+    held_out = step.transform(X.loc[held])
+    poisoned = (X.loc[held] * 3 + 50).mask(np.random.default_rng(0).random((len(held), X.shape[1])) < 0.3)
+    step.transform(poisoned)
+
+    def same_state(a, b):
+        assert list(a) == list(b)
+        for k in a:
+            if isinstance(a[k], dict):
+                for kk in a[k]:
+                    va, vb = a[k][kk], b[k][kk]
+                    for u, v in zip(va if isinstance(va, tuple) else (va,), vb if isinstance(vb, tuple) else (vb,)):
+                        np.testing.assert_array_equal(np.asarray(u), np.asarray(v), err_msg=f"{k}[{kk}]")
+            elif isinstance(a[k], pd.DataFrame):
+                pd.testing.assert_frame_equal(a[k], b[k])
+            else:
+                assert a[k] == b[k] or (a[k] != a[k] and b[k] != b[k]), k
+
+    same_state(vars(step), state)
+    pd.testing.assert_frame_equal(step.transform(X.loc[train]), train_out)
+    for s in held[:4]:
+        pd.testing.assert_frame_equal(step.transform(X.loc[[s]]), held_out.loc[[s]])
+        mixed = step.transform(pd.concat([X.loc[[s]], poisoned.drop(index=s)]))
+        pd.testing.assert_frame_equal(mixed.loc[[s]], held_out.loc[[s]])
+    # held-out samples are corrected too: closer to their drift-free values
+    def err(M):
+        D = (M - clean.loc[M.index]).groupby(info.loc[M.index, "batch"]).transform(lambda c: c - c.median())
+        return float(np.nanmean(np.abs(D.to_numpy())))
+    assert err(held_out) < 0.5 * err(X.loc[held])
+    # a refit of a clone learns the same; the held-out rows' sheet entries play no part
+    again = clone(step).set_params(info=info.loc[train]).fit(X.loc[train], y.loc[train])
+    for b in step.curves_:
+        np.testing.assert_array_equal(again.curves_[b][1], step.curves_[b][1])
+        np.testing.assert_array_equal(again.levels_[b], step.levels_[b])
+
+
+def test_sample_lowess_input_errors():
+    X, _, info, y = drift_layer()
+    with pytest.raises(InputError, match="no 'injection_order' column"):
+        SampleDrift(info=info.drop(columns="injection_order"), batch_column="batch").fit(X)
+    bad = info.astype({"injection_order": object})
+    bad.loc["S007", "injection_order"] = "NA"
+    with pytest.raises(InputError, match="sample 'S007' has no numeric injection_order"):
+        SampleDrift(info=bad, batch_column="batch").fit(X)
+    step = SampleDrift(info=info, batch_column="batch").fit(X.loc[info["batch"] != "b3"])
+    with pytest.raises(InputError, match="batch 'b3' has no training samples"):
+        step.transform(X.loc[info["batch"] == "b3"])
+    with pytest.raises(InputError, match="batch 'b1' has 4 training sample"):
+        SampleDrift(info=info, batch_column="batch").fit(X.iloc[list(range(4)) + list(range(32, 96))])
+    with pytest.raises(InputError, match="reference_column 'plate' is not a column"):
+        SampleDrift(info=info, reference_column="plate", reference_value="x").fit(X)
+
+
+def test_sample_lowess_fits_on_reference_samples_only():
+    X, _, info, y = drift_layer()
+    sheet = info.assign(group=y)
+    ref = SampleDrift(info=sheet, batch_column="batch", reference_column="group", reference_value="control").fit(X, y)
+    assert sum(ref.n_fit_.values()) == int((y == "control").sum())
+    # the cases, not fit on, lose their drift too
+    cases = X.index[y == "case"]
+    before = run_order_correlation(X.loc[cases], info, "batch")
+    assert run_order_correlation(ref.transform(X.loc[cases]), info, "batch") < 0.6 * before
+
+
+def test_rlsc_on_a_layer_without_qc_injections_stops_and_offers_sample_lowess():
+    X, _, info, y = drift_layer()
+    settings = layer_settings("metabolomics_intensity", {"normalize": {"method": "none"},
+                                                         "qc_drift": {"method": "rlsc"}})
+    pp = LayerPreprocessor("metabolomics_intensity", settings, info=info, batch_column="batch", log_scale=True,
+                           layer="metab")
+    with pytest.raises(InputError, match=r"layer 'metab', step qc_drift: .*no.*|.*0 found.*sample_lowess"):
+        pp.fit(X, y)
+    with pytest.raises(InputError, match="sample_lowess"):
+        pp.fit(X, y)
+
+
+def test_metabolomics_default_drift_is_auto_and_says_what_it_did(cohort, info, outcome):
+    X, _, sheet, y = drift_layer()
+    pp = LayerPreprocessor("metabolomics_intensity", layer_settings("metabolomics_intensity"), info=sheet,
+                           batch_column="batch", log_scale=True, layer="metab")
+    pp.fit(np.power(2.0, X), y)
+    steps = pd.DataFrame(pp.history_).set_index("step")
+    assert pp.named_step("qc_drift").chosen_ == "none"
+    summary = steps.loc["qc_drift", "summary"]
+    assert "no QC injections" in summary and "sample_lowess" in summary and "(not corrected)" in summary
+    # with QC injections: QC-RLSC, and its summary has the run-order association of the study samples
+    pp = make_preprocessors(info)["metabolomics"]
+    pp.fit(cohort.layers["metabolomics"], outcome)
+    summary = pd.DataFrame(pp.history_).set_index("step").loc["qc_drift", "summary"]
+    assert summary.startswith("auto: rlsc (") and "QC median RSD" in summary and "|Spearman r|" in summary
+    drift = pp.named_step("qc_drift").step_
+    assert drift.order_correlation_after_ < drift.order_correlation_before_
+
+
+def test_sample_lowess_in_the_chain_reports_the_drift(cohort, info, outcome):
+    X, _, sheet, y = drift_layer()
+    settings = layer_settings("proteomics_intensity", {"qc_drift": {"method": "sample_lowess", "frac": 0.6}})
+    pp = LayerPreprocessor("proteomics_intensity", settings, info=sheet, batch_column="batch", log_scale=True,
+                           layer="prot")
+    _, trace = pp.fit_trace(X, y)
+    assert list(trace) == ["normalize", "qc_drift", "filter", "impute", "batch", "scale"]
+    summary = pd.DataFrame(pp.history_).set_index("step").loc["qc_drift", "summary"]
+    assert summary.startswith("trend fit on 96 training sample(s) in 3 batch(es)")
+    step = pp.named_step("qc_drift")
+    assert f"{step.order_correlation_before_:.2f} -> {step.order_correlation_after_:.2f}" in summary
+    with pytest.raises(InputError, match=r"qc_drift sample_lowess: unknown option\(s\) \['min_qc'\]"):
+        make_step("qc_drift", {"method": "sample_lowess", "min_qc": 3}, kind="proteomics_intensity", info=sheet,
+                  batch_column="batch", covariates=(), log_scale=True, seed=0)
+
+
+def test_steps_table_says_why_a_step_did_nothing(cohort, info, outcome):
+    settings = layer_settings("proteomics_intensity")
+    pp = LayerPreprocessor("proteomics_intensity", settings, info=info, batch_column="", log_scale=True,
+                           layer="protein")
+    pp.fit(cohort.layers["protein"], outcome)
+    steps = pd.DataFrame(pp.history_).set_index("step")
+    assert "no batch column" in steps.loc["batch", "summary"]
+    assert steps.loc["impute", "summary"].startswith("chose ")
+    assert "mean imputation" in steps.loc["impute", "summary"]
+
+
+def test_proteomics_default_imputation_is_auto_with_mean_as_the_floor(protein_observed):
+    opts = layer_settings("proteomics_intensity")["impute"]
+    step = make_step("impute", opts, kind="proteomics_intensity", info=None, batch_column="", covariates=(),
+                     log_scale=True, seed=0)
+    assert isinstance(step, AutoImpute) and "mean" in step.candidates
+    # on the simulated layer, out of sample: chosen on a mask of its own, scored on another one
+    X = protein_observed
+    mask = pattern_mask(X, fraction=0.1, seed=5)
+    Xm = X.mask(mask)
+    auto = nrmse(step.fit(Xm).transform(Xm), X, mask)
+    mean = nrmse(MeanImpute().fit_transform(Xm), X, mask)
+    assert auto <= mean
+
+
+def censored_batches(seed: int = 0, n: int = 90, p: int = 300):
+    """Log2 intensities in 3 batches with per-feature shifts and batch b3 1 log2 unit lower, an outcome
+    effect on features 0-29, left-censored by one detection limit (b3 loses about 28% of its values,
+    the others 16%)."""
+    rng = np.random.default_rng(seed)
+    idx = [f"S{i:03d}" for i in range(n)]
+    b = np.arange(n) % 3
+    case = rng.random(n) < 0.5
+    V = (rng.normal(24, 2, p) + rng.normal(0, 0.8, (3, p))[b] + np.array([0.0, 0.0, -1.0])[b][:, None]
+         + rng.normal(0, 0.5, (n, p)))
+    V[:, :30] += 1.0 * case[:, None]
+    V = np.where(V < np.quantile(V, 0.2) + rng.normal(0, 0.5, V.shape), np.nan, V)
+    info = pd.DataFrame({"sample": idx, "sample_type": "sample", "batch": np.array(["b1", "b2", "b3"])[b],
+                         "injection_order": np.arange(1, n + 1)}, index=idx)
+    return (pd.DataFrame(V, index=idx, columns=[f"f{j:03d}" for j in range(p)]), info,
+            pd.Series(np.where(case, "case", "control"), index=idx))
+
+
+@pytest.mark.parametrize("impute", ["minprob", "halfmin", "default"])
+def test_imputation_does_not_bring_back_batch_structure(impute):
+    """Imputation runs before batch correction (STEP_ORDER): the batch silhouette after the whole chain is
+    not above the one right after batch correction. In the old order (batch correction, then
+    imputation) left-censored imputers brought the batch structure back (measured: -0.04 -> 0.29 with
+    minprob; bench/results/impute_batch_order.md)."""
+    from moflow.diagnostics import step_diagnostics
+
+    X, info, y = censored_batches()
+    assert X.isna().groupby(info["batch"]).mean().mean(axis=1)["b3"] > 0.25
+    overrides = {} if impute == "default" else {"impute": {"method": impute}}
+
+    def run(order=None):
+        settings = layer_settings("proteomics_intensity", overrides)
+        if order:
+            settings["order"] = order
+        pp = LayerPreprocessor("proteomics_intensity", settings, info=info, batch_column="batch", log_scale=True,
+                               layer="protein")
+        _, trace = pp.fit_trace(X, y)
+        return step_diagnostics(trace, batch=info["batch"], outcome=y)[0].set_index("stage")
+
+    new = run()
+    assert list(new.index) == ["after_normalize", "after_filter", "after_impute", "after_batch", "after_scale"]
+    assert new.loc["after_filter", "silhouette_batch"] > 0.5  # strong batch structure before correction
+    assert new.loc["after_batch", "silhouette_batch"] < 0.0
+    assert new.loc["after_scale", "silhouette_batch"] <= new.loc["after_batch", "silhouette_batch"] + 0.02
+    old = run(["normalize", "filter", "batch", "impute", "scale"])
+    if impute != "default":  # the left-censored imputers after batch correction: the structure came back
+        assert old.loc["after_impute", "silhouette_batch"] > old.loc["after_batch", "silhouette_batch"] + 0.1
+        assert new.loc["after_scale", "silhouette_outcome"] > old.loc["after_scale", "silhouette_outcome"]
+    assert new.loc["after_scale", "silhouette_batch"] <= old.loc["after_scale", "silhouette_batch"] + 0.02

@@ -30,7 +30,7 @@ from moflow.preprocess import (
 pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")
 
 SCHEMA = Path(__file__).resolve().parents[2] / "schemas" / "config.schema.yaml"
-STEPS = ("normalize", "qc_drift", "filter", "batch", "impute", "scale")
+STEPS = ("normalize", "qc_drift", "filter", "impute", "batch", "scale")  # imputation before batch correction
 
 
 # --------------------------------------------------------------------------------------------

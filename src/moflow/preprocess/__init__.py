@@ -6,23 +6,28 @@ features DataFrames indexed by sample ID. Steps that need per-sample facts (batc
 QC status) read them from ``info``, a sample sheet that never carries the outcome; the outcome
 reaches a step only as ``y`` in ``fit`` (training samples only).
 
-Steps by stage (config method names in brackets) and the module that holds them:
+Steps by stage, in the default order (config method names in brackets), and the module that holds
+them:
 
 * normalize (:mod:`.normalize`): :class:`CountNormalizer` (``median_of_ratios``, ``tmm``,
   ``upper_quartile``, ``total``; then log2 or a DESeq2-style variance-stabilizing transform),
   :class:`QuantileNormalizer` (``quantile``), :class:`MedianCentering` (``median``), :class:`PQN`
   (``pqn``, ``tic``; then log2 or glog), :class:`MValue` (``mvalue``), :class:`BinaryCheck`
   (``check``), :class:`Log2`;
-* qc_drift (:mod:`.qc_drift`): :class:`QCRLSC` (``rlsc``; LOWESS or smoothing spline per batch);
+* qc_drift (:mod:`.qc_drift`): :class:`QCRLSC` (``rlsc``; LOWESS or smoothing spline per batch, fit
+  on pooled QC injections), :class:`SampleDrift` (``sample_lowess``; the trend fit on the study
+  samples, for layers without QCs), :class:`AutoDrift` (``auto``: rlsc where the layer has QC
+  injections, nothing otherwise); :func:`run_order_correlation` measures what is left;
 * filter (:mod:`.filter`): :class:`FeatureFilter` (observed fraction overall or in any outcome
   group, variance, top-N, QC RSD and QC detection rate);
-* batch (:mod:`.batch`): :class:`ComBat` (``combat``; parametric / non-parametric / mean-only,
-  reference batch, NaN-aware), :class:`LinearBatch` (``linear``; limma's removeBatchEffect), both
-  behind a batch/outcome confounding guard;
 * impute (:mod:`.impute`): :class:`HalfMinImpute`, :class:`MinProbImpute`, :class:`QRILCImpute`
   (MNAR), :class:`KNNImpute`, :class:`IterativeImpute` (MAR), :class:`MixedImpute`,
-  :class:`AutoImpute`, :class:`MeanImpute` (baseline); the scoring behind ``auto`` and the imputation
+  :class:`AutoImpute`, :class:`MeanImpute` (baseline), :class:`WithinBatch` (the MAR methods in each
+  batch's own scale, where a layer has batches); the scoring behind ``auto`` and the imputation
   diagnostics (missingness model, pattern masks, NRMSE) are in :mod:`.impute_benchmark`;
+* batch (:mod:`.batch`; after imputation, see :data:`STEP_ORDER`): :class:`ComBat` (``combat``; parametric / non-parametric / mean-only,
+  reference batch, NaN-aware), :class:`LinearBatch` (``linear``; limma's removeBatchEffect), both
+  behind a batch/outcome confounding guard;
 * scale (:mod:`.scale`): :class:`Scaler` (``standard`` / ``unit_variance``, ``pareto``, ``center``).
 
 The chain of a layer is :class:`LayerPreprocessor` (:mod:`.chain`); it builds each step with
@@ -46,6 +51,7 @@ from .impute import (
     MinProbImpute,
     MixedImpute,
     QRILCImpute,
+    WithinBatch,
     imputation_table,
     make_imputer,
 )
@@ -64,7 +70,7 @@ from .normalize import (
     glog_lambda,
     vst,
 )
-from .qc_drift import QCRLSC, lowess_columns, qc_rsd
+from .qc_drift import QCRLSC, AutoDrift, SampleDrift, lowess_columns, qc_rsd, run_order_correlation
 from .registry import KINDS, NORMALIZE_METHODS, REGISTRY, BuildContext, StepSpec, kinds_for, make_step, methods
 from .scale import Scaler
 
@@ -78,6 +84,8 @@ __all__ = [
     "PQN",
     "QCRLSC",
     "STEP_ORDER",
+    "SampleDrift",
+    "AutoDrift",
     "AutoImpute",
     "BinaryCheck",
     "BuildContext",
@@ -102,6 +110,7 @@ __all__ = [
     "Scaler",
     "Step",
     "StepSpec",
+    "WithinBatch",
     "_tmm_factor",
     "check_batch_confounding",
     "fit_dispersion_trend",
@@ -118,6 +127,7 @@ __all__ = [
     "nrmse",
     "pattern_mask",
     "qc_rsd",
+    "run_order_correlation",
     "score_imputers",
     "vst",
 ]

@@ -23,7 +23,10 @@ class Step(TransformerMixin, BaseEstimator):
 
 
 class Identity(Step):
-    pass
+    """A step that changes nothing; ``reason`` says why, for the steps table (empty: configured ``none``)."""
+
+    def __init__(self, reason: str = ""):
+        self.reason = reason
 
 
 def _stable_seed(seed: int, key: str) -> int:

@@ -3,31 +3,61 @@
 
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 
 from ..errors import InputError
-from ._base import _qc_mask
+from ._base import Identity, _qc_mask
 from .batch import ComBat, LinearBatch
 from .defaults import STEP_ORDER, layer_settings
 from .filter import FeatureFilter
-from .impute import AutoImpute, MixedImpute
+from .impute import AutoImpute, MixedImpute, WithinBatch
 from .normalize import PQN, CountNormalizer
-from .qc_drift import QCRLSC
+from .qc_drift import QCRLSC, AutoDrift, SampleDrift
 from .registry import make_step
 
 
+def _order_r(step) -> str:
+    """The run-order association of a drift step, before -> after ('' where unknown)."""
+    before, after = getattr(step, "order_correlation_before_", math.nan), getattr(step, "order_correlation_after_",
+                                                                                  math.nan)
+    if not math.isfinite(before):
+        return ""
+    if step is not None and getattr(step, "chosen_", "") == "none":
+        return f"run-order median within-batch |Spearman r| {before:.2f} (not corrected)"
+    return f"run-order median within-batch |Spearman r| {before:.2f} -> {after:.2f}"
+
+
 def _step_summary(step) -> str:
-    """What a fitted step decided, for the steps table."""
+    """What a fitted step decided, or why it changed nothing, for the steps table."""
     parts = []
+    if isinstance(step, Identity) and step.reason:
+        parts.append(step.reason)
     if isinstance(step, AutoImpute):
-        parts.append(f"chose {step.chosen_}")
+        t = step.scores_.set_index("method")["nrmse"]
+        parts.append(f"chose {step.chosen_} (masked-value NRMSE {t[step.chosen_]:.3f}; mean imputation {t['mean']:.3f})")
+    if isinstance(step, AutoDrift):
+        parts.append(f"auto: {step.chosen_} ({step.reason_})")
+        step = step.step_ if isinstance(step.step_, QCRLSC) else step
+    if isinstance(step, SampleDrift):
+        n = sum(step.n_fit_.values())
+        parts.append(f"trend fit on {n} training sample(s) in {len(step.n_fit_)} batch(es)")
+        if step.uncorrected_features_:
+            parts.append(f"{len(step.uncorrected_features_)} feature(s) with fewer than {step.min_samples} values in a "
+                         "batch left uncorrected there")
+    if isinstance(step, WithinBatch):
+        parts.append(f"within batch: {type(step.imputer).__name__} with each feature's batch offsets taken out and "
+                     "put back")
     if isinstance(step, MixedImpute):
         parts.append(f"{len(step.mnar_features_)} feature(s) MNAR")
     if isinstance(step, FeatureFilter):
         parts += [f"removed {v} by {k}" for k, v in step.removed_.items() if v]
     if isinstance(step, QCRLSC):
         parts.append(f"QC median RSD {step.qc_rsd_before_:.1f}% -> {step.qc_rsd_after_:.1f}%")
+    if isinstance(step, (QCRLSC, SampleDrift, AutoDrift)) and _order_r(step):
+        parts.append(_order_r(step))
     if isinstance(step, (ComBat, LinearBatch)) and step.confounding_:
         parts.append(f"batch/outcome {step.confounding_['statistic']} {step.confounding_['value']:.2f}")
     if isinstance(step, PQN) and step.lambda_ is not None:
@@ -38,7 +68,8 @@ def _step_summary(step) -> str:
 
 
 class LayerPreprocessor(TransformerMixin, BaseEstimator):
-    """The per-layer chain: normalize -> qc_drift -> filter -> batch -> impute -> scale.
+    """The per-layer chain: normalize -> qc_drift -> filter -> impute -> batch -> scale (the order of
+    :data:`~moflow.preprocess.defaults.STEP_ORDER`; settings ``order`` replaces it).
 
     ``fit(X, y)`` takes the training samples of one layer (plus its QC injections, if any) and the
     outcome of the training samples; ``transform(X)`` returns the cohort samples of X (QC
@@ -77,8 +108,6 @@ class LayerPreprocessor(TransformerMixin, BaseEstimator):
         for name in order:
             if name not in settings:
                 continue
-            if name == "qc_drift" and (self.info is None or not (self.info["sample_type"] == "qc").any()):
-                continue
             steps.append((name, self._guard(name, make_step, name, settings[name], kind=self.kind, info=self.info,
                                             batch_column=self.batch_column, covariates=self.covariates,
                                             log_scale=self.log_scale, seed=self.seed)))
@@ -112,7 +141,10 @@ class LayerPreprocessor(TransformerMixin, BaseEstimator):
                 cur = self._guard(name, step.fit_transform, cur, yy)
                 self.steps_.append((name, step))
                 params = {k: v for k, v in step.get_params(deep=False).items() if k != "info"}
-                self.history_.append({"step": name, "method": type(step).__name__, "params": repr(params),
+                method = type(step).__name__
+                if isinstance(step, WithinBatch):
+                    method = f"{type(step.imputer).__name__} (within batch)"
+                self.history_.append({"step": name, "method": method, "params": repr(params),
                                       "features_in": n_before, "features_out": cur.shape[1],
                                       "missing_fraction_out": float(cur.isna().to_numpy().mean()),
                                       "summary": _step_summary(step)})

@@ -13,7 +13,13 @@ import functools
 from ..errors import InputError
 
 
-STEP_ORDER = ("normalize", "qc_drift", "filter", "batch", "impute", "scale")
+# Imputation comes before batch correction: values go missing where the instrument fails to detect
+# them, in the scale of their own batch, so that is where a censored value is imputed; batch
+# correction then sees complete data (as sva's ComBat, limma's removeBatchEffect in DEP, ChAMP and
+# pmp require), estimates each batch's location and scale from all of its values rather than from
+# the observed ones alone (biased upwards in a batch that loses more low values), and moves imputed
+# and observed values together, so that imputation cannot bring batch structure back.
+STEP_ORDER = ("normalize", "qc_drift", "filter", "impute", "batch", "scale")
 
 
 def layer_settings(kind: str, overrides: dict | None = None, *, defaults: dict | None = None) -> dict:

@@ -4,7 +4,15 @@
 :class:`KNNImpute`, :class:`IterativeImpute` (MAR), :class:`MixedImpute` (MNAR or MAR per feature),
 :class:`AutoImpute` (the best of several on the layer's own missingness pattern) and the baseline
 :class:`MeanImpute` (defined with the scoring in :mod:`moflow.preprocess.impute_benchmark`);
-:func:`imputation_table`, the imputation diagnostics of a fitted layer.
+:class:`WithinBatch`, which runs a MAR imputer in each batch's own scale; :func:`imputation_table`,
+the imputation diagnostics of a fitted layer.
+
+Imputation comes before batch correction (:data:`moflow.preprocess.defaults.STEP_ORDER`), in the scale
+each batch was measured in: the left-censored (MNAR) methods impute below a detection limit, which
+is an instrument's and common to the batches in that scale; the MAR methods (``knn``,
+``iterative``, ``mean``, and the MAR part of ``mixed``), which borrow values from other samples,
+do so with each feature's batch offsets taken out and put back (:class:`WithinBatch`) wherever the
+layer has a batch column.
 """
 
 from __future__ import annotations
@@ -17,7 +25,7 @@ from scipy import special
 
 from ..errors import InputError
 from ._base import Identity, Step, _stable_seed
-from .impute_benchmark import IMPUTATION_COLUMNS, MeanImpute, score_imputers
+from .impute_benchmark import IMPUTATION_COLUMNS, MeanImpute, _fill, score_imputers
 
 
 class KNNImpute(Step):
@@ -218,7 +226,7 @@ class HalfMinImpute(Step):
         return self
 
     def transform(self, X):
-        return X.fillna(self.fill_)
+        return _fill(X, self.fill_)
 
 
 class MinProbImpute(Step):
@@ -316,6 +324,66 @@ class QRILCImpute(Step):
         return pd.DataFrame(out, index=X.index, columns=X.columns)
 
 
+class WithinBatch(Step):
+    """A MAR imputer run in each batch's own scale: each feature's batch offset (the batch's observed mean
+    minus the overall observed mean, training rows, at least 2 observed values; 0 otherwise) is taken out,
+    the imputer fit and applied, and the offset put back on the imputed cells; observed cells stay as
+    they were. Donors and means then come from every batch without carrying batch shifts into the
+    imputed values, and the batch step that follows moves imputed and observed values of a batch alike.
+    A batch without training samples gets offset 0 (the pooled scale).
+
+    Parameters
+    ----------
+    imputer
+        The unfitted imputer.
+    info
+        Sample sheet with the batch column.
+    batch_column
+        Column of ``info`` with the batch.
+    """
+
+    def __init__(self, imputer=None, info: pd.DataFrame | None = None, batch_column: str = ""):
+        self.imputer = imputer
+        self.info = info
+        self.batch_column = batch_column
+
+    def _batch(self, index) -> np.ndarray:
+        return self.info.loc[index, self.batch_column].astype(str).to_numpy()
+
+    def _offsets(self, index) -> np.ndarray:
+        b = self._batch(index)
+        C = np.zeros((len(index), len(self.columns_)))
+        for g in np.unique(b):
+            if g in self.offsets_:
+                C[b == g] = self.offsets_[g]
+        return C
+
+    def fit(self, X, y=None):
+        from sklearn.base import clone
+
+        V = X.to_numpy(float)
+        obs = np.isfinite(V)
+        b = self._batch(X.index)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            overall = np.nanmean(V, axis=0)
+            self.offsets_ = {}
+            for g in np.unique(b):
+                sel = b == g
+                m = np.nanmean(V[sel], axis=0)
+                ok = (obs[sel].sum(0) >= 2) & np.isfinite(m) & np.isfinite(overall)
+                self.offsets_[g] = np.where(ok, m - overall, 0.0)
+        self.columns_ = list(X.columns)
+        self.imputer_ = clone(self.imputer).fit(X - self._offsets(X.index), y)
+        return self
+
+    def transform(self, X):
+        V = X.to_numpy(float)
+        C = self._offsets(X.index)
+        Z = self.imputer_.transform(X - C).to_numpy(float) + C
+        return pd.DataFrame(np.where(np.isfinite(V), V, Z), index=X.index, columns=X.columns)
+
+
 class MixedImpute(Step):
     """MNAR imputation for features whose missingness tracks low intensity, MAR imputation otherwise.
 
@@ -344,23 +412,29 @@ class MixedImpute(Step):
         Threshold of the predicted-low rule, in observed sds.
     seed
         Seed of the random MNAR draws.
+    info, batch_column
+        Sample sheet and its batch column: the MAR method runs within batch (:class:`WithinBatch`);
+        empty: pooled.
     """
 
     def __init__(self, mnar: str = "minprob", mar: str = "knn", k: int = 10, group_missing: float = 1.0,
-                 shift_sd: float = 0.5, seed: int = 0):
+                 shift_sd: float = 0.5, seed: int = 0, info: pd.DataFrame | None = None, batch_column: str = ""):
         self.mnar = mnar
         self.mar = mar
         self.k = k
         self.group_missing = group_missing
         self.shift_sd = shift_sd
         self.seed = seed
+        self.info = info
+        self.batch_column = batch_column
 
     def fit(self, X, y=None):
         if self.mnar not in ("minprob", "qrilc", "halfmin"):
             raise InputError(f"impute mixed: unknown mnar method '{self.mnar}' (minprob, qrilc, halfmin)")
         if self.mar not in ("knn", "iterative"):
             raise InputError(f"impute mixed: unknown mar method '{self.mar}' (knn, iterative)")
-        self.mar_ = make_imputer(self.mar, {"k": self.k} if self.mar == "knn" else {}, seed=self.seed).fit(X, y)
+        self.mar_ = make_imputer(self.mar, {"k": self.k} if self.mar == "knn" else {}, seed=self.seed, info=self.info,
+                                 batch_column=self.batch_column).fit(X, y)
         self.mnar_ = make_imputer(self.mnar, {}, seed=self.seed).fit(X, y)
         V = X.to_numpy(float)
         miss = ~np.isfinite(V)
@@ -400,8 +474,16 @@ IMPUTE_METHODS = ("knn", "iterative", "halfmin", "minprob", "qrilc", "mixed", "m
 AUTO_CANDIDATES = ("halfmin", "minprob", "qrilc", "knn", "mixed", "mean")
 
 
-def make_imputer(method: str, opts: dict | None = None, *, seed: int = 0) -> Step:
-    """An unfitted imputer from its config method name and options."""
+MAR_METHODS = ("knn", "iterative", "mean")  # borrow from other samples: run within batch (WithinBatch)
+
+
+def make_imputer(method: str, opts: dict | None = None, *, seed: int = 0, info: pd.DataFrame | None = None,
+                 batch_column: str = "") -> Step:
+    """An unfitted imputer from its config method name and options.
+
+    With ``info`` and a ``batch_column``, the MAR methods run within batch (:class:`WithinBatch`), and
+    ``mixed`` and ``auto`` pass the batch on to their MAR parts and candidates.
+    """
     opts = dict(opts or {})
     cls = {"knn": KNNImpute, "iterative": IterativeImpute, "halfmin": HalfMinImpute, "minprob": MinProbImpute,
            "qrilc": QRILCImpute, "mixed": MixedImpute, "mean": MeanImpute, "auto": AutoImpute}.get(method)
@@ -410,11 +492,16 @@ def make_imputer(method: str, opts: dict | None = None, *, seed: int = 0) -> Ste
     params = cls().get_params()
     if "seed" in params:
         opts.setdefault("seed", seed)
-    unknown = sorted(set(opts) - set(params))
+    internal = ("info", "batch_column")
+    unknown = sorted(set(opts) - set(p for p in params if p not in internal))
     if unknown:
-        allowed = ", ".join(p for p in params if p != "seed")
+        allowed = ", ".join(p for p in params if p not in ("seed",) + internal)
         raise InputError(f"impute {method}: unknown option(s) {unknown}; options are {allowed or 'none'}.")
-    return cls(**opts)
+    batched = bool(batch_column) and info is not None and batch_column in info.columns
+    if batched and "batch_column" in params:
+        opts.update(info=info, batch_column=batch_column)
+    est = cls(**opts)
+    return WithinBatch(est, info=info, batch_column=batch_column) if batched and method in MAR_METHODS else est
 
 
 def imputation_table(step, X: pd.DataFrame | None, y: pd.Series | None = None, *, seed: int = 0) -> pd.DataFrame:
@@ -443,8 +530,10 @@ def imputation_table(step, X: pd.DataFrame | None, y: pd.Series | None = None, *
         return pd.DataFrame(columns=IMPUTATION_COLUMNS)
     names = {KNNImpute: "knn", IterativeImpute: "iterative", HalfMinImpute: "halfmin", MinProbImpute: "minprob",
              QRILCImpute: "qrilc", MixedImpute: "mixed", MeanImpute: "mean"}
-    configured = names.get(type(step), type(step).__name__)
-    imputers = {m: make_imputer(m, {}, seed=seed) for m in AUTO_CANDIDATES}
+    inner = step.imputer if isinstance(step, WithinBatch) else step
+    configured = names.get(type(inner), type(inner).__name__)
+    batch = {"info": getattr(step, "info", None), "batch_column": getattr(step, "batch_column", "")}
+    imputers = {m: make_imputer(m, {}, seed=seed, **batch) for m in AUTO_CANDIDATES}
     imputers[configured] = step
     yy = None if y is None else y.reindex(X.index)
     t = score_imputers(X, yy, imputers, seed=seed)
@@ -471,16 +560,23 @@ class AutoImpute(Step):
         Neighbours of the kNN-based candidates.
     seed
         Seed of the mask and of the random draws.
+    info, batch_column
+        Sample sheet and its batch column: the MAR candidates (``mean`` among them) run within batch
+        (:class:`WithinBatch`); empty: pooled.
     """
 
-    def __init__(self, candidates=AUTO_CANDIDATES, fraction: float = 0.1, k: int = 10, seed: int = 0):
+    def __init__(self, candidates=AUTO_CANDIDATES, fraction: float = 0.1, k: int = 10, seed: int = 0,
+                 info: pd.DataFrame | None = None, batch_column: str = ""):
         self.candidates = candidates
         self.fraction = fraction
         self.k = k
         self.seed = seed
+        self.info = info
+        self.batch_column = batch_column
 
     def _make(self, method):
-        return make_imputer(method, {"k": self.k} if method in ("knn", "mixed") else {}, seed=self.seed)
+        return make_imputer(method, {"k": self.k} if method in ("knn", "mixed") else {}, seed=self.seed,
+                            info=self.info, batch_column=self.batch_column)
 
     def fit(self, X, y=None):
         cands = list(self.candidates)
@@ -488,7 +584,9 @@ class AutoImpute(Step):
         if bad or not cands:
             raise InputError(f"impute auto: unknown candidate(s) {bad}; choose among "
                              f"{', '.join(m for m in IMPUTE_METHODS if m != 'auto')}.")
-        table = score_imputers(X, y, {m: self._make(m) for m in cands}, fraction=self.fraction, seed=self.seed)
+        imputers = {m: self._make(m) for m in cands}
+        imputers.setdefault("mean", self._make("mean"))  # the baseline, within batch like the other MAR methods
+        table = score_imputers(X, y, imputers, fraction=self.fraction, seed=self.seed)
         self.chosen_ = str(table.loc[table["nrmse"].idxmin(), "method"])
         table["chosen"] = table["method"] == self.chosen_
         self.scores_ = table

@@ -1,5 +1,10 @@
-"""Stage ``qc_drift``: QC-RLSC drift correction over injection order (:class:`QCRLSC`), its LOWESS and
-smoothing-spline helpers, and the QC relative standard deviation (:func:`qc_rsd`)."""
+"""Stage ``qc_drift``: run-order drift correction.
+
+:class:`QCRLSC` (``rlsc``: the trend fit on pooled QC injections), :class:`SampleDrift`
+(``sample_lowess``: the trend fit on the study samples, for layers without QC injections) and
+:class:`AutoDrift` (``auto``: ``rlsc`` where the layer has QC injections, nothing otherwise, said so);
+their LOWESS and smoothing-spline helpers, the QC relative standard deviation (:func:`qc_rsd`) and the
+within-batch association of values with run order (:func:`run_order_correlation`)."""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from ._base import Step, _qc_mask
+from ._base import Identity, Step, _qc_mask
 
 
 def _lowess_weights(x: np.ndarray, frac: float) -> np.ndarray:
@@ -27,8 +32,9 @@ def _lowess_weights(x: np.ndarray, frac: float) -> np.ndarray:
     return W
 
 
-def lowess_columns(x: np.ndarray, Y: np.ndarray, frac: float = 2 / 3, it: int = 3, chunk: int = 4_000_000) -> np.ndarray:
-    """LOWESS of every column of ``Y`` over the same sorted ``x`` (no missing values), vectorised.
+def lowess_columns(x: np.ndarray, Y: np.ndarray, frac: float = 2 / 3, it: int = 3, chunk: int = 4_000_000,
+                   mask: np.ndarray | None = None) -> np.ndarray:
+    """LOWESS of every column of ``Y`` over the same sorted ``x``, vectorised.
 
     The same algorithm as ``statsmodels.nonparametric.lowess`` (``delta=0``): k = frac * n nearest
     neighbours, tricube weights, local linear fit, ``it`` robustifying iterations with bisquare
@@ -44,19 +50,29 @@ def lowess_columns(x: np.ndarray, Y: np.ndarray, frac: float = 2 / 3, it: int = 
         As in statsmodels.
     chunk
         Largest number of n x n x features elements held at once.
+    mask
+        n x p, True where ``Y`` is observed; ``None``: every cell is. Unobserved cells get weight 0
+        (the neighbourhoods stay those of all n abscissae) and still get a fitted value; one whose
+        neighbourhood holds fewer than two observed cells is interpolated from the column's other
+        fitted values. Without missing cells the result is statsmodels' exactly.
 
     Returns
     -------
     numpy.ndarray
         n x p fitted values at ``x``.
     """
-    W0 = _lowess_weights(np.asarray(x, float), frac)
+    x = np.asarray(x, float)
+    W0 = _lowess_weights(x, frac)
     n, p = Y.shape
     out = np.empty((n, p))
     step = max(1, chunk // max(n * n, 1))
+    masked = mask is not None and not np.asarray(mask).all()
     for s in range(0, p, step):
         Yc = Y[:, s:s + step]
-        R = np.ones_like(Yc)
+        Mc = np.asarray(mask[:, s:s + step], float) if masked else None
+        if masked:
+            Yc = np.where(Mc > 0, Yc, 0.0)
+        R = np.ones_like(Yc) if not masked else Mc.copy()
         for _ in range(it + 1):
             Wf = W0[:, :, None] * R[None, :, :]
             nz = (Wf > 1e-12).sum(1)
@@ -67,12 +83,23 @@ def lowess_columns(x: np.ndarray, Y: np.ndarray, frac: float = 2 / 3, it: int = 
             sq = np.maximum(np.einsum("ijp,ijp->ip", Wn, dev * dev), 1e-12)
             P = Wn * (1.0 + (x[:, None, None] - xbar[:, None, :]) * dev / sq[:, None, :])
             fit = np.einsum("ijp,jp->ip", P, Yc)
-            fit = np.where(nz >= 2, fit, Yc)
+            fit = np.where(nz >= 2, fit, Yc if not masked else np.nan)
             resid = np.abs(Yc - fit)
-            med = np.median(resid, 0)
+            if masked:
+                resid = np.where(Mc > 0, resid, np.nan)
+                with np.errstate(all="ignore"):
+                    med = np.nan_to_num(np.nanmedian(resid, 0))
+            else:
+                med = np.median(resid, 0)
             scaled = np.where(med > 0, resid / np.where(med > 0, 6.0 * med, 1.0), (resid > 0).astype(float))
             R = (1.0 - np.minimum(scaled, 1.0) ** 2) ** 2
+            if masked:
+                R = np.where(np.isfinite(R), R, 1.0) * Mc
         out[:, s:s + step] = fit
+    if masked:
+        for j in np.flatnonzero(~np.isfinite(out).all(0)):
+            ok = np.isfinite(out[:, j])
+            out[:, j] = np.interp(x, x[ok], out[ok, j]) if ok.any() else np.nan
     return out
 
 
@@ -126,24 +153,7 @@ class QCRLSC(Step):
         complete = np.isfinite(V).all(0)
         use_spline = self.smoother == "spline" and len(o) >= 5
         if use_spline:
-            from scipy.interpolate import make_smoothing_spline
-
-            grid = np.unique(np.concatenate([o, np.linspace(o[0], o[-1], 64)]))
-            fitted = np.full((len(grid), V.shape[1]), np.nan)
-            lam = self.spline_lam
-            if lam is None:  # one GCV choice per batch, over the features with every QC observed
-                lam = _spline_gcv_lam(o, V[:, complete]) if complete.any() else float(np.ptp(o) ** 3 / len(o))
-            if complete.any():
-                fitted[:, complete] = make_smoothing_spline(o, V[:, complete], lam=lam)(grid)
-            for j in np.flatnonzero(~complete):
-                ok = np.isfinite(V[:, j])
-                if ok.sum() >= 5:
-                    fitted[:, j] = make_smoothing_spline(o[ok], V[ok, j], lam=lam)(grid)
-                elif ok.sum() >= self.min_qc:
-                    fitted[:, j] = np.interp(grid, *lowess(V[ok, j], o[ok], frac=self.frac, it=1,
-                                                           return_sorted=True).T)
-                elif ok.any():
-                    fitted[:, j] = np.nanmedian(V[:, j])
+            grid, fitted = _spline_trend(o, V, self.spline_lam, min_points=self.min_qc, frac=self.frac, it=1)
             return grid, fitted, "spline"
         fitted = np.full_like(V, np.nan)
         if complete.any():
@@ -161,7 +171,12 @@ class QCRLSC(Step):
             raise InputError(f"qc_drift rlsc: unknown smoother '{self.smoother}' (lowess, spline)")
         is_qc = _qc_mask(X, self.info)
         if is_qc.sum() < 3:
-            raise InputError("qc_drift rlsc: fewer than 3 QC injections; set qc_drift method 'none' for this layer.")
+            raise InputError(
+                f"qc_drift rlsc: fewer than 3 QC injections in this layer ({int(is_qc.sum())} found): QC-RLSC fits "
+                "the run-order drift on pooled QC injections (sample_type 'qc'). For a layer without QC injections "
+                "use qc_drift method 'sample_lowess' (the trend fit on the study samples; needs injection_order in "
+                "the sample sheet), 'auto' (rlsc where a layer has QC injections, nothing where it has none) or "
+                "'none'.")
         qc = X[is_qc]
         order = pd.to_numeric(self.info.loc[qc.index, "injection_order"]).to_numpy(float)
         batch = self._batches(qc.index).to_numpy()
@@ -186,6 +201,11 @@ class QCRLSC(Step):
             self.smoother_by_batch_[str(b)] = used
         self.qc_rsd_before_ = _median_rsd(qc)
         self.qc_rsd_after_ = _median_rsd(self.transform(qc))
+        # the study samples' association with run order, before and after (NaN: too few of them)
+        cohort = X[~is_qc]
+        self.order_correlation_before_ = run_order_correlation(cohort, self.info, self.batch_column)
+        self.order_correlation_after_ = (run_order_correlation(self.transform(cohort), self.info, self.batch_column)
+                                         if np.isfinite(self.order_correlation_before_) else float("nan"))
         return self
 
     def transform(self, X):
@@ -201,6 +221,230 @@ class QCRLSC(Step):
             corr = np.where(np.isfinite(trend), self.target_ - trend, 0.0)
             out[sel] = out[sel] + corr
         return pd.DataFrame(out, index=X.index, columns=X.columns)
+
+
+def _run_order(info: pd.DataFrame | None, index, step: str) -> np.ndarray:
+    """Injection order of the rows ``index`` (numeric); an InputError names the column or the sample."""
+    if info is None or "injection_order" not in info.columns:
+        raise InputError(f"qc_drift {step}: the sample sheet has no 'injection_order' column; the run-order trend "
+                         "needs each sample's position in its batch's run. Add the column, or set qc_drift method "
+                         "'none' for this layer.")
+    raw = info["injection_order"].reindex(index)
+    order = pd.to_numeric(raw, errors="coerce")
+    bad = order.isna()
+    if bad.any():
+        raise InputError(f"qc_drift {step}: sample '{order.index[bad][0]}' has no numeric injection_order in the "
+                         f"sample sheet ({int(bad.sum())} sample(s)); fill in column 'injection_order'.")
+    return order.to_numpy(float)
+
+
+class SampleDrift(Step):
+    """Run-order drift fit on the study samples (``sample_lowess``), for layers without QC injections.
+
+    The sample-based correction of proteomics tools (e.g. proBatch's per-batch LOESS fit): per batch
+    and feature, a smoother of the training samples' values over their injection order gives the
+    trend; every sample's value (log scale) minus the trend at its injection order plus the feature's
+    level gives the corrected value. The trend is a property of the run, not of the sample, so a
+    held-out sample is corrected with the trend interpolated at its injection order within its batch
+    (constant beyond the first and last training injection); a batch without training samples has no
+    trend and stops with an InputError.
+
+    It assumes that the study samples were run in an order unrelated to what is studied (randomized
+    run order): a trend that follows the outcome over the run is removed with the drift. With
+    ``reference_column`` the trend is fit only on the samples of one kind (e.g. controls or a
+    reference sample run throughout). Pooled QC injections, if the layer has any, are not fit on
+    (that is ``rlsc``) but are corrected like every other row.
+
+    Fitted: ``curves_`` ({batch: (injection orders, orders x features trend)}), ``levels_`` ({batch:
+    feature levels}), ``n_fit_`` ({batch: training samples fit on}), ``uncorrected_features_`` (features
+    left as they were in some batch: fewer than ``min_samples`` observed values there) and
+    ``order_correlation_before_`` / ``_after_``: :func:`run_order_correlation` of the training samples.
+
+    Parameters
+    ----------
+    info
+        Sample sheet with ``injection_order`` and the batch column.
+    batch_column
+        Column of ``info`` with the run batch; empty: one batch (one run).
+    frac
+        LOWESS span: the fraction of a batch's training samples in each local fit.
+    smoother
+        ``lowess`` (statsmodels' algorithm with 3 robustifying iterations, so single odd samples do
+        not bend the trend; missing values weigh nothing) or ``spline`` (cubic smoothing spline, one
+        penalty per batch by GCV unless ``spline_lam``).
+    spline_lam
+        Spline penalty; ``None``: generalized cross-validation.
+    min_samples
+        Fewest training samples per batch (and observed values per feature and batch) to fit a trend.
+    level
+        What a corrected feature is centred on: ``batch`` (its median over the batch's training
+        samples: between-batch differences are left to the batch step, which guards against batch /
+        outcome confounding) or ``overall`` (its median over all training samples: batches are
+        aligned too, as ``rlsc`` does).
+    reference_column, reference_value
+        Fit the trend only on the training samples whose sample-sheet column ``reference_column`` equals
+        ``reference_value`` (compared as text); empty: on all training samples.
+    """
+
+    uses_qc = False
+    _ITERATIONS = 3
+
+    def __init__(self, info: pd.DataFrame | None = None, batch_column: str = "", frac: float = 0.75,
+                 smoother: str = "lowess", spline_lam: float | None = None, min_samples: int = 5, level: str = "batch",
+                 reference_column: str = "", reference_value=None):
+        self.info = info
+        self.batch_column = batch_column
+        self.frac = frac
+        self.smoother = smoother
+        self.spline_lam = spline_lam
+        self.min_samples = min_samples
+        self.level = level
+        self.reference_column = reference_column
+        self.reference_value = reference_value
+
+    def _batches(self, index) -> np.ndarray:
+        if self.batch_column:
+            return self.info.loc[index, self.batch_column].astype(str).to_numpy()
+        return np.full(len(index), "all", dtype=object)
+
+    def _fit_rows(self, X) -> pd.Index:
+        rows = X.index[~_qc_mask(X, self.info)]
+        if self.reference_column:
+            if self.reference_column not in self.info.columns:
+                raise InputError(f"qc_drift sample_lowess: reference_column '{self.reference_column}' is not a column "
+                                 "of the sample sheet.")
+            if self.reference_value is None:
+                raise InputError("qc_drift sample_lowess: reference_column is set but reference_value is not; give "
+                                 "the value that marks the samples to fit the trend on.")
+            keep = self.info.loc[rows, self.reference_column].astype(str).str.strip() == str(self.reference_value)
+            rows = rows[keep.to_numpy()]
+        elif self.reference_value is not None:
+            raise InputError("qc_drift sample_lowess: reference_value is set but reference_column is not.")
+        return rows
+
+    def fit(self, X, y=None):
+        if self.smoother not in ("lowess", "spline"):
+            raise InputError(f"qc_drift sample_lowess: unknown smoother '{self.smoother}' (lowess, spline)")
+        if self.level not in ("batch", "overall"):
+            raise InputError(f"qc_drift sample_lowess: unknown level '{self.level}' (batch, overall)")
+        if not 0 < float(self.frac) <= 1:
+            raise InputError(f"qc_drift sample_lowess: frac must be in (0, 1], not {self.frac}.")
+        need = max(3, int(self.min_samples))
+        rows = self._fit_rows(X)
+        order = _run_order(self.info, rows, "sample_lowess")
+        batch = self._batches(rows)
+        V = X.loc[rows].to_numpy(float)
+        overall = np.nanmedian(V, axis=0) if len(rows) else np.full(X.shape[1], np.nan)
+        self.curves_, self.levels_, self.n_fit_ = {}, {}, {}
+        uncorrected = np.zeros(X.shape[1], dtype=bool)
+        for b in np.unique(batch) if len(rows) else []:
+            sel = np.flatnonzero(batch == b)
+            if len(sel) < need:
+                what = f"'{self.reference_column}' = '{self.reference_value}' " if self.reference_column else ""
+                raise InputError(f"qc_drift sample_lowess: batch '{b}' has {len(sel)} training sample(s) {what}to fit "
+                                 f"the run-order trend on; at least {need} are needed per batch (option min_samples).")
+            sel = sel[np.argsort(order[sel], kind="stable")]
+            o, Vb = order[sel], V[sel]
+            if len(np.unique(o)) < len(o):
+                raise InputError(f"qc_drift sample_lowess: samples of batch '{b}' share an injection_order; each "
+                                 "injection needs its own position in the run.")
+            grid, fitted, few = self._fit_batch(o, Vb, need)
+            uncorrected |= few
+            self.curves_[b] = (grid, fitted)
+            with np.errstate(all="ignore"):
+                self.levels_[b] = overall if self.level == "overall" else np.nanmedian(Vb, axis=0)
+            self.n_fit_[b] = len(sel)
+        if not self.curves_:
+            raise InputError("qc_drift sample_lowess: no training sample to fit the run-order trend on.")
+        self.uncorrected_features_ = list(X.columns[uncorrected])
+        cohort = X[~_qc_mask(X, self.info)]
+        self.order_correlation_before_ = run_order_correlation(cohort, self.info, self.batch_column)
+        self.order_correlation_after_ = run_order_correlation(self.transform(cohort), self.info, self.batch_column)
+        return self
+
+    def _fit_batch(self, o: np.ndarray, V: np.ndarray, need: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(grid, grid x features trend, features with too few observed values: flat at their median)."""
+        M = np.isfinite(V)
+        n_obs = M.sum(0)
+        few = n_obs < need
+        with np.errstate(all="ignore"):
+            flat = np.nanmedian(np.where(M, V, np.nan), axis=0)  # NaN where nothing is observed
+        if self.smoother == "spline" and len(o) >= 5:
+            Vs = np.where(few[None, :], np.nan, V)
+            grid, fitted = _spline_trend(o, Vs, self.spline_lam, min_points=need, frac=self.frac,
+                                         it=self._ITERATIONS)
+            fitted[:, few] = flat[few]
+            return grid, fitted, few & (n_obs > 0)
+        fitted = np.empty_like(V)
+        fitted[:, few] = flat[few]
+        full = ~few & M.all(0)
+        part = ~few & ~full
+        if full.any():
+            fitted[:, full] = lowess_columns(o, V[:, full], frac=self.frac, it=self._ITERATIONS)
+        if part.any():
+            fitted[:, part] = lowess_columns(o, V[:, part], frac=self.frac, it=self._ITERATIONS, mask=M[:, part])
+        return o, fitted, few & (n_obs > 0)
+
+    def transform(self, X):
+        order = _run_order(self.info, X.index, "sample_lowess")
+        batch = self._batches(X.index)
+        out = X.to_numpy(float).copy()
+        for b in np.unique(batch):
+            if b not in self.curves_:
+                raise InputError(f"qc_drift sample_lowess: batch '{b}' has no training samples, so its run-order trend "
+                                 "is unknown; fit on samples of every batch, or set qc_drift method 'none'.")
+            o, fitted = self.curves_[b]
+            sel = batch == b
+            trend = _interp_columns(order[sel], o, fitted)
+            corr = np.where(np.isfinite(trend) & np.isfinite(self.levels_[b]), self.levels_[b] - trend, 0.0)
+            out[sel] = out[sel] + corr
+        return pd.DataFrame(out, index=X.index, columns=X.columns)
+
+
+class AutoDrift(Step):
+    """``auto``: QC-RLSC (:class:`QCRLSC`, with these options) where the layer has pooled QC injections
+    among its training rows, no correction where it has none, and the reason in ``reason_``.
+
+    The default of metabolomics layers: a layer without QC injections is common, and fitting the
+    drift on the study samples (``sample_lowess``) assumes a randomized run order, which only the user
+    can vouch for. Where the sample sheet gives injection orders, the uncorrected layer's
+    :func:`run_order_correlation` is kept in ``order_correlation_before_`` (and ``_after_``, the same)
+    so that the steps table shows whether a drift was left in.
+
+    Fitted: ``chosen_`` (``rlsc`` or ``none``), ``step_`` (the fitted step), ``reason_``.
+    """
+
+    uses_qc = True
+
+    def __init__(self, info: pd.DataFrame | None = None, batch_column: str = "", frac: float = 0.8,
+                 smoother: str = "lowess", spline_lam: float | None = None, min_qc: int = 3):
+        self.info = info
+        self.batch_column = batch_column
+        self.frac = frac
+        self.smoother = smoother
+        self.spline_lam = spline_lam
+        self.min_qc = min_qc
+
+    def fit(self, X, y=None):
+        n_qc = int(_qc_mask(X, self.info).sum())
+        if n_qc:
+            self.chosen_ = "rlsc"
+            self.reason_ = f"{n_qc} QC injection(s)"
+            self.step_ = QCRLSC(info=self.info, batch_column=self.batch_column, frac=self.frac, smoother=self.smoother,
+                                spline_lam=self.spline_lam, min_qc=self.min_qc).fit(X, y)
+            self.order_correlation_before_ = self.step_.order_correlation_before_
+            self.order_correlation_after_ = self.step_.order_correlation_after_
+            return self
+        self.chosen_ = "none"
+        self.reason_ = ("no QC injections in this layer, so run-order drift is not corrected; qc_drift method "
+                        "'sample_lowess' fits it on the study samples")
+        self.step_ = Identity(reason=self.reason_)
+        self.order_correlation_before_ = run_order_correlation(X, self.info, self.batch_column)
+        self.order_correlation_after_ = self.order_correlation_before_
+        return self
+
+    def transform(self, X):
+        return self.step_.transform(X)
 
 
 def _interp_columns(xq: np.ndarray, x: np.ndarray, F: np.ndarray) -> np.ndarray:
@@ -226,6 +470,79 @@ def _spline_gcv_lam(x: np.ndarray, Y: np.ndarray) -> float:
         if score < best_score:
             best, best_score = lam, score
     return float(best)
+
+
+def _spline_trend(o: np.ndarray, V: np.ndarray, lam: float | None, *, min_points: int, frac: float,
+                  it: int) -> tuple[np.ndarray, np.ndarray]:
+    """Cubic smoothing splines of the columns of V (rows at sorted, distinct ``o``) on a grid of ``o`` plus 64
+    even points: one penalty for all columns (``lam``; ``None``: GCV over the complete columns). A column
+    with fewer than 5 observed values uses LOWESS from ``min_points`` on, its median below that (NaN: none
+    observed). Returns (grid, grid x columns fitted values)."""
+    from scipy.interpolate import make_smoothing_spline
+    from statsmodels.nonparametric.smoothers_lowess import lowess
+
+    complete = np.isfinite(V).all(0)
+    grid = np.unique(np.concatenate([o, np.linspace(o[0], o[-1], 64)]))
+    fitted = np.full((len(grid), V.shape[1]), np.nan)
+    if lam is None:  # one GCV choice, over the features with every value observed
+        lam = _spline_gcv_lam(o, V[:, complete]) if complete.any() else float(np.ptp(o) ** 3 / len(o))
+    if complete.any():
+        fitted[:, complete] = make_smoothing_spline(o, V[:, complete], lam=lam)(grid)
+    for j in np.flatnonzero(~complete):
+        ok = np.isfinite(V[:, j])
+        if ok.sum() >= 5:
+            fitted[:, j] = make_smoothing_spline(o[ok], V[ok, j], lam=lam)(grid)
+        elif ok.sum() >= min_points:
+            fitted[:, j] = np.interp(grid, *lowess(V[ok, j], o[ok], frac=frac, it=it, return_sorted=True).T)
+        elif ok.any():
+            fitted[:, j] = np.nanmedian(V[:, j])
+    return grid, fitted
+
+
+def run_order_correlation(X: pd.DataFrame, info: pd.DataFrame | None, batch_column: str = "", *,
+                          min_n: int = 5) -> float:
+    """How much a layer follows its run order: the median over features and batches of |Spearman r|
+    between a feature's values and the injection order, within each batch.
+
+    Only batches with at least ``min_n`` rows of known injection order count, and in them features
+    with at least ``min_n`` observed values (ranks among those). Without drift |r| is that of noise
+    (about 0.8 / sqrt(n) for n rows per batch), so compare before and after on the same rows.
+
+    Returns
+    -------
+    float
+        The median |r|; NaN where nothing can be computed (no ``injection_order`` column, too few rows).
+    """
+    from scipy.stats import rankdata
+
+    if info is None or "injection_order" not in info.columns or X.shape[0] == 0 or X.shape[1] == 0:
+        return float("nan")
+    order = pd.to_numeric(info["injection_order"].reindex(X.index), errors="coerce").to_numpy(float)
+    if batch_column and batch_column in info.columns:
+        batch = info[batch_column].reindex(X.index).astype(str).to_numpy()
+    else:
+        batch = np.full(len(X), "all")
+    V = X.to_numpy(float)
+    found = []
+    for b in np.unique(batch):
+        sel = np.flatnonzero((batch == b) & np.isfinite(order))
+        if len(sel) < min_n:
+            continue
+        sel = sel[np.argsort(order[sel], kind="stable")]
+        Vb = V[sel]
+        M = np.isfinite(Vb)
+        rv = np.where(M, rankdata(np.where(M, Vb, np.nan), axis=0, nan_policy="omit"), 0.0)
+        ro = np.cumsum(M, axis=0) * M  # the rank of the run position among the observed rows
+        n = M.sum(0)
+        ok = n >= min_n
+        nn = np.where(ok, n, 1)
+        cv = np.where(M, rv - rv.sum(0) / nn, 0.0)
+        co = np.where(M, ro - ro.sum(0) / nn, 0.0)
+        den = np.sqrt((cv * cv).sum(0) * (co * co).sum(0))
+        ok &= den > 0
+        found.append(np.abs((cv * co).sum(0)[ok] / den[ok]))
+    allr = np.concatenate(found) if found else np.array([])
+    return float(np.median(allr)) if len(allr) else float("nan")
 
 
 def _median_rsd(log2_qc: pd.DataFrame) -> float:

@@ -20,7 +20,7 @@ from .batch import ComBat, LinearBatch
 from .filter import FeatureFilter
 from .impute import IMPUTE_METHODS, make_imputer
 from .normalize import PQN, BinaryCheck, CountNormalizer, Log2, MedianCentering, MValue, QuantileNormalizer
-from .qc_drift import QCRLSC
+from .qc_drift import QCRLSC, AutoDrift, SampleDrift
 from .scale import Scaler
 
 # normalize methods by layer kind, in the order error messages list them
@@ -126,20 +126,45 @@ _register("normalize", "mvalue", lambda opts, ctx: MValue(**opts), _normalize_ki
 _register("normalize", "check", lambda opts, ctx: BinaryCheck(), _normalize_kinds("check"))
 
 # --------------------------------------------------------------------------------------------
-# qc_drift, filter, batch, impute, scale
+# qc_drift, filter, impute, batch, scale (registered in the step order)
 # --------------------------------------------------------------------------------------------
 
+
+def _drift(cls, method: str):
+    def build(opts: dict, ctx: BuildContext) -> Step:
+        allowed = [p for p in cls().get_params() if p not in ("info", "batch_column")]
+        unknown = sorted(set(opts) - set(allowed))
+        if unknown:
+            raise InputError(f"qc_drift {method}: unknown option(s) {unknown}; options are {', '.join(allowed)}.")
+        return cls(info=ctx.info, batch_column=ctx.batch_column, **opts)
+    return build
+
+
 _register("qc_drift", "none", _identity)
-_register("qc_drift", "rlsc", lambda opts, ctx: QCRLSC(info=ctx.info, batch_column=ctx.batch_column, **opts))
+_register("qc_drift", "rlsc", _drift(QCRLSC, "rlsc"))
+_register("qc_drift", "sample_lowess", _drift(SampleDrift, "sample_lowess"))
+_register("qc_drift", "auto", _drift(AutoDrift, "auto"))
 
 _register("filter", "none", _identity)
 _register("filter", "default", lambda opts, ctx: FeatureFilter(info=ctx.info, **opts))
 
 
+def _imputer(method: str):
+    def build(opts: dict, ctx: BuildContext) -> Step:
+        return make_imputer(method, opts, seed=ctx.seed, info=ctx.info, batch_column=ctx.batch_column)
+    return build
+
+
+_register("impute", "none", _identity)
+for _m in IMPUTE_METHODS:
+    _register("impute", _m, _imputer(_m))
+
+
 def _batch(cls):
     def build(opts: dict, ctx: BuildContext) -> Step:
-        if not ctx.batch_column:  # no batch column: nothing to correct
-            return Identity()
+        if not ctx.batch_column:  # no batch column: nothing to correct, and the steps table says so
+            return Identity(reason="no batch column for this layer (omics sheet column batch_column): "
+                                   "batch not corrected")
         return cls(info=ctx.info, batch_column=ctx.batch_column, covariates=tuple(ctx.covariates), **opts)
     return build
 
@@ -147,17 +172,6 @@ def _batch(cls):
 _register("batch", "none", _identity)
 _register("batch", "combat", _batch(ComBat))
 _register("batch", "linear", _batch(LinearBatch))
-
-
-def _imputer(method: str):
-    def build(opts: dict, ctx: BuildContext) -> Step:
-        return make_imputer(method, opts, seed=ctx.seed)
-    return build
-
-
-_register("impute", "none", _identity)
-for _m in IMPUTE_METHODS:
-    _register("impute", _m, _imputer(_m))
 
 
 def _scaler(method: str):
@@ -212,7 +226,7 @@ def make_step(step: str, opts: dict, *, kind: str, info: pd.DataFrame, batch_col
     Parameters
     ----------
     step
-        One of ``normalize``, ``qc_drift``, ``filter``, ``batch``, ``impute``, ``scale``.
+        One of ``normalize``, ``qc_drift``, ``filter``, ``impute``, ``batch``, ``scale``.
     opts
         The step's config options (``method`` plus the method's own options).
     kind

@@ -6,7 +6,7 @@ import logging
 
 import pandas as pd
 
-from ..cohort import Cohort
+from ..cohort import Cohort, positive_class
 from ..factories import build_preprocessors, build_strategies
 from ..settings import Settings, reads
 from ._common import load_cohort
@@ -71,17 +71,19 @@ def merge_predictions(predictions: list[pd.DataFrame], task: str) -> pd.DataFram
     return pred
 
 
-@reads("evaluation", "seed")
+@reads("evaluation", "seed", uses=[positive_class])
 def score_strategies(pred: pd.DataFrame, cohort: Cohort, settings: Settings) -> dict:
     """The scoreboard (CV scores with corrected intervals, external-test scores beside them), the
     corrected t-test of the best integration against the best single layer, and a label-permutation
     p-value of the best strategy."""
-    from ..evaluate import FINAL, compare_best, fold_scores, permutation_pvalue, scoreboard
+    from ..evaluate import FINAL, compare_best, external_scores, fold_scores, permutation_pvalue, scoreboard
 
     task, y = cohort.task, cohort.y
     cv = pred[pred["split"] != FINAL]
     scores = fold_scores(cv, task)
-    external = fold_scores(pred[pred["split"] == FINAL], task) if (pred["split"] == FINAL).any() else None
+    final = pred[pred["split"] == FINAL]
+    external = (external_scores(final, task=task, positive=positive_class(y, settings), seed=int(settings.seed))
+                if len(final) else None)
     n_cv = cv["sample"].nunique()
     min_class = int(y.loc[cv["sample"].unique()].value_counts().min()) if task == "classification" else None
     board = scoreboard(scores, n_samples=n_cv, min_class=min_class, task=task, external=external)

@@ -28,14 +28,16 @@ def _enrichment_figures(tables: dict) -> tuple[dict, dict]:
 
 @reads(*SECTIONS)
 def build_report(layers: list[str], tables: dict[str, pd.DataFrame], per_layer: dict[str, dict],
-                 settings: Settings, *, config: dict, file_hashes: dict[str, str]) -> dict:
+                 settings: Settings, *, config: dict, file_hashes: dict[str, str], commit: str = "unknown") -> dict:
     """Every figure, the HTML page and the provenance manifest.
 
     ``tables``: the report's single tables by input name (samples, input_summary, variance,
     scoreboard, associations, late_weights, comparison, permutation, stability, and the enrichment
     tables where enrichment ran); ``per_layer``: {input name: {layer: table or PNG bytes}} for
     diagnostics, steps, pca, imputation, missingness_png, pca_steps_png; ``config``: the validated
-    config as given (for provenance); ``file_hashes``: {input file: sha256}.
+    config as given (for provenance); ``file_hashes``: {input file: sha256} of every file the user
+    handed the workflow (sheets, layer matrices, gene-set and annotation files); ``commit``: the git
+    commit of the workflow checkout (:func:`moflow.io.git_commit`).
     Returns {output name: PNG bytes, list of PNG bytes (pca, one per layer), HTML text, provenance}.
     """
     from .. import report as rp
@@ -52,11 +54,11 @@ def build_report(layers: list[str], tables: dict[str, pd.DataFrame], per_layer: 
     pathways_png = rp.png_bytes(rp.plot_pathways(enrichment if enrichment is not None else
                                                  board.iloc[:0].assign(factor=[], layer=[]), factor))
     figures, enrichment_more = _enrichment_figures(tables)
-    prov = rp.provenance(thaw(config), sorted(file_hashes), file_hashes)
+    prov = rp.provenance(thaw(config), sorted(file_hashes), file_hashes, commit=commit)
     sections = rp.report_sections(
         inputs=tables["input_summary"], layers=layers, diagnostics=per_layer["diagnostics"],
         steps=per_layer["steps"], pca_png=pca_png, variance_png=variance_png, associations=associations,
-        outcome_column=outcome_column, late_weights=tables["late_weights"], board=board, board_png=board_png,
+        outcome_column=outcome_column, late_weights=tables.get("late_weights"), board=board, board_png=board_png,
         enrichment=enrichment, pathways_png=pathways_png if enrichment is not None else None, provenance=prov,
         comparison=tables["comparison"], permutation=tables["permutation"],
         missingness_png=per_layer["missingness_png"], pca_steps_png=per_layer["pca_steps_png"],

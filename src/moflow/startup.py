@@ -1,0 +1,139 @@
+"""The checks made while ``rules/common.smk`` is parsed, before any job runs: the config file's YAML
+(:func:`check_config_file`, from the Snakefile), then, once :func:`moflow.settings.apply_defaults`
+has checked the config against its schema, the sheets and every name config gives
+(:func:`check_startup`). Each raises :class:`~moflow.errors.ConfigError` or
+:class:`~moflow.errors.DataError` naming the file, the line or key, and the fix.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from .errors import ConfigError
+from .validate import _listing, _mean, check_gene_set_file, check_omics_sheet, check_samples_sheet
+
+
+def check_config_file(path: str) -> None:
+    """The config file's YAML, before Snakemake reads it: a syntax error names the file, line and
+    column; a key given twice in one mapping (YAML keeps the last one silently) stops too. Nothing is
+    checked when the file does not exist."""
+    from pathlib import Path
+
+    import yaml
+
+    p = Path(path)
+    if not p.exists():
+        return
+
+    class _Loader(yaml.SafeLoader):
+        pass
+
+    def _mapping(loader, node, deep=False):
+        seen = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = str(loader.construct_object(key_node, deep=deep))
+            if key in seen:
+                raise ConfigError(f"{path}, line {key_node.start_mark.line + 1}: key '{key}' is given twice in the "
+                                  f"same mapping (first on line {seen[key]}); YAML would keep only the last one. "
+                                  "Merge the two entries.")
+            seen[key] = key_node.start_mark.line + 1
+        return loader.construct_mapping(node, deep=deep)
+
+    _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
+    try:
+        data = yaml.load(p.read_text(encoding="utf-8"), Loader=_Loader)
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text ({exc}). Save it as UTF-8.") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        where = f", line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        context, start = getattr(exc, "context", None), getattr(exc, "context_mark", None)
+        if context and start is not None and mark is not None and start.line != mark.line:
+            context += f" that starts on line {start.line + 1}"
+        tabs = " (YAML indentation must use spaces, not tabs)" if "\t" in p.read_text(encoding="utf-8") else ""
+        raise ConfigError(f"{path}{where}: invalid YAML: {problem}" + (f" ({context})" if context else "")
+                          + f"{tabs}. Fix the indentation, a missing ':' or an unclosed quote or bracket there.") \
+            from None
+    if data is not None and not isinstance(data, dict):
+        raise ConfigError(f"{path}: the config must be a mapping of keys (samples:, omics:, ...), not a "
+                          f"{type(data).__name__}.")
+
+
+def check_config_layers(settings, layers, *, source: str = "config", omics_path: str = "the omics sheet") -> None:
+    """Every layer name config gives (``preprocess``, ``enrichment: layers``, ``integration: mofa:
+    likelihoods``, ``integration: early: layer_weights``) is a layer of the omics sheet: a misspelt
+    one would be silently ignored. One line per problem, with the nearest layer."""
+    layers = [str(x) for x in layers]
+    named = [("preprocess", list(settings.preprocess)),
+             ("enrichment: layers", list(settings.enrichment.layers)),
+             ("integration: mofa: likelihoods", list(settings.integration.mofa.likelihoods)),
+             ("integration: early: layer_weights", list(settings.integration.early.layer_weights))]
+    problems = []
+    for where, keys in named:
+        for key in keys:
+            if str(key) not in layers:
+                problems.append(f"{source}: '{where}: {key}' names no layer of {omics_path} (layers: "
+                                f"{', '.join(layers)}).{_mean(key, layers)} Use a layer name, or remove the entry.")
+    if problems:
+        raise ConfigError("\n".join(problems))
+
+
+def check_config_columns(settings, samples: pd.DataFrame, *, source: str = "config",
+                         samples_path: str = "the sample sheet") -> None:
+    """Sample-sheet columns config names (``covariates``) exist."""
+    for col in settings.covariates:
+        if col not in samples.columns:
+            raise ConfigError(f"{source}: 'covariates' names '{col}', which is not a column of {samples_path}."
+                              f"{_mean(col, samples.columns)} Columns: {_listing(samples.columns, 20)}.")
+
+
+def check_startup(settings, *, source: str = "config", exists=None, produced=(),
+                  download_dir: str = "resources/genesets", gene_set_files: bool = True
+                  ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Everything checked while ``rules/common.smk`` is parsed, in the order a user fixes things:
+    both sheets (cell by cell, then the outcome and the training samples against the folds), the
+    names config gives (layers, columns, MOFA groups, the positive class), the enrichment files, and
+    every gene-set file that exists (parsed: empty, malformed, no usable set).
+
+    ``settings``: :class:`moflow.settings.Settings` (validated config); ``source``: the config file
+    for messages; ``exists``: path -> bool (default: the file exists); ``produced``: files the
+    workflow makes (the demo's gene sets); ``download_dir``: where downloaded libraries go;
+    ``gene_set_files``: parse the GMT files (seconds for large collections: the Snakefile does it in
+    the main process only, not again at the start of every cluster job).
+    Returns (samples, omics) as :func:`check_samples_sheet` and :func:`check_omics_sheet` return them.
+    """
+    from pathlib import Path
+
+    from .cohort import mofa_groups, outcome, positive_class
+    from .enrich import check_enrichment_config
+    from .errors import InputError
+    from .io import read_gmt_lines, read_sheet
+
+    exists = exists or (lambda p: Path(p).exists())
+    samples_path, omics_path = settings.samples, settings.omics
+    ev = settings.evaluation
+    samples = check_samples_sheet(read_sheet(samples_path), path=samples_path, outcome=settings.outcome.column,
+                                  min_class_size=ev.folds, outcome_type=settings.outcome.type,
+                                  test_column=ev.test_column, test_value=ev.test_value)
+    omics = check_omics_sheet(read_sheet(omics_path), path=omics_path, samples=samples, samples_path=samples_path)
+    layers = list(omics["layer"])
+    check_config_layers(settings, layers, source=source, omics_path=omics_path)
+    check_config_columns(settings, samples, source=source, samples_path=samples_path)
+    mofa_groups(samples, settings, path=samples_path)  # a misnamed groups column stops here
+    positive_class(outcome(samples, settings), settings, path=samples_path)  # a misspelt positive class
+    try:
+        check_enrichment_config(settings.enrichment, layers, exists=exists, produced=set(produced),
+                                download_dir=download_dir)
+    except ConfigError:
+        raise
+    except InputError as exc:
+        raise ConfigError(f"{source}: {exc}") from None
+    en = settings.enrichment
+    gmts = list(en.gene_sets.values()) + [p for cfg in en.layers.values() for p in cfg.feature_sets.values()]
+    for path in dict.fromkeys(str(p) for p in gmts):
+        if gene_set_files and exists(path):
+            check_gene_set_file(read_gmt_lines(path), path=path, min_size=int(en.min_size))
+    return samples, omics

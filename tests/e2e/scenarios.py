@@ -1,0 +1,135 @@
+"""Cohorts that do not look like the demo, each in a folder of its own, as a user would set it up:
+their files under data/, their sheets and a config/config.yaml holding only what differs from the
+schema's defaults. Used by tests/e2e/test_scenarios.py; also runnable by hand:
+
+    python tests/e2e/scenarios.py <folder> <scenario>   # then: cd <folder> && snakemake -s <repo>/Snakefile
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from moflow import io
+from moflow.simulate import simulate_cohort
+
+SIZE = dict(n_samples=60, n_batches=3, n_genes=300, n_proteins=100, n_metabolites=50)
+
+LAYER_ROWS = {
+    "rna": ["rna", "rnaseq_counts", "data/rna.tsv", "features_in_rows", "batch", "false", "false", "symbol"],
+    "protein": ["protein", "proteomics_intensity", "data/protein.csv", "samples_in_rows", "batch", "false", "true",
+                "symbol"],
+    "metabolomics": ["metabolomics", "metabolomics_intensity", "data/metab.parquet", "samples_in_rows", "batch",
+                     "true", "false", "none"],
+}
+OMICS_COLUMNS = ["layer", "kind", "path", "orientation", "batch_column", "has_qc", "log_scale", "gene_ids"]
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """outcome: strings | 01 | 12 | truefalse | multiclass | continuous; ids: plain | zeros (0001);
+    layers: which layers the cohort has; external: an external test set marked in the sheet;
+    confounded: the outcome goes with batch (and config allows correcting anyway)."""
+
+    name: str
+    outcome: str = "strings"
+    layers: tuple = ("rna", "protein", "metabolomics")
+    ids: str = "plain"
+    external: bool = False
+    confounded: bool = False
+    config: dict = field(default_factory=dict)
+
+
+SCENARIOS = [
+    Scenario("binary01_zeros_external", outcome="01", ids="zeros", external=True),
+    Scenario("binary12_one_layer", outcome="12", layers=("protein",)),
+    Scenario("truefalse_two_layers", outcome="truefalse", layers=("rna", "protein"), ids="zeros"),
+    Scenario("multiclass_external", outcome="multiclass", external=True),
+    Scenario("continuous_two_layers_external", outcome="continuous", layers=("rna", "metabolomics"), ids="zeros",
+             external=True),
+    Scenario("continuous_one_layer", outcome="continuous", layers=("rna",)),
+    Scenario("confounded_allowed", layers=("rna", "protein"), confounded=True,
+             config={"batch_confounding": {"allow": True}}),
+    Scenario("multiclass_one_layer_zeros", outcome="multiclass", layers=("metabolomics",), ids="zeros"),
+]
+BY_NAME = {s.name: s for s in SCENARIOS}
+
+
+def _recode(sheet: pd.DataFrame, factors: pd.DataFrame, how: str, rng) -> pd.Series:
+    is_sample = sheet["sample_type"] == "sample"
+    case = sheet["outcome"] == "case"
+    f1 = sheet["sample"].map(factors["F1"])
+    if how == "strings":
+        return sheet["outcome"]
+    if how in ("01", "12", "truefalse"):
+        a, b = {"01": ("0", "1"), "12": ("1", "2"), "truefalse": ("false", "true")}[how]
+        return pd.Series(np.where(case, b, a), index=sheet.index).where(is_sample, "")
+    if how == "multiclass":
+        q = f1[is_sample].quantile([1 / 3, 2 / 3]).to_numpy()
+        lab = np.select([f1 < q[0], f1 < q[1]], ["low", "mid"], "high")
+        return pd.Series(lab, index=sheet.index).where(is_sample, "")
+    if how == "continuous":
+        val = 10 + 2 * f1 + rng.normal(0, 0.5, len(f1))
+        return val.round(3).astype(str).where(is_sample, "")
+    raise ValueError(how)
+
+
+def make_scenario(root: Path, sc: Scenario, *, seed: int = 5) -> Path:
+    """Write the scenario's folder: data/, config/samples.tsv, config/omics.tsv, config/config.yaml."""
+    root = Path(root)
+    (root / "config").mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    c = simulate_cohort(**SIZE, seed=seed)
+    sheet = c.sheet.copy()
+    sheet["outcome"] = _recode(sheet, c.factors, sc.outcome, rng)
+    if sc.confounded:  # the outcome follows batch (Cramér's V above 0.8), not identical to it
+        is_sample = sheet["sample_type"] == "sample"
+        first = (sheet.loc[is_sample, "batch"] == sorted(sheet["batch"].unique())[0]).to_numpy()
+        flip = rng.random(int(is_sample.sum())) < 0.04
+        flip[np.flatnonzero(first)[:2]] = True
+        sheet.loc[is_sample, "outcome"] = np.where(first ^ flip, "case", "control")
+    if sc.ids == "zeros":
+        ids = {s: f"{i + 1:04d}" for i, s in enumerate(sheet["sample"])}
+        sheet["sample"] = sheet["sample"].map(ids)
+        c.layers = {k: v.rename(index=ids) for k, v in c.layers.items()}
+        c.factors = c.factors.rename(index=ids)
+    config: dict = {"samples": "config/samples.tsv", "omics": "config/omics.tsv",
+                    "outcome": {"column": "outcome"},
+                    "evaluation": {"folds": 3, "repeats": 1, "permutations": 100},
+                    "integration": {"mofa": {"factors": 4, "stability_seeds": 0}}}
+    if sc.outcome == "continuous":
+        config["outcome"]["type"] = "continuous"
+    if sc.outcome in ("01", "12", "truefalse"):
+        config["outcome"]["positive"] = {"01": "1", "12": "2", "truefalse": "true"}[sc.outcome]
+    if sc.external:
+        cohort_ids = list(sheet.loc[sheet["sample_type"] == "sample", "sample"])
+        test_ids = set(rng.choice(cohort_ids, 10, replace=False))
+        sheet["set"] = ["test" if s in test_ids else "train" for s in sheet["sample"]]
+        config["evaluation"].update({"test_column": "set", "test_value": "test"})
+    data = root / "data"
+    paths = {"rna": data / "rna.tsv", "protein": data / "protein.csv", "metabolomics": data / "metab.parquet",
+             "samples": root / "config" / "samples.tsv", "gene_sets": data / "pathways.gmt",
+             "factors": data / "truth" / "factors.tsv", "loadings": data / "truth" / "loadings.tsv",
+             "gene_set_truth": data / "truth" / "gene_sets.tsv"}
+    io.write_demo_cohort(c, {k: str(v) for k, v in paths.items()})
+    sheet.to_csv(paths["samples"], sep="\t", index=False, lineterminator="\n")
+    for layer in set(LAYER_ROWS) - set(sc.layers):
+        Path(paths[layer]).unlink()
+    omics = pd.DataFrame([LAYER_ROWS[layer] for layer in sc.layers], columns=OMICS_COLUMNS)
+    omics.to_csv(root / "config" / "omics.tsv", sep="\t", index=False, lineterminator="\n")
+    if any(LAYER_ROWS[layer][-1] == "symbol" for layer in sc.layers):
+        config["enrichment"] = {"gene_sets": {"pathways": "data/pathways.gmt"}, "permutations": 100}
+    for key, value in sc.config.items():
+        config[key] = {**config.get(key, {}), **value} if isinstance(value, dict) else value
+    (root / "config" / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    return root
+
+
+if __name__ == "__main__":
+    make_scenario(Path(sys.argv[1]), BY_NAME[sys.argv[2]])
+    print(f"written {sys.argv[1]}: {BY_NAME[sys.argv[2]]}")
