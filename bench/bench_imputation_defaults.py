@@ -34,8 +34,8 @@ import time
 import warnings
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
+from sklearn.base import clone
 
 from moflow.preprocess import (
     FeatureFilter,
@@ -112,8 +112,6 @@ def run(seeds, quick: bool, data: str | None) -> pd.DataFrame:
             Xm = X.mask(mask)
             scores = {}
             for m, est in imputers.items():
-                from sklearn.base import clone
-
                 e = clone(est)
                 t = time.perf_counter()
                 with warnings.catch_warnings():

@@ -2,9 +2,10 @@
 
 The same layer through the kind's default chain in two step orders: the old one (filter -> batch ->
 impute -> scale) and the new default (filter -> impute -> batch -> scale), with several imputation
-methods; in both, the MAR methods (knn, mean, and those among auto's candidates) impute within batch
-(each feature's batch offsets taken out and put back: ``WithinBatch``), the left-censored ones in the
-measured scale. After every step, the batch and outcome silhouettes and the share of the top PCs' variance
+methods. Three variants: the old code (batch correction, then imputation pooled over batches), the
+new order with pooled imputation, and the new code, where the MAR methods (knn, mean, and those among
+auto's candidates) impute within batch (each feature's batch offsets taken out and put back:
+``WithinBatch``); the left-censored methods impute in the measured scale in both. After every step, the batch and outcome silhouettes and the share of the top PCs' variance
 explained by batch / outcome (:func:`moflow.diagnostics.step_diagnostics`, what the steps table of the
 workflow reports; cells still missing count as the feature's mean there).
 
@@ -80,12 +81,24 @@ def ubilength_with_batches(d: Path, seed: int = 0, shift_sd: float = 0.8, low_ba
     return pd.DataFrame(V, index=X.index, columns=X.columns), info, y
 
 
-def chain_trace(kind, X, info, y, order, impute, log_scale):
+class _Pooled(LayerPreprocessor):
+    """The chain with the imputer of the old code: pooled over batches (no WithinBatch)."""
+
+    def _build(self):
+        from moflow.preprocess import make_imputer
+
+        opts = dict(self.settings["impute"])
+        method = opts.pop("method")
+        return [(n, make_imputer(method, opts, seed=self.seed) if n == "impute" else st) for n, st in super()._build()]
+
+
+def chain_trace(kind, X, info, y, order, impute, log_scale, pooled=False):
     settings = layer_settings(kind, {"impute": impute} if impute else None)
     settings["order"] = [s for s in order if s in settings]
     if kind == "proteomics_intensity":
         settings["filter"] = {"min_observed": 0.5}
-    pp = LayerPreprocessor(kind, settings, info=info, batch_column="batch", log_scale=log_scale, layer=kind)
+    cls = _Pooled if pooled else LayerPreprocessor
+    pp = cls(kind, settings, info=info, batch_column="batch", log_scale=log_scale, layer=kind)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         _, trace = pp.fit_trace(X, y)
@@ -120,8 +133,13 @@ def run(data: str | None, seeds) -> pd.DataFrame:
                    if kind == "proteomics_intensity" else
                    {"halfmin (default)": None, "auto": {"method": "auto"}})
         for label, impute in methods.items():
-            for oname, order in (("batch -> impute (old)", OLD), ("impute -> batch (new)", NEW)):
-                t, chosen = chain_trace(kind, X, info, y, order, impute, log_scale)
+            method = (impute or layer_settings(kind)["impute"])["method"]
+            mar = method in ("knn", "auto")
+            variants = [("batch -> impute, pooled (old code)", OLD, True), ("impute -> batch, pooled", NEW, True)]
+            if mar:  # the left-censored imputers are never wrapped: pooled is what the new code does
+                variants.append(("impute -> batch, MAR within batch (new code)", NEW, False))
+            for oname, order, pooled in variants:
+                t, chosen = chain_trace(kind, X, info, y, order, impute, log_scale, pooled)
                 rows.append({"layer": name, "impute": label + (f" [{chosen}]" if chosen else ""), "order": oname,
                              "batch_sil_after_batch": t.loc["after_batch", "silhouette_batch"],
                              "batch_sil_after_impute": t.loc["after_impute", "silhouette_batch"],
@@ -171,7 +189,8 @@ def main():
     text = ("# Imputation and batch correction: step order\n\n"
             "Batch and outcome silhouettes (top 10 PCs) and the share of their variance explained by batch / outcome "
             "after the steps of the kind's default chain, with the old order (batch correction, then imputation) "
-            "and the new default (imputation, then batch correction). After the batch step of the old order, cells "
+            "and the new default (imputation, then batch correction; MAR methods within batch). After the batch "
+            "step of the old order, cells "
             "still missing count as the feature's mean, which hides what their imputed values will do. "
             "ComBat, outcome protected; filter: features observed in half the samples.\n\n" + markdown(df))
     (RESULTS / "impute_batch_order.md").write_text(text)

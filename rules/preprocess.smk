@@ -1,4 +1,4 @@
-# Per-layer preprocessing on the full cohort: normalize, QC drift, filter, batch, impute, scale.
+# Per-layer preprocessing on the full cohort: normalize, QC drift, filter, impute, batch, scale.
 
 
 rule preprocess_layer:

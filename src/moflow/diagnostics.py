@@ -44,9 +44,20 @@ def _r2_by_group(S: np.ndarray, evr: np.ndarray, groups: np.ndarray) -> float:
     return float(total / evr.sum())
 
 
+def _r2_linear(S: np.ndarray, evr: np.ndarray, values: np.ndarray) -> float:
+    """Variance of the top PCs explained linearly by a continuous variable (squared correlation with
+    each PC, weighted by the PC's share of variance)."""
+    total = 0.0
+    for j in range(S.shape[1]):
+        r = np.corrcoef(S[:, j], values)[0, 1] if S[:, j].std() > 0 and values.std() > 0 else 0.0
+        total += evr[j] * r**2
+    return float(total / evr.sum())
+
+
 def batch_diagnostics(X: pd.DataFrame, *, batch: pd.Series | None, outcome: pd.Series, n_components: int = 10,
                       seed: int = 0) -> dict:
-    """Silhouette of batch and outcome labels on the top PCs, and their share of the PCs' variance."""
+    """Silhouette of batch and outcome labels on the top PCs, and their share of the PCs' variance (a
+    continuous outcome: no silhouette, its linear share of the PCs' variance)."""
     scores, evr = pca_scores(X, n_components, seed)
     S = scores.to_numpy()
     out = {"n_samples": int(X.shape[0]), "n_features": int(X.shape[1]),
@@ -55,6 +66,12 @@ def batch_diagnostics(X: pd.DataFrame, *, batch: pd.Series | None, outcome: pd.S
         if lab is None:
             out[f"silhouette_{name}"] = np.nan
             out[f"r2_{name}"] = np.nan
+            continue
+        if name == "outcome" and pd.api.types.is_float_dtype(lab):  # a continuous outcome: no groups
+            v = lab.reindex(X.index).to_numpy(float)
+            ok = np.isfinite(v)
+            out[f"silhouette_{name}"] = np.nan
+            out[f"r2_{name}"] = _r2_linear(S[ok], evr, v[ok]) if ok.sum() > 2 else np.nan
             continue
         g = lab.reindex(X.index).astype(str).to_numpy()
         ok = g != "nan"

@@ -25,6 +25,9 @@ if TYPE_CHECKING:
 FINAL = "final"
 CLASS_METRICS = ("balanced_accuracy", "roc_auc", "balanced_error_rate")
 REG_METRICS = ("r2", "pearson_r", "rmse")
+# the range a metric can take: its interval is clipped to it (R2 cannot exceed 1, however wide)
+METRIC_BOUNDS = {**{m: (0.0, 1.0) for m in CLASS_METRICS}, "r2": (-np.inf, 1.0), "pearson_r": (-1.0, 1.0),
+                 "rmse": (0.0, np.inf)}
 COMPARISON_COLUMNS = ["metric", "best_integration", "best_single_layer", "difference", "t", "p", "n_splits"]
 
 
@@ -327,7 +330,7 @@ def scoreboard(scores: pd.DataFrame, *, n_samples: int, min_class: int | None, t
         n_test = d["n_test"].mean()
         row = {"strategy": strat, "n_splits": len(d)}
         for metric in metrics:
-            bounds = (0.0, 1.0) if metric in CLASS_METRICS else None
+            bounds = METRIC_BOUNDS.get(metric)
             m, lo, hi = corrected_interval(d[metric].to_numpy(), max(n_samples - n_test, 1), n_test, bounds=bounds)
             row[metric], row[f"{metric}_lo"], row[f"{metric}_hi"] = m, lo, hi
         row["n_samples"] = n_samples

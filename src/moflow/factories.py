@@ -101,34 +101,38 @@ def strategy_names(layers: list[str], settings: Settings) -> list[str]:
     return names
 
 
-@reads("integration", "seed", uses=[strategy_names, build_mofa])
-def build_strategies(omics: pd.DataFrame, settings: Settings, task: str = "classification", *,
-                     sheet: pd.DataFrame | None = None) -> dict:
-    """name -> factory of an unfitted estimator, for every single layer and every integration strategy.
+@reads("integration", "seed", uses=[build_mofa])
+def strategy_factory(name: str, omics: pd.DataFrame, settings: Settings, task: str = "classification", *,
+                     sheet: pd.DataFrame | None = None):
+    """The factory of one unfitted strategy (``single_<layer>``, early, mixed, mofa, late).
     ``sheet``: the sample sheet, needed only for MOFA groups (``integration: mofa: groups``)."""
     from .integrate import EarlyIntegration, LateIntegration, MixedIntegration, SingleLayer
 
     integ = settings.integration
     common = {"task": task, "inner_folds": int(integ.inner_folds), "seed": int(settings.seed)}
     early, mixed, mofa, late = integ.early, integ.mixed, integ.mofa, integ.late
-    factories = {}
-    for name in strategy_names(list(omics["layer"]), settings):
-        if name.startswith("single_"):
-            factories[name] = partial(SingleLayer, name[len("single_"):], penalty=early.penalty, model=early.model,
-                                      **common)
-        elif name == "early":
-            factories[name] = partial(EarlyIntegration, layer_weights=thaw(early.layer_weights), penalty=early.penalty,
-                                      model=early.model, n_components=int(early.n_components), missing=early.missing,
-                                      **common)
-        elif name == "mixed":
-            factories[name] = partial(MixedIntegration, n_components=int(mixed.n_components), penalty=mixed.penalty,
-                                      model=mixed.model, **common)
-        elif name == "mofa":
-            factories[name] = partial(_mofa_strategy, omics, settings, sheet, penalty=mofa.penalty, model=mofa.model,
-                                      **common)
-        elif name == "late":
-            factories[name] = partial(LateIntegration, penalty=late.penalty, model=late.model, **common)
-    return factories
+    if name.startswith("single_"):
+        return partial(SingleLayer, name[len("single_"):], penalty=early.penalty, model=early.model, **common)
+    if name == "early":
+        return partial(EarlyIntegration, layer_weights=thaw(early.layer_weights), penalty=early.penalty,
+                       model=early.model, n_components=int(early.n_components), missing=early.missing, **common)
+    if name == "mixed":
+        return partial(MixedIntegration, n_components=int(mixed.n_components), penalty=mixed.penalty,
+                       model=mixed.model, **common)
+    if name == "mofa":
+        return partial(_mofa_strategy, omics, settings, sheet, penalty=mofa.penalty, model=mofa.model, **common)
+    if name == "late":
+        return partial(LateIntegration, penalty=late.penalty, model=late.model, **common)
+    raise ValueError(f"unknown strategy {name!r}; strategies are single_<layer>, {', '.join(STRATEGIES)}")
+
+
+@reads(uses=[strategy_names, strategy_factory])
+def build_strategies(omics: pd.DataFrame, settings: Settings, task: str = "classification", *,
+                     sheet: pd.DataFrame | None = None) -> dict:
+    """name -> factory of an unfitted estimator, for every single layer and every integration strategy
+    the cohort's layers and config allow (:func:`strategy_names`)."""
+    return {name: strategy_factory(name, omics, settings, task, sheet=sheet)
+            for name in strategy_names(list(omics["layer"]), settings)}
 
 
 def _mofa_strategy(omics, settings, sheet, **kwargs):

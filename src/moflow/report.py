@@ -27,6 +27,14 @@ def png_bytes(fig) -> bytes:
 
 
 def _scatter_groups(ax, x, y, groups, title):
+    num = pd.to_numeric(pd.Series(groups), errors="coerce")
+    if num.notna().all() and num.nunique() > 10:  # a continuous variable: a colour scale, not a legend
+        sc = ax.scatter(x, y, s=12, alpha=0.85, c=num.to_numpy(float), cmap="viridis")
+        ax.figure.colorbar(sc, ax=ax, fraction=0.046, pad=0.02)
+        ax.set_title(title, fontsize=9)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        return
     levels = sorted(pd.unique(pd.Series(groups).astype(str)))
     for i, g in enumerate(levels):
         sel = np.asarray(groups).astype(str) == g
@@ -123,16 +131,19 @@ def plot_variance(r2: pd.DataFrame):
 
 
 def plot_scoreboard(board: pd.DataFrame):
-    b = board.sort_values("roc_auc")
+    classes = "roc_auc" in board.columns
+    metrics = ("roc_auc", "balanced_accuracy") if classes else ("r2", "pearson_r")
+    b = board.sort_values(metrics[0])
     fig, axes = plt.subplots(1, 2, figsize=(9, 0.45 * len(b) + 1.5), sharey=True)
-    for ax, metric in zip(axes, ("roc_auc", "balanced_accuracy")):
+    for ax, metric in zip(axes, metrics):
         colors = [PALETTE[0] if k == "integration" else PALETTE[6] for k in b["kind"]]
         y = np.arange(len(b))
         ax.barh(y, b[metric], color=colors)
         err = np.vstack([b[metric] - b[f"{metric}_lo"], b[f"{metric}_hi"] - b[metric]])
         ax.errorbar(b[metric], y, xerr=np.nan_to_num(err), fmt="none", ecolor="black", capsize=3, lw=1)
-        ax.axvline(0.5, color="grey", ls=":", lw=1)
-        ax.set_xlim(0, 1)
+        ax.axvline(0.5 if classes else 0.0, color="grey", ls=":", lw=1)
+        low = 0.0 if classes else min(0.0, float(np.nanmin(b[f"{metric}_lo"].to_numpy(float))) - 0.05)
+        ax.set_xlim(low if np.isfinite(low) else -1.0, 1)
         ax.set_yticks(y, b["strategy"])
         ax.set_xlabel(metric.replace("_", " ") + " (95% interval)")
     axes[0].set_title("Cross-validated scores: integration (blue) vs single layers (grey)", fontsize=9, loc="left")
@@ -259,8 +270,9 @@ def report_sections(*, inputs: pd.DataFrame, layers: list[str], diagnostics: dic
                        f"({int(pm['n_permutations'])} label permutations of its held-out predictions; "
                        f"null mean {pm['null_mean']:.3f}).</p>")
     if of is not None:
+        test = (f"Pearson r = {of['statistic']:.2f}, p" if of.get("test") == "pearson" else "Kruskal-Wallis p")
         summary.append(f"<p>Outcome-related MOFA factor: <b>{html.escape(str(of['factor']))}</b> "
-                       f"(Kruskal-Wallis p = {of['p']:.2g}, BH-adjusted {of['p_adj']:.2g}).</p>")
+                       f"({test} = {of['p']:.2g}, BH-adjusted {of['p_adj']:.2g}).</p>")
         if enrichment is not None and not enrichment.empty:
             top = enrichment[(enrichment["factor"] == of["factor"]) & (enrichment["rank"] == 1)]
             for _, r in top.iterrows():

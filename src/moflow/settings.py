@@ -39,6 +39,9 @@ CONFIG_SCHEMA = SCHEMA_DIR / "config.schema.yaml"
 def _load_schema(path: str) -> dict:
     import yaml
 
+    if not Path(path).exists():
+        raise FileNotFoundError(f"{path} not found: the package reads the workflow's schemas from the checkout it "
+                                "was installed from; install it with `pip install -e <moflow checkout>`.")
     with open(path) as fh:
         return yaml.safe_load(fh)
 

@@ -64,7 +64,7 @@ def test_missingness_table_and_summary():
 def test_step_diagnostics_follow_the_batch_correction(cohort, info, outcome):
     pp = make_preprocessors(info)["protein"]
     out, trace = pp.fit_trace(cohort.layers["protein"], outcome)
-    assert list(trace) == ["normalize", "filter", "batch", "impute", "scale"]
+    assert list(trace) == ["normalize", "filter", "impute", "batch", "scale"]  # imputation before batch correction
     pd.testing.assert_frame_equal(trace["scale"], out)
     table, coords = step_diagnostics(trace, batch=info["batch"], outcome=outcome)
     t = table.set_index("stage")
@@ -110,8 +110,8 @@ def test_layer_report_extras(cohort):
     assert "batch_outcome_cramers_v" in diag.columns
     imp = more["imputation"]
     assert list(imp.columns) == IMPUTATION_COLUMNS
-    assert imp["chosen"].sum() == 1 and imp.loc[imp["chosen"], "method"].iloc[0] == "minprob"
-    assert (imp["mode"] == "configured").all()
+    assert imp["chosen"].sum() == 1 and imp.loc[imp["chosen"], "method"].iloc[0] == "knn"  # auto's choice here
+    assert (imp["mode"] == "auto").all()
     assert len(more["missingness"]) == len(cohort.layers["protein"])
     assert set(more["pca_steps"]["stage"]) == {s for s in stages if s.startswith("after_")}
     assert "summary" in steps.columns
@@ -142,3 +142,16 @@ def test_config_confounding_guard_reaches_batch_correction(cohort):
     # a layer's own option wins over the config-wide default
     cfg = Settings.defaults(**CONFIG, preprocess={"protein": {"batch": {"allow_confounded": True}}})
     assert build_preprocessor(row, cfg, sample_info(sheet, settings)).settings["batch"]["allow_confounded"] is True
+
+
+def test_diagnostics_of_a_continuous_outcome():
+    """A continuous outcome has no groups: no silhouette, and its share of the PCs' variance is linear."""
+    rng = np.random.default_rng(0)
+    z = rng.normal(size=80)
+    X = pd.DataFrame(np.outer(z, rng.normal(size=30)) + rng.normal(0, 0.3, (80, 30)),
+                     index=[f"{i:04d}" for i in range(80)])
+    y = pd.Series(z * 2 + 10, index=X.index, dtype=float)
+    d = batch_diagnostics(X, batch=None, outcome=y)
+    assert np.isnan(d["silhouette_outcome"]) and d["r2_outcome"] > 0.5
+    noise = pd.Series(rng.normal(size=80), index=X.index, dtype=float)
+    assert batch_diagnostics(X, batch=None, outcome=noise)["r2_outcome"] < 0.1

@@ -186,11 +186,14 @@ def test_scoreboard_with_external_test_and_comparison():
             rows.append({"split": f"r{i // 5 + 1}f{i % 5 + 1}", "strategy": strat, "balanced_accuracy": b,
                          "roc_auc": b + 0.05, "balanced_error_rate": 1 - b, "n_test": 20})
     scores = pd.DataFrame(rows)
-    ext = pd.DataFrame([{"strategy": "early", "balanced_accuracy": 0.9, "roc_auc": 0.95, "balanced_error_rate": 0.1,
-                         "n_test": 30}, {"strategy": "single_A", "balanced_accuracy": 0.7, "roc_auc": 0.8,
-                                         "balanced_error_rate": 0.3, "n_test": 0}])
+    ext = pd.DataFrame([{"strategy": "early", "test_balanced_accuracy": 0.9, "test_balanced_accuracy_lo": 0.8,
+                         "test_balanced_accuracy_hi": 0.97, "test_n_test": 30},
+                        {"strategy": "single_A", "test_balanced_accuracy": 0.7, "test_balanced_accuracy_lo": 0.6,
+                         "test_balanced_accuracy_hi": 0.8, "test_n_test": 28}])
     board = scoreboard(scores, n_samples=100, min_class=40, external=ext)
-    assert board.iloc[0]["strategy"] == "early" and board.iloc[0]["test_balanced_error_rate"] == pytest.approx(0.1)
+    best = board.iloc[0]
+    assert best["strategy"] == "early" and best["test_balanced_accuracy"] == pytest.approx(0.9)
+    assert best["test_balanced_accuracy_lo"] == pytest.approx(0.8) and best["test_n_test"] == 30
     comp = compare_best(scores, board, n_samples=100, task="classification").iloc[0]
     assert comp["best_integration"] == "early" and comp["best_single_layer"] == "single_A"
     assert comp["difference"] == pytest.approx(0.1, abs=0.02) and comp["p"] < 0.01

@@ -29,6 +29,7 @@ from moflow.preprocess import (
     MinProbImpute,
     SampleDrift,
     layer_settings,
+    make_imputer,
     make_step,
     run_order_correlation,
 )
@@ -1352,7 +1353,8 @@ def test_metabolomics_default_drift_is_auto_and_says_what_it_did(cohort, info, o
     steps = pd.DataFrame(pp.history_).set_index("step")
     assert pp.named_step("qc_drift").chosen_ == "none"
     summary = steps.loc["qc_drift", "summary"]
-    assert "no QC injections" in summary and "sample_lowess" in summary and "(not corrected)" in summary
+    assert "no QC injections" in summary and "sample_lowess" in summary and "(not corrected; " in summary
+    assert "with the run order shuffled" in summary
     # with QC injections: QC-RLSC, and its summary has the run-order association of the study samples
     pp = make_preprocessors(info)["metabolomics"]
     pp.fit(cohort.layers["metabolomics"], outcome)
@@ -1452,3 +1454,50 @@ def test_imputation_does_not_bring_back_batch_structure(impute):
         assert old.loc["after_impute", "silhouette_batch"] > old.loc["after_batch", "silhouette_batch"] + 0.1
         assert new.loc["after_scale", "silhouette_outcome"] > old.loc["after_scale", "silhouette_outcome"]
     assert new.loc["after_scale", "silhouette_batch"] <= old.loc["after_scale", "silhouette_batch"] + 0.02
+
+
+def test_mar_imputers_run_within_batch_and_left_censored_ones_do_not():
+    from moflow.preprocess import WithinBatch
+
+    X, info, y = censored_batches(seed=3)
+    kw = dict(info=info, batch_column="batch")
+    for method in ("knn", "iterative", "mean"):
+        est = make_imputer(method, {}, seed=0, **kw)
+        assert isinstance(est, WithinBatch) and est.batch_column == "batch"
+    for method in ("halfmin", "minprob", "qrilc"):
+        assert not isinstance(make_imputer(method, {}, seed=0, **kw), WithinBatch)
+    assert make_imputer("mixed", {}, seed=0, **kw).batch_column == "batch"
+    assert make_imputer("auto", {}, seed=0, **kw).batch_column == "batch"
+    assert not isinstance(make_imputer("knn", {}, seed=0), WithinBatch)  # no batch: pooled, as before
+    # mean within batch: each batch's own observed mean, observed cells untouched
+    out = make_imputer("mean", {}, **kw).fit(X).transform(X)
+    V, O = X.to_numpy(), out.to_numpy()
+    obs = np.isfinite(V)
+    np.testing.assert_array_equal(O[obs], V[obs])
+    enough = np.all([obs[(info["batch"] == b).to_numpy()].sum(0) >= 2 for b in ("b1", "b2", "b3")], axis=0)
+    for b in ("b1", "b3"):
+        sel = (info["batch"] == b).to_numpy()
+        miss = ~obs[sel]
+        j = int(np.flatnonzero(miss.any(0) & enough)[0])
+        np.testing.assert_allclose(O[sel][miss[:, j], j], np.nanmean(V[sel, j]))
+
+
+def test_within_batch_imputer_learns_from_training_rows_only():
+    from moflow.preprocess import WithinBatch
+
+    X, info, y = censored_batches(seed=4)
+    train, held = X.index[:70], X.index[70:]
+    est = WithinBatch(KNNImpute(k=5), info=info, batch_column="batch").fit(X.loc[train])
+    offsets = copy.deepcopy(est.offsets_)
+    ref = est.transform(X.loc[held])
+    est.transform(X.loc[held] * 3 + 40)  # poisoned held-out rows
+    for b in offsets:
+        np.testing.assert_array_equal(est.offsets_[b], offsets[b])
+    one = pd.concat([est.transform(X.loc[[s]]) for s in held[:5]])
+    pd.testing.assert_frame_equal(one, ref.iloc[:5])
+    # a batch without training samples: offset 0, the pooled scale
+    sheet = info.copy()
+    sheet.loc[held, "batch"] = "b9"
+    est9 = WithinBatch(KNNImpute(k=5), info=sheet, batch_column="batch").fit(X.loc[train])
+    pooled = KNNImpute(k=5).fit(X.loc[train] - est9._offsets(train))
+    pd.testing.assert_frame_equal(est9.transform(X.loc[held]), pooled.transform(X.loc[held]))

@@ -215,3 +215,27 @@ def test_unknown_methods_and_steps():
         methods("smooth")
     with pytest.raises(InputError, match="qc_drift: unknown method 'magic'"):
         kinds_for("qc_drift", "magic")
+
+
+def test_schema_qc_drift_options_are_what_the_methods_take(schema):
+    """Every qc_drift option of the schema is a parameter of some qc_drift method, every parameter of a
+    method is in the schema, and a method refuses the options of another (issue 11)."""
+    from moflow.preprocess import QCRLSC, AutoDrift, SampleDrift
+
+    options = set(_resolve(schema, _layer_steps(schema)["properties"]["qc_drift"])["properties"]) - {"method"}
+    taken = {}
+    for method, cls in (("rlsc", QCRLSC), ("sample_lowess", SampleDrift), ("auto", AutoDrift)):
+        taken[method] = set(cls().get_params()) - {"info", "batch_column"}
+    assert set().union(*taken.values()) == options
+    assert taken["auto"] == taken["rlsc"]
+    for method, own in taken.items():
+        for other in sorted(options - own):
+            with pytest.raises(InputError, match=rf"qc_drift {method}: unknown option\(s\) \['{other}'\]"):
+                make_step("qc_drift", {"method": method, other: 1}, kind="metabolomics_intensity", info=INFO,
+                          batch_column="batch", covariates=(), log_scale=True, seed=0)
+
+
+def test_step_order_imputes_before_batch_correction():
+    """Issue 11: imputation runs in each batch's measured scale, then batch correction sees complete data."""
+    assert STEP_ORDER.index("impute") < STEP_ORDER.index("batch")
+    assert STEP_ORDER.index("filter") < STEP_ORDER.index("impute")

@@ -108,9 +108,9 @@ class _BatchBase(Step):
                 blocks.append(pd.get_dummies(col, drop_first=True, dtype=float).to_numpy())
         if self.protect_outcome and y is not None:
             yy = pd.Series(y).reindex(index)
-            num = pd.to_numeric(yy, errors="coerce")
-            if num.notna().all() and yy.nunique() > 2:
-                blocks.append(num.to_numpy(float)[:, None])
+            if pd.api.types.is_float_dtype(yy):  # a continuous outcome (classes, coded 1/2/3 or not, are labels)
+                v = yy.to_numpy(float)
+                blocks.append(np.where(np.isnan(v), np.nanmean(v), v)[:, None])
             else:
                 blocks.append(pd.get_dummies(yy.astype(str), drop_first=True, dtype=float).to_numpy())
         if not blocks:

@@ -20,14 +20,21 @@ from .registry import make_step
 
 
 def _order_r(step) -> str:
-    """The run-order association of a drift step, before -> after ('' where unknown)."""
-    before, after = getattr(step, "order_correlation_before_", math.nan), getattr(step, "order_correlation_after_",
-                                                                                  math.nan)
+    """The study samples' run-order association of a fitted drift step: before -> after, and with the run
+    order shuffled (the level of no drift); '' where unknown."""
+    before = getattr(step, "order_correlation_before_", math.nan)
     if not math.isfinite(before):
         return ""
-    if step is not None and getattr(step, "chosen_", "") == "none":
-        return f"run-order median within-batch |Spearman r| {before:.2f} (not corrected)"
-    return f"run-order median within-batch |Spearman r| {before:.2f} -> {after:.2f}"
+    after = getattr(step, "order_correlation_after_", math.nan)
+    shuffled = getattr(step, "order_correlation_shuffled_", math.nan)
+    null = f"; {shuffled:.2f} with the run order shuffled"
+    if getattr(step, "chosen_", "") == "none":
+        return f"run-order median within-batch |Spearman r| {before:.2f} (not corrected{null})"
+    text = f"run-order median within-batch |Spearman r| {before:.2f} -> {after:.2f} (study samples{null})"
+    if isinstance(step, SampleDrift) and before < shuffled + 0.03:
+        text += ("; no run-order association above the shuffled level: the trend fit on the samples mostly adds "
+                 "noise here, consider qc_drift method 'none'")
+    return text
 
 
 def _step_summary(step) -> str:

@@ -202,10 +202,7 @@ class QCRLSC(Step):
         self.qc_rsd_before_ = _median_rsd(qc)
         self.qc_rsd_after_ = _median_rsd(self.transform(qc))
         # the study samples' association with run order, before and after (NaN: too few of them)
-        cohort = X[~is_qc]
-        self.order_correlation_before_ = run_order_correlation(cohort, self.info, self.batch_column)
-        self.order_correlation_after_ = (run_order_correlation(self.transform(cohort), self.info, self.batch_column)
-                                         if np.isfinite(self.order_correlation_before_) else float("nan"))
+        _order_correlations(self, X[~is_qc])
         return self
 
     def transform(self, X):
@@ -221,6 +218,18 @@ class QCRLSC(Step):
             corr = np.where(np.isfinite(trend), self.target_ - trend, 0.0)
             out[sel] = out[sel] + corr
         return pd.DataFrame(out, index=X.index, columns=X.columns)
+
+
+def _order_correlations(step, cohort: pd.DataFrame) -> None:
+    """Set ``order_correlation_before_``, ``_after_`` (the step's output) and ``_shuffled_`` (the input
+    with the run order permuted within batch: the no-drift level) of a drift step's study samples."""
+    before = run_order_correlation(cohort, step.info, step.batch_column)
+    known = np.isfinite(before)
+    step.order_correlation_before_ = before
+    step.order_correlation_after_ = (run_order_correlation(step.transform(cohort), step.info, step.batch_column)
+                                     if known else float("nan"))
+    step.order_correlation_shuffled_ = (run_order_correlation(cohort, step.info, step.batch_column, shuffle_seed=0)
+                                        if known else float("nan"))
 
 
 def _run_order(info: pd.DataFrame | None, index, step: str) -> np.ndarray:
@@ -250,7 +259,12 @@ class SampleDrift(Step):
     trend and stops with an InputError.
 
     It assumes that the study samples were run in an order unrelated to what is studied (randomized
-    run order): a trend that follows the outcome over the run is removed with the drift. With
+    run order): a trend that follows the outcome over the run is removed with the drift. And the
+    trend is fit on samples that differ biologically, so it carries noise of the order of a
+    feature's biological sd / sqrt(frac x samples per batch): where a layer shows no drift (the
+    before value near the shuffled one), the correction only adds that noise (MTBLS79's study samples:
+    |r| 0.17, shuffled 0.17; the pooled QCs, held out, went from 11.4% to 16.6% RSD within batch;
+    the steps table says so). With
     ``reference_column`` the trend is fit only on the samples of one kind (e.g. controls or a
     reference sample run throughout). Pooled QC injections, if the layer has any, are not fit on
     (that is ``rlsc``) but are corrected like every other row.
@@ -258,7 +272,9 @@ class SampleDrift(Step):
     Fitted: ``curves_`` ({batch: (injection orders, orders x features trend)}), ``levels_`` ({batch:
     feature levels}), ``n_fit_`` ({batch: training samples fit on}), ``uncorrected_features_`` (features
     left as they were in some batch: fewer than ``min_samples`` observed values there) and
-    ``order_correlation_before_`` / ``_after_``: :func:`run_order_correlation` of the training samples.
+    ``order_correlation_before_`` / ``_after_`` / ``_shuffled_``: :func:`run_order_correlation` of the
+    training samples before, after, and before with the run order shuffled within batch (the level
+    of no drift).
 
     Parameters
     ----------
@@ -267,7 +283,10 @@ class SampleDrift(Step):
     batch_column
         Column of ``info`` with the run batch; empty: one batch (one run).
     frac
-        LOWESS span: the fraction of a batch's training samples in each local fit.
+        LOWESS span: the fraction of a batch's training samples in each local fit. The default, 1.0 (the
+        whole batch, tricube-weighted around each point), is wider than ``rlsc``'s because the trend
+        is fit on samples that differ biologically: on MTBLS79 with a planted drift it recovered more
+        than 0.75 or 0.5 (bench/results/drift_without_qc.md).
     smoother
         ``lowess`` (statsmodels' algorithm with 3 robustifying iterations, so single odd samples do
         not bend the trend; missing values weigh nothing) or ``spline`` (cubic smoothing spline, one
@@ -289,7 +308,7 @@ class SampleDrift(Step):
     uses_qc = False
     _ITERATIONS = 3
 
-    def __init__(self, info: pd.DataFrame | None = None, batch_column: str = "", frac: float = 0.75,
+    def __init__(self, info: pd.DataFrame | None = None, batch_column: str = "", frac: float = 1.0,
                  smoother: str = "lowess", spline_lam: float | None = None, min_samples: int = 5, level: str = "batch",
                  reference_column: str = "", reference_value=None):
         self.info = info
@@ -332,6 +351,9 @@ class SampleDrift(Step):
         need = max(3, int(self.min_samples))
         rows = self._fit_rows(X)
         order = _run_order(self.info, rows, "sample_lowess")
+        if self.batch_column and self.batch_column not in self.info.columns:
+            raise InputError(f"qc_drift sample_lowess: batch column '{self.batch_column}' is not a column of the "
+                             "sample sheet.")
         batch = self._batches(rows)
         V = X.loc[rows].to_numpy(float)
         overall = np.nanmedian(V, axis=0) if len(rows) else np.full(X.shape[1], np.nan)
@@ -357,9 +379,7 @@ class SampleDrift(Step):
         if not self.curves_:
             raise InputError("qc_drift sample_lowess: no training sample to fit the run-order trend on.")
         self.uncorrected_features_ = list(X.columns[uncorrected])
-        cohort = X[~_qc_mask(X, self.info)]
-        self.order_correlation_before_ = run_order_correlation(cohort, self.info, self.batch_column)
-        self.order_correlation_after_ = run_order_correlation(self.transform(cohort), self.info, self.batch_column)
+        _order_correlations(self, X[~_qc_mask(X, self.info)])
         return self
 
     def _fit_batch(self, o: np.ndarray, V: np.ndarray, need: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -408,8 +428,8 @@ class AutoDrift(Step):
     The default of metabolomics layers: a layer without QC injections is common, and fitting the
     drift on the study samples (``sample_lowess``) assumes a randomized run order, which only the user
     can vouch for. Where the sample sheet gives injection orders, the uncorrected layer's
-    :func:`run_order_correlation` is kept in ``order_correlation_before_`` (and ``_after_``, the same)
-    so that the steps table shows whether a drift was left in.
+    :func:`run_order_correlation` is kept in ``order_correlation_before_`` (``_after_``: the same;
+    ``_shuffled_``: the no-drift level) so that the steps table shows whether a drift was left in.
 
     Fitted: ``chosen_`` (``rlsc`` or ``none``), ``step_`` (the fitted step), ``reason_``.
     """
@@ -432,15 +452,14 @@ class AutoDrift(Step):
             self.reason_ = f"{n_qc} QC injection(s)"
             self.step_ = QCRLSC(info=self.info, batch_column=self.batch_column, frac=self.frac, smoother=self.smoother,
                                 spline_lam=self.spline_lam, min_qc=self.min_qc).fit(X, y)
-            self.order_correlation_before_ = self.step_.order_correlation_before_
-            self.order_correlation_after_ = self.step_.order_correlation_after_
+            for k in ("before", "after", "shuffled"):
+                setattr(self, f"order_correlation_{k}_", getattr(self.step_, f"order_correlation_{k}_"))
             return self
         self.chosen_ = "none"
         self.reason_ = ("no QC injections in this layer, so run-order drift is not corrected; qc_drift method "
                         "'sample_lowess' fits it on the study samples")
         self.step_ = Identity(reason=self.reason_)
-        self.order_correlation_before_ = run_order_correlation(X, self.info, self.batch_column)
-        self.order_correlation_after_ = self.order_correlation_before_
+        _order_correlations(self, X)
         return self
 
     def transform(self, X):
@@ -500,13 +519,14 @@ def _spline_trend(o: np.ndarray, V: np.ndarray, lam: float | None, *, min_points
 
 
 def run_order_correlation(X: pd.DataFrame, info: pd.DataFrame | None, batch_column: str = "", *,
-                          min_n: int = 5) -> float:
+                          min_n: int = 5, shuffle_seed: int | None = None) -> float:
     """How much a layer follows its run order: the median over features and batches of |Spearman r|
     between a feature's values and the injection order, within each batch.
 
     Only batches with at least ``min_n`` rows of known injection order count, and in them features
     with at least ``min_n`` observed values (ranks among those). Without drift |r| is that of noise
-    (about 0.8 / sqrt(n) for n rows per batch), so compare before and after on the same rows.
+    (its median is about 0.67 / sqrt(n - 1) for n rows per batch): ``shuffle_seed`` computes the same
+    statistic with the injection orders permuted within each batch (seeded), the level to compare with.
 
     Returns
     -------
@@ -523,11 +543,15 @@ def run_order_correlation(X: pd.DataFrame, info: pd.DataFrame | None, batch_colu
     else:
         batch = np.full(len(X), "all")
     V = X.to_numpy(float)
+    rng = np.random.default_rng(shuffle_seed) if shuffle_seed is not None else None
     found = []
     for b in np.unique(batch):
         sel = np.flatnonzero((batch == b) & np.isfinite(order))
         if len(sel) < min_n:
             continue
+        if rng is not None:
+            order = order.copy()
+            order[sel] = rng.permutation(order[sel])
         sel = sel[np.argsort(order[sel], kind="stable")]
         Vb = V[sel]
         M = np.isfinite(Vb)

@@ -8,7 +8,7 @@ import logging
 import pandas as pd
 
 from ..cohort import Cohort, align_layers, covariate_table, orient_coefficients, positive_class
-from ..factories import build_mofa, build_strategies
+from ..factories import build_mofa, strategy_factory
 from ..settings import Settings, reads
 from ._common import load_cohort
 
@@ -24,12 +24,13 @@ def _train(cohort: Cohort, layers: dict[str, pd.DataFrame]) -> dict[str, pd.Data
     return {n: X.loc[cohort.train] for n, X in layers.items()}
 
 
-@reads(uses=[load_cohort, build_strategies, positive_class])
+@reads(uses=[load_cohort, strategy_factory, positive_class])
 def integrate_early(layers: dict[str, pd.DataFrame], raw_samples: pd.DataFrame, raw_omics: pd.DataFrame,
                     settings: Settings) -> dict:
-    """Weighted concatenation, PCA embedding and model: {embedding, coefficients}."""
+    """Weighted concatenation, PCA embedding and model: {embedding, coefficients}. With one layer this
+    is the layer's own penalized model (the model whose coefficients are enriched)."""
     cohort, layers = _inputs(raw_samples, raw_omics, layers, settings)
-    model = build_strategies(cohort.omics, settings, cohort.task, sheet=cohort.sheet)["early"]()
+    model = strategy_factory("early", cohort.omics, settings, cohort.task, sheet=cohort.sheet)()
     model.fit(_train(cohort, layers), cohort.y.loc[cohort.train])
     emb = model.embed(layers)
     emb.insert(0, "outcome", cohort.y.reindex(emb.index).to_numpy())
@@ -38,12 +39,12 @@ def integrate_early(layers: dict[str, pd.DataFrame], raw_samples: pd.DataFrame, 
             "coefficients": orient_coefficients(model.coefficients(), positive_class(cohort.y, settings))}
 
 
-@reads(uses=[load_cohort, build_strategies, positive_class])
+@reads(uses=[load_cohort, strategy_factory, positive_class])
 def integrate_late(layers: dict[str, pd.DataFrame], raw_samples: pd.DataFrame, raw_omics: pd.DataFrame,
                    settings: Settings) -> dict:
     """One model per layer stacked by a meta-learner: {layer_weights, coefficients}."""
     cohort, layers = _inputs(raw_samples, raw_omics, layers, settings)
-    model = build_strategies(cohort.omics, settings, cohort.task, sheet=cohort.sheet)["late"]()
+    model = strategy_factory("late", cohort.omics, settings, cohort.task, sheet=cohort.sheet)()
     model.fit(_train(cohort, layers), cohort.y.loc[cohort.train])
     positive = positive_class(cohort.y, settings)
     log.info("late integration meta-learner:\n%s", model.layer_weights().to_string(index=False))
