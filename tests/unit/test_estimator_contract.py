@@ -41,6 +41,8 @@ from sklearn.base import BaseEstimator, clone
 import moflow.integrate as integrate
 from moflow.integrate import EarlyIntegration, LateIntegration, MixedIntegration, SingleLayer
 from moflow.mofa import MOFA
+from moflow.preprocess.impute import WithinBatch
+from moflow.preprocess.qc_drift import AutoDrift, SampleDrift
 from moflow.preprocess import (
     PQN,
     QCRLSC,
@@ -380,6 +382,18 @@ CASES: list[Case] = [
          "log2int", "log"),
     Case("MixedImpute-halfmin-knn", lambda d: MixedImpute(mnar="halfmin", shift_sd=0.2), "gauss", "log"),
     Case("AutoImpute", lambda d: AutoImpute(k=5, seed=4), "log2int", "log"),
+    Case("WithinBatch-knn", lambda d: WithinBatch(KNNImpute(k=5), info=d.info, batch_column="batch"), "gauss", "log"),
+    Case("WithinBatch-mean", lambda d: WithinBatch(MeanImpute(), info=d.info, batch_column="batch"), "log2int",
+         "log"),
+    # drift over injection order without QC injections, and the automatic choice
+    Case("SampleDrift-lowess", lambda d: SampleDrift(info=d.info, batch_column="batch", min_samples=3), "gauss",
+         "log"),
+    Case("SampleDrift-overall-spline", lambda d: SampleDrift(info=d.info, batch_column="batch", smoother="spline",
+                                                             level="overall", min_samples=3), "gauss", "log"),
+    Case("SampleDrift-reference", lambda d: SampleDrift(info=d.info, batch_column="batch", min_samples=2,
+                                                        reference_column="sex", reference_value="F"), "gauss", "log"),
+    Case("AutoDrift-with-QC", lambda d: AutoDrift(info=d.info, batch_column="batch"), "metab_log", "log", fit_qc=True),
+    Case("AutoDrift-without-QC", lambda d: AutoDrift(info=d.info, batch_column="batch"), "gauss", "log"),
     # scale
     *[Case(f"Scaler-{m}", lambda d, m=m: Scaler(method=m), "gauss", "log")
       for m in ("standard", "unit_variance", "pareto", "center")],
@@ -726,3 +740,24 @@ def test_fit_is_deterministic(case):
     assert_same_output(_apply(case, second, _rows(case, _train_ids(case))), first.train_out,
                        "training rows, two fits of clones")
     assert_same_output(_apply(case, second, _rows(case, case.held)), first.held_out, "held-out rows, two fits")
+
+
+def test_every_registered_step_class_has_a_contract_case():
+    """New preprocessing methods join the contract: the class every registry entry builds (for some kind
+    it accepts) is among the cases above."""
+    from moflow.preprocess import KINDS, REGISTRY, make_step
+
+    covered = {c.id.split("-")[0] for c in CASES}
+    missing = set()
+    for (step, method), spec in REGISTRY.items():
+        for kind in (spec.kinds or KINDS):
+            try:
+                est = make_step(step, {"method": method}, kind=kind, info=DATA.info, batch_column="batch",
+                                covariates=(), log_scale=True, seed=0)
+            except Exception:  # noqa: BLE001 - a kind this method refuses
+                continue
+            name = type(est).__name__
+            if name not in ("Identity",) and name not in covered:
+                missing.add(f"{step}:{method} -> {name}")
+            break
+    assert not missing, sorted(missing)
