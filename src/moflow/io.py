@@ -252,12 +252,16 @@ def write_table(df: pd.DataFrame, path: str | Path, *, index: bool = False) -> N
     df.to_csv(path, sep="\t", index=index, float_format="%.6g", lineterminator="\n")
 
 
-ID_COLUMNS = ("sample", "feature")
+# Columns of IDs and labels: read back as the text they were written as (sample 0001 is not 1, an
+# outcome class "false" is not the boolean False, a class "1" is not the number 1)
+ID_COLUMNS = ("sample", "feature", "y_true", "outcome", "target", "component", "layer", "view", "factor",
+              "matched_factor", "term", "covariate", "strategy", "split", "collection", "source", "model", "group",
+              "best_integration", "best_single_layer")
 
 
 def read_table(path: str | Path) -> pd.DataFrame:
-    """Read a results table written by :func:`write_table`; ID columns (sample, feature) stay strings
-    (IDs such as 0001 or 1e5 are not numbers)."""
+    """Read a results table written by :func:`write_table`; ID and label columns (:data:`ID_COLUMNS`)
+    stay strings."""
     return pd.read_csv(path, sep="\t", dtype={c: str for c in ID_COLUMNS})
 
 

@@ -152,12 +152,6 @@ def test_rerun_is_byte_identical(finished_run, tmp_path):
 # ---------------------------------------------------------------------------------------------
 
 
-def _break_sheet(root: Path, fn):
-    p = root / "config" / "samples.tsv"
-    df = pd.read_csv(p, sep="\t", dtype=str, keep_default_na=False)
-    fn(df).to_csv(p, sep="\t", index=False)
-
-
 def _break_matrix_csv(root: Path, fn):
     p = root / "data" / "protein.csv"
     df = pd.read_csv(p, dtype=str, keep_default_na=False, index_col=0)
@@ -177,20 +171,10 @@ def _set_row0(df, col, value):
     return df
 
 
+# Each stage's checks once end to end (start-up, input stage); every case of the battery, more than 100,
+# runs the same checking functions in tests/unit/test_bad_inputs.py.
 BAD = {
-    "sample missing from sheet": (
-        lambda r: _break_sheet(r, lambda d: d[d["sample"] != "S0005"]), ["S0005", "samples.tsv"]),
-    "duplicate sample in sheet": (
-        lambda r: _break_sheet(r, lambda d: pd.concat([d, d.iloc[[3]]])), ["S0004", "more than once"]),
-    "non-numeric cell": (
-        lambda r: _break_matrix_csv(r, lambda d: _set_row0(d, d.columns[2], "n.d.")), ["protein.csv", "n.d."]),
-    "duplicate feature": (
-        lambda r: _break_matrix_csv(r, lambda d: d.rename(columns={d.columns[1]: d.columns[0]})),
-        ["protein.csv", "more than once"]),
     "misspelt positive class": (_misspell_positive_class, ["'outcome: positive' is 'cases'", "samples.tsv", "'case'"]),
-    "single-sample batch": (
-        lambda r: _break_sheet(r, lambda d: _set_row0(d, "batch", "lonely")), ["lonely", "single sample"]),
-    # at start-up (rules/common.smk): config, sheets, gene-set files
     "config typo": (
         lambda r: _edit_text(r / "config" / "config.yaml", lambda t: t.replace("\nintegration:", "\nintegraton:")),
         ["Invalid config: config/config.yaml: unknown key 'integraton' (did you mean 'integration'?)"]),
@@ -198,18 +182,9 @@ BAD = {
         lambda r: _edit_text(r / "config" / "config.yaml", lambda t: t.replace("  column: outcome",
                                                                                 "  column: [outcome")),
         ["config/config.yaml, line", "invalid YAML"]),
-    "misspelt layer under preprocess": (
-        lambda r: _edit_config(r, preprocess={"protien": {"impute": {"method": "knn"}}}),
-        ["'preprocess: protien' names no layer", "Did you mean 'protein'?"]),
     "unknown kind in the omics sheet": (
         lambda r: _edit_text(r / "config" / "omics.tsv", lambda t: t.replace("\trnaseq_counts\t", "\trnaseq_count\t")),
         ["config/omics.tsv, row 2 (layer 'rna'): kind 'rnaseq_count'", "Did you mean 'rnaseq_counts'?"]),
-    "ragged sample sheet": (
-        lambda r: _edit_text(r / "config" / "samples.tsv", lambda t: t.replace("\tb1\t", "\tb1\t\t", 1)),
-        ["config/samples.tsv, line", "more fields than the header"]),
-    "empty gene-set file": (
-        lambda r: (r / "data" / "sets.gmt").write_text(""), ["data/sets.gmt: no gene set found"]),
-    # in the input stage: the matrices and the gene sets against them
     "ragged matrix row": (
         lambda r: _edit_text(r / "data" / "protein.csv", lambda t: t.replace("\nS0003,", "\nS0003,1.0,", 1)),
         ["data/protein.csv, line 4", "more fields than the header"]),

@@ -413,3 +413,15 @@ def test_load_inputs_names_files_as_written_not_as_read(tmp_path, cohort):
         load_inputs(str(sheet_path), str(omics_path), {"protein": str(matrix_path)}, config, labels=labels)
     text = str(err.value)
     assert dropped in text and "s3://bucket/data/protein.csv" in text and ".snakemake" not in text
+
+
+def test_tables_read_back_ids_and_labels_as_written(tmp_path):
+    """IDs such as 0001 and labels such as false or 1 survive a round trip through a results table."""
+    from moflow.io import read_table, write_table
+
+    t = pd.DataFrame({"split": ["r1f1", "r1f1"], "sample": ["0001", "0010"], "y_true": ["false", "true"],
+                      "p_false": [0.9, 0.2], "target": ["1", "2"], "score": [1.5, 2.0]})
+    write_table(t, tmp_path / "t.tsv")
+    back = read_table(tmp_path / "t.tsv")
+    assert list(back["sample"]) == ["0001", "0010"] and list(back["y_true"]) == ["false", "true"]
+    assert list(back["target"]) == ["1", "2"] and back["score"].dtype == float

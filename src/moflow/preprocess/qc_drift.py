@@ -454,6 +454,7 @@ class AutoDrift(Step):
                                 spline_lam=self.spline_lam, min_qc=self.min_qc).fit(X, y)
             for k in ("before", "after", "shuffled"):
                 setattr(self, f"order_correlation_{k}_", getattr(self.step_, f"order_correlation_{k}_"))
+            self.qc_rsd_before_, self.qc_rsd_after_ = self.step_.qc_rsd_before_, self.step_.qc_rsd_after_
             return self
         self.chosen_ = "none"
         self.reason_ = ("no QC injections in this layer, so run-order drift is not corrected; qc_drift method "
