@@ -210,6 +210,42 @@ def clinical_scores(y_true: np.ndarray, P: np.ndarray, classes: list[str], posit
     return out
 
 
+def _auc(scores: np.ndarray, positive: np.ndarray) -> float:
+    """ROC AUC by the rank-sum (Mann-Whitney) formula, ties averaged; NaN without both classes."""
+    from scipy.stats import rankdata
+
+    n1 = int(positive.sum())
+    n0 = len(positive) - n1
+    if n1 == 0 or n0 == 0:
+        return np.nan
+    r = rankdata(scores)
+    return float((r[positive].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
+
+
+def _coded_scores(t: np.ndarray, h: np.ndarray, P: np.ndarray, k: int, pos: int) -> dict:
+    """:func:`clinical_scores` from integer class codes (true ``t``, called ``h``), numpy only (the
+    bootstrap calls it a thousand times per strategy): the same definitions, class recalls from a
+    confusion matrix, ROC AUC by ranks."""
+    C = np.bincount(t * k + h, minlength=k * k).reshape(k, k)  # rows: true, columns: called
+    n_true, n_called, tp = C.sum(1), C.sum(0), np.diag(C).astype(float)
+    present = n_true > 0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        recall = np.where(present, tp / n_true, np.nan)
+        spec = np.where(len(t) - n_true > 0, (len(t) - n_true - n_called + tp) / (len(t) - n_true), np.nan)
+        f1 = np.where(2 * tp + (n_called - tp) + (n_true - tp) > 0,
+                      2 * tp / (2 * tp + (n_called - tp) + (n_true - tp)), 0.0)
+    out = {"accuracy": float(tp.sum() / len(t)), "balanced_accuracy": float(np.nanmean(recall[present]))}
+    if k == 2:
+        neg = 1 - pos
+        out.update(f1=float(f1[pos]), sensitivity=float(recall[pos]), specificity=float(recall[neg]),
+                   roc_auc=_auc(P[:, pos], t == pos))
+        return out
+    out.update(f1=float(np.mean(f1)), sensitivity=float(np.nanmean(recall)), specificity=float(np.nanmean(spec)),
+               roc_auc=(float(np.mean([_auc(P[:, c] / P.sum(1), t == c) for c in range(k)])) if present.all()
+                        else np.nan))
+    return out
+
+
 def _regression_scores(yt: np.ndarray, yp: np.ndarray) -> dict:
     return {"r2": r2_score(yt, yp), "rmse": float(np.sqrt(mean_squared_error(yt, yp))),
             "pearson_r": float(np.corrcoef(yt, yp)[0, 1])}
@@ -230,7 +266,13 @@ def external_scores(pred: pd.DataFrame, *, task: str, positive: str | None = Non
             d = d.dropna(subset=pcols)
             classes = [c[2:] for c in pcols]
             yt, P = d["y_true"].astype(str).to_numpy(), d[pcols].to_numpy(float)
-            score = lambda idx: clinical_scores(yt[idx], P[idx], classes, positive)  # noqa: E731
+            codes = pd.Categorical(yt, categories=classes).codes
+            known = codes >= 0  # a test class the training samples never had cannot be called: scored wrong
+            t = np.where(known, codes, 0)
+            h = np.argmax(P, axis=1)
+            h = np.where(known, h, (t + 1) % len(classes))  # never equal to a placeholder code
+            pos = classes.index(positive) if positive in classes else len(classes) - 1
+            score = lambda idx: _coded_scores(t[idx], h[idx], P[idx], len(classes), pos)  # noqa: E731
             groups = [np.flatnonzero(yt == c) for c in sorted(set(yt))]
         else:
             d = d.dropna(subset=["prediction"])

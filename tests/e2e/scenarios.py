@@ -112,7 +112,7 @@ def make_scenario(root: Path, sc: Scenario, *, seed: int = 5) -> Path:
     config: dict = {"samples": "config/samples.tsv", "omics": "config/omics.tsv",
                     "outcome": {"column": "outcome"},
                     "evaluation": {"folds": 2, "repeats": 1, "permutations": 100},
-                    "integration": {"mofa": {"factors": 4, "stability_seeds": 0}}}
+                    "integration": {"inner_folds": 2, "mofa": {"factors": 4, "stability_seeds": 0}}}
     if sc.outcome == "continuous":
         config["outcome"]["type"] = "continuous"
     if sc.outcome in ("01", "12", "truefalse"):

@@ -291,3 +291,19 @@ def test_clinical_scores_of_a_known_confusion_matrix():
     assert ext["test_sensitivity"] == pytest.approx(0.8) and ext["test_n_test"] == 30
     assert ext["test_sensitivity_lo"] < 0.8 < ext["test_sensitivity_hi"]
     assert 0 <= ext["test_specificity_lo"] <= ext["test_specificity_hi"] <= 1
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_fast_bootstrap_scores_equal_scikit_learn(n_classes):
+    """The bootstrap's numpy scores are clinical_scores' (scikit-learn's definitions)."""
+    from moflow.evaluate import _coded_scores, clinical_scores
+
+    rng = np.random.default_rng(n_classes)
+    classes = ["a", "b", "c"][:n_classes]
+    t = rng.integers(0, n_classes, 60)
+    P = rng.dirichlet(np.ones(n_classes), 60) + np.eye(n_classes)[t] * rng.uniform(0, 1, (60, 1))
+    P = P / P.sum(1, keepdims=True)
+    ref = clinical_scores(np.asarray(classes)[t], P, classes, "a")
+    fast = _coded_scores(t, np.argmax(P, axis=1), P, n_classes, 0)
+    for m, v in ref.items():
+        assert fast[m] == pytest.approx(v, abs=1e-12), m
