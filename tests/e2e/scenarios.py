@@ -54,7 +54,7 @@ SCENARIOS = [
     Scenario("binary01_zeros_external", outcome="01", layers=("rna", "protein"), ids="zeros", external=True),
     Scenario("binary12_one_layer", outcome="12", layers=("protein",), config=LIGHT),
     Scenario("multiclass_two_layers_external", outcome="multiclass", layers=("rna", "protein"), external=True,
-             config=LIGHT),
+             config={**LIGHT, "evaluation": {"strategies": ["early", "mofa"]}}),
     Scenario("continuous_two_layers_external", outcome="continuous", layers=("rna", "metabolomics"), ids="zeros",
              external=True, config=LIGHT),
     Scenario("truefalse_confounded_allowed", outcome="truefalse", layers=("rna", "protein"), confounded=True,

@@ -41,7 +41,7 @@ def _check(folder: Path, sc) -> None:
         assert not strategies & {"early", "mixed", "late"}
         assert "Skipped: late, mixed and early integration combine layers" in html
     else:
-        assert {"early", "mixed", "late"} <= strategies
+        assert set(sc.config.get("evaluation", {}).get("strategies", ["early", "mixed", "late"])) <= strategies
     metric = "r2" if sc.outcome == "continuous" else "balanced_accuracy"
     assert metric in board.columns and board[metric].notna().all()
     if sc.external:

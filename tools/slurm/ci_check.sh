@@ -99,7 +99,7 @@ grep -q "Error in rule validate_inputs" "$LOG" || fail "no 'Error in rule valida
 grep -q "Logfile logs/inputs/validate_inputs.log" "$LOG" || fail "show-failed-logs did not print the rule's log"
 # The rule's log must carry the error itself (moflow.runtime.setup writes uncaught exceptions there;
 # on Slurm the job's stderr only reaches the scheduler's log file).
-grep -q "ERROR InputError: .*negative count" "$LOG" ||
+grep -q "ERROR Error: .*negative count" "$LOG" ||
     fail "the rule's log, as shown, does not contain the error ('negative count')"
 # retries: 1 -> resubmitted once, asking for more memory (resources grow with the attempt)
 grep -q "Trying to restart job" "$LOG" || fail "the failed job was not retried"
