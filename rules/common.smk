@@ -12,13 +12,11 @@ import moflow.tasks.integrate
 import moflow.tasks.preprocess
 import moflow.tasks.report
 from moflow import tasks
-from moflow.cohort import external_test_samples, mofa_groups
-from moflow.enrich import check_enrichment_config, enrichment_layers
+from moflow.cohort import external_test_samples
+from moflow.enrich import enrichment_layers
 from moflow.errors import InputError
 from moflow.factories import strategy_names
-from moflow.io import read_sheet
 from moflow.settings import Settings, sections_of
-from moflow.validate import check_omics_sheet, check_samples_sheet
 
 # Start-up checks: bad config, sheets or gene-set files stop the run here, before any job, with one
 # readable message naming the file, the line or key, and the fix (moflow.startup).
