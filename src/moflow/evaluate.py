@@ -177,7 +177,7 @@ def score_predictions(d: pd.DataFrame, task: str) -> dict:
             "rmse": float(np.sqrt(mean_squared_error(yt, yp))), "n_test": len(d)}
 
 
-EXTERNAL_CLASS_METRICS = ("accuracy", "balanced_accuracy", "f1", "sensitivity", "specificity", "roc_auc")
+EXTERNAL_CLASS_METRICS = ("accuracy", "balanced_accuracy", "balanced_error_rate", "f1", "sensitivity", "specificity", "roc_auc")
 EXTERNAL_REG_METRICS = ("r2", "rmse", "pearson_r")
 
 
@@ -189,6 +189,7 @@ def clinical_scores(y_true: np.ndarray, P: np.ndarray, classes: list[str], posit
 
     yhat = np.asarray(classes)[np.argmax(P, axis=1)]
     out = {"accuracy": accuracy_score(y_true, yhat), "balanced_accuracy": balanced_accuracy_score(y_true, yhat)}
+    out["balanced_error_rate"] = 1.0 - out["balanced_accuracy"]
     present = set(y_true)
     if len(classes) == 2:
         pos = positive if positive in classes else classes[1]
@@ -235,6 +236,7 @@ def _coded_scores(t: np.ndarray, h: np.ndarray, P: np.ndarray, k: int, pos: int)
         f1 = np.where(2 * tp + (n_called - tp) + (n_true - tp) > 0,
                       2 * tp / (2 * tp + (n_called - tp) + (n_true - tp)), 0.0)
     out = {"accuracy": float(tp.sum() / len(t)), "balanced_accuracy": float(np.nanmean(recall[present]))}
+    out["balanced_error_rate"] = 1.0 - out["balanced_accuracy"]
     if k == 2:
         neg = 1 - pos
         out.update(f1=float(f1[pos]), sensitivity=float(recall[pos]), specificity=float(recall[neg]),

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from moflow.evaluate import fold_scores, make_splits, predict_split, preprocess_fold, scoreboard, split_members
+from moflow.evaluate import external_scores, fold_scores, make_splits, predict_split, preprocess_fold, scoreboard, split_members
 from moflow.factories import build_preprocessors, build_strategies
 from moflow.settings import Settings
 
@@ -66,7 +66,7 @@ def test_breast_tcga_external_test_ber():
     pred = pd.concat(preds, ignore_index=True)
     cv = pred[pred["split"] != "final"]
     board = scoreboard(fold_scores(cv), n_samples=150, min_class=int(y.drop(test).value_counts().min()),
-                       external=fold_scores(pred[pred["split"] == "final"]))
+                       external=external_scores(pred[pred["split"] == "final"], task="classification"))
     print(board[["strategy", "balanced_error_rate", "balanced_error_rate_lo", "balanced_error_rate_hi",
                  "test_balanced_error_rate", "test_n_test"]].to_string(index=False))
     best = board.iloc[0]  # chosen by nested CV only, never by the test set
