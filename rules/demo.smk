@@ -14,7 +14,7 @@ rule simulate_demo:
     log:
         "logs/demo/simulate_demo.log",
     benchmark:
-        "benchmarks/demo/simulate_demo.tsv"
+        "benchmarks/simulate_demo.tsv"
     conda:
         "../envs/core.yaml"
     threads: 1

@@ -13,7 +13,7 @@ rule enrich_mofa:
     log:
         "logs/enrich/mofa_prerank.log",
     benchmark:
-        "benchmarks/enrich/mofa_prerank.tsv"
+        "benchmarks/enrich_mofa.tsv"
     conda:
         "../envs/enrich.yaml"
     threads: 1
@@ -39,7 +39,7 @@ rule enrich_mofa_competitive:
     log:
         "logs/enrich/mofa_competitive.log",
     benchmark:
-        "benchmarks/enrich/mofa_competitive.tsv"
+        "benchmarks/enrich_mofa_competitive.tsv"
     conda:
         "../envs/enrich.yaml"
     threads: 1
@@ -65,7 +65,7 @@ rule enrich_models:
     log:
         "logs/enrich/models_prerank.log",
     benchmark:
-        "benchmarks/enrich/models_prerank.tsv"
+        "benchmarks/enrich_models.tsv"
     conda:
         "../envs/enrich.yaml"
     threads: 1
@@ -93,7 +93,7 @@ rule enrich_ora:
     log:
         "logs/enrich/ora.log",
     benchmark:
-        "benchmarks/enrich/ora.tsv"
+        "benchmarks/enrich_ora.tsv"
     conda:
         "../envs/enrich.yaml"
     threads: 1
@@ -116,7 +116,7 @@ rule enrich_combine:
     log:
         "logs/enrich/pathways.log",
     benchmark:
-        "benchmarks/enrich/pathways.tsv"
+        "benchmarks/enrich_combine.tsv"
     conda:
         "../envs/enrich.yaml"
     threads: 1
@@ -139,6 +139,8 @@ rule enrich_download:
         gmt=f"{DOWNLOAD_DIR}/{{library}}.gmt",
     log:
         "logs/enrich/download_{library}.log",
+    benchmark:
+        "benchmarks/enrich_download/{library}.tsv"
     wildcard_constraints:
         library="[A-Za-z0-9_.+-]+",
     conda:

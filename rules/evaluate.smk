@@ -1,6 +1,8 @@
-# Evaluation: identical outer splits for every strategy and single layer. Each split's preprocessing
-# is one job (fit on its training samples only); each split x strategy is its own job; a merge rule
-# builds the scoreboard. With an external test set, split "final" trains on every training sample.
+# Evaluation: identical outer splits for every strategy and single layer. Each split is one job:
+# preprocessing fit on its training samples only, then every strategy fit and its held-out samples
+# predicted (5 x 5 CV = 25 jobs a cluster runs side by side; per split x strategy jobs spent a third
+# of their CPU starting up, bench/results/workflow_scale.md). A merge rule builds the scoreboard.
+# With an external test set, split "final" trains on every training sample.
 
 
 rule cv_splits:
@@ -11,6 +13,8 @@ rule cv_splits:
         splits="results/evaluate/splits.tsv",
     log:
         "logs/evaluate/cv_splits.log",
+    benchmark:
+        "benchmarks/cv_splits.tsv"
     conda:
         "../envs/core.yaml"
     threads: 1
@@ -23,63 +27,34 @@ rule cv_splits:
         "../scripts/cv_splits.py"
 
 
-rule cv_preprocess:
+rule cv_fold:
     input:
         matrices=expand("results/inputs/{layer}.parquet", layer=LAYERS),
         samples="results/inputs/samples.tsv",
         omics=OMICS_PATH,
         splits="results/evaluate/splits.tsv",
     output:
-        layers=expand("results/evaluate/folds/{{split}}/{layer}.parquet", layer=LAYERS),
+        predictions="results/evaluate/folds/{split}.tsv",
     log:
-        "logs/evaluate/cv_preprocess_{split}.log",
+        "logs/evaluate/cv_fold_{split}.log",
     benchmark:
-        "benchmarks/evaluate/cv_preprocess_{split}.tsv"
-    conda:
-        "../envs/core.yaml"
-    threads: threads_for(max_threads=4, mb_per_thread=200)
-    resources:
-        mem_mb=mem_mb_for(base=1024, per_input_mb=40),
-        runtime=runtime_for(base=10, per_input_mb=0.5),
-    params:
-        settings=settings_for(tasks.evaluate.cv_preprocess),
-        layers=LAYERS,
-    script:
-        "../scripts/cv_preprocess.py"
-
-
-rule cv_predict:
-    input:
-        layers=expand("results/evaluate/folds/{{split}}/{layer}.parquet", layer=LAYERS),
-        samples="results/inputs/samples.tsv",
-        omics=OMICS_PATH,
-        splits="results/evaluate/splits.tsv",
-    output:
-        predictions="results/evaluate/folds/{split}/pred_{strategy}.tsv",
-    log:
-        "logs/evaluate/cv_predict_{split}_{strategy}.log",
-    benchmark:
-        "benchmarks/evaluate/cv_predict_{split}_{strategy}.tsv"
+        "benchmarks/cv_fold/{split}.tsv"
     conda:
         "../envs/mofa.yaml"
-    threads: threads_for(max_threads=4, mb_per_thread=200)
+    threads: 1
     resources:
-        mem_mb=mem_mb_for(base=2048, per_input_mb=40),
+        mem_mb=mem_mb_for(base=1024, per_input_mb=40),
         runtime=runtime_for(base=15, per_input_mb=1.0),
     params:
-        settings=settings_for(tasks.evaluate.cv_predict),
+        settings=settings_for(tasks.evaluate.cv_fold),
         layers=LAYERS,
     script:
-        "../scripts/cv_predict.py"
+        "../scripts/cv_fold.py"
 
 
 rule scoreboard:
     input:
-        predictions=expand(
-            "results/evaluate/folds/{split}/pred_{strategy}.tsv",
-            split=SPLITS,
-            strategy=STRATEGY_NAMES,
-        ),
+        predictions=expand("results/evaluate/folds/{split}.tsv", split=SPLITS),
         samples="results/inputs/samples.tsv",
         omics=OMICS_PATH,
     output:
@@ -94,6 +69,8 @@ rule scoreboard:
         permutation="results/evaluate/permutation_test.tsv",
     log:
         "logs/evaluate/scoreboard.log",
+    benchmark:
+        "benchmarks/scoreboard.tsv"
     conda:
         "../envs/core.yaml"
     threads: 1

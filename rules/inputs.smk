@@ -17,7 +17,7 @@ rule validate_inputs:
     log:
         "logs/inputs/validate_inputs.log",
     benchmark:
-        "benchmarks/inputs/validate_inputs.tsv"
+        "benchmarks/validate_inputs.tsv"
     conda:
         "../envs/core.yaml"
     threads: 1

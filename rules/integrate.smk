@@ -12,7 +12,7 @@ rule integrate_early:
     log:
         "logs/integrate/early.log",
     benchmark:
-        "benchmarks/integrate/early.tsv"
+        "benchmarks/integrate_early.tsv"
     conda:
         "../envs/core.yaml"
     threads: threads_for(max_threads=2, mb_per_thread=200)
@@ -41,7 +41,7 @@ rule integrate_mofa:
     log:
         "logs/integrate/mofa.log",
     benchmark:
-        "benchmarks/integrate/mofa.tsv"
+        "benchmarks/integrate_mofa.tsv"
     conda:
         "../envs/mofa.yaml"
     threads: threads_for(max_threads=4, mb_per_thread=200)
@@ -66,7 +66,7 @@ rule integrate_late:
     log:
         "logs/integrate/late.log",
     benchmark:
-        "benchmarks/integrate/late.tsv"
+        "benchmarks/integrate_late.tsv"
     conda:
         "../envs/core.yaml"
     threads: 1

@@ -27,7 +27,7 @@ rule preprocess_layer:
     log:
         "logs/preprocess/{layer}.log",
     benchmark:
-        "benchmarks/preprocess/{layer}.tsv"
+        "benchmarks/preprocess_layer/{layer}.tsv"
     conda:
         "../envs/core.yaml"
     threads: threads_for(max_threads=4, mb_per_thread=200)

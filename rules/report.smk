@@ -46,6 +46,8 @@ rule report:
         ),
     log:
         "logs/report/report.log",
+    benchmark:
+        "benchmarks/report.tsv"
     conda:
         "../envs/report.yaml"
     threads: 1

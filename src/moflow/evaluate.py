@@ -131,14 +131,26 @@ def run_fold(
     qc: dict[str, list[str]] | None = None,
     split: str = "",
     task: str = "classification",
+    log=None,
 ) -> pd.DataFrame:
     """Preprocess inside the split, fit every strategy on the training side, predict the test side.
 
-    ``strategies`` maps a name to a factory returning an unfitted estimator."""
+    ``strategies`` maps a name to a factory returning an unfitted estimator; ``log`` (a logger) gets
+    each layer's feature count and each strategy's time."""
+    import time
+
+    t = time.perf_counter()
     tr, te = preprocess_fold(raw, preprocessors, y, train, test, qc)
+    if log is not None:
+        log.info("split %s: preprocessing %.1f s (%s)", split, time.perf_counter() - t,
+                 ", ".join(f"{n} {X.shape[1]} features" for n, X in tr.items()))
     classes = sorted(y.loc[train].astype(str).unique()) if task == "classification" else None
-    out = [predict_split(factory(), tr, te, y, train, test, strategy=name, split=split, classes=classes)
-           for name, factory in strategies.items()]
+    out = []
+    for name, factory in strategies.items():
+        t = time.perf_counter()
+        out.append(predict_split(factory(), tr, te, y, train, test, strategy=name, split=split, classes=classes))
+        if log is not None:
+            log.info("split %s: %s %.1f s", split, name, time.perf_counter() - t)
     return pd.concat(out, ignore_index=True)
 
 

@@ -63,8 +63,9 @@ def mofa_likelihoods(omics: pd.DataFrame, settings: Settings) -> dict[str, str]:
 
 @reads("integration", "seed", uses=[mofa_likelihoods, mofa_groups])
 def build_mofa(omics: pd.DataFrame, settings: Settings, *, seed: int | None = None,
-               sheet: pd.DataFrame | None = None) -> MOFA:
-    """The configured MOFA; with ``integration: mofa: groups`` the sample ``sheet`` gives the groups."""
+               sheet: pd.DataFrame | None = None, in_folds: bool = False) -> MOFA:
+    """The configured MOFA; with ``integration: mofa: groups`` the sample ``sheet`` gives the groups.
+    ``in_folds``: a fit inside the CV folds, which stops at ``cv_tolerance``."""
     from .mofa import MOFA
 
     m = settings.integration.mofa
@@ -88,6 +89,7 @@ def build_mofa(omics: pd.DataFrame, settings: Settings, *, seed: int | None = No
         seed=int(settings.seed) if seed is None else int(seed),
         groups=groups,
         center_groups=bool(m.center_groups),
+        tolerance=(None if m.cv_tolerance is None else float(m.cv_tolerance)) if in_folds else None,
     )
 
 
@@ -139,4 +141,4 @@ def _mofa_strategy(omics, settings, sheet, **kwargs):
     """The mofa strategy, its MOFA built when the strategy is (groups need the sheet only then)."""
     from .integrate import MOFAStrategy
 
-    return MOFAStrategy(build_mofa(omics, settings, sheet=sheet), **kwargs)
+    return MOFAStrategy(build_mofa(omics, settings, sheet=sheet, in_folds=True), **kwargs)

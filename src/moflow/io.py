@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .accounting import phase
 from .errors import ConfigError, DataError
 
 TABLE_SUFFIXES = {".csv": ",", ".tsv": "\t", ".txt": "\t"}
@@ -117,6 +118,7 @@ def _check_fields(text: str, sep: str, path, *, line_numbers: list[int] | None =
     )
 
 
+@phase("read")
 def read_raw_table(path: str | Path) -> pd.DataFrame:
     """Read a CSV, TSV or Parquet table with every cell as a string (first column = row IDs).
 
@@ -140,9 +142,13 @@ def read_raw_table(path: str | Path) -> pd.DataFrame:
     if not text.strip():
         raise DataError(f"{path}: the file is empty. Write the matrix (one ID column and one column per sample "
                         "or feature) or fix the omics sheet's path.")
-    _check_fields(text, sep, path)
+    header_fields, header_line = _check_fields(text, sep, path)
     del text
     from io import BytesIO
+
+    numeric = _read_numeric(data, sep, header_fields, header_line)
+    if numeric is not None:
+        return numeric
 
     # header=None: pandas would silently rename duplicated column names ('X' -> 'X.1')
     try:
@@ -161,6 +167,34 @@ def read_raw_table(path: str | Path) -> pd.DataFrame:
     return df
 
 
+def _read_numeric(data: bytes, sep: str, header: list[str], header_line: int) -> pd.DataFrame | None:
+    """The common case read fast: every value a number or a missing-value token, IDs unique. Parsed
+    straight to float64 by pandas' number parser (the one ``pd.to_numeric`` in
+    :func:`moflow.validate.parse_matrix` uses for strings: the same values to the bit); one string
+    per cell costs a 1,000 x 20,000 matrix ten times the memory and several times the CPU. None when any cell is not plainly numeric: the string route then finds it and says where."""
+    from io import BytesIO
+
+    from .validate import NA_TOKENS
+
+    names = [h.strip() for h in header]
+    if len(names) < 2 or len(set(names)) != len(names):
+        return None
+    tokens = sorted({v for t in NA_TOKENS for v in (t, t.upper(), t.title())})
+    try:
+        df = pd.read_csv(BytesIO(data), sep=sep, header=None, skiprows=header_line, index_col=0,
+                         dtype={0: str, **{i: np.float64 for i in range(1, len(names))}}, na_values=tokens,
+                         keep_default_na=False, encoding="utf-8-sig")
+    except (ValueError, pd.errors.ParserError):
+        return None
+    if df.shape[1] != len(names) - 1 or df.index.isna().any():
+        return None
+    df.index = df.index.astype(str).str.strip()
+    df.index.name = None
+    df.columns = names[1:]
+    return df
+
+
+@phase("read")
 def _read_parquet_raw(path: Path) -> pd.DataFrame:
     try:
         import pyarrow
@@ -169,7 +203,7 @@ def _read_parquet_raw(path: Path) -> pd.DataFrame:
     except ImportError:  # pragma: no cover - pyarrow is a dependency
         errors = (OSError, ValueError, EOFError)
     try:
-        df = pd.read_parquet(path)
+        df = _parquet_frame(path)
     except errors as exc:
         raise DataError(
             f"{path}: cannot be read as Parquet ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})."
@@ -183,6 +217,7 @@ def _read_parquet_raw(path: Path) -> pd.DataFrame:
     return df
 
 
+@phase("read")
 def read_sheet(path: str | Path) -> pd.DataFrame:
     """Read a tab-separated sheet (samples.tsv, omics.tsv) with every column as string.
 
@@ -225,8 +260,21 @@ def read_sheet(path: str | Path) -> pd.DataFrame:
     return df
 
 
+_TALL = b"moflow.stored_transposed"
+
+
+@phase("write")
 def write_matrix(df: pd.DataFrame, path: str | Path) -> None:
-    """Write a samples x features matrix (or any numeric frame) as Parquet."""
+    """Write a samples x features matrix (or any numeric frame) as Parquet.
+
+    A wide matrix of one dtype (more features than samples, e.g. 1,000 x 20,000) is stored
+    transposed, one column per sample, and marked so (``moflow.stored_transposed`` in the file's
+    metadata; :func:`read_matrix` turns it back): Parquet pays per column, and 20,000 columns took
+    3x the CPU to write and 4x to read (bench/results/workflow_scale.md). Other readers see features
+    in rows; ``pd.read_parquet(path).T`` restores samples in rows."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     out = df.copy()
@@ -234,14 +282,39 @@ def write_matrix(df: pd.DataFrame, path: str | Path) -> None:
     out.columns = out.columns.astype(str)
     if out.index.name is None:
         out.index.name = "sample"
-    out.to_parquet(path)
+    tall = out.shape[1] > out.shape[0] and out.dtypes.nunique() == 1
+    if not tall:
+        out.to_parquet(path)
+        return
+    name = out.index.name
+    out = out.T
+    out.index.name, out.columns.name = "feature", None
+    table = pa.Table.from_pandas(out)
+    table = table.replace_schema_metadata({**(table.schema.metadata or {}), _TALL: str(name).encode()})
+    pq.write_table(table, path)
 
 
+def _parquet_frame(path: str | Path) -> pd.DataFrame:
+    """A Parquet file as pandas reads it, turned back to samples in rows where :func:`write_matrix`
+    stored it transposed."""
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(path)
+    meta = table.schema.metadata or {}
+    df = table.to_pandas()
+    if _TALL in meta:
+        df = df.T
+        df.index.name, df.columns.name = meta[_TALL].decode(), None
+    return df
+
+
+@phase("read")
 def read_matrix(path: str | Path) -> pd.DataFrame:
     """Read a Parquet matrix written by :func:`write_matrix`."""
-    return pd.read_parquet(path)
+    return _parquet_frame(path)
 
 
+@phase("write")
 def write_table(df: pd.DataFrame, path: str | Path, *, index: bool = False) -> None:
     """Write a results table as TSV with a fixed float format (byte-identical reruns). A table
     without columns is a bug upstream (it could not be read back): refused."""
@@ -259,6 +332,7 @@ ID_COLUMNS = ("sample", "feature", "y_true", "outcome", "target", "component", "
               "best_integration", "best_single_layer")
 
 
+@phase("read")
 def read_table(path: str | Path) -> pd.DataFrame:
     """Read a results table written by :func:`write_table`; ID and label columns (:data:`ID_COLUMNS`)
     stay strings."""
@@ -281,6 +355,7 @@ class LazyTables(Mapping):
         return len(self._paths)
 
 
+@phase("write")
 def write_outputs(outputs: Mapping, paths) -> None:
     """Write a task's outputs to the rule's output files, by output name and file type: ``.parquet``
     matrices, ``.tsv`` tables, ``.png``/``.hdf5`` bytes, ``.html`` text, ``.json`` objects. Every
@@ -313,6 +388,7 @@ def write_outputs(outputs: Mapping, paths) -> None:
             raise ValueError(f"write_outputs: cannot write {type(value).__name__} to {path}")
 
 
+@phase("write")
 def write_json(obj, path: str | Path) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -329,10 +405,12 @@ def write_json(obj, path: str | Path) -> None:
     path.write_text(json.dumps(obj, indent=2, sort_keys=True, default=_default) + "\n")
 
 
+@phase("read")
 def read_json(path: str | Path):
     return json.loads(Path(path).read_text())
 
 
+@phase("read")
 def read_gmt_lines(path: str | Path) -> list[str]:
     """The lines of a GMT file (optionally gzipped); a missing file is a ConfigError, an unreadable one
     (truncated gzip, not UTF-8) a DataError."""
@@ -345,6 +423,7 @@ def read_gmt_lines(path: str | Path) -> list[str]:
     return _read_text(path, "gene-set file")[1].splitlines()
 
 
+@phase("write")
 def write_gmt(gene_sets: dict[str, list[str]], path: str | Path, *, descriptions: dict | None = None) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -355,6 +434,7 @@ def write_gmt(gene_sets: dict[str, list[str]], path: str | Path, *, descriptions
     path.write_text("\n".join(lines) + "\n")
 
 
+@phase("read")
 def read_annotation(path: str | Path) -> pd.DataFrame:
     """Read a feature annotation table (CSV, TSV or TXT, optionally gzipped; a header row) with every
     cell as a string."""
@@ -398,12 +478,14 @@ def read_enrichment_files(settings) -> tuple[dict[str, list[str]], dict[str, pd.
     return gmts, annotations
 
 
+@phase("write")
 def write_text(text: str, path: str | Path) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
 
 
+@phase("write")
 def save_pickle(obj, path: str | Path) -> None:
     import pickle
 
@@ -413,6 +495,7 @@ def save_pickle(obj, path: str | Path) -> None:
         pickle.dump(obj, fh, protocol=pickle.HIGHEST_PROTOCOL)
 
 
+@phase("read")
 def load_pickle(path: str | Path):
     import pickle
 
@@ -449,10 +532,12 @@ def write_demo_cohort(cohort, paths: dict) -> None:
     write_table(cohort.gene_set_truth, paths["gene_set_truth"])
 
 
+@phase("read")
 def read_bytes(path: str | Path) -> bytes:
     return Path(path).read_bytes()
 
 
+@phase("write")
 def write_bytes(data: bytes, path: str | Path) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -7,8 +7,14 @@ import sys
 
 
 def setup(log_path: str | None, threads: int = 1) -> logging.Logger:
-    """Send log records and warnings to ``log_path`` and pin BLAS/OpenMP threads to ``threads``
-    (extra BLAS threads were measured to double MOFA's CPU time for nothing)."""
+    """Start the job's CPU accounting (:mod:`moflow.accounting`; its line ends the log), send log
+    records and warnings to ``log_path`` and pin BLAS/OpenMP threads to ``threads`` (extra BLAS
+    threads were measured to double MOFA's CPU time for nothing)."""
+    import atexit
+
+    from . import accounting
+
+    accounting.start()
     from threadpoolctl import threadpool_limits
 
     from .io import open_log
@@ -49,6 +55,7 @@ def setup(log_path: str | None, threads: int = 1) -> logging.Logger:
             sys.__excepthook__(*trace)
 
     sys.excepthook = _log_uncaught
+    atexit.register(lambda: logger.info("%s", accounting.line()))
     return logger
 
 

@@ -271,3 +271,69 @@ def protein_groups(proteins, *, seed: int = 0, shared_fraction: float = 0.1, iso
         if rng.random() < isoform_fraction:
             rows.append({"feature": f"P{i + 1:05d}-2", "gene": prot, "protein": prot})
     return pd.DataFrame(rows)
+
+
+def simulate_tcga_like(
+    *,
+    n_samples: int = 1000,
+    n_genes: int = 20000,
+    n_probes: int = 20000,
+    n_mirnas: int = 1000,
+    n_proteins: int = 500,
+    n_batches: int = 4,
+    protein_missing: float = 0.16,
+    seed: int = 0,
+) -> DemoCohort:
+    """A cohort shaped like a TCGA project (the scale benchmark's): RNA-seq counts, methylation beta
+    values, miRNA counts and proteomics with missing values, on the same latent factors, outcome
+    (case 1:2 control) and batches as :func:`simulate_cohort`; no QC injections.
+
+    Methylation: M-values ``base + Z W + batch shift + noise`` (10% of probes load on F1 or F2,
+    negatively: methylation silences), returned as beta ``2^M / (2^M + 1)``. miRNA: negative
+    binomial counts whose log-mean loads on F1 and F3 (about 5% of the miRNAs each).
+    """
+    base = simulate_cohort(n_samples=n_samples, n_batches=n_batches, n_genes=n_genes, n_proteins=n_proteins,
+                           n_metabolites=50, protein_missing=protein_missing, seed=seed)
+    rng = np.random.default_rng([seed, 1])
+    sheet = base.sheet[base.sheet["sample_type"] == "sample"].drop(columns="injection_order").reset_index(drop=True)
+    samples = sheet["sample"].to_numpy()
+    Z = base.factors.loc[samples].to_numpy()
+    batch_idx = pd.factorize(sheet["batch"], sort=True)[0]
+    K = Z.shape[1]
+
+    def loadings(n: int, factors: tuple[int, ...], share: float, scale: float, sign: float) -> np.ndarray:
+        W = np.zeros((n, K))
+        for k in factors:
+            idx = rng.choice(n, max(1, int(share * n)), replace=False)
+            W[idx, k] = sign * scale * rng.uniform(0.6, 1.2, len(idx))
+        return W
+
+    def shifts(n: int, sd: float) -> np.ndarray:
+        return rng.normal(0, sd, (n_batches, n))[batch_idx]
+
+    probes = [f"cg{i + 1:08d}" for i in range(n_probes)]
+    W_meth = loadings(n_probes, (0, 1), 0.05, 0.8, -1.0)
+    M = (rng.normal(0, 2.5, n_probes) + Z @ W_meth.T + shifts(n_probes, 0.3)
+         + rng.normal(0, 0.5, (n_samples, n_probes)))
+    beta = 1.0 / (1.0 + np.exp2(-M))
+    mirnas = [f"hsa-mir-{i + 1}" for i in range(n_mirnas)]
+    W_mir = loadings(n_mirnas, (0, 2), 0.05, 0.6, 1.0)
+    log_mu = (rng.normal(5, 2, n_mirnas) + Z @ W_mir.T + shifts(n_mirnas, 0.4)
+              + rng.normal(0, 0.4, n_samples)[:, None] + rng.normal(0, 0.2, (n_samples, n_mirnas)))
+    r = 1.0 / 0.1
+    mir = rng.negative_binomial(r, r / (r + np.exp(log_mu)))
+    layers = {
+        "rna": base.layers["rna"].loc[samples],
+        "methylation": pd.DataFrame(beta.astype(np.float32), index=samples, columns=probes),
+        "mirna": pd.DataFrame(mir, index=samples, columns=mirnas),
+        "protein": base.layers["protein"].loc[samples],
+    }
+    extra = []
+    for layer, W, names in (("methylation", W_meth, probes), ("mirna", W_mir, mirnas)):
+        extra += [{"layer": layer, "feature": names[i], "factor": base.factors.columns[k], "weight": W[i, k]}
+                  for i, k in np.argwhere(W != 0)]
+    loadings_table = pd.concat([base.loadings[base.loadings["layer"] != "metabolomics"], pd.DataFrame(extra)],
+                               ignore_index=True)
+    params = {**base.params, "n_probes": n_probes, "n_mirnas": n_mirnas, "n_metabolites": 0}
+    return DemoCohort(layers=layers, sheet=sheet, gene_sets=base.gene_sets, factors=base.factors.loc[samples],
+                      loadings=loadings_table, gene_set_truth=base.gene_set_truth, params=params)

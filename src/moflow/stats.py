@@ -65,3 +65,19 @@ def batch_outcome_association(batch: pd.Series, y: pd.Series) -> dict:
             if grp.nunique() == 1:
                 single.append((str(level), str(grp.iloc[0])))
     return {"statistic": "cramers_v", "value": cramers_v(b, ys), "single_level_batches": single, "n": int(len(b))}
+
+
+def row_nanmedian(A: np.ndarray) -> np.ndarray:
+    """``np.nanmedian(A, axis=1)``, the same numbers, vectorised: numpy's version loops over rows in
+    Python once any value is missing (4.3 s for five calls on 1,000 x 20,000 counts, 0.5 s here).
+    A row with nothing observed gives NaN (numpy also warns)."""
+    A = np.asarray(A, dtype=float)
+    S = np.sort(A, axis=1)  # NaN sort last
+    n = (~np.isnan(A)).sum(axis=1)
+    rows = np.arange(A.shape[0])
+    lo, hi = np.maximum((n - 1) // 2, 0), np.maximum(n // 2, 0)
+    hi = np.minimum(hi, max(A.shape[1] - 1, 0))
+    if A.shape[1] == 0:
+        return np.full(A.shape[0], np.nan)
+    med = np.mean(np.stack([S[rows, lo], S[rows, hi]]), axis=0)
+    return np.where(n > 0, med, np.nan)

@@ -337,18 +337,22 @@ def parse_matrix(raw: pd.DataFrame, *, path: str, orientation: str, kind: str, l
     if df.shape[0] == 0 or df.shape[1] == 0:
         raise DataError(f"{path}: no data ({df.shape[0]} samples x {df.shape[1]} features) in layer '{layer}'. "
                         "Write the values, or remove the layer from the omics sheet.")
-    values = df.astype(str).apply(lambda c: c.str.strip())
-    is_na = values.apply(lambda c: c.str.lower().isin(NA_TOKENS))
-    num = values.apply(pd.to_numeric, errors="coerce")
-    bad = num.isna() & ~is_na
-    if bad.to_numpy().any():
-        r, c = np.argwhere(bad.to_numpy())[0]
-        n = int(bad.to_numpy().sum())
-        raise DataError(
-            f"{path}: non-numeric value '{values.iat[r, c]}' for sample '{df.index[r]}', feature "
-            f"'{df.columns[c]}' ({n} such cell(s)). Fix the cell, or write NA for a missing value."
-        )
-    X = num.astype(float)
+    if all(pd.api.types.is_numeric_dtype(t) and not pd.api.types.is_bool_dtype(t) for t in df.dtypes):
+        X = df.astype(float)  # already numbers (Parquet, or a text matrix read as numbers): nothing to parse
+    else:
+        values = df.astype(str).apply(lambda c: c.str.strip())
+        is_na = values.apply(lambda c: c.str.lower().isin(NA_TOKENS))
+        num = values.apply(pd.to_numeric, errors="coerce")
+        bad = num.isna() & ~is_na
+        if bad.to_numpy().any():
+            r, c = np.argwhere(bad.to_numpy())[0]
+            n = int(bad.to_numpy().sum())
+            raise DataError(
+                f"{path}: non-numeric value '{values.iat[r, c]}' for sample '{df.index[r]}', feature "
+                f"'{df.columns[c]}' ({n} such cell(s)). Fix the cell, or write NA for a missing value."
+            )
+        X = num.astype(float)
+        del values, is_na, num
     X.index.name = "sample"
     X.columns.name = None
     arr = X.to_numpy()

@@ -102,8 +102,22 @@ def _mib(path: Path) -> float:
     return path.stat().st_size / 1024 / 1024
 
 
-def _gib_up(mb: float) -> int:
-    return int(math.ceil(mb / 1024) * 1024)
+def _mb_up(mb: float) -> int:
+    return int(math.ceil(mb / 256) * 256)
+
+
+def _rule_sizes(rule: str) -> tuple[float, float, float, float]:
+    """(memory base, memory per input MB, runtime base, runtime per input MB) as the rule declares
+    them (mem_mb_for / runtime_for in rules/*.smk, calibrated by bench/bench_workflow_scale.py)."""
+    text = "\n".join(p.read_text() for p in sorted((REPO / "rules").glob("*.smk")))
+    body = re.split(r"^rule (\w+):\n", text, flags=re.M)
+    body = dict(zip(body[1::2], body[2::2]))[rule]
+
+    def args(fn):
+        m = re.search(fn + r"\(base=([\d.]+)(?:, per_input_mb=([\d.]+))?\)", body)
+        return float(m.group(1)), float(m.group(2) or 0)
+
+    return (*args("mem_mb_for"), *args("runtime_for"))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -289,16 +303,18 @@ def test_resources_follow_input_size(name, dry_runs, project):
     raw = sum(_mib(p) for p in (project / "data").iterdir() if p.is_file() and p.suffix != ".gmt")
     (validate,) = by_rule["validate_inputs"]
     assert validate["threads"] == 1
-    assert int(validate["resources"]["mem_mb"]) == _gib_up(1024 + 20 * (raw + sheets))
-    assert int(validate["resources"]["runtime"]) == math.ceil(10 + 0.1 * (raw + sheets))
+    mb, mslope, rb, rslope = _rule_sizes("validate_inputs")
+    assert int(validate["resources"]["mem_mb"]) == _mb_up(mb + mslope * (raw + sheets))
+    assert int(validate["resources"]["runtime"]) == max(1, math.ceil(rb + rslope * (raw + sheets)))
 
     pre = {j["wildcards"]["layer"]: j for j in by_rule["preprocess_layer"]}
     samples = _mib(project / "results" / "inputs" / "samples.tsv")
     for layer, mb in LAYER_MB.items():
         size = mb + samples + _mib(project / "config" / "omics.tsv")
         assert pre[layer]["threads"] == min(4, 1 + int(size // 200))
-        assert int(pre[layer]["resources"]["mem_mb"]) == _gib_up(1024 + 50 * size)
-        assert int(pre[layer]["resources"]["runtime"]) == math.ceil(10 + 0.2 * size)
+        mb, mslope, rb, rslope = _rule_sizes("preprocess_layer")
+        assert int(pre[layer]["resources"]["mem_mb"]) == _mb_up(mb + mslope * size)
+        assert int(pre[layer]["resources"]["runtime"]) == max(1, math.ceil(rb + rslope * size))
     # the 300 MiB layer gets more threads and memory than the 5 MiB one
     assert pre["rna"]["threads"] == 2 and pre["metabolomics"]["threads"] == 1
     assert int(pre["rna"]["resources"]["mem_mb"]) >= 8 * int(pre["metabolomics"]["resources"]["mem_mb"])

@@ -77,7 +77,7 @@ def test_scenario_as_a_snakemake_module(tmp_path):
         name="moflow", snakefile=f'"{REPO / "Snakefile"}"', repo=str(REPO), config="config/config.yaml"))
     dry = _snakemake(folder, "-n")  # the whole DAG resolves through the module...
     assert dry.returncode == 0, dry.stderr[-6000:]
-    assert "report" in dry.stdout and "cv_predict" in dry.stdout
+    assert "report" in dry.stdout and "cv_fold" in dry.stdout
     # ...and its first stages run (the full run is the scenario test above)
     res = _snakemake(folder, "results/evaluate/splits.tsv", "results/preprocess/rna.parquet")
     assert res.returncode == 0, res.stderr[-6000:]

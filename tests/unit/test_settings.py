@@ -179,17 +179,18 @@ def _confounded(cohort):
 @pytest.mark.parametrize("allow", [False, True])
 def test_batch_confounding_allow_reaches_every_fold(cohort, allow):
     from moflow.evaluate import make_splits
-    from moflow.tasks.evaluate import cv_preprocess
+    from moflow.tasks.evaluate import cv_fold
 
     sheet, omics = _confounded(cohort)
     full = default_config(batch_confounding={"allow": allow})
-    settings = Settings.from_config(sections_of(full, cv_preprocess.reads))
+    settings = Settings.from_config(sections_of(full, cv_fold.reads))
     y = sheet.loc[sheet["sample_type"] == "sample"].set_index("sample")["outcome"]
     splits = make_splits(y, folds=3, repeats=1, seed=0)
     raw = {"protein": cohort.layers["protein"]}
     if not allow:
         with pytest.raises(InputError, match="batch and outcome are confounded"):
-            cv_preprocess(raw, splits, "r1f1", sheet, omics, settings)
+            cv_fold(raw, splits, "r1f1", sheet, omics, settings)
         return
-    out = cv_preprocess(raw, splits, "r1f1", sheet, omics, settings)
-    assert out["protein"].shape[0] == len(y)
+    pred = cv_fold(raw, splits, "r1f1", sheet, omics, settings)["predictions"]
+    held = splits[(splits["split"] == "r1f1") & (splits["role"] == "test")]["sample"]
+    assert set(pred["sample"]) == set(held) and pred["p_case"].notna().all()

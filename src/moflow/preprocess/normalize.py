@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
+from ..stats import row_nanmedian
 from ._base import Step, _qc_mask
 
 
@@ -128,9 +129,8 @@ class CountNormalizer(Step):
             sub = C[:, self.mor_genes_]
             with np.errstate(divide="ignore"):
                 ratios = np.where(sub > 0, np.log(np.where(sub > 0, sub, 1.0)) - self.log_geomean_, np.nan)
-            with np.errstate(all="ignore"), warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)
-                return np.exp(np.nanmedian(ratios, axis=1))
+            with np.errstate(all="ignore"):
+                return np.exp(row_nanmedian(ratios))
         if self.method == "tmm":
             lib = C.sum(1)
             f = np.array([_tmm_factor(C[i], self.tmm_ref_) for i in range(C.shape[0])])

@@ -6,5 +6,5 @@ takes in-memory objects (sheets and matrices as read by :mod:`moflow.io`, the
 sections it reads (``fn.reads``), and ``rules/common.smk`` hands the rule exactly those.
 
 Modules are imported by their scripts one at a time (``from moflow.tasks.evaluate import
-cv_predict``); this package imports none of them, so a job loads only its stage.
+cv_fold``); this package imports none of them, so a job loads only its stage.
 """

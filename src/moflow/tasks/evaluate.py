@@ -1,4 +1,4 @@
-"""Rules cv_splits, cv_preprocess, cv_predict and scoreboard: nested CV on identical splits."""
+"""Rules cv_splits, cv_fold and scoreboard: nested CV on identical splits."""
 
 from __future__ import annotations
 
@@ -28,38 +28,23 @@ def cv_splits(raw_samples: pd.DataFrame, raw_omics: pd.DataFrame, settings: Sett
     return {"splits": splits}
 
 
-@reads(uses=[load_cohort, build_preprocessors])
-def cv_preprocess(raw: dict[str, pd.DataFrame], splits: pd.DataFrame, split: str, raw_samples: pd.DataFrame,
-                  raw_omics: pd.DataFrame, settings: Settings) -> dict[str, pd.DataFrame]:
-    """Every layer's chain fit on one split's training samples (plus the layer's QC injections) and
-    applied to both sides: {layer: training rows then held-out rows}."""
-    from ..evaluate import preprocess_fold, split_members
+@reads(uses=[load_cohort, build_preprocessors, build_strategies])
+def cv_fold(raw: dict[str, pd.DataFrame], splits: pd.DataFrame, split: str, raw_samples: pd.DataFrame,
+            raw_omics: pd.DataFrame, settings: Settings) -> dict:
+    """One outer split, one job: every layer's chain fit on the split's training samples (plus the
+    layer's QC injections) and applied to both sides, then every strategy fit on the training side
+    and its predictions of the held-out samples. The preprocessed matrices stay in memory (written
+    once per split they cost more than the preprocessing, and no rule reads them)."""
+    from ..evaluate import run_fold, split_members
 
     cohort = load_cohort(raw_samples, raw_omics, settings)
     train, test = split_members(splits, split)
     qc = {layer: cohort.qc for layer in cohort.omics.index[cohort.omics["has_qc"]]}
-    tr, te = preprocess_fold(raw, build_preprocessors(cohort.omics, settings, cohort.info), cohort.y, train, test,
-                             qc)
-    for layer in raw:
-        log.info("%s: %d features after preprocessing inside split %s", layer, tr[layer].shape[1], split)
-    return {layer: pd.concat([tr[layer], te[layer]]) for layer in raw}
-
-
-@reads(uses=[load_cohort, build_strategies])
-def cv_predict(layers: dict[str, pd.DataFrame], splits: pd.DataFrame, split: str, strategy: str,
-               raw_samples: pd.DataFrame, raw_omics: pd.DataFrame, settings: Settings) -> dict:
-    """One strategy fit on one split's training samples; its predictions of the held-out samples."""
-    from ..evaluate import predict_split, split_members
-
-    cohort = load_cohort(raw_samples, raw_omics, settings)
-    y, task = cohort.y, cohort.task
-    train, test = split_members(splits, split)
-    model = build_strategies(cohort.omics, settings, task, sheet=cohort.sheet)[strategy]()
-    classes = sorted(y.loc[train].astype(str).unique()) if task == "classification" else None
-    pred = predict_split(model, {n: X.reindex(train) for n, X in layers.items()},
-                         {n: X.reindex(test) for n, X in layers.items()}, y, train, test,
-                         strategy=strategy, split=split, classes=classes)
-    log.info("%s on split %s: %d train, %d test", strategy, split, len(train), len(test))
+    strategies = build_strategies(cohort.omics, settings, cohort.task, sheet=cohort.sheet)
+    pred = run_fold(raw, build_preprocessors(cohort.omics, settings, cohort.info), strategies, cohort.y, train,
+                    test, qc=qc, split=split, task=cohort.task, log=log)
+    log.info("split %s: %d training, %d held-out samples, %d strategies", split, len(train), len(test),
+             len(strategies))
     return {"predictions": pred}
 
 

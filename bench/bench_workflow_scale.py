@@ -1,0 +1,205 @@
+"""Benchmark: the whole workflow (Snakemake, every job) on TCGA-shaped simulated cohorts.
+
+Each cohort (``moflow.simulate.simulate_tcga_like``): RNA-seq counts 20,000 genes (features x samples
+TSV), methylation beta 20,000 probes (Parquet), miRNA counts 1,000 (TSV), proteomics 500 with ~16%
+missing (CSV); binary outcome 1:2, four batches; ``evaluation: folds 5, repeats 5``, every strategy;
+enrichment of the simulated gene sets. The workflow runs as a user runs it
+(``snakemake --cores N -s <repo>/Snakefile --directory <cohort>``), then the script reads every job's
+Snakemake benchmark file (CPU seconds, peak resident memory) and the CPU accounting each job's log
+ends with (``moflow cpu: startup ..., read ..., analysis ..., write ...``), and the memory and time
+each job asked for (``snakemake --summary`` cannot say: the requests are recomputed here with the
+rule's own functions through a dry run's job list).
+
+    python bench/bench_workflow_scale.py --sizes 250 500 1000 --cores 2
+    python bench/bench_workflow_scale.py --sizes 250 --make-only --root /tmp/scale   # cohort only
+
+Writes bench/results/workflow_scale.tsv / .md (one row per size) and workflow_rules.tsv (per rule
+and size: jobs, CPU seconds, largest peak memory, the memory and runtime requested).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+REPO = Path(__file__).resolve().parents[1]
+OUT = REPO / "bench" / "results"
+CONFIG = """\
+samples: samples.tsv
+omics: omics.tsv
+seed: 42
+outcome: {{column: outcome, positive: case}}
+evaluation: {{folds: {folds}, repeats: {repeats}, strategies: [early, mixed, mofa, late]}}
+enrichment:
+  gene_sets: {{sim: genesets.gmt}}
+"""
+OMICS = """\
+layer\tkind\tpath\torientation\tbatch_column\thas_qc\tlog_scale\tgene_ids
+rna\trnaseq_counts\trna_counts.tsv\tfeatures_in_rows\tbatch\tfalse\tfalse\tsymbol
+methylation\tmethylation_beta\tmethylation.parquet\tsamples_in_rows\tbatch\tfalse\tfalse\tnone
+mirna\trnaseq_counts\tmirna_counts.tsv\tfeatures_in_rows\tbatch\tfalse\tfalse\tnone
+protein\tproteomics_intensity\tproteomics.csv\tsamples_in_rows\tbatch\tfalse\ttrue\tsymbol
+"""
+CPU_LINE = re.compile(r"moflow cpu: startup ([\d.]+) s, read ([\d.]+) s, analysis ([\d.]+) s, write ([\d.]+) s")
+
+
+def make_cohort(folder: Path, n_samples: int, *, folds: int = 5, repeats: int = 5, seed: int = 11) -> Path:
+    """Write a TCGA-shaped cohort and its config into ``folder`` (a user's own folder)."""
+    from moflow.io import write_gmt, write_matrix
+    from moflow.simulate import simulate_tcga_like
+
+    folder.mkdir(parents=True, exist_ok=True)
+    c = simulate_tcga_like(n_samples=n_samples, seed=seed)
+    rna = c.layers["rna"].T
+    rna.index.name = "gene"
+    rna.to_csv(folder / "rna_counts.tsv", sep="\t", lineterminator="\n")
+    write_matrix(c.layers["methylation"], folder / "methylation.parquet")
+    mir = c.layers["mirna"].T
+    mir.index.name = "mirna"
+    mir.to_csv(folder / "mirna_counts.tsv", sep="\t", lineterminator="\n")
+    prot = c.layers["protein"].copy()
+    prot.index.name = "sample"
+    prot.to_csv(folder / "proteomics.csv", na_rep="NA", float_format="%.4f", lineterminator="\n")
+    c.sheet.to_csv(folder / "samples.tsv", sep="\t", index=False, lineterminator="\n")
+    write_gmt(c.gene_sets, folder / "genesets.gmt")
+    (folder / "omics.tsv").write_text(OMICS)
+    (folder / "config").mkdir(exist_ok=True)
+    (folder / "config" / "config.yaml").write_text(CONFIG.format(folds=folds, repeats=repeats))
+    return folder
+
+
+
+    rel = bench_file.relative_to(root / "benchmarks")
+    return rel.parts[1] if len(rel.parts) > 2 else rel.stem
+
+
+def job_table(folder: Path) -> pd.DataFrame:
+    """One row per job: rule, wall and CPU seconds and peak RSS (Snakemake's benchmark file,
+    ``benchmarks/<rule>.tsv`` or ``benchmarks/<rule>/<wildcards>.tsv``)."""
+    rows = []
+    for f in sorted((folder / "benchmarks").rglob("*.tsv")):
+        b = pd.read_csv(f, sep="\t").iloc[-1]
+        rel = f.relative_to(folder / "benchmarks")
+        rows.append({"rule": rel.parts[0] if len(rel.parts) > 1 else rel.stem, "job": str(rel.with_suffix("")),
+                     "wall_s": float(b["s"]), "cpu_s": float(b["cpu_time"]), "max_rss_mb": float(b["max_rss"])})
+    return pd.DataFrame(rows)
+
+
+def cpu_accounting(folder: Path) -> pd.DataFrame:
+    """The CPU accounting line of every job's log (startup, read, analysis, write seconds)."""
+    rows = []
+    for log in sorted((folder / "logs").rglob("*.log")):
+        hit = CPU_LINE.findall(log.read_text(errors="replace"))
+        if hit:
+            rows.append({"log": str(log.relative_to(folder)),
+                         **dict(zip(("startup", "read", "analysis", "write"), map(float, hit[-1])))})
+    return pd.DataFrame(rows)
+
+
+def requested(folder: Path, cores: int) -> pd.DataFrame:
+    """The memory (MB) and runtime (min) every job of the finished run asks for, from Snakemake's own
+    evaluation of the rules' resource functions (a forced dry run prints them per job)."""
+    out = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-n", "-F", "--cores", str(cores), "-s", str(REPO / "Snakefile"),
+         "--directory", str(folder), "--printshellcmds", "--quiet", "rules", "--verbose"],
+        capture_output=True, text=True)
+    rows, rule = [], None
+    for line in out.stdout.splitlines() + out.stderr.splitlines():
+        m = re.match(r"^(?:local)?rule (\w+):", line.strip())
+        if m:
+            rule = m.group(1)
+            continue
+        m = re.search(r"resources: (.*)", line)
+        if m and rule:
+            res = dict(kv.split("=", 1) for kv in m.group(1).split(", ") if "=" in kv)
+            rows.append({"rule": rule, "mem_mb": float(res.get("mem_mb", "nan")),
+                         "runtime": float(res.get("runtime", "nan"))})
+            rule = None
+    return pd.DataFrame(rows)
+
+
+def run(folder: Path, cores: int) -> dict:
+    for d in ("results", "benchmarks", "logs", ".snakemake"):
+        subprocess.run(["rm", "-rf", str(folder / d)], check=True)
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "snakemake", "--cores", str(cores), "-s", str(REPO / "Snakefile"),
+                           "--directory", str(folder), "--quiet", "rules"], capture_output=True, text=True)
+    wall = time.perf_counter() - t
+    (folder / "snakemake.out").write_text(proc.stdout + proc.stderr)
+    # the workflow's own process (DAG, scheduling) and its jobs: getrusage of the children
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return {"wall_s": wall, "all_cpu_s": ru.ru_utime + ru.ru_stime - before.ru_utime - before.ru_stime}
+    if proc.returncode:
+        raise SystemExit(f"workflow failed in {folder} (see {folder / 'snakemake.out'})")
+
+
+def summarise(folder: Path, n: int, measured: dict, cores: int) -> tuple[dict, pd.DataFrame]:
+    jobs = job_table(folder)
+    acct = cpu_accounting(folder)
+    board = pd.read_csv(folder / "results" / "evaluate" / "scoreboard.tsv", sep="\t")
+    best = board.iloc[0]
+    row = {"samples": n, "cores": cores, "jobs": len(jobs), "wall_min": measured["wall_s"] / 60,
+           "job_cpu_min": jobs["cpu_s"].sum() / 60, "snakemake_cpu_min": measured["all_cpu_s"] / 60 - jobs["cpu_s"].sum() / 60, "largest_rss_mb": jobs["max_rss_mb"].max(),
+           "largest_rss_job": jobs.loc[jobs["max_rss_mb"].idxmax(), "job"]}
+    if len(acct):
+        total = acct[["startup", "read", "analysis", "write"]].sum()
+        row.update({"accounted_jobs": len(acct), "startup_cpu_s": total["startup"],
+                    "read_write_cpu_s": total["read"] + total["write"], "analysis_cpu_s": total["analysis"],
+                    "outside_analysis_pct": 100 * (1 - total["analysis"] / total.sum())})
+    row.update({"best_strategy": best["strategy"], "best_balanced_accuracy": best["balanced_accuracy"]})
+    return row, jobs
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", type=int, nargs="+", default=[250, 500, 1000])
+    ap.add_argument("--cores", type=int, default=2)
+    ap.add_argument("--root", type=Path, default=Path("/tmp/moflow_scale"))
+    ap.add_argument("--make-only", action="store_true")
+    ap.add_argument("--summarise-only", action="store_true", help="tables from finished runs under --root")
+    ap.add_argument("--tag", default="", help="suffix of the result files (e.g. _before)")
+    a = ap.parse_args()
+    rows, per_rule = [], []
+    for n in a.sizes:
+        folder = a.root / f"n{n}"
+        if not a.summarise_only:
+            if not (folder / "config" / "config.yaml").exists():
+                make_cohort(folder, n)
+            if a.make_only:
+                continue
+            (folder / "wall.json").write_text(json.dumps(run(folder, a.cores)))
+        row, jobs = summarise(folder, n, json.loads((folder / "wall.json").read_text()), a.cores)
+        rows.append(row)
+        print(pd.Series(row).to_string(), flush=True)
+        g = jobs.groupby("rule").agg(jobs=("job", "size"), cpu_s=("cpu_s", "sum"), max_rss_mb=("max_rss_mb", "max"),
+                                     max_wall_s=("wall_s", "max"))
+        req = requested(folder, a.cores)
+        if len(req):
+            r = req.groupby("rule").agg(mem_mb_requested=("mem_mb", "max"), runtime_min_requested=("runtime", "max"))
+            g = g.join(r)
+        per_rule.append(g.reset_index().assign(samples=n))
+    if a.make_only:
+        return
+    table = pd.DataFrame(rows)
+    rules = pd.concat(per_rule, ignore_index=True)
+    OUT.mkdir(exist_ok=True)
+    table.to_csv(OUT / f"workflow_scale{a.tag}.tsv", sep="\t", index=False, float_format="%.4g")
+    rules.to_csv(OUT / f"workflow_rules{a.tag}.tsv", sep="\t", index=False, float_format="%.4g")
+    (OUT / f"workflow_scale{a.tag}.md").write_text(table.to_markdown(index=False, floatfmt=".3g") + "\n\n"
+                                                   + rules.to_markdown(index=False, floatfmt=".4g") + "\n")
+    print(table.to_string())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,77 @@
+"""CPU accounting of one workflow job: start-up, reading, analysis and writing.
+
+A job's CPU time (all threads of the process, ``time.process_time``) is split into
+* start-up: the interpreter, Snakemake's script preamble and every import, wherever it happens (a
+  function that imports scikit-learn on first use pays it here, not in its analysis);
+* read and write: the time inside :mod:`moflow.io`'s readers and writers (imports excluded);
+* analysis: the rest.
+:func:`start` (called by ``runtime.setup``) begins it; at exit the job's log gets one line
+``moflow cpu: startup S s, read R s, analysis A s, write W s`` that ``bench/bench_workflow_scale.py``
+sums over the jobs of a run. Outside a workflow job nothing is measured (the decorator is a no-op).
+"""
+
+from __future__ import annotations
+
+import builtins
+import functools
+import time
+
+_state = {"on": False, "depth": 0, "imports": 0.0, "startup": 0.0, "read": 0.0, "write": 0.0}
+_original_import = builtins.__import__
+
+
+def _timed_import(*args, **kwargs):
+    if _state["depth"]:
+        return _original_import(*args, **kwargs)
+    _state["depth"] += 1
+    t = time.process_time()
+    try:
+        return _original_import(*args, **kwargs)
+    finally:
+        _state["imports"] += time.process_time() - t
+        _state["depth"] -= 1
+
+
+def start() -> None:
+    """Begin accounting: everything so far was start-up; imports from now on are timed."""
+    if _state["on"]:
+        return
+    _state.update(on=True, startup=time.process_time(), imports=0.0, read=0.0, write=0.0)
+    builtins.__import__ = _timed_import
+
+
+def phase(name: str):
+    """Decorator: the CPU time of calls to the function counts as ``name`` (read | write), nested
+    calls and imports inside it once, where they belong."""
+
+    def wrap(fn):
+        @functools.wraps(fn)
+        def inner(*args, **kwargs):
+            if not _state["on"] or _state.get("in_phase"):
+                return fn(*args, **kwargs)
+            _state["in_phase"] = True
+            t, imp = time.process_time(), _state["imports"]
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                _state[name] += (time.process_time() - t) - (_state["imports"] - imp)
+                _state["in_phase"] = False
+
+        return inner
+
+    return wrap
+
+
+def summary() -> dict[str, float]:
+    """CPU seconds so far: startup, read, analysis, write (they add up to the process's CPU time)."""
+    total = time.process_time()
+    startup = _state["startup"] + _state["imports"]
+    out = {"startup": startup, "read": _state["read"], "write": _state["write"]}
+    out["analysis"] = max(0.0, total - sum(out.values()))
+    return out
+
+
+def line() -> str:
+    s = summary()
+    return (f"moflow cpu: startup {s['startup']:.2f} s, read {s['read']:.2f} s, analysis {s['analysis']:.2f} s, "
+            f"write {s['write']:.2f} s")
