@@ -363,17 +363,52 @@ def permutation_pvalue(pred: pd.DataFrame, *, task: str, n_permutations: int = 1
     rng = np.random.default_rng(seed)
     groups = [d.reset_index(drop=True) for _, d in pred.groupby("split", sort=True)]
     observed = float(np.nanmean([score_predictions(d, task)[metric] for d in groups]))
+    coded = [_permutation_codes(d, task) for d in groups]
     null = np.empty(n_permutations)
-    for b in range(n_permutations):
-        vals = []
-        for d in groups:
-            dd = d.copy()
-            dd["y_true"] = rng.permutation(dd["y_true"].to_numpy())
-            vals.append(score_predictions(dd, task)[metric])
-        null[b] = np.nanmean(vals)
+    with np.errstate(all="ignore"):
+        for b in range(n_permutations):
+            # the same draws as permuting each split's y_true column (numpy shuffles any dtype alike)
+            null[b] = np.nanmean([_permuted_score(rng.permutation(t), h, valid, task) for t, h, valid in coded])
     p = (1 + int(np.sum(null >= observed - 1e-12))) / (1 + n_permutations)
     return {"metric": metric, "observed": observed, "null_mean": float(null.mean()), "p": p,
             "n_permutations": n_permutations}
+
+
+def _permutation_codes(d: pd.DataFrame, task: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One split's held-out rows as numbers for :func:`_permuted_score`: true labels (class codes, or
+    values), calls (codes of the predicted class, or predictions) and the rows the strategy scored."""
+    if task == "classification":
+        pcols = _class_columns(d)
+        classes = [c[2:] for c in pcols]
+        yt = d["y_true"].astype(str).to_numpy()
+        labels = sorted(set(yt) | set(classes))
+        P = d[pcols].to_numpy(float)
+        valid = ~np.isnan(P).any(axis=1)
+        calls = np.searchsorted(labels, np.asarray(classes)[np.argmax(np.where(np.isnan(P), -np.inf, P), axis=1)])
+        return np.searchsorted(labels, yt), calls, valid
+    yp = d["prediction"].to_numpy(float)
+    return d["y_true"].to_numpy(float), yp, ~np.isnan(yp)
+
+
+def _permuted_score(t: np.ndarray, h: np.ndarray, valid: np.ndarray, task: str) -> float:
+    """The primary metric of permuted labels ``t`` against fixed calls ``h``: balanced accuracy (mean
+    recall over the classes present, as scikit-learn's) or R^2; what :func:`score_predictions` gives,
+    without scikit-learn's input checks (25,000 calls for 1,000 permutations of 25 splits: 11 minutes
+    of checks on a 250-sample cohort)."""
+    t, h = t[valid], h[valid]
+    if task == "classification":
+        if not len(t):
+            return np.nan
+        k = int(max(t.max(), h.max())) + 1
+        n_true = np.bincount(t, minlength=k)
+        hit = np.bincount(t[t == h], minlength=k)
+        present = n_true > 0
+        return float(np.mean(hit[present] / n_true[present]))
+    if len(t) < 3:
+        return np.nan
+    ss_tot = float(((t - t.mean()) ** 2).sum())
+    ss_res = float(((t - h) ** 2).sum())
+    return (1.0 - ss_res / ss_tot) if ss_tot > 0 else (1.0 if ss_res == 0 else 0.0)
 
 
 def scoreboard(scores: pd.DataFrame, *, n_samples: int, min_class: int | None, task: str = "classification",

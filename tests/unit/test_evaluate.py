@@ -307,3 +307,37 @@ def test_fast_bootstrap_scores_equal_scikit_learn(n_classes):
     fast = _coded_scores(t, np.argmax(P, axis=1), P, n_classes, 0)
     for m, v in ref.items():
         assert fast[m] == pytest.approx(v, abs=1e-12), m
+
+
+@pytest.mark.parametrize("case", ["binary", "multiclass_unseen_class", "regression"])
+def test_permutation_scores_equal_score_predictions(case):
+    """The permutation test's numpy scores are score_predictions' (scikit-learn's), also with rows a
+    strategy could not predict and a held-out class the model never saw."""
+    from moflow.evaluate import _permutation_codes, _permuted_score, score_predictions
+
+    rng = np.random.default_rng(3)
+    n = 40
+    d = pd.DataFrame({"split": "r1f1", "strategy": "x", "sample": [f"S{i}" for i in range(n)]})
+    if case == "regression":
+        task = "regression"
+        d["y_true"] = rng.normal(size=n)
+        d["prediction"] = d["y_true"] + rng.normal(size=n)
+        d.loc[[2, 7], "prediction"] = np.nan
+        metric = "r2"
+    else:
+        task = "classification"
+        classes = ["a", "b"] if case == "binary" else ["a", "b", "c"]
+        truth = classes + (["d"] if case != "binary" else [])
+        d["y_true"] = rng.choice(truth, n)
+        P = rng.dirichlet(np.ones(len(classes)), n)
+        for j, c in enumerate(classes):
+            d[f"p_{c}"] = P[:, j]
+        d.loc[[2, 7], [f"p_{c}" for c in classes]] = np.nan
+        metric = "balanced_accuracy"
+    t, h, valid = _permutation_codes(d, task)
+    for _ in range(5):
+        perm = rng.permutation(n)
+        dd = d.copy()
+        dd["y_true"] = d["y_true"].to_numpy()[perm]
+        assert _permuted_score(t[perm], h, valid, task) == pytest.approx(score_predictions(dd, task)[metric],
+                                                                          abs=1e-12)

@@ -1,0 +1,51 @@
+"""The CPU accounting every job's log ends with (moflow.accounting): its parts add up and land where
+they belong (imports in start-up, io's readers and writers in read / write)."""
+
+import sys
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from moflow import accounting, io
+
+
+def _burn(seconds: float) -> None:
+    t = time.process_time()
+    x = 0.0
+    while time.process_time() - t < seconds:
+        x += float(np.sum(np.arange(1000.0)))
+
+
+def test_parts_add_up_and_land_in_their_phase(tmp_path, monkeypatch):
+    sys.modules.pop("moflow_accounting_probe", None)
+    (tmp_path / "moflow_accounting_probe.py").write_text(
+        "import time\nt = time.process_time()\nwhile time.process_time() - t < 0.3:\n    pass\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    X = pd.DataFrame(np.ones((50, 2000)), index=[f"S{i}" for i in range(50)])
+    X.columns = X.columns.astype(str)
+    accounting.start()
+    try:
+        before = accounting.summary()
+        import moflow_accounting_probe  # noqa: F401  (0.3 s of CPU at import)
+
+        io.write_matrix(X, tmp_path / "x.parquet")
+        io.read_matrix(tmp_path / "x.parquet")
+        _burn(0.3)
+        after = accounting.summary()
+    finally:
+        accounting.stop()
+    gained = {k: after[k] - before[k] for k in after}
+    assert gained["startup"] >= 0.29
+    assert gained["read"] > 0 and gained["write"] > 0
+    assert gained["analysis"] >= 0.29
+    assert sum(after.values()) == pytest.approx(time.process_time(), abs=0.05)
+    assert "moflow cpu: startup" in accounting.line()
+
+
+def test_decorator_is_a_no_op_outside_a_job(tmp_path):
+    X = pd.DataFrame(np.ones((3, 2)), index=["a", "b", "c"], columns=["f", "g"])
+    io.write_matrix(X, tmp_path / "x.parquet")
+    assert io.read_matrix(tmp_path / "x.parquet").equals(X.rename_axis("sample"))
+    assert not accounting._state["on"]  # nothing measured, nothing patched
