@@ -139,6 +139,8 @@ def run_fold(
     each layer's feature count and each strategy's time."""
     import time
 
+    from .integrate import shared_fits
+
     t = time.perf_counter()
     tr, te = preprocess_fold(raw, preprocessors, y, train, test, qc)
     if log is not None:
@@ -146,11 +148,13 @@ def run_fold(
                  ", ".join(f"{n} {X.shape[1]} features" for n, X in tr.items()))
     classes = sorted(y.loc[train].astype(str).unique()) if task == "classification" else None
     out = []
-    for name, factory in strategies.items():
-        t = time.perf_counter()
-        out.append(predict_split(factory(), tr, te, y, train, test, strategy=name, split=split, classes=classes))
-        if log is not None:
-            log.info("split %s: %s %.1f s", split, name, time.perf_counter() - t)
+    with shared_fits():  # single_<layer> and late's base models: one fit each
+        for name, factory in strategies.items():
+            t = time.perf_counter()
+            out.append(predict_split(factory(), tr, te, y, train, test, strategy=name, split=split,
+                                     classes=classes))
+            if log is not None:
+                log.info("split %s: %s %.1f s", split, name, time.perf_counter() - t)
     return pd.concat(out, ignore_index=True)
 
 

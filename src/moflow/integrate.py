@@ -21,6 +21,8 @@ strategy cannot predict that sample (a single layer the sample lacks; early inte
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
@@ -232,6 +234,23 @@ def _coef_table(model, features, layer=None) -> pd.DataFrame:
     return rows
 
 
+_SHARED_FITS: dict | None = None
+
+
+@contextlib.contextmanager
+def shared_fits():
+    """Inside the block, a :class:`SingleLayer` fit with the same parameters on the same layer object
+    and the same training labels is done once and copied: in one CV split the ``single_<layer>``
+    baselines and late integration's base models are those very fits (late refits only its inner
+    folds). Leaving the block forgets them."""
+    global _SHARED_FITS
+    outer, _SHARED_FITS = _SHARED_FITS, {}
+    try:
+        yield
+    finally:
+        _SHARED_FITS = outer
+
+
 class SingleLayer(_Base):
     """A model on one layer, trained on the training samples that have the layer; samples lacking it
     are not predicted."""
@@ -246,12 +265,22 @@ class SingleLayer(_Base):
         self.seed = seed
 
     def fit(self, layers, y):
+        key = None
+        if _SHARED_FITS is not None:  # the same model on the same data, fit once (see shared_fits)
+            key = (tuple(sorted(self.get_params().items())), id(layers[self.layer]), layers[self.layer].shape,
+                   tuple(y.index), tuple(map(str, y)))
+            if key in _SHARED_FITS:
+                self.__dict__.update(_SHARED_FITS[key].__dict__)
+                return self
         self.layers_ = [self.layer]
         X = layers[self.layer].reindex(y.index)
         keep = observed_rows(X)
         self.means_ = X.loc[keep].mean()
         self.features_ = list(X.columns)
-        return self._finish_fit(layers, y.loc[keep])
+        self._finish_fit(layers, y.loc[keep])
+        if key is not None:
+            _SHARED_FITS[key] = self
+        return self
 
     def _design(self, layers, rows, subset):
         return _fill(layers[self.layer].reindex(index=rows, columns=self.features_), self.means_)

@@ -11,6 +11,7 @@ from moflow.evaluate import (
     corrected_interval,
     fold_scores,
     make_splits,
+    predict_split,
     preprocess_fold,
     run_fold,
     scoreboard,
@@ -341,3 +342,15 @@ def test_permutation_scores_equal_score_predictions(case):
         dd["y_true"] = d["y_true"].to_numpy()[perm]
         assert _permuted_score(t[perm], h, valid, task) == pytest.approx(score_predictions(dd, task)[metric],
                                                                           abs=1e-12)
+
+
+def test_shared_single_layer_fits_change_nothing(fold_pred, cohort, info, outcome, qc_ids, fold_ids):
+    """run_fold shares single_rna's fit with late's rna base model: late's predictions are those of
+    late fit on its own."""
+    train, test = fold_ids
+    tr, te = preprocess_fold(cohort.layers, make_preprocessors(info), outcome, train, test,
+                             {"metabolomics": qc_ids})
+    alone = predict_split(LateIntegration(), tr, te, outcome, train, test, strategy="late", split="r1f1",
+                          classes=sorted(outcome.loc[train].unique()))
+    shared = fold_pred[fold_pred["strategy"] == "late"].reset_index(drop=True)
+    pd.testing.assert_frame_equal(shared, alone, check_exact=True)
