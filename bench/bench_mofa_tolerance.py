@@ -3,7 +3,7 @@
 On one training fold (80%) of the TCGA-shaped cohort (``simulate_tcga_like``: RNA counts, methylation,
 miRNA, proteomics; preprocessed in the fold as the workflow does), MOFA (8 factors, mofapy2, one BLAS
 thread) is fit with ``convergence_mode: fast`` (the reference), with the same settings and another
-seed (how much two fully converged fits differ), and with ``cv_tolerance`` values. For each: CPU
+seed (how much two fully converged fits differ), and with ``check_tolerance`` values. For each: CPU
 seconds, iterations, and per factor of the reference (matched by |r|, Hungarian) the correlation of
 the held-out samples' projected factors, with the variance the reference factor explains.
 
@@ -83,7 +83,7 @@ def main() -> None:
         r2 = ref.r2_.groupby("factor")["r2"].sum().reindex(ref.factor_names_).to_numpy()
         rows = [{"fit": "convergence_mode fast (reference)", "cpu_s": cpu, "iterations": ref.n_iter_}]
         runs = [("convergence_mode fast, seed 43", {"seed": 43})]
-        runs += [(f"cv_tolerance {t:g}", {"tolerance": t}) for t in a.tolerances]
+        runs += [(f"check_tolerance {t:g}", {"tolerance": t}) for t in a.tolerances]
         for name, kw in runs:
             m, Z, cpu = fit(train, test, **kw)
             r = matched(Zref, Z)

@@ -104,25 +104,27 @@ def cpu_accounting(folder: Path) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def requested(folder: Path, cores: int) -> pd.DataFrame:
-    """The memory (MB) and runtime (min) every job of the finished run asks for, from Snakemake's own
-    evaluation of the rules' resource functions (a forced dry run prints them per job)."""
+def planned_jobs(folder: Path, cores: int) -> pd.DataFrame:
+    """Every job of the finished run as Snakemake plans it (a forced dry run, the inputs now on
+    disk): rule, benchmark file, input size (MB, as ``input.size_mb``) and the memory (MB) and
+    runtime (minutes) it asks for."""
     out = subprocess.run(
         [sys.executable, "-m", "snakemake", "-n", "-F", "--cores", str(cores), "-s", str(REPO / "Snakefile"),
-         "--directory", str(folder), "--printshellcmds", "--quiet", "rules", "--verbose"],
-        capture_output=True, text=True)
-    rows, rule = [], None
-    for line in out.stdout.splitlines() + out.stderr.splitlines():
-        m = re.match(r"^(?:local)?rule (\w+):", line.strip())
-        if m:
-            rule = m.group(1)
+         "--directory", str(folder)], capture_output=True, text=True)
+    rows = []
+    for block in re.split(r"\n(?=\[[^\n]*\]\n(?:local)?rule )", out.stdout + out.stderr):
+        rule = re.search(r"^(?:local)?rule (\w+):", block, flags=re.M)
+        bench = re.search(r"^\s+benchmark: (\S+)", block, flags=re.M)
+        res = re.search(r"^\s+resources: (.*)$", block, flags=re.M)
+        if not (rule and bench and res):
             continue
-        m = re.search(r"resources: (.*)", line)
-        if m and rule:
-            res = dict(kv.split("=", 1) for kv in m.group(1).split(", ") if "=" in kv)
-            rows.append({"rule": rule, "mem_mb": float(res.get("mem_mb", "nan")),
-                         "runtime": float(res.get("runtime", "nan"))})
-            rule = None
+        inputs = re.search(r"^\s+input: (.*)$", block, flags=re.M)
+        files = [f.strip() for f in inputs.group(1).split(",")] if inputs else []
+        size = sum((folder / f).stat().st_size for f in files if (folder / f).is_file()) / 1024 / 1024
+        kv = dict(x.split("=", 1) for x in res.group(1).split(", ") if "=" in x)
+        rows.append({"rule": rule.group(1), "job": str(Path(bench.group(1)).relative_to("benchmarks").with_suffix("")),
+                     "input_mb": size, "mem_mb_requested": float(kv.get("mem_mb", "nan")),
+                     "runtime_min_requested": float(kv.get("runtime", "nan"))})
     return pd.DataFrame(rows)
 
 
@@ -149,8 +151,11 @@ def summarise(folder: Path, n: int, measured: dict, cores: int) -> tuple[dict, p
     acct = cpu_accounting(folder)
     board = pd.read_csv(folder / "results" / "evaluate" / "scoreboard.tsv", sep="\t")
     best = board.iloc[0]
+    # job CPU from the jobs' own accounting (process CPU time, every thread): Snakemake's benchmark
+    # files sample CPU time now and then and miss most of a short job's
+    job_cpu = acct[["startup", "read", "analysis", "write"]].to_numpy().sum() if len(acct) else np.nan
     row = {"samples": n, "cores": cores, "jobs": len(jobs), "wall_min": measured["wall_s"] / 60,
-           "job_cpu_min": jobs["cpu_s"].sum() / 60, "snakemake_cpu_min": measured["all_cpu_s"] / 60 - jobs["cpu_s"].sum() / 60, "largest_rss_mb": jobs["max_rss_mb"].max(),
+           "job_cpu_min": job_cpu / 60, "snakemake_cpu_min": (measured["all_cpu_s"] - job_cpu) / 60, "largest_rss_mb": jobs["max_rss_mb"].max(),
            "largest_rss_job": jobs.loc[jobs["max_rss_mb"].idxmax(), "job"]}
     if len(acct):
         total = acct[["startup", "read", "analysis", "write"]].sum()
@@ -161,6 +166,29 @@ def summarise(folder: Path, n: int, measured: dict, cores: int) -> tuple[dict, p
     return row, jobs
 
 
+def calibrate(jobs: pd.DataFrame, margin: float = 1.4) -> pd.DataFrame:
+    """Per rule, the ``mem_mb_for`` / ``runtime_for`` numbers (base, per input MB) that put every
+    measured job's request near ``margin`` x what it used: a least-squares line through
+    (input MB, margin x peak RSS) and (input MB, margin x wall minutes) over all sizes; the ratios
+    the rounded requests would give are reported beside them."""
+    rows = []
+    for rule, d in jobs.groupby("rule"):
+        x = d["input_mb"].to_numpy(float)
+        out = {"rule": rule}
+        for what, used, step, floor in (("mem", d["max_rss_mb"].to_numpy(float), 256, 256),
+                                        ("runtime", d["wall_s"].to_numpy(float) / 60, 1, 1)):
+            target = margin * used
+            slope, base = (np.polyfit(x, target, 1) if np.ptp(x) > 0 else (0.0, target.mean()))
+            slope = max(slope, 0.0)
+            base = max(base, float(np.min(target - slope * x)) if slope == 0 else base)
+            req = np.maximum(floor, np.ceil((base + slope * x) / step) * step)
+            out.update({f"{what}_base": round(float(base), 2 if what == "runtime" else 0),
+                        f"{what}_per_input_mb": round(float(slope), 3),
+                        f"{what}_ratio_min": float((req / used).min()), f"{what}_ratio_max": float((req / used).max())})
+        rows.append(out)
+    return pd.DataFrame(rows)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", type=int, nargs="+", default=[250, 500, 1000])
@@ -169,7 +197,13 @@ def main() -> None:
     ap.add_argument("--make-only", action="store_true")
     ap.add_argument("--summarise-only", action="store_true", help="tables from finished runs under --root")
     ap.add_argument("--tag", default="", help="suffix of the result files (e.g. _before)")
+    ap.add_argument("--calibrate", action="store_true",
+                    help="suggest every rule's resource numbers from the jobs.tsv of the runs under --root")
     a = ap.parse_args()
+    if a.calibrate:
+        jobs = pd.concat([pd.read_csv(a.root / f"n{n}" / "jobs.tsv", sep="\t") for n in a.sizes])
+        print(calibrate(jobs).to_string(index=False))
+        return
     rows, per_rule = [], []
     for n in a.sizes:
         folder = a.root / f"n{n}"
@@ -182,12 +216,18 @@ def main() -> None:
         row, jobs = summarise(folder, n, json.loads((folder / "wall.json").read_text()), a.cores)
         rows.append(row)
         print(pd.Series(row).to_string(), flush=True)
-        g = jobs.groupby("rule").agg(jobs=("job", "size"), cpu_s=("cpu_s", "sum"), max_rss_mb=("max_rss_mb", "max"),
-                                     max_wall_s=("wall_s", "max"))
-        req = requested(folder, a.cores)
-        if len(req):
-            r = req.groupby("rule").agg(mem_mb_requested=("mem_mb", "max"), runtime_min_requested=("runtime", "max"))
-            g = g.join(r)
+        plan = planned_jobs(folder, a.cores)
+        jobs = jobs.merge(plan.drop(columns="rule"), on="job", how="left")
+        jobs["mem_ratio"] = jobs["mem_mb_requested"] / jobs["max_rss_mb"]
+        jobs["runtime_ratio"] = jobs["runtime_min_requested"] * 60 / jobs["wall_s"]
+        jobs.assign(samples=n).to_csv(folder / "jobs.tsv", sep="\t", index=False)
+        g = jobs.groupby("rule").agg(jobs=("job", "size"), input_mb=("input_mb", "max"),
+                                     max_rss_mb=("max_rss_mb", "max"), mem_mb_requested=("mem_mb_requested", "max"),
+                                     mem_ratio_min=("mem_ratio", "min"), mem_ratio_max=("mem_ratio", "max"),
+                                     max_wall_s=("wall_s", "max"),
+                                     runtime_min_requested=("runtime_min_requested", "max"),
+                                     runtime_ratio_min=("runtime_ratio", "min"),
+                                     runtime_ratio_max=("runtime_ratio", "max"))
         per_rule.append(g.reset_index().assign(samples=n))
     if a.make_only:
         return

@@ -63,9 +63,9 @@ def mofa_likelihoods(omics: pd.DataFrame, settings: Settings) -> dict[str, str]:
 
 @reads("integration", "seed", uses=[mofa_likelihoods, mofa_groups])
 def build_mofa(omics: pd.DataFrame, settings: Settings, *, seed: int | None = None,
-               sheet: pd.DataFrame | None = None, in_folds: bool = False) -> MOFA:
+               sheet: pd.DataFrame | None = None, check: bool = False) -> MOFA:
     """The configured MOFA; with ``integration: mofa: groups`` the sample ``sheet`` gives the groups.
-    ``in_folds``: a fit inside the CV folds, which stops at ``cv_tolerance``."""
+    ``check``: a fit that only checks (CV folds, stability seeds), which stops at ``check_tolerance``."""
     from .mofa import MOFA
 
     m = settings.integration.mofa
@@ -89,7 +89,7 @@ def build_mofa(omics: pd.DataFrame, settings: Settings, *, seed: int | None = No
         seed=int(settings.seed) if seed is None else int(seed),
         groups=groups,
         center_groups=bool(m.center_groups),
-        tolerance=(None if m.cv_tolerance is None else float(m.cv_tolerance)) if in_folds else None,
+        tolerance=(None if m.check_tolerance is None else float(m.check_tolerance)) if check else None,
     )
 
 
@@ -141,4 +141,4 @@ def _mofa_strategy(omics, settings, sheet, **kwargs):
     """The mofa strategy, its MOFA built when the strategy is (groups need the sheet only then)."""
     from .integrate import MOFAStrategy
 
-    return MOFAStrategy(build_mofa(omics, settings, sheet=sheet, in_folds=True), **kwargs)
+    return MOFAStrategy(build_mofa(omics, settings, sheet=sheet, check=True), **kwargs)

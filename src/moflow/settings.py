@@ -192,7 +192,7 @@ class Mofa:
     factors: int
     convergence_mode: str
     max_iter: int
-    cv_tolerance: float | None
+    check_tolerance: float | None
     spikeslab_weights: bool
     ard_weights: bool
     scale_views: bool

@@ -73,7 +73,8 @@ def mofa_fit(layers: dict[str, pd.DataFrame], cohort: Cohort, settings: Settings
     if others:
         factors = pd.concat([factors, mofa.transform({n: X.loc[others] for n, X in layers.items()})])
     base = int(settings.seed)
-    runs = {base + k: build_mofa(cohort.omics, settings, seed=base + k, sheet=cohort.sheet).fit(fit_layers).Z_train_
+    runs = {base + k: build_mofa(cohort.omics, settings, seed=base + k, sheet=cohort.sheet, check=True)
+            .fit(fit_layers).Z_train_
             for k in range(1, int(settings.integration.mofa.stability_seeds) + 1)}
     return mofa, factors.rename_axis("sample"), stability(mofa.Z_train_, runs)
 
