@@ -176,3 +176,27 @@ def test_proteins_are_a_subset_of_rna_genes(cohort):
 def test_more_proteins_than_genes_is_rejected():
     with pytest.raises(ValueError, match="n_proteins"):
         simulate_cohort(n_samples=20, n_genes=50, n_proteins=60, n_metabolites=20)
+
+
+def test_tcga_like_cohort_has_its_shape_and_planted_structure():
+    """The scale benchmark's cohort: four layers on the demo's factors; methylation loads negatively
+    on F1 (beta values in [0, 1]), miRNA counts positively."""
+    from moflow.simulate import simulate_tcga_like
+
+    c = simulate_tcga_like(n_samples=120, n_genes=600, n_probes=800, n_mirnas=200, n_proteins=100, seed=2)
+    assert {k: v.shape for k, v in c.layers.items()} == {"rna": (120, 600), "methylation": (120, 800),
+                                                          "mirna": (120, 200), "protein": (120, 100)}
+    assert (c.sheet["sample_type"] == "sample").all() and c.sheet["batch"].nunique() == 4
+    assert (c.sheet["outcome"] == "case").sum() == 40
+    beta = c.layers["methylation"].to_numpy()
+    assert beta.min() >= 0 and beta.max() <= 1
+    assert 0.10 < c.layers["protein"].isna().to_numpy().mean() < 0.25
+    f1 = c.factors["F1"].to_numpy()
+    load = c.loadings.set_index(["layer", "feature", "factor"])["weight"]
+    meth = [f for (layer, f, k) in load.index if layer == "methylation" and k == "F1"]
+    m = np.log2(beta / (1 - beta))
+    r = [np.corrcoef(m[:, c.layers["methylation"].columns.get_loc(f)], f1)[0, 1] for f in meth]
+    assert len(meth) == 40 and np.median(r) < -0.4
+    mir = [f for (layer, f, k) in load.index if layer == "mirna" and k == "F1"]
+    counts = np.log1p(c.layers["mirna"][mir].to_numpy())
+    assert np.median([np.corrcoef(counts[:, j], f1)[0, 1] for j in range(len(mir))]) > 0.3
