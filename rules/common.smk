@@ -12,7 +12,7 @@ import moflow.tasks.integrate
 import moflow.tasks.preprocess
 import moflow.tasks.report
 from moflow import tasks
-from moflow.cohort import external_test_samples
+from moflow.cohort import external_test_samples, split_jobs
 from moflow.enrich import enrichment_layers
 from moflow.errors import InputError
 from moflow.factories import strategy_names
@@ -67,6 +67,7 @@ SPLITS = [
     for f in range(SETTINGS.evaluation.folds)
 ] + (["final"] if EXTERNAL_TEST else [])
 STRATEGY_NAMES = strategy_names(LAYERS, SETTINGS)
+SPLIT_JOBS = split_jobs(SPLITS, SETTINGS.evaluation.splits_per_job)
 COLLECTIONS = list(SETTINGS.enrichment.gene_sets)
 
 # Enrichment: layers with genes (gene_ids = symbol, or an annotation in config) and layers with
@@ -101,7 +102,7 @@ SOURCE_FILES = list(
 
 wildcard_constraints:
     layer="|".join(LAYERS),
-    split="|".join(SPLITS),
+    part="|".join(SPLIT_JOBS),
 
 
 def layer_matrix_paths(wildcards):

@@ -1,7 +1,8 @@
-# Evaluation: identical outer splits for every strategy and single layer. Each split is one job:
+# Evaluation: identical outer splits for every strategy and single layer. A cv_fold job takes
+# `evaluation: splits_per_job` splits (default 5; 1 on a cluster with free slots), each one:
 # preprocessing fit on its training samples only, then every strategy fit and its held-out samples
-# predicted (5 x 5 CV = 25 jobs a cluster runs side by side; per split x strategy jobs spent a third
-# of their CPU starting up, bench/results/workflow_scale.md). A merge rule builds the scoreboard.
+# predicted (per split x strategy jobs spent a third of their CPU starting up,
+# bench/results/workflow_scale.md). A merge rule builds the scoreboard.
 # With an external test set, split "final" trains on every training sample.
 
 
@@ -34,11 +35,11 @@ rule cv_fold:
         omics=OMICS_PATH,
         splits="results/evaluate/splits.tsv",
     output:
-        predictions="results/evaluate/folds/{split}.tsv",
+        predictions="results/evaluate/folds/{part}.tsv",
     log:
-        "logs/evaluate/cv_fold_{split}.log",
+        "logs/evaluate/cv_fold_{part}.log",
     benchmark:
-        "benchmarks/cv_fold/{split}.tsv"
+        "benchmarks/cv_fold/{part}.tsv"
     conda:
         "../envs/mofa.yaml"
     threads: 1
@@ -48,13 +49,14 @@ rule cv_fold:
     params:
         settings=settings_for(tasks.evaluate.cv_fold),
         layers=LAYERS,
+        splits=lambda wildcards: SPLIT_JOBS[wildcards.part],
     script:
         "../scripts/cv_fold.py"
 
 
 rule scoreboard:
     input:
-        predictions=expand("results/evaluate/folds/{split}.tsv", split=SPLITS),
+        predictions=expand("results/evaluate/folds/{part}.tsv", part=SPLIT_JOBS),
         samples="results/inputs/samples.tsv",
         omics=OMICS_PATH,
     output:

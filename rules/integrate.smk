@@ -44,6 +44,9 @@ rule integrate_mofa:
         "benchmarks/integrate_mofa.tsv"
     conda:
         "../envs/mofa.yaml"
+    # the longest job on the path to the report (enrichment waits for it): started before the CV
+    # splits, which fill the other cores meanwhile
+    priority: 10
     threads: threads_for(max_threads=4, mb_per_thread=200)
     resources:
         mem_mb=mem_mb_for(base=2048, per_input_mb=40),

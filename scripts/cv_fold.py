@@ -1,4 +1,5 @@
-"""Rule cv_fold: one outer split: preprocess every layer inside it, fit and predict every strategy."""
+"""Rule cv_fold: outer splits, one after another: preprocess every layer inside each, fit and predict
+every strategy."""
 
 from moflow import io
 from moflow.runtime import settings, setup
@@ -8,7 +9,7 @@ from moflow.tasks.evaluate import cv_fold
 def main(smk):
     setup(smk.log[0], smk.threads)
     raw = {layer: io.read_matrix(p) for layer, p in zip(smk.params.layers, smk.input.matrices)}
-    out = cv_fold(raw, io.read_table(smk.input.splits), smk.wildcards.split, io.read_sheet(smk.input.samples),
+    out = cv_fold(raw, io.read_table(smk.input.splits), list(smk.params.splits), io.read_sheet(smk.input.samples),
                   io.read_sheet(smk.input.omics), settings(smk))
     io.write_outputs(out, smk.output)
 

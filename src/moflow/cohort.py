@@ -184,3 +184,10 @@ def make_cohort(sheet: pd.DataFrame, omics: pd.DataFrame, settings: Settings) ->
     return Cohort(sheet=_by_sample(sheet), omics=omics, info=sample_info(sheet, settings), y=y,
                   task=outcome_task(y, settings), train=[s for s in training_samples(sheet, settings) if s in y.index],
                   test=external_test_samples(sheet, settings), qc=qc_samples(sheet))
+
+
+def split_jobs(splits: list[str], per_job: int) -> dict[str, list[str]]:
+    """The CV splits grouped into jobs of ``per_job`` (in order; the last job may hold fewer):
+    {"part1": [...], "part2": [...], ...} (``evaluation: splits_per_job``)."""
+    per_job = max(1, int(per_job))
+    return {f"part{i // per_job + 1}": list(splits[i:i + per_job]) for i in range(0, len(splits), per_job)}

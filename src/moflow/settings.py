@@ -231,6 +231,7 @@ class Evaluation:
     test_column: str
     test_value: str
     permutations: int
+    splits_per_job: int
 
 
 @dataclass(frozen=True)

@@ -139,8 +139,8 @@ def test_rerun_is_byte_identical(finished_run, tmp_path):
     """Same config and seed: identical tables."""
     again = make_project(tmp_path)
     targets = ["results/inputs/samples.tsv", "results/preprocess/protein_diagnostics.tsv",
-               "results/integrate/mofa/weights.tsv", "results/evaluate/folds/r1f1.tsv",
-               "results/evaluate/folds/final.tsv"]
+               "results/integrate/mofa/weights.tsv", "results/evaluate/folds/part1.tsv",
+               "results/evaluate/scoreboard.tsv"]
     res = _snakemake(again, *targets)
     assert res.returncode == 0, res.stderr[-3000:]
     for rel in targets:

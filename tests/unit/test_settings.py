@@ -189,8 +189,8 @@ def test_batch_confounding_allow_reaches_every_fold(cohort, allow):
     raw = {"protein": cohort.layers["protein"]}
     if not allow:
         with pytest.raises(InputError, match="batch and outcome are confounded"):
-            cv_fold(raw, splits, "r1f1", sheet, omics, settings)
+            cv_fold(raw, splits, ["r1f1"], sheet, omics, settings)
         return
-    pred = cv_fold(raw, splits, "r1f1", sheet, omics, settings)["predictions"]
+    pred = cv_fold(raw, splits, ["r1f1"], sheet, omics, settings)["predictions"]
     held = splits[(splits["split"] == "r1f1") & (splits["role"] == "test")]["sample"]
     assert set(pred["sample"]) == set(held) and pred["p_case"].notna().all()

@@ -29,23 +29,27 @@ def cv_splits(raw_samples: pd.DataFrame, raw_omics: pd.DataFrame, settings: Sett
 
 
 @reads(uses=[load_cohort, build_preprocessors, build_strategies])
-def cv_fold(raw: dict[str, pd.DataFrame], splits: pd.DataFrame, split: str, raw_samples: pd.DataFrame,
+def cv_fold(raw: dict[str, pd.DataFrame], splits: pd.DataFrame, names: list[str], raw_samples: pd.DataFrame,
             raw_omics: pd.DataFrame, settings: Settings) -> dict:
-    """One outer split, one job: every layer's chain fit on the split's training samples (plus the
-    layer's QC injections) and applied to both sides, then every strategy fit on the training side
-    and its predictions of the held-out samples. The preprocessed matrices stay in memory (written
-    once per split they cost more than the preprocessing, and no rule reads them)."""
+    """Outer splits ``names`` (``evaluation: splits_per_job`` of them), one after another: every
+    layer's chain fit on the split's training samples (plus the layer's QC injections) and applied to
+    both sides, then every strategy fit on the training side and its predictions of the held-out
+    samples. The preprocessed matrices stay in memory (written once per split they cost more than
+    the preprocessing, and no rule reads them)."""
     from ..evaluate import run_fold, split_members
 
     cohort = load_cohort(raw_samples, raw_omics, settings)
-    train, test = split_members(splits, split)
     qc = {layer: cohort.qc for layer in cohort.omics.index[cohort.omics["has_qc"]]}
     strategies = build_strategies(cohort.omics, settings, cohort.task, sheet=cohort.sheet)
-    pred = run_fold(raw, build_preprocessors(cohort.omics, settings, cohort.info), strategies, cohort.y, train,
-                    test, qc=qc, split=split, task=cohort.task, log=log)
-    log.info("split %s: %d training, %d held-out samples, %d strategies", split, len(train), len(test),
-             len(strategies))
-    return {"predictions": pred}
+    preprocessors = build_preprocessors(cohort.omics, settings, cohort.info)
+    preds = []
+    for split in names:
+        train, test = split_members(splits, split)
+        preds.append(run_fold(raw, preprocessors, strategies, cohort.y, train, test, qc=qc, split=split,
+                              task=cohort.task, log=log))
+        log.info("split %s: %d training, %d held-out samples, %d strategies", split, len(train), len(test),
+                 len(strategies))
+    return {"predictions": pd.concat(preds, ignore_index=True)}
 
 
 def merge_predictions(predictions: list[pd.DataFrame], task: str) -> pd.DataFrame:
