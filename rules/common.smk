@@ -118,8 +118,9 @@ def gene_set_path(wildcards):
 # disk (input.size_mb); each rule passes its own base and slope, a profile may still override them
 # (set-threads, set-resources). Memory and run time grow with the attempt, so a job retried after
 # running out of memory or time (the cluster profiles set `retries: 1`) asks for twice as much.
-# Measured (benchmarks/, 400 samples x 12,000 genes): peak RSS is ~250 MB of imports plus 10-35x
-# the size of the Parquet matrices a job reads. Snakemake exports OMP/OPENBLAS/MKL_NUM_THREADS =
+# Measured by bench/bench_workflow_scale.py (TCGA-shaped cohorts of 250, 500 and 1,000 samples,
+# bench/results/workflow_rules_*.tsv): every rule's memory request is 1-2x the largest peak RSS its
+# jobs had at the three sizes; run times under half a minute still ask for one minute. Snakemake exports OMP/OPENBLAS/MKL_NUM_THREADS =
 # threads to every job and moflow.runtime.setup pins BLAS to it, so a job uses what it asked for.
 
 
@@ -139,27 +140,54 @@ def threads_for(max_threads=1, mb_per_thread=200):
     return threads
 
 
-def mem_mb_for(base=1024, per_input_mb=20):
-    """Memory in MB: `base` plus `per_input_mb` per MB of input, times the attempt, rounded up to
-    256 MB. The numbers of every rule come from bench/bench_workflow_scale.py (peak RSS of each rule
-    at 250, 500 and 1,000 samples: requests within [1, 2] x what the jobs used).
+def mem_mb_for(base=1024, per_input_mb=0.0, per_mcell=0.0):
+    """Memory in MB: `base`, plus `per_input_mb` per MB of input, plus `per_mcell` per million cells
+    of the Parquet matrices among the inputs (from their footers: counts compress ten times better
+    than methylation values, so cells predict memory where file sizes cannot), times the attempt,
+    rounded up to 256 MB. The numbers of every rule come from bench/bench_workflow_scale.py (peak
+    RSS of each rule at 250, 500 and 1,000 samples: requests within [1, 2] x what the jobs used).
     """
 
     def mem_mb(wildcards, input, attempt):
-        need = (base + per_input_mb * input.size_mb) * attempt
+        size = input.size_mb
+        cells = parquet_mcells(input) if per_mcell else 0.0
+        need = (base + per_input_mb * size + per_mcell * cells) * attempt
         return int(-(-need // 256) * 256)
 
     return mem_mb
 
 
-def runtime_for(base=10, per_input_mb=0.1):
-    """Wall time in minutes: `base` plus `per_input_mb` per MB of input, times the attempt, rounded
-    up to whole minutes (a scheduler's unit: a job of seconds asks for one minute)."""
+def parquet_mcells(input):
+    """Million cells (rows x columns) of the Parquet files among the inputs; a file that is not
+    Parquet (or not readable as such) counts none."""
+    import pyarrow.parquet as pq
+
+    cells = 0
+    for path in input:
+        if str(path).endswith(".parquet"):
+            try:
+                meta = pq.read_metadata(path)
+            except Exception:
+                continue
+            cells += meta.num_rows * meta.num_columns
+    return cells / 1e6
+
+
+def runtime_for(base=1, per_input_mb=0.0, times=None):
+    """Wall time in minutes: `base` plus `per_input_mb` per MB of input (times `times(wildcards)`,
+    e.g. the CV splits a job runs), times the attempt, rounded up to whole minutes (a scheduler's
+    unit: a job of seconds asks for one minute)."""
 
     def runtime(wildcards, input, attempt):
-        return max(1, int(-(-(base + per_input_mb * input.size_mb) * attempt // 1)))
+        n = times(wildcards) if times else 1
+        return max(1, int(-(-(base + per_input_mb * input.size_mb) * n * attempt // 1)))
 
     return runtime
+
+
+def n_splits(wildcards):
+    """The number of CV splits a cv_fold job runs (`evaluation: splits_per_job`)."""
+    return len(SPLIT_JOBS[wildcards.part])
 
 
 def all_targets():

@@ -18,8 +18,8 @@ rule enrich_mofa:
         "../envs/enrich.yaml"
     threads: 1
     resources:
-        mem_mb=mem_mb_for(base=2048, per_input_mb=20),
-        runtime=runtime_for(base=10, per_input_mb=0.5),
+        mem_mb=mem_mb_for(base=256),
+        runtime=runtime_for(base=1),
     params:
         settings=settings_for(tasks.enrich.enrich_mofa),
     script:
@@ -44,8 +44,8 @@ rule enrich_mofa_competitive:
         "../envs/enrich.yaml"
     threads: 1
     resources:
-        mem_mb=mem_mb_for(base=2048, per_input_mb=30),
-        runtime=runtime_for(base=10, per_input_mb=0.5),
+        mem_mb=mem_mb_for(base=200, per_input_mb=6),
+        runtime=runtime_for(base=1),
     params:
         settings=settings_for(tasks.enrich.enrich_competitive),
         layers=ENRICH_LAYERS,
@@ -70,8 +70,8 @@ rule enrich_models:
         "../envs/enrich.yaml"
     threads: 1
     resources:
-        mem_mb=mem_mb_for(base=2048, per_input_mb=20),
-        runtime=runtime_for(base=10, per_input_mb=0.5),
+        mem_mb=mem_mb_for(base=256),
+        runtime=runtime_for(base=1),
     params:
         settings=settings_for(tasks.enrich.enrich_models),
         models=ENRICH_MODELS,
@@ -98,8 +98,8 @@ rule enrich_ora:
         "../envs/enrich.yaml"
     threads: 1
     resources:
-        mem_mb=mem_mb_for(base=2048, per_input_mb=20),
-        runtime=runtime_for(base=10, per_input_mb=0.5),
+        mem_mb=mem_mb_for(base=256),
+        runtime=runtime_for(base=1),
     params:
         settings=settings_for(tasks.enrich.enrich_ora),
         models=ENRICH_MODELS,
@@ -121,8 +121,8 @@ rule enrich_combine:
         "../envs/enrich.yaml"
     threads: 1
     resources:
-        mem_mb=mem_mb_for(base=1024, per_input_mb=20),
-        runtime=runtime_for(base=5, per_input_mb=0.1),
+        mem_mb=mem_mb_for(base=256),
+        runtime=runtime_for(base=1),
     params:
         settings=settings_for(tasks.enrich.enrich_combine),
     script:

@@ -20,8 +20,8 @@ rule cv_splits:
         "../envs/core.yaml"
     threads: 1
     resources:
-        mem_mb=mem_mb_for(base=1024, per_input_mb=10),
-        runtime=runtime_for(base=5, per_input_mb=0.1),
+        mem_mb=mem_mb_for(base=256),
+        runtime=runtime_for(base=1),
     params:
         settings=settings_for(tasks.evaluate.cv_splits),
     script:
@@ -44,8 +44,8 @@ rule cv_fold:
         "../envs/mofa.yaml"
     threads: 1
     resources:
-        mem_mb=mem_mb_for(base=1024, per_input_mb=40),
-        runtime=runtime_for(base=15, per_input_mb=1.0),
+        mem_mb=mem_mb_for(base=300, per_input_mb=9),
+        runtime=runtime_for(base=0.1, per_input_mb=0.005, times=n_splits),
     params:
         settings=settings_for(tasks.evaluate.cv_fold),
         layers=LAYERS,
@@ -77,8 +77,8 @@ rule scoreboard:
         "../envs/core.yaml"
     threads: 1
     resources:
-        mem_mb=mem_mb_for(base=1024, per_input_mb=10),
-        runtime=runtime_for(base=10, per_input_mb=0.5),
+        mem_mb=mem_mb_for(base=256),
+        runtime=runtime_for(base=1),
     params:
         settings=settings_for(tasks.evaluate.score),
     script:

@@ -22,8 +22,8 @@ rule validate_inputs:
         "../envs/core.yaml"
     threads: 1
     resources:
-        mem_mb=mem_mb_for(base=1024, per_input_mb=20),
-        runtime=runtime_for(base=10, per_input_mb=0.1),
+        mem_mb=mem_mb_for(base=100, per_input_mb=5.5),
+        runtime=runtime_for(base=1),
     params:
         settings=settings_for(tasks.inputs.validate_inputs),
         # the paths as written in the sheets and config, for messages (inputs may be storage copies)

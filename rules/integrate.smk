@@ -17,8 +17,8 @@ rule integrate_early:
         "../envs/core.yaml"
     threads: threads_for(max_threads=2, mb_per_thread=200)
     resources:
-        mem_mb=mem_mb_for(base=1024, per_input_mb=30),
-        runtime=runtime_for(base=10, per_input_mb=0.5),
+        mem_mb=mem_mb_for(base=250, per_input_mb=9),
+        runtime=runtime_for(base=1),
     params:
         settings=settings_for(tasks.integrate.integrate_early),
         layers=LAYERS,
@@ -49,8 +49,8 @@ rule integrate_mofa:
     priority: 10
     threads: threads_for(max_threads=4, mb_per_thread=200)
     resources:
-        mem_mb=mem_mb_for(base=2048, per_input_mb=40),
-        runtime=runtime_for(base=30, per_input_mb=2.0),
+        mem_mb=mem_mb_for(base=300, per_input_mb=8),
+        runtime=runtime_for(base=0.2, per_input_mb=0.04),
     params:
         settings=settings_for(tasks.integrate.integrate_mofa),
         layers=LAYERS,
@@ -74,8 +74,8 @@ rule integrate_late:
         "../envs/core.yaml"
     threads: 1
     resources:
-        mem_mb=mem_mb_for(base=1024, per_input_mb=30),
-        runtime=runtime_for(base=10, per_input_mb=0.5),
+        mem_mb=mem_mb_for(base=250, per_input_mb=6),
+        runtime=runtime_for(base=1),
     params:
         settings=settings_for(tasks.integrate.integrate_late),
         layers=LAYERS,

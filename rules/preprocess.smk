@@ -32,8 +32,8 @@ rule preprocess_layer:
         "../envs/core.yaml"
     threads: threads_for(max_threads=4, mb_per_thread=200)
     resources:
-        mem_mb=mem_mb_for(base=1024, per_input_mb=50),
-        runtime=runtime_for(base=10, per_input_mb=0.2),
+        mem_mb=mem_mb_for(base=300, per_mcell=63),
+        runtime=runtime_for(base=1),
     params:
         settings=settings_for(tasks.preprocess.preprocess_layer),
     script:

@@ -52,8 +52,8 @@ rule report:
         "../envs/report.yaml"
     threads: 1
     resources:
-        mem_mb=mem_mb_for(base=2048, per_input_mb=10),
-        runtime=runtime_for(base=10, per_input_mb=0.1),
+        mem_mb=mem_mb_for(base=256),
+        runtime=runtime_for(base=1),
     params:
         settings=settings_for(tasks.report.build_report),
         layers=LAYERS,

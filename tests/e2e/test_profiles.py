@@ -114,7 +114,7 @@ def _rule_sizes(rule: str) -> tuple[float, float, float, float]:
     body = dict(zip(body[1::2], body[2::2]))[rule]
 
     def args(fn):
-        m = re.search(fn + r"\(base=([\d.]+)(?:, per_input_mb=([\d.]+))?\)", body)
+        m = re.search(fn + r"\(base=([\d.]+)(?:, per_input_mb=([\d.]+))?", body)
         return float(m.group(1)), float(m.group(2) or 0)
 
     return (*args("mem_mb_for"), *args("runtime_for"))
@@ -315,9 +315,9 @@ def test_resources_follow_input_size(name, dry_runs, project):
         mb, mslope, rb, rslope = _rule_sizes("preprocess_layer")
         assert int(pre[layer]["resources"]["mem_mb"]) == _mb_up(mb + mslope * size)
         assert int(pre[layer]["resources"]["runtime"]) == max(1, math.ceil(rb + rslope * size))
-    # the 300 MiB layer gets more threads and memory than the 5 MiB one
+    # the 300 MiB layer gets more threads than the 5 MiB one (memory follows the matrices' cells, read
+    # from the Parquet footers, which these stand-in files lack; bench/_resource_check.py checks it)
     assert pre["rna"]["threads"] == 2 and pre["metabolomics"]["threads"] == 1
-    assert int(pre["rna"]["resources"]["mem_mb"]) >= 8 * int(pre["metabolomics"]["resources"]["mem_mb"])
 
     if name == "googlebatch":
         # the plugin reads its own names: CPUs from threads, memory on the rules' scale
