@@ -143,16 +143,16 @@ def threads_for(max_threads=1, mb_per_thread=200):
 def mem_mb_for(base=1024, per_input_mb=0.0, per_mcell=0.0):
     """Memory in MB: `base`, plus `per_input_mb` per MB of input, plus `per_mcell` per million cells
     of the Parquet matrices among the inputs (from their footers: counts compress ten times better
-    than methylation values, so cells predict memory where file sizes cannot), times the attempt,
-    rounded up to 256 MB. The numbers of every rule come from bench/bench_workflow_scale.py (peak
+    than methylation values, so cells predict memory where file sizes cannot), rounded up to 256 MB,
+    times the attempt. The numbers of every rule come from bench/bench_workflow_scale.py (peak
     RSS of each rule at 250, 500 and 1,000 samples: requests within [1, 2] x what the jobs used).
     """
 
     def mem_mb(wildcards, input, attempt):
         size = input.size_mb
         cells = parquet_mcells(input) if per_mcell else 0.0
-        need = (base + per_input_mb * size + per_mcell * cells) * attempt
-        return int(-(-need // 256) * 256)
+        need = base + per_input_mb * size + per_mcell * cells
+        return int(-(-need // 256) * 256) * attempt  # rounded first: a retry always asks for twice
 
     return mem_mb
 
@@ -175,12 +175,12 @@ def parquet_mcells(input):
 
 def runtime_for(base=1, per_input_mb=0.0, times=None):
     """Wall time in minutes: `base` plus `per_input_mb` per MB of input (times `times(wildcards)`,
-    e.g. the CV splits a job runs), times the attempt, rounded up to whole minutes (a scheduler's
-    unit: a job of seconds asks for one minute)."""
+    e.g. the CV splits a job runs), rounded up to whole minutes (a scheduler's unit: a job of
+    seconds asks for one minute), times the attempt."""
 
     def runtime(wildcards, input, attempt):
         n = times(wildcards) if times else 1
-        return max(1, int(-(-(base + per_input_mb * input.size_mb) * n * attempt // 1)))
+        return max(1, int(-(-(base + per_input_mb * input.size_mb) * n // 1))) * attempt
 
     return runtime
 
