@@ -354,3 +354,13 @@ def test_shared_single_layer_fits_change_nothing(fold_pred, cohort, info, outcom
                           classes=sorted(outcome.loc[train].unique()))
     shared = fold_pred[fold_pred["strategy"] == "late"].reset_index(drop=True)
     pd.testing.assert_frame_equal(shared, alone, check_exact=True)
+
+
+def test_split_jobs_group_splits_in_order():
+    from moflow.cohort import split_jobs
+
+    names = [f"r{r}f{f}" for r in (1, 2) for f in (1, 2, 3)] + ["final"]
+    assert split_jobs(names, 3) == {"part1": ["r1f1", "r1f2", "r1f3"], "part2": ["r2f1", "r2f2", "r2f3"],
+                                    "part3": ["final"]}
+    assert list(split_jobs(names, 1).values()) == [[n] for n in names]
+    assert split_jobs(names, 50) == {"part1": names}
