@@ -145,7 +145,7 @@ def mem_mb_for(base=1024, per_input_mb=0.0, per_mcell=0.0):
     of the Parquet matrices among the inputs (from their footers: counts compress ten times better
     than methylation values, so cells predict memory where file sizes cannot), rounded up to 256 MB,
     times the attempt. The numbers of every rule come from bench/bench_workflow_scale.py (peak
-    RSS of each rule at 250, 500 and 1,000 samples: requests within [1, 2] x what the jobs used).
+    RSS per rule at 250, 500 and 1,000 samples; requests within [1, 2] x what the jobs used).
     """
 
     def mem_mb(wildcards, input, attempt):
