@@ -152,7 +152,8 @@ def mem_mb_for(base=1024, per_input_mb=0.0, per_mcell=0.0):
         size = input.size_mb
         cells = parquet_mcells(input) if per_mcell else 0.0
         need = base + per_input_mb * size + per_mcell * cells
-        return int(-(-need // 256) * 256) * attempt  # rounded first: a retry always asks for twice
+        # rounded first, so that a retry always asks for twice as much
+        return int(-(-need // 256) * 256) * attempt
 
     return mem_mb
 

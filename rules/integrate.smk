@@ -42,11 +42,11 @@ rule integrate_mofa:
         "logs/integrate/mofa.log",
     benchmark:
         "benchmarks/integrate_mofa.tsv"
-    conda:
-        "../envs/mofa.yaml"
     # the longest job on the path to the report (enrichment waits for it): started before the CV
     # splits, which fill the other cores meanwhile
     priority: 10
+    conda:
+        "../envs/mofa.yaml"
     threads: threads_for(max_threads=4, mb_per_thread=200)
     resources:
         mem_mb=mem_mb_for(base=300, per_input_mb=8),
