@@ -20,16 +20,25 @@ def _by_sample(sheet: pd.DataFrame) -> pd.DataFrame:
 
 
 @reads("outcome")
+def outcome_columns(settings: Settings) -> list[str]:
+    """The sample-sheet columns that make the outcome: its column, or a survival outcome's time and event."""
+    o = settings.outcome
+    return [o.time, o.event] if o.type == "survival" else [o.column]
+
+
+@reads(uses=[outcome_columns])
 def sample_info(sheet: pd.DataFrame, settings: Settings) -> pd.DataFrame:
     """The sample sheet without the outcome: what preprocessing steps may know about every sample."""
-    return _by_sample(sheet.drop(columns=[settings.outcome.column], errors="ignore"))
+    return _by_sample(sheet.drop(columns=outcome_columns(settings), errors="ignore"))
 
 
 @reads("outcome")
-def outcome_task(y: pd.Series, settings: Settings) -> str:
-    """classification or regression, from config outcome.type (auto: continuous when every value is
-    numeric and there are more than 10 distinct values)."""
+def outcome_task(y, settings: Settings) -> str:
+    """classification, regression or survival, from config outcome.type (auto: continuous when every
+    value is numeric and there are more than 10 distinct values)."""
     kind = settings.outcome.type
+    if kind == "survival":
+        return "survival"
     if kind in ("binary", "multiclass"):
         return "classification"
     if kind == "continuous":
@@ -39,11 +48,20 @@ def outcome_task(y: pd.Series, settings: Settings) -> str:
 
 
 @reads("outcome")
-def outcome(sheet: pd.DataFrame, settings: Settings) -> pd.Series:
+def outcome(sheet: pd.DataFrame, settings: Settings, *, path: str = "the sample sheet"):
     """The outcome of the cohort samples (QC injections and blanks excluded): strings for classes,
-    floats for a continuous outcome."""
+    floats for a continuous outcome; for a survival outcome a frame with columns ``time`` (float) and
+    ``event`` (1.0: the event was seen, 0.0: censored)."""
     s = _by_sample(sheet)
     s = s[s["sample_type"] == "sample"]
+    if settings.outcome.type == "survival":
+        from .validate_survival import parse_event, parse_time
+
+        o = settings.outcome
+        y = pd.DataFrame({"time": parse_time(s[o.time], path=path, column=o.time),
+                          "event": parse_event(s[o.event], path=path, column=o.event).astype(float)}, index=s.index)
+        y.index.name = None
+        return y
     column = settings.outcome.column
     y = s[column].astype(str).str.strip()
     y.name = "outcome"
@@ -138,13 +156,14 @@ def mofa_groups(sheet: pd.DataFrame, settings: Settings, *, path: str = "the sam
     return g.mask(g.isin(list(NA_VALUES))).rename("group")
 
 
-@reads("outcome", "evaluation")
+@reads("outcome", "evaluation", uses=[outcome_columns])
 def covariate_table(sheet: pd.DataFrame, settings: Settings, samples: list[str]) -> pd.DataFrame:
     """Every sample-sheet column worth testing against factors: the outcome first, then the others
     (IDs, sample type and the external-test marker left out)."""
-    out_col = settings.outcome.column
-    skip = {"sample", "sample_type", out_col, settings.evaluation.test_column or ""}
-    cols = [out_col] + [c for c in sheet.columns if c not in skip]
+    outs = outcome_columns(settings)
+    out_col = [] if settings.outcome.type == "survival" else outs  # survival: Cox tests, not columns
+    skip = {"sample", "sample_type", *outs, settings.evaluation.test_column or ""}
+    cols = out_col + [c for c in sheet.columns if c not in skip]
     tab = _by_sample(sheet).loc[samples, cols]
     return tab.loc[:, [c for c in cols if tab[c].astype(str).str.strip().replace("", pd.NA).nunique() > 1]]
 
@@ -170,7 +189,7 @@ class Cohort:
     sheet: pd.DataFrame
     omics: pd.DataFrame
     info: pd.DataFrame
-    y: pd.Series
+    y: pd.Series | pd.DataFrame  # a frame (time, event) for a survival outcome
     task: str
     train: list
     test: list

@@ -25,14 +25,39 @@ if TYPE_CHECKING:
 FINAL = "final"
 CLASS_METRICS = ("balanced_accuracy", "roc_auc", "balanced_error_rate")
 REG_METRICS = ("r2", "pearson_r", "rmse")
+# survival: Harrell's and Uno's C, the time-dependent AUC (mean over the AUC times; also per time, as
+# auc_<time> columns) and the integrated Brier score (lower is better)
+SURV_METRICS = ("harrell_c", "uno_c", "td_auc", "integrated_brier")
 # the range a metric can take: its interval is clipped to it (R2 cannot exceed 1, however wide)
-METRIC_BOUNDS = {**{m: (0.0, 1.0) for m in CLASS_METRICS}, "r2": (-np.inf, 1.0), "pearson_r": (-1.0, 1.0),
-                 "rmse": (0.0, np.inf)}
+METRIC_BOUNDS = {**{m: (0.0, 1.0) for m in CLASS_METRICS + SURV_METRICS}, "r2": (-np.inf, 1.0),
+                 "pearson_r": (-1.0, 1.0), "rmse": (0.0, np.inf)}
 COMPARISON_COLUMNS = ["metric", "best_integration", "best_single_layer", "difference", "t", "p", "n_splits"]
+SURV_PREFIX = "S@"  # prediction columns of the survival probability at a grid time: S@<time>
 
 
 def primary_metric(task: str) -> str:
-    return "balanced_accuracy" if task == "classification" else "r2"
+    return {"classification": "balanced_accuracy", "survival": "harrell_c"}.get(task, "r2")
+
+
+def auc_column(t: float) -> str:
+    return f"auc_{t:g}"
+
+
+def evaluation_times(y_train: pd.DataFrame, configured=()) -> tuple[np.ndarray, np.ndarray]:
+    """The times a survival outcome is scored at: (AUC times, integrated Brier grid). AUC times are
+    config ``evaluation: survival_times``, else the quartiles of the training samples' event times;
+    the grid spans the 10th to 90th percentile of their follow-up times (15 points)."""
+    from .survival import default_times, time_grid
+
+    time, event = y_train["time"].to_numpy(float), y_train["event"].to_numpy(float) > 0
+    times = np.asarray(sorted(map(float, configured)), float) if len(configured) else default_times(time, event)
+    return times, time_grid(time)
+
+
+def grid_of(pred: pd.DataFrame) -> tuple[list[str], np.ndarray]:
+    """The survival-probability columns of a prediction table and their times."""
+    cols = [c for c in pred.columns if c.startswith(SURV_PREFIX)]
+    return cols, np.array([float(c[len(SURV_PREFIX):]) for c in cols])
 
 
 def make_splits(y: pd.Series, *, folds: int = 5, repeats: int = 1, seed: int = 0, task: str = "classification",
@@ -44,6 +69,10 @@ def make_splits(y: pd.Series, *, folds: int = 5, repeats: int = 1, seed: int = 0
     ytr = y.drop(index=test, errors="ignore")
     if task == "classification":
         strata = ytr.to_numpy()
+    elif task == "survival":  # event status, and time within it where events are many
+        from .survival import stratification_labels
+
+        strata = stratification_labels(ytr["time"].to_numpy(float), ytr["event"].to_numpy(float) > 0, folds)
     else:
         strata = pd.qcut(ytr.rank(method="first"), q=min(folds, 5), labels=False).to_numpy()
     cv = RepeatedStratifiedKFold(n_splits=folds, n_repeats=repeats, random_state=seed)
@@ -76,9 +105,17 @@ def fit_apply(pp, X: pd.DataFrame, y: pd.Series, fit_rows: list[str], apply_rows
     rows, apply to those" happens, for the full cohort and every split alike.
 
     Returns (processed fit rows, processed apply rows); QC injections are dropped by the chain."""
-    fitted = pp.fit_transform(X.loc[fit_rows], y.reindex(fit_rows).dropna())
+    fitted = pp.fit_transform(X.loc[fit_rows], preprocessing_outcome(y).reindex(fit_rows).dropna())
     applied = pp.transform(X.loc[apply_rows]) if apply_rows else fitted.iloc[:0]
     return fitted, applied
+
+
+def preprocessing_outcome(y) -> pd.Series:
+    """The outcome as the preprocessing chain sees it (batch correction protects it and checks batches
+    against it): itself, or for a survival outcome the event status (event / censored)."""
+    if isinstance(y, pd.DataFrame):
+        return pd.Series(np.where(y["event"].to_numpy(float) > 0, "event", "censored"), index=y.index, name="event")
+    return y
 
 
 def preprocess_fold(
@@ -103,17 +140,47 @@ def preprocess_fold(
     return tr_out, te_out
 
 
+def survival_columns(T: pd.DataFrame, train_risk: pd.Series, y_train: pd.DataFrame, grid) -> pd.DataFrame:
+    """A survival strategy's held-out risks ``T`` with what is derived from its training side only:
+    ``risk_group`` (high above the median training risk, else low) and the survival probability at
+    each ``grid`` time (``S@<time>``: Breslow baseline hazard of the training risks)."""
+    from .survival import breslow, survival_function
+
+    ok = train_risk.notna()
+    r = train_risk[ok].to_numpy(float)
+    yt = y_train.loc[train_risk.index[ok]]
+    out = T.copy()
+    risk = out["risk"].to_numpy(float)
+    out["risk_group"] = np.where(np.isnan(risk), None, np.where(risk > np.median(r), "high", "low"))
+    if len(grid):
+        bt, bh = breslow(r, yt["time"].to_numpy(float), yt["event"].to_numpy(float) > 0)
+        S = np.full((len(out), len(grid)), np.nan)
+        known = ~np.isnan(risk)
+        if known.any():
+            S[known] = survival_function(risk[known], bt, bh, np.asarray(grid, float))
+        for j, t in enumerate(grid):
+            out[f"{SURV_PREFIX}{t:g}"] = S[:, j]
+    return out
+
+
 def predict_split(model, train_layers: dict[str, pd.DataFrame], test_layers: dict[str, pd.DataFrame],
                   y: pd.Series, train: list[str], test: list[str], *, strategy: str, split: str,
-                  classes: list[str] | None = None) -> pd.DataFrame:
-    """Fit one strategy on the training side and predict the test side: one row per test sample."""
+                  classes: list[str] | None = None, grid=None) -> pd.DataFrame:
+    """Fit one strategy on the training side and predict the test side: one row per test sample. A
+    survival outcome's rows also get the columns of :func:`survival_columns` (``grid``: the times)."""
     model = model.fit(train_layers, y.loc[train])
     T = model.predict_table(test_layers).reindex(test)
     if classes is not None:  # a class absent from this training side gets probability 0
         predicted = T.notna().any(axis=1)
         T = T.reindex(columns=[f"p_{c}" for c in classes])
         T.loc[predicted] = T.loc[predicted].fillna(0.0)
-    T.insert(0, "y_true", y.reindex(test).to_numpy())
+    if isinstance(y, pd.DataFrame):  # survival
+        train_risk = model.predict_table({n: X.reindex(train) for n, X in train_layers.items()})["risk"]
+        T = survival_columns(T, train_risk.reindex(train), y.loc[train], [] if grid is None else grid)
+        T.insert(0, "event", y["event"].reindex(test).to_numpy(float).astype(int))
+        T.insert(0, "time", y["time"].reindex(test).to_numpy(float))
+    else:
+        T.insert(0, "y_true", y.reindex(test).to_numpy())
     T.insert(0, "sample", test)
     T.insert(0, "strategy", strategy)
     T.insert(0, "split", split)
@@ -131,12 +198,14 @@ def run_fold(
     qc: dict[str, list[str]] | None = None,
     split: str = "",
     task: str = "classification",
+    grid=None,
     log=None,
 ) -> pd.DataFrame:
     """Preprocess inside the split, fit every strategy on the training side, predict the test side.
 
-    ``strategies`` maps a name to a factory returning an unfitted estimator; ``log`` (a logger) gets
-    each layer's feature count and each strategy's time."""
+    ``strategies`` maps a name to a factory returning an unfitted estimator; ``grid``: the times at
+    which a survival outcome's survival probabilities are predicted; ``log`` (a logger) gets each
+    layer's feature count and each strategy's time."""
     import time
 
     from .integrate import shared_fits
@@ -152,7 +221,7 @@ def run_fold(
         for name, factory in strategies.items():
             t = time.perf_counter()
             out.append(predict_split(factory(), tr, te, y, train, test, strategy=name, split=split,
-                                     classes=classes))
+                                     classes=classes, grid=grid))
             if log is not None:
                 log.info("split %s: %s %.1f s", split, name, time.perf_counter() - t)
     return pd.concat(out, ignore_index=True)
@@ -162,8 +231,38 @@ def _class_columns(pred: pd.DataFrame) -> list[str]:
     return [c for c in pred.columns if c.startswith("p_")]
 
 
-def score_predictions(d: pd.DataFrame, task: str) -> dict:
-    """Scores of one set of predictions (rows the strategy could not predict are left out)."""
+def survival_scores(d: pd.DataFrame, y_train: pd.DataFrame, times) -> dict:
+    """Scores of one set of survival predictions (columns time, event, risk and ``S@<time>``): Harrell's
+    C, Uno's C and the time-dependent AUC (censoring distribution of the training samples ``y_train``;
+    ``auc_<time>`` per AUC time and ``td_auc``, their mean), the integrated Brier score over the grid
+    of ``S@`` columns; ``n_test`` and ``n_events``, the effective sample size. NaN where a score
+    cannot be computed (no event among the held-out samples, a time beyond their follow-up)."""
+    from .survival import harrell_c, integrated_brier, time_auc, uno_c
+
+    d = d.dropna(subset=["risk"])
+    time, event, risk = d["time"].to_numpy(float), d["event"].to_numpy(float) > 0, d["risk"].to_numpy(float)
+    tt, te = y_train["time"].to_numpy(float), y_train["event"].to_numpy(float) > 0
+    times = np.asarray(times, float)
+    out = {"harrell_c": np.nan, "uno_c": np.nan, "td_auc": np.nan, "integrated_brier": np.nan,
+           **{auc_column(t): np.nan for t in times}, "n_test": len(d), "n_events": int(event.sum())}
+    if len(d) < 2 or not event.any():
+        return out
+    out["harrell_c"] = harrell_c(time, event, risk)
+    out["uno_c"] = uno_c(tt, te, time, event, risk)
+    if len(times):
+        per, mean = time_auc(tt, te, time, event, risk, times)
+        out.update({auc_column(t): float(a) for t, a in zip(times, per)}, td_auc=float(mean))
+    cols, grid = grid_of(d)
+    if len(cols):
+        out["integrated_brier"] = integrated_brier(tt, te, time, event, d[cols].to_numpy(float), grid)
+    return out
+
+
+def score_predictions(d: pd.DataFrame, task: str, *, y_train: pd.DataFrame | None = None, times=()) -> dict:
+    """Scores of one set of predictions (rows the strategy could not predict are left out); a survival
+    outcome's need the training samples' outcome ``y_train`` and the AUC ``times``."""
+    if task == "survival":
+        return survival_scores(d, y_train, times)
     if task == "classification":
         pcols = _class_columns(d)
         d = d.dropna(subset=pcols)
@@ -270,16 +369,25 @@ def _regression_scores(yt: np.ndarray, yp: np.ndarray) -> dict:
 
 
 def external_scores(pred: pd.DataFrame, *, task: str, positive: str | None = None, n_boot: int = 1000,
-                    seed: int = 0, level: float = 0.95) -> pd.DataFrame:
+                    seed: int = 0, level: float = 0.95, y_train: pd.DataFrame | None = None,
+                    times=()) -> pd.DataFrame:
     """Scores of every strategy on the external test samples (one prediction each, by models trained
     on all training samples), with percentile bootstrap intervals over the test samples (resampled
-    within each class for a class outcome). Columns ``test_<metric>``, ``test_<metric>_lo`` / ``_hi``
-    and ``test_n_test``; one row per strategy."""
-    metrics = EXTERNAL_CLASS_METRICS if task == "classification" else EXTERNAL_REG_METRICS
+    within each class for a class outcome, within event status for survival: its scores need the
+    training samples' outcome ``y_train`` and the AUC ``times``). Columns ``test_<metric>``,
+    ``test_<metric>_lo`` / ``_hi`` and ``test_n_test``; one row per strategy."""
+    metrics = {"classification": EXTERNAL_CLASS_METRICS, "survival": SURV_METRICS}.get(task, EXTERNAL_REG_METRICS)
     rng = np.random.default_rng(seed)
     rows = []
     for strat, d in pred.groupby("strategy", sort=True):
-        if task == "classification":
+        if task == "survival":
+            d = d.dropna(subset=["risk"]).reset_index(drop=True)
+            score = lambda idx: survival_scores(d.iloc[idx], y_train, times)  # noqa: E731
+            ev = d["event"].to_numpy(float) > 0
+            groups = [np.flatnonzero(ev), np.flatnonzero(~ev)]
+            groups = [g for g in groups if len(g)]
+            yt = ev
+        elif task == "classification":
             pcols = _class_columns(d)
             d = d.dropna(subset=pcols)
             classes = [c[2:] for c in pcols]
@@ -298,6 +406,8 @@ def external_scores(pred: pd.DataFrame, *, task: str, positive: str | None = Non
             score = lambda idx: _regression_scores(yt[idx], yp[idx])  # noqa: E731
             groups = [np.arange(len(yt))]
         row = {"strategy": strat, "test_n_test": len(d)}
+        if task == "survival":
+            row["test_n_events"] = int(yt.sum())
         if len(d) < 3:
             row.update({f"test_{m}{s}": np.nan for m in metrics for s in ("", "_lo", "_hi")})
             rows.append(row)
@@ -320,10 +430,17 @@ def external_scores(pred: pd.DataFrame, *, task: str, positive: str | None = Non
     return pd.DataFrame(rows)
 
 
-def fold_scores(pred: pd.DataFrame, task: str = "classification") -> pd.DataFrame:
+def fold_scores(pred: pd.DataFrame, task: str = "classification", *, y: pd.DataFrame | None = None,
+                times=()) -> pd.DataFrame:
+    """Scores of every split x strategy. A survival outcome's need the outcome ``y`` of the samples: a
+    CV split's training samples are the CV samples it does not hold out (the splits partition them)."""
     rows = []
+    samples = pd.Index(pred["sample"].astype(str).unique())
     for (split, strat), d in pred.groupby(["split", "strategy"], sort=True):
-        rows.append({"split": split, "strategy": strat, **score_predictions(d, task)})
+        y_train = None
+        if task == "survival":
+            y_train = y.loc[samples.difference(d["sample"].astype(str), sort=False)]
+        rows.append({"split": split, "strategy": strat, **score_predictions(d, task, y_train=y_train, times=times)})
     return pd.DataFrame(rows)
 
 
@@ -366,6 +483,8 @@ def permutation_pvalue(pred: pd.DataFrame, *, task: str, n_permutations: int = 1
     metric = primary_metric(task)
     rng = np.random.default_rng(seed)
     groups = [d.reset_index(drop=True) for _, d in pred.groupby("split", sort=True)]
+    if task == "survival":
+        return _survival_permutation(groups, rng, n_permutations)
     observed = float(np.nanmean([score_predictions(d, task)[metric] for d in groups]))
     coded = [_permutation_codes(d, task) for d in groups]
     null = np.empty(n_permutations)
@@ -375,6 +494,26 @@ def permutation_pvalue(pred: pd.DataFrame, *, task: str, n_permutations: int = 1
             null[b] = np.nanmean([_permuted_score(rng.permutation(t), h, valid, task) for t, h, valid in coded])
     p = (1 + int(np.sum(null >= observed - 1e-12))) / (1 + n_permutations)
     return {"metric": metric, "observed": observed, "null_mean": float(null.mean()), "p": p,
+            "n_permutations": n_permutations}
+
+
+def _survival_permutation(groups: list[pd.DataFrame], rng, n_permutations: int) -> dict:
+    """:func:`permutation_pvalue` of Harrell's C: within each split the held-out risks are permuted
+    against the fixed (time, event) pairs, the same null as permuting the outcomes against the risks
+    (the comparable pairs are computed once per split)."""
+    from .survival import c_from_pairs, comparable_pairs
+
+    coded = []
+    for d in groups:
+        d = d.dropna(subset=["risk"])
+        i, j = comparable_pairs(d["time"].to_numpy(float), d["event"].to_numpy(float) > 0)
+        coded.append((i, j, d["risk"].to_numpy(float)))
+    with np.errstate(all="ignore"):
+        observed = float(np.nanmean([c_from_pairs(i, j, r) for i, j, r in coded]))
+        null = np.array([np.nanmean([c_from_pairs(i, j, rng.permutation(r)) for i, j, r in coded])
+                         for _ in range(n_permutations)])
+    p = (1 + int(np.sum(null >= observed - 1e-12))) / (1 + n_permutations)
+    return {"metric": "harrell_c", "observed": observed, "null_mean": float(np.nanmean(null)), "p": p,
             "n_permutations": n_permutations}
 
 
@@ -415,22 +554,34 @@ def _permuted_score(t: np.ndarray, h: np.ndarray, valid: np.ndarray, task: str) 
     return (1.0 - ss_res / ss_tot) if ss_tot > 0 else (1.0 if ss_res == 0 else 0.0)
 
 
+def score_metrics(scores: pd.DataFrame, task: str) -> list[str]:
+    """The metrics a scores table holds for a task, in display order."""
+    if task == "classification":
+        return list(CLASS_METRICS)
+    if task == "survival":
+        return list(SURV_METRICS) + [c for c in scores.columns if c.startswith("auc_")]
+    return list(REG_METRICS)
+
+
 def scoreboard(scores: pd.DataFrame, *, n_samples: int, min_class: int | None, task: str = "classification",
-               external: pd.DataFrame | None = None) -> pd.DataFrame:
+               external: pd.DataFrame | None = None, n_events: int | None = None) -> pd.DataFrame:
     """One row per strategy: mean and corrected 95% interval of each metric over the CV splits, ranked
-    by the primary metric; external-test scores beside them where there is an external test set."""
-    metrics = CLASS_METRICS if task == "classification" else REG_METRICS
+    by the primary metric; external-test scores beside them where there is an external test set. The
+    effective sample size beside the scores: the smallest class, or the number of events (survival)."""
+    metrics = score_metrics(scores, task)
     rows = []
     for strat, d in scores.groupby("strategy", sort=True):
         n_test = d["n_test"].mean()
         row = {"strategy": strat, "n_splits": len(d)}
         for metric in metrics:
-            bounds = METRIC_BOUNDS.get(metric)
+            bounds = METRIC_BOUNDS.get(metric, (0.0, 1.0) if metric.startswith("auc_") else None)
             m, lo, hi = corrected_interval(d[metric].to_numpy(), max(n_samples - n_test, 1), n_test, bounds=bounds)
             row[metric], row[f"{metric}_lo"], row[f"{metric}_hi"] = m, lo, hi
         row["n_samples"] = n_samples
         if min_class is not None:
             row["smallest_class"] = min_class
+        if n_events is not None:
+            row["n_events"] = n_events
         rows.append(row)
     board = pd.DataFrame(rows)
     board["kind"] = np.where(board["strategy"].str.startswith("single_"), "single layer", "integration")

@@ -16,7 +16,9 @@ missing values there. Rows of the returned table follow that index; a row is all
 strategy cannot predict that sample (a single layer the sample lacks; early integration with
 ``missing='drop'`` and an incomplete sample).
 
-``task`` is ``classification`` (binary or multiclass; class weights balanced) or ``regression``.
+``task`` is ``classification`` (binary or multiclass; class weights balanced), ``regression`` or
+``survival`` (a censored time to event: ``y`` is a frame with columns time and event, every model is a
+Cox model (:mod:`moflow.cox`) and the table holds one column, ``risk``, the log relative hazard).
 """
 
 from __future__ import annotations
@@ -33,13 +35,27 @@ from sklearn.model_selection import KFold, StratifiedKFold
 from .errors import InputError
 from .mofa import MOFA
 
-TASKS = ("classification", "regression")
+TASKS = ("classification", "regression", "survival")
 
 
 def inner_cv(task: str, folds: int, seed: int):
-    if task == "classification":
+    if task in ("classification", "survival"):  # survival: stratified by event status (inner_strata)
         return StratifiedKFold(folds, shuffle=True, random_state=seed)
     return KFold(folds, shuffle=True, random_state=seed)
+
+
+def inner_strata(y, task: str) -> np.ndarray:
+    """What inner folds are stratified on: the class, the event status (survival), nothing."""
+    if task == "classification":
+        return np.asarray(y)
+    if task == "survival":
+        return np.asarray(y["event"], float) > 0
+    return np.zeros(len(y))
+
+
+def target(y):
+    """The array a model is fit on: labels or values, or (time, event) columns for survival."""
+    return y.to_numpy(float) if isinstance(y, pd.DataFrame) else y.to_numpy()
 
 
 class EncodedClassifier(ClassifierMixin, BaseEstimator):
@@ -81,6 +97,15 @@ def make_model(*, task: str = "classification", penalty: str = "l2", model: str 
     random forest. Classification uses balanced class weights."""
     if task not in TASKS:
         raise ValueError(f"task must be one of {TASKS}, not {task!r}")
+    if task == "survival":
+        from .cox import L1_RATIOS, PenalizedCox
+
+        if model != "linear":
+            raise InputError(f"model '{model}' is not available for a survival outcome: set the strategy's model "
+                             "to linear (penalized Cox).")
+        if penalty not in L1_RATIOS:
+            raise ValueError(f"penalty must be l2, l1 or elasticnet, not {penalty!r}")
+        return PenalizedCox(l1_ratio=L1_RATIOS[penalty], inner_folds=inner_folds, seed=seed)
     if model == "random_forest":
         from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
 
@@ -125,6 +150,12 @@ def with_tuned_penalty(fitted) -> BaseEstimator | None:
     l1_ratio. None for a model without a tuned penalty (a random forest)."""
     from sklearn.linear_model import ElasticNet, Ridge
 
+    from .cox import PenalizedCox
+
+    if isinstance(fitted, PenalizedCox):  # the chosen strength as a one-point path, no inner CV
+        best = int(np.flatnonzero(fitted.alphas_ == fitted.alpha_)[0])
+        return _FixedCox(l1_ratio=fitted.l1_ratio, alphas=tuple(map(float, fitted.alphas_[:best + 1])),
+                         max_iter=fitted.max_iter)
     m = fitted.estimator_ if isinstance(fitted, EncodedClassifier) else fitted
     if isinstance(m, LogisticRegressionCV):
         l1 = float(np.ravel(m.l1_ratio_)[0]) if m.l1_ratio_ is not None else 0.0
@@ -137,6 +168,28 @@ def with_tuned_penalty(fitted) -> BaseEstimator | None:
         return ElasticNet(alpha=float(m.alpha_), l1_ratio=float(m.l1_ratio_), max_iter=m.max_iter,
                           random_state=m.random_state)
     return None
+
+
+class _FixedCox(BaseEstimator):
+    """Coxnet at the strength an inner-CV-tuned :class:`moflow.cox.PenalizedCox` chose, no inner CV: its
+    path ``alphas`` down to that strength (warm starts from the strongest), the last one kept."""
+
+    def __init__(self, l1_ratio: float = 0.5, alphas: tuple = (1.0,), max_iter: int = 100000):
+        self.l1_ratio = l1_ratio
+        self.alphas = alphas
+        self.max_iter = max_iter
+
+    def fit(self, X, Y):
+        from .cox import PenalizedCox, split_target
+
+        time, event = split_target(Y)
+        path = PenalizedCox(l1_ratio=self.l1_ratio, max_iter=self.max_iter)._path(
+            np.asarray(X, float), time, event, alphas=np.asarray(self.alphas, float))
+        self.coef_, self.offset_ = np.asarray(path.coef_[:, -1], float), float(np.asarray(path.offset_)[-1])
+        return self
+
+    def predict(self, X):
+        return np.asarray(X, float) @ self.coef_ - self.offset_
 
 
 def observed_rows(X: pd.DataFrame) -> pd.Index:
@@ -171,8 +224,7 @@ class _Base(BaseEstimator):
                           inner_folds=self.inner_folds, seed=self.seed)
 
     def _fit_final(self, D: pd.DataFrame, y: pd.Series):
-        m = self._new_model().fit(D.to_numpy(), y.to_numpy())
-        return m
+        return self._new_model().fit(D.to_numpy(), target(y))
 
     def _finish_fit(self, layers, y):
         """Fit the final model on every training sample with all layers' design."""
@@ -202,7 +254,9 @@ class _Base(BaseEstimator):
         return model.predict(X)[:, None]
 
     def columns(self) -> list[str]:
-        return [f"p_{c}" for c in self.classes_] if self.task == "classification" else ["prediction"]
+        if self.task == "classification":
+            return [f"p_{c}" for c in self.classes_]
+        return ["risk"] if self.task == "survival" else ["prediction"]
 
     def predict_table(self, layers) -> pd.DataFrame:
         index = layers[self.layers_[0]].index
@@ -229,8 +283,8 @@ class _Base(BaseEstimator):
 
     def predict(self, layers):
         T = self.predict_table(layers)
-        if self.task == "regression":
-            return T["prediction"].to_numpy()
+        if self.task != "classification":
+            return T[self.columns()[0]].to_numpy()
         return np.asarray(self.classes_)[np.argmax(T.to_numpy(), axis=1)]
 
 
@@ -294,7 +348,7 @@ class SingleLayer(_Base):
         key = None
         if _SHARED_FITS is not None:  # the same model on the same data, fit once (see shared_fits)
             key = (tuple(sorted(self.get_params().items())), id(layers[self.layer]), layers[self.layer].shape,
-                   tuple(y.index), tuple(map(str, y)))
+                   tuple(y.index), pd.util.hash_pandas_object(y, index=False).to_numpy().tobytes())
             if key in _SHARED_FITS:
                 self.__dict__.update(_SHARED_FITS[key].__dict__)
                 return self
@@ -442,6 +496,8 @@ class LateIntegration(_Base):
         if self.task == "classification":
             P = np.clip(P, 1e-6, 1 - 1e-6)
             M = np.nan_to_num(np.log(P[:, 1:] / P[:, :1]), nan=0.0)  # log-odds against the first class
+        elif self.task == "survival":
+            M = np.nan_to_num(P, nan=0.0)  # log relative hazard against the training mean (0: no layer)
         else:
             M = np.where(np.isnan(P), self.y_mean_, P) - self.y_mean_
         return pd.DataFrame(M, index=T.index, columns=[f"{layer}:{i}" for i in range(M.shape[1])])
@@ -450,6 +506,10 @@ class LateIntegration(_Base):
         if self.task == "classification":
             return EncodedClassifier(LogisticRegression(C=1.0, class_weight="balanced", max_iter=2000)).fit(
                 D.to_numpy(), y.to_numpy())
+        if self.task == "survival":  # a Cox meta-learner on the layers' out-of-fold risks
+            from .cox import RidgeCox
+
+            return RidgeCox(alpha=1.0).fit(D.to_numpy(), target(y))
         return RidgeCV(alphas=np.logspace(-3, 3, 13)).fit(D.to_numpy(), y.to_numpy())
 
     def fit(self, layers, y):
@@ -468,7 +528,7 @@ class LateIntegration(_Base):
             have = observed_rows(layers[n].reindex(y.index))
             yy = y.loc[have]
             T = pd.DataFrame(np.nan, index=y.index, columns=self.base_[n].columns())
-            strat = yy.to_numpy() if self.task == "classification" else np.zeros(len(yy))
+            strat = inner_strata(yy, self.task)
             for tr, te in cv.split(np.zeros(len(yy)), strat):
                 m = clone(oof_model).fit(layers, yy.iloc[tr])
                 P = m.predict_table({n: layers[n].reindex(yy.index[te])})

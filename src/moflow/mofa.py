@@ -268,15 +268,29 @@ class MOFA(TransformerMixin, BaseEstimator):
             self.entry_point_.save(str(path), save_data=False)
 
 
-def factor_associations(factors: pd.DataFrame, covariates: pd.DataFrame) -> pd.DataFrame:
+SURVIVAL_COVARIATE = "survival"  # the covariate name of a survival outcome's rows
+
+
+def factor_associations(factors: pd.DataFrame, covariates: pd.DataFrame, survival: pd.DataFrame | None = None
+                        ) -> pd.DataFrame:
     """Test every factor against every covariate; BH-adjust across all tests.
 
     Continuous covariates: Pearson correlation. Categorical: Kruskal-Wallis (two groups: also the
-    point-biserial correlation as an effect size).
+    point-biserial correlation as an effect size). A survival outcome (``survival``: time and event of
+    the samples): a univariate Cox model per factor (covariate ``survival``, test ``cox``; statistic:
+    Wald z; effect: hazard ratio per SD of the factor, with its 95% interval in hr_lo / hr_hi).
     """
     from statsmodels.stats.multitest import multipletests
 
     rows = []
+    if survival is not None:
+        from .survival import cox_univariate
+
+        s = survival.reindex(factors.index)
+        for f in factors.columns:
+            r = cox_univariate(factors[f].to_numpy(float), s["time"].to_numpy(float), s["event"].to_numpy(float) > 0)
+            rows.append({"factor": f, "covariate": SURVIVAL_COVARIATE, "test": "cox", "statistic": r["z"],
+                         "effect": r["hr_per_sd"], "p": r["p"], "hr_lo": r["hr_lo"], "hr_hi": r["hr_hi"]})
     for cov in covariates.columns:
         from .validate import NA_TOKENS
 

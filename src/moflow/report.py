@@ -131,8 +131,9 @@ def plot_variance(r2: pd.DataFrame):
 
 
 def plot_scoreboard(board: pd.DataFrame):
-    classes = "roc_auc" in board.columns
-    metrics = ("roc_auc", "balanced_accuracy") if classes else ("r2", "pearson_r")
+    classes = "roc_auc" in board.columns or "harrell_c" in board.columns  # scores with chance at 0.5
+    metrics = (("roc_auc", "balanced_accuracy") if "roc_auc" in board.columns else
+               ("harrell_c", "uno_c") if "harrell_c" in board.columns else ("r2", "pearson_r"))
     b = board.sort_values(metrics[0])
     fig, axes = plt.subplots(1, 2, figsize=(9, 0.45 * len(b) + 1.5), sharey=True)
     for ax, metric in zip(axes, metrics):

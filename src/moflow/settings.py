@@ -148,6 +148,9 @@ class Outcome:
     column: str
     type: str
     positive: str | None
+    time: str
+    event: str
+    time_unit: str
 
 
 @dataclass(frozen=True)
@@ -231,6 +234,7 @@ class Evaluation:
     test_column: str
     test_value: str
     permutations: int
+    survival_times: tuple
     splits_per_job: int
 
 

@@ -7,7 +7,9 @@ Planted, and written to a ground-truth table so tests can check that the pipelin
 * per-layer batch shifts (batches independent of the outcome);
 * RNA-seq counts: negative binomial with varying library sizes;
 * proteomics log2 intensities sharing gene symbols with RNA, with left-censored missingness;
-* metabolomics peak intensities with dilution, pooled QC injections and an injection-order drift.
+* metabolomics peak intensities with dilution, pooled QC injections and an injection-order drift;
+* optionally (``survival=True``) a censored time-to-event outcome whose hazard is driven by ``F1``
+  (:func:`simulate_survival`).
 """
 
 from __future__ import annotations
@@ -24,6 +26,12 @@ FACTORS = {
     "F3": (("rna",), "PLANTED_F3_RNA_PROGRAM"),
     "F4": (("rna", "metabolomics"), "PLANTED_F4_METABOLIC_PROGRAM"),
 }
+
+# survival outcome (simulate_survival): Weibull baseline hazard, median event time at F1 = 0,
+# administrative end of follow-up (years)
+SURVIVAL_SHAPE = 1.5
+SURVIVAL_MEDIAN = 5.0
+SURVIVAL_FOLLOW_UP = 10.0
 
 
 @dataclass
@@ -64,6 +72,61 @@ def _injection_plan(samples_by_batch: list[list[str]], qc_every: int, rng) -> pd
     return pd.DataFrame(rows)
 
 
+def _dropout_horizon(T: np.ndarray, censoring: float, follow_up: float) -> float:
+    """The horizon D of uniform drop-out times ``U(0, D)`` that makes the expected censored fraction
+    of event times ``T`` (with administrative censoring at ``follow_up``) equal ``censoring``;
+    ``inf`` (no drop-out) when administrative censoring alone censors at least that fraction."""
+    admin = T > follow_up
+
+    def expected(D: float) -> float:
+        return float(np.mean(np.where(admin, 1.0, np.minimum(T / D, 1.0))))
+
+    if expected(np.inf) >= censoring:
+        return float("inf")
+    lo, hi = 1e-9, 1.0
+    while expected(hi) > censoring:  # expected() falls from 1 towards the administrative fraction
+        hi *= 2.0
+    for _ in range(200):
+        mid = np.sqrt(lo * hi)
+        if expected(mid) > censoring:
+            lo = mid
+        else:
+            hi = mid
+    return float(hi)
+
+
+def simulate_survival(f1, *, beta: float = 1.0, censoring: float = 0.35, seed: int = 0) -> pd.DataFrame:
+    """Censored event times from a proportional-hazards model driven by the outcome factor.
+
+    Hazard ``h(t | F1) = h0(t) exp(beta F1)`` with a Weibull baseline ``h0`` (shape
+    :data:`SURVIVAL_SHAPE`, scale such that the median event time at ``F1 = 0`` is
+    :data:`SURVIVAL_MEDIAN` years): ``T = scale (E exp(-beta F1))^(1/shape)``, ``E ~ Exp(1)``.
+    Censoring is independent of ``T`` given the horizon: administrative at :data:`SURVIVAL_FOLLOW_UP`
+    years plus uniform drop-out ``U(0, D)``, with ``D`` solved (:func:`_dropout_horizon`) so that the
+    *expected* censored fraction is ``censoring`` (no drop-out when administrative censoring alone
+    reaches it: about 22% of samples at ``beta = 1``). Observed time ``min(T, C)``, event ``T <= C``.
+
+    All draws come from ``np.random.default_rng([seed, 1729])``, a generator of their own, so that
+    adding a survival outcome changes nothing else of a simulated cohort.
+
+    Returns a frame indexed like ``f1`` with ``time`` (float, years, > 0) and ``event`` (bool); its
+    ``attrs['dropout_horizon']`` holds ``D``.
+    """
+    if not 0.0 <= censoring < 1.0:
+        raise ValueError("censoring must be a fraction in [0, 1)")
+    index = f1.index if isinstance(f1, pd.Series) else None
+    f1 = np.asarray(f1, dtype=float)
+    rng = np.random.default_rng([seed, 1729])
+    scale = SURVIVAL_MEDIAN / np.log(2.0) ** (1.0 / SURVIVAL_SHAPE)
+    T = scale * (rng.standard_exponential(len(f1)) * np.exp(-beta * f1)) ** (1.0 / SURVIVAL_SHAPE)
+    D = _dropout_horizon(T, censoring, SURVIVAL_FOLLOW_UP)
+    u = rng.uniform(size=len(f1))
+    C = np.minimum(u * D if np.isfinite(D) else np.inf, SURVIVAL_FOLLOW_UP)
+    out = pd.DataFrame({"time": np.minimum(T, C), "event": T <= C}, index=index)
+    out.attrs["dropout_horizon"] = D
+    return out
+
+
 def simulate_cohort(
     *,
     n_samples: int = 150,
@@ -78,6 +141,9 @@ def simulate_cohort(
     batch_strength: float = 1.0,
     qc_every: int = 8,
     seed: int = 0,
+    survival: bool = False,
+    survival_beta: float = 1.0,
+    censoring: float = 0.35,
 ) -> DemoCohort:
     """Simulate the demo cohort.
 
@@ -96,7 +162,14 @@ def simulate_cohort(
     qc_every
         A pooled QC injection every ``qc_every`` samples in each metabolomics batch run.
     seed
-        Seed of the only random generator used; the same seed gives identical output.
+        Seed of the random generators; the same seed gives identical output.
+    survival, survival_beta, censoring
+        With ``survival``, the sheet gets a censored time-to-event outcome after ``outcome``:
+        ``time`` (follow-up in years, a string with 3 decimals, at least ``'0.001'``) and ``event``
+        (``'1'`` event, ``'0'`` censored), empty for QC injections like ``outcome``. Its log hazard
+        ratio per SD of ``F1`` is ``survival_beta``; ``censoring`` is the target (expected) censored
+        fraction; see :func:`simulate_survival`. Drawn from a generator of their own: everything
+        else is identical to ``survival=False``.
     """
     if n_proteins > n_genes:
         raise ValueError("n_proteins must not exceed n_genes (proteins share gene symbols)")
@@ -219,7 +292,19 @@ def simulate_cohort(
     outcome_of = dict(zip(samples, outcome))
     sheet = plan.drop(columns="_batch_pos").copy()
     sheet["outcome"] = sheet["sample"].map(outcome_of).fillna("")
-    sheet = sheet[["sample", "sample_type", "outcome", "batch", "injection_order"]]
+    columns = ["sample", "sample_type", "outcome", "batch", "injection_order"]
+    survival_params = {}
+    if survival:
+        surv = simulate_survival(pd.Series(Z[:, 0], index=samples), beta=survival_beta, censoring=censoring,
+                                 seed=seed)
+        times = np.maximum(surv["time"], 0.001).map(lambda t: f"{t:.3f}")
+        sheet["time"] = sheet["sample"].map(times).fillna("")
+        sheet["event"] = sheet["sample"].map(surv["event"].map({True: "1", False: "0"})).fillna("")
+        columns[3:3] = ["time", "event"]
+        survival_params = {"survival_beta": survival_beta, "censoring": censoring,
+                           "censored_observed": float(1.0 - surv["event"].mean()),
+                           "dropout_horizon": surv.attrs["dropout_horizon"]}
+    sheet = sheet[columns]
     sheet["_sort"] = (sheet["sample_type"] == "qc").astype(int)
     sheet = sheet.sort_values(["_sort", "sample"]).drop(columns="_sort").reset_index(drop=True)
 
@@ -242,6 +327,7 @@ def simulate_cohort(
             "n_samples": n_samples, "n_batches": n_batches, "n_genes": n_genes,
             "n_proteins": n_proteins, "n_metabolites": n_metabolites, "seed": seed,
             "case_fraction": case_fraction, "protein_missing_observed": float(prot_missing.mean()),
+            **survival_params,
         },
     )
 
@@ -283,6 +369,9 @@ def simulate_tcga_like(
     n_batches: int = 4,
     protein_missing: float = 0.16,
     seed: int = 0,
+    survival: bool = False,
+    survival_beta: float = 1.0,
+    censoring: float = 0.35,
 ) -> DemoCohort:
     """A cohort shaped like a TCGA project (the scale benchmark's): RNA-seq counts, methylation beta
     values, miRNA counts and proteomics with missing values, on the same latent factors, outcome
@@ -291,9 +380,13 @@ def simulate_tcga_like(
     Methylation: M-values ``base + Z W + batch shift + noise`` (10% of probes load on F1 or F2,
     negatively: methylation silences), returned as beta ``2^M / (2^M + 1)``. miRNA: negative
     binomial counts whose log-mean loads on F1 and F3 (about 5% of the miRNAs each).
+
+    ``survival``, ``survival_beta``, ``censoring``: a censored time-to-event outcome driven by F1 in the
+    sheet's ``time`` and ``event`` columns, as in :func:`simulate_cohort` (nothing else changes).
     """
     base = simulate_cohort(n_samples=n_samples, n_batches=n_batches, n_genes=n_genes, n_proteins=n_proteins,
-                           n_metabolites=50, protein_missing=protein_missing, seed=seed)
+                           n_metabolites=50, protein_missing=protein_missing, seed=seed, survival=survival,
+                           survival_beta=survival_beta, censoring=censoring)
     rng = np.random.default_rng([seed, 1])
     sheet = base.sheet[base.sheet["sample_type"] == "sample"].drop(columns="injection_order").reset_index(drop=True)
     samples = sheet["sample"].to_numpy()

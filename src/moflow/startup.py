@@ -83,7 +83,15 @@ def check_config_layers(settings, layers, *, source: str = "config", omics_path:
 
 def check_config_columns(settings, samples: pd.DataFrame, *, source: str = "config",
                          samples_path: str = "the sample sheet") -> None:
-    """Sample-sheet columns config names (``covariates``) exist."""
+    """Sample-sheet columns config names (``covariates``) exist; a survival outcome is not given to a
+    strategy whose model has no Cox form."""
+    if settings.outcome.type == "survival":
+        integ = settings.integration
+        for name in ("early", "mixed", "mofa", "late"):  # early's model is also the single layers'
+            if getattr(integ, name).model != "linear":
+                raise ConfigError(f"{source}: 'integration: {name}: model' is {getattr(integ, name).model}, which "
+                                  "has no survival form; with 'outcome: type: survival' every model is a penalized "
+                                  f"Cox model. Set 'integration: {name}: model: linear'.")
     for col in settings.covariates:
         if col not in samples.columns:
             raise ConfigError(f"{source}: 'covariates' names '{col}', which is not a column of {samples_path}."
@@ -117,6 +125,7 @@ def check_startup(settings, *, source: str = "config", exists=None, produced=(),
     ev = settings.evaluation
     samples = check_samples_sheet(read_sheet(samples_path), path=samples_path, outcome=settings.outcome.column,
                                   min_class_size=ev.folds, outcome_type=settings.outcome.type,
+                                  time_column=settings.outcome.time, event_column=settings.outcome.event,
                                   test_column=ev.test_column, test_value=ev.test_value)
     omics = check_omics_sheet(read_sheet(omics_path), path=omics_path, samples=samples, samples_path=samples_path)
     layers = list(omics["layer"])

@@ -18,13 +18,13 @@ What runs when (``rules/common.smk`` at start-up, ``rules/inputs.smk`` in the in
 
 from __future__ import annotations
 
-import difflib
 import re
 
 import numpy as np
 import pandas as pd
 
 from .errors import ConfigError, DataError
+from .wording import NA_TOKENS, _listing, _mean, nearest  # noqa: F401 (validate's names too)
 
 KINDS = (
     "rnaseq_counts",
@@ -35,7 +35,6 @@ KINDS = (
     "binary",
     "continuous",
 )
-NA_TOKENS = {"", "na", "nan", "n/a", "null", "none", "#n/a", "-"}
 _LAYER_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 _MONTHS = "jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec"
 # what Excel makes of gene symbols such as MARCH1, SEPT2, DEC1 (1-Mar, 01-Mar, Mar-01, 2016-03-01, 3/1/2016)
@@ -49,27 +48,8 @@ _EXCEL_DATE = re.compile(
 AUTO_CONTINUOUS_MIN_VALUES = 10
 
 
-def _listing(items, n: int = 5) -> str:
-    items = list(items)
-    shown = ", ".join(f"'{i}'" for i in items[:n])
-    return shown + (f" and {len(items) - n} more" if len(items) > n else "")
-
-
 def _truthy(value: str) -> bool:
     return str(value).strip().lower() in {"true", "yes", "1", "y"}
-
-
-def nearest(word, choices) -> str | None:
-    """The choice closest to ``word`` (difflib; case ignored, the choice returned as spelt), or None."""
-    choices = [str(c) for c in choices]
-    folded = {c.casefold(): c for c in choices}
-    hit = difflib.get_close_matches(str(word).casefold(), list(folded), n=1, cutoff=0.6)
-    return folded[hit[0]] if hit else None
-
-
-def _mean(word, choices) -> str:
-    near = nearest(word, choices)
-    return f" Did you mean '{near}'?" if near is not None and near != word else ""
 
 
 def _sheet_lines(sheet: pd.DataFrame) -> dict:
@@ -137,7 +117,8 @@ def check_sheet_values(sheet: pd.DataFrame, *, path: str, schema: str, key: str,
 
 
 def check_samples_sheet(sheet: pd.DataFrame, *, path: str, outcome: str, min_class_size: int = 2,
-                        outcome_type: str = "auto", test_column: str = "", test_value: str = "test") -> pd.DataFrame:
+                        outcome_type: str = "auto", test_column: str = "", test_value: str = "test",
+                        time_column: str = "", event_column: str = "") -> pd.DataFrame:
     """Check the sample sheet on its own; return it indexed by sample with ``sample_type`` filled.
 
     Parameters
@@ -147,14 +128,21 @@ def check_samples_sheet(sheet: pd.DataFrame, *, path: str, outcome: str, min_cla
     path
         File name used in messages.
     outcome
-        Name of the outcome column (config ``outcome: column``).
+        Name of the outcome column (config ``outcome: column``); not used for a survival outcome.
     min_class_size
         The number of cross-validation folds: the smallest number of training samples per class
-        (binary, multiclass), or of training samples with a numeric outcome (continuous).
+        (binary, multiclass), of training samples with a numeric outcome (continuous), or of
+        training samples with an observed event (survival: each fold's test side needs an event to
+        score a C-index).
     outcome_type
-        config ``outcome: type`` (auto: continuous when numeric with more than 10 distinct values).
+        config ``outcome: type`` (auto: continuous when numeric with more than 10 distinct values;
+        survival: the outcome is ``time_column`` and ``event_column``, no outcome column is needed).
     test_column, test_value
         config ``evaluation: test_column / test_value``: external test samples, not counted as training.
+    time_column, event_column
+        config ``outcome: time / event`` (survival only): both must be sheet columns; every cohort
+        sample (external test samples included) needs a time (a number >= 0, :func:`parse_time`) and
+        an event (:func:`parse_event`). The values stay strings in the returned sheet.
     """
     lines = _sheet_lines(sheet)
     _require_columns(sheet, ["sample"], path=path, error=DataError)
@@ -175,7 +163,12 @@ def check_samples_sheet(sheet: pd.DataFrame, *, path: str, outcome: str, min_cla
     if "sample_type" not in sheet.columns:
         sheet["sample_type"] = "sample"
     sheet["sample_type"] = sheet["sample_type"].replace("", "sample").str.strip().str.lower()
-    if outcome not in sheet.columns:
+    survival = outcome_type == "survival"
+    if survival:
+        from .validate_survival import EVENT_CODINGS, _check_survival_columns, _parse_event, _parse_time
+
+        _check_survival_columns(sheet, path=path, time_column=time_column, event_column=event_column)
+    elif outcome not in sheet.columns:
         raise ConfigError(
             f"{path}: outcome column '{outcome}' (config 'outcome: column') is not in the sheet; "
             f"columns are {_listing(sheet.columns, 20)}.{_mean(outcome, sheet.columns)} "
@@ -188,13 +181,20 @@ def check_samples_sheet(sheet: pd.DataFrame, *, path: str, outcome: str, min_cla
             "Name an existing column, or set test_column to \"\" (no external test set)."
         )
     cohort = sheet[sheet["sample_type"] == "sample"]
-    values = cohort[outcome].astype(str).str.strip()
-    missing = cohort.loc[values.str.lower().isin(NA_TOKENS), "sample"]
-    if len(missing):
-        raise DataError(
-            f"{path}: sample(s) {_listing(missing)} (row {lines[missing.index[0]]}) have no value in outcome column "
-            f"'{outcome}'. Fill in the outcome, or remove these samples from the sheet and the matrices."
-        )
+    if survival:
+        def label(i):
+            return f"{path}, row {lines[i]}: sample '{sheet.at[i, 'sample']}'"
+
+        _parse_time(cohort[time_column], column=time_column, label=label)
+        values = _parse_event(cohort[event_column], column=event_column, label=label)
+    else:
+        values = cohort[outcome].astype(str).str.strip()
+        missing = cohort.loc[values.str.lower().isin(NA_TOKENS), "sample"]
+        if len(missing):
+            raise DataError(
+                f"{path}: sample(s) {_listing(missing)} (row {lines[missing.index[0]]}) have no value in outcome "
+                f"column '{outcome}'. Fill in the outcome, or remove these samples from the sheet and the matrices."
+            )
     test = values.index[cohort[test_column].astype(str).str.strip() == str(test_value)] if test_column else []
     train = values.drop(index=test)
     if len(train) == 0:
@@ -202,6 +202,23 @@ def check_samples_sheet(sheet: pd.DataFrame, *, path: str, outcome: str, min_cla
                         "none is left to train on. Mark fewer samples as test.")
     where = " training" if len(test) else ""
     not_counted = f" ({len(test)} external test sample(s) not counted)" if len(test) else ""
+    if survival:
+        n_events = int(train.sum())
+        if n_events == 0:
+            raise DataError(
+                f"{path}: event column '{event_column}' has no event among the {len(train)}{where} samples"
+                f"{not_counted}: all are censored. A survival model cannot be fitted or evaluated without observed "
+                f"events. Check that events are coded {EVENT_CODINGS}, and the column named in config 'outcome: event'."
+            )
+        if n_events < min_class_size:
+            raise DataError(
+                f"{path}: event column '{event_column}' has {n_events} event(s) among the {len(train)}{where} "
+                f"samples{not_counted}, fewer than the {min_class_size} cross-validation folds: each fold's test "
+                "side needs an event to score a C-index. Lower 'evaluation: folds' or add samples with events."
+            )
+        out = sheet.set_index("sample", drop=False)
+        out.attrs.pop("lines", None)
+        return out
     num = pd.to_numeric(values, errors="coerce")
     continuous = outcome_type == "continuous" or (
         outcome_type == "auto" and num.notna().all() and num.nunique() > AUTO_CONTINUOUS_MIN_VALUES)

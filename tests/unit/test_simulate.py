@@ -200,3 +200,134 @@ def test_tcga_like_cohort_has_its_shape_and_planted_structure():
     mir = [f for (layer, f, k) in load.index if layer == "mirna" and k == "F1"]
     counts = np.log1p(c.layers["mirna"][mir].to_numpy())
     assert np.median([np.corrcoef(counts[:, j], f1)[0, 1] for j in range(len(mir))]) > 0.3
+
+
+# ---------------------------------------------------------------------------------------------
+# survival outcome
+# ---------------------------------------------------------------------------------------------
+
+TINY = dict(n_genes=300, n_proteins=100, n_metabolites=40)
+
+
+def _digest(cohort) -> tuple[str, str]:
+    """SHA-256 of the sample sheet and of the RNA matrix, written the way write_demo_cohort writes them."""
+    import hashlib
+
+    sheet = cohort.sheet.to_csv(sep="\t", index=False, lineterminator="\n")
+    rna = cohort.layers["rna"].T.to_csv(sep="\t", lineterminator="\n")
+    return hashlib.sha256(sheet.encode()).hexdigest(), hashlib.sha256(rna.encode()).hexdigest()
+
+
+def _cohort_rows(cohort) -> pd.DataFrame:
+    return cohort.sheet[cohort.sheet["sample_type"] == "sample"].set_index("sample")
+
+
+def test_survival_false_leaves_the_demo_byte_identical():
+    plain = simulate_cohort(n_samples=40, seed=11, **TINY)
+    off = simulate_cohort(n_samples=40, seed=11, survival=False, **TINY)
+    assert _digest(off) == _digest(plain)
+    _assert_same(off, plain)
+    assert off.params == plain.params
+    assert list(off.sheet.columns) == ["sample", "sample_type", "outcome", "batch", "injection_order"]
+    # pinned: the output of the simulator before the survival option existed (a change here changes the demo)
+    assert _digest(plain) == ("a976d00290cfd79aa86e84496ec1dcf00ad6b545395ec82299b4815578d78e87",
+                              "a3756ec7879d4208184dda2cc11bbdcf68ff5ae7e571a14d8c93813ba19bcb34")
+
+
+def test_survival_true_changes_nothing_but_two_sheet_columns():
+    plain = simulate_cohort(n_samples=40, seed=11, **TINY)
+    surv = simulate_cohort(n_samples=40, seed=11, survival=True, **TINY)
+    assert list(surv.sheet.columns) == ["sample", "sample_type", "outcome", "time", "event", "batch",
+                                        "injection_order"]
+    for k in plain.layers:
+        pd.testing.assert_frame_equal(surv.layers[k], plain.layers[k])
+    pd.testing.assert_frame_equal(surv.sheet.drop(columns=["time", "event"]), plain.sheet)
+    pd.testing.assert_frame_equal(surv.factors, plain.factors)
+    pd.testing.assert_frame_equal(surv.loadings, plain.loadings)
+    assert surv.gene_sets == plain.gene_sets
+
+
+def test_survival_columns_are_strings_for_cohort_samples_only():
+    c = simulate_cohort(n_samples=60, seed=3, survival=True, **TINY)
+    sheet = c.sheet
+    assert sheet["time"].dtype == object and sheet["event"].dtype == object
+    cohort = sheet["sample_type"] == "sample"
+    assert cohort.sum() == 60
+    # QC injections carry no survival outcome, as they carry no outcome
+    assert (sheet.loc[~cohort, ["time", "event"]] == "").all().all()
+    assert sheet.loc[cohort, "time"].str.fullmatch(r"\d+\.\d{3}").all()
+    assert set(sheet.loc[cohort, "event"]) == {"0", "1"}
+    t = sheet.loc[cohort, "time"].astype(float)
+    assert (t > 0).all() and (t <= 10.0).all()
+    # follow-up ends at 10 years: a time of 10 is always censored
+    assert (sheet.loc[cohort & (sheet["time"] == "10.000"), "event"] == "0").all()
+    # same seed, same times; another seed, other times
+    again = simulate_cohort(n_samples=60, seed=3, survival=True, **TINY)
+    pd.testing.assert_frame_equal(again.sheet, sheet)
+    other = simulate_cohort(n_samples=60, seed=4, survival=True, **TINY)
+    assert not other.sheet["time"].equals(sheet["time"])
+
+
+def test_survival_censoring_fraction_near_target():
+    c = simulate_cohort(n_samples=500, seed=5, survival=True, **TINY)
+    event = _cohort_rows(c)["event"].astype(int)
+    censored = 1 - event.mean()
+    assert 0.25 <= censored <= 0.45
+    assert c.params["censored_observed"] == pytest.approx(censored)
+    assert c.params["survival_beta"] == 1.0 and c.params["censoring"] == 0.35
+    # a higher target censors more (more drop-out); a target below the administrative censoring adds none
+    more = simulate_cohort(n_samples=500, seed=5, survival=True, censoring=0.6, **TINY)
+    assert 0.5 <= more.params["censored_observed"] <= 0.7
+    none = simulate_cohort(n_samples=500, seed=5, survival=True, censoring=0.0, **TINY)
+    assert none.params["dropout_horizon"] == float("inf")
+    assert 0.1 <= none.params["censored_observed"] <= 0.35
+    with pytest.raises(ValueError, match="censoring"):
+        simulate_cohort(n_samples=40, seed=5, survival=True, censoring=1.0, **TINY)
+
+
+@pytest.mark.parametrize("beta", [1.0, 0.5])
+def test_survival_hazard_is_driven_by_factor_f1(beta):
+    """A univariate Cox model of each true factor: F1's log hazard ratio is the planted beta, and
+    F1 is by far the most significant factor."""
+    from statsmodels.duration.hazard_regression import PHReg
+
+    c = simulate_cohort(n_samples=1000, seed=7, survival=True, survival_beta=beta, **TINY)
+    rows = _cohort_rows(c)
+    time = rows["time"].astype(float).to_numpy()
+    event = rows["event"].astype(int).to_numpy()
+    Z = c.factors.loc[rows.index]
+    fits = {f: PHReg(time, Z[[f]].to_numpy(), status=event, ties="breslow").fit() for f in Z.columns}
+    assert abs(fits["F1"].params[0] - beta) < 0.25
+    p = {f: fit.pvalues[0] for f, fit in fits.items()}
+    assert p["F1"] < 1e-10
+    assert all(p["F1"] < 1e-6 * p[f] for f in ("F2", "F3", "F4"))
+
+
+def test_survival_median_time_about_five_years_at_f1_zero():
+    from moflow.simulate import SURVIVAL_MEDIAN, simulate_survival
+
+    f1 = pd.Series(np.zeros(20000))
+    s = simulate_survival(f1, beta=1.0, censoring=0.0, seed=1)
+    # no drop-out at this target; administrative censoring at 10 years does not touch the median
+    assert s.attrs["dropout_horizon"] == float("inf")
+    assert s["time"].median() == pytest.approx(SURVIVAL_MEDIAN, rel=0.03)
+    assert s["event"].dtype == bool and list(s.index) == list(f1.index)
+
+
+def test_tcga_like_cohort_with_survival():
+    from moflow.simulate import simulate_tcga_like
+
+    kw = dict(n_samples=120, n_genes=600, n_probes=800, n_mirnas=200, n_proteins=100, seed=2)
+    plain = simulate_tcga_like(**kw)
+    surv = simulate_tcga_like(**kw, survival=True)
+    assert "time" not in plain.sheet.columns
+    assert list(surv.sheet.columns) == ["sample", "sample_type", "outcome", "time", "event", "batch"]
+    pd.testing.assert_frame_equal(surv.sheet.drop(columns=["time", "event"]), plain.sheet)
+    for k in plain.layers:
+        pd.testing.assert_frame_equal(surv.layers[k], plain.layers[k])
+    assert (surv.sheet["time"].astype(float) > 0).all() and set(surv.sheet["event"]) == {"0", "1"}
+    # the same times as the demo-style cohort of the same seed
+    base = simulate_cohort(n_samples=120, n_batches=4, n_genes=600, n_proteins=100, n_metabolites=50,
+                           protein_missing=0.16, seed=2, survival=True)
+    times = base.sheet.set_index("sample")["time"]
+    assert (surv.sheet.set_index("sample")["time"] == times.loc[surv.sheet["sample"]]).all()

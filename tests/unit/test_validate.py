@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from moflow.errors import InputError
+from moflow.errors import ConfigError, DataError, InputError
 from moflow.io import read_raw_table, read_sheet
 from moflow.validate import align_layer, check_omics_sheet, check_samples_sheet, parse_matrix
 
@@ -86,6 +86,197 @@ def test_sheet_unknown_sample_type(raw_sheet):
     bad.loc[2, "sample_type"] = "pool"
     with pytest.raises(InputError, match=re.escape(f"sample '{bad.loc[2, 'sample']}' has sample_type 'pool'")):
         check_samples_sheet(bad, path=SAMPLES_PATH, outcome="outcome")
+
+
+# ---------------------------------------------------------------------------------------------
+# sample sheet: survival outcome (outcome: type survival, time and event columns)
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def surv_sheet():
+    """The simulated sheet with a survival outcome (time in years, event 1/0), as read from disk."""
+    from moflow.simulate import simulate_cohort
+    from unit_helpers import COHORT_SEED, SIM
+
+    return simulate_cohort(**SIM, seed=COHORT_SEED, survival=True).sheet.astype(str)
+
+
+def check_surv(sheet, **kw):
+    args = dict(path=SAMPLES_PATH, outcome="", min_class_size=5, outcome_type="survival", time_column="time",
+                event_column="event")
+    return check_samples_sheet(sheet, **{**args, **kw})
+
+
+def _cohort_row(sheet, k: int = 0) -> int:
+    """Label of the k-th cohort sample (not QC) of a raw sheet."""
+    return int(sheet.index[sheet["sample_type"] == "sample"][k])
+
+
+def _raises(exc_type, sheet, *, fix: str, sample: str | None = None, **kw) -> str:
+    with pytest.raises(exc_type) as err:
+        check_surv(sheet, **kw)
+    msg = str(err.value)
+    assert SAMPLES_PATH in msg, msg
+    assert fix in msg, msg
+    if sample is not None:
+        assert f"sample '{sample}'" in msg, msg
+    return msg
+
+
+def test_survival_sheet_passes_with_0_1_events_and_without_outcome_column(surv_sheet):
+    out = check_surv(surv_sheet)
+    assert list(out.index) == list(surv_sheet["sample"])
+    # time and event stay as written
+    assert (out["time"].to_numpy() == surv_sheet["time"].to_numpy()).all()
+    # the outcome column is not needed for a survival outcome
+    out = check_surv(surv_sheet.drop(columns="outcome"), outcome="outcome")
+    assert "outcome" not in out.columns
+
+
+def test_survival_sheet_passes_with_true_false_events(surv_sheet):
+    coded = surv_sheet.copy()
+    cohort = coded["sample_type"] == "sample"
+    rows = coded.index[cohort]
+    spellings = {"1": ["true", "TRUE", "True", "1.0", " 1 "], "0": ["false", "FALSE", "False", "0.0", "0"]}
+    coded.loc[rows, "event"] = [spellings[v][i % 5] for i, v in enumerate(coded.loc[rows, "event"])]
+    check_surv(coded)
+    # a follow-up time of 0 is allowed
+    zero = surv_sheet.copy()
+    zero.loc[_cohort_row(zero), "time"] = "0"
+    check_surv(zero)
+
+
+def test_survival_time_and_event_columns_must_be_set(surv_sheet):
+    with pytest.raises(ConfigError, match="'outcome: time' is not set") as err:
+        check_surv(surv_sheet, time_column="")
+    assert SAMPLES_PATH in str(err.value)
+    with pytest.raises(ConfigError, match="'outcome: event' is not set") as err:
+        check_surv(surv_sheet, event_column="")
+    assert SAMPLES_PATH in str(err.value)
+    with pytest.raises(ConfigError, match="need a column each"):
+        check_surv(surv_sheet, event_column="time")
+
+
+def test_survival_columns_must_be_in_the_sheet(surv_sheet):
+    msg = _raises(ConfigError, surv_sheet, fix="Name the right column in config 'outcome: time'", time_column="tme")
+    assert "time column 'tme'" in msg and "columns are" in msg and "Did you mean 'time'?" in msg
+    msg = _raises(ConfigError, surv_sheet, fix="Name the right column in config 'outcome: event'",
+                  event_column="events")
+    assert "event column 'events'" in msg and "Did you mean 'event'?" in msg
+
+
+def test_survival_time_missing(surv_sheet):
+    bad = surv_sheet.copy()
+    i = _cohort_row(bad, 6)
+    bad.loc[i, "time"] = "NA"
+    msg = _raises(DataError, bad, sample=bad.loc[i, "sample"], fix="Fill in the time from study entry")
+    assert f"row {i + 2}" in msg and "no follow-up time in column 'time'" in msg
+
+
+def test_survival_time_not_a_number(surv_sheet):
+    bad = surv_sheet.copy()
+    i, j = _cohort_row(bad, 3), _cohort_row(bad, 8)
+    bad.loc[i, "time"] = "5,2"
+    bad.loc[j, "time"] = "inf"
+    msg = _raises(DataError, bad, sample=bad.loc[i, "sample"], fix="Write the time as a number")
+    assert "'5,2'" in msg and "not a number" in msg and "(1 more such sample(s))" in msg
+
+
+def test_survival_time_negative(surv_sheet):
+    bad = surv_sheet.copy()
+    i = _cohort_row(bad, 11)
+    bad.loc[i, "time"] = "-1.5"
+    msg = _raises(DataError, bad, sample=bad.loc[i, "sample"], fix="Fix the value")
+    assert "follow-up time cannot be negative" in msg and "'-1.5'" in msg and f"row {i + 2}" in msg
+
+
+def test_survival_event_missing(surv_sheet):
+    bad = surv_sheet.copy()
+    i = _cohort_row(bad, 2)
+    bad.loc[i, "event"] = ""
+    msg = _raises(DataError, bad, sample=bad.loc[i, "sample"], fix="Fill in whether the event was observed")
+    assert "no value in event column 'event'" in msg and f"row {i + 2}" in msg
+
+
+@pytest.mark.parametrize("value", ["yes", "2", "dead"])
+def test_survival_event_not_binary(surv_sheet, value):
+    bad = surv_sheet.copy()
+    i = _cohort_row(bad, 4)
+    bad.loc[i, "event"] = value
+    msg = _raises(DataError, bad, sample=bad.loc[i, "sample"], fix="Code events as 0/1")
+    assert "true/false" in msg and "not an event coding" in msg
+    # the values found, the offending one included
+    assert "values found: '0', '1', " in msg and f"'{value}'" in msg
+
+
+def test_survival_no_events_among_training_samples(surv_sheet):
+    none = surv_sheet.copy()
+    cohort = none["sample_type"] == "sample"
+    none.loc[cohort, "event"] = "0"
+    msg = _raises(DataError, none, fix="Check that events are coded 0/1")
+    assert "no event" in msg and "all are censored" in msg
+    # events only among external test samples do not count
+    test = none.copy()
+    test["split"] = ""
+    rows = test.index[cohort][:10]
+    test.loc[rows, "split"] = "test"
+    test.loc[rows, "event"] = "1"
+    msg = _raises(DataError, test, fix="Check that events are coded 0/1", test_column="split")
+    assert "training samples (10 external test sample(s) not counted)" in msg
+
+
+def test_survival_fewer_events_than_folds(surv_sheet):
+    few = surv_sheet.copy()
+    cohort = few.index[few["sample_type"] == "sample"]
+    few.loc[cohort, "event"] = "0"
+    few.loc[cohort[:3], "event"] = "1"
+    msg = _raises(DataError, few, fix="Lower 'evaluation: folds'")
+    assert "has 3 event(s) among the 90 samples" in msg and "5 cross-validation folds" in msg and "C-index" in msg
+    check_surv(few, min_class_size=3)
+
+
+def test_survival_external_test_samples_need_time_and_event(surv_sheet):
+    bad = surv_sheet.copy()
+    bad["split"] = ""
+    i = _cohort_row(bad, 0)
+    bad.loc[i, "split"] = "test"
+    check_surv(bad, test_column="split")
+    bad.loc[i, "time"] = "n/a"
+    _raises(DataError, bad, sample=bad.loc[i, "sample"], fix="Fill in the time", test_column="split")
+
+
+def test_survival_columns_ignored_for_other_outcome_types(raw_sheet):
+    """time/event settings are for survival outcomes only: other types check the outcome column as before."""
+    out = check_samples_sheet(raw_sheet, path=SAMPLES_PATH, outcome="outcome", min_class_size=5,
+                              outcome_type="binary", time_column="time", event_column="event")
+    assert list(out.index) == list(raw_sheet["sample"])
+    with pytest.raises(ConfigError, match="outcome column 'status'"):
+        check_samples_sheet(raw_sheet, path=SAMPLES_PATH, outcome="status", time_column="time",
+                            event_column="event")
+
+
+def test_parse_event_and_parse_time():
+    from moflow.validate_survival import parse_event, parse_time
+
+    values = pd.Series(["1", "0", "TRUE", "false", " 1.0 ", "0.0", "True"], index=[f"S{i}" for i in range(7)])
+    event = parse_event(values)
+    assert event.dtype == bool and list(event.index) == list(values.index)
+    assert event.tolist() == [True, False, True, False, True, False, True]
+    # typed input: booleans and numbers
+    assert parse_event(pd.Series([True, False, 1, 0.0])).tolist() == [True, False, True, False]
+    with pytest.raises(DataError) as err:
+        parse_event(pd.Series(["1", "no"], index=["A", "B"]), path="s.tsv", column="dead")
+    msg = str(err.value)
+    assert "s.tsv: sample 'B'" in msg and "column 'dead'" in msg and "values found: '1', 'no'" in msg
+    with pytest.raises(DataError, match="the sample sheet: sample 'B' has no value in event column 'event'"):
+        parse_event(pd.Series(["1", "NA"], index=["A", "B"]))
+
+    times = parse_time(pd.Series(["0", "1.5", "12"], index=["A", "B", "C"]), path="s.tsv", column="os")
+    assert times.dtype == float and times.tolist() == [0.0, 1.5, 12.0] and list(times.index) == ["A", "B", "C"]
+    for bad, what in (("-", "no follow-up time"), ("abc", "not a number"), ("-2", "cannot be negative")):
+        with pytest.raises(DataError, match=re.escape("s.tsv: sample 'B'") + ".*" + what):
+            parse_time(pd.Series(["1", bad], index=["A", "B"]), path="s.tsv", column="os")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -28,7 +28,16 @@ def cv_splits(raw_samples: pd.DataFrame, raw_omics: pd.DataFrame, settings: Sett
     return {"splits": splits}
 
 
-@reads(uses=[load_cohort, build_preprocessors, build_strategies])
+@reads("evaluation")
+def survival_times(cohort: Cohort, settings: Settings):
+    """(AUC times, integrated-Brier grid) of a survival outcome, from config and the training samples
+    (:func:`moflow.evaluate.evaluation_times`)."""
+    from ..evaluate import evaluation_times
+
+    return evaluation_times(cohort.y.loc[cohort.train], settings.evaluation.survival_times)
+
+
+@reads(uses=[load_cohort, build_preprocessors, build_strategies, survival_times])
 def cv_fold(raw: dict[str, pd.DataFrame], splits: pd.DataFrame, names: list[str], raw_samples: pd.DataFrame,
             raw_omics: pd.DataFrame, settings: Settings) -> dict:
     """Outer splits ``names`` (``evaluation: splits_per_job`` of them), one after another: every
@@ -42,11 +51,12 @@ def cv_fold(raw: dict[str, pd.DataFrame], splits: pd.DataFrame, names: list[str]
     qc = {layer: cohort.qc for layer in cohort.omics.index[cohort.omics["has_qc"]]}
     strategies = build_strategies(cohort.omics, settings, cohort.task, sheet=cohort.sheet)
     preprocessors = build_preprocessors(cohort.omics, settings, cohort.info)
+    grid = survival_times(cohort, settings)[1] if cohort.task == "survival" else None
     preds = []
     for split in names:
         train, test = split_members(splits, split)
         preds.append(run_fold(raw, preprocessors, strategies, cohort.y, train, test, qc=qc, split=split,
-                              task=cohort.task, log=log))
+                              task=cohort.task, grid=grid, log=log))
         log.info("split %s: %d training, %d held-out samples, %d strategies", split, len(train), len(test),
                  len(strategies))
     return {"predictions": pd.concat(preds, ignore_index=True)}
@@ -56,11 +66,14 @@ def merge_predictions(predictions: list[pd.DataFrame], task: str) -> pd.DataFram
     """Every split x strategy's predictions in one table, labels typed by the task."""
     pred = pd.concat(predictions, ignore_index=True)
     pred["sample"] = pred["sample"].astype(str)
+    if task == "survival":
+        pred["time"], pred["event"] = pred["time"].astype(float), pred["event"].astype(int)
+        return pred
     pred["y_true"] = pred["y_true"].astype(str) if task == "classification" else pred["y_true"].astype(float)
     return pred
 
 
-@reads("evaluation", "seed", uses=[positive_class])
+@reads("evaluation", "seed", uses=[positive_class, survival_times])
 def score_strategies(pred: pd.DataFrame, cohort: Cohort, settings: Settings) -> dict:
     """The scoreboard (CV scores with corrected intervals, external-test scores beside them), the
     corrected t-test of the best integration against the best single layer, and a label-permutation
@@ -68,14 +81,17 @@ def score_strategies(pred: pd.DataFrame, cohort: Cohort, settings: Settings) -> 
     from ..evaluate import FINAL, compare_best, external_scores, fold_scores, permutation_pvalue, scoreboard
 
     task, y = cohort.task, cohort.y
+    times = survival_times(cohort, settings)[0] if task == "survival" else ()
     cv = pred[pred["split"] != FINAL]
-    scores = fold_scores(cv, task)
+    scores = fold_scores(cv, task, y=y, times=times)
     final = pred[pred["split"] == FINAL]
-    external = (external_scores(final, task=task, positive=positive_class(y, settings), seed=int(settings.seed))
+    external = (external_scores(final, task=task, positive=positive_class(y, settings), seed=int(settings.seed),
+                                y_train=y.loc[cohort.train] if task == "survival" else None, times=times)
                 if len(final) else None)
     n_cv = cv["sample"].nunique()
     min_class = int(y.loc[cv["sample"].unique()].value_counts().min()) if task == "classification" else None
-    board = scoreboard(scores, n_samples=n_cv, min_class=min_class, task=task, external=external)
+    n_events = int(y.loc[cv["sample"].unique(), "event"].sum()) if task == "survival" else None
+    board = scoreboard(scores, n_samples=n_cv, min_class=min_class, task=task, external=external, n_events=n_events)
     comparison = compare_best(scores, board, n_samples=n_cv, task=task)
     best = board.iloc[0]["strategy"]
     perm = permutation_pvalue(cv[cv["strategy"] == best], task=task,

@@ -32,6 +32,7 @@ def validate_inputs(raw_samples: pd.DataFrame, raw_omics: pd.DataFrame, raw_matr
     ev = settings.evaluation
     sheet = check_samples_sheet(raw_samples, path=samples_label, outcome=settings.outcome.column,
                                 min_class_size=ev.folds, outcome_type=settings.outcome.type,
+                                time_column=settings.outcome.time, event_column=settings.outcome.event,
                                 test_column=ev.test_column, test_value=ev.test_value)
     omics = check_omics_sheet(raw_omics, path=omics_label, samples=sheet, samples_path=samples_label)
     positive_class(outcome(sheet, settings), settings, path=samples_label)  # a misspelt positive class stops here

@@ -32,8 +32,10 @@ def integrate_early(layers: dict[str, pd.DataFrame], raw_samples: pd.DataFrame, 
     cohort, layers = _inputs(raw_samples, raw_omics, layers, settings)
     model = strategy_factory("early", cohort.omics, settings, cohort.task, sheet=cohort.sheet)()
     model.fit(_train(cohort, layers), cohort.y.loc[cohort.train])
+    from ..evaluate import preprocessing_outcome
+
     emb = model.embed(layers)
-    emb.insert(0, "outcome", cohort.y.reindex(emb.index).to_numpy())
+    emb.insert(0, "outcome", preprocessing_outcome(cohort.y).reindex(emb.index).to_numpy())  # survival: event
     log.info("early integration on %d training samples: layer weights %s", len(cohort.train), model.weights_)
     return {"embedding": emb.rename_axis("sample").reset_index(),
             "coefficients": orient_coefficients(model.coefficients(), positive_class(cohort.y, settings))}
@@ -87,7 +89,9 @@ def integrate_mofa(layers: dict[str, pd.DataFrame], raw_samples: pd.DataFrame, r
 
     cohort, layers = _inputs(raw_samples, raw_omics, layers, settings)
     mofa, factors, stab = mofa_fit(layers, cohort, settings)
-    assoc = factor_associations(factors.loc[cohort.train], covariate_table(cohort.sheet, settings, cohort.train))
+    survival = cohort.y.loc[cohort.train] if cohort.task == "survival" else None
+    assoc = factor_associations(factors.loc[cohort.train], covariate_table(cohort.sheet, settings, cohort.train),
+                                survival=survival)
     log.info("MOFA: %d factors on %d training samples\n%s\nstability:\n%s", mofa.K_, len(cohort.train),
              assoc.sort_values("p").head(10).to_string(index=False),
              stab.groupby("factor")["abs_r"].mean().to_string() if len(stab) else "no extra seeds")

@@ -52,7 +52,9 @@ def layer_report(X: pd.DataFrame, row: pd.Series, cohort: Cohort, settings: Sett
     from ..diagnostics import missingness_table, stage_diagnostics, step_diagnostics
     from ..preprocess import imputation_table
 
-    info, y = cohort.info, cohort.y
+    from ..evaluate import preprocessing_outcome
+
+    info, y = cohort.info, preprocessing_outcome(cohort.y)  # survival: event status
     pp = build_preprocessor(row, settings, info)
     test = set(cohort.test)
     after = fit_transform_layer(pp, X, y, test)

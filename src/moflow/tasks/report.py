@@ -42,7 +42,9 @@ def build_report(layers: list[str], tables: dict[str, pd.DataFrame], per_layer: 
     """
     from .. import report as rp
 
-    outcome_column = settings.outcome.column
+    from ..mofa import SURVIVAL_COVARIATE
+
+    outcome_column = SURVIVAL_COVARIATE if settings.outcome.type == "survival" else settings.outcome.column
     pca_png = {layer: rp.png_bytes(rp.plot_pca(per_layer["pca"][layer], layer)) for layer in layers}
     variance_png = rp.png_bytes(rp.plot_variance(tables["variance"]))
     board = tables["scoreboard"]

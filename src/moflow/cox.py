@@ -1,0 +1,155 @@
+"""Cox models for a censored time-to-event outcome, as scikit-learn estimators on a two-column target.
+
+The target ``Y`` is an array of shape (n, 2): follow-up time and event (1: the event was seen, 0:
+censored), the layout :func:`moflow.cohort.outcome` gives a survival outcome. ``predict`` returns
+the linear predictor (log relative hazard): higher means higher hazard, i.e. shorter survival.
+
+* :class:`PenalizedCox`: elastic-net Cox (scikit-survival's coordinate-descent Coxnet, features
+  standardized), its penalty strength chosen by inner cross-validation on the training samples only,
+  with the cross-validated partial likelihood of Verweij & van Houwelingen (1993), glmnet's default
+  criterion for Cox models: robust where a fold holds few events, where a C-index per fold is not.
+* :class:`RidgeCox`: a lightly ridge-penalized Cox model (scikit-survival's CoxPHSurvivalAnalysis) for
+  a handful of inputs: the meta-learner of late integration.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import BaseEstimator, RegressorMixin
+
+# the ``l1_ratio`` of each penalty setting: Coxnet has no pure ridge (l1_ratio must be > 0), so l2 is
+# an elastic net that is nearly all ridge (it keeps every feature, as the ridge of the other outcomes)
+L1_RATIOS = {"l2": 0.01, "elasticnet": 0.5, "l1": 1.0}
+
+
+def split_target(Y) -> tuple[np.ndarray, np.ndarray]:
+    """(time, event) from a survival target: a (n, 2) array or a frame with columns time, event."""
+    Y = np.asarray(Y, dtype=float)
+    if Y.ndim != 2 or Y.shape[1] != 2:
+        raise ValueError(f"a survival target has two columns (time, event), not shape {Y.shape}")
+    return Y[:, 0], Y[:, 1] > 0
+
+
+def structured(time, event) -> np.ndarray:
+    """scikit-survival's structured target (fields ``event``, ``time``)."""
+    out = np.empty(len(time), dtype=[("event", bool), ("time", float)])
+    out["event"], out["time"] = np.asarray(event, bool), np.asarray(time, float)
+    return out
+
+
+def partial_log_likelihood(eta: np.ndarray, time: np.ndarray, event: np.ndarray) -> np.ndarray:
+    """Cox partial log-likelihood (Breslow ties) of linear predictors ``eta`` (n, or n x k: one column
+    per model, e.g. per penalty of a path); one value per column."""
+    eta = np.asarray(eta, float)
+    one = eta.ndim == 1
+    E = eta[:, None] if one else eta
+    order = np.argsort(time, kind="stable")
+    t, e, H = np.asarray(time, float)[order], np.asarray(event, bool)[order], E[order]
+    m = H.max(axis=0)
+    W = np.exp(H - m)
+    at_risk = np.cumsum(W[::-1], axis=0)[::-1]  # sum over samples with time >= t_i (sorted)
+    first = np.searchsorted(t, t, side="left")  # tied times share the risk set of the first of them
+    ll = (H[e] - m - np.log(at_risk[first[e]])).sum(axis=0)
+    return ll[0] if one else ll
+
+
+class PenalizedCox(RegressorMixin, BaseEstimator):
+    """Elastic-net Cox model, penalty tuned by inner CV on the training samples (see module).
+
+    ``l1_ratio``: mixing of the L1 and L2 penalties (:data:`L1_RATIOS` per penalty setting); a path of
+    ``n_alphas`` strengths down to ``alpha_min_ratio`` of the smallest that zeroes every coefficient;
+    the inner folds are stratified by event status. ``coef_`` (original feature scale), ``alpha_``,
+    ``cv_loglik_`` (per path strength) after ``fit``.
+    """
+
+    def __init__(self, l1_ratio: float = 0.5, n_alphas: int = 30, alpha_min_ratio: float = 0.01, inner_folds: int = 3,
+                 seed: int = 0, max_iter: int = 100000):
+        self.l1_ratio = l1_ratio
+        self.n_alphas = n_alphas
+        self.alpha_min_ratio = alpha_min_ratio
+        self.inner_folds = inner_folds
+        self.seed = seed
+        self.max_iter = max_iter
+
+    def _coxnet(self, **kw):
+        from sksurv.linear_model import CoxnetSurvivalAnalysis
+
+        return CoxnetSurvivalAnalysis(l1_ratio=self.l1_ratio, normalize=True, max_iter=self.max_iter,
+                                      fit_baseline_model=False, **kw)
+
+    def _path(self, X, time, event, alphas=None):
+        """A Coxnet path; where the solver fails at the weakest penalties (separable data), the path
+        stops at the weakest strength it reached."""
+        kw = {"alphas": alphas} if alphas is not None else {"n_alphas": self.n_alphas,
+                                                           "alpha_min_ratio": self.alpha_min_ratio}
+        try:
+            return self._coxnet(**kw).fit(X, structured(time, event))
+        except ArithmeticError:
+            if alphas is None:
+                raise
+            for k in range(len(alphas) - 1, 0, -1):
+                try:
+                    return self._coxnet(alphas=alphas[:k]).fit(X, structured(time, event))
+                except ArithmeticError:
+                    continue
+            raise
+
+    def fit(self, X, Y):
+        from sklearn.model_selection import KFold, StratifiedKFold
+
+        X = np.asarray(X, float)
+        time, event = split_target(Y)
+        if not event.any():
+            raise ValueError("penalized Cox: the training samples have no event")
+        path = self._path(X, time, event)
+        alphas = np.asarray(path.alphas_)
+        n_events = int(event.sum())
+        k = int(min(self.inner_folds, n_events, len(time) - n_events)) if n_events < len(time) else self.inner_folds
+        if k >= 2:
+            cv = StratifiedKFold(k, shuffle=True, random_state=self.seed)
+            folds = cv.split(X, event)
+        else:  # every sample had the event, or too few of one kind to stratify
+            folds = KFold(max(2, min(self.inner_folds, len(time))), shuffle=True, random_state=self.seed).split(X)
+        cvl = np.zeros(len(alphas))
+        for tr, _ in folds:
+            if not event[tr].any():
+                continue
+            inner = self._path(X[tr], time[tr], event[tr], alphas=alphas)
+            n = inner.coef_.shape[1]
+            eta = X @ inner.coef_
+            # Verweij & van Houwelingen: the likelihood the fold's samples add to the full data's
+            gain = partial_log_likelihood(eta, time, event) - partial_log_likelihood(eta[tr], time[tr], event[tr])
+            cvl[:n] += gain
+            cvl[n:] = -np.inf  # strengths the inner fit could not reach are not chosen
+        best = int(np.argmax(cvl))
+        self.alphas_, self.cv_loglik_, self.alpha_ = alphas, cvl, float(alphas[best])
+        self.coef_ = np.asarray(path.coef_[:, best], float)
+        self.offset_ = float(np.asarray(path.offset_)[best])
+        self.n_features_in_ = X.shape[1]
+        return self
+
+    def predict(self, X) -> np.ndarray:
+        """Linear predictor (log relative hazard against the training mean): higher is worse."""
+        return np.asarray(X, float) @ self.coef_ - self.offset_
+
+
+class RidgeCox(RegressorMixin, BaseEstimator):
+    """Cox model with a light ridge penalty ``alpha`` (scikit-survival's CoxPHSurvivalAnalysis, Breslow
+    ties), for a few inputs (the layers' out-of-fold risks of late integration)."""
+
+    def __init__(self, alpha: float = 1.0):
+        self.alpha = alpha
+
+    def fit(self, X, Y):
+        from sksurv.linear_model import CoxPHSurvivalAnalysis
+
+        X = np.asarray(X, float)
+        time, event = split_target(Y)
+        m = CoxPHSurvivalAnalysis(alpha=self.alpha, ties="breslow").fit(X, structured(time, event))
+        self.coef_ = np.asarray(m.coef_, float)
+        self.offset_ = float(X.mean(axis=0) @ self.coef_)
+        self.n_features_in_ = X.shape[1]
+        return self
+
+    def predict(self, X) -> np.ndarray:
+        return np.asarray(X, float) @ self.coef_ - self.offset_

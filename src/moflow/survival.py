@@ -1,0 +1,384 @@
+"""Survival metrics for the nested-CV evaluation of Cox models on time-to-event outcomes.
+
+Pure functions of arrays. Conventions shared by all of them:
+
+- ``time`` is the observed time (event or censoring), ``event`` is true where the event was observed.
+- ``risk`` is a linear predictor / risk score: HIGHER risk = SHORTER survival (as sksurv's ``predict``).
+- Metrics that cannot be computed on the data given (no event, no comparable pair, no time point inside
+  the follow-up, ...) return NaN instead of raising.
+- The censoring distribution of Uno's C, the time-dependent AUC and the Brier score is the Kaplan-Meier
+  estimate on the TRAINING samples (``train_time``, ``train_event``).
+
+scikit-survival, statsmodels and scipy are imported inside the functions, so importing this module costs
+numpy and pandas only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+# Risk scores closer than this count as tied, as in sksurv's concordance_index_censored (tied_tol).
+TIED_TOL = 1e-8
+
+
+def _vec(a, dtype=float) -> np.ndarray:
+    return np.asarray(a, dtype=dtype).ravel()
+
+
+def _event(a) -> np.ndarray:
+    return np.asarray(a).astype(bool).ravel()
+
+
+def as_structured(time, event) -> np.ndarray:
+    """scikit-survival's structured outcome array (fields ``event``: bool, ``time``: float)."""
+    from sksurv.util import Surv
+
+    return Surv.from_arrays(event=_event(event), time=_vec(time))
+
+
+def harrell_c(time, event, risk) -> float:
+    """Harrell's concordance index (sksurv ``concordance_index_censored``; higher risk = shorter survival,
+    risk ties within 1e-8 count 1/2). NaN with fewer than 2 samples, no event, no comparable pair or a
+    non-finite risk."""
+    t, e, r = _vec(time), _event(event), _vec(risk)
+    if len(t) < 2 or not e.any() or not np.isfinite(r).all():
+        return float("nan")
+    from sksurv.metrics import concordance_index_censored
+
+    try:
+        with np.errstate(invalid="ignore", divide="ignore"):  # tied events only: sksurv divides 0 by 0
+            return float(concordance_index_censored(e, t, r, tied_tol=TIED_TOL)[0])
+    except ValueError:  # NoComparablePairException is a ValueError
+        return float("nan")
+
+
+def uno_c(train_time, train_event, time, event, risk, tau: float | None = None) -> float:
+    """Uno's IPCW concordance index (sksurv ``concordance_index_ipcw``), censoring distribution from the
+    training samples; only test pairs whose earlier time is below ``tau`` count.
+
+    sksurv cannot weight test times at or beyond the largest training time, so ``tau`` is capped at the
+    largest training time (and set to it when ``tau`` is None and some test time reaches it); with every test
+    time below it, ``tau=None`` means no truncation. NaN when no event / comparable pair remains."""
+    t, e, r = _vec(time), _event(event), _vec(risk)
+    tt, te = _vec(train_time), _event(train_event)
+    if len(t) < 2 or len(tt) == 0 or not np.isfinite(r).all():
+        return float("nan")
+    t_max = float(tt.max())
+    if tau is None:
+        tau_eff = t_max if (t >= t_max).any() else None
+    else:
+        tau_eff = min(float(tau), t_max)
+    keep = t < tau_eff if tau_eff is not None else np.ones(len(t), bool)
+    if not (e & keep).any():
+        return float("nan")
+    from sksurv.metrics import concordance_index_ipcw
+
+    try:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            c = concordance_index_ipcw(as_structured(tt, te), as_structured(t, e), r, tau=tau_eff, tied_tol=TIED_TOL)[0]
+    except (ValueError, ZeroDivisionError):
+        return float("nan")
+    return float(c)
+
+
+def _censoring_ok(train_time, train_event, times: np.ndarray) -> np.ndarray:
+    """Whether the training censoring survival G is defined and > 0 at each of ``times``."""
+    from sksurv.nonparametric import CensoringDistributionEstimator
+
+    tt, te = _vec(train_time), _event(train_event)
+    ok = times <= tt.max()
+    if ok.any():
+        cens = CensoringDistributionEstimator().fit(as_structured(tt, te))
+        g = cens.predict_proba(times[ok])
+        ok[np.flatnonzero(ok)[g <= 0]] = False
+    return ok
+
+
+def time_auc(train_time, train_event, time, event, risk, times) -> tuple[np.ndarray, float]:
+    """Cumulative/dynamic time-dependent AUC (sksurv ``cumulative_dynamic_auc``; cases: event at or before t,
+    controls: time after t; censoring from the training samples) at each of ``times``, in the given order.
+
+    A time gets NaN where sksurv could not compute it: outside [min test time, max test time), no case by it,
+    or a test event by it that the training censoring distribution cannot weight (beyond the training
+    follow-up or G = 0). The second value is sksurv's mean AUC (weighted by the test Kaplan-Meier drop)
+    over the valid times; NaN if none is valid."""
+    t, e, r = _vec(time), _event(event), _vec(risk)
+    q = np.atleast_1d(_vec(times))
+    out = np.full(len(q), np.nan)
+    if len(t) < 2 or not e.any() or not np.isfinite(r).all() or len(q) == 0:
+        return out, float("nan")
+    ev_t = np.sort(t[e])
+    ev_ok = _censoring_ok(train_time, train_event, ev_t)
+    # first test event that cannot be weighted: every valid time must lie before it
+    bad_from = ev_t[~ev_ok].min() if (~ev_ok).any() else np.inf
+    valid = np.isfinite(q) & (q >= t.min()) & (q < t.max()) & (q < bad_from) & (q >= ev_t.min())
+    if not valid.any():
+        return out, float("nan")
+    uq = np.unique(q[valid])
+    # test events after the last valid time are never cases; censoring them leaves the AUCs and the
+    # Kaplan-Meier weights at the valid times unchanged, and keeps sksurv from weighting them
+    e_used = e & (t <= uq.max())
+    from sksurv.metrics import cumulative_dynamic_auc
+
+    try:
+        scores, mean = cumulative_dynamic_auc(
+            as_structured(train_time, train_event), as_structured(t, e_used), r, uq, tied_tol=TIED_TOL
+        )
+    except ValueError:
+        return out, float("nan")
+    out[valid] = np.asarray(scores, float)[np.searchsorted(uq, q[valid])]
+    return out, float(mean)
+
+
+def integrated_brier(train_time, train_event, time, event, surv, grid) -> float:
+    """Integrated Brier score (sksurv ``integrated_brier_score``; lower is better) of predicted survival
+    probabilities ``surv`` (n_test x len(grid), column k = S(grid[k] | x)), censoring from the training samples.
+
+    Only grid points inside the test follow-up [min test time, max test time) and below the largest training
+    time are used (the other columns are dropped). NaN if fewer than 2 remain, with no test event (sksurv
+    refuses it) or on a non-finite prediction; ValueError if ``surv`` does not have that shape."""
+    t, e = _vec(time), _event(event)
+    tt, te = _vec(train_time), _event(train_event)
+    g = _vec(grid)
+    s = np.asarray(surv, float)
+    if s.ndim == 1:
+        s = s.reshape(-1, 1)
+    if s.shape != (len(t), len(g)):
+        raise ValueError(f"surv has shape {s.shape}, expected ({len(t)}, {len(g)})")
+    if len(t) < 2 or len(tt) == 0:
+        return float("nan")
+    t_max = float(tt.max())
+    cols = np.flatnonzero(np.isfinite(g) & (g >= t.min()) & (g < t.max()) & (g < t_max))
+    if len(np.unique(g[cols])) < 2:
+        return float("nan")
+    cols = cols[np.unique(g[cols], return_index=True)[1]]  # ascending, one column per time
+    s = s[:, cols]
+    if not np.isfinite(s).all():
+        return float("nan")
+    # test samples beyond the training follow-up are controls at every grid point used; moving their time
+    # to the training maximum (still after the grid) keeps sksurv from evaluating G beyond it
+    t_used = np.where(t > t_max, t_max, t)
+    if not e.any():  # sksurv's brier_score refuses an all-censored test set
+        return float("nan")
+    from sksurv.metrics import integrated_brier_score
+
+    try:
+        return float(integrated_brier_score(as_structured(tt, te), as_structured(t_used, e), s, g[cols]))
+    except ValueError:
+        return float("nan")
+
+
+def breslow(train_risk, train_time, train_event) -> tuple[np.ndarray, np.ndarray]:
+    """Breslow estimate of the baseline cumulative hazard H0 given the training linear predictors (risk):
+    the unique event times (ascending) and H0 at each, H0(t) = sum over event times s <= t of
+    d(s) / sum_{time_j >= s} exp(risk_j) (Breslow ties). H0 is the hazard at risk = 0, consistent with
+    :func:`survival_function` and with sksurv's CoxPHSurvivalAnalysis (which does not centre ``predict``).
+    Computed with exp(risk - max risk) to avoid overflow."""
+    r, t, e = _vec(train_risk), _vec(train_time), _event(train_event)
+    if not e.any():
+        return np.empty(0), np.empty(0)
+    shift = float(r.max())
+    w = np.exp(r - shift)
+    order = np.argsort(t, kind="mergesort")
+    ts, ws = t[order], w[order]
+    at_risk = np.cumsum(ws[::-1])[::-1]  # at_risk[k] = sum of w over sorted samples k..n-1
+    ev_times, d = np.unique(t[e], return_counts=True)
+    first = np.searchsorted(ts, ev_times, side="left")
+    log_inc = np.log(d) - np.log(at_risk[first]) - shift
+    return ev_times, np.cumsum(np.exp(log_inc))
+
+
+def survival_function(risk, base_times, base_cumhaz, times) -> np.ndarray:
+    """S(t | x) = exp(-H0(t) exp(risk)) for each sample (rows) at each of ``times`` (columns), H0 a step
+    function from :func:`breslow` (its value at the last event time <= t; 0 before the first, so S = 1)."""
+    r = _vec(risk)
+    bt, bh = _vec(base_times), _vec(base_cumhaz)
+    q = np.atleast_1d(_vec(times))
+    idx = np.searchsorted(bt, q, side="right") - 1
+    h0 = np.where(idx >= 0, bh[np.clip(idx, 0, None)] if len(bh) else 0.0, 0.0)
+    with np.errstate(divide="ignore", over="ignore"):
+        log_h = np.log(h0)[None, :] + r[:, None]  # log of H(t | x); -inf where H0 = 0
+        return np.exp(-np.exp(log_h))
+
+
+def _signif(x: np.ndarray, digits: int = 4) -> np.ndarray:
+    return np.array([float(f"{v:.{digits}g}") for v in x], dtype=float)
+
+
+def default_times(time, event, quantiles: Sequence[float] = (0.25, 0.5, 0.75)) -> np.ndarray:
+    """Quantiles of the event times (of all times when there is no event), rounded to 4 significant digits,
+    unique and ascending: the default evaluation times of :func:`time_auc`."""
+    t, e = _vec(time), _event(event)
+    src = t[e] if e.any() else t
+    src = src[np.isfinite(src)]
+    if len(src) == 0:
+        return np.empty(0)
+    return np.unique(_signif(np.quantile(src, list(quantiles))))
+
+
+def time_grid(time, lo: float = 0.1, hi: float = 0.9, n: int = 15) -> np.ndarray:
+    """``n`` evenly spaced points from the ``lo`` to the ``hi`` quantile of all observed times (the grid of
+    :func:`integrated_brier`)."""
+    t = _vec(time)
+    t = t[np.isfinite(t)]
+    if len(t) == 0:
+        return np.empty(0)
+    a, b = np.quantile(t, [lo, hi])
+    return np.linspace(a, b, n)
+
+
+def comparable_pairs(time, event) -> tuple[np.ndarray, np.ndarray]:
+    """Harrell's comparable pairs exactly as sksurv's concordance_index_censored counts them: index arrays
+    (i, j) with event_i and either time_i < time_j, or time_i == time_j and j censored. Memory O(n_events x n)."""
+    t, e = _vec(time), _event(event)
+    ev = np.flatnonzero(e)
+    ti = t[ev][:, None]
+    mask = (ti < t[None, :]) | ((ti == t[None, :]) & ~e[None, :])
+    rows, j = np.nonzero(mask)
+    return ev[rows], j
+
+
+def c_from_pairs(i, j, risk) -> float:
+    """Concordance over precomputed pairs (i had the event first): mean of 1[risk_i > risk_j] + 1/2 1[tie],
+    ties within 1e-8 as in sksurv, so it equals :func:`harrell_c` given :func:`comparable_pairs`.
+    NaN with no pair or a non-finite risk. Vectorised (fast enough for permutation tests)."""
+    i, j = np.asarray(i), np.asarray(j)
+    if len(i) == 0:
+        return float("nan")
+    r = _vec(risk)
+    diff = r[i] - r[j]
+    if not np.isfinite(diff).all():
+        return float("nan")
+    tied = np.abs(diff) <= TIED_TOL
+    concordant = np.count_nonzero((diff > 0) & ~tied)
+    return float((concordant + 0.5 * np.count_nonzero(tied)) / len(i))
+
+
+def cox_univariate(x, time, event) -> dict:
+    """Univariate Cox model (statsmodels PHReg, Breslow ties) of ``x`` standardised to unit SD (ddof=1):
+    hazard ratio per SD with its 95% Wald interval, Wald z and two-sided p, and the n / n_events used.
+    Rows with a missing x, time or event are dropped; NaN estimates when x is constant, there is no event
+    or the fit fails."""
+    xv, t = _vec(x), _vec(time)
+    ev = pd.to_numeric(pd.Series(np.asarray(event).ravel()), errors="coerce").to_numpy(float)
+    ok = np.isfinite(xv) & np.isfinite(t) & np.isfinite(ev)
+    xv, t, ev = xv[ok], t[ok], ev[ok] != 0
+    res = {k: float("nan") for k in ("hr_per_sd", "hr_lo", "hr_hi", "z", "p")}
+    res.update(n=int(len(xv)), n_events=int(ev.sum()))
+    sd = float(np.std(xv, ddof=1)) if len(xv) > 1 else 0.0
+    if not ev.any() or not np.isfinite(sd) or sd <= 0:
+        return res
+    import warnings
+
+    from scipy.stats import norm
+    from statsmodels.duration.hazard_regression import PHReg
+
+    z_x = ((xv - xv.mean()) / sd)[:, None]
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fit = PHReg(t, z_x, status=ev.astype(float), ties="breslow").fit()
+        beta, se = float(fit.params[0]), float(fit.bse[0])
+    except (ValueError, np.linalg.LinAlgError):
+        return res
+    if not (np.isfinite(beta) and np.isfinite(se) and se > 0):
+        return res
+    q = norm.ppf(0.975)
+    z = beta / se
+    res.update(
+        hr_per_sd=float(np.exp(beta)),
+        hr_lo=float(np.exp(beta - q * se)),
+        hr_hi=float(np.exp(beta + q * se)),
+        z=float(z),
+        p=float(2 * norm.sf(abs(z))),
+    )
+    return res
+
+
+def kaplan_meier(time, event) -> pd.DataFrame:
+    """Kaplan-Meier estimate (statsmodels SurvfuncRight) at the event times, after a first row at time 0
+    (survival 1). Columns: time, survival, lo, hi (95% pointwise, log(-log) transform of Greenwood's
+    standard error; NaN where it is undefined, e.g. once survival reaches 0), at_risk (number with time >= t),
+    events (number of events at t)."""
+    t, e = _vec(time), _event(event)
+    cols = ["time", "survival", "lo", "hi", "at_risk", "events"]
+    first = pd.DataFrame([[0.0, 1.0, 1.0, 1.0, int(len(t)), 0]], columns=cols)
+    if not e.any():
+        return first
+    from scipy.stats import norm
+    from statsmodels.duration.survfunc import SurvfuncRight
+
+    sf = SurvfuncRight(t, e.astype(float))
+    s = np.asarray(sf.surv_prob, float)
+    se = np.asarray(sf.surv_prob_se, float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        sig = se / (s * np.abs(np.log(s)))  # SE of log(-log S) by the delta method
+        half = norm.ppf(0.975) * sig
+        lo = s ** np.exp(half)
+        hi = s ** np.exp(-half)
+    bad = ~np.isfinite(sig)
+    lo[bad] = np.nan
+    hi[bad] = np.nan
+    body = pd.DataFrame(
+        {
+            "time": np.asarray(sf.surv_times, float),
+            "survival": s,
+            "lo": lo,
+            "hi": hi,
+            "at_risk": np.asarray(sf.n_risk).astype(int),
+            "events": np.asarray(sf.n_events).astype(int),
+        }
+    )
+    return pd.concat([first, body], ignore_index=True)
+
+
+def logrank(time, event, group) -> dict:
+    """Log-rank test of equal survival across the groups (statsmodels survdiff): chi2, df (= number of groups
+    - 1) and p (chi-square upper tail). NaN with fewer than 2 groups or no event."""
+    t, e = _vec(time), _event(event)
+    g = np.asarray(group).ravel()
+    n_groups = len(pd.unique(g))
+    nan = {"chi2": float("nan"), "df": max(n_groups - 1, 0), "p": float("nan")}
+    if n_groups < 2 or not e.any():
+        return nan
+    from scipy.stats import chi2 as chi2_dist
+    from statsmodels.duration.survfunc import survdiff
+
+    try:
+        stat = float(survdiff(t, e.astype(float), g)[0])
+    except (ValueError, np.linalg.LinAlgError):
+        return nan
+    df = n_groups - 1
+    return {"chi2": stat, "df": df, "p": float(chi2_dist.sf(stat, df)) if np.isfinite(stat) else float("nan")}
+
+
+def number_at_risk(time, group, at) -> pd.DataFrame:
+    """Number at risk (time >= t) in each group (rows, sorted) at each of ``at`` (columns)."""
+    t = _vec(time)
+    g = pd.Series(np.asarray(group).ravel())
+    at = np.atleast_1d(_vec(at))
+    levels = sorted(pd.unique(g))
+    rows = [[int(np.count_nonzero(t[(g == lv).to_numpy()] >= a)) for a in at] for lv in levels]
+    return pd.DataFrame(rows, index=pd.Index(levels, name="group"), columns=list(at))
+
+
+def stratification_labels(time, event, folds: int) -> np.ndarray:
+    """Labels for StratifiedKFold: "event" / "censored", each status split further into time tertiles
+    ("event_t1of3", ...) or else halves ("event_t1of2", ...) when every such stratum of that status keeps at
+    least ``folds`` members (decided per status; ranks by time, ties broken by order, so strata are of equal
+    size up to one). A status with fewer than ``folds`` members stays whole."""
+    t, e = _vec(time), _event(event)
+    labels = np.where(e, "event", "censored").astype(object)
+    for status, members in (("event", np.flatnonzero(e)), ("censored", np.flatnonzero(~e))):
+        m = len(members)
+        for k in (3, 2):
+            if m // k >= folds:
+                rank = np.empty(m, int)
+                rank[np.argsort(t[members], kind="mergesort")] = np.arange(m)
+                part = rank * k // m
+                labels[members] = [f"{status}_t{p + 1}of{k}" for p in part]
+                break
+    return labels.astype(str)
