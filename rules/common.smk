@@ -227,6 +227,8 @@ def report_inputs(wildcards):
         "stability": "results/integrate/mofa/stability.tsv",
         "fold_scores": "results/evaluate/fold_scores.tsv",
     }
+    if SETTINGS.outcome.type == "survival":  # Kaplan-Meier curves of the out-of-fold risk groups
+        inputs["predictions"] = "results/evaluate/predictions.tsv"
     if MULTI_LAYER:
         inputs["late_weights"] = "results/integrate/late/layer_weights.tsv"
     if ENRICH_LAYERS:

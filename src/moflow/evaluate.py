@@ -105,14 +105,21 @@ def fit_apply(pp, X: pd.DataFrame, y: pd.Series, fit_rows: list[str], apply_rows
     rows, apply to those" happens, for the full cohort and every split alike.
 
     Returns (processed fit rows, processed apply rows); QC injections are dropped by the chain."""
-    fitted = pp.fit_transform(X.loc[fit_rows], preprocessing_outcome(y).reindex(fit_rows).dropna())
+    yp = preprocessing_outcome(y)
+    fitted = pp.fit_transform(X.loc[fit_rows], None if yp is None else yp.reindex(fit_rows).dropna())
     applied = pp.transform(X.loc[apply_rows]) if apply_rows else fitted.iloc[:0]
     return fitted, applied
 
 
-def preprocessing_outcome(y) -> pd.Series:
+def preprocessing_outcome(y) -> pd.Series | None:
     """The outcome as the preprocessing chain sees it (batch correction protects it and checks batches
-    against it): itself, or for a survival outcome the event status (event / censored)."""
+    against it): itself; none for a survival outcome (event status is no group to preserve: in a small
+    training fold a batch often holds only events, and protecting it would keep batch effects)."""
+    return None if isinstance(y, pd.DataFrame) else y
+
+
+def outcome_labels(y) -> pd.Series:
+    """The outcome as figures colour samples: itself, or a survival outcome's event status."""
     if isinstance(y, pd.DataFrame):
         return pd.Series(np.where(y["event"].to_numpy(float) > 0, "event", "censored"), index=y.index, name="event")
     return y

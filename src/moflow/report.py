@@ -224,17 +224,20 @@ def report_sections(*, inputs: pd.DataFrame, layers: list[str], diagnostics: dic
                     permutation: pd.DataFrame | None = None, stability: pd.DataFrame | None = None,
                     missingness_png: dict[str, bytes] | None = None, pca_steps_png: dict[str, bytes] | None = None,
                     imputation: dict[str, pd.DataFrame] | None = None,
-                    enrichment_more: dict | None = None) -> list[tuple[str, str]]:
+                    enrichment_more: dict | None = None, survival: tuple[str, list[str]] | None = None
+                    ) -> list[tuple[str, str]]:
     """Assemble the report's sections (title, HTML) from the pipeline's tables and figures.
 
     ``missingness_png``, ``pca_steps_png`` and ``imputation`` (per layer; optional) add the missingness
     map, the PCA after every preprocessing step and the imputation NRMSE table to the preprocessing
     section. ``enrichment_more`` (keyword arguments of :func:`enrichment_html`) adds the multi-omics
-    pathway table, model and competitive results, over-representation and their figures.
+    pathway table, model and competitive results, over-representation and their figures. ``survival``
+    (a survival outcome; :func:`moflow.report_survival.survival_html`): the Kaplan-Meier and factor
+    hazard figures for the evaluation section and the summary's sentences about them.
     """
     sections = []
     best = board.iloc[0]
-    metric = "balanced_accuracy" if "balanced_accuracy" in board.columns else "r2"
+    metric = next(m for m in ("balanced_accuracy", "harrell_c", "r2") if m in board.columns)
     best_single = board[board["kind"] == "single layer"].iloc[0] if (board["kind"] == "single layer").any() else None
     of = outcome_factor(associations, outcome_column)
     label = metric.replace("_", " ")
@@ -245,8 +248,8 @@ def report_sections(*, inputs: pd.DataFrame, layers: list[str], diagnostics: dic
     summary = [f"<p>Best strategy by cross-validated {label}: <b>{html.escape(str(best['strategy']))}</b> "
                f"({_score(best)}).</p>"]
     if f"test_{metric}" in board.columns:
-        extra = [m for m in ("accuracy", "sensitivity", "specificity", "f1", "roc_auc", "rmse", "pearson_r")
-                 if f"test_{m}" in board.columns and m != metric]
+        extra = [m for m in ("accuracy", "sensitivity", "specificity", "f1", "roc_auc", "rmse", "pearson_r", "uno_c",
+                             "td_auc", "integrated_brier") if f"test_{m}" in board.columns and m != metric]
 
         def _test(m):
             lo, hi = best.get(f"test_{m}_lo"), best.get(f"test_{m}_hi")
@@ -270,8 +273,12 @@ def report_sections(*, inputs: pd.DataFrame, layers: list[str], diagnostics: dic
         summary.append(f"<p>Permutation test of {html.escape(str(pm['strategy']))}: p = {pm['p']:.3g} "
                        f"({int(pm['n_permutations'])} label permutations of its held-out predictions; "
                        f"null mean {pm['null_mean']:.3f}).</p>")
+    if survival is not None:
+        summary += survival[1]
     if of is not None:
-        test = (f"Pearson r = {of['statistic']:.2f}, p" if of.get("test") == "pearson" else "Kruskal-Wallis p")
+        test = (f"Pearson r = {of['statistic']:.2f}, p" if of.get("test") == "pearson" else
+                f"hazard ratio per SD {of['effect']:.2f} ({of['hr_lo']:.2f}-{of['hr_hi']:.2f}), Cox p"
+                if of.get("test") == "cox" else "Kruskal-Wallis p")
         summary.append(f"<p>Outcome-related MOFA factor: <b>{html.escape(str(of['factor']))}</b> "
                        f"({test} = {of['p']:.2g}, BH-adjusted {of['p_adj']:.2g}).</p>")
         if enrichment is not None and not enrichment.empty:
@@ -314,10 +321,16 @@ def report_sections(*, inputs: pd.DataFrame, layers: list[str], diagnostics: dic
         sections.append(("Late integration", f"<p>Skipped: late, mixed and early integration combine layers, and "
                          f"this cohort has one ({html.escape(', '.join(layers))}). Its evaluation compares the layer's "
                          "own model with MOFA on the same layer.</p>"))
+    effective = ("n_events (the number of events) is the effective sample size; Uno's C, the time-dependent AUC "
+                 "(auc_&lt;time&gt;, td_auc their mean) and the integrated Brier score (lower is better) weigh "
+                 "censoring by the training side's censoring distribution" if "n_events" in board.columns else
+                 "smallest_class is the effective sample size")
     ev = [_img(board_png, "scoreboard"), _table(board[[c for c in board.columns if c != "kind"]]),
           '<p class="note">Repeated stratified cross-validation; every strategy and single layer sees identical '
           "splits, and the whole preprocessing chain is fit inside each training fold. Intervals use the "
-          "Nadeau-Bengio corrected variance. smallest_class is the effective sample size.</p>"]
+          f"Nadeau-Bengio corrected variance. {effective}.</p>"]
+    if survival is not None:
+        ev.append(survival[0])
     sections.append(("Evaluation", "".join(ev)))
     if enrichment is not None:
         en = []

@@ -32,7 +32,8 @@ OMICS_COLUMNS = ["layer", "kind", "path", "orientation", "batch_column", "has_qc
 
 @dataclass(frozen=True)
 class Scenario:
-    """outcome: strings | 01 | 12 | truefalse | multiclass | continuous; ids: plain | zeros (0001);
+    """outcome: strings | 01 | 12 | truefalse | multiclass | continuous | survival (follow-up time and a
+    true/false death column, no outcome column); ids: plain | zeros (0001);
     layers: which layers the cohort has; external: an external test set marked in the sheet;
     confounded: the outcome goes with batch (and config allows correcting anyway)."""
 
@@ -61,6 +62,7 @@ SCENARIOS = [
              config={**LIGHT, "batch_confounding": {"allow": True}}),
     Scenario("multiclass_one_layer_zeros", outcome="multiclass", layers=("metabolomics",), ids="zeros",
              config=LIGHT),
+    Scenario("survival_two_layers_external", outcome="survival", layers=("rna", "metabolomics"), external=True),
 ]
 # Run by hand (`python tests/e2e/scenarios.py <folder> <name>`), not in CI: their factors are covered above.
 MORE_SCENARIOS = [
@@ -93,9 +95,14 @@ def make_scenario(root: Path, sc: Scenario, *, seed: int = 5) -> Path:
     root = Path(root)
     (root / "config").mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
-    c = simulate_cohort(**SIZE, seed=seed)
+    c = simulate_cohort(**SIZE, seed=seed, survival=sc.outcome == "survival")
     sheet = c.sheet.copy()
-    sheet["outcome"] = _recode(sheet, c.factors, sc.outcome, rng)
+    if sc.outcome == "survival":  # a user's own column names and event coding, no outcome column
+        dead = sheet["event"].map({"1": "TRUE", "0": "false"}).fillna("")
+        sheet = sheet.drop(columns=["outcome", "event"]).rename(columns={"time": "followup_years"})
+        sheet.insert(3, "dead", dead)
+    else:
+        sheet["outcome"] = _recode(sheet, c.factors, sc.outcome, rng)
     if sc.confounded:  # the outcome follows batch (Cramér's V above 0.8), not identical to it
         is_sample = sheet["sample_type"] == "sample"
         first = (sheet.loc[is_sample, "batch"] == sorted(sheet["batch"].unique())[0]).to_numpy()
@@ -115,6 +122,8 @@ def make_scenario(root: Path, sc: Scenario, *, seed: int = 5) -> Path:
                     "integration": {"inner_folds": 2, "mofa": {"factors": 4, "stability_seeds": 0}}}
     if sc.outcome == "continuous":
         config["outcome"]["type"] = "continuous"
+    if sc.outcome == "survival":
+        config["outcome"] = {"type": "survival", "time": "followup_years", "event": "dead", "time_unit": "years"}
     if sc.outcome in ("01", "12", "truefalse"):
         config["outcome"]["positive"] = {"01": "1", "12": "2", "truefalse": "true"}[sc.outcome]
     if sc.external:

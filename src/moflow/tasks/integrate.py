@@ -32,10 +32,10 @@ def integrate_early(layers: dict[str, pd.DataFrame], raw_samples: pd.DataFrame, 
     cohort, layers = _inputs(raw_samples, raw_omics, layers, settings)
     model = strategy_factory("early", cohort.omics, settings, cohort.task, sheet=cohort.sheet)()
     model.fit(_train(cohort, layers), cohort.y.loc[cohort.train])
-    from ..evaluate import preprocessing_outcome
+    from ..evaluate import outcome_labels
 
     emb = model.embed(layers)
-    emb.insert(0, "outcome", preprocessing_outcome(cohort.y).reindex(emb.index).to_numpy())  # survival: event
+    emb.insert(0, "outcome", outcome_labels(cohort.y).reindex(emb.index).to_numpy())  # survival: event
     log.info("early integration on %d training samples: layer weights %s", len(cohort.train), model.weights_)
     return {"embedding": emb.rename_axis("sample").reset_index(),
             "coefficients": orient_coefficients(model.coefficients(), positive_class(cohort.y, settings))}

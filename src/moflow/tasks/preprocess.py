@@ -50,11 +50,11 @@ def layer_report(X: pd.DataFrame, row: pd.Series, cohort: Cohort, settings: Sett
     from sklearn.base import clone
 
     from ..diagnostics import missingness_table, stage_diagnostics, step_diagnostics
+    from ..evaluate import outcome_labels
     from ..preprocess import imputation_table
 
-    from ..evaluate import preprocessing_outcome
-
-    info, y = cohort.info, preprocessing_outcome(cohort.y)  # survival: event status
+    info, y = cohort.info, cohort.y
+    labels = outcome_labels(y)  # what diagnostics show: the outcome, or a survival outcome's event status
     pp = build_preprocessor(row, settings, info)
     test = set(cohort.test)
     after = fit_transform_layer(pp, X, y, test)
@@ -68,12 +68,12 @@ def layer_report(X: pd.DataFrame, row: pd.Series, cohort: Cohort, settings: Sett
     seed = int(settings.seed)
     rows, coords = [], []
     for stage, M in (("before_batch_correction", before), ("after", after)):
-        d, c = stage_diagnostics(M, stage, batch=batch, outcome=y, seed=seed)
+        d, c = stage_diagnostics(M, stage, batch=batch, outcome=labels, seed=seed)
         rows.append(d)
         coords.append(c)
     cohort_rows = X.index[X.index.isin(y.index)]
     _, trace = pp.transform_trace(X)
-    step_table, step_coords = step_diagnostics(trace, batch=batch, outcome=y.reindex(cohort_rows), seed=seed)
+    step_table, step_coords = step_diagnostics(trace, batch=batch, outcome=labels.reindex(cohort_rows), seed=seed)
     diagnostics = pd.concat([pd.DataFrame(rows), step_table], ignore_index=True)
     qc_step = pp.named_step("qc_drift")
     if qc_step is not None and hasattr(qc_step, "qc_rsd_before_"):
@@ -92,8 +92,8 @@ def layer_report(X: pd.DataFrame, row: pd.Series, cohort: Cohort, settings: Sett
     return LayerReport(
         matrix=after, diagnostics=diagnostics[cols], pca=pd.concat(coords, ignore_index=True),
         steps=pd.DataFrame(pp.history_),
-        imputation=imputation_table(pp.named_step("impute"), impute_in, y, seed=seed),
-        missingness=missingness_table(X, batch=batch, outcome=y,
+        imputation=imputation_table(pp.named_step("impute"), impute_in, labels, seed=seed),
+        missingness=missingness_table(X, batch=batch, outcome=labels,
                                       sample_type=info["sample_type"] if "sample_type" in info else None),
         pca_steps=step_coords, raw=X)
 

@@ -56,6 +56,11 @@ def build_report(layers: list[str], tables: dict[str, pd.DataFrame], per_layer: 
     pathways_png = rp.png_bytes(rp.plot_pathways(enrichment if enrichment is not None else
                                                  board.iloc[:0].assign(factor=[], layer=[]), factor))
     figures, enrichment_more = _enrichment_figures(tables)
+    survival = None
+    if settings.outcome.type == "survival":
+        from ..report_survival import survival_html
+
+        survival = survival_html(tables["predictions"], board, associations, time_unit=settings.outcome.time_unit)
     prov = rp.provenance(thaw(config), sorted(file_hashes), file_hashes, commit=commit)
     sections = rp.report_sections(
         inputs=tables["input_summary"], layers=layers, diagnostics=per_layer["diagnostics"],
@@ -64,7 +69,8 @@ def build_report(layers: list[str], tables: dict[str, pd.DataFrame], per_layer: 
         enrichment=enrichment, pathways_png=pathways_png if enrichment is not None else None, provenance=prov,
         comparison=tables["comparison"], permutation=tables["permutation"],
         missingness_png=per_layer["missingness_png"], pca_steps_png=per_layer["pca_steps_png"],
-        imputation=per_layer["imputation"], stability=tables["stability"], enrichment_more=enrichment_more)
+        imputation=per_layer["imputation"], stability=tables["stability"], enrichment_more=enrichment_more,
+        survival=survival)
     return {"html": rp.build_html(title="moflow multi-omics report", sections=sections), "provenance": prov,
             "pca": [pca_png[layer] for layer in layers], "variance": variance_png, "scoreboard": board_png,
             "pathways": pathways_png, "enrichment_heatmap": figures["heatmap"],
