@@ -110,7 +110,7 @@ def orient_coefficients(table: pd.DataFrame, positive: str | None) -> pd.DataFra
     if positive is None:
         return table
     value_cols = [c for c in table.columns if c not in ("layer", "feature")]
-    if len(value_cols) != 1 or value_cols[0] in ("coefficient", "importance", positive):
+    if len(value_cols) != 1 or value_cols[0] in ("coefficient", "log_hazard_ratio", "importance", positive):
         return table
     out = table.copy()
     out[value_cols[0]] = -out[value_cols[0]].astype(float)

@@ -293,6 +293,8 @@ def _coef_table(model, features, layer=None) -> pd.DataFrame:
         coef = np.atleast_2d(model.coef_)
         if hasattr(model, "classes_"):
             cols = [str(c) for c in (model.classes_[1:] if coef.shape[0] == 1 else model.classes_)]
+        elif hasattr(model, "offset_"):  # a Cox model: positive means higher hazard (shorter time to event)
+            cols = ["log_hazard_ratio"]
         else:
             cols = ["coefficient"]
         rows = pd.DataFrame(coef.T, index=features, columns=cols)
