@@ -227,7 +227,8 @@ def report_inputs(wildcards):
         "stability": "results/integrate/mofa/stability.tsv",
         "fold_scores": "results/evaluate/fold_scores.tsv",
     }
-    if SETTINGS.outcome.type == "survival":  # Kaplan-Meier curves of the out-of-fold risk groups
+    # survival: Kaplan-Meier curves of the out-of-fold risk groups
+    if SETTINGS.outcome.type == "survival":
         inputs["predictions"] = "results/evaluate/predictions.tsv"
     if MULTI_LAYER:
         inputs["late_weights"] = "results/integrate/late/layer_weights.tsv"
