@@ -42,8 +42,16 @@ def _check(folder: Path, sc) -> None:
         assert "Skipped: late, mixed and early integration combine layers" in html
     else:
         assert set(sc.config.get("evaluation", {}).get("strategies", ["early", "mixed", "late"])) <= strategies
-    metric = "r2" if sc.outcome == "continuous" else "balanced_accuracy"
+    metric = {"continuous": "r2", "survival": "harrell_c"}.get(sc.outcome, "balanced_accuracy")
     assert metric in board.columns and board[metric].notna().all()
+    if sc.outcome == "survival":  # the outcome as the user coded it (TRUE/false), read as events
+        events = (sheet.loc[sheet["sample_type"] == "sample", "dead"].str.lower() == "true")
+        cv = pred[pred["split"] != "final"].drop_duplicates("sample").set_index("sample")
+        assert (cv["event"] == events.set_axis(cohort).reindex(cv.index).astype(int)).all()
+        assert {"n_events", "uno_c", "integrated_brier"} <= set(board.columns)
+        assert "Kaplan-Meier curves" in html and "MOFA factors and survival" in html
+        assoc = io.read_table(r / "integrate" / "mofa" / "associations.tsv")
+        assert (assoc["test"] == "cox").sum() == assoc["factor"].nunique()
     if sc.external:
         assert (pred["split"] == "final").any() and f"test_{metric}" in board.columns
     # the planted signal is found (outcome driven by latent factor F1)
