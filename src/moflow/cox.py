@@ -53,6 +53,21 @@ def partial_log_likelihood(eta: np.ndarray, time: np.ndarray, event: np.ndarray)
     return ll[0] if one else ll
 
 
+class _Quiet:
+    """A Coxnet whose ``fit`` keeps quiet about all-zero coefficients: the strongest penalties of every
+    path zero them by design (that is where a path starts)."""
+
+    def __init__(self, model):
+        self.model = model
+
+    def fit(self, X, y):
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="all coefficients are zero")
+            return self.model.fit(X, y)
+
+
 class PenalizedCox(RegressorMixin, BaseEstimator):
     """Elastic-net Cox model, penalty tuned by inner CV on the training samples (see module).
 
@@ -74,25 +89,52 @@ class PenalizedCox(RegressorMixin, BaseEstimator):
     def _coxnet(self, **kw):
         from sksurv.linear_model import CoxnetSurvivalAnalysis
 
-        return CoxnetSurvivalAnalysis(l1_ratio=self.l1_ratio, normalize=True, max_iter=self.max_iter,
-                                      fit_baseline_model=False, **kw)
+        return _Quiet(CoxnetSurvivalAnalysis(l1_ratio=self.l1_ratio, normalize=True, max_iter=self.max_iter,
+                                             fit_baseline_model=False, **kw))
+
+    def _alphas(self, X, time, event) -> np.ndarray:
+        """The path's strengths: from the smallest that zeroes every coefficient (Coxnet's own) down to
+        ``alpha_min_ratio`` of it (1e-4 where samples outnumber features, as glmnet), log-spaced;
+        ``n_alphas`` of them (40 with more samples than features: such fits are cheap)."""
+        top = self._coxnet(n_alphas=2, alpha_min_ratio=0.5).fit(X, structured(time, event)).alphas_[0]
+        wide = X.shape[1] >= X.shape[0]
+        ratio = self.alpha_min_ratio if wide else min(self.alpha_min_ratio, 1e-4)
+        return np.geomspace(top, top * ratio, self.n_alphas if wide else max(self.n_alphas, 40))
 
     def _path(self, X, time, event, alphas=None):
-        """A Coxnet path; where the solver fails at the weakest penalties (separable data), the path
-        stops at the weakest strength it reached."""
-        kw = {"alphas": alphas} if alphas is not None else {"n_alphas": self.n_alphas,
-                                                           "alpha_min_ratio": self.alpha_min_ratio}
-        try:
-            return self._coxnet(**kw).fit(X, structured(time, event))
-        except ArithmeticError:
-            if alphas is None:
-                raise
-            for k in range(len(alphas) - 1, 0, -1):
-                try:
-                    return self._coxnet(alphas=alphas[:k]).fit(X, structured(time, event))
-                except ArithmeticError:
-                    continue
-            raise
+        """A Coxnet path over ``alphas`` (default :meth:`_alphas`): (alphas, coef (features x alphas),
+        offsets). Coxnet ends a path early once five strengths in a row change its deviance ratio by
+        little; with tied times that ratio starts negative (its null deviance ignores the ties, its
+        likelihood does not) and a near-ridge path stops at its strongest, all but null, penalties.
+        The path is continued from where Coxnet stopped, unless the model is saturated (deviance
+        ratio above 0.99, where glmnet stops too). Where the solver fails at the weakest penalties
+        (separable data), the path ends at the weakest strength it reached."""
+        alphas = self._alphas(X, time, event) if alphas is None else np.asarray(alphas, float)
+        target = structured(time, event)
+        got, coefs, offsets = [], [], []
+        while len(got) < len(alphas):
+            rest = alphas[len(got):]
+            try:
+                m = self._coxnet(alphas=rest).fit(X, target)
+            except ArithmeticError:
+                m = None
+                for k in range(len(rest) - 1, 0, -1):  # the longest prefix the solver can fit
+                    try:
+                        m = self._coxnet(alphas=rest[:k]).fit(X, target)
+                        break
+                    except ArithmeticError:
+                        continue
+                if m is None:
+                    if got:
+                        break
+                    raise
+                rest = []  # nothing weaker can be fit
+            got += list(np.asarray(m.alphas_, float))
+            coefs.append(np.asarray(m.coef_, float))
+            offsets.append(np.asarray(m.offset_, float))
+            if not len(rest) or np.asarray(m.deviance_ratio_)[-1] > 0.99:
+                break
+        return np.asarray(got), np.hstack(coefs), np.concatenate(offsets)
 
     def fit(self, X, Y):
         from sklearn.model_selection import KFold, StratifiedKFold
@@ -101,8 +143,7 @@ class PenalizedCox(RegressorMixin, BaseEstimator):
         time, event = split_target(Y)
         if not event.any():
             raise ValueError("penalized Cox: the training samples have no event")
-        path = self._path(X, time, event)
-        alphas = np.asarray(path.alphas_)
+        alphas, coef, offset = self._path(X, time, event)
         n_events = int(event.sum())
         k = int(min(self.inner_folds, n_events, len(time) - n_events)) if n_events < len(time) else self.inner_folds
         if k >= 2:
@@ -114,17 +155,17 @@ class PenalizedCox(RegressorMixin, BaseEstimator):
         for tr, _ in folds:
             if not event[tr].any():
                 continue
-            inner = self._path(X[tr], time[tr], event[tr], alphas=alphas)
-            n = inner.coef_.shape[1]
-            eta = X @ inner.coef_
+            _, inner, _ = self._path(X[tr], time[tr], event[tr], alphas=alphas)
+            n = inner.shape[1]
+            eta = X @ inner
             # Verweij & van Houwelingen: the likelihood the fold's samples add to the full data's
             gain = partial_log_likelihood(eta, time, event) - partial_log_likelihood(eta[tr], time[tr], event[tr])
             cvl[:n] += gain
             cvl[n:] = -np.inf  # strengths the inner fit could not reach are not chosen
         best = int(np.argmax(cvl))
         self.alphas_, self.cv_loglik_, self.alpha_ = alphas, cvl, float(alphas[best])
-        self.coef_ = np.asarray(path.coef_[:, best], float)
-        self.offset_ = float(np.asarray(path.offset_)[best])
+        self.coef_ = coef[:, best].copy()
+        self.offset_ = float(offset[best])
         self.n_features_in_ = X.shape[1]
         return self
 
@@ -134,8 +175,9 @@ class PenalizedCox(RegressorMixin, BaseEstimator):
 
 
 class RidgeCox(RegressorMixin, BaseEstimator):
-    """Cox model with a light ridge penalty ``alpha`` (scikit-survival's CoxPHSurvivalAnalysis, Breslow
-    ties), for a few inputs (the layers' out-of-fold risks of late integration)."""
+    """Cox model with a light ridge penalty ``alpha`` on standardized inputs (scikit-survival's
+    CoxPHSurvivalAnalysis, Breslow ties), for a few inputs (the layers' out-of-fold risks of late
+    integration)."""
 
     def __init__(self, alpha: float = 1.0):
         self.alpha = alpha
@@ -145,8 +187,10 @@ class RidgeCox(RegressorMixin, BaseEstimator):
 
         X = np.asarray(X, float)
         time, event = split_target(Y)
-        m = CoxPHSurvivalAnalysis(alpha=self.alpha, ties="breslow").fit(X, structured(time, event))
-        self.coef_ = np.asarray(m.coef_, float)
+        sd = X.std(axis=0)
+        sd[sd == 0] = 1.0  # inputs on their own scales (one layer's risks may spread little): one penalty for all
+        m = CoxPHSurvivalAnalysis(alpha=self.alpha, ties="breslow").fit(X / sd, structured(time, event))
+        self.coef_ = np.asarray(m.coef_, float) / sd
         self.offset_ = float(X.mean(axis=0) @ self.coef_)
         self.n_features_in_ = X.shape[1]
         return self

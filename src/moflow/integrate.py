@@ -183,9 +183,9 @@ class _FixedCox(BaseEstimator):
         from .cox import PenalizedCox, split_target
 
         time, event = split_target(Y)
-        path = PenalizedCox(l1_ratio=self.l1_ratio, max_iter=self.max_iter)._path(
+        _, coef, offset = PenalizedCox(l1_ratio=self.l1_ratio, max_iter=self.max_iter)._path(
             np.asarray(X, float), time, event, alphas=np.asarray(self.alphas, float))
-        self.coef_, self.offset_ = np.asarray(path.coef_[:, -1], float), float(np.asarray(path.offset_)[-1])
+        self.coef_, self.offset_ = coef[:, -1].copy(), float(offset[-1])
         return self
 
     def predict(self, X):
