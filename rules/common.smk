@@ -66,7 +66,12 @@ SPLITS = [
     for r in range(SETTINGS.evaluation.repeats)
     for f in range(SETTINGS.evaluation.folds)
 ] + (["final"] if EXTERNAL_TEST else [])
-STRATEGY_NAMES = strategy_names(LAYERS, SETTINGS)
+STRATEGY_NAMES = strategy_names(LAYERS, SETTINGS, omics)
+# the hierarchical strategy reads the gene sets (and annotations) and its regulator edge lists
+HIERARCHICAL = "hierarchical" in STRATEGY_NAMES
+REGULATORS = {
+    name: reg.edges for name, reg in SETTINGS.integration.hierarchical.regulators.items()
+}
 SPLIT_JOBS = split_jobs(SPLITS, SETTINGS.evaluation.splits_per_job)
 COLLECTIONS = list(SETTINGS.enrichment.gene_sets)
 
@@ -197,7 +202,16 @@ def all_targets():
         "results/evaluate/scoreboard.tsv",
         "results/integrate/mofa/factors.tsv",
     ]
+    if HIERARCHICAL:
+        targets.append("results/integrate/hierarchical/coefficients.tsv")
     return targets + enrichment_targets()
+
+
+def prior_files():
+    """What the hierarchical strategy reads: enrichment files and regulator edge lists (none without it)."""
+    if not HIERARCHICAL:
+        return {"files": [], "edges": []}
+    return {"files": enrichment_files(), "edges": list(REGULATORS.values())}
 
 
 def report_inputs(wildcards):
@@ -232,6 +246,8 @@ def report_inputs(wildcards):
         inputs["predictions"] = "results/evaluate/predictions.tsv"
     if MULTI_LAYER:
         inputs["late_weights"] = "results/integrate/late/layer_weights.tsv"
+    if HIERARCHICAL:
+        inputs["hierarchical"] = "results/integrate/hierarchical/coefficients.tsv"
     if ENRICH_LAYERS:
         inputs["enrichment"] = "results/enrich/mofa_prerank.tsv"
         inputs["enrichment_models"] = "results/enrich/models_prerank.tsv"

@@ -34,6 +34,8 @@ rule cv_fold:
         samples="results/inputs/samples.tsv",
         omics=OMICS_PATH,
         splits="results/evaluate/splits.tsv",
+        # the hierarchical strategy's gene sets and regulator edge lists (empty without it)
+        **prior_files(),
     output:
         predictions="results/evaluate/folds/{part}.tsv",
     log:
@@ -50,6 +52,8 @@ rule cv_fold:
         settings=settings_for(tasks.evaluate.cv_fold),
         layers=LAYERS,
         splits=lambda wildcards: SPLIT_JOBS[wildcards.part],
+        hierarchical=HIERARCHICAL,
+        regulators=list(REGULATORS),
     script:
         "../scripts/cv_fold.py"
 

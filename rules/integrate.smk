@@ -81,3 +81,30 @@ rule integrate_late:
         layers=LAYERS,
     script:
         "../scripts/integrate_late.py"
+
+
+rule integrate_hierarchical:
+    input:
+        matrices=expand("results/preprocess/{layer}.parquet", layer=LAYERS),
+        samples="results/inputs/samples.tsv",
+        omics=OMICS_PATH,
+        **prior_files(),
+    output:
+        scores="results/integrate/hierarchical/scores.tsv",
+        coefficients="results/integrate/hierarchical/coefficients.tsv",
+    log:
+        "logs/integrate/hierarchical.log",
+    benchmark:
+        "benchmarks/integrate_hierarchical.tsv"
+    conda:
+        "../envs/core.yaml"
+    threads: 1
+    resources:
+        mem_mb=mem_mb_for(base=300, per_input_mb=9),
+        runtime=runtime_for(base=1),
+    params:
+        settings=settings_for(tasks.integrate.integrate_hierarchical),
+        layers=LAYERS,
+        regulators=list(REGULATORS),
+    script:
+        "../scripts/integrate_hierarchical.py"

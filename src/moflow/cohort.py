@@ -109,11 +109,13 @@ def orient_coefficients(table: pd.DataFrame, positive: str | None) -> pd.DataFra
     """
     if positive is None:
         return table
-    value_cols = [c for c in table.columns if c not in ("layer", "feature")]
+    value_cols = [c for c in table.columns if c not in ("layer", "source", "feature", "structure_r")]
     if len(value_cols) != 1 or value_cols[0] in ("coefficient", "log_hazard_ratio", "importance", positive):
         return table
     out = table.copy()
-    out[value_cols[0]] = -out[value_cols[0]].astype(float)
+    for col in (value_cols[0], "structure_r"):  # a structure coefficient follows the coefficients' sign
+        if col in out.columns:
+            out[col] = -out[col].astype(float)
     return out.rename(columns={value_cols[0]: positive})
 
 

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from .mofa import MOFA
     from .preprocess import LayerPreprocessor
 
-STRATEGIES = ("early", "mixed", "mofa", "late")
+STRATEGIES = ("early", "mixed", "mofa", "late", "hierarchical")
 
 
 @reads("kind_defaults", "preprocess", "batch_confounding", "covariates", "seed")
@@ -93,21 +93,57 @@ def build_mofa(omics: pd.DataFrame, settings: Settings, *, seed: int | None = No
     )
 
 
-@reads("evaluation")
-def strategy_names(layers: list[str], settings: Settings) -> list[str]:
+@reads("integration", "enrichment")
+def hierarchical_layers(omics: pd.DataFrame, settings: Settings) -> list[str]:
+    """The layers the hierarchical strategy scores: layers with genes where config names gene-set
+    collections (``integration: hierarchical: collections``, default every one of ``enrichment:
+    gene_sets``), and the target layers of its regulator edge lists."""
+    from .enrich import enrichment_layers
+
+    h = settings.integration.hierarchical
+    collections = list(h.collections) or list(settings.enrichment.gene_sets)
+    gene_layers = enrichment_layers(omics, settings.enrichment)[0] if collections else []
+    targets = [r.layer for r in h.regulators.values()]
+    return [layer for layer in omics["layer"] if layer in set(gene_layers) | set(targets)]
+
+
+@reads("evaluation", uses=[hierarchical_layers])
+def strategy_names(layers: list[str], settings: Settings, omics: pd.DataFrame | None = None) -> list[str]:
     """Every single-layer baseline (single_<layer>) and the integration strategies enabled in config
-    (those that combine layers only where there are at least two)."""
+    (those that combine layers only where there are at least two; mofa and hierarchical also on one;
+    hierarchical where it has a layer to score: :func:`hierarchical_layers`, which needs ``omics``)."""
     wanted = list(settings.evaluation.strategies)
     names = [f"single_{layer}" for layer in layers]
-    names += [s for s in STRATEGIES if s in wanted and (s == "mofa" or len(layers) > 1)]
+    names += [s for s in STRATEGIES if s in wanted and s != "hierarchical" and (s == "mofa" or len(layers) > 1)]
+    if "hierarchical" in wanted and omics is not None and hierarchical_layers(omics, settings):
+        names.append("hierarchical")
     return names
+
+
+@reads("integration", "enrichment", uses=[hierarchical_layers])
+def build_prior(omics: pd.DataFrame, settings: Settings, files: tuple[dict, dict], edges: dict[str, pd.DataFrame],
+                layer_features: dict[str, list]) -> dict:
+    """The prior knowledge of the hierarchical strategy: {collections, gene_maps, regulators} from the
+    enrichment files (``files``: :func:`moflow.io.read_enrichment_files`), the checked edge tables
+    (``edges``: {regulator name: frame source, target, weight}) and the layers' features."""
+    from .enrich import plan_enrichment
+
+    h = settings.integration.hierarchical
+    wanted = list(h.collections) or list(settings.enrichment.gene_sets)
+    gmt_lines, annotations = files
+    plan = plan_enrichment(omics, settings.enrichment, gmt_lines=gmt_lines, annotations=annotations,
+                           layer_features=layer_features)
+    collections = tuple((c.name, c.sets, c.layers) for c in plan.collections if c.gene_level and c.name in wanted)
+    regulators = tuple((name, edges[name], r.layer, int(r.min_targets)) for name, r in h.regulators.items())
+    return {"collections": collections, "gene_maps": dict(plan.gene_maps), "regulators": regulators}
 
 
 @reads("integration", "seed", uses=[build_mofa])
 def strategy_factory(name: str, omics: pd.DataFrame, settings: Settings, task: str = "classification", *,
-                     sheet: pd.DataFrame | None = None):
-    """The factory of one unfitted strategy (``single_<layer>``, early, mixed, mofa, late).
-    ``sheet``: the sample sheet, needed only for MOFA groups (``integration: mofa: groups``)."""
+                     sheet: pd.DataFrame | None = None, prior: dict | None = None):
+    """The factory of one unfitted strategy (``single_<layer>``, early, mixed, mofa, late, hierarchical).
+    ``sheet``: the sample sheet, needed only for MOFA groups (``integration: mofa: groups``); ``prior``:
+    the hierarchical strategy's gene sets, maps and regulators (:func:`build_prior`)."""
     from .integrate import EarlyIntegration, LateIntegration, MixedIntegration, SingleLayer
 
     integ = settings.integration
@@ -125,16 +161,25 @@ def strategy_factory(name: str, omics: pd.DataFrame, settings: Settings, task: s
         return partial(_mofa_strategy, omics, settings, sheet, penalty=mofa.penalty, model=mofa.model, **common)
     if name == "late":
         return partial(LateIntegration, penalty=late.penalty, model=late.model, **common)
+    if name == "hierarchical":
+        from .prior import HierarchicalIntegration
+
+        if prior is None:
+            raise ValueError("the hierarchical strategy needs its prior knowledge (factories.build_prior)")
+        h = integ.hierarchical
+        return partial(HierarchicalIntegration, collections=prior["collections"], gene_maps=prior["gene_maps"],
+                       regulators=prior["regulators"], method=h.method, min_size=int(h.min_size),
+                       max_size=int(h.max_size), penalty=h.penalty, model=h.model, **common)
     raise ValueError(f"unknown strategy {name!r}; strategies are single_<layer>, {', '.join(STRATEGIES)}")
 
 
 @reads(uses=[strategy_names, strategy_factory])
 def build_strategies(omics: pd.DataFrame, settings: Settings, task: str = "classification", *,
-                     sheet: pd.DataFrame | None = None) -> dict:
+                     sheet: pd.DataFrame | None = None, prior: dict | None = None) -> dict:
     """name -> factory of an unfitted estimator, for every single layer and every integration strategy
-    the cohort's layers and config allow (:func:`strategy_names`)."""
-    return {name: strategy_factory(name, omics, settings, task, sheet=sheet)
-            for name in strategy_names(list(omics["layer"]), settings)}
+    the cohort's layers and config allow (:func:`strategy_names`; hierarchical only with ``prior``)."""
+    names = strategy_names(list(omics["layer"]), settings, omics if prior is not None else None)
+    return {name: strategy_factory(name, omics, settings, task, sheet=sheet, prior=prior) for name in names}
 
 
 def _mofa_strategy(omics, settings, sheet, **kwargs):

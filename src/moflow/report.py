@@ -224,8 +224,8 @@ def report_sections(*, inputs: pd.DataFrame, layers: list[str], diagnostics: dic
                     permutation: pd.DataFrame | None = None, stability: pd.DataFrame | None = None,
                     missingness_png: dict[str, bytes] | None = None, pca_steps_png: dict[str, bytes] | None = None,
                     imputation: dict[str, pd.DataFrame] | None = None,
-                    enrichment_more: dict | None = None, survival: tuple[str, list[str]] | None = None
-                    ) -> list[tuple[str, str]]:
+                    enrichment_more: dict | None = None, survival: tuple[str, list[str]] | None = None,
+                    hierarchical: pd.DataFrame | None = None) -> list[tuple[str, str]]:
     """Assemble the report's sections (title, HTML) from the pipeline's tables and figures.
 
     ``missingness_png``, ``pca_steps_png`` and ``imputation`` (per layer; optional) add the missingness
@@ -234,6 +234,8 @@ def report_sections(*, inputs: pd.DataFrame, layers: list[str], diagnostics: dic
     pathway table, model and competitive results, over-representation and their figures. ``survival``
     (a survival outcome; :func:`moflow.report_survival.survival_html`): the Kaplan-Meier and factor
     hazard figures for the evaluation section and the summary's sentences about them.
+    ``hierarchical``: the hierarchical strategy's coefficients (layer, source, feature, value), shown
+    beside the scoreboard with the top one of each layer in the summary.
     """
     sections = []
     best = board.iloc[0]
@@ -275,6 +277,8 @@ def report_sections(*, inputs: pd.DataFrame, layers: list[str], diagnostics: dic
                        f"null mean {pm['null_mean']:.3f}).</p>")
     if survival is not None:
         summary += survival[1]
+    if hierarchical is not None and len(hierarchical):
+        summary.append(hierarchical_sentence(hierarchical))
     if of is not None:
         test = (f"Pearson r = {of['statistic']:.2f}, p" if of.get("test") == "pearson" else
                 f"hazard ratio per SD {of['effect']:.2f} ({of['hr_lo']:.2f}-{of['hr_hi']:.2f}), Cox p"
@@ -331,6 +335,8 @@ def report_sections(*, inputs: pd.DataFrame, layers: list[str], diagnostics: dic
           f"Nadeau-Bengio corrected variance. {effective}.</p>"]
     if survival is not None:
         ev.append(survival[0])
+    if hierarchical is not None and len(hierarchical):
+        ev.append(hierarchical_html(hierarchical, board))
     sections.append(("Evaluation", "".join(ev)))
     if enrichment is not None:
         en = []
@@ -348,6 +354,38 @@ def report_sections(*, inputs: pd.DataFrame, layers: list[str], diagnostics: dic
     sections.append(("Provenance", f'<table class="tbl"><tr><th>package</th><th>version</th></tr>{prov}</table>'
                      '<p class="note">Input checksums and the full configuration are in results/provenance.json.</p>'))
     return sections
+
+
+def _hierarchical_value(h: pd.DataFrame) -> tuple[pd.Series, str]:
+    cols = [c for c in h.columns if c not in ("layer", "source", "feature")]
+    v = h[cols].astype(float)
+    return (v.iloc[:, 0] if len(cols) == 1 else v.abs().max(axis=1)), (cols[0] if len(cols) == 1 else "max |coef|")
+
+
+def hierarchical_sentence(h: pd.DataFrame) -> str:
+    """The summary's line: the top-weighted set or regulator of each layer, with its sign."""
+    value, what = _hierarchical_value(h)
+    top = h.assign(v=value, a=value.abs()).sort_values(["a", "feature"], ascending=[False, True]).drop_duplicates(
+        "layer")
+    parts = [f"{html.escape(str(r['layer']))}: <b>{html.escape(str(r['feature']))}</b> ({html.escape(str(r['source']))}, "
+             f"{r['v']:+.2f})" for _, r in top.iterrows()]
+    return (f"<p>Hierarchical integration, top-weighted program per layer ({html.escape(what)}, standardized "
+            f"scores): {'; '.join(parts)}.</p>")
+
+
+def hierarchical_html(h: pd.DataFrame, board: pd.DataFrame) -> str:
+    """The hierarchical strategy's scoreboard row and its top-weighted scores, per layer."""
+    value, _ = _hierarchical_value(h)
+    top = h.assign(a=value.abs()).sort_values("a", ascending=False).groupby("layer", sort=True).head(10).drop(
+        columns="a")
+    row = board[board["strategy"] == "hierarchical"]
+    metric = next((m for m in ("balanced_accuracy", "harrell_c", "r2") if m in board.columns), None)
+    score = (f" Its cross-validated {metric.replace('_', ' ')}: {row.iloc[0][metric]:.3f} "
+             f"({row.iloc[0][metric + '_lo']:.3f}-{row.iloc[0][metric + '_hi']:.3f})." if len(row) and metric else "")
+    return ("<h3>Hierarchical integration: the programs the model weighs</h3><p>Gene-set scores and regulator "
+            "activities per layer (learnt on the training samples, standardized), one penalized model; the same "
+            f"pathway in two layers is two features.{score} Top 10 per layer by absolute coefficient:</p>"
+            + _table(top, max_rows=200))
 
 
 def provenance(config: dict, input_files: list[str], file_hashes: dict[str, str], *,

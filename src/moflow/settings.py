@@ -218,12 +218,31 @@ class Late:
 
 
 @dataclass(frozen=True)
+class Regulators:
+    edges: str
+    layer: str
+    min_targets: int
+
+
+@dataclass(frozen=True)
+class Hierarchical:
+    method: str
+    collections: tuple
+    min_size: int
+    max_size: int
+    regulators: Mapping[str, Regulators]
+    penalty: str
+    model: str
+
+
+@dataclass(frozen=True)
 class Integration:
     inner_folds: int
     early: Early
     mixed: Mixed
     mofa: Mofa
     late: Late
+    hierarchical: Hierarchical
 
 
 @dataclass(frozen=True)

@@ -70,7 +70,9 @@ def check_config_layers(settings, layers, *, source: str = "config", omics_path:
     named = [("preprocess", list(settings.preprocess)),
              ("enrichment: layers", list(settings.enrichment.layers)),
              ("integration: mofa: likelihoods", list(settings.integration.mofa.likelihoods)),
-             ("integration: early: layer_weights", list(settings.integration.early.layer_weights))]
+             ("integration: early: layer_weights", list(settings.integration.early.layer_weights)),
+             ("integration: hierarchical: regulators: <name>: layer",
+              [r.layer for r in settings.integration.hierarchical.regulators.values()])]
     problems = []
     for where, keys in named:
         for key in keys:
@@ -96,6 +98,14 @@ def check_config_columns(settings, samples: pd.DataFrame, *, source: str = "conf
         if col not in samples.columns:
             raise ConfigError(f"{source}: 'covariates' names '{col}', which is not a column of {samples_path}."
                               f"{_mean(col, samples.columns)} Columns: {_listing(samples.columns, 20)}.")
+
+
+def regulator_edges(path: str) -> pd.DataFrame:
+    """A regulator edge list read and checked (:func:`moflow.hierarchy.parse_edges`)."""
+    from .hierarchy import parse_edges
+    from .io import read_sheet
+
+    return parse_edges(read_sheet(path), path=path)
 
 
 def check_startup(settings, *, source: str = "config", exists=None, produced=(),
@@ -140,6 +150,19 @@ def check_startup(settings, *, source: str = "config", exists=None, produced=(),
         raise
     except InputError as exc:
         raise ConfigError(f"{source}: {exc}") from None
+    h = settings.integration.hierarchical
+    unknown = [c for c in h.collections if c not in settings.enrichment.gene_sets]
+    if unknown:
+        raise ConfigError(f"{source}: 'integration: hierarchical: collections' names {_listing(unknown)}, which "
+                          f"{'is' if len(unknown) == 1 else 'are'} not in 'enrichment: gene_sets' (collections: "
+                          f"{_listing(settings.enrichment.gene_sets) or 'none'}).{_mean(unknown[0], settings.enrichment.gene_sets)}"
+                          " Name a collection of enrichment: gene_sets.")
+    for name, reg in h.regulators.items():
+        if not exists(reg.edges):
+            raise ConfigError(f"{source}: 'integration: hierarchical: regulators: {name}: edges' is '{reg.edges}', "
+                              "which does not exist. Give the path of a TSV with columns source and target (and an "
+                              "optional weight or sign column).")
+        regulator_edges(reg.edges)  # a malformed edge list stops here
     en = settings.enrichment
     gmts = list(en.gene_sets.values()) + [p for cfg in en.layers.values() for p in cfg.feature_sets.values()]
     for path in dict.fromkeys(str(p) for p in gmts):

@@ -668,3 +668,160 @@ def test_gene_map_identity():
     s = pd.Series({"A": 1.0, "B": np.nan})
     assert gm.scores(s).to_dict() == {"A": 1.0}
     assert gm.genes(["B", "A"]) == ["A", "B"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Brown's method with DPM's directional penalty (brown_combine)
+# ---------------------------------------------------------------------------------------------
+
+
+def _layers_table(zs: dict, terms=None, collection="c", component="F1"):
+    """Long per-layer table (layer, term, nes, p, fdr, z) from {layer: z-scores}; NaN: not tested."""
+    rows = []
+    for layer, z in zs.items():
+        z = np.asarray(z, dtype=float)
+        names = terms if terms is not None else [f"T{i:04d}" for i in range(len(z))]
+        ok = np.isfinite(z)
+        p = 2 * stats.norm.sf(np.abs(z[ok]))
+        rows.append(pd.DataFrame({"collection": collection, "component": component, "layer": layer,
+                                  "term": np.asarray(names)[ok], "nes": z[ok], "p": p, "fdr": en.bh(p),
+                                  "z": z[ok]}))
+    return pd.concat(rows, ignore_index=True)
+
+
+def _fisher(ps):
+    return stats.combine_pvalues(ps, method="fisher")[1]
+
+
+def test_brown_combine_m2lp_covariance_matches_kost_mcdermott_and_simulation():
+    from moflow.enrich.combine import m2lp_covariance
+
+    rho = np.array([-0.9, -0.5, 0.0, 0.2, 0.6, 0.9, 1.0])
+    km = 3.263 * rho + 0.710 * rho ** 2 + 0.027 * rho ** 3
+    assert m2lp_covariance(rho, side=1) == pytest.approx(km, abs=2e-3)
+    two = m2lp_covariance(rho)
+    assert two[[2, -1]] == pytest.approx([0.0, 4.0], abs=1e-12)
+    assert m2lp_covariance(-rho) == pytest.approx(two)  # two-sided p: sign of rho does not matter
+    rng = np.random.default_rng(1)
+    z1 = rng.normal(size=400_000)
+    z2 = 0.6 * z1 + 0.8 * rng.normal(size=z1.size)
+    m2lp = lambda z: -2 * np.log(2 * stats.norm.sf(np.abs(z)))  # noqa: E731
+    assert np.cov(m2lp(z1), m2lp(z2))[0, 1] == pytest.approx(float(m2lp_covariance(0.6)), abs=0.05)
+
+
+def test_brown_combine_independent_layers_is_fisher():
+    from moflow.enrich.combine import brown_combine, layer_correlations
+
+    rng = np.random.default_rng(0)
+    z1 = rng.normal(size=300)
+    z1[:5] += 3.0
+    both = np.arange(300) != 5  # T0005 only in the first layer
+    e = rng.normal(size=299)
+    e -= e.mean()
+    c = z1[both] - z1[both].mean()
+    z2 = np.full(300, np.nan)
+    z2[both] = e - (e @ c) / (c @ c) * c  # sample correlation with z1 exactly 0
+    t = _layers_table({"rna": z1, "protein": z2})
+    assert layer_correlations(t, by=["collection", "component"])["rho"].abs().max() < 1e-12
+    res = brown_combine(t, by=["collection", "component"], directional=False).set_index("term")
+    two = res.drop(index="T0005")
+    p1 = 2 * stats.norm.sf(np.abs(z1))
+    p2 = 2 * stats.norm.sf(np.abs(z2))
+    fisher = pd.Series([_fisher([a, b]) for a, b in zip(p1, p2)], index=[f"T{i:04d}" for i in range(300)])
+    assert two["p_brown"].to_numpy() == pytest.approx(fisher[two.index].to_numpy(), rel=1e-9)
+    assert (two["df_brown"] == 4).all() and two["scale_brown"].to_numpy() == pytest.approx(1.0)
+    assert res.loc["T0005", "p_brown"] == pytest.approx(p1[5], rel=1e-9) and res.loc["T0005", "n_layers"] == 1
+    assert res["fdr_brown"].sort_index().to_numpy() == pytest.approx(en.bh(res["p_brown"].sort_index().to_numpy()))
+    # too few terms to estimate the correlation: independent, even when the layers agree perfectly
+    few = brown_combine(_layers_table({"rna": z1[:6], "protein": z1[:6]}), by=["collection", "component"],
+                        directional=False).set_index("term")
+    assert few["p_brown"].to_numpy() == pytest.approx([_fisher([p, p]) for p in p1[few.index.str[1:].astype(int)]])
+
+
+def test_brown_combine_duplicated_layers_count_once():
+    from moflow.enrich.combine import brown_combine
+
+    rng = np.random.default_rng(2)
+    z = rng.normal(size=200)
+    z[:10] += rng.choice([-4.0, 4.0], 10)
+    t = _layers_table({"rna": z, "rna_copy": z})
+    p = 2 * stats.norm.sf(np.abs(z))
+    for directional in (False, True):
+        res = brown_combine(t, by=["collection", "component"], directional=directional).set_index("term").sort_index()
+        assert res["p_brown"].to_numpy() == pytest.approx(p, rel=1e-6)
+        assert res["scale_brown"].to_numpy() == pytest.approx(2.0) and res["df_brown"].to_numpy() == pytest.approx(2.0)
+    strong = int(np.argmax(np.abs(z)))
+    assert _fisher([p[strong], p[strong]]) < p[strong] / 100  # Fisher counts the same evidence twice
+
+
+def test_brown_combine_directional_penalty():
+    from moflow.enrich.combine import brown_combine
+
+    rng = np.random.default_rng(3)
+    terms = [f"N{i:03d}" for i in range(100)] + ["AGREE", "OPPOSE", "AGREE_NEG"]
+    rna = np.r_[rng.normal(size=100), 3.0, 3.0, -3.0]
+    prot = np.r_[rng.normal(size=100), 3.0, -3.0, -3.0]
+    t = _layers_table({"rna": rna, "protein": prot}, terms=terms)
+    t.loc[t["term"].isin(["AGREE", "OPPOSE", "AGREE_NEG"]), "fdr"] = 0.01
+    dpm = brown_combine(t, by=["collection", "component"]).set_index("term")
+    brown = brown_combine(t, by=["collection", "component"], directional=False).set_index("term")
+    assert dpm.loc["AGREE", "p_brown"] < 1e-3
+    assert dpm.loc["AGREE", "p_brown"] == pytest.approx(brown.loc["AGREE", "p_brown"])
+    assert dpm.loc["AGREE_NEG", "p_brown"] == pytest.approx(dpm.loc["AGREE", "p_brown"])
+    assert dpm.loc["OPPOSE", "p_brown"] == pytest.approx(1.0) and dpm.loc["OPPOSE", "fdr_brown"] > 0.05
+    assert brown.loc["OPPOSE", "p_brown"] == pytest.approx(brown.loc["AGREE", "p_brown"])  # no penalty
+    assert dpm.loc["AGREE", "direction"] == "positive" and dpm.loc["AGREE_NEG", "direction"] == "negative"
+    assert dpm.loc["AGREE", "layers_opposing"] == "" and dpm.loc["OPPOSE", "layers_opposing"] == "protein"
+    assert (dpm["p_brown"] >= brown.loc[dpm.index, "p_brown"] - 1e-12).all()  # DPM never below Brown
+
+
+def test_brown_combine_is_calibrated_with_correlated_layers():
+    from moflow.enrich.combine import brown_combine, layer_correlations
+
+    rng = np.random.default_rng(4)
+    z1 = rng.normal(size=2000)
+    z2 = 0.6 * z1 + 0.8 * rng.normal(size=2000)
+    t = _layers_table({"rna": z1, "protein": z2})
+    rho = layer_correlations(t, by=["collection", "component"])["rho"].iloc[0]
+    assert rho == pytest.approx(0.6, abs=0.05)
+    brown = brown_combine(t, by=["collection", "component"], directional=False)
+    dpm = brown_combine(t, by=["collection", "component"])
+    p1, p2 = 2 * stats.norm.sf(np.abs(z1)), 2 * stats.norm.sf(np.abs(z2))
+    fisher = np.mean([_fisher([a, b]) < 0.05 for a, b in zip(p1, p2)])
+    assert 0.03 <= (brown["p_brown"] < 0.05).mean() <= 0.07
+    assert (dpm["p_brown"] < 0.05).mean() <= 0.07
+    assert fisher > (brown["p_brown"] < 0.05).mean()
+
+
+def test_enrich_combine_adds_brown_beside_unchanged_stouffer():
+    from moflow.enrich.combine import brown_combine
+    from moflow.tasks.enrich import enrich_combine
+
+    rng = np.random.default_rng(5)
+    terms = [f"S{i:02d}" for i in range(30)]
+    mofa, models = [], []
+    for factor in ("Factor1", "Factor2"):
+        z = {"rna": rng.normal(size=30), "protein": rng.normal(size=30)}
+        z["rna"][0] = z["protein"][0] = 4.0
+        z["protein"][1] = np.nan
+        mofa.append(_layers_table(z, terms=terms, component=factor).rename(columns={"component": "factor"}))
+    for target in ("1", "2"):
+        z = {"rna": rng.normal(size=30), "methylation": rng.normal(size=30)}
+        models.append(_layers_table(z, terms=terms, component=target).rename(columns={"component": "target"})
+                      .assign(model="early"))
+    mofa, models = pd.concat(mofa, ignore_index=True), pd.concat(models, ignore_index=True)
+    out = enrich_combine(mofa, models, Settings.defaults())["table"]
+
+    by = ["collection", "source", "component"]
+    table = pd.concat([mofa.rename(columns={"factor": "component"}).assign(source="mofa"),
+                       models.rename(columns={"model": "source", "target": "component"})], ignore_index=True)
+    stouffer = combine_layers(table, by=by, alpha=0.05)
+    assert list(out.columns) == [*stouffer.columns, "p_brown", "fdr_brown"]
+    pd.testing.assert_frame_equal(out[stouffer.columns], stouffer)
+    brown = brown_combine(table, by=by).set_index([*by, "term"])
+    got = out.set_index([*by, "term"])
+    assert got["p_brown"].notna().all() and got["fdr_brown"].notna().all()
+    assert got["p_brown"].to_numpy() == pytest.approx(brown.loc[got.index, "p_brown"].to_numpy())
+    assert got["fdr_brown"].to_numpy() == pytest.approx(brown.loc[got.index, "fdr_brown"].to_numpy())
+    top = got.loc[("c", "mofa", "Factor1", "S00")]
+    assert top["fdr_brown"] < 0.05 and top["rank"] == 1

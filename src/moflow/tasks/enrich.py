@@ -129,15 +129,24 @@ def enrich_ora(weights: pd.DataFrame, variance: pd.DataFrame, coefficients: dict
 
 @reads("enrichment")
 def enrich_combine(mofa: pd.DataFrame, models: pd.DataFrame, settings: Settings) -> dict:
-    """One multi-omics pathway table (Stouffer across layers, BH per collection and factor or model)."""
+    """One multi-omics pathway table (Stouffer across layers, BH per collection and factor or model),
+    with Brown's combination with DPM's directional penalty beside it (columns p_brown, fdr_brown;
+    :func:`moflow.enrich.combine.brown_combine`), appended after the Stouffer columns."""
+    from ..enrich.combine import brown_combine
+
     alpha = settings.enrichment.alpha
+    by = ["collection", "source", "component"]
     mofa = mofa.rename(columns={"factor": "component"})
     mofa.insert(1, "source", "mofa")
     models = models.rename(columns={"model": "source", "target": "component"})
     table = pd.concat([mofa, models], ignore_index=True)
     table["component"] = table["component"].astype(str)
-    res = combine_layers(table, by=["collection", "source", "component"], alpha=alpha)
-    log.info("%d pathway x component rows; %d with FDR < %s", len(res), int((res["fdr"] < alpha).sum()), alpha)
+    res = combine_layers(table, by=by, alpha=alpha)
+    brown = brown_combine(table, by=by, alpha=alpha, directional=True)
+    res = res.merge(brown[[*by, "term", "p_brown", "fdr_brown"]], on=[*by, "term"], how="left",
+                    validate="one_to_one")
+    log.info("%d pathway x component rows; %d with FDR < %s (Stouffer), %d with Brown/DPM FDR < %s", len(res),
+             int((res["fdr"] < alpha).sum()), alpha, int((res["fdr_brown"] < alpha).sum()), alpha)
     return {"table": res}
 
 

@@ -7,7 +7,7 @@ import logging
 import pandas as pd
 
 from ..cohort import Cohort, positive_class
-from ..factories import build_preprocessors, build_strategies
+from ..factories import build_preprocessors, build_prior, build_strategies
 from ..settings import Settings, reads
 from ._common import load_cohort
 
@@ -37,19 +37,22 @@ def survival_times(cohort: Cohort, settings: Settings):
     return evaluation_times(cohort.y.loc[cohort.train], settings.evaluation.survival_times)
 
 
-@reads(uses=[load_cohort, build_preprocessors, build_strategies, survival_times])
+@reads(uses=[load_cohort, build_preprocessors, build_strategies, survival_times, build_prior])
 def cv_fold(raw: dict[str, pd.DataFrame], splits: pd.DataFrame, names: list[str], raw_samples: pd.DataFrame,
-            raw_omics: pd.DataFrame, settings: Settings) -> dict:
+            raw_omics: pd.DataFrame, settings: Settings, files=None, edges: dict | None = None) -> dict:
     """Outer splits ``names`` (``evaluation: splits_per_job`` of them), one after another: every
     layer's chain fit on the split's training samples (plus the layer's QC injections) and applied to
     both sides, then every strategy fit on the training side and its predictions of the held-out
     samples. The preprocessed matrices stay in memory (written once per split they cost more than
-    the preprocessing, and no rule reads them)."""
+    the preprocessing, and no rule reads them). ``files`` (enrichment files) and ``edges`` (checked
+    regulator edge lists) where the hierarchical strategy runs."""
     from ..evaluate import run_fold, split_members
 
     cohort = load_cohort(raw_samples, raw_omics, settings)
     qc = {layer: cohort.qc for layer in cohort.omics.index[cohort.omics["has_qc"]]}
-    strategies = build_strategies(cohort.omics, settings, cohort.task, sheet=cohort.sheet)
+    prior = (build_prior(cohort.omics, settings, files, edges or {}, {n: list(X.columns) for n, X in raw.items()})
+             if files is not None else None)
+    strategies = build_strategies(cohort.omics, settings, cohort.task, sheet=cohort.sheet, prior=prior)
     preprocessors = build_preprocessors(cohort.omics, settings, cohort.info)
     grid = survival_times(cohort, settings)[1] if cohort.task == "survival" else None
     preds = []

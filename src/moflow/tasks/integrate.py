@@ -8,7 +8,7 @@ import logging
 import pandas as pd
 
 from ..cohort import Cohort, align_layers, covariate_table, orient_coefficients, positive_class
-from ..factories import build_mofa, strategy_factory
+from ..factories import build_mofa, build_prior, strategy_factory
 from ..settings import Settings, reads
 from ._common import load_cohort
 
@@ -97,3 +97,21 @@ def integrate_mofa(layers: dict[str, pd.DataFrame], raw_samples: pd.DataFrame, r
              stab.groupby("factor")["abs_r"].mean().to_string() if len(stab) else "no extra seeds")
     return {"model": mofa, "factors": factors.reset_index(), "weights": mofa.weights(), "variance": mofa.r2_,
             "associations": assoc, "stability": stab}
+
+
+@reads(uses=[load_cohort, build_prior, strategy_factory, positive_class])
+def integrate_hierarchical(layers: dict[str, pd.DataFrame], raw_samples: pd.DataFrame, raw_omics: pd.DataFrame,
+                           files, edges: dict, settings: Settings) -> dict:
+    """Hierarchical integration fit on the training samples: {scores (every cohort sample; external
+    test samples only projected), coefficients (per layer, signed)}."""
+    cohort, layers = _inputs(raw_samples, raw_omics, layers, settings)
+    prior = build_prior(cohort.omics, settings, files, edges, {n: list(X.columns) for n, X in layers.items()})
+    model = strategy_factory("hierarchical", cohort.omics, settings, cohort.task, sheet=cohort.sheet, prior=prior)()
+    model.fit(_train(cohort, layers), cohort.y.loc[cohort.train])
+    coefs = orient_coefficients(model.coefficients(), positive_class(cohort.y, settings))
+    value = [c for c in coefs.columns if c not in ("layer", "source", "feature")]
+    order = coefs[value].abs().max(axis=1).sort_values(ascending=False).index
+    log.info("hierarchical integration: %d scores of %d layers; top:\n%s", len(coefs), len(model.layers_),
+             coefs.loc[order].head(15).to_string(index=False))
+    return {"scores": model.scores(layers).rename_axis("sample").reset_index(),
+            "coefficients": coefs.loc[order].reset_index(drop=True)}

@@ -70,7 +70,7 @@ def build_report(layers: list[str], tables: dict[str, pd.DataFrame], per_layer: 
         comparison=tables["comparison"], permutation=tables["permutation"],
         missingness_png=per_layer["missingness_png"], pca_steps_png=per_layer["pca_steps_png"],
         imputation=per_layer["imputation"], stability=tables["stability"], enrichment_more=enrichment_more,
-        survival=survival)
+        survival=survival, hierarchical=tables.get("hierarchical"))
     return {"html": rp.build_html(title="moflow multi-omics report", sections=sections), "provenance": prov,
             "pca": [pca_png[layer] for layer in layers], "variance": variance_png, "scoreboard": board_png,
             "pathways": pathways_png, "enrichment_heatmap": figures["heatmap"],

@@ -1,0 +1,20 @@
+"""Rule integrate_hierarchical: see moflow.tasks.integrate.integrate_hierarchical."""
+
+from moflow import io
+from moflow.runtime import settings, setup
+from moflow.startup import regulator_edges
+from moflow.tasks.integrate import integrate_hierarchical
+
+
+def main(smk):
+    setup(smk.log[0], smk.threads)
+    s = settings(smk)
+    layers = {layer: io.read_matrix(p) for layer, p in zip(smk.params.layers, smk.input.matrices)}
+    edges = {name: regulator_edges(p) for name, p in zip(smk.params.regulators, smk.input.edges)}
+    out = integrate_hierarchical(layers, io.read_sheet(smk.input.samples), io.read_sheet(smk.input.omics),
+                                 io.read_enrichment_files(s.enrichment), edges, s)
+    io.write_outputs(out, smk.output)
+
+
+if "snakemake" in globals():
+    main(snakemake)  # noqa: F821

@@ -1,0 +1,142 @@
+"""Hierarchical integration: prior knowledge as a strategy of its own.
+
+Per layer, features become genes (the enrichment gene maps), genes become per-sample scores of the
+configured gene sets, learnt on the training samples only (:class:`moflow.hierarchy.SetScores`:
+PLAGE, mean z or a rank score); regulator layers come from edge lists (a regulator's activity per
+sample from its targets in the target layer, decoupler's univariate linear model,
+:class:`moflow.hierarchy.RegulatorActivity`). The scores of every layer, each standardized on the
+training samples, go into one penalized model; a pathway seen in two layers is two features, so the
+coefficients say which layer carries it. Missing layers are handled as by every strategy (a sample
+lacking layers is scored by a model refit on the layers it has, :class:`moflow.integrate._Base`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .integrate import _Base, _coef_table, observed_rows
+
+
+class HierarchicalIntegration(_Base):
+    """Gene-set scores and regulator activities of every layer, one penalized model.
+
+    ``collections``: ((name, {set: [genes]}, layers), ...) — the gene-set collections and the layers
+    each is scored in; ``gene_maps``: {layer: GeneMap} (features -> genes); ``regulators``:
+    ((name, edges, target layer, min_targets), ...) with edges a frame source, target, weight.
+    """
+
+    def __init__(self, collections=(), gene_maps=None, regulators=(), method: str = "plage", min_size: int = 10,
+                 max_size: int = 500, task: str = "classification", penalty: str = "l2", model: str = "linear",
+                 inner_folds: int = 3, seed: int = 0):
+        self.collections = collections
+        self.gene_maps = gene_maps
+        self.regulators = regulators
+        self.method = method
+        self.min_size = min_size
+        self.max_size = max_size
+        self.task = task
+        self.penalty = penalty
+        self.model = model
+        self.inner_folds = inner_folds
+        self.seed = seed
+
+    def _gene_level(self, layer):
+        from .hierarchy import GeneLevel
+
+        return GeneLevel((self.gene_maps or {}).get(layer))
+
+    def fit(self, layers, y):
+        from .hierarchy import RegulatorActivity, SetScores
+
+        train = {n: X.reindex(y.index) for n, X in layers.items()}
+        self.genes_, self.scorers_ = {}, {}
+        wanted = {lay for _, _, lays in self.collections for lay in lays if lay in layers}
+        wanted |= {lay for _, _, lay, _ in self.regulators if lay in layers}
+        for layer in sorted(wanted):
+            X = train[layer].loc[observed_rows(train[layer])]
+            gl = self._gene_level(layer).fit(X)
+            G = gl.transform(X)
+            scorers = []
+            for name, sets, lays in self.collections:
+                if layer in lays:
+                    s = SetScores(sets=sets, method=self.method, min_size=self.min_size, max_size=self.max_size,
+                                  prefix=f"{layer}:{name}:").fit(G)
+                    if len(s.members_):
+                        scorers.append(s)
+            for name, edges, lay, min_targets in self.regulators:
+                if lay == layer:
+                    r = RegulatorActivity(edges=edges, min_targets=min_targets, prefix=f"{layer}:{name}:").fit(G)
+                    if r.weights_.shape[1]:
+                        scorers.append(r)
+            if scorers:
+                self.genes_[layer], self.scorers_[layer] = gl, scorers
+        if not self.scorers_:
+            from .errors import InputError
+
+            raise InputError("hierarchical integration: no gene set has enough members in any layer (integration: "
+                             "hierarchical: min_size) and no regulator enough targets; lower min_size or check the "
+                             "gene sets' identifiers against the layers' genes.")
+        self.layers_ = sorted(self.scorers_)
+        # each score standardized on the training samples that have its layer
+        self.centre_, self.scale_ = {}, {}
+        for layer in self.layers_:
+            S = self._raw_scores(train[layer].loc[observed_rows(train[layer])], layer)
+            sd = S.std(ddof=1).replace(0, 1.0).fillna(1.0)
+            self.centre_[layer], self.scale_[layer] = S.mean(), sd
+        self._finish_fit(layers, y)
+        self.structure_ = self._structure()
+        return self
+
+    def _structure(self) -> pd.Series | None:
+        """Each score's correlation with the model's linear predictor on the training samples (a
+        structure coefficient): which programs the prediction follows, robust to the sign flips and
+        weight sharing that correlated scores cause in the coefficients themselves. None for a model
+        without a single linear predictor (several classes, a random forest)."""
+        coef = getattr(self.model_, "coef_", None)
+        if coef is None or np.atleast_2d(coef).shape[0] != 1:
+            return None
+        D = self._train_design(tuple(self.layers_))
+        lp = D.to_numpy() @ np.ravel(coef)
+        if np.std(lp) == 0:
+            return pd.Series(0.0, index=D.columns)
+        return D.corrwith(pd.Series(lp, index=D.index)).fillna(0.0)
+
+    def _raw_scores(self, X: pd.DataFrame, layer: str) -> pd.DataFrame:
+        G = self.genes_[layer].transform(X)
+        return pd.concat([s.transform(G) for s in self.scorers_[layer]], axis=1)
+
+    def scores(self, layers) -> pd.DataFrame:
+        """Standardized set scores and regulator activities of every sample (rows of ``layers``);
+        missing where the sample lacks the layer. Columns ``<layer>:<collection or regulators>:<name>``."""
+        index = layers[self.layers_[0]].index
+        return self._design(layers, index, tuple(self.layers_), fill=False)
+
+    def _design(self, layers, rows, subset, fill: bool = True):
+        blocks = []
+        for layer in subset:
+            X = layers[layer].reindex(rows)
+            S = pd.DataFrame(np.nan, index=rows, columns=self.centre_[layer].index)
+            keep = observed_rows(X)
+            if len(keep):
+                S.loc[keep] = ((self._raw_scores(X.loc[keep], layer) - self.centre_[layer]) / self.scale_[layer]
+                               ).to_numpy()
+            blocks.append(S.fillna(0.0) if fill else S)
+        return pd.concat(blocks, axis=1)
+
+    def coefficients(self) -> pd.DataFrame:
+        """The model's coefficient (or importance) of every score: layer, source (collection or
+        regulator edge list), feature (set or regulator name), one value column per target and, for a
+        single linear predictor, ``structure_r`` (:meth:`_structure`; signed like the coefficients)."""
+        t = _coef_table(self.model_, self.design_columns_)
+        if self.structure_ is not None:
+            t["structure_r"] = self.structure_.reindex(self.design_columns_).to_numpy()
+        parts = t["feature"].str.split(":", n=1, expand=True)
+        t.insert(1, "source", parts[0])
+        t["feature"] = parts[1]
+        return t
+
+    def __sklearn_clone__(self):
+        # the gene sets, maps and edge tables are shared read-only by every clone (no deep copy per fold)
+        return type(self)(**{k: v for k, v in self.get_params(deep=False).items()})
+
