@@ -357,6 +357,10 @@ def report_sections(*, inputs: pd.DataFrame, layers: list[str], diagnostics: dic
 
 
 def _hierarchical_value(h: pd.DataFrame) -> tuple[pd.Series, str]:
+    """What ranks the hierarchical strategy's scores: the structure coefficient where the model has
+    one linear predictor, else the coefficient (the largest absolute one over classes)."""
+    if "structure_r" in h.columns:
+        return h["structure_r"].astype(float), "correlation with the model's prediction"
     cols = [c for c in h.columns if c not in ("layer", "source", "feature")]
     v = h[cols].astype(float)
     return (v.iloc[:, 0] if len(cols) == 1 else v.abs().max(axis=1)), (cols[0] if len(cols) == 1 else "max |coef|")
@@ -384,7 +388,9 @@ def hierarchical_html(h: pd.DataFrame, board: pd.DataFrame) -> str:
              f"({row.iloc[0][metric + '_lo']:.3f}-{row.iloc[0][metric + '_hi']:.3f})." if len(row) and metric else "")
     return ("<h3>Hierarchical integration: the programs the model weighs</h3><p>Gene-set scores and regulator "
             "activities per layer (learnt on the training samples, standardized), one penalized model; the same "
-            f"pathway in two layers is two features.{score} Top 10 per layer by absolute coefficient:</p>"
+            f"pathway in two layers is two features.{score} Top 10 per layer by the absolute correlation of the score "
+            "with the model's prediction on the training samples (structure_r; the coefficients themselves share "
+            "weight among correlated scores):</p>"
             + _table(top, max_rows=200))
 
 

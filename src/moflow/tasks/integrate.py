@@ -109,8 +109,9 @@ def integrate_hierarchical(layers: dict[str, pd.DataFrame], raw_samples: pd.Data
     model = strategy_factory("hierarchical", cohort.omics, settings, cohort.task, sheet=cohort.sheet, prior=prior)()
     model.fit(_train(cohort, layers), cohort.y.loc[cohort.train])
     coefs = orient_coefficients(model.coefficients(), positive_class(cohort.y, settings))
-    value = [c for c in coefs.columns if c not in ("layer", "source", "feature")]
-    order = coefs[value].abs().max(axis=1).sort_values(ascending=False).index
+    value = ["structure_r"] if "structure_r" in coefs.columns else [
+        c for c in coefs.columns if c not in ("layer", "source", "feature")]
+    order = coefs[value].abs().max(axis=1).sort_values(ascending=False, kind="stable").index
     log.info("hierarchical integration: %d scores of %d layers; top:\n%s", len(coefs), len(model.layers_),
              coefs.loc[order].head(15).to_string(index=False))
     return {"scores": model.scores(layers).rename_axis("sample").reset_index(),
