@@ -33,7 +33,9 @@ OMICS_COLUMNS = ["layer", "kind", "path", "orientation", "batch_column", "has_qc
 @dataclass(frozen=True)
 class Scenario:
     """outcome: strings | 01 | 12 | truefalse | multiclass | continuous | survival (follow-up time and a
-    true/false death column, no outcome column); ids: plain | zeros (0001);
+    true/false death column, no outcome column); ids: plain | zeros (0001); regulators: a regulator
+    edge list (data/regulators.tsv: a planted regulator of the outcome program's genes, decoys) for
+    the hierarchical strategy;
     layers: which layers the cohort has; external: an external test set marked in the sheet;
     confounded: the outcome goes with batch (and config allows correcting anyway)."""
 
@@ -43,6 +45,7 @@ class Scenario:
     ids: str = "plain"
     external: bool = False
     confounded: bool = False
+    regulators: bool = False
     config: dict = field(default_factory=dict)
 
 
@@ -52,7 +55,8 @@ LIGHT = {"enrichment": {"competitive": {"enabled": False}, "ora": {"enabled": Fa
 # batch confounded with the outcome) appears at least once; every run costs CI about a minute.
 SCENARIOS = [
     # three layers with an external test set run in tests/e2e/test_workflow.py
-    Scenario("binary01_zeros_external", outcome="01", layers=("rna", "protein"), ids="zeros", external=True),
+    Scenario("binary01_zeros_external", outcome="01", layers=("rna", "protein"), ids="zeros", external=True,
+             regulators=True),
     Scenario("binary12_one_layer", outcome="12", layers=("protein",), config=LIGHT),
     Scenario("multiclass_two_layers_external", outcome="multiclass", layers=("rna", "protein"), external=True,
              config={**LIGHT, "evaluation": {"strategies": ["early", "mofa"]}}),
@@ -144,6 +148,17 @@ def make_scenario(root: Path, sc: Scenario, *, seed: int = 5) -> Path:
     omics.to_csv(root / "config" / "omics.tsv", sep="\t", index=False, lineterminator="\n")
     if any(LAYER_ROWS[layer][-1] == "symbol" for layer in sc.layers):
         config["enrichment"] = {"gene_sets": {"pathways": "data/pathways.gmt"}, "permutations": 100}
+    if sc.regulators:  # a planted regulator of the outcome program (signs as +), decoys with random targets
+        genes = list(c.layers["rna"].columns)
+        planted = [g for g in c.gene_sets["PLANTED_F1_OUTCOME_RESPONSE"] if g in genes][:25]
+        rows = [("TF_PLANTED", g, "+") for g in planted]
+        for k in range(3):
+            rows += [(f"TF_DECOY{k + 1}", g, "-" if j % 2 else "+")
+                     for j, g in enumerate(rng.choice(genes, 25, replace=False))]
+        pd.DataFrame(rows, columns=["source", "target", "sign"]).to_csv(
+            data / "regulators.tsv", sep="\t", index=False, lineterminator="\n")
+        config.setdefault("integration", {})["hierarchical"] = {
+            "regulators": {"tf": {"edges": "data/regulators.tsv", "layer": "rna"}}}
     for key, value in sc.config.items():
         config[key] = {**config.get(key, {}), **value} if isinstance(value, dict) else value
     (root / "config" / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))

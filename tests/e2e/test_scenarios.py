@@ -59,6 +59,13 @@ def _check(folder: Path, sc) -> None:
     assert best[metric] > (0.3 if metric == "r2" else 0.6), board.to_string()
     if any(layer in ("rna", "protein") for layer in sc.layers):
         assert (r / "enrich" / "models_prerank.tsv").exists() and (r / "enrich" / "pathways.tsv").exists()
+        assert {"p_brown", "fdr_brown"} <= set(io.read_table(r / "enrich" / "pathways.tsv").columns)
+        # the hierarchical strategy (a gene layer and gene sets): scored, and its programs in the report
+        assert "hierarchical" in strategies and "Hierarchical integration" in html
+        coefs = io.read_table(r / "integrate" / "hierarchical" / "coefficients.tsv")
+        if sc.regulators:  # the planted regulator leads the edge list's regulators
+            tf = coefs[coefs["source"] == "tf"]
+            assert tf.loc[tf["structure_r"].abs().idxmax(), "feature"] == "TF_PLANTED", tf
     assert "Evaluation" in html and "Intermediate integration (MOFA)" in html
 
 
