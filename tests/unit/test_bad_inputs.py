@@ -235,6 +235,36 @@ def gz_rna(truncate: bool):
     return breaker
 
 
+def survival_outcome(bad: dict | None = None, events: int | None = None):
+    """The outcome as follow-up time (years) and a true/false event column; ``bad``: {sample: (time,
+    event)} overrides; ``events``: how many cohort samples have the event (the others censored)."""
+    def breaker(p: Project):
+        cohort = p.sheet["sample_type"] == "sample"
+        p.sheet["years"] = np.where(cohort, [f"{1 + 0.5 * i:.1f}" for i in range(len(p.sheet))], "")
+        n = 8 if events is None else events
+        ev = ["true" if i < n else "false" for i in range(int(cohort.sum()))]
+        p.sheet["died"] = ""
+        p.sheet.loc[cohort, "died"] = ev
+        for sample, (t, e) in (bad or {}).items():
+            row = p.sheet["sample"] == sample
+            if t is not None:
+                p.sheet.loc[row, "years"] = t
+            if e is not None:
+                p.sheet.loc[row, "died"] = e
+        p.config["outcome"] = {"type": "survival", "time": "years", "event": "died"}
+    return breaker
+
+
+def regulators(content: str | None, layer: str = "rna"):
+    """A hierarchical regulator edge list (content None: the file named but absent)."""
+    def breaker(p: Project):
+        p.config.setdefault("integration", {})["hierarchical"] = {
+            "regulators": {"tf": {"edges": str(p.root / "data/edges.tsv"), "layer": layer}}}
+        if content is not None:
+            p.texts["data/edges.tsv"] = content
+    return breaker
+
+
 def mark_test(n_test: int, first=True):
     """Mark n cohort samples as external test (evaluation: test_column split)."""
     def breaker(p: Project):
@@ -345,6 +375,42 @@ CASES = {
     "single class among training samples": (
         "startup", both(mark_test(6), only_class("case", SAMPLES[6:])), DataError,
         [r"a single class \('case'\) among the training samples \(6 external test sample\(s\) not counted\)"]),
+    # survival outcomes: time and event columns
+    "survival: negative follow-up time": (
+        "startup", survival_outcome(bad={"S05": ("-1.0", None)}), DataError,
+        [S + r", row 7: sample 'S05'", "cannot be negative"]),
+    "survival: missing follow-up time": (
+        "startup", survival_outcome(bad={"S03": ("", None)}), DataError,
+        [S + r", row 5: sample 'S03' has no follow-up time in column 'years'", "Fill in"]),
+    "survival: event not binary": (
+        "startup", survival_outcome(bad={"S02": (None, "dead")}), DataError,
+        [S + r", row 4: sample 'S02' has the value 'dead' in event column 'died'", "0/1", "true/false"]),
+    "survival: no events": (
+        "startup", survival_outcome(events=0), DataError, [S, "no event among the 12", "all are censored"]),
+    "survival: fewer events than folds": (
+        "startup", survival_outcome(events=2), DataError,
+        [S, r"2 event\(s\) among the 12", "fewer than the 3 cross-validation folds", "evaluation: folds"]),
+    "survival: event column misspelt": (
+        "startup", both(survival_outcome(), config(outcome__event="dide")), ConfigError,
+        [r"event column 'dide'", "Did you mean 'died'"]),
+    "survival: random forest model": (
+        "startup", both(survival_outcome(), config(integration__late={"model": "random_forest"})), ConfigError,
+        ["integration: late: model", "no survival form", "linear"]),
+    # hierarchical strategy: regulator edge lists and collections
+    "hierarchical: edge list absent": (
+        "startup", regulators(None), ConfigError, ["regulators: tf: edges", "does not exist", "source and target"]),
+    "hierarchical: edge list without a target column": (
+        "startup", regulators("source\tgene\nTF1\tGAPDH\n"), DataError,
+        ["edges.tsv", "no column 'target'"]),
+    "hierarchical: edge sign not a number": (
+        "startup", regulators("source\ttarget\tsign\nTF1\tGAPDH\t+\nTF1\tACTB\tup\n"), DataError,
+        ["edges.tsv, line 3", "'up'"]),
+    "hierarchical: regulator layer misspelt": (
+        "startup", regulators("source\ttarget\nTF1\tGAPDH\n", layer="rnaa"), ConfigError,
+        ["regulators: <name>: layer: rnaa", "Did you mean 'rna'"]),
+    "hierarchical: unknown collection": (
+        "startup", config(integration__hierarchical={"collections": ["hallmark"]}), ConfigError,
+        ["integration: hierarchical: collections", "'hallmark'", "enrichment: gene_sets"]),
     "single class overall": (
         "startup", only_class("case"), DataError, [S, r"single class \('case'\)", "two classes"]),
     "binary declared, three classes": (
