@@ -70,7 +70,8 @@ STRATEGY_NAMES = strategy_names(LAYERS, SETTINGS, omics)
 # the hierarchical strategy reads the gene sets (and annotations) and its regulator edge lists
 HIERARCHICAL = "hierarchical" in STRATEGY_NAMES
 REGULATORS = {
-    name: reg.edges for name, reg in SETTINGS.integration.hierarchical.regulators.items()
+    name: reg.edges
+    for name, reg in SETTINGS.integration.hierarchical.regulators.items()
 }
 SPLIT_JOBS = split_jobs(SPLITS, SETTINGS.evaluation.splits_per_job)
 COLLECTIONS = list(SETTINGS.enrichment.gene_sets)

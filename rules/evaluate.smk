@@ -28,14 +28,15 @@ rule cv_splits:
         "../scripts/cv_splits.py"
 
 
+# the hierarchical strategy's gene sets and regulator edge lists come in as inputs files and edges
+# (empty lists without it)
 rule cv_fold:
     input:
+        **prior_files(),
         matrices=expand("results/inputs/{layer}.parquet", layer=LAYERS),
         samples="results/inputs/samples.tsv",
         omics=OMICS_PATH,
         splits="results/evaluate/splits.tsv",
-        # the hierarchical strategy's gene sets and regulator edge lists (empty without it)
-        **prior_files(),
     output:
         predictions="results/evaluate/folds/{part}.tsv",
     log:

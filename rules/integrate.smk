@@ -85,10 +85,10 @@ rule integrate_late:
 
 rule integrate_hierarchical:
     input:
+        **prior_files(),
         matrices=expand("results/preprocess/{layer}.parquet", layer=LAYERS),
         samples="results/inputs/samples.tsv",
         omics=OMICS_PATH,
-        **prior_files(),
     output:
         scores="results/integrate/hierarchical/scores.tsv",
         coefficients="results/integrate/hierarchical/coefficients.tsv",
