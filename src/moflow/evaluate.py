@@ -383,10 +383,13 @@ def external_scores(pred: pd.DataFrame, *, task: str, positive: str | None = Non
     within each class for a class outcome, within event status for survival: its scores need the
     training samples' outcome ``y_train`` and the AUC ``times``). Columns ``test_<metric>``,
     ``test_<metric>_lo`` / ``_hi`` and ``test_n_test``; one row per strategy."""
+    import zlib
+
     metrics = {"classification": EXTERNAL_CLASS_METRICS, "survival": SURV_METRICS}.get(task, EXTERNAL_REG_METRICS)
-    rng = np.random.default_rng(seed)
     rows = []
     for strat, d in pred.groupby("strategy", sort=True):
+        # a generator per strategy: its interval does not depend on which other strategies are scored
+        rng = np.random.default_rng([seed, zlib.crc32(str(strat).encode())])
         if task == "survival":
             d = d.dropna(subset=["risk"]).reset_index(drop=True)
             score = lambda idx: survival_scores(d.iloc[idx], y_train, times)  # noqa: E731

@@ -12,10 +12,15 @@ lacking layers is scored by a model refit on the layers it has, :class:`moflow.i
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import pandas as pd
 
 from .integrate import _Base, _coef_table, observed_rows
+
+log = logging.getLogger("moflow")
+FEW_SETS = 5  # fewer gene sets scored in a layer than this: a warning
 
 
 class HierarchicalIntegration(_Base):
@@ -69,6 +74,11 @@ class HierarchicalIntegration(_Base):
                     r = RegulatorActivity(edges=edges, min_targets=min_targets, prefix=f"{layer}:{name}:").fit(G)
                     if r.weights_.shape[1]:
                         scorers.append(r)
+            n_sets = sum(len(s.members_) for s in scorers if hasattr(s, "members_"))
+            if self.collections and any(layer in lays for _, _, lays in self.collections) and n_sets < FEW_SETS:
+                log.warning("hierarchical integration: layer %s has %d gene set(s) with at least %d members present "
+                            "(integration: hierarchical: min_size); a model on so few programs can do little. Lower "
+                            "min_size or use a larger collection.", layer, n_sets, self.min_size)
             if scorers:
                 self.genes_[layer], self.scorers_[layer] = gl, scorers
         if not self.scorers_:

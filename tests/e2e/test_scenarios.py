@@ -60,12 +60,16 @@ def _check(folder: Path, sc) -> None:
     if any(layer in ("rna", "protein") for layer in sc.layers):
         assert (r / "enrich" / "models_prerank.tsv").exists() and (r / "enrich" / "pathways.tsv").exists()
         assert {"p_brown", "fdr_brown"} <= set(io.read_table(r / "enrich" / "pathways.tsv").columns)
+    wanted = sc.config.get("evaluation", {}).get("strategies")
+    if any(layer in ("rna", "protein") for layer in sc.layers) and (wanted is None or "hierarchical" in wanted):
         # the hierarchical strategy (a gene layer and gene sets): scored, and its programs in the report
         assert "hierarchical" in strategies and "Hierarchical integration" in html
         coefs = io.read_table(r / "integrate" / "hierarchical" / "coefficients.tsv")
         if sc.regulators:  # the planted regulator leads the edge list's regulators
             tf = coefs[coefs["source"] == "tf"]
             assert tf.loc[tf["structure_r"].abs().idxmax(), "feature"] == "TF_PLANTED", tf
+    elif wanted is not None and "hierarchical" not in wanted:
+        assert "hierarchical" not in strategies
     assert "Evaluation" in html and "Intermediate integration (MOFA)" in html
 
 
