@@ -46,7 +46,7 @@ def _two_groups(X: pd.DataFrame, groups: pd.Series, order) -> tuple[np.ndarray, 
     """Boolean masks over X's rows of group 1 and group 2, and the two labels."""
     if not isinstance(X, pd.DataFrame):
         raise TypeError(f"effect_sizes expects a samples x features pandas DataFrame, not {type(X).__name__}.")
-    g = pd.Series(groups).reindex(X.index)
+    g = groups.reindex(X.index) if isinstance(groups, pd.Series) else pd.Series(np.asarray(groups), index=X.index)
     present = g.dropna()
     labels = list(present.unique())
     if order is None:
@@ -194,7 +194,8 @@ def feature_power(es: pd.DataFrame, kind: str, n_per_group: int | np.ndarray, al
             df = 2 * n - 2
             ncp = np.abs(es["effect"].to_numpy(float)) * np.sqrt(n / 2)
             crit = stats.t.isf(a / 2, df)
-            power = stats.nct.sf(crit, df, ncp) + stats.nct.cdf(-crit, df, ncp)
+            # lower tail as sf(crit; -ncp): scipy's nct.cdf(-crit, df, ncp) is NaN for a large ncp
+            power = stats.nct.sf(crit, df, ncp) + stats.nct.sf(crit, df, -ncp)
         else:
             z = _standardized(es, kind) * np.sqrt(n)
             crit = stats.norm.isf(a / 2)

@@ -9,9 +9,9 @@ fitted by an inverse power law (:func:`fit_learning_curve`)::
     error (balanced error rate):              error(n) = a + b * n**-c        (b > 0, c > 0; a: the asymptote)
 
 by weighted nonlinear least squares (each point weighted by the inverse variance of the scores at its training
-size), with a cluster bootstrap over the splits (the points of one split are resampled together) for the
-intervals of :func:`predict_score` and :func:`size_for_target`. A bootstrap fit that does not converge is dropped
-and counted (``n_failed``).
+size), with a cluster bootstrap over the splits (a split's points resampled together; widened for the samples the
+splits share, ``test_to_train``) for the intervals of :func:`predict_score` and :func:`size_for_target`. A
+bootstrap fit that does not converge is dropped and counted (``n_failed``).
 
 Riley et al. minimum sample size (a floor for developing a regression-type prediction model):
 :func:`riley_binary`, :func:`riley_survival`, :func:`riley_continuous` follow Riley et al. (Stat Med 2019, parts I
@@ -24,6 +24,7 @@ n whose 95% interval of the risk at the timepoint is within the margin (pmsampsi
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -32,7 +33,6 @@ import pandas as pd
 _KINDS = {"gain": 1.0, "error": -1.0}
 
 
-# ----------------------------------------------------------------------------------------------- learning curve
 def subsample_training(train: list[str], strata: np.ndarray | pd.Series, fraction: float, seed: int) -> list[str]:
     """A stratified subsample of a split's training samples, in their original order.
 
@@ -44,17 +44,11 @@ def subsample_training(train: list[str], strata: np.ndarray | pd.Series, fractio
     if not 0 < fraction <= 1:
         raise ValueError(f"fraction must be in (0, 1], got {fraction}")
     train = list(train)
-    if isinstance(strata, pd.Series):
-        missing = [s for s in train if s not in strata.index]
-        if missing:
-            raise ValueError(f"strata lack {len(missing)} training samples, e.g. {missing[:3]}")
-        labels = strata.loc[train].to_numpy()
-    else:
-        labels = np.asarray(strata)
-        if len(labels) != len(train):
-            raise ValueError(f"strata has {len(labels)} entries for {len(train)} training samples")
+    labels = strata.reindex(train).to_numpy() if isinstance(strata, pd.Series) else np.asarray(strata)
+    if len(labels) != len(train):
+        raise ValueError(f"strata has {len(labels)} entries for {len(train)} training samples")
     if pd.isna(labels).any():
-        raise ValueError("strata has missing values")
+        raise ValueError(f"strata lack a label for {int(pd.isna(labels).sum())} training samples (absent or missing)")
     rng = np.random.default_rng(seed)
     keep: set[str] = set()
     for label in sorted(pd.unique(labels), key=str):
@@ -77,37 +71,50 @@ def learning_curve(splits: Sequence[tuple[list[str], list[str]]], strata: pd.Ser
     for i, (train, test) in enumerate(splits):
         for f in sorted(fractions):
             sub = subsample_training(train, strata, f, seed + i)
-            rows.append({"split": i, "fraction": float(f), "n_train": len(sub), "score": float(fit_and_score(sub, test))})
-    return pd.DataFrame(rows)
+            rows.append((i, float(f), len(sub), float(fit_and_score(sub, test))))
+    return pd.DataFrame(rows, columns=["split", "fraction", "n_train", "score"])
 
 
 def _curve(n, a, b, c, sign):
     return a - sign * b * np.power(np.asarray(n, float), -c)
 
 
+def _levels(n: np.ndarray) -> np.ndarray:
+    """Level of each point's training size: sizes within 10% of a level's smallest size share it (stratified
+    subsamples of one fraction differ by a sample or two between splits)."""
+    sizes = np.unique(n)
+    level, start, of_size = -1, -np.inf, {}
+    for s in sizes:
+        if s > 1.1 * start:
+            level, start = level + 1, s
+        of_size[s] = level
+    return np.array([of_size[s] for s in n])
+
+
 def _sigma(n: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Per-point standard deviation for the weights: the SD of the scores at the point's training size (floored at
-    a quarter of their median) where every size has at least 3 points, else proportional to n^-1/2."""
-    sizes, inverse, counts = np.unique(n, return_inverse=True, return_counts=True)
+    """Per-point standard deviation for the weights: the SD of the scores at the point's training-size level
+    (floored at a quarter of their median) where every level has at least 3 points, else proportional to n^-1/2."""
+    lev = _levels(n)
+    counts = np.bincount(lev)
     if counts.min() >= 3:
-        sd = np.array([y[inverse == k].std(ddof=1) for k in range(len(sizes))])
+        sd = np.array([y[lev == k].std(ddof=1) for k in range(len(counts))])
         med = np.median(sd)
         if med > 0:
-            return np.maximum(sd, 0.25 * med)[inverse]
+            return np.maximum(sd, 0.25 * med)[lev]
     return 1.0 / np.sqrt(n)
 
 
 def _fit_once(n: np.ndarray, y: np.ndarray, sign: float, a_bounds: tuple[float, float]) -> np.ndarray:
     """(a, b, c) of one weighted fit; raises RuntimeError/ValueError when it fails. Starts: for c on a grid the
     model is linear in (a, b); the grid point of least weighted SSE with b > 0 and a in bounds starts curve_fit."""
-    from scipy.optimize import curve_fit
+    from scipy.optimize import OptimizeWarning, curve_fit
 
-    if len(np.unique(n)) < 3:
+    if _levels(n).max() < 2:
         raise ValueError("at least 3 distinct training sizes are needed")
     sigma = _sigma(n, y)
     w = 1.0 / sigma**2
     best, start = np.inf, None
-    for c in np.geomspace(0.05, 3.0, 40):
+    for c in np.geomspace(0.05, 3.0, 24):
         x = np.power(n, -c)
         design = np.column_stack([np.ones_like(x), x]) * np.sqrt(w)[:, None]
         coef, *_ = np.linalg.lstsq(design, y * np.sqrt(w), rcond=None)
@@ -119,17 +126,18 @@ def _fit_once(n: np.ndarray, y: np.ndarray, sign: float, a_bounds: tuple[float, 
         a0 = float(np.clip(y.max() if sign > 0 else y.min(), *a_bounds))
         start = (a0, max(abs(a0 - y.mean()), 1e-3) * np.sqrt(n.min()), 0.5)
     lo, hi = [a_bounds[0], 1e-12, 1e-3], [a_bounds[1], np.inf, 5.0]
-    p0 = np.clip(start, [v + 1e-12 if np.isfinite(v) else v for v in lo], [v - 1e-12 if np.isfinite(v) else v
-                                                                          for v in hi])
-    params, _ = curve_fit(lambda nn, a, b, c: _curve(nn, a, b, c, sign), n, y, p0=p0, sigma=sigma,
-                          bounds=(lo, hi), maxfev=5000)
+    with warnings.catch_warnings():  # "covariance could not be estimated": unused, the bootstrap gives intervals
+        warnings.simplefilter("ignore", OptimizeWarning)
+        params, _ = curve_fit(lambda nn, a, b, c: _curve(nn, a, b, c, sign), n, y, p0=start, sigma=sigma,
+                              bounds=(lo, hi), maxfev=5000)
     if not np.all(np.isfinite(params)):
         raise RuntimeError("non-finite parameters")
     return params
 
 
 def fit_learning_curve(n: np.ndarray, score: np.ndarray, *, kind: str = "gain", groups: np.ndarray | None = None,
-                       n_boot: int = 500, seed: int = 0, a_bounds: tuple[float, float] | None = None) -> dict:
+                       n_boot: int = 500, seed: int = 0, test_to_train: float | None = None,
+                       a_bounds: tuple[float, float] | None = None) -> dict:
     """Inverse power law fitted to per-split scores at several training sizes, with a cluster bootstrap.
 
     Parameters
@@ -141,6 +149,13 @@ def fit_learning_curve(n: np.ndarray, score: np.ndarray, *, kind: str = "gain", 
     groups
         The split of each point: the bootstrap resamples splits (all points of a drawn split together). ``None``:
         points are resampled one by one.
+    test_to_train
+        Held-out to training size ratio of the splits (1 / (K - 1) for K-fold). Splits of one cohort share their
+        samples, so resampling them understates the uncertainty about a new cohort; when given (with ``groups``),
+        the bootstrap deviations from the fit (of the score in :func:`predict_score`, of log n in
+        :func:`size_for_target`) are widened by sqrt(1 + J * test_to_train), J splits: the Nadeau & Bengio (2003)
+        variance factor 1/J + n_test/n_train over the naive 1/J, as for repeated K-fold (Bouckaert & Frank 2004).
+        ``None``: the plain cluster bootstrap, an interval conditional on the cohort at hand.
     a_bounds
         Bounds of the asymptote; default (0, 1) when every score is in [0, 1], else unbounded.
 
@@ -148,16 +163,15 @@ def fit_learning_curve(n: np.ndarray, score: np.ndarray, *, kind: str = "gain", 
     -------
     dict
         ``kind``; ``params`` ({a, b, c}); ``boot`` (array of the converged bootstrap fits' (a, b, c), one per row);
-        ``n_boot``; ``n_failed`` (bootstrap fits that did not converge, dropped); ``n_range`` (observed sizes);
-        ``predict`` (callable: n -> fitted score).
+        ``n_boot``; ``n_failed`` (bootstrap fits that did not converge, dropped); ``inflation`` (the widening
+        factor, 1 without ``test_to_train``); ``n_range`` (observed sizes); ``predict`` (callable: n -> fitted score).
     """
     if kind not in _KINDS:
         raise ValueError(f"kind must be one of {sorted(_KINDS)}, got {kind!r}")
     sign = _KINDS[kind]
     n = np.asarray(n, float)
     y = np.asarray(score, float)
-    ok = np.isfinite(n) & np.isfinite(y)
-    if n.shape != y.shape or not ok.all():
+    if n.shape != y.shape or not (np.isfinite(n).all() and np.isfinite(y).all()):
         raise ValueError("n and score must be finite arrays of the same length")
     if (n <= 0).any():
         raise ValueError("training sizes must be positive")
@@ -179,10 +193,16 @@ def fit_learning_curve(n: np.ndarray, score: np.ndarray, *, kind: str = "gain", 
             boot.append(_fit_once(n[pick], y[pick], sign, a_bounds))
         except (RuntimeError, ValueError, np.linalg.LinAlgError):
             failed += 1
+    boot = np.array(boot).reshape(-1, 3)
+    inflation = 1.0
+    if test_to_train is not None:
+        if groups is None or test_to_train < 0:
+            raise ValueError("test_to_train needs groups (the split of each point) and must be >= 0")
+        inflation = math.sqrt(1 + len(cluster_index) * test_to_train)
     a, b, c = (float(v) for v in params)
-    return {"kind": kind, "params": {"a": a, "b": b, "c": c}, "boot": np.array(boot).reshape(-1, 3),
-            "n_boot": int(n_boot), "n_failed": int(failed), "n_range": (float(n.min()), float(n.max())),
-            "predict": lambda nn: _curve(nn, a, b, c, sign)}
+    return {"kind": kind, "params": {"a": a, "b": b, "c": c}, "boot": boot, "n_boot": int(n_boot),
+            "n_failed": int(failed), "inflation": inflation, "a_bounds": a_bounds,
+            "n_range": (float(n.min()), float(n.max())), "predict": lambda nn: _curve(nn, a, b, c, sign)}
 
 
 def predict_score(fit: dict, n_new, level: float = 0.95) -> pd.DataFrame:
@@ -196,6 +216,7 @@ def predict_score(fit: dict, n_new, level: float = 0.95) -> pd.DataFrame:
     boot = fit["boot"]
     if len(boot):
         curves = _curve(nn[None, :], boot[:, [0]], boot[:, [1]], boot[:, [2]], sign)
+        curves = np.clip(point + fit["inflation"] * (curves - point), *fit["a_bounds"])
         low, high = np.quantile(curves, [(1 - level) / 2, (1 + level) / 2], axis=0)
     else:
         low = high = np.full(len(nn), np.nan)
@@ -231,23 +252,26 @@ def size_for_target(fit: dict, target: float, n_max: float = 1e6, level: float =
     boot = fit["boot"]
     if len(boot):
         sizes = _size(boot[:, 0], boot[:, 1], boot[:, 2], sign, target, n_max)
+        finite = np.isfinite(sizes)
+        if np.isfinite(n_star) and fit["inflation"] != 1:  # widened on the log scale
+            sizes[finite] = n_star * np.exp(fit["inflation"] * np.log(sizes[finite] / n_star))
+            sizes[sizes > n_max] = np.inf
         low, high = (float(np.quantile(sizes, q, method="inverted_cdf")) for q in ((1 - level) / 2, (1 + level) / 2))
         unreachable = float(np.mean(~np.isfinite(sizes)))
     else:
         low = high = unreachable = np.nan
-    return {"target": float(target), "n_exact": n_star, "n": float(math.ceil(n_star)) if np.isfinite(n_star) else np.inf,
+    n_up = float(math.ceil(n_star)) if np.isfinite(n_star) else np.inf
+    return {"target": float(target), "n_exact": n_star, "n": n_up,
             "low": low, "high": high, "reachable": bool(np.isfinite(n_star)), "boot_unreachable": unreachable,
             "status": status}
 
 
 def size_table(fits: dict[str, dict], target: float, n_max: float = 1e6) -> pd.DataFrame:
     """:func:`size_for_target` for each strategy's fitted curve, one row per strategy."""
-    rows = [{"strategy": name, **{k: v for k, v in size_for_target(fit, target, n_max).items()}}
-            for name, fit in fits.items()]
+    rows = [{"strategy": name, **size_for_target(fit, target, n_max)} for name, fit in fits.items()]
     return pd.DataFrame(rows).set_index("strategy")
 
 
-# ---------------------------------------------------------------------------------------------------- Riley et al.
 def r2cs_from_c_statistic(c_statistic: float, prevalence: float) -> float:
     """Cox-Snell R2 of a logistic model with this C-statistic and outcome proportion.
 
@@ -281,9 +305,7 @@ def _n_shrinkage(p: int, r2: float, s: float) -> int:
 
 def _criteria_table(rows: list[tuple], events_per_person: float, p: int) -> pd.DataFrame:
     t = pd.DataFrame(rows, columns=["criterion", "n", "shrinkage"]).set_index("criterion")
-    t["events"] = t["n"] * events_per_person
-    t["epp"] = t["events"] / p
-    return t
+    return t.assign(events=t["n"] * events_per_person, epp=t["n"] * events_per_person / p)
 
 
 def riley_binary(n_parameters: int, prevalence: float, c_statistic: float | None = None, r2_cs: float | None = None,
@@ -330,7 +352,7 @@ def r2cs_from_c_index(c_index: float, events_per_person: float) -> float:
 
 
 def riley_survival(n_parameters: int, rate: float | None = None, mean_followup: float = 1.0,
-                   timepoint: float = 1.0, r2_cs: float | None = None, c_index: float | None = None, *,
+                   timepoint: float = 1.0, r2_cs: float | None = None, c_statistic: float | None = None, *,
                    event_fraction: float | None = None, shrinkage: float = 0.9, optimism: float = 0.05,
                    margin: float = 0.05) -> dict:
     """Minimum sample size for developing a Cox prediction model (Riley et al. 2019/2020, pmsampsize type "s").
@@ -342,19 +364,20 @@ def riley_survival(n_parameters: int, rate: float | None = None, mean_followup: 
     mean_followup; the rounding moves criterion 2 by at most a few participants).
     Criterion 3: the smallest n whose 95% interval of the risk at ``timepoint``, 1 - exp(-(rate +- 1.96
     sqrt(rate / (n mean_followup))) timepoint), lies within +-``margin`` of the risk (pmsampsize only reports the
-    interval at the final n, given as ``risk_interval``). Give ``r2_cs`` or ``c_index`` (:func:`r2cs_from_c_index`).
+    interval at the final n, given as ``risk_interval``). Give ``r2_cs`` or ``c_statistic`` (Harrell's C-index,
+    converted by :func:`r2cs_from_c_index`).
     """
     if (rate is None) == (event_fraction is None):
         raise ValueError("give exactly one of rate and event_fraction")
-    if (r2_cs is None) == (c_index is None):
-        raise ValueError("give exactly one of r2_cs and c_index")
+    if (r2_cs is None) == (c_statistic is None):
+        raise ValueError("give exactly one of r2_cs and c_statistic")
     rate = float(rate) if rate is not None else float(event_fraction) / mean_followup
     if rate <= 0 or mean_followup <= 0 or timepoint <= 0:
         raise ValueError("rate, mean_followup and timepoint must be positive")
     lam = rate * mean_followup
     source = "given"
     if r2_cs is None:
-        r2_cs, source = r2cs_from_c_index(c_index, lam), "c_index (Royston D, Jinks et al. 2015)"
+        r2_cs, source = r2cs_from_c_index(c_statistic, lam), "c_statistic (Royston D, Jinks et al. 2015)"
     events = math.ceil(lam * 10000)  # pmsampsize's reference cohort of 10000 with the events rounded up
     max_r2 = 1 - math.exp(2 * (events * math.log(events / 10000) - events) / 10000)
     if r2_cs >= max_r2:
@@ -381,9 +404,9 @@ def _smallest(ok: Callable[[int], bool], start: int) -> int:
         return start
     lo, hi = start, start * 2
     while not ok(hi):
-        lo, hi = hi, hi * 2
         if hi > 10**9:
             raise ValueError("no sample size up to 10^9 meets the criterion")
+        lo, hi = hi, hi * 2
     while hi - lo > 1:
         mid = (lo + hi) // 2
         lo, hi = (lo, mid) if ok(mid) else (mid, hi)
@@ -402,8 +425,8 @@ def riley_continuous(n_parameters: int, r2: float, intercept: float, sd: float, 
     from scipy.stats import chi2, t
 
     p = int(n_parameters)
-    if not 0 < r2 < 1:
-        raise ValueError("r2 must be in (0, 1)")
+    if not 0 < r2 < 1 or intercept == 0 or sd <= 0:
+        raise ValueError("need 0 < r2 < 1, a non-zero intercept (criterion 4 is relative to it) and sd > 0")
 
     def shrink(n: int) -> float:
         r2app = (r2 * (n - p - 1) + p) / (n - 1)

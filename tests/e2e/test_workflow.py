@@ -86,7 +86,8 @@ def test_run_writes_every_stage(finished_run):
 
 def test_scoreboard_has_every_strategy_on_identical_splits(finished_run):
     board = io.read_table(finished_run / "results" / "evaluate" / "scoreboard.tsv")
-    assert set(board["strategy"]) == {"single_rna", "single_protein", "single_metabolomics", "early", "mixed", "late", "mofa"}
+    assert set(board["strategy"]) == {"single_rna", "single_protein", "single_metabolomics", "early", "mixed", "late",
+                                      "mofa", "hierarchical"}
     folds = io.read_table(finished_run / "results" / "evaluate" / "fold_scores.tsv")
     assert folds.groupby("strategy")["split"].apply(frozenset).nunique() == 1
     pred = io.read_table(finished_run / "results" / "evaluate" / "predictions.tsv")
