@@ -6,20 +6,9 @@ folder, or a skip). Tests here are marked ``realdata`` (the marker is registered
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-#: ../shared/data, seen from the repository root (tests/realdata/conftest.py -> parents[2] is the root)
-SHARED_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
-
-
-def require_dataset(name: str) -> Path:
-    """The folder of one dataset under ../shared/data, or skip the calling test where it is absent."""
-    path = SHARED_DATA / name
-    if not path.is_dir():
-        pytest.skip(f"real dataset {name} not found at {path}")
-    return path
+from realdata_helpers import SHARED_DATA, require_dataset  # noqa: F401 (the fixtures' source)
 
 
 @pytest.fixture(scope="session")

@@ -36,7 +36,6 @@ every strategy's nested CV + final split took 2 min 38 s, this module about 16 s
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -47,21 +46,12 @@ from moflow.evaluate import (external_scores, fold_scores, make_splits, predict_
 from moflow.factories import build_preprocessors, build_prior, build_strategies
 from moflow.io import read_enrichment_files
 from moflow.settings import Settings
+from realdata_helpers import SHARED_DATA, omics_table, read_breast_tcga, require_dataset
 
-DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
-HALLMARK = DATA / "genesets" / "msigdb_hallmark_h.all.v7.0.symbols.gmt"
+HALLMARK = SHARED_DATA / "genesets" / "msigdb_hallmark_h.all.v7.0.symbols.gmt"
 pytestmark = pytest.mark.realdata
 
 EARLY, LATE = "HALLMARK_ESTROGEN_RESPONSE_EARLY", "HALLMARK_ESTROGEN_RESPONSE_LATE"
-
-
-def _need(folder: str) -> Path:
-    path = DATA / folder
-    if not path.exists():
-        pytest.skip(f"{path} is absent")
-    if not HALLMARK.exists():
-        pytest.skip(f"{HALLMARK} is absent")
-    return path
 
 
 def _settings(min_size: int = 5) -> Settings:
@@ -74,22 +64,14 @@ def _settings(min_size: int = 5) -> Settings:
     )
 
 
-OMICS = pd.DataFrame([{"layer": n, "kind": k, "batch_column": "", "log_scale": "true", "has_qc": False, "gene_ids": g}
-                      for n, k, g in [("mrna", "log_expression", "symbol"), ("mirna", "log_expression", "none"),
-                                      ("protein", "continuous", "none")]]).set_index("layer", drop=False)
+OMICS = omics_table([("mrna", "log_expression", "symbol"), ("mirna", "log_expression", "none"),
+                     ("protein", "continuous", "none")])
 
 
 @pytest.fixture(scope="module")
 def breast():
-    d = _need("breast_tcga")
-    meta = pd.read_csv(d / "metadata.csv", dtype=str).set_index("sample")
-    raw = {n: pd.concat([pd.read_csv(d / f"{n}_train.csv", index_col=0), pd.read_csv(d / f"{n}_test.csv", index_col=0)])
-           for n in ("mrna", "mirna")}
-    raw["protein"] = pd.read_csv(d / "protein_train.csv", index_col=0)
-    for X in raw.values():
-        X.index = X.index.astype(str)
-    info = meta.assign(sample=meta.index, sample_type="sample").drop(columns="subtype")
-    return meta, raw, info
+    require_dataset("genesets")
+    return read_breast_tcga(require_dataset("breast_tcga"))
 
 
 def _prior(settings, train_layers):

@@ -7,8 +7,6 @@ cll_mofa: drug response + mutations with samples lacking whole layers; a MOFA fa
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -16,8 +14,8 @@ import pytest
 from moflow.evaluate import external_scores, fold_scores, make_splits, predict_split, preprocess_fold, scoreboard, split_members
 from moflow.factories import build_preprocessors, build_strategies
 from moflow.settings import Settings
+from realdata_helpers import omics_table, read_breast_tcga, require_dataset
 
-DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 pytestmark = pytest.mark.realdata
 
 CONFIG = Settings.defaults(
@@ -28,31 +26,12 @@ CONFIG = Settings.defaults(
 )
 
 
-def _need(folder: str) -> Path:
-    path = DATA / folder
-    if not path.exists():
-        pytest.skip(f"{path} is absent")
-    return path
-
-
-def _omics(rows):
-    return pd.DataFrame([{"layer": n, "kind": k, "batch_column": "", "log_scale": "true", "has_qc": False}
-                         for n, k in rows]).set_index("layer", drop=False)
-
-
 def test_breast_tcga_external_test_ber():
-    d = _need("breast_tcga")
-    meta = pd.read_csv(d / "metadata.csv", dtype=str).set_index("sample")
-    raw = {n: pd.concat([pd.read_csv(d / f"{n}_train.csv", index_col=0), pd.read_csv(d / f"{n}_test.csv", index_col=0)])
-           for n in ("mrna", "mirna")}
-    raw["protein"] = pd.read_csv(d / "protein_train.csv", index_col=0)
-    for X in raw.values():
-        X.index = X.index.astype(str)
+    meta, raw, info = read_breast_tcga(require_dataset("breast_tcga"))
     y = meta["subtype"]
     test = list(meta.index[meta["split"] == "test"])
     assert "protein" in raw and not set(test) & set(raw["protein"].index)  # test samples lack protein
-    omics = _omics([("mrna", "log_expression"), ("mirna", "log_expression"), ("protein", "continuous")])
-    info = meta.assign(sample=meta.index, sample_type="sample").drop(columns="subtype")
+    omics = omics_table([("mrna", "log_expression"), ("mirna", "log_expression"), ("protein", "continuous")])
     pps = build_preprocessors(omics, CONFIG, info)
     strategies = build_strategies(omics, CONFIG, "classification")
     splits = make_splits(y, folds=5, repeats=1, seed=1, test=test)
@@ -80,7 +59,7 @@ def test_cll_mofa_factor_tracks_ighv():
     from moflow.mofa import MOFA
     from moflow.preprocess import LayerPreprocessor, layer_settings
 
-    d = _need("cll_mofa")
+    d = require_dataset("cll_mofa")
     meta = pd.read_csv(d / "metadata.csv", index_col=0)
     drugs = pd.read_csv(d / "drugs.csv", index_col=0)
     muts = pd.read_csv(d / "mutations.csv", index_col=0)

@@ -26,23 +26,11 @@ from moflow.evaluate import (evaluation_times, fold_scores, make_splits, permuta
                              split_members, split_names)
 from moflow.factories import build_preprocessors, build_strategies
 from moflow.settings import Settings
+from realdata_helpers import omics_table, require_dataset
 
-DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 pytestmark = pytest.mark.realdata
 
 TIME, EVENT = "TTT_years", "treatedAfter"
-
-
-def _need(folder: str) -> Path:
-    path = DATA / folder
-    if not path.exists():
-        pytest.skip(f"{path} is absent")
-    return path
-
-
-def _omics(rows):
-    return pd.DataFrame([{"layer": n, "kind": k, "batch_column": "", "log_scale": "false", "has_qc": False}
-                         for n, k in rows]).set_index("layer", drop=False)
 
 
 def _cll(d: Path):
@@ -59,12 +47,12 @@ def _cll(d: Path):
 
 
 def test_cll_time_to_treatment_nested_cv():
-    d = _need("cll_mofa")
+    d = require_dataset("cll_mofa")
     meta, raw, y = _cll(d)
     assert len(y) == 174 and int(y["event"].sum()) == 96
     assert y.notna().all().all() and (y["time"] > 0).all()
     settings = Settings.defaults(seed=1, outcome={"type": "survival", "time": TIME, "event": EVENT})
-    omics = _omics([("drugs", "continuous"), ("mutations", "binary")])
+    omics = omics_table([("drugs", "continuous"), ("mutations", "binary")], log_scale="false")
     info = meta.drop(columns=[TIME, EVENT]).assign(sample=meta.index, sample_type="sample")
     pps = build_preprocessors(omics, settings, info)
     strategies = build_strategies(omics, settings, "survival")
@@ -96,7 +84,7 @@ def test_cll_mofa_survival_factor_is_the_ighv_factor():
     from moflow.mofa import MOFA, factor_associations
     from moflow.preprocess import LayerPreprocessor, layer_settings
 
-    d = _need("cll_mofa")
+    d = require_dataset("cll_mofa")
     meta, raw, y = _cll(d)
     # MOFA on the full cohort, as tests/realdata/test_realdata_integration.py fits it
     drugs = LayerPreprocessor("continuous", layer_settings("continuous", {"impute": {"method": "none"}}),
