@@ -258,6 +258,19 @@ class Evaluation:
 
 
 @dataclass(frozen=True)
+class Design:
+    enabled: bool
+    target_power: float
+    min_power: float
+    fdr: float
+    effect_threshold: float
+    sizes: tuple
+    costs: Mapping[str, float]
+    fractions: tuple
+    target_score: float | None
+
+
+@dataclass(frozen=True)
 class EnrichmentLayer:
     annotation: str | None
     feature_column: str
@@ -333,7 +346,7 @@ class _NotPassed:
 
 
 SECTIONS = ("samples", "omics", "seed", "outcome", "covariates", "inputs", "demo", "kind_defaults", "preprocess",
-            "batch_confounding", "integration", "evaluation", "enrichment")
+            "batch_confounding", "integration", "evaluation", "design", "enrichment")
 
 
 @dataclass(frozen=True)
@@ -352,6 +365,7 @@ class Settings:
     batch_confounding: BatchConfounding
     integration: Integration
     evaluation: Evaluation
+    design: Design
     enrichment: Enrichment
 
     @classmethod
