@@ -72,7 +72,8 @@ def check_config_layers(settings, layers, *, source: str = "config", omics_path:
              ("integration: mofa: likelihoods", list(settings.integration.mofa.likelihoods)),
              ("integration: early: layer_weights", list(settings.integration.early.layer_weights)),
              ("integration: hierarchical: regulators: <name>: layer",
-              [r.layer for r in settings.integration.hierarchical.regulators.values()])]
+              [r.layer for r in settings.integration.hierarchical.regulators.values()]),
+             ("design: costs", list(settings.design.costs))]
     problems = []
     for where, keys in named:
         for key in keys:
@@ -100,6 +101,18 @@ def check_config_columns(settings, samples: pd.DataFrame, *, source: str = "conf
                               f"{_mean(col, samples.columns)} Columns: {_listing(samples.columns, 20)}.")
 
 
+def check_design_metric(settings, task: str, *, source: str = "config") -> None:
+    """``design: metric`` is one the outcome is scored with (``task``: classification, regression, survival)."""
+    from .evaluate import CLASS_METRICS, REG_METRICS, SURV_METRICS
+
+    metric = settings.design.metric
+    allowed = {"classification": CLASS_METRICS, "regression": REG_METRICS, "survival": SURV_METRICS}[task]
+    if settings.design.enabled and metric is not None and metric not in allowed:
+        kind = {"classification": "class", "regression": "continuous", "survival": "survival"}[task]
+        raise ConfigError(f"{source}: 'design: metric' is {metric}, which a {kind} outcome is not scored with. "
+                          f"Use one of {_listing(allowed)}, or remove the key (the default follows the outcome).")
+
+
 def regulator_edges(path: str) -> pd.DataFrame:
     """A regulator edge list read and checked (:func:`moflow.hierarchy.parse_edges`)."""
     from .hierarchy import parse_edges
@@ -125,7 +138,7 @@ def check_startup(settings, *, source: str = "config", exists=None, produced=(),
     """
     from pathlib import Path
 
-    from .cohort import mofa_groups, outcome, positive_class
+    from .cohort import mofa_groups, outcome, outcome_task, positive_class
     from .enrich import check_enrichment_config
     from .errors import InputError
     from .io import read_gmt_lines, read_sheet
@@ -142,7 +155,9 @@ def check_startup(settings, *, source: str = "config", exists=None, produced=(),
     check_config_layers(settings, layers, source=source, omics_path=omics_path)
     check_config_columns(settings, samples, source=source, samples_path=samples_path)
     mofa_groups(samples, settings, path=samples_path)  # a misnamed groups column stops here
-    positive_class(outcome(samples, settings), settings, path=samples_path)  # a misspelt positive class
+    y = outcome(samples, settings)
+    positive_class(y, settings, path=samples_path)  # a misspelt positive class
+    check_design_metric(settings, outcome_task(y, settings), source=source)
     try:
         check_enrichment_config(settings.enrichment, layers, exists=exists, produced=set(produced),
                                 download_dir=download_dir)

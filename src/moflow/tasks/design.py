@@ -1,12 +1,14 @@
-"""Rules design_power and design_learning: how many samples the next study needs, from this pilot cohort.
+"""Rules design_power, design_fold and design_learning: how many samples the next study needs, from this
+pilot cohort.
 
-* design_power: per-layer power in the MultiPower model (:mod:`moflow.power`) between the two outcome
-  groups, the FDR-controlling level at every size, and the joint designs (one size for every layer;
-  the cheapest with per-layer costs).
-* design_learning: learning curves of the best integration strategy and the best single layer from
-  the nested CV's own splits (training sides subsampled, stratified), an inverse power law fitted
-  with a split bootstrap and extrapolated to the target score (:mod:`moflow.samplesize`), and Riley
-  et al.'s minimum sample size as a floor.
+* design_power: per-layer power in the MultiPower model (:mod:`moflow.power`) between two outcome groups,
+  the FDR-controlling level at every size, and the joint designs (one size for every layer; the cheapest
+  with per-layer costs).
+* design_fold: learning-curve points on the nested CV's own splits (the first repeat): training sides
+  subsampled (stratified, nested), every chain and the chosen strategies refit, held-out samples scored.
+* design_learning: an inverse power law per strategy fitted to those points and the full-size fold scores,
+  with a split bootstrap, extrapolated to the target score (:mod:`moflow.samplesize`); Riley et al.'s
+  minimum sample size as a floor.
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ import pandas as pd
 
 from ..cohort import Cohort
 from ..settings import Settings, reads
+from ..factories import build_preprocessors, build_prior, build_strategies
 from ._common import load_cohort
+from .evaluate import survival_times
 
 log = logging.getLogger("moflow")
 
@@ -77,11 +81,22 @@ def design_power(raw: dict[str, pd.DataFrame], layers: dict[str, pd.DataFrame], 
         log.info("design: layer %s (%s, %d features, pi0 %.2f): %s per group for power %.2f", layer, kind,
                  len(es), float(curve["pi0"].iloc[0]), samples_needed(curve, float(d.target_power)), d.target_power)
     costs = {layer: float(d.costs.get(layer, 1.0)) for layer in curves}
-    joint = joint_design(curves, float(d.target_power), float(d.min_power), costs)
+    # a layer in which the pilot shows no differential feature has no power to gain: it is left out of the
+    # joint designs (and said so), which would otherwise be infeasible at any size
+    null = [layer for layer, c in curves.items() if int(c["m_nonnull"].iloc[0]) == 0]
+    active = {layer: c for layer, c in curves.items() if layer not in null}
+    joint = (joint_design(active, float(d.target_power), float(d.min_power), {k: costs[k] for k in active})
+             if active else {})
     table = []
     for design in ("equal_n", "cost_optimal"):
-        res = joint[design]
+        res = joint.get(design, {"feasible": False, "message": "no layer shows a differential feature in this pilot"})
         for layer in curves:
+            if layer in null:
+                table.append({"design": design, "layer": layer, "n_per_group": np.nan, "power": np.nan,
+                              "cost_per_sample": costs[layer], "mean_power": np.nan, "total_cost": np.nan,
+                              "feasible": False, "message": "left out: no feature differs between the groups in "
+                              f"this pilot (pi0 = {float(curves[layer]['pi0'].iloc[0]):.2f})"})
+                continue
             table.append({"design": design, "layer": layer, "n_per_group": res["n_per_group"].get(layer, np.nan)
                           if res.get("n_per_group") else np.nan,
                           "power": (res.get("power") or {}).get(layer, np.nan), "cost_per_sample": costs[layer],
@@ -90,67 +105,79 @@ def design_power(raw: dict[str, pd.DataFrame], layers: dict[str, pd.DataFrame], 
     power = pd.concat(rows, ignore_index=True)
     power.insert(0, "groups", f"{pair[0]} vs {pair[1]}")
     log.info("design: groups %s; joint designs:\n%s", how, pd.DataFrame(table).to_string(index=False))
-    return {"power": power[["layer", "kind"] + [c for c in power.columns if c not in ("layer", "kind")]],
-            "joint": pd.DataFrame(table)}
+    from ..report import png_bytes
+    from ..report_design import plot_power_curves
+
+    power = power[["layer", "kind"] + [c for c in power.columns if c not in ("layer", "kind")]]
+    figure = png_bytes(plot_power_curves(power, target_power=float(d.target_power), min_power=float(d.min_power)))
+    return {"power": power, "joint": pd.DataFrame(table), "figure": figure}
 
 
 DEFAULT_TARGET = {"classification": ("roc_auc", 0.8), "survival": ("harrell_c", 0.75), "regression": ("r2", 0.5)}
+ERROR_METRICS = ("balanced_error_rate", "rmse", "integrated_brier")  # lower is better
+
+
+def design_metric(task: str, settings: Settings, board: pd.DataFrame | None = None) -> tuple[str, float, str]:
+    """(metric, target score, kind) of the learning curves: ``design: metric`` and ``target_score``, else
+    the task's default; a metric without a default target aims at the best strategy's CV score."""
+    metric, target = DEFAULT_TARGET[task]
+    d = settings.design
+    if d.metric is not None and d.metric != metric:
+        metric = d.metric
+        target = float(board.iloc[0][metric]) if board is not None and metric in board.columns else np.nan
+    if d.target_score is not None:
+        target = float(d.target_score)
+    return metric, target, "error" if metric in ERROR_METRICS else "gain"
 
 
 def _strata(cohort: Cohort, samples: list[str]) -> pd.Series:
-    """What a subsample keeps the proportions of: the class, the event status, or outcome quartiles."""
+    """What a subsample keeps the proportions of: the class (the event status; outcome quartiles) crossed with
+    every batch column of the layers, so that a subsample's batches hold the outcome groups as the training
+    side's do (a subsample stratified by outcome alone can leave a batch with one class, which stops batch
+    correction as confounded, or lets it remove the outcome)."""
     y = cohort.y.loc[samples]
     if cohort.task == "classification":
-        return y.astype(str)
-    if cohort.task == "survival":
-        return pd.Series(np.where(y["event"].to_numpy(float) > 0, "event", "censored"), index=y.index)
-    return pd.Series(pd.qcut(y.rank(method="first"), 4, labels=False).astype(str), index=y.index)
+        label = y.astype(str)
+    elif cohort.task == "survival":
+        label = pd.Series(np.where(y["event"].to_numpy(float) > 0, "event", "censored"), index=y.index)
+    else:
+        label = pd.Series(pd.qcut(y.rank(method="first"), 4, labels=False).astype(str), index=y.index)
+    batch_columns = sorted({str(c) for c in cohort.omics["batch_column"] if isinstance(c, str) and c})
+    for col in batch_columns:
+        if col in cohort.info.columns:
+            label = label + "|" + cohort.info[col].reindex(label.index).fillna("").astype(str)
+    return label
 
 
-def riley_floor(cohort: Cohort, board: pd.DataFrame, n_parameters: int, metric: str) -> dict:
-    """Riley et al.'s minimum sample size for a model with ``n_parameters`` candidate parameters (the MOFA
-    factors: the compact predictor), the cohort's prevalence or event rate and the best CV score."""
-    from ..samplesize import riley_binary, riley_continuous, riley_survival
-
-    y = cohort.y.loc[cohort.train]
-    best = float(board.iloc[0][metric]) if metric in board.columns else np.nan
-    if cohort.task == "survival":
-        t, e = y["time"].to_numpy(float), y["event"].to_numpy(float) > 0
-        rate = e.sum() / t.sum()
-        res = riley_survival(n_parameters, rate=float(rate), mean_followup=float(t.mean()),
-                             timepoint=float(np.median(t[e])) if e.any() else float(np.median(t)),
-                             c_statistic=float(np.clip(best, 0.55, 0.95)))
-        return {"n": res["n"], "basis": f"Cox model, event rate {rate:.3g} per unit time, C {best:.2f}"}
-    if cohort.task == "regression":
-        res = riley_continuous(n_parameters, r2=float(np.clip(best, 0.05, 0.95)), intercept=float(y.mean()),
-                               sd=float(y.std()))
-        return {"n": res["n"], "basis": f"linear model, R2 {best:.2f}"}
-    counts = y.astype(str).value_counts()
-    prevalence = float(counts.min() / counts.sum())
-    res = riley_binary(n_parameters, prevalence=prevalence, c_statistic=float(np.clip(best, 0.55, 0.95)))
-    return {"n": res["n"], "basis": f"logistic model, smallest class {prevalence:.2f} of the samples, AUC {best:.2f}"}
+def learning_strategies(board: pd.DataFrame) -> list[str]:
+    """The strategies a learning curve is drawn for: the best integration and the best single layer."""
+    return [board.loc[board["kind"] == k, "strategy"].iloc[0] for k in ("integration", "single layer")
+            if (board["kind"] == k).any()]
 
 
-@reads("design", "evaluation", "integration", "seed")
-def design_learning(raw: dict[str, pd.DataFrame], splits: pd.DataFrame, board: pd.DataFrame, scores: pd.DataFrame,
-                    raw_samples: pd.DataFrame, raw_omics: pd.DataFrame, settings: Settings, files=None,
-                    edges: dict | None = None) -> dict:
-    """Learning curves of the best integration strategy and the best single layer: the first CV repeat's
-    splits, training sides subsampled (stratified, nested) to ``design: fractions``, every layer's chain
-    refit on the subsample, scored on the split's held-out samples; the full-size scores of the same
-    splits; an inverse power law per strategy with a split bootstrap, extrapolated to ``design:
-    target_score``; Riley's minimum sample size as a floor. {points, curve, sample_size}."""
-    from ..evaluate import run_fold, score_predictions, split_members, split_names
-    from ..factories import build_preprocessors, build_prior, build_strategies
-    from ..samplesize import fit_learning_curve, predict_score, size_for_target, subsample_training
-    from .evaluate import survival_times
+def learning_splits(splits: pd.DataFrame) -> list[str]:
+    """The CV splits the learning curves use: those of the first repeat (every sample held out once)."""
+    from ..evaluate import split_names
+
+    names = split_names(splits)
+    first = names[0].split("f")[0] if names else ""
+    return [s for s in names if s.split("f")[0] == first]
+
+
+@reads("design", "seed", uses=[load_cohort, build_preprocessors, build_strategies, survival_times, build_prior])
+def design_fold(raw: dict[str, pd.DataFrame], splits: pd.DataFrame, names: list[str], board: pd.DataFrame,
+                raw_samples: pd.DataFrame, raw_omics: pd.DataFrame, settings: Settings, files=None,
+                edges: dict | None = None) -> dict:
+    """Learning-curve points of the splits ``names``, one after another: each split's training side
+    subsampled (stratified, nested, seeded) to each of ``design: fractions``, every layer's chain and the
+    chosen strategies refit on the subsample, scored on the split's held-out samples.
+    {points: strategy, split, fraction, n_train, n_test, and every metric}."""
+    from ..evaluate import run_fold, score_predictions, split_members
+    from ..samplesize import subsample_training
 
     cohort = load_cohort(raw_samples, raw_omics, settings)
-    task, d = cohort.task, settings.design
-    metric, default = DEFAULT_TARGET[task]
-    target = float(d.target_score) if d.target_score is not None else default
-    chosen = [board.loc[board["kind"] == k, "strategy"].iloc[0] for k in ("integration", "single layer")
-              if (board["kind"] == k).any()]
+    task = cohort.task
+    chosen = learning_strategies(board)
     prior = (build_prior(cohort.omics, settings, files, edges or {}, {n: list(X.columns) for n, X in raw.items()})
              if files is not None and "hierarchical" in chosen else None)
     strategies = {n: f for n, f in build_strategies(cohort.omics, settings, task, sheet=cohort.sheet,
@@ -158,41 +185,117 @@ def design_learning(raw: dict[str, pd.DataFrame], splits: pd.DataFrame, board: p
     pps = build_preprocessors(cohort.omics, settings, cohort.info)
     qc = {layer: cohort.qc for layer in cohort.omics.index[cohort.omics["has_qc"]]}
     times, grid = survival_times(cohort, settings) if task == "survival" else ((), None)
-    names = [s for s in split_names(splits) if s.startswith("r1")]
     rows = []
     for split in names:
         train, test = split_members(splits, split)
         strata = _strata(cohort, train)
-        for frac in sorted(d.fractions):
+        for frac in sorted(settings.design.fractions):
             sub = subsample_training(train, strata, float(frac), int(settings.seed))
             pred = run_fold(raw, pps, strategies, cohort.y, sub, test, qc=qc, split=split, task=task, grid=grid)
             for strat, p in pred.groupby("strategy"):
                 sc = score_predictions(p, task, y_train=cohort.y.loc[sub] if task == "survival" else None,
                                        times=times)
-                rows.append({"strategy": strat, "split": split, "fraction": float(frac), "n_train": len(sub),
-                             "score": sc[metric]})
-        full = scores[(scores["split"] == split) & scores["strategy"].isin(chosen)]
-        rows += [{"strategy": r["strategy"], "split": split, "fraction": 1.0, "n_train": len(train),
-                  "score": r[metric]} for _, r in full.iterrows()]
-    points = pd.DataFrame(rows)
-    n_cv = len(cohort.train)
-    sizes = np.unique(np.round(np.geomspace(max(10, points["n_train"].min()), 20 * n_cv, 25)).astype(int))
-    curves, table = [], []
+                rows.append({"strategy": strat, "split": split, "fraction": float(frac), "n_train": len(sub), **sc})
+            log.info("design: split %s, %.0f%% of %d training samples (%d) done", split, 100 * frac, len(train),
+                     len(sub))
+    return {"points": pd.DataFrame(rows)}
+
+
+def riley_floor(cohort: Cohort, board: pd.DataFrame, n_parameters: int, metric: str) -> dict:
+    """Riley et al.'s minimum sample size for a model with ``n_parameters`` candidate parameters (the MOFA
+    factors: the compact predictor), the cohort's prevalence or event rate and the best CV score (the C
+    statistic, or R2, the criteria are built on; 0.7 / 0.25 where the scores are not those)."""
+    from ..samplesize import riley_binary, riley_continuous, riley_survival
+
+    y = cohort.y.loc[cohort.train]
+    col = {"classification": "roc_auc", "survival": "harrell_c", "regression": "r2"}[cohort.task]
+    best = float(board.iloc[0][col]) if col in board.columns else np.nan
+    if cohort.task == "survival":
+        c = float(np.clip(best, 0.55, 0.95)) if np.isfinite(best) else 0.7
+        t, e = y["time"].to_numpy(float), y["event"].to_numpy(float) > 0
+        rate = e.sum() / t.sum()
+        res = riley_survival(n_parameters, rate=float(rate), mean_followup=float(t.mean()),
+                             timepoint=float(np.median(t[e])) if e.any() else float(np.median(t)), c_statistic=c)
+        return {"n": res["n"], "basis": f"Cox model with {n_parameters} parameters, event rate {rate:.3g} per time "
+                                        f"unit, C {c:.2f}"}
+    if cohort.task == "regression":
+        r2 = float(np.clip(best, 0.05, 0.95)) if np.isfinite(best) else 0.25
+        res = riley_continuous(n_parameters, r2=r2, intercept=float(y.mean()), sd=float(y.std()))
+        return {"n": res["n"], "basis": f"linear model with {n_parameters} parameters, R2 {r2:.2f}"}
+    counts = y.astype(str).value_counts()
+    prevalence = float(counts.min() / counts.sum())
+    c = float(np.clip(best, 0.55, 0.95)) if np.isfinite(best) else 0.7
+    res = riley_binary(n_parameters, prevalence=prevalence, c_statistic=c)
+    return {"n": res["n"], "basis": f"logistic model with {n_parameters} parameters, smallest class "
+                                    f"{prevalence:.2f} of the samples, AUC {c:.2f}"}
+
+
+def size_row(fit: dict, need: dict, observed: pd.DataFrame, kind: str) -> dict:
+    """The sample-size verdict of one strategy: the extrapolated size, or, where the pilot's own training
+    sizes already reach the target (mean score at a drawn size), that smallest drawn size, not a curve read
+    below the data."""
+    means = observed.groupby("n_train")["score"].mean().sort_index()
+    reached = means[means >= need["target"]] if kind == "gain" else means[means <= need["target"]]
+    if len(reached):
+        n0 = int(reached.index[0])
+        return {"n_training": float(n0), "n_low": np.nan, "n_high": float(n0),
+                "status": f"reached in this cohort: mean score {reached.iloc[0]:.3f} at {n0} training samples "
+                          f"(the smallest drawn size that reaches it)"}
+    return {"n_training": need["n"], "n_low": need["low"], "n_high": need["high"], "status": need["status"]}
+
+
+@reads("design", "evaluation", "integration", "seed", uses=[load_cohort])
+def design_learning(points: pd.DataFrame, scores: pd.DataFrame, splits: pd.DataFrame, board: pd.DataFrame,
+                    raw_samples: pd.DataFrame, raw_omics: pd.DataFrame, settings: Settings) -> dict:
+    """The learning curves: the fold jobs' points and the full-size scores of the same splits
+    (``scores``, the fold scores of the evaluation), an inverse power law per strategy with a split
+    bootstrap, extrapolated to the target score; Riley's minimum sample size as a floor.
+    {points, curve, sample_size}."""
+    from ..evaluate import split_members
+    from ..samplesize import fit_learning_curve, predict_score, size_for_target
+
+    cohort = load_cohort(raw_samples, raw_omics, settings)
+    metric, target, kind = design_metric(cohort.task, settings, board)
+    chosen = learning_strategies(board)
+    names = learning_splits(splits)
+    full = scores[scores["split"].isin(names) & scores["strategy"].isin(chosen)].copy()
+    full["fraction"] = 1.0
+    full["n_train"] = [len(split_members(splits, s)[0]) for s in full["split"]]
+    keep = ["strategy", "split", "fraction", "n_train", metric]
+    pts = pd.concat([points[keep], full[keep]], ignore_index=True).rename(columns={metric: "score"})
+    pts = pts.sort_values(["strategy", "split", "n_train"], kind="mergesort").reset_index(drop=True)
+    sizes = np.unique(np.round(np.geomspace(max(10, pts["n_train"].min()), 20 * len(cohort.train), 40)).astype(int))
     folds = int(settings.evaluation.folds)
-    for strat, p in points.dropna(subset=["score"]).groupby("strategy"):
-        fit = fit_learning_curve(p["n_train"].to_numpy(float), p["score"].to_numpy(float), kind="gain",
+    curves, table = [], []
+    for strat in chosen:
+        p = pts[(pts["strategy"] == strat)].dropna(subset=["score"])
+        base = {"strategy": strat, "metric": metric, "target": target}
+        if p["n_train"].nunique() < 3 or not np.isfinite(target):
+            why = ("fewer than 3 training sizes with a score" if p["n_train"].nunique() < 3
+                   else f"no target for {metric}: set design: target_score")
+            table.append({**base, "n_training": np.nan, "n_low": np.nan, "n_high": np.nan, "status": why,
+                          "asymptote": np.nan, "score_at_full": np.nan, "failed_bootstrap_fits": np.nan})
+            continue
+        fit = fit_learning_curve(p["n_train"].to_numpy(float), p["score"].to_numpy(float), kind=kind,
                                  groups=p["split"].to_numpy(), seed=int(settings.seed),
                                  test_to_train=1.0 / (folds - 1))
         curves.append(predict_score(fit, sizes).assign(strategy=strat))
         need = size_for_target(fit, target)
-        table.append({"strategy": strat, "metric": metric, "target": target, "n_training": need["n"],
-                      "n_low": need["low"], "n_high": need["high"], "status": need["status"],
-                      "asymptote": fit["params"]["a"], "failed_bootstrap_fits": fit["n_failed"]})
+        table.append({**base, **size_row(fit, need, p, kind), "asymptote": fit["params"]["a"],
+                      "score_at_full": float(p.loc[p["fraction"] == 1.0, "score"].mean()),
+                      "failed_bootstrap_fits": fit["n_failed"]})
     floor = riley_floor(cohort, board, int(settings.integration.mofa.factors), metric)
     table.append({"strategy": "riley_minimum", "metric": metric, "target": np.nan, "n_training": floor["n"],
                   "n_low": np.nan, "n_high": np.nan, "status": floor["basis"], "asymptote": np.nan,
-                  "failed_bootstrap_fits": np.nan})
+                  "score_at_full": np.nan, "failed_bootstrap_fits": np.nan})
     size = pd.DataFrame(table)
-    log.info("design: learning curves of %s; sample sizes for %s %.2f:\n%s", ", ".join(chosen), metric, target,
+    size["n_cohort"] = len(cohort.train)  # the training samples of this cohort, for comparison
+    curve = (pd.concat(curves, ignore_index=True)[["strategy", "n", "score", "low", "high", "extrapolated"]]
+             if curves else pd.DataFrame(columns=["strategy", "n", "score", "low", "high", "extrapolated"]))
+    log.info("design: learning curves of %s; sample sizes for %s %.3g:\n%s", ", ".join(chosen), metric, target,
              size.to_string(index=False))
-    return {"points": points, "curve": pd.concat(curves, ignore_index=True), "sample_size": size}
+    from ..report import png_bytes
+    from ..report_design import plot_learning_curves
+
+    return {"points": pts, "curve": curve, "sample_size": size,
+            "figure": png_bytes(plot_learning_curves(pts, curve, size))}

@@ -1,0 +1,143 @@
+"""The design stage's figures and the report's "How many samples?" section (power curves per layer, learning
+curves with their extrapolation band, the joint design and a one-sentence verdict)."""
+
+from __future__ import annotations
+
+import html
+
+import numpy as np
+import pandas as pd
+
+
+def _fig(width: float, height: float):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt.subplots(figsize=(width, height))
+
+
+def plot_power_curves(power: pd.DataFrame, *, target_power: float, min_power: float):
+    """Average power at the target FDR against samples per group, one line per layer (log x axis)."""
+    fig, ax = _fig(6.4, 4.0)
+    for layer, d in power.groupby("layer", sort=False):
+        d = d.sort_values("n_per_group")
+        ax.plot(d["n_per_group"], d["power"], marker="o", ms=3, label=f"{layer} ({d['kind'].iloc[0]})")
+    ax.axhline(target_power, color="0.3", ls="--", lw=1, label=f"target {target_power:g}")
+    ax.axhline(min_power, color="0.6", ls=":", lw=1, label=f"minimum {min_power:g}")
+    ax.set_xscale("log")
+    ax.set_ylim(0, 1.02)
+    ax.set_xlabel("samples per group")
+    ax.set_ylabel(f"average power at FDR {power['fdr'].iloc[0]:g}" if "fdr" in power.columns else "average power")
+    groups = power["groups"].iloc[0] if "groups" in power.columns and len(power) else ""
+    ax.set_title(f"Power per layer ({groups})", fontsize=10)
+    ax.legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
+def plot_learning_curves(points: pd.DataFrame, curve: pd.DataFrame, size: pd.DataFrame):
+    """Per strategy: the held-out scores at each training size (points, one per split), the fitted inverse
+    power law (solid where observed, dashed where extrapolated), its bootstrap band, and the target."""
+    fig, ax = _fig(6.4, 4.0)
+    colors = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd"]
+    rows = size[size["strategy"] != "riley_minimum"]
+    for i, strat in enumerate(rows["strategy"]):
+        col = colors[i % len(colors)]
+        p = points[points["strategy"] == strat]
+        ax.scatter(p["n_train"], p["score"], s=12, color=col, alpha=0.6)
+        c = curve[curve["strategy"] == strat].sort_values("n")
+        if len(c):
+            obs = c[~c["extrapolated"].astype(bool)]
+            ext = c[c["extrapolated"].astype(bool)]
+            ax.fill_between(c["n"], c["low"], c["high"], color=col, alpha=0.15, lw=0)
+            ax.plot(obs["n"], obs["score"], color=col, label=strat)
+            ax.plot(ext["n"], ext["score"], color=col, ls="--")
+    metric = str(rows["metric"].iloc[0]) if len(rows) else "score"
+    target = float(rows["target"].iloc[0]) if len(rows) else np.nan
+    if np.isfinite(target):
+        ax.axhline(target, color="0.3", ls=":", lw=1, label=f"target {target:g}")
+    ax.set_xscale("log")
+    ax.set_xlabel("training samples")
+    ax.set_ylabel(f"held-out {metric}")
+    ax.set_title("Learning curves (points: CV splits; band: 95% bootstrap)", fontsize=10)
+    ax.legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
+def _n(v) -> str:
+    return "not reached" if not np.isfinite(float(v)) else f"{int(round(float(v))):,}"
+
+
+def power_sentence(power: pd.DataFrame, joint: pd.DataFrame, *, target_power: float, min_power: float) -> str:
+    """What the joint design with one size for every layer needs, or why none reaches the targets."""
+    eq = joint[joint["design"] == "equal_n"]
+    groups = power["groups"].iloc[0] if len(power) else "the two groups"
+    fdr = float(power["fdr"].iloc[0]) if len(power) else np.nan
+    if len(eq) and bool(eq["feasible"].iloc[0]):
+        n = int(eq["n_per_group"].iloc[0])
+        return (f"{n} samples per group ({groups}) give every layer at least {min_power:g} power and the layers "
+                f"{float(eq['mean_power'].iloc[0]):.2f} on average at FDR {fdr:g}")
+    msg = str(eq["message"].iloc[0]) if len(eq) else "no layer"
+    return f"no size up to the largest considered reaches the power targets at FDR {fdr:g} ({msg})"
+
+
+def learning_sentence(size: pd.DataFrame) -> str:
+    """The best strategy's size for its target, its interval, and Riley's floor."""
+    n_cohort = int(size["n_cohort"].iloc[0]) if "n_cohort" in size.columns and len(size) else 0
+    rows = size[size["strategy"] != "riley_minimum"]
+    riley = size[size["strategy"] == "riley_minimum"]
+    floor = (f"; Riley's minimum for a prediction model is {_n(riley['n_training'].iloc[0])} (this cohort: "
+             f"{n_cohort})" if len(riley) else "")
+    if not len(rows):
+        return f"no learning curve could be drawn{floor}"
+    r = rows.iloc[0]
+    what = f"{r['strategy']} to reach {r['metric']} {float(r['target']):g}"
+    status = str(r["status"])
+    if status.startswith("reached in this cohort"):
+        return f"{what} is already within reach of this cohort ({n_cohort} samples){floor}"
+    if not np.isfinite(float(r["n_training"])):
+        if np.isfinite(float(r["asymptote"])):
+            return (f"{what} is out of reach: its learning curve levels off at {float(r['asymptote']):.3f}, so more "
+                    f"samples alone will not get there{floor}")
+        return f"{what}: {status}{floor}"
+    lo, hi = _n(r["n_low"]), _n(r["n_high"])
+    return f"{what} needs about {_n(r['n_training'])} training samples (95% interval {lo} to {hi}){floor}"
+
+
+def design_html(power: pd.DataFrame, joint: pd.DataFrame, points: pd.DataFrame, curve: pd.DataFrame,
+                size: pd.DataFrame, *, power_png: bytes, learning_png: bytes, target_power: float,
+                min_power: float, table) -> dict:
+    """The report's section: {"html": body, "sentence": the verdict}. ``table``: the report's table renderer
+    (DataFrame -> HTML)."""
+    import base64
+
+    def img(png, alt):
+        return (f'<img alt="{html.escape(alt)}" src="data:image/png;base64,'
+                f'{base64.b64encode(png).decode()}" style="max-width:100%">')
+
+    sentence = ("With this cohort as a pilot: " + power_sentence(power, joint, target_power=target_power,
+                                                                 min_power=min_power)
+                + "; " + learning_sentence(size) + ".")
+    need = (power.assign(reached=power["power"] >= target_power)
+            .sort_values("n_per_group").groupby("layer", sort=False)
+            .apply(lambda d: d.loc[d["reached"], "n_per_group"].min() if d["reached"].any() else np.nan,
+                   include_groups=False).rename("n_per_group_for_target").reset_index())
+    first = power.drop_duplicates("layer")[["layer", "kind", "m", "m_nonnull", "pi0"]]
+    per_layer = first.merge(need, on="layer")
+    body = [f'<p class="verdict">{html.escape(sentence)}</p>',
+            "<h3>Power per layer</h3>",
+            "<p>The MultiPower model: per-feature effects between the groups from this cohort (counts: negative "
+            "binomial with each feature's mean and dispersion; continuous layers: t test on the analysed scale; "
+            "binary layers: two proportions), the significance level that keeps the FDR (Pounds and Cheng) and "
+            "the average power of the non-null features at each size.</p>",
+            img(power_png, "power curves per layer"), table(per_layer),
+            "<h3>Joint design</h3>", table(joint),
+            "<h3>The predictor's sample size</h3>",
+            "<p>Training sides of the first CV repeat's splits subsampled (stratified), every chain refit, the "
+            "held-out samples scored; an inverse power law fitted per strategy with a bootstrap over splits "
+            "(widened for the splits' shared samples). Dashed: extrapolated beyond this cohort.</p>",
+            img(learning_png, "learning curves"), table(size)]
+    return {"html": "".join(body), "sentence": sentence}
