@@ -121,12 +121,11 @@ def design_html(power: pd.DataFrame, joint: pd.DataFrame, points: pd.DataFrame, 
     sentence = ("With this cohort as a pilot: " + power_sentence(power, joint, target_power=target_power,
                                                                  min_power=min_power)
                 + "; " + learning_sentence(size) + ".")
-    need = (power.assign(reached=power["power"] >= target_power)
-            .sort_values("n_per_group").groupby("layer", sort=False)
-            .apply(lambda d: d.loc[d["reached"], "n_per_group"].min() if d["reached"].any() else np.nan,
-                   include_groups=False).rename("n_per_group_for_target").reset_index())
+    alone = joint[joint["design"] == "per_layer"][["layer", "n_per_group"]].rename(
+        columns={"n_per_group": f"n_per_group_for_power_{target_power:g}"})
     first = power.drop_duplicates("layer")[["layer", "kind", "m", "m_nonnull", "pi0"]]
-    per_layer = first.merge(need, on="layer")
+    per_layer = first.merge(alone, on="layer", how="left")
+    joint = joint[joint["design"] != "per_layer"]
     body = [f'<p class="verdict">{html.escape(sentence)}</p>',
             "<h3>Power per layer</h3>",
             "<p>The MultiPower model: per-feature effects between the groups from this cohort (counts: negative "

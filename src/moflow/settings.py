@@ -267,6 +267,7 @@ class Design:
     sizes: tuple
     costs: Mapping[str, float]
     fractions: tuple
+    strategies: tuple
     metric: str | None
     target_score: float | None
 

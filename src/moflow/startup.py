@@ -113,6 +113,22 @@ def check_design_metric(settings, task: str, *, source: str = "config") -> None:
                           f"Use one of {_listing(allowed)}, or remove the key (the default follows the outcome).")
 
 
+def check_design_strategies(settings, omics: pd.DataFrame, *, source: str = "config") -> None:
+    """``design: strategies`` names strategies this cohort is evaluated with."""
+    from .factories import strategy_names
+
+    named = list(settings.design.strategies)
+    if not (settings.design.enabled and named):
+        return
+    known = strategy_names(list(omics["layer"]), settings, omics)
+    bad = [s for s in named if s not in known]
+    if bad:
+        raise ConfigError(f"{source}: 'design: strategies' names {_listing(bad)}, which "
+                          f"{'is' if len(bad) == 1 else 'are'} not evaluated on this cohort (strategies: "
+                          f"{_listing(known, 20)}).{_mean(bad[0], known)} Use names from that list, or [] for the "
+                          "best integration and the best single layer.")
+
+
 def regulator_edges(path: str) -> pd.DataFrame:
     """A regulator edge list read and checked (:func:`moflow.hierarchy.parse_edges`)."""
     from .hierarchy import parse_edges
@@ -158,6 +174,7 @@ def check_startup(settings, *, source: str = "config", exists=None, produced=(),
     y = outcome(samples, settings)
     positive_class(y, settings, path=samples_path)  # a misspelt positive class
     check_design_metric(settings, outcome_task(y, settings), source=source)
+    check_design_strategies(settings, omics, source=source)
     try:
         check_enrichment_config(settings.enrichment, layers, exists=exists, produced=set(produced),
                                 download_dir=download_dir)

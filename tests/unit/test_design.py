@@ -74,6 +74,14 @@ def test_learning_curves_from_the_evaluation_splits(small, evaluated):
     assert res["figure"][:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_learning_strategies_follow_config():
+    board = pd.DataFrame({"strategy": ["mofa", "single_rna", "early", "single_protein"],
+                          "kind": ["integration", "single layer", "integration", "single layer"]})
+    assert td.learning_strategies(board, _settings(td.design_learning)) == ["mofa", "single_rna"]
+    s = _settings(td.design_learning, design={"strategies": ["early", "single_protein", "late"]})
+    assert td.learning_strategies(board, s) == ["early", "single_protein"]  # late: not on this scoreboard
+
+
 def test_size_row_says_when_the_cohort_already_reaches_the_target():
     observed = pd.DataFrame({"n_train": [20, 20, 40, 40, 60, 60], "score": [0.7, 0.72, 0.83, 0.81, 0.86, 0.88]})
     row = td.size_row({}, {"target": 0.8, "n": 30.0, "low": 10.0, "high": 80.0, "status": "reachable"}, observed,
@@ -109,6 +117,9 @@ def test_power_finds_the_planted_layer_and_none_in_a_null_layer(small):
     # the null layer is left out of the joint designs, which the planted layer then meets
     assert joint.loc[("equal_n", "protein"), "message"].startswith("left out: no feature differs")
     assert joint.loc[("equal_n", "rna"), "feasible"] and joint.loc[("cost_optimal", "rna"), "feasible"]
+    assert joint.loc[("per_layer", "rna"), "n_per_group"] == out["power"].query(
+        "layer == 'rna' and power >= 0.8")["n_per_group"].min()
+    assert not joint.loc[("per_layer", "protein"), "feasible"]
     n_rna = joint.loc[("equal_n", "rna"), "n_per_group"]
     assert power[("rna", n_rna)] >= 0.8 and n_rna == out["power"].query(
         "layer == 'rna' and power >= 0.8")["n_per_group"].min()

@@ -88,6 +88,17 @@ def design_power(raw: dict[str, pd.DataFrame], layers: dict[str, pd.DataFrame], 
     joint = (joint_design(active, float(d.target_power), float(d.min_power), {k: costs[k] for k in active})
              if active else {})
     table = []
+    for layer, c in curves.items():  # each layer alone: the samples per group it needs for the target power
+        need = samples_needed(c, float(d.target_power))
+        at = c.loc[c["n_per_group"] == need, "power"]
+        table.append({"design": "per_layer", "layer": layer, "n_per_group": need,
+                      "power": float(at.iloc[0]) if len(at) else np.nan, "cost_per_sample": costs[layer],
+                      "mean_power": np.nan, "total_cost": need * costs[layer] if np.isfinite(need) else np.nan,
+                      "feasible": bool(np.isfinite(need)),
+                      "message": (f"{layer} alone reaches power {d.target_power:g} at {need} per group"
+                                  if np.isfinite(need) else
+                                  f"{layer} does not reach power {d.target_power:g} within the sizes considered"
+                                  + (" (no differential feature in this pilot)" if layer in null else ""))})
     for design in ("equal_n", "cost_optimal"):
         res = joint.get(design, {"feasible": False, "message": "no layer shows a differential feature in this pilot"})
         for layer in curves:
@@ -149,8 +160,12 @@ def _strata(cohort: Cohort, samples: list[str]) -> pd.Series:
     return label
 
 
-def learning_strategies(board: pd.DataFrame) -> list[str]:
-    """The strategies a learning curve is drawn for: the best integration and the best single layer."""
+def learning_strategies(board: pd.DataFrame, settings: Settings | None = None) -> list[str]:
+    """The strategies a learning curve is drawn for: ``design: strategies`` (those the scoreboard has), or
+    the best integration and the best single layer."""
+    named = list(settings.design.strategies) if settings is not None else []
+    if named:
+        return [s for s in named if s in set(board["strategy"])]
     return [board.loc[board["kind"] == k, "strategy"].iloc[0] for k in ("integration", "single layer")
             if (board["kind"] == k).any()]
 
@@ -177,7 +192,7 @@ def design_fold(raw: dict[str, pd.DataFrame], splits: pd.DataFrame, names: list[
 
     cohort = load_cohort(raw_samples, raw_omics, settings)
     task = cohort.task
-    chosen = learning_strategies(board)
+    chosen = learning_strategies(board, settings)
     prior = (build_prior(cohort.omics, settings, files, edges or {}, {n: list(X.columns) for n, X in raw.items()})
              if files is not None and "hierarchical" in chosen else None)
     strategies = {n: f for n, f in build_strategies(cohort.omics, settings, task, sheet=cohort.sheet,
@@ -256,7 +271,7 @@ def design_learning(points: pd.DataFrame, scores: pd.DataFrame, splits: pd.DataF
 
     cohort = load_cohort(raw_samples, raw_omics, settings)
     metric, target, kind = design_metric(cohort.task, settings, board)
-    chosen = learning_strategies(board)
+    chosen = learning_strategies(board, settings)
     names = learning_splits(splits)
     full = scores[scores["split"].isin(names) & scores["strategy"].isin(chosen)].copy()
     full["fraction"] = 1.0
