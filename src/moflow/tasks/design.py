@@ -53,9 +53,10 @@ def design_groups(cohort: Cohort) -> tuple[pd.Series, tuple[str, str], str]:
 @reads("design", uses=[load_cohort])
 def design_power(raw: dict[str, pd.DataFrame], layers: dict[str, pd.DataFrame], raw_samples: pd.DataFrame,
                  raw_omics: pd.DataFrame, settings: Settings) -> dict:
-    """Power per layer and the joint design: {power (layer x samples per group), joint (both designs)}.
-    Count layers use their raw counts (the negative-binomial model); other layers their preprocessed
-    values (t test on the scale analysed; binary layers: two proportions)."""
+    """Power per layer and the joint design: {power (layer x samples per group), joint (each layer alone and
+    both joint designs), figure}. Count layers use their raw counts (the negative-binomial model) and binary
+    layers their 0/1 calls (two proportions), of the features preprocessing keeps; other layers their
+    preprocessed values (t test on the scale analysed)."""
     from ..power import effect_sizes, joint_design, layer_power_curve, samples_needed, storey_pi0
 
     cohort = load_cohort(raw_samples, raw_omics, settings)
@@ -64,7 +65,11 @@ def design_power(raw: dict[str, pd.DataFrame], layers: dict[str, pd.DataFrame], 
     curves, rows = {}, []
     for layer, row in cohort.omics.set_index("layer", drop=False).iterrows():
         kind = POWER_KIND.get(row["kind"], "continuous")
-        X = (raw if kind == "counts" else layers)[layer]
+        X = layers[layer]
+        if kind in ("counts", "binary"):
+            # the measured counts / 0-1 calls of the features the analysis keeps (preprocessing filters them;
+            # a binary layer may be scaled by a user's override)
+            X = raw[layer][[c for c in X.columns if c in raw[layer].columns]]
         X = X.loc[X.index.intersection(groups.index)]
         X = X.loc[X.notna().any(axis=1)]
         es = effect_sizes(X, groups.loc[X.index], kind, order=pair)
