@@ -19,7 +19,9 @@ include: "rules/preprocess.smk"
 include: "rules/integrate.smk"
 include: "rules/evaluate.smk"
 include: "rules/enrich.smk"
+include: "rules/design.smk"
 include: "rules/report.smk"
+include: "rules/export.smk"
 
 
 rule all:

@@ -5,8 +5,10 @@ from snakemake.utils import validate
 
 from pathlib import Path
 
+import moflow.tasks.design
 import moflow.tasks.enrich
 import moflow.tasks.evaluate
+import moflow.tasks.export
 import moflow.tasks.inputs
 import moflow.tasks.integrate
 import moflow.tasks.preprocess
@@ -74,6 +76,11 @@ REGULATORS = {
     for name, reg in SETTINGS.integration.hierarchical.regulators.items()
 }
 SPLIT_JOBS = split_jobs(SPLITS, SETTINGS.evaluation.splits_per_job)
+# the design stage's learning curves: the first repeat's splits, grouped into jobs like cv_fold
+DESIGN = SETTINGS.design.enabled
+DESIGN_JOBS = split_jobs(
+    [s for s in SPLITS if s.startswith("r1f")], SETTINGS.evaluation.splits_per_job
+)
 COLLECTIONS = list(SETTINGS.enrichment.gene_sets)
 
 # Enrichment: layers with genes (gene_ids = symbol, or an annotation in config) and layers with
@@ -109,6 +116,7 @@ SOURCE_FILES = list(
 wildcard_constraints:
     layer="|".join(LAYERS),
     part="|".join(SPLIT_JOBS),
+    design_part="|".join(DESIGN_JOBS),
 
 
 def layer_matrix_paths(wildcards):
@@ -197,15 +205,31 @@ def n_splits(wildcards):
     return len(SPLIT_JOBS[wildcards.part])
 
 
+def n_design_splits(wildcards):
+    """The number of CV splits a design_fold job draws learning-curve points on."""
+    return len(DESIGN_JOBS[wildcards.design_part])
+
+
 def all_targets():
     targets = [
         "results/report.html",
         "results/evaluate/scoreboard.tsv",
         "results/integrate/mofa/factors.tsv",
+        "results/moflow.h5mu",  # rules/export.smk: the results as one MuData file
     ]
     if HIERARCHICAL:
         targets.append("results/integrate/hierarchical/coefficients.tsv")
-    return targets + enrichment_targets()
+    return targets + enrichment_targets() + (design_targets() if DESIGN else [])
+
+
+def design_targets():
+    """The design stage's tables (the target `snakemake design` asks for)."""
+    return [
+        "results/design/power.tsv",
+        "results/design/joint_design.tsv",
+        "results/design/learning_curve.tsv",
+        "results/design/sample_size.tsv",
+    ]
 
 
 def prior_files():
@@ -249,6 +273,14 @@ def report_inputs(wildcards):
         inputs["late_weights"] = "results/integrate/late/layer_weights.tsv"
     if HIERARCHICAL:
         inputs["hierarchical"] = "results/integrate/hierarchical/coefficients.tsv"
+    if DESIGN:
+        inputs["design_power"] = "results/design/power.tsv"
+        inputs["design_joint"] = "results/design/joint_design.tsv"
+        inputs["design_points"] = "results/design/learning_points.tsv"
+        inputs["design_curve"] = "results/design/learning_curve.tsv"
+        inputs["design_size"] = "results/design/sample_size.tsv"
+        inputs["design_power_png"] = "results/design/power.png"
+        inputs["design_learning_png"] = "results/design/learning_curve.png"
     if ENRICH_LAYERS:
         inputs["enrichment"] = "results/enrich/mofa_prerank.tsv"
         inputs["enrichment_models"] = "results/enrich/models_prerank.tsv"

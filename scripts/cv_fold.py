@@ -10,11 +10,12 @@ from moflow.tasks.evaluate import cv_fold
 def main(smk):
     setup(smk.log[0], smk.threads)
     s = settings(smk)
+    omics = io.read_sheet(smk.input.omics)
     raw = {layer: io.read_matrix(p) for layer, p in zip(smk.params.layers, smk.input.matrices)}
-    files = io.read_enrichment_files(s.enrichment) if smk.params.hierarchical else None
+    files = io.read_enrichment_files(s.enrichment, omics) if smk.params.hierarchical else None
     edges = {name: regulator_edges(p) for name, p in zip(smk.params.regulators, smk.input.edges)}
     out = cv_fold(raw, io.read_table(smk.input.splits), list(smk.params.splits), io.read_sheet(smk.input.samples),
-                  io.read_sheet(smk.input.omics), s, files=files, edges=edges)
+                  omics, s, files=files, edges=edges)
     io.write_outputs(out, smk.output)
 
 

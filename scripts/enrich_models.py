@@ -8,8 +8,9 @@ from moflow.tasks.enrich import enrich_models
 def main(smk):
     setup(smk.log[0], smk.threads)
     s = settings(smk)
+    omics = io.read_sheet(smk.input.omics)
     coefficients = {m: io.read_table(p) for m, p in zip(smk.params.models, smk.input.coefficients)}
-    out = enrich_models(coefficients, io.read_sheet(smk.input.omics), io.read_enrichment_files(s.enrichment), s)
+    out = enrich_models(coefficients, omics, io.read_enrichment_files(s.enrichment, omics), s)
     io.write_outputs(out, smk.output)
 
 

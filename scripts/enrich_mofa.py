@@ -8,8 +8,9 @@ from moflow.tasks.enrich import enrich_mofa
 def main(smk):
     setup(smk.log[0], smk.threads)
     s = settings(smk)
+    omics = io.read_sheet(smk.input.omics)
     out = enrich_mofa(io.read_table(smk.input.weights), io.read_table(smk.input.variance),
-                      io.read_sheet(smk.input.omics), io.read_enrichment_files(s.enrichment), s)
+                      omics, io.read_enrichment_files(s.enrichment, omics), s)
     io.write_outputs(out, smk.output)
 
 

@@ -9,9 +9,10 @@ from moflow.tasks.enrich import enrich_ora
 def main(smk):
     setup(smk.log[0], smk.threads)
     s = settings(smk)
+    omics = io.read_sheet(smk.input.omics)
     coefficients = {m: io.read_table(p) for m, p in zip(smk.params.models, smk.input.coefficients)}
     out = enrich_ora(io.read_table(smk.input.weights), io.read_table(smk.input.variance), coefficients,
-                     io.read_sheet(smk.input.omics), io.read_enrichment_files(s.enrichment), s)
+                     omics, io.read_enrichment_files(s.enrichment, omics), s)
     io.write_outputs(out, smk.output)
 
 

@@ -9,10 +9,11 @@ from moflow.tasks.integrate import integrate_hierarchical
 def main(smk):
     setup(smk.log[0], smk.threads)
     s = settings(smk)
+    omics = io.read_sheet(smk.input.omics)
     layers = {layer: io.read_matrix(p) for layer, p in zip(smk.params.layers, smk.input.matrices)}
     edges = {name: regulator_edges(p) for name, p in zip(smk.params.regulators, smk.input.edges)}
-    out = integrate_hierarchical(layers, io.read_sheet(smk.input.samples), io.read_sheet(smk.input.omics),
-                                 io.read_enrichment_files(s.enrichment), edges, s)
+    out = integrate_hierarchical(layers, io.read_sheet(smk.input.samples), omics,
+                                 io.read_enrichment_files(s.enrichment, omics), edges, s)
     io.write_outputs(out, smk.output)
 
 

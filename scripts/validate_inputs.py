@@ -3,6 +3,7 @@
 from moflow import io
 from moflow.runtime import settings, setup
 from moflow.tasks.inputs import validate_inputs
+from moflow.validate import anndata_sources
 
 
 def main(smk):
@@ -10,10 +11,11 @@ def main(smk):
     layers = [k for k in smk.input.keys() if k not in ("samples", "omics", "gene_sets")]
     gmt_layers = dict(smk.params.gene_set_layers)
     gmt_lines = {path: io.read_gmt_lines(local) for path, local in zip(gmt_layers, smk.input.gene_sets, strict=True)}
+    raw_omics = io.read_sheet(smk.input.omics)
     sheet, omics, matrices, summary = validate_inputs(
-        io.read_sheet(smk.input.samples), io.read_sheet(smk.input.omics),
-        io.LazyTables({k: smk.input[k] for k in layers}), settings(smk), labels=dict(smk.params.sources),
-        gmt_lines=gmt_lines, gmt_layers=gmt_layers)
+        io.read_sheet(smk.input.samples), raw_omics,
+        io.LazyTables({k: smk.input[k] for k in layers}, anndata_sources(raw_omics)), settings(smk),
+        labels=dict(smk.params.sources), gmt_lines=gmt_lines, gmt_layers=gmt_layers)
     io.write_outputs({"matrices": [matrices[layer] for layer in omics["layer"]], "samples": sheet,
                       "summary": summary}, smk.output)
     log.info("inputs checked:\n%s", summary.to_string(index=False))

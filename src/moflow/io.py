@@ -16,6 +16,7 @@ from .accounting import phase
 from .errors import ConfigError, DataError
 
 TABLE_SUFFIXES = {".csv": ",", ".tsv": "\t", ".txt": "\t"}
+ANNDATA_SUFFIXES = (".h5ad", ".h5mu")  # AnnData, MuData (moflow.scverse turns them into tables)
 
 
 def _suffix(path: Path) -> str:
@@ -119,12 +120,16 @@ def _check_fields(text: str, sep: str, path, *, line_numbers: list[int] | None =
 
 
 @phase("read")
-def read_raw_table(path: str | Path) -> pd.DataFrame:
-    """Read a CSV, TSV or Parquet table with every cell as a string (first column = row IDs).
+def read_raw_table(path: str | Path, *, modality: str = "", anndata_layer: str = "",
+                   layer: str = "") -> pd.DataFrame:
+    """Read a CSV, TSV or Parquet table with every cell as a string (first column = row IDs), or the
+    matrix of an AnnData (``.h5ad``) or of one MuData modality (``.h5mu``, ``modality``) as numbers
+    (:func:`read_anndata_matrix`; ``anndata_layer``: one of its ``layers`` instead of ``X``).
 
     Nothing is coerced here; :func:`moflow.validate.parse_matrix` checks and converts. A row with more
     or fewer fields than the header, a truncated gzip stream, an unreadable Parquet file or a file
     that is not UTF-8 raise :class:`~moflow.errors.DataError` naming the file (and the line).
+    ``layer``: the omics layer, for messages.
     """
     path = Path(path)
     if not path.exists():
@@ -132,10 +137,12 @@ def read_raw_table(path: str | Path) -> pd.DataFrame:
     suffix = _suffix(path)
     if suffix == ".parquet":
         return _read_parquet_raw(path)
+    if suffix in ANNDATA_SUFFIXES:
+        return read_anndata_matrix(path, modality=modality, anndata_layer=anndata_layer, layer=layer)
     if suffix not in TABLE_SUFFIXES:
         raise DataError(
             f"{path}: unknown matrix format '{suffix}'. Use .csv, .tsv, .txt (tab-separated) "
-            "or .parquet, optionally gzip-compressed."
+            "or .parquet, optionally gzip-compressed, or an AnnData .h5ad / a MuData .h5mu file."
         )
     sep = TABLE_SUFFIXES[suffix]
     data, text = _read_text(path, "matrix")
@@ -222,12 +229,15 @@ def read_sheet(path: str | Path) -> pd.DataFrame:
     """Read a tab-separated sheet (samples.tsv, omics.tsv) with every column as string.
 
     Whole-line comments (``#``) and blank lines are skipped; ``df.attrs["lines"]`` holds the file line
-    of every row (the header is line 1 when nothing precedes it), for messages. A row with more or
+    of every row (the header is line 1 when nothing precedes it), for messages. A MuData ``.h5mu``
+    (or AnnData ``.h5ad``) file gives its ``obs`` as the sheet (:func:`read_obs_sheet`). A row with more or
     fewer fields than the header, or a column named twice, raises DataError naming the line.
     """
     path = Path(path)
     if not path.exists():
         raise ConfigError(f"{path}: sheet not found. Check the config entry that names it.")
+    if _suffix(path) in ANNDATA_SUFFIXES:
+        return read_obs_sheet(path)
     from io import StringIO
 
     _, text = _read_text(path, "sheet")
@@ -340,13 +350,17 @@ def read_table(path: str | Path) -> pd.DataFrame:
 
 
 class LazyTables(Mapping):
-    """{name: raw table} read from {name: path} on access (one matrix in memory at a time)."""
+    """{name: raw table} read from {name: path} on access (one matrix in memory at a time).
 
-    def __init__(self, paths: Mapping[str, str]):
+    ``options``: {name: keyword arguments of :func:`read_raw_table`} (the MuData modality and AnnData
+    layer of a layer, :func:`moflow.validate.anndata_sources`)."""
+
+    def __init__(self, paths: Mapping[str, str], options: Mapping[str, Mapping] | None = None):
         self._paths = dict(paths)
+        self._options = {k: dict(v) for k, v in (options or {}).items()}
 
     def __getitem__(self, name):
-        return read_raw_table(self._paths[name])
+        return read_raw_table(self._paths[name], layer=name, **self._options.get(name, {}))
 
     def __iter__(self):
         return iter(self._paths)
@@ -358,7 +372,7 @@ class LazyTables(Mapping):
 @phase("write")
 def write_outputs(outputs: Mapping, paths) -> None:
     """Write a task's outputs to the rule's output files, by output name and file type: ``.parquet``
-    matrices, ``.tsv`` tables, ``.png``/``.hdf5`` bytes, ``.html`` text, ``.json`` objects. Every
+    matrices, ``.tsv`` tables, ``.png``/``.hdf5`` bytes, ``.html`` text, ``.json`` objects, ``.h5mu`` MuData. Every
     output of the rule must be given, and nothing else."""
     names = list(paths.keys())
     missing, extra = set(names) - set(outputs), set(outputs) - set(names)
@@ -381,6 +395,8 @@ def write_outputs(outputs: Mapping, paths) -> None:
             write_bytes(value, path)
         elif isinstance(value, str):
             write_text(value, path)
+        elif path.endswith(".h5mu"):
+            write_mudata(value, path)
         elif hasattr(value, "save"):  # a fitted model that writes its own format (MOFA's HDF5)
             Path(path).parent.mkdir(parents=True, exist_ok=True)
             value.save(path)
@@ -435,13 +451,19 @@ def write_gmt(gene_sets: dict[str, list[str]], path: str | Path, *, descriptions
 
 
 @phase("read")
-def read_annotation(path: str | Path) -> pd.DataFrame:
+def read_annotation(path: str | Path, *, modality: str = "") -> pd.DataFrame:
     """Read a feature annotation table (CSV, TSV or TXT, optionally gzipped; a header row) with every
-    cell as a string."""
+    cell as a string. An AnnData ``.h5ad``, or a MuData ``.h5mu`` with the ``modality``, gives its
+    ``var`` (:func:`moflow.scverse.var_to_annotation`: column ``feature`` = the var names)."""
     path = Path(path)
     if not path.exists():
         raise ConfigError(f"{path}: annotation file not found. Check config 'enrichment: layers: <layer>: annotation'.")
     suffix = _suffix(path)
+    if suffix in ANNDATA_SUFFIXES:
+        from .scverse import source_label, var_to_annotation
+
+        key = f"mod/{_check_modality(path, modality)}/var" if suffix == ".h5mu" else "var"
+        return var_to_annotation(_read_h5_element(path, key), path=source_label(str(path), modality=modality))
     if suffix not in TABLE_SUFFIXES:
         raise ConfigError(f"{path}: unknown annotation format '{suffix}'. Use .csv, .tsv or .txt (tab-separated).")
     data, text = _read_text(path, "annotation table")
@@ -466,16 +488,101 @@ def enrichment_paths(settings) -> list[str]:
     return list(dict.fromkeys(str(p) for p in paths))
 
 
-def read_enrichment_files(settings) -> tuple[dict[str, list[str]], dict[str, pd.DataFrame]]:
+def read_enrichment_files(settings, omics: pd.DataFrame | None = None
+                          ) -> tuple[dict[str, list[str]], dict[str, pd.DataFrame]]:
     """Every file config ``enrichment`` names (``settings``: :class:`moflow.settings.Enrichment`):
-    {path: GMT lines} of the gene-set collections and of the layers' own feature sets, and
-    {layer: annotation table} of layers mapped to genes."""
+    {path: GMT lines} of the gene-set collections and the layers' own feature sets, and {layer:
+    annotation table} of layers mapped to genes (a MuData annotation: the ``var`` of the modality the
+    omics sheet ``omics`` names, else of the modality named as the layer)."""
+    from .validate import anndata_sources
+
     paths = list(settings.gene_sets.values())
     for cfg in settings.layers.values():
         paths += list(cfg.feature_sets.values())
     gmts = {p: read_gmt_lines(p) for p in dict.fromkeys(paths)}
-    annotations = {layer: read_annotation(cfg.annotation) for layer, cfg in settings.layers.items() if cfg.annotation}
+    sources = anndata_sources(omics) if omics is not None else {}
+    annotations = {layer: read_annotation(cfg.annotation,
+                                          modality=sources.get(layer, {}).get("modality") or layer)
+                   for layer, cfg in settings.layers.items() if cfg.annotation}
     return gmts, annotations
+
+
+# AnnData (.h5ad) and MuData (.h5mu): read with anndata / mudata, turned into tables by moflow.scverse
+
+
+def _h5(path: Path, fn):
+    """``fn(h5py file)`` on an AnnData / MuData file opened read-only; an unreadable file is a DataError."""
+    import h5py
+
+    try:
+        with h5py.File(path, "r") as f:
+            return fn(f)
+    except OSError as exc:
+        raise DataError(f"{path}: cannot be read as an HDF5 {_suffix(path)} file ({exc}). Is the file complete (a "
+                        "copy cut short?)? Write it again with mudata's write_h5mu / anndata's write_h5ad.") from None
+
+
+def _read_h5_element(path: Path, key: str):
+    """One element (``obs``, ``mod/<modality>/var``) read by anndata's element reader, matrices left on disk."""
+    from anndata.io import read_elem
+
+    def read(f):
+        if key not in f:
+            raise DataError(f"{path}: has no '{key}' element: is it really a MuData / AnnData file? Write it with "
+                            "mudata's write_h5mu or anndata's write_h5ad.")
+        return read_elem(f[key])
+
+    return _h5(path, read)
+
+
+def _check_modality(path: Path, modality: str) -> str:
+    """``modality`` when the MuData file has it; else a DataError listing the modalities."""
+    from .wording import _listing, _mean
+
+    mods = _h5(path, lambda f: list(f["mod"].keys()) if "mod" in f else [])
+    if modality not in mods:
+        raise DataError(f"{path}: has no modality '{modality}' (modalities: {_listing(mods, 10) or 'none'})."
+                        f"{_mean(modality, mods)} Name it in the omics sheet's modality column (empty: the layer's "
+                        "name).")
+    return modality
+
+
+@phase("read")
+def read_obs_sheet(path: str | Path) -> pd.DataFrame:
+    """The sample sheet of a MuData ``.h5mu`` (or AnnData ``.h5ad``) file: its ``obs``, the obs names as
+    column ``sample`` and every cell a string (:func:`moflow.scverse.obs_to_sheet`)."""
+    from .scverse import obs_to_sheet
+
+    return obs_to_sheet(_read_h5_element(Path(path), "obs"), path=str(path))
+
+
+@phase("read")
+def read_anndata_matrix(path: str | Path, *, modality: str = "", anndata_layer: str = "",
+                        layer: str = "") -> pd.DataFrame:
+    """``X`` (or ``layers[anndata_layer]``) of an AnnData ``.h5ad``, or of the ``modality`` (empty: named as
+    ``layer``) of a MuData ``.h5mu``, as samples x features numbers (:func:`moflow.scverse.anndata_frame`)."""
+    import anndata
+    import mudata
+
+    from .scverse import anndata_frame, source_label
+
+    path = Path(path)
+    h5mu = _suffix(path) == ".h5mu"
+    modality = _check_modality(path, modality or layer) if h5mu else ""
+    try:
+        adata = mudata.read_h5ad(str(path), modality) if h5mu else anndata.read_h5ad(path)
+    except (OSError, KeyError, ValueError) as exc:
+        raise DataError(f"{path}: cannot be read as {'MuData' if h5mu else 'AnnData'} ({type(exc).__name__}: {exc}). "
+                        "Write it again with mudata / anndata.") from None
+    return anndata_frame(adata, path=source_label(str(path), modality=modality, anndata_layer=anndata_layer),
+                         anndata_layer=anndata_layer)
+
+
+@phase("write")
+def write_mudata(mdata, path: str | Path) -> None:
+    """Write a MuData object as ``.h5mu`` (mudata's own writer)."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    mdata.write_h5mu(str(path))
 
 
 @phase("write")

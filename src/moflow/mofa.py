@@ -263,9 +263,27 @@ class MOFA(TransformerMixin, BaseEstimator):
         return pd.concat(rows, ignore_index=True)
 
     def save(self, path: str) -> None:
-        """Write mofapy2's own HDF5 model file (readable by MOFA2 / mofax)."""
-        with contextlib.redirect_stdout(_io.StringIO()):
+        """Write mofapy2's own HDF5 model file (readable by MOFA2 / mofax), with the factors in this model's
+        order: mofapy2 sorts them by variance explained when it saves, which would make the file's Factor2
+        another factor than factors.tsv's Factor2."""
+        import functools
+
+        import mofapy2.run.entry_point as entry_point
+
+        unsorted = functools.partial(entry_point.saveModel, sort_factors=False)
+        with contextlib.redirect_stdout(_io.StringIO()), _patched(entry_point, "saveModel", unsorted):
             self.entry_point_.save(str(path), save_data=False)
+
+
+@contextlib.contextmanager
+def _patched(module, name: str, value):
+    """``module.name`` replaced by ``value`` inside the block (and restored, whatever happens)."""
+    old = getattr(module, name)
+    setattr(module, name, value)
+    try:
+        yield
+    finally:
+        setattr(module, name, old)
 
 
 SURVIVAL_COVARIATE = "survival"  # the covariate name of a survival outcome's rows

@@ -1,11 +1,12 @@
-"""The HTML report: figures (matplotlib, returned as PNG bytes) and one self-contained page.
+"""The HTML report: figures (matplotlib, returned as PNG bytes) and the sections of one self-contained page
+(building blocks in :mod:`moflow.report_html`, interactive SVG in :mod:`moflow.report_svg`, the first
+screen in :mod:`moflow.report_verdict`).
 
 Nothing here touches files; the report script hands the bytes and the page to :mod:`moflow.io`.
 """
 
 from __future__ import annotations
 
-import base64
 import html
 import io as _io
 
@@ -16,7 +17,11 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-PALETTE = ["#4477AA", "#EE6677", "#228833", "#CCBB44", "#66CCEE", "#AA3377", "#BBBBBB", "#000000"]
+from .report_html import PALETTE, build_html, details  # noqa: E402,F401 (build_html: the page, re-exported)
+from .report_html import img as _img  # noqa: E402
+from .report_html import table as _table  # noqa: E402
+from .report_svg import pca_svg  # noqa: E402
+from .report_verdict import outcome_factor  # noqa: E402
 
 
 def png_bytes(fig) -> bytes:
@@ -172,84 +177,16 @@ def plot_pathways(enrich: pd.DataFrame, factor: str, top: int = 10):
     return fig
 
 
-def outcome_factor(associations: pd.DataFrame, outcome_column: str) -> pd.Series | None:
-    """The factor most associated with the outcome (smallest p)."""
-    a = associations[associations["covariate"] == outcome_column]
-    if a.empty:
-        return None
-    return a.sort_values(["p", "factor"]).iloc[0]
-
-
 def _fdr(v: float) -> str:
     """gseapy reports 0 when no permutation reached the observed score."""
     return "below the permutation resolution" if v == 0 else f"{v:.2g}"
 
 
-def _table(df: pd.DataFrame, digits: int = 3, max_rows: int = 30) -> str:
-    d = df.head(max_rows).copy()
-    for c in d.columns:
-        if pd.api.types.is_float_dtype(d[c]):
-            d[c] = d[c].map(lambda v: "" if pd.isna(v) else f"{v:.{digits}g}")
-    return d.to_html(index=False, border=0, classes="tbl", escape=True)
-
-
-def _img(png: bytes, alt: str) -> str:
-    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{base64.b64encode(png).decode()}"/>'
-
-
-CSS = """
-body{font-family:system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif;max-width:1100px;margin:2em auto;
-color:#222;line-height:1.45;padding:0 1em}
-h1{font-size:1.6em}h2{border-bottom:1px solid #ddd;padding-bottom:.2em;margin-top:2em}
-.tbl{border-collapse:collapse;font-size:.82em;margin:.5em 0 1em}
-.tbl th,.tbl td{padding:.25em .6em;border-bottom:1px solid #eee;text-align:right}
-.tbl th{background:#f5f5f5}.tbl td:first-child,.tbl th:first-child{text-align:left}
-.note{color:#555;font-size:.9em}.key{background:#f0f6ff;border-left:4px solid #4477AA;padding:.6em 1em}
-img{max-width:100%}
-"""
-
-
-def build_html(*, title: str, sections: list[tuple[str, str]]) -> str:
-    toc = "".join(f'<li><a href="#s{i}">{html.escape(t)}</a></li>' for i, (t, _) in enumerate(sections))
-    body = "".join(f'<h2 id="s{i}">{html.escape(t)}</h2>{content}' for i, (t, content) in enumerate(sections))
-    return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-            f"<style>{CSS}</style></head><body><h1>{html.escape(title)}</h1><ul>{toc}</ul>{body}</body></html>\n")
-
-
-def report_sections(*, inputs: pd.DataFrame, layers: list[str], diagnostics: dict[str, pd.DataFrame],
-                    steps: dict[str, pd.DataFrame], pca_png: dict[str, bytes], variance_png: bytes,
-                    associations: pd.DataFrame, outcome_column: str, late_weights: pd.DataFrame | None,
-                    board: pd.DataFrame, board_png: bytes, enrichment: pd.DataFrame | None,
-                    pathways_png: bytes | None, provenance: dict, comparison: pd.DataFrame | None = None,
-                    permutation: pd.DataFrame | None = None, stability: pd.DataFrame | None = None,
-                    missingness_png: dict[str, bytes] | None = None, pca_steps_png: dict[str, bytes] | None = None,
-                    imputation: dict[str, pd.DataFrame] | None = None,
-                    enrichment_more: dict | None = None, survival: tuple[str, list[str]] | None = None,
-                    hierarchical: pd.DataFrame | None = None) -> list[tuple[str, str]]:
-    """Assemble the report's sections (title, HTML) from the pipeline's tables and figures.
-
-    ``missingness_png``, ``pca_steps_png`` and ``imputation`` (per layer; optional) add the missingness
-    map, the PCA after every preprocessing step and the imputation NRMSE table to the preprocessing
-    section. ``enrichment_more`` (keyword arguments of :func:`enrichment_html`) adds the multi-omics
-    pathway table, model and competitive results, over-representation and their figures. ``survival``
-    (a survival outcome; :func:`moflow.report_survival.survival_html`): the Kaplan-Meier and factor
-    hazard figures for the evaluation section and the summary's sentences about them.
-    ``hierarchical``: the hierarchical strategy's coefficients (layer, source, feature, value), shown
-    beside the scoreboard with the top one of each layer in the summary.
-    """
-    sections = []
-    best = board.iloc[0]
-    metric = next(m for m in ("balanced_accuracy", "harrell_c", "r2") if m in board.columns)
-    best_single = board[board["kind"] == "single layer"].iloc[0] if (board["kind"] == "single layer").any() else None
-    of = outcome_factor(associations, outcome_column)
-    label = metric.replace("_", " ")
-
-    def _score(r):
-        return f"{label} {r[metric]:.3f}, 95% interval {r[metric + '_lo']:.3f}-{r[metric + '_hi']:.3f}"
-
-    summary = [f"<p>Best strategy by cross-validated {label}: <b>{html.escape(str(best['strategy']))}</b> "
-               f"({_score(best)}).</p>"]
-    if f"test_{metric}" in board.columns:
+def _summary(board, metric, best, of, *, enrichment, survival, hierarchical) -> list[str]:
+    """The verdict's supporting numbers (folded under it): external test metrics, survival and
+    hierarchical sentences, the outcome factor and its top gene sets."""
+    summary = []
+    if f"test_{metric}" in board.columns and pd.notna(best.get(f"test_{metric}")):
         extra = [m for m in ("accuracy", "sensitivity", "specificity", "f1", "roc_auc", "rmse", "pearson_r", "uno_c",
                              "td_auc", "integrated_brier") if f"test_{m}" in board.columns and m != metric]
 
@@ -262,19 +199,6 @@ def report_sections(*, inputs: pd.DataFrame, layers: list[str], diagnostics: dic
                        f"tune), {html.escape(str(best['strategy']))} scores {_test(metric)}; "
                        + ", ".join(_test(m) for m in extra)
                        + " (95% bootstrap intervals over the test samples).</p>")
-    if best_single is not None:
-        summary.append(f"<p>Best single layer: <b>{html.escape(str(best_single['strategy']))}</b> "
-                       f"({_score(best_single)}).</p>")
-    if comparison is not None and len(comparison):
-        c = comparison.iloc[0]
-        summary.append(f"<p>Best integration ({html.escape(str(c['best_integration']))}) minus best single layer "
-                       f"({html.escape(str(c['best_single_layer']))}): {c['difference']:+.3f} {label}; corrected "
-                       f"resampled t-test p = {c['p']:.2g} over {int(c['n_splits'])} splits.</p>")
-    if permutation is not None and len(permutation):
-        pm = permutation.iloc[0]
-        summary.append(f"<p>Permutation test of {html.escape(str(pm['strategy']))}: p = {pm['p']:.3g} "
-                       f"({int(pm['n_permutations'])} label permutations of its held-out predictions; "
-                       f"null mean {pm['null_mean']:.3f}).</p>")
     if survival is not None:
         summary += survival[1]
     if hierarchical is not None and len(hierarchical):
@@ -291,27 +215,115 @@ def report_sections(*, inputs: pd.DataFrame, layers: list[str], diagnostics: dic
                 summary.append(f"<p>Top gene set of {html.escape(str(of['factor']))} in layer "
                                f"{html.escape(str(r['layer']))} ({html.escape(str(r['collection']))}): "
                                f"<b>{html.escape(str(r['term']))}</b> (NES {r['nes']:.2f}, FDR {_fdr(r['fdr'])}).</p>")
-    sections.append(("Summary", '<div class="key">' + "".join(summary) + "</div>"))
-    sections.append(("Inputs", _table(inputs)))
+    return summary
+
+
+def _outcome_colour(samples: pd.DataFrame | None, outcome_column: str) -> tuple[pd.Series | None, str]:
+    """What colours the factor scatter: the outcome (survival: the event), by sample."""
+    if samples is None or "sample" not in samples.columns:
+        return None, ""
+    s = samples.set_index("sample")
+    for col, name in ((outcome_column, "outcome"), ("outcome", "outcome"), ("event", "event")):
+        if col in s.columns:
+            return s[col], name
+    return None, ""
+
+
+def _preprocessing(layers, inputs, steps, diagnostics, pca, pca_png, missingness_png, pca_steps_png,
+                   imputation) -> str:
+    missing = (dict(zip(inputs["layer"].astype(str), pd.to_numeric(inputs["missing_fraction"], errors="coerce")))
+               if {"layer", "missing_fraction"} <= set(inputs.columns) else {})
     pre = []
     for layer in layers:
         pre.append(f"<h3>{html.escape(layer)}</h3>")
         step_cols = ["step", "method", "features_in", "features_out", "missing_fraction_out"]
-        pre.append(_table(steps[layer][step_cols + [c for c in ("summary",) if c in steps[layer].columns]]))
-        if missingness_png and layer in missingness_png:
-            pre.append(_img(missingness_png[layer], f"missingness map of {layer}"))
+        pre.append(_table(steps[layer][[c for c in step_cols + ["summary"] if c in steps[layer].columns]]))
+        frac = missing.get(layer)
+        if frac is not None and frac == 0:
+            pre.append('<p class="note">No missing values in the raw layer (no missingness map, nothing to '
+                       "impute).</p>")
+        elif missingness_png and layer in missingness_png:
+            pre.append(details(f"Missingness map of {layer} ({100 * frac:.1f}% of cells missing)"
+                               if frac is not None else f"Missingness map of {layer}",
+                               _img(missingness_png[layer], f"missingness map of {layer}")))
         if imputation and layer in imputation and len(imputation[layer]):
             pre.append("<p>Imputation on observed values hidden the way this layer loses them (NRMSE; "
                        "ratio_to_mean below 1 beats mean imputation):</p>" + _table(imputation[layer]))
         pre.append(_table(diagnostics[layer]))
-        pre.append(_img(pca_png[layer], f"PCA of {layer}"))
-        if pca_steps_png and layer in pca_steps_png:
-            pre.append(_img(pca_steps_png[layer], f"PCA of {layer} after every step"))
+        if pca is not None and layer in pca and len(pca[layer]):
+            pre.append(pca_svg(pca[layer], layer))
+        else:
+            pre.append(_img(pca_png[layer], f"PCA of {layer}"))
+        if pca_steps_png and layer in pca_steps_png and len(steps[layer]):
+            pre.append(details(f"PCA of {layer} after every preprocessing step",
+                               _img(pca_steps_png[layer], f"PCA of {layer} after every step")))
     pre.append('<p class="note">Silhouettes are computed on the top principal components; r2_batch and '
-               "r2_outcome are the shares of the top components' variance explained by batch and outcome.</p>")
-    sections.append(("Preprocessing", "".join(pre)))
-    mofa = [_img(variance_png, "MOFA variance explained"), "<h3>Factor associations (BH-adjusted)</h3>",
-            _table(associations.sort_values(["p_adj", "factor"]))]
+               "r2_outcome are the shares of the top components' variance explained by batch and outcome. Hover a "
+               "point for its sample; it lights up in every panel of the layer.</p>")
+    return "".join(pre)
+
+
+def report_sections(*, inputs: pd.DataFrame, layers: list[str], diagnostics: dict[str, pd.DataFrame],
+                    steps: dict[str, pd.DataFrame], pca_png: dict[str, bytes], variance_png: bytes,
+                    associations: pd.DataFrame, outcome_column: str, late_weights: pd.DataFrame | None,
+                    board: pd.DataFrame, board_png: bytes, enrichment: pd.DataFrame | None,
+                    pathways_png: bytes | None, provenance: dict, comparison: pd.DataFrame | None = None,
+                    permutation: pd.DataFrame | None = None, stability: pd.DataFrame | None = None,
+                    missingness_png: dict[str, bytes] | None = None, pca_steps_png: dict[str, bytes] | None = None,
+                    imputation: dict[str, pd.DataFrame] | None = None,
+                    enrichment_more: dict | None = None, survival: tuple[str, list[str]] | None = None,
+                    hierarchical: pd.DataFrame | None = None, pca: dict[str, pd.DataFrame] | None = None,
+                    factors: pd.DataFrame | None = None, samples: pd.DataFrame | None = None,
+                    variance: pd.DataFrame | None = None, design: dict | None = None) -> list[tuple[str, str]]:
+    """Assemble the report's sections (title, HTML) from the pipeline's tables and figures; the first
+    is the verdict (:mod:`moflow.report_verdict`).
+
+    ``missingness_png``, ``pca_steps_png`` and ``imputation`` (per layer; optional) add the missingness
+    map (only for a layer with missing values), the PCA after every preprocessing step and the
+    imputation NRMSE table to the preprocessing section. ``pca`` (per layer: the PC coordinates) draws
+    the PCA as interactive SVG instead of ``pca_png``. ``factors`` and ``samples`` add the MOFA factor
+    scatter; ``variance`` (MOFA variance explained) the layers' share of the outcome factor to the
+    verdict. ``enrichment_more`` (keyword arguments of :func:`enrichment_html`) adds the multi-omics
+    pathway table, model and competitive results, over-representation and their figures. ``survival``
+    (a survival outcome; :func:`moflow.report_survival.survival_html`): the Kaplan-Meier and factor
+    hazard figures for the evaluation section and the summary's sentences about them.
+    ``hierarchical``: the hierarchical strategy's coefficients (layer, source, feature, value), shown
+    beside the scoreboard with the top one of each layer in the summary. ``design``: {"html": the body
+    of the "How many samples?" section, "sentence": its one-sentence verdict on sample size}.
+    """
+    from .report_svg import factor_pair, factor_scatter_svg, scoreboard_svg
+    from .report_verdict import chance_level, n_classes, primary_metric, verdict, verdict_html
+
+    sections = []
+    metric = primary_metric(board)
+    best = board.iloc[0]
+    of = outcome_factor(associations, outcome_column)
+    k = n_classes(samples, outcome_column, metric)
+    pathways = (enrichment_more or {}).get("pathways")
+    v = verdict(board=board, layers=layers, comparison=comparison, permutation=permutation, late_weights=late_weights,
+                variance=variance, associations=associations, outcome_column=outcome_column, enrichment=enrichment,
+                pathways=pathways, hierarchical=hierarchical, n_classes=k)
+    metrics = [m for m in (metric, "roc_auc", "uno_c", "pearson_r") if m in board.columns][:2]
+    chance = {m: chance_level(m, k) for m in metrics}
+    tips = [c for c in board.columns if c not in ("strategy", "kind") and not c.endswith(("_lo", "_hi"))]
+    summary = _summary(board, metric, best, of, enrichment=enrichment, survival=survival, hierarchical=hierarchical)
+    lead = verdict_html(v, design_sentence=(design or {}).get("sentence"),
+                        figure=scoreboard_svg(board, [metric], chance=chance, tip_columns=tips))
+    if summary:
+        lead += details("More numbers behind the verdict", '<div class="key">' + "".join(summary) + "</div>")
+    sections.append(("Verdict", lead))
+    sections.append(("Inputs", _table(inputs)))
+    sections.append(("Preprocessing", _preprocessing(layers, inputs, steps, diagnostics, pca, pca_png,
+                                                     missingness_png, pca_steps_png, imputation)))
+    mofa = [_img(variance_png, "MOFA variance explained")]
+    colour, colour_name = _outcome_colour(samples, outcome_column)
+    if factors is not None and len(factors) and colour is not None:
+        names = [c for c in factors.columns if c != "sample"]
+        pair = factor_pair(associations, outcome_column, names)
+        mofa.append(factor_scatter_svg(factors, colour, pair=pair, colour_name=colour_name))
+        mofa.append(f'<p class="note">The two factors most associated with the outcome ({html.escape(pair[0])}, '
+                    f"{html.escape(pair[1])}); hover a sample for every factor's value.</p>")
+    mofa += ["<h3>Factor associations (BH-adjusted)</h3>", _table(associations.sort_values(["p_adj", "factor"]))]
     if stability is not None and len(stability):
         st = stability.groupby("factor", sort=False)["abs_r"].agg(["mean", "min"]).reset_index()
         st.columns = ["factor", "consensus_abs_r", "min_abs_r"]
@@ -328,8 +340,10 @@ def report_sections(*, inputs: pd.DataFrame, layers: list[str], diagnostics: dic
     effective = ("n_events (the number of events) is the effective sample size; Uno's C, the time-dependent AUC "
                  "(auc_&lt;time&gt;, td_auc their mean) and the integrated Brier score (lower is better) weigh "
                  "censoring by the training side's censoring distribution" if "n_events" in board.columns else
-                 "smallest_class is the effective sample size")
-    ev = [_img(board_png, "scoreboard"), _table(board[[c for c in board.columns if c != "kind"]]),
+                 "smallest_class is the effective sample size" if "smallest_class" in board.columns else
+                 "n_samples is the effective sample size")
+    ev = [scoreboard_svg(board, metrics, chance=chance, tip_columns=tips),
+          _table(board[[c for c in board.columns if c != "kind"]]),
           '<p class="note">Repeated stratified cross-validation; every strategy and single layer sees identical '
           "splits, and the whole preprocessing chain is fit inside each training fold. Intervals use the "
           f"Nadeau-Bengio corrected variance. {effective}.</p>"]
@@ -338,21 +352,25 @@ def report_sections(*, inputs: pd.DataFrame, layers: list[str], diagnostics: dic
     if hierarchical is not None and len(hierarchical):
         ev.append(hierarchical_html(hierarchical, board))
     sections.append(("Evaluation", "".join(ev)))
+    if design is not None:
+        sections.append(("How many samples?", design.get("html", "")))
     if enrichment is not None:
         en = []
-        if pathways_png is not None:
+        if pathways_png is not None and of is not None and (enrichment["factor"] == of["factor"]).any():
             en.append(_img(pathways_png, "top pathways"))
         if enrichment_more:
-            en.append(enrichment_html(**enrichment_more))
+            more = dict(enrichment_more)
+            if enrichment.empty:  # no factor tested: its dot plot would be an empty placeholder
+                more["figures"] = {k: v for k, v in (more.get("figures") or {}).items() if k != "dots_mofa"}
+            en.append(enrichment_html(**more))
             en.append("<h3>MOFA factors: prerank per layer (top 3)</h3>")
         top = enrichment[enrichment["rank"] <= 3][["collection", "layer", "factor", "rank", "term", "nes", "fdr",
                                                    "set_size"]]
         en.append(_table(top, max_rows=200))
         sections.append(("Pathway enrichment", "".join(en)))
-    prov = "".join(f"<tr><td>{html.escape(str(k))}</td><td>{html.escape(str(v))}</td></tr>"
-                   for k, v in provenance.get("versions", {}).items())
-    sections.append(("Provenance", f'<table class="tbl"><tr><th>package</th><th>version</th></tr>{prov}</table>'
-                     '<p class="note">Input checksums and the full configuration are in results/provenance.json.</p>'))
+    prov = pd.DataFrame(list(provenance.get("versions", {}).items()), columns=["package", "version"])
+    sections.append(("Provenance", _table(prov) + '<p class="note">Input checksums and the full configuration are '
+                     "in results/provenance.json.</p>"))
     return sections
 
 
@@ -517,10 +535,12 @@ def enrichment_html(*, pathways: pd.DataFrame | None = None, models: pd.DataFram
            "collection and factor or model), so a pathway seen in two layers ranks above one seen in one. "
            "Conditional columns retest each set without the genes of more significant overlapping sets: a set "
            "significant only through shared genes has a large conditional FDR.</p>"]
+    shown = {"heatmap": pathways is not None and len(pathways) > 0, "dots_mofa": True,
+             "dots_models": models is not None and len(models) > 0}  # no figure without its table
     for key, alt in (("heatmap", "multi-omics pathway heatmap"), ("dots_mofa", "MOFA factor dot plots"),
                      ("dots_models", "model dot plots")):
-        if figures and figures.get(key):
-            out.append(_img(figures[key], alt))
+        if figures and figures.get(key) and shown[key]:
+            out.append(_img(figures[key], alt) if key == "heatmap" else details(alt.capitalize(), _img(figures[key], alt)))
     if pathways is not None and len(pathways):
         cols = [c for c in ("collection", "source", "component", "rank", "term", "z", "fdr", "fdr_conditional",
                             "layers", "layers_significant") if c in pathways.columns]

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import ConfigError, DataError
+from .scverse import anndata_suffix
 from .wording import NA_TOKENS, _listing, _mean, nearest  # noqa: F401 (validate's names too)
 
 KINDS = (
@@ -279,7 +280,7 @@ def check_omics_sheet(omics: pd.DataFrame, *, path: str, samples: pd.DataFrame, 
         raise ConfigError(f"{path}: no layers listed. Add one row per omics layer.")
     omics = omics.copy()
     for col, default in (("orientation", "samples_in_rows"), ("batch_column", ""), ("has_qc", "false"),
-                         ("log_scale", "false"), ("gene_ids", "none")):
+                         ("log_scale", "false"), ("gene_ids", "none"), ("modality", ""), ("anndata_layer", "")):
         if col not in omics.columns:
             omics[col] = default
     check_sheet_values(omics, path=path, schema="omics", key="layer")
@@ -301,10 +302,48 @@ def check_omics_sheet(omics: pd.DataFrame, *, path: str, samples: pd.DataFrame, 
                 f"{where}: has_qc is true but {samples_path} has no 'injection_order' column; "
                 "add the run order of every injection (samples and QCs)."
             )
+        _check_anndata_row(row, where=where)
     omics["has_qc"] = omics["has_qc"].map(_truthy)
     omics["log_scale"] = omics["log_scale"].map(_truthy)
+    h5mu = omics["path"].map(anndata_suffix) == ".h5mu"
+    omics["modality"] = omics["modality"].str.strip().where(~h5mu | (omics["modality"].str.strip() != ""),
+                                                            omics["layer"])
     out = omics.set_index("layer", drop=False)
     out.attrs.pop("lines", None)
+    return out
+
+
+def _check_anndata_row(row, *, where: str) -> None:
+    """An AnnData / MuData layer: samples are its obs (no orientation to declare); ``modality`` only for a
+    ``.h5mu`` file, ``anndata_layer`` only for an AnnData or MuData file."""
+    suffix = anndata_suffix(row["path"])
+    if suffix and row["orientation"] == "features_in_rows":
+        raise ConfigError(f"{where}: orientation is 'features_in_rows', but in a {suffix} file the samples are the "
+                          "obs (rows) by definition. Leave orientation empty (or samples_in_rows); to use an AnnData "
+                          "with samples as var, write its transpose (adata.T).")
+    if str(row["modality"]).strip() and suffix != ".h5mu":
+        raise ConfigError(f"{where}: modality '{row['modality']}' is given but path '{row['path']}' is not a MuData "
+                          ".h5mu file. Leave modality empty, or give the .h5mu file as path.")
+    if str(row["anndata_layer"]).strip() and not suffix:
+        raise ConfigError(f"{where}: anndata_layer '{row['anndata_layer']}' is given but path '{row['path']}' is not "
+                          "an AnnData .h5ad or MuData .h5mu file. Leave anndata_layer empty.")
+
+
+def anndata_sources(omics: pd.DataFrame) -> dict[str, dict[str, str]]:
+    """{layer: {modality, anndata_layer}} of the omics sheet's rows whose path is a MuData or AnnData file
+    (raw or checked sheet): the keyword arguments :func:`moflow.io.read_raw_table` reads the layer
+    with. A MuData layer's modality defaults to the layer's name."""
+    if not {"layer", "path"} <= set(omics.columns):
+        return {}
+    out = {}
+    for _, row in omics.iterrows():
+        suffix = anndata_suffix(row["path"])
+        if not suffix:
+            continue
+        modality = str(row.get("modality", "") or "").strip()
+        out[str(row["layer"]).strip()] = {
+            "modality": (modality or str(row["layer"]).strip()) if suffix == ".h5mu" else "",
+            "anndata_layer": str(row.get("anndata_layer", "") or "").strip()}
     return out
 
 
@@ -314,14 +353,19 @@ def check_omics_sheet(omics: pd.DataFrame, *, path: str, samples: pd.DataFrame, 
 
 
 def check_orientation(raw: pd.DataFrame, *, path: str, layer: str, orientation: str, sheet: pd.DataFrame,
-                      omics_path: str = "the omics sheet") -> None:
+                      omics_path: str = "the omics sheet", anndata: bool = False) -> None:
     """Stop when a matrix is declared the wrong way round: none of the IDs on the declared sample axis
-    is a sample of the sheet, but IDs on the other axis are."""
+    is a sample of the sheet, but IDs on the other axis are (``anndata``: an AnnData / MuData matrix,
+    whose samples are its obs)."""
     rows, cols = pd.Index(raw.index.astype(str)), pd.Index(raw.columns.astype(str))
     samples, other = (rows, cols) if orientation == "samples_in_rows" else (cols, rows)
     known = set(sheet.index.astype(str))
     if len(samples) and not any(s in known for s in samples):
         hits = [s for s in other if s in known]
+        if hits and anndata:
+            raise DataError(f"{path}: none of the obs names of layer '{layer}' ({_listing(samples, 3)}) is a sample "
+                            f"of the sample sheet while {len(hits)} of its var names are ({_listing(hits, 3)}): the "
+                            "AnnData holds samples as var. Write its transpose (adata.T), samples as obs.")
         if hits:
             flipped = "features_in_rows" if orientation == "samples_in_rows" else "samples_in_rows"
             side, other_side = ("rows", "columns") if orientation == "samples_in_rows" else ("columns", "rows")

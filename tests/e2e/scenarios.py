@@ -37,7 +37,9 @@ class Scenario:
     edge list (data/regulators.tsv: a planted regulator of the outcome program's genes, decoys) for
     the hierarchical strategy;
     layers: which layers the cohort has; external: an external test set marked in the sheet;
-    confounded: the outcome goes with batch (and config allows correcting anyway)."""
+    confounded: the outcome goes with batch (and config allows correcting anyway); h5mu: the cohort comes
+    as one MuData file (data/cohort.h5mu: obs the sample sheet, one modality per layer, the RNA features
+    as Ensembl-style IDs with their gene symbols in var column 'symbol', named in config)."""
 
     name: str
     outcome: str = "strings"
@@ -46,6 +48,7 @@ class Scenario:
     external: bool = False
     confounded: bool = False
     regulators: bool = False
+    h5mu: bool = False
     config: dict = field(default_factory=dict)
 
 
@@ -67,6 +70,7 @@ SCENARIOS = [
     Scenario("multiclass_one_layer_zeros", outcome="multiclass", layers=("metabolomics",), ids="zeros",
              config=LIGHT),
     Scenario("survival_two_layers_external", outcome="survival", layers=("rna", "metabolomics"), external=True),
+    Scenario("h5mu_cohort_two_layers", layers=("rna", "protein"), h5mu=True, config=LIGHT),
 ]
 # Run by hand (`python tests/e2e/scenarios.py <folder> <name>`), not in CI: their factors are covered above.
 MORE_SCENARIOS = [
@@ -159,10 +163,47 @@ def make_scenario(root: Path, sc: Scenario, *, seed: int = 5) -> Path:
             data / "regulators.tsv", sep="\t", index=False, lineterminator="\n")
         config.setdefault("integration", {})["hierarchical"] = {
             "regulators": {"tf": {"edges": "data/regulators.tsv", "layer": "rna"}}}
+    if sc.h5mu:
+        _as_h5mu(root, sc, c, sheet, config)
     for key, value in sc.config.items():
         config[key] = {**config.get(key, {}), **value} if isinstance(value, dict) else value
     (root / "config" / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     return root
+
+
+def _as_h5mu(root: Path, sc: Scenario, c, sheet: pd.DataFrame, config: dict) -> None:
+    """Replace the scenario's files by one MuData file, as a scverse user keeps a cohort: the sample
+    sheet as obs (injection order as integers), one modality per layer (samples as obs), the RNA
+    features as IDs with the gene symbols in var column 'symbol'; the omics sheet names the file and
+    config points samples at it and names the symbol column for enrichment."""
+    import anndata
+    import mudata
+
+    mudata.set_options(pull_on_update=False)
+    mods = {}
+    for layer in sc.layers:
+        X = c.layers[layer]
+        var = pd.DataFrame(index=X.columns.astype(str))
+        if layer == "rna":
+            var = pd.DataFrame({"symbol": X.columns.astype(str)}, index=[f"ENSG{i:011d}" for i in range(X.shape[1])])
+        mods[layer] = anndata.AnnData(X=X.to_numpy(float), obs=pd.DataFrame(index=X.index.astype(str)), var=var)
+    md = mudata.MuData(mods)
+    obs = sheet.set_index("sample").reindex(md.obs_names)
+    obs["injection_order"] = pd.to_numeric(obs["injection_order"]).astype("Int64")
+    md.obs = obs
+    md.write_h5mu(str(root / "data" / "cohort.h5mu"))
+    for name in ("rna.tsv", "protein.csv", "metab.parquet"):
+        (root / "data" / name).unlink(missing_ok=True)
+    (root / "config" / "samples.tsv").unlink()
+    omics = pd.DataFrame({"layer": list(sc.layers), "kind": [LAYER_ROWS[x][1] for x in sc.layers],
+                          "path": "data/cohort.h5mu", "batch_column": "batch",
+                          "log_scale": [LAYER_ROWS[x][6] for x in sc.layers],
+                          "gene_ids": ["none" if x == "rna" else LAYER_ROWS[x][7] for x in sc.layers]})
+    omics.to_csv(root / "config" / "omics.tsv", sep="\t", index=False, lineterminator="\n")
+    config["samples"] = "data/cohort.h5mu"
+    if "rna" in sc.layers:
+        config.setdefault("enrichment", {})["layers"] = {"rna": {"annotation": "data/cohort.h5mu",
+                                                                 "gene_column": "symbol"}}
 
 
 if __name__ == "__main__":

@@ -30,7 +30,8 @@ def _check(folder: Path, sc) -> None:
     html = (r / "report.html").read_text()
     board = io.read_table(r / "evaluate" / "scoreboard.tsv")
     pred = io.read_table(r / "evaluate" / "predictions.tsv")
-    sheet = pd.read_csv(folder / "config" / "samples.tsv", sep="\t", dtype=str, keep_default_na=False)
+    sheet = (io.read_sheet(folder / "data" / "cohort.h5mu") if sc.h5mu else
+             pd.read_csv(folder / "config" / "samples.tsv", sep="\t", dtype=str, keep_default_na=False))
     cohort = sheet.loc[sheet["sample_type"] == "sample", "sample"]
     # IDs are strings everywhere: every prediction names a sample of the sheet, as written there
     assert set(pred["sample"]) <= set(cohort), sorted(set(pred["sample"]) - set(cohort))[:5]
@@ -71,6 +72,20 @@ def _check(folder: Path, sc) -> None:
     elif wanted is not None and "hierarchical" not in wanted:
         assert "hierarchical" not in strategies
     assert "Evaluation" in html and "Intermediate integration (MOFA)" in html
+    # the design stage on every shape of cohort: power per layer, learning curves, the report's section
+    power = io.read_table(r / "design" / "power.tsv")
+    assert set(power["layer"]) == set(sc.layers) and power["pi0"].between(0, 1).all()
+    size = io.read_table(r / "design" / "sample_size.tsv")
+    target_metric = {"continuous": "r2", "survival": "harrell_c"}.get(sc.outcome, "roc_auc")
+    assert (size["metric"] == target_metric).all() and size["strategy"].iloc[-1] == "riley_minimum"
+    assert size["status"].notna().all() and "How many samples?" in html
+    if sc.h5mu:  # the cohort came as one .h5mu: the RNA features kept their IDs, mapped to genes by var 'symbol'
+        assert io.read_matrix(r / "inputs" / "rna.parquet").columns[0].startswith("ENSG")
+        prerank = io.read_table(r / "enrich" / "mofa_prerank.tsv")
+        assert (prerank["layer"] == "rna").any()
+        mudata = pytest.importorskip("mudata")
+        out = mudata.read_h5mu(r / "moflow.h5mu")
+        assert list(out.mod) == list(sc.layers) and out.n_obs == len(cohort)
 
 
 @pytest.mark.parametrize("sc", SCENARIOS, ids=[s.name for s in SCENARIOS])

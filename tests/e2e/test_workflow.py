@@ -82,6 +82,47 @@ def test_run_writes_every_stage(finished_run):
         assert section in html
     assert (r / "integrate" / "mofa" / "model.hdf5").stat().st_size > 0
     assert (r / "provenance.json").exists()
+    # the design stage: its tables, figures and the report's section with the verdict sentence
+    for name in ("power.tsv", "joint_design.tsv", "learning_points.tsv", "learning_curve.tsv", "sample_size.tsv",
+                 "power.png", "learning_curve.png"):
+        assert (r / "design" / name).stat().st_size > 0, name
+    assert "How many samples?" in html and "With this cohort as a pilot" in html
+    points = io.read_table(r / "design" / "learning_points.tsv")
+    assert sorted(points["fraction"].unique()) == [0.4, 0.7, 1.0]
+    assert set(points["split"]) == {"r1f1", "r1f2", "r1f3"}
+
+
+def test_design_target_runs_the_stage_alone(tmp_path):
+    """`snakemake design`: the design tables and what they need, not the report, enrichment or export."""
+    root = make_project(tmp_path)
+    res = _snakemake(root, "-n", "design")
+    assert res.returncode == 0, res.stderr[-3000:]
+    jobs = res.stdout + res.stderr
+    for rule in ("design_power", "design_fold", "design_learning", "cv_fold", "scoreboard"):
+        assert f"rule {rule}:" in jobs, rule
+    for rule in ("report", "enrich_mofa", "export_mudata", "integrate_mofa"):
+        assert f"rule {rule}:" not in jobs, rule
+
+
+def test_report_opens_in_a_browser(finished_run, tmp_path):
+    """The run's report.html in headless Chromium (tests/unit/report_browser.py: no JavaScript error, no
+    broken image, nothing fetched, tables that sort, samples that light up on hover; screenshots in
+    tmp_path), with a verdict whose numbers are the run's tables."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("report_browser", REPO / "tests" / "unit" / "report_browser.py")
+    browser = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(browser)
+    seen = browser.open_report(finished_run / "results" / "report.html", tmp_path, name="workflow")
+    browser.assert_clean(seen)
+    assert seen["n_images"] > 0
+    r = finished_run / "results" / "evaluate"
+    best = io.read_table(r / "scoreboard.tsv").iloc[0]
+    comp = io.read_table(r / "comparison.tsv").iloc[0]
+    text = seen["verdict_text"]
+    assert text.startswith(f"{best['strategy']} predicts best (balanced accuracy {best['balanced_accuracy']:.3f}")
+    assert f"{comp['difference']:+.3f}" in text and f"p = {comp['p']:.2g}" in text
+    assert f"effective sample size {int(best['smallest_class'])} samples in the smallest class" in text
 
 
 def test_scoreboard_has_every_strategy_on_identical_splits(finished_run):
@@ -126,6 +167,71 @@ def test_outcome_factor_and_its_gene_set_on_top(finished_run):
     enr = io.read_table(finished_run / "results" / "enrich" / "mofa_prerank.tsv")
     first = enr[(enr["factor"] == top["factor"]) & (enr["layer"] == "rna") & (enr["rank"] == 1)]
     assert first["term"].tolist() == ["PLANTED_F1_OUTCOME_RESPONSE"]
+
+
+def test_mudata_export_holds_the_tables(finished_run):
+    """results/moflow.h5mu opened with mudata: the preprocessed layers, the MOFA factors (obsm) and
+    weights (varm), the held-out predictions (obs: mean over the CV repeats; external test samples the
+    final models' prediction), the sheet, and the config and provenance (uns), all equal to the tables."""
+    import json
+
+    import numpy as np
+
+    mudata = pytest.importorskip("mudata")
+    r = finished_run / "results"
+    md = mudata.read_h5mu(r / "moflow.h5mu")
+    assert list(md.mod) == ["rna", "protein", "metabolomics"]
+    factors = io.read_table(r / "integrate" / "mofa" / "factors.tsv").set_index("sample")
+    weights = io.read_table(r / "integrate" / "mofa" / "weights.tsv")
+    for layer, ad in md.mod.items():
+        X = io.read_matrix(r / "preprocess" / f"{layer}.parquet")
+        assert ad.shape == X.shape
+        assert np.array_equal(ad.to_df().to_numpy(), X.loc[ad.obs_names, ad.var_names].to_numpy(), equal_nan=True)
+        w = weights[weights["view"] == layer].pivot(index="feature", columns="factor", values="weight")
+        assert np.array_equal(ad.varm["LFs"], w.loc[ad.var_names, list(factors.columns)].to_numpy())
+    assert md.n_obs == len(set().union(*(set(ad.obs_names) for ad in md.mod.values())))
+    assert list(md.uns["mofa"]["factors"]) == list(factors.columns)
+    assert np.array_equal(md.obsm["X_mofa"], factors.reindex(md.obs_names).to_numpy(), equal_nan=True)
+    sheet = io.read_sheet(r / "inputs" / "samples.tsv").set_index("sample")
+    assert (md.obs["outcome"] == sheet.loc[md.obs_names, "outcome"]).all()
+    pred = io.read_table(r / "evaluate" / "predictions.tsv")
+    cv = pred[pred["split"] != "final"].groupby(["strategy", "sample"])["p_case"].mean()
+    final = pred[pred["split"] == "final"].set_index(["strategy", "sample"])["p_case"]
+    assert set(md.obs.loc[md.obs["oof_source"] == "external_test"].index) == set(final.index.get_level_values(1))
+    for strategy in pred["strategy"].unique():
+        got = md.obs[f"oof_{strategy}_p_case"]
+        want = pd.concat([cv[strategy], final[strategy]]).reindex(md.obs_names)
+        assert np.allclose(got.to_numpy(float), want.to_numpy(float), equal_nan=True, rtol=0, atol=1e-12), strategy
+    assert (md.obs.loc[md.obs["oof_source"] == "cv", "oof_repeats"] == 1).all()  # repeats: 1 in this config
+    config = json.loads(md.uns["moflow"]["config"])
+    assert config["evaluation"]["folds"] == 3 and config["outcome"]["column"] == "outcome"
+    prov = json.loads(md.uns["moflow"]["provenance"])
+    assert "config/samples.tsv" in prov["inputs"] and prov["versions"]["mudata"] == mudata.__version__
+    assert md.uns["predictions"].shape == pred.shape
+
+
+def test_mofa_model_opens_in_mofax(finished_run):
+    """results/integrate/mofa/model.hdf5 read by mofax, as a MOFA user would: its views, and factors equal
+    to factors.tsv's, name by name, for every training sample (mofapy2 would sort them by variance explained
+    when it saves; moflow keeps its own order so that Factor2 is Factor2 everywhere)."""
+    import numpy as np
+
+    mofax = pytest.importorskip("mofax")
+    m = mofax.mofa_model(str(finished_run / "results" / "integrate" / "mofa" / "model.hdf5"))
+    try:
+        assert [str(v) for v in m.views] == ["rna", "protein", "metabolomics"]
+        Z = m.get_factors(df=True)
+        tsv = io.read_table(finished_run / "results" / "integrate" / "mofa" / "factors.tsv").set_index("sample")
+        assert Z.shape[1] == tsv.shape[1] and set(Z.index.astype(str)) <= set(tsv.index)
+        tsv = tsv.loc[Z.index.astype(str)]
+        for col in Z.columns:
+            hits = [c for c in tsv.columns if np.allclose(Z[col].to_numpy(), tsv[c].to_numpy(), atol=1e-5)]
+            assert hits == [col], (col, hits)
+        assert m.get_weights(df=True).shape[0] == sum(io.read_matrix(
+            finished_run / "results" / "preprocess" / f"{layer}.parquet").shape[1]
+            for layer in ("rna", "protein", "metabolomics"))
+    finally:
+        m.close()
 
 
 def test_batch_correction_diagnostics(finished_run):

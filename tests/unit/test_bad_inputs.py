@@ -33,7 +33,7 @@ from moflow.errors import ConfigError, DataError, InputError
 from moflow.settings import Settings, apply_defaults
 from moflow.startup import check_config_file, check_startup
 from moflow.tasks.inputs import validate_inputs
-from moflow.validate import gene_set_layers
+from moflow.validate import anndata_sources, gene_set_layers
 
 SAMPLES = [f"S{i:02d}" for i in range(1, 13)]
 QCS = ["QC1", "QC2", "QC3"]
@@ -76,6 +76,9 @@ class Project:
                        "enrichment": {"gene_sets": {"demo": "data/sets.gmt"}, "min_size": 2}}
         self.texts: dict[str, str | bytes] = {}  # file (relative) -> content written as is, after the rest
         self.sheet_comment = "# the tiny cohort\n"
+        self.h5mu = False  # also write the cohort as one MuData file, data/cohort.h5mu (as_h5mu)
+        self.obs_extra: dict = {}  # obs column -> fn(obs names) -> values, added to the MuData's obs
+        self.h5ad: dict[str, bool] = {}  # layer -> transposed: also written as data/<layer>.h5ad (h5ad_layer)
 
     # -- files --------------------------------------------------------------------------------
 
@@ -92,6 +95,16 @@ class Project:
         self.metab.rename_axis("sample").to_parquet(self.path("data/metab.parquet"))
         self.path("data/sets.gmt").write_text(self.gmt)
         self.path("config/config.yaml").write_text(yaml.safe_dump(self.config, sort_keys=False))
+        if self.h5mu:
+            write_cohort_h5mu(self.path("data/cohort.h5mu"), self.sheet, {
+                "rna": self.rna, "protein": self.protein, "metab": self.metab}, obs_extra=self.obs_extra)
+        for layer, transposed in self.h5ad.items():
+            import anndata
+
+            X = getattr(self, layer).astype(float)
+            X = X.T if transposed else X
+            anndata.AnnData(X=X.to_numpy(), obs=pd.DataFrame(index=X.index.astype(str)),
+                            var=pd.DataFrame(index=X.columns.astype(str))).write_h5ad(self.path(f"data/{layer}.h5ad"))
         for rel, content in self.texts.items():
             p = self.path(rel)
             p.parent.mkdir(parents=True, exist_ok=True)
@@ -130,9 +143,30 @@ class Project:
         paths = {row["layer"]: str(self.root / row["path"]) for _, row in raw_omics.iterrows()}
         labels = {"samples": "config/samples.tsv", "omics": "config/omics.tsv",
                   **{row["layer"]: row["path"] for _, row in raw_omics.iterrows()}}
-        return validate_inputs(io.read_sheet(self.path("config/samples.tsv")), raw_omics, io.LazyTables(paths),
-                               settings, labels=labels, gmt_lines={p: io.read_gmt_lines(p) for p in gmt_layers},
-                               gmt_layers=gmt_layers)
+        labels["samples"] = self.config["samples"]
+        return validate_inputs(io.read_sheet(self.path(self.config["samples"])), raw_omics,
+                               io.LazyTables(paths, anndata_sources(raw_omics)), settings, labels=labels,
+                               gmt_lines={p: io.read_gmt_lines(p) for p in gmt_layers}, gmt_layers=gmt_layers)
+
+
+def write_cohort_h5mu(path: Path, sheet: pd.DataFrame, layers: dict[str, pd.DataFrame], *,
+                      obs_extra: dict | None = None) -> None:
+    """The cohort as a MuData file, as a scverse user keeps it: one modality per layer (samples as obs,
+    numbers in X), the sample sheet as the global obs (injection order as integers); ``obs_extra``:
+    {column: fn(obs names) -> values} added to obs."""
+    import anndata
+    import mudata
+
+    mudata.set_options(pull_on_update=False)
+    mods = {name: anndata.AnnData(X=X.astype(float).to_numpy(), obs=pd.DataFrame(index=X.index.astype(str)),
+                                  var=pd.DataFrame(index=X.columns.astype(str))) for name, X in layers.items()}
+    md = mudata.MuData(mods)
+    obs = sheet.set_index("sample").reindex(md.obs_names)
+    obs["injection_order"] = pd.to_numeric(obs["injection_order"], errors="coerce").astype("Int64")
+    for col, fn in (obs_extra or {}).items():
+        obs[col] = fn(list(obs.index))
+    md.obs = obs
+    md.write_h5mu(str(path))
 
 
 def _with_gene_sets(settings: Settings, gene_sets: dict) -> Settings:
@@ -274,6 +308,22 @@ def mark_test(n_test: int, first=True):
     return breaker
 
 
+def as_h5mu(p: Project):
+    """The cohort as one MuData file: modalities rna, protein, metab; obs the sample sheet."""
+    p.h5mu = True
+    p.config["samples"] = "data/cohort.h5mu"
+    p.omics["path"] = "data/cohort.h5mu"
+    p.omics["orientation"] = ""
+
+
+def h5ad_layer(layer: str, *, transposed: bool = False):
+    """A layer as an AnnData file, data/<layer>.h5ad (optionally with samples as var)."""
+    def breaker(p: Project):
+        p.h5ad[layer] = transposed
+        p.omics.loc[p.omics["layer"] == layer, ["path", "orientation"]] = [f"data/{layer}.h5ad", ""]
+    return breaker
+
+
 def only_class(value: str, samples=SAMPLES):
     def breaker(p: Project):
         p.sheet.loc[p.sheet["sample"].isin(samples), "outcome"] = value
@@ -295,6 +345,7 @@ def continuous_outcome(declared: str = "continuous", bad: dict | None = None):
 
 P, R, S, O, C, M = r"data/protein\.csv", r"data/rna\.tsv", r"samples\.tsv", r"omics\.tsv", r"config\.yaml", \
     r"data/metab\.parquet"
+H = r"data/cohort\.h5mu"
 
 CASES = {
     # 1. ragged rows, both directions, in every file type we parse as text
@@ -396,6 +447,16 @@ CASES = {
     "survival: random forest model": (
         "startup", both(survival_outcome(), config(integration__late={"model": "random_forest"})), ConfigError,
         ["integration: late: model", "no survival form", "linear"]),
+    # design stage settings
+    "design: metric of another outcome type": (
+        "startup", config(design={"metric": "harrell_c"}), ConfigError,
+        ["'design: metric' is harrell_c", "class outcome is not scored with", "roc_auc"]),
+    "design: a strategy the cohort is not evaluated with": (
+        "startup", config(design={"strategies": ["single_rnaa"]}), ConfigError,
+        ["'design: strategies' names 'single_rnaa'", "Did you mean 'single_rna'"]),
+    "design: cost of a misspelt layer": (
+        "startup", config(design={"costs": {"rnaa": 2.0}}), ConfigError,
+        ["'design: costs: rnaa' names no layer", "Did you mean 'rna'"]),
     # hierarchical strategy: regulator edge lists and collections
     "hierarchical: edge list absent": (
         "startup", regulators(None), ConfigError, ["regulators: tf: edges", "does not exist", "source and target"]),
@@ -647,6 +708,50 @@ CASES = {
         [r"samples\.tsv: batch 'b3' \(column 'batch'\) holds a single sample of layer '\w+' \('S03'\)", "merge"]),
     "empty batch value": (
         "inputs", sheet_cell("S03", "batch", ""), DataError, [r"sample 'S03' has no value in batch column 'batch'"]),
+    # the cohort as one MuData file (obs the sheet, modalities the layers): the same checks, the same messages
+    "h5mu: obs sample without an outcome": (
+        "startup", both(sheet_cell("S03", "outcome", ""), as_h5mu), DataError,
+        [H + r": sample\(s\) 'S03' \(row 3\) have no value in outcome column 'outcome'", "Fill in the outcome"]),
+    "h5mu: outcome column missing from obs": (
+        "startup", both(config(outcome__column="subtype"), as_h5mu), ConfigError,
+        [H + r": outcome column 'subtype' .* is not in the sheet", "'outcome'"]),
+    "h5mu: modality not in the file": (
+        "inputs", both(as_h5mu, omics_cell("protein", "modality", "prot")), DataError,
+        [H + r": has no modality 'prot' \(modalities: .*'protein'", "Did you mean 'protein'", "modality column"]),
+    "h5mu: layer named unlike any modality": (
+        "inputs", both(as_h5mu, omics_cell("protein", "layer", "proteome")), DataError,
+        [H + r": has no modality 'proteome'", "modality column \(empty: the layer's name\)"]),
+    "h5mu: negative count in a modality": (
+        "inputs", both(cell("rna", "S05", "MYC", "-3"), as_h5mu), DataError,
+        [H + r" \(modality 'rna'\): negative count .* for sample 'S05', feature 'MYC'", "log_expression"]),
+    "h5mu: features_in_rows declared": (
+        "startup", both(as_h5mu, omics_cell("rna", "orientation", "features_in_rows")), ConfigError,
+        [O + r", row 2 \(layer 'rna'\): orientation is 'features_in_rows'", "obs", "adata\.T"]),
+    "h5mu: AnnData layer not in the modality": (
+        "inputs", both(as_h5mu, omics_cell("rna", "anndata_layer", "counts")), DataError,
+        [H + r" \(modality 'rna', layers\['counts'\]\): has no AnnData layer 'counts' \(layers: none\)", "X"]),
+    "h5mu: modality for a text matrix": (
+        "startup", omics_cell("rna", "modality", "rna"), ConfigError,
+        [O + r", row 2 \(layer 'rna'\): modality 'rna' is given but path 'data/rna\.tsv' is not a MuData",
+         "Leave modality empty"]),
+    "h5mu: obs column sample differs from the obs names": (
+        "startup", both(as_h5mu, lambda p: p.obs_extra.update(sample=lambda ids: [i.lower() for i in ids])),
+        DataError, [H + r": obs column 'sample' differs from the obs names \(row 1: 's01' against 'S01'",
+                    "rename or drop"]),
+    "h5mu: a sample missing from a modality": (
+        "inputs", both(drop_samples("protein", ["S12"]), as_h5mu), DataError,
+        [H + r" \(modality 'protein'\): sample\(s\) 'S12' of data/cohort\.h5mu are missing from layer "
+             r"'protein'", "allow_missing_samples"]),
+    "h5mu: not an HDF5 file": (
+        "startup", both(as_h5mu, raw("data/cohort.h5mu", b"not hdf5")), DataError,
+        [H + r": cannot be read as an HDF5 \.h5mu file", "write_h5mu"]),
+    "h5ad: a layer whose samples are var": (
+        "inputs", h5ad_layer("protein", transposed=True), DataError,
+        [r"data/protein\.h5ad: none of the obs names of layer 'protein' \('TP53'", "adata\.T"]),
+    "h5ad: modality given for an AnnData file": (
+        "startup", both(h5ad_layer("protein"), omics_cell("protein", "modality", "protein")), ConfigError,
+        [O + r", row 3 \(layer 'protein'\): modality 'protein' is given but path 'data/protein\.h5ad' is not a "
+             "MuData", "Leave modality empty"]),
 }
 
 

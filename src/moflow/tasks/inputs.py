@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ..cohort import external_test_samples, outcome, positive_class
+from ..scverse import anndata_suffix, source_label
 from ..settings import Settings, reads
 from ..validate import (align_layer, check_gene_set_overlap, check_gene_symbols, check_omics_sheet,
                         check_orientation, check_samples_sheet, parse_matrix)
@@ -24,6 +25,12 @@ def validate_inputs(raw_samples: pd.DataFrame, raw_omics: pd.DataFrame, raw_matr
     :func:`moflow.validate.gene_set_layers`): the gene-set files enrichment will use; one that shares
     no identifier with a layer it is meant for stops here, before anything downstream runs.
 
+    A layer in a MuData ``.h5mu`` or AnnData ``.h5ad`` file (``raw_matrices`` read by
+    :func:`moflow.io.read_raw_table` with the keyword arguments of
+    :func:`moflow.validate.anndata_sources`) goes through the same checks; messages and the summary
+    name the file with its modality (and AnnData layer). The sample sheet may be a MuData's ``obs``
+    (:func:`moflow.io.read_sheet`).
+
     Returns (sheet, omics, {layer: matrix}, summary). Raises InputError before anything is written.
     """
     labels = labels or {}
@@ -39,10 +46,12 @@ def validate_inputs(raw_samples: pd.DataFrame, raw_omics: pd.DataFrame, raw_matr
     optional = external_test_samples(sheet, settings)
     matrices, rows = {}, []
     for layer, row in omics.iterrows():
-        path = labels.get(layer, row["path"])
+        anndata = bool(anndata_suffix(row["path"]))
+        path = source_label(labels.get(layer, row["path"]), modality=row["modality"] if anndata else "",
+                            anndata_layer=row["anndata_layer"])
         raw = raw_matrices[layer]
         check_orientation(raw, path=path, layer=layer, orientation=row["orientation"], sheet=sheet,
-                          omics_path=omics_label)
+                          omics_path=omics_label, anndata=anndata)
         X = parse_matrix(raw, path=path, orientation=row["orientation"], kind=row["kind"], layer=layer)
         del raw
         if row["gene_ids"] == "symbol":

@@ -61,6 +61,15 @@ def build_report(layers: list[str], tables: dict[str, pd.DataFrame], per_layer: 
         from ..report_survival import survival_html
 
         survival = survival_html(tables["predictions"], board, associations, time_unit=settings.outcome.time_unit)
+    design = None
+    if "design_power" in tables:  # the design stage ran: the section "How many samples?"
+        from ..report_design import design_html
+
+        design = design_html(tables["design_power"], tables["design_joint"], tables["design_points"],
+                             tables["design_curve"], tables["design_size"], power_png=tables["design_power_png"],
+                             learning_png=tables["design_learning_png"],
+                             target_power=float(settings.design.target_power),
+                             min_power=float(settings.design.min_power), table=rp._table)
     prov = rp.provenance(thaw(config), sorted(file_hashes), file_hashes, commit=commit)
     sections = rp.report_sections(
         inputs=tables["input_summary"], layers=layers, diagnostics=per_layer["diagnostics"],
@@ -70,7 +79,10 @@ def build_report(layers: list[str], tables: dict[str, pd.DataFrame], per_layer: 
         comparison=tables["comparison"], permutation=tables["permutation"],
         missingness_png=per_layer["missingness_png"], pca_steps_png=per_layer["pca_steps_png"],
         imputation=per_layer["imputation"], stability=tables["stability"], enrichment_more=enrichment_more,
-        survival=survival, hierarchical=tables.get("hierarchical"))
+        survival=survival, hierarchical=tables.get("hierarchical"),
+        # interactive figures (PCA per layer, MOFA factor scatter) and the verdict's layer shares
+        pca=per_layer["pca"], factors=tables.get("factors"), samples=tables.get("samples"),
+        variance=tables["variance"], design=design)
     return {"html": rp.build_html(title="moflow multi-omics report", sections=sections), "provenance": prov,
             "pca": [pca_png[layer] for layer in layers], "variance": variance_png, "scoreboard": board_png,
             "pathways": pathways_png, "enrichment_heatmap": figures["heatmap"],

@@ -1,0 +1,140 @@
+"""The run's results as one MuData object (``results/moflow.h5mu``), for scverse users.
+
+:func:`to_mudata` puts together what the workflow wrote as tables:
+
+* one modality per layer: the preprocessed full-cohort matrix (``results/preprocess/{layer}.parquet``),
+  the layer's kind and source in the modality's ``uns["moflow"]``;
+* ``obs``: the checked sample sheet (``results/inputs/samples.tsv``, strings as written) of every
+  sample of a modality, and the per-sample summary of the held-out predictions
+  (:func:`summarize_predictions`);
+* ``obsm["X_mofa"]``: the MOFA factors of every sample (external test samples projected), and in each
+  modality ``varm["LFs"]`` its features' MOFA weights (columns: the factors, ``uns["mofa"]["factors"]``),
+  the names muon's MOFA wrapper uses;
+* ``uns``: the config and the provenance (JSON text: ``json.loads(mdata.uns["moflow"]["config"])``),
+  the full predictions table, the scoreboard and MOFA's variance explained.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import numpy as np
+import pandas as pd
+
+ID_COLUMNS = ("split", "strategy", "sample", "y_true", "time", "event")
+PREFIX = "oof_"
+SUMMARY = ("obs oof_<strategy>_<column>: a cohort sample's held-out prediction averaged over the CV repeats (each "
+           "from a model that never saw it; oof_repeats of them); an external test sample's prediction by the "
+           "final models (oof_source external_test). Every prediction of every split: uns['predictions'].")
+PACKAGES = ("moflow", "snakemake", "numpy", "scipy", "pandas", "scikit-learn", "mofapy2", "anndata", "mudata")
+
+
+def provenance(file_hashes: dict[str, str], *, commit: str = "unknown") -> dict:
+    """Versions of the main packages, Python and the platform, the workflow's git commit, and the sha256
+    of every input file the user handed the workflow. No timestamps: reruns give the same record."""
+    import platform
+    from importlib.metadata import PackageNotFoundError, version
+
+    versions = {}
+    for pkg in PACKAGES:
+        try:
+            versions[pkg] = version(pkg)
+        except PackageNotFoundError:
+            versions[pkg] = "not installed"
+    return {"versions": versions, "python": platform.python_version(), "platform": platform.platform(),
+            "workflow_commit": commit, "checksum": "sha256", "inputs": dict(sorted(file_hashes.items()))}
+
+
+def summarize_predictions(pred: pd.DataFrame) -> pd.DataFrame:
+    """One row per sample: every strategy's held-out prediction columns (``p_<class>``, ``prediction``,
+    ``risk``, ``S@<time>``) as ``oof_<strategy>_<column>``.
+
+    A cohort sample is held out once per CV repeat: the value is the mean over the repeats (each from a
+    model that never saw the sample). An external test sample is predicted once, by the final models
+    (split ``final``): that prediction. ``oof_source`` says which (``cv`` / ``external_test``) and
+    ``oof_repeats`` over how many CV repeats the mean runs (0 for an external test sample). Text
+    columns (a survival split's ``risk_group``, relative to that split's training median) have no
+    mean: they stay in the full table, ``uns["predictions"]``."""
+    values = [c for c in pred.columns if c not in ID_COLUMNS and pd.api.types.is_numeric_dtype(pred[c])]
+    final = pred["split"].astype(str) == "final"
+    cv = pred.loc[~final].groupby(["sample", "strategy"], sort=False)[values].mean()
+    test = pred.loc[final].groupby(["sample", "strategy"], sort=False)[values].first()
+    both = cv.index.get_level_values("sample").unique().intersection(test.index.get_level_values("sample").unique())
+    if len(both):
+        raise ValueError(f"summarize_predictions: sample(s) {list(both[:3])} are both CV and external test samples")
+    long = pd.concat([cv, test])
+    wide = long.unstack("strategy")
+    strategies = list(dict.fromkeys(pred["strategy"].astype(str)))
+    cols = [(v, s) for s in strategies for v in values if (v, s) in wide.columns and wide[(v, s)].notna().any()]
+    out = wide[cols]
+    out.columns = [f"{PREFIX}{s}_{v}" for v, s in cols]
+    repeats = pred.loc[~final].groupby("sample")["split"].nunique()
+    out.insert(0, f"{PREFIX}repeats", repeats.reindex(out.index).fillna(0).astype(int))
+    out.insert(0, f"{PREFIX}source", np.where(out.index.isin(cv.index.get_level_values("sample")), "cv",
+                                              "external_test"))
+    out.index = out.index.astype(str)
+    out.index.name = None
+    return out
+
+
+def _weights_matrix(weights: pd.DataFrame, layer: str, features, factors: list[str]) -> np.ndarray:
+    """The MOFA weights of a layer's features (rows, in ``features`` order) x ``factors``."""
+    w = weights[weights["view"].astype(str) == layer]
+    table = w.pivot_table(index="feature", columns="factor", values="weight", aggfunc="first")
+    return table.reindex(index=pd.Index(features).astype(str), columns=factors).to_numpy(float)
+
+
+def to_mudata(layers: dict[str, pd.DataFrame], sheet: pd.DataFrame, omics: pd.DataFrame, *,
+              factors: pd.DataFrame, weights: pd.DataFrame, variance: pd.DataFrame, predictions: pd.DataFrame,
+              scoreboard: pd.DataFrame, config: dict, provenance: dict):
+    """The MuData object of the run (see the module's description).
+
+    ``layers``: {layer: preprocessed samples x features matrix}; ``sheet``: the checked sample sheet,
+    indexed by sample; ``omics``: the checked omics sheet, indexed by layer; ``factors``: MOFA's
+    factors (a ``sample`` column, one column per factor); ``weights``: (view, feature, factor,
+    weight); ``variance``: (view, factor, r2); ``predictions``: the long table of every held-out
+    prediction; ``scoreboard``: the scores; ``config``, ``provenance``: JSON-serialisable mappings."""
+    import anndata
+    import mudata
+
+    mudata.set_options(pull_on_update=False)
+    order = [str(s) for s in sheet.index]
+    factor_names = [c for c in factors.columns if c != "sample"]
+    mods = {}
+    for layer, X in layers.items():
+        X = X.copy()
+        X.index = X.index.astype(str)
+        X = X.loc[[s for s in order if s in X.index] + [s for s in X.index if s not in set(order)]]
+        ad = anndata.AnnData(X=X.to_numpy(float), obs=pd.DataFrame(index=X.index),
+                             var=pd.DataFrame(index=pd.Index(X.columns.astype(str))))
+        ad.varm["LFs"] = _weights_matrix(weights, layer, ad.var_names, factor_names)
+        row = omics.loc[layer]
+        ad.uns["moflow"] = {"layer": layer, "kind": str(row["kind"]), "source": str(row["path"]),
+                            "matrix": "preprocessed (results/preprocess/{layer}.parquet): the full cohort's chain"}
+        mods[layer] = ad
+    with warnings.catch_warnings():  # a gene in two layers is one var name twice in the global var: by design
+        warnings.filterwarnings("ignore", message="var_names are not unique")
+        md = mudata.MuData(mods)
+    present = [s for s in order if s in set(md.obs_names)] + [s for s in md.obs_names if s not in set(order)]
+    if list(md.obs_names) != present:
+        md = md[present].copy()
+    obs = sheet.reindex(md.obs_names).drop(columns=["sample"], errors="ignore")
+    obs = obs.fillna("").astype(str)
+    summary = summarize_predictions(predictions).reindex(md.obs_names)
+    summary[f"{PREFIX}source"] = summary[f"{PREFIX}source"].fillna("none")
+    summary[f"{PREFIX}repeats"] = summary[f"{PREFIX}repeats"].fillna(0).astype(int)
+    md.obs = pd.concat([obs, summary], axis=1).set_axis(md.obs_names)
+    f = factors.assign(sample=factors["sample"].astype(str)).set_index("sample")
+    md.obsm["X_mofa"] = f.reindex(md.obs_names)[factor_names].to_numpy(float)
+    md.uns["moflow"] = {
+        "config": json.dumps(config, sort_keys=True, default=str),
+        "provenance": json.dumps(provenance, sort_keys=True, default=str),
+        "omics": omics.reset_index(drop=True).astype(str),
+        "predictions_summary": SUMMARY,
+    }
+    md.uns["mofa"] = {"factors": np.asarray(factor_names, dtype=str), "variance_explained": variance.astype(
+        {"view": str, "factor": str})}
+    md.uns["predictions"] = predictions.reset_index(drop=True)
+    md.uns["scoreboard"] = scoreboard.reset_index(drop=True)
+    return md

@@ -1,0 +1,34 @@
+"""Rule export_mudata: the run's results as one MuData file (``results/moflow.h5mu``)."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from ..settings import SECTIONS, Settings, reads, thaw
+from ..validate import check_omics_sheet
+
+
+@reads(*SECTIONS)
+def export_mudata(layers: dict[str, pd.DataFrame], raw_samples: pd.DataFrame, raw_omics: pd.DataFrame,
+                  tables: dict[str, pd.DataFrame], settings: Settings, *, config, file_hashes: dict[str, str],
+                  commit: str = "unknown") -> dict:
+    """The preprocessed layers, MOFA factors and weights, per-sample held-out predictions, the config
+    and the provenance as one MuData object (:func:`moflow.export.to_mudata`).
+
+    ``layers``: {layer: preprocessed matrix}; ``raw_samples``: the checked sample sheet the input stage
+    wrote (``results/inputs/samples.tsv``); ``raw_omics``: the omics sheet; ``tables``: ``factors``,
+    ``weights``, ``variance`` (MOFA), ``predictions`` and ``scoreboard`` (evaluation); ``config``: the
+    config (every section, for ``uns``); ``file_hashes``: {input file as the user named it: sha256};
+    ``commit``: the workflow's git commit. ``settings`` is not read beyond the config it is made of:
+    the export stores the whole config, so any change to it makes a new file.
+
+    Returns {"mudata": MuData}."""
+    from ..export import provenance, to_mudata
+
+    sheet = raw_samples.set_index("sample", drop=False)
+    omics = check_omics_sheet(raw_omics, path=str(settings.omics), samples=sheet, samples_path=str(settings.samples))
+    mdata = to_mudata({layer: layers[layer] for layer in omics["layer"]}, sheet, omics,
+                      factors=tables["factors"], weights=tables["weights"], variance=tables["variance"],
+                      predictions=tables["predictions"], scoreboard=tables["scoreboard"], config=thaw(config),
+                      provenance=provenance(file_hashes, commit=commit))
+    return {"mudata": mdata}
