@@ -84,27 +84,36 @@ def power_sentence(power: pd.DataFrame, joint: pd.DataFrame, *, target_power: fl
     return f"no size up to the largest considered reaches the power targets at FDR {fdr:g} ({msg})"
 
 
+METRIC_LABELS = {"roc_auc": "ROC AUC", "balanced_accuracy": "balanced accuracy",
+                 "balanced_error_rate": "balanced error rate", "harrell_c": "Harrell's C", "uno_c": "Uno's C",
+                 "td_auc": "time-dependent AUC", "r2": "R2", "pearson_r": "Pearson r", "rmse": "RMSE"}
+
+
 def learning_sentence(size: pd.DataFrame) -> str:
-    """The best strategy's size for its target, its interval, and Riley's floor."""
+    """The first strategy's size for its target (the best integration, unless configured), its interval, and
+    Riley's floor."""
     n_cohort = int(size["n_cohort"].iloc[0]) if "n_cohort" in size.columns and len(size) else 0
     rows = size[size["strategy"] != "riley_minimum"]
     riley = size[size["strategy"] == "riley_minimum"]
-    floor = (f"; Riley's minimum for a prediction model is {_n(riley['n_training'].iloc[0])} (this cohort: "
-             f"{n_cohort})" if len(riley) else "")
+    floor = (f"; Riley's minimum for developing a prediction model is {_n(riley['n_training'].iloc[0])} samples "
+             f"(this cohort: {n_cohort})" if len(riley) else "")
     if not len(rows):
         return f"no learning curve could be drawn{floor}"
     r = rows.iloc[0]
-    what = f"{r['strategy']} to reach {r['metric']} {float(r['target']):g}"
+    metric = METRIC_LABELS.get(str(r["metric"]), str(r["metric"]))
+    target = f"{metric} {float(r['target']):g}"
     status = str(r["status"])
     if status.startswith("reached in this cohort"):
-        return f"{what} is already within reach of this cohort ({n_cohort} samples){floor}"
+        return (f"{r['strategy']} already reaches {target} with {_n(r['n_training'])} training samples "
+                f"(this cohort: {n_cohort}){floor}")
     if not np.isfinite(float(r["n_training"])):
         if np.isfinite(float(r["asymptote"])):
-            return (f"{what} is out of reach: its learning curve levels off at {float(r['asymptote']):.3f}, so more "
+            return (f"{r['strategy']} levels off at {metric} {float(r['asymptote']):.3f}, short of {target}: more "
                     f"samples alone will not get there{floor}")
-        return f"{what}: {status}{floor}"
+        return f"{r['strategy']} to reach {target}: {status}{floor}"
     lo, hi = _n(r["n_low"]), _n(r["n_high"])
-    return f"{what} needs about {_n(r['n_training'])} training samples (95% interval {lo} to {hi}){floor}"
+    return (f"{r['strategy']} needs about {_n(r['n_training'])} training samples to reach {target} (95% interval "
+            f"{lo} to {hi}; this cohort: {n_cohort}){floor}")
 
 
 def design_html(power: pd.DataFrame, joint: pd.DataFrame, points: pd.DataFrame, curve: pd.DataFrame,

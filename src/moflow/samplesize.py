@@ -91,6 +91,13 @@ def _levels(n: np.ndarray) -> np.ndarray:
     return np.array([of_size[s] for s in n])
 
 
+def size_levels(n) -> int:
+    """How many distinct training sizes ``n`` holds (sizes within 10% of each other count once): a curve
+    needs at least 3."""
+    n = np.asarray(n, float)
+    return int(_levels(n).max()) + 1 if len(n) else 0
+
+
 def _sigma(n: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Per-point standard deviation for the weights: the SD of the scores at the point's training-size level
     (floored at a quarter of their median) where every level has at least 3 points, else proportional to n^-1/2."""

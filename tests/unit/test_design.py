@@ -82,6 +82,40 @@ def test_learning_strategies_follow_config():
     assert td.learning_strategies(board, s) == ["early", "single_protein"]  # late: not on this scoreboard
 
 
+def test_strata_coarsen_where_a_subsample_would_keep_too_few(small):
+    """Outcome x batch strata where each keeps >= 2 samples at the smallest fraction; coarser strata on a
+    small training side (fine strata keep 2 each at every fraction, and the fractions would come out alike)."""
+    from moflow.tasks._common import load_cohort
+
+    cohort = load_cohort(small.sheet, OMICS, _settings(load_cohort))
+    train = list(cohort.train)
+    big = td._strata(cohort, train, 0.4)
+    assert big.str.contains("|", regex=False).all() and big.nunique() == 6  # 2 classes x 3 batches
+    small_side = train[:24]
+    coarse = td._strata(cohort, small_side, 0.4)
+    assert not coarse.str.contains("|", regex=False).any()  # the class only
+    from moflow.samplesize import size_levels, subsample_training
+
+    sizes = [len(subsample_training(small_side, coarse, f, 0)) for f in (0.4, 0.7, 1.0)]
+    assert size_levels(sizes) == 3, sizes
+
+
+def test_learning_without_enough_sizes_says_why(small, evaluated):
+    raw, splits, out, over = evaluated
+    board = out["scoreboard"]
+    chosen = td.learning_strategies(board)
+    points = pd.DataFrame([{"strategy": s, "split": sp, "fraction": 0.4, "n_train": 40,
+                            "note": "layer 'rna', step batch: ComBat: batch and outcome are confounded"}
+                           for s in chosen for sp in ("r1f1", "r1f2", "r1f3")])
+    res = td.design_learning(points, out["fold_scores"], splits, board, small.sheet, OMICS,
+                             _settings(td.design_learning, **over))
+    size = res["sample_size"].set_index("strategy")
+    for s in chosen:
+        assert size.loc[s, "status"].startswith("fewer than 3 distinct training sizes with a score (1)")
+        assert "confounded" in size.loc[s, "status"] and np.isnan(size.loc[s, "n_training"])
+    assert res["curve"].empty and np.isfinite(size.loc["riley_minimum", "n_training"])
+
+
 def test_size_row_says_when_the_cohort_already_reaches_the_target():
     observed = pd.DataFrame({"n_train": [20, 20, 40, 40, 60, 60], "score": [0.7, 0.72, 0.83, 0.81, 0.86, 0.88]})
     row = td.size_row({}, {"target": 0.8, "n": 30.0, "low": 10.0, "high": 80.0, "status": "reachable"}, observed,
@@ -177,7 +211,9 @@ def test_verdict_sentence_says_what_the_tables_say():
                          "n_high": [1900.0, np.nan], "status": ["reachable", "logistic"],
                          "asymptote": [0.95, np.nan], "n_cohort": [120, 120]})
     s = learning_sentence(size)
-    assert "mofa to reach roc_auc 0.9 needs about 412 training samples (95% interval 210 to 1,900)" in s
-    assert "Riley's minimum for a prediction model is 250 (this cohort: 120)" in s
+    assert "mofa needs about 412 training samples to reach ROC AUC 0.9 (95% interval 210 to 1,900" in s
+    assert "Riley's minimum for developing a prediction model is 250 samples (this cohort: 120)" in s
     size.loc[0, ["n_training", "asymptote"]] = [np.inf, 0.85]
-    assert "levels off at 0.850" in learning_sentence(size)
+    assert "mofa levels off at ROC AUC 0.850, short of ROC AUC 0.9" in learning_sentence(size)
+    size.loc[0, ["n_training", "status"]] = [48.0, "reached in this cohort: mean score 0.91 at 48 training samples"]
+    assert "mofa already reaches ROC AUC 0.9 with 48 training samples (this cohort: 120)" in learning_sentence(size)

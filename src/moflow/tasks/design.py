@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ..cohort import Cohort
+from ..errors import InputError
 from ..settings import Settings, reads
 from ..factories import build_preprocessors, build_prior, build_strategies
 from ._common import load_cohort
@@ -146,22 +147,36 @@ def design_metric(task: str, settings: Settings, board: pd.DataFrame | None = No
     return metric, target, "error" if metric in ERROR_METRICS else "gain"
 
 
-def _strata(cohort: Cohort, samples: list[str]) -> pd.Series:
-    """What a subsample keeps the proportions of: the class (the event status; outcome quartiles) crossed with
-    every batch column of the layers, so that a subsample's batches hold the outcome groups as the training
-    side's do (a subsample stratified by outcome alone can leave a batch with one class, which stops batch
-    correction as confounded, or lets it remove the outcome)."""
+def _strata(cohort: Cohort, samples: list[str], min_fraction: float) -> pd.Series:
+    """What a subsample keeps the proportions of: the class (the event status; outcome quartiles, or halves)
+    crossed with every batch column of the layers, so that a subsample's batches hold the outcome groups as
+    the training side's do (a subsample stratified by outcome alone can leave a batch with one class, which
+    stops batch correction as confounded, or lets it remove the outcome). A crossing (or quartiles) is used
+    only where every stratum keeps at least 2 samples at the smallest fraction (``min_fraction``), else the
+    coarser strata: every stratum keeps at least 2, so strata too fine would make the fractions alike."""
     y = cohort.y.loc[samples]
+    need = int(np.ceil(2.5 / min_fraction))  # a stratum this large keeps >= 2 samples at min_fraction
+
+    def fine_enough(lab: pd.Series) -> bool:
+        return int(lab.value_counts().min()) >= need
+
     if cohort.task == "classification":
         label = y.astype(str)
     elif cohort.task == "survival":
         label = pd.Series(np.where(y["event"].to_numpy(float) > 0, "event", "censored"), index=y.index)
     else:
-        label = pd.Series(pd.qcut(y.rank(method="first"), 4, labels=False).astype(str), index=y.index)
+        label = None
+        for bins in (4, 2):
+            lab = pd.Series(pd.qcut(y.rank(method="first"), bins, labels=False).astype(str), index=y.index)
+            if fine_enough(lab) or bins == 2:
+                label = lab
+                break
     batch_columns = sorted({str(c) for c in cohort.omics["batch_column"] if isinstance(c, str) and c})
     for col in batch_columns:
         if col in cohort.info.columns:
-            label = label + "|" + cohort.info[col].reindex(label.index).fillna("").astype(str)
+            crossed = label + "|" + cohort.info[col].reindex(label.index).fillna("").astype(str)
+            if fine_enough(crossed):
+                label = crossed
     return label
 
 
@@ -208,17 +223,27 @@ def design_fold(raw: dict[str, pd.DataFrame], splits: pd.DataFrame, names: list[
     rows = []
     for split in names:
         train, test = split_members(splits, split)
-        strata = _strata(cohort, train)
+        strata = _strata(cohort, train, min(settings.design.fractions))
         for frac in sorted(settings.design.fractions):
             sub = subsample_training(train, strata, float(frac), int(settings.seed))
-            pred = run_fold(raw, pps, strategies, cohort.y, sub, test, qc=qc, split=split, task=task, grid=grid)
+            try:
+                pred = run_fold(raw, pps, strategies, cohort.y, sub, test, qc=qc, split=split, task=task, grid=grid)
+            except InputError as exc:
+                # the full training side ran in the evaluation; a subsample of it may not (a batch left with
+                # one outcome group, a class too small for the inner folds): that point is missing, and says why
+                log.warning("design: split %s at %.0f%% (%d samples) cannot be fit: %s", split, 100 * frac, len(sub),
+                            exc)
+                rows += [{"strategy": strat, "split": split, "fraction": float(frac), "n_train": len(sub),
+                          "note": str(exc)} for strat in strategies]
+                continue
             for strat, p in pred.groupby("strategy"):
                 sc = score_predictions(p, task, y_train=cohort.y.loc[sub] if task == "survival" else None,
                                        times=times)
                 rows.append({"strategy": strat, "split": split, "fraction": float(frac), "n_train": len(sub), **sc})
             log.info("design: split %s, %.0f%% of %d training samples (%d) done", split, 100 * frac, len(train),
                      len(sub))
-    return {"points": pd.DataFrame(rows)}
+    points = pd.DataFrame(rows)
+    return {"points": points if "note" in points.columns else points.assign(note="")}
 
 
 def riley_floor(cohort: Cohort, board: pd.DataFrame, n_parameters: int, metric: str) -> dict:
@@ -272,7 +297,7 @@ def design_learning(points: pd.DataFrame, scores: pd.DataFrame, splits: pd.DataF
     bootstrap, extrapolated to the target score; Riley's minimum sample size as a floor.
     {points, curve, sample_size}."""
     from ..evaluate import split_members
-    from ..samplesize import fit_learning_curve, predict_score, size_for_target
+    from ..samplesize import fit_learning_curve, predict_score, size_for_target, size_levels
 
     cohort = load_cohort(raw_samples, raw_omics, settings)
     metric, target, kind = design_metric(cohort.task, settings, board)
@@ -282,6 +307,7 @@ def design_learning(points: pd.DataFrame, scores: pd.DataFrame, splits: pd.DataF
     full["fraction"] = 1.0
     full["n_train"] = [len(split_members(splits, s)[0]) for s in full["split"]]
     keep = ["strategy", "split", "fraction", "n_train", metric]
+    points = points.reindex(columns=list(dict.fromkeys([*points.columns, *keep, "note"])))
     pts = pd.concat([points[keep], full[keep]], ignore_index=True).rename(columns={metric: "score"})
     pts = pts.sort_values(["strategy", "split", "n_train"], kind="mergesort").reset_index(drop=True)
     sizes = np.unique(np.round(np.geomspace(max(10, pts["n_train"].min()), 20 * len(cohort.train), 40)).astype(int))
@@ -290,9 +316,14 @@ def design_learning(points: pd.DataFrame, scores: pd.DataFrame, splits: pd.DataF
     for strat in chosen:
         p = pts[(pts["strategy"] == strat)].dropna(subset=["score"])
         base = {"strategy": strat, "metric": metric, "target": target}
-        if p["n_train"].nunique() < 3 or not np.isfinite(target):
-            why = ("fewer than 3 training sizes with a score" if p["n_train"].nunique() < 3
+        levels = size_levels(p["n_train"])
+        if levels < 3 or not np.isfinite(target):
+            notes = points.loc[(points["strategy"] == strat) & points["note"].fillna("").astype(str).ne(""), "note"]
+            why = (f"fewer than 3 distinct training sizes with a score ({levels}): on a cohort this small the "
+                   "subsamples of design: fractions come out alike; draw smaller fractions" if levels < 3
                    else f"no target for {metric}: set design: target_score")
+            if len(notes):
+                why += f"; a subsample could not be fit: {notes.iloc[0]}"
             table.append({**base, "n_training": np.nan, "n_low": np.nan, "n_high": np.nan, "status": why,
                           "asymptote": np.nan, "score_at_full": np.nan, "failed_bootstrap_fits": np.nan})
             continue
