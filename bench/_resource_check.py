@@ -18,7 +18,8 @@ def rule_numbers() -> dict:
     out = {}
     for rule, body in zip(blocks[1::2], blocks[2::2]):
         m = re.search(r"mem_mb_for\(base=([\d.]+)(?:, per_input_mb=([\d.]+))?(?:, per_mcell=([\d.]+))?\)", body)
-        r = re.search(r"runtime_for\(base=([\d.]+)(?:, per_input_mb=([\d.]+))?(, times=n_splits)?\)", body)
+        r = re.search(r"runtime_for\(base=([\d.]+)(?:, per_input_mb=([\d.]+))?(, times=n_(?:design_)?splits)?\)",
+                      body)
         if m and r:
             out[rule] = (float(m.group(1)), float(m.group(2) or 0), float(r.group(1)), float(r.group(2) or 0),
                          bool(r.group(3)), float(m.group(3) or 0))
@@ -33,13 +34,17 @@ def main():
     for _, j in jobs.iterrows():
         mb, ms, rb, rs, per_split, mc = nums[j["rule"]]
         cells = 0.0
-        if mc:  # preprocess_layer: the layer's validated matrix
+        if mc:
             import pyarrow.parquet as pq
 
-            meta = pq.read_metadata(root / f"n{j['samples']}" / "results" / "inputs" / f"{j['job'].split('/')[1]}.parquet")
-            cells = meta.num_rows * meta.num_columns / 1e6
+            run = root / f"n{j['samples']}" / "results"
+            if "/" in j["job"]:  # preprocess_layer: the layer's validated matrix
+                files = [run / "inputs" / f"{j['job'].split('/')[1]}.parquet"]
+            else:  # export_mudata: every preprocessed layer
+                files = sorted((run / "preprocess").glob("*.parquet"))
+            cells = sum(m.num_rows * m.num_columns for m in map(pq.read_metadata, files)) / 1e6
         mem = math.ceil((mb + ms * j["input_mb"] + mc * cells) / 256) * 256
-        n = 5 if per_split else 1  # splits_per_job of the runs
+        n = 5 if per_split else 1  # splits_per_job of the runs (cv_fold; design_fold: the first repeat's 5)
         rt = max(1, math.ceil((rb + rs * j["input_mb"]) * n))
         rows.append({"rule": j["rule"], "samples": j["samples"], "input_mb": j["input_mb"],
                      "peak_rss_mb": j["max_rss_mb"], "mem_mb_requested": mem, "mem_ratio": mem / j["max_rss_mb"],

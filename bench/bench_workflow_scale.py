@@ -122,9 +122,14 @@ def planned_jobs(folder: Path, cores: int) -> pd.DataFrame:
         files = [f.strip() for f in inputs.group(1).split(",")] if inputs else []
         size = sum((folder / f).stat().st_size for f in files if (folder / f).is_file()) / 1024 / 1024
         kv = dict(x.split("=", 1) for x in res.group(1).split(", ") if "=" in x)
+
+        def number(key):  # '<TBD>': Snakemake defers a request whose input another job of the DAG writes
+            v = kv.get(key, "nan")
+            return float(v) if v.replace(".", "", 1).isdigit() else float("nan")
+
         rows.append({"rule": rule.group(1), "job": str(Path(bench.group(1)).relative_to("benchmarks").with_suffix("")),
-                     "input_mb": size, "mem_mb_requested": float(kv.get("mem_mb", "nan")),
-                     "runtime_min_requested": float(kv.get("runtime", "nan"))})
+                     "input_mb": size, "mem_mb_requested": number("mem_mb"),
+                     "runtime_min_requested": number("runtime")})
     return pd.DataFrame(rows)
 
 

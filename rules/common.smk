@@ -76,11 +76,11 @@ REGULATORS = {
     for name, reg in SETTINGS.integration.hierarchical.regulators.items()
 }
 SPLIT_JOBS = split_jobs(SPLITS, SETTINGS.evaluation.splits_per_job)
-# the design stage's learning curves: the first repeat's splits, grouped into jobs like cv_fold
+# the design stage's learning curves: the first repeat's splits, one job each (they wait for the
+# scoreboard and the report waits for them: on 2 cores one job of 5 splits added its whole time to the
+# run, bench/results/design.md)
 DESIGN = SETTINGS.design.enabled
-DESIGN_JOBS = split_jobs(
-    [s for s in SPLITS if s.startswith("r1f")], SETTINGS.evaluation.splits_per_job
-)
+DESIGN_JOBS = split_jobs([s for s in SPLITS if s.startswith("r1f")], 1)
 COLLECTIONS = list(SETTINGS.enrichment.gene_sets)
 
 # Enrichment: layers with genes (gene_ids = symbol, or an annotation in config) and layers with

@@ -1,7 +1,7 @@
 # Design: how many samples the next study needs, with this cohort as its pilot. Power per layer
 # (MultiPower's model) and the joint design; learning curves of the best integration and the best
-# single layer on the first CV repeat's splits (training sides subsampled, grouped into jobs like
-# cv_fold), fitted and extrapolated to the target score; Riley's minimum sample size as a floor.
+# single layer on the first CV repeat's splits (training sides subsampled, one job per split),
+# fitted and extrapolated to the target score; Riley's minimum sample size as a floor.
 # `snakemake design` runs this stage alone (with what it needs).
 
 
@@ -27,7 +27,7 @@ rule design_power:
         "../envs/core.yaml"
     threads: 1
     resources:
-        mem_mb=mem_mb_for(base=300, per_input_mb=6),
+        mem_mb=mem_mb_for(base=300, per_input_mb=2.6),
         runtime=runtime_for(base=1),
     params:
         settings=settings_for(tasks.design.design_power),
@@ -50,6 +50,8 @@ rule design_fold:
         "logs/design/fold_{design_part}.log",
     benchmark:
         "benchmarks/design_fold/{design_part}.tsv"
+    # on the path to the report: started as soon as the scoreboard is written
+    priority: 5
     conda:
         "../envs/mofa.yaml"
     threads: 1

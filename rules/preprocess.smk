@@ -32,7 +32,7 @@ rule preprocess_layer:
         "../envs/core.yaml"
     threads: threads_for(max_threads=4, mb_per_thread=200)
     resources:
-        mem_mb=mem_mb_for(base=300, per_mcell=63),
+        mem_mb=mem_mb_for(base=300, per_mcell=73),
         runtime=runtime_for(base=1),
     params:
         settings=settings_for(tasks.preprocess.preprocess_layer),
