@@ -44,7 +44,11 @@ def main():
                 files = sorted((run / "preprocess").glob("*.parquet"))
             cells = sum(m.num_rows * m.num_columns for m in map(pq.read_metadata, files)) / 1e6
         mem = math.ceil((mb + ms * j["input_mb"] + mc * cells) / 256) * 256
-        n = 5 if per_split else 1  # splits_per_job of the runs (cv_fold; design_fold: the first repeat's 5)
+        # splits per job in the runs: cv_fold 5 (evaluation: splits_per_job); design_fold one split a job
+        # (before this session's change, 5: its jobs.tsv names the job part1 only)
+        n = (5 if j["rule"] == "cv_fold" or j["job"].endswith("part1") and j["rule"] == "design_fold"
+             and not (root / f"n{j['samples']}" / "benchmarks" / "design_fold" / "part2.tsv").exists()
+             else 1) if per_split else 1
         rt = max(1, math.ceil((rb + rs * j["input_mb"]) * n))
         rows.append({"rule": j["rule"], "samples": j["samples"], "input_mb": j["input_mb"],
                      "peak_rss_mb": j["max_rss_mb"], "mem_mb_requested": mem, "mem_ratio": mem / j["max_rss_mb"],

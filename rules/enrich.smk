@@ -44,7 +44,7 @@ rule enrich_mofa_competitive:
         "../envs/enrich.yaml"
     threads: 1
     resources:
-        mem_mb=mem_mb_for(base=200, per_input_mb=6),
+        mem_mb=mem_mb_for(base=200, per_input_mb=3.5),
         runtime=runtime_for(base=1),
     params:
         settings=settings_for(tasks.enrich.enrich_competitive),
