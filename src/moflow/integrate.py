@@ -24,6 +24,7 @@ Cox model (:mod:`moflow.cox`) and the table holds one column, ``risk``, the log 
 from __future__ import annotations
 
 import contextlib
+import logging
 
 import numpy as np
 import pandas as pd
@@ -36,11 +37,42 @@ from .errors import InputError
 from .mofa import MOFA
 
 TASKS = ("classification", "regression", "survival")
+log = logging.getLogger("moflow")
+
+
+class InnerStratifiedKFold(StratifiedKFold):
+    """Stratified inner folds, as many as configured or as the smallest class of the samples being split
+    allows, whichever is fewer (at least 2): a small training side (3 samples per class in 3 outer
+    folds leave 2 per class for training) is still tuned, by 2 inner folds instead of failing. Where it
+    caps, a log line says so."""
+
+    def _k(self, y) -> int:
+        if y is None:
+            return self.n_splits
+        _, counts = np.unique(np.asarray(y), return_counts=True)
+        smallest = int(counts.min()) if len(counts) else 0
+        if smallest < 2:
+            raise InputError(
+                f"a training side holds {smallest} sample(s) of one outcome group, too few for the inner "
+                "cross-validation that tunes the models (2 at least). Lower 'evaluation: folds' (more samples on "
+                "each training side), merge small classes, or add samples.")
+        return min(self.n_splits, smallest)
+
+    def split(self, X, y, groups=None):
+        k = self._k(y)
+        if k < self.n_splits:
+            log.info("inner CV: %d folds instead of %d (the smallest outcome group of this training side has %d "
+                     "samples)", k, self.n_splits, k)
+            return StratifiedKFold(k, shuffle=self.shuffle, random_state=self.random_state).split(X, y, groups)
+        return super().split(X, y, groups)
+
+    def get_n_splits(self, X=None, y=None, groups=None):
+        return self._k(y)
 
 
 def inner_cv(task: str, folds: int, seed: int):
     if task in ("classification", "survival"):  # survival: stratified by event status (inner_strata)
-        return StratifiedKFold(folds, shuffle=True, random_state=seed)
+        return InnerStratifiedKFold(folds, shuffle=True, random_state=seed)
     return KFold(folds, shuffle=True, random_state=seed)
 
 

@@ -229,6 +229,20 @@ def _outcome_colour(samples: pd.DataFrame | None, outcome_column: str) -> tuple[
     return None, ""
 
 
+def _left_out(samples: pd.DataFrame | None) -> str:
+    """A note naming the samples the analysis left out (sample_type ``excluded``: no outcome under config
+    ``outcome: missing: exclude``, or so marked in the sheet)."""
+    if samples is None or "sample_type" not in samples.columns:
+        return ""
+    out = samples.loc[samples["sample_type"] == "excluded", "sample"].astype(str).tolist()
+    if not out:
+        return ""
+    shown = ", ".join(out[:30]) + (f" and {len(out) - 30} more" if len(out) > 30 else "")
+    return (f'<p class="note">{len(out)} sample(s) left out of the whole analysis (sample_type <code>excluded</code>: '
+            f"no outcome, with config <code>outcome: missing: exclude</code>, or so marked in the sample sheet): "
+            f"{html.escape(shown)}.</p>")
+
+
 def _preprocessing(layers, inputs, steps, diagnostics, pca, pca_png, missingness_png, pca_steps_png,
                    imputation) -> str:
     missing = (dict(zip(inputs["layer"].astype(str), pd.to_numeric(inputs["missing_fraction"], errors="coerce")))
@@ -312,7 +326,7 @@ def report_sections(*, inputs: pd.DataFrame, layers: list[str], diagnostics: dic
     if summary:
         lead += details("More numbers behind the verdict", '<div class="key">' + "".join(summary) + "</div>")
     sections.append(("Verdict", lead))
-    sections.append(("Inputs", _table(inputs)))
+    sections.append(("Inputs", _table(inputs) + _left_out(samples)))
     sections.append(("Preprocessing", _preprocessing(layers, inputs, steps, diagnostics, pca, pca_png,
                                                      missingness_png, pca_steps_png, imputation)))
     mofa = [_img(variance_png, "MOFA variance explained")]

@@ -151,6 +151,7 @@ class Outcome:
     time: str
     event: str
     time_unit: str
+    missing: str
 
 
 @dataclass(frozen=True)

@@ -165,6 +165,7 @@ def check_startup(settings, *, source: str = "config", exists=None, produced=(),
     samples = check_samples_sheet(read_sheet(samples_path), path=samples_path, outcome=settings.outcome.column,
                                   min_class_size=ev.folds, outcome_type=settings.outcome.type,
                                   time_column=settings.outcome.time, event_column=settings.outcome.event,
+                                  missing=settings.outcome.missing,
                                   test_column=ev.test_column, test_value=ev.test_value)
     omics = check_omics_sheet(read_sheet(omics_path), path=omics_path, samples=samples, samples_path=samples_path)
     layers = list(omics["layer"])

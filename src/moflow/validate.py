@@ -18,6 +18,7 @@ What runs when (``rules/common.smk`` at start-up, ``rules/inputs.smk`` in the in
 
 from __future__ import annotations
 
+import logging
 import re
 
 import numpy as np
@@ -26,6 +27,8 @@ import pandas as pd
 from .errors import ConfigError, DataError
 from .scverse import anndata_suffix
 from .wording import NA_TOKENS, _listing, _mean, nearest  # noqa: F401 (validate's names too)
+
+log = logging.getLogger("moflow")
 
 KINDS = (
     "rnaseq_counts",
@@ -119,7 +122,7 @@ def check_sheet_values(sheet: pd.DataFrame, *, path: str, schema: str, key: str,
 
 def check_samples_sheet(sheet: pd.DataFrame, *, path: str, outcome: str, min_class_size: int = 2,
                         outcome_type: str = "auto", test_column: str = "", test_value: str = "test",
-                        time_column: str = "", event_column: str = "") -> pd.DataFrame:
+                        time_column: str = "", event_column: str = "", missing: str = "stop") -> pd.DataFrame:
     """Check the sample sheet on its own; return it indexed by sample with ``sample_type`` filled.
 
     Parameters
@@ -144,6 +147,11 @@ def check_samples_sheet(sheet: pd.DataFrame, *, path: str, outcome: str, min_cla
         config ``outcome: time / event`` (survival only): both must be sheet columns; every cohort
         sample (external test samples included) needs a time (a number >= 0, :func:`parse_time`) and
         an event (:func:`parse_event`). The values stay strings in the returned sheet.
+    missing
+        config ``outcome: missing``: ``stop`` on a cohort sample without an outcome (survival: without a
+        time or an event), or ``exclude``: such samples get ``sample_type`` ``excluded`` (the type a user
+        may also write to leave a sample out): every layer drops them (:func:`align_layer`), as it drops
+        blanks, and the returned sheet keeps them as the record of what was left out.
     """
     lines = _sheet_lines(sheet)
     _require_columns(sheet, ["sample"], path=path, error=DataError)
@@ -182,6 +190,12 @@ def check_samples_sheet(sheet: pd.DataFrame, *, path: str, outcome: str, min_cla
             "Name an existing column, or set test_column to \"\" (no external test set)."
         )
     cohort = sheet[sheet["sample_type"] == "sample"]
+    if missing == "exclude":
+        columns = [time_column, event_column] if survival else [outcome]
+        lacking = cohort.index[cohort[columns].apply(lambda c: c.astype(str).str.strip().str.lower()
+                                                     .isin(NA_TOKENS)).any(axis=1).to_numpy()]
+        sheet.loc[lacking, "sample_type"] = "excluded"
+        cohort = sheet[sheet["sample_type"] == "sample"]
     if survival:
         def label(i):
             return f"{path}, row {lines[i]}: sample '{sheet.at[i, 'sample']}'"
@@ -194,7 +208,8 @@ def check_samples_sheet(sheet: pd.DataFrame, *, path: str, outcome: str, min_cla
         if len(missing):
             raise DataError(
                 f"{path}: sample(s) {_listing(missing)} (row {lines[missing.index[0]]}) have no value in outcome "
-                f"column '{outcome}'. Fill in the outcome, or remove these samples from the sheet and the matrices."
+                f"column '{outcome}'. Fill in the outcome, or set 'outcome: missing: exclude' in config to leave samples "
+                "without an outcome out of the analysis (listed in the report)."
             )
     test = values.index[cohort[test_column].astype(str).str.strip() == str(test_value)] if test_column else []
     train = values.drop(index=test)
@@ -376,10 +391,14 @@ def check_orientation(raw: pd.DataFrame, *, path: str, layer: str, orientation: 
             )
 
 
-def parse_matrix(raw: pd.DataFrame, *, path: str, orientation: str, kind: str, layer: str) -> pd.DataFrame:
+def parse_matrix(raw: pd.DataFrame, *, path: str, orientation: str, kind: str, layer: str,
+                 may_lack=()) -> pd.DataFrame:
     """Turn a raw string table into a numeric samples x features matrix, checking every cell.
 
-    Zero intensities of proteomics and metabolomics layers become missing values.
+    Zero intensities of proteomics and metabolomics layers become missing values. A sample whose row
+    holds no observed value lacks the layer: dropped (and logged) where ``may_lack`` allows it
+    (``True``: any sample, as under config ``inputs: allow_missing_samples``; else the IDs that may lack
+    a layer: external test samples, samples left out), an error otherwise.
     """
     df = raw if orientation == "samples_in_rows" else raw.T
     what_rows, what_cols = ("sample", "feature") if orientation == "samples_in_rows" else ("feature", "sample")
@@ -446,10 +465,17 @@ def parse_matrix(raw: pd.DataFrame, *, path: str, orientation: str, kind: str, l
             first_where(~np.isnan(arr) & (arr != 0) & (arr != 1), "value other than 0 or 1 in a binary layer",
                         "Recode the values as 0/1 (NA for missing), or declare another kind.")
     empty_rows = X.index[X.isna().all(axis=1)]
+    allowed = [s for s in empty_rows if may_lack is True or s in set(may_lack or ())]
+    if len(allowed):
+        log.info("%s: %d sample(s) without an observed value in layer '%s' count as lacking the layer: %s", path,
+                 len(allowed), layer, ", ".join(map(str, allowed)))
+        X = X.drop(index=allowed)
+    empty_rows = [s for s in empty_rows if s not in set(allowed)]
     if len(empty_rows):
         raise DataError(
             f"{path}: sample(s) {_listing(empty_rows)} have no observed value in layer '{layer}'. "
-            "Remove them from this matrix (the sample may stay in other layers)."
+            "Remove them from this matrix (the sample may stay in other layers), or, if these samples truly lack "
+            "the layer, set 'inputs: allow_missing_samples: true' (an empty row then counts as a missing sample)."
         )
     return X
 
@@ -515,8 +541,8 @@ def align_layer(
             f"{path}: layer '{layer}' has has_qc true but {len(qcs)} QC injection(s); at least 3 are needed. "
             "Mark pooled QC injections with sample_type 'qc' in the sample sheet."
         )
-    blanks = types.index[types == "blank"]
-    X = X.drop(index=blanks)
+    left_out = types.index[types.isin(["blank", "excluded"])]  # excluded: config 'outcome: missing' or the sheet
+    X = X.drop(index=left_out)
     cohort = sheet.index[sheet["sample_type"] == "sample"]
     optional = set(optional_samples)
     absent = [s for s in cohort if s not in X.index and s not in optional]

@@ -33,7 +33,8 @@ def _parse_time(values: pd.Series, *, column: str, label) -> pd.Series:
         raise DataError(
             f"{label(i)} has no follow-up time in column '{column}', named in config 'outcome: time'"
             f"{_more(len(missing))}. Fill in the time from study entry to the event or to the last follow-up "
-            "(censoring), or remove the sample from the sheet and the matrices."
+            "(censoring), or set 'outcome: missing: exclude' in config to leave samples without one out of the "
+            "analysis (listed in the report)."
         )
     num = pd.to_numeric(text, errors="coerce").astype(float)
     bad = num.index[(num.isna() | np.isinf(num)).to_numpy()]
@@ -64,8 +65,8 @@ def _parse_event(values: pd.Series, *, column: str, label) -> pd.Series:
         i = missing[0]
         raise DataError(
             f"{label(i)} has no value in event column '{column}', named in config 'outcome: event'"
-            f"{_more(len(missing))}. Fill in whether the event was observed, coded {EVENT_CODINGS}, or remove "
-            "the sample from the sheet and the matrices."
+            f"{_more(len(missing))}. Fill in whether the event was observed, coded {EVENT_CODINGS}, or set "
+            "'outcome: missing: exclude' in config to leave samples without one out (listed in the report)."
         )
     num = pd.to_numeric(text, errors="coerce")
     event = pd.Series(np.nan, index=text.index, dtype=object)

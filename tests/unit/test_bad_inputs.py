@@ -813,6 +813,39 @@ def test_whitespace_around_ids_is_stripped_and_matches(project):
     assert "S06" in matrices["protein"].index
 
 
+
+def test_samples_without_an_outcome_are_excluded_on_request(project):
+    """Real cohorts (CLL: 12 of 200 without IGHV status) have samples without the outcome: by default the
+    run stops and names them and the option; with 'outcome: missing: exclude' every layer drops them and
+    the checked sheet keeps them, typed 'excluded', as the record."""
+    project.sheet.loc[project.sheet["sample"].isin(["S03", "S08"]), "outcome"] = ""
+    with pytest.raises(DataError, match=r"'S03', 'S08'.*outcome: missing: exclude"):
+        project.startup()
+    project.config["outcome"]["missing"] = "exclude"
+    sheet, _, matrices, summary = project.inputs()
+    assert list(sheet.index[sheet["sample_type"] == "excluded"]) == ["S03", "S08"]
+    for layer, X in matrices.items():
+        assert not {"S03", "S08"} & set(X.index), layer
+    assert list(summary["samples"]) == [10, 10, 10]
+
+
+def test_a_sample_may_be_marked_excluded_in_the_sheet(project):
+    project.sheet.loc[project.sheet["sample"] == "S05", "sample_type"] = "excluded"
+    _, _, matrices, _ = project.inputs()
+    assert all("S05" not in X.index for X in matrices.values())
+
+
+def test_an_empty_row_counts_as_a_missing_layer_when_allowed(project):
+    """CLL's drug matrix holds 16 samples as rows of NA: with allow_missing_samples they lack the layer
+    (and keep their other layers); without it the message names the option."""
+    project.protein.loc["S11"] = "NA"
+    with pytest.raises(DataError, match=r"'S11' have no observed value.*allow_missing_samples: true"):
+        project.inputs()
+    project.config["inputs"] = {"allow_missing_samples": True}
+    _, _, matrices, _ = project.inputs()
+    assert "S11" not in matrices["protein"].index and "S11" in matrices["rna"].index
+
+
 # ---------------------------------------------------------------------------------------------
 # 10. a job's InputError: the message first, no traceback, status 1, in the log
 # ---------------------------------------------------------------------------------------------

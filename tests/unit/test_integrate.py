@@ -239,3 +239,22 @@ def test_positive_class_must_name_a_class():
     assert positive_class(y3, case) is None
     table = pd.DataFrame({"layer": ["A"], "feature": ["a0"], "coefficient": [1.5]})
     assert orient_coefficients(table, "c0").equals(table)
+
+
+def test_inner_folds_shrink_to_the_smallest_class_of_a_small_training_side():
+    """DEP's UbiLength (4 conditions x 3 replicates) in 3 outer folds leaves 2 samples per class for
+    training: the 3 configured inner folds become 2 (a crash in sklearn before); a class with a single
+    training sample stops with a message that names the fix."""
+    from moflow.errors import InputError
+    from moflow.integrate import InnerStratifiedKFold
+
+    rng = np.random.default_rng(0)
+    y = pd.Series(np.repeat(["a", "b", "c", "d"], 2), index=[f"S{i}" for i in range(8)])
+    X = pd.DataFrame(rng.normal(size=(8, 20)) + np.repeat(np.arange(4), 2)[:, None], index=y.index)
+    cv = InnerStratifiedKFold(3, shuffle=True, random_state=0)
+    assert cv.get_n_splits(X, y) == 2 and len(list(cv.split(X, y))) == 2
+    assert InnerStratifiedKFold(3).get_n_splits(X, np.repeat(["a", "b"], 4)) == 3
+    model = LateIntegration(task="classification", inner_folds=3).fit({"x": X, "z": X * 2}, y)
+    assert model.predict_table({"x": X, "z": X * 2}).shape[0] == 8
+    with pytest.raises(InputError, match="1 sample.*Lower 'evaluation: folds'"):
+        list(cv.split(X.iloc[:7], y.iloc[:7]))

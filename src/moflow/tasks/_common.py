@@ -17,6 +17,7 @@ def load_cohort(raw_samples: pd.DataFrame, raw_omics: pd.DataFrame, settings: Se
     sheet = check_samples_sheet(raw_samples, path=samples_path, outcome=settings.outcome.column,
                                 min_class_size=min_class_size, outcome_type=settings.outcome.type,
                                 time_column=settings.outcome.time, event_column=settings.outcome.event,
+                                missing=settings.outcome.missing,
                                 test_column=settings.evaluation.test_column,
                                 test_value=settings.evaluation.test_value)
     omics = check_omics_sheet(raw_omics, path=omics_path, samples=sheet, samples_path=samples_path)

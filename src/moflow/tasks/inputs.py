@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pandas as pd
 
 from ..cohort import external_test_samples, outcome, positive_class
@@ -9,6 +11,8 @@ from ..scverse import anndata_suffix, source_label
 from ..settings import Settings, reads
 from ..validate import (align_layer, check_gene_set_overlap, check_gene_symbols, check_omics_sheet,
                         check_orientation, check_samples_sheet, parse_matrix)
+
+log = logging.getLogger("moflow")
 
 
 @reads("outcome", "evaluation", "inputs", uses=[outcome, positive_class, external_test_samples])
@@ -40,7 +44,13 @@ def validate_inputs(raw_samples: pd.DataFrame, raw_omics: pd.DataFrame, raw_matr
     sheet = check_samples_sheet(raw_samples, path=samples_label, outcome=settings.outcome.column,
                                 min_class_size=ev.folds, outcome_type=settings.outcome.type,
                                 time_column=settings.outcome.time, event_column=settings.outcome.event,
+                                missing=settings.outcome.missing,
                                 test_column=ev.test_column, test_value=ev.test_value)
+    excluded = sheet.index[sheet["sample_type"] == "excluded"]
+    if len(excluded):
+        log.warning("%d sample(s) left out of the whole analysis (sample_type excluded: no outcome with config "
+                    "'outcome: missing: exclude', or so marked in %s): %s", len(excluded), samples_label,
+                    ", ".join(map(str, excluded)))
     omics = check_omics_sheet(raw_omics, path=omics_label, samples=sheet, samples_path=samples_label)
     positive_class(outcome(sheet, settings), settings, path=samples_label)  # a misspelt positive class stops here
     optional = external_test_samples(sheet, settings)
@@ -52,7 +62,8 @@ def validate_inputs(raw_samples: pd.DataFrame, raw_omics: pd.DataFrame, raw_matr
         raw = raw_matrices[layer]
         check_orientation(raw, path=path, layer=layer, orientation=row["orientation"], sheet=sheet,
                           omics_path=omics_label, anndata=anndata)
-        X = parse_matrix(raw, path=path, orientation=row["orientation"], kind=row["kind"], layer=layer)
+        X = parse_matrix(raw, path=path, orientation=row["orientation"], kind=row["kind"], layer=layer,
+                         may_lack=bool(settings.inputs.allow_missing_samples) or [*optional, *excluded])
         del raw
         if row["gene_ids"] == "symbol":
             check_gene_symbols(X, path=path, layer=layer, omics_path=omics_label)
