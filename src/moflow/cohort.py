@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from .errors import ConfigError
+from .errors import ConfigError, DataError
 from .settings import Settings, reads
 
 NA_VALUES = ("", "nan", "NA", "NaN", "None")
@@ -129,6 +129,46 @@ def external_test_samples(sheet: pd.DataFrame, settings: Settings) -> list[str]:
         raise ConfigError(f"config 'evaluation: test_column' names '{col}', which is not a sample-sheet column.")
     s = sheet[sheet["sample_type"] == "sample"]
     return list(s.loc[s[col].astype(str).str.strip() == str(settings.evaluation.test_value), "sample"])
+
+
+@reads("evaluation", uses=[external_test_samples])
+def split_groups(sheet: pd.DataFrame, settings: Settings, *, path: str = "the sample sheet",
+                 min_groups: int = 2) -> pd.Series | None:
+    """The subject of every cohort sample (config ``evaluation: group_column``; None where none is named):
+    samples of one subject stay on one side of every split. Stops (naming the file, the sample or the
+    subject, and the fix) on a column that is not in the sheet, a cohort sample without a subject, a
+    subject with samples on both sides of the external test split, or fewer subjects among the
+    training samples than ``min_groups`` (the folds)."""
+    column = str(settings.evaluation.group_column or "").strip()
+    if not column:
+        return None
+    if column not in sheet.columns:
+        raise ConfigError(f"config 'evaluation: group_column' names '{column}', which is not a column of {path}; its "
+                          f"columns are {', '.join(map(str, sheet.columns))}. Name the column that identifies "
+                          "each sample's subject, or leave 'group_column' empty.")
+    s = _by_sample(sheet)
+    s = s[s["sample_type"] == "sample"]
+    g = s[column].astype(str).str.strip()
+    blank = g.index[g.isin(list(NA_VALUES))]
+    if len(blank):
+        raise DataError(f"{path}: sample '{blank[0]}' has no value in group column '{column}' (config 'evaluation: "
+                        f"group_column'; {len(blank)} such sample(s)). Fill in the subject each sample comes from "
+                        "(a sample of its own may get its own ID).")
+    test = set(external_test_samples(sheet, settings))
+    if test:
+        both = sorted(set(g[g.index.isin(test)]) & set(g[~g.index.isin(test)]))
+        if both:
+            a = [x for x in g.index[g == both[0]] if x in test][0]
+            b = [x for x in g.index[g == both[0]] if x not in test][0]
+            raise DataError(f"{path}: subject '{both[0]}' (column '{column}') has external test sample '{a}' and "
+                            f"training sample '{b}' ({len(both)} such subject(s)): the test set would share "
+                            "subjects with training. Put all samples of a subject on one side of "
+                            f"'{settings.evaluation.test_column}'.")
+    n = g[~g.index.isin(test)].nunique()
+    if n < min_groups:
+        raise DataError(f"{path}: {n} subject(s) in group column '{column}' among the training samples, fewer than "
+                        f"the {min_groups} cross-validation folds. Lower 'evaluation: folds' or check the column.")
+    return g.rename("group")
 
 
 @reads(uses=[external_test_samples])

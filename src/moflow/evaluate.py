@@ -10,6 +10,7 @@ on every training sample and predicts them once.
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Callable
 
 import numpy as np
@@ -17,11 +18,12 @@ import pandas as pd
 from scipy import stats
 from sklearn.base import clone
 from sklearn.metrics import balanced_accuracy_score, mean_squared_error, r2_score, roc_auc_score
-from sklearn.model_selection import RepeatedStratifiedKFold
+from sklearn.model_selection import RepeatedStratifiedKFold, StratifiedGroupKFold
 
 if TYPE_CHECKING:
     from .preprocess import LayerPreprocessor
 
+log = logging.getLogger("moflow")
 FINAL = "final"
 CLASS_METRICS = ("balanced_accuracy", "roc_auc", "balanced_error_rate")
 REG_METRICS = ("r2", "pearson_r", "rmse")
@@ -61,10 +63,12 @@ def grid_of(pred: pd.DataFrame) -> tuple[list[str], np.ndarray]:
 
 
 def make_splits(y: pd.Series, *, folds: int = 5, repeats: int = 1, seed: int = 0, task: str = "classification",
-                test: list[str] | None = None) -> pd.DataFrame:
+                test: list[str] | None = None, groups: pd.Series | None = None) -> pd.DataFrame:
     """Outer splits: one row per (split, sample) with role train / test. CV splits are named r{R}f{F}
     and use only the training samples; a continuous outcome is stratified by quantile bins. With
-    external ``test`` samples, a split ``final`` trains on every training sample and tests on them."""
+    external ``test`` samples, a split ``final`` trains on every training sample and tests on them.
+    ``groups`` (the subject of each sample, :func:`moflow.cohort.split_groups`): every subject's samples
+    on one side of every split (scikit-learn's StratifiedGroupKFold, reshuffled for every repeat)."""
     test = list(test or [])
     ytr = y.drop(index=test, errors="ignore")
     if task == "classification":
@@ -75,9 +79,16 @@ def make_splits(y: pd.Series, *, folds: int = 5, repeats: int = 1, seed: int = 0
         strata = stratification_labels(ytr["time"].to_numpy(float), ytr["event"].to_numpy(float) > 0, folds)
     else:
         strata = pd.qcut(ytr.rank(method="first"), q=min(folds, 5), labels=False).to_numpy()
-    cv = RepeatedStratifiedKFold(n_splits=folds, n_repeats=repeats, random_state=seed)
+    if groups is None:
+        cv = RepeatedStratifiedKFold(n_splits=folds, n_repeats=repeats, random_state=seed)
+        parts = cv.split(np.zeros(len(ytr)), strata)
+    else:
+        g = groups.reindex(ytr.index).to_numpy()
+        rng = np.random.RandomState(seed)  # one stream over the repeats, as RepeatedStratifiedKFold
+        parts = (part for _ in range(repeats) for part in StratifiedGroupKFold(
+            n_splits=folds, shuffle=True, random_state=rng).split(np.zeros(len(ytr)), strata, g))
     rows = []
-    for i, (tr, te) in enumerate(cv.split(np.zeros(len(ytr)), strata)):
+    for i, (tr, te) in enumerate(parts):
         name = f"r{i // folds + 1}f{i % folds + 1}"
         rows += [{"split": name, "sample": ytr.index[j], "role": "train"} for j in tr]
         rows += [{"split": name, "sample": ytr.index[j], "role": "test"} for j in te]
@@ -483,28 +494,60 @@ def corrected_ttest(a: np.ndarray, b: np.ndarray, n_train: float, n_test: float)
     return {"difference": float(d.mean()), "t": float(t), "p": float(2 * stats.t.sf(abs(t), J - 1)), "n_splits": J}
 
 
-def permutation_pvalue(pred: pd.DataFrame, *, task: str, n_permutations: int = 1000, seed: int = 0) -> dict:
+def permutation_pvalue(pred: pd.DataFrame, *, task: str, n_permutations: int = 1000, seed: int = 0,
+                       subjects: pd.Series | None = None) -> dict:
     """Label-permutation test of held-out predictions of one strategy.
 
     Within each split the true labels are permuted against the fixed out-of-fold predictions, and the
     mean split score is recomputed. The predictions never saw their own labels, so under the null of
     no association between features and outcome the observed score is exchangeable with the permuted
-    ones. p = (1 + #{permuted >= observed}) / (1 + n)."""
+    ones. p = (1 + #{permuted >= observed}) / (1 + n).
+
+    ``subjects`` (sample -> subject, config ``evaluation: group_column``): samples of one subject are not
+    exchangeable with each other's labels, so the subjects' labels are permuted among the subjects and
+    every sample takes its subject's (``unit`` subject). Where a subject's samples carry different
+    outcomes (or for a survival outcome) that cannot be done: samples are permuted (``unit`` sample)
+    and a warning says the p-value may be too small."""
     metric = primary_metric(task)
     rng = np.random.default_rng(seed)
     groups = [d.reset_index(drop=True) for _, d in pred.groupby("split", sort=True)]
+    blocks = _subject_blocks(groups, subjects, task)
     if task == "survival":
-        return _survival_permutation(groups, rng, n_permutations)
+        return {**_survival_permutation(groups, rng, n_permutations), "unit": "sample"}
     observed = float(np.nanmean([score_predictions(d, task)[metric] for d in groups]))
     coded = [_permutation_codes(d, task) for d in groups]
     null = np.empty(n_permutations)
     with np.errstate(all="ignore"):
-        for b in range(n_permutations):
-            # the same draws as permuting each split's y_true column (numpy shuffles any dtype alike)
-            null[b] = np.nanmean([_permuted_score(rng.permutation(t), h, valid, task) for t, h, valid in coded])
+        if blocks is None:
+            for b in range(n_permutations):
+                # the same draws as permuting each split's y_true column (numpy shuffles any dtype alike)
+                null[b] = np.nanmean([_permuted_score(rng.permutation(t), h, valid, task) for t, h, valid in coded])
+        else:
+            for b in range(n_permutations):
+                null[b] = np.nanmean([_permuted_score(first[rng.permutation(len(first))][inverse], h, valid, task)
+                                      for (t, h, valid), (first, inverse) in zip(coded, blocks)])
     p = (1 + int(np.sum(null >= observed - 1e-12))) / (1 + n_permutations)
     return {"metric": metric, "observed": observed, "null_mean": float(null.mean()), "p": p,
-            "n_permutations": n_permutations}
+            "n_permutations": n_permutations, "unit": "sample" if blocks is None else "subject"}
+
+
+def _subject_blocks(groups: list[pd.DataFrame], subjects: pd.Series | None, task: str):
+    """Per split: (the label of each subject, each row's subject index) for permuting subjects' labels,
+    or None (no subjects, a survival outcome, or a subject whose samples carry different labels)."""
+    if subjects is None:
+        return None
+    out = []
+    for d in groups:
+        subj = subjects.reindex(d["sample"].astype(str)).to_numpy()
+        t = _permutation_codes(d, task)[0]
+        codes, first_row, inverse = np.unique(subj.astype(str), return_index=True, return_inverse=True)
+        if task == "survival" or not np.array_equal(t, t[first_row][inverse]):
+            log.warning("permutation test: samples are permuted one by one, not by subject (%s); with several "
+                        "samples per subject the p-value may be too small",
+                        "survival outcome" if task == "survival" else "a subject's samples carry different outcomes")
+            return None
+        out.append((t[first_row], inverse))
+    return out
 
 
 def _survival_permutation(groups: list[pd.DataFrame], rng, n_permutations: int) -> dict:

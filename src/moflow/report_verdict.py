@@ -99,7 +99,7 @@ def verdict(*, board: pd.DataFrame, layers: list[str], comparison: pd.DataFrame 
         pm = permutation.iloc[0]
         if str(pm["strategy"]) == best["strategy"]:
             v["permutation"] = {"p": float(pm["p"]), "n": int(pm["n_permutations"]),
-                                "null_mean": float(pm["null_mean"])}
+                                "null_mean": float(pm["null_mean"]), "unit": str(pm.get("unit", "sample"))}
     v["beats_chance"] = (v["permutation"]["p"] < ALPHA if v["permutation"] else best["lo"] > v["chance"])
     v["comparison"] = None
     if comparison is not None and len(comparison):
@@ -182,7 +182,8 @@ def verdict_html(v: dict, *, design_sentence: str | None = None, figure: str = "
     layer, on how many samples, which layers, which programs, how many samples are needed)."""
     b, label = v["best"], v["label"]
     facts = []
-    chance = (f"permutation p = {_p(v['permutation']['p'])} ({v['permutation']['n']} label permutations)"
+    chance = (f"permutation p = {_p(v['permutation']['p'])} ({v['permutation']['n']} label permutations"
+              f"{', whole subjects' if v['permutation'].get('unit') == 'subject' else ''})"
               if v["permutation"] else f"chance level {v['chance']:.2g}")
     ok = '<span class="yes">better than chance</span>' if v["beats_chance"] else \
         '<span class="no">not distinguishable from chance</span>'

@@ -253,6 +253,7 @@ class Evaluation:
     strategies: tuple
     test_column: str
     test_value: str
+    group_column: str
     permutations: int
     survival_times: tuple
     splits_per_job: int

@@ -154,7 +154,7 @@ def check_startup(settings, *, source: str = "config", exists=None, produced=(),
     """
     from pathlib import Path
 
-    from .cohort import mofa_groups, outcome, outcome_task, positive_class
+    from .cohort import mofa_groups, outcome, outcome_task, positive_class, split_groups
     from .enrich import check_enrichment_config
     from .errors import InputError
     from .io import read_gmt_lines, read_sheet
@@ -172,6 +172,7 @@ def check_startup(settings, *, source: str = "config", exists=None, produced=(),
     check_config_layers(settings, layers, source=source, omics_path=omics_path)
     check_config_columns(settings, samples, source=source, samples_path=samples_path)
     mofa_groups(samples, settings, path=samples_path)  # a misnamed groups column stops here
+    split_groups(samples, settings, path=samples_path, min_groups=ev.folds)  # subjects of group-aware CV
     y = outcome(samples, settings)
     positive_class(y, settings, path=samples_path)  # a misspelt positive class
     check_design_metric(settings, outcome_task(y, settings), source=source)

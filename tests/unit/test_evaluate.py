@@ -11,10 +11,12 @@ from moflow.evaluate import (
     corrected_interval,
     fold_scores,
     make_splits,
+    permutation_pvalue,
     predict_split,
     preprocess_fold,
     run_fold,
     scoreboard,
+    split_members,
     split_names,
 )
 from moflow.integrate import EarlyIntegration, LateIntegration, MOFAStrategy, SingleLayer
@@ -364,3 +366,93 @@ def test_split_jobs_group_splits_in_order():
                                     "part3": ["final"]}
     assert list(split_jobs(names, 1).values()) == [[n] for n in names]
     assert split_jobs(names, 50) == {"part1": names}
+
+
+# ---------------------------------------------------------------------------------------------
+# group-aware splits (config evaluation: group_column)
+# ---------------------------------------------------------------------------------------------
+
+
+def _repeated_subjects(n_subjects=24, per_subject=4, seed=0):
+    """Planted leak: each subject's samples share a fingerprint (a strong subject-specific profile), the
+    outcome is drawn per subject and unrelated to any feature."""
+    rng = np.random.default_rng(seed)
+    subj = np.repeat([f"P{i:02d}" for i in range(n_subjects)], per_subject)
+    label = np.repeat(rng.permutation(["case", "control"] * (n_subjects // 2)), per_subject)
+    finger = rng.normal(size=(n_subjects, 50))
+    X = np.repeat(finger, per_subject, axis=0) + 0.1 * rng.normal(size=(len(subj), 50))
+    ids = [f"S{i:03d}" for i in range(len(subj))]
+    return (pd.DataFrame(X, index=ids), pd.Series(label, index=ids, name="outcome"),
+            pd.Series(subj, index=ids, name="group"))
+
+
+def _cv_balanced_accuracy(X, y, splits):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import balanced_accuracy_score
+
+    scores = []
+    for name in split_names(splits):
+        tr, te = split_members(splits, name)
+        m = LogisticRegression(C=1.0, max_iter=2000).fit(X.loc[tr], y.loc[tr])
+        scores.append(balanced_accuracy_score(y.loc[te], m.predict(X.loc[te])))
+    return float(np.mean(scores))
+
+
+def test_group_splits_keep_subjects_together_and_remove_the_planted_leak():
+    """Repeated samples of one subject on both sides of a split let a model recognise the subject, not
+    the outcome: sample-level CV scores the planted no-signal cohort near 1, subject-level CV near chance."""
+    X, y, g = _repeated_subjects()
+    grouped = make_splits(y, folds=4, repeats=2, seed=1, groups=g)
+    for name in split_names(grouped):
+        tr, te = split_members(grouped, name)
+        assert not set(g.loc[tr]) & set(g.loc[te]), name
+        assert sorted(tr + te) == sorted(y.index)
+    assert make_splits(y, folds=4, repeats=2, seed=1, groups=g).equals(grouped)  # deterministic
+    r1 = grouped[grouped["split"].str.startswith("r1")].set_index(["split", "sample"])["role"]
+    r2 = grouped[grouped["split"].str.startswith("r2")].copy()
+    r2["split"] = r2["split"].str.replace("r2", "r1")
+    assert not r2.set_index(["split", "sample"])["role"].reindex(r1.index).equals(r1)  # repeats reshuffle
+    leaky = _cv_balanced_accuracy(X, y, make_splits(y, folds=4, repeats=2, seed=1))
+    honest = _cv_balanced_accuracy(X, y, grouped)
+    assert leaky > 0.9 and abs(honest - 0.5) < 0.2, (leaky, honest)
+
+
+def test_group_permutation_permutes_subjects():
+    X, y, g = _repeated_subjects(seed=3)
+    splits = make_splits(y, folds=4, repeats=1, seed=0, groups=g)
+    rows = []
+    for name in split_names(splits):
+        tr, te = split_members(splits, name)
+        for s in te:  # a constant call per subject: the null must move subjects, not samples
+            rows.append({"split": name, "sample": s, "y_true": y[s], "p_case": float(g[s] < "P12"),
+                         "p_control": float(g[s] >= "P12")})
+    pred = pd.DataFrame(rows)
+    by_subject = permutation_pvalue(pred, task="classification", n_permutations=200, seed=0, subjects=g)
+    by_sample = permutation_pvalue(pred, task="classification", n_permutations=200, seed=0)
+    assert by_subject["unit"] == "subject" and by_sample["unit"] == "sample"
+    assert by_subject["observed"] == by_sample["observed"]
+    # permuting whole subjects gives a wider null than permuting samples (4 samples move together)
+    assert by_subject["p"] >= by_sample["p"]
+
+
+def test_group_column_checks(tmp_path):
+    from moflow.cohort import split_groups
+    from moflow.errors import ConfigError, DataError
+    from moflow.settings import Settings
+
+    sheet = pd.DataFrame({"sample": ["a", "b", "c", "d"], "sample_type": "sample", "subject": ["p1", "p1", "p2", ""],
+                          "set": ["", "", "", "test"]})
+    s = Settings.defaults(evaluation={"group_column": "subjekt"})
+    with pytest.raises(ConfigError, match="group_column' names 'subjekt'"):
+        split_groups(sheet, s)
+    s = Settings.defaults(evaluation={"group_column": "subject"})
+    with pytest.raises(DataError, match="sample 'd' has no value in group column 'subject'"):
+        split_groups(sheet, s)
+    sheet.loc[3, "subject"] = "p2"
+    s = Settings.defaults(evaluation={"group_column": "subject", "test_column": "set"})
+    with pytest.raises(DataError, match="subject 'p2' .* external test sample 'd' and training sample 'c'"):
+        split_groups(sheet, s)
+    sheet.loc[3, "subject"] = "p3"
+    with pytest.raises(DataError, match="2 subject\\(s\\) .* fewer than the 3 cross-validation folds"):
+        split_groups(sheet, s, min_groups=3)
+    assert list(split_groups(sheet, s)) == ["p1", "p1", "p2", "p3"]

@@ -6,7 +6,7 @@ import logging
 
 import pandas as pd
 
-from ..cohort import Cohort, positive_class
+from ..cohort import Cohort, positive_class, split_groups
 from ..factories import build_preprocessors, build_prior, build_strategies
 from ..settings import Settings, reads
 from ._common import load_cohort
@@ -14,15 +14,19 @@ from ._common import load_cohort
 log = logging.getLogger("moflow")
 
 
-@reads("evaluation", "seed", uses=[load_cohort])
+@reads("evaluation", "seed", uses=[load_cohort, split_groups])
 def cv_splits(raw_samples: pd.DataFrame, raw_omics: pd.DataFrame, settings: Settings) -> dict:
     """The outer splits every strategy is scored on (and the external-test split ``final``)."""
     from ..evaluate import make_splits
 
     cohort = load_cohort(raw_samples, raw_omics, settings)
     ev = settings.evaluation
+    groups = split_groups(cohort.sheet, settings, min_groups=ev.folds)
     splits = make_splits(cohort.y, folds=ev.folds, repeats=ev.repeats, seed=settings.seed, task=cohort.task,
-                         test=cohort.test)
+                         test=cohort.test, groups=groups)
+    if groups is not None:
+        log.info("splits keep the samples of each of %d subjects (column '%s') together", groups.nunique(),
+                 ev.group_column)
     log.info("%d x %d splits of %d training samples; %d external test samples", ev.repeats, ev.folds,
              len(cohort.y) - len(cohort.test), len(cohort.test))
     return {"splits": splits}
@@ -76,7 +80,7 @@ def merge_predictions(predictions: list[pd.DataFrame], task: str) -> pd.DataFram
     return pred
 
 
-@reads("evaluation", "seed", uses=[positive_class, survival_times])
+@reads("evaluation", "seed", uses=[positive_class, survival_times, split_groups])
 def score_strategies(pred: pd.DataFrame, cohort: Cohort, settings: Settings) -> dict:
     """The scoreboard (CV scores with corrected intervals, external-test scores beside them), the
     corrected t-test of the best integration against the best single layer, and a label-permutation
@@ -98,7 +102,8 @@ def score_strategies(pred: pd.DataFrame, cohort: Cohort, settings: Settings) -> 
     comparison = compare_best(scores, board, n_samples=n_cv, task=task)
     best = board.iloc[0]["strategy"]
     perm = permutation_pvalue(cv[cv["strategy"] == best], task=task,
-                              n_permutations=int(settings.evaluation.permutations), seed=int(settings.seed))
+                              n_permutations=int(settings.evaluation.permutations), seed=int(settings.seed),
+                              subjects=split_groups(cohort.sheet, settings))
     board["permutation_p"] = board["strategy"].map({best: perm["p"]})
     log.info("scoreboard:\n%s\n%s\npermutation: %s", board.to_string(index=False), comparison.to_string(index=False),
              perm)
