@@ -39,7 +39,10 @@ class Scenario:
     layers: which layers the cohort has; external: an external test set marked in the sheet;
     confounded: the outcome goes with batch (and config allows correcting anyway); h5mu: the cohort comes
     as one MuData file (data/cohort.h5mu: obs the sample sheet, one modality per layer, the RNA features
-    as Ensembl-style IDs with their gene symbols in var column 'symbol', named in config)."""
+    as Ensembl-style IDs with their gene symbols in var column 'symbol', named in config); incomplete: three
+    cohort samples without an outcome (config 'outcome: missing: exclude') and one sample's protein row all NA
+    (config 'inputs: allow_missing_samples'); subjects: two samples per subject (of one outcome) in a sheet
+    column 'subject', named in config 'evaluation: group_column'."""
 
     name: str
     outcome: str = "strings"
@@ -49,6 +52,8 @@ class Scenario:
     confounded: bool = False
     regulators: bool = False
     h5mu: bool = False
+    incomplete: bool = False
+    subjects: bool = False
     config: dict = field(default_factory=dict)
 
 
@@ -66,9 +71,9 @@ SCENARIOS = [
     Scenario("continuous_two_layers_external", outcome="continuous", layers=("rna", "metabolomics"), ids="zeros",
              external=True, config=LIGHT),
     Scenario("truefalse_confounded_allowed", outcome="truefalse", layers=("rna", "protein"), confounded=True,
-             config={**LIGHT, "batch_confounding": {"allow": True}}),
+             incomplete=True, config={**LIGHT, "batch_confounding": {"allow": True}}),
     Scenario("multiclass_one_layer_zeros", outcome="multiclass", layers=("metabolomics",), ids="zeros",
-             config=LIGHT),
+             subjects=True, config=LIGHT),
     Scenario("survival_two_layers_external", outcome="survival", layers=("rna", "metabolomics"), external=True),
     Scenario("h5mu_cohort_two_layers", layers=("rna", "protein"), h5mu=True, config=LIGHT),
 ]
@@ -163,6 +168,24 @@ def make_scenario(root: Path, sc: Scenario, *, seed: int = 5) -> Path:
             data / "regulators.tsv", sep="\t", index=False, lineterminator="\n")
         config.setdefault("integration", {})["hierarchical"] = {
             "regulators": {"tf": {"edges": "data/regulators.tsv", "layer": "rna"}}}
+    if sc.incomplete:  # as real cohorts come: outcomes not known for all, a layer not measured for one
+        cohort_ids = list(sheet.loc[sheet["sample_type"] == "sample", "sample"])
+        sheet.loc[sheet["sample"].isin(cohort_ids[:3]), "outcome"] = ""
+        sheet.to_csv(paths["samples"], sep="\t", index=False, lineterminator="\n")
+        config["outcome"]["missing"] = "exclude"
+        config["inputs"] = {"allow_missing_samples": True}
+        protein = pd.read_csv(paths["protein"], index_col=0, dtype=str)
+        protein.loc[cohort_ids[10]] = "NA"
+        protein.to_csv(paths["protein"], lineterminator="\n")
+    if sc.subjects:  # two samples per subject, of one outcome: kept together in every split
+        cohort = sheet[sheet["sample_type"] == "sample"]
+        subject = {}
+        for label, d in cohort.groupby("outcome"):
+            for i, s_ in enumerate(d["sample"]):
+                subject[s_] = f"{label}_{i // 2}"
+        sheet["subject"] = sheet["sample"].map(subject).fillna("")
+        sheet.to_csv(paths["samples"], sep="\t", index=False, lineterminator="\n")
+        config["evaluation"]["group_column"] = "subject"
     if sc.h5mu:
         _as_h5mu(root, sc, c, sheet, config)
     for key, value in sc.config.items():

@@ -79,6 +79,20 @@ def _check(folder: Path, sc) -> None:
     target_metric = {"continuous": "r2", "survival": "harrell_c"}.get(sc.outcome, "roc_auc")
     assert (size["metric"] == target_metric).all() and size["strategy"].iloc[-1] == "riley_minimum"
     assert size["status"].notna().all() and "How many samples?" in html
+    if sc.incomplete:  # three samples without an outcome left out and listed; an all-NA row: a missing layer
+        checked = io.read_sheet(r / "inputs" / "samples.tsv")
+        excluded = set(checked.loc[checked["sample_type"] == "excluded", "sample"])
+        assert len(excluded) == 3 and not excluded & set(pred["sample"]), excluded
+        assert "3 sample(s) left out of the whole analysis" in html
+        protein = io.read_matrix(r / "inputs" / "protein.parquet")
+        assert len(protein) == len(io.read_matrix(r / "inputs" / "rna.parquet")) - 1
+    if sc.subjects:  # no subject on both sides of a split; the permutation test moves whole subjects
+        splits = io.read_table(r / "evaluate" / "splits.tsv")
+        subj = sheet.set_index("sample")["subject"]
+        for name, s in splits.groupby("split"):
+            sides = s.assign(subject=subj.reindex(s["sample"]).to_numpy()).groupby("role")["subject"].apply(set)
+            assert not sides["train"] & sides["test"], name
+        assert io.read_table(r / "evaluate" / "permutation_test.tsv").iloc[0]["unit"] == "subject"
     if sc.h5mu:  # the cohort came as one .h5mu: the RNA features kept their IDs, mapped to genes by var 'symbol'
         assert io.read_matrix(r / "inputs" / "rna.parquet").columns[0].startswith("ENSG")
         prerank = io.read_table(r / "enrich" / "mofa_prerank.tsv")

@@ -1,0 +1,169 @@
+"""The workflow on the real cohorts, run the way a stranger runs it: a folder of their own with the
+files as the dataset ships them (CSV, samples in rows), two sheets and a short config, then
+`snakemake -s <moflow>/Snakefile` inside the folder. Each cohort has what the simulator does not:
+
+* breast_tcga: three subtypes, an external test set that lacks the protein layer, Hallmark gene sets;
+* cll_mofa: a survival outcome missing for 26 samples (``outcome: missing: exclude``), a drug matrix
+  holding 16 samples as rows of NA (``inputs: allow_missing_samples``), a binary layer 34% missing;
+* mtbls79_dims_metabolomics: pooled QC injections, 8 batches, injection order, and ~7 injections of
+  each of 20 animals (``evaluation: group_column``);
+* dep_ubilength: 12 samples, 4 conditions x 3 replicates, 44% missing (3 folds; 2 training samples
+  per class leave 2 inner folds).
+
+Published figures to compare with are in each dataset's README (../shared/data/<name>/README.txt).
+About 2-4 minutes per cohort on 2 cores.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from moflow import io
+from realdata_helpers import require_dataset
+
+REPO = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.realdata
+
+
+def _run(folder: Path) -> Path:
+    exe = shutil.which("snakemake") or str(Path(sys.executable).parent / "snakemake")
+    r = subprocess.run([exe, "-s", str(REPO / "Snakefile"), "--cores", "2"], cwd=folder, capture_output=True,
+                       text=True, timeout=1200)
+    assert r.returncode == 0, (r.stdout + r.stderr)[-4000:]
+    return folder / "results"
+
+
+def _folder(root: Path, omics: list[dict], config: str, sheet: pd.DataFrame, files: dict[str, Path]) -> Path:
+    (root / "config").mkdir(parents=True)
+    (root / "data").mkdir()
+    sheet.to_csv(root / "config" / "samples.tsv", sep="\t", index=False)
+    cols = ["layer", "kind", "path", "orientation", "batch_column", "has_qc", "log_scale", "gene_ids"]
+    pd.DataFrame(omics).reindex(columns=cols).fillna("").to_csv(root / "config" / "omics.tsv", sep="\t", index=False)
+    (root / "config" / "config.yaml").write_text("samples: config/samples.tsv\nomics: config/omics.tsv\n" + config)
+    for rel, src in files.items():
+        shutil.copy(src, root / rel)
+    return root
+
+
+def _board(results: Path) -> pd.DataFrame:
+    return io.read_table(results / "evaluate" / "scoreboard.tsv").set_index("strategy")
+
+
+@pytest.fixture(scope="module")
+def breast(tmp_path_factory):
+    d = require_dataset("breast_tcga")
+    genesets = require_dataset("genesets")
+    root = tmp_path_factory.mktemp("breast")
+    tmp = tmp_path_factory.mktemp("breast_joined")
+    for layer in ("mrna", "mirna"):  # the user joins the train and test files of a layer
+        pd.concat([pd.read_csv(d / f"{layer}_train.csv"), pd.read_csv(d / f"{layer}_test.csv")]).to_csv(
+            tmp / f"{layer}.csv", index=False)
+    folder = _folder(root, [
+        {"layer": "mrna", "kind": "log_expression", "path": "data/mrna.csv", "log_scale": "true", "gene_ids": "symbol"},
+        {"layer": "mirna", "kind": "log_expression", "path": "data/mirna.csv", "log_scale": "true"},
+        {"layer": "protein", "kind": "continuous", "path": "data/protein.csv"},
+    ], "outcome: {column: subtype}\ninputs: {allow_missing_samples: true}\n"
+       "evaluation: {test_column: split, test_value: test}\nenrichment:\n  gene_sets: {hallmark: data/hallmark.gmt}\n",
+        pd.read_csv(d / "metadata.csv", dtype=str),
+        {"data/mrna.csv": tmp / "mrna.csv", "data/mirna.csv": tmp / "mirna.csv",
+         "data/protein.csv": d / "protein_train.csv",
+         "data/hallmark.gmt": genesets / "msigdb_hallmark_h.all.v7.0.symbols.gmt"})
+    return _run(folder)
+
+
+def test_breast_tcga_subtypes_with_an_external_test_set_lacking_a_layer(breast):
+    """Published (mixOmics DIABLO vignette): 10x10-fold CV balanced error rate 0.053, test set (mRNA +
+    miRNA, no protein) 0.068, 65 of 70 correct. The best integration here must be as good within its
+    interval, and the test set must be scored without its missing layer."""
+    board = _board(breast)
+    best = board[board["kind"] == "integration"].iloc[0]
+    assert best["balanced_error_rate_lo"] <= 0.053 and best["balanced_error_rate"] <= 0.10, best
+    assert best["test_n_test"] == 70 and best["test"] >= 0.90, best  # test-set balanced accuracy
+    assert board.loc["single_protein", "test_n_test"] == 0  # no protein in the test set: not scored there
+    assert (breast / "report.html").stat().st_size > 0
+    assert (breast / "moflow.h5mu").stat().st_size > 0
+
+
+@pytest.fixture(scope="module")
+def cll(tmp_path_factory):
+    d = require_dataset("cll_mofa")
+    folder = _folder(tmp_path_factory.mktemp("cll"), [
+        {"layer": "drugs", "kind": "continuous", "path": "data/drugs.csv", "gene_ids": "none"},
+        {"layer": "mutations", "kind": "binary", "path": "data/mutations.csv", "gene_ids": "none"},
+    ], "outcome: {type: survival, time: TTT_years, event: treatedAfter, time_unit: years, missing: exclude}\n"
+       "inputs: {allow_missing_samples: true}\n",
+        pd.read_csv(d / "metadata.csv", dtype=str),
+        {"data/drugs.csv": d / "drugs.csv", "data/mutations.csv": d / "mutations.csv"})
+    return _run(folder)
+
+
+def test_cll_time_to_treatment_with_samples_lacking_the_outcome_and_a_layer(cll):
+    """26 samples without a time to treatment are left out and listed; 16 samples whose drug row is all
+    NA lack the drug layer and keep their mutations. Time to treatment is predictable in CLL (IGHV and
+    trisomy 12 among the mutations, drug responses tracking IGHV): Harrell's C of the best strategy well
+    above 0.5."""
+    sheet = io.read_sheet(cll / "inputs" / "samples.tsv")
+    excluded = sheet.loc[sheet["sample_type"] == "excluded", "sample"]
+    assert len(excluded) == 26
+    drugs = io.read_matrix(cll / "inputs" / "drugs.parquet")
+    mutations = io.read_matrix(cll / "inputs" / "mutations.parquet")
+    assert len(mutations) == 174 and len(drugs) < len(mutations)
+    assert not set(excluded) & (set(drugs.index) | set(mutations.index))
+    board = _board(cll)
+    assert board.iloc[0]["harrell_c_lo"] > 0.55 and board.iloc[0]["harrell_c"] > 0.65, board.iloc[0]
+    assert "26 sample(s) left out" in (cll / "report.html").read_text()
+
+
+@pytest.fixture(scope="module")
+def mtbls79(tmp_path_factory):
+    d = require_dataset("mtbls79_dims_metabolomics")
+    meta = pd.read_csv(d / "metadata.csv", dtype=str)
+    meta["sample_type"] = meta["Class"].map(lambda c: "qc" if c == "QC" else "sample")
+    meta["species"] = meta["species"].where(meta["sample_type"] == "sample", "")
+    folder = _folder(tmp_path_factory.mktemp("mtbls79"), [
+        {"layer": "metabolites", "kind": "metabolomics_intensity", "path": "data/peaks.csv", "batch_column": "Batch",
+         "has_qc": "true", "log_scale": "false", "gene_ids": "none"},
+    ], "outcome: {column: species}\nevaluation: {group_column: Class2}\n", meta,
+        {"data/peaks.csv": d / "peak_intensities_with_missing.csv"})
+    return folder, _run(folder)
+
+
+def test_mtbls79_qc_batches_and_repeated_injections_of_one_animal(mtbls79):
+    """Every animal's ~7 injections stay on one side of every split (a model must not meet the animal it
+    is scored on); cow and sheep plasma separate (the pmp vignette's PCA shows them apart)."""
+    folder, results = mtbls79
+    meta = pd.read_csv(folder / "config" / "samples.tsv", sep="\t", dtype=str).set_index("sample")
+    splits = io.read_table(results / "evaluate" / "splits.tsv")
+    for name, s in splits.groupby("split"):
+        animals = s.assign(a=meta.loc[s["sample"], "Class2"].to_numpy()).groupby("role")["a"].apply(set)
+        assert not animals["train"] & animals["test"], name
+    board = _board(results)
+    assert board.iloc[0]["balanced_accuracy"] >= 0.9
+    perm = io.read_table(results / "evaluate" / "permutation_test.tsv")
+    assert perm.iloc[0]["unit"] == "subject"
+
+
+@pytest.fixture(scope="module")
+def ubilength(tmp_path_factory):
+    d = require_dataset("dep_ubilength")
+    folder = _folder(tmp_path_factory.mktemp("ubi"), [
+        {"layer": "protein", "kind": "proteomics_intensity", "path": "data/lfq.csv", "log_scale": "true",
+         "gene_ids": "none"},
+    ], "outcome: {column: condition}\nevaluation: {folds: 3}\n", pd.read_csv(d / "metadata.csv", dtype=str),
+        {"data/lfq.csv": d / "protein_log2_LFQ_with_missing.csv"})
+    return _run(folder)
+
+
+def test_ubilength_twelve_samples_four_conditions(ubilength):
+    """The smallest cohort there is: 3 replicates per condition. The run completes, its interval is wide
+    (12 samples), and the four pulldowns are told apart better than chance (0.25)."""
+    board = _board(ubilength)
+    best = board.iloc[0]
+    assert best["n_samples"] == 12 and best["balanced_accuracy_lo"] < best["balanced_accuracy"]
+    assert best["balanced_accuracy"] > 0.5
