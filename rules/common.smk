@@ -154,20 +154,21 @@ def threads_for(max_threads=1, mb_per_thread=200):
     return threads
 
 
-def mem_mb_for(base=1024, per_input_mb=0.0, per_mcell=0.0):
+def mem_mb_for(base=1024, per_input_mb=0.0, per_mcell=0.0, cells_of=None, step=256):
     """Memory in MB: `base`, plus `per_input_mb` per MB of input, plus `per_mcell` per million cells
-    of the Parquet matrices among the inputs (from their footers: counts compress ten times better
-    than methylation values, so cells predict memory where file sizes cannot), rounded up to 256 MB,
-    times the attempt. The numbers of every rule come from bench/bench_workflow_scale.py (peak
-    RSS per rule at 250, 500 and 1,000 samples; requests within [1, 2] x what the jobs used).
+    of the Parquet matrices among the inputs (or among the input named `cells_of`; from their
+    footers: counts compress ten times better than methylation values, so cells predict memory where
+    file sizes cannot), rounded up to `step` MB, times the attempt. The numbers of every rule come
+    from bench/bench_workflow_scale.py and bench/bench_workflow_slurm.py (peak RSS per rule at 250,
+    500 and 1,000 samples; requests within [1, 2] x what the jobs used).
     """
 
     def mem_mb(wildcards, input, attempt):
         size = input.size_mb
-        cells = parquet_mcells(input) if per_mcell else 0.0
+        cells = parquet_mcells(input[cells_of] if cells_of else input) if per_mcell else 0.0
         need = base + per_input_mb * size + per_mcell * cells
         # rounded first, so that a retry always asks for twice as much
-        return int(-(-need // 256) * 256) * attempt
+        return int(-(-need // step) * step) * attempt
 
     return mem_mb
 

@@ -56,8 +56,8 @@ rule design_fold:
         "../envs/mofa.yaml"
     threads: 1
     resources:
-        mem_mb=mem_mb_for(base=300, per_input_mb=7),
-        runtime=runtime_for(base=0.2, per_input_mb=0.01, times=n_design_splits),
+        mem_mb=mem_mb_for(base=300, per_input_mb=6),
+        runtime=runtime_for(base=0.2, per_input_mb=0.003, times=n_design_splits),
     params:
         settings=settings_for(tasks.design.design_fold),
         layers=LAYERS,

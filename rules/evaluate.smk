@@ -48,7 +48,7 @@ rule cv_fold:
     threads: 1
     resources:
         mem_mb=mem_mb_for(base=300, per_input_mb=9),
-        runtime=runtime_for(base=0.1, per_input_mb=0.005, times=n_splits),
+        runtime=runtime_for(base=0.1, per_input_mb=0.004, times=n_splits),
     params:
         settings=settings_for(tasks.evaluate.cv_fold),
         layers=LAYERS,

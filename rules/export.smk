@@ -24,7 +24,7 @@ rule export_mudata:
         "../envs/core.yaml"
     threads: 1
     resources:
-        mem_mb=mem_mb_for(base=180, per_mcell=30),
+        mem_mb=mem_mb_for(base=180, per_mcell=30, cells_of="matrices"),
         runtime=runtime_for(base=1),
     params:
         settings=settings_for(tasks.export.export_mudata),

@@ -52,7 +52,7 @@ rule report:
         "../envs/report.yaml"
     threads: 1
     resources:
-        mem_mb=mem_mb_for(base=200, per_input_mb=0.5),
+        mem_mb=mem_mb_for(base=200, per_input_mb=0.5, step=64),
         runtime=runtime_for(base=1),
     params:
         settings=settings_for(tasks.report.build_report),
