@@ -165,7 +165,9 @@ def mem_mb_for(base=1024, per_input_mb=0.0, per_mcell=0.0, cells_of=None, step=2
 
     def mem_mb(wildcards, input, attempt):
         size = input.size_mb
-        cells = parquet_mcells(input[cells_of] if cells_of else input) if per_mcell else 0.0
+        cells = (
+            parquet_mcells(input[cells_of] if cells_of else input) if per_mcell else 0.0
+        )
         need = base + per_input_mb * size + per_mcell * cells
         # rounded first, so that a retry always asks for twice as much
         return int(-(-need // step) * step) * attempt
