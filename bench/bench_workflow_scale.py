@@ -171,6 +171,20 @@ def summarise(folder: Path, n: int, measured: dict, cores: int) -> tuple[dict, p
     return row, jobs
 
 
+def requests_per_rule(jobs: pd.DataFrame, by=("rule",), rss: str = "max_rss_mb",
+                      wall: str = "max_wall_s") -> pd.DataFrame:
+    """Per rule (and the other ``by`` columns): the number of jobs, the largest input, peak RSS and wall
+    time, the largest requests, and the smallest and largest request / use ratios (``mem_ratio``,
+    ``runtime_ratio`` per job). ``rss`` / ``wall``: the names of the peak-RSS column (in and out) and of
+    the wall-time column out."""
+    extra = {"input_mb": ("input_mb", "max")} if "input_mb" in jobs.columns else {}
+    return jobs.groupby(list(by)).agg(
+        jobs=(by[0], "size"), **extra, **{rss: (rss, "max")}, mem_mb_requested=("mem_mb_requested", "max"),
+        mem_ratio_min=("mem_ratio", "min"), mem_ratio_max=("mem_ratio", "max"), **{wall: ("wall_s", "max")},
+        runtime_min_requested=("runtime_min_requested", "max"), runtime_ratio_min=("runtime_ratio", "min"),
+        runtime_ratio_max=("runtime_ratio", "max")).reset_index()
+
+
 def calibrate(jobs: pd.DataFrame, margin: float = 1.4) -> pd.DataFrame:
     """Per rule, the ``mem_mb_for`` / ``runtime_for`` numbers (base, per input MB) that put every
     measured job's request near ``margin`` x what it used: a least-squares line through
@@ -226,14 +240,7 @@ def main() -> None:
         jobs["mem_ratio"] = jobs["mem_mb_requested"] / jobs["max_rss_mb"]
         jobs["runtime_ratio"] = jobs["runtime_min_requested"] * 60 / jobs["wall_s"]
         jobs.assign(samples=n).to_csv(folder / "jobs.tsv", sep="\t", index=False)
-        g = jobs.groupby("rule").agg(jobs=("job", "size"), input_mb=("input_mb", "max"),
-                                     max_rss_mb=("max_rss_mb", "max"), mem_mb_requested=("mem_mb_requested", "max"),
-                                     mem_ratio_min=("mem_ratio", "min"), mem_ratio_max=("mem_ratio", "max"),
-                                     max_wall_s=("wall_s", "max"),
-                                     runtime_min_requested=("runtime_min_requested", "max"),
-                                     runtime_ratio_min=("runtime_ratio", "min"),
-                                     runtime_ratio_max=("runtime_ratio", "max"))
-        per_rule.append(g.reset_index().assign(samples=n))
+        per_rule.append(requests_per_rule(jobs).assign(samples=n))
     if a.make_only:
         return
     table = pd.DataFrame(rows)

@@ -28,7 +28,7 @@ from pathlib import Path
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_workflow_scale import OUT, REPO, planned_jobs, summarise  # noqa: E402
+from bench_workflow_scale import OUT, REPO, planned_jobs, requests_per_rule, summarise  # noqa: E402
 
 INPUTS = ("samples.tsv", "omics.tsv", "rna_counts.tsv", "methylation.parquet", "mirna_counts.tsv", "proteomics.csv",
           "genesets.gmt")
@@ -99,13 +99,7 @@ def main() -> None:
     jobs = jobs.merge(plan.drop(columns="rule"), on="job", how="left")
     jobs["mem_ratio"] = jobs["mem_mb_requested"] / jobs["max_rss_mb"]
     jobs["runtime_ratio"] = jobs["runtime_min_requested"] * 60 / jobs["wall_s"]
-    rules = jobs.groupby("rule").agg(jobs=("job", "size"), max_rss_mb=("max_rss_mb", "max"),
-                                     mem_mb_requested=("mem_mb_requested", "max"),
-                                     mem_ratio_min=("mem_ratio", "min"), mem_ratio_max=("mem_ratio", "max"),
-                                     max_wall_s=("wall_s", "max"),
-                                     runtime_min_requested=("runtime_min_requested", "max"),
-                                     runtime_ratio_min=("runtime_ratio", "min"),
-                                     runtime_ratio_max=("runtime_ratio", "max")).reset_index()
+    rules = requests_per_rule(jobs.drop(columns="input_mb", errors="ignore"))
     OUT.mkdir(exist_ok=True)
     table = pd.DataFrame([row])
     table.to_csv(OUT / f"workflow_slurm{a.tag}.tsv", sep="\t", index=False, float_format="%.4g")
