@@ -6,7 +6,7 @@ and 1,000 samples, each run twice with ``snakemake --cores 2`` from a folder of 
 ``design: enabled: false`` and once with the stage on (fresh results each time): the run's wall time,
 the design jobs' wall and CPU seconds and their largest peak memory (Snakemake's benchmark files).
 
-Part 2 (the inverse power law fit): ``moflow.samplesize``'s fit by variable projection (exact (a, b) for
+Part 2 (the inverse power law fit): ``moflow.design.samplesize``'s fit by variable projection (exact (a, b) for
 each exponent c, c searched on a refined grid) against the same weighted bounded least squares by
 ``scipy.optimize.curve_fit`` (trust region reflective, started from the best of 24 grid values of c:
 moflow's previous implementation), on planted curves with 5 x 3, 10 x 4 and 25 x 6 (splits x training
@@ -44,7 +44,7 @@ def make_folder(folder: Path, n: int, design: bool) -> None:
     import yaml
 
     from moflow import io
-    from moflow.simulate import simulate_cohort
+    from moflow.demo.simulate import simulate_cohort
 
     if folder.exists():
         shutil.rmtree(folder)
@@ -114,7 +114,7 @@ def fit_curve_fit(n, y, sign, a_bounds):
     """moflow's previous fit: the best of 24 grid values of c starts SciPy's bounded curve_fit."""
     from scipy.optimize import OptimizeWarning, curve_fit
 
-    from moflow.samplesize import _curve, _sigma
+    from moflow.design.samplesize import _curve, _sigma
 
     sigma = _sigma(n, y)
     w = 1.0 / sigma**2
@@ -138,13 +138,13 @@ def fit_curve_fit(n, y, sign, a_bounds):
 
 
 def wsse(n, y, params, sign):
-    from moflow.samplesize import _curve, _sigma
+    from moflow.design.samplesize import _curve, _sigma
 
     return float(np.sum((y - _curve(n, *params, sign)) ** 2 / _sigma(n, y) ** 2))
 
 
 def part_fit(n_boot: int = 500) -> pd.DataFrame:
-    from moflow.samplesize import _fit_once
+    from moflow.design.samplesize import _fit_once
 
     rows = []
     for splits, levels in ((5, 3), (10, 4), (25, 6)):

@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from moflow.diagnostics import batch_diagnostics
+from moflow.preprocess.diagnostics import batch_diagnostics
 from moflow.preprocess import QCRLSC, FeatureFilter, SampleDrift, run_order_correlation
 from moflow.preprocess.qc_drift import qc_rsd
 

@@ -6,7 +6,7 @@ methods. Three variants: the old code (batch correction, then imputation pooled 
 new order with pooled imputation, and the new code, where the MAR methods (knn, mean, and those among
 auto's candidates) impute within batch (each feature's batch offsets taken out and put back:
 ``WithinBatch``); the left-censored methods impute in the measured scale in both. After every step, the batch and outcome silhouettes and the share of the top PCs' variance
-explained by batch / outcome (:func:`moflow.diagnostics.step_diagnostics`, what the steps table of the
+explained by batch / outcome (:func:`moflow.preprocess.diagnostics.step_diagnostics`, what the steps table of the
 workflow reports; cells still missing count as the feature's mean there).
 
 Layers:
@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from moflow.diagnostics import step_diagnostics
+from moflow.preprocess.diagnostics import step_diagnostics
 from moflow.preprocess import LayerPreprocessor, layer_settings, missingness_model
 
 from _realdata import data_dir, mtbls79, ubilength  # noqa: E402  (bench/ is on sys.path)
@@ -116,7 +116,7 @@ def run(data: str | None, seeds) -> pd.DataFrame:
     if d is not None and (d / "dep_ubilength").is_dir():
         X, info, y = ubilength_with_batches(d)
         layers.append(("UbiLength, planted batches", "proteomics_intensity", X, info, y, True, None))
-    from moflow.simulate import simulate_cohort
+    from moflow.demo.simulate import simulate_cohort
 
     c = simulate_cohort(seed=7)
     sheet = c.sheet.set_index("sample", drop=False)

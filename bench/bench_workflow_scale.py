@@ -1,6 +1,6 @@
 """Benchmark: the whole workflow (Snakemake, every job) on TCGA-shaped simulated cohorts.
 
-Each cohort (``moflow.simulate.simulate_tcga_like``): RNA-seq counts 20,000 genes (features x samples
+Each cohort (``moflow.demo.simulate.simulate_tcga_like``): RNA-seq counts 20,000 genes (features x samples
 TSV), methylation beta 20,000 probes (Parquet), miRNA counts 1,000 (TSV), proteomics 500 with ~16%
 missing (CSV); binary outcome 1:2, four batches; ``evaluation: folds 5, repeats 5``, every strategy;
 enrichment of the simulated gene sets. The workflow runs as a user runs it
@@ -54,7 +54,7 @@ CPU_LINE = re.compile(r"moflow cpu: startup ([\d.]+) s, read ([\d.]+) s, analysi
 def make_cohort(folder: Path, n_samples: int, *, folds: int = 5, repeats: int = 5, seed: int = 11) -> Path:
     """Write a TCGA-shaped cohort and its config into ``folder`` (a user's own folder)."""
     from moflow.io import write_gmt, write_matrix
-    from moflow.simulate import simulate_tcga_like
+    from moflow.demo.simulate import simulate_tcga_like
 
     folder.mkdir(parents=True, exist_ok=True)
     c = simulate_tcga_like(n_samples=n_samples, seed=seed)

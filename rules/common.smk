@@ -17,15 +17,15 @@ from moflow import tasks
 from moflow.cohort import external_test_samples, split_jobs
 from moflow.enrich import enrichment_layers
 from moflow.errors import InputError
-from moflow.factories import strategy_names
+from moflow.integrate.build import strategy_names
 from moflow.settings import Settings, sections_of
 
 # Start-up checks: bad config, sheets or gene-set files stop the run here, before any job, with one
-# readable message naming the file, the line or key, and the fix (moflow.startup).
+# readable message naming the file, the line or key, and the fix (moflow.inputs.startup).
 from moflow.io import enrichment_paths
 from moflow.settings import apply_defaults
-from moflow.startup import check_startup
-from moflow.validate import gene_set_layers
+from moflow.inputs.startup import check_startup
+from moflow.inputs.checks import gene_set_layers
 
 CONFIG_SOURCE = ", ".join(map(str, workflow.configfiles)) or "config"
 try:

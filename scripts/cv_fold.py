@@ -3,7 +3,7 @@ every strategy."""
 
 from moflow import io
 from moflow.runtime import settings, setup
-from moflow.startup import regulator_edges
+from moflow.inputs.startup import regulator_edges
 from moflow.tasks.evaluate import cv_fold
 
 

@@ -2,7 +2,7 @@
 
 from moflow import io
 from moflow.runtime import settings, setup
-from moflow.startup import regulator_edges
+from moflow.inputs.startup import regulator_edges
 from moflow.tasks.design import design_fold
 
 

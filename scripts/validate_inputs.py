@@ -3,7 +3,7 @@
 from moflow import io
 from moflow.runtime import settings, setup
 from moflow.tasks.inputs import validate_inputs
-from moflow.validate import anndata_sources
+from moflow.inputs.checks import anndata_sources
 
 
 def main(smk):

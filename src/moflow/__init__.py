@@ -8,7 +8,7 @@ estimators, one module per step), ``mofa`` (MOFA via mofapy2), ``integrate`` (st
 ``report`` (HTML report), ``io`` (all file access). See docs/architecture.md.
 """
 
-from .errors import ConfigError, DataError, InputError
+from moflow.errors import ConfigError, DataError, InputError
 
 __all__ = ["ConfigError", "DataError", "InputError"]
 __version__ = "0.1.0"

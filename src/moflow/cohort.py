@@ -9,8 +9,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from .errors import ConfigError, DataError
-from .settings import Settings, reads
+from moflow.errors import ConfigError, DataError
+from moflow.settings import Settings, reads
 
 NA_VALUES = ("", "nan", "NA", "NaN", "None")
 
@@ -55,7 +55,7 @@ def outcome(sheet: pd.DataFrame, settings: Settings, *, path: str = "the sample 
     s = _by_sample(sheet)
     s = s[s["sample_type"] == "sample"]
     if settings.outcome.type == "survival":
-        from .validate_survival import parse_event, parse_time
+        from moflow.inputs.survival_columns import parse_event, parse_time
 
         o = settings.outcome
         y = pd.DataFrame({"time": parse_time(s[o.time], path=path, column=o.time),

@@ -12,11 +12,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .accounting import phase
-from .errors import ConfigError, DataError
+from moflow.accounting import phase
+from moflow.errors import ConfigError, DataError
 
 TABLE_SUFFIXES = {".csv": ",", ".tsv": "\t", ".txt": "\t"}
-ANNDATA_SUFFIXES = (".h5ad", ".h5mu")  # AnnData, MuData (moflow.scverse turns them into tables)
+ANNDATA_SUFFIXES = (".h5ad", ".h5mu")  # AnnData, MuData (moflow.inputs.scverse turns them into tables)
 
 
 def _suffix(path: Path) -> str:
@@ -126,7 +126,7 @@ def read_raw_table(path: str | Path, *, modality: str = "", anndata_layer: str =
     matrix of an AnnData (``.h5ad``) or of one MuData modality (``.h5mu``, ``modality``) as numbers
     (:func:`read_anndata_matrix`; ``anndata_layer``: one of its ``layers`` instead of ``X``).
 
-    Nothing is coerced here; :func:`moflow.validate.parse_matrix` checks and converts. A row with more
+    Nothing is coerced here; :func:`moflow.inputs.checks.parse_matrix` checks and converts. A row with more
     or fewer fields than the header, a truncated gzip stream, an unreadable Parquet file or a file
     that is not UTF-8 raise :class:`~moflow.errors.DataError` naming the file (and the line).
     ``layer``: the omics layer, for messages.
@@ -177,11 +177,11 @@ def read_raw_table(path: str | Path, *, modality: str = "", anndata_layer: str =
 def _read_numeric(data: bytes, sep: str, header: list[str], header_line: int) -> pd.DataFrame | None:
     """The common case read fast: every value a number or a missing-value token, IDs unique. Parsed
     straight to float64 by pandas' number parser (the one ``pd.to_numeric`` in
-    :func:`moflow.validate.parse_matrix` uses for strings: the same values to the bit); one string
+    :func:`moflow.inputs.checks.parse_matrix` uses for strings: the same values to the bit); one string
     per cell costs a 1,000 x 20,000 matrix ten times the memory and several times the CPU. None when any cell is not plainly numeric: the string route then finds it and says where."""
     from io import BytesIO
 
-    from .validate import NA_TOKENS
+    from moflow.inputs.checks import NA_TOKENS
 
     names = [h.strip() for h in header]
     if len(names) < 2 or len(set(names)) != len(names):
@@ -353,7 +353,7 @@ class LazyTables(Mapping):
     """{name: raw table} read from {name: path} on access (one matrix in memory at a time).
 
     ``options``: {name: keyword arguments of :func:`read_raw_table`} (the MuData modality and AnnData
-    layer of a layer, :func:`moflow.validate.anndata_sources`)."""
+    layer of a layer, :func:`moflow.inputs.checks.anndata_sources`)."""
 
     def __init__(self, paths: Mapping[str, str], options: Mapping[str, Mapping] | None = None):
         self._paths = dict(paths)
@@ -454,13 +454,13 @@ def write_gmt(gene_sets: dict[str, list[str]], path: str | Path, *, descriptions
 def read_annotation(path: str | Path, *, modality: str = "") -> pd.DataFrame:
     """Read a feature annotation table (CSV, TSV or TXT, optionally gzipped; a header row) with every
     cell as a string. An AnnData ``.h5ad``, or a MuData ``.h5mu`` with the ``modality``, gives its
-    ``var`` (:func:`moflow.scverse.var_to_annotation`: column ``feature`` = the var names)."""
+    ``var`` (:func:`moflow.inputs.scverse.var_to_annotation`: column ``feature`` = the var names)."""
     path = Path(path)
     if not path.exists():
         raise ConfigError(f"{path}: annotation file not found. Check config 'enrichment: layers: <layer>: annotation'.")
     suffix = _suffix(path)
     if suffix in ANNDATA_SUFFIXES:
-        from .scverse import source_label, var_to_annotation
+        from moflow.inputs.scverse import source_label, var_to_annotation
 
         key = f"mod/{_check_modality(path, modality)}/var" if suffix == ".h5mu" else "var"
         return var_to_annotation(_read_h5_element(path, key), path=source_label(str(path), modality=modality))
@@ -494,7 +494,7 @@ def read_enrichment_files(settings, omics: pd.DataFrame | None = None
     {path: GMT lines} of the gene-set collections and the layers' own feature sets, and {layer:
     annotation table} of layers mapped to genes (a MuData annotation: the ``var`` of the modality the
     omics sheet ``omics`` names, else of the modality named as the layer)."""
-    from .validate import anndata_sources
+    from moflow.inputs.checks import anndata_sources
 
     paths = list(settings.gene_sets.values())
     for cfg in settings.layers.values():
@@ -507,7 +507,7 @@ def read_enrichment_files(settings, omics: pd.DataFrame | None = None
     return gmts, annotations
 
 
-# AnnData (.h5ad) and MuData (.h5mu): read with anndata / mudata, turned into tables by moflow.scverse
+# AnnData (.h5ad) and MuData (.h5mu): read with anndata / mudata, turned into tables by moflow.inputs.scverse
 
 
 def _h5(path: Path, fn):
@@ -537,7 +537,7 @@ def _read_h5_element(path: Path, key: str):
 
 def _check_modality(path: Path, modality: str) -> str:
     """``modality`` when the MuData file has it; else a DataError listing the modalities."""
-    from .wording import _listing, _mean
+    from moflow.wording import _listing, _mean
 
     mods = _h5(path, lambda f: list(f["mod"].keys()) if "mod" in f else [])
     if modality not in mods:
@@ -550,8 +550,8 @@ def _check_modality(path: Path, modality: str) -> str:
 @phase("read")
 def read_obs_sheet(path: str | Path) -> pd.DataFrame:
     """The sample sheet of a MuData ``.h5mu`` (or AnnData ``.h5ad``) file: its ``obs``, the obs names as
-    column ``sample`` and every cell a string (:func:`moflow.scverse.obs_to_sheet`)."""
-    from .scverse import obs_to_sheet
+    column ``sample`` and every cell a string (:func:`moflow.inputs.scverse.obs_to_sheet`)."""
+    from moflow.inputs.scverse import obs_to_sheet
 
     return obs_to_sheet(_read_h5_element(Path(path), "obs"), path=str(path))
 
@@ -560,11 +560,11 @@ def read_obs_sheet(path: str | Path) -> pd.DataFrame:
 def read_anndata_matrix(path: str | Path, *, modality: str = "", anndata_layer: str = "",
                         layer: str = "") -> pd.DataFrame:
     """``X`` (or ``layers[anndata_layer]``) of an AnnData ``.h5ad``, or of the ``modality`` (empty: named as
-    ``layer``) of a MuData ``.h5mu``, as samples x features numbers (:func:`moflow.scverse.anndata_frame`)."""
+    ``layer``) of a MuData ``.h5mu``, as samples x features numbers (:func:`moflow.inputs.scverse.anndata_frame`)."""
     import anndata
     import mudata
 
-    from .scverse import anndata_frame, source_label
+    from moflow.inputs.scverse import anndata_frame, source_label
 
     path = Path(path)
     h5mu = _suffix(path) == ".h5mu"

@@ -12,12 +12,12 @@ def setup(log_path: str | None, threads: int = 1) -> logging.Logger:
     threads were measured to double MOFA's CPU time for nothing)."""
     import atexit
 
-    from . import accounting
+    from moflow import accounting
 
     accounting.start()
     from threadpoolctl import threadpool_limits
 
-    from .io import open_log
+    from moflow.io import open_log
 
     threadpool_limits(limits=max(1, int(threads)))
     logger = logging.getLogger("moflow")
@@ -35,7 +35,7 @@ def setup(log_path: str | None, threads: int = 1) -> logging.Logger:
         # on a cluster). Bad input (InputError and its subclasses) is a message for the user: no
         # traceback, exit status 1 (Python's for an uncaught exception). Anything else is a bug or an
         # environment problem: a first line naming it, then the traceback.
-        from .errors import InputError
+        from moflow.errors import InputError
 
         if issubclass(exc_type, KeyboardInterrupt):
             sys.__excepthook__(exc_type, exc, tb)
@@ -61,6 +61,6 @@ def setup(log_path: str | None, threads: int = 1) -> logging.Logger:
 
 def settings(smk):
     """The rule's settings: the sections ``rules/common.smk`` handed it (``params.settings``)."""
-    from .settings import Settings
+    from moflow.settings import Settings
 
     return Settings.from_config(smk.params.settings)

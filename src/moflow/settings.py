@@ -24,7 +24,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Mapping, get_type_hints
 
-from .errors import ConfigError
+from moflow.errors import ConfigError
 
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas"
 CONFIG_SCHEMA = SCHEMA_DIR / "config.schema.yaml"

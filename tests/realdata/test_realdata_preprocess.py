@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from moflow.diagnostics import batch_diagnostics, step_diagnostics
+from moflow.preprocess.diagnostics import batch_diagnostics, step_diagnostics
 from moflow.errors import InputError
 from moflow.preprocess import (
     AutoImpute,

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from moflow.report import png_bytes, plot_variance, report_sections
+from moflow.report.sections import png_bytes, plot_variance, report_sections
 
 # (strategy, primary score, lo, hi) in scoreboard order (best first)
 ROWS = {
@@ -80,7 +80,7 @@ def samples(case: str) -> pd.DataFrame:
 
 
 def tables(case: str) -> dict:
-    """Everything :func:`moflow.report.report_sections` takes, for one outcome type."""
+    """Everything :func:`moflow.report.sections.report_sections` takes, for one outcome type."""
     rng = np.random.default_rng(1)
     layers = LAYERS[case]
     smp = samples(case)

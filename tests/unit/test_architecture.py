@@ -105,8 +105,8 @@ def test_graph_resolves_relative_imports():
     assert "moflow.preprocess.chain" in graph["moflow.preprocess"]  # from .chain import ... in __init__
     assert "moflow.preprocess._base" in graph["moflow.preprocess.chain"]  # from ._base import ...
     assert "moflow.errors" in graph["moflow.preprocess.chain"]  # from ..errors import ...
-    assert "moflow.validate" in graph["moflow.preprocess.chain"]  # from ..validate import ... inside a method
-    assert "moflow.preprocess.impute_benchmark" in graph["moflow.diagnostics"]  # inside a function
+    assert "moflow.inputs.checks" in graph["moflow.preprocess.chain"]  # from ..validate import ... inside a method
+    assert "moflow.preprocess.impute_benchmark" in graph["moflow.preprocess.diagnostics"]  # inside a function
     # a cycle through a package's __init__ is found
     toy = {"p": {"p.a"}, "p.a": {"p.b"}, "p.b": {"p"}, "q": set()}
     assert find_cycles(toy) == [["p", "p.a", "p.b", "p"]]

@@ -4,10 +4,10 @@ the sample/feature ID, and the fix.
 Each case builds a tiny project in tmp_path (sample sheet, omics sheet, three matrices, a GMT, the
 config), breaks one thing and runs the function the workflow runs at that point:
 
-* ``yaml``: :func:`moflow.startup.check_config_file` (the Snakefile, before ``configfile:``);
+* ``yaml``: :func:`moflow.inputs.startup.check_config_file` (the Snakefile, before ``configfile:``);
 * ``config``: :func:`moflow.settings.apply_defaults` (``rules/common.smk``, before Snakemake's validate);
 * ``startup``: the whole start-up of ``rules/common.smk``: the two above, then
-  :func:`moflow.startup.check_startup`;
+  :func:`moflow.inputs.startup.check_startup`;
 * ``inputs``: the start-up, then :func:`moflow.tasks.inputs.validate_inputs` on the files as
   :func:`moflow.io.read_raw_table` reads them (rule validate_inputs).
 
@@ -31,9 +31,9 @@ import yaml
 from moflow import io
 from moflow.errors import ConfigError, DataError, InputError
 from moflow.settings import Settings, apply_defaults
-from moflow.startup import check_config_file, check_startup
+from moflow.inputs.startup import check_config_file, check_startup
 from moflow.tasks.inputs import validate_inputs
-from moflow.validate import anndata_sources, gene_set_layers
+from moflow.inputs.checks import anndata_sources, gene_set_layers
 
 SAMPLES = [f"S{i:02d}" for i in range(1, 13)]
 QCS = ["QC1", "QC2", "QC3"]
@@ -888,7 +888,7 @@ def test_provenance_records_checksums_python_platform_commit(tmp_path):
     import hashlib
     import platform
 
-    from moflow.report import provenance
+    from moflow.report.sections import provenance
 
     files = {}
     for name, content in (("samples.tsv", b"sample\n"), ("rna.tsv", b"gene\tS1\n"), ("sets.gmt", b"A\tna\tX\n")):

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from moflow.settings import Settings, default_config, sections_of
-from moflow.simulate import simulate_cohort
+from moflow.demo.simulate import simulate_cohort
 from moflow.tasks import design as td
 
 OMICS = pd.DataFrame([
@@ -94,7 +94,7 @@ def test_strata_coarsen_where_a_subsample_would_keep_too_few(small):
     small_side = train[:24]
     coarse = td._strata(cohort, small_side, 0.4)
     assert not coarse.str.contains("|", regex=False).any()  # the class only
-    from moflow.samplesize import size_levels, subsample_training
+    from moflow.design.samplesize import size_levels, subsample_training
 
     sizes = [len(subsample_training(small_side, coarse, f, 0)) for f in (0.4, 0.7, 1.0)]
     assert size_levels(sizes) == 3, sizes
@@ -200,7 +200,7 @@ def test_design_metric_defaults_and_overrides():
 
 
 def test_verdict_sentence_says_what_the_tables_say():
-    from moflow.report_design import learning_sentence, power_sentence
+    from moflow.report.design_section import learning_sentence, power_sentence
 
     power = pd.DataFrame({"layer": ["rna"], "groups": ["control vs case"], "fdr": [0.05]})
     joint = pd.DataFrame({"design": ["equal_n"], "n_per_group": [40], "mean_power": [0.83], "feasible": [True],

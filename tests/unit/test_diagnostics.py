@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from moflow.diagnostics import (
+from moflow.preprocess.diagnostics import (
     batch_diagnostics,
     batch_outcome_association,
     correlation_ratio,
@@ -124,7 +124,7 @@ def test_layer_report_extras(cohort):
 
 def test_config_confounding_guard_reaches_batch_correction(cohort):
     from moflow.cohort import sample_info
-    from moflow.factories import build_preprocessor
+    from moflow.preprocess.build import build_preprocessor
     from moflow.settings import Settings
 
     sheet = _sheet(cohort)

@@ -18,9 +18,9 @@ from moflow.enrich import (GeneMap, check_enrichment_config, check_overlap, comb
                            prerank, prerank_lists, rank_results, residual_correlation_data, weight_lists)
 from moflow.errors import InputError
 from moflow.io import read_annotation, read_enrichment_files, read_gmt_lines, write_gmt
-from moflow.mofa import match_factors
+from moflow.integrate.mofa import match_factors
 from moflow.settings import Settings
-from moflow.simulate import FACTORS, protein_groups
+from moflow.demo.simulate import FACTORS, protein_groups
 
 
 def _en(enrichment: dict):

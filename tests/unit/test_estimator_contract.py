@@ -2,8 +2,8 @@
 
 One case per estimator configuration: each preprocessing step of :mod:`moflow.preprocess` (every
 method and the options that change what is learnt), the per-layer chain for each layer kind, every
-integration strategy of :mod:`moflow.integrate` for a class and a continuous outcome, and
-:class:`moflow.mofa.MOFA`. Three checks per case:
+integration strategy of :mod:`moflow.integrate.strategies` for a class and a continuous outcome, and
+:class:`moflow.integrate.mofa.MOFA`. Three checks per case:
 
 1. ``clone`` keeps the parameters (compared deeply: frames, arrays, nested dicts and estimators) and
    copies them; ``set_params(**get_params())`` round-trips;
@@ -38,9 +38,9 @@ import pandas as pd
 import pytest
 from sklearn.base import BaseEstimator, clone
 
-import moflow.integrate as integrate
-from moflow.integrate import EarlyIntegration, LateIntegration, MixedIntegration, SingleLayer
-from moflow.mofa import MOFA
+import moflow.integrate.strategies as integrate
+from moflow.integrate.strategies import EarlyIntegration, LateIntegration, MixedIntegration, SingleLayer
+from moflow.integrate.mofa import MOFA
 from moflow.preprocess.impute import WithinBatch
 from moflow.preprocess.qc_drift import AutoDrift, SampleDrift
 from moflow.preprocess import (

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from moflow.evaluate import (
+from moflow.evaluate.crossval import (
     corrected_interval,
     fold_scores,
     make_splits,
@@ -19,8 +19,8 @@ from moflow.evaluate import (
     split_members,
     split_names,
 )
-from moflow.integrate import EarlyIntegration, LateIntegration, MOFAStrategy, SingleLayer
-from moflow.mofa import MOFA
+from moflow.integrate.strategies import EarlyIntegration, LateIntegration, MOFAStrategy, SingleLayer
+from moflow.integrate.mofa import MOFA
 from moflow.preprocess import LayerPreprocessor
 from unit_helpers import make_preprocessors
 
@@ -276,7 +276,7 @@ def test_corrected_interval_is_wider_than_naive():
 
 
 def test_clinical_scores_of_a_known_confusion_matrix():
-    from moflow.evaluate import clinical_scores, external_scores
+    from moflow.evaluate.crossval import clinical_scores, external_scores
 
     # 10 positives (8 found), 20 negatives (15 correctly negative); the positive class sorts first
     y = np.array(["yes"] * 10 + ["no"] * 20)
@@ -299,7 +299,7 @@ def test_clinical_scores_of_a_known_confusion_matrix():
 @pytest.mark.parametrize("n_classes", [2, 3])
 def test_fast_bootstrap_scores_equal_scikit_learn(n_classes):
     """The bootstrap's numpy scores are clinical_scores' (scikit-learn's definitions)."""
-    from moflow.evaluate import _coded_scores, clinical_scores
+    from moflow.evaluate.crossval import _coded_scores, clinical_scores
 
     rng = np.random.default_rng(n_classes)
     classes = ["a", "b", "c"][:n_classes]
@@ -316,7 +316,7 @@ def test_fast_bootstrap_scores_equal_scikit_learn(n_classes):
 def test_permutation_scores_equal_score_predictions(case):
     """The permutation test's numpy scores are score_predictions' (scikit-learn's), also with rows a
     strategy could not predict and a held-out class the model never saw."""
-    from moflow.evaluate import _permutation_codes, _permuted_score, score_predictions
+    from moflow.evaluate.crossval import _permutation_codes, _permuted_score, score_predictions
 
     rng = np.random.default_rng(3)
     n = 40

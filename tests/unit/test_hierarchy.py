@@ -1,4 +1,4 @@
-"""Hierarchical features (:mod:`moflow.hierarchy`) on data with planted answers.
+"""Hierarchical features (:mod:`moflow.integrate.prior_knowledge`) on data with planted answers.
 
 120 samples x 400 genes of noise plus a latent factor ``f`` driving set A (30 genes, +f) and set B
 (30 genes: -f on half, +f on the other half), and a factor ``g`` driving the 25 targets of regulator
@@ -16,7 +16,7 @@ from sklearn.base import clone
 
 from moflow.enrich.genemap import GeneMap
 from moflow.errors import DataError
-from moflow.hierarchy import GeneLevel, RegulatorActivity, SetScores, parse_edges, ulm_activity
+from moflow.integrate.prior_knowledge import GeneLevel, RegulatorActivity, SetScores, parse_edges, ulm_activity
 
 N, P = 120, 400
 GENES = [f"g{j:03d}" for j in range(P)]

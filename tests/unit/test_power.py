@@ -1,4 +1,4 @@
-"""Power and sample size (moflow.power): planted answers.
+"""Power and sample size (moflow.design.power): planted answers.
 
 The analytic average power at the FDR-controlling level is compared with the empirical power of
 simulated studies: 2000 features (200 with a planted effect), 50 studies per size, each called by
@@ -18,7 +18,7 @@ import pytest
 from scipy import stats
 
 from moflow.errors import InputError
-from moflow.power import (effect_sizes, expected_fdr, fdr_alpha, feature_power, joint_design, layer_power_curve,
+from moflow.design.power import (effect_sizes, expected_fdr, fdr_alpha, feature_power, joint_design, layer_power_curve,
                           samples_needed, storey_pi0)
 
 M, M1, Q, PI0 = 2000, 200, 0.05, 0.9

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from moflow import samplesize as ss
+from moflow.design import samplesize as ss
 
 FRACTIONS = (0.25, 0.42, 0.67, 1.0)  # of a 120-sample training fold: 30, 50, 80, 120
 

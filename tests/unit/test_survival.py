@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from moflow import survival as sv
+from moflow.evaluate import survival_scores as sv
 
 WEIBULL_SHAPE, WEIBULL_SCALE = 1.5, 1.0
 

@@ -64,17 +64,17 @@ other directly, never this package.
 
 from __future__ import annotations
 
-from .combine import combine_layers, signed_z
-from .competitive import (COMPETITIVE_COLUMNS, competitive_lists, competitive_test, mean_set_correlation,
+from moflow.enrich.combine import combine_layers, signed_z
+from moflow.enrich.competitive import (COMPETITIVE_COLUMNS, competitive_lists, competitive_test, mean_set_correlation,
                           residual_correlation_data)
-from .download import DOWNLOAD_HOSTS, download_library
-from .genemap import MANY_TO_ONE, ONE_TO_MANY, GeneMap, build_gene_maps, gene_map_from_annotation
-from .genesets import check_overlap, parse_gmt, testable_sets
-from .lists import coefficient_lists, weight_lists
-from .ora import ORA_COLUMNS, bh, ora_lists, overrepresentation, select_features
-from .plan import (Collection, EnrichmentPlan, check_enrichment_config, enrichment_layers, plan_enrichment,
+from moflow.enrich.download import DOWNLOAD_HOSTS, download_library
+from moflow.enrich.genemap import MANY_TO_ONE, ONE_TO_MANY, GeneMap, build_gene_maps, gene_map_from_annotation
+from moflow.enrich.genesets import check_overlap, parse_gmt, testable_sets
+from moflow.enrich.lists import coefficient_lists, weight_lists
+from moflow.enrich.ora import ORA_COLUMNS, bh, ora_lists, overrepresentation, select_features
+from moflow.enrich.plan import (Collection, EnrichmentPlan, check_enrichment_config, enrichment_layers, plan_enrichment,
                    run_collections)
-from .prerank import (ENGINES, PRERANK_COLUMNS, conditional_prerank, factor_enrichment, model_enrichment, prerank,
+from moflow.enrich.prerank import (ENGINES, PRERANK_COLUMNS, conditional_prerank, factor_enrichment, model_enrichment, prerank,
                       prerank_lists, rank_results)
 
 __all__ = [

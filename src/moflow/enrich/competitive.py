@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .genemap import GeneMap
-from .genesets import testable_sets
-from .ora import bh
-from .prerank import _empty, rank_results
+from moflow.enrich.genemap import GeneMap
+from moflow.enrich.genesets import testable_sets
+from moflow.enrich.ora import bh
+from moflow.enrich.prerank import _empty, rank_results
 
 COMPETITIVE_COLUMNS = ["term", "set_size", "statistic", "correlation", "vif", "mean_in", "mean_out", "p", "fdr"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from ..errors import InputError
+from moflow.errors import InputError
 
 DOWNLOAD_HOSTS = {"enrichr": "maayanlab.cloud", "msigdb": "data.broadinstitute.org"}
 

@@ -8,8 +8,8 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
-from ..errors import InputError
-from ..settings import EnrichmentLayer
+from moflow.errors import InputError
+from moflow.settings import EnrichmentLayer
 
 ONE_TO_MANY = ("expand", "first", "drop")
 MANY_TO_ONE = ("max_abs", "mean")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..errors import InputError
+from moflow.errors import InputError
 
 
 def parse_gmt(lines: list[str], *, path: str = "gene sets") -> dict[str, list[str]]:

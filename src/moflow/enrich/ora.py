@@ -10,8 +10,8 @@ import logging
 import numpy as np
 import pandas as pd
 
-from .genemap import GeneMap
-from .genesets import testable_sets
+from moflow.enrich.genemap import GeneMap
+from moflow.enrich.genesets import testable_sets
 
 ORA_COLUMNS = ["term", "overlap", "set_size", "list_size", "background_size", "expected", "odds_ratio", "p", "fdr",
                "genes"]

@@ -9,10 +9,10 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from ..errors import InputError
-from ..settings import Enrichment
-from .genemap import GeneMap, build_gene_maps
-from .genesets import check_overlap, parse_gmt
+from moflow.errors import InputError
+from moflow.settings import Enrichment
+from moflow.enrich.genemap import GeneMap, build_gene_maps
+from moflow.enrich.genesets import check_overlap, parse_gmt
 
 
 @dataclass(frozen=True)

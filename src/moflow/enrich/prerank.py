@@ -11,11 +11,11 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
-from .combine import signed_z
-from .genemap import GeneMap
-from .genesets import testable_sets
-from .lists import coefficient_lists, weight_lists
-from .ora import _blocked_sets
+from moflow.enrich.combine import signed_z
+from moflow.enrich.genemap import GeneMap
+from moflow.enrich.genesets import testable_sets
+from moflow.enrich.lists import coefficient_lists, weight_lists
+from moflow.enrich.ora import _blocked_sets
 
 PRERANK_COLUMNS = ["term", "es", "nes", "p", "fdr", "z", "set_size", "leading_edge"]
 ENGINES = ("moflow", "gseapy")

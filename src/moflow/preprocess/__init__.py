@@ -36,12 +36,12 @@ The chain of a layer is :class:`LayerPreprocessor` (:mod:`.chain`); it builds ea
 class and shared helpers in :mod:`._base`.
 """
 
-from ._base import Identity, Step
-from .batch import ComBat, LinearBatch, check_batch_confounding
-from .chain import LayerPreprocessor
-from .defaults import STEP_ORDER, kind_defaults, layer_settings
-from .filter import FeatureFilter
-from .impute import (
+from moflow.preprocess._base import Identity, Step
+from moflow.preprocess.batch import ComBat, LinearBatch, check_batch_confounding
+from moflow.preprocess.chain import LayerPreprocessor
+from moflow.preprocess.defaults import STEP_ORDER, kind_defaults, layer_settings
+from moflow.preprocess.filter import FeatureFilter
+from moflow.preprocess.impute import (
     AUTO_CANDIDATES,
     IMPUTE_METHODS,
     AutoImpute,
@@ -55,8 +55,8 @@ from .impute import (
     imputation_table,
     make_imputer,
 )
-from .impute_benchmark import IMPUTATION_COLUMNS, MeanImpute, missingness_model, nrmse, pattern_mask, score_imputers
-from .normalize import (
+from moflow.preprocess.impute_benchmark import IMPUTATION_COLUMNS, MeanImpute, missingness_model, nrmse, pattern_mask, score_imputers
+from moflow.preprocess.normalize import (
     PQN,
     BinaryCheck,
     CountNormalizer,
@@ -70,9 +70,9 @@ from .normalize import (
     glog_lambda,
     vst,
 )
-from .qc_drift import QCRLSC, AutoDrift, SampleDrift, lowess_columns, qc_rsd, run_order_correlation
-from .registry import KINDS, NORMALIZE_METHODS, REGISTRY, BuildContext, StepSpec, kinds_for, make_step, methods
-from .scale import Scaler
+from moflow.preprocess.qc_drift import QCRLSC, AutoDrift, SampleDrift, lowess_columns, qc_rsd, run_order_correlation
+from moflow.preprocess.registry import KINDS, NORMALIZE_METHODS, REGISTRY, BuildContext, StepSpec, kinds_for, make_step, methods
+from moflow.preprocess.scale import Scaler
 
 __all__ = [
     "AUTO_CANDIDATES",

@@ -7,9 +7,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..errors import InputError
-from ..stats import batch_outcome_association
-from ._base import Step
+from moflow.errors import InputError
+from moflow.stats import batch_outcome_association
+from moflow.preprocess._base import Step
 
 
 def check_batch_confounding(batch: pd.Series, y: pd.Series | None, *, max_association: float = 0.8,
@@ -89,7 +89,7 @@ class _BatchBase(Step):
         return self.info.loc[index, self.batch_column].astype(str).to_numpy()
 
     def _covariate_design(self, index, y) -> np.ndarray:
-        from ..validate import NA_TOKENS
+        from moflow.inputs.checks import NA_TOKENS
 
         blocks = []
         for c in self.covariates or ():

@@ -8,15 +8,15 @@ import math
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 
-from ..errors import InputError
-from ._base import Identity, _qc_mask
-from .batch import ComBat, LinearBatch
-from .defaults import STEP_ORDER, layer_settings
-from .filter import FeatureFilter
-from .impute import AutoImpute, MixedImpute, WithinBatch
-from .normalize import PQN, CountNormalizer
-from .qc_drift import QCRLSC, AutoDrift, SampleDrift
-from .registry import make_step
+from moflow.errors import InputError
+from moflow.preprocess._base import Identity, _qc_mask
+from moflow.preprocess.batch import ComBat, LinearBatch
+from moflow.preprocess.defaults import STEP_ORDER, layer_settings
+from moflow.preprocess.filter import FeatureFilter
+from moflow.preprocess.impute import AutoImpute, MixedImpute, WithinBatch
+from moflow.preprocess.normalize import PQN, CountNormalizer
+from moflow.preprocess.qc_drift import QCRLSC, AutoDrift, SampleDrift
+from moflow.preprocess.registry import make_step
 
 
 def _order_r(step) -> str:
@@ -131,7 +131,7 @@ class LayerPreprocessor(TransformerMixin, BaseEstimator):
             raise
 
     def _run(self, X, y, fit: bool, trace: dict | None = None):
-        from ..validate import check_layer_not_empty
+        from moflow.inputs.checks import check_layer_not_empty
 
         cur = X
         steps = self._build() if fit else self.steps_

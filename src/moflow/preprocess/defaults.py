@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import functools
 
-from ..errors import InputError
+from moflow.errors import InputError
 
 
 # Imputation comes before batch correction: values go missing where the instrument fails to detect
@@ -72,6 +72,6 @@ def kind_defaults() -> dict[str, dict]:
 
 @functools.lru_cache(maxsize=1)
 def _schema_kind_defaults() -> dict[str, dict]:
-    from ..settings import Settings, thaw
+    from moflow.settings import Settings, thaw
 
     return thaw(Settings.defaults().kind_defaults)

@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..errors import InputError
-from ._base import Step, _qc_mask
-from .qc_drift import qc_rsd
+from moflow.errors import InputError
+from moflow.preprocess._base import Step, _qc_mask
+from moflow.preprocess.qc_drift import qc_rsd
 
 
 class FeatureFilter(Step):

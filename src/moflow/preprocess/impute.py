@@ -23,9 +23,9 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from ..errors import InputError
-from ._base import Identity, Step, _stable_seed
-from .impute_benchmark import IMPUTATION_COLUMNS, MeanImpute, _fill, score_imputers
+from moflow.errors import InputError
+from moflow.preprocess._base import Identity, Step, _stable_seed
+from moflow.preprocess.impute_benchmark import IMPUTATION_COLUMNS, MeanImpute, _fill, score_imputers
 
 
 class KNNImpute(Step):

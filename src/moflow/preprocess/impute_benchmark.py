@@ -15,8 +15,8 @@ import pandas as pd
 from scipy import special
 from sklearn.base import clone
 
-from ..errors import InputError
-from ._base import Step
+from moflow.errors import InputError
+from moflow.preprocess._base import Step
 
 
 class MeanImpute(Step):

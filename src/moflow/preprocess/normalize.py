@@ -14,9 +14,9 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from ..errors import InputError
-from ..stats import row_nanmedian
-from ._base import Step, _qc_mask
+from moflow.errors import InputError
+from moflow.stats import row_nanmedian
+from moflow.preprocess._base import Step, _qc_mask
 
 
 def _tmm_factor(obs: np.ndarray, ref: np.ndarray, logratio_trim=0.3, sum_trim=0.05) -> float:

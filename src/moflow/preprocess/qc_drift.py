@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..errors import InputError
-from ._base import Identity, Step, _qc_mask
+from moflow.errors import InputError
+from moflow.preprocess._base import Identity, Step, _qc_mask
 
 
 def _lowess_weights(x: np.ndarray, frac: float) -> np.ndarray:

@@ -14,14 +14,14 @@ from typing import Callable
 
 import pandas as pd
 
-from ..errors import InputError
-from ._base import Identity, Step
-from .batch import ComBat, LinearBatch
-from .filter import FeatureFilter
-from .impute import IMPUTE_METHODS, make_imputer
-from .normalize import PQN, BinaryCheck, CountNormalizer, Log2, MedianCentering, MValue, QuantileNormalizer
-from .qc_drift import QCRLSC, AutoDrift, SampleDrift
-from .scale import Scaler
+from moflow.errors import InputError
+from moflow.preprocess._base import Identity, Step
+from moflow.preprocess.batch import ComBat, LinearBatch
+from moflow.preprocess.filter import FeatureFilter
+from moflow.preprocess.impute import IMPUTE_METHODS, make_imputer
+from moflow.preprocess.normalize import PQN, BinaryCheck, CountNormalizer, Log2, MedianCentering, MValue, QuantileNormalizer
+from moflow.preprocess.qc_drift import QCRLSC, AutoDrift, SampleDrift
+from moflow.preprocess.scale import Scaler
 
 # normalize methods by layer kind, in the order error messages list them
 NORMALIZE_METHODS = {

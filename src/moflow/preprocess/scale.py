@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import InputError
-from ._base import Step
+from moflow.errors import InputError
+from moflow.preprocess._base import Step
 
 
 class Scaler(Step):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..cohort import Cohort, make_cohort
-from ..settings import Settings, reads
-from ..validate import check_omics_sheet, check_samples_sheet
+from moflow.cohort import Cohort, make_cohort
+from moflow.settings import Settings, reads
+from moflow.inputs.checks import check_omics_sheet, check_samples_sheet
 
 
 @reads("outcome", uses=[make_cohort])

@@ -7,10 +7,10 @@ import logging
 
 import pandas as pd
 
-from ..enrich import (EnrichmentPlan, coefficient_lists, combine_layers, competitive_lists, ora_lists,
+from moflow.enrich import (EnrichmentPlan, coefficient_lists, combine_layers, competitive_lists, ora_lists,
                       plan_enrichment, prerank_lists, run_collections, weight_lists)
-from ..errors import ConfigError
-from ..settings import Settings, reads
+from moflow.errors import ConfigError
+from moflow.settings import Settings, reads
 
 log = logging.getLogger("moflow")
 
@@ -132,7 +132,7 @@ def enrich_combine(mofa: pd.DataFrame, models: pd.DataFrame, settings: Settings)
     """One multi-omics pathway table (Stouffer across layers, BH per collection and factor or model),
     with Brown's combination with DPM's directional penalty beside it (columns p_brown, fdr_brown;
     :func:`moflow.enrich.combine.brown_combine`), appended after the Stouffer columns."""
-    from ..enrich.combine import brown_combine
+    from moflow.enrich.combine import brown_combine
 
     alpha = settings.enrichment.alpha
     by = ["collection", "source", "component"]
@@ -153,7 +153,7 @@ def enrich_combine(mofa: pd.DataFrame, models: pd.DataFrame, settings: Settings)
 @reads("enrichment")
 def enrich_download(library: str, target: str, settings: Settings) -> dict:
     """Fetch one gene-set library (only when config turns network use on)."""
-    from ..enrich import download_library
+    from moflow.enrich import download_library
 
     dl = settings.enrichment.download
     if not dl.enabled:

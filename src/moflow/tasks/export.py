@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..settings import SECTIONS, Settings, reads, thaw
-from ..validate import check_omics_sheet
+from moflow.settings import SECTIONS, Settings, reads, thaw
+from moflow.inputs.checks import check_omics_sheet
 
 
 @reads(*SECTIONS)
@@ -13,7 +13,7 @@ def export_mudata(layers: dict[str, pd.DataFrame], raw_samples: pd.DataFrame, ra
                   tables: dict[str, pd.DataFrame], settings: Settings, *, config, file_hashes: dict[str, str],
                   commit: str = "unknown") -> dict:
     """The preprocessed layers, MOFA factors and weights, per-sample held-out predictions, the config
-    and the provenance as one MuData object (:func:`moflow.export.to_mudata`).
+    and the provenance as one MuData object (:func:`moflow.export.h5mu.to_mudata`).
 
     ``layers``: {layer: preprocessed matrix}; ``raw_samples``: the checked sample sheet the input stage
     wrote (``results/inputs/samples.tsv``); ``raw_omics``: the omics sheet; ``tables``: ``factors``,
@@ -23,7 +23,7 @@ def export_mudata(layers: dict[str, pd.DataFrame], raw_samples: pd.DataFrame, ra
     the export stores the whole config, so any change to it makes a new file.
 
     Returns {"mudata": MuData}."""
-    from ..export import provenance, to_mudata
+    from moflow.export.h5mu import provenance, to_mudata
 
     sheet = raw_samples.set_index("sample", drop=False)
     omics = check_omics_sheet(raw_omics, path=str(settings.omics), samples=sheet, samples_path=str(settings.samples))

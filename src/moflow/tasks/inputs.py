@@ -6,10 +6,10 @@ import logging
 
 import pandas as pd
 
-from ..cohort import external_test_samples, outcome, positive_class
-from ..scverse import anndata_suffix, source_label
-from ..settings import Settings, reads
-from ..validate import (align_layer, check_gene_set_overlap, check_gene_symbols, check_omics_sheet,
+from moflow.cohort import external_test_samples, outcome, positive_class
+from moflow.inputs.scverse import anndata_suffix, source_label
+from moflow.settings import Settings, reads
+from moflow.inputs.checks import (align_layer, check_gene_set_overlap, check_gene_symbols, check_omics_sheet,
                         check_orientation, check_samples_sheet, parse_matrix)
 
 log = logging.getLogger("moflow")
@@ -26,12 +26,12 @@ def validate_inputs(raw_samples: pd.DataFrame, raw_omics: pd.DataFrame, raw_matr
     the layers), e.g. the paths a user wrote in the sheets when a storage plugin hands the job local
     copies under .snakemake/storage/.
     ``gmt_lines`` ({path: lines}) and ``gmt_layers`` ({path: layers},
-    :func:`moflow.validate.gene_set_layers`): the gene-set files enrichment will use; one that shares
+    :func:`moflow.inputs.checks.gene_set_layers`): the gene-set files enrichment will use; one that shares
     no identifier with a layer it is meant for stops here, before anything downstream runs.
 
     A layer in a MuData ``.h5mu`` or AnnData ``.h5ad`` file (``raw_matrices`` read by
     :func:`moflow.io.read_raw_table` with the keyword arguments of
-    :func:`moflow.validate.anndata_sources`) goes through the same checks; messages and the summary
+    :func:`moflow.inputs.checks.anndata_sources`) goes through the same checks; messages and the summary
     name the file with its modality (and AnnData layer). The sample sheet may be a MuData's ``obs``
     (:func:`moflow.io.read_sheet`).
 

@@ -6,16 +6,16 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from ..cohort import Cohort
-from ..factories import build_preprocessor
-from ..settings import Settings, reads
-from ._common import load_cohort
+from moflow.cohort import Cohort
+from moflow.preprocess.build import build_preprocessor
+from moflow.settings import Settings, reads
+from moflow.tasks._common import load_cohort
 
 
 def fit_transform_layer(pp, X: pd.DataFrame, y: pd.Series, test: set) -> pd.DataFrame:
     """Fit a layer's chain on every sample but the external test ones (QC injections included) and
     return all cohort samples processed: external test samples are only transformed."""
-    from ..evaluate import fit_apply
+    from moflow.evaluate.crossval import fit_apply
 
     fit_rows = [s for s in X.index if s not in test]
     apply_rows = [s for s in X.index if s in test]
@@ -49,9 +49,9 @@ def layer_report(X: pd.DataFrame, row: pd.Series, cohort: Cohort, settings: Sett
     """
     from sklearn.base import clone
 
-    from ..diagnostics import missingness_table, stage_diagnostics, step_diagnostics
-    from ..evaluate import outcome_labels
-    from ..preprocess import imputation_table
+    from moflow.preprocess.diagnostics import missingness_table, stage_diagnostics, step_diagnostics
+    from moflow.evaluate.crossval import outcome_labels
+    from moflow.preprocess import imputation_table
 
     info, y = cohort.info, cohort.y
     labels = outcome_labels(y)  # what diagnostics show: the outcome, or a survival outcome's event status
@@ -103,7 +103,7 @@ def preprocess_layer(X: pd.DataFrame, layer: str, raw_samples: pd.DataFrame, raw
                      settings: Settings) -> dict:
     """The rule's call: the sheets checked, :func:`layer_report` of ``layer``, and its two figures.
     Returns {output name: table, matrix or PNG bytes}."""
-    from .. import report as rp
+    from moflow.report import sections as rp
 
     cohort = load_cohort(raw_samples, raw_omics, settings)
     r = layer_report(X, cohort.omics.loc[layer], cohort, settings)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..settings import SECTIONS, Settings, reads, thaw
+from moflow.settings import SECTIONS, Settings, reads, thaw
 
 
 def _enrichment_figures(tables: dict) -> tuple[dict, dict]:
     """Enrichment figures (PNG bytes) and the tables the report shows."""
-    from .. import report as rp
+    from moflow.report import sections as rp
 
     more = {"pathways": tables.get("enrichment_pathways"), "models": tables.get("enrichment_models"),
             "competitive": tables.get("enrichment_competitive"), "ora": tables.get("enrichment_ora")}
@@ -40,9 +40,9 @@ def build_report(layers: list[str], tables: dict[str, pd.DataFrame], per_layer: 
     commit of the workflow checkout (:func:`moflow.io.git_commit`).
     Returns {output name: PNG bytes, list of PNG bytes (pca, one per layer), HTML text, provenance}.
     """
-    from .. import report as rp
+    from moflow.report import sections as rp
 
-    from ..mofa import SURVIVAL_COVARIATE
+    from moflow.integrate.mofa import SURVIVAL_COVARIATE
 
     outcome_column = SURVIVAL_COVARIATE if settings.outcome.type == "survival" else settings.outcome.column
     pca_png = {layer: rp.png_bytes(rp.plot_pca(per_layer["pca"][layer], layer)) for layer in layers}
@@ -58,12 +58,12 @@ def build_report(layers: list[str], tables: dict[str, pd.DataFrame], per_layer: 
     figures, enrichment_more = _enrichment_figures(tables)
     survival = None
     if settings.outcome.type == "survival":
-        from ..report_survival import survival_html
+        from moflow.report.survival_section import survival_html
 
         survival = survival_html(tables["predictions"], board, associations, time_unit=settings.outcome.time_unit)
     design = None
     if "design_power" in tables:  # the design stage ran: the section "How many samples?"
-        from ..report_design import design_html
+        from moflow.report.design_section import design_html
 
         design = design_html(tables["design_power"], tables["design_joint"], tables["design_points"],
                              tables["design_curve"], tables["design_size"], power_png=tables["design_power_png"],

@@ -4,7 +4,7 @@ Reading the files happens in :mod:`moflow.io`; here the objects it read become w
 gives: ``obs`` a sample sheet of strings (:func:`obs_to_sheet`), an AnnData's matrix a numeric
 samples x features frame (:func:`anndata_frame`), ``var`` an annotation table with a ``feature``
 column (:func:`var_to_annotation`). Every later stage sees the same objects whichever route the cohort
-came by. The other way, :mod:`moflow.export` builds ``results/moflow.h5mu``.
+came by. The other way, :mod:`moflow.export.h5mu` builds ``results/moflow.h5mu``.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import DataError
-from .wording import _listing, _mean
+from moflow.errors import DataError
+from moflow.wording import _listing, _mean
 
 ANNDATA_SUFFIXES = (".h5ad", ".h5mu")
 
@@ -83,7 +83,7 @@ def obs_to_sheet(obs: pd.DataFrame, *, path: str) -> pd.DataFrame:
 def anndata_frame(adata, *, path: str, anndata_layer: str = "") -> pd.DataFrame:
     """An AnnData's ``X`` (or ``layers[anndata_layer]``) as a samples (obs) x features (var) frame of
     numbers. Sparse matrices become dense (implicit zeros are zeros), booleans 0/1; missing values
-    stay missing. The values are checked later (:func:`moflow.validate.parse_matrix`), as a text
+    stay missing. The values are checked later (:func:`moflow.inputs.checks.parse_matrix`), as a text
     matrix's are."""
     from scipy import sparse
 

@@ -1,14 +1,14 @@
 """Checks of a survival outcome's sample-sheet columns: follow-up time and event (config ``outcome: type:
 survival``), with messages that name the file, the row, the sample and the fix. Used by
-:func:`moflow.validate.check_samples_sheet` and by the cohort (:func:`moflow.cohort.outcome`)."""
+:func:`moflow.inputs.checks.check_samples_sheet` and by the cohort (:func:`moflow.cohort.outcome`)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from .errors import ConfigError, DataError
-from .wording import NA_TOKENS, _listing, _mean
+from moflow.errors import ConfigError, DataError
+from moflow.wording import NA_TOKENS, _listing, _mean
 
 # survival outcomes: the accepted event codings (parse_event)
 _EVENT_TRUE = {"true"}

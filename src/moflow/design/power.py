@@ -30,7 +30,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from .errors import InputError
+from moflow.errors import InputError
 
 KINDS = ("counts", "continuous", "binary")
 DISPERSION_FLOOR = 1e-8

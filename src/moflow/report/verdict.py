@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .report_html import esc
+from moflow.report.html import esc
 
 ALPHA = 0.05
 PRIMARY = ("balanced_accuracy", "harrell_c", "r2")

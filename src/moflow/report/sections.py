@@ -1,6 +1,6 @@
 """The HTML report: figures (matplotlib, returned as PNG bytes) and the sections of one self-contained page
-(building blocks in :mod:`moflow.report_html`, interactive SVG in :mod:`moflow.report_svg`, the first
-screen in :mod:`moflow.report_verdict`).
+(building blocks in :mod:`moflow.report.html`, interactive SVG in :mod:`moflow.report.svg`, the first
+screen in :mod:`moflow.report.verdict`).
 
 Nothing here touches files; the report script hands the bytes and the page to :mod:`moflow.io`.
 """
@@ -17,11 +17,11 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from .report_html import PALETTE, build_html, details  # noqa: E402,F401 (build_html: the page, re-exported)
-from .report_html import img as _img  # noqa: E402
-from .report_html import table as _table  # noqa: E402
-from .report_svg import pca_svg  # noqa: E402
-from .report_verdict import outcome_factor  # noqa: E402
+from moflow.report.html import PALETTE, build_html, details  # noqa: E402,F401 (build_html: the page, re-exported)
+from moflow.report.html import img as _img  # noqa: E402
+from moflow.report.html import table as _table  # noqa: E402
+from moflow.report.svg import pca_svg  # noqa: E402
+from moflow.report.verdict import outcome_factor  # noqa: E402
 
 
 def png_bytes(fig) -> bytes:
@@ -290,7 +290,7 @@ def report_sections(*, inputs: pd.DataFrame, layers: list[str], diagnostics: dic
                     factors: pd.DataFrame | None = None, samples: pd.DataFrame | None = None,
                     variance: pd.DataFrame | None = None, design: dict | None = None) -> list[tuple[str, str]]:
     """Assemble the report's sections (title, HTML) from the pipeline's tables and figures; the first
-    is the verdict (:mod:`moflow.report_verdict`).
+    is the verdict (:mod:`moflow.report.verdict`).
 
     ``missingness_png``, ``pca_steps_png`` and ``imputation`` (per layer; optional) add the missingness
     map (only for a layer with missing values), the PCA after every preprocessing step and the
@@ -299,14 +299,14 @@ def report_sections(*, inputs: pd.DataFrame, layers: list[str], diagnostics: dic
     scatter; ``variance`` (MOFA variance explained) the layers' share of the outcome factor to the
     verdict. ``enrichment_more`` (keyword arguments of :func:`enrichment_html`) adds the multi-omics
     pathway table, model and competitive results, over-representation and their figures. ``survival``
-    (a survival outcome; :func:`moflow.report_survival.survival_html`): the Kaplan-Meier and factor
+    (a survival outcome; :func:`moflow.report.survival_section.survival_html`): the Kaplan-Meier and factor
     hazard figures for the evaluation section and the summary's sentences about them.
     ``hierarchical``: the hierarchical strategy's coefficients (layer, source, feature, value), shown
     beside the scoreboard with the top one of each layer in the summary. ``design``: {"html": the body
     of the "How many samples?" section, "sentence": its one-sentence verdict on sample size}.
     """
-    from .report_svg import factor_pair, factor_scatter_svg, scoreboard_svg
-    from .report_verdict import chance_level, n_classes, primary_metric, verdict, verdict_html
+    from moflow.report.svg import factor_pair, factor_scatter_svg, scoreboard_svg
+    from moflow.report.verdict import chance_level, n_classes, primary_metric, verdict, verdict_html
 
     sections = []
     metric = primary_metric(board)

@@ -24,9 +24,9 @@ import re
 import numpy as np
 import pandas as pd
 
-from .errors import ConfigError, DataError
-from .scverse import anndata_suffix
-from .wording import NA_TOKENS, _listing, _mean, nearest  # noqa: F401 (validate's names too)
+from moflow.errors import ConfigError, DataError
+from moflow.inputs.scverse import anndata_suffix
+from moflow.wording import NA_TOKENS, _listing, _mean, nearest  # noqa: F401 (validate's names too)
 
 log = logging.getLogger("moflow")
 
@@ -66,7 +66,7 @@ def _sheet_lines(sheet: pd.DataFrame) -> dict:
 
 
 def _schema(name: str) -> dict:
-    from .settings import SCHEMA_DIR, load_schema
+    from moflow.settings import SCHEMA_DIR, load_schema
 
     return load_schema(SCHEMA_DIR / f"{name}.schema.yaml")
 
@@ -174,7 +174,7 @@ def check_samples_sheet(sheet: pd.DataFrame, *, path: str, outcome: str, min_cla
     sheet["sample_type"] = sheet["sample_type"].replace("", "sample").str.strip().str.lower()
     survival = outcome_type == "survival"
     if survival:
-        from .validate_survival import EVENT_CODINGS, _check_survival_columns, _parse_event, _parse_time
+        from moflow.inputs.survival_columns import EVENT_CODINGS, _check_survival_columns, _parse_event, _parse_time
 
         _check_survival_columns(sheet, path=path, time_column=time_column, event_column=event_column)
     elif outcome not in sheet.columns:
@@ -596,8 +596,8 @@ def check_layer_not_empty(X: pd.DataFrame, *, layer: str, step: str) -> None:
 def check_gene_set_file(lines: list[str], *, path: str, min_size: int = 1) -> dict[str, list[str]]:
     """Parse a GMT file (:func:`moflow.enrich.parse_gmt`): an empty file, malformed lines, or no set
     with at least ``min_size`` genes (config ``enrichment: min_size``; nothing could be tested) stop."""
-    from .enrich import parse_gmt
-    from .errors import InputError
+    from moflow.enrich import parse_gmt
+    from moflow.errors import InputError
 
     try:
         sets = parse_gmt(lines, path=path)
@@ -633,8 +633,8 @@ def check_gene_set_overlap(features: dict[str, list], gmt_lines: dict[str, list[
     """Stop when a GMT file shares no identifier with a layer it is to be tested in (``features``:
     {layer: its feature IDs}; ``gmt_layers``: {path: layers}, see :func:`gene_set_layers`). The
     message names the file, the layer and a few IDs of each side."""
-    from .enrich import parse_gmt
-    from .errors import InputError
+    from moflow.enrich import parse_gmt
+    from moflow.errors import InputError
 
     labels = labels or {}
     for path, layers in gmt_layers.items():

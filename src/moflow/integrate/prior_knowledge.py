@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 
-from .errors import DataError
+from moflow.errors import DataError
 
 SET_METHODS = ("plage", "mean", "rank")
 

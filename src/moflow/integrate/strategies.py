@@ -18,7 +18,7 @@ strategy cannot predict that sample (a single layer the sample lacks; early inte
 
 ``task`` is ``classification`` (binary or multiclass; class weights balanced), ``regression`` or
 ``survival`` (a censored time to event: ``y`` is a frame with columns time and event, every model is a
-Cox model (:mod:`moflow.cox`) and the table holds one column, ``risk``, the log relative hazard).
+Cox model (:mod:`moflow.integrate.cox`) and the table holds one column, ``risk``, the log relative hazard).
 """
 
 from __future__ import annotations
@@ -33,8 +33,8 @@ from sklearn.decomposition import PCA
 from sklearn.linear_model import ElasticNetCV, LogisticRegression, LogisticRegressionCV, RidgeCV
 from sklearn.model_selection import KFold, StratifiedKFold
 
-from .errors import InputError
-from .mofa import MOFA
+from moflow.errors import InputError
+from moflow.integrate.mofa import MOFA
 
 TASKS = ("classification", "regression", "survival")
 log = logging.getLogger("moflow")
@@ -130,7 +130,7 @@ def make_model(*, task: str = "classification", penalty: str = "l2", model: str 
     if task not in TASKS:
         raise ValueError(f"task must be one of {TASKS}, not {task!r}")
     if task == "survival":
-        from .cox import L1_RATIOS, PenalizedCox
+        from moflow.integrate.cox import L1_RATIOS, PenalizedCox
 
         if model != "linear":
             raise InputError(f"model '{model}' is not available for a survival outcome: set the strategy's model "
@@ -182,7 +182,7 @@ def with_tuned_penalty(fitted) -> BaseEstimator | None:
     l1_ratio. None for a model without a tuned penalty (a random forest)."""
     from sklearn.linear_model import ElasticNet, Ridge
 
-    from .cox import PenalizedCox
+    from moflow.integrate.cox import PenalizedCox
 
     if isinstance(fitted, PenalizedCox):  # the chosen strength as a one-point path, no inner CV
         best = int(np.flatnonzero(fitted.alphas_ == fitted.alpha_)[0])
@@ -203,7 +203,7 @@ def with_tuned_penalty(fitted) -> BaseEstimator | None:
 
 
 class _FixedCox(BaseEstimator):
-    """Coxnet at the strength an inner-CV-tuned :class:`moflow.cox.PenalizedCox` chose, no inner CV: its
+    """Coxnet at the strength an inner-CV-tuned :class:`moflow.integrate.cox.PenalizedCox` chose, no inner CV: its
     path ``alphas`` down to that strength (warm starts from the strongest), the last one kept."""
 
     def __init__(self, l1_ratio: float = 0.5, alphas: tuple = (1.0,), max_iter: int = 100000):
@@ -212,7 +212,7 @@ class _FixedCox(BaseEstimator):
         self.max_iter = max_iter
 
     def fit(self, X, Y):
-        from .cox import PenalizedCox, split_target
+        from moflow.integrate.cox import PenalizedCox, split_target
 
         time, event = split_target(Y)
         _, coef, offset = PenalizedCox(l1_ratio=self.l1_ratio, max_iter=self.max_iter)._path(
@@ -541,7 +541,7 @@ class LateIntegration(_Base):
             return EncodedClassifier(LogisticRegression(C=1.0, class_weight="balanced", max_iter=2000)).fit(
                 D.to_numpy(), y.to_numpy())
         if self.task == "survival":  # a Cox meta-learner on the layers' out-of-fold risks
-            from .cox import RidgeCox
+            from moflow.integrate.cox import RidgeCox
 
             return RidgeCox(alpha=1.0).fit(D.to_numpy(), target(y))
         return RidgeCV(alphas=np.logspace(-3, 3, 13)).fit(D.to_numpy(), y.to_numpy())

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .report_html import PALETTE, esc
+from moflow.report.html import PALETTE, esc
 
 NA_COLOR = "#BBBBBB"
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .errors import ConfigError
-from .validate import _listing, _mean, check_gene_set_file, check_omics_sheet, check_samples_sheet
+from moflow.errors import ConfigError
+from moflow.inputs.checks import _listing, _mean, check_gene_set_file, check_omics_sheet, check_samples_sheet
 
 
 def check_config_file(path: str) -> None:
@@ -103,7 +103,7 @@ def check_config_columns(settings, samples: pd.DataFrame, *, source: str = "conf
 
 def check_design_metric(settings, task: str, *, source: str = "config") -> None:
     """``design: metric`` is one the outcome is scored with (``task``: classification, regression, survival)."""
-    from .evaluate import CLASS_METRICS, REG_METRICS, SURV_METRICS
+    from moflow.evaluate.crossval import CLASS_METRICS, REG_METRICS, SURV_METRICS
 
     metric = settings.design.metric
     allowed = {"classification": CLASS_METRICS, "regression": REG_METRICS, "survival": SURV_METRICS}[task]
@@ -115,7 +115,7 @@ def check_design_metric(settings, task: str, *, source: str = "config") -> None:
 
 def check_design_strategies(settings, omics: pd.DataFrame, *, source: str = "config") -> None:
     """``design: strategies`` names strategies this cohort is evaluated with."""
-    from .factories import strategy_names
+    from moflow.integrate.build import strategy_names
 
     named = list(settings.design.strategies)
     if not (settings.design.enabled and named):
@@ -130,9 +130,9 @@ def check_design_strategies(settings, omics: pd.DataFrame, *, source: str = "con
 
 
 def regulator_edges(path: str) -> pd.DataFrame:
-    """A regulator edge list read and checked (:func:`moflow.hierarchy.parse_edges`)."""
-    from .hierarchy import parse_edges
-    from .io import read_sheet
+    """A regulator edge list read and checked (:func:`moflow.integrate.prior_knowledge.parse_edges`)."""
+    from moflow.integrate.prior_knowledge import parse_edges
+    from moflow.io import read_sheet
 
     return parse_edges(read_sheet(path), path=path)
 
@@ -154,10 +154,10 @@ def check_startup(settings, *, source: str = "config", exists=None, produced=(),
     """
     from pathlib import Path
 
-    from .cohort import mofa_groups, outcome, outcome_task, positive_class, split_groups
-    from .enrich import check_enrichment_config
-    from .errors import InputError
-    from .io import read_gmt_lines, read_sheet
+    from moflow.cohort import mofa_groups, outcome, outcome_task, positive_class, split_groups
+    from moflow.enrich import check_enrichment_config
+    from moflow.errors import InputError
+    from moflow.io import read_gmt_lines, read_sheet
 
     exists = exists or (lambda p: Path(p).exists())
     samples_path, omics_path = settings.samples, settings.omics

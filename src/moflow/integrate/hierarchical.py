@@ -1,13 +1,13 @@
 """Hierarchical integration: prior knowledge as a strategy of its own.
 
 Per layer, features become genes (the enrichment gene maps), genes become per-sample scores of the
-configured gene sets, learnt on the training samples only (:class:`moflow.hierarchy.SetScores`:
+configured gene sets, learnt on the training samples only (:class:`moflow.integrate.prior_knowledge.SetScores`:
 PLAGE, mean z or a rank score); regulator layers come from edge lists (a regulator's activity per
 sample from its targets in the target layer, decoupler's univariate linear model,
-:class:`moflow.hierarchy.RegulatorActivity`). The scores of every layer, each standardized on the
+:class:`moflow.integrate.prior_knowledge.RegulatorActivity`). The scores of every layer, each standardized on the
 training samples, go into one penalized model; a pathway seen in two layers is two features, so the
 coefficients say which layer carries it. Missing layers are handled as by every strategy (a sample
-lacking layers is scored by a model refit on the layers it has, :class:`moflow.integrate._Base`).
+lacking layers is scored by a model refit on the layers it has, :class:`moflow.integrate.strategies._Base`).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import logging
 import numpy as np
 import pandas as pd
 
-from .integrate import _Base, _coef_table, observed_rows
+from moflow.integrate.strategies import _Base, _coef_table, observed_rows
 
 log = logging.getLogger("moflow")
 FEW_SETS = 5  # fewer gene sets scored in a layer than this: a warning
@@ -47,12 +47,12 @@ class HierarchicalIntegration(_Base):
         self.seed = seed
 
     def _gene_level(self, layer):
-        from .hierarchy import GeneLevel
+        from moflow.integrate.prior_knowledge import GeneLevel
 
         return GeneLevel((self.gene_maps or {}).get(layer))
 
     def fit(self, layers, y):
-        from .hierarchy import RegulatorActivity, SetScores
+        from moflow.integrate.prior_knowledge import RegulatorActivity, SetScores
 
         train = {n: X.reindex(y.index) for n, X in layers.items()}
         self.genes_, self.scorers_ = {}, {}
@@ -82,7 +82,7 @@ class HierarchicalIntegration(_Base):
             if scorers:
                 self.genes_[layer], self.scorers_[layer] = gl, scorers
         if not self.scorers_:
-            from .errors import InputError
+            from moflow.errors import InputError
 
             raise InputError("hierarchical integration: no gene set has enough members in any layer (integration: "
                              "hierarchical: min_size) and no regulator enough targets; lower min_size or check the "

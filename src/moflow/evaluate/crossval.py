@@ -21,7 +21,7 @@ from sklearn.metrics import balanced_accuracy_score, mean_squared_error, r2_scor
 from sklearn.model_selection import RepeatedStratifiedKFold, StratifiedGroupKFold
 
 if TYPE_CHECKING:
-    from .preprocess import LayerPreprocessor
+    from moflow.preprocess import LayerPreprocessor
 
 log = logging.getLogger("moflow")
 FINAL = "final"
@@ -49,7 +49,7 @@ def evaluation_times(y_train: pd.DataFrame, configured=()) -> tuple[np.ndarray, 
     """The times a survival outcome is scored at: (AUC times, integrated Brier grid). AUC times are
     config ``evaluation: survival_times``, else the quartiles of the training samples' event times;
     the grid spans the 10th to 90th percentile of their follow-up times (15 points)."""
-    from .survival import default_times, time_grid
+    from moflow.evaluate.survival_scores import default_times, time_grid
 
     time, event = y_train["time"].to_numpy(float), y_train["event"].to_numpy(float) > 0
     times = np.asarray(sorted(map(float, configured)), float) if len(configured) else default_times(time, event)
@@ -74,7 +74,7 @@ def make_splits(y: pd.Series, *, folds: int = 5, repeats: int = 1, seed: int = 0
     if task == "classification":
         strata = ytr.to_numpy()
     elif task == "survival":  # event status, and time within it where events are many
-        from .survival import stratification_labels
+        from moflow.evaluate.survival_scores import stratification_labels
 
         strata = stratification_labels(ytr["time"].to_numpy(float), ytr["event"].to_numpy(float) > 0, folds)
     else:
@@ -162,7 +162,7 @@ def survival_columns(T: pd.DataFrame, train_risk: pd.Series, y_train: pd.DataFra
     """A survival strategy's held-out risks ``T`` with what is derived from its training side only:
     ``risk_group`` (high above the median training risk, else low) and the survival probability at
     each ``grid`` time (``S@<time>``: Breslow baseline hazard of the training risks)."""
-    from .survival import breslow, survival_function
+    from moflow.evaluate.survival_scores import breslow, survival_function
 
     ok = train_risk.notna()
     r = train_risk[ok].to_numpy(float)
@@ -226,7 +226,7 @@ def run_fold(
     layer's feature count and each strategy's time."""
     import time
 
-    from .integrate import shared_fits
+    from moflow.integrate.strategies import shared_fits
 
     t = time.perf_counter()
     tr, te = preprocess_fold(raw, preprocessors, y, train, test, qc)
@@ -255,7 +255,7 @@ def survival_scores(d: pd.DataFrame, y_train: pd.DataFrame, times) -> dict:
     ``auc_<time>`` per AUC time and ``td_auc``, their mean), the integrated Brier score over the grid
     of ``S@`` columns; ``n_test`` and ``n_events``, the effective sample size. NaN where a score
     cannot be computed (no event among the held-out samples, a time beyond their follow-up)."""
-    from .survival import harrell_c, integrated_brier, time_auc, uno_c
+    from moflow.evaluate.survival_scores import harrell_c, integrated_brier, time_auc, uno_c
 
     d = d.dropna(subset=["risk"])
     time, event, risk = d["time"].to_numpy(float), d["event"].to_numpy(float) > 0, d["risk"].to_numpy(float)
@@ -554,7 +554,7 @@ def _survival_permutation(groups: list[pd.DataFrame], rng, n_permutations: int) 
     """:func:`permutation_pvalue` of Harrell's C: within each split the held-out risks are permuted
     against the fixed (time, event) pairs, the same null as permuting the outcomes against the risks
     (the comparable pairs are computed once per split)."""
-    from .survival import c_from_pairs, comparable_pairs
+    from moflow.evaluate.survival_scores import c_from_pairs, comparable_pairs
 
     coded = []
     for d in groups:

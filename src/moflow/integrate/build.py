@@ -1,6 +1,6 @@
-"""The package's estimators built from the settings and the sheets.
+"""The integration strategies built from the settings and the sheets.
 
-The full-cohort rules and every cross-validation fold build their estimators through these same
+The full-cohort rules and every cross-validation fold build their strategies through these same
 calls. Each factory declares the settings sections it reads (:func:`moflow.settings.reads`); the
 rules hand a job exactly those sections. The estimators (scikit-learn, scipy, mofapy2) are imported
 where they are built: the Snakefile imports this module at every job start.
@@ -13,46 +13,13 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from .cohort import mofa_groups
-from .settings import Settings, reads, thaw
-from .validate import _truthy
+from moflow.cohort import mofa_groups
+from moflow.settings import Settings, reads, thaw
 
 if TYPE_CHECKING:
-    from .mofa import MOFA
-    from .preprocess import LayerPreprocessor
+    from moflow.integrate.mofa import MOFA
 
 STRATEGIES = ("early", "mixed", "mofa", "late", "hierarchical")
-
-
-@reads("kind_defaults", "preprocess", "batch_confounding", "covariates", "seed")
-def build_preprocessor(row: pd.Series, settings: Settings, info: pd.DataFrame) -> LayerPreprocessor:
-    """The per-layer chain for one row of the omics sheet: the kind's defaults (config
-    ``kind_defaults``) updated with the layer's overrides (config ``preprocess: {<layer>: ...}``)."""
-    from .preprocess import LayerPreprocessor, layer_settings
-
-    steps = layer_settings(row["kind"], settings.layer_overrides(row["layer"]),
-                           defaults=thaw(settings.kind_defaults[row["kind"]]))
-    # the confounding guard of batch correction: config-wide settings, per-layer options win
-    guard = settings.batch_confounding
-    if "batch" in steps and steps["batch"].get("method", "none") != "none":
-        steps["batch"].setdefault("max_association", float(guard.max_association))
-        steps["batch"].setdefault("allow_confounded", bool(guard.allow))
-    return LayerPreprocessor(
-        kind=row["kind"],
-        settings=steps,
-        info=info,
-        batch_column=row.get("batch_column", "") or "",
-        covariates=tuple(settings.covariates),
-        log_scale=_truthy(row.get("log_scale", "false")),
-        layer=row["layer"],
-        seed=int(settings.seed),
-    )
-
-
-@reads(uses=[build_preprocessor])
-def build_preprocessors(omics: pd.DataFrame, settings: Settings, info: pd.DataFrame) -> dict[str, LayerPreprocessor]:
-    return {row["layer"]: build_preprocessor(row, settings, info) for _, row in omics.iterrows()}
-
 
 @reads("integration")
 def mofa_likelihoods(omics: pd.DataFrame, settings: Settings) -> dict[str, str]:
@@ -66,7 +33,7 @@ def build_mofa(omics: pd.DataFrame, settings: Settings, *, seed: int | None = No
                sheet: pd.DataFrame | None = None, check: bool = False) -> MOFA:
     """The configured MOFA; with ``integration: mofa: groups`` the sample ``sheet`` gives the groups.
     ``check``: a fit that only checks (CV folds, stability seeds), which stops at ``check_tolerance``."""
-    from .mofa import MOFA
+    from moflow.integrate.mofa import MOFA
 
     m = settings.integration.mofa
     groups = None
@@ -98,7 +65,7 @@ def hierarchical_layers(omics: pd.DataFrame, settings: Settings) -> list[str]:
     """The layers the hierarchical strategy scores: layers with genes where config names gene-set
     collections (``integration: hierarchical: collections``, default every one of ``enrichment:
     gene_sets``), and the target layers of its regulator edge lists."""
-    from .enrich import enrichment_layers
+    from moflow.enrich import enrichment_layers
 
     h = settings.integration.hierarchical
     collections = list(h.collections) or list(settings.enrichment.gene_sets)
@@ -126,7 +93,7 @@ def build_prior(omics: pd.DataFrame, settings: Settings, files: tuple[dict, dict
     """The prior knowledge of the hierarchical strategy: {collections, gene_maps, regulators} from the
     enrichment files (``files``: :func:`moflow.io.read_enrichment_files`), the checked edge tables
     (``edges``: {regulator name: frame source, target, weight}) and the layers' features."""
-    from .enrich import plan_enrichment
+    from moflow.enrich import plan_enrichment
 
     h = settings.integration.hierarchical
     wanted = list(h.collections) or list(settings.enrichment.gene_sets)
@@ -144,7 +111,7 @@ def strategy_factory(name: str, omics: pd.DataFrame, settings: Settings, task: s
     """The factory of one unfitted strategy (``single_<layer>``, early, mixed, mofa, late, hierarchical).
     ``sheet``: the sample sheet, needed only for MOFA groups (``integration: mofa: groups``); ``prior``:
     the hierarchical strategy's gene sets, maps and regulators (:func:`build_prior`)."""
-    from .integrate import EarlyIntegration, LateIntegration, MixedIntegration, SingleLayer
+    from moflow.integrate.strategies import EarlyIntegration, LateIntegration, MixedIntegration, SingleLayer
 
     integ = settings.integration
     common = {"task": task, "inner_folds": int(integ.inner_folds), "seed": int(settings.seed)}
@@ -162,10 +129,10 @@ def strategy_factory(name: str, omics: pd.DataFrame, settings: Settings, task: s
     if name == "late":
         return partial(LateIntegration, penalty=late.penalty, model=late.model, **common)
     if name == "hierarchical":
-        from .prior import HierarchicalIntegration
+        from moflow.integrate.hierarchical import HierarchicalIntegration
 
         if prior is None:
-            raise ValueError("the hierarchical strategy needs its prior knowledge (factories.build_prior)")
+            raise ValueError("the hierarchical strategy needs its prior knowledge (moflow.integrate.build.build_prior)")
         h = integ.hierarchical
         return partial(HierarchicalIntegration, collections=prior["collections"], gene_maps=prior["gene_maps"],
                        regulators=prior["regulators"], method=h.method, min_size=int(h.min_size),
@@ -184,6 +151,6 @@ def build_strategies(omics: pd.DataFrame, settings: Settings, task: str = "class
 
 def _mofa_strategy(omics, settings, sheet, **kwargs):
     """The mofa strategy, its MOFA built when the strategy is (groups need the sheet only then)."""
-    from .integrate import MOFAStrategy
+    from moflow.integrate.strategies import MOFAStrategy
 
     return MOFAStrategy(build_mofa(omics, settings, sheet=sheet, check=True), **kwargs)

@@ -12,7 +12,7 @@ import pandas as pd
 from sklearn.decomposition import PCA
 from sklearn.metrics import silhouette_score
 
-from .stats import batch_outcome_association, correlation_ratio, cramers_v  # noqa: F401  (re-exported)
+from moflow.stats import batch_outcome_association, correlation_ratio, cramers_v  # noqa: F401  (re-exported)
 
 
 def _complete(X: pd.DataFrame) -> np.ndarray:
@@ -112,7 +112,7 @@ def missingness_summary(X: pd.DataFrame) -> dict:
     """Layer-level missingness: overall fraction, features with any / half missing, and the censoring
     model of :func:`moflow.preprocess.missingness_model` (detection threshold and its spread; a
     spread at its bound means missing at random)."""
-    from .preprocess.impute_benchmark import missingness_model
+    from moflow.preprocess.impute_benchmark import missingness_model
 
     miss = X.isna()
     model = missingness_model(X)
