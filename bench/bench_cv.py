@@ -19,12 +19,12 @@ from pathlib import Path
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from moflow.evaluate.crossval import fold_scores, make_splits, predict_split, preprocess_fold, scoreboard, split_members
+from moflow.evaluate import fold_scores, make_splits, predict_split, preprocess_fold, scoreboard, split_members
 from moflow.cohort import qc_samples, sample_info
-from moflow.integrate.build import build_strategies
-from moflow.preprocess.build import build_preprocessors
+from moflow.integrate import build_strategies
+from moflow.preprocess import build_preprocessors
 from moflow.settings import Settings
-from moflow.demo.simulate import simulate_cohort
+from moflow.demo import simulate_cohort
 
 OUT = Path(__file__).parent / "results"
 OMICS = pd.DataFrame([

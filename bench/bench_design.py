@@ -44,7 +44,7 @@ def make_folder(folder: Path, n: int, design: bool) -> None:
     import yaml
 
     from moflow import io
-    from moflow.demo.simulate import simulate_cohort
+    from moflow.demo import simulate_cohort
 
     if folder.exists():
         shutil.rmtree(folder)

@@ -31,9 +31,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from moflow.preprocess.diagnostics import batch_diagnostics
+from moflow.preprocess import batch_diagnostics
 from moflow.preprocess import QCRLSC, FeatureFilter, SampleDrift, run_order_correlation
-from moflow.preprocess.qc_drift import qc_rsd
+from moflow.preprocess import qc_rsd
 
 from _realdata import data_dir, mtbls79  # noqa: E402  (bench/ is on sys.path)
 

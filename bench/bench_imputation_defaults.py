@@ -65,7 +65,7 @@ def _chain_input(kind: str, X: pd.DataFrame, y: pd.Series, info=None, log_scale:
 
 def datasets(d: Path | None, quick: bool):
     """(name, matrix the imputer sees, outcome) of every dataset found."""
-    from moflow.demo.simulate import simulate_cohort
+    from moflow.demo import simulate_cohort
 
     out = []
     if d is not None and (d / "dep_ubilength").is_dir():

@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from moflow.preprocess.diagnostics import step_diagnostics
+from moflow.preprocess import step_diagnostics
 from moflow.preprocess import LayerPreprocessor, layer_settings, missingness_model
 
 from _realdata import data_dir, mtbls79, ubilength  # noqa: E402  (bench/ is on sys.path)
@@ -116,7 +116,7 @@ def run(data: str | None, seeds) -> pd.DataFrame:
     if d is not None and (d / "dep_ubilength").is_dir():
         X, info, y = ubilength_with_batches(d)
         layers.append(("UbiLength, planted batches", "proteomics_intensity", X, info, y, True, None))
-    from moflow.demo.simulate import simulate_cohort
+    from moflow.demo import simulate_cohort
 
     c = simulate_cohort(seed=7)
     sheet = c.sheet.set_index("sample", drop=False)

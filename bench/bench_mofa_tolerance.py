@@ -29,11 +29,11 @@ OUT = Path(__file__).parent / "results"
 
 def fold(n_samples: int):
     from moflow.cohort import sample_info
-    from moflow.evaluate.crossval import make_splits, preprocess_fold, split_members
-    from moflow.preprocess.build import build_preprocessors
-    from moflow.integrate.strategies import observed_rows
+    from moflow.evaluate import make_splits, preprocess_fold, split_members
+    from moflow.preprocess import build_preprocessors
+    from moflow.integrate import observed_rows
     from moflow.settings import Settings
-    from moflow.demo.simulate import simulate_tcga_like
+    from moflow.demo import simulate_tcga_like
 
     c = simulate_tcga_like(n_samples=n_samples, seed=11)
     sheet = c.sheet.set_index("sample", drop=False)
@@ -55,7 +55,7 @@ def fold(n_samples: int):
 
 
 def fit(train, test, **kw):
-    from moflow.integrate.mofa import MOFA
+    from moflow.integrate import MOFA
 
     t = time.process_time()
     m = MOFA(n_factors=8, seed=kw.pop("seed", 42), **kw).fit(train)

@@ -28,7 +28,7 @@ import yaml
 
 from moflow import io
 from moflow.settings import Settings, apply_defaults
-from moflow.tasks.evaluate import score
+from moflow.tasks import score
 
 OUT = Path(__file__).resolve().parent / "results"
 

@@ -35,7 +35,7 @@ SKSURV_MAX = 150  # scikit-survival's grid search took minutes at 150 samples: n
 
 
 def cohort(n: int):
-    from moflow.demo.simulate import simulate_cohort
+    from moflow.demo import simulate_cohort
 
     c = simulate_cohort(n_samples=n, seed=7, survival=True)
     s = c.sheet[c.sheet["sample_type"] == "sample"].set_index("sample")
@@ -51,11 +51,11 @@ def one_split(n: int, task: str) -> dict:
     import logging
     import resource
 
-    from moflow.evaluate.crossval import evaluation_times, make_splits, run_fold, score_predictions, split_members
-    from moflow.integrate.build import build_strategies
-    from moflow.preprocess.build import build_preprocessors
+    from moflow.evaluate import evaluation_times, make_splits, run_fold, score_predictions, split_members
+    from moflow.integrate import build_strategies
+    from moflow.preprocess import build_preprocessors
     from moflow.settings import Settings
-    from moflow.inputs.checks import check_omics_sheet
+    from moflow.inputs import check_omics_sheet
 
     c, y_bin, y_surv, info, qc = cohort(n)
     y = y_surv if task == "survival" else y_bin
@@ -105,10 +105,10 @@ def cox_comparison(n: int) -> dict:
     from sklearn.model_selection import GridSearchCV, StratifiedKFold
     from sksurv.linear_model import CoxnetSurvivalAnalysis
 
-    from moflow.integrate.cox import PenalizedCox, structured
-    from moflow.evaluate.crossval import make_splits, preprocess_fold, split_members
+    from moflow.integrate import PenalizedCox, structured
+    from moflow.evaluate import make_splits, preprocess_fold, split_members
     from moflow.preprocess import LayerPreprocessor, layer_settings
-    from moflow.evaluate.survival_scores import harrell_c
+    from moflow.evaluate import harrell_c
 
     c, _, y, info, _ = cohort(n)
     splits = make_splits(y, folds=5, repeats=1, seed=0, task="survival")

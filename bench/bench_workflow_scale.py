@@ -54,7 +54,7 @@ CPU_LINE = re.compile(r"moflow cpu: startup ([\d.]+) s, read ([\d.]+) s, analysi
 def make_cohort(folder: Path, n_samples: int, *, folds: int = 5, repeats: int = 5, seed: int = 11) -> Path:
     """Write a TCGA-shaped cohort and its config into ``folder`` (a user's own folder)."""
     from moflow.io import write_gmt, write_matrix
-    from moflow.demo.simulate import simulate_tcga_like
+    from moflow.demo import simulate_tcga_like
 
     folder.mkdir(parents=True, exist_ok=True)
     c = simulate_tcga_like(n_samples=n_samples, seed=seed)

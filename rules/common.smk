@@ -5,27 +5,27 @@ from snakemake.utils import validate
 
 from pathlib import Path
 
-import moflow.tasks.design
-import moflow.tasks.enrich
-import moflow.tasks.evaluate
-import moflow.tasks.export
-import moflow.tasks.inputs
-import moflow.tasks.integrate
-import moflow.tasks.preprocess
-import moflow.tasks.report
+import moflow.tasks.design_rules
+import moflow.tasks.enrich_rules
+import moflow.tasks.evaluate_rules
+import moflow.tasks.export_rules
+import moflow.tasks.inputs_rules
+import moflow.tasks.integrate_rules
+import moflow.tasks.preprocess_rules
+import moflow.tasks.report_rules
 from moflow import tasks
 from moflow.cohort import external_test_samples, split_jobs
 from moflow.enrich import enrichment_layers
 from moflow.errors import InputError
-from moflow.integrate.build import strategy_names
+from moflow.integrate import strategy_names
 from moflow.settings import Settings, sections_of
 
 # Start-up checks: bad config, sheets or gene-set files stop the run here, before any job, with one
 # readable message naming the file, the line or key, and the fix (moflow.inputs.startup).
 from moflow.io import enrichment_paths
 from moflow.settings import apply_defaults
-from moflow.inputs.startup import check_startup
-from moflow.inputs.checks import gene_set_layers
+from moflow.inputs import check_startup
+from moflow.inputs import gene_set_layers
 
 CONFIG_SOURCE = ", ".join(map(str, workflow.configfiles)) or "config"
 try:

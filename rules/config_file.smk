@@ -2,7 +2,7 @@
 # twice names the file, line and column (Snakemake's own message names neither).
 
 from moflow.errors import InputError
-from moflow.inputs.startup import check_config_file
+from moflow.inputs import check_config_file
 
 try:
     for _path in ["config/config.yaml", *map(str, workflow.overwrite_configfiles)]:

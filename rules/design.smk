@@ -30,7 +30,7 @@ rule design_power:
         mem_mb=mem_mb_for(base=300, per_input_mb=2.6),
         runtime=runtime_for(base=1),
     params:
-        settings=settings_for(tasks.design.design_power),
+        settings=settings_for(tasks.design_power),
         layers=LAYERS,
     script:
         "../scripts/design_power.py"
@@ -59,7 +59,7 @@ rule design_fold:
         mem_mb=mem_mb_for(base=300, per_input_mb=6),
         runtime=runtime_for(base=0.2, per_input_mb=0.003, times=n_design_splits),
     params:
-        settings=settings_for(tasks.design.design_fold),
+        settings=settings_for(tasks.design_fold),
         layers=LAYERS,
         splits=lambda wildcards: DESIGN_JOBS[wildcards.design_part],
         hierarchical=HIERARCHICAL,
@@ -96,7 +96,7 @@ rule design_learning:
         mem_mb=mem_mb_for(base=256),
         runtime=runtime_for(base=1),
     params:
-        settings=settings_for(tasks.design.design_learning),
+        settings=settings_for(tasks.design_learning),
     script:
         "../scripts/design_learning.py"
 

@@ -21,7 +21,7 @@ rule enrich_mofa:
         mem_mb=mem_mb_for(base=256),
         runtime=runtime_for(base=1),
     params:
-        settings=settings_for(tasks.enrich.enrich_mofa),
+        settings=settings_for(tasks.enrich_mofa),
     script:
         "../scripts/enrich_mofa.py"
 
@@ -47,7 +47,7 @@ rule enrich_mofa_competitive:
         mem_mb=mem_mb_for(base=200, per_input_mb=3.5),
         runtime=runtime_for(base=1),
     params:
-        settings=settings_for(tasks.enrich.enrich_competitive),
+        settings=settings_for(tasks.enrich_competitive),
         layers=ENRICH_LAYERS,
     script:
         "../scripts/enrich_competitive.py"
@@ -73,7 +73,7 @@ rule enrich_models:
         mem_mb=mem_mb_for(base=256),
         runtime=runtime_for(base=1),
     params:
-        settings=settings_for(tasks.enrich.enrich_models),
+        settings=settings_for(tasks.enrich_models),
         models=ENRICH_MODELS,
     script:
         "../scripts/enrich_models.py"
@@ -101,7 +101,7 @@ rule enrich_ora:
         mem_mb=mem_mb_for(base=256),
         runtime=runtime_for(base=1),
     params:
-        settings=settings_for(tasks.enrich.enrich_ora),
+        settings=settings_for(tasks.enrich_ora),
         models=ENRICH_MODELS,
     script:
         "../scripts/enrich_ora.py"
@@ -124,7 +124,7 @@ rule enrich_combine:
         mem_mb=mem_mb_for(base=256),
         runtime=runtime_for(base=1),
     params:
-        settings=settings_for(tasks.enrich.enrich_combine),
+        settings=settings_for(tasks.enrich_combine),
     script:
         "../scripts/enrich_combine.py"
 
@@ -150,6 +150,6 @@ rule enrich_download:
         mem_mb=mem_mb_for(base=1024),
         runtime=runtime_for(base=10),
     params:
-        settings=settings_for(tasks.enrich.enrich_download),
+        settings=settings_for(tasks.enrich_download),
     script:
         "../scripts/enrich_download.py"

@@ -23,7 +23,7 @@ rule cv_splits:
         mem_mb=mem_mb_for(base=256),
         runtime=runtime_for(base=1),
     params:
-        settings=settings_for(tasks.evaluate.cv_splits),
+        settings=settings_for(tasks.cv_splits),
     script:
         "../scripts/cv_splits.py"
 
@@ -50,7 +50,7 @@ rule cv_fold:
         mem_mb=mem_mb_for(base=300, per_input_mb=9),
         runtime=runtime_for(base=0.1, per_input_mb=0.004, times=n_splits),
     params:
-        settings=settings_for(tasks.evaluate.cv_fold),
+        settings=settings_for(tasks.cv_fold),
         layers=LAYERS,
         splits=lambda wildcards: SPLIT_JOBS[wildcards.part],
         hierarchical=HIERARCHICAL,
@@ -85,6 +85,6 @@ rule scoreboard:
         mem_mb=mem_mb_for(base=256),
         runtime=runtime_for(base=1),
     params:
-        settings=settings_for(tasks.evaluate.score),
+        settings=settings_for(tasks.score),
     script:
         "../scripts/scoreboard.py"

@@ -27,7 +27,7 @@ rule export_mudata:
         mem_mb=mem_mb_for(base=180, per_mcell=30, cells_of="matrices"),
         runtime=runtime_for(base=1),
     params:
-        settings=settings_for(tasks.export.export_mudata),
+        settings=settings_for(tasks.export_mudata),
         layers=LAYERS,
         sources=list(SOURCE_FILES),  # the names as written (inputs may be storage copies)
         workflow_dir=workflow.basedir,  # its git commit goes to the provenance

@@ -25,7 +25,7 @@ rule validate_inputs:
         mem_mb=mem_mb_for(base=100, per_input_mb=5.5),
         runtime=runtime_for(base=1),
     params:
-        settings=settings_for(tasks.inputs.validate_inputs),
+        settings=settings_for(tasks.validate_inputs),
         # the paths as written in the sheets and config, for messages (inputs may be storage copies)
         sources=lambda wildcards: {
             **layer_matrix_paths(wildcards),

@@ -20,7 +20,7 @@ rule integrate_early:
         mem_mb=mem_mb_for(base=250, per_input_mb=9),
         runtime=runtime_for(base=1),
     params:
-        settings=settings_for(tasks.integrate.integrate_early),
+        settings=settings_for(tasks.integrate_early),
         layers=LAYERS,
     script:
         "../scripts/integrate_early.py"
@@ -52,7 +52,7 @@ rule integrate_mofa:
         mem_mb=mem_mb_for(base=300, per_input_mb=8),
         runtime=runtime_for(base=0.2, per_input_mb=0.04),
     params:
-        settings=settings_for(tasks.integrate.integrate_mofa),
+        settings=settings_for(tasks.integrate_mofa),
         layers=LAYERS,
     script:
         "../scripts/integrate_mofa.py"
@@ -77,7 +77,7 @@ rule integrate_late:
         mem_mb=mem_mb_for(base=250, per_input_mb=6),
         runtime=runtime_for(base=1),
     params:
-        settings=settings_for(tasks.integrate.integrate_late),
+        settings=settings_for(tasks.integrate_late),
         layers=LAYERS,
     script:
         "../scripts/integrate_late.py"
@@ -103,7 +103,7 @@ rule integrate_hierarchical:
         mem_mb=mem_mb_for(base=300, per_input_mb=9),
         runtime=runtime_for(base=1),
     params:
-        settings=settings_for(tasks.integrate.integrate_hierarchical),
+        settings=settings_for(tasks.integrate_hierarchical),
         layers=LAYERS,
         regulators=list(REGULATORS),
     script:

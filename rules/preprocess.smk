@@ -35,6 +35,6 @@ rule preprocess_layer:
         mem_mb=mem_mb_for(base=300, per_mcell=73),
         runtime=runtime_for(base=1),
     params:
-        settings=settings_for(tasks.preprocess.preprocess_layer),
+        settings=settings_for(tasks.preprocess_layer),
     script:
         "../scripts/preprocess_layer.py"

@@ -55,7 +55,7 @@ rule report:
         mem_mb=mem_mb_for(base=200, per_input_mb=0.5, step=64),
         runtime=runtime_for(base=1),
     params:
-        settings=settings_for(tasks.report.build_report),
+        settings=settings_for(tasks.build_report),
         layers=LAYERS,
         sources=list(SOURCE_FILES),  # the names as written (inputs may be storage copies)
         workflow_dir=workflow.basedir,  # its git commit goes to the provenance

@@ -3,8 +3,8 @@ every strategy."""
 
 from moflow import io
 from moflow.runtime import settings, setup
-from moflow.inputs.startup import regulator_edges
-from moflow.tasks.evaluate import cv_fold
+from moflow.inputs import regulator_edges
+from moflow.tasks import cv_fold
 
 
 def main(smk):

@@ -2,7 +2,7 @@
 
 from moflow import io
 from moflow.runtime import settings, setup
-from moflow.tasks.evaluate import cv_splits
+from moflow.tasks import cv_splits
 
 
 def main(smk):

@@ -1,9 +1,9 @@
-"""Rule design_fold: learning-curve points of some CV splits (see moflow.tasks.design.design_fold)."""
+"""Rule design_fold: learning-curve points of some CV splits (see moflow.tasks.design_rules.design_fold)."""
 
 from moflow import io
 from moflow.runtime import settings, setup
-from moflow.inputs.startup import regulator_edges
-from moflow.tasks.design import design_fold
+from moflow.inputs import regulator_edges
+from moflow.tasks import design_fold
 
 
 def main(smk):

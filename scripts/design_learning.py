@@ -1,10 +1,10 @@
-"""Rule design_learning: see moflow.tasks.design.design_learning."""
+"""Rule design_learning: see moflow.tasks.design_rules.design_learning."""
 
 import pandas as pd
 
 from moflow import io
 from moflow.runtime import settings, setup
-from moflow.tasks.design import design_learning
+from moflow.tasks import design_learning
 
 
 def main(smk):

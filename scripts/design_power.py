@@ -1,8 +1,8 @@
-"""Rule design_power: see moflow.tasks.design.design_power."""
+"""Rule design_power: see moflow.tasks.design_rules.design_power."""
 
 from moflow import io
 from moflow.runtime import settings, setup
-from moflow.tasks.design import design_power
+from moflow.tasks import design_power
 
 
 def main(smk):

@@ -3,7 +3,7 @@ factor or model)."""
 
 from moflow import io
 from moflow.runtime import settings, setup
-from moflow.tasks.enrich import enrich_combine
+from moflow.tasks import enrich_combine
 
 
 def main(smk):

@@ -3,7 +3,7 @@ correction from the preprocessed layers, the factor regressed out)."""
 
 from moflow import io
 from moflow.runtime import settings, setup
-from moflow.tasks.enrich import enrich_competitive
+from moflow.tasks import enrich_competitive
 
 
 def main(smk):

@@ -2,7 +2,7 @@
 
 from moflow import io
 from moflow.runtime import settings, setup
-from moflow.tasks.enrich import enrich_download
+from moflow.tasks import enrich_download
 
 
 def main(smk):

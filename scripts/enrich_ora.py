@@ -3,7 +3,7 @@ every scored feature of the layer (explicit background)."""
 
 from moflow import io
 from moflow.runtime import settings, setup
-from moflow.tasks.enrich import enrich_ora
+from moflow.tasks import enrich_ora
 
 
 def main(smk):

@@ -2,7 +2,7 @@
 
 from moflow import io
 from moflow.runtime import settings, setup
-from moflow.tasks.export import export_mudata
+from moflow.tasks import export_mudata
 
 TABLES = ("factors", "weights", "variance", "predictions", "scoreboard")
 

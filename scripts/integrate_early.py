@@ -1,8 +1,8 @@
-"""Rule integrate_early: see moflow.tasks.integrate.integrate_early."""
+"""Rule integrate_early: see moflow.tasks.integrate_rules.integrate_early."""
 
 from moflow import io
 from moflow.runtime import settings, setup
-from moflow.tasks.integrate import integrate_early
+from moflow.tasks import integrate_early
 
 
 def main(smk):

@@ -1,9 +1,9 @@
-"""Rule integrate_hierarchical: see moflow.tasks.integrate.integrate_hierarchical."""
+"""Rule integrate_hierarchical: see moflow.tasks.integrate_rules.integrate_hierarchical."""
 
 from moflow import io
 from moflow.runtime import settings, setup
-from moflow.inputs.startup import regulator_edges
-from moflow.tasks.integrate import integrate_hierarchical
+from moflow.inputs import regulator_edges
+from moflow.tasks import integrate_hierarchical
 
 
 def main(smk):

@@ -1,8 +1,8 @@
-"""Rule integrate_late: see moflow.tasks.integrate.integrate_late."""
+"""Rule integrate_late: see moflow.tasks.integrate_rules.integrate_late."""
 
 from moflow import io
 from moflow.runtime import settings, setup
-from moflow.tasks.integrate import integrate_late
+from moflow.tasks import integrate_late
 
 
 def main(smk):

@@ -1,8 +1,8 @@
-"""Rule integrate_mofa: see moflow.tasks.integrate.integrate_mofa."""
+"""Rule integrate_mofa: see moflow.tasks.integrate_rules.integrate_mofa."""
 
 from moflow import io
 from moflow.runtime import settings, setup
-from moflow.tasks.integrate import integrate_mofa
+from moflow.tasks import integrate_mofa
 
 
 def main(smk):

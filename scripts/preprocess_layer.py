@@ -2,7 +2,7 @@
 
 from moflow import io
 from moflow.runtime import settings, setup
-from moflow.tasks.preprocess import preprocess_layer
+from moflow.tasks import preprocess_layer
 
 
 def main(smk):

@@ -2,7 +2,7 @@
 
 from moflow import io
 from moflow.runtime import settings, setup
-from moflow.tasks.report import build_report
+from moflow.tasks import build_report
 
 PER_LAYER = ("diagnostics", "steps", "pca", "imputation", "missingness_png", "pca_steps_png")
 

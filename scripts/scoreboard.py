@@ -3,7 +3,7 @@ integration with the best single layer, and a permutation test of the best strat
 
 from moflow import io
 from moflow.runtime import settings, setup
-from moflow.tasks.evaluate import score
+from moflow.tasks import score
 
 
 def main(smk):

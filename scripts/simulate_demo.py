@@ -2,7 +2,7 @@
 
 from moflow import io
 from moflow.runtime import setup
-from moflow.demo.simulate import simulate_cohort
+from moflow.demo import simulate_cohort
 
 
 def main(smk):

@@ -2,8 +2,8 @@
 
 from moflow import io
 from moflow.runtime import settings, setup
-from moflow.tasks.inputs import validate_inputs
-from moflow.inputs.checks import anndata_sources
+from moflow.tasks import validate_inputs
+from moflow.inputs import anndata_sources
 
 
 def main(smk):

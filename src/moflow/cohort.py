@@ -55,7 +55,7 @@ def outcome(sheet: pd.DataFrame, settings: Settings, *, path: str = "the sample 
     s = _by_sample(sheet)
     s = s[s["sample_type"] == "sample"]
     if settings.outcome.type == "survival":
-        from moflow.inputs.survival_columns import parse_event, parse_time
+        from moflow.inputs import parse_event, parse_time
 
         o = settings.outcome
         y = pd.DataFrame({"time": parse_time(s[o.time], path=path, column=o.time),

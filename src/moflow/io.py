@@ -181,7 +181,7 @@ def _read_numeric(data: bytes, sep: str, header: list[str], header_line: int) ->
     per cell costs a 1,000 x 20,000 matrix ten times the memory and several times the CPU. None when any cell is not plainly numeric: the string route then finds it and says where."""
     from io import BytesIO
 
-    from moflow.inputs.checks import NA_TOKENS
+    from moflow.wording import NA_TOKENS
 
     names = [h.strip() for h in header]
     if len(names) < 2 or len(set(names)) != len(names):
@@ -460,7 +460,7 @@ def read_annotation(path: str | Path, *, modality: str = "") -> pd.DataFrame:
         raise ConfigError(f"{path}: annotation file not found. Check config 'enrichment: layers: <layer>: annotation'.")
     suffix = _suffix(path)
     if suffix in ANNDATA_SUFFIXES:
-        from moflow.inputs.scverse import source_label, var_to_annotation
+        from moflow.inputs import source_label, var_to_annotation
 
         key = f"mod/{_check_modality(path, modality)}/var" if suffix == ".h5mu" else "var"
         return var_to_annotation(_read_h5_element(path, key), path=source_label(str(path), modality=modality))
@@ -494,7 +494,7 @@ def read_enrichment_files(settings, omics: pd.DataFrame | None = None
     {path: GMT lines} of the gene-set collections and the layers' own feature sets, and {layer:
     annotation table} of layers mapped to genes (a MuData annotation: the ``var`` of the modality the
     omics sheet ``omics`` names, else of the modality named as the layer)."""
-    from moflow.inputs.checks import anndata_sources
+    from moflow.inputs import anndata_sources
 
     paths = list(settings.gene_sets.values())
     for cfg in settings.layers.values():
@@ -537,12 +537,12 @@ def _read_h5_element(path: Path, key: str):
 
 def _check_modality(path: Path, modality: str) -> str:
     """``modality`` when the MuData file has it; else a DataError listing the modalities."""
-    from moflow.wording import _listing, _mean
+    from moflow.wording import listing, did_you_mean
 
     mods = _h5(path, lambda f: list(f["mod"].keys()) if "mod" in f else [])
     if modality not in mods:
-        raise DataError(f"{path}: has no modality '{modality}' (modalities: {_listing(mods, 10) or 'none'})."
-                        f"{_mean(modality, mods)} Name it in the omics sheet's modality column (empty: the layer's "
+        raise DataError(f"{path}: has no modality '{modality}' (modalities: {listing(mods, 10) or 'none'})."
+                        f"{did_you_mean(modality, mods)} Name it in the omics sheet's modality column (empty: the layer's "
                         "name).")
     return modality
 
@@ -551,7 +551,7 @@ def _check_modality(path: Path, modality: str) -> str:
 def read_obs_sheet(path: str | Path) -> pd.DataFrame:
     """The sample sheet of a MuData ``.h5mu`` (or AnnData ``.h5ad``) file: its ``obs``, the obs names as
     column ``sample`` and every cell a string (:func:`moflow.inputs.scverse.obs_to_sheet`)."""
-    from moflow.inputs.scverse import obs_to_sheet
+    from moflow.inputs import obs_to_sheet
 
     return obs_to_sheet(_read_h5_element(Path(path), "obs"), path=str(path))
 
@@ -564,7 +564,7 @@ def read_anndata_matrix(path: str | Path, *, modality: str = "", anndata_layer: 
     import anndata
     import mudata
 
-    from moflow.inputs.scverse import anndata_frame, source_label
+    from moflow.inputs import anndata_frame, source_label
 
     path = Path(path)
     h5mu = _suffix(path) == ".h5mu"

@@ -1,5 +1,5 @@
 """Wording shared by the input checks: what counts as a missing value, how a list of names is shown in a
-message, and the nearest valid name to a misspelt one."""
+message, the nearest valid name to a misspelt one, and what a yes in a sheet cell is."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import difflib
 NA_TOKENS = {"", "na", "nan", "n/a", "null", "none", "#n/a", "-"}
 
 
-def _listing(items, n: int = 5) -> str:
+def listing(items, n: int = 5) -> str:
+    """Up to ``n`` names quoted and joined (``'a', 'b' and 3 more``), for a message."""
     items = list(items)
     shown = ", ".join(f"'{i}'" for i in items[:n])
     return shown + (f" and {len(items) - n} more" if len(items) > n else "")
@@ -23,6 +24,12 @@ def nearest(word, choices) -> str | None:
     return folded[hit[0]] if hit else None
 
 
-def _mean(word, choices) -> str:
+def did_you_mean(word, choices) -> str:
+    """`` Did you mean 'x'?`` where a choice is close to ``word`` (:func:`nearest`), else an empty string."""
     near = nearest(word, choices)
     return f" Did you mean '{near}'?" if near is not None and near != word else ""
+
+
+def truthy(value) -> bool:
+    """A sheet cell read as a yes (``true``, ``yes``, ``1``, ``y``; case and spaces ignored)."""
+    return str(value).strip().lower() in {"true", "yes", "1", "y"}

@@ -16,7 +16,7 @@ import pandas as pd
 import yaml
 
 from moflow import io
-from moflow.demo.simulate import simulate_cohort
+from moflow.demo import simulate_cohort
 
 SIZE = dict(n_samples=60, n_batches=3, n_genes=300, n_proteins=100, n_metabolites=50)
 

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from moflow import io
-from moflow.demo.simulate import simulate_cohort
+from moflow.demo import simulate_cohort
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.e2e

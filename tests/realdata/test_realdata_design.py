@@ -22,7 +22,7 @@ import pandas as pd
 import pytest
 
 from moflow.settings import Settings, default_config, sections_of
-from moflow.tasks.design import design_power
+from moflow.tasks import design_power
 from realdata_helpers import require_dataset
 
 pytestmark = pytest.mark.realdata

@@ -41,7 +41,7 @@ def test_hallmark_overlap_of_breast_mrna(breast):
 
 
 def test_estrogen_response_behind_the_basal_vs_luminal_factor(breast):
-    from moflow.integrate.mofa import MOFA
+    from moflow.integrate import MOFA
 
     scaled, y, hallmark = breast
     with warnings.catch_warnings():

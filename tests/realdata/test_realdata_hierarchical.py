@@ -41,10 +41,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from moflow.evaluate.crossval import (external_scores, fold_scores, make_splits, predict_split, preprocess_fold, scoreboard,
+from moflow.evaluate import (external_scores, fold_scores, make_splits, predict_split, preprocess_fold, scoreboard,
                              split_members)
-from moflow.integrate.build import build_prior, build_strategies
-from moflow.preprocess.build import build_preprocessors
+from moflow.integrate import build_prior, build_strategies
+from moflow.preprocess import build_preprocessors
 from moflow.io import read_enrichment_files
 from moflow.settings import Settings
 from realdata_helpers import SHARED_DATA, omics_table, read_breast_tcga, require_dataset

@@ -11,9 +11,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from moflow.evaluate.crossval import external_scores, fold_scores, make_splits, predict_split, preprocess_fold, scoreboard, split_members
-from moflow.integrate.build import build_strategies
-from moflow.preprocess.build import build_preprocessors
+from moflow.evaluate import external_scores, fold_scores, make_splits, predict_split, preprocess_fold, scoreboard, split_members
+from moflow.integrate import build_strategies
+from moflow.preprocess import build_preprocessors
 from moflow.settings import Settings
 from realdata_helpers import omics_table, read_breast_tcga, require_dataset
 
@@ -57,7 +57,7 @@ def test_breast_tcga_external_test_ber():
 
 
 def test_cll_mofa_factor_tracks_ighv():
-    from moflow.integrate.mofa import MOFA
+    from moflow.integrate import MOFA
     from moflow.preprocess import LayerPreprocessor, layer_settings
 
     d = require_dataset("cll_mofa")

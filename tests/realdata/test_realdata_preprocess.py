@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from moflow.preprocess.diagnostics import batch_diagnostics, step_diagnostics
+from moflow.preprocess import batch_diagnostics, step_diagnostics
 from moflow.errors import InputError
 from moflow.preprocess import (
     AutoImpute,
@@ -39,7 +39,7 @@ from moflow.preprocess import (
     nrmse,
     pattern_mask,
 )
-from moflow.preprocess.qc_drift import qc_rsd
+from moflow.preprocess import qc_rsd
 
 pytestmark = [pytest.mark.realdata, pytest.mark.filterwarnings("ignore::RuntimeWarning")]
 

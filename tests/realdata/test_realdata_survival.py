@@ -22,10 +22,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from moflow.evaluate.crossval import (evaluation_times, fold_scores, make_splits, permutation_pvalue, run_fold, scoreboard,
+from moflow.evaluate import (evaluation_times, fold_scores, make_splits, permutation_pvalue, run_fold, scoreboard,
                              split_members, split_names)
-from moflow.integrate.build import build_strategies
-from moflow.preprocess.build import build_preprocessors
+from moflow.integrate import build_strategies
+from moflow.preprocess import build_preprocessors
 from moflow.settings import Settings
 from realdata_helpers import omics_table, require_dataset
 
@@ -82,7 +82,7 @@ def test_cll_time_to_treatment_nested_cv():
 
 
 def test_cll_mofa_survival_factor_is_the_ighv_factor():
-    from moflow.integrate.mofa import MOFA, factor_associations
+    from moflow.integrate import MOFA, factor_associations
     from moflow.preprocess import LayerPreprocessor, layer_settings
 
     d = require_dataset("cll_mofa")

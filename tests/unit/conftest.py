@@ -10,7 +10,7 @@ import warnings
 
 import pytest
 
-from moflow.demo.simulate import simulate_cohort
+from moflow.demo import simulate_cohort
 from unit_helpers import COHORT_SEED, SIM, make_info, make_outcome, make_preprocessors
 
 
@@ -48,7 +48,7 @@ def preprocessed(cohort, info, outcome):
 @pytest.fixture(scope="session")
 def mofa_full(preprocessed):
     """MOFA with more factors than planted (4), fit on the whole preprocessed cohort."""
-    from moflow.integrate.mofa import MOFA
+    from moflow.integrate import MOFA
 
     return MOFA(n_factors=6, seed=0).fit(preprocessed)
 
@@ -56,7 +56,7 @@ def mofa_full(preprocessed):
 @pytest.fixture(scope="session")
 def fold_ids(outcome):
     """One outer fold (3-fold stratified, seed 0): (train IDs, test IDs)."""
-    from moflow.evaluate.crossval import make_splits
+    from moflow.evaluate import make_splits
 
     splits = make_splits(outcome, folds=3, repeats=1, seed=0)
     d = splits[splits["split"] == "r1f1"]

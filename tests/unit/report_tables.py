@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from moflow.report.sections import png_bytes, plot_variance, report_sections
+from moflow.report import png_bytes, plot_variance, report_sections
 
 # (strategy, primary score, lo, hi) in scoreboard order (best first)
 ROWS = {

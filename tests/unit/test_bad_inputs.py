@@ -8,7 +8,7 @@ config), breaks one thing and runs the function the workflow runs at that point:
 * ``config``: :func:`moflow.settings.apply_defaults` (``rules/common.smk``, before Snakemake's validate);
 * ``startup``: the whole start-up of ``rules/common.smk``: the two above, then
   :func:`moflow.inputs.startup.check_startup`;
-* ``inputs``: the start-up, then :func:`moflow.tasks.inputs.validate_inputs` on the files as
+* ``inputs``: the start-up, then :func:`moflow.tasks.inputs_rules.validate_inputs` on the files as
   :func:`moflow.io.read_raw_table` reads them (rule validate_inputs).
 
 A case asserts the error class (ConfigError for configuration and the omics sheet, DataError for data)
@@ -31,9 +31,9 @@ import yaml
 from moflow import io
 from moflow.errors import ConfigError, DataError, InputError
 from moflow.settings import Settings, apply_defaults
-from moflow.inputs.startup import check_config_file, check_startup
-from moflow.tasks.inputs import validate_inputs
-from moflow.inputs.checks import anndata_sources, gene_set_layers
+from moflow.inputs import check_config_file, check_startup
+from moflow.tasks import validate_inputs
+from moflow.inputs import anndata_sources, gene_set_layers
 
 SAMPLES = [f"S{i:02d}" for i in range(1, 13)]
 QCS = ["QC1", "QC2", "QC3"]
@@ -888,7 +888,7 @@ def test_provenance_records_checksums_python_platform_commit(tmp_path):
     import hashlib
     import platform
 
-    from moflow.report.sections import provenance
+    from moflow.report import provenance
 
     files = {}
     for name, content in (("samples.tsv", b"sample\n"), ("rna.tsv", b"gene\tS1\n"), ("sets.gmt", b"A\tna\tX\n")):

@@ -5,7 +5,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from moflow.demo.simulate import simulate_cohort
+from moflow.demo import simulate_cohort
 
 REPO = Path(__file__).resolve().parents[2]
 

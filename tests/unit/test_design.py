@@ -1,4 +1,4 @@
-"""The design stage's tasks (moflow.tasks.design) in process, on simulated cohorts with planted answers:
+"""The design stage's tasks (moflow.tasks.design_rules) in process, on simulated cohorts with planted answers:
 the evaluation's own splits and scores feed the learning curves, the planted layer has power and a null
 layer none, and the verdict sentence says what the tables say."""
 
@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from moflow.settings import Settings, default_config, sections_of
-from moflow.demo.simulate import simulate_cohort
+from moflow.demo import simulate_cohort
 from moflow.tasks import design as td
 
 OMICS = pd.DataFrame([
@@ -34,7 +34,7 @@ def small():
 @pytest.fixture(scope="module")
 def evaluated(small):
     """The evaluation's tables on 3 x 1 CV with early integration: splits, scoreboard, fold scores."""
-    from moflow.tasks.evaluate import cv_fold, cv_splits, score
+    from moflow.tasks import cv_fold, cv_splits, score
 
     over = dict(evaluation={"folds": 3, "repeats": 1, "strategies": ["early"], "permutations": 50})
     raw = {k: small.layers[k] for k in ("rna", "protein")}
@@ -85,7 +85,7 @@ def test_learning_strategies_follow_config():
 def test_strata_coarsen_where_a_subsample_would_keep_too_few(small):
     """Outcome x batch strata where each keeps >= 2 samples at the smallest fraction; coarser strata on a
     small training side (fine strata keep 2 each at every fraction, and the fractions would come out alike)."""
-    from moflow.tasks._common import load_cohort
+    from moflow.tasks import load_cohort
 
     cohort = load_cohort(small.sheet, OMICS, _settings(load_cohort))
     train = list(cohort.train)
@@ -94,7 +94,7 @@ def test_strata_coarsen_where_a_subsample_would_keep_too_few(small):
     small_side = train[:24]
     coarse = td._strata(cohort, small_side, 0.4)
     assert not coarse.str.contains("|", regex=False).any()  # the class only
-    from moflow.design.samplesize import size_levels, subsample_training
+    from moflow.design import size_levels, subsample_training
 
     sizes = [len(subsample_training(small_side, coarse, f, 0)) for f in (0.4, 0.7, 1.0)]
     assert size_levels(sizes) == 3, sizes
@@ -163,7 +163,7 @@ def test_power_finds_the_planted_layer_and_none_in_a_null_layer(small):
 
 @pytest.mark.parametrize("kind", ["multiclass", "continuous", "survival"])
 def test_design_groups_for_every_outcome_type(small, kind):
-    from moflow.tasks._common import load_cohort
+    from moflow.tasks import load_cohort
 
     sheet = small.sheet.copy()
     is_sample = sheet["sample_type"] == "sample"
@@ -200,7 +200,7 @@ def test_design_metric_defaults_and_overrides():
 
 
 def test_verdict_sentence_says_what_the_tables_say():
-    from moflow.report.design_section import learning_sentence, power_sentence
+    from moflow.report import learning_sentence, power_sentence
 
     power = pd.DataFrame({"layer": ["rna"], "groups": ["control vs case"], "fdr": [0.05]})
     joint = pd.DataFrame({"design": ["equal_n"], "n_per_group": [40], "mean_power": [0.83], "feasible": [True],

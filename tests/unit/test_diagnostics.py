@@ -92,7 +92,7 @@ CONFIG = dict(seed=0)
 def _report(X, row, sheet, config):
     from moflow.cohort import make_cohort
     from moflow.settings import Settings
-    from moflow.tasks.preprocess import layer_report
+    from moflow.tasks import layer_report
 
     settings = Settings.defaults(**config)
     omics = pd.DataFrame([row]).set_index("layer", drop=False)
@@ -124,7 +124,7 @@ def test_layer_report_extras(cohort):
 
 def test_config_confounding_guard_reaches_batch_correction(cohort):
     from moflow.cohort import sample_info
-    from moflow.preprocess.build import build_preprocessor
+    from moflow.preprocess import build_preprocessor
     from moflow.settings import Settings
 
     sheet = _sheet(cohort)

@@ -18,9 +18,9 @@ from moflow.enrich import (GeneMap, check_enrichment_config, check_overlap, comb
                            prerank, prerank_lists, rank_results, residual_correlation_data, weight_lists)
 from moflow.errors import InputError
 from moflow.io import read_annotation, read_enrichment_files, read_gmt_lines, write_gmt
-from moflow.integrate.mofa import match_factors
+from moflow.integrate import match_factors
 from moflow.settings import Settings
-from moflow.demo.simulate import FACTORS, protein_groups
+from moflow.demo import FACTORS, protein_groups
 
 
 def _en(enrichment: dict):
@@ -694,7 +694,7 @@ def _fisher(ps):
 
 
 def test_brown_combine_m2lp_covariance_matches_kost_mcdermott_and_simulation():
-    from moflow.enrich.combine import m2lp_covariance
+    from moflow.enrich import m2lp_covariance
 
     rho = np.array([-0.9, -0.5, 0.0, 0.2, 0.6, 0.9, 1.0])
     km = 3.263 * rho + 0.710 * rho ** 2 + 0.027 * rho ** 3
@@ -710,7 +710,7 @@ def test_brown_combine_m2lp_covariance_matches_kost_mcdermott_and_simulation():
 
 
 def test_brown_combine_independent_layers_is_fisher():
-    from moflow.enrich.combine import brown_combine, layer_correlations
+    from moflow.enrich import brown_combine, layer_correlations
 
     rng = np.random.default_rng(0)
     z1 = rng.normal(size=300)
@@ -739,7 +739,7 @@ def test_brown_combine_independent_layers_is_fisher():
 
 
 def test_brown_combine_duplicated_layers_count_once():
-    from moflow.enrich.combine import brown_combine
+    from moflow.enrich import brown_combine
 
     rng = np.random.default_rng(2)
     z = rng.normal(size=200)
@@ -755,7 +755,7 @@ def test_brown_combine_duplicated_layers_count_once():
 
 
 def test_brown_combine_directional_penalty():
-    from moflow.enrich.combine import brown_combine
+    from moflow.enrich import brown_combine
 
     rng = np.random.default_rng(3)
     terms = [f"N{i:03d}" for i in range(100)] + ["AGREE", "OPPOSE", "AGREE_NEG"]
@@ -776,7 +776,7 @@ def test_brown_combine_directional_penalty():
 
 
 def test_brown_combine_is_calibrated_with_correlated_layers():
-    from moflow.enrich.combine import brown_combine, layer_correlations
+    from moflow.enrich import brown_combine, layer_correlations
 
     rng = np.random.default_rng(4)
     z1 = rng.normal(size=2000)
@@ -794,8 +794,8 @@ def test_brown_combine_is_calibrated_with_correlated_layers():
 
 
 def test_enrich_combine_adds_brown_beside_unchanged_stouffer():
-    from moflow.enrich.combine import brown_combine
-    from moflow.tasks.enrich import enrich_combine
+    from moflow.enrich import brown_combine
+    from moflow.tasks import enrich_combine
 
     rng = np.random.default_rng(5)
     terms = [f"S{i:02d}" for i in range(30)]

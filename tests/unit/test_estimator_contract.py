@@ -39,10 +39,10 @@ import pytest
 from sklearn.base import BaseEstimator, clone
 
 import moflow.integrate.strategies as integrate
-from moflow.integrate.strategies import EarlyIntegration, LateIntegration, MixedIntegration, SingleLayer
-from moflow.integrate.mofa import MOFA
-from moflow.preprocess.impute import WithinBatch
-from moflow.preprocess.qc_drift import AutoDrift, SampleDrift
+from moflow.integrate import EarlyIntegration, LateIntegration, MixedIntegration, SingleLayer
+from moflow.integrate import MOFA
+from moflow.preprocess import WithinBatch
+from moflow.preprocess import AutoDrift, SampleDrift
 from moflow.preprocess import (
     PQN,
     QCRLSC,

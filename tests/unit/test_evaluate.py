@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from moflow.evaluate.crossval import (
+from moflow.evaluate import (
     corrected_interval,
     fold_scores,
     make_splits,
@@ -19,8 +19,8 @@ from moflow.evaluate.crossval import (
     split_members,
     split_names,
 )
-from moflow.integrate.strategies import EarlyIntegration, LateIntegration, MOFAStrategy, SingleLayer
-from moflow.integrate.mofa import MOFA
+from moflow.integrate import EarlyIntegration, LateIntegration, MOFAStrategy, SingleLayer
+from moflow.integrate import MOFA
 from moflow.preprocess import LayerPreprocessor
 from unit_helpers import make_preprocessors
 
@@ -276,7 +276,7 @@ def test_corrected_interval_is_wider_than_naive():
 
 
 def test_clinical_scores_of_a_known_confusion_matrix():
-    from moflow.evaluate.crossval import clinical_scores, external_scores
+    from moflow.evaluate import clinical_scores, external_scores
 
     # 10 positives (8 found), 20 negatives (15 correctly negative); the positive class sorts first
     y = np.array(["yes"] * 10 + ["no"] * 20)

@@ -14,9 +14,9 @@ import pandas as pd
 import pytest
 from sklearn.base import clone
 
-from moflow.enrich.genemap import GeneMap
+from moflow.enrich import GeneMap
 from moflow.errors import DataError
-from moflow.integrate.prior_knowledge import GeneLevel, RegulatorActivity, SetScores, parse_edges, ulm_activity
+from moflow.integrate import GeneLevel, RegulatorActivity, SetScores, parse_edges, ulm_activity
 
 N, P = 120, 400
 GENES = [f"g{j:03d}" for j in range(P)]

@@ -7,10 +7,10 @@ import pandas as pd
 import pytest
 from sklearn.metrics import balanced_accuracy_score, r2_score
 
-from moflow.evaluate.crossval import (FINAL, compare_best, corrected_ttest, make_splits, permutation_pvalue, scoreboard,
+from moflow.evaluate import (FINAL, compare_best, corrected_ttest, make_splits, permutation_pvalue, scoreboard,
                              split_members)
-from moflow.integrate.strategies import EarlyIntegration, LateIntegration, MixedIntegration, MOFAStrategy, SingleLayer
-from moflow.integrate.mofa import MOFA, stability
+from moflow.integrate import EarlyIntegration, LateIntegration, MixedIntegration, MOFAStrategy, SingleLayer
+from moflow.integrate import MOFA, stability
 from moflow.cohort import outcome_task
 from moflow.settings import Settings
 
@@ -246,7 +246,7 @@ def test_inner_folds_shrink_to_the_smallest_class_of_a_small_training_side():
     training: the 3 configured inner folds become 2 (a crash in sklearn before); a class with a single
     training sample stops with a message that names the fix."""
     from moflow.errors import InputError
-    from moflow.integrate.strategies import InnerStratifiedKFold
+    from moflow.integrate import InnerStratifiedKFold
 
     rng = np.random.default_rng(0)
     y = pd.Series(np.repeat(["a", "b", "c", "d"], 2), index=[f"S{i}" for i in range(8)])

@@ -10,7 +10,7 @@ import pytest
 
 from moflow import io
 from moflow.errors import DataError
-from moflow.inputs.checks import parse_matrix
+from moflow.inputs import parse_matrix
 
 
 def _matrix(n=6, p=40, seed=0):

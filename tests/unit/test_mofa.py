@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 
 from moflow.errors import InputError
-from moflow.evaluate.crossval import preprocess_fold
-from moflow.integrate.mofa import MOFA, check_mofa_input, factor_associations, match_factors
-from moflow.demo.simulate import FACTORS
+from moflow.evaluate import preprocess_fold
+from moflow.integrate import MOFA, check_mofa_input, factor_associations, match_factors
+from moflow.demo import FACTORS
 from unit_helpers import make_preprocessors
 
 pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")
@@ -276,7 +276,7 @@ def test_mofa_groups_need_a_label_and_three_samples_each():
 
 def test_mofa_groups_come_from_the_sample_sheet():
     from moflow.cohort import mofa_groups
-    from moflow.integrate.build import build_mofa, build_strategies
+    from moflow.integrate import build_mofa, build_strategies
     from moflow.settings import Settings
 
     sheet = pd.DataFrame({"sample": ["S1", "S2", "S3", "QC1"], "sample_type": ["sample", "sample", "sample", "qc"],

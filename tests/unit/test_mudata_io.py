@@ -17,9 +17,9 @@ from scipy import sparse
 from moflow import io
 from moflow.enrich import build_gene_maps
 from moflow.errors import DataError
-from moflow.export.h5mu import summarize_predictions, to_mudata
-from moflow.inputs.scverse import anndata_frame, obs_to_sheet, var_to_annotation
-from moflow.inputs.checks import anndata_sources, check_omics_sheet
+from moflow.export import summarize_predictions, to_mudata
+from moflow.inputs import anndata_frame, obs_to_sheet, var_to_annotation
+from moflow.inputs import anndata_sources, check_omics_sheet
 from test_bad_inputs import Project, as_h5mu, h5ad_layer
 
 mudata.set_options(pull_on_update=False)

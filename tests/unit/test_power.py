@@ -18,7 +18,7 @@ import pytest
 from scipy import stats
 
 from moflow.errors import InputError
-from moflow.design.power import (effect_sizes, expected_fdr, fdr_alpha, feature_power, joint_design, layer_power_curve,
+from moflow.design import (effect_sizes, expected_fdr, fdr_alpha, feature_power, joint_design, layer_power_curve,
                           samples_needed, storey_pi0)
 
 M, M1, Q, PI0 = 2000, 200, 0.05, 0.9

@@ -1429,7 +1429,7 @@ def test_imputation_does_not_bring_back_batch_structure(impute):
     not above the one right after batch correction. In the old order (batch correction, then
     imputation) left-censored imputers brought the batch structure back (measured: -0.04 -> 0.29 with
     minprob; bench/results/impute_batch_order.md)."""
-    from moflow.preprocess.diagnostics import step_diagnostics
+    from moflow.preprocess import step_diagnostics
 
     X, info, y = censored_batches()
     assert X.isna().groupby(info["batch"]).mean().mean(axis=1)["b3"] > 0.25

@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from moflow.enrich.genemap import GeneMap
-from moflow.evaluate.crossval import fold_scores, make_splits, preprocess_fold, run_fold, scoreboard, split_members, split_names
-from moflow.integrate.hierarchical import HierarchicalIntegration
+from moflow.enrich import GeneMap
+from moflow.evaluate import fold_scores, make_splits, preprocess_fold, run_fold, scoreboard, split_members, split_names
+from moflow.integrate import HierarchicalIntegration
 from unit_helpers import make_preprocessors
 
 pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning", "ignore::UserWarning")
@@ -74,7 +74,7 @@ def test_planted_regulator_is_recovered(cohort, outcome, full):
 
 
 def test_hierarchical_in_nested_cv_beside_early(cohort, info, outcome, qc_ids):
-    from moflow.integrate.strategies import EarlyIntegration
+    from moflow.integrate import EarlyIntegration
 
     strategies = {"hierarchical": lambda: HierarchicalIntegration(**_prior(cohort), seed=0),
                   "early": lambda: EarlyIntegration()}
@@ -102,7 +102,7 @@ def test_sample_lacking_a_layer_is_scored_from_the_layers_it_has(cohort, outcome
 
 
 def test_survival_outcome(cohort, full):
-    from moflow.demo.simulate import simulate_survival
+    from moflow.demo import simulate_survival
 
     y = simulate_survival(cohort.factors.loc[list(full["rna"].index), "F1"], beta=1.0, censoring=0.3, seed=0)
     y = pd.DataFrame({"time": y["time"].astype(float), "event": y["event"].astype(float)})

@@ -9,8 +9,8 @@ import re
 import pandas as pd
 import pytest
 
-from moflow.report.sections import build_html
-from moflow.report.verdict import chance_level, verdict, verdict_html, verdict_sentence
+from moflow.report import build_html
+from moflow.report import chance_level, verdict, verdict_html, verdict_sentence
 from report_browser import assert_clean, open_report
 from report_tables import LAYERS, METRIC, board, comparison, permutation, sections, tables
 
@@ -138,7 +138,7 @@ def test_report_in_a_browser(case, tmp_path):
 
 
 def test_table_sorts_numbers_as_numbers():
-    from moflow.report.html import table
+    from moflow.report import table
 
     html = table(pd.DataFrame({"name": ["a", "b"], "p": [1e-10, 0.5], "n": [10, 9]}))
     assert 'data-v="1e-10"' in html and 'data-v="10"' in html and '<td class="n" data-v="0.5">0.5</td>' in html

@@ -133,8 +133,8 @@ def test_reads_cover_what_the_factories_touch(cohort):
     """A factory run on settings holding only its declared sections works (an undeclared section
     would raise): the preprocessors of every layer, the strategies, MOFA."""
     from moflow.cohort import sample_info
-    from moflow.integrate.build import build_mofa, build_strategies
-    from moflow.preprocess.build import build_preprocessors
+    from moflow.integrate import build_mofa, build_strategies
+    from moflow.preprocess import build_preprocessors
 
     full = default_config(integration={"mofa": {"groups": ""}})
     omics = pd.DataFrame({"layer": ["rna", "protein"], "kind": ["rnaseq_counts", "proteomics_intensity"],
@@ -179,8 +179,8 @@ def _confounded(cohort):
 
 @pytest.mark.parametrize("allow", [False, True])
 def test_batch_confounding_allow_reaches_every_fold(cohort, allow):
-    from moflow.evaluate.crossval import make_splits
-    from moflow.tasks.evaluate import cv_fold
+    from moflow.evaluate import make_splits
+    from moflow.tasks import cv_fold
 
     sheet, omics = _confounded(cohort)
     full = default_config(batch_confounding={"allow": allow})

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from moflow.demo.simulate import FACTORS, simulate_cohort
+from moflow.demo import FACTORS, simulate_cohort
 from unit_helpers import SIM
 
 
@@ -181,7 +181,7 @@ def test_more_proteins_than_genes_is_rejected():
 def test_tcga_like_cohort_has_its_shape_and_planted_structure():
     """The scale benchmark's cohort: four layers on the demo's factors; methylation loads negatively
     on F1 (beta values in [0, 1]), miRNA counts positively."""
-    from moflow.demo.simulate import simulate_tcga_like
+    from moflow.demo import simulate_tcga_like
 
     c = simulate_tcga_like(n_samples=120, n_genes=600, n_probes=800, n_mirnas=200, n_proteins=100, seed=2)
     assert {k: v.shape for k, v in c.layers.items()} == {"rna": (120, 600), "methylation": (120, 800),
@@ -304,7 +304,7 @@ def test_survival_hazard_is_driven_by_factor_f1(beta):
 
 
 def test_survival_median_time_about_five_years_at_f1_zero():
-    from moflow.demo.simulate import SURVIVAL_MEDIAN, simulate_survival
+    from moflow.demo import SURVIVAL_MEDIAN, simulate_survival
 
     f1 = pd.Series(np.zeros(20000))
     s = simulate_survival(f1, beta=1.0, censoring=0.0, seed=1)
@@ -315,7 +315,7 @@ def test_survival_median_time_about_five_years_at_f1_zero():
 
 
 def test_tcga_like_cohort_with_survival():
-    from moflow.demo.simulate import simulate_tcga_like
+    from moflow.demo import simulate_tcga_like
 
     kw = dict(n_samples=120, n_genes=600, n_probes=800, n_mirnas=200, n_proteins=100, seed=2)
     plain = simulate_tcga_like(**kw)

@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from moflow.integrate.cox import PenalizedCox, RidgeCox, partial_log_likelihood
-from moflow.evaluate.crossval import (
+from moflow.integrate import PenalizedCox, RidgeCox, partial_log_likelihood
+from moflow.evaluate import (
     SURV_PREFIX,
     evaluation_times,
     external_scores,
@@ -20,10 +20,10 @@ from moflow.evaluate.crossval import (
     split_members,
     split_names,
 )
-from moflow.integrate.strategies import EarlyIntegration, LateIntegration, MOFAStrategy, SingleLayer, make_model, with_tuned_penalty
-from moflow.integrate.mofa import MOFA, factor_associations
-from moflow.demo.simulate import simulate_cohort
-from moflow.evaluate.survival_scores import harrell_c
+from moflow.integrate import EarlyIntegration, LateIntegration, MOFAStrategy, SingleLayer, make_model, with_tuned_penalty
+from moflow.integrate import MOFA, factor_associations
+from moflow.demo import simulate_cohort
+from moflow.evaluate import harrell_c
 from unit_helpers import make_preprocessors
 
 pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning", "ignore::UserWarning")
@@ -155,7 +155,7 @@ def test_survival_fold_scores_use_the_training_side(surv_cv, surv_cohort):
     s = split_names(splits)[0]
     tr, te = split_members(splits, s)
     d = pred[(pred["split"] == s) & (pred["strategy"] == "early")]
-    from moflow.evaluate.crossval import survival_scores
+    from moflow.evaluate import survival_scores
 
     direct = survival_scores(d, y.loc[tr], times)
     scores = fold_scores(pred, "survival", y=y, times=times).set_index(["split", "strategy"])
@@ -208,7 +208,7 @@ def test_mofa_factor_of_the_planted_hazard_has_the_strongest_cox_test(surv_cohor
 def test_survival_cohort_keeps_time_and_event_from_preprocessing_and_covariates(surv_cohort):
     from moflow.cohort import covariate_table, make_cohort, outcome_columns
     from moflow.settings import Settings
-    from moflow.inputs.checks import check_omics_sheet, check_samples_sheet
+    from moflow.inputs import check_omics_sheet, check_samples_sheet
 
     c, y, _, _ = surv_cohort
     settings = Settings.defaults(outcome={"type": "survival", "time": "time", "event": "event"})
@@ -229,7 +229,7 @@ def test_survival_cohort_keeps_time_and_event_from_preprocessing_and_covariates(
 def test_survival_with_a_random_forest_stops_at_startup():
     from moflow.errors import ConfigError
     from moflow.settings import Settings
-    from moflow.inputs.startup import check_config_columns
+    from moflow.inputs import check_config_columns
 
     settings = Settings.defaults(outcome={"type": "survival", "time": "t", "event": "e"},
                                  integration={"late": {"model": "random_forest"}})

@@ -10,7 +10,7 @@ import pytest
 
 from moflow.errors import ConfigError, DataError, InputError
 from moflow.io import read_raw_table, read_sheet
-from moflow.inputs.checks import align_layer, check_omics_sheet, check_samples_sheet, parse_matrix
+from moflow.inputs import align_layer, check_omics_sheet, check_samples_sheet, parse_matrix
 
 SAMPLES_PATH = "config/samples.tsv"
 
@@ -96,7 +96,7 @@ def test_sheet_unknown_sample_type(raw_sheet):
 @pytest.fixture(scope="module")
 def surv_sheet():
     """The simulated sheet with a survival outcome (time in years, event 1/0), as read from disk."""
-    from moflow.demo.simulate import simulate_cohort
+    from moflow.demo import simulate_cohort
     from unit_helpers import COHORT_SEED, SIM
 
     return simulate_cohort(**SIM, seed=COHORT_SEED, survival=True).sheet.astype(str)
@@ -257,7 +257,7 @@ def test_survival_columns_ignored_for_other_outcome_types(raw_sheet):
 
 
 def test_parse_event_and_parse_time():
-    from moflow.inputs.survival_columns import parse_event, parse_time
+    from moflow.inputs import parse_event, parse_time
 
     values = pd.Series(["1", "0", "TRUE", "false", " 1.0 ", "0.0", "True"], index=[f"S{i}" for i in range(7)])
     event = parse_event(values)
@@ -573,7 +573,7 @@ def test_load_inputs_names_files_as_written_not_as_read(tmp_path, cohort):
     summary must name the files the way the user wrote them."""
     from moflow.io import LazyTables
     from moflow.settings import Settings
-    from moflow.tasks.inputs import validate_inputs
+    from moflow.tasks import validate_inputs
 
     def load_inputs(sheet_path, omics_path, matrices, config, labels):
         return validate_inputs(read_sheet(sheet_path), read_sheet(omics_path), LazyTables(matrices), config,

@@ -62,28 +62,19 @@ Everything public is re-exported here: import from ``moflow.enrich``. The submod
 other directly, never this package.
 """
 
-from __future__ import annotations
+import lazy_loader as lazy
 
-from moflow.enrich.combine import combine_layers, signed_z
-from moflow.enrich.competitive import (COMPETITIVE_COLUMNS, competitive_lists, competitive_test, mean_set_correlation,
-                          residual_correlation_data)
-from moflow.enrich.download import DOWNLOAD_HOSTS, download_library
-from moflow.enrich.genemap import MANY_TO_ONE, ONE_TO_MANY, GeneMap, build_gene_maps, gene_map_from_annotation
-from moflow.enrich.genesets import check_overlap, parse_gmt, testable_sets
-from moflow.enrich.lists import coefficient_lists, weight_lists
-from moflow.enrich.ora import ORA_COLUMNS, bh, ora_lists, overrepresentation, select_features
-from moflow.enrich.plan import (Collection, EnrichmentPlan, check_enrichment_config, enrichment_layers, plan_enrichment,
-                   run_collections)
-from moflow.enrich.prerank import (ENGINES, PRERANK_COLUMNS, conditional_prerank, factor_enrichment, model_enrichment, prerank,
-                      prerank_lists, rank_results)
-
-__all__ = [
-    "COMPETITIVE_COLUMNS", "DOWNLOAD_HOSTS", "ENGINES", "MANY_TO_ONE", "ONE_TO_MANY", "ORA_COLUMNS", "PRERANK_COLUMNS",
-    "Collection", "EnrichmentPlan", "GeneMap",
-    "bh", "build_gene_maps", "check_enrichment_config", "check_overlap", "coefficient_lists", "combine_layers",
-    "competitive_lists", "competitive_test", "conditional_prerank", "download_library", "enrichment_layers",
-    "factor_enrichment", "gene_map_from_annotation", "mean_set_correlation", "model_enrichment", "ora_lists",
-    "overrepresentation", "parse_gmt", "plan_enrichment", "prerank", "prerank_lists", "rank_results",
-    "residual_correlation_data", "run_collections", "select_features", "signed_z", "testable_sets",
-    "weight_lists",
-]
+__getattr__, __dir__, __all__ = lazy.attach(
+    __name__,
+    submod_attrs={
+        "combine": ["signed_z", "combine_layers", "m2lp_covariance", "layer_correlations", "brown_combine"],
+        "competitive": ["COMPETITIVE_COLUMNS", "residual_correlation_data", "mean_set_correlation", "competitive_test", "competitive_lists"],
+        "download": ["DOWNLOAD_HOSTS", "download_library"],
+        "genemap": ["ONE_TO_MANY", "MANY_TO_ONE", "GeneMap", "gene_map_from_annotation", "build_gene_maps"],
+        "genesets": ["parse_gmt", "check_overlap", "testable_sets"],
+        "lists": ["weight_lists", "coefficient_lists"],
+        "ora": ["ORA_COLUMNS", "bh", "select_features", "overrepresentation", "ora_lists"],
+        "plan": ["Collection", "EnrichmentPlan", "enrichment_layers", "plan_enrichment", "run_collections", "check_enrichment_config"],
+        "prerank": ["PRERANK_COLUMNS", "ENGINES", "prerank", "rank_results", "prerank_lists", "factor_enrichment", "model_enrichment", "conditional_prerank"],
+    },
+)

@@ -226,7 +226,7 @@ def run_fold(
     layer's feature count and each strategy's time."""
     import time
 
-    from moflow.integrate.strategies import shared_fits
+    from moflow.integrate import shared_fits
 
     t = time.perf_counter()
     tr, te = preprocess_fold(raw, preprocessors, y, train, test, qc)

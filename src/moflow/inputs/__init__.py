@@ -1,1 +1,22 @@
-"""TODO"""
+"""The inputs stage (``rules/inputs.smk``, and the start-up checks ``rules/common.smk`` runs before any job).
+
+* :mod:`.startup`: the checks made while the workflow is parsed (config file, sheets, every name config gives);
+* :mod:`.checks`: sheet, omics-sheet, matrix and gene-set checks, within and across tables;
+* :mod:`.survival_columns`: the follow-up time and event columns of a survival outcome;
+* :mod:`.scverse`: AnnData / MuData objects as the tables the TSV route gives.
+
+Every failure raises an :class:`~moflow.errors.InputError` whose message names the file, the row or
+column, and the fix.
+"""
+
+import lazy_loader as lazy
+
+__getattr__, __dir__, __all__ = lazy.attach(
+    __name__,
+    submod_attrs={
+        "checks": ["KINDS", "AUTO_CONTINUOUS_MIN_VALUES", "check_sheet_values", "check_samples_sheet", "check_omics_sheet", "anndata_sources", "check_orientation", "parse_matrix", "check_gene_symbols", "align_layer", "check_layer_not_empty", "check_gene_set_file", "gene_set_layers", "check_gene_set_overlap"],
+        "scverse": ["ANNDATA_SUFFIXES", "anndata_suffix", "source_label", "obs_to_sheet", "anndata_frame", "var_to_annotation"],
+        "startup": ["check_config_file", "check_config_layers", "check_config_columns", "check_design_metric", "check_design_strategies", "regulator_edges", "check_startup"],
+        "survival_columns": ["EVENT_CODINGS", "parse_time", "parse_event"],
+    },
+)

@@ -11,7 +11,7 @@ What runs when (``rules/common.smk`` at start-up, ``rules/inputs.smk`` in the in
   :func:`moflow.settings.apply_defaults`): both sheets cell by cell against their schemas, the
   outcome and the number of training samples, config names of layers and sheet columns, every
   gene-set file that exists;
-* input stage (:func:`moflow.tasks.inputs.validate_inputs`): every matrix (:func:`parse_matrix`,
+* input stage (:func:`moflow.tasks.inputs_rules.validate_inputs`): every matrix (:func:`parse_matrix`,
   :func:`check_orientation`, :func:`align_layer`, :func:`check_gene_symbols`) and the gene sets
   against the layers' features (:func:`check_gene_set_overlap`).
 """
@@ -26,7 +26,7 @@ import pandas as pd
 
 from moflow.errors import ConfigError, DataError
 from moflow.inputs.scverse import anndata_suffix
-from moflow.wording import NA_TOKENS, _listing, _mean, nearest  # noqa: F401 (validate's names too)
+from moflow.wording import NA_TOKENS, did_you_mean, listing, nearest, truthy  # noqa: F401
 
 log = logging.getLogger("moflow")
 
@@ -52,10 +52,6 @@ _EXCEL_DATE = re.compile(
 AUTO_CONTINUOUS_MIN_VALUES = 10
 
 
-def _truthy(value: str) -> bool:
-    return str(value).strip().lower() in {"true", "yes", "1", "y"}
-
-
 def _sheet_lines(sheet: pd.DataFrame) -> dict:
     """Row label -> line in the file (header = line 1): from ``attrs['lines']`` that
     :func:`moflow.io.read_sheet` records (comment lines counted), else label + 2."""
@@ -75,7 +71,7 @@ def _require_columns(sheet: pd.DataFrame, required, *, path: str, error=ConfigEr
     for col in required:
         if col not in sheet.columns:
             raise error(f"{path}: required column '{col}' is missing from the header (columns: "
-                        f"{_listing(sheet.columns, 12)}).{_mean(col, sheet.columns)} Need {', '.join(required)}.")
+                        f"{listing(sheet.columns, 12)}).{did_you_mean(col, sheet.columns)} Need {', '.join(required)}.")
 
 
 def check_sheet_values(sheet: pd.DataFrame, *, path: str, schema: str, key: str, error=ConfigError) -> None:
@@ -107,7 +103,7 @@ def check_sheet_values(sheet: pd.DataFrame, *, path: str, schema: str, key: str,
                 continue
             i = bad[0]
             value = values[i]
-            hint = _mean(value, spec["enum"]) if "enum" in spec else ""
+            hint = did_you_mean(value, spec["enum"]) if "enum" in spec else ""
             more = f" ({len(bad) - 1} more such row(s))" if len(bad) > 1 else ""
             ident = str(sheet.at[i, key]) if key in sheet.columns else "?"
             what = (f": {key} '{ident}' has {col} '{value}'" if key == "sample" else
@@ -180,13 +176,13 @@ def check_samples_sheet(sheet: pd.DataFrame, *, path: str, outcome: str, min_cla
     elif outcome not in sheet.columns:
         raise ConfigError(
             f"{path}: outcome column '{outcome}' (config 'outcome: column') is not in the sheet; "
-            f"columns are {_listing(sheet.columns, 20)}.{_mean(outcome, sheet.columns)} "
+            f"columns are {listing(sheet.columns, 20)}.{did_you_mean(outcome, sheet.columns)} "
             "Name the right column in config 'outcome: column' or add it to the sheet."
         )
     if test_column and test_column not in sheet.columns:
         raise ConfigError(
             f"{path}: the external test column '{test_column}' (config 'evaluation: test_column') is not in the "
-            f"sheet; columns are {_listing(sheet.columns, 20)}.{_mean(test_column, sheet.columns)} "
+            f"sheet; columns are {listing(sheet.columns, 20)}.{did_you_mean(test_column, sheet.columns)} "
             "Name an existing column, or set test_column to \"\" (no external test set)."
         )
     cohort = sheet[sheet["sample_type"] == "sample"]
@@ -207,7 +203,7 @@ def check_samples_sheet(sheet: pd.DataFrame, *, path: str, outcome: str, min_cla
         missing = cohort.loc[values.str.lower().isin(NA_TOKENS), "sample"]
         if len(missing):
             raise DataError(
-                f"{path}: sample(s) {_listing(missing)} (row {lines[missing.index[0]]}) have no value in outcome "
+                f"{path}: sample(s) {listing(missing)} (row {lines[missing.index[0]]}) have no value in outcome "
                 f"column '{outcome}'. Fill in the outcome, or set 'outcome: missing: exclude' in config to leave samples "
                 "without an outcome out of the analysis (listed in the report)."
             )
@@ -257,14 +253,14 @@ def check_samples_sheet(sheet: pd.DataFrame, *, path: str, outcome: str, min_cla
         counts = train.value_counts()
         if len(counts) < 2:
             raise DataError(
-                f"{path}: outcome column '{outcome}' has a single class ({_listing(counts.index)}) among the"
+                f"{path}: outcome column '{outcome}' has a single class ({listing(counts.index)}) among the"
                 f"{where} samples{not_counted}; at least two classes are needed to evaluate prediction. "
                 "Check the column named in config 'outcome: column'."
             )
         if outcome_type == "binary" and values.nunique() != 2:
             raise ConfigError(
                 f"{path}: config 'outcome: type' is binary but outcome column '{outcome}' has {values.nunique()} "
-                f"classes ({_listing(sorted(values.unique()))}). Declare type multiclass, or merge classes."
+                f"classes ({listing(sorted(values.unique()))}). Declare type multiclass, or merge classes."
             )
         small = counts[counts < min_class_size]
         if len(small):
@@ -289,7 +285,7 @@ def check_omics_sheet(omics: pd.DataFrame, *, path: str, samples: pd.DataFrame, 
     known = list(_schema("omics")["properties"])
     unknown = [c for c in omics.columns if c not in known]
     if unknown:
-        raise ConfigError(f"{path}: unknown column '{unknown[0]}' in the header.{_mean(unknown[0], known)} "
+        raise ConfigError(f"{path}: unknown column '{unknown[0]}' in the header.{did_you_mean(unknown[0], known)} "
                           f"Columns of the omics sheet: {', '.join(known)}.")
     if len(omics) == 0:
         raise ConfigError(f"{path}: no layers listed. Add one row per omics layer.")
@@ -311,15 +307,15 @@ def check_omics_sheet(omics: pd.DataFrame, *, path: str, samples: pd.DataFrame, 
         bc = row["batch_column"]
         if bc and bc not in samples.columns:
             raise ConfigError(f"{where}: batch_column '{bc}' is not a column of {samples_path}."
-                              f"{_mean(bc, samples.columns)} Name a sample-sheet column, or leave it empty.")
-        if _truthy(row["has_qc"]) and "injection_order" not in samples.columns:
+                              f"{did_you_mean(bc, samples.columns)} Name a sample-sheet column, or leave it empty.")
+        if truthy(row["has_qc"]) and "injection_order" not in samples.columns:
             raise ConfigError(
                 f"{where}: has_qc is true but {samples_path} has no 'injection_order' column; "
                 "add the run order of every injection (samples and QCs)."
             )
         _check_anndata_row(row, where=where)
-    omics["has_qc"] = omics["has_qc"].map(_truthy)
-    omics["log_scale"] = omics["log_scale"].map(_truthy)
+    omics["has_qc"] = omics["has_qc"].map(truthy)
+    omics["log_scale"] = omics["log_scale"].map(truthy)
     h5mu = omics["path"].map(anndata_suffix) == ".h5mu"
     omics["modality"] = omics["modality"].str.strip().where(~h5mu | (omics["modality"].str.strip() != ""),
                                                             omics["layer"])
@@ -378,16 +374,16 @@ def check_orientation(raw: pd.DataFrame, *, path: str, layer: str, orientation: 
     if len(samples) and not any(s in known for s in samples):
         hits = [s for s in other if s in known]
         if hits and anndata:
-            raise DataError(f"{path}: none of the obs names of layer '{layer}' ({_listing(samples, 3)}) is a sample "
-                            f"of the sample sheet while {len(hits)} of its var names are ({_listing(hits, 3)}): the "
+            raise DataError(f"{path}: none of the obs names of layer '{layer}' ({listing(samples, 3)}) is a sample "
+                            f"of the sample sheet while {len(hits)} of its var names are ({listing(hits, 3)}): the "
                             "AnnData holds samples as var. Write its transpose (adata.T), samples as obs.")
         if hits:
             flipped = "features_in_rows" if orientation == "samples_in_rows" else "samples_in_rows"
             side, other_side = ("rows", "columns") if orientation == "samples_in_rows" else ("columns", "rows")
             raise ConfigError(
                 f"{path}: layer '{layer}' is declared orientation '{orientation}' in {omics_path}, but none of its "
-                f"{side} ({_listing(samples, 3)}) is a sample of the sample sheet while {len(hits)} of its "
-                f"{other_side} are ({_listing(hits, 3)}). Set orientation to '{flipped}' for layer '{layer}'."
+                f"{side} ({listing(samples, 3)}) is a sample of the sample sheet while {len(hits)} of its "
+                f"{other_side} are ({listing(hits, 3)}). Set orientation to '{flipped}' for layer '{layer}'."
             )
 
 
@@ -473,7 +469,7 @@ def parse_matrix(raw: pd.DataFrame, *, path: str, orientation: str, kind: str, l
     empty_rows = [s for s in empty_rows if s not in set(allowed)]
     if len(empty_rows):
         raise DataError(
-            f"{path}: sample(s) {_listing(empty_rows)} have no observed value in layer '{layer}'. "
+            f"{path}: sample(s) {listing(empty_rows)} have no observed value in layer '{layer}'. "
             "Remove them from this matrix (the sample may stay in other layers), or, if these samples truly lack "
             "the layer, set 'inputs: allow_missing_samples: true' (an empty row then counts as a missing sample)."
         )
@@ -488,7 +484,7 @@ def check_gene_symbols(X: pd.DataFrame, *, path: str, layer: str, omics_path: st
     if hits:
         raise DataError(
             f"{path}: {len(hits)} feature ID(s) of layer '{layer}' (gene_ids 'symbol' in {omics_path}) look like "
-            f"dates that Excel made of gene symbols: {_listing(hits)} (MARCH1 becomes '1-Mar', SEPT2 '2-Sep', "
+            f"dates that Excel made of gene symbols: {listing(hits)} (MARCH1 becomes '1-Mar', SEPT2 '2-Sep', "
             "DEC1 '1-Dec'). Re-export the matrix without opening it in Excel (or import the ID column as text), "
             "or rename these features to their gene symbols (current HGNC names: MARCHF1, SEPTIN2, DELEC1)."
         )
@@ -525,7 +521,7 @@ def align_layer(
     unknown = [s for s in X.index if s not in sheet.index]
     if unknown:
         raise DataError(
-            f"{path}: sample(s) {_listing(unknown)} of layer '{layer}' are not in {samples_path}. "
+            f"{path}: sample(s) {listing(unknown)} of layer '{layer}' are not in {samples_path}. "
             "Add them to the sample sheet, or check the matrix orientation in the omics sheet."
             + _unknown_sample_hint(unknown, sheet.index)
         )
@@ -533,7 +529,7 @@ def align_layer(
     qcs = types.index[types == "qc"]
     if len(qcs) and not has_qc:
         raise ConfigError(
-            f"{path}: layer '{layer}' holds QC injection(s) {_listing(qcs)} but has_qc is false in the omics "
+            f"{path}: layer '{layer}' holds QC injection(s) {listing(qcs)} but has_qc is false in the omics "
             "sheet. Set has_qc to true for this layer, or remove the QC columns."
         )
     if has_qc and len(qcs) < 3:
@@ -548,7 +544,7 @@ def align_layer(
     absent = [s for s in cohort if s not in X.index and s not in optional]
     if absent and not allow_missing_samples:
         raise DataError(
-            f"{path}: sample(s) {_listing(absent)} of {samples_path} are missing from layer '{layer}'. "
+            f"{path}: sample(s) {listing(absent)} of {samples_path} are missing from layer '{layer}'. "
             "Add them to the matrix, remove them from the sheet, or set 'inputs: allow_missing_samples: true' "
             "if some samples truly lack this layer."
         )
@@ -653,7 +649,7 @@ def check_gene_set_overlap(features: dict[str, list], gmt_lines: dict[str, list[
                     "capitalised): use a GMT of the same species." if case else "")
             raise DataError(
                 f"{path}: no gene of this file is a feature of layer '{layer}' ({labels.get(layer, layer)}): the "
-                f"layer's features look like {_listing(feats, 4)}, the file's genes like {_listing(genes, 4)}.{hint} "
+                f"layer's features look like {listing(feats, 4)}, the file's genes like {listing(genes, 4)}.{hint} "
                 "Use identifiers of the same type (e.g. gene symbols on both sides), map the layer's features to "
                 "genes (config enrichment: layers: <layer>: annotation), or drop the collection."
             )

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from moflow.errors import DataError
-from moflow.wording import _listing, _mean
+from moflow.wording import listing, did_you_mean
 
 ANNDATA_SUFFIXES = (".h5ad", ".h5mu")
 
@@ -91,8 +91,8 @@ def anndata_frame(adata, *, path: str, anndata_layer: str = "") -> pd.DataFrame:
         if anndata_layer not in adata.layers:
             keys = list(adata.layers.keys())
             raise DataError(
-                f"{path}: has no AnnData layer '{anndata_layer}' (layers: {_listing(keys) or 'none'})."
-                f"{_mean(anndata_layer, keys)} Name one of them in the omics sheet's anndata_layer column, or "
+                f"{path}: has no AnnData layer '{anndata_layer}' (layers: {listing(keys) or 'none'})."
+                f"{did_you_mean(anndata_layer, keys)} Name one of them in the omics sheet's anndata_layer column, or "
                 "leave it empty to use X."
             )
         X = adata.layers[anndata_layer]

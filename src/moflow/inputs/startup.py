@@ -10,7 +10,8 @@ from __future__ import annotations
 import pandas as pd
 
 from moflow.errors import ConfigError
-from moflow.inputs.checks import _listing, _mean, check_gene_set_file, check_omics_sheet, check_samples_sheet
+from moflow.inputs.checks import check_gene_set_file, check_omics_sheet, check_samples_sheet
+from moflow.wording import did_you_mean, listing
 
 
 def check_config_file(path: str) -> None:
@@ -79,7 +80,7 @@ def check_config_layers(settings, layers, *, source: str = "config", omics_path:
         for key in keys:
             if str(key) not in layers:
                 problems.append(f"{source}: '{where}: {key}' names no layer of {omics_path} (layers: "
-                                f"{', '.join(layers)}).{_mean(key, layers)} Use a layer name, or remove the entry.")
+                                f"{', '.join(layers)}).{did_you_mean(key, layers)} Use a layer name, or remove the entry.")
     if problems:
         raise ConfigError("\n".join(problems))
 
@@ -98,24 +99,24 @@ def check_config_columns(settings, samples: pd.DataFrame, *, source: str = "conf
     for col in settings.covariates:
         if col not in samples.columns:
             raise ConfigError(f"{source}: 'covariates' names '{col}', which is not a column of {samples_path}."
-                              f"{_mean(col, samples.columns)} Columns: {_listing(samples.columns, 20)}.")
+                              f"{did_you_mean(col, samples.columns)} Columns: {listing(samples.columns, 20)}.")
 
 
 def check_design_metric(settings, task: str, *, source: str = "config") -> None:
     """``design: metric`` is one the outcome is scored with (``task``: classification, regression, survival)."""
-    from moflow.evaluate.crossval import CLASS_METRICS, REG_METRICS, SURV_METRICS
+    from moflow.evaluate import CLASS_METRICS, REG_METRICS, SURV_METRICS
 
     metric = settings.design.metric
     allowed = {"classification": CLASS_METRICS, "regression": REG_METRICS, "survival": SURV_METRICS}[task]
     if settings.design.enabled and metric is not None and metric not in allowed:
         kind = {"classification": "class", "regression": "continuous", "survival": "survival"}[task]
         raise ConfigError(f"{source}: 'design: metric' is {metric}, which a {kind} outcome is not scored with. "
-                          f"Use one of {_listing(allowed)}, or remove the key (the default follows the outcome).")
+                          f"Use one of {listing(allowed)}, or remove the key (the default follows the outcome).")
 
 
 def check_design_strategies(settings, omics: pd.DataFrame, *, source: str = "config") -> None:
     """``design: strategies`` names strategies this cohort is evaluated with."""
-    from moflow.integrate.build import strategy_names
+    from moflow.integrate import strategy_names
 
     named = list(settings.design.strategies)
     if not (settings.design.enabled and named):
@@ -123,15 +124,15 @@ def check_design_strategies(settings, omics: pd.DataFrame, *, source: str = "con
     known = strategy_names(list(omics["layer"]), settings, omics)
     bad = [s for s in named if s not in known]
     if bad:
-        raise ConfigError(f"{source}: 'design: strategies' names {_listing(bad)}, which "
+        raise ConfigError(f"{source}: 'design: strategies' names {listing(bad)}, which "
                           f"{'is' if len(bad) == 1 else 'are'} not evaluated on this cohort (strategies: "
-                          f"{_listing(known, 20)}).{_mean(bad[0], known)} Use names from that list, or [] for the "
+                          f"{listing(known, 20)}).{did_you_mean(bad[0], known)} Use names from that list, or [] for the "
                           "best integration and the best single layer.")
 
 
 def regulator_edges(path: str) -> pd.DataFrame:
     """A regulator edge list read and checked (:func:`moflow.integrate.prior_knowledge.parse_edges`)."""
-    from moflow.integrate.prior_knowledge import parse_edges
+    from moflow.integrate import parse_edges
     from moflow.io import read_sheet
 
     return parse_edges(read_sheet(path), path=path)
@@ -187,9 +188,9 @@ def check_startup(settings, *, source: str = "config", exists=None, produced=(),
     h = settings.integration.hierarchical
     unknown = [c for c in h.collections if c not in settings.enrichment.gene_sets]
     if unknown:
-        raise ConfigError(f"{source}: 'integration: hierarchical: collections' names {_listing(unknown)}, which "
+        raise ConfigError(f"{source}: 'integration: hierarchical: collections' names {listing(unknown)}, which "
                           f"{'is' if len(unknown) == 1 else 'are'} not in 'enrichment: gene_sets' (collections: "
-                          f"{_listing(settings.enrichment.gene_sets) or 'none'}).{_mean(unknown[0], settings.enrichment.gene_sets)}"
+                          f"{listing(settings.enrichment.gene_sets) or 'none'}).{did_you_mean(unknown[0], settings.enrichment.gene_sets)}"
                           " Name a collection of enrichment: gene_sets.")
     for name, reg in h.regulators.items():
         if not exists(reg.edges):

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from moflow.errors import ConfigError, DataError
-from moflow.wording import NA_TOKENS, _listing, _mean
+from moflow.wording import NA_TOKENS, listing, did_you_mean
 
 # survival outcomes: the accepted event codings (parse_event)
 _EVENT_TRUE = {"true"}
@@ -80,7 +80,7 @@ def _parse_event(values: pd.Series, *, column: str, label) -> pd.Series:
         found = sorted(text.unique(), key=str)
         raise DataError(
             f"{label(i)} has the value '{text[i]}' in event column '{column}', which is not an event coding "
-            f"({len(bad)} such sample(s); values found: {_listing(found, 8)}). Code events as {EVENT_CODINGS}; "
+            f"({len(bad)} such sample(s); values found: {listing(found, 8)}). Code events as {EVENT_CODINGS}; "
             "no other coding (yes/no, dead/alive, 2/1, ...) is accepted."
         )
     return event.astype(bool)
@@ -115,7 +115,7 @@ def _check_survival_columns(sheet: pd.DataFrame, *, path: str, time_column: str,
         if col not in sheet.columns:
             raise ConfigError(
                 f"{path}: {key} column '{col}' (config 'outcome: {key}') is not in the sheet; columns are "
-                f"{_listing(sheet.columns, 20)}.{_mean(col, sheet.columns)} Name the right column in config "
+                f"{listing(sheet.columns, 20)}.{did_you_mean(col, sheet.columns)} Name the right column in config "
                 f"'outcome: {key}' or add it to the sheet."
             )
     if time_column == event_column:

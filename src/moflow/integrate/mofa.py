@@ -302,7 +302,7 @@ def factor_associations(factors: pd.DataFrame, covariates: pd.DataFrame, surviva
 
     rows = []
     if survival is not None:
-        from moflow.evaluate.survival_scores import cox_univariate
+        from moflow.evaluate import cox_univariate
 
         s = survival.reindex(factors.index)
         for f in factors.columns:
@@ -310,7 +310,7 @@ def factor_associations(factors: pd.DataFrame, covariates: pd.DataFrame, surviva
             rows.append({"factor": f, "covariate": SURVIVAL_COVARIATE, "test": "cox", "statistic": r["z"],
                          "effect": r["hr_per_sd"], "p": r["p"], "hr_lo": r["hr_lo"], "hr_hi": r["hr_hi"]})
     for cov in covariates.columns:
-        from moflow.inputs.checks import NA_TOKENS
+        from moflow.wording import NA_TOKENS
 
         col = covariates[cov].reindex(factors.index)
         col = col.where(~col.astype(str).str.strip().str.lower().isin(NA_TOKENS) & col.notna())

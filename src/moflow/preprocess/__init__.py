@@ -36,98 +36,23 @@ The chain of a layer is :class:`LayerPreprocessor` (:mod:`.chain`); it builds ea
 class and shared helpers in :mod:`._base`.
 """
 
-from moflow.preprocess._base import Identity, Step
-from moflow.preprocess.batch import ComBat, LinearBatch, check_batch_confounding
-from moflow.preprocess.chain import LayerPreprocessor
-from moflow.preprocess.defaults import STEP_ORDER, kind_defaults, layer_settings
-from moflow.preprocess.filter import FeatureFilter
-from moflow.preprocess.impute import (
-    AUTO_CANDIDATES,
-    IMPUTE_METHODS,
-    AutoImpute,
-    HalfMinImpute,
-    IterativeImpute,
-    KNNImpute,
-    MinProbImpute,
-    MixedImpute,
-    QRILCImpute,
-    WithinBatch,
-    imputation_table,
-    make_imputer,
-)
-from moflow.preprocess.impute_benchmark import IMPUTATION_COLUMNS, MeanImpute, missingness_model, nrmse, pattern_mask, score_imputers
-from moflow.preprocess.normalize import (
-    PQN,
-    BinaryCheck,
-    CountNormalizer,
-    Log2,
-    MedianCentering,
-    MValue,
-    QuantileNormalizer,
-    _tmm_factor,
-    fit_dispersion_trend,
-    glog2,
-    glog_lambda,
-    vst,
-)
-from moflow.preprocess.qc_drift import QCRLSC, AutoDrift, SampleDrift, lowess_columns, qc_rsd, run_order_correlation
-from moflow.preprocess.registry import KINDS, NORMALIZE_METHODS, REGISTRY, BuildContext, StepSpec, kinds_for, make_step, methods
-from moflow.preprocess.scale import Scaler
+import lazy_loader as lazy
 
-__all__ = [
-    "AUTO_CANDIDATES",
-    "kind_defaults",
-    "IMPUTATION_COLUMNS",
-    "IMPUTE_METHODS",
-    "KINDS",
-    "NORMALIZE_METHODS",
-    "PQN",
-    "QCRLSC",
-    "STEP_ORDER",
-    "SampleDrift",
-    "AutoDrift",
-    "AutoImpute",
-    "BinaryCheck",
-    "BuildContext",
-    "ComBat",
-    "CountNormalizer",
-    "FeatureFilter",
-    "HalfMinImpute",
-    "Identity",
-    "IterativeImpute",
-    "KNNImpute",
-    "LayerPreprocessor",
-    "LinearBatch",
-    "Log2",
-    "MValue",
-    "MeanImpute",
-    "MedianCentering",
-    "MinProbImpute",
-    "MixedImpute",
-    "QRILCImpute",
-    "QuantileNormalizer",
-    "REGISTRY",
-    "Scaler",
-    "Step",
-    "StepSpec",
-    "WithinBatch",
-    "_tmm_factor",
-    "check_batch_confounding",
-    "fit_dispersion_trend",
-    "glog2",
-    "glog_lambda",
-    "imputation_table",
-    "kinds_for",
-    "layer_settings",
-    "lowess_columns",
-    "make_imputer",
-    "make_step",
-    "methods",
-    "missingness_model",
-    "nrmse",
-    "pattern_mask",
-    "qc_rsd",
-    "run_order_correlation",
-    "score_imputers",
-    "vst",
-]
+__getattr__, __dir__, __all__ = lazy.attach(
+    __name__,
+    submod_attrs={
+        "_base": ["Step", "Identity"],
+        "batch": ["check_batch_confounding", "ComBat", "LinearBatch"],
+        "chain_factory": ["build_preprocessor", "build_preprocessors"],
+        "chain": ["LayerPreprocessor"],
+        "defaults": ["STEP_ORDER", "layer_settings", "kind_defaults"],
+        "diagnostics": ["pca_scores", "batch_diagnostics", "missingness_table", "missingness_summary", "stage_diagnostics", "step_diagnostics"],
+        "filter": ["FeatureFilter"],
+        "impute": ["KNNImpute", "IterativeImpute", "HalfMinImpute", "MinProbImpute", "QRILCImpute", "WithinBatch", "MixedImpute", "IMPUTE_METHODS", "AUTO_CANDIDATES", "MAR_METHODS", "make_imputer", "imputation_table", "AutoImpute"],
+        "impute_benchmark": ["MeanImpute", "missingness_model", "pattern_mask", "nrmse", "score_imputers", "IMPUTATION_COLUMNS"],
+        "normalize": ["fit_dispersion_trend", "vst", "CountNormalizer", "MedianCentering", "QuantileNormalizer", "glog2", "glog_lambda", "PQN", "Log2", "MValue", "BinaryCheck"],
+        "qc_drift": ["lowess_columns", "QCRLSC", "SampleDrift", "AutoDrift", "run_order_correlation", "qc_rsd"],
+        "registry": ["NORMALIZE_METHODS", "KINDS", "BuildContext", "StepSpec", "REGISTRY", "STEPS", "methods", "kinds_for", "make_step"],
+        "scale": ["Scaler"],
+    },
+)

@@ -89,7 +89,7 @@ class _BatchBase(Step):
         return self.info.loc[index, self.batch_column].astype(str).to_numpy()
 
     def _covariate_design(self, index, y) -> np.ndarray:
-        from moflow.inputs.checks import NA_TOKENS
+        from moflow.wording import NA_TOKENS
 
         blocks = []
         for c in self.covariates or ():

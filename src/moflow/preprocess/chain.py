@@ -131,7 +131,7 @@ class LayerPreprocessor(TransformerMixin, BaseEstimator):
             raise
 
     def _run(self, X, y, fit: bool, trace: dict | None = None):
-        from moflow.inputs.checks import check_layer_not_empty
+        from moflow.inputs import check_layer_not_empty
 
         cur = X
         steps = self._build() if fit else self.steps_

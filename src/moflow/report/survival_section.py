@@ -22,7 +22,7 @@ def risk_groups(pred: pd.DataFrame, strategy: str) -> pd.DataFrame:
 
 def km_table(d: pd.DataFrame) -> pd.DataFrame:
     """Kaplan-Meier estimate of each risk group (columns group plus :func:`moflow.evaluate.survival_scores.kaplan_meier`'s)."""
-    from moflow.evaluate.survival_scores import kaplan_meier
+    from moflow.evaluate import kaplan_meier
 
     parts = [kaplan_meier(g["time"].to_numpy(float), g["event"].to_numpy(float) > 0).assign(group=name)
              for name, g in d.groupby("risk_group", sort=True)]
@@ -33,7 +33,7 @@ def plot_km(d: pd.DataFrame, *, strategy: str, time_unit: str, repeats: int):
     """Kaplan-Meier curves of the out-of-fold risk groups with 95% bands, the log-rank p and the number
     at risk under the axis. With several CV repeats every sample appears once per repeat: the curves
     pool them (the log-rank p of the pooled rows is then optimistic, so the first repeat's is shown)."""
-    from moflow.evaluate.survival_scores import logrank, number_at_risk
+    from moflow.evaluate import logrank, number_at_risk
 
     first = d[d["split"].str.startswith("r1")] if d["split"].str.startswith("r1").any() else d
     lr = logrank(first["time"].to_numpy(float), first["event"].to_numpy(float) > 0, first["risk_group"].to_numpy())

@@ -6,7 +6,7 @@ import pandas as pd
 
 from moflow.cohort import Cohort, make_cohort
 from moflow.settings import Settings, reads
-from moflow.inputs.checks import check_omics_sheet, check_samples_sheet
+from moflow.inputs import check_omics_sheet, check_samples_sheet
 
 
 @reads("outcome", uses=[make_cohort])

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from moflow.cohort import Cohort
-from moflow.preprocess.build import build_preprocessor
+from moflow.preprocess import build_preprocessor
 from moflow.settings import Settings, reads
 from moflow.tasks._common import load_cohort
 
@@ -15,7 +15,7 @@ from moflow.tasks._common import load_cohort
 def fit_transform_layer(pp, X: pd.DataFrame, y: pd.Series, test: set) -> pd.DataFrame:
     """Fit a layer's chain on every sample but the external test ones (QC injections included) and
     return all cohort samples processed: external test samples are only transformed."""
-    from moflow.evaluate.crossval import fit_apply
+    from moflow.evaluate import fit_apply
 
     fit_rows = [s for s in X.index if s not in test]
     apply_rows = [s for s in X.index if s in test]
@@ -49,8 +49,8 @@ def layer_report(X: pd.DataFrame, row: pd.Series, cohort: Cohort, settings: Sett
     """
     from sklearn.base import clone
 
-    from moflow.preprocess.diagnostics import missingness_table, stage_diagnostics, step_diagnostics
-    from moflow.evaluate.crossval import outcome_labels
+    from moflow.preprocess import missingness_table, stage_diagnostics, step_diagnostics
+    from moflow.evaluate import outcome_labels
     from moflow.preprocess import imputation_table
 
     info, y = cohort.info, cohort.y

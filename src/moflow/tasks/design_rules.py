@@ -21,10 +21,10 @@ import pandas as pd
 from moflow.cohort import Cohort
 from moflow.errors import InputError
 from moflow.settings import Settings, reads
-from moflow.integrate.build import build_prior, build_strategies
-from moflow.preprocess.build import build_preprocessors
+from moflow.integrate import build_prior, build_strategies
+from moflow.preprocess import build_preprocessors
 from moflow.tasks._common import load_cohort
-from moflow.tasks.evaluate import survival_times
+from moflow.tasks.evaluate_rules import survival_times
 
 log = logging.getLogger("moflow")
 
@@ -59,7 +59,7 @@ def design_power(raw: dict[str, pd.DataFrame], layers: dict[str, pd.DataFrame], 
     both joint designs), figure}. Count layers use their raw counts (the negative-binomial model) and binary
     layers their 0/1 calls (two proportions), of the features preprocessing keeps; other layers their
     preprocessed values (t test on the scale analysed)."""
-    from moflow.design.power import effect_sizes, joint_design, layer_power_curve, samples_needed, storey_pi0
+    from moflow.design import effect_sizes, joint_design, layer_power_curve, samples_needed, storey_pi0
 
     cohort = load_cohort(raw_samples, raw_omics, settings)
     d = settings.design
@@ -123,8 +123,8 @@ def design_power(raw: dict[str, pd.DataFrame], layers: dict[str, pd.DataFrame], 
     power = pd.concat(rows, ignore_index=True)
     power.insert(0, "groups", f"{pair[0]} vs {pair[1]}")
     log.info("design: groups %s; joint designs:\n%s", how, pd.DataFrame(table).to_string(index=False))
-    from moflow.report.sections import png_bytes
-    from moflow.report.design_section import plot_power_curves
+    from moflow.report import png_bytes
+    from moflow.report import plot_power_curves
 
     power = power[["layer", "kind"] + [c for c in power.columns if c not in ("layer", "kind")]]
     figure = png_bytes(plot_power_curves(power, target_power=float(d.target_power), min_power=float(d.min_power)))
@@ -193,7 +193,7 @@ def learning_strategies(board: pd.DataFrame, settings: Settings | None = None) -
 
 def learning_splits(splits: pd.DataFrame) -> list[str]:
     """The CV splits the learning curves use: those of the first repeat (every sample held out once)."""
-    from moflow.evaluate.crossval import split_names
+    from moflow.evaluate import split_names
 
     names = split_names(splits)
     first = names[0].split("f")[0] if names else ""
@@ -208,8 +208,8 @@ def design_fold(raw: dict[str, pd.DataFrame], splits: pd.DataFrame, names: list[
     subsampled (stratified, nested, seeded) to each of ``design: fractions``, every layer's chain and the
     chosen strategies refit on the subsample, scored on the split's held-out samples.
     {points: strategy, split, fraction, n_train, n_test, and every metric}."""
-    from moflow.evaluate.crossval import run_fold, score_predictions, split_members
-    from moflow.design.samplesize import subsample_training
+    from moflow.evaluate import run_fold, score_predictions, split_members
+    from moflow.design import subsample_training
 
     cohort = load_cohort(raw_samples, raw_omics, settings)
     task = cohort.task
@@ -251,7 +251,7 @@ def riley_floor(cohort: Cohort, board: pd.DataFrame, n_parameters: int, metric: 
     """Riley et al.'s minimum sample size for a model with ``n_parameters`` candidate parameters (the MOFA
     factors: the compact predictor), the cohort's prevalence or event rate and the best CV score (the C
     statistic, or R2, the criteria are built on; 0.7 / 0.25 where the scores are not those)."""
-    from moflow.design.samplesize import riley_binary, riley_continuous, riley_survival
+    from moflow.design import riley_binary, riley_continuous, riley_survival
 
     y = cohort.y.loc[cohort.train]
     col = {"classification": "roc_auc", "survival": "harrell_c", "regression": "r2"}[cohort.task]
@@ -297,8 +297,8 @@ def design_learning(points: pd.DataFrame, scores: pd.DataFrame, splits: pd.DataF
     (``scores``, the fold scores of the evaluation), an inverse power law per strategy with a split
     bootstrap, extrapolated to the target score; Riley's minimum sample size as a floor.
     {points, curve, sample_size}."""
-    from moflow.evaluate.crossval import split_members
-    from moflow.design.samplesize import fit_learning_curve, predict_score, size_for_target, size_levels
+    from moflow.evaluate import split_members
+    from moflow.design import fit_learning_curve, predict_score, size_for_target, size_levels
 
     cohort = load_cohort(raw_samples, raw_omics, settings)
     metric, target, kind = design_metric(cohort.task, settings, board)
@@ -346,8 +346,8 @@ def design_learning(points: pd.DataFrame, scores: pd.DataFrame, splits: pd.DataF
              if curves else pd.DataFrame(columns=["strategy", "n", "score", "low", "high", "extrapolated"]))
     log.info("design: learning curves of %s; sample sizes for %s %.3g:\n%s", ", ".join(chosen), metric, target,
              size.to_string(index=False))
-    from moflow.report.sections import png_bytes
-    from moflow.report.design_section import plot_learning_curves
+    from moflow.report import png_bytes
+    from moflow.report import plot_learning_curves
 
     return {"points": pts, "curve": curve, "sample_size": size,
             "figure": png_bytes(plot_learning_curves(pts, curve, size))}

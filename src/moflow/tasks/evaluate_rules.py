@@ -7,8 +7,8 @@ import logging
 import pandas as pd
 
 from moflow.cohort import Cohort, positive_class, split_groups
-from moflow.integrate.build import build_prior, build_strategies
-from moflow.preprocess.build import build_preprocessors
+from moflow.integrate import build_prior, build_strategies
+from moflow.preprocess import build_preprocessors
 from moflow.settings import Settings, reads
 from moflow.tasks._common import load_cohort
 
@@ -18,7 +18,7 @@ log = logging.getLogger("moflow")
 @reads("evaluation", "seed", uses=[load_cohort, split_groups])
 def cv_splits(raw_samples: pd.DataFrame, raw_omics: pd.DataFrame, settings: Settings) -> dict:
     """The outer splits every strategy is scored on (and the external-test split ``final``)."""
-    from moflow.evaluate.crossval import make_splits
+    from moflow.evaluate import make_splits
 
     cohort = load_cohort(raw_samples, raw_omics, settings)
     ev = settings.evaluation
@@ -37,7 +37,7 @@ def cv_splits(raw_samples: pd.DataFrame, raw_omics: pd.DataFrame, settings: Sett
 def survival_times(cohort: Cohort, settings: Settings):
     """(AUC times, integrated-Brier grid) of a survival outcome, from config and the training samples
     (:func:`moflow.evaluate.crossval.evaluation_times`)."""
-    from moflow.evaluate.crossval import evaluation_times
+    from moflow.evaluate import evaluation_times
 
     return evaluation_times(cohort.y.loc[cohort.train], settings.evaluation.survival_times)
 
@@ -51,7 +51,7 @@ def cv_fold(raw: dict[str, pd.DataFrame], splits: pd.DataFrame, names: list[str]
     samples. The preprocessed matrices stay in memory (written once per split they cost more than
     the preprocessing, and no rule reads them). ``files`` (enrichment files) and ``edges`` (checked
     regulator edge lists) where the hierarchical strategy runs."""
-    from moflow.evaluate.crossval import run_fold, split_members
+    from moflow.evaluate import run_fold, split_members
 
     cohort = load_cohort(raw_samples, raw_omics, settings)
     qc = {layer: cohort.qc for layer in cohort.omics.index[cohort.omics["has_qc"]]}
@@ -86,7 +86,7 @@ def score_strategies(pred: pd.DataFrame, cohort: Cohort, settings: Settings) -> 
     """The scoreboard (CV scores with corrected intervals, external-test scores beside them), the
     corrected t-test of the best integration against the best single layer, and a label-permutation
     p-value of the best strategy."""
-    from moflow.evaluate.crossval import FINAL, compare_best, external_scores, fold_scores, permutation_pvalue, scoreboard
+    from moflow.evaluate import FINAL, compare_best, external_scores, fold_scores, permutation_pvalue, scoreboard
 
     task, y = cohort.task, cohort.y
     times = survival_times(cohort, settings)[0] if task == "survival" else ()

@@ -8,7 +8,7 @@ import logging
 import pandas as pd
 
 from moflow.cohort import Cohort, align_layers, covariate_table, orient_coefficients, positive_class
-from moflow.integrate.build import build_mofa, build_prior, strategy_factory
+from moflow.integrate import build_mofa, build_prior, strategy_factory
 from moflow.settings import Settings, reads
 from moflow.tasks._common import load_cohort
 
@@ -32,7 +32,7 @@ def integrate_early(layers: dict[str, pd.DataFrame], raw_samples: pd.DataFrame, 
     cohort, layers = _inputs(raw_samples, raw_omics, layers, settings)
     model = strategy_factory("early", cohort.omics, settings, cohort.task, sheet=cohort.sheet)()
     model.fit(_train(cohort, layers), cohort.y.loc[cohort.train])
-    from moflow.evaluate.crossval import outcome_labels
+    from moflow.evaluate import outcome_labels
 
     emb = model.embed(layers)
     emb.insert(0, "outcome", outcome_labels(cohort.y).reindex(emb.index).to_numpy())  # survival: event
@@ -61,8 +61,8 @@ def mofa_fit(layers: dict[str, pd.DataFrame], cohort: Cohort, settings: Settings
     test samples projected onto the trained model, never fitted) and the stability across extra seeds.
 
     Returns (model, factors, stability)."""
-    from moflow.integrate.strategies import observed_rows
-    from moflow.integrate.mofa import stability
+    from moflow.integrate import observed_rows
+    from moflow.integrate import stability
 
     train = cohort.train
     fit_layers = {n: X.loc[train].loc[observed_rows(X.loc[train])] for n, X in layers.items()}
@@ -85,7 +85,7 @@ def mofa_fit(layers: dict[str, pd.DataFrame], cohort: Cohort, settings: Settings
 def integrate_mofa(layers: dict[str, pd.DataFrame], raw_samples: pd.DataFrame, raw_omics: pd.DataFrame,
                    settings: Settings) -> dict:
     """MOFA: {model, factors, weights, variance, associations (every covariate), stability}."""
-    from moflow.integrate.mofa import factor_associations
+    from moflow.integrate import factor_associations
 
     cohort, layers = _inputs(raw_samples, raw_omics, layers, settings)
     mofa, factors, stab = mofa_fit(layers, cohort, settings)

@@ -132,7 +132,7 @@ def strategy_factory(name: str, omics: pd.DataFrame, settings: Settings, task: s
         from moflow.integrate.hierarchical import HierarchicalIntegration
 
         if prior is None:
-            raise ValueError("the hierarchical strategy needs its prior knowledge (moflow.integrate.build.build_prior)")
+            raise ValueError("the hierarchical strategy needs its prior knowledge (moflow.integrate.strategy_factory.build_prior)")
         h = integ.hierarchical
         return partial(HierarchicalIntegration, collections=prior["collections"], gene_maps=prior["gene_maps"],
                        regulators=prior["regulators"], method=h.method, min_size=int(h.min_size),

@@ -7,9 +7,9 @@ import logging
 import pandas as pd
 
 from moflow.cohort import external_test_samples, outcome, positive_class
-from moflow.inputs.scverse import anndata_suffix, source_label
+from moflow.inputs import anndata_suffix, source_label
 from moflow.settings import Settings, reads
-from moflow.inputs.checks import (align_layer, check_gene_set_overlap, check_gene_symbols, check_omics_sheet,
+from moflow.inputs import (align_layer, check_gene_set_overlap, check_gene_symbols, check_omics_sheet,
                         check_orientation, check_samples_sheet, parse_matrix)
 
 log = logging.getLogger("moflow")

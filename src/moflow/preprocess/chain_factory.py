@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from moflow.inputs.checks import _truthy
+from moflow.wording import truthy
 from moflow.settings import Settings, reads, thaw
 
 if TYPE_CHECKING:
@@ -38,7 +38,7 @@ def build_preprocessor(row: pd.Series, settings: Settings, info: pd.DataFrame) -
         info=info,
         batch_column=row.get("batch_column", "") or "",
         covariates=tuple(settings.covariates),
-        log_scale=_truthy(row.get("log_scale", "false")),
+        log_scale=truthy(row.get("log_scale", "false")),
         layer=row["layer"],
         seed=int(settings.seed),
     )

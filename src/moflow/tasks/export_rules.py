@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from moflow.settings import SECTIONS, Settings, reads, thaw
-from moflow.inputs.checks import check_omics_sheet
+from moflow.inputs import check_omics_sheet
 
 
 @reads(*SECTIONS)
@@ -23,7 +23,7 @@ def export_mudata(layers: dict[str, pd.DataFrame], raw_samples: pd.DataFrame, ra
     the export stores the whole config, so any change to it makes a new file.
 
     Returns {"mudata": MuData}."""
-    from moflow.export.h5mu import provenance, to_mudata
+    from moflow.export import provenance, to_mudata
 
     sheet = raw_samples.set_index("sample", drop=False)
     omics = check_omics_sheet(raw_omics, path=str(settings.omics), samples=sheet, samples_path=str(settings.samples))

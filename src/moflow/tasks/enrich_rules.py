@@ -132,7 +132,7 @@ def enrich_combine(mofa: pd.DataFrame, models: pd.DataFrame, settings: Settings)
     """One multi-omics pathway table (Stouffer across layers, BH per collection and factor or model),
     with Brown's combination with DPM's directional penalty beside it (columns p_brown, fdr_brown;
     :func:`moflow.enrich.combine.brown_combine`), appended after the Stouffer columns."""
-    from moflow.enrich.combine import brown_combine
+    from moflow.enrich import brown_combine
 
     alpha = settings.enrichment.alpha
     by = ["collection", "source", "component"]

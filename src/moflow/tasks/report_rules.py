@@ -42,7 +42,7 @@ def build_report(layers: list[str], tables: dict[str, pd.DataFrame], per_layer: 
     """
     from moflow.report import sections as rp
 
-    from moflow.integrate.mofa import SURVIVAL_COVARIATE
+    from moflow.integrate import SURVIVAL_COVARIATE
 
     outcome_column = SURVIVAL_COVARIATE if settings.outcome.type == "survival" else settings.outcome.column
     pca_png = {layer: rp.png_bytes(rp.plot_pca(per_layer["pca"][layer], layer)) for layer in layers}
@@ -58,12 +58,12 @@ def build_report(layers: list[str], tables: dict[str, pd.DataFrame], per_layer: 
     figures, enrichment_more = _enrichment_figures(tables)
     survival = None
     if settings.outcome.type == "survival":
-        from moflow.report.survival_section import survival_html
+        from moflow.report import survival_html
 
         survival = survival_html(tables["predictions"], board, associations, time_unit=settings.outcome.time_unit)
     design = None
     if "design_power" in tables:  # the design stage ran: the section "How many samples?"
-        from moflow.report.design_section import design_html
+        from moflow.report import design_html
 
         design = design_html(tables["design_power"], tables["design_joint"], tables["design_points"],
                              tables["design_curve"], tables["design_size"], power_png=tables["design_power_png"],
