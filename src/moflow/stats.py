@@ -1,5 +1,5 @@
-"""Association statistics of labels: Cramér's V, the correlation ratio, and the batch/outcome
-association behind the confounding guard of batch correction.
+"""Statistics every stage shares: Cramér's V, the correlation ratio, the batch/outcome association
+behind the confounding guard of batch correction, and the one Benjamini-Hochberg FDR (:func:`bh`).
 
 Pure functions with no dependency on the rest of the package, so that both the preprocessing steps
 and the diagnostics use them.
@@ -81,3 +81,24 @@ def row_nanmedian(A: np.ndarray) -> np.ndarray:
         return np.full(A.shape[0], np.nan)
     med = np.mean(np.stack([S[rows, lo], S[rows, hi]]), axis=0)
     return np.where(n > 0, med, np.nan)
+
+
+def bh(p) -> np.ndarray:
+    """Benjamini-Hochberg adjusted p-values (statsmodels' ``fdr_bh``); a missing p-value counts as 1.
+
+    Parameters
+    ----------
+    p : array-like of float
+        Raw p-values.
+
+    Returns
+    -------
+    numpy.ndarray
+        The adjusted p-values, in the order of ``p``.
+    """
+    p = np.asarray(p, dtype=float)
+    if p.size == 0:
+        return p
+    from statsmodels.stats.multitest import multipletests
+
+    return multipletests(np.nan_to_num(p, nan=1.0), method="fdr_bh")[1]

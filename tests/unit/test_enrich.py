@@ -12,6 +12,7 @@ import pytest
 from scipy import stats
 
 from moflow import enrich as en
+from moflow.stats import bh
 from moflow.enrich import (GeneMap, check_enrichment_config, check_overlap, combine_layers, competitive_test,
                            conditional_prerank, download_library, factor_enrichment, gene_map_from_annotation,
                            mean_set_correlation, model_enrichment, overrepresentation, parse_gmt, plan_enrichment,
@@ -412,7 +413,7 @@ def test_overrepresentation_uses_explicit_background_and_hypergeometric(monkeypa
     assert "C1orf112" in res.loc["HIT", "genes"].split(";")  # not lost to gseapy's upper-casing
     assert res.loc["MISS", "p"] == 1.0 and res.loc["MISS", "overlap"] == 0
     # every tested set enters BH, those without a hit too
-    assert res["fdr"].to_numpy() == pytest.approx(en.bh(res["p"].to_numpy()))
+    assert res["fdr"].to_numpy() == pytest.approx(bh(res["p"].to_numpy()))
     assert not no_network
 
 
@@ -437,7 +438,7 @@ def test_stouffer_ranks_two_layers_above_one_and_signs_cancel():
     assert res.loc["OPPOSITE", "z"] == pytest.approx(0.0)
     assert res.loc["BOTH", "layers_significant"] == "protein,rna"
     assert res.loc["OPPOSITE", "layers_significant"] == ""
-    assert res["fdr"].to_numpy() == pytest.approx(en.bh(res["p"].to_numpy()))
+    assert res["fdr"].to_numpy() == pytest.approx(bh(res["p"].to_numpy()))
 
 
 def test_every_collection_keeps_its_own_fdr():
@@ -684,7 +685,7 @@ def _layers_table(zs: dict, terms=None, collection="c", component="F1"):
         ok = np.isfinite(z)
         p = 2 * stats.norm.sf(np.abs(z[ok]))
         rows.append(pd.DataFrame({"collection": collection, "component": component, "layer": layer,
-                                  "term": np.asarray(names)[ok], "nes": z[ok], "p": p, "fdr": en.bh(p),
+                                  "term": np.asarray(names)[ok], "nes": z[ok], "p": p, "fdr": bh(p),
                                   "z": z[ok]}))
     return pd.concat(rows, ignore_index=True)
 
@@ -731,7 +732,7 @@ def test_brown_combine_independent_layers_is_fisher():
     assert two["p_brown"].to_numpy() == pytest.approx(fisher[two.index].to_numpy(), rel=1e-9)
     assert (two["df_brown"] == 4).all() and two["scale_brown"].to_numpy() == pytest.approx(1.0)
     assert res.loc["T0005", "p_brown"] == pytest.approx(p1[5], rel=1e-9) and res.loc["T0005", "n_layers"] == 1
-    assert res["fdr_brown"].sort_index().to_numpy() == pytest.approx(en.bh(res["p_brown"].sort_index().to_numpy()))
+    assert res["fdr_brown"].sort_index().to_numpy() == pytest.approx(bh(res["p_brown"].sort_index().to_numpy()))
     # too few terms to estimate the correlation: independent, even when the layers agree perfectly
     few = brown_combine(_layers_table({"rna": z1[:6], "protein": z1[:6]}), by=["collection", "component"],
                         directional=False).set_index("term")

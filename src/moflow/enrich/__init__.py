@@ -52,7 +52,7 @@ Modules
 :func:`model_enrichment`, :func:`conditional_prerank`, :func:`rank_results`.
 ``competitive``: :func:`residual_correlation_data`, :func:`mean_set_correlation`,
 :func:`competitive_test`, :func:`competitive_lists`.
-``ora``: :func:`bh`, :func:`select_features`, :func:`overrepresentation`, :func:`ora_lists`.
+``ora``: :func:`select_features`, :func:`overrepresentation`, :func:`ora_lists`.
 ``combine``: :func:`signed_z`, :func:`combine_layers`.
 ``plan``: :class:`Collection`, :class:`EnrichmentPlan`, :func:`enrichment_layers`,
 :func:`plan_enrichment`, :func:`run_collections`, :func:`check_enrichment_config`.
@@ -73,7 +73,7 @@ __getattr__, __dir__, __all__ = lazy.attach(
         "genemap": ["ONE_TO_MANY", "MANY_TO_ONE", "GeneMap", "gene_map_from_annotation", "build_gene_maps"],
         "genesets": ["parse_gmt", "check_overlap", "testable_sets"],
         "lists": ["weight_lists", "coefficient_lists"],
-        "ora": ["ORA_COLUMNS", "bh", "select_features", "overrepresentation", "ora_lists"],
+        "ora": ["ORA_COLUMNS", "select_features", "overrepresentation", "ora_lists"],
         "plan": ["Collection", "EnrichmentPlan", "enrichment_layers", "plan_enrichment", "run_collections", "check_enrichment_config"],
         "prerank": ["PRERANK_COLUMNS", "ENGINES", "prerank", "rank_results", "prerank_lists", "factor_enrichment", "model_enrichment", "conditional_prerank"],
     },

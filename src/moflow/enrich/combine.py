@@ -9,7 +9,7 @@ import functools
 import numpy as np
 import pandas as pd
 
-from moflow.enrich.ora import bh
+from moflow.stats import bh
 
 
 def signed_z(stat: np.ndarray, p: np.ndarray) -> np.ndarray:

@@ -7,7 +7,7 @@ import pandas as pd
 
 from moflow.enrich.genemap import GeneMap
 from moflow.enrich.genesets import testable_sets
-from moflow.enrich.ora import bh
+from moflow.stats import bh
 from moflow.enrich.prerank import _empty, rank_results
 
 COMPETITIVE_COLUMNS = ["term", "set_size", "statistic", "correlation", "vif", "mean_in", "mean_out", "p", "fdr"]

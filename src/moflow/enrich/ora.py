@@ -10,21 +10,13 @@ import logging
 import numpy as np
 import pandas as pd
 
+from moflow.stats import bh
+
 from moflow.enrich.genemap import GeneMap
 from moflow.enrich.genesets import testable_sets
 
 ORA_COLUMNS = ["term", "overlap", "set_size", "list_size", "background_size", "expected", "odds_ratio", "p", "fdr",
                "genes"]
-
-
-def bh(p: np.ndarray) -> np.ndarray:
-    """Benjamini-Hochberg adjusted p-values."""
-    p = np.asarray(p, dtype=float)
-    if p.size == 0:
-        return p
-    from statsmodels.stats.multitest import multipletests
-
-    return multipletests(np.nan_to_num(p, nan=1.0), method="fdr_bh")[1]
 
 
 def select_features(scores: pd.Series, *, top: int, side: str) -> list[str]:

@@ -298,7 +298,7 @@ def factor_associations(factors: pd.DataFrame, covariates: pd.DataFrame, surviva
     the samples): a univariate Cox model per factor (covariate ``survival``, test ``cox``; statistic:
     Wald z; effect: hazard ratio per SD of the factor, with its 95% interval in hr_lo / hr_hi).
     """
-    from statsmodels.stats.multitest import multipletests
+    from moflow.stats import bh
 
     rows = []
     if survival is not None:
@@ -337,7 +337,7 @@ def factor_associations(factors: pd.DataFrame, covariates: pd.DataFrame, surviva
                 rows.append({"factor": f, "covariate": cov, "test": "kruskal", "statistic": h, "effect": eff, "p": p})
     out = pd.DataFrame(rows)
     if len(out):
-        out["p_adj"] = multipletests(out["p"].fillna(1.0), method="fdr_bh")[1]
+        out["p_adj"] = bh(out["p"].fillna(1.0).to_numpy())
     return out
 
 
