@@ -5,6 +5,7 @@ from snakemake.utils import validate
 
 from pathlib import Path
 
+import moflow.tasks.demo_rules
 import moflow.tasks.design_rules
 import moflow.tasks.enrich_rules
 import moflow.tasks.evaluate_rules
@@ -17,6 +18,7 @@ from moflow import tasks
 from moflow.cohort import external_test_samples, split_jobs
 from moflow.enrich import enrichment_layers
 from moflow.errors import InputError
+from moflow.evaluate import split_labels
 from moflow.integrate import strategy_names
 from moflow.settings import Settings, sections_of
 
@@ -63,11 +65,7 @@ except InputError as exc:
 LAYERS = list(omics["layer"])
 GENE_LAYERS = [l for l in LAYERS if omics.loc[l, "gene_ids"] == "symbol"]
 EXTERNAL_TEST = external_test_samples(samples, SETTINGS)
-SPLITS = [
-    f"r{r + 1}f{f + 1}"
-    for r in range(SETTINGS.evaluation.repeats)
-    for f in range(SETTINGS.evaluation.folds)
-] + (["final"] if EXTERNAL_TEST else [])
+SPLITS = split_labels(SETTINGS.evaluation.repeats, SETTINGS.evaluation.folds, external=bool(EXTERNAL_TEST))
 STRATEGY_NAMES = strategy_names(LAYERS, SETTINGS, omics)
 # the hierarchical strategy reads the gene sets (and annotations) and its regulator edge lists
 HIERARCHICAL = "hierarchical" in STRATEGY_NAMES

@@ -22,6 +22,6 @@ rule simulate_demo:
         mem_mb=mem_mb_for(base=1024),
         runtime=runtime_for(base=10),
     params:
-        demo=config["demo"],
+        settings=settings_for(tasks.simulate_demo),
     script:
         "../scripts/simulate_demo.py"

@@ -1,13 +1,13 @@
 """Rule simulate_demo: write the simulated demo cohort."""
 
 from moflow import io
-from moflow.runtime import setup
-from moflow.demo import simulate_cohort
+from moflow.runtime import settings, setup
+from moflow.tasks import simulate_demo
 
 
 def main(smk):
     log = setup(smk.log[0], smk.threads)
-    cohort = simulate_cohort(**smk.params.demo)
+    cohort = simulate_demo(settings(smk))
     io.write_demo_cohort(cohort, dict(smk.output.items()))
     log.info("demo cohort written: %s", cohort.params)
 

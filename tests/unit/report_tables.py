@@ -80,7 +80,7 @@ def samples(case: str) -> pd.DataFrame:
 
 
 def tables(case: str) -> dict:
-    """Everything :func:`moflow.report.sections.report_sections` takes, for one outcome type."""
+    """Everything :func:`moflow.report.page.report_sections` takes, for one outcome type."""
     rng = np.random.default_rng(1)
     layers = LAYERS[case]
     smp = samples(case)

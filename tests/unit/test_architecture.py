@@ -127,7 +127,7 @@ def test_graph_resolves_imports():
     """The resolver itself: relative imports at every level, imports inside functions, names re-exported
     by a room's lazy face."""
     graph = import_graph()
-    assert "moflow.preprocess._base" in graph["moflow.preprocess.chain"]
+    assert "moflow.preprocess.steps_base" in graph["moflow.preprocess.chain"]
     assert "moflow.errors" in graph["moflow.preprocess.chain"]
     assert "moflow.inputs.checks" in graph["moflow.preprocess.chain"]  # inside a method
     assert "moflow.preprocess.impute_benchmark" in graph["moflow.preprocess.diagnostics"]  # inside a function

@@ -1,6 +1,7 @@
-"""The design stage's tasks (moflow.tasks.design_rules) in process, on simulated cohorts with planted answers:
-the evaluation's own splits and scores feed the learning curves, the planted layer has power and a null
-layer none, and the verdict sentence says what the tables say."""
+"""The design stage's tasks (moflow.tasks.design_rules; their analyses in moflow.design.pilot_power and
+pilot_learning) in process, on simulated cohorts with planted answers: the evaluation's own splits and scores
+feed the learning curves, the planted layer has power and a null layer none, and the verdict sentence says
+what the tables say."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ import pytest
 
 from moflow.settings import Settings, default_config, sections_of
 from moflow.demo import simulate_cohort
-from moflow.tasks import design as td
+from moflow import design as dsn
+from moflow import tasks as td
 
 OMICS = pd.DataFrame([
     {"layer": "rna", "kind": "rnaseq_counts", "path": "rna.tsv", "orientation": "features_in_rows",
@@ -47,13 +49,13 @@ def evaluated(small):
 def test_learning_curves_from_the_evaluation_splits(small, evaluated):
     raw, splits, out, over = evaluated
     board = out["scoreboard"]
-    assert td.learning_strategies(board) == [board.loc[board["kind"] == "integration", "strategy"].iloc[0],
+    assert dsn.learning_strategies(board) == [board.loc[board["kind"] == "integration", "strategy"].iloc[0],
                                              board.loc[board["kind"] == "single layer", "strategy"].iloc[0]]
-    assert td.learning_splits(splits) == ["r1f1", "r1f2", "r1f3"]
+    assert dsn.learning_splits(splits) == ["r1f1", "r1f2", "r1f3"]
     fold = td.design_fold(raw, splits, ["r1f1", "r1f2", "r1f3"], board, small.sheet, OMICS,
                           _settings(td.design_fold, **over))["points"]
     assert sorted(fold["fraction"].unique()) == [0.4, 0.7]
-    assert set(fold["strategy"]) == set(td.learning_strategies(board))
+    assert set(fold["strategy"]) == set(dsn.learning_strategies(board))
     n_train = {s: (splits[(splits["split"] == s) & (splits["role"] == "train")]).shape[0] for s in ("r1f1",)}
     assert fold.loc[(fold["split"] == "r1f1") & (fold["fraction"] == 0.4), "n_train"].iloc[0] == pytest.approx(
         0.4 * n_train["r1f1"], abs=2)
@@ -64,10 +66,10 @@ def test_learning_curves_from_the_evaluation_splits(small, evaluated):
     full = pts[pts["fraction"] == 1.0]
     fs = out["fold_scores"].set_index(["strategy", "split"])["roc_auc"]
     assert np.allclose(full["score"], [fs[(s, p)] for s, p in zip(full["strategy"], full["split"])])
-    assert list(size["strategy"]) == td.learning_strategies(board) + ["riley_minimum"]
+    assert list(size["strategy"]) == dsn.learning_strategies(board) + ["riley_minimum"]
     assert (size["metric"] == "roc_auc").all() and size["n_cohort"].iloc[0] == 90
     # the planted outcome: the learning curve rises with the training size and its fit follows the points
-    early = pts[pts["strategy"] == td.learning_strategies(board)[0]].groupby("n_train")["score"].mean()
+    early = pts[pts["strategy"] == dsn.learning_strategies(board)[0]].groupby("n_train")["score"].mean()
     assert early.iloc[-1] >= early.iloc[0] - 0.02
     curve = res["curve"]
     assert ((curve["low"] <= curve["score"] + 1e-9) & (curve["score"] <= curve["high"] + 1e-9)).all()
@@ -77,9 +79,9 @@ def test_learning_curves_from_the_evaluation_splits(small, evaluated):
 def test_learning_strategies_follow_config():
     board = pd.DataFrame({"strategy": ["mofa", "single_rna", "early", "single_protein"],
                           "kind": ["integration", "single layer", "integration", "single layer"]})
-    assert td.learning_strategies(board, _settings(td.design_learning)) == ["mofa", "single_rna"]
+    assert dsn.learning_strategies(board, _settings(td.design_learning)) == ["mofa", "single_rna"]
     s = _settings(td.design_learning, design={"strategies": ["early", "single_protein", "late"]})
-    assert td.learning_strategies(board, s) == ["early", "single_protein"]  # late: not on this scoreboard
+    assert dsn.learning_strategies(board, s) == ["early", "single_protein"]  # late: not on this scoreboard
 
 
 def test_strata_coarsen_where_a_subsample_would_keep_too_few(small):
@@ -89,10 +91,10 @@ def test_strata_coarsen_where_a_subsample_would_keep_too_few(small):
 
     cohort = load_cohort(small.sheet, OMICS, _settings(load_cohort))
     train = list(cohort.train)
-    big = td._strata(cohort, train, 0.4)
+    big = dsn.subsample_strata(cohort, train, 0.4)
     assert big.str.contains("|", regex=False).all() and big.nunique() == 6  # 2 classes x 3 batches
     small_side = train[:24]
-    coarse = td._strata(cohort, small_side, 0.4)
+    coarse = dsn.subsample_strata(cohort, small_side, 0.4)
     assert not coarse.str.contains("|", regex=False).any()  # the class only
     from moflow.design import size_levels, subsample_training
 
@@ -103,7 +105,7 @@ def test_strata_coarsen_where_a_subsample_would_keep_too_few(small):
 def test_learning_without_enough_sizes_says_why(small, evaluated):
     raw, splits, out, over = evaluated
     board = out["scoreboard"]
-    chosen = td.learning_strategies(board)
+    chosen = dsn.learning_strategies(board)
     points = pd.DataFrame([{"strategy": s, "split": sp, "fraction": 0.4, "n_train": 40,
                             "note": "layer 'rna', step batch: ComBat: batch and outcome are confounded"}
                            for s in chosen for sp in ("r1f1", "r1f2", "r1f3")])
@@ -118,15 +120,15 @@ def test_learning_without_enough_sizes_says_why(small, evaluated):
 
 def test_size_row_says_when_the_cohort_already_reaches_the_target():
     observed = pd.DataFrame({"n_train": [20, 20, 40, 40, 60, 60], "score": [0.7, 0.72, 0.83, 0.81, 0.86, 0.88]})
-    row = td.size_row({}, {"target": 0.8, "n": 30.0, "low": 10.0, "high": 80.0, "status": "reachable"}, observed,
+    row = dsn.size_row({}, {"target": 0.8, "n": 30.0, "low": 10.0, "high": 80.0, "status": "reachable"}, observed,
                       "gain")
     assert row["n_training"] == 40 and row["status"].startswith("reached in this cohort")
-    row = td.size_row({}, {"target": 0.95, "n": 400.0, "low": 150.0, "high": np.inf, "status": "reachable"},
+    row = dsn.size_row({}, {"target": 0.95, "n": 400.0, "low": 150.0, "high": np.inf, "status": "reachable"},
                       observed, "gain")
     assert row == {"n_training": 400.0, "n_low": 150.0, "n_high": np.inf, "status": "reachable"}
     # an error metric is reached from above
     err = observed.assign(score=1 - observed["score"])
-    assert td.size_row({}, {"target": 0.15, "n": 50.0, "low": 1, "high": 2, "status": "reachable"}, err,
+    assert dsn.size_row({}, {"target": 0.15, "n": 50.0, "low": 1, "high": 2, "status": "reachable"}, err,
                        "error")["n_training"] == 60
 
 
@@ -181,7 +183,7 @@ def test_design_groups_for_every_outcome_type(small, kind):
         sheet.loc[~is_sample, ["time", "event"]] = ""
         over = {"outcome": {"type": "survival", "time": "time", "event": "event"}}
     cohort = load_cohort(sheet, OMICS, _settings(load_cohort, **over))
-    groups, pair, how = td.design_groups(cohort)
+    groups, pair, how = dsn.design_groups(cohort)
     assert set(groups.unique()) == set(pair) and len(pair) == 2
     if kind == "multiclass":
         assert pair == ("a", "b")  # the two largest classes
@@ -193,10 +195,10 @@ def test_design_groups_for_every_outcome_type(small, kind):
 
 def test_design_metric_defaults_and_overrides():
     s = _settings(td.design_learning)
-    assert td.design_metric("classification", s)[:2] == ("roc_auc", 0.8)
-    assert td.design_metric("survival", s)[:2] == ("harrell_c", 0.75)
+    assert dsn.design_metric("classification", s)[:2] == ("roc_auc", 0.8)
+    assert dsn.design_metric("survival", s)[:2] == ("harrell_c", 0.75)
     s = _settings(td.design_learning, design={"metric": "balanced_error_rate", "target_score": 0.1})
-    assert td.design_metric("classification", s) == ("balanced_error_rate", 0.1, "error")
+    assert dsn.design_metric("classification", s) == ("balanced_error_rate", 0.1, "error")
 
 
 def test_verdict_sentence_says_what_the_tables_say():

@@ -38,7 +38,7 @@ import pandas as pd
 import pytest
 from sklearn.base import BaseEstimator, clone
 
-import moflow.integrate.strategies as integrate
+import moflow.integrate.mofa_strategy as integrate
 from moflow.integrate import EarlyIntegration, LateIntegration, MixedIntegration, SingleLayer
 from moflow.integrate import MOFA
 from moflow.preprocess import WithinBatch

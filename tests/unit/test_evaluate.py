@@ -299,7 +299,7 @@ def test_clinical_scores_of_a_known_confusion_matrix():
 @pytest.mark.parametrize("n_classes", [2, 3])
 def test_fast_bootstrap_scores_equal_scikit_learn(n_classes):
     """The bootstrap's numpy scores are clinical_scores' (scikit-learn's definitions)."""
-    from moflow.evaluate.crossval import _coded_scores, clinical_scores
+    from moflow.evaluate.metrics import _coded_scores, clinical_scores
 
     rng = np.random.default_rng(n_classes)
     classes = ["a", "b", "c"][:n_classes]
@@ -316,7 +316,8 @@ def test_fast_bootstrap_scores_equal_scikit_learn(n_classes):
 def test_permutation_scores_equal_score_predictions(case):
     """The permutation test's numpy scores are score_predictions' (scikit-learn's), also with rows a
     strategy could not predict and a held-out class the model never saw."""
-    from moflow.evaluate.crossval import _permutation_codes, _permuted_score, score_predictions
+    from moflow.evaluate.metrics import score_predictions
+    from moflow.evaluate.significance import _permutation_codes, _permuted_score
 
     rng = np.random.default_rng(3)
     n = 40

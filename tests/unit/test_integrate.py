@@ -258,3 +258,64 @@ def test_inner_folds_shrink_to_the_smallest_class_of_a_small_training_side():
     assert model.predict_table({"x": X, "z": X * 2}).shape[0] == 8
     with pytest.raises(InputError, match="1 sample.*Lower 'evaluation: folds'"):
         list(cv.split(X.iloc[:7], y.iloc[:7]))
+
+
+def _room_estimators():
+    """Every scikit-learn estimator class the integrate room defines (private ones included)."""
+    import importlib
+    import inspect
+    import pkgutil
+
+    import moflow.integrate
+    from sklearn.base import BaseEstimator
+
+    found = {}
+    for info in pkgutil.iter_modules(moflow.integrate.__path__):
+        module = importlib.import_module(f"moflow.integrate.{info.name}")
+        for _, cls in inspect.getmembers(module, inspect.isclass):
+            if cls.__module__ == module.__name__ and issubclass(cls, BaseEstimator):
+                found[f"{info.name}.{cls.__name__}"] = cls
+    return found
+
+
+def test_every_estimator_constrains_every_parameter():
+    """scikit-learn's parameter validation: each estimator's ``_parameter_constraints`` names every
+    ``__init__`` parameter (``fit`` checks them first), and its defaults satisfy them."""
+    import inspect
+
+    from sklearn.utils._param_validation import validate_parameter_constraints
+
+    classes = _room_estimators()
+    assert {"single.SingleLayer", "mofa.MOFA", "cox.PenalizedCox", "prior_knowledge.SetScores",
+            "models.EncodedClassifier", "hierarchical.HierarchicalIntegration"} <= set(classes)
+    for name, cls in classes.items():
+        params = [p for p in inspect.signature(cls.__init__).parameters.values()
+                  if p.name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+        missing = [p.name for p in params if p.name not in cls._parameter_constraints]
+        assert not missing, f"{name}: no constraint for {missing}"
+        defaults = {p.name: p.default for p in params if p.default is not inspect.Parameter.empty}
+        validate_parameter_constraints(cls._parameter_constraints, defaults, caller_name=name)
+
+
+def test_bad_parameters_and_unfitted_estimators_are_refused():
+    from sklearn.exceptions import NotFittedError
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    from moflow.integrate import GeneLevel, PenalizedCox, RegulatorActivity, SetScores
+
+    layers, y = planted()
+    with pytest.raises(InvalidParameterError, match="penalty"):
+        SingleLayer("A", penalty="lasso").fit(layers, y)
+    with pytest.raises(InvalidParameterError, match="missing"):
+        EarlyIntegration(missing="skip").fit(layers, y)
+    with pytest.raises(InvalidParameterError, match="n_factors"):
+        MOFA(n_factors=0).fit(layers)
+    for est, call in [(SingleLayer("A"), "predict_table"), (EarlyIntegration(), "embed"),
+                      (MOFA(), "transform"), (GeneLevel(), "transform"), (SetScores(), "transform"),
+                      (RegulatorActivity(), "transform")]:
+        with pytest.raises(NotFittedError):
+            getattr(est, call)(layers)
+    with pytest.raises(NotFittedError):
+        LateIntegration().layer_weights()
+    with pytest.raises(NotFittedError):
+        PenalizedCox().predict(np.zeros((2, 2)))

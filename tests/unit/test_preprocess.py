@@ -277,7 +277,7 @@ def _edger_tmm_factor(obs, ref, logratio_trim=0.3, sum_trim=0.05):
 
 
 def test_tmm_factor_matches_edger():
-    from moflow.preprocess import _tmm_factor
+    from moflow.preprocess.normalize import _tmm_factor
 
     rng = np.random.default_rng(0)
     base = np.exp(rng.normal(3, 1.5, 20))

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from moflow.design import riley
 from moflow.design import samplesize as ss
 
 FRACTIONS = (0.25, 0.42, 0.67, 1.0)  # of a 120-sample training fold: 30, 50, 80, 120
@@ -214,22 +215,22 @@ def test_learning_curve_table():
     (0.288, 24, 0.25, (623, 590, 289, 623), (6.49, 6.15, 3.01, 6.49)),
 ])
 def test_riley_binary_matches_pmsampsize(r2, p, prev, expected, epp):
-    res = ss.riley_binary(p, prev, r2_cs=r2)
+    res = riley.riley_binary(p, prev, r2_cs=r2)
     assert tuple(res["criteria"]["n"]) == expected and res["n"] == expected[-1]
     assert tuple(res["criteria"]["epp"].round(2)) == epp
     assert res["criteria"].loc[1, "shrinkage"] == 0.9
 
 
 def test_riley_binary_published_example_details():
-    res = ss.riley_binary(24, 0.174, r2_cs=0.288)
+    res = riley.riley_binary(24, 0.174, r2_cs=0.288)
     assert res["criteria"].loc[1, "n"] == 623  # the shrinkage criterion: 623 participants
     assert res["max_r2_cs"] == pytest.approx(0.603, abs=5e-4)
     assert res["nagelkerke_r2"] == pytest.approx(0.288 / 0.603, abs=1e-3)
     assert res["binding"] == 2 and math.ceil(res["events"]) == 116
     with pytest.raises(ValueError, match="exactly one"):
-        ss.riley_binary(24, 0.174)
+        riley.riley_binary(24, 0.174)
     with pytest.raises(ValueError, match="maximum"):
-        ss.riley_binary(24, 0.174, r2_cs=0.65)
+        riley.riley_binary(24, 0.174, r2_cs=0.65)
 
 
 def test_c_statistic_conversion_matches_the_binormal_simulation():
@@ -250,10 +251,10 @@ def test_c_statistic_conversion_matches_the_binormal_simulation():
     ll = np.sum(y * np.log(q) + (1 - y) * np.log(1 - q))
     ll0 = n_events * np.log(prev) + (n - n_events) * np.log(1 - prev)
     simulated = 1 - np.exp(-2 * (ll - ll0) / n)
-    assert ss.r2cs_from_c_statistic(c, prev) == pytest.approx(simulated, abs=3e-3)
-    assert ss.r2cs_from_c_statistic(c, prev) == pytest.approx(ss.r2cs_from_c_statistic(c, 1 - prev), abs=1e-9)
-    res = ss.riley_binary(10, prev, c_statistic=c)
-    assert res["r2_cs"] == ss.r2cs_from_c_statistic(c, prev) and res["r2_source"].startswith("c_statistic")
+    assert riley.r2cs_from_c_statistic(c, prev) == pytest.approx(simulated, abs=3e-3)
+    assert riley.r2cs_from_c_statistic(c, prev) == pytest.approx(riley.r2cs_from_c_statistic(c, 1 - prev), abs=1e-9)
+    res = riley.riley_binary(10, prev, c_statistic=c)
+    assert res["r2_cs"] == riley.r2cs_from_c_statistic(c, prev) and res["r2_source"].startswith("c_statistic")
 
 
 # pmsampsize 1.1.3 tests/testthat: (R2cs, parameters, rate, timepoint, mean follow-up) -> criteria 1, 2 and final
@@ -269,7 +270,7 @@ def test_c_statistic_conversion_matches_the_binormal_simulation():
     (0.3, 80, 0.03, 1, 5, 1974, 2272, 2272),
 ])
 def test_riley_survival_matches_pmsampsize(r2, p, rate, t, fup, n1, n2, final):
-    res = ss.riley_survival(p, rate, fup, t, r2_cs=r2)
+    res = riley.riley_survival(p, rate, fup, t, r2_cs=r2)
     assert (res["criteria"].loc[1, "n"], res["criteria"].loc[2, "n"], res["n"]) == (n1, n2, final)
     lo, hi = res["risk_interval"]
     assert hi - res["risk"] <= 0.05 and res["risk"] - lo <= 0.05
@@ -278,7 +279,7 @@ def test_riley_survival_matches_pmsampsize(r2, p, rate, t, fup, n1, n2, final):
 def test_riley_survival_published_example():
     """pmsampsize's documented example (Riley et al. BMJ 2020): 30 parameters, R2cs 0.051, rate 0.065, timepoint
     2, mean follow-up 2.07 -> 5143 participants, 692 events, 10646.0 person-years, EPP 23.07."""
-    res = ss.riley_survival(30, 0.065, 2.07, 2, r2_cs=0.051)
+    res = riley.riley_survival(30, 0.065, 2.07, 2, r2_cs=0.051)
     assert res["n"] == 5143 and math.ceil(res["events"]) == 692
     assert round(res["person_time"], 1) == 10646.0 and round(res["epp"], 2) == 23.07
     assert res["risk"] == pytest.approx(0.122, abs=5e-4)
@@ -291,7 +292,7 @@ def test_riley_survival_published_example():
         return 1 - math.exp(-(0.065 + 1.96 * math.sqrt(0.065 / (n * 2.07))) * 2) - res["risk"]
 
     assert half(n3) <= 0.05 < half(n3 - 1)
-    same = ss.riley_survival(30, event_fraction=0.065 * 2.07, mean_followup=2.07, timepoint=2, r2_cs=0.051)
+    same = riley.riley_survival(30, event_fraction=0.065 * 2.07, mean_followup=2.07, timepoint=2, r2_cs=0.051)
     assert same["n"] == 5143
 
 
@@ -299,12 +300,12 @@ def test_riley_survival_from_a_c_index():
     lam = 0.065 * 2.07
     d = 5.50 * 0.2 + 10.26 * 0.2**3  # Jinks et al. 2015 at C = 0.7
     r2_d = d**2 * math.pi / 8 / (math.pi**2 / 6 + d**2 * math.pi / 8)
-    assert ss.r2cs_from_c_index(0.7, lam) == pytest.approx(1 - (1 - r2_d) ** lam)
-    assert ss.r2cs_from_c_index(0.65, lam) < ss.r2cs_from_c_index(0.7, lam) < ss.r2cs_from_c_index(0.8, lam)
-    res = ss.riley_survival(30, 0.065, 2.07, 2, c_statistic=0.7)
-    assert res["r2_cs"] == ss.r2cs_from_c_index(0.7, lam) and res["n"] == res["criteria"].loc[1, "n"]
+    assert riley.r2cs_from_c_index(0.7, lam) == pytest.approx(1 - (1 - r2_d) ** lam)
+    assert riley.r2cs_from_c_index(0.65, lam) < riley.r2cs_from_c_index(0.7, lam) < riley.r2cs_from_c_index(0.8, lam)
+    res = riley.riley_survival(30, 0.065, 2.07, 2, c_statistic=0.7)
+    assert res["r2_cs"] == riley.r2cs_from_c_index(0.7, lam) and res["n"] == res["criteria"].loc[1, "n"]
     with pytest.raises(ValueError, match="exactly one"):
-        ss.riley_survival(30, 0.065, 2.07, 2)
+        riley.riley_survival(30, 0.065, 2.07, 2)
 
 
 # pmsampsize 1.1.3 tests/testthat (criteria 1-4 and final; the 4th with its shrinkage)
@@ -318,7 +319,7 @@ def test_riley_survival_from_a_c_index():
     (0.89, 30, 3.3, 1.1, 0.84, (32, 67, 264, 264, 264)),
 ])
 def test_riley_continuous_matches_pmsampsize(r2, p, intercept, sd, shrinkage, expected):
-    res = ss.riley_continuous(p, r2, intercept, sd, shrinkage=shrinkage)
+    res = riley.riley_continuous(p, r2, intercept, sd, shrinkage=shrinkage)
     assert tuple(res["criteria"]["n"]) == expected and res["n"] == expected[-1]
     if shrinkage == 0.84:
         assert tuple(res["criteria"]["shrinkage"].round(3)) == (0.845, 0.851, 0.954, 0.954, 0.954)

@@ -155,9 +155,9 @@ def test_survival_fold_scores_use_the_training_side(surv_cv, surv_cohort):
     s = split_names(splits)[0]
     tr, te = split_members(splits, s)
     d = pred[(pred["split"] == s) & (pred["strategy"] == "early")]
-    from moflow.evaluate import survival_scores
+    from moflow.evaluate import survival_prediction_scores
 
-    direct = survival_scores(d, y.loc[tr], times)
+    direct = survival_prediction_scores(d, y.loc[tr], times)
     scores = fold_scores(pred, "survival", y=y, times=times).set_index(["split", "strategy"])
     for k in ("harrell_c", "uno_c", "td_auc", "integrated_brier"):
         assert scores.loc[(s, "early"), k] == pytest.approx(direct[k], nan_ok=True)

@@ -49,11 +49,14 @@ Modules
 ``genemap``: :class:`GeneMap`, :func:`gene_map_from_annotation`, :func:`build_gene_maps`.
 ``lists``: :func:`weight_lists`, :func:`coefficient_lists`.
 ``prerank``: both engines, :func:`prerank`, :func:`prerank_lists`, :func:`factor_enrichment`,
-:func:`model_enrichment`, :func:`conditional_prerank`, :func:`rank_results`.
+:func:`model_enrichment`, :func:`conditional_prerank`, :func:`rank_results`,
+:func:`empty_ranked_results`.
 ``competitive``: :func:`residual_correlation_data`, :func:`mean_set_correlation`,
 :func:`competitive_test`, :func:`competitive_lists`.
-``ora``: :func:`select_features`, :func:`overrepresentation`, :func:`ora_lists`.
-``combine``: :func:`signed_z`, :func:`combine_layers`.
+``ora``: :func:`select_features`, :func:`overrepresentation`, :func:`ora_lists`, :func:`blocked_sets`
+(the reduced sets of the conditional tests).
+``combine``: :func:`signed_z`, :func:`combine_layers` (Stouffer), :func:`brown_combine` (Brown's method,
+with :func:`layer_correlations` and :func:`m2lp_covariance`).
 ``plan``: :class:`Collection`, :class:`EnrichmentPlan`, :func:`enrichment_layers`,
 :func:`plan_enrichment`, :func:`run_collections`, :func:`check_enrichment_config`.
 ``download``: :data:`DOWNLOAD_HOSTS`, :func:`download_library`.
@@ -73,8 +76,8 @@ __getattr__, __dir__, __all__ = lazy.attach(
         "genemap": ["ONE_TO_MANY", "MANY_TO_ONE", "GeneMap", "gene_map_from_annotation", "build_gene_maps"],
         "genesets": ["parse_gmt", "check_overlap", "testable_sets"],
         "lists": ["weight_lists", "coefficient_lists"],
-        "ora": ["ORA_COLUMNS", "select_features", "overrepresentation", "ora_lists"],
+        "ora": ["ORA_COLUMNS", "select_features", "overrepresentation", "blocked_sets", "ora_lists"],
         "plan": ["Collection", "EnrichmentPlan", "enrichment_layers", "plan_enrichment", "run_collections", "check_enrichment_config"],
-        "prerank": ["PRERANK_COLUMNS", "ENGINES", "prerank", "rank_results", "prerank_lists", "factor_enrichment", "model_enrichment", "conditional_prerank"],
+        "prerank": ["PRERANK_COLUMNS", "ENGINES", "prerank", "rank_results", "empty_ranked_results", "prerank_lists", "factor_enrichment", "model_enrichment", "conditional_prerank"],
     },
 )

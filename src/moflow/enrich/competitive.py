@@ -8,7 +8,7 @@ import pandas as pd
 from moflow.enrich.genemap import GeneMap
 from moflow.enrich.genesets import testable_sets
 from moflow.stats import bh
-from moflow.enrich.prerank import _empty, rank_results
+from moflow.enrich.prerank import empty_ranked_results, rank_results
 
 COMPETITIVE_COLUMNS = ["term", "set_size", "statistic", "correlation", "vif", "mean_in", "mean_out", "p", "fdr"]
 
@@ -142,5 +142,5 @@ def competitive_lists(lists: dict[tuple, pd.Series], gene_sets: dict[str, list[s
         out.append(res)
     out = [o for o in out if not o.empty]
     if not out:
-        return _empty(keys, COMPETITIVE_COLUMNS)
+        return empty_ranked_results(keys, COMPETITIVE_COLUMNS)
     return rank_results(pd.concat(out, ignore_index=True), keys, stat="statistic")

@@ -72,10 +72,18 @@ def overrepresentation(selected, background, gene_sets: dict[str, list[str]], *,
     return out[ORA_COLUMNS]
 
 
-def _blocked_sets(order: list[str], significant: np.ndarray, sets: dict[str, list[str]], same_group=None):
-    """For each set (in ``order``, most significant first): its genes without those of the
+def blocked_sets(order: list[str], significant: np.ndarray, sets: dict[str, list[str]], same_group=None):
+    """The sets of a conditional test (:func:`ora_lists`, :func:`moflow.enrich.prerank.conditional_prerank`).
+
+    For each set (in ``order``, most significant first): its genes without those of the
     significant sets ranked above it that share a gene with it (and, with ``same_group``, are in its
-    group); and the names of those sets."""
+    group); and the names of those sets.
+
+    Returns
+    -------
+    (reduced, blocked_by)
+        ``{set: remaining genes}`` and ``{set: comma-separated names of the sets whose genes were
+        removed}``."""
     group = np.zeros(len(order), dtype=int) if same_group is None else np.asarray(same_group)
     # gene -> the significant sets (their positions in ``order``) that contain it, per group
     holders: dict[tuple, list[int]] = {}
@@ -122,8 +130,8 @@ def ora_lists(lists: dict[tuple, pd.Series], gene_sets: dict[str, list[str]], *,
             if conditional_alpha is not None:
                 universe = set(s.index)
                 sets = {t: [g for g in dict.fromkeys(gene_sets[t]) if g in universe] for t in res["term"]}
-                reduced, blocked = _blocked_sets(list(res["term"]), (res["fdr"] < conditional_alpha).to_numpy(),
-                                                 sets)
+                reduced, blocked = blocked_sets(list(res["term"]), (res["fdr"] < conditional_alpha).to_numpy(),
+                                                sets)
                 changed = {t: g for t, g in reduced.items() if blocked[t]}
                 again = overrepresentation(chosen, s.index, changed, min_size=min_size, max_size=max_size)
                 p_cond = res.set_index("term")["p"].copy()

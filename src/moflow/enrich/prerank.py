@@ -15,7 +15,7 @@ from moflow.enrich.combine import signed_z
 from moflow.enrich.genemap import GeneMap
 from moflow.enrich.genesets import testable_sets
 from moflow.enrich.lists import coefficient_lists, weight_lists
-from moflow.enrich.ora import _blocked_sets
+from moflow.enrich.ora import blocked_sets
 
 PRERANK_COLUMNS = ["term", "es", "nes", "p", "fdr", "z", "set_size", "leading_edge"]
 ENGINES = ("moflow", "gseapy")
@@ -230,7 +230,9 @@ def rank_results(df: pd.DataFrame, by: list[str], *, stat: str = "nes") -> pd.Da
     return df.drop(columns="abs_stat").reset_index(drop=True)
 
 
-def _empty(keys: list[str], columns: list[str]) -> pd.DataFrame:
+def empty_ranked_results(keys: list[str], columns: list[str]) -> pd.DataFrame:
+    """An empty result table of many lists: the key columns, ``columns`` and the columns
+    :func:`rank_results` adds (``rank``, ``direction``, ``side_rank``)."""
     return pd.DataFrame(columns=[*keys, *columns, "rank", "direction", "side_rank"])
 
 
@@ -258,7 +260,7 @@ def prerank_lists(lists: dict[tuple, pd.Series], gene_sets: dict[str, list[str]]
     if not out:
         extra = ["nes_conditional", "p_conditional", "fdr_conditional", "z_conditional", "explained_by"] \
             if conditional_alpha else []
-        return _empty(keys, PRERANK_COLUMNS + extra)
+        return empty_ranked_results(keys, PRERANK_COLUMNS + extra)
     return rank_results(pd.concat(out, ignore_index=True), keys)
 
 
@@ -309,7 +311,7 @@ def conditional_prerank(res: pd.DataFrame, scores: pd.Series, gene_sets: dict[st
     sets = {t: [g for g in dict.fromkeys(gene_sets[t]) if g in universe] for t in res["term"]}
     direction = np.where(res["nes"] >= 0, 1, -1)
     significant = (res["fdr"] < alpha).to_numpy()
-    reduced, blocked = _blocked_sets(list(res["term"]), significant, sets, same_group=direction)
+    reduced, blocked = blocked_sets(list(res["term"]), significant, sets, same_group=direction)
     out["explained_by"] = out["term"].map(blocked)
     again = prerank(rnk, reduced, permutations=permutations, min_size=min_size, max_size=max_size, weight=weight,
                     seed=seed, engine=engine).set_index("term")

@@ -1,4 +1,9 @@
-"""The run's results for other tools (``rules/export.smk``): :mod:`.h5mu` puts them into one MuData object.
+"""The run's results for other tools (``rules/export.smk``, task :func:`moflow.tasks.export_mudata`).
+
+* :mod:`.h5mu`: one MuData object (``results/moflow.h5mu``, :func:`to_mudata`): a modality per
+  preprocessed layer, the sample sheet and the held-out predictions per sample
+  (:func:`summarize_predictions`) in ``obs``, the MOFA factors and weights, the config and the
+  provenance (:func:`provenance`).
 """
 
 import lazy_loader as lazy

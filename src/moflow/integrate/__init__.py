@@ -1,10 +1,18 @@
 """Integration strategies as estimators on a dict of preprocessed layers (``rules/integrate.smk``).
 
-* :mod:`.strategies`: single layer, early (weighted concatenation), mixed (per-layer reduction) and
-  late (stacked per-layer models) integration, and the penalized models and inner CV they share;
-* :mod:`.mofa`: intermediate integration, MOFA (mofapy2) as a fit/transform estimator;
-* :mod:`.hierarchical`: the hierarchical strategy (features -> gene sets / regulators -> model),
-  built from the parts in :mod:`.prior_knowledge`;
+* :mod:`.base`: what every strategy shares (``StrategyBase``: a final model on a design built from the
+  layers, samples lacking layers scored by a model refit on the layers they have; coefficient tables);
+* :mod:`.models`: the penalized models the strategies fit, tuned by inner CV, and the inner folds;
+* :mod:`.single`: ``SingleLayer``, the single-layer baseline (and ``shared_fits``, equal fits done once);
+* :mod:`.early`: ``EarlyIntegration``, weighted concatenation of the layers;
+* :mod:`.mixed`: ``MixedIntegration``, a PCA per layer, scores concatenated;
+* :mod:`.mofa_strategy`: ``MOFAStrategy``, intermediate integration, a model on MOFA factors;
+* :mod:`.late`: ``LateIntegration``, per-layer models stacked by a meta-learner;
+* :mod:`.hierarchical`: ``HierarchicalIntegration`` (features -> gene sets / regulators -> model),
+  built from the per-layer parts in :mod:`.prior_knowledge` (``GeneLevel``, ``SetScores``,
+  ``RegulatorActivity``, the edge-list check ``parse_edges``);
+* :mod:`.mofa`: MOFA (mofapy2) as a fit/transform estimator; :mod:`.mofa_factors`: what its factors say
+  (associations with covariates and survival, match to known factors, stability over seeds);
 * :mod:`.cox`: penalized Cox models for a time-to-event outcome;
 * :mod:`.strategy_factory`: every strategy built from the settings (the same calls in the full-cohort rules
   and in every CV fold).
@@ -18,8 +26,15 @@ __getattr__, __dir__, __all__ = lazy.attach(
         "strategy_factory": ["STRATEGIES", "mofa_likelihoods", "build_mofa", "hierarchical_layers", "strategy_names", "build_prior", "strategy_factory", "build_strategies"],
         "cox": ["L1_RATIOS", "split_target", "structured", "partial_log_likelihood", "PenalizedCox", "RidgeCox"],
         "hierarchical": ["FEW_SETS", "HierarchicalIntegration"],
-        "mofa": ["LIKELIHOODS", "check_mofa_input", "MOFA", "SURVIVAL_COVARIATE", "factor_associations", "match_factors", "stability"],
+        "mofa": ["LIKELIHOODS", "CONVERGENCE_MODES", "check_mofa_input", "MOFA"],
+        "mofa_factors": ["SURVIVAL_COVARIATE", "factor_associations", "match_factors", "stability"],
         "prior_knowledge": ["SET_METHODS", "GeneLevel", "SetScores", "ulm_activity", "RegulatorActivity", "parse_edges"],
-        "strategies": ["TASKS", "InnerStratifiedKFold", "inner_cv", "inner_strata", "target", "EncodedClassifier", "make_model", "with_tuned_penalty", "observed_rows", "shared_fits", "SingleLayer", "EarlyIntegration", "MixedIntegration", "MOFAStrategy", "LateIntegration"],
+        "models": ["TASKS", "InnerStratifiedKFold", "inner_cv", "inner_strata", "target", "EncodedClassifier", "make_model", "with_tuned_penalty"],
+        "base": ["PENALTIES", "MODELS", "observed_rows", "fill_missing", "StrategyBase", "coefficient_table"],
+        "single": ["shared_fits", "SingleLayer"],
+        "early": ["MISSING", "EarlyIntegration"],
+        "mixed": ["MixedIntegration"],
+        "mofa_strategy": ["MOFAStrategy"],
+        "late": ["LateIntegration"],
     },
 )

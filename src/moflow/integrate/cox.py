@@ -14,8 +14,13 @@ the linear predictor (log relative hazard): higher means higher hazard, i.e. sho
 
 from __future__ import annotations
 
+from numbers import Integral, Real
+from typing import ClassVar
+
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.utils._param_validation import Interval
+from sklearn.utils.validation import check_is_fitted
 
 # the ``l1_ratio`` of each penalty setting: Coxnet has no pure ridge (l1_ratio must be > 0), so l2 is
 # an elastic net that is nearly all ridge (it keeps every feature, as the ridge of the other outcomes)
@@ -77,6 +82,15 @@ class PenalizedCox(RegressorMixin, BaseEstimator):
     ``cv_loglik_`` (per path strength) after ``fit``.
     """
 
+    _parameter_constraints: ClassVar[dict] = {
+        "l1_ratio": [Interval(Real, 0, 1, closed="right")],
+        "n_alphas": [Interval(Integral, 1, None, closed="left")],
+        "alpha_min_ratio": [Interval(Real, 0, 1, closed="right")],
+        "inner_folds": [Interval(Integral, 2, None, closed="left")],
+        "seed": ["random_state"],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+    }
+
     def __init__(self, l1_ratio: float = 0.5, n_alphas: int = 30, alpha_min_ratio: float = 0.01, inner_folds: int = 3,
                  seed: int = 0, max_iter: int = 100000):
         self.l1_ratio = l1_ratio
@@ -137,6 +151,7 @@ class PenalizedCox(RegressorMixin, BaseEstimator):
         return np.asarray(got), np.hstack(coefs), np.concatenate(offsets)
 
     def fit(self, X, Y):
+        self._validate_params()
         from sklearn.model_selection import KFold, StratifiedKFold
 
         X = np.asarray(X, float)
@@ -171,6 +186,7 @@ class PenalizedCox(RegressorMixin, BaseEstimator):
 
     def predict(self, X) -> np.ndarray:
         """Linear predictor (log relative hazard against the training mean): higher is worse."""
+        check_is_fitted(self)
         return np.asarray(X, float) @ self.coef_ - self.offset_
 
 
@@ -179,10 +195,13 @@ class RidgeCox(RegressorMixin, BaseEstimator):
     CoxPHSurvivalAnalysis, Breslow ties), for a few inputs (the layers' out-of-fold risks of late
     integration)."""
 
+    _parameter_constraints: ClassVar[dict] = {"alpha": [Interval(Real, 0, None, closed="left")]}
+
     def __init__(self, alpha: float = 1.0):
         self.alpha = alpha
 
     def fit(self, X, Y):
+        self._validate_params()
         from sksurv.linear_model import CoxPHSurvivalAnalysis
 
         X = np.asarray(X, float)
@@ -196,4 +215,6 @@ class RidgeCox(RegressorMixin, BaseEstimator):
         return self
 
     def predict(self, X) -> np.ndarray:
+        """Linear predictor (log relative hazard against the training mean): higher is worse."""
+        check_is_fitted(self)
         return np.asarray(X, float) @ self.coef_ - self.offset_

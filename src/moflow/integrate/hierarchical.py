@@ -7,23 +7,33 @@ sample from its targets in the target layer, decoupler's univariate linear model
 :class:`moflow.integrate.prior_knowledge.RegulatorActivity`). The scores of every layer, each standardized on the
 training samples, go into one penalized model; a pathway seen in two layers is two features, so the
 coefficients say which layer carries it. Missing layers are handled as by every strategy (a sample
-lacking layers is scored by a model refit on the layers it has, :class:`moflow.integrate.strategies._Base`).
+lacking layers is scored by a model refit on the layers it has, :class:`moflow.integrate.base.StrategyBase`).
 """
 
 from __future__ import annotations
 
 import logging
+from numbers import Integral
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
 
-from moflow.integrate.strategies import _Base, _coef_table, observed_rows
+from moflow.integrate.base import StrategyBase, coefficient_table, observed_rows
+from moflow.integrate.prior_knowledge import (
+    SET_METHODS,
+    GeneLevel,
+    RegulatorActivity,
+    SetScores,
+)
 
 log = logging.getLogger("moflow")
 FEW_SETS = 5  # fewer gene sets scored in a layer than this: a warning
 
 
-class HierarchicalIntegration(_Base):
+class HierarchicalIntegration(StrategyBase):
     """Gene-set scores and regulator activities of every layer, one penalized model.
 
     ``collections``: ((name, {set: [genes]}, layers), ...) — the gene-set collections and the layers
@@ -31,9 +41,19 @@ class HierarchicalIntegration(_Base):
     ((name, edges, target layer, min_targets), ...) with edges a frame source, target, weight.
     """
 
-    def __init__(self, collections=(), gene_maps=None, regulators=(), method: str = "plage", min_size: int = 10,
+    _parameter_constraints: ClassVar[dict] = {
+        **StrategyBase._parameter_constraints,
+        "collections": ["array-like"],
+        "gene_maps": [dict, None],
+        "regulators": ["array-like"],
+        "method": [StrOptions(set(SET_METHODS))],
+        "min_size": [Interval(Integral, 2, None, closed="left")],
+        "max_size": [Interval(Integral, 2, None, closed="left")],
+    }
+
+    def __init__(self, collections=(), gene_maps=None, regulators=(), method: str = "plage", min_size: int = 5,
                  max_size: int = 500, task: str = "classification", penalty: str = "l2", model: str = "linear",
-                 inner_folds: int = 3, seed: int = 0):
+                 inner_folds: int = 3, seed: int = 42):
         self.collections = collections
         self.gene_maps = gene_maps
         self.regulators = regulators
@@ -47,13 +67,10 @@ class HierarchicalIntegration(_Base):
         self.seed = seed
 
     def _gene_level(self, layer):
-        from moflow.integrate.prior_knowledge import GeneLevel
-
         return GeneLevel((self.gene_maps or {}).get(layer))
 
     def fit(self, layers, y):
-        from moflow.integrate.prior_knowledge import RegulatorActivity, SetScores
-
+        self._validate_params()
         train = {n: X.reindex(y.index) for n, X in layers.items()}
         self.genes_, self.scorers_ = {}, {}
         wanted = {lay for _, _, lays in self.collections for lay in lays if lay in layers}
@@ -119,6 +136,7 @@ class HierarchicalIntegration(_Base):
     def scores(self, layers) -> pd.DataFrame:
         """Standardized set scores and regulator activities of every sample (rows of ``layers``);
         missing where the sample lacks the layer. Columns ``<layer>:<collection or regulators>:<name>``."""
+        check_is_fitted(self)
         index = layers[self.layers_[0]].index
         return self._design(layers, index, tuple(self.layers_), fill=False)
 
@@ -138,7 +156,8 @@ class HierarchicalIntegration(_Base):
         """The model's coefficient (or importance) of every score: layer, source (collection or
         regulator edge list), feature (set or regulator name), one value column per target and, for a
         single linear predictor, ``structure_r`` (:meth:`_structure`; signed like the coefficients)."""
-        t = _coef_table(self.model_, self.design_columns_)
+        check_is_fitted(self)
+        t = coefficient_table(self.model_, self.design_columns_)
         if self.structure_ is not None:
             t["structure_r"] = self.structure_.reindex(self.design_columns_).to_numpy()
         parts = t["feature"].str.split(":", n=1, expand=True)

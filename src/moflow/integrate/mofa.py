@@ -11,15 +11,19 @@ from __future__ import annotations
 
 import contextlib
 import io as _io
+from numbers import Integral, Real
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
 
 from moflow.errors import InputError
 
 LIKELIHOODS = ("gaussian", "bernoulli", "poisson")
+CONVERGENCE_MODES = ("fast", "medium", "slow")  # mofapy2's
 
 
 def _union_samples(layers: dict[str, pd.DataFrame]) -> list[str]:
@@ -90,12 +94,33 @@ class MOFA(TransformerMixin, BaseEstimator):
     rather than differences between them. A projected sample uses its group's means and noise
     precisions; a sample of a group unseen in training uses the overall means and the precisions
     pooled over the training samples.
+
+    ``tolerance``: where given, training stops at this convergence threshold instead of
+    ``convergence_mode``'s (percent of the first ELBO; for fits that only check, e.g. CV folds).
     """
 
-    def __init__(self, n_factors: int = 10, likelihoods: dict | None = None, spikeslab_weights: bool = True,
+    _parameter_constraints: ClassVar[dict] = {
+        "n_factors": [Interval(Integral, 1, None, closed="left")],
+        "likelihoods": [dict, None],
+        "spikeslab_weights": ["boolean"],
+        "ard_weights": ["boolean"],
+        "ard_factors": ["boolean"],
+        "scale_views": ["boolean"],
+        "convergence_mode": [StrOptions(set(CONVERGENCE_MODES))],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "drop_r2": [Interval(Real, 0, None, closed="left"), None],
+        "use_float32": ["boolean"],
+        "gpu_mode": ["boolean"],
+        "seed": [Interval(Integral, 0, None, closed="left")],
+        "groups": [pd.Series, dict, None],
+        "center_groups": ["boolean"],
+        "tolerance": [Interval(Real, 0, None, closed="neither"), None],
+    }
+
+    def __init__(self, n_factors: int = 8, likelihoods: dict | None = None, spikeslab_weights: bool = True,
                  ard_weights: bool = True, ard_factors: bool = False, scale_views: bool = False,
                  convergence_mode: str = "fast", max_iter: int = 1000, drop_r2: float | None = None,
-                 use_float32: bool = True, gpu_mode: bool = False, seed: int = 0,
+                 use_float32: bool = True, gpu_mode: bool = False, seed: int = 42,
                  groups: pd.Series | None = None, center_groups: bool = True, tolerance: float | None = None):
         self.n_factors = n_factors
         self.likelihoods = likelihoods
@@ -122,6 +147,7 @@ class MOFA(TransformerMixin, BaseEstimator):
         return np.array([None if pd.isna(v) else str(v) for v in g.reindex([str(x) for x in samples])], dtype=object)
 
     def fit(self, layers: dict[str, pd.DataFrame], y=None):
+        self._validate_params()
         from mofapy2.run.entry_point import entry_point
 
         liks = dict(self.likelihoods or {})
@@ -222,6 +248,9 @@ class MOFA(TransformerMixin, BaseEstimator):
         return pd.DataFrame(rows)
 
     def transform(self, layers: dict[str, pd.DataFrame]) -> pd.DataFrame:
+        """The factor values of every sample of ``layers`` (the union of their indexes), projected onto
+        the trained weights (see the module)."""
+        check_is_fitted(self)
         samples = _union_samples({v: layers[v] for v in self.views_ if v in layers})
         group_of = self._group_of(samples)
         known = np.array([g in set(self.groups_) for g in group_of])
@@ -254,6 +283,7 @@ class MOFA(TransformerMixin, BaseEstimator):
 
     def weights(self) -> pd.DataFrame:
         """Long table: view, feature, factor, weight."""
+        check_is_fitted(self)
         rows = []
         for v in self.views_:
             df = pd.DataFrame(self.W_[v], index=self.features_[v], columns=self.factor_names_)
@@ -266,6 +296,7 @@ class MOFA(TransformerMixin, BaseEstimator):
         """Write mofapy2's own HDF5 model file (readable by MOFA2 / mofax), with the factors in this model's
         order: mofapy2 sorts them by variance explained when it saves, which would make the file's Factor2
         another factor than factors.tsv's Factor2."""
+        check_is_fitted(self)
         import functools
 
         import mofapy2.run.entry_point as entry_point
@@ -284,95 +315,3 @@ def _patched(module, name: str, value):
         yield
     finally:
         setattr(module, name, old)
-
-
-SURVIVAL_COVARIATE = "survival"  # the covariate name of a survival outcome's rows
-
-
-def factor_associations(factors: pd.DataFrame, covariates: pd.DataFrame, survival: pd.DataFrame | None = None
-                        ) -> pd.DataFrame:
-    """Test every factor against every covariate; BH-adjust across all tests.
-
-    Continuous covariates: Pearson correlation. Categorical: Kruskal-Wallis (two groups: also the
-    point-biserial correlation as an effect size). A survival outcome (``survival``: time and event of
-    the samples): a univariate Cox model per factor (covariate ``survival``, test ``cox``; statistic:
-    Wald z; effect: hazard ratio per SD of the factor, with its 95% interval in hr_lo / hr_hi).
-    """
-    from moflow.stats import bh
-
-    rows = []
-    if survival is not None:
-        from moflow.evaluate import cox_univariate
-
-        s = survival.reindex(factors.index)
-        for f in factors.columns:
-            r = cox_univariate(factors[f].to_numpy(float), s["time"].to_numpy(float), s["event"].to_numpy(float) > 0)
-            rows.append({"factor": f, "covariate": SURVIVAL_COVARIATE, "test": "cox", "statistic": r["z"],
-                         "effect": r["hr_per_sd"], "p": r["p"], "hr_lo": r["hr_lo"], "hr_hi": r["hr_hi"]})
-    for cov in covariates.columns:
-        from moflow.wording import NA_TOKENS
-
-        col = covariates[cov].reindex(factors.index)
-        col = col.where(~col.astype(str).str.strip().str.lower().isin(NA_TOKENS) & col.notna())
-        num = pd.to_numeric(col, errors="coerce")
-        is_num = num.notna().sum() == col.notna().sum() and col.nunique() > 5
-        for f in factors.columns:
-            z = factors[f]
-            if is_num:
-                ok = num.notna() & z.notna()
-                r, p = stats.pearsonr(z[ok], num[ok])
-                rows.append({"factor": f, "covariate": cov, "test": "pearson", "statistic": r, "effect": r, "p": p})
-            else:
-                grp = col.astype(object).where(col.notna()).map(lambda v: v if pd.isna(v) else str(v))
-                ok = grp.notna() & z.notna()
-                groups = [z[ok & (grp == g)].to_numpy() for g in sorted(grp[ok].unique())]
-                groups = [g for g in groups if len(g)]
-                if len(groups) < 2:
-                    continue
-                h, p = stats.kruskal(*groups)
-                eff = np.nan
-                if len(groups) == 2:
-                    lvl = sorted(grp[ok].unique())
-                    eff = stats.pearsonr(z[ok], (grp[ok] == lvl[1]).astype(float))[0]
-                rows.append({"factor": f, "covariate": cov, "test": "kruskal", "statistic": h, "effect": eff, "p": p})
-    out = pd.DataFrame(rows)
-    if len(out):
-        out["p_adj"] = bh(out["p"].fillna(1.0).to_numpy())
-    return out
-
-
-def match_factors(learned: pd.DataFrame, truth: pd.DataFrame) -> pd.DataFrame:
-    """For each true factor, the learned factor with the largest absolute correlation."""
-    common = learned.index.intersection(truth.index)
-    L, T = learned.loc[common], truth.loc[common]
-    C = np.corrcoef(np.hstack([T.to_numpy(), L.to_numpy()]).T)[: T.shape[1], T.shape[1]:]
-    C = np.nan_to_num(C)
-    rows = []
-    for i, t in enumerate(T.columns):
-        j = int(np.argmax(np.abs(C[i])))
-        rows.append({"true_factor": t, "learned_factor": L.columns[j], "r": C[i, j], "abs_r": abs(C[i, j])})
-    return pd.DataFrame(rows)
-
-
-def stability(reference: pd.DataFrame, runs: dict[int, pd.DataFrame]) -> pd.DataFrame:
-    """Match the factors of runs with other seeds to the reference run (Hungarian assignment on
-    absolute correlation of the factor values) and report, per reference factor and seed, the matched
-    factor and its correlation; ``consensus_abs_r`` is the mean over seeds."""
-    from scipy.optimize import linear_sum_assignment
-
-    rows = []
-    R = reference
-    for seed, run in runs.items():
-        common = R.index.intersection(run.index)
-        A, B = R.loc[common].to_numpy(), run.loc[common].to_numpy()
-        C = np.nan_to_num(np.corrcoef(A.T, B.T)[: A.shape[1], A.shape[1]:])
-        ri, ci = linear_sum_assignment(-np.abs(C))
-        match = dict(zip(ri, ci))
-        for i, f in enumerate(R.columns):
-            j = match.get(i)
-            rows.append({"factor": f, "seed": seed, "matched_factor": run.columns[j] if j is not None else "",
-                         "r": C[i, j] if j is not None else np.nan})
-    out = pd.DataFrame(rows, columns=["factor", "seed", "matched_factor", "r"])
-    out["abs_r"] = out["r"].abs()
-    out["consensus_abs_r"] = out.groupby("factor")["abs_r"].transform("mean")
-    return out

@@ -12,9 +12,14 @@ samples, so a missing cell in a present row counts as 0 (the training mean).
 
 from __future__ import annotations
 
+from numbers import Integral
+from typing import ClassVar
+
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
 
 from moflow.errors import DataError
 
@@ -45,10 +50,13 @@ class GeneLevel(TransformerMixin, BaseEstimator):
     kept features), ``genes_`` (sorted) and ``matrix_`` (sparse features x genes averaging weights).
     """
 
+    _parameter_constraints: ClassVar[dict] = {"gene_map": [HasMethods(["genes"]), None]}
+
     def __init__(self, gene_map=None):
         self.gene_map = gene_map
 
     def fit(self, X, y=None):
+        self._validate_params()
         from scipy import sparse
 
         X = _check_frame(X, "GeneLevel")
@@ -75,6 +83,7 @@ class GeneLevel(TransformerMixin, BaseEstimator):
         return self
 
     def transform(self, X):
+        check_is_fitted(self)
         X = _check_frame(X, "GeneLevel")
         present = _present(X)
         Z = X.set_axis(X.columns.astype(str), axis=1).reindex(columns=self.mean_.index)
@@ -106,7 +115,15 @@ class SetScores(TransformerMixin, BaseEstimator):
     explains} (plage).
     """
 
-    def __init__(self, sets=None, method: str = "plage", min_size: int = 10, max_size: int = 500, prefix: str = ""):
+    _parameter_constraints: ClassVar[dict] = {
+        "sets": [dict, None],
+        "method": [StrOptions(set(SET_METHODS))],
+        "min_size": [Interval(Integral, 2, None, closed="left")],
+        "max_size": [Interval(Integral, 2, None, closed="left")],
+        "prefix": [str],
+    }
+
+    def __init__(self, sets=None, method: str = "plage", min_size: int = 5, max_size: int = 500, prefix: str = ""):
         self.sets = sets
         self.method = method
         self.min_size = min_size
@@ -114,6 +131,7 @@ class SetScores(TransformerMixin, BaseEstimator):
         self.prefix = prefix
 
     def fit(self, G, y=None):
+        self._validate_params()
         if self.method not in SET_METHODS:
             raise ValueError(f"SetScores: method must be one of {', '.join(SET_METHODS)}, not '{self.method}'.")
         G = _check_frame(G, "SetScores")
@@ -152,6 +170,7 @@ class SetScores(TransformerMixin, BaseEstimator):
         return self
 
     def transform(self, G):
+        check_is_fitted(self)
         G = _check_frame(G, "SetScores")
         present = _present(G)
         names = list(self.members_)
@@ -220,12 +239,19 @@ class RegulatorActivity(TransformerMixin, BaseEstimator):
     ``weights_`` (genes_ x kept regulators, sorted, 0 where no edge). Output columns ``prefix + source``.
     """
 
+    _parameter_constraints: ClassVar[dict] = {
+        "edges": [pd.DataFrame, None],
+        "min_targets": [Interval(Integral, 2, None, closed="left")],
+        "prefix": [str],
+    }
+
     def __init__(self, edges=None, min_targets: int = 5, prefix: str = ""):
         self.edges = edges
         self.min_targets = min_targets
         self.prefix = prefix
 
     def fit(self, G, y=None):
+        self._validate_params()
         G = _check_frame(G, "RegulatorActivity")
         self.genes_ = pd.Index(G.columns)
         e = self.edges if self.edges is not None else pd.DataFrame(columns=["source", "target", "weight"])
@@ -244,6 +270,7 @@ class RegulatorActivity(TransformerMixin, BaseEstimator):
         return self
 
     def transform(self, G):
+        check_is_fitted(self)
         G = _check_frame(G, "RegulatorActivity")
         present = _present(G)
         out = ulm_activity(G.reindex(columns=self.genes_), self.weights_)

@@ -111,7 +111,10 @@ def strategy_factory(name: str, omics: pd.DataFrame, settings: Settings, task: s
     """The factory of one unfitted strategy (``single_<layer>``, early, mixed, mofa, late, hierarchical).
     ``sheet``: the sample sheet, needed only for MOFA groups (``integration: mofa: groups``); ``prior``:
     the hierarchical strategy's gene sets, maps and regulators (:func:`build_prior`)."""
-    from moflow.integrate.strategies import EarlyIntegration, LateIntegration, MixedIntegration, SingleLayer
+    from moflow.integrate.early import EarlyIntegration
+    from moflow.integrate.late import LateIntegration
+    from moflow.integrate.mixed import MixedIntegration
+    from moflow.integrate.single import SingleLayer
 
     integ = settings.integration
     common = {"task": task, "inner_folds": int(integ.inner_folds), "seed": int(settings.seed)}
@@ -151,6 +154,6 @@ def build_strategies(omics: pd.DataFrame, settings: Settings, task: str = "class
 
 def _mofa_strategy(omics, settings, sheet, **kwargs):
     """The mofa strategy, its MOFA built when the strategy is (groups need the sheet only then)."""
-    from moflow.integrate.strategies import MOFAStrategy
+    from moflow.integrate.mofa_strategy import MOFAStrategy
 
     return MOFAStrategy(build_mofa(omics, settings, sheet=sheet, check=True), **kwargs)

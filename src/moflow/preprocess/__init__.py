@@ -32,8 +32,15 @@ them:
 
 The chain of a layer is :class:`LayerPreprocessor` (:mod:`.chain`); it builds each step with
 :func:`make_step`, which looks ``(step, method)`` up in :mod:`.registry` (:func:`methods`,
-:func:`kinds_for`). The per-kind defaults and the step order are in :mod:`.defaults`; the step base
-class and shared helpers in :mod:`._base`.
+:func:`kinds_for`); :mod:`.chain_factory` builds the chains from the settings and the omics sheet, and
+:func:`fit_apply` (:mod:`.fit_apply`) fits a chain on some rows and applies it to others. The per-kind
+defaults and the step order are in :mod:`.defaults`; the step base class :class:`Step`, the shared
+helpers (:func:`qc_mask`, :func:`stable_seed`, :func:`fill_columns`) and the parameter constraints the
+steps share in :mod:`.steps_base`; layer diagnostics (PCA, batch and outcome shares, missingness) in
+:mod:`.diagnostics`.
+
+Every step is a scikit-learn estimator: ``fit`` validates the parameters first (its
+``_parameter_constraints``), and ``transform`` refuses an unfitted step (``check_is_fitted``).
 """
 
 import lazy_loader as lazy
@@ -41,18 +48,20 @@ import lazy_loader as lazy
 __getattr__, __dir__, __all__ = lazy.attach(
     __name__,
     submod_attrs={
-        "_base": ["Step", "Identity"],
         "batch": ["check_batch_confounding", "ComBat", "LinearBatch"],
         "chain_factory": ["build_preprocessor", "build_preprocessors"],
         "chain": ["LayerPreprocessor"],
         "defaults": ["STEP_ORDER", "layer_settings", "kind_defaults"],
         "diagnostics": ["pca_scores", "batch_diagnostics", "missingness_table", "missingness_summary", "stage_diagnostics", "step_diagnostics"],
         "filter": ["FeatureFilter"],
+        "fit_apply": ["fit_apply", "preprocessing_outcome"],
         "impute": ["KNNImpute", "IterativeImpute", "HalfMinImpute", "MinProbImpute", "QRILCImpute", "WithinBatch", "MixedImpute", "IMPUTE_METHODS", "AUTO_CANDIDATES", "MAR_METHODS", "make_imputer", "imputation_table", "AutoImpute"],
         "impute_benchmark": ["MeanImpute", "missingness_model", "pattern_mask", "nrmse", "score_imputers", "IMPUTATION_COLUMNS"],
         "normalize": ["fit_dispersion_trend", "vst", "CountNormalizer", "MedianCentering", "QuantileNormalizer", "glog2", "glog_lambda", "PQN", "Log2", "MValue", "BinaryCheck"],
         "qc_drift": ["lowess_columns", "QCRLSC", "SampleDrift", "AutoDrift", "run_order_correlation", "qc_rsd"],
         "registry": ["NORMALIZE_METHODS", "KINDS", "BuildContext", "StepSpec", "REGISTRY", "STEPS", "methods", "kinds_for", "make_step"],
         "scale": ["Scaler"],
+        "steps_base": ["Step", "Identity", "stable_seed", "qc_mask", "fill_columns", "SAMPLE_SHEET", "COLUMN_NAME",
+                       "CHECKED_NAME", "SEED", "FRACTION", "POSITIVE", "NON_NEGATIVE", "COUNT", "COVARIATES"],
     },
 )

@@ -4,12 +4,16 @@
 
 from __future__ import annotations
 
+from numbers import Integral
+
 import numpy as np
 import pandas as pd
+from sklearn.utils.validation import check_is_fitted
 
 from moflow.errors import InputError
 from moflow.stats import batch_outcome_association
-from moflow.preprocess._base import Step
+from moflow.preprocess.steps_base import (CHECKED_NAME, COLUMN_NAME, COUNT, COVARIATES, FRACTION, POSITIVE, SAMPLE_SHEET,
+                                          Step)
 
 
 def check_batch_confounding(batch: pd.Series, y: pd.Series | None, *, max_association: float = 0.8,
@@ -83,7 +87,19 @@ def _masked_lstsq(D: np.ndarray, V: np.ndarray) -> np.ndarray:
 
 
 class _BatchBase(Step):
-    """Shared parts of the batch correctors: the covariate design and the batch checks."""
+    """Shared parts of the batch correctors: the covariate design, the batch checks and the constraints
+    of the options both have."""
+
+    _parameter_constraints: dict = {
+        "info": SAMPLE_SHEET,
+        "batch_column": COLUMN_NAME,
+        "covariates": COVARIATES,
+        "protect_outcome": ["boolean"],
+        "ref_batch": [str, None],
+        "unseen_batch": CHECKED_NAME,
+        "max_association": FRACTION,
+        "allow_confounded": ["boolean"],
+    }
 
     def _batch_of(self, index) -> np.ndarray:
         return self.info.loc[index, self.batch_column].astype(str).to_numpy()
@@ -199,6 +215,15 @@ class ComBat(_BatchBase):
     """
 
     _name = "ComBat"
+    _parameter_constraints: dict = {
+        **_BatchBase._parameter_constraints,
+        "parametric": ["boolean"],
+        "mean_only": ["boolean"],
+        "ddof": [Integral],  # 0 or 1, checked in fit (an InputError)
+        "tol": POSITIVE,
+        "max_iter": COUNT,
+        "block": COUNT,
+    }
 
     def __init__(self, info: pd.DataFrame | None = None, batch_column: str = "batch", covariates=(),
                  protect_outcome: bool = True, parametric: bool = True, mean_only: bool = False,
@@ -221,10 +246,12 @@ class ComBat(_BatchBase):
         self.block = block
 
     def fit(self, X, y=None):
+        self._validate_params()
         self._fit(X, y)
         return self
 
     def fit_transform(self, X, y=None, **fit_params):
+        self._validate_params()
         return self._fit(X, y)
 
     def _fit(self, X, y):
@@ -369,6 +396,7 @@ class ComBat(_BatchBase):
         return out
 
     def transform(self, X):
+        check_is_fitted(self)
         batch = self._batch_of(X.index)
         self._unseen(X, batch)  # unseen batches: error, or left unchanged as the reference batch
         V = X.to_numpy(float)
@@ -443,6 +471,7 @@ class LinearBatch(_BatchBase):
     """
 
     _name = "linear batch correction"
+    _parameter_constraints: dict = dict(_BatchBase._parameter_constraints)
 
     def __init__(self, info: pd.DataFrame | None = None, batch_column: str = "batch", covariates=(),
                  protect_outcome: bool = True, ref_batch: str | None = None, unseen_batch: str = "error",
@@ -464,6 +493,7 @@ class LinearBatch(_BatchBase):
         return np.delete(np.eye(K), r, axis=1)  # treatment contrasts against the reference batch
 
     def fit(self, X, y=None):
+        self._validate_params()
         batch = self._check_batches(X, y)
         B = (batch[:, None] == np.array(self.batches_)[None, :]).astype(float) @ self._contrasts()
         C = self._covariate_design(X.index, y)
@@ -480,6 +510,7 @@ class LinearBatch(_BatchBase):
         return self
 
     def transform(self, X):
+        check_is_fitted(self)
         batch = self._batch_of(X.index)
         unseen = self._unseen(X, batch)
         idx = np.array([self.batches_.index(b) if not u else 0 for b, u in zip(batch, unseen)], dtype=int)

@@ -7,9 +7,10 @@ import math
 
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
 
 from moflow.errors import InputError
-from moflow.preprocess._base import Identity, _qc_mask
+from moflow.preprocess.steps_base import COLUMN_NAME, COVARIATES, SAMPLE_SHEET, SEED, Identity, qc_mask
 from moflow.preprocess.batch import ComBat, LinearBatch
 from moflow.preprocess.defaults import STEP_ORDER, layer_settings
 from moflow.preprocess.filter import FeatureFilter
@@ -97,6 +98,17 @@ class LayerPreprocessor(TransformerMixin, BaseEstimator):
         Layer name, for messages.
     """
 
+    _parameter_constraints: dict = {
+        "kind": [str],  # an unknown kind is an InputError when the chain is built
+        "settings": [dict, None],
+        "info": SAMPLE_SHEET,
+        "batch_column": COLUMN_NAME,
+        "covariates": COVARIATES,
+        "log_scale": ["boolean"],
+        "layer": [str],
+        "seed": SEED,
+    }
+
     def __init__(self, kind: str, settings: dict | None = None, info: pd.DataFrame | None = None,
                  batch_column: str = "", covariates=(), log_scale: bool = False, layer: str = "", seed: int = 0):
         self.kind = kind
@@ -140,7 +152,7 @@ class LayerPreprocessor(TransformerMixin, BaseEstimator):
         qc_dropped = False
         for i, (name, step) in enumerate(steps):
             if i > last_qc and not qc_dropped:
-                cur = cur[~_qc_mask(cur, self.info)]
+                cur = cur[~qc_mask(cur, self.info)]
                 qc_dropped = True
             if fit:
                 yy = None if y is None else y.reindex(cur.index)
@@ -161,38 +173,45 @@ class LayerPreprocessor(TransformerMixin, BaseEstimator):
             if trace is not None:
                 trace[name] = cur
         if not qc_dropped:
-            cur = cur[~_qc_mask(cur, self.info)]
+            cur = cur[~qc_mask(cur, self.info)]
         return cur
 
+    def _fit_run(self, X, y, trace: dict | None = None) -> pd.DataFrame:
+        self.steps_ = []
+        self.history_ = []
+        out = self._run(X, y, fit=True, trace=trace)
+        self.features_out_ = list(out.columns)
+        return out
+
     def fit(self, X, y=None):
-        self.fit_transform(X, y)
+        self._validate_params()
+        self._fit_run(X, y)
         return self
 
     def fit_transform(self, X, y=None, **fit_params):
-        self.steps_ = []
-        self.history_ = []
-        out = self._run(X, y, fit=True)
-        self.features_out_ = list(out.columns)
-        return out
+        self._validate_params()
+        return self._fit_run(X, y)
 
     def fit_trace(self, X, y=None) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
         """``fit_transform`` that also returns the matrix after every step (``{step: matrix}``, in order;
         QC injections are still in the matrices of the steps that use them)."""
-        self.steps_ = []
-        self.history_ = []
+        self._validate_params()
         trace: dict[str, pd.DataFrame] = {}
-        out = self._run(X, y, fit=True, trace=trace)
-        self.features_out_ = list(out.columns)
+        out = self._fit_run(X, y, trace=trace)
         return out, trace
 
     def transform(self, X):
+        check_is_fitted(self)
         return self._run(X, None, fit=False)
 
     def transform_trace(self, X) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
         """``transform`` that also returns the matrix after every fitted step (see :meth:`fit_trace`)."""
+        check_is_fitted(self)
         trace: dict[str, pd.DataFrame] = {}
         out = self._run(X, None, fit=False, trace=trace)
         return out, trace
 
     def named_step(self, name: str):
+        """The fitted step ``name`` (``None``: the chain has no such step)."""
+        check_is_fitted(self)
         return dict(self.steps_).get(name)

@@ -3,11 +3,14 @@ variance, top-N, QC RSD and QC detection rate)."""
 
 from __future__ import annotations
 
+from numbers import Real
+
 import numpy as np
 import pandas as pd
+from sklearn.utils.validation import check_is_fitted
 
 from moflow.errors import InputError
-from moflow.preprocess._base import Step, _qc_mask
+from moflow.preprocess.steps_base import CHECKED_NAME, COUNT, FRACTION, NON_NEGATIVE, POSITIVE, SAMPLE_SHEET, Step, qc_mask
 from moflow.preprocess.qc_drift import qc_rsd
 
 
@@ -43,6 +46,17 @@ class FeatureFilter(Step):
         Sample sheet; tells QC injections apart.
     """
 
+    _parameter_constraints: dict = {
+        "min_observed": NON_NEGATIVE,  # above 1: nothing is kept (an InputError of the chain)
+        "min_value": [Real, None],
+        "min_variance": NON_NEGATIVE,
+        "top_variable": COUNT + [None],
+        "observed_in": CHECKED_NAME,
+        "qc_rsd_max": POSITIVE + [None],
+        "qc_min_detection": FRACTION + [None],
+        "info": SAMPLE_SHEET,
+    }
+
     def __init__(self, min_observed: float = 0.5, min_value: float | None = None,
                  min_variance: float = 0.0, top_variable: int | None = None, observed_in: str = "overall",
                  qc_rsd_max: float | None = None, qc_min_detection: float | None = None,
@@ -61,9 +75,10 @@ class FeatureFilter(Step):
         return self.qc_rsd_max is not None or self.qc_min_detection is not None
 
     def fit(self, X, y=None):
+        self._validate_params()
         if self.observed_in not in ("overall", "any_group"):
             raise InputError(f"filter: unknown observed_in '{self.observed_in}' (overall, any_group)")
-        is_qc = _qc_mask(X, self.info)
+        is_qc = qc_mask(X, self.info)
         C = X[~is_qc]
         obs = C.notna()
         if self.min_value is not None:
@@ -106,4 +121,5 @@ class FeatureFilter(Step):
         return self
 
     def transform(self, X):
+        check_is_fitted(self)
         return X[self.features_]

@@ -18,14 +18,18 @@ layer has a batch column.
 from __future__ import annotations
 
 import warnings
+from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
 from scipy import special
+from sklearn.utils._param_validation import HasMethods, Interval
+from sklearn.utils.validation import check_is_fitted
 
 from moflow.errors import InputError
-from moflow.preprocess._base import Identity, Step, _stable_seed
-from moflow.preprocess.impute_benchmark import IMPUTATION_COLUMNS, MeanImpute, _fill, score_imputers
+from moflow.preprocess.steps_base import (CHECKED_NAME, COLUMN_NAME, COUNT, FRACTION, NON_NEGATIVE, POSITIVE,
+                                          SAMPLE_SHEET, SEED, Identity, Step, fill_columns, stable_seed)
+from moflow.preprocess.impute_benchmark import IMPUTATION_COLUMNS, MeanImpute, score_imputers
 
 
 class KNNImpute(Step):
@@ -47,11 +51,15 @@ class KNNImpute(Step):
         ``uniform`` or ``distance`` (inverse distance; zero-distance donors take all the weight).
     """
 
+    # k and weights are checked in fit (InputErrors)
+    _parameter_constraints: dict = {"k": [Integral], "weights": CHECKED_NAME}
+
     def __init__(self, k: int = 10, weights: str = "uniform"):
         self.k = k
         self.weights = weights
 
     def fit(self, X, y=None):
+        self._validate_params()
         if self.weights not in ("uniform", "distance"):
             raise InputError(f"impute knn: unknown weights '{self.weights}' (uniform, distance)")
         if int(self.k) < 1:
@@ -77,6 +85,7 @@ class KNNImpute(Step):
     def distances(self, V: np.ndarray) -> np.ndarray:
         """Squared NaN-Euclidean distances of the rows of V to the training samples (inf: nothing
         co-observed)."""
+        check_is_fitted(self)
         Mq = np.isfinite(V)
         Q0 = np.where(Mq, V, 0.0)
         Q2 = Q0 * Q0
@@ -135,6 +144,7 @@ class KNNImpute(Step):
         return self._impute(X, training=len(X) <= 5000)
 
     def transform(self, X):
+        check_is_fitted(self)
         return self._impute(X, training=False)
 
     def _impute(self, X, training: bool):
@@ -187,12 +197,15 @@ class IterativeImpute(Step):
         Seed of the predictor draws.
     """
 
+    _parameter_constraints: dict = {"n_nearest_features": COUNT, "max_iter": COUNT, "seed": SEED}
+
     def __init__(self, n_nearest_features: int = 50, max_iter: int = 3, seed: int = 0):
         self.n_nearest_features = n_nearest_features
         self.max_iter = max_iter
         self.seed = seed
 
     def fit(self, X, y=None):
+        self._validate_params()
         from sklearn.experimental import enable_iterative_imputer  # noqa: F401
         from sklearn.impute import IterativeImputer
         from sklearn.linear_model import BayesianRidge
@@ -207,6 +220,7 @@ class IterativeImpute(Step):
         return self
 
     def transform(self, X):
+        check_is_fitted(self)
         if not X.isna().to_numpy().any():
             return X
         out = self.imputer_.transform(X.to_numpy(float))
@@ -217,16 +231,20 @@ class IterativeImpute(Step):
 class HalfMinImpute(Step):
     """Left-censored imputation: each feature's training minimum minus ``shift`` (log2 scale: -1 = half)."""
 
+    _parameter_constraints: dict = {"shift": [Real]}
+
     def __init__(self, shift: float = 1.0):
         self.shift = shift
 
     def fit(self, X, y=None):
+        self._validate_params()
         mins = X.min(axis=0, skipna=True)
         self.fill_ = (mins - self.shift).fillna(np.nanmin(X.to_numpy()) - self.shift)
         return self
 
     def transform(self, X):
-        return _fill(X, self.fill_)
+        check_is_fitted(self)
+        return fill_columns(X, self.fill_)
 
 
 class MinProbImpute(Step):
@@ -235,17 +253,21 @@ class MinProbImpute(Step):
     Draws are seeded by sample ID, so a sample gets the same values whichever fold it falls in.
     """
 
+    _parameter_constraints: dict = {"q": FRACTION, "tune_sigma": POSITIVE, "seed": SEED}
+
     def __init__(self, q: float = 0.01, tune_sigma: float = 1.0, seed: int = 0):
         self.q = q
         self.tune_sigma = tune_sigma
         self.seed = seed
 
     def fit(self, X, y=None):
+        self._validate_params()
         sds = X.std(axis=0, skipna=True, ddof=1)
         self.sigma_ = float(np.nanmedian(sds.to_numpy())) * self.tune_sigma
         return self
 
     def transform(self, X):
+        check_is_fitted(self)
         V = X.to_numpy(float)
         out = V.copy()
         for i, s in enumerate(X.index):
@@ -253,7 +275,7 @@ class MinProbImpute(Step):
             if not miss.any():
                 continue
             mu = np.nanquantile(V[i], self.q)
-            rng = np.random.default_rng(_stable_seed(self.seed, str(s)))
+            rng = np.random.default_rng(stable_seed(self.seed, str(s)))
             draws = rng.normal(mu, self.sigma_, X.shape[1])
             out[i] = np.where(miss, draws, V[i])
         return pd.DataFrame(out, index=X.index, columns=X.columns)
@@ -278,6 +300,8 @@ class QRILCImpute(Step):
         Seed (combined with each sample ID).
     """
 
+    _parameter_constraints: dict = {"tune_sigma": POSITIVE, "seed": SEED}
+
     def __init__(self, tune_sigma: float = 1.0, seed: int = 0):
         self.tune_sigma = tune_sigma
         self.seed = seed
@@ -297,6 +321,7 @@ class QRILCImpute(Step):
         return float(intercept), float(slope), pi
 
     def fit(self, X, y=None):
+        self._validate_params()
         params = [p for p in (self._params(r) for r in X.to_numpy(float)) if p is not None]
         if not params:
             raise InputError("impute qrilc: no training sample has 10 or more observed values to fit its "
@@ -306,6 +331,7 @@ class QRILCImpute(Step):
         return self
 
     def transform(self, X):
+        check_is_fitted(self)
         V = X.to_numpy(float)
         out = V.copy()
         for i, s in enumerate(X.index):
@@ -317,7 +343,7 @@ class QRILCImpute(Step):
             pi = miss.mean()
             upper = mu + sd * special.ndtri(min(max(pi, 1e-6), 1 - 1e-6))
             sd_draw = sd * self.tune_sigma
-            rng = np.random.default_rng(_stable_seed(self.seed, str(s)))
+            rng = np.random.default_rng(stable_seed(self.seed, str(s)))
             u = rng.random(X.shape[1]) * special.ndtr((upper - mu) / sd_draw)
             draws = mu + sd_draw * special.ndtri(np.clip(u, 1e-300, 1.0))
             out[i] = np.where(miss, draws, V[i])
@@ -342,6 +368,9 @@ class WithinBatch(Step):
         Column of ``info`` with the batch.
     """
 
+    _parameter_constraints: dict = {"imputer": [HasMethods(["fit", "transform"]), None], "info": SAMPLE_SHEET,
+                                    "batch_column": COLUMN_NAME}
+
     def __init__(self, imputer=None, info: pd.DataFrame | None = None, batch_column: str = ""):
         self.imputer = imputer
         self.info = info
@@ -359,6 +388,7 @@ class WithinBatch(Step):
         return C
 
     def fit(self, X, y=None):
+        self._validate_params()
         from sklearn.base import clone
 
         V = X.to_numpy(float)
@@ -378,6 +408,7 @@ class WithinBatch(Step):
         return self
 
     def transform(self, X):
+        check_is_fitted(self)
         V = X.to_numpy(float)
         C = self._offsets(X.index)
         Z = self.imputer_.transform(X - C).to_numpy(float) + C
@@ -417,6 +448,17 @@ class MixedImpute(Step):
         empty: pooled.
     """
 
+    _parameter_constraints: dict = {
+        "mnar": CHECKED_NAME,
+        "mar": CHECKED_NAME,
+        "k": [Integral],
+        "group_missing": [Interval(Real, 0, 1, closed="right")],
+        "shift_sd": NON_NEGATIVE,
+        "seed": SEED,
+        "info": SAMPLE_SHEET,
+        "batch_column": COLUMN_NAME,
+    }
+
     def __init__(self, mnar: str = "minprob", mar: str = "knn", k: int = 10, group_missing: float = 1.0,
                  shift_sd: float = 0.5, seed: int = 0, info: pd.DataFrame | None = None, batch_column: str = ""):
         self.mnar = mnar
@@ -429,6 +471,7 @@ class MixedImpute(Step):
         self.batch_column = batch_column
 
     def fit(self, X, y=None):
+        self._validate_params()
         if self.mnar not in ("minprob", "qrilc", "halfmin"):
             raise InputError(f"impute mixed: unknown mnar method '{self.mnar}' (minprob, qrilc, halfmin)")
         if self.mar not in ("knn", "iterative"):
@@ -464,6 +507,7 @@ class MixedImpute(Step):
         return self
 
     def transform(self, X):
+        check_is_fitted(self)
         mnar = X.columns.isin(self.mnar_features_)
         A = self.mar_.transform(X).to_numpy(float)
         B = self.mnar_.transform(X).to_numpy(float)
@@ -565,6 +609,15 @@ class AutoImpute(Step):
         (:class:`WithinBatch`); empty: pooled.
     """
 
+    _parameter_constraints: dict = {
+        "candidates": ["array-like"],  # the names are checked in fit (an InputError)
+        "fraction": [Interval(Real, 0, 1, closed="neither")],
+        "k": [Integral],
+        "seed": SEED,
+        "info": SAMPLE_SHEET,
+        "batch_column": COLUMN_NAME,
+    }
+
     def __init__(self, candidates=AUTO_CANDIDATES, fraction: float = 0.1, k: int = 10, seed: int = 0,
                  info: pd.DataFrame | None = None, batch_column: str = ""):
         self.candidates = candidates
@@ -579,6 +632,7 @@ class AutoImpute(Step):
                             info=self.info, batch_column=self.batch_column)
 
     def fit(self, X, y=None):
+        self._validate_params()
         cands = list(self.candidates)
         bad = [c for c in cands if c not in IMPUTE_METHODS or c == "auto"]
         if bad or not cands:
@@ -594,4 +648,5 @@ class AutoImpute(Step):
         return self
 
     def transform(self, X):
+        check_is_fitted(self)
         return self.imputer_.transform(X)

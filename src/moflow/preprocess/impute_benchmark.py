@@ -14,27 +14,25 @@ import numpy as np
 import pandas as pd
 from scipy import special
 from sklearn.base import clone
+from sklearn.utils.validation import check_is_fitted
 
 from moflow.errors import InputError
-from moflow.preprocess._base import Step
+from moflow.preprocess.steps_base import Step, fill_columns
 
 
 class MeanImpute(Step):
     """Feature means of the training samples (a baseline to beat)."""
 
+    _parameter_constraints: dict = {}
+
     def fit(self, X, y=None):
+        self._validate_params()
         self.fill_ = X.mean(axis=0, skipna=True).fillna(0.0)
         return self
 
     def transform(self, X):
-        return _fill(X, self.fill_)
-
-
-def _fill(X: pd.DataFrame, fill: pd.Series) -> pd.DataFrame:
-    """``X.fillna(fill)`` (one value per column, aligned by name), without pandas' per-column loop."""
-    V = X.to_numpy(float)
-    f = fill.reindex(X.columns).to_numpy(float)
-    return pd.DataFrame(np.where(np.isnan(V), f[None, :], V), index=X.index, columns=X.columns)
+        check_is_fitted(self)
+        return fill_columns(X, self.fill_)
 
 
 def missingness_model(X: pd.DataFrame, *, max_rounds: int = 15, max_cells: int = 20000, seed: int = 0) -> dict:

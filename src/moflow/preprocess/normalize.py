@@ -10,13 +10,16 @@
 from __future__ import annotations
 
 import warnings
+from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
+from sklearn.utils._param_validation import Interval
+from sklearn.utils.validation import check_is_fitted
 
 from moflow.errors import InputError
 from moflow.stats import row_nanmedian
-from moflow.preprocess._base import Step, _qc_mask
+from moflow.preprocess.steps_base import CHECKED_NAME, NON_NEGATIVE, SAMPLE_SHEET, Step, qc_mask
 
 
 def _tmm_factor(obs: np.ndarray, ref: np.ndarray, logratio_trim=0.3, sum_trim=0.05) -> float:
@@ -118,6 +121,8 @@ class CountNormalizer(Step):
     training samples only, so a held-out sample is normalized the same whatever comes with it.
     """
 
+    _parameter_constraints: dict = {"method": CHECKED_NAME, "pseudocount": NON_NEGATIVE, "transformation": CHECKED_NAME}
+
     def __init__(self, method: str = "median_of_ratios", pseudocount: float = 1.0, transformation: str = "log2"):
         self.method = method
         self.pseudocount = pseudocount
@@ -142,6 +147,7 @@ class CountNormalizer(Step):
         raise InputError(f"normalize: unknown count method '{self.method}' (median_of_ratios, tmm, upper_quartile, total)")
 
     def fit(self, X, y=None):
+        self._validate_params()
         if self.transformation not in ("log2", "vst"):
             raise InputError(f"normalize: unknown transformation '{self.transformation}' for counts (log2, vst)")
         C = X.to_numpy(float)
@@ -166,6 +172,7 @@ class CountNormalizer(Step):
 
     def size_factors(self, X) -> pd.Series:
         """Size factors of the samples of X against the fitted reference."""
+        check_is_fitted(self)
         sf = self._raw_factors(X.to_numpy(float)) / self.scale_
         if not np.all(np.isfinite(sf)) or np.any(sf <= 0):
             bad = X.index[~(np.isfinite(sf) & (sf > 0))][0]
@@ -173,6 +180,7 @@ class CountNormalizer(Step):
         return pd.Series(sf, index=X.index)
 
     def transform(self, X):
+        check_is_fitted(self)
         sf = self.size_factors(X).to_numpy()
         Q = X.to_numpy(float) / sf[:, None]
         if self.transformation == "vst":
@@ -187,6 +195,8 @@ class MedianCentering(Step):
     grand median, so held-out samples are centred the same way.
     """
 
+    _parameter_constraints: dict = {"log": ["boolean"]}
+
     def __init__(self, log: bool = True):
         self.log = log
 
@@ -194,6 +204,7 @@ class MedianCentering(Step):
         return np.log2(X) if self.log else X
 
     def fit(self, X, y=None):
+        self._validate_params()
         L = self._log(X)
         full = L.columns[L.notna().all(axis=0)]
         self.ref_features_ = list(full) if len(full) >= 20 else list(L.columns)
@@ -201,6 +212,7 @@ class MedianCentering(Step):
         return self
 
     def transform(self, X):
+        check_is_fitted(self)
         L = self._log(X)
         med = L[self.ref_features_].median(axis=1, skipna=True)
         return L.sub(med, axis=0) + self.grand_median_
@@ -224,6 +236,9 @@ class QuantileNormalizer(Step):
         Size of the reference grid; default the number of features.
     """
 
+    _parameter_constraints: dict = {"log": ["boolean"],
+                                    "n_quantiles": [Interval(Integral, 1, None, closed="left"), None]}
+
     def __init__(self, log: bool = False, n_quantiles: int | None = None):
         self.log = log
         self.n_quantiles = n_quantiles
@@ -232,6 +247,7 @@ class QuantileNormalizer(Step):
         return np.log2(X) if self.log else X
 
     def fit(self, X, y=None):
+        self._validate_params()
         L = self._log(X).to_numpy(float)
         G = int(self.n_quantiles or L.shape[1])
         probs = (np.arange(G) + 0.5) / G
@@ -249,6 +265,7 @@ class QuantileNormalizer(Step):
         return self
 
     def transform(self, X):
+        check_is_fitted(self)
         L = self._log(X)
         R = L.rank(axis=1, method="average").to_numpy(float)
         n_obs = np.isfinite(L.to_numpy(float)).sum(1)
@@ -313,6 +330,8 @@ class PQN(Step):
     """
 
     uses_qc = True
+    _parameter_constraints: dict = {"info": SAMPLE_SHEET, "method": CHECKED_NAME, "log_input": ["boolean"],
+                                    "transformation": CHECKED_NAME, "glog_lambda": NON_NEGATIVE + [None]}
 
     def __init__(self, info: pd.DataFrame | None = None, method: str = "pqn", log_input: bool = False,
                  transformation: str = "log2", glog_lambda: float | None = None):
@@ -323,12 +342,13 @@ class PQN(Step):
         self.glog_lambda = glog_lambda
 
     def fit(self, X, y=None):
+        self._validate_params()
         if self.method not in ("pqn", "tic", "none"):
             raise InputError(f"normalize: unknown metabolomics method '{self.method}' (pqn, tic, none)")
         if self.transformation not in ("log2", "glog"):
             raise InputError(f"normalize: unknown transformation '{self.transformation}' (log2, glog)")
         L = X if self.log_input else np.log2(X)
-        is_qc = _qc_mask(X, self.info)
+        is_qc = qc_mask(X, self.info)
         base = L[is_qc] if is_qc.sum() >= 3 else L[~is_qc]
         # the median of logs is the log of the median (up to ties of an even count)
         self.log_reference_ = base.median(axis=0, skipna=True)
@@ -348,6 +368,7 @@ class PQN(Step):
 
     def log_quotients(self, L: pd.DataFrame) -> pd.Series:
         """log2 dilution quotient of each sample (L on the log2 scale)."""
+        check_is_fitted(self)
         if self.method == "pqn":
             return L.sub(self.log_reference_, axis=1).median(axis=1, skipna=True)
         if self.method == "tic":
@@ -356,6 +377,7 @@ class PQN(Step):
 
     def transform(self, X):
         """Work on the log2 scale throughout: log quotient = median log difference to the reference."""
+        check_is_fitted(self)
         L = X if self.log_input else np.log2(X)
         N = L.sub(self.log_quotients(L), axis=0)
         if self.transformation != "glog":
@@ -366,25 +388,33 @@ class PQN(Step):
 class Log2(Step):
     """log2(x + pseudocount)."""
 
+    _parameter_constraints: dict = {"pseudocount": NON_NEGATIVE}
+
     def __init__(self, pseudocount: float = 0.0):
         self.pseudocount = pseudocount
 
     def transform(self, X):
+        check_is_fitted(self)
         return np.log2(X + self.pseudocount)
 
 
 class MValue(Step):
     """Methylation beta values to M-values, with the 0 and 1 bounds moved in by ``offset``."""
 
+    _parameter_constraints: dict = {"offset": [Real]}  # the range is checked in fit (an InputError)
+
     def __init__(self, offset: float = 1e-3):
         self.offset = offset
 
     def fit(self, X, y=None):
+        self._validate_params()
         if not 0 < self.offset < 0.5:
             raise InputError(f"normalize mvalue: offset {self.offset} must lie in (0, 0.5).")
+        self.n_features_in_ = X.shape[1]
         return self
 
     def transform(self, X):
+        check_is_fitted(self)
         V = X.to_numpy(float)
         bad = np.isfinite(V) & ((V < 0) | (V > 1))
         if bad.any():
@@ -408,10 +438,15 @@ class BinaryCheck(Step):
                              f"({int(bad.sum())} such cell(s)); a binary layer holds 0, 1 or missing. Recode it, "
                              "or declare kind 'continuous'.")
 
+    _parameter_constraints: dict = {}
+
     def fit(self, X, y=None):
+        self._validate_params()
         self._check(X)
+        self.n_features_in_ = X.shape[1]
         return self
 
     def transform(self, X):
+        check_is_fitted(self)
         self._check(X)
         return X

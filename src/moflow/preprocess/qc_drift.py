@@ -8,11 +8,26 @@ within-batch association of values with run order (:func:`run_order_correlation`
 
 from __future__ import annotations
 
+from numbers import Real
+
 import numpy as np
 import pandas as pd
+from sklearn.utils._param_validation import Interval
+from sklearn.utils.validation import check_is_fitted
 
 from moflow.errors import InputError
-from moflow.preprocess._base import Identity, Step, _qc_mask
+from moflow.preprocess.steps_base import (CHECKED_NAME, COLUMN_NAME, COUNT, POSITIVE, SAMPLE_SHEET, Identity, Step,
+                                          qc_mask)
+
+# the options of the QC-based drift steps (QCRLSC, AutoDrift)
+_QC_DRIFT_CONSTRAINTS = {
+    "info": SAMPLE_SHEET,
+    "batch_column": COLUMN_NAME,
+    "frac": [Interval(Real, 0, 1, closed="right")],
+    "smoother": CHECKED_NAME,
+    "spline_lam": POSITIVE + [None],
+    "min_qc": COUNT,
+}
 
 
 def _lowess_weights(x: np.ndarray, frac: float) -> np.ndarray:
@@ -131,6 +146,7 @@ class QCRLSC(Step):
     """
 
     uses_qc = True
+    _parameter_constraints: dict = dict(_QC_DRIFT_CONSTRAINTS)
 
     def __init__(self, info: pd.DataFrame | None = None, batch_column: str = "", frac: float = 0.8,
                  smoother: str = "lowess", spline_lam: float | None = None, min_qc: int = 3):
@@ -167,9 +183,10 @@ class QCRLSC(Step):
         return o, fitted, "lowess"
 
     def fit(self, X, y=None):
+        self._validate_params()
         if self.smoother not in ("lowess", "spline"):
             raise InputError(f"qc_drift rlsc: unknown smoother '{self.smoother}' (lowess, spline)")
-        is_qc = _qc_mask(X, self.info)
+        is_qc = qc_mask(X, self.info)
         if is_qc.sum() < 3:
             raise InputError(
                 f"qc_drift rlsc: fewer than 3 QC injections in this layer ({int(is_qc.sum())} found): QC-RLSC fits "
@@ -206,6 +223,7 @@ class QCRLSC(Step):
         return self
 
     def transform(self, X):
+        check_is_fitted(self)
         order = pd.to_numeric(self.info.loc[X.index, "injection_order"]).to_numpy(float)
         batch = self._batches(X.index).to_numpy()
         out = X.to_numpy(float).copy()
@@ -307,6 +325,17 @@ class SampleDrift(Step):
 
     uses_qc = False
     _ITERATIONS = 3
+    _parameter_constraints: dict = {
+        "info": SAMPLE_SHEET,
+        "batch_column": COLUMN_NAME,
+        "frac": [Real],  # the range, (0, 1], is checked in fit (an InputError)
+        "smoother": CHECKED_NAME,
+        "spline_lam": POSITIVE + [None],
+        "min_samples": COUNT,
+        "level": CHECKED_NAME,
+        "reference_column": COLUMN_NAME,
+        "reference_value": [str, Real, "boolean", None],
+    }
 
     def __init__(self, info: pd.DataFrame | None = None, batch_column: str = "", frac: float = 1.0,
                  smoother: str = "lowess", spline_lam: float | None = None, min_samples: int = 5, level: str = "batch",
@@ -327,7 +356,7 @@ class SampleDrift(Step):
         return np.full(len(index), "all", dtype=object)
 
     def _fit_rows(self, X) -> pd.Index:
-        rows = X.index[~_qc_mask(X, self.info)]
+        rows = X.index[~qc_mask(X, self.info)]
         if self.reference_column:
             if self.reference_column not in self.info.columns:
                 raise InputError(f"qc_drift sample_lowess: reference_column '{self.reference_column}' is not a column "
@@ -342,6 +371,7 @@ class SampleDrift(Step):
         return rows
 
     def fit(self, X, y=None):
+        self._validate_params()
         if self.smoother not in ("lowess", "spline"):
             raise InputError(f"qc_drift sample_lowess: unknown smoother '{self.smoother}' (lowess, spline)")
         if self.level not in ("batch", "overall"):
@@ -379,7 +409,7 @@ class SampleDrift(Step):
         if not self.curves_:
             raise InputError("qc_drift sample_lowess: no training sample to fit the run-order trend on.")
         self.uncorrected_features_ = list(X.columns[uncorrected])
-        _order_correlations(self, X[~_qc_mask(X, self.info)])
+        _order_correlations(self, X[~qc_mask(X, self.info)])
         return self
 
     def _fit_batch(self, o: np.ndarray, V: np.ndarray, need: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -406,6 +436,7 @@ class SampleDrift(Step):
         return o, fitted, few & (n_obs > 0)
 
     def transform(self, X):
+        check_is_fitted(self)
         order = _run_order(self.info, X.index, "sample_lowess")
         batch = self._batches(X.index)
         out = X.to_numpy(float).copy()
@@ -435,6 +466,7 @@ class AutoDrift(Step):
     """
 
     uses_qc = True
+    _parameter_constraints: dict = dict(_QC_DRIFT_CONSTRAINTS)
 
     def __init__(self, info: pd.DataFrame | None = None, batch_column: str = "", frac: float = 0.8,
                  smoother: str = "lowess", spline_lam: float | None = None, min_qc: int = 3):
@@ -446,7 +478,8 @@ class AutoDrift(Step):
         self.min_qc = min_qc
 
     def fit(self, X, y=None):
-        n_qc = int(_qc_mask(X, self.info).sum())
+        self._validate_params()
+        n_qc = int(qc_mask(X, self.info).sum())
         if n_qc:
             self.chosen_ = "rlsc"
             self.reason_ = f"{n_qc} QC injection(s)"
@@ -459,11 +492,12 @@ class AutoDrift(Step):
         self.chosen_ = "none"
         self.reason_ = ("no QC injections in this layer, so run-order drift is not corrected; qc_drift method "
                         "'sample_lowess' fits it on the study samples")
-        self.step_ = Identity(reason=self.reason_)
+        self.step_ = Identity(reason=self.reason_).fit(X, y)
         _order_correlations(self, X)
         return self
 
     def transform(self, X):
+        check_is_fitted(self)
         return self.step_.transform(X)
 
 

@@ -1,7 +1,7 @@
 """Every preprocessing step by its config name: ``(step, method)`` -> how to build it, for which kinds.
 
 A :class:`StepSpec` holds the builder (options and the layer's :class:`BuildContext` in, an unfitted
-:class:`~moflow.preprocess._base.Step` out) and the layer kinds the method accepts (``None``: every
+:class:`~moflow.preprocess.steps_base.Step` out) and the layer kinds the method accepts (``None``: every
 kind). :func:`make_step` looks a step up here; :func:`methods` and :func:`kinds_for` tell what the
 config may name. The kinds each normalize method accepts come from :data:`NORMALIZE_METHODS`.
 """
@@ -15,7 +15,7 @@ from typing import Callable
 import pandas as pd
 
 from moflow.errors import InputError
-from moflow.preprocess._base import Identity, Step
+from moflow.preprocess.steps_base import Identity, Step
 from moflow.preprocess.batch import ComBat, LinearBatch
 from moflow.preprocess.filter import FeatureFilter
 from moflow.preprocess.impute import IMPUTE_METHODS, make_imputer

@@ -51,6 +51,12 @@ def img(png: bytes, alt: str) -> str:
     return f'<img alt="{esc(alt)}" src="data:image/png;base64,{base64.b64encode(png).decode()}"/>'
 
 
+def fdr_text(v: float) -> str:
+    """An FDR as text: two significant digits, or "below the permutation resolution" for 0 (gseapy
+    reports 0 when no permutation reached the observed score)."""
+    return "below the permutation resolution" if v == 0 else f"{v:.2g}"
+
+
 def details(summary: str, body: str, *, open_: bool = False) -> str:
     """A folded block (click to open): for figures a reader looks at on demand."""
     return f"<details{' open' if open_ else ''}><summary>{esc(summary)}</summary>{body}</details>"

@@ -8,7 +8,8 @@ import html
 import numpy as np
 import pandas as pd
 
-from moflow.report.sections import PALETTE, _img, _table, plt, png_bytes
+from moflow.report.figures import plt, png_bytes
+from moflow.report.html import PALETTE, img, table
 
 GROUPS = ("low", "high")
 
@@ -112,19 +113,19 @@ def survival_html(pred: pd.DataFrame, board: pd.DataFrame, associations: pd.Data
     parts, sentences = [], []
     if len(d) and d["risk_group"].nunique() == 2:
         fig, lr = plot_km(d, strategy=best, time_unit=time_unit, repeats=repeats)
-        parts.append(_img(png_bytes(fig), f"Kaplan-Meier curves of {best}'s out-of-fold risk groups"))
+        parts.append(img(png_bytes(fig), f"Kaplan-Meier curves of {best}'s out-of-fold risk groups"))
         km = km_table(d[d["split"].str.startswith("r1")] if d["split"].str.startswith("r1").any() else d)
         med = {g: _median(km[km["group"] == g]) for g in GROUPS}
         sentences.append(
             f"<p>Out-of-fold risk groups of {html.escape(best)}: high risk median time to event "
-            f"{_fmt(med['high'], time_unit)}, low risk {_fmt(med['low'], time_unit)}; log-rank p = {lr['p']:.2g} "
+            f"{_median_text(med['high'], time_unit)}, low risk {_median_text(med['low'], time_unit)}; log-rank p = {lr['p']:.2g} "
             "(first CV repeat; each sample's group from a model that never saw it).</p>")
     cox = associations[associations["test"] == "cox"] if "test" in associations.columns else associations.iloc[:0]
     if len(cox):
         parts.append("<h3>MOFA factors and survival</h3>")
-        parts.append(_img(png_bytes(plot_factor_hazards(associations)), "hazard ratios of the MOFA factors"))
+        parts.append(img(png_bytes(plot_factor_hazards(associations)), "hazard ratios of the MOFA factors"))
         cols = ["factor", "effect", "hr_lo", "hr_hi", "statistic", "p", "p_adj"]
-        parts.append(_table(cox.sort_values(["p", "factor"])[cols].rename(
+        parts.append(table(cox.sort_values(["p", "factor"])[cols].rename(
             columns={"effect": "hr_per_sd", "statistic": "z"})))
     return "".join(parts), sentences
 
@@ -134,5 +135,5 @@ def _median(k: pd.DataFrame) -> float:
     return float(below["time"].iloc[0]) if len(below) else float("nan")
 
 
-def _fmt(v: float, unit: str) -> str:
+def _median_text(v: float, unit: str) -> str:
     return f"{v:.2f} {html.escape(unit)}" if np.isfinite(v) else "not reached"

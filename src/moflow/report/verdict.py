@@ -12,14 +12,16 @@ from __future__ import annotations
 
 import pandas as pd
 
-from moflow.report.html import esc
+from moflow.report.html import esc, fdr_text
 
 ALPHA = 0.05
 PRIMARY = ("balanced_accuracy", "harrell_c", "r2")
 LABELS = {"harrell_c": "Harrell's C", "r2": "R2"}
 
 
-def primary_metric(board: pd.DataFrame) -> str:
+def board_metric(board: pd.DataFrame) -> str:
+    """The primary metric a scoreboard carries (the first of :data:`PRIMARY` among its columns): the one
+    :func:`moflow.evaluate.primary_metric` names for the run's outcome task."""
     return next(m for m in PRIMARY if m in board.columns)
 
 
@@ -86,7 +88,7 @@ def verdict(*, board: pd.DataFrame, layers: list[str], comparison: pd.DataFrame 
             pathways: pd.DataFrame | None = None, hierarchical: pd.DataFrame | None = None,
             n_classes: int | None = None, top_pathways: int = 3) -> dict:
     """The facts of the verdict, from the run's tables (the scoreboard ranked best first)."""
-    metric = primary_metric(board)
+    metric = board_metric(board)
     best = _row(board, metric, board.iloc[0])
     singles = board[board["kind"] == "single layer"]
     v = {"metric": metric, "label": LABELS.get(metric, metric.replace("_", " ")), "best": best, "layers": list(layers),
@@ -228,7 +230,7 @@ def verdict_html(v: dict, *, design_sentence: str | None = None, figure: str = "
     pr = v["programs"]
     if pr["items"]:
         items = "".join(f"<li><b>{esc(i['term'])}</b> ({esc(i['layers'])}; {esc(i['value_name'])} {i['value']:+.2f}"
-                        + (f", FDR {_fdr(i['fdr'])}" if i["fdr"] is not None else "") + ")</li>" for i in pr["items"])
+                        + (f", FDR {fdr_text(i['fdr'])}" if i["fdr"] is not None else "") + ")</li>" for i in pr["items"])
         own = "" if pr["source"] in (b["strategy"], "hierarchical") else (
             f" ({esc(b['strategy'])} has no gene-set test of its own)")
         facts.append(("Top programs", f"Of {esc(pr['what'])}{own}:<ul style='margin:.2em 0;padding-left:1.2em'>{items}</ul>"))
@@ -242,11 +244,6 @@ def verdict_html(v: dict, *, design_sentence: str | None = None, figure: str = "
     boxes = "".join(f'<div class="fact"><h4>{esc(h)}</h4>{body}</div>' for h, body in facts)
     return (f'<div class="verdict" id="verdict"><p class="headline">{esc(verdict_sentence(v))}</p>'
             f'<div class="facts">{boxes}</div>{figure}</div>')
-
-
-def _fdr(v: float) -> str:
-    """gseapy reports 0 when no permutation reached the observed score."""
-    return "below the permutation resolution" if v == 0 else f"{v:.2g}"
 
 
 def n_classes(samples: pd.DataFrame | None, column: str, metric: str) -> int | None:

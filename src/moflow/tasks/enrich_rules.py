@@ -16,7 +16,7 @@ log = logging.getLogger("moflow")
 
 
 @reads("enrichment")
-def make_plan(omics: pd.DataFrame, files: tuple[dict, dict], layer_features: dict, settings: Settings
+def _make_plan(omics: pd.DataFrame, files: tuple[dict, dict], layer_features: dict, settings: Settings
               ) -> EnrichmentPlan:
     """The enrichment plan (feature -> gene maps, gene-set collections) from the omics sheet and the
     files config ``enrichment`` names (``files``: :func:`moflow.io.read_enrichment_files`)."""
@@ -32,7 +32,7 @@ def _weights(weights: pd.DataFrame) -> pd.DataFrame:
 
 
 @reads("enrichment")
-def mofa_lists(weights: pd.DataFrame, variance: pd.DataFrame, plan: EnrichmentPlan, settings: Settings) -> dict:
+def _mofa_lists(weights: pd.DataFrame, variance: pd.DataFrame, plan: EnrichmentPlan, settings: Settings) -> dict:
     """{(layer, factor): weights} of the plan's layers, factors below the variance threshold left out."""
     return weight_lists(weights, layers=plan.layers, variance=variance,
                         min_variance_explained=settings.enrichment.min_variance_explained)
@@ -44,14 +44,14 @@ def _prerank_options(settings: Settings) -> dict:
             "seed": settings.seed, "engine": en.engine, "conditional_alpha": en.alpha if en.conditional else None}
 
 
-@reads("enrichment", "seed", uses=[make_plan, mofa_lists])
+@reads("enrichment", "seed", uses=[_make_plan, _mofa_lists])
 def enrich_mofa(weights: pd.DataFrame, variance: pd.DataFrame, omics: pd.DataFrame, files, settings: Settings
                 ) -> dict:
     """Prerank of MOFA weights per factor and layer, per collection (+ conditional test)."""
     weights = _weights(weights)
     features = {v: list(d["feature"].unique()) for v, d in weights.groupby("view")}
-    plan = make_plan(omics, files, features, settings)
-    lists = mofa_lists(weights, variance, plan, settings)
+    plan = _make_plan(omics, files, features, settings)
+    lists = _mofa_lists(weights, variance, plan, settings)
     pairs = weights.loc[weights["view"].isin(plan.layers), ["view", "factor"]].drop_duplicates()
     skipped = sorted(set(pairs.itertuples(index=False, name=None)) - set(lists))
     log.info("%d factor x layer lists tested; not tested (variance explained below %s): %s", len(lists),
@@ -60,7 +60,7 @@ def enrich_mofa(weights: pd.DataFrame, variance: pd.DataFrame, omics: pd.DataFra
                                      **_prerank_options(settings))}
 
 
-@reads("enrichment", uses=[make_plan, mofa_lists])
+@reads("enrichment", uses=[_make_plan, _mofa_lists])
 def enrich_competitive(weights: pd.DataFrame, variance: pd.DataFrame, factors: pd.DataFrame,
                        data: dict[str, pd.DataFrame], omics: pd.DataFrame, files, settings: Settings) -> dict:
     """PCGSE-style competitive test of MOFA weights (CAMERA's correlation correction from the
@@ -70,8 +70,8 @@ def enrich_competitive(weights: pd.DataFrame, variance: pd.DataFrame, factors: p
     factors = factors.set_index("sample")
     factors.index = factors.index.astype(str)
     features = {v: list(d["feature"].unique()) for v, d in weights.groupby("view")}
-    plan = make_plan(omics, files, features, settings)
-    lists = mofa_lists(weights, variance, plan, settings)
+    plan = _make_plan(omics, files, features, settings)
+    lists = _mofa_lists(weights, variance, plan, settings)
     fixed = en.competitive.inter_gene_correlation
     return {"table": run_collections(plan, lists, competitive_lists, keys=["layer", "factor"], data=data,
                                      factors=factors,
@@ -88,11 +88,11 @@ def _model_features(tables: dict[str, pd.DataFrame], features: dict | None = Non
     return {k: sorted(v) for k, v in features.items()}
 
 
-@reads("enrichment", "seed", uses=[make_plan])
+@reads("enrichment", "seed", uses=[_make_plan])
 def enrich_models(coefficients: dict[str, pd.DataFrame], omics: pd.DataFrame, files, settings: Settings) -> dict:
     """Prerank of the early and late models' coefficients per layer and target class."""
     tables = {m: t.copy() for m, t in coefficients.items()}
-    plan = make_plan(omics, files, _model_features(tables), settings)
+    plan = _make_plan(omics, files, _model_features(tables), settings)
     out = []
     for model, coefs in tables.items():
         lists = coefficient_lists(coefs, layers=plan.layers)
@@ -103,7 +103,7 @@ def enrich_models(coefficients: dict[str, pd.DataFrame], omics: pd.DataFrame, fi
     return {"table": pd.concat(out, ignore_index=True)}
 
 
-@reads("enrichment", uses=[make_plan, mofa_lists])
+@reads("enrichment", uses=[_make_plan, _mofa_lists])
 def enrich_ora(weights: pd.DataFrame, variance: pd.DataFrame, coefficients: dict[str, pd.DataFrame],
                omics: pd.DataFrame, files, settings: Settings) -> dict:
     """Over-representation of the top features of every MOFA factor and model, against every scored
@@ -112,8 +112,8 @@ def enrich_ora(weights: pd.DataFrame, variance: pd.DataFrame, coefficients: dict
     weights = _weights(weights)
     models = {m: t.copy() for m, t in coefficients.items()}
     features = {v: set(d["feature"]) for v, d in weights.groupby("view")}
-    plan = make_plan(omics, files, _model_features(models, features), settings)
-    sources = {"mofa": mofa_lists(weights, variance, plan, settings)}
+    plan = _make_plan(omics, files, _model_features(models, features), settings)
+    sources = {"mofa": _mofa_lists(weights, variance, plan, settings)}
     for m, t in models.items():
         sources[m] = coefficient_lists(t, layers=plan.layers)
     out = []

@@ -10,7 +10,7 @@ from moflow.cohort import Cohort, positive_class, split_groups
 from moflow.integrate import build_prior, build_strategies
 from moflow.preprocess import build_preprocessors
 from moflow.settings import Settings, reads
-from moflow.tasks._common import load_cohort
+from moflow.tasks._common import load_cohort, survival_times
 
 log = logging.getLogger("moflow")
 
@@ -31,15 +31,6 @@ def cv_splits(raw_samples: pd.DataFrame, raw_omics: pd.DataFrame, settings: Sett
     log.info("%d x %d splits of %d training samples; %d external test samples", ev.repeats, ev.folds,
              len(cohort.y) - len(cohort.test), len(cohort.test))
     return {"splits": splits}
-
-
-@reads("evaluation")
-def survival_times(cohort: Cohort, settings: Settings):
-    """(AUC times, integrated-Brier grid) of a survival outcome, from config and the training samples
-    (:func:`moflow.evaluate.crossval.evaluation_times`)."""
-    from moflow.evaluate import evaluation_times
-
-    return evaluation_times(cohort.y.loc[cohort.train], settings.evaluation.survival_times)
 
 
 @reads(uses=[load_cohort, build_preprocessors, build_strategies, survival_times, build_prior])
@@ -70,7 +61,7 @@ def cv_fold(raw: dict[str, pd.DataFrame], splits: pd.DataFrame, names: list[str]
     return {"predictions": pd.concat(preds, ignore_index=True)}
 
 
-def merge_predictions(predictions: list[pd.DataFrame], task: str) -> pd.DataFrame:
+def _merge_predictions(predictions: list[pd.DataFrame], task: str) -> pd.DataFrame:
     """Every split x strategy's predictions in one table, labels typed by the task."""
     pred = pd.concat(predictions, ignore_index=True)
     pred["sample"] = pred["sample"].astype(str)
@@ -82,7 +73,7 @@ def merge_predictions(predictions: list[pd.DataFrame], task: str) -> pd.DataFram
 
 
 @reads("evaluation", "seed", uses=[positive_class, survival_times, split_groups])
-def score_strategies(pred: pd.DataFrame, cohort: Cohort, settings: Settings) -> dict:
+def _score_strategies(pred: pd.DataFrame, cohort: Cohort, settings: Settings) -> dict:
     """The scoreboard (CV scores with corrected intervals, external-test scores beside them), the
     corrected t-test of the best integration against the best single layer, and a label-permutation
     p-value of the best strategy."""
@@ -112,9 +103,9 @@ def score_strategies(pred: pd.DataFrame, cohort: Cohort, settings: Settings) -> 
             "permutation": pd.DataFrame([{"strategy": best, **perm}])}
 
 
-@reads(uses=[load_cohort, score_strategies])
+@reads(uses=[load_cohort, _score_strategies])
 def score(predictions: list[pd.DataFrame], raw_samples: pd.DataFrame, raw_omics: pd.DataFrame,
           settings: Settings) -> dict:
-    """Rule scoreboard: merge every split x strategy and score them (:func:`score_strategies`)."""
+    """Rule scoreboard: merge every split x strategy and score them (:func:`_score_strategies`)."""
     cohort = load_cohort(raw_samples, raw_omics, settings)
-    return score_strategies(merge_predictions(predictions, cohort.task), cohort, settings)
+    return _score_strategies(_merge_predictions(predictions, cohort.task), cohort, settings)

@@ -56,7 +56,7 @@ def integrate_late(layers: dict[str, pd.DataFrame], raw_samples: pd.DataFrame, r
 
 
 @reads("integration", "seed", uses=[build_mofa])
-def mofa_fit(layers: dict[str, pd.DataFrame], cohort: Cohort, settings: Settings):
+def _mofa_fit(layers: dict[str, pd.DataFrame], cohort: Cohort, settings: Settings):
     """MOFA fit on the training samples (those with a layer), the factors of every cohort sample (external
     test samples projected onto the trained model, never fitted) and the stability across extra seeds.
 
@@ -81,14 +81,14 @@ def mofa_fit(layers: dict[str, pd.DataFrame], cohort: Cohort, settings: Settings
     return mofa, factors.rename_axis("sample"), stability(mofa.Z_train_, runs)
 
 
-@reads(uses=[load_cohort, mofa_fit, covariate_table])
+@reads(uses=[load_cohort, _mofa_fit, covariate_table])
 def integrate_mofa(layers: dict[str, pd.DataFrame], raw_samples: pd.DataFrame, raw_omics: pd.DataFrame,
                    settings: Settings) -> dict:
     """MOFA: {model, factors, weights, variance, associations (every covariate), stability}."""
     from moflow.integrate import factor_associations
 
     cohort, layers = _inputs(raw_samples, raw_omics, layers, settings)
-    mofa, factors, stab = mofa_fit(layers, cohort, settings)
+    mofa, factors, stab = _mofa_fit(layers, cohort, settings)
     survival = cohort.y.loc[cohort.train] if cohort.task == "survival" else None
     assoc = factor_associations(factors.loc[cohort.train], covariate_table(cohort.sheet, settings, cohort.train),
                                 survival=survival)

@@ -12,10 +12,10 @@ from moflow.settings import Settings, reads
 from moflow.tasks._common import load_cohort
 
 
-def fit_transform_layer(pp, X: pd.DataFrame, y: pd.Series, test: set) -> pd.DataFrame:
+def _fit_transform_layer(pp, X: pd.DataFrame, y: pd.Series, test: set) -> pd.DataFrame:
     """Fit a layer's chain on every sample but the external test ones (QC injections included) and
     return all cohort samples processed: external test samples are only transformed."""
-    from moflow.evaluate import fit_apply
+    from moflow.preprocess.fit_apply import fit_apply
 
     fit_rows = [s for s in X.index if s not in test]
     apply_rows = [s for s in X.index if s in test]
@@ -24,8 +24,8 @@ def fit_transform_layer(pp, X: pd.DataFrame, y: pd.Series, test: set) -> pd.Data
 
 
 @dataclass
-class LayerReport:
-    """What preprocess_layer writes (see :func:`layer_report`)."""
+class _LayerReport:
+    """What preprocess_layer writes (see :func:`_layer_report`)."""
 
     matrix: pd.DataFrame
     diagnostics: pd.DataFrame
@@ -38,7 +38,7 @@ class LayerReport:
 
 
 @reads("seed", uses=[build_preprocessor])
-def layer_report(X: pd.DataFrame, row: pd.Series, cohort: Cohort, settings: Settings) -> LayerReport:
+def _layer_report(X: pd.DataFrame, row: pd.Series, cohort: Cohort, settings: Settings) -> _LayerReport:
     """Preprocess one layer on the full cohort and describe what each step, batch correction above all, did.
 
     The diagnostics table has the stages "before_batch_correction" (the same chain with batch
@@ -57,11 +57,11 @@ def layer_report(X: pd.DataFrame, row: pd.Series, cohort: Cohort, settings: Sett
     labels = outcome_labels(y)  # what diagnostics show: the outcome, or a survival outcome's event status
     pp = build_preprocessor(row, settings, info)
     test = set(cohort.test)
-    after = fit_transform_layer(pp, X, y, test)
+    after = _fit_transform_layer(pp, X, y, test)
     no_batch = dict(pp.settings)
     no_batch["batch"] = {"method": "none"}
     # a clone: pp keeps the fitted state (and step history) of the chain that produced `after`
-    before = (fit_transform_layer(clone(pp).set_params(settings=no_batch), X, y, test) if row["batch_column"]
+    before = (_fit_transform_layer(clone(pp).set_params(settings=no_batch), X, y, test) if row["batch_column"]
               else after)
     bc = row["batch_column"] or None
     batch = info[bc] if bc else None
@@ -89,7 +89,7 @@ def layer_report(X: pd.DataFrame, row: pd.Series, cohort: Cohort, settings: Sett
         i = names.index("impute")
         impute_in = trace[names[i - 1]] if i > 0 else X
         impute_in = impute_in.loc[impute_in.index.isin(cohort_rows) & ~impute_in.index.isin(test)]
-    return LayerReport(
+    return _LayerReport(
         matrix=after, diagnostics=diagnostics[cols], pca=pd.concat(coords, ignore_index=True),
         steps=pd.DataFrame(pp.history_),
         imputation=imputation_table(pp.named_step("impute"), impute_in, labels, seed=seed),
@@ -98,15 +98,15 @@ def layer_report(X: pd.DataFrame, row: pd.Series, cohort: Cohort, settings: Sett
         pca_steps=step_coords, raw=X)
 
 
-@reads(uses=[load_cohort, layer_report])
+@reads(uses=[load_cohort, _layer_report])
 def preprocess_layer(X: pd.DataFrame, layer: str, raw_samples: pd.DataFrame, raw_omics: pd.DataFrame,
                      settings: Settings) -> dict:
-    """The rule's call: the sheets checked, :func:`layer_report` of ``layer``, and its two figures.
+    """The rule's call: the sheets checked, :func:`_layer_report` of ``layer``, and its two figures.
     Returns {output name: table, matrix or PNG bytes}."""
-    from moflow.report import sections as rp
+    from moflow import report as rp
 
     cohort = load_cohort(raw_samples, raw_omics, settings)
-    r = layer_report(X, cohort.omics.loc[layer], cohort, settings)
+    r = _layer_report(X, cohort.omics.loc[layer], cohort, settings)
     return {"matrix": r.matrix, "diagnostics": r.diagnostics, "pca": r.pca, "steps": r.steps,
             "imputation": r.imputation, "missingness": r.missingness, "pca_steps": r.pca_steps,
             "missingness_png": rp.png_bytes(rp.plot_missingness(r.raw, r.missingness, layer)),

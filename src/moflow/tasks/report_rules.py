@@ -9,7 +9,7 @@ from moflow.settings import SECTIONS, Settings, reads, thaw
 
 def _enrichment_figures(tables: dict) -> tuple[dict, dict]:
     """Enrichment figures (PNG bytes) and the tables the report shows."""
-    from moflow.report import sections as rp
+    from moflow import report as rp
 
     more = {"pathways": tables.get("enrichment_pathways"), "models": tables.get("enrichment_models"),
             "competitive": tables.get("enrichment_competitive"), "ora": tables.get("enrichment_ora")}
@@ -40,7 +40,7 @@ def build_report(layers: list[str], tables: dict[str, pd.DataFrame], per_layer: 
     commit of the workflow checkout (:func:`moflow.io.git_commit`).
     Returns {output name: PNG bytes, list of PNG bytes (pca, one per layer), HTML text, provenance}.
     """
-    from moflow.report import sections as rp
+    from moflow import report as rp
 
     from moflow.integrate import SURVIVAL_COVARIATE
 
@@ -69,7 +69,7 @@ def build_report(layers: list[str], tables: dict[str, pd.DataFrame], per_layer: 
                              tables["design_curve"], tables["design_size"], power_png=tables["design_power_png"],
                              learning_png=tables["design_learning_png"],
                              target_power=float(settings.design.target_power),
-                             min_power=float(settings.design.min_power), table=rp._table)
+                             min_power=float(settings.design.min_power), table=rp.table)
     prov = rp.provenance(thaw(config), sorted(file_hashes), file_hashes, commit=commit)
     sections = rp.report_sections(
         inputs=tables["input_summary"], layers=layers, diagnostics=per_layer["diagnostics"],

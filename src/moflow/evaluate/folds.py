@@ -1,0 +1,144 @@
+"""The fold loop: inside one outer split, the whole per-layer preprocessing chain is fit on the
+training samples only (with the training outcome protected in batch correction) and applied unchanged
+to the held-out samples; every strategy is fit on the training side (tuning its hyperparameters by
+inner CV on the training samples only: nested) and predicts the held-out side.
+
+A prediction table has one row per (split, strategy, held-out sample): ``y_true`` and the class
+probabilities ``p_<class>`` (:func:`class_columns`) or ``prediction``; a survival outcome's ``time``,
+``event``, ``risk``, ``risk_group`` and the survival probabilities ``S@<time>`` (:func:`grid_of`).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Callable
+
+import numpy as np
+import pandas as pd
+from sklearn.base import clone
+
+from moflow.preprocess.fit_apply import fit_apply
+
+if TYPE_CHECKING:
+    from moflow.preprocess import LayerPreprocessor
+
+SURV_PREFIX = "S@"  # prediction columns of the survival probability at a grid time: S@<time>
+
+
+def grid_of(pred: pd.DataFrame) -> tuple[list[str], np.ndarray]:
+    """The survival-probability columns of a prediction table and their times."""
+    cols = [c for c in pred.columns if c.startswith(SURV_PREFIX)]
+    return cols, np.array([float(c[len(SURV_PREFIX):]) for c in cols])
+
+
+def class_columns(pred: pd.DataFrame) -> list[str]:
+    """The class-probability columns of a prediction table (``p_<class>``)."""
+    return [c for c in pred.columns if c.startswith("p_")]
+
+
+def preprocess_fold(
+    raw: dict[str, pd.DataFrame],
+    preprocessors: dict[str, LayerPreprocessor],
+    y: pd.Series,
+    train: list[str],
+    test: list[str],
+    qc: dict[str, list[str]] | None = None,
+) -> tuple[dict[str, pd.DataFrame], dict[str, pd.DataFrame]]:
+    """Fit each layer's chain on the training samples that have the layer (plus that layer's QC
+    injections) and transform both sides. Returns (train layers, test layers), each reindexed to the
+    given sample lists (a sample lacking a layer gets a row of missing values)."""
+    qc = qc or {}
+    tr_out, te_out = {}, {}
+    for name, X in raw.items():
+        rows_tr = [s for s in train if s in X.index] + list(qc.get(name, []))
+        rows_te = [s for s in test if s in X.index]
+        Xt, Xe = fit_apply(clone(preprocessors[name]), X, y, rows_tr, rows_te)
+        tr_out[name] = Xt.reindex(train)
+        te_out[name] = Xe.reindex(index=test, columns=Xt.columns)
+    return tr_out, te_out
+
+
+def survival_columns(T: pd.DataFrame, train_risk: pd.Series, y_train: pd.DataFrame, grid) -> pd.DataFrame:
+    """A survival strategy's held-out risks ``T`` with what is derived from its training side only:
+    ``risk_group`` (high above the median training risk, else low) and the survival probability at
+    each ``grid`` time (``S@<time>``: Breslow baseline hazard of the training risks)."""
+    from moflow.evaluate.survival_scores import breslow, survival_function
+
+    ok = train_risk.notna()
+    r = train_risk[ok].to_numpy(float)
+    yt = y_train.loc[train_risk.index[ok]]
+    out = T.copy()
+    risk = out["risk"].to_numpy(float)
+    out["risk_group"] = np.where(np.isnan(risk), None, np.where(risk > np.median(r), "high", "low"))
+    if len(grid):
+        bt, bh = breslow(r, yt["time"].to_numpy(float), yt["event"].to_numpy(float) > 0)
+        S = np.full((len(out), len(grid)), np.nan)
+        known = ~np.isnan(risk)
+        if known.any():
+            S[known] = survival_function(risk[known], bt, bh, np.asarray(grid, float))
+        for j, t in enumerate(grid):
+            out[f"{SURV_PREFIX}{t:g}"] = S[:, j]
+    return out
+
+
+def predict_split(model, train_layers: dict[str, pd.DataFrame], test_layers: dict[str, pd.DataFrame],
+                  y: pd.Series, train: list[str], test: list[str], *, strategy: str, split: str,
+                  classes: list[str] | None = None, grid=None) -> pd.DataFrame:
+    """Fit one strategy on the training side and predict the test side: one row per test sample. A
+    survival outcome's rows also get the columns of :func:`survival_columns` (``grid``: the times)."""
+    model = model.fit(train_layers, y.loc[train])
+    T = model.predict_table(test_layers).reindex(test)
+    if classes is not None:  # a class absent from this training side gets probability 0
+        predicted = T.notna().any(axis=1)
+        T = T.reindex(columns=[f"p_{c}" for c in classes])
+        T.loc[predicted] = T.loc[predicted].fillna(0.0)
+    if isinstance(y, pd.DataFrame):  # survival
+        train_risk = model.predict_table({n: X.reindex(train) for n, X in train_layers.items()})["risk"]
+        T = survival_columns(T, train_risk.reindex(train), y.loc[train], [] if grid is None else grid)
+        T.insert(0, "event", y["event"].reindex(test).to_numpy(float).astype(int))
+        T.insert(0, "time", y["time"].reindex(test).to_numpy(float))
+    else:
+        T.insert(0, "y_true", y.reindex(test).to_numpy())
+    T.insert(0, "sample", test)
+    T.insert(0, "strategy", strategy)
+    T.insert(0, "split", split)
+    return T.reset_index(drop=True)
+
+
+def run_fold(
+    raw: dict[str, pd.DataFrame],
+    preprocessors: dict[str, LayerPreprocessor],
+    strategies: dict[str, Callable],
+    y: pd.Series,
+    train: list[str],
+    test: list[str],
+    *,
+    qc: dict[str, list[str]] | None = None,
+    split: str = "",
+    task: str = "classification",
+    grid=None,
+    log=None,
+) -> pd.DataFrame:
+    """Preprocess inside the split, fit every strategy on the training side, predict the test side.
+
+    ``strategies`` maps a name to a factory returning an unfitted estimator; ``grid``: the times at
+    which a survival outcome's survival probabilities are predicted; ``log`` (a logger) gets each
+    layer's feature count and each strategy's time."""
+    import time
+
+    from moflow.integrate import shared_fits
+
+    t = time.perf_counter()
+    tr, te = preprocess_fold(raw, preprocessors, y, train, test, qc)
+    if log is not None:
+        log.info("split %s: preprocessing %.1f s (%s)", split, time.perf_counter() - t,
+                 ", ".join(f"{n} {X.shape[1]} features" for n, X in tr.items()))
+    classes = sorted(y.loc[train].astype(str).unique()) if task == "classification" else None
+    out = []
+    with shared_fits():  # single_<layer> and late's base models: one fit each
+        for name, factory in strategies.items():
+            t = time.perf_counter()
+            out.append(predict_split(factory(), tr, te, y, train, test, strategy=name, split=split,
+                                     classes=classes, grid=grid))
+            if log is not None:
+                log.info("split %s: %s %.1f s", split, name, time.perf_counter() - t)
+    return pd.concat(out, ignore_index=True)

@@ -1,0 +1,89 @@
+"""The single-layer baseline: :class:`SingleLayer`, a penalized model on one layer; and
+:func:`shared_fits`, inside which equal single-layer fits (the ``single_<layer>`` baselines and late
+integration's base models of one CV split) are done once."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import ClassVar
+
+import pandas as pd
+from sklearn.base import clone
+from sklearn.utils._param_validation import HasMethods
+from sklearn.utils.validation import check_is_fitted
+
+from moflow.integrate.base import (
+    StrategyBase,
+    coefficient_table,
+    fill_missing,
+    observed_rows,
+)
+
+_SHARED_FITS: dict | None = None
+
+
+@contextlib.contextmanager
+def shared_fits():
+    """Inside the block, a :class:`SingleLayer` fit with the same parameters on the same layer object
+    and the same training labels is done once and copied: in one CV split the ``single_<layer>``
+    baselines and late integration's base models are those very fits (late refits only its inner
+    folds). Leaving the block forgets them."""
+    global _SHARED_FITS
+    outer, _SHARED_FITS = _SHARED_FITS, {}
+    try:
+        yield
+    finally:
+        _SHARED_FITS = outer
+
+
+class SingleLayer(StrategyBase):
+    """A model on one layer, trained on the training samples that have the layer; samples lacking it
+    are not predicted."""
+
+    _parameter_constraints: ClassVar[dict] = {
+        **StrategyBase._parameter_constraints,
+        "layer": [str],
+        "fixed_model": [HasMethods(["fit", "predict"]), None],
+    }
+
+    def __init__(self, layer: str, task: str = "classification", penalty: str = "l2", model: str = "linear",
+                 inner_folds: int = 3, seed: int = 42, fixed_model=None):
+        self.layer = layer
+        self.task = task
+        self.penalty = penalty
+        self.model = model
+        self.inner_folds = inner_folds
+        self.seed = seed
+        self.fixed_model = fixed_model
+
+    def _new_model(self):
+        """The tuned model, or ``fixed_model`` (an unfitted estimator, e.g. the penalty a tuned fit
+        chose: :func:`moflow.integrate.models.with_tuned_penalty`) where given."""
+        return clone(self.fixed_model) if self.fixed_model is not None else super()._new_model()
+
+    def fit(self, layers, y):
+        self._validate_params()
+        key = None
+        if _SHARED_FITS is not None:  # the same model on the same data, fit once (see shared_fits)
+            key = (tuple(sorted(self.get_params().items())), id(layers[self.layer]), layers[self.layer].shape,
+                   tuple(y.index), pd.util.hash_pandas_object(y, index=False).to_numpy().tobytes())
+            if key in _SHARED_FITS:
+                self.__dict__.update(_SHARED_FITS[key].__dict__)
+                return self
+        self.layers_ = [self.layer]
+        X = layers[self.layer].reindex(y.index)
+        keep = observed_rows(X)
+        self.means_ = X.loc[keep].mean()
+        self.features_ = list(X.columns)
+        self._finish_fit(layers, y.loc[keep])
+        if key is not None:
+            _SHARED_FITS[key] = self
+        return self
+
+    def _design(self, layers, rows, subset):
+        return fill_missing(layers[self.layer].reindex(index=rows, columns=self.features_), self.means_)
+
+    def coefficients(self) -> pd.DataFrame:
+        """The model's coefficients (or importances) of the layer's features (:func:`coefficient_table`)."""
+        check_is_fitted(self)
+        return coefficient_table(self.model_, self.features_, self.layer)
