@@ -129,7 +129,7 @@ def test_graph_resolves_imports():
     graph = import_graph()
     assert "moflow.preprocess.steps_base" in graph["moflow.preprocess.chain"]
     assert "moflow.errors" in graph["moflow.preprocess.chain"]
-    assert "moflow.inputs.checks" in graph["moflow.preprocess.chain"]  # inside a method
+    assert "moflow.inputs.matrices" in graph["moflow.preprocess.chain"]  # inside a method
     assert "moflow.preprocess.impute_benchmark" in graph["moflow.preprocess.diagnostics"]  # inside a function
     assert FACES["moflow.evaluate"]  # faces are read
     toy = "from .chain import LayerPreprocessor\nfrom ..errors import InputError\nfrom moflow.evaluate import make_splits\n"

@@ -319,3 +319,21 @@ def test_bad_parameters_and_unfitted_estimators_are_refused():
         LateIntegration().layer_weights()
     with pytest.raises(NotFittedError):
         PenalizedCox().predict(np.zeros((2, 2)))
+
+
+def test_shared_fits_are_passed_explicitly_and_reused_within_a_split():
+    """One SharedFits per CV split: late integration's base model of a layer is the very fit of the
+    single-layer baseline on the same training samples; without it each fits its own."""
+    from moflow.integrate import SharedFits
+
+    layers, y = planted(n=80)
+    shared = SharedFits()
+    single = SingleLayer("A", seed=1).fit(layers, y, shared=shared)
+    late = LateIntegration(seed=1).fit(layers, y, shared=shared)
+    assert late.base_["A"].model_ is single.model_
+    assert len(shared) > len(layers)  # the base models and late's inner-fold refits were stored
+    alone = LateIntegration(seed=1).fit(layers, y)
+    assert alone.base_["A"].model_ is not single.model_
+    assert np.allclose(alone.predict_table(layers).to_numpy(), late.predict_table(layers).to_numpy())
+    other = SharedFits()  # a new split: nothing carried over
+    assert SingleLayer("A", seed=1).fit(layers, y, shared=other).model_ is not single.model_

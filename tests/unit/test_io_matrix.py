@@ -44,7 +44,7 @@ def test_tall_or_mixed_matrix_stored_as_is(tmp_path):
 
 def _string_route(path, orientation="samples_in_rows"):
     """What the cell-by-cell route makes of a file (the fast path switched off)."""
-    data, text = io._read_text(path)
+    data, text = io.decode_file(path)
     sep = "," if str(path).endswith(".csv") else "\t"
     df = pd.read_csv(path, sep=sep, dtype=str, header=None, keep_default_na=False, na_values=[])
     header = df.iloc[0, 1:].astype(str).str.strip().tolist()

@@ -22,6 +22,7 @@ from moflow.preprocess import (
     Identity,
     MixedImpute,
     Step,
+    WithinBatch,
     kinds_for,
     make_step,
     methods,
@@ -239,3 +240,109 @@ def test_step_order_imputes_before_batch_correction():
     """Issue 11: imputation runs in each batch's measured scale, then batch correction sees complete data."""
     assert STEP_ORDER.index("impute") < STEP_ORDER.index("batch")
     assert STEP_ORDER.index("filter") < STEP_ORDER.index("impute")
+
+
+# --------------------------------------------------------------------------------------------
+# scikit-learn conventions: parameter constraints, fitted checks
+# --------------------------------------------------------------------------------------------
+
+
+def _estimator_classes() -> list[type]:
+    """Every estimator class the preprocess face exports."""
+    import moflow.preprocess as pp
+    from sklearn.base import BaseEstimator
+
+    found = [getattr(pp, n) for n in sorted(pp.__all__)]
+    return [c for c in found if isinstance(c, type) and issubclass(c, BaseEstimator)]
+
+
+def _default_instance(cls):
+    from moflow.preprocess import LayerPreprocessor
+
+    return cls("continuous") if cls is LayerPreprocessor else cls()
+
+
+ESTIMATORS = _estimator_classes()
+
+
+def test_estimators_are_found():
+    names = {c.__name__ for c in ESTIMATORS}
+    assert {"Step", "Identity", "LayerPreprocessor", "MeanImpute", "WithinBatch", "ComBat", "LinearBatch",
+            "QCRLSC", "SampleDrift", "AutoDrift", "Scaler", "FeatureFilter", "Log2"} <= names
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS, ids=[c.__name__ for c in ESTIMATORS])
+def test_constraints_cover_every_parameter(cls):
+    est = _default_instance(cls)
+    assert set(cls._parameter_constraints) == set(est.get_params(deep=False))
+    est._validate_params()  # the defaults satisfy them
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS, ids=[c.__name__ for c in ESTIMATORS])
+def test_unfitted_estimators_refuse_to_transform(cls):
+    from sklearn.exceptions import NotFittedError
+
+    with pytest.raises(NotFittedError):
+        _default_instance(cls).transform(_frame("continuous"))
+
+
+def _schema_values(schema: dict, node: dict) -> list:
+    """Values the schema allows for one option: its enum, the bounds of a number, one of each other type."""
+    node = _resolve(schema, node)
+    if "enum" in node:
+        return list(node["enum"])
+    types = node.get("type", [])
+    types = [types] if isinstance(types, str) else types
+    values = []
+    for t in types:
+        if t == "null":
+            values.append(None)
+        elif t == "boolean":
+            values += [True, False]
+        elif t == "string":
+            values.append("x")
+        elif t == "array":
+            values.append(list(_schema_values(schema, node["items"])))
+        elif t in ("number", "integer"):
+            step = 1 if t == "integer" else 1e-6
+            cast = int if t == "integer" else float
+            bounds = [cast(node[k]) for k in ("minimum", "maximum") if k in node]
+            bounds += [node["exclusiveMinimum"] + step] if "exclusiveMinimum" in node else []
+            bounds += [node["exclusiveMaximum"] - step] if "exclusiveMaximum" in node else []
+            values += bounds or [cast(1)]
+    return values
+
+
+def test_constraints_accept_every_schema_value(schema):
+    """Every value the config schema allows for a step option passes the constraints of each estimator
+    that takes the option (the batch guard: config ``batch_confounding``)."""
+    checked = set()
+    steps = _resolve(schema, _layer_steps(schema))["properties"]
+    guard = _resolve(schema, schema["properties"]["batch_confounding"])["properties"]
+    for step in STEPS:
+        options = dict(_resolve(schema, steps[step])["properties"])
+        options.pop("method")
+        if step == "batch":
+            options.update(max_association=guard["max_association"], allow_confounded=guard["allow"])
+        for method in methods(step):
+            for kind in kinds_for(step, method):
+                est = _build(step, method, kind)
+                est = est.imputer if isinstance(est, WithinBatch) else est  # the MAR imputers, within batch
+                for option, node in options.items():
+                    if option not in est.get_params(deep=False):
+                        continue
+                    for value in _schema_values(schema, node):
+                        est.set_params(**{option: value})._validate_params()
+                        checked.add((type(est).__name__, option))
+    assert ("ComBat", "ddof") in checked and ("AutoImpute", "candidates") in checked and ("KNNImpute", "k") in checked
+    assert ("SampleDrift", "reference_value") in checked and ("FeatureFilter", "qc_rsd_max") in checked
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_constraints_accept_the_kind_defaults(kind):
+    from moflow.preprocess import LayerPreprocessor
+
+    pp = LayerPreprocessor(kind, info=INFO, batch_column="batch", covariates=("age",), layer="x", seed=42)
+    pp._validate_params()
+    for _, step in pp._build():
+        step._validate_params()

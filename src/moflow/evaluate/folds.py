@@ -82,10 +82,11 @@ def survival_columns(T: pd.DataFrame, train_risk: pd.Series, y_train: pd.DataFra
 
 def predict_split(model, train_layers: dict[str, pd.DataFrame], test_layers: dict[str, pd.DataFrame],
                   y: pd.Series, train: list[str], test: list[str], *, strategy: str, split: str,
-                  classes: list[str] | None = None, grid=None) -> pd.DataFrame:
+                  classes: list[str] | None = None, grid=None, shared=None) -> pd.DataFrame:
     """Fit one strategy on the training side and predict the test side: one row per test sample. A
-    survival outcome's rows also get the columns of :func:`survival_columns` (``grid``: the times)."""
-    model = model.fit(train_layers, y.loc[train])
+    survival outcome's rows also get the columns of :func:`survival_columns` (``grid``: the times).
+    ``shared``: the split's :class:`moflow.integrate.SharedFits` (equal single-layer fits done once)."""
+    model = model.fit(train_layers, y.loc[train], shared=shared)
     T = model.predict_table(test_layers).reindex(test)
     if classes is not None:  # a class absent from this training side gets probability 0
         predicted = T.notna().any(axis=1)
@@ -125,7 +126,7 @@ def run_fold(
     layer's feature count and each strategy's time."""
     import time
 
-    from moflow.integrate import shared_fits
+    from moflow.integrate import SharedFits
 
     t = time.perf_counter()
     tr, te = preprocess_fold(raw, preprocessors, y, train, test, qc)
@@ -134,11 +135,11 @@ def run_fold(
                  ", ".join(f"{n} {X.shape[1]} features" for n, X in tr.items()))
     classes = sorted(y.loc[train].astype(str).unique()) if task == "classification" else None
     out = []
-    with shared_fits():  # single_<layer> and late's base models: one fit each
-        for name, factory in strategies.items():
-            t = time.perf_counter()
-            out.append(predict_split(factory(), tr, te, y, train, test, strategy=name, split=split,
-                                     classes=classes, grid=grid))
-            if log is not None:
-                log.info("split %s: %s %.1f s", split, name, time.perf_counter() - t)
+    shared = SharedFits()  # single_<layer> and late's base models: one fit each in this split
+    for name, factory in strategies.items():
+        t = time.perf_counter()
+        out.append(predict_split(factory(), tr, te, y, train, test, strategy=name, split=split,
+                                 classes=classes, grid=grid, shared=shared))
+        if log is not None:
+            log.info("split %s: %s %.1f s", split, name, time.perf_counter() - t)
     return pd.concat(out, ignore_index=True)

@@ -1,7 +1,11 @@
 """The inputs stage (``rules/inputs.smk``, and the start-up checks ``rules/common.smk`` runs before any job).
 
 * :mod:`.startup`: the checks made while the workflow is parsed (config file, sheets, every name config gives);
-* :mod:`.checks`: sheet, omics-sheet, matrix and gene-set checks, within and across tables;
+* :mod:`.sheets`: the sample sheet (schema, outcome, training samples) and the omics sheet (layers, references
+  to sample-sheet columns, AnnData / MuData sources);
+* :mod:`.matrices`: each layer's matrix: orientation, parsing to numbers, alignment with the sample sheet,
+  gene symbols Excel turned into dates, a layer left without features;
+* :mod:`.geneset_files`: gene-set (GMT) files on their own and against the layers' features;
 * :mod:`.survival_columns`: the follow-up time and event columns of a survival outcome;
 * :mod:`.scverse`: AnnData / MuData objects as the tables the TSV route gives.
 
@@ -14,9 +18,11 @@ import lazy_loader as lazy
 __getattr__, __dir__, __all__ = lazy.attach(
     __name__,
     submod_attrs={
-        "checks": ["KINDS", "AUTO_CONTINUOUS_MIN_VALUES", "check_sheet_values", "check_samples_sheet", "check_omics_sheet", "anndata_sources", "check_orientation", "parse_matrix", "check_gene_symbols", "align_layer", "check_layer_not_empty", "check_gene_set_file", "gene_set_layers", "check_gene_set_overlap"],
+        "geneset_files": ["check_gene_set_file", "gene_set_layers", "check_gene_set_overlap"],
+        "matrices": ["check_orientation", "parse_matrix", "check_gene_symbols", "align_layer", "check_layer_not_empty"],
         "scverse": ["ANNDATA_SUFFIXES", "anndata_suffix", "source_label", "obs_to_sheet", "anndata_frame", "var_to_annotation"],
+        "sheets": ["KINDS", "AUTO_CONTINUOUS_MIN_VALUES", "check_sheet_values", "check_samples_sheet", "check_omics_sheet", "anndata_sources"],
         "startup": ["check_config_file", "check_config_layers", "check_config_columns", "check_design_metric", "check_design_strategies", "regulator_edges", "check_startup"],
-        "survival_columns": ["EVENT_CODINGS", "parse_time", "parse_event"],
+        "survival_columns": ["EVENT_CODINGS", "parse_time_labelled", "parse_event_labelled", "parse_time", "parse_event", "check_survival_columns"],
     },
 )

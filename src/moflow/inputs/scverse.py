@@ -83,7 +83,7 @@ def obs_to_sheet(obs: pd.DataFrame, *, path: str) -> pd.DataFrame:
 def anndata_frame(adata, *, path: str, anndata_layer: str = "") -> pd.DataFrame:
     """An AnnData's ``X`` (or ``layers[anndata_layer]``) as a samples (obs) x features (var) frame of
     numbers. Sparse matrices become dense (implicit zeros are zeros), booleans 0/1; missing values
-    stay missing. The values are checked later (:func:`moflow.inputs.checks.parse_matrix`), as a text
+    stay missing. The values are checked later (:func:`moflow.inputs.matrices.parse_matrix`), as a text
     matrix's are."""
     from scipy import sparse
 

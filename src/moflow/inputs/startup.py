@@ -10,7 +10,8 @@ from __future__ import annotations
 import pandas as pd
 
 from moflow.errors import ConfigError
-from moflow.inputs.checks import check_gene_set_file, check_omics_sheet, check_samples_sheet
+from moflow.inputs.geneset_files import check_gene_set_file
+from moflow.inputs.sheets import check_omics_sheet, check_samples_sheet
 from moflow.wording import did_you_mean, listing
 
 

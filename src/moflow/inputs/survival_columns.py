@@ -1,6 +1,6 @@
 """Checks of a survival outcome's sample-sheet columns: follow-up time and event (config ``outcome: type:
 survival``), with messages that name the file, the row, the sample and the fix. Used by
-:func:`moflow.inputs.checks.check_samples_sheet` and by the cohort (:func:`moflow.cohort.outcome`)."""
+:func:`moflow.inputs.sheets.check_samples_sheet` and by the cohort (:func:`moflow.cohort.outcome`)."""
 
 from __future__ import annotations
 
@@ -24,8 +24,9 @@ def _more(n: int, what: str = "such sample(s)") -> str:
     return f" ({n - 1} more {what})" if n > 1 else ""
 
 
-def _parse_time(values: pd.Series, *, column: str, label) -> pd.Series:
-    """Follow-up times as floats; ``label(i)`` is the message prefix naming file, row and sample."""
+def parse_time_labelled(values: pd.Series, *, column: str, label) -> pd.Series:
+    """Follow-up times as floats, as :func:`parse_time` gives them, but ``label(i)`` is the message prefix
+    naming file, row and sample (:func:`parse_time`'s names the file and the sample only)."""
     text = values.astype(str).str.strip()
     missing = text.index[text.str.lower().isin(NA_TOKENS).to_numpy()]
     if len(missing):
@@ -56,8 +57,9 @@ def _parse_time(values: pd.Series, *, column: str, label) -> pd.Series:
     return num
 
 
-def _parse_event(values: pd.Series, *, column: str, label) -> pd.Series:
-    """Event indicators as bools; ``label(i)`` is the message prefix naming file, row and sample."""
+def parse_event_labelled(values: pd.Series, *, column: str, label) -> pd.Series:
+    """Event indicators as bools, as :func:`parse_event` gives them, but ``label(i)`` is the message
+    prefix naming file, row and sample (:func:`parse_event`'s names the file and the sample only)."""
     text = values.astype(str).str.strip()
     folded = text.str.lower()
     missing = text.index[folded.isin(NA_TOKENS).to_numpy()]
@@ -91,7 +93,7 @@ def parse_time(values: pd.Series, *, path: str = "the sample sheet", column: str
 
     Missing values (:data:`NA_TOKENS`), non-numbers (infinity included) and negative times raise
     :class:`DataError` naming ``path``, the column and the sample (the index label); 0 is allowed."""
-    return _parse_time(values, column=column, label=_sample_label(path))
+    return parse_time_labelled(values, column=column, label=_sample_label(path))
 
 
 def parse_event(values: pd.Series, *, path: str = "the sample sheet", column: str = "event") -> pd.Series:
@@ -101,10 +103,12 @@ def parse_event(values: pd.Series, *, path: str = "the sample sheet", column: st
     ``true`` / ``false`` in any case (surrounding blanks ignored). A missing value (:data:`NA_TOKENS`)
     or anything else (yes/no, dead/alive, 2, ...) raises :class:`DataError` naming ``path``, the
     column, the sample (the index label), the values found and the accepted codings."""
-    return _parse_event(values, column=column, label=_sample_label(path))
+    return parse_event_labelled(values, column=column, label=_sample_label(path))
 
 
-def _check_survival_columns(sheet: pd.DataFrame, *, path: str, time_column: str, event_column: str) -> None:
+def check_survival_columns(sheet: pd.DataFrame, *, path: str, time_column: str, event_column: str) -> None:
+    """Stop when config ``outcome: time`` or ``outcome: event`` is not set, names no column of the sheet at
+    ``path``, or both name the same column."""
     for col, key, what in ((time_column, "time", "each sample's follow-up time"),
                            (event_column, "event", "whether each sample's event was observed")):
         if not col:

@@ -3,7 +3,7 @@
 * :mod:`.base`: what every strategy shares (``StrategyBase``: a final model on a design built from the
   layers, samples lacking layers scored by a model refit on the layers they have; coefficient tables);
 * :mod:`.models`: the penalized models the strategies fit, tuned by inner CV, and the inner folds;
-* :mod:`.single`: ``SingleLayer``, the single-layer baseline (and ``shared_fits``, equal fits done once);
+* :mod:`.single`: ``SingleLayer``, the single-layer baseline (and ``SharedFits``, equal fits of one CV split done once);
 * :mod:`.early`: ``EarlyIntegration``, weighted concatenation of the layers;
 * :mod:`.mixed`: ``MixedIntegration``, a PCA per layer, scores concatenated;
 * :mod:`.mofa_strategy`: ``MOFAStrategy``, intermediate integration, a model on MOFA factors;
@@ -31,7 +31,7 @@ __getattr__, __dir__, __all__ = lazy.attach(
         "prior_knowledge": ["SET_METHODS", "GeneLevel", "SetScores", "ulm_activity", "RegulatorActivity", "parse_edges"],
         "models": ["TASKS", "InnerStratifiedKFold", "inner_cv", "inner_strata", "target", "EncodedClassifier", "make_model", "with_tuned_penalty"],
         "base": ["PENALTIES", "MODELS", "observed_rows", "fill_missing", "StrategyBase", "coefficient_table"],
-        "single": ["shared_fits", "SingleLayer"],
+        "single": ["SharedFits", "SingleLayer"],
         "early": ["MISSING", "EarlyIntegration"],
         "mixed": ["MixedIntegration"],
         "mofa_strategy": ["MOFAStrategy"],

@@ -51,7 +51,8 @@ class EarlyIntegration(StrategyBase):
         self.inner_folds = inner_folds
         self.seed = seed
 
-    def fit(self, layers, y):
+    def fit(self, layers, y, *, shared=None):
+        # shared (the single-layer fits of a CV split, SharedFits): nothing of this strategy to share
         self._validate_params()
         if self.missing not in MISSING:
             raise InputError(f"early integration: missing must be refit, impute or drop, not '{self.missing}'")

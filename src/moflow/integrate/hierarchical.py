@@ -69,7 +69,8 @@ class HierarchicalIntegration(StrategyBase):
     def _gene_level(self, layer):
         return GeneLevel((self.gene_maps or {}).get(layer))
 
-    def fit(self, layers, y):
+    def fit(self, layers, y, *, shared=None):
+        # shared (the single-layer fits of a CV split, SharedFits): nothing of this strategy to share
         self._validate_params()
         train = {n: X.reindex(y.index) for n, X in layers.items()}
         self.genes_, self.scorers_ = {}, {}

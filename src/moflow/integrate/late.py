@@ -20,7 +20,7 @@ from moflow.integrate.models import (
     target,
     with_tuned_penalty,
 )
-from moflow.integrate.single import SingleLayer
+from moflow.integrate.single import SharedFits, SingleLayer
 
 
 class LateIntegration(StrategyBase):
@@ -59,7 +59,9 @@ class LateIntegration(StrategyBase):
             return RidgeCox(alpha=1.0).fit(D.to_numpy(), target(y))
         return RidgeCV(alphas=np.logspace(-3, 3, 13)).fit(D.to_numpy(), y.to_numpy())
 
-    def fit(self, layers, y):
+    def fit(self, layers, y, *, shared: SharedFits | None = None):
+        """Fit a base model per layer, their out-of-fold predictions, and the meta-learner on them;
+        ``shared``: single-layer fits of this CV split to reuse (:class:`SharedFits`)."""
         self._validate_params()
         self.layers_ = sorted(layers)
         cv = inner_cv(self.task, self.inner_folds, self.seed)
@@ -68,7 +70,7 @@ class LateIntegration(StrategyBase):
         for n in self.layers_:
             base = SingleLayer(n, task=self.task, penalty=self.penalty, model=self.model,
                                inner_folds=self.inner_folds, seed=self.seed)
-            self.base_[n] = clone(base).fit(layers, y)
+            self.base_[n] = clone(base).fit(layers, y, shared=shared)
             # out-of-fold predictions for the meta-learner: the base model refit in each inner fold at
             # the penalty its own inner CV chose on these training samples (retuning it inside every
             # inner fold took 13 of late's 15 s per split at 1,000 samples; still no held-out sample)
@@ -78,7 +80,7 @@ class LateIntegration(StrategyBase):
             T = pd.DataFrame(np.nan, index=y.index, columns=self.base_[n].columns())
             strat = inner_strata(yy, self.task)
             for tr, te in cv.split(np.zeros(len(yy)), strat):
-                m = clone(oof_model).fit(layers, yy.iloc[tr])
+                m = clone(oof_model).fit(layers, yy.iloc[tr], shared=shared)
                 P = m.predict_table({n: layers[n].reindex(yy.index[te])})
                 T.loc[yy.index[te]] = P.reindex(columns=T.columns).fillna(0.0).to_numpy()
             self.oof_[n] = self._meta_block(T, n)

@@ -41,7 +41,8 @@ class MixedIntegration(StrategyBase):
             blocks.append(S)
         return pd.concat(blocks, axis=1)
 
-    def fit(self, layers, y):
+    def fit(self, layers, y, *, shared=None):
+        # shared (the single-layer fits of a CV split, SharedFits): nothing of this strategy to share
         self._validate_params()
         self.layers_ = sorted(layers)
         self.pcas_, self.means_, self.features_ = {}, {}, {}

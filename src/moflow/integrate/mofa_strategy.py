@@ -32,7 +32,8 @@ class MOFAStrategy(StrategyBase):
         self.inner_folds = inner_folds
         self.seed = seed
 
-    def fit(self, layers, y):
+    def fit(self, layers, y, *, shared=None):
+        # shared (the single-layer fits of a CV split, SharedFits): nothing of this strategy to share
         self._validate_params()
         self.layers_ = sorted(layers)
         self.mofa_ = clone(self.mofa) if self.mofa is not None else MOFA(seed=self.seed)

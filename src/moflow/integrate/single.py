@@ -1,10 +1,9 @@
 """The single-layer baseline: :class:`SingleLayer`, a penalized model on one layer; and
-:func:`shared_fits`, inside which equal single-layer fits (the ``single_<layer>`` baselines and late
-integration's base models of one CV split) are done once."""
+:class:`SharedFits`, handed to the fits of one CV split so that equal single-layer fits (the
+``single_<layer>`` baselines and late integration's base models) are done once."""
 
 from __future__ import annotations
 
-import contextlib
 from typing import ClassVar
 
 import pandas as pd
@@ -19,21 +18,29 @@ from moflow.integrate.base import (
     observed_rows,
 )
 
-_SHARED_FITS: dict | None = None
+class SharedFits:
+    """Single-layer fits shared between the strategies of one CV split, passed explicitly.
 
+    A :class:`SingleLayer` fit with the same parameters on the same layer object and the same training
+    labels is done once and copied: in one split the ``single_<layer>`` baselines and late integration's
+    base models are those very fits (late refits only its inner folds). Make one per split (the fold loop,
+    :func:`moflow.evaluate.run_fold`, does) and pass it as ``fit(..., shared=...)``; nothing is kept
+    between objects.
+    """
 
-@contextlib.contextmanager
-def shared_fits():
-    """Inside the block, a :class:`SingleLayer` fit with the same parameters on the same layer object
-    and the same training labels is done once and copied: in one CV split the ``single_<layer>``
-    baselines and late integration's base models are those very fits (late refits only its inner
-    folds). Leaving the block forgets them."""
-    global _SHARED_FITS
-    outer, _SHARED_FITS = _SHARED_FITS, {}
-    try:
-        yield
-    finally:
-        _SHARED_FITS = outer
+    def __init__(self):
+        self._fits: dict = {}
+
+    def get(self, key):
+        """The fitted estimator stored under ``key``, or None."""
+        return self._fits.get(key)
+
+    def put(self, key, fitted) -> None:
+        """Keep ``fitted`` under ``key``."""
+        self._fits[key] = fitted
+
+    def __len__(self) -> int:
+        return len(self._fits)
 
 
 class SingleLayer(StrategyBase):
@@ -61,14 +68,16 @@ class SingleLayer(StrategyBase):
         chose: :func:`moflow.integrate.models.with_tuned_penalty`) where given."""
         return clone(self.fixed_model) if self.fixed_model is not None else super()._new_model()
 
-    def fit(self, layers, y):
+    def fit(self, layers, y, *, shared: SharedFits | None = None):
+        """Fit on the training samples that have the layer; ``shared``: fits of this CV split to reuse."""
         self._validate_params()
         key = None
-        if _SHARED_FITS is not None:  # the same model on the same data, fit once (see shared_fits)
+        if shared is not None:  # the same model on the same data, fit once (see SharedFits)
             key = (tuple(sorted(self.get_params().items())), id(layers[self.layer]), layers[self.layer].shape,
                    tuple(y.index), pd.util.hash_pandas_object(y, index=False).to_numpy().tobytes())
-            if key in _SHARED_FITS:
-                self.__dict__.update(_SHARED_FITS[key].__dict__)
+            done = shared.get(key)
+            if done is not None:
+                self.__dict__.update(done.__dict__)
                 return self
         self.layers_ = [self.layer]
         X = layers[self.layer].reindex(y.index)
@@ -77,7 +86,7 @@ class SingleLayer(StrategyBase):
         self.features_ = list(X.columns)
         self._finish_fit(layers, y.loc[keep])
         if key is not None:
-            _SHARED_FITS[key] = self
+            shared.put(key, self)
         return self
 
     def _design(self, layers, rows, subset):

@@ -17,14 +17,16 @@ them:
 * qc_drift (:mod:`.qc_drift`): :class:`QCRLSC` (``rlsc``; LOWESS or smoothing spline per batch, fit
   on pooled QC injections), :class:`SampleDrift` (``sample_lowess``; the trend fit on the study
   samples, for layers without QCs), :class:`AutoDrift` (``auto``: rlsc where the layer has QC
-  injections, nothing otherwise); :func:`run_order_correlation` measures what is left;
+  injections, nothing otherwise); :func:`run_order_correlation` measures what is left; the smoothers
+  (:func:`lowess_columns`, :func:`spline_trend`) are in :mod:`.drift_smoothers`;
 * filter (:mod:`.filter`): :class:`FeatureFilter` (observed fraction overall or in any outcome
   group, variance, top-N, QC RSD and QC detection rate);
-* impute (:mod:`.impute`): :class:`HalfMinImpute`, :class:`MinProbImpute`, :class:`QRILCImpute`
-  (MNAR), :class:`KNNImpute`, :class:`IterativeImpute` (MAR), :class:`MixedImpute`,
-  :class:`AutoImpute`, :class:`MeanImpute` (baseline), :class:`WithinBatch` (the MAR methods in each
-  batch's own scale, where a layer has batches); the scoring behind ``auto`` and the imputation
-  diagnostics (missingness model, pattern masks, NRMSE) are in :mod:`.impute_benchmark`;
+* impute: :class:`HalfMinImpute`, :class:`MinProbImpute`, :class:`QRILCImpute` (MNAR,
+  :mod:`.impute_censored`), :class:`KNNImpute`, :class:`IterativeImpute` (MAR, :mod:`.impute_mar`),
+  :class:`MixedImpute`, :class:`AutoImpute`, :class:`WithinBatch` (the MAR methods in each batch's own
+  scale, where a layer has batches) and :func:`make_imputer` (:mod:`.impute`), :class:`MeanImpute`
+  (baseline); the scoring behind ``auto`` and the imputation diagnostics (missingness model, pattern
+  masks, NRMSE) are in :mod:`.impute_benchmark`;
 * batch (:mod:`.batch`; after imputation, see :data:`STEP_ORDER`): :class:`ComBat` (``combat``; parametric / non-parametric / mean-only,
   reference batch, NaN-aware), :class:`LinearBatch` (``linear``; limma's removeBatchEffect), both
   behind a batch/outcome confounding guard;
@@ -55,10 +57,13 @@ __getattr__, __dir__, __all__ = lazy.attach(
         "diagnostics": ["pca_scores", "batch_diagnostics", "missingness_table", "missingness_summary", "stage_diagnostics", "step_diagnostics"],
         "filter": ["FeatureFilter"],
         "fit_apply": ["fit_apply", "preprocessing_outcome"],
-        "impute": ["KNNImpute", "IterativeImpute", "HalfMinImpute", "MinProbImpute", "QRILCImpute", "WithinBatch", "MixedImpute", "IMPUTE_METHODS", "AUTO_CANDIDATES", "MAR_METHODS", "make_imputer", "imputation_table", "AutoImpute"],
+        "impute": ["WithinBatch", "MixedImpute", "IMPUTE_METHODS", "AUTO_CANDIDATES", "MAR_METHODS", "make_imputer", "imputation_table", "AutoImpute"],
+        "impute_censored": ["HalfMinImpute", "MinProbImpute", "QRILCImpute"],
+        "impute_mar": ["KNNImpute", "IterativeImpute"],
         "impute_benchmark": ["MeanImpute", "missingness_model", "pattern_mask", "nrmse", "score_imputers", "IMPUTATION_COLUMNS"],
         "normalize": ["fit_dispersion_trend", "vst", "CountNormalizer", "MedianCentering", "QuantileNormalizer", "glog2", "glog_lambda", "PQN", "Log2", "MValue", "BinaryCheck"],
-        "qc_drift": ["lowess_columns", "QCRLSC", "SampleDrift", "AutoDrift", "run_order_correlation", "qc_rsd"],
+        "qc_drift": ["QCRLSC", "SampleDrift", "AutoDrift", "run_order_correlation", "qc_rsd"],
+        "drift_smoothers": ["lowess_columns", "interp_columns", "spline_trend"],
         "registry": ["NORMALIZE_METHODS", "KINDS", "BuildContext", "StepSpec", "REGISTRY", "STEPS", "methods", "kinds_for", "make_step"],
         "scale": ["Scaler"],
         "steps_base": ["Step", "Identity", "stable_seed", "qc_mask", "fill_columns", "SAMPLE_SHEET", "COLUMN_NAME",

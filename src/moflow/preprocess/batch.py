@@ -12,8 +12,8 @@ from sklearn.utils.validation import check_is_fitted
 
 from moflow.errors import InputError
 from moflow.stats import batch_outcome_association
-from moflow.preprocess.steps_base import (CHECKED_NAME, COLUMN_NAME, COUNT, COVARIATES, FRACTION, POSITIVE, SAMPLE_SHEET,
-                                          Step)
+from moflow.preprocess.steps_base import (CHECKED_NAME, COLUMN_NAME, COUNT, COVARIATES, FRACTION, POSITIVE,
+                                          SAMPLE_SHEET, Step)
 
 
 def check_batch_confounding(batch: pd.Series, y: pd.Series | None, *, max_association: float = 0.8,

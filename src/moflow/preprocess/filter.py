@@ -10,7 +10,8 @@ import pandas as pd
 from sklearn.utils.validation import check_is_fitted
 
 from moflow.errors import InputError
-from moflow.preprocess.steps_base import CHECKED_NAME, COUNT, FRACTION, NON_NEGATIVE, POSITIVE, SAMPLE_SHEET, Step, qc_mask
+from moflow.preprocess.steps_base import (CHECKED_NAME, COUNT, FRACTION, NON_NEGATIVE, POSITIVE, SAMPLE_SHEET, Step,
+                                          qc_mask)
 from moflow.preprocess.qc_drift import qc_rsd
 
 

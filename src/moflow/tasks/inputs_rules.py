@@ -26,12 +26,12 @@ def validate_inputs(raw_samples: pd.DataFrame, raw_omics: pd.DataFrame, raw_matr
     the layers), e.g. the paths a user wrote in the sheets when a storage plugin hands the job local
     copies under .snakemake/storage/.
     ``gmt_lines`` ({path: lines}) and ``gmt_layers`` ({path: layers},
-    :func:`moflow.inputs.checks.gene_set_layers`): the gene-set files enrichment will use; one that shares
+    :func:`moflow.inputs.geneset_files.gene_set_layers`): the gene-set files enrichment will use; one that shares
     no identifier with a layer it is meant for stops here, before anything downstream runs.
 
     A layer in a MuData ``.h5mu`` or AnnData ``.h5ad`` file (``raw_matrices`` read by
     :func:`moflow.io.read_raw_table` with the keyword arguments of
-    :func:`moflow.inputs.checks.anndata_sources`) goes through the same checks; messages and the summary
+    :func:`moflow.inputs.sheets.anndata_sources`) goes through the same checks; messages and the summary
     name the file with its modality (and AnnData layer). The sample sheet may be a MuData's ``obs``
     (:func:`moflow.io.read_sheet`).
 

@@ -1,0 +1,252 @@
+"""Matrix checks of the input stage (:func:`moflow.tasks.inputs_rules.validate_inputs`): the declared
+orientation (:func:`check_orientation`), every cell of a raw table turned into numbers
+(:func:`parse_matrix`), a layer's samples against the sample sheet (:func:`align_layer`), gene symbols
+that Excel turned into dates (:func:`check_gene_symbols`), and a layer that a filter emptied
+(:func:`check_layer_not_empty`).
+
+Every failure raises :class:`~moflow.errors.DataError` (:class:`~moflow.errors.ConfigError` where the
+omics sheet or the config must change) whose message names the file, the sample or feature, and the
+fix. Nothing is skipped, coerced or padded. Nothing here writes files.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+import numpy as np
+import pandas as pd
+
+from moflow.errors import ConfigError, DataError
+from moflow.wording import NA_TOKENS, listing, nearest
+
+log = logging.getLogger("moflow")
+
+_MONTHS = "jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec"
+# what Excel makes of gene symbols such as MARCH1, SEPT2, DEC1 (1-Mar, 01-Mar, Mar-01, 2016-03-01, 3/1/2016)
+_EXCEL_DATE = re.compile(
+    rf"^(\d{{1,2}}-({_MONTHS})(-\d{{2,4}})?|({_MONTHS})-\d{{1,4}}|\d{{4}}-\d{{2}}-\d{{2}}([ T]00:00(:00)?)?"
+    rf"|\d{{1,2}}/\d{{1,2}}/\d{{2,4}})$",
+    re.IGNORECASE,
+)
+
+
+def check_orientation(raw: pd.DataFrame, *, path: str, layer: str, orientation: str, sheet: pd.DataFrame,
+                      omics_path: str = "the omics sheet", anndata: bool = False) -> None:
+    """Stop when a matrix is declared the wrong way round: none of the IDs on the declared sample axis
+    is a sample of the sheet, but IDs on the other axis are (``anndata``: an AnnData / MuData matrix,
+    whose samples are its obs)."""
+    rows, cols = pd.Index(raw.index.astype(str)), pd.Index(raw.columns.astype(str))
+    samples, other = (rows, cols) if orientation == "samples_in_rows" else (cols, rows)
+    known = set(sheet.index.astype(str))
+    if len(samples) and not any(s in known for s in samples):
+        hits = [s for s in other if s in known]
+        if hits and anndata:
+            raise DataError(f"{path}: none of the obs names of layer '{layer}' ({listing(samples, 3)}) is a sample "
+                            f"of the sample sheet while {len(hits)} of its var names are ({listing(hits, 3)}): the "
+                            "AnnData holds samples as var. Write its transpose (adata.T), samples as obs.")
+        if hits:
+            flipped = "features_in_rows" if orientation == "samples_in_rows" else "samples_in_rows"
+            side, other_side = ("rows", "columns") if orientation == "samples_in_rows" else ("columns", "rows")
+            raise ConfigError(
+                f"{path}: layer '{layer}' is declared orientation '{orientation}' in {omics_path}, but none of its "
+                f"{side} ({listing(samples, 3)}) is a sample of the sample sheet while {len(hits)} of its "
+                f"{other_side} are ({listing(hits, 3)}). Set orientation to '{flipped}' for layer '{layer}'."
+            )
+
+
+def parse_matrix(raw: pd.DataFrame, *, path: str, orientation: str, kind: str, layer: str,
+                 may_lack=()) -> pd.DataFrame:
+    """Turn a raw string table into a numeric samples x features matrix, checking every cell.
+
+    Zero intensities of proteomics and metabolomics layers become missing values. A sample whose row
+    holds no observed value lacks the layer: dropped (and logged) where ``may_lack`` allows it
+    (``True``: any sample, as under config ``inputs: allow_missing_samples``; else the IDs that may lack
+    a layer: external test samples, samples left out), an error otherwise.
+    """
+    df = raw if orientation == "samples_in_rows" else raw.T
+    what_rows, what_cols = ("sample", "feature") if orientation == "samples_in_rows" else ("feature", "sample")
+    for ids, what, axis in ((raw.index, what_rows, "first column"), (raw.columns, what_cols, "header")):
+        s = pd.Series(ids, dtype=str)
+        if (s.str.strip() == "").any():
+            raise DataError(f"{path}: an empty {what} ID in the {axis} (position {int(np.flatnonzero(s.str.strip() == '')[0]) + 1}"
+                            f"). Every {what} needs a name.")
+        dup = s[s.duplicated()]
+        if len(dup):
+            raise DataError(
+                f"{path}: {what} ID '{dup.iloc[0]}' appears more than once in the {axis} "
+                f"({int(s.duplicated(keep=False).sum())} entries carry a repeated ID). IDs must be unique; "
+                f"{'sum or average' if what == 'feature' else 'merge or rename'} the duplicates before running."
+            )
+    if df.shape[0] == 0 or df.shape[1] == 0:
+        raise DataError(f"{path}: no data ({df.shape[0]} samples x {df.shape[1]} features) in layer '{layer}'. "
+                        "Write the values, or remove the layer from the omics sheet.")
+    if all(pd.api.types.is_numeric_dtype(t) and not pd.api.types.is_bool_dtype(t) for t in df.dtypes):
+        X = df.astype(float)  # already numbers (Parquet, or a text matrix read as numbers): nothing to parse
+    else:
+        values = df.astype(str).apply(lambda c: c.str.strip())
+        is_na = values.apply(lambda c: c.str.lower().isin(NA_TOKENS))
+        num = values.apply(pd.to_numeric, errors="coerce")
+        bad = num.isna() & ~is_na
+        if bad.to_numpy().any():
+            r, c = np.argwhere(bad.to_numpy())[0]
+            n = int(bad.to_numpy().sum())
+            raise DataError(
+                f"{path}: non-numeric value '{values.iat[r, c]}' for sample '{df.index[r]}', feature "
+                f"'{df.columns[c]}' ({n} such cell(s)). Fix the cell, or write NA for a missing value."
+            )
+        X = num.astype(float)
+        del values, is_na, num
+    X.index.name = "sample"
+    X.columns.name = None
+    arr = X.to_numpy()
+    if np.isinf(arr).any():
+        r, c = np.argwhere(np.isinf(arr))[0]
+        raise DataError(f"{path}: infinite value for sample '{X.index[r]}', feature '{X.columns[c]}'. Replace it "
+                        "(NA for a missing value).")
+
+    def first_where(mask, msg, fix=""):
+        if mask.any():
+            r, c = np.argwhere(mask)[0]
+            raise DataError(
+                f"{path}: {msg} for sample '{X.index[r]}', feature '{X.columns[c]}' "
+                f"(value {float(arr[r, c]):g}; {int(mask.sum())} such cell(s)).{' ' + fix if fix else ''}"
+            )
+
+    with np.errstate(invalid="ignore"):
+        if kind == "rnaseq_counts":
+            first_where(arr < 0, "negative count (counts must be >= 0; is this layer already log-transformed? "
+                                 "then declare kind 'log_expression')")
+            first_where(np.isnan(arr), "missing count (RNA-seq counts cannot be missing; write 0 or drop the gene)")
+        elif kind in ("proteomics_intensity", "metabolomics_intensity"):
+            first_where(arr < 0, "negative intensity (raw intensities must be >= 0; if the layer is already "
+                                 "log-transformed, declare kind 'log_expression')")
+            X = X.mask(X == 0)
+        elif kind == "methylation_beta":
+            first_where((arr < 0) | (arr > 1), "beta value outside [0, 1]",
+                        "Beta values lie in [0, 1]; for M-values declare kind 'continuous'.")
+        elif kind == "binary":
+            first_where(~np.isnan(arr) & (arr != 0) & (arr != 1), "value other than 0 or 1 in a binary layer",
+                        "Recode the values as 0/1 (NA for missing), or declare another kind.")
+    empty_rows = X.index[X.isna().all(axis=1)]
+    allowed = [s for s in empty_rows if may_lack is True or s in set(may_lack or ())]
+    if len(allowed):
+        log.info("%s: %d sample(s) without an observed value in layer '%s' count as lacking the layer: %s", path,
+                 len(allowed), layer, ", ".join(map(str, allowed)))
+        X = X.drop(index=allowed)
+    empty_rows = [s for s in empty_rows if s not in set(allowed)]
+    if len(empty_rows):
+        raise DataError(
+            f"{path}: sample(s) {listing(empty_rows)} have no observed value in layer '{layer}'. "
+            "Remove them from this matrix (the sample may stay in other layers), or, if these samples truly lack "
+            "the layer, set 'inputs: allow_missing_samples: true' (an empty row then counts as a missing sample)."
+        )
+    return X
+
+
+def check_gene_symbols(X: pd.DataFrame, *, path: str, layer: str, omics_path: str = "the omics sheet") -> None:
+    """Stop when features of a gene-symbol layer (omics sheet ``gene_ids: symbol``) look like dates that
+    Excel made of gene symbols (MARCH1 -> 1-Mar, SEPT2 -> 2-Sep, DEC1 -> 1-Dec, or full dates)."""
+    ids = pd.Index(X.columns.astype(str))
+    hits = [f for f in ids if _EXCEL_DATE.match(f.strip())]
+    if hits:
+        raise DataError(
+            f"{path}: {len(hits)} feature ID(s) of layer '{layer}' (gene_ids 'symbol' in {omics_path}) look like "
+            f"dates that Excel made of gene symbols: {listing(hits)} (MARCH1 becomes '1-Mar', SEPT2 '2-Sep', "
+            "DEC1 '1-Dec'). Re-export the matrix without opening it in Excel (or import the ID column as text), "
+            "or rename these features to their gene symbols (current HGNC names: MARCHF1, SEPTIN2, DELEC1)."
+        )
+
+
+def _unknown_sample_hint(unknown, known) -> str:
+    folded = {}
+    for s in known:
+        folded.setdefault(str(s).casefold(), s)
+    pairs = [(u, folded[str(u).casefold()]) for u in unknown if str(u).casefold() in folded]
+    if pairs:
+        shown = ", ".join(f"'{u}' -> '{k}'" for u, k in pairs[:3])
+        return (f" {len(pairs)} of them match the sample sheet only when case is ignored ({shown}): IDs are "
+                "case-sensitive; use the sheet's spelling in the matrix (or the matrix's in the sheet).")
+    near = nearest(unknown[0], known)
+    return f" Nearest sample-sheet ID to '{unknown[0]}': '{near}'." if near else ""
+
+
+def align_layer(
+    X: pd.DataFrame,
+    *,
+    path: str,
+    layer: str,
+    sheet: pd.DataFrame,
+    samples_path: str,
+    has_qc: bool,
+    batch_column: str,
+    allow_missing_samples: bool,
+    optional_samples=(),
+) -> pd.DataFrame:
+    """Check a layer's samples against the sheet and return it in sheet order (cohort, then QC).
+
+    ``optional_samples`` (external test samples) may lack the layer in any case."""
+    unknown = [s for s in X.index if s not in sheet.index]
+    if unknown:
+        raise DataError(
+            f"{path}: sample(s) {listing(unknown)} of layer '{layer}' are not in {samples_path}. "
+            "Add them to the sample sheet, or check the matrix orientation in the omics sheet."
+            + _unknown_sample_hint(unknown, sheet.index)
+        )
+    types = sheet.loc[X.index, "sample_type"]
+    qcs = types.index[types == "qc"]
+    if len(qcs) and not has_qc:
+        raise ConfigError(
+            f"{path}: layer '{layer}' holds QC injection(s) {listing(qcs)} but has_qc is false in the omics "
+            "sheet. Set has_qc to true for this layer, or remove the QC columns."
+        )
+    if has_qc and len(qcs) < 3:
+        raise DataError(
+            f"{path}: layer '{layer}' has has_qc true but {len(qcs)} QC injection(s); at least 3 are needed. "
+            "Mark pooled QC injections with sample_type 'qc' in the sample sheet."
+        )
+    left_out = types.index[types.isin(["blank", "excluded"])]  # excluded: config 'outcome: missing' or the sheet
+    X = X.drop(index=left_out)
+    cohort = sheet.index[sheet["sample_type"] == "sample"]
+    optional = set(optional_samples)
+    absent = [s for s in cohort if s not in X.index and s not in optional]
+    if absent and not allow_missing_samples:
+        raise DataError(
+            f"{path}: sample(s) {listing(absent)} of {samples_path} are missing from layer '{layer}'. "
+            "Add them to the matrix, remove them from the sheet, or set 'inputs: allow_missing_samples: true' "
+            "if some samples truly lack this layer."
+        )
+    if has_qc:
+        order = pd.to_numeric(sheet.loc[X.index, "injection_order"], errors="coerce")
+        if order.isna().any():
+            s = order.index[order.isna()][0]
+            raise DataError(f"{samples_path}: sample '{s}' needs a numeric injection_order (layer '{layer}' has QCs; "
+                            f"{int(order.isna().sum())} injection(s) without one). Fill in the run order.")
+    if batch_column:
+        present = X.index[sheet.loc[X.index, "sample_type"] == "sample"]
+        batches = sheet.loc[present, batch_column].str.strip()
+        if (batches == "").any():
+            s = batches.index[batches == ""][0]
+            raise DataError(f"{samples_path}: sample '{s}' has no value in batch column '{batch_column}'. "
+                            "Fill in its batch.")
+        sizes = batches.value_counts()
+        single = sizes[sizes < 2]
+        if len(single):
+            b = single.index[0]
+            s = batches.index[batches == b][0]
+            raise DataError(
+                f"{samples_path}: batch '{b}' (column '{batch_column}') holds a single sample of layer '{layer}' "
+                f"('{s}'). Batch correction cannot estimate a batch from one sample: merge it into a similar "
+                "batch or remove the sample."
+            )
+    order = [s for s in sheet.index if s in X.index]
+    return X.loc[order]
+
+
+def check_layer_not_empty(X: pd.DataFrame, *, layer: str, step: str) -> None:
+    """Stop when a step (typically a filter) removed every feature of a layer."""
+    if X.shape[1] == 0:
+        raise ConfigError(
+            f"layer '{layer}': no feature left after {step}. Relax the thresholds for this layer in "
+            "config 'preprocess' (min_observed, top_variable, qc_rsd_max)."
+        )

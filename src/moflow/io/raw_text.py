@@ -1,0 +1,115 @@
+"""Text files as the readers of :mod:`moflow.io` take them: the format a name says (:func:`file_suffix`),
+the bytes and UTF-8 text of a file, gzipped or not (:func:`decode_file`), and a table's field counts
+checked row by row (:func:`check_field_counts`). Failures raise :class:`~moflow.errors.DataError`
+naming the file and the line.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from moflow.errors import DataError
+
+TABLE_SUFFIXES = {".csv": ",", ".tsv": "\t", ".txt": "\t"}
+ANNDATA_SUFFIXES = (".h5ad", ".h5mu")  # AnnData, MuData (moflow.inputs.scverse turns them into tables)
+
+
+def file_suffix(path: Path) -> str:
+    """The lower-case last suffix of ``path``, ``.gz`` aside (``a.tsv.gz`` -> ``.tsv``); "" when none."""
+    suffixes = [s.lower() for s in path.suffixes]
+    if suffixes and suffixes[-1] == ".gz":
+        suffixes = suffixes[:-1]
+    return suffixes[-1] if suffixes else ""
+
+
+def decode_file(path: Path, what: str = "file") -> tuple[bytes, str]:
+    """The file's bytes and text: gzip-decompressed when it ends in .gz, decoded as UTF-8 (a byte-order mark is
+    dropped). A truncated or corrupt gzip stream or bytes that are not UTF-8 raise DataError naming
+    the file (and the line)."""
+    import gzip
+    import zlib
+
+    try:
+        if path.suffix.lower() == ".gz":
+            with gzip.open(path, "rb") as fh:
+                data = fh.read()
+        else:
+            data = path.read_bytes()
+    except gzip.BadGzipFile as exc:
+        raise DataError(
+            f"{path}: ends in .gz but is not gzip data ({exc}). Compress it with gzip, or drop '.gz' from its "
+            "name (and from the sheet that names it)."
+        ) from None
+    except (EOFError, zlib.error) as exc:
+        raise DataError(
+            f"{path}: the gzip-compressed {what} is truncated or corrupt ({type(exc).__name__}: {exc}). "
+            "The copy was probably cut short: copy or download it again (check with 'gzip -t')."
+        ) from None
+    except OSError as exc:
+        raise DataError(f"{path}: cannot be read ({exc}).") from None
+    try:
+        return data, data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise DataError(
+            f"{path}, line {line}: byte 0x{data[exc.start]:02x} is not UTF-8 text. Save the {what} as UTF-8 "
+            "(e.g. 'CSV UTF-8' in Excel, or iconv -f latin1 -t utf-8)."
+        ) from None
+
+
+def check_field_counts(text: str, sep: str, path, *, line_numbers: list[int] | None = None,
+                       row_ids: bool = True) -> tuple[list[str], int]:
+    """Stop at the first ragged row: every data row must have as many fields as the header.
+
+    ``line_numbers``: the file line of each line of ``text`` (when lines were dropped before, such as
+    comments); ``row_ids``: the first column holds row IDs (a matrix), so a header one field short is
+    R's write.table format. Returns (header fields, file line of the header)."""
+    import csv
+    from io import StringIO
+
+    def line_of(n: int) -> int:
+        return line_numbers[n - 1] if line_numbers and n - 1 < len(line_numbers) else n
+
+    if '"' in text:  # quoted values may hold the separator or line breaks: a real CSV reader
+        reader = csv.reader(StringIO(text), delimiter=sep)
+        records = ((reader.line_num, fields) for fields in reader
+                   if fields and not (len(fields) == 1 and not fields[0].strip()))
+        counted = ((num, len(fields), fields) for num, fields in records)
+    else:  # fast path (no quotes): a line has one field more than separators
+        counted = ((num, line.count(sep) + 1, line) for num, line in enumerate(text.split("\n"), start=1)
+                   if line.strip())
+    header, header_line = None, 0
+    n_rows, n_bad, bad, all_one_more = 0, 0, [], True
+    for num, k, fields in counted:
+        if header is None:
+            header = fields if isinstance(fields, list) else fields.rstrip("\r").split(sep)
+            header_line = line_of(num)
+            continue
+        n_rows += 1
+        all_one_more = all_one_more and k == len(header) + 1
+        if k != len(header):
+            n_bad += 1
+            if len(bad) < 7:
+                bad.append((line_of(num), k))
+            elif not all_one_more:
+                break
+    if header is None or not n_bad:
+        return header or [], header_line
+    name = "tab" if sep == "\t" else f"'{sep}'"
+    if row_ids and all_one_more and n_bad == n_rows:
+        raise DataError(
+            f"{path}: the header (line {header_line}) has {len(header)} fields but every data row has "
+            f"{len(header) + 1}: the header lacks the field above the row IDs (as R's write.table writes it). "
+            f"Add an empty first field (a leading {name}) to the header, or write the file with row names."
+        )
+    n, k = bad[0]
+    more = k > len(header)
+    others = ", ".join(str(m) for m, _ in bad[1:6])
+    also = f" (also line(s) {others}{' and more' if n_bad > 6 else ''})" if others else ""
+    fix = (f"A value holding the separator ({name}) must be quoted, and a line must not end with an extra "
+           "separator: remove the extra field(s) or add the missing column name to the header." if more else
+           "Nothing is padded: write NA for a missing value instead of leaving fields out.")
+    raise DataError(
+        f"{path}, line {n}: {k} field(s) where the header (line {header_line}) has {len(header)}, a row with "
+        f"{'more' if more else 'fewer'} fields than the header{also}. {fix}"
+    )

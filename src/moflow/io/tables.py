@@ -1,0 +1,326 @@
+"""Matrices and tables: raw CSV / TSV / Parquet (or AnnData / MuData) matrices with every cell as read
+(:func:`read_raw_table`, :class:`LazyTables`), the tab-separated sheets, Parquet matrices and TSV
+results tables of the workflow, the demo cohort's files, and a task's outputs written by file type
+(:func:`write_outputs`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from moflow.accounting import phase
+from moflow.errors import ConfigError, DataError
+from moflow.io.files import write_bytes, write_gmt, write_json, write_text
+from moflow.io.raw_text import ANNDATA_SUFFIXES, TABLE_SUFFIXES, check_field_counts, decode_file, file_suffix
+from moflow.io.scverse_files import read_anndata_matrix, read_obs_sheet, write_mudata
+
+
+@phase("read")
+def read_raw_table(path: str | Path, *, modality: str = "", anndata_layer: str = "",
+                   layer: str = "") -> pd.DataFrame:
+    """Read a CSV, TSV or Parquet table with every cell as a string (first column = row IDs), or the
+    matrix of an AnnData (``.h5ad``) or of one MuData modality (``.h5mu``, ``modality``) as numbers
+    (:func:`~moflow.io.scverse_files.read_anndata_matrix`; ``anndata_layer``: one of its ``layers``
+    instead of ``X``).
+
+    Nothing is coerced here; :func:`moflow.inputs.matrices.parse_matrix` checks and converts. A row with more
+    or fewer fields than the header, a truncated gzip stream, an unreadable Parquet file or a file
+    that is not UTF-8 raise :class:`~moflow.errors.DataError` naming the file (and the line).
+    ``layer``: the omics layer, for messages.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"{path}: file not found. Check the 'path' column of the omics sheet.")
+    suffix = file_suffix(path)
+    if suffix == ".parquet":
+        return _read_parquet_raw(path)
+    if suffix in ANNDATA_SUFFIXES:
+        return read_anndata_matrix(path, modality=modality, anndata_layer=anndata_layer, layer=layer)
+    if suffix not in TABLE_SUFFIXES:
+        raise DataError(
+            f"{path}: unknown matrix format '{suffix}'. Use .csv, .tsv, .txt (tab-separated) "
+            "or .parquet, optionally gzip-compressed, or an AnnData .h5ad / a MuData .h5mu file."
+        )
+    sep = TABLE_SUFFIXES[suffix]
+    data, text = decode_file(path, "matrix")
+    if not text.strip():
+        raise DataError(f"{path}: the file is empty. Write the matrix (one ID column and one column per sample "
+                        "or feature) or fix the omics sheet's path.")
+    header_fields, header_line = check_field_counts(text, sep, path)
+    del text
+    from io import BytesIO
+
+    numeric = _read_numeric(data, sep, header_fields, header_line)
+    if numeric is not None:
+        return numeric
+
+    # header=None: pandas would silently rename duplicated column names ('X' -> 'X.1')
+    try:
+        df = pd.read_csv(BytesIO(data), sep=sep, dtype=str, header=None, keep_default_na=False, na_values=[],
+                         encoding="utf-8-sig")
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{path}: the file is empty.") from None
+    except pd.errors.ParserError as exc:
+        raise DataError(f"{path}: cannot be parsed as a {'tab' if sep == chr(9) else 'comma'}-separated table "
+                        f"({exc}). Every row needs one ID and one value per column.") from None
+    header = df.iloc[0, 1:].astype(str).str.strip().tolist()
+    df = df.iloc[1:].set_index(0)
+    df.columns = header
+    df.index = df.index.astype(str).str.strip()
+    df.index.name = None
+    return df
+
+
+def _read_numeric(data: bytes, sep: str, header: list[str], header_line: int) -> pd.DataFrame | None:
+    """The common case read fast: every value a number or a missing-value token, IDs unique. Parsed
+    straight to float64 by pandas' number parser (the one ``pd.to_numeric`` in
+    :func:`moflow.inputs.matrices.parse_matrix` uses for strings: the same values to the bit); one string
+    per cell costs a 1,000 x 20,000 matrix ten times the memory and several times the CPU. None when any cell is not plainly numeric: the string route then finds it and says where."""
+    from io import BytesIO
+
+    from moflow.wording import NA_TOKENS
+
+    names = [h.strip() for h in header]
+    if len(names) < 2 or len(set(names)) != len(names):
+        return None
+    tokens = sorted({v for t in NA_TOKENS for v in (t, t.upper(), t.title())})
+    try:
+        df = pd.read_csv(BytesIO(data), sep=sep, header=None, skiprows=header_line, index_col=0,
+                         dtype={0: str, **{i: np.float64 for i in range(1, len(names))}}, na_values=tokens,
+                         keep_default_na=False, encoding="utf-8-sig")
+    except (ValueError, pd.errors.ParserError):
+        return None
+    if df.shape[1] != len(names) - 1 or df.index.isna().any():
+        return None
+    df.index = df.index.astype(str).str.strip()
+    df.index.name = None
+    df.columns = names[1:]
+    return df
+
+
+@phase("read")
+def _read_parquet_raw(path: Path) -> pd.DataFrame:
+    try:
+        import pyarrow
+
+        errors = (OSError, ValueError, EOFError, pyarrow.ArrowException)
+    except ImportError:  # pragma: no cover - pyarrow is a dependency
+        errors = (OSError, ValueError, EOFError)
+    try:
+        df = _parquet_frame(path)
+    except errors as exc:
+        raise DataError(
+            f"{path}: cannot be read as Parquet ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})."
+            " Is the file complete (a copy cut short?) and really Parquet? Write it again, e.g. with "
+            "pandas DataFrame.to_parquet."
+        ) from None
+    if df.index.name is None and df.columns.size and not pd.api.types.is_numeric_dtype(df.iloc[:, 0]):
+        df = df.set_index(df.columns[0])
+    df.index = df.index.astype(str).str.strip()
+    df.columns = df.columns.astype(str).str.strip()
+    return df
+
+
+@phase("read")
+def read_sheet(path: str | Path) -> pd.DataFrame:
+    """Read a tab-separated sheet (samples.tsv, omics.tsv) with every column as string.
+
+    Whole-line comments (``#``) and blank lines are skipped; ``df.attrs["lines"]`` holds the file line
+    of every row (the header is line 1 when nothing precedes it), for messages. A MuData ``.h5mu``
+    (or AnnData ``.h5ad``) file gives its ``obs`` as the sheet
+    (:func:`~moflow.io.scverse_files.read_obs_sheet`). A row with more or fewer fields than the header,
+    or a column named twice, raises DataError naming the line.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise ConfigError(f"{path}: sheet not found. Check the config entry that names it.")
+    if file_suffix(path) in ANNDATA_SUFFIXES:
+        return read_obs_sheet(path)
+    from io import StringIO
+
+    _, text = decode_file(path, "sheet")
+    kept, numbers = [], []
+    # whole-line comments are skipped; '#' inside a value (plate#1) is data
+    for n, line in enumerate(text.splitlines(keepends=True), start=1):
+        if line.startswith("#") or not line.strip():
+            continue
+        kept.append(line if line.endswith("\n") else line + "\n")
+        numbers.append(n)
+    if not kept:
+        raise DataError(f"{path}: the sheet is empty. It needs a header line and one row per entry.")
+    text = "".join(kept)
+    header, _ = check_field_counts(text, "\t", path, line_numbers=numbers, row_ids=False)
+    names = [h.strip() for h in header]
+    dup = sorted({h for h in names if names.count(h) > 1})
+    if dup:
+        raise DataError(f"{path}, line {numbers[0]}: column '{dup[0]}' appears more than once in the header. "
+                        "Column names must be unique; rename or delete the duplicate.")
+    if len(names) == 1 and ("," in names[0] or ";" in names[0]):
+        raise DataError(f"{path}, line {numbers[0]}: the header has a single column ('{names[0][:60]}'); the sheet "
+                        "must be tab-separated, not comma- or semicolon-separated.")
+    try:
+        df = pd.read_csv(StringIO(text), sep="\t", dtype=str, keep_default_na=False, na_values=[])
+    except pd.errors.ParserError as exc:
+        raise DataError(f"{path}: cannot be read as a tab-separated sheet ({exc}).") from None
+    df.columns = [c.strip() for c in df.columns]
+    if len(df) == len(numbers) - 1:
+        df.attrs["lines"] = numbers[1:]
+    return df
+
+
+_TALL = b"moflow.stored_transposed"
+
+
+@phase("write")
+def write_matrix(df: pd.DataFrame, path: str | Path) -> None:
+    """Write a samples x features matrix (or any numeric frame) as Parquet.
+
+    A wide matrix of one dtype (more features than samples, e.g. 1,000 x 20,000) is stored
+    transposed, one column per sample, and marked so (``moflow.stored_transposed`` in the file's
+    metadata; :func:`read_matrix` turns it back): Parquet pays per column, and 20,000 columns took
+    3x the CPU to write and 4x to read (bench/results/workflow_scale.md). Other readers see features
+    in rows; ``pd.read_parquet(path).T`` restores samples in rows."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    out = df.copy()
+    out.index = out.index.astype(str)
+    out.columns = out.columns.astype(str)
+    if out.index.name is None:
+        out.index.name = "sample"
+    tall = out.shape[1] > out.shape[0] and out.dtypes.nunique() == 1
+    if not tall:
+        out.to_parquet(path)
+        return
+    name = out.index.name
+    out = out.T
+    out.index.name, out.columns.name = "feature", None
+    table = pa.Table.from_pandas(out)
+    table = table.replace_schema_metadata({**(table.schema.metadata or {}), _TALL: str(name).encode()})
+    pq.write_table(table, path)
+
+
+def _parquet_frame(path: str | Path) -> pd.DataFrame:
+    """A Parquet file as pandas reads it, turned back to samples in rows where :func:`write_matrix`
+    stored it transposed."""
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(path)
+    meta = table.schema.metadata or {}
+    df = table.to_pandas()
+    if _TALL in meta:
+        df = df.T
+        df.index.name, df.columns.name = meta[_TALL].decode(), None
+    return df
+
+
+@phase("read")
+def read_matrix(path: str | Path) -> pd.DataFrame:
+    """Read a Parquet matrix written by :func:`write_matrix`."""
+    return _parquet_frame(path)
+
+
+@phase("write")
+def write_table(df: pd.DataFrame, path: str | Path, *, index: bool = False) -> None:
+    """Write a results table as TSV with a fixed float format (byte-identical reruns). A table
+    without columns is a bug upstream (it could not be read back): refused."""
+    if df.shape[1] == 0 and not index:
+        raise ValueError(f"write_table: refusing to write {path}, a table without columns")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    df.to_csv(path, sep="\t", index=index, float_format="%.6g", lineterminator="\n")
+
+
+# Columns of IDs and labels: read back as the text they were written as (sample 0001 is not 1, an
+# outcome class "false" is not the boolean False, a class "1" is not the number 1)
+ID_COLUMNS = ("sample", "feature", "y_true", "outcome", "target", "component", "layer", "view", "factor",
+              "matched_factor", "term", "covariate", "strategy", "split", "collection", "source", "model", "group",
+              "best_integration", "best_single_layer")
+
+
+@phase("read")
+def read_table(path: str | Path) -> pd.DataFrame:
+    """Read a results table written by :func:`write_table`; ID and label columns (:data:`ID_COLUMNS`)
+    stay strings."""
+    return pd.read_csv(path, sep="\t", dtype={c: str for c in ID_COLUMNS})
+
+
+class LazyTables(Mapping):
+    """{name: raw table} read from {name: path} on access (one matrix in memory at a time).
+
+    ``options``: {name: keyword arguments of :func:`read_raw_table`} (the MuData modality and AnnData
+    layer of a layer, :func:`moflow.inputs.sheets.anndata_sources`)."""
+
+    def __init__(self, paths: Mapping[str, str], options: Mapping[str, Mapping] | None = None):
+        self._paths = dict(paths)
+        self._options = {k: dict(v) for k, v in (options or {}).items()}
+
+    def __getitem__(self, name):
+        return read_raw_table(self._paths[name], layer=name, **self._options.get(name, {}))
+
+    def __iter__(self):
+        return iter(self._paths)
+
+    def __len__(self):
+        return len(self._paths)
+
+
+@phase("write")
+def write_outputs(outputs: Mapping, paths) -> None:
+    """Write a task's outputs to the rule's output files, by output name and file type: ``.parquet``
+    matrices, ``.tsv`` tables, ``.png``/``.hdf5`` bytes, ``.html`` text, ``.json`` objects, ``.h5mu`` MuData. Every
+    output of the rule must be given, and nothing else."""
+    names = list(paths.keys())
+    missing, extra = set(names) - set(outputs), set(outputs) - set(names)
+    if missing or extra:
+        raise ValueError(f"write_outputs: outputs {sorted(missing)} not produced, {sorted(extra)} not declared")
+    for name in names:
+        value, path = outputs[name], paths[name]
+        if not isinstance(path, (str, Path)):  # several files under one name: one value each
+            for v, p in zip(value, path, strict=True):
+                write_outputs({"x": v}, {"x": p})
+            continue
+        path = str(path)
+        if path.endswith(".parquet"):
+            write_matrix(value, path)
+        elif path.endswith(".tsv"):
+            write_table(value, path)
+        elif path.endswith(".json"):
+            write_json(value, path)
+        elif isinstance(value, bytes):
+            write_bytes(value, path)
+        elif isinstance(value, str):
+            write_text(value, path)
+        elif path.endswith(".h5mu"):
+            write_mudata(value, path)
+        elif hasattr(value, "save"):  # a fitted model that writes its own format (MOFA's HDF5)
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            value.save(path)
+        else:
+            raise ValueError(f"write_outputs: cannot write {type(value).__name__} to {path}")
+
+
+def write_demo_cohort(cohort, paths: dict) -> None:
+    """Write the simulated cohort the way users' files come: RNA counts as a features x samples TSV,
+    proteomics (log2) as a samples x features CSV with NA, metabolomics (with QC injections) as a
+    samples x features Parquet, the sample sheet, the gene sets and the ground truth."""
+    for p in paths.values():
+        Path(p).parent.mkdir(parents=True, exist_ok=True)
+    rna = cohort.layers["rna"].T
+    rna.index.name = "gene"
+    rna.to_csv(paths["rna"], sep="\t", lineterminator="\n")
+    prot = cohort.layers["protein"].copy()
+    prot.index.name = "sample"
+    prot.to_csv(paths["protein"], na_rep="NA", float_format="%.4f", lineterminator="\n")
+    write_matrix(cohort.layers["metabolomics"], paths["metabolomics"])
+    cohort.sheet.to_csv(paths["samples"], sep="\t", index=False, lineterminator="\n")
+    write_gmt(cohort.gene_sets, paths["gene_sets"])
+    write_table(cohort.factors.reset_index(), paths["factors"])
+    write_table(cohort.loadings, paths["loadings"])
+    write_table(cohort.gene_set_truth, paths["gene_set_truth"])
