@@ -59,7 +59,7 @@ def _chain_input(kind: str, X: pd.DataFrame, y: pd.Series, info=None, log_scale:
     settings = layer_settings(kind)
     order = [s for s in ("normalize", "qc_drift", "filter") if s in settings]
     pp = LayerPreprocessor(kind, {**settings, "order": order}, info=info, batch_column=batch_column,
-                           log_scale=log_scale, layer=kind)
+                           log_scale=log_scale, layer=kind, seed=0)
     return pp.fit_transform(X, y.reindex(X.index))
 
 

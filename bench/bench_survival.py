@@ -114,7 +114,7 @@ def cox_comparison(n: int) -> dict:
     splits = make_splits(y, folds=5, repeats=1, seed=0, task="survival")
     train, test = split_members(splits, "r1f1")
     pp = {"rna": LayerPreprocessor("rnaseq_counts", layer_settings("rnaseq_counts"), info=info, batch_column="batch",
-                                   layer="rna")}
+                                   layer="rna", seed=0)}
     tr, te = preprocess_fold({"rna": c.layers["rna"]}, pp, y, train, test)
     Xtr, Xte = tr["rna"].to_numpy(), te["rna"].to_numpy()
     Ytr = y.loc[train].to_numpy(float)

@@ -252,3 +252,27 @@ def split_jobs(splits: list[str], per_job: int) -> dict[str, list[str]]:
     {"part1": [...], "part2": [...], ...} (``evaluation: splits_per_job``)."""
     per_job = max(1, int(per_job))
     return {f"part{i // per_job + 1}": list(splits[i:i + per_job]) for i in range(0, len(splits), per_job)}
+
+
+@reads("evaluation")
+def survival_times(cohort: Cohort, settings: Settings):
+    """(AUC times, integrated-Brier grid) of a cohort's survival outcome, from config and its training samples.
+
+    :func:`moflow.evaluate.metrics.evaluation_times` of the training samples' outcome and config
+    ``evaluation: survival_times`` (imported when called: this module stays light).
+
+    Parameters
+    ----------
+    cohort : Cohort
+        A cohort (:func:`make_cohort`) of a survival outcome.
+    settings : Settings
+        Read: ``evaluation``.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        (AUC times, integrated Brier grid).
+    """
+    from moflow.evaluate import evaluation_times
+
+    return evaluation_times(cohort.y.loc[cohort.train], settings.evaluation.survival_times)

@@ -68,8 +68,8 @@ def test_cll_mofa_factor_tracks_ighv():
     muts = muts.loc[muts.notna().any(axis=1)]
     assert len(drugs) < len(meta)
     drugs = LayerPreprocessor("continuous", layer_settings("continuous", {"impute": {"method": "none"}}),
-                              layer="drugs").fit_transform(drugs)
-    muts = LayerPreprocessor("binary", layer_settings("binary"), layer="mutations").fit_transform(muts)
+                              layer="drugs", seed=0).fit_transform(drugs)
+    muts = LayerPreprocessor("binary", layer_settings("binary"), layer="mutations", seed=0).fit_transform(muts)
     mofa = MOFA(n_factors=10, likelihoods={"mutations": "bernoulli"}, seed=1).fit({"drugs": drugs, "mutations": muts})
     Z = mofa.Z_train_
     ighv = meta["IGHV"].reindex(Z.index)

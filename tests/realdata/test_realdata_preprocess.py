@@ -67,7 +67,7 @@ def mtbls79_corrected(mtbls79):
     X, info, species = mtbls79
     settings = {"order": ["normalize", "filter", "qc_drift"], "normalize": {"method": "none"},
                 "filter": {"min_observed": 0.0, "qc_min_detection": 0.8}, "qc_drift": {"method": "rlsc"}}
-    pp = LayerPreprocessor("metabolomics_intensity", settings, info=info, batch_column="batch", layer="mtbls79")
+    pp = LayerPreprocessor("metabolomics_intensity", settings, info=info, batch_column="batch", layer="mtbls79", seed=0)
     _, trace = pp.fit_trace(X, species)
     return pp, trace
 
@@ -103,7 +103,7 @@ def test_mtbls79_spline_smoother_also_works(mtbls79):
     settings = {"order": ["normalize", "filter", "qc_drift"], "normalize": {"method": "none"},
                 "filter": {"min_observed": 0.0, "qc_min_detection": 0.8},
                 "qc_drift": {"method": "rlsc", "smoother": "spline"}}
-    pp = LayerPreprocessor("metabolomics_intensity", settings, info=info, batch_column="batch", layer="mtbls79")
+    pp = LayerPreprocessor("metabolomics_intensity", settings, info=info, batch_column="batch", layer="mtbls79", seed=0)
     pp.fit(X, species)
     assert pp.named_step("qc_drift").qc_rsd_after_ <= 10.0
 
@@ -189,7 +189,7 @@ def test_breast_tcga_subtype_separation_does_not_drop(dataset_dir, layer, kind):
     clf = LogisticRegression(C=0.05, max_iter=5000)
     raw = cross_val_score(make_pipeline(StandardScaler(), clf), X, y, cv=cv, scoring="balanced_accuracy")
     # the kind's default chain, fit inside each training fold (a sklearn Pipeline hands it y)
-    pp = LayerPreprocessor(kind, layer_settings(kind), layer=layer)
+    pp = LayerPreprocessor(kind, layer_settings(kind), layer=layer, seed=0)
     ours = cross_val_score(make_pipeline(pp, clf), X, y, cv=cv, scoring="balanced_accuracy")
     assert raw.mean() > 0.8
     assert ours.mean() >= raw.mean() - 0.02
@@ -294,7 +294,7 @@ def ubilength_default_input(dataset_dir):
     X = X.loc[:, ~flagged.reindex(X.columns).fillna(False).to_numpy()]
     settings = layer_settings("proteomics_intensity")
     settings["order"] = ["normalize", "filter"]
-    pp = LayerPreprocessor("proteomics_intensity", settings, log_scale=True, layer="ubilength")
+    pp = LayerPreprocessor("proteomics_intensity", settings, log_scale=True, layer="ubilength", seed=0)
     return pp.fit_transform(X, y), y
 
 
@@ -344,7 +344,7 @@ def test_ubilength_planted_batches_imputation_keeps_batch_correction(dataset_dir
     Xb, info = _planted_batches(X)
     settings = layer_settings("proteomics_intensity", {} if impute == "default" else {"impute": {"method": impute}})
     pp = LayerPreprocessor("proteomics_intensity", settings, info=info, batch_column="batch", log_scale=True,
-                           layer="ubilength")
+                           layer="ubilength", seed=0)
     _, trace = pp.fit_trace(Xb, y)
     t = step_diagnostics(trace, batch=info["batch"], outcome=y)[0].set_index("stage")
     assert t.loc["after_filter", "r2_batch"] > 0.3  # the planted batches are there before correction
@@ -355,7 +355,7 @@ def test_ubilength_planted_batches_imputation_keeps_batch_correction(dataset_dir
 def test_mtbls79_default_chain_imputation_keeps_batch_correction(mtbls79):
     X, info, species = mtbls79
     pp = LayerPreprocessor("metabolomics_intensity", layer_settings("metabolomics_intensity"), info=info,
-                           batch_column="batch", layer="mtbls79")
+                           batch_column="batch", layer="mtbls79", seed=0)
     _, trace = pp.fit_trace(X, species)
     t = step_diagnostics(trace, batch=info["batch"], outcome=species)[0].set_index("stage")
     assert t.loc["after_scale", "silhouette_batch"] <= t.loc["after_batch", "silhouette_batch"] + 0.02

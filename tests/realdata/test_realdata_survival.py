@@ -89,8 +89,8 @@ def test_cll_mofa_survival_factor_is_the_ighv_factor():
     meta, raw, y = _cll(d)
     # MOFA on the full cohort, as tests/realdata/test_realdata_integration.py fits it
     drugs = LayerPreprocessor("continuous", layer_settings("continuous", {"impute": {"method": "none"}}),
-                              layer="drugs").fit_transform(raw["drugs"])
-    muts = LayerPreprocessor("binary", layer_settings("binary"), layer="mutations").fit_transform(raw["mutations"])
+                              layer="drugs", seed=0).fit_transform(raw["drugs"])
+    muts = LayerPreprocessor("binary", layer_settings("binary"), layer="mutations", seed=0).fit_transform(raw["mutations"])
     mofa = MOFA(n_factors=10, likelihoods={"mutations": "bernoulli"}, seed=1).fit({"drugs": drugs, "mutations": muts})
     Z = mofa.Z_train_
     Zs = Z.loc[Z.index.intersection(y.index)]

@@ -92,7 +92,7 @@ CONFIG = dict(seed=0)
 def _report(X, row, sheet, config):
     from moflow.cohort import make_cohort
     from moflow.settings import Settings
-    from moflow.tasks.preprocess_rules import _layer_report as layer_report
+    from moflow.preprocess import layer_report
 
     settings = Settings.defaults(**config)
     omics = pd.DataFrame([row]).set_index("layer", drop=False)

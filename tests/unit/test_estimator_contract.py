@@ -2,8 +2,10 @@
 
 One case per estimator configuration: each preprocessing step of :mod:`moflow.preprocess` (every
 method and the options that change what is learnt), the per-layer chain for each layer kind, every
-integration strategy of :mod:`moflow.integrate.strategies` for a class and a continuous outcome, and
-:class:`moflow.integrate.mofa.MOFA`. Three checks per case:
+integration strategy of :mod:`moflow.integrate` for a class and a continuous outcome, the hierarchical
+strategy's parts (:class:`~moflow.integrate.GeneLevel`, :class:`~moflow.integrate.SetScores`,
+:class:`~moflow.integrate.RegulatorActivity`), :class:`~moflow.integrate.MOFA`, and the models the
+strategies fit (the Cox models, :class:`~moflow.integrate.EncodedClassifier`). Three checks per case:
 
 1. ``clone`` keeps the parameters (compared deeply: frames, arrays, nested dicts and estimators) and
    copies them; ``set_params(**get_params())`` round-trips;
@@ -18,6 +20,11 @@ integration strategy of :mod:`moflow.integrate.strategies` for a class and a con
 3. determinism: the clone of the fitted estimator has no learnt attribute; fitting it (same seed)
    learns the same state (mofapy2's wall-clock timings aside) and gives identical outputs, and the
    fit leaves X, y and the sample sheet unchanged.
+
+Every estimator class of the two packages has a case or a reason not to
+(:func:`test_every_estimator_class_has_a_contract_case` walks every module), refuses to transform or
+predict before ``fit`` (``NotFittedError``), and declares ``_parameter_constraints`` for every
+``__init__`` parameter, which its defaults satisfy.
 
 Data are small and synthetic (40 training samples, 8 held-out ones plus 2 of a batch without
 training samples, 3 batches, pooled QC injections in the metabolomics layers), so that the whole
@@ -38,9 +45,22 @@ import pandas as pd
 import pytest
 from sklearn.base import BaseEstimator, clone
 
-import moflow.integrate.mofa_strategy as integrate
-from moflow.integrate import EarlyIntegration, LateIntegration, MixedIntegration, SingleLayer
-from moflow.integrate import MOFA
+from moflow.integrate import (
+    MOFA,
+    EarlyIntegration,
+    EncodedClassifier,
+    GeneLevel,
+    HierarchicalIntegration,
+    LateIntegration,
+    MixedIntegration,
+    MOFAStrategy,
+    PenalizedCox,
+    RegulatorActivity,
+    RidgeCox,
+    SetScores,
+    SingleLayer,
+    with_tuned_penalty,
+)
 from moflow.preprocess import WithinBatch
 from moflow.preprocess import AutoDrift, SampleDrift
 from moflow.preprocess import (
@@ -64,12 +84,10 @@ from moflow.preprocess import (
     MValue,
     QRILCImpute,
     QuantileNormalizer,
+    Identity,
     Scaler,
     layer_settings,
 )
-
-# the MOFA strategy may be renamed (MOFAClassifier -> MOFAStrategy)
-MOFAStrategy = getattr(integrate, "MOFAStrategy", None) or getattr(integrate, "MOFAClassifier")
 
 pytestmark = [
     pytest.mark.filterwarnings("ignore::RuntimeWarning"),
@@ -219,6 +237,19 @@ def make_data(seed: int = 11) -> Data:
 
 
 DATA = make_data()
+# the hierarchical parts score the standardized integration layers (features named as genes)
+DATA.frames["genes"] = DATA.layers["A"]
+DATA.frames["targets"] = DATA.layers["B"]
+# a survival outcome of the training samples (time, event), for the Cox models
+_order = np.argsort(np.argsort(DATA.y_strat_reg.to_numpy()))
+Y_SURV = pd.DataFrame({"time": 1.0 + np.exp(-DATA.y_strat_reg.to_numpy()) + 0.01 * _order,
+                       "event": (np.arange(len(TRAIN)) % 3 != 0).astype(float)}, index=TRAIN)
+SETS = {"s1": [f"a{j}" for j in range(10)], "s2": [f"a{j}" for j in range(5, 15)],
+        "s3": [f"a{j}" for j in range(15, 25)], "s4": [f"a{j}" for j in range(0, 30, 3)],
+        "s5": [f"a{j}" for j in range(20, 30)] + ["not_measured"]}
+EDGES = pd.DataFrame({"source": ["tf1"] * 8 + ["tf2"] * 8,
+                      "target": [f"b{j}" for j in range(8)] + [f"b{j}" for j in range(6, 14)],
+                      "weight": [1.0, -1.0] * 4 + [1.0] * 8})
 
 # ---------------------------------------------------------------------------------------------
 # poisoning held-out rows (the layer's domain stays valid)
@@ -260,8 +291,8 @@ class Case:
     make: Callable[[Data], BaseEstimator]
     data: str  # a key of Data.frames, or "layers" for strategies / MOFA
     poison: str = "log"
-    kind: str = "step"  # step | strategy | mofa
-    target: str = "cls"  # cls | reg
+    kind: str = "step"  # step | strategy | mofa | model (a predictor on one layer, DATA.layers[data])
+    target: str = "cls"  # cls | reg | surv (Y_SURV)
     fit_qc: bool = False  # QC injections in the fit (and in the training rows transformed)
     held: list = field(default_factory=lambda: list(HELD))  # held-out rows (cohort samples only)
 
@@ -309,7 +340,21 @@ def _strategies(task: str) -> list[Case]:
             Case("EarlyIntegration-impute-reg", lambda d: EarlyIntegration(task=t, missing="impute"), "layers",
                  kind="strategy", target=short),
         ]
+    cases.append(Case(f"HierarchicalIntegration-{short}", lambda d: HierarchicalIntegration(
+        collections=(("c", SETS, ("A",)),), regulators=(("tf", EDGES, "B", 5),), task=t, inner_folds=2,
+        penalty="l1" if t == "classification" else "l2"), "layers", kind="strategy", target=short))
     return cases
+
+
+_COX: list = []
+
+
+def _tuned_cox(d: Data):
+    """The fixed-penalty Cox model (models._FixedCox) as the strategies get it: from a tuned PenalizedCox."""
+    if not _COX:
+        X = d.layers["A"].loc[TRAIN]
+        _COX.append(PenalizedCox(n_alphas=10, inner_folds=2, seed=3).fit(X, Y_SURV))
+    return with_tuned_penalty(_COX[0])
 
 
 CASES: list[Case] = [
@@ -380,7 +425,7 @@ CASES: list[Case] = [
     Case("MixedImpute-minprob-knn", lambda d: MixedImpute(k=5, seed=2), "log2int", "log"),
     Case("MixedImpute-qrilc-iterative", lambda d: MixedImpute(mnar="qrilc", mar="iterative", group_missing=0.2, seed=2),
          "log2int", "log"),
-    Case("MixedImpute-halfmin-knn", lambda d: MixedImpute(mnar="halfmin", shift_sd=0.2), "gauss", "log"),
+    Case("MixedImpute-halfmin-knn", lambda d: MixedImpute(mnar="halfmin", shift_sd=0.2, seed=0), "gauss", "log"),
     Case("AutoImpute", lambda d: AutoImpute(k=5, seed=4), "log2int", "log"),
     Case("WithinBatch-knn", lambda d: WithinBatch(KNNImpute(k=5), info=d.info, batch_column="batch"), "gauss", "log"),
     Case("WithinBatch-mean", lambda d: WithinBatch(MeanImpute(), info=d.info, batch_column="batch"), "log2int",
@@ -420,6 +465,18 @@ CASES: list[Case] = [
     *_strategies("regression"),
     Case("MOFA", lambda d: MOFA(n_factors=3, max_iter=100, seed=1), "layers", kind="mofa"),
     Case("MOFA-groups", lambda d: MOFA(n_factors=2, max_iter=100, seed=1, groups=d.groups), "layers", kind="mofa"),
+    # the hierarchical strategy's parts, on one layer
+    Case("GeneLevel", lambda d: GeneLevel(), "genes", "complete_log"),
+    *[Case(f"SetScores-{m}", lambda d, m=m: SetScores(SETS, method=m, prefix="A:"), "genes", "complete_log")
+      for m in ("plage", "mean", "rank")],
+    Case("RegulatorActivity", lambda d: RegulatorActivity(EDGES, min_targets=5), "targets", "complete_log"),
+    Case("Identity", lambda d: Identity(reason="none"), "gauss", "log"),
+    # the models the strategies fit
+    Case("EncodedClassifier", lambda d: EncodedClassifier(_logistic()), "A", "complete_log", kind="model"),
+    Case("PenalizedCox", lambda d: PenalizedCox(n_alphas=10, inner_folds=2, seed=3), "A", "complete_log",
+         kind="model", target="surv"),
+    Case("RidgeCox", lambda d: RidgeCox(alpha=2.0), "A", "complete_log", kind="model", target="surv"),
+    Case("FixedCox", _tuned_cox, "A", "complete_log", kind="model", target="surv"),
 ]
 
 # (case id, check) -> what is wrong in the package; a strict xfail, so a fix turns it into a failure to
@@ -441,9 +498,17 @@ def _params(check: str):
 # ---------------------------------------------------------------------------------------------
 
 
+def _logistic():
+    from sklearn.linear_model import LogisticRegression
+
+    return LogisticRegression(C=0.5)
+
+
 def _frame(case: Case):
     if case.kind == "step":
         return DATA.frames[case.data]
+    if case.kind == "model":
+        return DATA.layers[case.data]
     return DATA.layers
 
 
@@ -479,7 +544,9 @@ def _train_ids(case: Case) -> list[str]:
 def _y(case: Case):
     if case.kind == "mofa":
         return None
-    if case.kind == "strategy":
+    if case.target == "surv":
+        return Y_SURV
+    if case.kind in ("strategy", "model"):
         return DATA.y_strat_cls if case.target == "cls" else DATA.y_strat_reg
     return DATA.y_cls
 
@@ -504,6 +571,9 @@ def _apply(case: Case, est, X):
         warnings.simplefilter("ignore")
         if case.kind == "strategy":
             return est.predict_table(X)
+        if case.kind == "model":
+            out = est.predict_proba(X) if hasattr(est, "predict_proba") else est.predict(X)
+            return pd.DataFrame(np.asarray(out, float).reshape(len(X), -1), index=X.index)
         return est.transform(X)
 
 
@@ -761,3 +831,99 @@ def test_every_registered_step_class_has_a_contract_case():
                 missing.add(f"{step}:{method} -> {name}")
             break
     assert not missing, sorted(missing)
+
+
+# ---------------------------------------------------------------------------------------------
+# every estimator class: a case, NotFittedError before fit, parameter constraints
+# ---------------------------------------------------------------------------------------------
+
+
+def estimator_classes() -> list[type]:
+    """Every scikit-learn estimator class defined in a module of moflow.preprocess or moflow.integrate
+    (every module imported)."""
+    import importlib
+    import inspect
+    import pkgutil
+
+    import moflow.integrate
+    import moflow.preprocess
+
+    found = {}
+    for pkg in (moflow.preprocess, moflow.integrate):
+        for info in pkgutil.walk_packages(pkg.__path__, pkg.__name__ + "."):
+            module = importlib.import_module(info.name)
+            for _, cls in inspect.getmembers(module, inspect.isclass):
+                if cls.__module__ == module.__name__ and issubclass(cls, BaseEstimator):
+                    found[f"{cls.__module__}.{cls.__qualname__}"] = cls
+    return [found[k] for k in sorted(found)]
+
+
+ESTIMATORS = estimator_classes()
+
+# class name -> why it has no contract case of its own
+NO_CASE: dict[str, str] = {
+    "Step": "the base class of the preprocessing steps (an identity transform; its subclasses have cases)",
+    "_BatchBase": "the shared base of ComBat and LinearBatch (no fit of its own)",
+    "StrategyBase": "the base class of the strategies (no design of its own; every subclass has cases)",
+}
+
+# the values an unfitted instance needs for the parameters without a default
+REQUIRED = {"seed": 0, "kind": "continuous", "layer": "A"}
+
+
+def _unfitted(cls):
+    import inspect
+
+    params = inspect.signature(cls).parameters.values()
+    return cls(**{p.name: REQUIRED[p.name] for p in params
+                  if p.default is inspect.Parameter.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)})
+
+
+def test_estimators_are_discovered():
+    names = {c.__name__ for c in ESTIMATORS}
+    assert {"LayerPreprocessor", "ComBat", "KNNImpute", "SingleLayer", "HierarchicalIntegration", "MOFA",
+            "PenalizedCox", "SetScores", "EncodedClassifier"} <= names
+
+
+def test_every_estimator_class_has_a_contract_case():
+    """A new estimator without a contract case fails here (or is named in NO_CASE, with the reason)."""
+    covered = {type(c.make(DATA)) for c in CASES}
+    missing = sorted(c.__name__ for c in ESTIMATORS if c not in covered and c.__name__ not in NO_CASE)
+    assert not missing, f"estimators without a contract case (add one, or a reason to NO_CASE): {missing}"
+    stale = sorted(set(NO_CASE) - {c.__name__ for c in ESTIMATORS if c not in covered})
+    assert not stale, f"NO_CASE names classes that are gone or now covered: {stale}"
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS, ids=[c.__name__ for c in ESTIMATORS])
+def test_unfitted_estimator_refuses_to_transform_or_predict(cls):
+    from moflow.integrate import StrategyBase
+    from sklearn.exceptions import NotFittedError
+
+    if not hasattr(cls, "fit"):  # an abstract base (StrategyBase): nothing to fit, its subclasses are checked
+        assert cls.__name__ in NO_CASE
+        return
+    est = _unfitted(cls)
+    X = DATA.layers if issubclass(cls, StrategyBase) or cls is MOFA else DATA.layers["A"]
+    calls = [m for m in ("transform", "predict", "predict_table") if callable(getattr(est, m, None))]
+    assert calls, f"{cls.__name__} neither transforms nor predicts"
+    for method in calls:
+        with pytest.raises(NotFittedError):
+            getattr(est, method)(X)
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS, ids=[c.__name__ for c in ESTIMATORS])
+def test_parameter_constraints_cover_every_parameter(cls):
+    """``fit`` validates the parameters in one shared way: scikit-learn's ``_parameter_constraints``,
+    naming exactly the ``__init__`` parameters, which the defaults satisfy."""
+    import inspect
+
+    from sklearn.utils._param_validation import validate_parameter_constraints
+
+    constraints = getattr(cls, "_parameter_constraints", None)
+    assert isinstance(constraints, dict), f"{cls.__name__} declares no _parameter_constraints"
+    if cls.__name__ in NO_CASE and not cls._get_param_names():
+        return  # a base without __init__ of its own: its constraints are the ones its subclasses share
+    assert set(constraints) == set(cls._get_param_names()), cls.__name__
+    defaults = {p.name: p.default for p in inspect.signature(cls).parameters.values()
+                if p.default is not inspect.Parameter.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)}
+    validate_parameter_constraints(constraints, defaults, caller_name=cls.__name__)

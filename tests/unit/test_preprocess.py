@@ -361,7 +361,7 @@ def test_minprob_beats_mean_on_left_censored_mask(protein_observed):
     Xm = X.mask(mask)
     # the masked cells really are low ones
     assert np.median(X.to_numpy()[mask]) < np.nanquantile(X.to_numpy(), 0.2)
-    minprob = nrmse(MinProbImpute(q=0.01).fit_transform(Xm), X, mask)
+    minprob = nrmse(MinProbImpute(q=0.01, seed=0).fit_transform(Xm), X, mask)
     mean = nrmse(MeanImpute().fit_transform(Xm), X, mask)
     assert minprob < 0.85 * mean
 
@@ -532,7 +532,7 @@ def test_layer_preprocessor_fit_ignores_held_out_samples(cohort, info, outcome, 
     # a sheet that lacks the held-out samples gives the same fit
     info_train = info.loc[train + [s for s in info.index if info.loc[s, "sample_type"] == "qc"]]
     pp2 = LayerPreprocessor(kind, layer_settings(kind), info=info_train, batch_column="batch",
-                            log_scale=log_scale, layer=layer)
+                            log_scale=log_scale, layer=layer, seed=0)
     pd.testing.assert_frame_equal(pp2.fit_transform(X.loc[train + qcs], outcome.loc[train]), tr)
     # transforming drastically changed held-out data leaves the fit unchanged. (transform(train) is not
     # fit_transform(train): ComBat protects the training outcome, which new samples do not come with.)
@@ -588,7 +588,7 @@ def test_feature_filter_missingness_and_top_variable():
 def test_feature_filter_empty_layer_is_an_input_error(cohort, info, outcome):
     settings = layer_settings("proteomics_intensity", {"filter": {"method": "default", "min_observed": 1.01}})
     pp = LayerPreprocessor("proteomics_intensity", settings, info=info, batch_column="batch", log_scale=True,
-                           layer="protein")
+                           layer="protein", seed=0)
     with pytest.raises(InputError, match=r"layer 'protein': no feature left after filter"):
         pp.fit(cohort.layers["protein"], outcome)
 
@@ -613,7 +613,7 @@ def test_filter_with_explicit_method_filters(cohort, info, outcome):
     """The filter reached through an explicit method gives the same as the default."""
     settings = layer_settings("proteomics_intensity", {"filter": {"method": "default"}})
     pp = LayerPreprocessor("proteomics_intensity", settings, info=info, batch_column="batch", log_scale=True,
-                           layer="protein")
+                           layer="protein", seed=0)
     out = pp.fit_transform(cohort.layers["protein"], outcome)
     P = cohort.layers["protein"]
     assert set(out.columns) == set(P.columns[P.notna().mean() >= 0.5])
@@ -622,7 +622,7 @@ def test_filter_with_explicit_method_filters(cohort, info, outcome):
 def test_metabolomics_without_normalization_keeps_qc_drift(cohort, info, outcome):
     settings = layer_settings("metabolomics_intensity", {"normalize": {"method": "none"}})
     pp = LayerPreprocessor("metabolomics_intensity", settings, info=info, batch_column="batch",
-                           layer="metabolomics")
+                           layer="metabolomics", seed=0)
     out = pp.fit_transform(cohort.layers["metabolomics"], outcome)
     # (issue 11: the kind's default is qc_drift 'auto', which is QC-RLSC on a layer with QC injections)
     drift = pp.named_step("qc_drift")
@@ -838,7 +838,7 @@ def test_confounding_guard_for_continuous_outcome():
 def test_layer_error_names_layer_and_step(cohort, info, outcome):
     settings = layer_settings("proteomics_intensity", {"batch": {"method": "combat", "ref_batch": "nope"}})
     pp = LayerPreprocessor("proteomics_intensity", settings, info=info, batch_column="batch", log_scale=True,
-                           layer="protein")
+                           layer="protein", seed=0)
     with pytest.raises(InputError, match=r"^layer 'protein', step batch: ComBat: reference batch 'nope'"):
         pp.fit(cohort.layers["protein"], outcome)
 
@@ -1086,7 +1086,7 @@ def censored_and_random(seed=7, n=60, p=200):
 
 def test_mixed_imputation_calls_censored_features_mnar():
     truth, Xm, half = censored_and_random()
-    mx = MixedImpute(mnar="minprob", mar="knn", k=5).fit(Xm)
+    mx = MixedImpute(mnar="minprob", mar="knn", k=5, seed=0).fit(Xm)
     called = np.isin(Xm.columns, mx.mnar_features_)
     assert called[:half].mean() > 0.8 and called[half:].mean() < 0.2
     assert set(mx.decisions_["mechanism"]) <= {"MNAR", "MAR", "complete"}
@@ -1098,7 +1098,7 @@ def test_mixed_imputation_calls_censored_features_mnar():
     y = pd.Series(np.repeat(["a", "b"], 30), index=Xm.index)
     Xg = Xm.copy()
     Xg.iloc[:30, -1] = np.nan
-    assert Xg.columns[-1] in MixedImpute(k=5).fit(Xg, y).mnar_features_
+    assert Xg.columns[-1] in MixedImpute(k=5, seed=0).fit(Xg, y).mnar_features_
 
 
 def test_missingness_model_recovers_planted_censoring():
@@ -1150,7 +1150,7 @@ def test_auto_imputation_picks_by_nrmse_and_reports_the_table():
     R = pd.DataFrame(Z).mask(rng.random(Z.shape) < 0.15)
     assert AutoImpute(candidates=("halfmin", "minprob", "knn"), k=5, seed=0).fit(R).chosen_ == "knn"
     with pytest.raises(InputError, match="unknown candidate"):
-        AutoImpute(candidates=("magic",)).fit(Xm)
+        AutoImpute(candidates=("magic",), seed=0).fit(Xm)
     t2 = score_imputers(Xm, None, {"knn": KNNImpute(k=5)}, seed=0)
     assert set(t2["method"]) == {"knn", "mean"}
 
@@ -1174,7 +1174,7 @@ def test_new_imputers_in_the_chain_train_test(cohort, info, outcome, fold_ids, m
     opts = {"method": method, **({"n_nearest_features": 10, "max_iter": 2} if method == "iterative" else {})}
     settings = layer_settings("proteomics_intensity", {"impute": opts})
     pp = LayerPreprocessor("proteomics_intensity", settings, info=info, batch_column="batch", log_scale=True,
-                           layer="protein")
+                           layer="protein", seed=0)
     tr = pp.fit_transform(X.loc[train], outcome.loc[train])
     te = pp.transform(X.loc[test])
     assert not tr.isna().to_numpy().any() and not te.isna().to_numpy().any()
@@ -1338,7 +1338,7 @@ def test_rlsc_on_a_layer_without_qc_injections_stops_and_offers_sample_lowess():
     settings = layer_settings("metabolomics_intensity", {"normalize": {"method": "none"},
                                                          "qc_drift": {"method": "rlsc"}})
     pp = LayerPreprocessor("metabolomics_intensity", settings, info=info, batch_column="batch", log_scale=True,
-                           layer="metab")
+                           layer="metab", seed=0)
     with pytest.raises(InputError, match=r"layer 'metab', step qc_drift: .*no.*|.*0 found.*sample_lowess"):
         pp.fit(X, y)
     with pytest.raises(InputError, match="sample_lowess"):
@@ -1348,7 +1348,7 @@ def test_rlsc_on_a_layer_without_qc_injections_stops_and_offers_sample_lowess():
 def test_metabolomics_default_drift_is_auto_and_says_what_it_did(cohort, info, outcome):
     X, _, sheet, y = drift_layer()
     pp = LayerPreprocessor("metabolomics_intensity", layer_settings("metabolomics_intensity"), info=sheet,
-                           batch_column="batch", log_scale=True, layer="metab")
+                           batch_column="batch", log_scale=True, layer="metab", seed=0)
     pp.fit(np.power(2.0, X), y)
     steps = pd.DataFrame(pp.history_).set_index("step")
     assert pp.named_step("qc_drift").chosen_ == "none"
@@ -1368,7 +1368,7 @@ def test_sample_lowess_in_the_chain_reports_the_drift(cohort, info, outcome):
     X, _, sheet, y = drift_layer()
     settings = layer_settings("proteomics_intensity", {"qc_drift": {"method": "sample_lowess", "frac": 0.6}})
     pp = LayerPreprocessor("proteomics_intensity", settings, info=sheet, batch_column="batch", log_scale=True,
-                           layer="prot")
+                           layer="prot", seed=0)
     _, trace = pp.fit_trace(X, y)
     assert list(trace) == ["normalize", "qc_drift", "filter", "impute", "batch", "scale"]
     summary = pd.DataFrame(pp.history_).set_index("step").loc["qc_drift", "summary"]
@@ -1383,7 +1383,7 @@ def test_sample_lowess_in_the_chain_reports_the_drift(cohort, info, outcome):
 def test_steps_table_says_why_a_step_did_nothing(cohort, info, outcome):
     settings = layer_settings("proteomics_intensity")
     pp = LayerPreprocessor("proteomics_intensity", settings, info=info, batch_column="", log_scale=True,
-                           layer="protein")
+                           layer="protein", seed=0)
     pp.fit(cohort.layers["protein"], outcome)
     steps = pd.DataFrame(pp.history_).set_index("step")
     assert "no batch column" in steps.loc["batch", "summary"]
@@ -1440,7 +1440,7 @@ def test_imputation_does_not_bring_back_batch_structure(impute):
         if order:
             settings["order"] = order
         pp = LayerPreprocessor("proteomics_intensity", settings, info=info, batch_column="batch", log_scale=True,
-                               layer="protein")
+                               layer="protein", seed=0)
         _, trace = pp.fit_trace(X, y)
         return step_diagnostics(trace, batch=info["batch"], outcome=y)[0].set_index("stage")
 

@@ -86,7 +86,7 @@ def test_schema_auto_candidates(schema):
     assert set(AUTO_CANDIDATES) <= enum
     for bad in ("auto", "none"):
         with pytest.raises(InputError, match="impute auto: unknown candidate"):
-            AutoImpute(candidates=[bad]).fit(_frame("continuous", missing=0.15))
+            AutoImpute(candidates=[bad], seed=0).fit(_frame("continuous", missing=0.15))
 
 
 @pytest.mark.parametrize("option", ["mnar", "mar"])
@@ -97,7 +97,7 @@ def test_schema_mixed_methods_are_what_mixed_accepts(schema, option):
     accepted = set()
     for m in methods("impute"):
         try:
-            MixedImpute(**{option: m}, k=3).fit(X)
+            MixedImpute(**{option: m}, k=3, seed=0).fit(X)
         except InputError as err:
             assert f"unknown {option} method '{m}'" in str(err)
         else:
@@ -259,7 +259,8 @@ def _estimator_classes() -> list[type]:
 def _default_instance(cls):
     from moflow.preprocess import LayerPreprocessor
 
-    return cls("continuous") if cls is LayerPreprocessor else cls()
+    kw = {"seed": 0} if "seed" in cls._get_param_names() else {}  # seed has no default (the schema's)
+    return cls("continuous", **kw) if cls is LayerPreprocessor else cls(**kw)
 
 
 ESTIMATORS = _estimator_classes()

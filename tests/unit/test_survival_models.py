@@ -83,7 +83,7 @@ def test_ridge_cox_meta_learner_and_random_forest_refused():
     from moflow.errors import InputError
 
     with pytest.raises(InputError, match="linear"):
-        make_model(task="survival", model="random_forest")
+        make_model(task="survival", model="random_forest", seed=0)
 
 
 @pytest.fixture(scope="module")
@@ -193,7 +193,7 @@ def test_mofa_factor_of_the_planted_hazard_has_the_strongest_cox_test(surv_cohor
     layers = {}
     info = c.sheet.set_index("sample", drop=False)
     for name, (kind, log) in {"rna": ("rnaseq_counts", False), "protein": ("proteomics_intensity", True)}.items():
-        pp = LayerPreprocessor(kind, layer_settings(kind), info=info, batch_column="batch", log_scale=log, layer=name)
+        pp = LayerPreprocessor(kind, layer_settings(kind), info=info, batch_column="batch", log_scale=log, layer=name, seed=0)
         layers[name] = pp.fit_transform(c.layers[name].loc[y.index])
     Z = MOFA(n_factors=5, seed=0).fit(layers).Z_train_
     assoc = factor_associations(Z, pd.DataFrame(index=Z.index), survival=y)

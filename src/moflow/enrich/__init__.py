@@ -47,7 +47,8 @@ Modules
 -------
 ``genesets``: :func:`parse_gmt`, :func:`check_overlap`, :func:`testable_sets`.
 ``genemap``: :class:`GeneMap`, :func:`gene_map_from_annotation`, :func:`build_gene_maps`.
-``lists``: :func:`weight_lists`, :func:`coefficient_lists`.
+``lists``: :func:`weight_lists`, :func:`coefficient_lists`, :func:`mofa_lists`, :func:`model_features`,
+:func:`with_string_features`.
 ``prerank``: both engines, :func:`prerank`, :func:`prerank_lists`, :func:`factor_enrichment`,
 :func:`model_enrichment`, :func:`conditional_prerank`, :func:`rank_results`,
 :func:`empty_ranked_results`.
@@ -56,9 +57,11 @@ Modules
 ``ora``: :func:`select_features`, :func:`overrepresentation`, :func:`ora_lists`, :func:`blocked_sets`
 (the reduced sets of the conditional tests).
 ``combine``: :func:`signed_z`, :func:`combine_layers` (Stouffer), :func:`brown_combine` (Brown's method,
-with :func:`layer_correlations` and :func:`m2lp_covariance`).
+with :func:`layer_correlations` and :func:`m2lp_covariance`), :func:`combine_sources` (both, of the MOFA
+and model tables).
 ``plan``: :class:`Collection`, :class:`EnrichmentPlan`, :func:`enrichment_layers`,
-:func:`plan_enrichment`, :func:`run_collections`, :func:`check_enrichment_config`.
+:func:`plan_enrichment`, :func:`run_collections`, :func:`check_enrichment_config`, :func:`make_plan`,
+:func:`prerank_options`.
 ``download``: :data:`DOWNLOAD_HOSTS`, :func:`download_library`.
 
 Everything public is re-exported here: import from ``moflow.enrich``. The submodules import each
@@ -70,14 +73,14 @@ import lazy_loader as lazy
 __getattr__, __dir__, __all__ = lazy.attach(
     __name__,
     submod_attrs={
-        "combine": ["signed_z", "combine_layers", "m2lp_covariance", "layer_correlations", "brown_combine"],
+        "combine": ["signed_z", "combine_layers", "m2lp_covariance", "layer_correlations", "brown_combine", "combine_sources"],
         "competitive": ["COMPETITIVE_COLUMNS", "residual_correlation_data", "mean_set_correlation", "competitive_test", "competitive_lists"],
         "download": ["DOWNLOAD_HOSTS", "download_library"],
         "genemap": ["ONE_TO_MANY", "MANY_TO_ONE", "GeneMap", "gene_map_from_annotation", "build_gene_maps"],
         "genesets": ["parse_gmt", "check_overlap", "testable_sets"],
-        "lists": ["weight_lists", "coefficient_lists"],
+        "lists": ["weight_lists", "coefficient_lists", "with_string_features", "mofa_lists", "model_features"],
         "ora": ["ORA_COLUMNS", "select_features", "overrepresentation", "blocked_sets", "ora_lists"],
-        "plan": ["Collection", "EnrichmentPlan", "enrichment_layers", "plan_enrichment", "run_collections", "check_enrichment_config"],
+        "plan": ["Collection", "EnrichmentPlan", "enrichment_layers", "plan_enrichment", "run_collections", "check_enrichment_config", "make_plan", "prerank_options"],
         "prerank": ["PRERANK_COLUMNS", "ENGINES", "prerank", "rank_results", "empty_ranked_results", "prerank_lists", "factor_enrichment", "model_enrichment", "conditional_prerank"],
     },
 )

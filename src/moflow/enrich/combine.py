@@ -1,6 +1,6 @@
 """One multi-omics pathway table: signed z-scores per layer, combined by Stouffer's method, and beside
 it by Brown's method with the directional penalty of DPM (ActivePathways), which accounts for
-correlated layers."""
+correlated layers; :func:`combine_sources` makes it of the MOFA factors' and the models' tables."""
 
 from __future__ import annotations
 
@@ -256,3 +256,37 @@ def brown_combine(table: pd.DataFrame, *, by: list[str], alpha: float = 0.05, di
     out["fdr_brown"] = out.groupby(by)["p_brown"].transform(lambda p: pd.Series(bh(p.to_numpy()), index=p.index))
     out = out.sort_values([*by, "p_brown", "term"])
     return out[cols].reset_index(drop=True)
+
+
+def combine_sources(mofa: pd.DataFrame, models: pd.DataFrame, *, alpha: float) -> pd.DataFrame:
+    """One multi-omics pathway table of the MOFA factors' and the models' enrichment.
+
+    The two tables stacked (columns ``source``: ``mofa`` or the model, ``component``: the factor or
+    the target class), combined across layers by Stouffer's method (:func:`combine_layers`, BH per
+    collection and component), with Brown's combination with DPM's directional penalty beside it
+    (:func:`brown_combine`; columns ``p_brown``, ``fdr_brown``, after the Stouffer columns).
+
+    Parameters
+    ----------
+    mofa : pandas.DataFrame
+        The prerank table of MOFA weights (column ``factor``).
+    models : pandas.DataFrame
+        The prerank table of model coefficients (columns ``model``, ``target``).
+    alpha : float
+        The FDR level.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per collection, source, component and term.
+    """
+    by = ["collection", "source", "component"]
+    mofa = mofa.rename(columns={"factor": "component"})
+    mofa.insert(1, "source", "mofa")
+    models = models.rename(columns={"model": "source", "target": "component"})
+    table = pd.concat([mofa, models], ignore_index=True)
+    table["component"] = table["component"].astype(str)
+    res = combine_layers(table, by=by, alpha=alpha)
+    brown = brown_combine(table, by=by, alpha=alpha, directional=True)
+    return res.merge(brown[[*by, "term", "p_brown", "fdr_brown"]], on=[*by, "term"], how="left",
+                     validate="one_to_one")

@@ -1,8 +1,12 @@
-"""Score lists to test: MOFA weights per (layer, factor), model coefficients per (layer, target)."""
+"""Score lists to test: MOFA weights per (layer, factor), model coefficients per (layer, target); the
+MOFA lists of a plan (:func:`mofa_lists`) and the features the models scored (:func:`model_features`)."""
 
 from __future__ import annotations
 
 import pandas as pd
+
+from moflow.enrich.plan import EnrichmentPlan
+from moflow.settings import Settings, reads
 
 
 def weight_lists(weights: pd.DataFrame, *, layers, variance: pd.DataFrame | None = None,
@@ -43,3 +47,49 @@ def coefficient_lists(coefficients: pd.DataFrame, *, layers) -> dict[tuple[str, 
                 continue
             out[(str(layer), str(t))] = s
     return out
+
+
+def with_string_features(table: pd.DataFrame) -> pd.DataFrame:
+    """A copy of a score table (MOFA weights, coefficients) with its ``feature`` column as strings."""
+    table = table.copy()
+    table["feature"] = table["feature"].astype(str)
+    return table
+
+
+@reads("enrichment")
+def mofa_lists(weights: pd.DataFrame, variance: pd.DataFrame, plan: EnrichmentPlan, settings: Settings) -> dict:
+    """{(layer, factor): weights} of the plan's layers, factors below the variance threshold left out.
+
+    :func:`weight_lists` with the plan's layers and config ``enrichment: min_variance_explained``.
+
+    Parameters
+    ----------
+    weights : pandas.DataFrame
+        MOFA weights (long: view, feature, factor, weight).
+    variance : pandas.DataFrame
+        Variance explained per view and factor (view, factor, r2).
+    plan : EnrichmentPlan
+        The enrichment plan (:func:`moflow.enrich.plan.make_plan`).
+    settings : Settings
+        Read: ``enrichment``.
+
+    Returns
+    -------
+    dict
+        {(layer, factor): feature scores}.
+    """
+    return weight_lists(weights, layers=plan.layers, variance=variance,
+                        min_variance_explained=settings.enrichment.min_variance_explained)
+
+
+def model_features(tables: dict[str, pd.DataFrame], features: dict | None = None) -> dict:
+    """{layer: sorted features} scored by the models' coefficient tables, added to ``features``.
+
+    The tables' ``feature`` columns are turned into strings in place.
+    """
+    features = {k: set(v) for k, v in (features or {}).items()}
+    for t in tables.values():
+        t["feature"] = t["feature"].astype(str)
+        for layer, d in t.groupby("layer"):
+            features.setdefault(layer, set()).update(d["feature"])
+    return {k: sorted(v) for k, v in features.items()}

@@ -1,6 +1,7 @@
 """What to test against what: collections, layers and gene maps assembled from config ``enrichment``
-(:func:`plan_enrichment`), run per collection (:func:`run_collections`), and the config check made
-when the workflow starts (:func:`check_enrichment_config`)."""
+(:func:`plan_enrichment`; :func:`make_plan` from the settings and the files read), run per collection
+(:func:`run_collections`; the prerank options config sets: :func:`prerank_options`), and the config
+check made when the workflow starts (:func:`check_enrichment_config`)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from moflow.errors import InputError
-from moflow.settings import Enrichment
+from moflow.settings import Enrichment, Settings, reads
 from moflow.enrich.genemap import GeneMap, build_gene_maps
 from moflow.enrich.genesets import check_overlap, parse_gmt
 
@@ -150,3 +151,44 @@ def check_enrichment_config(settings: Enrichment, layers, *, exists, produced=()
                 problems.append(f"layers: {layer}: feature_sets: {name}: file {path} not found")
     if problems:
         raise InputError("config enrichment: " + "; ".join(problems) + ".")
+
+
+@reads("enrichment")
+def make_plan(omics: pd.DataFrame, files: tuple[dict, dict], layer_features: dict, settings: Settings
+              ) -> EnrichmentPlan:
+    """The enrichment plan of a run, from the omics sheet, the files config ``enrichment`` names and the settings.
+
+    :func:`plan_enrichment` with the gene-set lines and annotations read from ``files``; what it
+    maps is logged.
+
+    Parameters
+    ----------
+    omics : pandas.DataFrame
+        The omics sheet.
+    files : tuple of dict
+        (gmt_lines, annotations), as :func:`moflow.io.read_enrichment_files` reads them.
+    layer_features : dict
+        {layer: its scored features}.
+    settings : Settings
+        Read: ``enrichment``.
+
+    Returns
+    -------
+    EnrichmentPlan
+        The collections and the feature -> gene maps.
+    """
+    gmt_lines, annotations = files
+    return plan_enrichment(omics, settings.enrichment, gmt_lines=gmt_lines, annotations=annotations,
+                           layer_features=layer_features, log=logging.getLogger("moflow"))
+
+
+@reads("enrichment", "seed")
+def prerank_options(settings: Settings) -> dict:
+    """The keyword arguments of :func:`moflow.enrich.prerank.prerank_lists` that config sets.
+
+    Permutations, set sizes, weight, seed, engine, and the conditional test's alpha (``None`` where
+    config ``enrichment: conditional`` is off).
+    """
+    en = settings.enrichment
+    return {"permutations": en.permutations, "min_size": en.min_size, "max_size": en.max_size, "weight": en.weight,
+            "seed": settings.seed, "engine": en.engine, "conditional_alpha": en.alpha if en.conditional else None}

@@ -6,6 +6,7 @@ identical splits for every strategy and single layer, the preprocessing fit insi
 * :mod:`.metrics`: scores of held-out predictions per task, split and external test set;
 * :mod:`.significance`: corrected intervals and t-test over splits, label-permutation tests;
 * :mod:`.ranking`: the scoreboard of strategies and the best integration vs the best single layer;
+* :mod:`.summary`: every split's predictions gathered and scored: scoreboard, comparison, permutation test;
 * :mod:`.plot_labels`: the outcome as figures colour samples;
 * :mod:`.survival_scores`: survival metrics (Harrell's and Uno's C, time-dependent AUC, Brier).
 """
@@ -20,6 +21,7 @@ __getattr__, __dir__, __all__ = lazy.attach(
         "metrics": ["CLASS_METRICS", "REG_METRICS", "SURV_METRICS", "METRIC_BOUNDS", "EXTERNAL_CLASS_METRICS", "EXTERNAL_REG_METRICS", "primary_metric", "auc_column", "evaluation_times", "score_metrics", "survival_prediction_scores", "score_predictions", "clinical_scores", "external_scores", "fold_scores"],
         "significance": ["corrected_interval", "corrected_ttest", "permutation_pvalue"],
         "ranking": ["COMPARISON_COLUMNS", "scoreboard", "compare_best"],
+        "summary": ["merge_predictions", "score_strategies"],
         "plot_labels": ["outcome_labels"],
         "survival_scores": ["TIED_TOL", "as_structured", "harrell_c", "uno_c", "time_auc", "integrated_brier", "breslow", "survival_function", "default_times", "time_grid", "comparable_pairs", "c_from_pairs", "cox_univariate", "kaplan_meier", "logrank", "number_at_risk", "stratification_labels"],
     },

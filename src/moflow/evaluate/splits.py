@@ -21,7 +21,7 @@ def split_labels(repeats: int, folds: int, *, external: bool) -> list[str]:
     return [f"r{r + 1}f{f + 1}" for r in range(repeats) for f in range(folds)] + ([FINAL] if external else [])
 
 
-def make_splits(y: pd.Series, *, folds: int = 5, repeats: int = 1, seed: int = 0, task: str = "classification",
+def make_splits(y: pd.Series, *, folds: int, repeats: int, seed: int, task: str = "classification",
                 test: list[str] | None = None, groups: pd.Series | None = None) -> pd.DataFrame:
     """Outer splits: one row per (split, sample) with role train / test. CV splits are named r{R}f{F}
     and use only the training samples; a continuous outcome is stratified by quantile bins. With

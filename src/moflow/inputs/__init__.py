@@ -7,7 +7,8 @@
   gene symbols Excel turned into dates, a layer left without features;
 * :mod:`.geneset_files`: gene-set (GMT) files on their own and against the layers' features;
 * :mod:`.survival_columns`: the follow-up time and event columns of a survival outcome;
-* :mod:`.scverse`: AnnData / MuData objects as the tables the TSV route gives.
+* :mod:`.scverse`: AnnData / MuData objects as the tables the TSV route gives;
+* :mod:`.input_check`: every input of a run checked at once (rule validate_inputs).
 
 Every failure raises an :class:`~moflow.errors.InputError` whose message names the file, the row or
 column, and the fix.
@@ -18,6 +19,7 @@ import lazy_loader as lazy
 __getattr__, __dir__, __all__ = lazy.attach(
     __name__,
     submod_attrs={
+        "input_check": ["check_inputs"],
         "geneset_files": ["check_gene_set_file", "gene_set_layers", "check_gene_set_overlap"],
         "matrices": ["check_orientation", "parse_matrix", "check_gene_symbols", "align_layer", "check_layer_not_empty"],
         "scverse": ["ANNDATA_SUFFIXES", "anndata_suffix", "source_label", "obs_to_sheet", "anndata_frame", "var_to_annotation"],

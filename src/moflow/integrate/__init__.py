@@ -13,6 +13,7 @@
   ``RegulatorActivity``, the edge-list check ``parse_edges``);
 * :mod:`.mofa`: MOFA (mofapy2) as a fit/transform estimator; :mod:`.mofa_factors`: what its factors say
   (associations with covariates and survival, match to known factors, stability over seeds);
+  :mod:`.mofa_run`: the full cohort's MOFA run (fit, projection of external test samples, stability);
 * :mod:`.cox`: penalized Cox models for a time-to-event outcome;
 * :mod:`.strategy_factory`: every strategy built from the settings (the same calls in the full-cohort rules
   and in every CV fold).
@@ -28,6 +29,7 @@ __getattr__, __dir__, __all__ = lazy.attach(
         "hierarchical": ["FEW_SETS", "HierarchicalIntegration"],
         "mofa": ["LIKELIHOODS", "CONVERGENCE_MODES", "check_mofa_input", "MOFA"],
         "mofa_factors": ["SURVIVAL_COVARIATE", "factor_associations", "match_factors", "stability"],
+        "mofa_run": ["run_mofa"],
         "prior_knowledge": ["SET_METHODS", "GeneLevel", "SetScores", "ulm_activity", "RegulatorActivity", "parse_edges"],
         "models": ["TASKS", "InnerStratifiedKFold", "inner_cv", "inner_strata", "target", "EncodedClassifier", "make_model", "with_tuned_penalty"],
         "base": ["PENALTIES", "MODELS", "observed_rows", "fill_missing", "StrategyBase", "coefficient_table"],

@@ -92,7 +92,7 @@ class PenalizedCox(RegressorMixin, BaseEstimator):
     }
 
     def __init__(self, l1_ratio: float = 0.5, n_alphas: int = 30, alpha_min_ratio: float = 0.01, inner_folds: int = 3,
-                 seed: int = 0, max_iter: int = 100000):
+                 seed: int = 42, max_iter: int = 100000):
         self.l1_ratio = l1_ratio
         self.n_alphas = n_alphas
         self.alpha_min_ratio = alpha_min_ratio

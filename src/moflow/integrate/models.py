@@ -126,7 +126,7 @@ class EncodedClassifier(ClassifierMixin, BaseEstimator):
 
 
 def make_model(*, task: str = "classification", penalty: str = "l2", model: str = "linear", inner_folds: int = 3,
-               n_cs: int = 10, seed: int = 0, max_iter: int = 2000):
+               n_cs: int = 10, seed: int, max_iter: int = 2000):
     """A penalized linear model whose strength is tuned by inner CV on the training samples only, or a
     random forest. Classification uses balanced class weights."""
     if task not in TASKS:

@@ -39,7 +39,8 @@ The chain of a layer is :class:`LayerPreprocessor` (:mod:`.chain`); it builds ea
 defaults and the step order are in :mod:`.defaults`; the step base class :class:`Step`, the shared
 helpers (:func:`qc_mask`, :func:`stable_seed`, :func:`fill_columns`) and the parameter constraints the
 steps share in :mod:`.steps_base`; layer diagnostics (PCA, batch and outcome shares, missingness) in
-:mod:`.diagnostics`.
+:mod:`.diagnostics`; a layer's chain fit on the full cohort and every table about what it did
+(:func:`layer_report`) in :mod:`.layer_report`.
 
 Every step is a scikit-learn estimator: ``fit`` validates the parameters first (its
 ``_parameter_constraints``), and ``transform`` refuses an unfitted step (``check_is_fitted``).
@@ -57,6 +58,7 @@ __getattr__, __dir__, __all__ = lazy.attach(
         "diagnostics": ["pca_scores", "batch_diagnostics", "missingness_table", "missingness_summary", "stage_diagnostics", "step_diagnostics"],
         "filter": ["FeatureFilter"],
         "fit_apply": ["fit_apply", "preprocessing_outcome"],
+        "layer_report": ["fit_transform_layer", "LayerReport", "layer_report"],
         "impute": ["WithinBatch", "MixedImpute", "IMPUTE_METHODS", "AUTO_CANDIDATES", "MAR_METHODS", "make_imputer", "imputation_table", "AutoImpute"],
         "impute_censored": ["HalfMinImpute", "MinProbImpute", "QRILCImpute"],
         "impute_mar": ["KNNImpute", "IterativeImpute"],

@@ -110,7 +110,7 @@ class LayerPreprocessor(TransformerMixin, BaseEstimator):
     }
 
     def __init__(self, kind: str, settings: dict | None = None, info: pd.DataFrame | None = None,
-                 batch_column: str = "", covariates=(), log_scale: bool = False, layer: str = "", seed: int = 0):
+                 batch_column: str = "", covariates=(), log_scale: bool = False, layer: str = "", *, seed: int):
         self.kind = kind
         self.settings = settings
         self.info = info

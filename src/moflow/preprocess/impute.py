@@ -144,7 +144,7 @@ class MixedImpute(Step):
     }
 
     def __init__(self, mnar: str = "minprob", mar: str = "knn", k: int = 10, group_missing: float = 1.0,
-                 shift_sd: float = 0.5, seed: int = 0, info: pd.DataFrame | None = None, batch_column: str = ""):
+                 shift_sd: float = 0.5, *, seed: int, info: pd.DataFrame | None = None, batch_column: str = ""):
         self.mnar = mnar
         self.mar = mar
         self.k = k
@@ -217,7 +217,7 @@ def make_imputer(method: str, opts: dict | None = None, *, seed: int = 0, info: 
            "qrilc": QRILCImpute, "mixed": MixedImpute, "mean": MeanImpute, "auto": AutoImpute}.get(method)
     if cls is None:
         raise InputError(f"impute: unknown method '{method}' ({', '.join(IMPUTE_METHODS)}, none)")
-    params = cls().get_params()
+    params = cls._get_param_names()  # (seed has no default: the schema's seed is always passed)
     if "seed" in params:
         opts.setdefault("seed", seed)
     internal = ("info", "batch_column")
@@ -302,7 +302,7 @@ class AutoImpute(Step):
         "batch_column": COLUMN_NAME,
     }
 
-    def __init__(self, candidates=AUTO_CANDIDATES, fraction: float = 0.1, k: int = 10, seed: int = 0,
+    def __init__(self, candidates=AUTO_CANDIDATES, fraction: float = 0.1, k: int = 10, *, seed: int,
                  info: pd.DataFrame | None = None, batch_column: str = ""):
         self.candidates = candidates
         self.fraction = fraction

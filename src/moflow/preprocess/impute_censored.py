@@ -43,7 +43,7 @@ class MinProbImpute(Step):
 
     _parameter_constraints: dict = {"q": FRACTION, "tune_sigma": POSITIVE, "seed": SEED}
 
-    def __init__(self, q: float = 0.01, tune_sigma: float = 1.0, seed: int = 0):
+    def __init__(self, q: float = 0.01, tune_sigma: float = 1.0, *, seed: int):
         self.q = q
         self.tune_sigma = tune_sigma
         self.seed = seed
@@ -90,7 +90,7 @@ class QRILCImpute(Step):
 
     _parameter_constraints: dict = {"tune_sigma": POSITIVE, "seed": SEED}
 
-    def __init__(self, tune_sigma: float = 1.0, seed: int = 0):
+    def __init__(self, tune_sigma: float = 1.0, *, seed: int):
         self.tune_sigma = tune_sigma
         self.seed = seed
 

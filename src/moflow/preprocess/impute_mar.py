@@ -183,7 +183,7 @@ class IterativeImpute(Step):
 
     _parameter_constraints: dict = {"n_nearest_features": COUNT, "max_iter": COUNT, "seed": SEED}
 
-    def __init__(self, n_nearest_features: int = 50, max_iter: int = 3, seed: int = 0):
+    def __init__(self, n_nearest_features: int = 50, max_iter: int = 3, *, seed: int):
         self.n_nearest_features = n_nearest_features
         self.max_iter = max_iter
         self.seed = seed

@@ -1,6 +1,7 @@
 """The HTML report (``rules/report.smk``): one module per part of the page or kind of building block;
 nothing here touches files.
 
+* :mod:`.outputs`: every output of the rule report (figures, page, provenance) from the run's tables;
 * :mod:`.page`: :func:`report_sections` assembles the page's sections; :func:`provenance`, the run's manifest;
 * :mod:`.verdict`: the first screen, the verdict read off the pipeline's tables;
 * :mod:`.preprocessing_section`: per layer, the steps, diagnostics, missingness and PCA;
@@ -22,6 +23,7 @@ __getattr__, __dir__, __all__ = lazy.attach(
         "figures": ["png_bytes", "plot_pca", "plot_pca_steps", "plot_missingness", "plot_variance", "plot_scoreboard"],
         "hierarchical_section": ["hierarchical_sentence", "hierarchical_html"],
         "html": ["PALETTE", "esc", "table", "img", "fdr_text", "details", "CSS", "JS", "build_html"],
+        "outputs": ["enrichment_figures", "report_outputs"],
         "page": ["report_sections", "provenance"],
         "preprocessing_section": ["preprocessing_html"],
         "survival_section": ["GROUPS", "risk_groups", "km_table", "plot_km", "plot_factor_hazards", "survival_html"],

@@ -20,8 +20,7 @@ Every function takes in-memory objects (sheets and matrices as read by :mod:`mof
 :class:`~moflow.settings.Settings`) and returns what the rule writes; the analysis itself lives in the
 stage's room. Each declares the settings sections it reads (``fn.reads``), and ``rules/common.smk`` hands
 the rule exactly those. What several tasks share (:mod:`._common`): the checked sheets' cohort
-(``load_cohort``) and a survival outcome's evaluation times (``survival_times``). Names are loaded
-lazily: a job imports only its own stage.
+(``load_cohort``). Names are loaded lazily: a job imports only its own stage.
 """
 
 import lazy_loader as lazy
@@ -29,7 +28,7 @@ import lazy_loader as lazy
 __getattr__, __dir__, __all__ = lazy.attach(
     __name__,
     submod_attrs={
-        "_common": ["load_cohort", "survival_times"],
+        "_common": ["load_cohort"],
         "demo_rules": ["simulate_demo"],
         "design_rules": ["design_power", "design_fold", "design_learning"],
         "enrich_rules": ["enrich_mofa", "enrich_competitive", "enrich_models", "enrich_ora", "enrich_combine", "enrich_download"],

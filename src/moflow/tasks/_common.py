@@ -1,5 +1,4 @@
-"""What several tasks share: the sheets checked and the cohort built (:func:`load_cohort`), and a survival
-outcome's evaluation times from config (:func:`survival_times`)."""
+"""What several tasks share: the sheets checked and the cohort built (:func:`load_cohort`)."""
 
 from __future__ import annotations
 
@@ -23,12 +22,3 @@ def load_cohort(raw_samples: pd.DataFrame, raw_omics: pd.DataFrame, settings: Se
                                 test_value=settings.evaluation.test_value)
     omics = check_omics_sheet(raw_omics, path=omics_path, samples=sheet, samples_path=samples_path)
     return make_cohort(sheet, omics, settings)
-
-
-@reads("evaluation")
-def survival_times(cohort: Cohort, settings: Settings):
-    """(AUC times, integrated-Brier grid) of a survival outcome, from config and the training samples
-    (:func:`moflow.evaluate.metrics.evaluation_times`)."""
-    from moflow.evaluate import evaluation_times
-
-    return evaluation_times(cohort.y.loc[cohort.train], settings.evaluation.survival_times)

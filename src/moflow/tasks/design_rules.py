@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import pandas as pd
 
+from moflow.cohort import survival_times
 from moflow.design import learning_points, learning_strategies, power_design, sample_size_design
 from moflow.integrate import build_prior, build_strategies
 from moflow.preprocess import build_preprocessors
 from moflow.settings import Settings, reads
-from moflow.tasks._common import load_cohort, survival_times
+from moflow.tasks._common import load_cohort
 
 
 @reads("design", uses=[load_cohort, power_design])

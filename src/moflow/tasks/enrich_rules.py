@@ -7,71 +7,43 @@ import logging
 
 import pandas as pd
 
-from moflow.enrich import (EnrichmentPlan, coefficient_lists, combine_layers, competitive_lists, ora_lists,
-                      plan_enrichment, prerank_lists, run_collections, weight_lists)
+from moflow.enrich import (coefficient_lists, combine_sources, competitive_lists, make_plan, model_features,
+                           mofa_lists, ora_lists, prerank_lists, prerank_options, run_collections,
+                           with_string_features)
 from moflow.errors import ConfigError
 from moflow.settings import Settings, reads
 
 log = logging.getLogger("moflow")
 
 
-@reads("enrichment")
-def _make_plan(omics: pd.DataFrame, files: tuple[dict, dict], layer_features: dict, settings: Settings
-              ) -> EnrichmentPlan:
-    """The enrichment plan (feature -> gene maps, gene-set collections) from the omics sheet and the
-    files config ``enrichment`` names (``files``: :func:`moflow.io.read_enrichment_files`)."""
-    gmt_lines, annotations = files
-    return plan_enrichment(omics, settings.enrichment, gmt_lines=gmt_lines, annotations=annotations,
-                           layer_features=layer_features, log=log)
-
-
-def _weights(weights: pd.DataFrame) -> pd.DataFrame:
-    weights = weights.copy()
-    weights["feature"] = weights["feature"].astype(str)
-    return weights
-
-
-@reads("enrichment")
-def _mofa_lists(weights: pd.DataFrame, variance: pd.DataFrame, plan: EnrichmentPlan, settings: Settings) -> dict:
-    """{(layer, factor): weights} of the plan's layers, factors below the variance threshold left out."""
-    return weight_lists(weights, layers=plan.layers, variance=variance,
-                        min_variance_explained=settings.enrichment.min_variance_explained)
-
-
-def _prerank_options(settings: Settings) -> dict:
-    en = settings.enrichment
-    return {"permutations": en.permutations, "min_size": en.min_size, "max_size": en.max_size, "weight": en.weight,
-            "seed": settings.seed, "engine": en.engine, "conditional_alpha": en.alpha if en.conditional else None}
-
-
-@reads("enrichment", "seed", uses=[_make_plan, _mofa_lists])
+@reads("enrichment", "seed", uses=[make_plan, mofa_lists, prerank_options])
 def enrich_mofa(weights: pd.DataFrame, variance: pd.DataFrame, omics: pd.DataFrame, files, settings: Settings
                 ) -> dict:
     """Prerank of MOFA weights per factor and layer, per collection (+ conditional test)."""
-    weights = _weights(weights)
+    weights = with_string_features(weights)
     features = {v: list(d["feature"].unique()) for v, d in weights.groupby("view")}
-    plan = _make_plan(omics, files, features, settings)
-    lists = _mofa_lists(weights, variance, plan, settings)
+    plan = make_plan(omics, files, features, settings)
+    lists = mofa_lists(weights, variance, plan, settings)
     pairs = weights.loc[weights["view"].isin(plan.layers), ["view", "factor"]].drop_duplicates()
     skipped = sorted(set(pairs.itertuples(index=False, name=None)) - set(lists))
     log.info("%d factor x layer lists tested; not tested (variance explained below %s): %s", len(lists),
              settings.enrichment.min_variance_explained, skipped)
     return {"table": run_collections(plan, lists, prerank_lists, keys=["layer", "factor"],
-                                     **_prerank_options(settings))}
+                                     **prerank_options(settings))}
 
 
-@reads("enrichment", uses=[_make_plan, _mofa_lists])
+@reads("enrichment", uses=[make_plan, mofa_lists])
 def enrich_competitive(weights: pd.DataFrame, variance: pd.DataFrame, factors: pd.DataFrame,
                        data: dict[str, pd.DataFrame], omics: pd.DataFrame, files, settings: Settings) -> dict:
     """PCGSE-style competitive test of MOFA weights (CAMERA's correlation correction from the
     preprocessed layers, the factor regressed out)."""
     en = settings.enrichment
-    weights = _weights(weights)
+    weights = with_string_features(weights)
     factors = factors.set_index("sample")
     factors.index = factors.index.astype(str)
     features = {v: list(d["feature"].unique()) for v, d in weights.groupby("view")}
-    plan = _make_plan(omics, files, features, settings)
-    lists = _mofa_lists(weights, variance, plan, settings)
+    plan = make_plan(omics, files, features, settings)
+    lists = mofa_lists(weights, variance, plan, settings)
     fixed = en.competitive.inter_gene_correlation
     return {"table": run_collections(plan, lists, competitive_lists, keys=["layer", "factor"], data=data,
                                      factors=factors,
@@ -79,41 +51,32 @@ def enrich_competitive(weights: pd.DataFrame, variance: pd.DataFrame, factors: p
                                      ranks=en.competitive.ranks, min_size=en.min_size, max_size=en.max_size)}
 
 
-def _model_features(tables: dict[str, pd.DataFrame], features: dict | None = None) -> dict:
-    features = {k: set(v) for k, v in (features or {}).items()}
-    for t in tables.values():
-        t["feature"] = t["feature"].astype(str)
-        for layer, d in t.groupby("layer"):
-            features.setdefault(layer, set()).update(d["feature"])
-    return {k: sorted(v) for k, v in features.items()}
-
-
-@reads("enrichment", "seed", uses=[_make_plan])
+@reads("enrichment", "seed", uses=[make_plan, prerank_options])
 def enrich_models(coefficients: dict[str, pd.DataFrame], omics: pd.DataFrame, files, settings: Settings) -> dict:
     """Prerank of the early and late models' coefficients per layer and target class."""
     tables = {m: t.copy() for m, t in coefficients.items()}
-    plan = _make_plan(omics, files, _model_features(tables), settings)
+    plan = make_plan(omics, files, model_features(tables), settings)
     out = []
     for model, coefs in tables.items():
         lists = coefficient_lists(coefs, layers=plan.layers)
-        res = run_collections(plan, lists, prerank_lists, keys=["layer", "target"], **_prerank_options(settings))
+        res = run_collections(plan, lists, prerank_lists, keys=["layer", "target"], **prerank_options(settings))
         res.insert(1, "model", model)
         out.append(res)
         log.info("%s: %d layer x target lists", model, len(lists))
     return {"table": pd.concat(out, ignore_index=True)}
 
 
-@reads("enrichment", uses=[_make_plan, _mofa_lists])
+@reads("enrichment", uses=[make_plan, mofa_lists])
 def enrich_ora(weights: pd.DataFrame, variance: pd.DataFrame, coefficients: dict[str, pd.DataFrame],
                omics: pd.DataFrame, files, settings: Settings) -> dict:
     """Over-representation of the top features of every MOFA factor and model, against every scored
     feature of the layer (explicit background)."""
     en = settings.enrichment
-    weights = _weights(weights)
+    weights = with_string_features(weights)
     models = {m: t.copy() for m, t in coefficients.items()}
     features = {v: set(d["feature"]) for v, d in weights.groupby("view")}
-    plan = _make_plan(omics, files, _model_features(models, features), settings)
-    sources = {"mofa": _mofa_lists(weights, variance, plan, settings)}
+    plan = make_plan(omics, files, model_features(models, features), settings)
+    sources = {"mofa": mofa_lists(weights, variance, plan, settings)}
     for m, t in models.items():
         sources[m] = coefficient_lists(t, layers=plan.layers)
     out = []
@@ -131,20 +94,9 @@ def enrich_ora(weights: pd.DataFrame, variance: pd.DataFrame, coefficients: dict
 def enrich_combine(mofa: pd.DataFrame, models: pd.DataFrame, settings: Settings) -> dict:
     """One multi-omics pathway table (Stouffer across layers, BH per collection and factor or model),
     with Brown's combination with DPM's directional penalty beside it (columns p_brown, fdr_brown;
-    :func:`moflow.enrich.combine.brown_combine`), appended after the Stouffer columns."""
-    from moflow.enrich import brown_combine
-
+    :func:`moflow.enrich.combine.combine_sources`), appended after the Stouffer columns."""
     alpha = settings.enrichment.alpha
-    by = ["collection", "source", "component"]
-    mofa = mofa.rename(columns={"factor": "component"})
-    mofa.insert(1, "source", "mofa")
-    models = models.rename(columns={"model": "source", "target": "component"})
-    table = pd.concat([mofa, models], ignore_index=True)
-    table["component"] = table["component"].astype(str)
-    res = combine_layers(table, by=by, alpha=alpha)
-    brown = brown_combine(table, by=by, alpha=alpha, directional=True)
-    res = res.merge(brown[[*by, "term", "p_brown", "fdr_brown"]], on=[*by, "term"], how="left",
-                    validate="one_to_one")
+    res = combine_sources(mofa, models, alpha=alpha)
     log.info("%d pathway x component rows; %d with FDR < %s (Stouffer), %d with Brown/DPM FDR < %s", len(res),
              int((res["fdr"] < alpha).sum()), alpha, int((res["fdr_brown"] < alpha).sum()), alpha)
     return {"table": res}

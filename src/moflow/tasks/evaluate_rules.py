@@ -6,11 +6,12 @@ import logging
 
 import pandas as pd
 
-from moflow.cohort import Cohort, positive_class, split_groups
+from moflow.cohort import split_groups, survival_times
+from moflow.evaluate import merge_predictions, score_strategies
 from moflow.integrate import build_prior, build_strategies
 from moflow.preprocess import build_preprocessors
 from moflow.settings import Settings, reads
-from moflow.tasks._common import load_cohort, survival_times
+from moflow.tasks._common import load_cohort
 
 log = logging.getLogger("moflow")
 
@@ -61,51 +62,10 @@ def cv_fold(raw: dict[str, pd.DataFrame], splits: pd.DataFrame, names: list[str]
     return {"predictions": pd.concat(preds, ignore_index=True)}
 
 
-def _merge_predictions(predictions: list[pd.DataFrame], task: str) -> pd.DataFrame:
-    """Every split x strategy's predictions in one table, labels typed by the task."""
-    pred = pd.concat(predictions, ignore_index=True)
-    pred["sample"] = pred["sample"].astype(str)
-    if task == "survival":
-        pred["time"], pred["event"] = pred["time"].astype(float), pred["event"].astype(int)
-        return pred
-    pred["y_true"] = pred["y_true"].astype(str) if task == "classification" else pred["y_true"].astype(float)
-    return pred
-
-
-@reads("evaluation", "seed", uses=[positive_class, survival_times, split_groups])
-def _score_strategies(pred: pd.DataFrame, cohort: Cohort, settings: Settings) -> dict:
-    """The scoreboard (CV scores with corrected intervals, external-test scores beside them), the
-    corrected t-test of the best integration against the best single layer, and a label-permutation
-    p-value of the best strategy."""
-    from moflow.evaluate import FINAL, compare_best, external_scores, fold_scores, permutation_pvalue, scoreboard
-
-    task, y = cohort.task, cohort.y
-    times = survival_times(cohort, settings)[0] if task == "survival" else ()
-    cv = pred[pred["split"] != FINAL]
-    scores = fold_scores(cv, task, y=y, times=times)
-    final = pred[pred["split"] == FINAL]
-    external = (external_scores(final, task=task, positive=positive_class(y, settings), seed=int(settings.seed),
-                                y_train=y.loc[cohort.train] if task == "survival" else None, times=times)
-                if len(final) else None)
-    n_cv = cv["sample"].nunique()
-    min_class = int(y.loc[cv["sample"].unique()].value_counts().min()) if task == "classification" else None
-    n_events = int(y.loc[cv["sample"].unique(), "event"].sum()) if task == "survival" else None
-    board = scoreboard(scores, n_samples=n_cv, min_class=min_class, task=task, external=external, n_events=n_events)
-    comparison = compare_best(scores, board, n_samples=n_cv, task=task)
-    best = board.iloc[0]["strategy"]
-    perm = permutation_pvalue(cv[cv["strategy"] == best], task=task,
-                              n_permutations=int(settings.evaluation.permutations), seed=int(settings.seed),
-                              subjects=split_groups(cohort.sheet, settings))
-    board["permutation_p"] = board["strategy"].map({best: perm["p"]})
-    log.info("scoreboard:\n%s\n%s\npermutation: %s", board.to_string(index=False), comparison.to_string(index=False),
-             perm)
-    return {"scoreboard": board, "fold_scores": scores, "predictions": pred, "comparison": comparison,
-            "permutation": pd.DataFrame([{"strategy": best, **perm}])}
-
-
-@reads(uses=[load_cohort, _score_strategies])
+@reads(uses=[load_cohort, score_strategies])
 def score(predictions: list[pd.DataFrame], raw_samples: pd.DataFrame, raw_omics: pd.DataFrame,
           settings: Settings) -> dict:
-    """Rule scoreboard: merge every split x strategy and score them (:func:`_score_strategies`)."""
+    """Rule scoreboard: merge every split x strategy and score them
+    (:func:`moflow.evaluate.summary.score_strategies`)."""
     cohort = load_cohort(raw_samples, raw_omics, settings)
-    return _score_strategies(_merge_predictions(predictions, cohort.task), cohort, settings)
+    return score_strategies(merge_predictions(predictions, cohort.task), cohort, settings)

@@ -8,7 +8,7 @@ import logging
 import pandas as pd
 
 from moflow.cohort import Cohort, align_layers, covariate_table, orient_coefficients, positive_class
-from moflow.integrate import build_mofa, build_prior, strategy_factory
+from moflow.integrate import build_prior, run_mofa, strategy_factory
 from moflow.settings import Settings, reads
 from moflow.tasks._common import load_cohort
 
@@ -55,40 +55,14 @@ def integrate_late(layers: dict[str, pd.DataFrame], raw_samples: pd.DataFrame, r
                                       ignore_index=True)}
 
 
-@reads("integration", "seed", uses=[build_mofa])
-def _mofa_fit(layers: dict[str, pd.DataFrame], cohort: Cohort, settings: Settings):
-    """MOFA fit on the training samples (those with a layer), the factors of every cohort sample (external
-    test samples projected onto the trained model, never fitted) and the stability across extra seeds.
-
-    Returns (model, factors, stability)."""
-    from moflow.integrate import observed_rows
-    from moflow.integrate import stability
-
-    train = cohort.train
-    fit_layers = {n: X.loc[train].loc[observed_rows(X.loc[train])] for n, X in layers.items()}
-    mofa = build_mofa(cohort.omics, settings, sheet=cohort.sheet).fit(fit_layers)
-    if mofa.groups is not None:
-        log.info("MOFA groups from column '%s': %s", settings.integration.mofa.groups,
-                 mofa.groups.reindex(train).value_counts().to_dict())
-    factors = mofa.Z_train_.reindex(train)
-    others = [s for s in cohort.y.index if s not in set(train)]
-    if others:
-        factors = pd.concat([factors, mofa.transform({n: X.loc[others] for n, X in layers.items()})])
-    base = int(settings.seed)
-    runs = {base + k: build_mofa(cohort.omics, settings, seed=base + k, sheet=cohort.sheet, check=True)
-            .fit(fit_layers).Z_train_
-            for k in range(1, int(settings.integration.mofa.stability_seeds) + 1)}
-    return mofa, factors.rename_axis("sample"), stability(mofa.Z_train_, runs)
-
-
-@reads(uses=[load_cohort, _mofa_fit, covariate_table])
+@reads(uses=[load_cohort, run_mofa, covariate_table])
 def integrate_mofa(layers: dict[str, pd.DataFrame], raw_samples: pd.DataFrame, raw_omics: pd.DataFrame,
                    settings: Settings) -> dict:
     """MOFA: {model, factors, weights, variance, associations (every covariate), stability}."""
     from moflow.integrate import factor_associations
 
     cohort, layers = _inputs(raw_samples, raw_omics, layers, settings)
-    mofa, factors, stab = _mofa_fit(layers, cohort, settings)
+    mofa, factors, stab = run_mofa(layers, cohort, settings)
     survival = cohort.y.loc[cohort.train] if cohort.task == "survival" else None
     assoc = factor_associations(factors.loc[cohort.train], covariate_table(cohort.sheet, settings, cohort.train),
                                 survival=survival)

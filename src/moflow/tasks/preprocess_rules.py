@@ -2,111 +2,22 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pandas as pd
 
-from moflow.cohort import Cohort
-from moflow.preprocess import build_preprocessor
+from moflow.preprocess import layer_report
 from moflow.settings import Settings, reads
 from moflow.tasks._common import load_cohort
 
 
-def _fit_transform_layer(pp, X: pd.DataFrame, y: pd.Series, test: set) -> pd.DataFrame:
-    """Fit a layer's chain on every sample but the external test ones (QC injections included) and
-    return all cohort samples processed: external test samples are only transformed."""
-    from moflow.preprocess.fit_apply import fit_apply
-
-    fit_rows = [s for s in X.index if s not in test]
-    apply_rows = [s for s in X.index if s in test]
-    fitted, applied = fit_apply(pp, X, y, fit_rows, apply_rows)
-    return pd.concat([fitted, applied]) if apply_rows else fitted
-
-
-@dataclass
-class _LayerReport:
-    """What preprocess_layer writes (see :func:`_layer_report`)."""
-
-    matrix: pd.DataFrame
-    diagnostics: pd.DataFrame
-    pca: pd.DataFrame
-    steps: pd.DataFrame
-    imputation: pd.DataFrame
-    missingness: pd.DataFrame
-    pca_steps: pd.DataFrame
-    raw: pd.DataFrame
-
-
-@reads("seed", uses=[build_preprocessor])
-def _layer_report(X: pd.DataFrame, row: pd.Series, cohort: Cohort, settings: Settings) -> _LayerReport:
-    """Preprocess one layer on the full cohort and describe what each step, batch correction above all, did.
-
-    The diagnostics table has the stages "before_batch_correction" (the same chain with batch
-    correction switched off, so the two differ by that step alone), "after", and "after_<step>" for
-    every step of the fitted chain; ``imputation`` holds the NRMSE of the imputation methods on
-    observed values hidden the way the layer loses them, ``missingness`` the missing fraction per
-    sample of the raw layer, ``pca_steps`` the PC coordinates after every step.
-    """
-    from sklearn.base import clone
-
-    from moflow.preprocess import missingness_table, stage_diagnostics, step_diagnostics
-    from moflow.evaluate import outcome_labels
-    from moflow.preprocess import imputation_table
-
-    info, y = cohort.info, cohort.y
-    labels = outcome_labels(y)  # what diagnostics show: the outcome, or a survival outcome's event status
-    pp = build_preprocessor(row, settings, info)
-    test = set(cohort.test)
-    after = _fit_transform_layer(pp, X, y, test)
-    no_batch = dict(pp.settings)
-    no_batch["batch"] = {"method": "none"}
-    # a clone: pp keeps the fitted state (and step history) of the chain that produced `after`
-    before = (_fit_transform_layer(clone(pp).set_params(settings=no_batch), X, y, test) if row["batch_column"]
-              else after)
-    bc = row["batch_column"] or None
-    batch = info[bc] if bc else None
-    seed = int(settings.seed)
-    rows, coords = [], []
-    for stage, M in (("before_batch_correction", before), ("after", after)):
-        d, c = stage_diagnostics(M, stage, batch=batch, outcome=labels, seed=seed)
-        rows.append(d)
-        coords.append(c)
-    cohort_rows = X.index[X.index.isin(y.index)]
-    _, trace = pp.transform_trace(X)
-    step_table, step_coords = step_diagnostics(trace, batch=batch, outcome=labels.reindex(cohort_rows), seed=seed)
-    diagnostics = pd.concat([pd.DataFrame(rows), step_table], ignore_index=True)
-    qc_step = pp.named_step("qc_drift")
-    if qc_step is not None and hasattr(qc_step, "qc_rsd_before_"):
-        diagnostics["qc_median_rsd_before_drift"] = qc_step.qc_rsd_before_
-        diagnostics["qc_median_rsd_after_drift"] = qc_step.qc_rsd_after_
-    batch_step = pp.named_step("batch")
-    if getattr(batch_step, "confounding_", None):
-        diagnostics["batch_outcome_" + batch_step.confounding_["statistic"]] = batch_step.confounding_["value"]
-    cols = ["stage"] + [c for c in diagnostics.columns if c != "stage"]
-    names = [name for name, _ in pp.steps_]
-    impute_in = None
-    if "impute" in names:
-        i = names.index("impute")
-        impute_in = trace[names[i - 1]] if i > 0 else X
-        impute_in = impute_in.loc[impute_in.index.isin(cohort_rows) & ~impute_in.index.isin(test)]
-    return _LayerReport(
-        matrix=after, diagnostics=diagnostics[cols], pca=pd.concat(coords, ignore_index=True),
-        steps=pd.DataFrame(pp.history_),
-        imputation=imputation_table(pp.named_step("impute"), impute_in, labels, seed=seed),
-        missingness=missingness_table(X, batch=batch, outcome=labels,
-                                      sample_type=info["sample_type"] if "sample_type" in info else None),
-        pca_steps=step_coords, raw=X)
-
-
-@reads(uses=[load_cohort, _layer_report])
+@reads(uses=[load_cohort, layer_report])
 def preprocess_layer(X: pd.DataFrame, layer: str, raw_samples: pd.DataFrame, raw_omics: pd.DataFrame,
                      settings: Settings) -> dict:
-    """The rule's call: the sheets checked, :func:`_layer_report` of ``layer``, and its two figures.
-    Returns {output name: table, matrix or PNG bytes}."""
+    """The rule's call: the sheets checked, :func:`moflow.preprocess.layer_report.layer_report` of
+    ``layer``, and its two figures. Returns {output name: table, matrix or PNG bytes}."""
     from moflow import report as rp
 
     cohort = load_cohort(raw_samples, raw_omics, settings)
-    r = _layer_report(X, cohort.omics.loc[layer], cohort, settings)
+    r = layer_report(X, cohort.omics.loc[layer], cohort, settings)
     return {"matrix": r.matrix, "diagnostics": r.diagnostics, "pca": r.pca, "steps": r.steps,
             "imputation": r.imputation, "missingness": r.missingness, "pca_steps": r.pca_steps,
             "missingness_png": rp.png_bytes(rp.plot_missingness(r.raw, r.missingness, layer)),

@@ -1,0 +1,100 @@
+"""The evaluation summed up: every split x strategy's predictions gathered (:func:`merge_predictions`) and
+scored into the scoreboard, the comparison of the best integration with the best single layer and a
+label-permutation test of the best strategy (:func:`score_strategies`).
+
+Light to import (the rule's task module is imported when the workflow starts): the scoring modules
+are imported when :func:`score_strategies` runs.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import pandas as pd
+
+from moflow.cohort import Cohort, positive_class, split_groups, survival_times
+from moflow.settings import Settings, reads
+
+log = logging.getLogger("moflow")
+
+
+def merge_predictions(predictions: list[pd.DataFrame], task: str) -> pd.DataFrame:
+    """Every split x strategy's predictions in one table, labels typed by the task.
+
+    Sample names become strings; a survival outcome's ``time`` float and ``event`` int, a
+    classification's ``y_true`` string, a regression's float.
+
+    Parameters
+    ----------
+    predictions : list of pandas.DataFrame
+        The prediction tables of the CV jobs (:func:`moflow.evaluate.folds.run_fold`).
+    task : str
+        classification, regression or survival.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One table, in the order given.
+    """
+    pred = pd.concat(predictions, ignore_index=True)
+    pred["sample"] = pred["sample"].astype(str)
+    if task == "survival":
+        pred["time"], pred["event"] = pred["time"].astype(float), pred["event"].astype(int)
+        return pred
+    pred["y_true"] = pred["y_true"].astype(str) if task == "classification" else pred["y_true"].astype(float)
+    return pred
+
+
+@reads("evaluation", "seed", uses=[positive_class, survival_times, split_groups])
+def score_strategies(pred: pd.DataFrame, cohort: Cohort, settings: Settings) -> dict:
+    """The scoreboard, the comparison of the best strategies and a permutation test of the best one.
+
+    The scoreboard holds the CV scores with corrected intervals
+    (:func:`moflow.evaluate.ranking.scoreboard`) and the external-test scores beside them; the
+    comparison is the corrected t-test of the best integration against the best single layer
+    (:func:`moflow.evaluate.ranking.compare_best`); the permutation test is a label-permutation
+    p-value of the best strategy (:func:`moflow.evaluate.significance.permutation_pvalue`), also in
+    the scoreboard's ``permutation_p`` column.
+
+    Parameters
+    ----------
+    pred : pandas.DataFrame
+        Every split x strategy's predictions (:func:`merge_predictions`), the external test split
+        ``final`` among them where there is one.
+    cohort : Cohort
+        The cohort the predictions are of.
+    settings : Settings
+        Read: ``evaluation``, ``seed``.
+
+    Returns
+    -------
+    dict
+        {scoreboard, fold_scores, predictions, comparison, permutation}: tables.
+    """
+    from moflow.evaluate.metrics import external_scores, fold_scores
+    from moflow.evaluate.ranking import compare_best, scoreboard
+    from moflow.evaluate.significance import permutation_pvalue
+    from moflow.evaluate.splits import FINAL
+
+    task, y = cohort.task, cohort.y
+    times = survival_times(cohort, settings)[0] if task == "survival" else ()
+    cv = pred[pred["split"] != FINAL]
+    scores = fold_scores(cv, task, y=y, times=times)
+    final = pred[pred["split"] == FINAL]
+    external = (external_scores(final, task=task, positive=positive_class(y, settings), seed=int(settings.seed),
+                                y_train=y.loc[cohort.train] if task == "survival" else None, times=times)
+                if len(final) else None)
+    n_cv = cv["sample"].nunique()
+    min_class = int(y.loc[cv["sample"].unique()].value_counts().min()) if task == "classification" else None
+    n_events = int(y.loc[cv["sample"].unique(), "event"].sum()) if task == "survival" else None
+    board = scoreboard(scores, n_samples=n_cv, min_class=min_class, task=task, external=external, n_events=n_events)
+    comparison = compare_best(scores, board, n_samples=n_cv, task=task)
+    best = board.iloc[0]["strategy"]
+    perm = permutation_pvalue(cv[cv["strategy"] == best], task=task,
+                              n_permutations=int(settings.evaluation.permutations), seed=int(settings.seed),
+                              subjects=split_groups(cohort.sheet, settings))
+    board["permutation_p"] = board["strategy"].map({best: perm["p"]})
+    log.info("scoreboard:\n%s\n%s\npermutation: %s", board.to_string(index=False), comparison.to_string(index=False),
+             perm)
+    return {"scoreboard": board, "fold_scores": scores, "predictions": pred, "comparison": comparison,
+            "permutation": pd.DataFrame([{"strategy": best, **perm}])}

@@ -1,0 +1,126 @@
+"""Every output of the rule report (:func:`report_outputs`): the figures, the HTML page and the
+provenance manifest, made from the run's tables; the enrichment figures (:func:`enrichment_figures`).
+
+Light to import: the figure and page modules (matplotlib) are imported when the functions run.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from moflow.settings import SECTIONS, Settings, reads, thaw
+
+
+def enrichment_figures(tables: dict) -> tuple[dict, dict]:
+    """Enrichment figures (PNG bytes) and the tables the report shows.
+
+    Parameters
+    ----------
+    tables : dict
+        The report's tables by input name; the enrichment ones (``enrichment``,
+        ``enrichment_pathways``, ``enrichment_models``, ``enrichment_competitive``,
+        ``enrichment_ora``) where enrichment ran.
+
+    Returns
+    -------
+    tuple of dict
+        ({heatmap, dots_mofa, dots_models}: PNG bytes, and the enrichment tables with the figures
+        under ``figures``, empty where MOFA's enrichment did not run).
+    """
+    from moflow.report.enrichment_section import plot_enrichment_dots, plot_pathway_heatmap
+    from moflow.report.figures import png_bytes
+
+    more = {"pathways": tables.get("enrichment_pathways"), "models": tables.get("enrichment_models"),
+            "competitive": tables.get("enrichment_competitive"), "ora": tables.get("enrichment_ora")}
+    mofa = tables.get("enrichment")
+    models = more["models"]
+    figures = {
+        "heatmap": png_bytes(plot_pathway_heatmap(more["pathways"])),
+        "dots_mofa": png_bytes(plot_enrichment_dots(mofa, component="factor", title="MOFA")),
+        "dots_models": png_bytes(plot_enrichment_dots(
+            None if models is None else models.assign(
+                model_target=models["model"].astype(str) + " " + models["target"].astype(str)),
+            component="model_target", title="model")),
+    }
+    return figures, ({**more, "figures": figures} if mofa is not None else {})
+
+
+@reads(*SECTIONS)
+def report_outputs(layers: list[str], tables: dict[str, pd.DataFrame], per_layer: dict[str, dict],
+                   settings: Settings, *, config: dict, file_hashes: dict[str, str], commit: str = "unknown") -> dict:
+    """Every figure, the HTML page and the provenance manifest.
+
+    Parameters
+    ----------
+    layers : list of str
+        The layers, in report order.
+    tables : dict
+        The report's single tables by input name (samples, input_summary, variance, scoreboard,
+        associations, late_weights, comparison, permutation, stability, and the enrichment tables
+        where enrichment ran).
+    per_layer : dict
+        {input name: {layer: table or PNG bytes}} for diagnostics, steps, pca, imputation,
+        missingness_png, pca_steps_png.
+    settings : Settings
+        Every section (the provenance records the config).
+    config : dict
+        The validated config as given (for provenance).
+    file_hashes : dict
+        {input file: sha256} of every file the user handed the workflow (sheets, layer matrices,
+        gene-set and annotation files).
+    commit : str
+        The git commit of the workflow checkout (:func:`moflow.io.git_commit`).
+
+    Returns
+    -------
+    dict
+        {output name: PNG bytes, list of PNG bytes (pca, one per layer), HTML text, provenance}.
+    """
+    from moflow.integrate import SURVIVAL_COVARIATE
+    from moflow.report.design_section import design_html
+    from moflow.report.enrichment_section import plot_pathways
+    from moflow.report.figures import plot_pca, plot_scoreboard, plot_variance, png_bytes
+    from moflow.report.html import build_html, table
+    from moflow.report.page import provenance, report_sections
+    from moflow.report.survival_section import survival_html
+    from moflow.report.verdict import outcome_factor
+
+    outcome_column = SURVIVAL_COVARIATE if settings.outcome.type == "survival" else settings.outcome.column
+    pca_png = {layer: png_bytes(plot_pca(per_layer["pca"][layer], layer)) for layer in layers}
+    variance_png = png_bytes(plot_variance(tables["variance"]))
+    board = tables["scoreboard"]
+    board_png = png_bytes(plot_scoreboard(board))
+    associations = tables["associations"]
+    of = outcome_factor(associations, outcome_column)
+    enrichment = tables.get("enrichment")
+    factor = of["factor"] if of is not None else ""
+    pathways_png = png_bytes(plot_pathways(enrichment if enrichment is not None else
+                                           board.iloc[:0].assign(factor=[], layer=[]), factor))
+    figures, enrichment_more = enrichment_figures(tables)
+    survival = None
+    if settings.outcome.type == "survival":
+        survival = survival_html(tables["predictions"], board, associations, time_unit=settings.outcome.time_unit)
+    design = None
+    if "design_power" in tables:  # the design stage ran: the section "How many samples?"
+        design = design_html(tables["design_power"], tables["design_joint"], tables["design_points"],
+                             tables["design_curve"], tables["design_size"], power_png=tables["design_power_png"],
+                             learning_png=tables["design_learning_png"],
+                             target_power=float(settings.design.target_power),
+                             min_power=float(settings.design.min_power), table=table)
+    prov = provenance(thaw(config), sorted(file_hashes), file_hashes, commit=commit)
+    sections = report_sections(
+        inputs=tables["input_summary"], layers=layers, diagnostics=per_layer["diagnostics"],
+        steps=per_layer["steps"], pca_png=pca_png, variance_png=variance_png, associations=associations,
+        outcome_column=outcome_column, late_weights=tables.get("late_weights"), board=board, board_png=board_png,
+        enrichment=enrichment, pathways_png=pathways_png if enrichment is not None else None, provenance=prov,
+        comparison=tables["comparison"], permutation=tables["permutation"],
+        missingness_png=per_layer["missingness_png"], pca_steps_png=per_layer["pca_steps_png"],
+        imputation=per_layer["imputation"], stability=tables["stability"], enrichment_more=enrichment_more,
+        survival=survival, hierarchical=tables.get("hierarchical"),
+        # interactive figures (PCA per layer, MOFA factor scatter) and the verdict's layer shares
+        pca=per_layer["pca"], factors=tables.get("factors"), samples=tables.get("samples"),
+        variance=tables["variance"], design=design)
+    return {"html": build_html(title="moflow multi-omics report", sections=sections), "provenance": prov,
+            "pca": [pca_png[layer] for layer in layers], "variance": variance_png, "scoreboard": board_png,
+            "pathways": pathways_png, "enrichment_heatmap": figures["heatmap"],
+            "enrichment_dots_mofa": figures["dots_mofa"], "enrichment_dots_models": figures["dots_models"]}
