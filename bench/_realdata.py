@@ -39,8 +39,14 @@ def mtbls79(d: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series]:
     base = d / "mtbls79_dims_metabolomics"
     X = pd.read_csv(base / "peak_intensities_with_missing.csv", index_col=0)
     meta = pd.read_csv(base / "metadata.csv", index_col=0)
-    info = pd.DataFrame({"sample": meta.index, "sample_type": np.where(meta["Class"] == "QC", "qc", "sample"),
-                         "batch": meta["Batch"].astype(str), "injection_order": meta["injection_order"]},
-                        index=meta.index)
+    info = pd.DataFrame(
+        {
+            "sample": meta.index,
+            "sample_type": np.where(meta["Class"] == "QC", "qc", "sample"),
+            "batch": meta["Batch"].astype(str),
+            "injection_order": meta["injection_order"],
+        },
+        index=meta.index,
+    )
     species = meta.loc[meta["Class"] != "QC", "species"]
     return X.loc[meta.index], info, species

@@ -6,11 +6,11 @@ The requests come from the rules' own functions (a forced dry run of each finish
 ``bench_workflow_scale.planned_jobs``), the use from each job's Snakemake benchmark file: a changed
 rule needs no change here.
 """
+
 import sys
 from pathlib import Path
 
 import pandas as pd
-
 from bench_workflow_scale import job_table, planned_jobs, requests_per_rule
 
 REPO = Path(__file__).resolve().parents[1]
@@ -30,8 +30,10 @@ def main():
     (REPO / "bench" / "results" / "workflow_resources.md").write_text(g.to_markdown(index=False, floatfmt=".3g") + "\n")
     g.to_csv(REPO / "bench" / "results" / "workflow_resources.tsv", sep="\t", index=False, float_format="%.4g")
     print(g.to_string())
-    print("memory: requests within [1, 2] x peak RSS for every job:",
-          bool(((t["mem_ratio"] >= 1) & (t["mem_ratio"] <= 2)).all()))
+    print(
+        "memory: requests within [1, 2] x peak RSS for every job:",
+        bool(((t["mem_ratio"] >= 1) & (t["mem_ratio"] <= 2)).all()),
+    )
 
 
 if __name__ == "__main__":

@@ -23,10 +23,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _harness import peak_mb, timed
 
 from moflow.preprocess import ComBat
-
-from _harness import peak_mb, timed  # noqa: E402  (bench/ is on sys.path)
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -35,7 +34,10 @@ def simulate(n_features: int, n_samples: int, n_batches: int, seed: int = 0, mis
     rng = np.random.default_rng(seed)
     batch = np.arange(n_samples) % n_batches
     X = rng.normal(8, 1, (n_samples, n_features))
-    X = X * np.exp(rng.normal(0, 0.2, (n_batches, n_features)))[batch] + rng.normal(0, 1, (n_batches, n_features))[batch]
+    X = (
+        X * np.exp(rng.normal(0, 0.2, (n_batches, n_features)))[batch]
+        + rng.normal(0, 1, (n_batches, n_features))[batch]
+    )
     if missing:
         X[rng.random(X.shape) < missing] = np.nan
     idx = [f"S{i}" for i in range(n_samples)]
@@ -54,32 +56,60 @@ def run(sizes, repeats: int, parametric_sizes, nonparametric_sizes):
     for parametric, size_list in ((True, parametric_sizes), (False, nonparametric_sizes)):
         for p, n, b in size_list:
             X, info, labels = simulate(p, n, b)
-            ours = lambda: ComBat(info=info, batch_column="batch", ddof=0, parametric=parametric,  # noqa: E731
-                                  protect_outcome=False).fit_transform(X)
+            ours = lambda: ComBat(
+                info=info,
+                batch_column="batch",
+                ddof=0,
+                parametric=parametric,
+                protect_outcome=False,
+            ).fit_transform(X)
             t_ours, out = timed(ours, repeats)
-            row = {"prior": "parametric" if parametric else "non-parametric", "features": p, "samples": n,
-                   "batches": b, "missing": 0.0, "moflow_s": t_ours, "moflow_peak_mb": peak_mb(ours)}
+            row = {
+                "prior": "parametric" if parametric else "non-parametric",
+                "features": p,
+                "samples": n,
+                "batches": b,
+                "missing": 0.0,
+                "moflow_s": t_ours,
+                "moflow_peak_mb": peak_mb(ours),
+            }
             if pycombat_norm is not None:
                 theirs = lambda: pycombat_norm(X.to_numpy().T, list(labels), par_prior=parametric)  # noqa: E731
                 t_theirs, ref = timed(theirs, repeats)
-                row.update({"inmoose_s": t_theirs, "inmoose_peak_mb": peak_mb(theirs),
-                            "speedup": t_theirs / t_ours,
-                            "max_abs_diff": float(np.abs(out.to_numpy() - np.asarray(ref).T).max())})
+                row.update(
+                    {
+                        "inmoose_s": t_theirs,
+                        "inmoose_peak_mb": peak_mb(theirs),
+                        "speedup": t_theirs / t_ours,
+                        "max_abs_diff": float(np.abs(out.to_numpy() - np.asarray(ref).T).max()),
+                    }
+                )
             rows.append(row)
             print(row, flush=True)
             if parametric:
                 Xm, info_m, labels_m = simulate(p, n, b, missing=0.1)
-                ours_m = lambda: ComBat(info=info_m, batch_column="batch", ddof=0,  # noqa: E731
-                                        protect_outcome=False).fit_transform(Xm)
+                ours_m = lambda: ComBat(
+                    info=info_m,
+                    batch_column="batch",
+                    ddof=0,
+                    protect_outcome=False,
+                ).fit_transform(Xm)
                 t_m, _ = timed(ours_m, repeats)
-                row_m = {"prior": "parametric", "features": p, "samples": n, "batches": b, "missing": 0.1,
-                         "moflow_s": t_m, "moflow_peak_mb": peak_mb(ours_m)}
+                row_m = {
+                    "prior": "parametric",
+                    "features": p,
+                    "samples": n,
+                    "batches": b,
+                    "missing": 0.1,
+                    "moflow_s": t_m,
+                    "moflow_peak_mb": peak_mb(ours_m),
+                }
                 if pycombat_norm is not None:
                     try:
                         pycombat_norm(Xm.to_numpy().T, list(labels_m))
                         row_m["inmoose_s"] = float("nan")
                         row_m["note"] = "inmoose returned"
-                    except Exception as err:  # noqa: BLE001 - report whatever inmoose raises
+                    except Exception as err:
                         row_m["note"] = f"inmoose refuses: {type(err).__name__}: {str(err)[:80]}"
                 rows.append(row_m)
                 print(row_m, flush=True)
@@ -125,10 +155,12 @@ def main():
 
     import numpy
 
-    text = ("# ComBat: moflow vs inmoose pycombat_norm\n\n"
-            f"Median of {args.repeats} runs; variance convention ddof=0 for both; outcome not protected "
-            f"(inmoose is given no covariates). Python {platform.python_version()}, numpy {numpy.__version__}, "
-            f"BLAS threads: {args.threads or 'default'}.\n\n" + markdown(df))
+    text = (
+        "# ComBat: moflow vs inmoose pycombat_norm\n\n"
+        f"Median of {args.repeats} runs; variance convention ddof=0 for both; outcome not protected "
+        f"(inmoose is given no covariates). Python {platform.python_version()}, numpy {numpy.__version__}, "
+        f"BLAS threads: {args.threads or 'default'}.\n\n" + markdown(df)
+    )
     (RESULTS / "combat.md").write_text(text)
     print(text)
 

@@ -19,22 +19,38 @@ from pathlib import Path
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from moflow.evaluate import fold_scores, make_splits, predict_split, preprocess_fold, scoreboard, split_members
 from moflow.cohort import qc_samples, sample_info
+from moflow.demo import simulate_cohort
+from moflow.evaluate import fold_scores, make_splits, predict_split, preprocess_fold, scoreboard, split_members
 from moflow.integrate import build_strategies
 from moflow.preprocess import build_preprocessors
 from moflow.settings import Settings
-from moflow.demo import simulate_cohort
 
 OUT = Path(__file__).parent / "results"
-OMICS = pd.DataFrame([
-    {"layer": "rna", "kind": "rnaseq_counts", "batch_column": "batch", "has_qc": False, "log_scale": "false"},
-    {"layer": "protein", "kind": "proteomics_intensity", "batch_column": "batch", "has_qc": False, "log_scale": "true"},
-    {"layer": "metabolomics", "kind": "metabolomics_intensity", "batch_column": "batch", "has_qc": True,
-     "log_scale": "false"},
-]).set_index("layer", drop=False)
-CONFIG = Settings.defaults(seed=42, integration={"inner_folds": 3, "mofa": {"factors": 8, "convergence_mode": "fast"}},
-                          evaluation={"strategies": ["early", "mixed", "mofa", "late"]})
+OMICS = pd.DataFrame(
+    [
+        {"layer": "rna", "kind": "rnaseq_counts", "batch_column": "batch", "has_qc": False, "log_scale": "false"},
+        {
+            "layer": "protein",
+            "kind": "proteomics_intensity",
+            "batch_column": "batch",
+            "has_qc": False,
+            "log_scale": "true",
+        },
+        {
+            "layer": "metabolomics",
+            "kind": "metabolomics_intensity",
+            "batch_column": "batch",
+            "has_qc": True,
+            "log_scale": "false",
+        },
+    ]
+).set_index("layer", drop=False)
+CONFIG = Settings.defaults(
+    seed=42,
+    integration={"inner_folds": 3, "mofa": {"factors": 8, "convergence_mode": "fast"}},
+    evaluation={"strategies": ["early", "mixed", "mofa", "late"]},
+)
 
 
 def run(n_samples: int, folds: int, repeats: int) -> tuple[pd.DataFrame, pd.DataFrame, float]:
@@ -56,8 +72,9 @@ def run(n_samples: int, folds: int, repeats: int) -> tuple[pd.DataFrame, pd.Data
         tr, te = preprocess_fold(c.layers, pps, y, train, test, qc)
         for name, factory in strategies.items():
             t = time.perf_counter()
-            preds.append(predict_split(factory(), tr, te, y, train, test, strategy=name, split=split,
-                                       classes=sorted(y.unique())))
+            preds.append(
+                predict_split(factory(), tr, te, y, train, test, strategy=name, split=split, classes=sorted(y.unique()))
+            )
             timings.append({"stage": f"fit+predict {name}", "seconds": time.perf_counter() - t})
     wall = time.perf_counter() - t_all
     board = scoreboard(fold_scores(pd.concat(preds)), n_samples=len(y), min_class=int(y.value_counts().min()))
@@ -72,18 +89,30 @@ def main():
     ap.add_argument("--repeats", type=int, default=5)
     args = ap.parse_args()
     OUT.mkdir(exist_ok=True)
-    lines = ["# Nested cross-validation of every strategy on the simulated demo cohort", "",
-             f"{args.repeats} repeats x {args.folds} folds, inner 3-fold CV per model, one process, BLAS threads = 1.",
-             ""]
+    lines = [
+        "# Nested cross-validation of every strategy on the simulated demo cohort",
+        "",
+        f"{args.repeats} repeats x {args.folds} folds, inner 3-fold CV per model, one process, BLAS threads = 1.",
+        "",
+    ]
     with threadpool_limits(1):
         for n in args.sizes:
             board, where, wall = run(n, args.folds, args.repeats)
             rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-            lines += [f"## {n} samples", "", f"wall time {wall:.1f} s; peak RSS so far {rss:.0f} MiB", "",
-                      "Where the time goes (seconds over all splits):", "",
-                      where.round(2).to_markdown(), "",
-                      board[["strategy", "balanced_accuracy", "balanced_accuracy_lo", "balanced_accuracy_hi",
-                             "roc_auc"]].round(3).to_markdown(index=False), ""]
+            lines += [
+                f"## {n} samples",
+                "",
+                f"wall time {wall:.1f} s; peak RSS so far {rss:.0f} MiB",
+                "",
+                "Where the time goes (seconds over all splits):",
+                "",
+                where.round(2).to_markdown(),
+                "",
+                board[["strategy", "balanced_accuracy", "balanced_accuracy_lo", "balanced_accuracy_hi", "roc_auc"]]
+                .round(3)
+                .to_markdown(index=False),
+                "",
+            ]
             print("\n".join(lines[-12:]), flush=True)
     (OUT / "cv.md").write_text("\n".join(lines) + "\n")
 

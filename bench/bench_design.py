@@ -55,10 +55,16 @@ def make_folder(folder: Path, n: int, design: bool) -> None:
     (folder / "config" / "config.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
     cohort = simulate_cohort(**cfg["demo"])
     demo = folder / "resources" / "demo"
-    paths = {"rna": demo / "rna_counts.tsv", "protein": demo / "proteomics.csv",
-             "metabolomics": demo / "metabolomics.parquet", "samples": demo / "samples.tsv",
-             "gene_sets": demo / "genesets.gmt", "factors": demo / "truth" / "factors.tsv",
-             "loadings": demo / "truth" / "loadings.tsv", "gene_set_truth": demo / "truth" / "gene_sets.tsv"}
+    paths = {
+        "rna": demo / "rna_counts.tsv",
+        "protein": demo / "proteomics.csv",
+        "metabolomics": demo / "metabolomics.parquet",
+        "samples": demo / "samples.tsv",
+        "gene_sets": demo / "genesets.gmt",
+        "factors": demo / "truth" / "factors.tsv",
+        "loadings": demo / "truth" / "loadings.tsv",
+        "gene_set_truth": demo / "truth" / "gene_sets.tsv",
+    }
     for p in paths.values():
         p.parent.mkdir(parents=True, exist_ok=True)
     io.write_demo_cohort(cohort, {k: str(v) for k, v in paths.items()})
@@ -67,9 +73,25 @@ def make_folder(folder: Path, n: int, design: bool) -> None:
 
 def run_workflow(folder: Path, cores: int) -> dict:
     t = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "snakemake", "--cores", str(cores), "-s", str(REPO / "Snakefile"),
-                           "--directory", str(folder), "--rerun-triggers", "mtime", "--quiet", "rules"],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "--cores",
+            str(cores),
+            "-s",
+            str(REPO / "Snakefile"),
+            "--directory",
+            str(folder),
+            "--rerun-triggers",
+            "mtime",
+            "--quiet",
+            "rules",
+        ],
+        capture_output=True,
+        text=True,
+    )
     wall = time.perf_counter() - t
     if proc.returncode:
         raise RuntimeError(f"snakemake failed in {folder}:\n{proc.stderr[-3000:]}")
@@ -77,15 +99,28 @@ def run_workflow(folder: Path, cores: int) -> dict:
     for f in sorted((folder / "benchmarks").rglob("*.tsv")):
         b = pd.read_csv(f, sep="\t").iloc[-1]
         rel = f.relative_to(folder / "benchmarks")
-        rows.append({"rule": rel.parts[0] if len(rel.parts) > 1 else rel.stem, "wall_s": float(b["s"]),
-                     "cpu_s": float(b["cpu_time"]), "max_rss_mb": float(b["max_rss"])})
+        rows.append(
+            {
+                "rule": rel.parts[0] if len(rel.parts) > 1 else rel.stem,
+                "wall_s": float(b["s"]),
+                "cpu_s": float(b["cpu_time"]),
+                "max_rss_mb": float(b["max_rss"]),
+            }
+        )
     jobs = pd.DataFrame(rows)
     d = jobs[jobs["rule"].isin(DESIGN_RULES)]
-    return {"wall_s": wall, "jobs": len(jobs), "cpu_s": float(jobs["cpu_s"].sum()),
-            "design_jobs": len(d), "design_wall_s": float(d["wall_s"].sum()), "design_cpu_s": float(d["cpu_s"].sum()),
-            "design_max_rss_mb": float(d["max_rss_mb"].max()) if len(d) else np.nan,
-            "per_rule": d.groupby("rule").agg(jobs=("wall_s", "size"), wall_s=("wall_s", "sum"),
-                                              cpu_s=("cpu_s", "sum"), max_rss_mb=("max_rss_mb", "max"))}
+    return {
+        "wall_s": wall,
+        "jobs": len(jobs),
+        "cpu_s": float(jobs["cpu_s"].sum()),
+        "design_jobs": len(d),
+        "design_wall_s": float(d["wall_s"].sum()),
+        "design_cpu_s": float(d["cpu_s"].sum()),
+        "design_max_rss_mb": float(d["max_rss_mb"].max()) if len(d) else np.nan,
+        "per_rule": d.groupby("rule").agg(
+            jobs=("wall_s", "size"), wall_s=("wall_s", "sum"), cpu_s=("cpu_s", "sum"), max_rss_mb=("max_rss_mb", "max")
+        ),
+    }
 
 
 def part_stage(sizes, root: Path, cores: int) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -132,8 +167,15 @@ def fit_curve_fit(n, y, sign, a_bounds):
         start = (a0, max(abs(a0 - y.mean()), 1e-3) * np.sqrt(n.min()), 0.5)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", OptimizeWarning)
-        params, _ = curve_fit(lambda nn, a, b, c: _curve(nn, a, b, c, sign), n, y, p0=start, sigma=sigma,
-                              bounds=([a_bounds[0], 1e-12, 1e-3], [a_bounds[1], np.inf, 5.0]), maxfev=5000)
+        params, _ = curve_fit(
+            lambda nn, a, b, c: _curve(nn, a, b, c, sign),
+            n,
+            y,
+            p0=start,
+            sigma=sigma,
+            bounds=([a_bounds[0], 1e-12, 1e-3], [a_bounds[1], np.inf, 5.0]),
+            maxfev=5000,
+        )
     return params
 
 
@@ -151,10 +193,12 @@ def part_fit(n_boot: int = 500) -> pd.DataFrame:
         rng = np.random.default_rng(splits)
         sizes = np.geomspace(40, 400, levels).round()
         n = np.repeat(sizes, splits)
-        y = np.clip(0.92 - 1.5 * n ** -0.6 + rng.normal(0, 0.03, len(n)), 0, 1)
+        y = np.clip(0.92 - 1.5 * n**-0.6 + rng.normal(0, 0.03, len(n)), 0, 1)
         groups = np.tile(np.arange(splits), levels)
-        picks = [np.concatenate([np.flatnonzero(groups == g) for g in rng.integers(0, splits, splits)])
-                 for _ in range(n_boot)]
+        picks = [
+            np.concatenate([np.flatnonzero(groups == g) for g in rng.integers(0, splits, splits)])
+            for _ in range(n_boot)
+        ]
         for name, fn in (("variable projection (moflow)", _fit_once), ("curve_fit TRF (SciPy)", fit_curve_fit)):
             t = time.perf_counter()
             sse, failed = [], 0
@@ -164,15 +208,25 @@ def part_fit(n_boot: int = 500) -> pd.DataFrame:
                 except (RuntimeError, ValueError):
                     failed += 1
                     sse.append(np.nan)
-            rows.append({"points": f"{splits} x {levels}", "method": name, "fits": n_boot,
-                         "seconds": time.perf_counter() - t, "failed": failed, "sse": np.array(sse)})
+            rows.append(
+                {
+                    "points": f"{splits} x {levels}",
+                    "method": name,
+                    "fits": n_boot,
+                    "seconds": time.perf_counter() - t,
+                    "failed": failed,
+                    "sse": np.array(sse),
+                }
+            )
     out = pd.DataFrame(rows)
     ref = {r["points"]: r["sse"] for _, r in out.iterrows() if r["method"].startswith("curve_fit")}
     out["sse_ratio_median"] = [float(np.nanmedian(r["sse"] / ref[r["points"]])) for _, r in out.iterrows()]
     out["fits_with_lower_sse_than_curve_fit"] = [
-        int(np.sum(r["sse"] < ref[r["points"]] * (1 - 1e-6))) for _, r in out.iterrows()]
+        int(np.sum(r["sse"] < ref[r["points"]] * (1 - 1e-6))) for _, r in out.iterrows()
+    ]
     out["fits_with_higher_sse_than_curve_fit"] = [
-        int(np.sum(r["sse"] > ref[r["points"]] * (1 + 1e-6))) for _, r in out.iterrows()]
+        int(np.sum(r["sse"] > ref[r["points"]] * (1 + 1e-6))) for _, r in out.iterrows()
+    ]
     return out.drop(columns="sse")
 
 
@@ -191,12 +245,23 @@ def main() -> None:
         stage, rules = part_stage(args.sizes, Path(args.root), args.cores)
         stage.to_csv(OUT / "design.tsv", sep="\t", index=False)
         rules.to_csv(OUT / "design_rules.tsv", sep="\t", index=False)
-        md += ["## What the stage adds to a run (snakemake --cores %d)" % args.cores, "",
-               stage.to_markdown(index=False, floatfmt=".1f"), "", "Design jobs per rule:", "",
-               rules.to_markdown(index=False, floatfmt=".1f"), ""]
+        md += [
+            "## What the stage adds to a run (snakemake --cores %d)" % args.cores,
+            "",
+            stage.to_markdown(index=False, floatfmt=".1f"),
+            "",
+            "Design jobs per rule:",
+            "",
+            rules.to_markdown(index=False, floatfmt=".1f"),
+            "",
+        ]
     fit.to_csv(OUT / "design_fit.tsv", sep="\t", index=False)
-    md += ["## The learning-curve fit: variable projection beside curve_fit", "",
-           fit.to_markdown(index=False, floatfmt=".3g"), ""]
+    md += [
+        "## The learning-curve fit: variable projection beside curve_fit",
+        "",
+        fit.to_markdown(index=False, floatfmt=".3g"),
+        "",
+    ]
     (OUT / "design.md").write_text("\n".join(md))
 
 

@@ -30,12 +30,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _realdata import data_dir, mtbls79
 
-from moflow.preprocess import batch_diagnostics
-from moflow.preprocess import QCRLSC, FeatureFilter, SampleDrift, run_order_correlation
-from moflow.preprocess import qc_rsd
-
-from _realdata import data_dir, mtbls79  # noqa: E402  (bench/ is on sys.path)
+from moflow.preprocess import QCRLSC, FeatureFilter, SampleDrift, batch_diagnostics, qc_rsd, run_order_correlation
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -79,13 +76,17 @@ def evaluate(name, est, L, info, species, qc, clean=None) -> dict:
             S, Q = est.transform(L.loc[study]), est.transform(L.loc[qc])
     wall = time.perf_counter() - t
     d = batch_diagnostics(S, batch=info["batch"], outcome=species)
-    row = {"method": name, "fit_s": wall if est is not None else np.nan,
-           "r_before": run_order_correlation(L.loc[study], info, "batch"),
-           "r_after": run_order_correlation(S, info, "batch"),
-           "r_shuffled": run_order_correlation(L.loc[study], info, "batch", shuffle_seed=0),
-           "qc_rsd": float(np.nanmedian(qc_rsd(Q))), "qc_rsd_aligned": aligned_qc_rsd(Q, info),
-           "species_silhouette": d["silhouette_outcome"],
-           "batch_r2": d["r2_batch"]}
+    row = {
+        "method": name,
+        "fit_s": wall if est is not None else np.nan,
+        "r_before": run_order_correlation(L.loc[study], info, "batch"),
+        "r_after": run_order_correlation(S, info, "batch"),
+        "r_shuffled": run_order_correlation(L.loc[study], info, "batch", shuffle_seed=0),
+        "qc_rsd": float(np.nanmedian(qc_rsd(Q))),
+        "qc_rsd_aligned": aligned_qc_rsd(Q, info),
+        "species_silhouette": d["silhouette_outcome"],
+        "batch_r2": d["r2_batch"],
+    }
     if clean is not None:
         row["error"] = batch_centred_error(S, clean.loc[study], info["batch"])
     print(row, flush=True)
@@ -102,18 +103,26 @@ def run(data: str | None) -> pd.DataFrame:
     qc = info.index[info["sample_type"] == "qc"]
 
     def methods():
-        return [("none", None), ("rlsc (fit on the QCs)", QCRLSC(info=info, batch_column="batch")),
-                ("sample_lowess (default: frac 1.0)", SampleDrift(info=info, batch_column="batch")),
-                ("sample_lowess, level overall", SampleDrift(info=info, batch_column="batch", level="overall")),
-                ("sample_lowess, frac 0.75", SampleDrift(info=info, batch_column="batch", frac=0.75)),
-                ("sample_lowess, frac 0.5", SampleDrift(info=info, batch_column="batch", frac=0.5)),
-                ("sample_lowess, spline", SampleDrift(info=info, batch_column="batch", smoother="spline"))]
+        return [
+            ("none", None),
+            ("rlsc (fit on the QCs)", QCRLSC(info=info, batch_column="batch")),
+            ("sample_lowess (default: frac 1.0)", SampleDrift(info=info, batch_column="batch")),
+            ("sample_lowess, level overall", SampleDrift(info=info, batch_column="batch", level="overall")),
+            ("sample_lowess, frac 0.75", SampleDrift(info=info, batch_column="batch", frac=0.75)),
+            ("sample_lowess, frac 0.5", SampleDrift(info=info, batch_column="batch", frac=0.5)),
+            ("sample_lowess, spline", SampleDrift(info=info, batch_column="batch", smoother="spline")),
+        ]
 
     rows = [dict(evaluate(n, e, L, info, species, qc), data="MTBLS79 as measured") for n, e in methods()]
     for sd in (0.5, 1.0):
         P = plant_drift(L, info, slope_sd=sd, curve_sd=0.6 * sd)
-        rows += [dict(evaluate(n, e, P, info, species, qc, clean=L),
-                      data=f"MTBLS79 + planted drift (slope sd {sd}, every injection)") for n, e in methods()]
+        rows += [
+            dict(
+                evaluate(n, e, P, info, species, qc, clean=L),
+                data=f"MTBLS79 + planted drift (slope sd {sd}, every injection)",
+            )
+            for n, e in methods()
+        ]
     return pd.DataFrame(rows)
 
 
@@ -122,16 +131,20 @@ def markdown(df: pd.DataFrame) -> str:
     for data, t in df.groupby("data", sort=False):
         err = "error" in t and t["error"].notna().any()
         out.append(f"\n### {data}\n")
-        out.append("| method | run-order |r| before -> after (shuffled) | held-out QC RSD (batches aligned) | "
-                   "species silhouette | batch R2 | " + ("error vs unplanted (x none) | " if err else "") + "fit time |")
+        out.append(
+            "| method | run-order |r| before -> after (shuffled) | held-out QC RSD (batches aligned) | "
+            "species silhouette | batch R2 | " + ("error vs unplanted (x none) | " if err else "") + "fit time |"
+        )
         out.append("|---|---|---|---|---|" + ("---|" if err else "") + "---|")
         base = t["error"].iloc[0] if err else None
         for r in t.itertuples():
             e = f"{r.error:.3f} ({r.error / base:.2f}) | " if err else ""
             fit = "" if np.isnan(r.fit_s) else f"{r.fit_s:.1f} s"
-            out.append(f"| {r.method} | {r.r_before:.3f} -> {r.r_after:.3f} ({r.r_shuffled:.3f}) | {r.qc_rsd:.1f}% "
-                       f"({r.qc_rsd_aligned:.1f}%) | "
-                       f"{r.species_silhouette:.3f} | {r.batch_r2:.3f} | {e}{fit} |")
+            out.append(
+                f"| {r.method} | {r.r_before:.3f} -> {r.r_after:.3f} ({r.r_shuffled:.3f}) | {r.qc_rsd:.1f}% "
+                f"({r.qc_rsd_aligned:.1f}%) | "
+                f"{r.species_silhouette:.3f} | {r.batch_r2:.3f} | {e}{fit} |"
+            )
     return "\n".join(out) + "\n"
 
 
@@ -146,11 +159,13 @@ def main():
     df = run(args.data)
     RESULTS.mkdir(parents=True, exist_ok=True)
     df.to_csv(RESULTS / "drift_without_qc.tsv", sep="\t", index=False, float_format="%.6g")
-    text = ("# Run-order drift without QC injections (MTBLS79)\n\n"
-            "Study samples: 134 (8 batches, ~17 per batch); the 38 pooled QCs are held out of every sample-based "
-            "fit (rlsc is fit on them). |r|: median over peaks and batches of the within-batch |Spearman r| with injection order "
-            "(`run_order_correlation`); shuffled: the same with the run order permuted within batch (no drift). "
-            f"BLAS threads {args.threads}, 2 shared cores.\n" + markdown(df))
+    text = (
+        "# Run-order drift without QC injections (MTBLS79)\n\n"
+        "Study samples: 134 (8 batches, ~17 per batch); the 38 pooled QCs are held out of every sample-based "
+        "fit (rlsc is fit on them). |r|: median over peaks and batches of the within-batch |Spearman r| with injection order "
+        "(`run_order_correlation`); shuffled: the same with the run order permuted within batch (no drift). "
+        f"BLAS threads {args.threads}, 2 shared cores.\n" + markdown(df)
+    )
     (RESULTS / "drift_without_qc.md").write_text(text)
     print(text)
 

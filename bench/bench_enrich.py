@@ -34,8 +34,10 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 GENESETS = ROOT.parent / "shared" / "data" / "genesets"
-COLLECTIONS = {"hallmark": GENESETS / "msigdb_hallmark_h.all.v7.0.symbols.gmt",
-               "reactome": GENESETS / "reactome_pathways_2024-09-18_symbols.gmt"}
+COLLECTIONS = {
+    "hallmark": GENESETS / "msigdb_hallmark_h.all.v7.0.symbols.gmt",
+    "reactome": GENESETS / "reactome_pathways_2024-09-18_symbols.gmt",
+}
 SETTINGS = dict(permutations=1000, min_size=10, max_size=500, weight=0.0, seed=0)
 
 
@@ -66,14 +68,19 @@ def simulate(n_factors: int, seed: int = 0):
     meth_genes = sorted(rng.choice(universe, 8000, replace=False))
     probes = [(f"cg{len(meth_genes) * k + i:08d}", g) for i, g in enumerate(meth_genes) for k in range(3)]
     meth_ann = pd.DataFrame(probes[:20000], columns=["feature", "gene"])
-    maps = {"rna": GeneMap.identity("rna"),
-            "protein": gene_map_from_annotation(prot_ann, layer="protein", path="protein_annotation"),
-            "methylation": gene_map_from_annotation(meth_ann, layer="methylation", path="cpg_annotation",
-                                                    many_to_one="mean")}
+    maps = {
+        "rna": GeneMap.identity("rna"),
+        "protein": gene_map_from_annotation(prot_ann, layer="protein", path="protein_annotation"),
+        "methylation": gene_map_from_annotation(
+            meth_ann, layer="methylation", path="cpg_annotation", many_to_one="mean"
+        ),
+    }
     features = {"rna": genes["rna"], "protein": list(prot_ann["feature"]), "methylation": list(meth_ann["feature"])}
-    feature_genes = {"rna": pd.Series(genes["rna"], index=genes["rna"]),
-                     "protein": prot_ann.set_index("feature")["gene"].str.split(";").str[0],
-                     "methylation": meth_ann.set_index("feature")["gene"]}
+    feature_genes = {
+        "rna": pd.Series(genes["rna"], index=genes["rna"]),
+        "protein": prot_ann.set_index("feature")["gene"].str.split(";").str[0],
+        "methylation": meth_ann.set_index("feature")["gene"],
+    }
     lists = {}
     for k in range(n_factors):
         driven = set()
@@ -97,13 +104,18 @@ def run_moflow(n_factors: int, conditional: bool = True) -> dict:
     t0 = time.perf_counter()
     out = []
     for name, gs in sets.items():
-        r = prerank_lists(lists, gs, keys=["layer", "factor"], gene_maps=maps,
-                          conditional_alpha=0.05 if conditional else None, **SETTINGS)
+        r = prerank_lists(
+            lists,
+            gs,
+            keys=["layer", "factor"],
+            gene_maps=maps,
+            conditional_alpha=0.05 if conditional else None,
+            **SETTINGS,
+        )
         out.append(r.assign(collection=name))
     seconds = time.perf_counter() - t0
     res = pd.concat(out, ignore_index=True)
-    return {"seconds": seconds, "lists": len(lists), "tests": len(res),
-            "significant": int((res["fdr"] < 0.05).sum())}
+    return {"seconds": seconds, "lists": len(lists), "tests": len(res), "significant": int((res["fdr"] < 0.05).sum())}
 
 
 def run_competitive_ora(n_factors: int) -> dict:
@@ -113,8 +125,17 @@ def run_competitive_ora(n_factors: int) -> dict:
     t0 = time.perf_counter()
     n = 0
     for gs in sets.values():
-        n += len(competitive_lists(lists, gs, keys=["layer", "factor"], gene_maps=maps,
-                                   inter_gene_correlation=0.01, min_size=10, max_size=500))
+        n += len(
+            competitive_lists(
+                lists,
+                gs,
+                keys=["layer", "factor"],
+                gene_maps=maps,
+                inter_gene_correlation=0.01,
+                min_size=10,
+                max_size=500,
+            )
+        )
         n += len(ora_lists(lists, gs, keys=["layer", "factor"], gene_maps=maps, top=200, min_size=10, max_size=500))
     return {"seconds": time.perf_counter() - t0, "lists": len(lists), "tests": n}
 
@@ -129,8 +150,7 @@ def run_gseapy(n_lists: int, permutations: int = 1000, threads: int = 1) -> dict
     for key in keys:
         scores = maps[key[0]].scores(lists[key])
         for gs in sets.values():
-            prerank(scores, gs, engine="gseapy", threads=threads,
-                    **{**SETTINGS, "permutations": permutations})
+            prerank(scores, gs, engine="gseapy", threads=threads, **{**SETTINGS, "permutations": permutations})
     seconds = time.perf_counter() - t0
     return {"seconds": seconds, "lists": len(keys), "extrapolated_60_lists": seconds / len(keys) * 60}
 
@@ -185,21 +205,32 @@ def main() -> None:
     if args.only in ("gseapy", "all"):
         for perms, threads in ((1000, 1), (1000, 2), (100, 1)):
             r = spawn("gseapy", args.gseapy_lists, permutations=perms, threads=threads)
-            rows.append({"method": f"gseapy.prerank perm={perms} threads={threads}", "factors": 20, "layers": 3,
-                         "collections": "hallmark+reactome", **r})
+            rows.append(
+                {
+                    "method": f"gseapy.prerank perm={perms} threads={threads}",
+                    "factors": 20,
+                    "layers": 3,
+                    "collections": "hallmark+reactome",
+                    **r,
+                }
+            )
             print(rows[-1], flush=True)
     out = ROOT / "bench" / "results"
     out.mkdir(parents=True, exist_ok=True)
     df = pd.DataFrame(rows)
     df.to_csv(out / "enrich.tsv", sep="\t", index=False, float_format="%.4g")
-    lines = ["| method | factors x layers | lists run | seconds | seconds for 60 lists | tests | peak RSS (MB) |",
-             "|---|---|---|---|---|---|---|"]
+    lines = [
+        "| method | factors x layers | lists run | seconds | seconds for 60 lists | tests | peak RSS (MB) |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for r in df.to_dict("records"):
         full = r.get("extrapolated_60_lists")
         full = f"{full:.0f} (extrapolated)" if pd.notna(full) else ("" if r["lists"] != 60 else f"{r['seconds']:.1f}")
         tests = "" if pd.isna(r.get("tests")) else f"{int(r['tests']):,}"
-        lines.append(f"| {r['method']} | {r['factors']} x {r['layers']} | {r['lists']} | {r['seconds']:.1f} | {full} "
-                     f"| {tests} | {r['peak_rss_mb']:.0f} |")
+        lines.append(
+            f"| {r['method']} | {r['factors']} x {r['layers']} | {r['lists']} | {r['seconds']:.1f} | {full} "
+            f"| {tests} | {r['peak_rss_mb']:.0f} |"
+        )
     (out / "enrich.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

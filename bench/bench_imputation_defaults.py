@@ -35,6 +35,7 @@ import warnings
 from pathlib import Path
 
 import pandas as pd
+from _realdata import data_dir, mtbls79, ubilength
 from sklearn.base import clone
 
 from moflow.preprocess import (
@@ -47,19 +48,25 @@ from moflow.preprocess import (
     pattern_mask,
 )
 
-from _realdata import data_dir, mtbls79, ubilength  # noqa: E402  (bench/ is on sys.path)
-
 RESULTS = Path(__file__).resolve().parent / "results"
 METHODS = ("mean", "halfmin", "minprob", "qrilc", "knn", "mixed", "iterative")
 
 
-def _chain_input(kind: str, X: pd.DataFrame, y: pd.Series, info=None, log_scale: bool = False,
-                 batch_column: str = "") -> pd.DataFrame:
+def _chain_input(
+    kind: str, X: pd.DataFrame, y: pd.Series, info=None, log_scale: bool = False, batch_column: str = ""
+) -> pd.DataFrame:
     """What the impute step of the kind's default chain receives (the training samples' matrix)."""
     settings = layer_settings(kind)
     order = [s for s in ("normalize", "qc_drift", "filter") if s in settings]
-    pp = LayerPreprocessor(kind, {**settings, "order": order}, info=info, batch_column=batch_column,
-                           log_scale=log_scale, layer=kind, seed=0)
+    pp = LayerPreprocessor(
+        kind,
+        {**settings, "order": order},
+        info=info,
+        batch_column=batch_column,
+        log_scale=log_scale,
+        layer=kind,
+        seed=0,
+    )
     return pp.fit_transform(X, y.reindex(X.index))
 
 
@@ -70,10 +77,16 @@ def datasets(d: Path | None, quick: bool):
     out = []
     if d is not None and (d / "dep_ubilength").is_dir():
         X, y = ubilength(d)
-        out.append(("UbiLength, DEP filter", FeatureFilter(min_observed=1.0, observed_in="any_group").fit(X, y)
-                    .transform(X), y))
-        out.append(("UbiLength, proteomics default chain", _chain_input("proteomics_intensity", X, y,
-                                                                         log_scale=True), y))
+        out.append(
+            (
+                "UbiLength, DEP filter",
+                FeatureFilter(min_observed=1.0, observed_in="any_group").fit(X, y).transform(X),
+                y,
+            )
+        )
+        out.append(
+            ("UbiLength, proteomics default chain", _chain_input("proteomics_intensity", X, y, log_scale=True), y)
+        )
         out.append(("UbiLength, observed in >= 3 of 12", FeatureFilter(min_observed=0.25).fit(X).transform(X), y))
     if d is not None and (d / "mtbls79_dims_metabolomics").is_dir():
         X, info, species = mtbls79(d)
@@ -119,10 +132,20 @@ def run(seeds, quick: bool, data: str | None) -> pd.DataFrame:
                     imputed = e.fit(Xm, y.reindex(Xm.index)).transform(Xm)
                 wall = time.perf_counter() - t
                 scores[m] = nrmse(imputed, X, mask)
-                rows.append({"dataset": name, "samples": X.shape[0], "features": X.shape[1],
-                             "missing": float(X.isna().to_numpy().mean()), "seed": seed, "method": m,
-                             "nrmse": scores[m], "wall_s": wall, "chosen": getattr(e, "chosen_", "")})
-            for r in rows[-len(imputers):]:
+                rows.append(
+                    {
+                        "dataset": name,
+                        "samples": X.shape[0],
+                        "features": X.shape[1],
+                        "missing": float(X.isna().to_numpy().mean()),
+                        "seed": seed,
+                        "method": m,
+                        "nrmse": scores[m],
+                        "wall_s": wall,
+                        "chosen": getattr(e, "chosen_", ""),
+                    }
+                )
+            for r in rows[-len(imputers) :]:
                 r["ratio_to_mean"] = r["nrmse"] / scores["mean"]
             print(name, seed, {k: round(v, 3) for k, v in scores.items()}, flush=True)
     return pd.DataFrame(rows)
@@ -134,9 +157,17 @@ def summarize(df: pd.DataFrame) -> pd.DataFrame:
         return ", ".join(f"{k} x{v}" for k, v in s.value_counts().items()) if len(s) else ""
 
     g = df.groupby(["dataset", "method"], sort=False)
-    out = g.agg(samples=("samples", "first"), features=("features", "first"), missing=("missing", "first"),
-                nrmse=("nrmse", "mean"), nrmse_sd=("nrmse", "std"), ratio_to_mean=("ratio_to_mean", "mean"),
-                worst_ratio=("ratio_to_mean", "max"), wall_s=("wall_s", "median"), chosen=("chosen", chosen))
+    out = g.agg(
+        samples=("samples", "first"),
+        features=("features", "first"),
+        missing=("missing", "first"),
+        nrmse=("nrmse", "mean"),
+        nrmse_sd=("nrmse", "std"),
+        ratio_to_mean=("ratio_to_mean", "mean"),
+        worst_ratio=("ratio_to_mean", "max"),
+        wall_s=("wall_s", "median"),
+        chosen=("chosen", chosen),
+    )
     return out.reset_index()
 
 
@@ -144,13 +175,18 @@ def markdown(s: pd.DataFrame) -> str:
     lines = []
     for name, t in s.groupby("dataset", sort=False):
         r0 = t.iloc[0]
-        lines.append(f"\n### {name} ({r0['samples']} samples x {r0['features']} features, "
-                     f"{100 * r0['missing']:.1f}% missing)\n")
-        lines.append("| method | NRMSE (mean +- sd over masks) | ratio to mean | worst ratio | wall time | auto chose |")
+        lines.append(
+            f"\n### {name} ({r0['samples']} samples x {r0['features']} features, {100 * r0['missing']:.1f}% missing)\n"
+        )
+        lines.append(
+            "| method | NRMSE (mean +- sd over masks) | ratio to mean | worst ratio | wall time | auto chose |"
+        )
         lines.append("|---|---|---|---|---|---|")
         for _, r in t.sort_values("nrmse").iterrows():
-            lines.append(f"| {r['method']} | {r['nrmse']:.3f} +- {r['nrmse_sd']:.3f} | {r['ratio_to_mean']:.3f} | "
-                         f"{r['worst_ratio']:.3f} | {r['wall_s']:.2f} s | {r['chosen']} |")
+            lines.append(
+                f"| {r['method']} | {r['nrmse']:.3f} +- {r['nrmse_sd']:.3f} | {r['ratio_to_mean']:.3f} | "
+                f"{r['worst_ratio']:.3f} | {r['wall_s']:.2f} s | {r['chosen']} |"
+            )
     return "\n".join(lines) + "\n"
 
 
@@ -170,15 +206,17 @@ def main():
     RESULTS.mkdir(parents=True, exist_ok=True)
     s.to_csv(RESULTS / "imputation_defaults.tsv", sep="\t", index=False, float_format="%.6g")
     method, opts = default_auto()
-    text = ("# Imputation defaults: masked-value NRMSE per method and dataset\n\n"
-            f"The proteomics default is `impute: {{method: {method}, "
-            + ", ".join(f"{k}: {v}" for k, v in opts.items()).replace("'", "") + "}`. "
-            f"Masks: `pattern_mask(fraction=0.1)`, seeds {seeds.start}..{seeds.stop - 1}; NRMSE = RMSE on the hidden "
-            "cells / their sd; ratio to mean = NRMSE / the feature mean's NRMSE on the same mask (mean of the "
-            "per-mask ratios; worst = largest); wall time = fit + transform of the masked matrix (median), BLAS "
-            f"threads {args.threads}, 2 shared cores. auto is fit on the masked matrix and chooses on a mask of its "
-            "own, so its score is out of sample. iterative is left out of matrices over 500,000 cells.\n"
-            + markdown(s))
+    text = (
+        "# Imputation defaults: masked-value NRMSE per method and dataset\n\n"
+        f"The proteomics default is `impute: {{method: {method}, "
+        + ", ".join(f"{k}: {v}" for k, v in opts.items()).replace("'", "")
+        + "}`. "
+        f"Masks: `pattern_mask(fraction=0.1)`, seeds {seeds.start}..{seeds.stop - 1}; NRMSE = RMSE on the hidden "
+        "cells / their sd; ratio to mean = NRMSE / the feature mean's NRMSE on the same mask (mean of the "
+        "per-mask ratios; worst = largest); wall time = fit + transform of the masked matrix (median), BLAS "
+        f"threads {args.threads}, 2 shared cores. auto is fit on the masked matrix and chooses on a mask of its "
+        "own, so its score is out of sample. iterative is left out of matrices over 500,000 cells.\n" + markdown(s)
+    )
     (RESULTS / "imputation_defaults.md").write_text(text)
     print(text)
 

@@ -34,33 +34,41 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _realdata import data_dir, mtbls79, ubilength
 from scipy import special
 
-from moflow.preprocess import step_diagnostics
-from moflow.preprocess import LayerPreprocessor, layer_settings, missingness_model
-
-from _realdata import data_dir, mtbls79, ubilength  # noqa: E402  (bench/ is on sys.path)
+from moflow.preprocess import LayerPreprocessor, layer_settings, missingness_model, step_diagnostics
 
 RESULTS = Path(__file__).resolve().parent / "results"
 OLD = ["normalize", "qc_drift", "filter", "batch", "impute", "scale"]
 NEW = ["normalize", "qc_drift", "filter", "impute", "batch", "scale"]
 
 
-def planted(seed: int, n: int = 90, p: int = 300, shift_sd: float = 0.8, low_batch: float = -1.0,
-            missing: float = 0.2):
+def planted(seed: int, n: int = 90, p: int = 300, shift_sd: float = 0.8, low_batch: float = -1.0, missing: float = 0.2):
     """(X with left-censored missing values, sample sheet, outcome, complete values)."""
     rng = np.random.default_rng(seed)
     idx = [f"S{i:03d}" for i in range(n)]
     b = np.arange(n) % 3
     case = rng.random(n) < 0.5
-    V = (rng.normal(24, 2, p) + rng.normal(0, shift_sd, (3, p))[b] + np.array([0, 0, low_batch])[b][:, None]
-         + rng.normal(0, 0.5, (n, p)))
+    V = (
+        rng.normal(24, 2, p)
+        + rng.normal(0, shift_sd, (3, p))[b]
+        + np.array([0, 0, low_batch])[b][:, None]
+        + rng.normal(0, 0.5, (n, p))
+    )
     V[:, :30] += 1.0 * case[:, None]
     limit = np.quantile(V, missing) + rng.normal(0, 0.5, V.shape)
     cols = [f"f{j}" for j in range(p)]
     X = pd.DataFrame(np.where(V < limit, np.nan, V), index=idx, columns=cols)
-    info = pd.DataFrame({"sample": idx, "sample_type": "sample", "batch": np.array(["b1", "b2", "b3"])[b],
-                         "injection_order": np.arange(1, n + 1)}, index=idx)
+    info = pd.DataFrame(
+        {
+            "sample": idx,
+            "sample_type": "sample",
+            "batch": np.array(["b1", "b2", "b3"])[b],
+            "injection_order": np.arange(1, n + 1),
+        },
+        index=idx,
+    )
     y = pd.Series(np.where(case, "case", "control"), index=idx)
     return X, info, y, pd.DataFrame(V, index=idx, columns=cols)
 
@@ -76,8 +84,15 @@ def ubilength_with_batches(d: Path, seed: int = 0, shift_sd: float = 0.8, low_ba
     # the shifted values go missing with the layer's own detection model
     lost = rng.random(V.shape) < special.ndtr((model["threshold"] - np.nan_to_num(V, nan=-np.inf)) / model["spread"])
     V = np.where(lost, np.nan, V)
-    info = pd.DataFrame({"sample": X.index, "sample_type": "sample", "batch": [f"r{i + 1}" for i in b],
-                         "injection_order": np.arange(1, len(X) + 1)}, index=X.index)
+    info = pd.DataFrame(
+        {
+            "sample": X.index,
+            "sample_type": "sample",
+            "batch": [f"r{i + 1}" for i in b],
+            "injection_order": np.arange(1, len(X) + 1),
+        },
+        index=X.index,
+    )
     return pd.DataFrame(V, index=X.index, columns=X.columns), info, y
 
 
@@ -121,17 +136,32 @@ def run(data: str | None, seeds) -> pd.DataFrame:
     c = simulate_cohort(seed=7)
     sheet = c.sheet.set_index("sample", drop=False)
     y = sheet.loc[sheet["outcome"] != "", "outcome"]
-    layers.append(("simulated demo proteomics", "proteomics_intensity", c.layers["protein"], sheet.drop(columns="outcome"),
-                   y, True, None))
+    layers.append(
+        (
+            "simulated demo proteomics",
+            "proteomics_intensity",
+            c.layers["protein"],
+            sheet.drop(columns="outcome"),
+            y,
+            True,
+            None,
+        )
+    )
     if d is not None and (d / "mtbls79_dims_metabolomics").is_dir():
         X, info, species = mtbls79(d)
         layers.append(("MTBLS79 (metabolomics)", "metabolomics_intensity", X, info, species, False, None))
     rows = []
     for name, kind, X, info, y, log_scale, truth in layers:
-        methods = ({"minprob (old default)": {"method": "minprob"}, "auto (new default)": None,
-                    "halfmin": {"method": "halfmin"}, "knn": {"method": "knn"}}
-                   if kind == "proteomics_intensity" else
-                   {"halfmin (default)": None, "auto": {"method": "auto"}})
+        methods = (
+            {
+                "minprob (old default)": {"method": "minprob"},
+                "auto (new default)": None,
+                "halfmin": {"method": "halfmin"},
+                "knn": {"method": "knn"},
+            }
+            if kind == "proteomics_intensity"
+            else {"halfmin (default)": None, "auto": {"method": "auto"}}
+        )
         for label, impute in methods.items():
             method = (impute or layer_settings(kind)["impute"])["method"]
             mar = method in ("knn", "auto")
@@ -140,30 +170,44 @@ def run(data: str | None, seeds) -> pd.DataFrame:
                 variants.append(("impute -> batch, MAR within batch (new code)", NEW, False))
             for oname, order, pooled in variants:
                 t, chosen = chain_trace(kind, X, info, y, order, impute, log_scale, pooled)
-                rows.append({"layer": name, "impute": label + (f" [{chosen}]" if chosen else ""), "order": oname,
-                             "batch_sil_after_batch": t.loc["after_batch", "silhouette_batch"],
-                             "batch_sil_after_impute": t.loc["after_impute", "silhouette_batch"],
-                             "batch_sil_final": t.loc["after_scale", "silhouette_batch"],
-                             "r2_batch_final": t.loc["after_scale", "r2_batch"],
-                             "outcome_sil_final": t.loc["after_scale", "silhouette_outcome"],
-                             "r2_outcome_final": t.loc["after_scale", "r2_outcome"]})
+                rows.append(
+                    {
+                        "layer": name,
+                        "impute": label + (f" [{chosen}]" if chosen else ""),
+                        "order": oname,
+                        "batch_sil_after_batch": t.loc["after_batch", "silhouette_batch"],
+                        "batch_sil_after_impute": t.loc["after_impute", "silhouette_batch"],
+                        "batch_sil_final": t.loc["after_scale", "silhouette_batch"],
+                        "r2_batch_final": t.loc["after_scale", "r2_batch"],
+                        "outcome_sil_final": t.loc["after_scale", "silhouette_outcome"],
+                        "r2_outcome_final": t.loc["after_scale", "r2_outcome"],
+                    }
+                )
                 print(rows[-1], flush=True)
         if truth is not None:  # the complete values: no imputation needed
             t, _ = chain_trace(kind, truth, info, y, NEW, {"method": "none"}, log_scale)
-            rows.append({"layer": name, "impute": "oracle (complete values)", "order": "",
-                         "batch_sil_after_batch": t.loc["after_batch", "silhouette_batch"],
-                         "batch_sil_after_impute": np.nan,
-                         "batch_sil_final": t.loc["after_scale", "silhouette_batch"],
-                         "r2_batch_final": t.loc["after_scale", "r2_batch"],
-                         "outcome_sil_final": t.loc["after_scale", "silhouette_outcome"],
-                         "r2_outcome_final": t.loc["after_scale", "r2_outcome"]})
+            rows.append(
+                {
+                    "layer": name,
+                    "impute": "oracle (complete values)",
+                    "order": "",
+                    "batch_sil_after_batch": t.loc["after_batch", "silhouette_batch"],
+                    "batch_sil_after_impute": np.nan,
+                    "batch_sil_final": t.loc["after_scale", "silhouette_batch"],
+                    "r2_batch_final": t.loc["after_scale", "r2_batch"],
+                    "outcome_sil_final": t.loc["after_scale", "silhouette_outcome"],
+                    "r2_outcome_final": t.loc["after_scale", "r2_outcome"],
+                }
+            )
     return pd.DataFrame(rows)
 
 
 def markdown(df: pd.DataFrame) -> str:
-    head = ("| layer | imputation [auto's choice] | order | batch silhouette after batch step | after impute step | "
-            "final (after scale) | batch R2 final | outcome silhouette final | outcome R2 final |\n"
-            "|---|---|---|---|---|---|---|---|---|\n")
+    head = (
+        "| layer | imputation [auto's choice] | order | batch silhouette after batch step | after impute step | "
+        "final (after scale) | batch R2 final | outcome silhouette final | outcome R2 final |\n"
+        "|---|---|---|---|---|---|---|---|---|\n"
+    )
 
     def f(v):
         return "" if pd.isna(v) else f"{v:.3f}"
@@ -171,7 +215,8 @@ def markdown(df: pd.DataFrame) -> str:
     return head + "".join(
         f"| {r.layer} | {r.impute} | {r.order} | {f(r.batch_sil_after_batch)} | {f(r.batch_sil_after_impute)} | "
         f"{f(r.batch_sil_final)} | {f(r.r2_batch_final)} | {f(r.outcome_sil_final)} | {f(r.r2_outcome_final)} |\n"
-        for r in df.itertuples())
+        for r in df.itertuples()
+    )
 
 
 def main():
@@ -186,13 +231,15 @@ def main():
     df = run(args.data, range(args.seeds))
     RESULTS.mkdir(parents=True, exist_ok=True)
     df.to_csv(RESULTS / "impute_batch_order.tsv", sep="\t", index=False, float_format="%.6g")
-    text = ("# Imputation and batch correction: step order\n\n"
-            "Batch and outcome silhouettes (top 10 PCs) and the share of their variance explained by batch / outcome "
-            "after the steps of the kind's default chain, with the old order (batch correction, then imputation) "
-            "and the new default (imputation, then batch correction; MAR methods within batch). After the batch "
-            "step of the old order, cells "
-            "still missing count as the feature's mean, which hides what their imputed values will do. "
-            "ComBat, outcome protected; filter: features observed in half the samples.\n\n" + markdown(df))
+    text = (
+        "# Imputation and batch correction: step order\n\n"
+        "Batch and outcome silhouettes (top 10 PCs) and the share of their variance explained by batch / outcome "
+        "after the steps of the kind's default chain, with the old order (batch correction, then imputation) "
+        "and the new default (imputation, then batch correction; MAR methods within batch). After the batch "
+        "step of the old order, cells "
+        "still missing count as the feature's mean, which hides what their imputed values will do. "
+        "ComBat, outcome protected; filter: features observed in half the samples.\n\n" + markdown(df)
+    )
     (RESULTS / "impute_batch_order.md").write_text(text)
     print(text)
 

@@ -21,10 +21,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _harness import peak_mb, timed
 
 from moflow.preprocess import KNNImpute, nrmse
-
-from _harness import peak_mb, timed  # noqa: E402  (bench/ is on sys.path)
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -48,21 +47,38 @@ def run(sizes, k: int, repeats: int) -> pd.DataFrame:
         t_ours, a = timed(ours, repeats)
         t_theirs, b = timed(theirs, repeats)
         truth = pd.DataFrame(X)
-        row = {"samples": n, "features": p, "missing": miss, "k": k,
-               "moflow_s": t_ours, "sklearn_s": t_theirs, "speedup": t_theirs / t_ours,
-               "moflow_peak_mb": peak_mb(ours), "sklearn_peak_mb": peak_mb(theirs),
-               "moflow_nrmse": nrmse(pd.DataFrame(a), truth, mask), "sklearn_nrmse": nrmse(pd.DataFrame(b), truth, mask),
-               "mean_nrmse": nrmse(pd.DataFrame(Xm).fillna(pd.DataFrame(Xm).mean()), truth, mask),
-               "max_abs_diff": float(np.abs(a - b).max())}
+        row = {
+            "samples": n,
+            "features": p,
+            "missing": miss,
+            "k": k,
+            "moflow_s": t_ours,
+            "sklearn_s": t_theirs,
+            "speedup": t_theirs / t_ours,
+            "moflow_peak_mb": peak_mb(ours),
+            "sklearn_peak_mb": peak_mb(theirs),
+            "moflow_nrmse": nrmse(pd.DataFrame(a), truth, mask),
+            "sklearn_nrmse": nrmse(pd.DataFrame(b), truth, mask),
+            "mean_nrmse": nrmse(pd.DataFrame(Xm).fillna(pd.DataFrame(Xm).mean()), truth, mask),
+            "max_abs_diff": float(np.abs(a - b).max()),
+        }
         rows.append(row)
         print(row, flush=True)
     return pd.DataFrame(rows)
 
 
 def markdown(df: pd.DataFrame) -> str:
-    fmt = {"moflow_s": "{:.2f}", "sklearn_s": "{:.2f}", "speedup": "{:.1f}x", "moflow_peak_mb": "{:.0f}",
-           "sklearn_peak_mb": "{:.0f}", "moflow_nrmse": "{:.4f}", "sklearn_nrmse": "{:.4f}", "mean_nrmse": "{:.4f}",
-           "max_abs_diff": "{:.1e}"}
+    fmt = {
+        "moflow_s": "{:.2f}",
+        "sklearn_s": "{:.2f}",
+        "speedup": "{:.1f}x",
+        "moflow_peak_mb": "{:.0f}",
+        "sklearn_peak_mb": "{:.0f}",
+        "moflow_nrmse": "{:.4f}",
+        "sklearn_nrmse": "{:.4f}",
+        "mean_nrmse": "{:.4f}",
+        "max_abs_diff": "{:.1e}",
+    }
     d = df.copy()
     for c, f in fmt.items():
         d[c] = d[c].map(f.format)
@@ -77,8 +93,11 @@ def main():
     ap.add_argument("--k", type=int, default=10)
     ap.add_argument("--threads", type=int, default=None, help="pin BLAS threads (both libraries)")
     args = ap.parse_args()
-    sizes = ([(200, 1000, 0.1), (500, 5000, 0.1)] if args.quick else
-             [(200, 1000, 0.1), (500, 5000, 0.1), (500, 5000, 0.3), (1000, 5000, 0.1), (2000, 2000, 0.1)])
+    sizes = (
+        [(200, 1000, 0.1), (500, 5000, 0.1)]
+        if args.quick
+        else [(200, 1000, 0.1), (500, 5000, 0.1), (500, 5000, 0.3), (1000, 5000, 0.1), (2000, 2000, 0.1)]
+    )
     if args.threads:
         from threadpoolctl import threadpool_limits
 
@@ -90,11 +109,13 @@ def main():
 
     import sklearn
 
-    text = ("# kNN imputation: moflow KNNImpute vs scikit-learn KNNImputer\n\n"
-            f"k={args.k}, uniform weights, fit_transform on the same samples; median of {args.repeats} runs. "
-            f"Python {platform.python_version()}, scikit-learn {sklearn.__version__}, BLAS threads: "
-            f"{args.threads or 'default'}. NRMSE on the hidden cells (RMSE / sd of the true values); mean_nrmse "
-            "is feature-mean imputation.\n\n" + markdown(df))
+    text = (
+        "# kNN imputation: moflow KNNImpute vs scikit-learn KNNImputer\n\n"
+        f"k={args.k}, uniform weights, fit_transform on the same samples; median of {args.repeats} runs. "
+        f"Python {platform.python_version()}, scikit-learn {sklearn.__version__}, BLAS threads: "
+        f"{args.threads or 'default'}. NRMSE on the hidden cells (RMSE / sd of the true values); mean_nrmse "
+        "is feature-mean imputation.\n\n" + markdown(df)
+    )
     (RESULTS / "knn.md").write_text(text)
     print(text)
 

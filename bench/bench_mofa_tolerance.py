@@ -29,28 +29,41 @@ OUT = Path(__file__).parent / "results"
 
 def fold(n_samples: int):
     from moflow.cohort import sample_info
-    from moflow.evaluate import make_splits, preprocess_fold, split_members
-    from moflow.preprocess import build_preprocessors
-    from moflow.integrate import observed_rows
-    from moflow.settings import Settings
     from moflow.demo import simulate_tcga_like
+    from moflow.evaluate import make_splits, preprocess_fold, split_members
+    from moflow.integrate import observed_rows
+    from moflow.preprocess import build_preprocessors
+    from moflow.settings import Settings
 
     c = simulate_tcga_like(n_samples=n_samples, seed=11)
     sheet = c.sheet.set_index("sample", drop=False)
     y = sheet["outcome"]
-    omics = pd.DataFrame([
-        {"layer": "rna", "kind": "rnaseq_counts", "batch_column": "batch", "has_qc": False, "log_scale": "false"},
-        {"layer": "methylation", "kind": "methylation_beta", "batch_column": "batch", "has_qc": False,
-         "log_scale": "false"},
-        {"layer": "mirna", "kind": "rnaseq_counts", "batch_column": "batch", "has_qc": False, "log_scale": "false"},
-        {"layer": "protein", "kind": "proteomics_intensity", "batch_column": "batch", "has_qc": False,
-         "log_scale": "true"},
-    ]).set_index("layer", drop=False)
+    omics = pd.DataFrame(
+        [
+            {"layer": "rna", "kind": "rnaseq_counts", "batch_column": "batch", "has_qc": False, "log_scale": "false"},
+            {
+                "layer": "methylation",
+                "kind": "methylation_beta",
+                "batch_column": "batch",
+                "has_qc": False,
+                "log_scale": "false",
+            },
+            {"layer": "mirna", "kind": "rnaseq_counts", "batch_column": "batch", "has_qc": False, "log_scale": "false"},
+            {
+                "layer": "protein",
+                "kind": "proteomics_intensity",
+                "batch_column": "batch",
+                "has_qc": False,
+                "log_scale": "true",
+            },
+        ]
+    ).set_index("layer", drop=False)
     settings = Settings.defaults(seed=42)
     splits = make_splits(y, folds=5, repeats=1, seed=42)
     train, test = split_members(splits, "r1f1")
-    tr, te = preprocess_fold(c.layers, build_preprocessors(omics, settings, sample_info(sheet, settings)), y,
-                             train, test)
+    tr, te = preprocess_fold(
+        c.layers, build_preprocessors(omics, settings, sample_info(sheet, settings)), y, train, test
+    )
     return {n: X.loc[observed_rows(X)] for n, X in tr.items()}, te
 
 
@@ -87,9 +100,15 @@ def main() -> None:
         for name, kw in runs:
             m, Z, cpu = fit(train, test, **kw)
             r = matched(Zref, Z)
-            rows.append({"fit": name, "cpu_s": cpu, "iterations": m.n_iter_,
-                         "min_r_factors_r2_ge_1pct": float(r[r2 >= 0.01].min()),
-                         "min_r_other_factors": float(r[r2 < 0.01].min()) if (r2 < 0.01).any() else np.nan})
+            rows.append(
+                {
+                    "fit": name,
+                    "cpu_s": cpu,
+                    "iterations": m.n_iter_,
+                    "min_r_factors_r2_ge_1pct": float(r[r2 >= 0.01].min()),
+                    "min_r_other_factors": float(r[r2 < 0.01].min()) if (r2 < 0.01).any() else np.nan,
+                }
+            )
             print(rows[-1], flush=True)
     table = pd.DataFrame(rows)
     OUT.mkdir(exist_ok=True)
@@ -99,7 +118,9 @@ def main() -> None:
         f"MOFA on one training fold: {len(next(iter(train.values())))} samples; features {shape}; "
         f"8 factors; variance explained by the reference's factors: {np.round(r2, 4).tolist()}.\n"
         "Correlations are |r| of held-out samples' projected factors with the reference's, factors matched.\n\n"
-        + table.to_markdown(index=False, floatfmt=".3g") + "\n")
+        + table.to_markdown(index=False, floatfmt=".3g")
+        + "\n"
+    )
     print(table.to_string())
 
 

@@ -34,7 +34,9 @@ OUT = Path(__file__).resolve().parent / "results"
 
 
 def main(before: str, after: str) -> None:
-    if (Path(before) / "results/evaluate/splits.tsv").read_bytes() != (Path(after) / "results/evaluate/splits.tsv").read_bytes():
+    if (Path(before) / "results/evaluate/splits.tsv").read_bytes() != (
+        Path(after) / "results/evaluate/splits.tsv"
+    ).read_bytes():
         raise SystemExit("the two runs drew different splits")
     cfg = yaml.safe_load(open(f"{after}/config/config.yaml"))
     cfg["samples"], cfg["omics"] = f"{after}/samples.tsv", f"{after}/omics.tsv"
@@ -48,20 +50,27 @@ def main(before: str, after: str) -> None:
     rows = []
     for s in b_new.index:
         o, n = b_old.loc[s], b_new.loc[s]
-        rows.append({"strategy": s,
-                     "before": f"{o.balanced_accuracy:.4f} [{o.balanced_accuracy_lo:.3f}, {o.balanced_accuracy_hi:.3f}]",
-                     "after": f"{n.balanced_accuracy:.4f} [{n.balanced_accuracy_lo:.3f}, {n.balanced_accuracy_hi:.3f}]",
-                     "difference": n.balanced_accuracy - o.balanced_accuracy,
-                     "after_inside_before_interval": bool(o.balanced_accuracy_lo <= n.balanced_accuracy
-                                                          <= o.balanced_accuracy_hi),
-                     "roc_auc_before": o.roc_auc, "roc_auc_after": n.roc_auc})
+        rows.append(
+            {
+                "strategy": s,
+                "before": f"{o.balanced_accuracy:.4f} [{o.balanced_accuracy_lo:.3f}, {o.balanced_accuracy_hi:.3f}]",
+                "after": f"{n.balanced_accuracy:.4f} [{n.balanced_accuracy_lo:.3f}, {n.balanced_accuracy_hi:.3f}]",
+                "difference": n.balanced_accuracy - o.balanced_accuracy,
+                "after_inside_before_interval": bool(
+                    o.balanced_accuracy_lo <= n.balanced_accuracy <= o.balanced_accuracy_hi
+                ),
+                "roc_auc_before": o.roc_auc,
+                "roc_auc_after": n.roc_auc,
+            }
+        )
     t = pd.DataFrame(rows)
     OUT.mkdir(exist_ok=True)
     t.to_csv(OUT / "workflow_scores_before_after.tsv", sep="\t", index=False, float_format="%.4f")
     (OUT / "workflow_scores_before_after.md").write_text(
         f"# Scores before / after on the {len(raw_samples)}-sample TCGA-shaped cohort "
         f"({len(old)} prediction tables before)\n\nBalanced accuracy, mean over the 25 splits "
-        "[corrected 95% interval]; both scored by this package.\n\n" + t.to_markdown(index=False, floatfmt=".4f") + "\n")
+        "[corrected 95% interval]; both scored by this package.\n\n" + t.to_markdown(index=False, floatfmt=".4f") + "\n"
+    )
     print(t.to_string(index=False))
 
 

@@ -53,8 +53,8 @@ CPU_LINE = re.compile(r"moflow cpu: startup ([\d.]+) s, read ([\d.]+) s, analysi
 
 def make_cohort(folder: Path, n_samples: int, *, folds: int = 5, repeats: int = 5, seed: int = 11) -> Path:
     """Write a TCGA-shaped cohort and its config into ``folder`` (a user's own folder)."""
-    from moflow.io import write_gmt, write_matrix
     from moflow.demo import simulate_tcga_like
+    from moflow.io import write_gmt, write_matrix
 
     folder.mkdir(parents=True, exist_ok=True)
     c = simulate_tcga_like(n_samples=n_samples, seed=seed)
@@ -75,8 +75,6 @@ def make_cohort(folder: Path, n_samples: int, *, folds: int = 5, repeats: int = 
     (folder / "config" / "config.yaml").write_text(CONFIG.format(folds=folds, repeats=repeats))
     return folder
 
-
-
     rel = bench_file.relative_to(root / "benchmarks")
     return rel.parts[1] if len(rel.parts) > 2 else rel.stem
 
@@ -88,8 +86,15 @@ def job_table(folder: Path) -> pd.DataFrame:
     for f in sorted((folder / "benchmarks").rglob("*.tsv")):
         b = pd.read_csv(f, sep="\t").iloc[-1]
         rel = f.relative_to(folder / "benchmarks")
-        rows.append({"rule": rel.parts[0] if len(rel.parts) > 1 else rel.stem, "job": str(rel.with_suffix("")),
-                     "wall_s": float(b["s"]), "cpu_s": float(b["cpu_time"]), "max_rss_mb": float(b["max_rss"])})
+        rows.append(
+            {
+                "rule": rel.parts[0] if len(rel.parts) > 1 else rel.stem,
+                "job": str(rel.with_suffix("")),
+                "wall_s": float(b["s"]),
+                "cpu_s": float(b["cpu_time"]),
+                "max_rss_mb": float(b["max_rss"]),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -99,8 +104,12 @@ def cpu_accounting(folder: Path) -> pd.DataFrame:
     for log in sorted((folder / "logs").rglob("*.log")):
         hit = CPU_LINE.findall(log.read_text(errors="replace"))
         if hit:
-            rows.append({"log": str(log.relative_to(folder)),
-                         **dict(zip(("startup", "read", "analysis", "write"), map(float, hit[-1])))})
+            rows.append(
+                {
+                    "log": str(log.relative_to(folder)),
+                    **dict(zip(("startup", "read", "analysis", "write"), map(float, hit[-1]))),
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -109,8 +118,22 @@ def planned_jobs(folder: Path, cores: int) -> pd.DataFrame:
     disk): rule, benchmark file, input size (MB, as ``input.size_mb``) and the memory (MB) and
     runtime (minutes) it asks for."""
     out = subprocess.run(
-        [sys.executable, "-m", "snakemake", "-n", "-F", "--cores", str(cores), "-s", str(REPO / "Snakefile"),
-         "--directory", str(folder)], capture_output=True, text=True)
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "-n",
+            "-F",
+            "--cores",
+            str(cores),
+            "-s",
+            str(REPO / "Snakefile"),
+            "--directory",
+            str(folder),
+        ],
+        capture_output=True,
+        text=True,
+    )
     rows = []
     for block in re.split(r"\n(?=\[[^\n]*\]\n(?:local)?rule )", out.stdout + out.stderr):
         rule = re.search(r"^(?:local)?rule (\w+):", block, flags=re.M)
@@ -127,9 +150,15 @@ def planned_jobs(folder: Path, cores: int) -> pd.DataFrame:
             v = kv.get(key, "nan")
             return float(v) if v.replace(".", "", 1).isdigit() else float("nan")
 
-        rows.append({"rule": rule.group(1), "job": str(Path(bench.group(1)).relative_to("benchmarks").with_suffix("")),
-                     "input_mb": size, "mem_mb_requested": number("mem_mb"),
-                     "runtime_min_requested": number("runtime")})
+        rows.append(
+            {
+                "rule": rule.group(1),
+                "job": str(Path(bench.group(1)).relative_to("benchmarks").with_suffix("")),
+                "input_mb": size,
+                "mem_mb_requested": number("mem_mb"),
+                "runtime_min_requested": number("runtime"),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -140,8 +169,23 @@ def run(folder: Path, cores: int) -> dict:
 
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "snakemake", "--cores", str(cores), "-s", str(REPO / "Snakefile"),
-                           "--directory", str(folder), "--quiet", "rules"], capture_output=True, text=True)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "--cores",
+            str(cores),
+            "-s",
+            str(REPO / "Snakefile"),
+            "--directory",
+            str(folder),
+            "--quiet",
+            "rules",
+        ],
+        capture_output=True,
+        text=True,
+    )
     wall = time.perf_counter() - t
     (folder / "snakemake.out").write_text(proc.stdout + proc.stderr)
     # the workflow's own process (DAG, scheduling) and its jobs: getrusage of the children
@@ -159,30 +203,55 @@ def summarise(folder: Path, n: int, measured: dict, cores: int) -> tuple[dict, p
     # job CPU from the jobs' own accounting (process CPU time, every thread): Snakemake's benchmark
     # files sample CPU time now and then and miss most of a short job's
     job_cpu = acct[["startup", "read", "analysis", "write"]].to_numpy().sum() if len(acct) else np.nan
-    row = {"samples": n, "cores": cores, "jobs": len(jobs), "wall_min": measured["wall_s"] / 60,
-           "job_cpu_min": job_cpu / 60, "snakemake_cpu_min": (measured["all_cpu_s"] - job_cpu) / 60, "largest_rss_mb": jobs["max_rss_mb"].max(),
-           "largest_rss_job": jobs.loc[jobs["max_rss_mb"].idxmax(), "job"]}
+    row = {
+        "samples": n,
+        "cores": cores,
+        "jobs": len(jobs),
+        "wall_min": measured["wall_s"] / 60,
+        "job_cpu_min": job_cpu / 60,
+        "snakemake_cpu_min": (measured["all_cpu_s"] - job_cpu) / 60,
+        "largest_rss_mb": jobs["max_rss_mb"].max(),
+        "largest_rss_job": jobs.loc[jobs["max_rss_mb"].idxmax(), "job"],
+    }
     if len(acct):
         total = acct[["startup", "read", "analysis", "write"]].sum()
-        row.update({"accounted_jobs": len(acct), "startup_cpu_s": total["startup"],
-                    "read_write_cpu_s": total["read"] + total["write"], "analysis_cpu_s": total["analysis"],
-                    "outside_analysis_pct": 100 * (1 - total["analysis"] / total.sum())})
+        row.update(
+            {
+                "accounted_jobs": len(acct),
+                "startup_cpu_s": total["startup"],
+                "read_write_cpu_s": total["read"] + total["write"],
+                "analysis_cpu_s": total["analysis"],
+                "outside_analysis_pct": 100 * (1 - total["analysis"] / total.sum()),
+            }
+        )
     row.update({"best_strategy": best["strategy"], "best_balanced_accuracy": best["balanced_accuracy"]})
     return row, jobs
 
 
-def requests_per_rule(jobs: pd.DataFrame, by=("rule",), rss: str = "max_rss_mb",
-                      wall: str = "max_wall_s") -> pd.DataFrame:
+def requests_per_rule(
+    jobs: pd.DataFrame, by=("rule",), rss: str = "max_rss_mb", wall: str = "max_wall_s"
+) -> pd.DataFrame:
     """Per rule (and the other ``by`` columns): the number of jobs, the largest input, peak RSS and wall
     time, the largest requests, and the smallest and largest request / use ratios (``mem_ratio``,
     ``runtime_ratio`` per job). ``rss`` / ``wall``: the names of the peak-RSS column (in and out) and of
     the wall-time column out."""
     extra = {"input_mb": ("input_mb", "max")} if "input_mb" in jobs.columns else {}
-    return jobs.groupby(list(by)).agg(
-        jobs=(by[0], "size"), **extra, **{rss: (rss, "max")}, mem_mb_requested=("mem_mb_requested", "max"),
-        mem_ratio_min=("mem_ratio", "min"), mem_ratio_max=("mem_ratio", "max"), **{wall: ("wall_s", "max")},
-        runtime_min_requested=("runtime_min_requested", "max"), runtime_ratio_min=("runtime_ratio", "min"),
-        runtime_ratio_max=("runtime_ratio", "max")).reset_index()
+    return (
+        jobs.groupby(list(by))
+        .agg(
+            jobs=(by[0], "size"),
+            **extra,
+            **{rss: (rss, "max")},
+            mem_mb_requested=("mem_mb_requested", "max"),
+            mem_ratio_min=("mem_ratio", "min"),
+            mem_ratio_max=("mem_ratio", "max"),
+            **{wall: ("wall_s", "max")},
+            runtime_min_requested=("runtime_min_requested", "max"),
+            runtime_ratio_min=("runtime_ratio", "min"),
+            runtime_ratio_max=("runtime_ratio", "max"),
+        )
+        .reset_index()
+    )
 
 
 def calibrate(jobs: pd.DataFrame, margin: float = 1.4) -> pd.DataFrame:
@@ -194,16 +263,23 @@ def calibrate(jobs: pd.DataFrame, margin: float = 1.4) -> pd.DataFrame:
     for rule, d in jobs.groupby("rule"):
         x = d["input_mb"].to_numpy(float)
         out = {"rule": rule}
-        for what, used, step, floor in (("mem", d["max_rss_mb"].to_numpy(float), 256, 256),
-                                        ("runtime", d["wall_s"].to_numpy(float) / 60, 1, 1)):
+        for what, used, step, floor in (
+            ("mem", d["max_rss_mb"].to_numpy(float), 256, 256),
+            ("runtime", d["wall_s"].to_numpy(float) / 60, 1, 1),
+        ):
             target = margin * used
-            slope, base = (np.polyfit(x, target, 1) if np.ptp(x) > 0 else (0.0, target.mean()))
+            slope, base = np.polyfit(x, target, 1) if np.ptp(x) > 0 else (0.0, target.mean())
             slope = max(slope, 0.0)
             base = max(base, float(np.min(target - slope * x)) if slope == 0 else base)
             req = np.maximum(floor, np.ceil((base + slope * x) / step) * step)
-            out.update({f"{what}_base": round(float(base), 2 if what == "runtime" else 0),
-                        f"{what}_per_input_mb": round(float(slope), 3),
-                        f"{what}_ratio_min": float((req / used).min()), f"{what}_ratio_max": float((req / used).max())})
+            out.update(
+                {
+                    f"{what}_base": round(float(base), 2 if what == "runtime" else 0),
+                    f"{what}_per_input_mb": round(float(slope), 3),
+                    f"{what}_ratio_min": float((req / used).min()),
+                    f"{what}_ratio_max": float((req / used).max()),
+                }
+            )
         rows.append(out)
     return pd.DataFrame(rows)
 
@@ -216,8 +292,11 @@ def main() -> None:
     ap.add_argument("--make-only", action="store_true")
     ap.add_argument("--summarise-only", action="store_true", help="tables from finished runs under --root")
     ap.add_argument("--tag", default="", help="suffix of the result files (e.g. _before)")
-    ap.add_argument("--calibrate", action="store_true",
-                    help="suggest every rule's resource numbers from the jobs.tsv of the runs under --root")
+    ap.add_argument(
+        "--calibrate",
+        action="store_true",
+        help="suggest every rule's resource numbers from the jobs.tsv of the runs under --root",
+    )
     a = ap.parse_args()
     if a.calibrate:
         jobs = pd.concat([pd.read_csv(a.root / f"n{n}" / "jobs.tsv", sep="\t") for n in a.sizes])
@@ -248,8 +327,9 @@ def main() -> None:
     OUT.mkdir(exist_ok=True)
     table.to_csv(OUT / f"workflow_scale{a.tag}.tsv", sep="\t", index=False, float_format="%.4g")
     rules.to_csv(OUT / f"workflow_rules{a.tag}.tsv", sep="\t", index=False, float_format="%.4g")
-    (OUT / f"workflow_scale{a.tag}.md").write_text(table.to_markdown(index=False, floatfmt=".3g") + "\n\n"
-                                                   + rules.to_markdown(index=False, floatfmt=".4g") + "\n")
+    (OUT / f"workflow_scale{a.tag}.md").write_text(
+        table.to_markdown(index=False, floatfmt=".3g") + "\n\n" + rules.to_markdown(index=False, floatfmt=".4g") + "\n"
+    )
     print(table.to_string())
 
 

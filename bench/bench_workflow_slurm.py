@@ -17,7 +17,6 @@ and workflow_slurm_rules.tsv (per rule: jobs, peak RSS, wall, the requests and t
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import subprocess
@@ -28,10 +27,17 @@ from pathlib import Path
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_workflow_scale import OUT, REPO, planned_jobs, requests_per_rule, summarise  # noqa: E402
+from bench_workflow_scale import OUT, REPO, planned_jobs, requests_per_rule, summarise
 
-INPUTS = ("samples.tsv", "omics.tsv", "rna_counts.tsv", "methylation.parquet", "mirna_counts.tsv", "proteomics.csv",
-          "genesets.gmt")
+INPUTS = (
+    "samples.tsv",
+    "omics.tsv",
+    "rna_counts.tsv",
+    "methylation.parquet",
+    "mirna_counts.tsv",
+    "proteomics.csv",
+    "genesets.gmt",
+)
 
 
 def tables(folder: Path) -> dict[str, Path]:
@@ -72,8 +78,22 @@ def main() -> None:
 
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         t = time.perf_counter()
-        proc = subprocess.run([sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory", str(run),
-                               "--profile", str(REPO / "profiles" / "slurm")], env=env, capture_output=True, text=True)
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "snakemake",
+                "-s",
+                str(REPO / "Snakefile"),
+                "--directory",
+                str(run),
+                "--profile",
+                str(REPO / "profiles" / "slurm"),
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+        )
         wall = time.perf_counter() - t
         ru = resource.getrusage(resource.RUSAGE_CHILDREN)
     finally:
@@ -92,9 +112,14 @@ def main() -> None:
         mine, theirs = tables(run), tables(a.local)
         common = sorted(set(mine) & set(theirs))
         same = [r for r in common if mine[r].read_bytes() == theirs[r].read_bytes()]
-        row.update({"tables_compared": len(common), "tables_identical": len(same),
-                    "tables_differing": ", ".join(sorted(set(common) - set(same))) or "none",
-                    "only_in_one_run": ", ".join(sorted(set(mine) ^ set(theirs))) or "none"})
+        row.update(
+            {
+                "tables_compared": len(common),
+                "tables_identical": len(same),
+                "tables_differing": ", ".join(sorted(set(common) - set(same))) or "none",
+                "only_in_one_run": ", ".join(sorted(set(mine) ^ set(theirs))) or "none",
+            }
+        )
     plan = planned_jobs(run, 2)
     jobs = jobs.merge(plan.drop(columns="rule"), on="job", how="left")
     jobs["mem_ratio"] = jobs["mem_mb_requested"] / jobs["max_rss_mb"]
@@ -104,8 +129,12 @@ def main() -> None:
     table = pd.DataFrame([row])
     table.to_csv(OUT / f"workflow_slurm{a.tag}.tsv", sep="\t", index=False, float_format="%.4g")
     rules.to_csv(OUT / f"workflow_slurm_rules{a.tag}.tsv", sep="\t", index=False, float_format="%.4g")
-    (OUT / f"workflow_slurm{a.tag}.md").write_text(table.T.to_markdown(headers=["", "value"], floatfmt=".4g") + "\n\n"
-                                                   + rules.to_markdown(index=False, floatfmt=".4g") + "\n")
+    (OUT / f"workflow_slurm{a.tag}.md").write_text(
+        table.T.to_markdown(headers=["", "value"], floatfmt=".4g")
+        + "\n\n"
+        + rules.to_markdown(index=False, floatfmt=".4g")
+        + "\n"
+    )
     print(table.T.to_string())
     print(rules.to_string(index=False))
 

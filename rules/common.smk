@@ -65,7 +65,9 @@ except InputError as exc:
 LAYERS = list(omics["layer"])
 GENE_LAYERS = [l for l in LAYERS if omics.loc[l, "gene_ids"] == "symbol"]
 EXTERNAL_TEST = external_test_samples(samples, SETTINGS)
-SPLITS = split_labels(SETTINGS.evaluation.repeats, SETTINGS.evaluation.folds, external=bool(EXTERNAL_TEST))
+SPLITS = split_labels(
+    SETTINGS.evaluation.repeats, SETTINGS.evaluation.folds, external=bool(EXTERNAL_TEST)
+)
 STRATEGY_NAMES = strategy_names(LAYERS, SETTINGS, omics)
 # the hierarchical strategy reads the gene sets (and annotations) and its regulator edge lists
 HIERARCHICAL = "hierarchical" in STRATEGY_NAMES

@@ -2,8 +2,8 @@
 every strategy."""
 
 from moflow import io
-from moflow.runtime import settings, setup
 from moflow.inputs import regulator_edges
+from moflow.runtime import settings, setup
 from moflow.tasks import cv_fold
 
 
@@ -14,8 +14,16 @@ def main(smk):
     raw = {layer: io.read_matrix(p) for layer, p in zip(smk.params.layers, smk.input.matrices)}
     files = io.read_enrichment_files(s.enrichment, omics) if smk.params.hierarchical else None
     edges = {name: regulator_edges(p) for name, p in zip(smk.params.regulators, smk.input.edges)}
-    out = cv_fold(raw, io.read_table(smk.input.splits), list(smk.params.splits), io.read_sheet(smk.input.samples),
-                  omics, s, files=files, edges=edges)
+    out = cv_fold(
+        raw,
+        io.read_table(smk.input.splits),
+        list(smk.params.splits),
+        io.read_sheet(smk.input.samples),
+        omics,
+        s,
+        files=files,
+        edges=edges,
+    )
     io.write_outputs(out, smk.output)
 
 

@@ -7,8 +7,9 @@ from moflow.tasks import cv_splits
 
 def main(smk):
     setup(smk.log[0], smk.threads)
-    io.write_outputs(cv_splits(io.read_sheet(smk.input.samples), io.read_sheet(smk.input.omics), settings(smk)),
-                     smk.output)
+    io.write_outputs(
+        cv_splits(io.read_sheet(smk.input.samples), io.read_sheet(smk.input.omics), settings(smk)), smk.output
+    )
 
 
 if "snakemake" in globals():

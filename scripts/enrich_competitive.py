@@ -11,9 +11,15 @@ def main(smk):
     s = settings(smk)
     omics = io.read_sheet(smk.input.omics)
     data = {layer: io.read_matrix(p) for layer, p in zip(smk.params.layers, smk.input.matrices)}
-    out = enrich_competitive(io.read_table(smk.input.weights), io.read_table(smk.input.variance),
-                             io.read_table(smk.input.factors), data, omics,
-                             io.read_enrichment_files(s.enrichment, omics), s)
+    out = enrich_competitive(
+        io.read_table(smk.input.weights),
+        io.read_table(smk.input.variance),
+        io.read_table(smk.input.factors),
+        data,
+        omics,
+        io.read_enrichment_files(s.enrichment, omics),
+        s,
+    )
     io.write_outputs(out, smk.output)
 
 

@@ -9,8 +9,13 @@ def main(smk):
     setup(smk.log[0], smk.threads)
     s = settings(smk)
     omics = io.read_sheet(smk.input.omics)
-    out = enrich_mofa(io.read_table(smk.input.weights), io.read_table(smk.input.variance),
-                      omics, io.read_enrichment_files(s.enrichment, omics), s)
+    out = enrich_mofa(
+        io.read_table(smk.input.weights),
+        io.read_table(smk.input.variance),
+        omics,
+        io.read_enrichment_files(s.enrichment, omics),
+        s,
+    )
     io.write_outputs(out, smk.output)
 
 

@@ -11,8 +11,14 @@ def main(smk):
     s = settings(smk)
     omics = io.read_sheet(smk.input.omics)
     coefficients = {m: io.read_table(p) for m, p in zip(smk.params.models, smk.input.coefficients)}
-    out = enrich_ora(io.read_table(smk.input.weights), io.read_table(smk.input.variance), coefficients,
-                     omics, io.read_enrichment_files(s.enrichment, omics), s)
+    out = enrich_ora(
+        io.read_table(smk.input.weights),
+        io.read_table(smk.input.variance),
+        coefficients,
+        omics,
+        io.read_enrichment_files(s.enrichment, omics),
+        s,
+    )
     io.write_outputs(out, smk.output)
 
 

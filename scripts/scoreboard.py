@@ -8,8 +8,12 @@ from moflow.tasks import score
 
 def main(smk):
     setup(smk.log[0], smk.threads)
-    out = score([io.read_table(p) for p in smk.input.predictions], io.read_sheet(smk.input.samples),
-                io.read_sheet(smk.input.omics), settings(smk))
+    out = score(
+        [io.read_table(p) for p in smk.input.predictions],
+        io.read_sheet(smk.input.samples),
+        io.read_sheet(smk.input.omics),
+        settings(smk),
+    )
     io.write_outputs(out, smk.output)
 
 

@@ -117,7 +117,11 @@ def _type_name(node: dict) -> str:
     if kind is None and "enum" in node:
         kinds = []
         for value in node["enum"]:
-            name = "null" if value is None else {bool: "boolean", int: "integer", float: "number", str: "string"}[type(value)]
+            name = (
+                "null"
+                if value is None
+                else {bool: "boolean", int: "integer", float: "number", str: "string"}[type(value)]
+            )
             if name not in kinds:
                 kinds.append(name)
         kind = kinds
@@ -252,7 +256,11 @@ class _Walker:
         description = node.get("description", "")
         if _is_section(node, self.schema):
             same = self.expanded.get(pointer)
-            note = f"options as in `{same}`" if same else "options: " + ", ".join(f"`{k}`" for k in node.get("properties", {}))
+            note = (
+                f"options as in `{same}`"
+                if same
+                else "options: " + ", ".join(f"`{k}`" for k in node.get("properties", {}))
+            )
             description = f"{description}; {note}" if description else note
             allowed = ""
             kind = "mapping"
@@ -277,13 +285,20 @@ def collect_options(schema: dict) -> list[Option]:
 def render(schema: dict) -> str:
     lines = [INTRO.rstrip("\n")]
     sections = collect_sections(schema)
-    lines += ["", "Sections: " + " · ".join(f"[{s.key or 'top level'}](#{_anchor(s.key)})" for s in sections if "." not in s.key)]
+    lines += [
+        "",
+        "Sections: " + " · ".join(f"[{s.key or 'top level'}](#{_anchor(s.key)})" for s in sections if "." not in s.key),
+    ]
     for section in sections:
         lines += ["", f"## `{section.key}`" if section.key else "## Top level", ""]
         if section.description and section.key:
             lines += [section.description[0].upper() + section.description[1:] + ".", ""]
         if not section.options:
-            below = [s.key for s in sections if s.key.startswith(section.key + ".") and s.key.count(".") == section.key.count(".") + 1]
+            below = [
+                s.key
+                for s in sections
+                if s.key.startswith(section.key + ".") and s.key.count(".") == section.key.count(".") + 1
+            ]
             lines += ["Options: " + ", ".join(f"[`{k}`](#{_anchor(k)})" for k in below) + "."]
             continue
         lines += ["| option | type | default | allowed | description |", "|---|---|---|---|---|"]

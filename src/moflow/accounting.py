@@ -48,7 +48,8 @@ def start() -> None:
 
 def phase(name: str):
     """Decorator: the CPU time of calls to the function counts as ``name`` (read | write), nested
-    calls and imports inside it once, where they belong."""
+    calls and imports inside it once, where they belong.
+    """
 
     def wrap(fn):
         @functools.wraps(fn)
@@ -79,8 +80,10 @@ def summary() -> dict[str, float]:
 
 def line() -> str:
     s = summary()
-    return (f"moflow cpu: startup {s['startup']:.2f} s, read {s['read']:.2f} s, analysis {s['analysis']:.2f} s, "
-            f"write {s['write']:.2f} s")
+    return (
+        f"moflow cpu: startup {s['startup']:.2f} s, read {s['read']:.2f} s, analysis {s['analysis']:.2f} s, "
+        f"write {s['write']:.2f} s"
+    )
 
 
 def stop() -> None:

@@ -35,7 +35,8 @@ def sample_info(sheet: pd.DataFrame, settings: Settings) -> pd.DataFrame:
 @reads("outcome")
 def outcome_task(y, settings: Settings) -> str:
     """classification, regression or survival, from config outcome.type (auto: continuous when every
-    value is numeric and there are more than 10 distinct values)."""
+    value is numeric and there are more than 10 distinct values).
+    """
     kind = settings.outcome.type
     if kind == "survival":
         return "survival"
@@ -51,15 +52,21 @@ def outcome_task(y, settings: Settings) -> str:
 def outcome(sheet: pd.DataFrame, settings: Settings, *, path: str = "the sample sheet"):
     """The outcome of the cohort samples (QC injections and blanks excluded): strings for classes,
     floats for a continuous outcome; for a survival outcome a frame with columns ``time`` (float) and
-    ``event`` (1.0: the event was seen, 0.0: censored)."""
+    ``event`` (1.0: the event was seen, 0.0: censored).
+    """
     s = _by_sample(sheet)
     s = s[s["sample_type"] == "sample"]
     if settings.outcome.type == "survival":
         from moflow.inputs import parse_event, parse_time
 
         o = settings.outcome
-        y = pd.DataFrame({"time": parse_time(s[o.time], path=path, column=o.time),
-                          "event": parse_event(s[o.event], path=path, column=o.event).astype(float)}, index=s.index)
+        y = pd.DataFrame(
+            {
+                "time": parse_time(s[o.time], path=path, column=o.time),
+                "event": parse_event(s[o.event], path=path, column=o.event).astype(float),
+            },
+            index=s.index,
+        )
         y.index.name = None
         return y
     column = settings.outcome.column
@@ -69,8 +76,10 @@ def outcome(sheet: pd.DataFrame, settings: Settings, *, path: str = "the sample 
         num = pd.to_numeric(y, errors="coerce")
         if num.isna().any():
             bad = num.index[num.isna()][0]
-            raise ConfigError(f"outcome '{column}' is declared continuous but sample '{bad}' has the value "
-                              f"'{y[bad]}'. Fix the value or declare the outcome type binary/multiclass.")
+            raise ConfigError(
+                f"outcome '{column}' is declared continuous but sample '{bad}' has the value "
+                f"'{y[bad]}'. Fix the value or declare the outcome type binary/multiclass."
+            )
         y = num.astype(float)
         y.name = "outcome"
     return y
@@ -94,8 +103,10 @@ def positive_class(y: pd.Series, settings: Settings, *, path: str = "the sample 
     wanted = str(wanted).strip()
     if wanted not in classes:
         column = settings.outcome.column
-        raise ConfigError(f"config 'outcome: positive' is '{wanted}', but outcome column '{column}' of {path} has the "
-                          f"classes '{classes[0]}' and '{classes[1]}'. Set 'positive' to one of them (or remove it).")
+        raise ConfigError(
+            f"config 'outcome: positive' is '{wanted}', but outcome column '{column}' of {path} has the "
+            f"classes '{classes[0]}' and '{classes[1]}'. Set 'positive' to one of them (or remove it)."
+        )
     return wanted
 
 
@@ -132,42 +143,52 @@ def external_test_samples(sheet: pd.DataFrame, settings: Settings) -> list[str]:
 
 
 @reads("evaluation", uses=[external_test_samples])
-def split_groups(sheet: pd.DataFrame, settings: Settings, *, path: str = "the sample sheet",
-                 min_groups: int = 2) -> pd.Series | None:
+def split_groups(
+    sheet: pd.DataFrame, settings: Settings, *, path: str = "the sample sheet", min_groups: int = 2
+) -> pd.Series | None:
     """The subject of every cohort sample (config ``evaluation: group_column``; None where none is named):
     samples of one subject stay on one side of every split. Stops (naming the file, the sample or the
     subject, and the fix) on a column that is not in the sheet, a cohort sample without a subject, a
     subject with samples on both sides of the external test split, or fewer subjects among the
-    training samples than ``min_groups`` (the folds)."""
+    training samples than ``min_groups`` (the folds).
+    """
     column = str(settings.evaluation.group_column or "").strip()
     if not column:
         return None
     if column not in sheet.columns:
-        raise ConfigError(f"config 'evaluation: group_column' names '{column}', which is not a column of {path}; its "
-                          f"columns are {', '.join(map(str, sheet.columns))}. Name the column that identifies "
-                          "each sample's subject, or leave 'group_column' empty.")
+        raise ConfigError(
+            f"config 'evaluation: group_column' names '{column}', which is not a column of {path}; its "
+            f"columns are {', '.join(map(str, sheet.columns))}. Name the column that identifies "
+            "each sample's subject, or leave 'group_column' empty."
+        )
     s = _by_sample(sheet)
     s = s[s["sample_type"] == "sample"]
     g = s[column].astype(str).str.strip()
     blank = g.index[g.isin(list(NA_VALUES))]
     if len(blank):
-        raise DataError(f"{path}: sample '{blank[0]}' has no value in group column '{column}' (config 'evaluation: "
-                        f"group_column'; {len(blank)} such sample(s)). Fill in the subject each sample comes from "
-                        "(a sample of its own may get its own ID).")
+        raise DataError(
+            f"{path}: sample '{blank[0]}' has no value in group column '{column}' (config 'evaluation: "
+            f"group_column'; {len(blank)} such sample(s)). Fill in the subject each sample comes from "
+            "(a sample of its own may get its own ID)."
+        )
     test = set(external_test_samples(sheet, settings))
     if test:
         both = sorted(set(g[g.index.isin(test)]) & set(g[~g.index.isin(test)]))
         if both:
             a = [x for x in g.index[g == both[0]] if x in test][0]
             b = [x for x in g.index[g == both[0]] if x not in test][0]
-            raise DataError(f"{path}: subject '{both[0]}' (column '{column}') has external test sample '{a}' and "
-                            f"training sample '{b}' ({len(both)} such subject(s)): the test set would share "
-                            "subjects with training. Put all samples of a subject on one side of "
-                            f"'{settings.evaluation.test_column}'.")
+            raise DataError(
+                f"{path}: subject '{both[0]}' (column '{column}') has external test sample '{a}' and "
+                f"training sample '{b}' ({len(both)} such subject(s)): the test set would share "
+                "subjects with training. Put all samples of a subject on one side of "
+                f"'{settings.evaluation.test_column}'."
+            )
     n = g[~g.index.isin(test)].nunique()
     if n < min_groups:
-        raise DataError(f"{path}: {n} subject(s) in group column '{column}' among the training samples, fewer than "
-                        f"the {min_groups} cross-validation folds. Lower 'evaluation: folds' or check the column.")
+        raise DataError(
+            f"{path}: {n} subject(s) in group column '{column}' among the training samples, fewer than "
+            f"the {min_groups} cross-validation folds. Lower 'evaluation: folds' or check the column."
+        )
     return g.rename("group")
 
 
@@ -185,13 +206,16 @@ def qc_samples(sheet: pd.DataFrame) -> list[str]:
 def mofa_groups(sheet: pd.DataFrame, settings: Settings, *, path: str = "the sample sheet") -> pd.Series | None:
     """MOFA+ groups of the cohort samples from the sample-sheet column named by config
     ``integration: mofa: groups`` (None where no column is named). Blank cells are missing (MOFA
-    then stops and names the samples)."""
+    then stops and names the samples).
+    """
     column = str(settings.integration.mofa.groups or "").strip()
     if not column:
         return None
     if column not in sheet.columns:
-        raise ConfigError(f"config 'integration: mofa: groups' names the column '{column}', which is not in {path}; "
-                          f"its columns are {', '.join(map(str, sheet.columns))}. Add it or leave 'groups' empty.")
+        raise ConfigError(
+            f"config 'integration: mofa: groups' names the column '{column}', which is not in {path}; "
+            f"its columns are {', '.join(map(str, sheet.columns))}. Add it or leave 'groups' empty."
+        )
     s = _by_sample(sheet)
     s = s[s["sample_type"] == "sample"] if "sample_type" in s.columns else s
     g = s[column].astype(str).str.strip()
@@ -201,7 +225,8 @@ def mofa_groups(sheet: pd.DataFrame, settings: Settings, *, path: str = "the sam
 @reads("outcome", "evaluation", uses=[outcome_columns])
 def covariate_table(sheet: pd.DataFrame, settings: Settings, samples: list[str]) -> pd.DataFrame:
     """Every sample-sheet column worth testing against factors: the outcome first, then the others
-    (IDs, sample type and the external-test marker left out)."""
+    (IDs, sample type and the external-test marker left out).
+    """
     outs = outcome_columns(settings)
     out_col = [] if settings.outcome.type == "survival" else outs  # survival: Cox tests, not columns
     skip = {"sample", "sample_type", *outs, settings.evaluation.test_column or ""}
@@ -226,7 +251,8 @@ def align_layers(layers: dict[str, pd.DataFrame], samples: list[str]) -> dict[st
 class Cohort:
     """What every stage knows of the cohort: the checked sheets (``info``: the sample sheet without
     the outcome, all preprocessing may know), the outcome and its task, the training samples (every
-    cohort sample but the external test ones), the external test samples and the QC injections."""
+    cohort sample but the external test ones), the external test samples and the QC injections.
+    """
 
     sheet: pd.DataFrame
     omics: pd.DataFrame
@@ -242,16 +268,24 @@ class Cohort:
 def make_cohort(sheet: pd.DataFrame, omics: pd.DataFrame, settings: Settings) -> Cohort:
     """The cohort from the checked sample and omics sheets."""
     y = outcome(sheet, settings)
-    return Cohort(sheet=_by_sample(sheet), omics=omics, info=sample_info(sheet, settings), y=y,
-                  task=outcome_task(y, settings), train=[s for s in training_samples(sheet, settings) if s in y.index],
-                  test=external_test_samples(sheet, settings), qc=qc_samples(sheet))
+    return Cohort(
+        sheet=_by_sample(sheet),
+        omics=omics,
+        info=sample_info(sheet, settings),
+        y=y,
+        task=outcome_task(y, settings),
+        train=[s for s in training_samples(sheet, settings) if s in y.index],
+        test=external_test_samples(sheet, settings),
+        qc=qc_samples(sheet),
+    )
 
 
 def split_jobs(splits: list[str], per_job: int) -> dict[str, list[str]]:
     """The CV splits grouped into jobs of ``per_job`` (in order; the last job may hold fewer):
-    {"part1": [...], "part2": [...], ...} (``evaluation: splits_per_job``)."""
+    {"part1": [...], "part2": [...], ...} (``evaluation: splits_per_job``).
+    """
     per_job = max(1, int(per_job))
-    return {f"part{i // per_job + 1}": list(splits[i:i + per_job]) for i in range(0, len(splits), per_job)}
+    return {f"part{i // per_job + 1}": list(splits[i : i + per_job]) for i in range(0, len(splits), per_job)}
 
 
 @reads("evaluation")

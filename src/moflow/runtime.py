@@ -9,7 +9,8 @@ import sys
 def setup(log_path: str | None, threads: int = 1) -> logging.Logger:
     """Start the job's CPU accounting (:mod:`moflow.accounting`; its line ends the log), send log
     records and warnings to ``log_path`` and pin BLAS/OpenMP threads to ``threads`` (extra BLAS
-    threads were measured to double MOFA's CPU time for nothing)."""
+    threads were measured to double MOFA's CPU time for nothing).
+    """
     import atexit
 
     from moflow import accounting
@@ -44,8 +45,10 @@ def setup(log_path: str | None, threads: int = 1) -> logging.Logger:
             first, trace = f"Error: {exc}", None
         else:
             text = str(exc).splitlines()
-            first = (f"Error: {exc_type.__name__}: {text[0] if text else ''} (not a known input problem; "
-                     "the traceback follows)")
+            first = (
+                f"Error: {exc_type.__name__}: {text[0] if text else ''} (not a known input problem; "
+                "the traceback follows)"
+            )
             trace = (exc_type, exc, tb)
         sys.stderr.write(first + "\n")
         sys.stderr.flush()

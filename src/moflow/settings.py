@@ -19,10 +19,11 @@ import copy
 import dataclasses
 import difflib
 import functools
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Mapping, get_type_hints
+from typing import Any, get_type_hints
 
 from moflow.errors import ConfigError
 
@@ -35,13 +36,15 @@ CONFIG_SCHEMA = SCHEMA_DIR / "config.schema.yaml"
 # --------------------------------------------------------------------------------------------
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _load_schema(path: str) -> dict:
     import yaml
 
     if not Path(path).exists():
-        raise FileNotFoundError(f"{path} not found: the package reads the workflow's schemas from the checkout it "
-                                "was installed from; install it with `pip install -e <moflow checkout>`.")
+        raise FileNotFoundError(
+            f"{path} not found: the package reads the workflow's schemas from the checkout it "
+            "was installed from; install it with `pip install -e <moflow checkout>`."
+        )
     with open(path) as fh:
         return yaml.safe_load(fh)
 
@@ -82,12 +85,14 @@ def _describe(error, schema: dict, source: str) -> str:
             near = difflib.get_close_matches(str(key), allowed, n=1)
             hints.append(f"'{key}'" + (f" (did you mean '{near[0]}'?)" if near else ""))
         valid = ", ".join(allowed)
-        return (f"{source}: unknown key {', '.join(hints)} under {where}. Valid keys there: {valid}.")
+        return f"{source}: unknown key {', '.join(hints)} under {where}. Valid keys there: {valid}."
     if error.validator == "enum":
         near = difflib.get_close_matches(str(error.instance), [str(v) for v in error.validator_value], n=1)
         hint = f" Did you mean '{near[0]}'?" if near else ""
-        return (f"{source}: {where} is '{error.instance}', which is not one of "
-                f"{', '.join(map(str, error.validator_value))}.{hint}")
+        return (
+            f"{source}: {where} is '{error.instance}', which is not one of "
+            f"{', '.join(map(str, error.validator_value))}.{hint}"
+        )
     if error.validator == "required":
         return f"{source}: {error.message} (under {where}). Add it."
     return f"{source}: {where}: {error.message}."
@@ -334,9 +339,11 @@ class _NotPassed:
         self.name = name
 
     def _fail(self, *_, **__):
-        raise ConfigError(f"the settings section '{self.name}' was not passed to this step: the package function "
-                          f"reads it without declaring it (moflow.settings.reads), so rules/common.smk "
-                          f"(settings_for) did not hand it over. Declare '{self.name}' in the function's reads.")
+        raise ConfigError(
+            f"the settings section '{self.name}' was not passed to this step: the package function "
+            f"reads it without declaring it (moflow.settings.reads), so rules/common.smk "
+            f"(settings_for) did not hand it over. Declare '{self.name}' in the function's reads."
+        )
 
     def __getattr__(self, item):
         if item.startswith("__"):
@@ -349,8 +356,22 @@ class _NotPassed:
         return f"<section {self.name!r} not passed>"
 
 
-SECTIONS = ("samples", "omics", "seed", "outcome", "covariates", "inputs", "demo", "kind_defaults", "preprocess",
-            "batch_confounding", "integration", "evaluation", "design", "enrichment")
+SECTIONS = (
+    "samples",
+    "omics",
+    "seed",
+    "outcome",
+    "covariates",
+    "inputs",
+    "demo",
+    "kind_defaults",
+    "preprocess",
+    "batch_confounding",
+    "integration",
+    "evaluation",
+    "design",
+    "enrichment",
+)
 
 
 @dataclass(frozen=True)
@@ -373,9 +394,10 @@ class Settings:
     enrichment: Enrichment
 
     @classmethod
-    def from_config(cls, config: Mapping, *, sections=None) -> "Settings":
+    def from_config(cls, config: Mapping, *, sections=None) -> Settings:
         """Build from a validated config (defaults filled). ``sections``: the sections present (default:
-        the keys of ``config``); the others are left out and raise when touched."""
+        the keys of ``config``); the others are left out and raise when touched.
+        """
         present = set(config) if sections is None else set(sections)
         unknown = present - set(SECTIONS)
         if unknown:
@@ -387,18 +409,20 @@ class Settings:
                 values[f.name] = _NotPassed(f.name)
                 continue
             if f.name not in config:
-                raise ConfigError(f"settings: section '{f.name}' is missing; the config was not validated against "
-                                  "schemas/config.schema.yaml (moflow.settings.apply_defaults fills its defaults)")
+                raise ConfigError(
+                    f"settings: section '{f.name}' is missing; the config was not validated against "
+                    "schemas/config.schema.yaml (moflow.settings.apply_defaults fills its defaults)"
+                )
             values[f.name] = _build(hints[f.name], config[f.name], f.name)
         return cls(**values)
 
     @classmethod
-    def defaults(cls, **overrides) -> "Settings":
+    def defaults(cls, **overrides) -> Settings:
         """The schema's defaults with top-level ``overrides`` (tests, notebooks)."""
         return cls.from_config(default_config(**overrides))
 
     def layer_overrides(self, layer: str) -> dict:
-        """config ``preprocess: {<layer>: ...}`` as a plain dict (empty where the layer has none)."""
+        """Config ``preprocess: {<layer>: ...}`` as a plain dict (empty where the layer has none)."""
         return thaw(self.preprocess.get(layer) or {})
 
 
@@ -410,8 +434,10 @@ def _build(tp, value, where: str):
         kwargs = {}
         for f in dataclasses.fields(tp):
             if f.name not in value:
-                raise ConfigError(f"settings: '{where}.{f.name}' is missing; the config was not validated against "
-                                  "schemas/config.schema.yaml (its defaults fill every key)")
+                raise ConfigError(
+                    f"settings: '{where}.{f.name}' is missing; the config was not validated against "
+                    "schemas/config.schema.yaml (its defaults fill every key)"
+                )
             kwargs[f.name] = _build(hints[f.name], value[f.name], f"{where}.{f.name}")
         extra = set(value) - {f.name for f in dataclasses.fields(tp)}
         if extra:
@@ -431,13 +457,14 @@ def _build(tp, value, where: str):
 
 def reads(*sections: str, uses=()):
     """Declare the settings sections a package function reads (itself, and through the functions in
-    ``uses``). ``rules/common.smk`` hands a rule exactly ``fn.reads`` of the function its script calls."""
+    ``uses``). ``rules/common.smk`` hands a rule exactly ``fn.reads`` of the function its script calls.
+    """
     bad = [s for s in sections if s not in SECTIONS]
     if bad:
         raise ValueError(f"reads: unknown section(s) {bad}")
     declared = set(sections)
     for fn in uses:
-        declared |= set(getattr(fn, "reads"))
+        declared |= set(fn.reads)
 
     def deco(fn):
         fn.reads = tuple(s for s in SECTIONS if s in declared)

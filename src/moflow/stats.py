@@ -13,7 +13,8 @@ import pandas as pd
 
 def cramers_v(a, b) -> float:
     """Cramér's V of two categorical vectors (chi-square without continuity correction); 0 when either
-    has a single level."""
+    has a single level.
+    """
     table = pd.crosstab(np.asarray(a).astype(str), np.asarray(b).astype(str))
     k = min(table.shape) - 1
     if k < 1:
@@ -56,8 +57,12 @@ def batch_outcome_association(batch: pd.Series, y: pd.Series) -> dict:
     yy = pd.Series(np.asarray(y))
     num = pd.to_numeric(yy, errors="coerce")
     if num.notna().all() and yy.nunique() > 2:
-        return {"statistic": "correlation_ratio", "value": correlation_ratio(b, num), "single_level_batches": [],
-                "n": int(len(b))}
+        return {
+            "statistic": "correlation_ratio",
+            "value": correlation_ratio(b, num),
+            "single_level_batches": [],
+            "n": int(len(b)),
+        }
     ys = yy.astype(str)
     single = []
     if ys.nunique() > 1:
@@ -70,7 +75,8 @@ def batch_outcome_association(batch: pd.Series, y: pd.Series) -> dict:
 def row_nanmedian(A: np.ndarray) -> np.ndarray:
     """``np.nanmedian(A, axis=1)``, the same numbers, vectorised: numpy's version loops over rows in
     Python once any value is missing (4.3 s for five calls on 1,000 x 20,000 counts, 0.5 s here).
-    A row with nothing observed gives NaN (numpy also warns)."""
+    A row with nothing observed gives NaN (numpy also warns).
+    """
     A = np.asarray(A, dtype=float)
     S = np.sort(A, axis=1)  # NaN sort last
     n = (~np.isnan(A)).sum(axis=1)

@@ -22,10 +22,26 @@ SIZE = dict(n_samples=60, n_batches=3, n_genes=300, n_proteins=100, n_metabolite
 
 LAYER_ROWS = {
     "rna": ["rna", "rnaseq_counts", "data/rna.tsv", "features_in_rows", "batch", "false", "false", "symbol"],
-    "protein": ["protein", "proteomics_intensity", "data/protein.csv", "samples_in_rows", "batch", "false", "true",
-                "symbol"],
-    "metabolomics": ["metabolomics", "metabolomics_intensity", "data/metab.parquet", "samples_in_rows", "batch",
-                     "true", "false", "none"],
+    "protein": [
+        "protein",
+        "proteomics_intensity",
+        "data/protein.csv",
+        "samples_in_rows",
+        "batch",
+        "false",
+        "true",
+        "symbol",
+    ],
+    "metabolomics": [
+        "metabolomics",
+        "metabolomics_intensity",
+        "data/metab.parquet",
+        "samples_in_rows",
+        "batch",
+        "true",
+        "false",
+        "none",
+    ],
 }
 OMICS_COLUMNS = ["layer", "kind", "path", "orientation", "batch_column", "has_qc", "log_scale", "gene_ids"]
 
@@ -63,17 +79,41 @@ LIGHT = {"enrichment": {"competitive": {"enabled": False}, "ora": {"enabled": Fa
 # batch confounded with the outcome) appears at least once; every run costs CI about a minute.
 SCENARIOS = [
     # three layers with an external test set run in tests/e2e/test_workflow.py
-    Scenario("binary01_zeros_external", outcome="01", layers=("rna", "protein"), ids="zeros", external=True,
-             regulators=True),
+    Scenario(
+        "binary01_zeros_external", outcome="01", layers=("rna", "protein"), ids="zeros", external=True, regulators=True
+    ),
     Scenario("binary12_one_layer", outcome="12", layers=("protein",), config=LIGHT),
-    Scenario("multiclass_two_layers_external", outcome="multiclass", layers=("rna", "protein"), external=True,
-             config={**LIGHT, "evaluation": {"strategies": ["early", "mofa"]}}),
-    Scenario("continuous_two_layers_external", outcome="continuous", layers=("rna", "metabolomics"), ids="zeros",
-             external=True, config=LIGHT),
-    Scenario("truefalse_confounded_allowed", outcome="truefalse", layers=("rna", "protein"), confounded=True,
-             incomplete=True, config={**LIGHT, "batch_confounding": {"allow": True}}),
-    Scenario("multiclass_one_layer_zeros", outcome="multiclass", layers=("metabolomics",), ids="zeros",
-             subjects=True, config=LIGHT),
+    Scenario(
+        "multiclass_two_layers_external",
+        outcome="multiclass",
+        layers=("rna", "protein"),
+        external=True,
+        config={**LIGHT, "evaluation": {"strategies": ["early", "mofa"]}},
+    ),
+    Scenario(
+        "continuous_two_layers_external",
+        outcome="continuous",
+        layers=("rna", "metabolomics"),
+        ids="zeros",
+        external=True,
+        config=LIGHT,
+    ),
+    Scenario(
+        "truefalse_confounded_allowed",
+        outcome="truefalse",
+        layers=("rna", "protein"),
+        confounded=True,
+        incomplete=True,
+        config={**LIGHT, "batch_confounding": {"allow": True}},
+    ),
+    Scenario(
+        "multiclass_one_layer_zeros",
+        outcome="multiclass",
+        layers=("metabolomics",),
+        ids="zeros",
+        subjects=True,
+        config=LIGHT,
+    ),
     Scenario("survival_two_layers_external", outcome="survival", layers=("rna", "metabolomics"), external=True),
     Scenario("h5mu_cohort_two_layers", layers=("rna", "protein"), h5mu=True, config=LIGHT),
 ]
@@ -121,18 +161,22 @@ def make_scenario(root: Path, sc: Scenario, *, seed: int = 5) -> Path:
         first = (sheet.loc[is_sample, "batch"] == sorted(sheet["batch"].unique())[0]).to_numpy()
         flip = rng.random(int(is_sample.sum())) < 0.04
         flip[np.flatnonzero(first)[:2]] = True
-        a_, b_ = {"01": ("0", "1"), "12": ("1", "2"), "truefalse": ("false", "true")}.get(sc.outcome,
-                                                                                          ("control", "case"))
+        a_, b_ = {"01": ("0", "1"), "12": ("1", "2"), "truefalse": ("false", "true")}.get(
+            sc.outcome, ("control", "case")
+        )
         sheet.loc[is_sample, "outcome"] = np.where(first ^ flip, b_, a_)
     if sc.ids == "zeros":
         ids = {s: f"{i + 1:04d}" for i, s in enumerate(sheet["sample"])}
         sheet["sample"] = sheet["sample"].map(ids)
         c.layers = {k: v.rename(index=ids) for k, v in c.layers.items()}
         c.factors = c.factors.rename(index=ids)
-    config: dict = {"samples": "config/samples.tsv", "omics": "config/omics.tsv",
-                    "outcome": {"column": "outcome"},
-                    "evaluation": {"folds": 2, "repeats": 1, "permutations": 100},
-                    "integration": {"inner_folds": 2, "mofa": {"factors": 4, "stability_seeds": 0}}}
+    config: dict = {
+        "samples": "config/samples.tsv",
+        "omics": "config/omics.tsv",
+        "outcome": {"column": "outcome"},
+        "evaluation": {"folds": 2, "repeats": 1, "permutations": 100},
+        "integration": {"inner_folds": 2, "mofa": {"factors": 4, "stability_seeds": 0}},
+    }
     if sc.outcome == "continuous":
         config["outcome"]["type"] = "continuous"
     if sc.outcome == "survival":
@@ -145,10 +189,16 @@ def make_scenario(root: Path, sc: Scenario, *, seed: int = 5) -> Path:
         sheet["set"] = ["test" if s in test_ids else "train" for s in sheet["sample"]]
         config["evaluation"].update({"test_column": "set", "test_value": "test"})
     data = root / "data"
-    paths = {"rna": data / "rna.tsv", "protein": data / "protein.csv", "metabolomics": data / "metab.parquet",
-             "samples": root / "config" / "samples.tsv", "gene_sets": data / "pathways.gmt",
-             "factors": data / "truth" / "factors.tsv", "loadings": data / "truth" / "loadings.tsv",
-             "gene_set_truth": data / "truth" / "gene_sets.tsv"}
+    paths = {
+        "rna": data / "rna.tsv",
+        "protein": data / "protein.csv",
+        "metabolomics": data / "metab.parquet",
+        "samples": root / "config" / "samples.tsv",
+        "gene_sets": data / "pathways.gmt",
+        "factors": data / "truth" / "factors.tsv",
+        "loadings": data / "truth" / "loadings.tsv",
+        "gene_set_truth": data / "truth" / "gene_sets.tsv",
+    }
     io.write_demo_cohort(c, {k: str(v) for k, v in paths.items()})
     sheet.to_csv(paths["samples"], sep="\t", index=False, lineterminator="\n")
     for layer in set(LAYER_ROWS) - set(sc.layers):
@@ -162,12 +212,16 @@ def make_scenario(root: Path, sc: Scenario, *, seed: int = 5) -> Path:
         planted = [g for g in c.gene_sets["PLANTED_F1_OUTCOME_RESPONSE"] if g in genes][:25]
         rows = [("TF_PLANTED", g, "+") for g in planted]
         for k in range(3):
-            rows += [(f"TF_DECOY{k + 1}", g, "-" if j % 2 else "+")
-                     for j, g in enumerate(rng.choice(genes, 25, replace=False))]
+            rows += [
+                (f"TF_DECOY{k + 1}", g, "-" if j % 2 else "+")
+                for j, g in enumerate(rng.choice(genes, 25, replace=False))
+            ]
         pd.DataFrame(rows, columns=["source", "target", "sign"]).to_csv(
-            data / "regulators.tsv", sep="\t", index=False, lineterminator="\n")
+            data / "regulators.tsv", sep="\t", index=False, lineterminator="\n"
+        )
         config.setdefault("integration", {})["hierarchical"] = {
-            "regulators": {"tf": {"edges": "data/regulators.tsv", "layer": "rna"}}}
+            "regulators": {"tf": {"edges": "data/regulators.tsv", "layer": "rna"}}
+        }
     if sc.incomplete:  # as real cohorts come: outcomes not known for all, a layer not measured for one
         cohort_ids = list(sheet.loc[sheet["sample_type"] == "sample", "sample"])
         sheet.loc[sheet["sample"].isin(cohort_ids[:3]), "outcome"] = ""
@@ -218,15 +272,22 @@ def _as_h5mu(root: Path, sc: Scenario, c, sheet: pd.DataFrame, config: dict) -> 
     for name in ("rna.tsv", "protein.csv", "metab.parquet"):
         (root / "data" / name).unlink(missing_ok=True)
     (root / "config" / "samples.tsv").unlink()
-    omics = pd.DataFrame({"layer": list(sc.layers), "kind": [LAYER_ROWS[x][1] for x in sc.layers],
-                          "path": "data/cohort.h5mu", "batch_column": "batch",
-                          "log_scale": [LAYER_ROWS[x][6] for x in sc.layers],
-                          "gene_ids": ["none" if x == "rna" else LAYER_ROWS[x][7] for x in sc.layers]})
+    omics = pd.DataFrame(
+        {
+            "layer": list(sc.layers),
+            "kind": [LAYER_ROWS[x][1] for x in sc.layers],
+            "path": "data/cohort.h5mu",
+            "batch_column": "batch",
+            "log_scale": [LAYER_ROWS[x][6] for x in sc.layers],
+            "gene_ids": ["none" if x == "rna" else LAYER_ROWS[x][7] for x in sc.layers],
+        }
+    )
     omics.to_csv(root / "config" / "omics.tsv", sep="\t", index=False, lineterminator="\n")
     config["samples"] = "data/cohort.h5mu"
     if "rna" in sc.layers:
-        config.setdefault("enrichment", {})["layers"] = {"rna": {"annotation": "data/cohort.h5mu",
-                                                                 "gene_column": "symbol"}}
+        config.setdefault("enrichment", {})["layers"] = {
+            "rna": {"annotation": "data/cohort.h5mu", "gene_column": "symbol"}
+        }
 
 
 if __name__ == "__main__":

@@ -11,8 +11,13 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def test_snakemake_lint_is_clean():
-    res = subprocess.run([sys.executable, "-m", "snakemake", "--lint", "--cores", "1"], cwd=REPO,
-                         capture_output=True, text=True, timeout=300)
+    res = subprocess.run(
+        [sys.executable, "-m", "snakemake", "--lint", "--cores", "1"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert "Lints for" not in res.stdout + res.stderr, (res.stdout + res.stderr)[-3000:]
 
 
@@ -20,6 +25,5 @@ def test_snakefmt_is_clean():
     exe = shutil.which("snakefmt") or str(Path(sys.executable).with_name("snakefmt"))
     if not Path(exe).exists():
         pytest.skip("snakefmt is not installed")
-    res = subprocess.run([exe, "--check", "rules", "Snakefile"], cwd=REPO, capture_output=True, text=True,
-                         timeout=300)
+    res = subprocess.run([exe, "--check", "rules", "Snakefile"], cwd=REPO, capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, (res.stdout + res.stderr)[-3000:]

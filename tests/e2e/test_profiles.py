@@ -26,7 +26,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from test_workflow import make_project
 
 REPO = Path(__file__).resolve().parents[2]
@@ -172,8 +171,11 @@ def test_conda_profile_uses_pinned_envs():
     assert _profile("conda")["software-deployment-method"] == "conda"
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
     pins = dict(d.split("==") for d in project["dependencies"] if "==" in d)
-    named = {m for smk in (REPO / "rules").glob("*.smk")
-             for m in re.findall(r'conda:\s*\n\s*"\.\./envs/([\w-]+\.yaml)"', smk.read_text())}
+    named = {
+        m
+        for smk in (REPO / "rules").glob("*.smk")
+        for m in re.findall(r'conda:\s*\n\s*"\.\./envs/([\w-]+\.yaml)"', smk.read_text())
+    }
     assert named and named <= {p.name for p in (REPO / "envs").glob("*.yaml")}
     for env in named:
         deps = yaml.safe_load((REPO / "envs" / env).read_text())["dependencies"]
@@ -223,8 +225,16 @@ def test_profile_names_only_known_options(name, cli_options):
 
 
 # The keys that decide a job's threads and resources (the others do not change a dry run's jobs).
-RESOURCE_KEYS = ("cores", "default-resources", "set-resources", "set-threads", "resources",
-                 "groups", "group-components", "max-threads")
+RESOURCE_KEYS = (
+    "cores",
+    "default-resources",
+    "set-resources",
+    "set-threads",
+    "resources",
+    "groups",
+    "group-components",
+    "max-threads",
+)
 
 
 def _local_copy(name: str) -> dict:
@@ -236,8 +246,7 @@ def _local_copy(name: str) -> dict:
 def project(tmp_path_factory):
     """The tiny cohort, with every intermediate file of the DAG stood in by a (sparse) file."""
     root = make_project(tmp_path_factory.mktemp("profiles"))
-    res = _snakemake("-s", str(REPO / "Snakefile"), "-d", str(root), "-n", "--cores", "1",
-                     "--workflow-profile", "none")
+    res = _snakemake("-s", str(REPO / "Snakefile"), "-d", str(root), "-n", "--cores", "1", "--workflow-profile", "none")
     assert res.returncode == 0, res.stderr[-3000:]
     outputs = {o for job in parse_jobs(res.stdout + res.stderr) for o in job["output"]}
     assert any(o.startswith("results/inputs/") for o in outputs)
@@ -272,13 +281,14 @@ def dry_runs(project, tmp_path_factory):
         runs["cluster-generic (whole)"] = ["--profile", "profiles/cluster-generic"]
 
     def run(args):
-        return _snakemake("-s", str(REPO / "Snakefile"), "-d", str(project), "-n", "--forceall",
-                          "--cores", "64", *args)
+        return _snakemake("-s", str(REPO / "Snakefile"), "-d", str(project), "-n", "--forceall", "--cores", "64", *args)
 
     with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
         done = dict(zip(runs, pool.map(run, runs.values())))
-    return {**{name: done[first] for name, first in same_as.items()},
-            **{k: v for k, v in done.items() if k not in PROFILES}}
+    return {
+        **{name: done[first] for name, first in same_as.items()},
+        **{k: v for k, v in done.items() if k not in PROFILES},
+    }
 
 
 @pytest.mark.parametrize("name", sorted(PROFILES))

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from scenarios import SCENARIOS, make_scenario
 
 from moflow import io
-from scenarios import SCENARIOS, make_scenario
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.e2e
@@ -30,8 +30,11 @@ def _check(folder: Path, sc) -> None:
     html = (r / "report.html").read_text()
     board = io.read_table(r / "evaluate" / "scoreboard.tsv")
     pred = io.read_table(r / "evaluate" / "predictions.tsv")
-    sheet = (io.read_sheet(folder / "data" / "cohort.h5mu") if sc.h5mu else
-             pd.read_csv(folder / "config" / "samples.tsv", sep="\t", dtype=str, keep_default_na=False))
+    sheet = (
+        io.read_sheet(folder / "data" / "cohort.h5mu")
+        if sc.h5mu
+        else pd.read_csv(folder / "config" / "samples.tsv", sep="\t", dtype=str, keep_default_na=False)
+    )
     cohort = sheet.loc[sheet["sample_type"] == "sample", "sample"]
     # IDs are strings everywhere: every prediction names a sample of the sheet, as written there
     assert set(pred["sample"]) <= set(cohort), sorted(set(pred["sample"]) - set(cohort))[:5]
@@ -46,7 +49,7 @@ def _check(folder: Path, sc) -> None:
     metric = {"continuous": "r2", "survival": "harrell_c"}.get(sc.outcome, "balanced_accuracy")
     assert metric in board.columns and board[metric].notna().all()
     if sc.outcome == "survival":  # the outcome as the user coded it (TRUE/false), read as events
-        events = (sheet.loc[sheet["sample_type"] == "sample", "dead"].str.lower() == "true")
+        events = sheet.loc[sheet["sample_type"] == "sample", "dead"].str.lower() == "true"
         cv = pred[pred["split"] != "final"].drop_duplicates("sample").set_index("sample")
         assert (cv["event"] == events.set_axis(cohort).reindex(cv.index).astype(int)).all()
         assert {"n_events", "uno_c", "integrated_brier"} <= set(board.columns)
@@ -121,8 +124,9 @@ def test_scenario_as_a_snakemake_module(tmp_path):
     folder = make_scenario(tmp_path / "deployed", sc)
     template = Environment(loader=PackageLoader("snakedeploy")).get_template("use_module.smk.jinja")
     (folder / "workflow").mkdir()
-    (folder / "workflow" / "Snakefile").write_text(template.render(
-        name="moflow", snakefile=f'"{REPO / "Snakefile"}"', repo=str(REPO), config="config/config.yaml"))
+    (folder / "workflow" / "Snakefile").write_text(
+        template.render(name="moflow", snakefile=f'"{REPO / "Snakefile"}"', repo=str(REPO), config="config/config.yaml")
+    )
     dry = _snakemake(folder, "-n")  # the whole DAG resolves through the module...
     assert dry.returncode == 0, dry.stderr[-6000:]
     assert "report" in dry.stdout and "cv_fold" in dry.stdout

@@ -38,26 +38,56 @@ def make_project(root: Path, *, external_test: bool = True, **overrides) -> Path
         cohort.layers["protein"] = cohort.layers["protein"].drop(index=test_ids[:4])
     data = root / "data"
     paths = {
-        "rna": data / "rna.tsv", "protein": data / "protein.csv", "metabolomics": data / "metab.parquet",
-        "samples": root / "config" / "samples.tsv", "gene_sets": data / "sets.gmt",
-        "factors": data / "truth" / "factors.tsv", "loadings": data / "truth" / "loadings.tsv",
+        "rna": data / "rna.tsv",
+        "protein": data / "protein.csv",
+        "metabolomics": data / "metab.parquet",
+        "samples": root / "config" / "samples.tsv",
+        "gene_sets": data / "sets.gmt",
+        "factors": data / "truth" / "factors.tsv",
+        "loadings": data / "truth" / "loadings.tsv",
         "gene_set_truth": data / "truth" / "gene_sets.tsv",
     }
     io.write_demo_cohort(cohort, {k: str(v) for k, v in paths.items()})
-    omics = pd.DataFrame([
-        ["rna", "rnaseq_counts", "data/rna.tsv", "features_in_rows", "batch", "false", "false", "symbol"],
-        ["protein", "proteomics_intensity", "data/protein.csv", "samples_in_rows", "batch", "false", "true", "symbol"],
-        ["metabolomics", "metabolomics_intensity", "data/metab.parquet", "samples_in_rows", "batch", "true",
-         "false", "none"],
-    ], columns=["layer", "kind", "path", "orientation", "batch_column", "has_qc", "log_scale", "gene_ids"])
+    omics = pd.DataFrame(
+        [
+            ["rna", "rnaseq_counts", "data/rna.tsv", "features_in_rows", "batch", "false", "false", "symbol"],
+            [
+                "protein",
+                "proteomics_intensity",
+                "data/protein.csv",
+                "samples_in_rows",
+                "batch",
+                "false",
+                "true",
+                "symbol",
+            ],
+            [
+                "metabolomics",
+                "metabolomics_intensity",
+                "data/metab.parquet",
+                "samples_in_rows",
+                "batch",
+                "true",
+                "false",
+                "none",
+            ],
+        ],
+        columns=["layer", "kind", "path", "orientation", "batch_column", "has_qc", "log_scale", "gene_ids"],
+    )
     omics.to_csv(root / "config" / "omics.tsv", sep="\t", index=False)
     config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
-    config.update({
-        "evaluation": {"folds": 3, "repeats": 1, "permutations": 200,
-                       **({"test_column": "split", "test_value": "test"} if external_test else {})},
-        "integration": {**config["integration"], "mofa": {**config["integration"]["mofa"], "factors": 5}},
-        "enrichment": {**config["enrichment"], "gene_sets": {"demo": "data/sets.gmt"}, "permutations": 200},
-    })
+    config.update(
+        {
+            "evaluation": {
+                "folds": 3,
+                "repeats": 1,
+                "permutations": 200,
+                **({"test_column": "split", "test_value": "test"} if external_test else {}),
+            },
+            "integration": {**config["integration"], "mofa": {**config["integration"]["mofa"], "factors": 5}},
+            "enrichment": {**config["enrichment"], "gene_sets": {"demo": "data/sets.gmt"}, "permutations": 200},
+        }
+    )
     config.update(overrides)
     (root / "config" / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     return root
@@ -77,14 +107,26 @@ def test_run_writes_every_stage(finished_run):
         assert (r / "inputs" / f"{layer}.parquet").exists()
         assert (r / "preprocess" / f"{layer}.parquet").exists()
     html = (r / "report.html").read_text()
-    for section in ("Preprocessing", "Intermediate integration (MOFA)", "Evaluation", "Pathway enrichment",
-                    "Outcome-related MOFA factor"):
+    for section in (
+        "Preprocessing",
+        "Intermediate integration (MOFA)",
+        "Evaluation",
+        "Pathway enrichment",
+        "Outcome-related MOFA factor",
+    ):
         assert section in html
     assert (r / "integrate" / "mofa" / "model.hdf5").stat().st_size > 0
     assert (r / "provenance.json").exists()
     # the design stage: its tables, figures and the report's section with the verdict sentence
-    for name in ("power.tsv", "joint_design.tsv", "learning_points.tsv", "learning_curve.tsv", "sample_size.tsv",
-                 "power.png", "learning_curve.png"):
+    for name in (
+        "power.tsv",
+        "joint_design.tsv",
+        "learning_points.tsv",
+        "learning_curve.tsv",
+        "sample_size.tsv",
+        "power.png",
+        "learning_curve.png",
+    ):
         assert (r / "design" / name).stat().st_size > 0, name
     assert "How many samples?" in html and "With this cohort as a pilot" in html
     points = io.read_table(r / "design" / "learning_points.tsv")
@@ -127,8 +169,16 @@ def test_report_opens_in_a_browser(finished_run, tmp_path):
 
 def test_scoreboard_has_every_strategy_on_identical_splits(finished_run):
     board = io.read_table(finished_run / "results" / "evaluate" / "scoreboard.tsv")
-    assert set(board["strategy"]) == {"single_rna", "single_protein", "single_metabolomics", "early", "mixed", "late",
-                                      "mofa", "hierarchical"}
+    assert set(board["strategy"]) == {
+        "single_rna",
+        "single_protein",
+        "single_metabolomics",
+        "early",
+        "mixed",
+        "late",
+        "mofa",
+        "hierarchical",
+    }
     folds = io.read_table(finished_run / "results" / "evaluate" / "fold_scores.tsv")
     assert folds.groupby("strategy")["split"].apply(frozenset).nunique() == 1
     pred = io.read_table(finished_run / "results" / "evaluate" / "predictions.tsv")
@@ -227,9 +277,10 @@ def test_mofa_model_opens_in_mofax(finished_run):
         for col in Z.columns:
             hits = [c for c in tsv.columns if np.allclose(Z[col].to_numpy(), tsv[c].to_numpy(), atol=1e-5)]
             assert hits == [col], (col, hits)
-        assert m.get_weights(df=True).shape[0] == sum(io.read_matrix(
-            finished_run / "results" / "preprocess" / f"{layer}.parquet").shape[1]
-            for layer in ("rna", "protein", "metabolomics"))
+        assert m.get_weights(df=True).shape[0] == sum(
+            io.read_matrix(finished_run / "results" / "preprocess" / f"{layer}.parquet").shape[1]
+            for layer in ("rna", "protein", "metabolomics")
+        )
     finally:
         m.close()
 
@@ -245,9 +296,13 @@ def test_batch_correction_diagnostics(finished_run):
 def test_rerun_is_byte_identical(finished_run, tmp_path):
     """Same config and seed: identical tables."""
     again = make_project(tmp_path)
-    targets = ["results/inputs/samples.tsv", "results/preprocess/protein_diagnostics.tsv",
-               "results/integrate/mofa/weights.tsv", "results/evaluate/folds/part1.tsv",
-               "results/evaluate/scoreboard.tsv"]
+    targets = [
+        "results/inputs/samples.tsv",
+        "results/preprocess/protein_diagnostics.tsv",
+        "results/integrate/mofa/weights.tsv",
+        "results/evaluate/folds/part1.tsv",
+        "results/evaluate/scoreboard.tsv",
+    ]
     res = _snakemake(again, *targets)
     assert res.returncode == 0, res.stderr[-3000:]
     for rel in targets:
@@ -284,25 +339,34 @@ BAD = {
     "misspelt positive class": (_misspell_positive_class, ["'outcome: positive' is 'cases'", "samples.tsv", "'case'"]),
     "config typo": (
         lambda r: _edit_text(r / "config" / "config.yaml", lambda t: t.replace("\nintegration:", "\nintegraton:")),
-        ["Invalid config: config/config.yaml: unknown key 'integraton' (did you mean 'integration'?)"]),
+        ["Invalid config: config/config.yaml: unknown key 'integraton' (did you mean 'integration'?)"],
+    ),
     "invalid YAML": (
-        lambda r: _edit_text(r / "config" / "config.yaml", lambda t: t.replace("  column: outcome",
-                                                                                "  column: [outcome")),
-        ["config/config.yaml, line", "invalid YAML"]),
+        lambda r: _edit_text(
+            r / "config" / "config.yaml", lambda t: t.replace("  column: outcome", "  column: [outcome")
+        ),
+        ["config/config.yaml, line", "invalid YAML"],
+    ),
     "unknown kind in the omics sheet": (
         lambda r: _edit_text(r / "config" / "omics.tsv", lambda t: t.replace("\trnaseq_counts\t", "\trnaseq_count\t")),
-        ["config/omics.tsv, row 2 (layer 'rna'): kind 'rnaseq_count'", "Did you mean 'rnaseq_counts'?"]),
+        ["config/omics.tsv, row 2 (layer 'rna'): kind 'rnaseq_count'", "Did you mean 'rnaseq_counts'?"],
+    ),
     "ragged matrix row": (
         lambda r: _edit_text(r / "data" / "protein.csv", lambda t: t.replace("\nS0003,", "\nS0003,1.0,", 1)),
-        ["data/protein.csv, line 4", "more fields than the header"]),
+        ["data/protein.csv, line 4", "more fields than the header"],
+    ),
     "Excel-mangled gene symbol": (
-        lambda r: _edit_text(r / "data" / "rna.tsv", lambda t: t.replace(t.splitlines()[3].split("\t")[0] + "\t",
-                                                                          "1-Mar\t", 1)),
-        ["data/rna.tsv", "'1-Mar'", "Excel"]),
+        lambda r: _edit_text(
+            r / "data" / "rna.tsv", lambda t: t.replace(t.splitlines()[3].split("\t")[0] + "\t", "1-Mar\t", 1)
+        ),
+        ["data/rna.tsv", "'1-Mar'", "Excel"],
+    ),
     "gene sets sharing no gene": (
-        lambda r: (r / "data" / "sets.gmt").write_text("SET_A\tna\t" + "\t".join(f"ENSG{i:05d}" for i in range(30))
-                                                       + "\n"),
-        ["data/sets.gmt: no gene of this file is a feature of layer 'rna'", "ENSG00000"]),
+        lambda r: (r / "data" / "sets.gmt").write_text(
+            "SET_A\tna\t" + "\t".join(f"ENSG{i:05d}" for i in range(30)) + "\n"
+        ),
+        ["data/sets.gmt: no gene of this file is a feature of layer 'rna'", "ENSG00000"],
+    ),
 }
 
 

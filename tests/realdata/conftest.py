@@ -7,8 +7,7 @@ folder, or a skip). Tests here are marked ``realdata`` (the marker is registered
 from __future__ import annotations
 
 import pytest
-
-from realdata_helpers import SHARED_DATA, require_dataset  # noqa: F401 (the fixtures' source)
+from realdata_helpers import SHARED_DATA, require_dataset
 
 
 @pytest.fixture(scope="session")

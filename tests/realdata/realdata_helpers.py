@@ -25,8 +25,16 @@ def omics_table(rows, *, log_scale: str = "true") -> pd.DataFrame:
     out = []
     for row in rows:
         layer, kind, *genes = row
-        out.append({"layer": layer, "kind": kind, "batch_column": "", "log_scale": log_scale, "has_qc": False,
-                    **({"gene_ids": genes[0]} if genes else {})})
+        out.append(
+            {
+                "layer": layer,
+                "kind": kind,
+                "batch_column": "",
+                "log_scale": log_scale,
+                "has_qc": False,
+                **({"gene_ids": genes[0]} if genes else {}),
+            }
+        )
     return pd.DataFrame(out).set_index("layer", drop=False)
 
 
@@ -34,8 +42,10 @@ def read_breast_tcga(d: Path) -> tuple[pd.DataFrame, dict[str, pd.DataFrame], pd
     """breast_tcga: (metadata by sample, {mrna, mirna: train + test, protein: train only}, the sheet the
     preprocessing sees: metadata without the subtype)."""
     meta = pd.read_csv(d / "metadata.csv", dtype=str).set_index("sample")
-    raw = {n: pd.concat([pd.read_csv(d / f"{n}_train.csv", index_col=0), pd.read_csv(d / f"{n}_test.csv", index_col=0)])
-           for n in ("mrna", "mirna")}
+    raw = {
+        n: pd.concat([pd.read_csv(d / f"{n}_train.csv", index_col=0), pd.read_csv(d / f"{n}_test.csv", index_col=0)])
+        for n in ("mrna", "mirna")
+    }
     raw["protein"] = pd.read_csv(d / "protein_train.csv", index_col=0)
     for X in raw.values():
         X.index = X.index.astype(str)

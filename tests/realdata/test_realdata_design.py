@@ -20,10 +20,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from realdata_helpers import require_dataset
 
 from moflow.settings import Settings, default_config, sections_of
 from moflow.tasks import design_power
-from realdata_helpers import require_dataset
 
 pytestmark = pytest.mark.realdata
 
@@ -33,16 +33,21 @@ def _cll():
     meta = pd.read_csv(d / "metadata.csv", index_col=0)
     meta.index = meta.index.astype(str)
     known = meta["IGHV_status"].isin(["M", "U"])
-    sheet = pd.DataFrame({"sample": meta.index[known], "sample_type": "sample",
-                          "ighv": meta.loc[known, "IGHV_status"].astype(str)}).reset_index(drop=True)
+    sheet = pd.DataFrame(
+        {"sample": meta.index[known], "sample_type": "sample", "ighv": meta.loc[known, "IGHV_status"].astype(str)}
+    ).reset_index(drop=True)
     drugs = pd.read_csv(d / "drugs.csv", index_col=0)
     muts = pd.read_csv(d / "mutations.csv", index_col=0)
     raw = {}
     for name, X in (("drugs", drugs), ("mutations", muts)):
         X.index = X.index.astype(str)
         raw[name] = X.loc[X.index.intersection(sheet["sample"])].loc[lambda x: x.notna().any(axis=1)]
-    omics = pd.DataFrame([{"layer": "drugs", "kind": "continuous", "path": "drugs.csv"},
-                          {"layer": "mutations", "kind": "binary", "path": "mutations.csv"}])
+    omics = pd.DataFrame(
+        [
+            {"layer": "drugs", "kind": "continuous", "path": "drugs.csv"},
+            {"layer": "mutations", "kind": "binary", "path": "mutations.csv"},
+        ]
+    )
     return sheet, raw, omics
 
 
@@ -51,8 +56,10 @@ def test_cll_power_per_layer_for_ighv():
     full = default_config(outcome={"column": "ighv"}, seed=1)
     settings = Settings.from_config(sections_of(full, design_power.reads))
     # "preprocessed": the drug layer standardized (the t test is scale-free), mutation calls as they are
-    layers = {"drugs": (raw["drugs"] - raw["drugs"].mean()) / raw["drugs"].std(),
-              "mutations": raw["mutations"].loc[:, raw["mutations"].notna().mean() > 0.5]}
+    layers = {
+        "drugs": (raw["drugs"] - raw["drugs"].mean()) / raw["drugs"].std(),
+        "mutations": raw["mutations"].loc[:, raw["mutations"].notna().mean() > 0.5],
+    }
     out = design_power(raw, layers, sheet, omics, settings)
     power = out["power"]
     first = power.groupby("layer").first()

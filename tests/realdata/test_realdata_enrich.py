@@ -49,12 +49,21 @@ def test_estrogen_response_behind_the_basal_vs_luminal_factor(breast):
         mofa = MOFA(n_factors=10, seed=1).fit(scaled)
     Z = mofa.Z_train_
     basal, luma = y == "Basal", y == "LumA"
-    auc = {f: stats.mannwhitneyu(Z.loc[basal, f], Z.loc[luma, f]).statistic / (basal.sum() * luma.sum())
-           for f in Z.columns}
+    auc = {
+        f: stats.mannwhitneyu(Z.loc[basal, f], Z.loc[luma, f]).statistic / (basal.sum() * luma.sum()) for f in Z.columns
+    }
     factor = max(auc, key=lambda f: abs(auc[f] - 0.5))
     assert abs(auc[factor] - 0.5) > 0.45  # the factor separates the subtypes almost perfectly
-    res = factor_enrichment(mofa.weights(), hallmark, layers=["mrna"], variance=mofa.r2_,
-                            min_variance_explained=0.005, min_size=5, permutations=1000, seed=0)
+    res = factor_enrichment(
+        mofa.weights(),
+        hallmark,
+        layers=["mrna"],
+        variance=mofa.r2_,
+        min_variance_explained=0.005,
+        min_size=5,
+        permutations=1000,
+        seed=0,
+    )
     top = res[res["factor"] == factor].sort_values("rank").head(5)
     assert ESTROGEN & set(top["term"]), top[["term", "nes", "fdr"]]
     er = top[top["term"].isin(ESTROGEN)].iloc[0]

@@ -40,14 +40,21 @@ import time
 import numpy as np
 import pandas as pd
 import pytest
-
-from moflow.evaluate import (external_scores, fold_scores, make_splits, predict_split, preprocess_fold, scoreboard,
-                             split_members)
-from moflow.integrate import build_prior, build_strategies
-from moflow.preprocess import build_preprocessors
-from moflow.io import read_enrichment_files
-from moflow.settings import Settings
 from realdata_helpers import SHARED_DATA, omics_table, read_breast_tcga, require_dataset
+
+from moflow.evaluate import (
+    external_scores,
+    fold_scores,
+    make_splits,
+    predict_split,
+    preprocess_fold,
+    scoreboard,
+    split_members,
+)
+from moflow.integrate import build_prior, build_strategies
+from moflow.io import read_enrichment_files
+from moflow.preprocess import build_preprocessors
+from moflow.settings import Settings
 
 HALLMARK = SHARED_DATA / "genesets" / "msigdb_hallmark_h.all.v7.0.symbols.gmt"
 pytestmark = pytest.mark.realdata
@@ -65,8 +72,9 @@ def _settings(min_size: int = 5) -> Settings:
     )
 
 
-OMICS = omics_table([("mrna", "log_expression", "symbol"), ("mirna", "log_expression", "none"),
-                     ("protein", "continuous", "none")])
+OMICS = omics_table(
+    [("mrna", "log_expression", "symbol"), ("mirna", "log_expression", "none"), ("protein", "continuous", "none")]
+)
 
 
 @pytest.fixture(scope="module")
@@ -76,8 +84,13 @@ def breast():
 
 
 def _prior(settings, train_layers):
-    return build_prior(OMICS, settings, read_enrichment_files(settings.enrichment), {},
-                       {n: list(X.columns) for n, X in train_layers.items()})
+    return build_prior(
+        OMICS,
+        settings,
+        read_enrichment_files(settings.enrichment),
+        {},
+        {n: list(X.columns) for n, X in train_layers.items()},
+    )
 
 
 def test_breast_tcga_hierarchical_external_test_ber(breast):
@@ -97,17 +110,33 @@ def test_breast_tcga_hierarchical_external_test_ber(breast):
         classes = sorted(y.loc[train].unique())
         for name in keep:
             t0 = time.perf_counter()
-            preds.append(predict_split(strategies[name](), tr, te, y, train, held, strategy=name, split=split,
-                                       classes=classes))
+            preds.append(
+                predict_split(strategies[name](), tr, te, y, train, held, strategy=name, split=split, classes=classes)
+            )
             if name == "hierarchical":
                 seconds[split] = round(time.perf_counter() - t0, 2)
     pred = pd.concat(preds, ignore_index=True)
-    board = scoreboard(fold_scores(pred[pred["split"] != "final"]), n_samples=150,
-                       min_class=int(y.drop(test).value_counts().min()),
-                       external=external_scores(pred[pred["split"] == "final"], task="classification"))
-    print("\n" + board[["strategy", "balanced_error_rate", "balanced_error_rate_lo", "balanced_error_rate_hi",
-                        "test_balanced_error_rate", "test_balanced_error_rate_lo", "test_balanced_error_rate_hi",
-                        "test_n_test"]].to_string(index=False))
+    board = scoreboard(
+        fold_scores(pred[pred["split"] != "final"]),
+        n_samples=150,
+        min_class=int(y.drop(test).value_counts().min()),
+        external=external_scores(pred[pred["split"] == "final"], task="classification"),
+    )
+    print(
+        "\n"
+        + board[
+            [
+                "strategy",
+                "balanced_error_rate",
+                "balanced_error_rate_lo",
+                "balanced_error_rate_hi",
+                "test_balanced_error_rate",
+                "test_balanced_error_rate_lo",
+                "test_balanced_error_rate_hi",
+                "test_n_test",
+            ]
+        ].to_string(index=False)
+    )
     print("hierarchical seconds per split:", seconds)
     h = board.set_index("strategy").loc["hierarchical"]
     assert h["test_n_test"] == 70  # every test sample scored, from mRNA alone (test samples lack protein)
@@ -140,9 +169,14 @@ def test_breast_tcga_estrogen_response_separates_basal_from_luminal_a(breast):
     assert len(co) == 16 and {EARLY, LATE} <= set(co["feature"])
     ranks = {c: co.set_index("feature")[c].abs().rank(ascending=False) for c in ("Basal", "Her2", "LumA")}
     coef = co.set_index("feature")
-    print("\n" + "\n".join(
-        f"{c}: " + ", ".join(f"{f.replace('HALLMARK_', '')} {coef.loc[f, c]:+.2f}" for f in r.sort_values().index[:5])
-        for c, r in ranks.items()))
+    print(
+        "\n"
+        + "\n".join(
+            f"{c}: "
+            + ", ".join(f"{f.replace('HALLMARK_', '')} {coef.loc[f, c]:+.2f}" for f in r.sort_values().index[:5])
+            for c, r in ranks.items()
+        )
+    )
     # Multinomial model on all 150 training samples (16 set scores), ranks by |coefficient|:
     # ESTROGEN_RESPONSE_EARLY is 1st of 16 for Basal (-1.27) and for LumA (+1.60), 9th for Her2; _LATE is
     # 15th / 4th / 4th (its LumA coefficient, -0.71, is negative beside _EARLY's: the two share CXCL12 and

@@ -10,12 +10,20 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from realdata_helpers import omics_table, read_breast_tcga, require_dataset
 
-from moflow.evaluate import external_scores, fold_scores, make_splits, predict_split, preprocess_fold, scoreboard, split_members
+from moflow.evaluate import (
+    external_scores,
+    fold_scores,
+    make_splits,
+    predict_split,
+    preprocess_fold,
+    scoreboard,
+    split_members,
+)
 from moflow.integrate import build_strategies
 from moflow.preprocess import build_preprocessors
 from moflow.settings import Settings
-from realdata_helpers import omics_table, read_breast_tcga, require_dataset
 
 pytestmark = pytest.mark.realdata
 
@@ -41,14 +49,30 @@ def test_breast_tcga_external_test_ber():
         train, held = split_members(splits, split)
         tr, te = preprocess_fold(raw, pps, y, train, held)
         classes = sorted(y.loc[train].unique())
-        preds += [predict_split(f(), tr, te, y, train, held, strategy=n, split=split, classes=classes)
-                  for n, f in strategies.items()]
+        preds += [
+            predict_split(f(), tr, te, y, train, held, strategy=n, split=split, classes=classes)
+            for n, f in strategies.items()
+        ]
     pred = pd.concat(preds, ignore_index=True)
     cv = pred[pred["split"] != "final"]
-    board = scoreboard(fold_scores(cv), n_samples=150, min_class=int(y.drop(test).value_counts().min()),
-                       external=external_scores(pred[pred["split"] == "final"], task="classification"))
-    print(board[["strategy", "balanced_error_rate", "balanced_error_rate_lo", "balanced_error_rate_hi",
-                 "test_balanced_error_rate", "test_n_test"]].to_string(index=False))
+    board = scoreboard(
+        fold_scores(cv),
+        n_samples=150,
+        min_class=int(y.drop(test).value_counts().min()),
+        external=external_scores(pred[pred["split"] == "final"], task="classification"),
+    )
+    print(
+        board[
+            [
+                "strategy",
+                "balanced_error_rate",
+                "balanced_error_rate_lo",
+                "balanced_error_rate_hi",
+                "test_balanced_error_rate",
+                "test_n_test",
+            ]
+        ].to_string(index=False)
+    )
     best = board.iloc[0]  # chosen by nested CV only, never by the test set
     assert best["test_n_test"] == 70
     assert best["test_balanced_error_rate"] <= 0.07
@@ -67,8 +91,9 @@ def test_cll_mofa_factor_tracks_ighv():
     drugs = drugs.loc[drugs.notna().any(axis=1)]  # 16 samples have no drug data at all
     muts = muts.loc[muts.notna().any(axis=1)]
     assert len(drugs) < len(meta)
-    drugs = LayerPreprocessor("continuous", layer_settings("continuous", {"impute": {"method": "none"}}),
-                              layer="drugs", seed=0).fit_transform(drugs)
+    drugs = LayerPreprocessor(
+        "continuous", layer_settings("continuous", {"impute": {"method": "none"}}), layer="drugs", seed=0
+    ).fit_transform(drugs)
     muts = LayerPreprocessor("binary", layer_settings("binary"), layer="mutations", seed=0).fit_transform(muts)
     mofa = MOFA(n_factors=10, likelihoods={"mutations": "bernoulli"}, seed=1).fit({"drugs": drugs, "mutations": muts})
     Z = mofa.Z_train_

@@ -25,21 +25,22 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from moflow.preprocess import batch_diagnostics, step_diagnostics
 from moflow.errors import InputError
 from moflow.preprocess import (
     AutoImpute,
     FeatureFilter,
     LayerPreprocessor,
     SampleDrift,
+    batch_diagnostics,
     layer_settings,
     make_imputer,
     make_step,
     missingness_model,
     nrmse,
     pattern_mask,
+    qc_rsd,
+    step_diagnostics,
 )
-from moflow.preprocess import qc_rsd
 
 pytestmark = [pytest.mark.realdata, pytest.mark.filterwarnings("ignore::RuntimeWarning")]
 
@@ -54,9 +55,15 @@ def mtbls79(dataset_dir):
     d = dataset_dir("mtbls79_dims_metabolomics")
     X = pd.read_csv(d / "peak_intensities_with_missing.csv", index_col=0)
     meta = pd.read_csv(d / "metadata.csv", index_col=0)
-    info = pd.DataFrame({"sample": meta.index, "sample_type": np.where(meta["Class"] == "QC", "qc", "sample"),
-                         "batch": meta["Batch"].astype(str), "injection_order": meta["injection_order"].astype(str)},
-                        index=meta.index)
+    info = pd.DataFrame(
+        {
+            "sample": meta.index,
+            "sample_type": np.where(meta["Class"] == "QC", "qc", "sample"),
+            "batch": meta["Batch"].astype(str),
+            "injection_order": meta["injection_order"].astype(str),
+        },
+        index=meta.index,
+    )
     species = meta.loc[meta["Class"] != "QC", "species"]
     return X.loc[meta.index], info, species
 
@@ -65,8 +72,12 @@ def mtbls79(dataset_dir):
 def mtbls79_corrected(mtbls79):
     """pmp's order: keep features detected in >= 80% of the QCs, then QC-RLSC (LOWESS per batch)."""
     X, info, species = mtbls79
-    settings = {"order": ["normalize", "filter", "qc_drift"], "normalize": {"method": "none"},
-                "filter": {"min_observed": 0.0, "qc_min_detection": 0.8}, "qc_drift": {"method": "rlsc"}}
+    settings = {
+        "order": ["normalize", "filter", "qc_drift"],
+        "normalize": {"method": "none"},
+        "filter": {"min_observed": 0.0, "qc_min_detection": 0.8},
+        "qc_drift": {"method": "rlsc"},
+    }
     pp = LayerPreprocessor("metabolomics_intensity", settings, info=info, batch_column="batch", layer="mtbls79", seed=0)
     _, trace = pp.fit_trace(X, species)
     return pp, trace
@@ -100,9 +111,12 @@ def test_mtbls79_qc_rlsc_removes_batch_structure(mtbls79, mtbls79_corrected):
 
 def test_mtbls79_spline_smoother_also_works(mtbls79):
     X, info, species = mtbls79
-    settings = {"order": ["normalize", "filter", "qc_drift"], "normalize": {"method": "none"},
-                "filter": {"min_observed": 0.0, "qc_min_detection": 0.8},
-                "qc_drift": {"method": "rlsc", "smoother": "spline"}}
+    settings = {
+        "order": ["normalize", "filter", "qc_drift"],
+        "normalize": {"method": "none"},
+        "filter": {"min_observed": 0.0, "qc_min_detection": 0.8},
+        "qc_drift": {"method": "rlsc", "smoother": "spline"},
+    }
     pp = LayerPreprocessor("metabolomics_intensity", settings, info=info, batch_column="batch", layer="mtbls79", seed=0)
     pp.fit(X, species)
     assert pp.named_step("qc_drift").qc_rsd_after_ <= 10.0
@@ -156,13 +170,17 @@ def test_ubilength_chosen_imputation_is_no_worse_than_mean(ubilength):
     assert chosen <= 1.01 * mean
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "Issue 3 asks for >= 30% lower NRMSE than mean imputation on UbiLength. Measured: the chosen method "
-    "(kNN) is within 1% of feature-mean imputation (ratio ~0.99); no method tried (kNN k=1..10, "
-    "IterativeImputer, low-rank SVD, MinProb, QRILC, half-minimum, mixed) gets below 0.87. The layer's "
-    "censoring is soft (spread ~2 log2 units) against a within-protein sd of ~0.27, so hidden cells are "
-    "nearly random within each protein and the protein's own mean is close to optimal. Masks that appear "
-    "to show large gains hide every value of low proteins, which leaves mean imputation nothing to average."))
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "Issue 3 asks for >= 30% lower NRMSE than mean imputation on UbiLength. Measured: the chosen method "
+        "(kNN) is within 1% of feature-mean imputation (ratio ~0.99); no method tried (kNN k=1..10, "
+        "IterativeImputer, low-rank SVD, MinProb, QRILC, half-minimum, mixed) gets below 0.87. The layer's "
+        "censoring is soft (spread ~2 log2 units) against a within-protein sd of ~0.27, so hidden cells are "
+        "nearly random within each protein and the protein's own mean is close to optimal. Masks that appear "
+        "to show large gains hide every value of low proteins, which leaves mean imputation nothing to average."
+    ),
+)
 def test_ubilength_chosen_imputation_beats_mean_by_30_percent(ubilength):
     X, y = ubilength
     _, chosen, mean = _ubilength_scores(X, y, seed=7)
@@ -174,8 +192,9 @@ def test_ubilength_chosen_imputation_beats_mean_by_30_percent(ubilength):
 # ---------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("layer,kind", [("mrna", "log_expression"), ("mirna", "log_expression"),
-                                        ("protein", "continuous")])
+@pytest.mark.parametrize(
+    "layer,kind", [("mrna", "log_expression"), ("mirna", "log_expression"), ("protein", "continuous")]
+)
 def test_breast_tcga_subtype_separation_does_not_drop(dataset_dir, layer, kind):
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedKFold, cross_val_score
@@ -258,8 +277,16 @@ def test_mtbls79_planted_drift_sample_lowess_without_qcs_and_the_held_out_qcs_co
 
 def test_mtbls79_rlsc_without_qcs_stops_and_names_sample_lowess(mtbls79_log):
     L, info, species = mtbls79_log
-    step = make_step("qc_drift", {"method": "rlsc"}, kind="metabolomics_intensity", info=info, batch_column="batch",
-                     covariates=(), log_scale=True, seed=0)
+    step = make_step(
+        "qc_drift",
+        {"method": "rlsc"},
+        kind="metabolomics_intensity",
+        info=info,
+        batch_column="batch",
+        covariates=(),
+        log_scale=True,
+        seed=0,
+    )
     with pytest.raises(InputError, match="sample_lowess"):
         step.fit(L.loc[species.index], species)
 
@@ -273,8 +300,10 @@ def test_mtbls79_qc_rlsc_reports_the_study_samples_run_order_association(mtbls79
     for v in (q.order_correlation_before_, q.order_correlation_after_):
         assert abs(v - q.order_correlation_shuffled_) < 0.05
     summary = pd.DataFrame(pp.history_).set_index("step").loc["qc_drift", "summary"]
-    assert (f"|Spearman r| {q.order_correlation_before_:.2f} -> {q.order_correlation_after_:.2f}" in summary
-            and "with the run order shuffled" in summary)
+    assert (
+        f"|Spearman r| {q.order_correlation_before_:.2f} -> {q.order_correlation_after_:.2f}" in summary
+        and "with the run order shuffled" in summary
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -308,8 +337,16 @@ def test_ubilength_proteomics_default_imputation_no_worse_than_mean(ubilength, u
     for seed in (1, 2, 3):
         mask = pattern_mask(X, fraction=0.1, seed=seed)
         Xm = X.mask(mask)
-        default = make_step("impute", opts, kind="proteomics_intensity", info=None, batch_column="", covariates=(),
-                            log_scale=True, seed=0)
+        default = make_step(
+            "impute",
+            opts,
+            kind="proteomics_intensity",
+            info=None,
+            batch_column="",
+            covariates=(),
+            log_scale=True,
+            seed=0,
+        )
         ours = nrmse(default.fit(Xm, y).transform(Xm), X, mask)
         mean = nrmse(make_imputer("mean").fit(Xm, y).transform(Xm), X, mask)
         assert ours <= mean, (seed, default.chosen_, ours, mean)
@@ -343,8 +380,9 @@ def test_ubilength_planted_batches_imputation_keeps_batch_correction(dataset_dir
     y = pd.read_csv(d / "metadata.csv", index_col=0)["condition"].reindex(X.index)
     Xb, info = _planted_batches(X)
     settings = layer_settings("proteomics_intensity", {} if impute == "default" else {"impute": {"method": impute}})
-    pp = LayerPreprocessor("proteomics_intensity", settings, info=info, batch_column="batch", log_scale=True,
-                           layer="ubilength", seed=0)
+    pp = LayerPreprocessor(
+        "proteomics_intensity", settings, info=info, batch_column="batch", log_scale=True, layer="ubilength", seed=0
+    )
     _, trace = pp.fit_trace(Xb, y)
     t = step_diagnostics(trace, batch=info["batch"], outcome=y)[0].set_index("stage")
     assert t.loc["after_filter", "r2_batch"] > 0.3  # the planted batches are there before correction
@@ -354,8 +392,14 @@ def test_ubilength_planted_batches_imputation_keeps_batch_correction(dataset_dir
 
 def test_mtbls79_default_chain_imputation_keeps_batch_correction(mtbls79):
     X, info, species = mtbls79
-    pp = LayerPreprocessor("metabolomics_intensity", layer_settings("metabolomics_intensity"), info=info,
-                           batch_column="batch", layer="mtbls79", seed=0)
+    pp = LayerPreprocessor(
+        "metabolomics_intensity",
+        layer_settings("metabolomics_intensity"),
+        info=info,
+        batch_column="batch",
+        layer="mtbls79",
+        seed=0,
+    )
     _, trace = pp.fit_trace(X, species)
     t = step_diagnostics(trace, batch=info["batch"], outcome=species)[0].set_index("stage")
     assert t.loc["after_scale", "silhouette_batch"] <= t.loc["after_batch", "silhouette_batch"] + 0.02

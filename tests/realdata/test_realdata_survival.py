@@ -21,13 +21,21 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from realdata_helpers import omics_table, require_dataset
 
-from moflow.evaluate import (evaluation_times, fold_scores, make_splits, permutation_pvalue, run_fold, scoreboard,
-                             split_members, split_names)
+from moflow.evaluate import (
+    evaluation_times,
+    fold_scores,
+    make_splits,
+    permutation_pvalue,
+    run_fold,
+    scoreboard,
+    split_members,
+    split_names,
+)
 from moflow.integrate import build_strategies
 from moflow.preprocess import build_preprocessors
 from moflow.settings import Settings
-from realdata_helpers import omics_table, require_dataset
 
 pytestmark = pytest.mark.realdata
 
@@ -66,8 +74,14 @@ def test_cll_time_to_treatment_nested_cv():
     pred = pd.concat(preds, ignore_index=True)
     scores = fold_scores(pred, "survival", y=y, times=evaluation_times(y)[0])
     board = scoreboard(scores, n_samples=len(y), min_class=None, task="survival", n_events=int(y["event"].sum()))
-    print("\n" + board[["strategy", "harrell_c", "harrell_c_lo", "harrell_c_hi", "uno_c", "td_auc",
-                        "integrated_brier", "n_events"]].round(3).to_string(index=False))
+    print(
+        "\n"
+        + board[
+            ["strategy", "harrell_c", "harrell_c_lo", "harrell_c_hi", "uno_c", "td_auc", "integrated_brier", "n_events"]
+        ]
+        .round(3)
+        .to_string(index=False)
+    )
     assert set(board["strategy"]) == {"single_drugs", "single_mutations", "early", "mixed", "mofa", "late"}
     assert (board["n_splits"] == 10).all()
     best = board.iloc[0]
@@ -88,9 +102,12 @@ def test_cll_mofa_survival_factor_is_the_ighv_factor():
     d = require_dataset("cll_mofa")
     meta, raw, y = _cll(d)
     # MOFA on the full cohort, as tests/realdata/test_realdata_integration.py fits it
-    drugs = LayerPreprocessor("continuous", layer_settings("continuous", {"impute": {"method": "none"}}),
-                              layer="drugs", seed=0).fit_transform(raw["drugs"])
-    muts = LayerPreprocessor("binary", layer_settings("binary"), layer="mutations", seed=0).fit_transform(raw["mutations"])
+    drugs = LayerPreprocessor(
+        "continuous", layer_settings("continuous", {"impute": {"method": "none"}}), layer="drugs", seed=0
+    ).fit_transform(raw["drugs"])
+    muts = LayerPreprocessor("binary", layer_settings("binary"), layer="mutations", seed=0).fit_transform(
+        raw["mutations"]
+    )
     mofa = MOFA(n_factors=10, likelihoods={"mutations": "bernoulli"}, seed=1).fit({"drugs": drugs, "mutations": muts})
     Z = mofa.Z_train_
     Zs = Z.loc[Z.index.intersection(y.index)]

@@ -23,9 +23,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from realdata_helpers import require_dataset
 
 from moflow import io
-from realdata_helpers import require_dataset
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.realdata
@@ -33,8 +33,9 @@ pytestmark = pytest.mark.realdata
 
 def _run(folder: Path) -> Path:
     exe = shutil.which("snakemake") or str(Path(sys.executable).parent / "snakemake")
-    r = subprocess.run([exe, "-s", str(REPO / "Snakefile"), "--cores", "2"], cwd=folder, capture_output=True,
-                       text=True, timeout=1200)
+    r = subprocess.run(
+        [exe, "-s", str(REPO / "Snakefile"), "--cores", "2"], cwd=folder, capture_output=True, text=True, timeout=1200
+    )
     assert r.returncode == 0, (r.stdout + r.stderr)[-4000:]
     return folder / "results"
 
@@ -63,17 +64,31 @@ def breast(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("breast_joined")
     for layer in ("mrna", "mirna"):  # the user joins the train and test files of a layer
         pd.concat([pd.read_csv(d / f"{layer}_train.csv"), pd.read_csv(d / f"{layer}_test.csv")]).to_csv(
-            tmp / f"{layer}.csv", index=False)
-    folder = _folder(root, [
-        {"layer": "mrna", "kind": "log_expression", "path": "data/mrna.csv", "log_scale": "true", "gene_ids": "symbol"},
-        {"layer": "mirna", "kind": "log_expression", "path": "data/mirna.csv", "log_scale": "true"},
-        {"layer": "protein", "kind": "continuous", "path": "data/protein.csv"},
-    ], "outcome: {column: subtype}\ninputs: {allow_missing_samples: true}\n"
-       "evaluation: {test_column: split, test_value: test}\nenrichment:\n  gene_sets: {hallmark: data/hallmark.gmt}\n",
+            tmp / f"{layer}.csv", index=False
+        )
+    folder = _folder(
+        root,
+        [
+            {
+                "layer": "mrna",
+                "kind": "log_expression",
+                "path": "data/mrna.csv",
+                "log_scale": "true",
+                "gene_ids": "symbol",
+            },
+            {"layer": "mirna", "kind": "log_expression", "path": "data/mirna.csv", "log_scale": "true"},
+            {"layer": "protein", "kind": "continuous", "path": "data/protein.csv"},
+        ],
+        "outcome: {column: subtype}\ninputs: {allow_missing_samples: true}\n"
+        "evaluation: {test_column: split, test_value: test}\nenrichment:\n  gene_sets: {hallmark: data/hallmark.gmt}\n",
         pd.read_csv(d / "metadata.csv", dtype=str),
-        {"data/mrna.csv": tmp / "mrna.csv", "data/mirna.csv": tmp / "mirna.csv",
-         "data/protein.csv": d / "protein_train.csv",
-         "data/hallmark.gmt": genesets / "msigdb_hallmark_h.all.v7.0.symbols.gmt"})
+        {
+            "data/mrna.csv": tmp / "mrna.csv",
+            "data/mirna.csv": tmp / "mirna.csv",
+            "data/protein.csv": d / "protein_train.csv",
+            "data/hallmark.gmt": genesets / "msigdb_hallmark_h.all.v7.0.symbols.gmt",
+        },
+    )
     return _run(folder)
 
 
@@ -93,13 +108,17 @@ def test_breast_tcga_subtypes_with_an_external_test_set_lacking_a_layer(breast):
 @pytest.fixture(scope="module")
 def cll(tmp_path_factory):
     d = require_dataset("cll_mofa")
-    folder = _folder(tmp_path_factory.mktemp("cll"), [
-        {"layer": "drugs", "kind": "continuous", "path": "data/drugs.csv", "gene_ids": "none"},
-        {"layer": "mutations", "kind": "binary", "path": "data/mutations.csv", "gene_ids": "none"},
-    ], "outcome: {type: survival, time: TTT_years, event: treatedAfter, time_unit: years, missing: exclude}\n"
-       "inputs: {allow_missing_samples: true}\n",
+    folder = _folder(
+        tmp_path_factory.mktemp("cll"),
+        [
+            {"layer": "drugs", "kind": "continuous", "path": "data/drugs.csv", "gene_ids": "none"},
+            {"layer": "mutations", "kind": "binary", "path": "data/mutations.csv", "gene_ids": "none"},
+        ],
+        "outcome: {type: survival, time: TTT_years, event: treatedAfter, time_unit: years, missing: exclude}\n"
+        "inputs: {allow_missing_samples: true}\n",
         pd.read_csv(d / "metadata.csv", dtype=str),
-        {"data/drugs.csv": d / "drugs.csv", "data/mutations.csv": d / "mutations.csv"})
+        {"data/drugs.csv": d / "drugs.csv", "data/mutations.csv": d / "mutations.csv"},
+    )
     return _run(folder)
 
 
@@ -126,11 +145,23 @@ def mtbls79(tmp_path_factory):
     meta = pd.read_csv(d / "metadata.csv", dtype=str)
     meta["sample_type"] = meta["Class"].map(lambda c: "qc" if c == "QC" else "sample")
     meta["species"] = meta["species"].where(meta["sample_type"] == "sample", "")
-    folder = _folder(tmp_path_factory.mktemp("mtbls79"), [
-        {"layer": "metabolites", "kind": "metabolomics_intensity", "path": "data/peaks.csv", "batch_column": "Batch",
-         "has_qc": "true", "log_scale": "false", "gene_ids": "none"},
-    ], "outcome: {column: species}\nevaluation: {group_column: Class2}\n", meta,
-        {"data/peaks.csv": d / "peak_intensities_with_missing.csv"})
+    folder = _folder(
+        tmp_path_factory.mktemp("mtbls79"),
+        [
+            {
+                "layer": "metabolites",
+                "kind": "metabolomics_intensity",
+                "path": "data/peaks.csv",
+                "batch_column": "Batch",
+                "has_qc": "true",
+                "log_scale": "false",
+                "gene_ids": "none",
+            },
+        ],
+        "outcome: {column: species}\nevaluation: {group_column: Class2}\n",
+        meta,
+        {"data/peaks.csv": d / "peak_intensities_with_missing.csv"},
+    )
     return folder, _run(folder)
 
 
@@ -152,11 +183,21 @@ def test_mtbls79_qc_batches_and_repeated_injections_of_one_animal(mtbls79):
 @pytest.fixture(scope="module")
 def ubilength(tmp_path_factory):
     d = require_dataset("dep_ubilength")
-    folder = _folder(tmp_path_factory.mktemp("ubi"), [
-        {"layer": "protein", "kind": "proteomics_intensity", "path": "data/lfq.csv", "log_scale": "true",
-         "gene_ids": "none"},
-    ], "outcome: {column: condition}\nevaluation: {folds: 3}\n", pd.read_csv(d / "metadata.csv", dtype=str),
-        {"data/lfq.csv": d / "protein_log2_LFQ_with_missing.csv"})
+    folder = _folder(
+        tmp_path_factory.mktemp("ubi"),
+        [
+            {
+                "layer": "protein",
+                "kind": "proteomics_intensity",
+                "path": "data/lfq.csv",
+                "log_scale": "true",
+                "gene_ids": "none",
+            },
+        ],
+        "outcome: {column: condition}\nevaluation: {folds: 3}\n",
+        pd.read_csv(d / "metadata.csv", dtype=str),
+        {"data/lfq.csv": d / "protein_log2_LFQ_with_missing.csv"},
+    )
     return _run(folder)
 
 

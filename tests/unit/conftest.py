@@ -9,9 +9,9 @@ from __future__ import annotations
 import warnings
 
 import pytest
+from unit_helpers import COHORT_SEED, SIM, make_info, make_outcome, make_preprocessors
 
 from moflow.demo import simulate_cohort
-from unit_helpers import COHORT_SEED, SIM, make_info, make_outcome, make_preprocessors
 
 
 @pytest.fixture(scope="session")
@@ -61,4 +61,3 @@ def fold_ids(outcome):
     splits = make_splits(outcome, folds=3, repeats=1, seed=0)
     d = splits[splits["split"] == "r1f1"]
     return d.loc[d["role"] == "train", "sample"].tolist(), d.loc[d["role"] == "test", "sample"].tolist()
-

@@ -10,8 +10,16 @@ from pathlib import Path
 
 import pytest
 
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def chromium() -> str:
@@ -26,23 +34,33 @@ def open_report(html_file: Path, tmp_path: Path, *, name: str = "report") -> dic
     """Render ``html_file``, run the checks, save ``<name>_first_screen.png`` and ``<name>_full.png`` in
     ``tmp_path``; returns what was seen (errors, requests, broken images, sizes, sort and hover results)."""
     exe = chromium()
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e '.[test]')")
+    sync_api = pytest.importorskip(
+        "playwright.sync_api", reason="playwright is not installed (pip install -e '.[test]')"
+    )
     seen = {"errors": [], "requests": []}
     with sync_api.sync_playwright() as p:
         ctx = p.chromium.launch_persistent_context(
-            str(tmp_path / f"{name}-profile"), executable_path=exe, headless=True, args=CHROMIUM_FLAGS,
-            viewport={"width": 1280, "height": 900}, offline=True)
+            str(tmp_path / f"{name}-profile"),
+            executable_path=exe,
+            headless=True,
+            args=CHROMIUM_FLAGS,
+            viewport={"width": 1280, "height": 900},
+            offline=True,
+        )
         try:
             page = ctx.new_page()
             page.on("console", lambda m: seen["errors"].append(f"console: {m.text}") if m.type == "error" else None)
             page.on("pageerror", lambda e: seen["errors"].append(f"uncaught: {e}"))
             page.on("requestfailed", lambda r: seen["errors"].append(f"request failed: {r.url}"))
-            page.on("request", lambda r: None if r.url.startswith(("file:", "data:", "about:")) else
-                    seen["requests"].append(r.url))
+            page.on(
+                "request",
+                lambda r: None if r.url.startswith(("file:", "data:", "about:")) else seen["requests"].append(r.url),
+            )
             page.goto(html_file.resolve().as_uri(), wait_until="load")
             page.screenshot(path=str(tmp_path / f"{name}_first_screen.png"))
             seen["broken_images"] = page.evaluate(
-                "Array.from(document.images).filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.alt)")
+                "Array.from(document.images).filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.alt)"
+            )
             seen["n_images"] = page.evaluate("document.images.length")
             seen["page_width"] = page.evaluate("document.documentElement.scrollWidth")
             seen["viewport_width"] = 1280
@@ -52,16 +70,22 @@ def open_report(html_file: Path, tmp_path: Path, *, name: str = "report") -> dic
             seen["n_sortable"] = page.locator("table.sortable").count()
             seen["wide_tables_in_box"] = page.evaluate(
                 "Array.from(document.querySelectorAll('table.tbl')).every(t => t.parentElement.classList.contains('tw')"
-                " && t.parentElement.getBoundingClientRect().right <= document.documentElement.clientWidth + 1)")
+                " && t.parentElement.getBoundingClientRect().right <= document.documentElement.clientWidth + 1)"
+            )
             # sort the first sortable table by its second column, twice: ascending then descending
             seen["sorted"] = None
             tables = page.locator("table.sortable")
             for i in range(tables.count()):
                 t = tables.nth(i)
-                if t.locator("tbody tr").count() > 2 and t.locator("thead th").count() > 1 \
-                        and t.locator("tbody td.n").count():
-                    col = page.evaluate("t => Array.from(t.tBodies[0].rows[0].cells).findIndex(c => "
-                                        "c.classList.contains('n'))", t.element_handle())
+                if (
+                    t.locator("tbody tr").count() > 2
+                    and t.locator("thead th").count() > 1
+                    and t.locator("tbody td.n").count()
+                ):
+                    col = page.evaluate(
+                        "t => Array.from(t.tBodies[0].rows[0].cells).findIndex(c => c.classList.contains('n'))",
+                        t.element_handle(),
+                    )
                     head = t.locator("thead th").nth(col)
                     values = "t => Array.from(t.tBodies[0].rows).map(r => parseFloat(r.cells[%d].dataset.v))" % col
                     head.click()

@@ -21,7 +21,8 @@ def _burn(seconds: float) -> None:
 def test_parts_add_up_and_land_in_their_phase(tmp_path, monkeypatch):
     sys.modules.pop("moflow_accounting_probe", None)
     (tmp_path / "moflow_accounting_probe.py").write_text(
-        "import time\nt = time.process_time()\nwhile time.process_time() - t < 0.3:\n    pass\n")
+        "import time\nt = time.process_time()\nwhile time.process_time() - t < 0.3:\n    pass\n"
+    )
     monkeypatch.syspath_prepend(str(tmp_path))
     X = pd.DataFrame(np.ones((50, 2000)), index=[f"S{i}" for i in range(50)])
     X.columns = X.columns.astype(str)

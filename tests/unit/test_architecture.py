@@ -111,7 +111,7 @@ def find_cycles(graph: dict[str, set[str]]) -> list[list[str]]:
         stack.append(node)
         for nxt in sorted(graph.get(node, ())):
             if state.get(nxt) == "open":
-                cycles.append(stack[stack.index(nxt):] + [nxt])
+                cycles.append(stack[stack.index(nxt) :] + [nxt])
             elif nxt not in state:
                 visit(nxt)
         stack.pop()
@@ -155,8 +155,13 @@ def test_package_does_not_import_snakemake():
     offenders = []
     for name, path in MODULES.items():
         for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
-            mods = ([a.name for a in node.names] if isinstance(node, ast.Import)
-                    else [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level else [])
+            mods = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom) and not node.level
+                else []
+            )
             offenders += [f"{name}:{node.lineno} imports {m}" for m in mods if m.split(".")[0] == "snakemake"]
     assert not offenders, "\n".join(offenders)
 
@@ -169,7 +174,9 @@ def test_rooms_mirror_the_workflow():
     assert rules <= rooms, f"rules without a room of the package: {sorted(rules - rooms)}"
     assert set(ROOMS) <= rooms
     root = [n for n in MODULES if n.count(".") == 1 and not _is_package(n)] + ["moflow"]
-    assert len(root) <= ROOT_MODULES_MAX, f"{len(root)} modules at the root (at most {ROOT_MODULES_MAX}): {sorted(root)}"
+    assert len(root) <= ROOT_MODULES_MAX, (
+        f"{len(root)} modules at the root (at most {ROOT_MODULES_MAX}): {sorted(root)}"
+    )
 
 
 def test_no_two_modules_share_a_name():
@@ -218,6 +225,9 @@ def test_no_private_name_crosses_a_module_border():
         package = name if _is_package(name) else name.rpartition(".")[0]
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.ImportFrom) and (node.level or (node.module or "").startswith(PACKAGE)):
-                offenders += [f"{name}:{node.lineno} imports {a.name} from {node.module}" for a in node.names
-                              if a.name.startswith("_") and not a.name.startswith("__")]
+                offenders += [
+                    f"{name}:{node.lineno} imports {a.name} from {node.module}"
+                    for a in node.names
+                    if a.name.startswith("_") and not a.name.startswith("__")
+                ]
     assert not offenders, "\n".join(offenders)

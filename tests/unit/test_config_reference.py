@@ -55,7 +55,7 @@ def _missing_from(page: str, leaves: list[str]) -> list[str]:
             continue
         parts = leaf.split(".")
         prefixes = [".".join(parts[:i]) for i in range(len(parts) - 1, 0, -1)]
-        target = next((pointers[p] + leaf[len(p):] for p in prefixes if p in pointers), None)
+        target = next((pointers[p] + leaf[len(p) :] for p in prefixes if p in pointers), None)
         if target is None or f"| `{target}` |" not in page:
             missing.append(leaf)
     return missing
@@ -99,7 +99,9 @@ TINY = {
         },
         "layers": {"type": "object", "additionalProperties": {"$ref": "#/$defs/step"}},
     },
-    "$defs": {"step": {"type": "object", "properties": {"method": {"enum": ["knn", "none"]}, "k": {"type": "integer"}}}},
+    "$defs": {
+        "step": {"type": "object", "properties": {"method": {"enum": ["knn", "none"]}, "k": {"type": "integer"}}}
+    },
 }
 
 
@@ -122,7 +124,9 @@ def test_planted_schema_gives_the_expected_lines():
         assert line in lines, f"missing line {line!r} in:\n{page}"
     assert gen.undocumented(TINY) == ["seed", "model.tol", "model.sizes", "model.step.method", "model.step.k"]
     assert _missing_from(page, _leaf_keys(TINY, TINY)) == []
-    assert _missing_from(page.replace("| `model.factors` |", "| `model.n` |"), _leaf_keys(TINY, TINY)) == ["model.factors"]
+    assert _missing_from(page.replace("| `model.factors` |", "| `model.n` |"), _leaf_keys(TINY, TINY)) == [
+        "model.factors"
+    ]
 
 
 def test_yaml_values_are_written_as_yaml():

@@ -9,17 +9,35 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from moflow.settings import Settings, default_config, sections_of
-from moflow.demo import simulate_cohort
 from moflow import design as dsn
 from moflow import tasks as td
+from moflow.demo import simulate_cohort
+from moflow.settings import Settings, default_config, sections_of
 
-OMICS = pd.DataFrame([
-    {"layer": "rna", "kind": "rnaseq_counts", "path": "rna.tsv", "orientation": "features_in_rows",
-     "batch_column": "batch", "has_qc": "false", "log_scale": "false", "gene_ids": "symbol"},
-    {"layer": "protein", "kind": "proteomics_intensity", "path": "p.csv", "orientation": "samples_in_rows",
-     "batch_column": "batch", "has_qc": "false", "log_scale": "true", "gene_ids": "symbol"},
-])
+OMICS = pd.DataFrame(
+    [
+        {
+            "layer": "rna",
+            "kind": "rnaseq_counts",
+            "path": "rna.tsv",
+            "orientation": "features_in_rows",
+            "batch_column": "batch",
+            "has_qc": "false",
+            "log_scale": "false",
+            "gene_ids": "symbol",
+        },
+        {
+            "layer": "protein",
+            "kind": "proteomics_intensity",
+            "path": "p.csv",
+            "orientation": "samples_in_rows",
+            "batch_column": "batch",
+            "has_qc": "false",
+            "log_scale": "true",
+            "gene_ids": "symbol",
+        },
+    ]
+)
 
 
 def _settings(fn, **overrides):
@@ -49,18 +67,23 @@ def evaluated(small):
 def test_learning_curves_from_the_evaluation_splits(small, evaluated):
     raw, splits, out, over = evaluated
     board = out["scoreboard"]
-    assert dsn.learning_strategies(board) == [board.loc[board["kind"] == "integration", "strategy"].iloc[0],
-                                             board.loc[board["kind"] == "single layer", "strategy"].iloc[0]]
+    assert dsn.learning_strategies(board) == [
+        board.loc[board["kind"] == "integration", "strategy"].iloc[0],
+        board.loc[board["kind"] == "single layer", "strategy"].iloc[0],
+    ]
     assert dsn.learning_splits(splits) == ["r1f1", "r1f2", "r1f3"]
-    fold = td.design_fold(raw, splits, ["r1f1", "r1f2", "r1f3"], board, small.sheet, OMICS,
-                          _settings(td.design_fold, **over))["points"]
+    fold = td.design_fold(
+        raw, splits, ["r1f1", "r1f2", "r1f3"], board, small.sheet, OMICS, _settings(td.design_fold, **over)
+    )["points"]
     assert sorted(fold["fraction"].unique()) == [0.4, 0.7]
     assert set(fold["strategy"]) == set(dsn.learning_strategies(board))
     n_train = {s: (splits[(splits["split"] == s) & (splits["role"] == "train")]).shape[0] for s in ("r1f1",)}
     assert fold.loc[(fold["split"] == "r1f1") & (fold["fraction"] == 0.4), "n_train"].iloc[0] == pytest.approx(
-        0.4 * n_train["r1f1"], abs=2)
-    res = td.design_learning(fold, out["fold_scores"], splits, board, small.sheet, OMICS,
-                             _settings(td.design_learning, **over))
+        0.4 * n_train["r1f1"], abs=2
+    )
+    res = td.design_learning(
+        fold, out["fold_scores"], splits, board, small.sheet, OMICS, _settings(td.design_learning, **over)
+    )
     pts, size = res["points"], res["sample_size"]
     # the full-size points are the evaluation's own fold scores, not refits
     full = pts[pts["fraction"] == 1.0]
@@ -77,8 +100,12 @@ def test_learning_curves_from_the_evaluation_splits(small, evaluated):
 
 
 def test_learning_strategies_follow_config():
-    board = pd.DataFrame({"strategy": ["mofa", "single_rna", "early", "single_protein"],
-                          "kind": ["integration", "single layer", "integration", "single layer"]})
+    board = pd.DataFrame(
+        {
+            "strategy": ["mofa", "single_rna", "early", "single_protein"],
+            "kind": ["integration", "single layer", "integration", "single layer"],
+        }
+    )
     assert dsn.learning_strategies(board, _settings(td.design_learning)) == ["mofa", "single_rna"]
     s = _settings(td.design_learning, design={"strategies": ["early", "single_protein", "late"]})
     assert dsn.learning_strategies(board, s) == ["early", "single_protein"]  # late: not on this scoreboard
@@ -106,11 +133,22 @@ def test_learning_without_enough_sizes_says_why(small, evaluated):
     raw, splits, out, over = evaluated
     board = out["scoreboard"]
     chosen = dsn.learning_strategies(board)
-    points = pd.DataFrame([{"strategy": s, "split": sp, "fraction": 0.4, "n_train": 40,
-                            "note": "layer 'rna', step batch: ComBat: batch and outcome are confounded"}
-                           for s in chosen for sp in ("r1f1", "r1f2", "r1f3")])
-    res = td.design_learning(points, out["fold_scores"], splits, board, small.sheet, OMICS,
-                             _settings(td.design_learning, **over))
+    points = pd.DataFrame(
+        [
+            {
+                "strategy": s,
+                "split": sp,
+                "fraction": 0.4,
+                "n_train": 40,
+                "note": "layer 'rna', step batch: ComBat: batch and outcome are confounded",
+            }
+            for s in chosen
+            for sp in ("r1f1", "r1f2", "r1f3")
+        ]
+    )
+    res = td.design_learning(
+        points, out["fold_scores"], splits, board, small.sheet, OMICS, _settings(td.design_learning, **over)
+    )
     size = res["sample_size"].set_index("strategy")
     for s in chosen:
         assert size.loc[s, "status"].startswith("fewer than 3 distinct training sizes with a score (1)")
@@ -120,16 +158,22 @@ def test_learning_without_enough_sizes_says_why(small, evaluated):
 
 def test_size_row_says_when_the_cohort_already_reaches_the_target():
     observed = pd.DataFrame({"n_train": [20, 20, 40, 40, 60, 60], "score": [0.7, 0.72, 0.83, 0.81, 0.86, 0.88]})
-    row = dsn.size_row({}, {"target": 0.8, "n": 30.0, "low": 10.0, "high": 80.0, "status": "reachable"}, observed,
-                      "gain")
+    row = dsn.size_row(
+        {}, {"target": 0.8, "n": 30.0, "low": 10.0, "high": 80.0, "status": "reachable"}, observed, "gain"
+    )
     assert row["n_training"] == 40 and row["status"].startswith("reached in this cohort")
-    row = dsn.size_row({}, {"target": 0.95, "n": 400.0, "low": 150.0, "high": np.inf, "status": "reachable"},
-                      observed, "gain")
+    row = dsn.size_row(
+        {}, {"target": 0.95, "n": 400.0, "low": 150.0, "high": np.inf, "status": "reachable"}, observed, "gain"
+    )
     assert row == {"n_training": 400.0, "n_low": 150.0, "n_high": np.inf, "status": "reachable"}
     # an error metric is reached from above
     err = observed.assign(score=1 - observed["score"])
-    assert dsn.size_row({}, {"target": 0.15, "n": 50.0, "low": 1, "high": 2, "status": "reachable"}, err,
-                       "error")["n_training"] == 60
+    assert (
+        dsn.size_row({}, {"target": 0.15, "n": 50.0, "low": 1, "high": 2, "status": "reachable"}, err, "error")[
+            "n_training"
+        ]
+        == 60
+    )
 
 
 def test_power_finds_the_planted_layer_and_none_in_a_null_layer(small):
@@ -153,12 +197,16 @@ def test_power_finds_the_planted_layer_and_none_in_a_null_layer(small):
     # the null layer is left out of the joint designs, which the planted layer then meets
     assert joint.loc[("equal_n", "protein"), "message"].startswith("left out: no feature differs")
     assert joint.loc[("equal_n", "rna"), "feasible"] and joint.loc[("cost_optimal", "rna"), "feasible"]
-    assert joint.loc[("per_layer", "rna"), "n_per_group"] == out["power"].query(
-        "layer == 'rna' and power >= 0.8")["n_per_group"].min()
+    assert (
+        joint.loc[("per_layer", "rna"), "n_per_group"]
+        == out["power"].query("layer == 'rna' and power >= 0.8")["n_per_group"].min()
+    )
     assert not joint.loc[("per_layer", "protein"), "feasible"]
     n_rna = joint.loc[("equal_n", "rna"), "n_per_group"]
-    assert power[("rna", n_rna)] >= 0.8 and n_rna == out["power"].query(
-        "layer == 'rna' and power >= 0.8")["n_per_group"].min()
+    assert (
+        power[("rna", n_rna)] >= 0.8
+        and n_rna == out["power"].query("layer == 'rna' and power >= 0.8")["n_per_group"].min()
+    )
     assert (out["power"]["groups"] == "case vs control").all()
     assert out["figure"][:4] == b"\x89PNG"
 
@@ -205,13 +253,23 @@ def test_verdict_sentence_says_what_the_tables_say():
     from moflow.report import learning_sentence, power_sentence
 
     power = pd.DataFrame({"layer": ["rna"], "groups": ["control vs case"], "fdr": [0.05]})
-    joint = pd.DataFrame({"design": ["equal_n"], "n_per_group": [40], "mean_power": [0.83], "feasible": [True],
-                          "message": [""]})
+    joint = pd.DataFrame(
+        {"design": ["equal_n"], "n_per_group": [40], "mean_power": [0.83], "feasible": [True], "message": [""]}
+    )
     assert power_sentence(power, joint, target_power=0.8, min_power=0.6).startswith("40 samples per group")
-    size = pd.DataFrame({"strategy": ["mofa", "riley_minimum"], "metric": ["roc_auc", "roc_auc"],
-                         "target": [0.9, np.nan], "n_training": [412.0, 250.0], "n_low": [210.0, np.nan],
-                         "n_high": [1900.0, np.nan], "status": ["reachable", "logistic"],
-                         "asymptote": [0.95, np.nan], "n_cohort": [120, 120]})
+    size = pd.DataFrame(
+        {
+            "strategy": ["mofa", "riley_minimum"],
+            "metric": ["roc_auc", "roc_auc"],
+            "target": [0.9, np.nan],
+            "n_training": [412.0, 250.0],
+            "n_low": [210.0, np.nan],
+            "n_high": [1900.0, np.nan],
+            "status": ["reachable", "logistic"],
+            "asymptote": [0.95, np.nan],
+            "n_cohort": [120, 120],
+        }
+    )
     s = learning_sentence(size)
     assert "mofa needs about 412 training samples to reach ROC AUC 0.9 (95% interval 210 to 1,900" in s
     assert "Riley's minimum for developing a prediction model is 250 samples (this cohort: 120)" in s

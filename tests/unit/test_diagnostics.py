@@ -6,7 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from unit_helpers import make_preprocessors
 
+from moflow.errors import InputError
+from moflow.preprocess import IMPUTATION_COLUMNS
 from moflow.preprocess.diagnostics import (
     batch_diagnostics,
     batch_outcome_association,
@@ -16,9 +19,6 @@ from moflow.preprocess.diagnostics import (
     missingness_table,
     step_diagnostics,
 )
-from moflow.errors import InputError
-from moflow.preprocess import IMPUTATION_COLUMNS
-from unit_helpers import make_preprocessors
 
 pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")
 
@@ -91,8 +91,8 @@ CONFIG = dict(seed=0)
 
 def _report(X, row, sheet, config):
     from moflow.cohort import make_cohort
-    from moflow.settings import Settings
     from moflow.preprocess import layer_report
+    from moflow.settings import Settings
 
     settings = Settings.defaults(**config)
     omics = pd.DataFrame([row]).set_index("layer", drop=False)
@@ -136,8 +136,11 @@ def test_config_confounding_guard_reaches_batch_correction(cohort):
     with pytest.raises(InputError, match=r"layer 'protein', step batch: ComBat: batch and outcome are confounded"):
         _report(cohort.layers["protein"], row, conf, CONFIG)
     settings = Settings.defaults(**CONFIG)
-    pp = build_preprocessor(row, Settings.defaults(**CONFIG, batch_confounding={"max_association": 0.5, "allow": True}),
-                            sample_info(sheet, settings))
+    pp = build_preprocessor(
+        row,
+        Settings.defaults(**CONFIG, batch_confounding={"max_association": 0.5, "allow": True}),
+        sample_info(sheet, settings),
+    )
     assert pp.settings["batch"]["allow_confounded"] is True and pp.settings["batch"]["max_association"] == 0.5
     # a layer's own option wins over the config-wide default
     cfg = Settings.defaults(**CONFIG, preprocess={"protein": {"batch": {"allow_confounded": True}}})
@@ -148,8 +151,9 @@ def test_diagnostics_of_a_continuous_outcome():
     """A continuous outcome has no groups: no silhouette, and its share of the PCs' variance is linear."""
     rng = np.random.default_rng(0)
     z = rng.normal(size=80)
-    X = pd.DataFrame(np.outer(z, rng.normal(size=30)) + rng.normal(0, 0.3, (80, 30)),
-                     index=[f"{i:04d}" for i in range(80)])
+    X = pd.DataFrame(
+        np.outer(z, rng.normal(size=30)) + rng.normal(0, 0.3, (80, 30)), index=[f"{i:04d}" for i in range(80)]
+    )
     y = pd.Series(z * 2 + 10, index=X.index, dtype=float)
     d = batch_diagnostics(X, batch=None, outcome=y)
     assert np.isnan(d["silhouette_outcome"]) and d["r2_outcome"] > 0.5

@@ -12,16 +12,33 @@ import pytest
 from scipy import stats
 
 from moflow import enrich as en
-from moflow.stats import bh
-from moflow.enrich import (GeneMap, check_enrichment_config, check_overlap, combine_layers, competitive_test,
-                           conditional_prerank, download_library, factor_enrichment, gene_map_from_annotation,
-                           mean_set_correlation, model_enrichment, overrepresentation, parse_gmt, plan_enrichment,
-                           prerank, prerank_lists, rank_results, residual_correlation_data, weight_lists)
-from moflow.errors import InputError
-from moflow.io import read_annotation, read_enrichment_files, read_gmt_lines, write_gmt
-from moflow.integrate import match_factors
-from moflow.settings import Settings
 from moflow.demo import FACTORS, protein_groups
+from moflow.enrich import (
+    GeneMap,
+    check_enrichment_config,
+    check_overlap,
+    combine_layers,
+    competitive_test,
+    conditional_prerank,
+    download_library,
+    factor_enrichment,
+    gene_map_from_annotation,
+    mean_set_correlation,
+    model_enrichment,
+    overrepresentation,
+    parse_gmt,
+    plan_enrichment,
+    prerank,
+    prerank_lists,
+    rank_results,
+    residual_correlation_data,
+    weight_lists,
+)
+from moflow.errors import InputError
+from moflow.integrate import match_factors
+from moflow.io import read_annotation, read_enrichment_files, read_gmt_lines, write_gmt
+from moflow.settings import Settings
+from moflow.stats import bh
 
 
 def _en(enrichment: dict):
@@ -127,71 +144,93 @@ def test_check_overlap_returns_fraction(cohort):
 # feature -> gene mapping
 # ---------------------------------------------------------------------------------------------
 
-ANNOTATION = pd.DataFrame({
-    "id": ["P1;P2", "P3", "P4", "P5-2", "P6"],
-    "Gene.names": ["GA;GB", "GC", "GD", "GD", ""],
-})
+ANNOTATION = pd.DataFrame(
+    {
+        "id": ["P1;P2", "P3", "P4", "P5-2", "P6"],
+        "Gene.names": ["GA;GB", "GC", "GD", "GD", ""],
+    }
+)
 
 
-@pytest.mark.parametrize("rule, expected", [
-    ("expand", {("P1;P2", "GA"), ("P1;P2", "GB"), ("P3", "GC"), ("P4", "GD"), ("P5-2", "GD")}),
-    ("first", {("P1;P2", "GA"), ("P3", "GC"), ("P4", "GD"), ("P5-2", "GD")}),
-    ("drop", {("P3", "GC"), ("P4", "GD"), ("P5-2", "GD")}),
-])
+@pytest.mark.parametrize(
+    "rule, expected",
+    [
+        ("expand", {("P1;P2", "GA"), ("P1;P2", "GB"), ("P3", "GC"), ("P4", "GD"), ("P5-2", "GD")}),
+        ("first", {("P1;P2", "GA"), ("P3", "GC"), ("P4", "GD"), ("P5-2", "GD")}),
+        ("drop", {("P3", "GC"), ("P4", "GD"), ("P5-2", "GD")}),
+    ],
+)
 def test_gene_map_one_to_many_rules(rule, expected):
-    gm = gene_map_from_annotation(ANNOTATION, layer="protein", path="a.tsv", feature_column="id",
-                                  gene_column="Gene.names", one_to_many=rule)
+    gm = gene_map_from_annotation(
+        ANNOTATION, layer="protein", path="a.tsv", feature_column="id", gene_column="Gene.names", one_to_many=rule
+    )
     assert set(gm.pairs.itertuples(index=False, name=None)) == expected
     assert "P6" not in set(gm.pairs["feature"])  # no gene: left out
 
 
 def test_gene_map_many_to_one_rules():
     scores = pd.Series({"P1;P2": 1.0, "P3": -0.5, "P4": 0.4, "P5-2": -0.9, "P6": 3.0})
-    gm = gene_map_from_annotation(ANNOTATION, layer="protein", path="a.tsv", feature_column="id",
-                                  gene_column="Gene.names")
+    gm = gene_map_from_annotation(
+        ANNOTATION, layer="protein", path="a.tsv", feature_column="id", gene_column="Gene.names"
+    )
     s = gm.scores(scores)
     assert s.to_dict() == {"GA": 1.0, "GB": 1.0, "GC": -0.5, "GD": -0.9}  # max |score|, sign kept
-    gm_mean = gene_map_from_annotation(ANNOTATION, layer="protein", path="a.tsv", feature_column="id",
-                                       gene_column="Gene.names", many_to_one="mean")
+    gm_mean = gene_map_from_annotation(
+        ANNOTATION, layer="protein", path="a.tsv", feature_column="id", gene_column="Gene.names", many_to_one="mean"
+    )
     assert gm_mean.scores(scores)["GD"] == pytest.approx(-0.25)
     # the background of a layer: every gene its features map to
     assert gm.genes(["P1;P2", "P3", "P6"]) == ["GA", "GB", "GC"]
     X = pd.DataFrame(np.random.default_rng(0).normal(size=(20, 3)), columns=["P4", "P5-2", "P3"])
     M = gm.matrix(X)
     assert list(M.columns) == ["GC", "GD"]
-    assert M["GD"].to_numpy() == pytest.approx(((X[["P4", "P5-2"]] - X[["P4", "P5-2"]].mean())
-                                                / X[["P4", "P5-2"]].std()).mean(axis=1).to_numpy())
+    assert M["GD"].to_numpy() == pytest.approx(
+        ((X[["P4", "P5-2"]] - X[["P4", "P5-2"]].mean()) / X[["P4", "P5-2"]].std()).mean(axis=1).to_numpy()
+    )
 
 
 def test_gene_map_errors_name_file_layer_and_fix():
     with pytest.raises(InputError, match=r"a\.tsv: annotation of layer 'protein' has no column 'gene'.*gene_column"):
         gene_map_from_annotation(ANNOTATION, layer="protein", path="a.tsv", feature_column="id")
     with pytest.raises(InputError, match=r"none of the 2 features of layer 'protein' \(e\.g\. 'X1'\)"):
-        gene_map_from_annotation(ANNOTATION, layer="protein", path="a.tsv", feature_column="id",
-                                 gene_column="Gene.names", features=["X1", "X2"])
+        gene_map_from_annotation(
+            ANNOTATION,
+            layer="protein",
+            path="a.tsv",
+            feature_column="id",
+            gene_column="Gene.names",
+            features=["X1", "X2"],
+        )
     with pytest.raises(InputError, match="one_to_many .* expand, first, drop"):
-        gene_map_from_annotation(ANNOTATION, layer="protein", path="a.tsv", feature_column="id",
-                                 gene_column="Gene.names", one_to_many="split")
+        gene_map_from_annotation(
+            ANNOTATION,
+            layer="protein",
+            path="a.tsv",
+            feature_column="id",
+            gene_column="Gene.names",
+            one_to_many="split",
+        )
 
 
 def test_protein_groups_mapped_back_find_the_planted_set(cohort):
     """Simulated protein groups (shared groups, isoforms) mapped to genes: the planted F2 set is
     still first, and the rules shape the gene list as documented."""
     proteins = list(cohort.layers["protein"].columns)
-    ann = protein_groups(proteins, seed=3, shared_fraction=0.15, isoform_fraction=0.15,
-                         other_genes=cohort.layers["rna"].columns)
+    ann = protein_groups(
+        proteins, seed=3, shared_fraction=0.15, isoform_fraction=0.15, other_genes=cohort.layers["rna"].columns
+    )
     truth = cohort.loadings[(cohort.loadings["layer"] == "protein") & (cohort.loadings["factor"] == "F2")]
     load = truth.set_index("feature")["weight"].reindex(proteins).fillna(0.0)
     rng = np.random.default_rng(0)
     prot_score = load + rng.normal(0, 0.05, len(load))
     # isoform groups carry a weaker copy of their protein's signal
-    scores = pd.Series([prot_score[p] * (0.5 if f.endswith("-2") else 1.0) for f, p in zip(ann["feature"],
-                                                                                            ann["protein"])],
-                       index=ann["feature"])
+    scores = pd.Series(
+        [prot_score[p] * (0.5 if f.endswith("-2") else 1.0) for f, p in zip(ann["feature"], ann["protein"])],
+        index=ann["feature"],
+    )
     gs = cohort.gene_sets
     for rule in ("expand", "first", "drop"):
-        gm = gene_map_from_annotation(ann, layer="protein", path="groups.tsv", one_to_many=rule,
-                                      features=scores.index)
+        gm = gene_map_from_annotation(ann, layer="protein", path="groups.tsv", one_to_many=rule, features=scores.index)
         genes = gm.scores(scores)
         assert not genes.index.has_duplicates
         if rule == "expand":
@@ -296,8 +335,12 @@ def test_prerank_is_offline_and_hands_gseapy_a_dict(monkeypatch, no_network):
     genes = [f"G{i:03d}" for i in range(300)]
     scores = pd.Series(rng.normal(size=300), index=genes)
     top = list(scores.sort_values(ascending=False).index[:30])
-    sets = {"TOP": top, "RANDOM": list(rng.choice(genes, 30, replace=False)), "TINY": genes[:3],
-            "ELSEWHERE": [f"X{i}" for i in range(30)]}
+    sets = {
+        "TOP": top,
+        "RANDOM": list(rng.choice(genes, 30, replace=False)),
+        "TINY": genes[:3],
+        "ELSEWHERE": [f"X{i}" for i in range(30)],
+    }
     res = prerank(scores, sets, permutations=100, min_size=10, seed=0, engine="gseapy")
     assert isinstance(seen["gene_sets"], dict)
     assert seen["outdir"] is None
@@ -317,8 +360,14 @@ def test_prerank_without_testable_sets_returns_empty_table():
 
 
 def test_rank_results_orders_by_fdr_then_abs_nes():
-    df = pd.DataFrame({"factor": ["F", "F", "F", "G"], "term": ["a", "b", "c", "a"],
-                       "nes": [1.5, -3.0, 2.0, 1.0], "fdr": [0.01, 0.01, 0.2, 0.5]})
+    df = pd.DataFrame(
+        {
+            "factor": ["F", "F", "F", "G"],
+            "term": ["a", "b", "c", "a"],
+            "nes": [1.5, -3.0, 2.0, 1.0],
+            "fdr": [0.01, 0.01, 0.2, 0.5],
+        }
+    )
     r = rank_results(df, ["factor"])
     f = r[r["factor"] == "F"]
     assert list(f["term"]) == ["b", "a", "c"] and list(f["rank"]) == [1, 2, 3]
@@ -335,8 +384,11 @@ def test_conditional_test_explains_a_set_by_its_overlap():
     s = pd.Series(rng.normal(size=1500), index=genes).sort_values(ascending=False)
     order = list(s.index)
     planted = order[:40]
-    sets = {"PLANTED": planted, "DECOY": planted[:10] + list(rng.choice(order[300:], 20, replace=False)),
-            "OWN": order[100:115] + list(rng.choice(order[300:], 15, replace=False))}
+    sets = {
+        "PLANTED": planted,
+        "DECOY": planted[:10] + list(rng.choice(order[300:], 20, replace=False)),
+        "OWN": order[100:115] + list(rng.choice(order[300:], 15, replace=False)),
+    }
     sets.update({f"R{i}": list(rng.choice(order[300:], 30, replace=False)) for i in range(20)})
     res = conditional_prerank(prerank(s, sets, permutations=1000, seed=0), s, sets, alpha=0.05).set_index("term")
     assert res.loc["DECOY", "fdr"] < 0.05 and res.loc["DECOY", "explained_by"] == "PLANTED"
@@ -353,8 +405,9 @@ def test_conditional_test_explains_a_set_by_its_overlap():
 def test_mean_set_correlation_matches_pairwise_mean():
     rng = np.random.default_rng(0)
     latent = rng.normal(size=(50, 1))
-    X = pd.DataFrame(np.hstack([latent + rng.normal(size=(50, 6)), rng.normal(size=(50, 4))]),
-                     columns=[f"G{i}" for i in range(10)])
+    X = pd.DataFrame(
+        np.hstack([latent + rng.normal(size=(50, 6)), rng.normal(size=(50, 4))]), columns=[f"G{i}" for i in range(10)]
+    )
     R = (X - X.mean()) / X.std(ddof=1)
     got = mean_set_correlation(R, {"S": ["G0", "G1", "G2", "G3"], "T": ["G6", "G7", "G8"]})
     C = X.corr().to_numpy()
@@ -384,8 +437,9 @@ def test_competitive_test_finds_planted_set_and_correlation_widens_it():
 def test_residual_correlation_removes_the_factor():
     rng = np.random.default_rng(2)
     z = pd.Series(rng.normal(size=80), index=[f"S{i}" for i in range(80)])
-    X = pd.DataFrame(np.outer(z, np.ones(20)) + 0.3 * rng.normal(size=(80, 20)), index=z.index,
-                     columns=[f"G{i}" for i in range(20)])
+    X = pd.DataFrame(
+        np.outer(z, np.ones(20)) + 0.3 * rng.normal(size=(80, 20)), index=z.index, columns=[f"G{i}" for i in range(20)]
+    )
     raw = mean_set_correlation((X - X.mean()) / X.std(ddof=1), {"S": list(X.columns)})["S"]
     res = mean_set_correlation(residual_correlation_data(X, z), {"S": list(X.columns)})["S"]
     assert raw > 0.8 and abs(res) < 0.1
@@ -400,8 +454,12 @@ def test_overrepresentation_uses_explicit_background_and_hypergeometric(monkeypa
     seen = _spy_on_gseapy(monkeypatch, "enrich")
     background = [f"G{i:03d}" for i in range(400)] + ["C1orf112"]
     selected = background[:20] + ["C1orf112", "NOT_MEASURED"]
-    sets = {"HIT": background[:10] + ["C1orf112"] + background[300:310], "MISS": background[200:230],
-            "OUTSIDE": [f"X{i}" for i in range(30)], "PART": background[15:25] + background[100:120]}
+    sets = {
+        "HIT": background[:10] + ["C1orf112"] + background[300:310],
+        "MISS": background[200:230],
+        "OUTSIDE": [f"X{i}" for i in range(30)],
+        "PART": background[15:25] + background[100:120],
+    }
     res = overrepresentation(selected, background, sets, min_size=10).set_index("term")
     assert isinstance(seen["gene_sets"], dict) and seen["background"] is not None
     assert len(seen["background"]) == len(background)
@@ -424,13 +482,36 @@ def test_overrepresentation_uses_explicit_background_and_hypergeometric(monkeypa
 
 def test_stouffer_ranks_two_layers_above_one_and_signs_cancel():
     rows = []
-    for term, zr, zp in (("BOTH", 3.0, 3.0), ("RNA_ONLY", 3.5, None), ("RNA_NULL_PROT", 3.5, 0.0),
-                         ("OPPOSITE", 3.0, -3.0), ("NONE", 0.2, -0.1)):
-        rows.append({"collection": "c", "component": "F1", "layer": "rna", "term": term, "z": zr, "nes": zr,
-                     "fdr": 0.01 if abs(zr) > 2 else 0.9})
+    for term, zr, zp in (
+        ("BOTH", 3.0, 3.0),
+        ("RNA_ONLY", 3.5, None),
+        ("RNA_NULL_PROT", 3.5, 0.0),
+        ("OPPOSITE", 3.0, -3.0),
+        ("NONE", 0.2, -0.1),
+    ):
+        rows.append(
+            {
+                "collection": "c",
+                "component": "F1",
+                "layer": "rna",
+                "term": term,
+                "z": zr,
+                "nes": zr,
+                "fdr": 0.01 if abs(zr) > 2 else 0.9,
+            }
+        )
         if zp is not None:
-            rows.append({"collection": "c", "component": "F1", "layer": "protein", "term": term, "z": zp, "nes": zp,
-                         "fdr": 0.01 if abs(zp) > 2 else 0.9})
+            rows.append(
+                {
+                    "collection": "c",
+                    "component": "F1",
+                    "layer": "protein",
+                    "term": term,
+                    "z": zp,
+                    "nes": zp,
+                    "fdr": 0.01 if abs(zp) > 2 else 0.9,
+                }
+            )
     res = combine_layers(pd.DataFrame(rows), by=["collection", "component"]).set_index("term")
     assert res.loc["BOTH", "rank"] == 1 and res.loc["BOTH", "z"] == pytest.approx(6 / np.sqrt(2))
     assert res.loc["RNA_ONLY", "rank"] == 2 and res.loc["RNA_ONLY", "n_layers"] == 1
@@ -459,10 +540,13 @@ def test_every_collection_keeps_its_own_fdr():
     alone, alone_c = run({"main": sets})
     both, both_c = run({"main": sets, "noise": noise})
     key = ["term", "fdr", "p"]
-    pd.testing.assert_frame_equal(alone[alone["collection"] == "main"][key].reset_index(drop=True),
-                                  both[both["collection"] == "main"][key].reset_index(drop=True))
-    pd.testing.assert_frame_equal(alone_c[key].reset_index(drop=True),
-                                  both_c[both_c["collection"] == "main"][key].reset_index(drop=True))
+    pd.testing.assert_frame_equal(
+        alone[alone["collection"] == "main"][key].reset_index(drop=True),
+        both[both["collection"] == "main"][key].reset_index(drop=True),
+    )
+    pd.testing.assert_frame_equal(
+        alone_c[key].reset_index(drop=True), both_c[both_c["collection"] == "main"][key].reset_index(drop=True)
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -482,14 +566,21 @@ def test_config_check_never_takes_a_name_for_a_library(tmp_path):
         check_enrichment_config(_en({"gene_sets": {"x": "sets/missing.gmt"}}), ["rna"], exists=exists)
     with pytest.raises(InputError, match=r"layers: 'prot' is not a layer of the omics sheet"):
         check_enrichment_config(_en({"gene_sets": {}, "layers": {"prot": {}}}), ["rna", "protein"], exists=exists)
-    dl_target = {"gene_sets": {"go": "resources/genesets/GO_BP.gmt"},
-                 "download": {"enabled": True, "libraries": ["GO_BP"]}}
+    dl_target = {
+        "gene_sets": {"go": "resources/genesets/GO_BP.gmt"},
+        "download": {"enabled": True, "libraries": ["GO_BP"]},
+    }
     check_enrichment_config(_en(dl_target), ["rna"], exists=exists)  # the download rule will fetch it
     with pytest.raises(InputError, match="downloads are off"):
-        check_enrichment_config(_en({**dl_target, "download": {"enabled": False, "libraries": ["GO_BP"]}}), ["rna"],
-                                exists=exists)
-    check_enrichment_config(_en({"gene_sets": {"demo": "resources/demo/genesets.gmt"}}), ["rna"], exists=exists,
-                            produced={"resources/demo/genesets.gmt"})
+        check_enrichment_config(
+            _en({**dl_target, "download": {"enabled": False, "libraries": ["GO_BP"]}}), ["rna"], exists=exists
+        )
+    check_enrichment_config(
+        _en({"gene_sets": {"demo": "resources/demo/genesets.gmt"}}),
+        ["rna"],
+        exists=exists,
+        produced={"resources/demo/genesets.gmt"},
+    )
 
 
 def test_download_fails_at_once_offline(monkeypatch):
@@ -514,9 +605,14 @@ def test_plan_with_annotation_and_feature_sets(tmp_path, cohort):
     write_gmt(cohort.gene_sets, tmp_path / "demo.gmt")
     mets = list(cohort.layers["metabolomics"].columns)
     write_gmt({"CLASS_A": mets[:20], "CLASS_B": mets[20:40]}, tmp_path / "classes.gmt")
-    settings = {"gene_sets": {"demo": str(tmp_path / "demo.gmt")}, "min_overlap": 0.05,
-                "layers": {"protein": {"annotation": str(tmp_path / "groups.tsv")},
-                           "metabolomics": {"feature_sets": {"classes": str(tmp_path / "classes.gmt")}}}}
+    settings = {
+        "gene_sets": {"demo": str(tmp_path / "demo.gmt")},
+        "min_overlap": 0.05,
+        "layers": {
+            "protein": {"annotation": str(tmp_path / "groups.tsv")},
+            "metabolomics": {"feature_sets": {"classes": str(tmp_path / "classes.gmt")}},
+        },
+    }
     omics = pd.DataFrame({"layer": ["rna", "protein", "metabolomics"], "gene_ids": ["symbol", "none", "none"]})
     gmts, anns = read_enrichment_files(_en(settings))
     assert set(anns) == {"protein"} and read_annotation(tmp_path / "groups.tsv").shape[0] == len(ann)
@@ -533,24 +629,36 @@ def test_plan_with_annotation_and_feature_sets(tmp_path, cohort):
 
 
 def test_weight_lists_skip_factors_without_variance():
-    W = pd.DataFrame({"view": ["rna"] * 4 + ["protein"] * 2, "feature": ["A", "B", "A", "B", "A", "B"],
-                      "factor": ["Factor1", "Factor1", "Factor2", "Factor2", "Factor1", "Factor1"],
-                      "weight": [1.0, 0.5, 0.2, 0.1, 0.0, 0.0]})
-    r2 = pd.DataFrame({"view": ["rna", "rna", "protein"], "factor": ["Factor1", "Factor2", "Factor1"],
-                       "r2": [0.05, 0.001, 0.2]})
+    W = pd.DataFrame(
+        {
+            "view": ["rna"] * 4 + ["protein"] * 2,
+            "feature": ["A", "B", "A", "B", "A", "B"],
+            "factor": ["Factor1", "Factor1", "Factor2", "Factor2", "Factor1", "Factor1"],
+            "weight": [1.0, 0.5, 0.2, 0.1, 0.0, 0.0],
+        }
+    )
+    r2 = pd.DataFrame(
+        {"view": ["rna", "rna", "protein"], "factor": ["Factor1", "Factor2", "Factor1"], "r2": [0.05, 0.001, 0.2]}
+    )
     assert set(weight_lists(W, layers=["rna", "protein"])) == {("rna", "Factor1"), ("rna", "Factor2")}
-    assert set(weight_lists(W, layers=["rna", "protein"], variance=r2, min_variance_explained=0.005)) == \
-        {("rna", "Factor1")}
+    assert set(weight_lists(W, layers=["rna", "protein"], variance=r2, min_variance_explained=0.005)) == {
+        ("rna", "Factor1")
+    }
 
 
 def test_model_enrichment_per_target_class(cohort):
     """A multi-class coefficient table: one prerank per layer and class column."""
     genes = list(cohort.layers["rna"].columns)
     planted = set(cohort.gene_sets["PLANTED_F3_RNA_PROGRAM"])
-    coefs = pd.DataFrame({"layer": "rna", "feature": genes,
-                          "A": [1.0 if g in planted else 0.0 for g in genes],
-                          "B": [-1.0 if g in planted else 0.0 for g in genes],
-                          "C": np.random.default_rng(0).normal(0, 0.1, len(genes))})
+    coefs = pd.DataFrame(
+        {
+            "layer": "rna",
+            "feature": genes,
+            "A": [1.0 if g in planted else 0.0 for g in genes],
+            "B": [-1.0 if g in planted else 0.0 for g in genes],
+            "C": np.random.default_rng(0).normal(0, 0.1, len(genes)),
+        }
+    )
     coefs[["A", "B"]] += np.random.default_rng(1).normal(0, 0.1, (len(genes), 2))
     res = model_enrichment(coefs, cohort.gene_sets, layers=["rna"], permutations=200, seed=0)
     first = res[res["rank"] == 1].set_index("target")
@@ -572,10 +680,18 @@ def demo_enrichment(mofa_full, cohort):
     with pytest.MonkeyPatch.context() as mp:  # no network during the run
         mp.setattr(socket.socket, "connect", refuse)
         mp.setattr(socket, "create_connection", refuse)
-        res = factor_enrichment(mofa_full.weights(), cohort.gene_sets, layers=["rna", "protein"],
-                                variance=mofa_full.r2_, min_variance_explained=0.005, permutations=1000, seed=0)
-    combined = combine_layers(res.rename(columns={"factor": "component"}).assign(collection="demo"),
-                              by=["collection", "component"])
+        res = factor_enrichment(
+            mofa_full.weights(),
+            cohort.gene_sets,
+            layers=["rna", "protein"],
+            variance=mofa_full.r2_,
+            min_variance_explained=0.005,
+            permutations=1000,
+            seed=0,
+        )
+    combined = combine_layers(
+        res.rename(columns={"factor": "component"}).assign(collection="demo"), by=["collection", "component"]
+    )
     return res, combined
 
 
@@ -635,12 +751,17 @@ def test_layer_with_its_own_feature_sets(mofa_full, cohort, tmp_path):
     load = cohort.loadings[(cohort.loadings["layer"] == "metabolomics") & (cohort.loadings["factor"] == "F1")]
     mets = list(cohort.layers["metabolomics"].columns)
     rng = np.random.default_rng(0)
-    classes = {"F1_UP": list(load.loc[load["weight"] > 0, "feature"]),
-               "F1_DOWN": list(load.loc[load["weight"] < 0, "feature"])}
+    classes = {
+        "F1_UP": list(load.loc[load["weight"] > 0, "feature"]),
+        "F1_DOWN": list(load.loc[load["weight"] < 0, "feature"]),
+    }
     classes.update({f"CLASS_{i}": list(rng.choice(mets, 12, replace=False)) for i in range(8)})
     write_gmt(classes, tmp_path / "classes.gmt")
-    settings = {"gene_sets": {}, "min_overlap": 0.05,
-                "layers": {"metabolomics": {"feature_sets": {"classes": str(tmp_path / "classes.gmt")}}}}
+    settings = {
+        "gene_sets": {},
+        "min_overlap": 0.05,
+        "layers": {"metabolomics": {"feature_sets": {"classes": str(tmp_path / "classes.gmt")}}},
+    }
     omics = pd.DataFrame({"layer": ["rna", "protein", "metabolomics"], "gene_ids": ["symbol", "symbol", "none"]})
     W = mofa_full.weights()
     feats = {v: list(d["feature"]) for v, d in W.groupby("view")}
@@ -658,8 +779,14 @@ def test_layer_with_its_own_feature_sets(mofa_full, cohort, tmp_path):
 
 
 def test_factor_enrichment_skips_other_layers_and_empty_factors():
-    W = pd.DataFrame({"view": ["metabolomics"] * 3 + ["rna"] * 3, "feature": ["M1", "M2", "M3", "A", "B", "C"],
-                      "factor": ["Factor1"] * 6, "weight": [1.0, 2.0, 3.0, 0.0, 0.0, 0.0]})
+    W = pd.DataFrame(
+        {
+            "view": ["metabolomics"] * 3 + ["rna"] * 3,
+            "feature": ["M1", "M2", "M3", "A", "B", "C"],
+            "factor": ["Factor1"] * 6,
+            "weight": [1.0, 2.0, 3.0, 0.0, 0.0, 0.0],
+        }
+    )
     res = factor_enrichment(W, {"S": ["A", "B", "C"]}, layers=["rna"], min_size=1)
     assert res.empty and "rank" in res.columns and "side_rank" in res.columns
 
@@ -684,9 +811,20 @@ def _layers_table(zs: dict, terms=None, collection="c", component="F1"):
         names = terms if terms is not None else [f"T{i:04d}" for i in range(len(z))]
         ok = np.isfinite(z)
         p = 2 * stats.norm.sf(np.abs(z[ok]))
-        rows.append(pd.DataFrame({"collection": collection, "component": component, "layer": layer,
-                                  "term": np.asarray(names)[ok], "nes": z[ok], "p": p, "fdr": bh(p),
-                                  "z": z[ok]}))
+        rows.append(
+            pd.DataFrame(
+                {
+                    "collection": collection,
+                    "component": component,
+                    "layer": layer,
+                    "term": np.asarray(names)[ok],
+                    "nes": z[ok],
+                    "p": p,
+                    "fdr": bh(p),
+                    "z": z[ok],
+                }
+            )
+        )
     return pd.concat(rows, ignore_index=True)
 
 
@@ -698,7 +836,7 @@ def test_brown_combine_m2lp_covariance_matches_kost_mcdermott_and_simulation():
     from moflow.enrich import m2lp_covariance
 
     rho = np.array([-0.9, -0.5, 0.0, 0.2, 0.6, 0.9, 1.0])
-    km = 3.263 * rho + 0.710 * rho ** 2 + 0.027 * rho ** 3
+    km = 3.263 * rho + 0.710 * rho**2 + 0.027 * rho**3
     assert m2lp_covariance(rho, side=1) == pytest.approx(km, abs=2e-3)
     two = m2lp_covariance(rho)
     assert two[[2, -1]] == pytest.approx([0.0, 4.0], abs=1e-12)
@@ -734,8 +872,9 @@ def test_brown_combine_independent_layers_is_fisher():
     assert res.loc["T0005", "p_brown"] == pytest.approx(p1[5], rel=1e-9) and res.loc["T0005", "n_layers"] == 1
     assert res["fdr_brown"].sort_index().to_numpy() == pytest.approx(bh(res["p_brown"].sort_index().to_numpy()))
     # too few terms to estimate the correlation: independent, even when the layers agree perfectly
-    few = brown_combine(_layers_table({"rna": z1[:6], "protein": z1[:6]}), by=["collection", "component"],
-                        directional=False).set_index("term")
+    few = brown_combine(
+        _layers_table({"rna": z1[:6], "protein": z1[:6]}), by=["collection", "component"], directional=False
+    ).set_index("term")
     assert few["p_brown"].to_numpy() == pytest.approx([_fisher([p, p]) for p in p1[few.index.str[1:].astype(int)]])
 
 
@@ -808,14 +947,22 @@ def test_enrich_combine_adds_brown_beside_unchanged_stouffer():
         mofa.append(_layers_table(z, terms=terms, component=factor).rename(columns={"component": "factor"}))
     for target in ("1", "2"):
         z = {"rna": rng.normal(size=30), "methylation": rng.normal(size=30)}
-        models.append(_layers_table(z, terms=terms, component=target).rename(columns={"component": "target"})
-                      .assign(model="early"))
+        models.append(
+            _layers_table(z, terms=terms, component=target)
+            .rename(columns={"component": "target"})
+            .assign(model="early")
+        )
     mofa, models = pd.concat(mofa, ignore_index=True), pd.concat(models, ignore_index=True)
     out = enrich_combine(mofa, models, Settings.defaults())["table"]
 
     by = ["collection", "source", "component"]
-    table = pd.concat([mofa.rename(columns={"factor": "component"}).assign(source="mofa"),
-                       models.rename(columns={"model": "source", "target": "component"})], ignore_index=True)
+    table = pd.concat(
+        [
+            mofa.rename(columns={"factor": "component"}).assign(source="mofa"),
+            models.rename(columns={"model": "source", "target": "component"}),
+        ],
+        ignore_index=True,
+    )
     stouffer = combine_layers(table, by=by, alpha=0.05)
     assert list(out.columns) == [*stouffer.columns, "p_brown", "fdr_brown"]
     pd.testing.assert_frame_equal(out[stouffer.columns], stouffer)

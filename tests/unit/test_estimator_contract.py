@@ -37,8 +37,8 @@ from __future__ import annotations
 import copy
 import io
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -61,17 +61,17 @@ from moflow.integrate import (
     SingleLayer,
     with_tuned_penalty,
 )
-from moflow.preprocess import WithinBatch
-from moflow.preprocess import AutoDrift, SampleDrift
 from moflow.preprocess import (
     PQN,
     QCRLSC,
+    AutoDrift,
     AutoImpute,
     BinaryCheck,
     ComBat,
     CountNormalizer,
     FeatureFilter,
     HalfMinImpute,
+    Identity,
     IterativeImpute,
     KNNImpute,
     LayerPreprocessor,
@@ -84,8 +84,9 @@ from moflow.preprocess import (
     MValue,
     QRILCImpute,
     QuantileNormalizer,
-    Identity,
+    SampleDrift,
     Scaler,
+    WithinBatch,
     layer_settings,
 )
 
@@ -176,12 +177,19 @@ def make_data(seed: int = 11) -> Data:
     lfc[:, :10] = 0.7 * is_case[:, None]
     mu = np.exp(rng.normal(0, 0.4, n))[:, None] * base[None, :] * np.exp(lfc + shifts(p, 0.3))
     r = 8.0
-    frames["counts"] = pd.DataFrame(rng.negative_binomial(r, r / (r + mu)).astype(float), index=COHORT,
-                                    columns=[f"G{j:02d}" for j in range(p)])
+    frames["counts"] = pd.DataFrame(
+        rng.negative_binomial(r, r / (r + mu)).astype(float), index=COHORT, columns=[f"G{j:02d}" for j in range(p)]
+    )
     # protein intensities (linear, positive) with left-censored missing values; and their log2
     p = 40
-    L = (20 + rng.normal(0, 2, p)[None, :] + rng.normal(0, 0.3, n)[:, None] + shifts(p, 0.6)
-         + 0.8 * is_case[:, None] * (np.arange(p) < 8)[None, :] + rng.normal(0, 0.5, (n, p)))
+    L = (
+        20
+        + rng.normal(0, 2, p)[None, :]
+        + rng.normal(0, 0.3, n)[:, None]
+        + shifts(p, 0.6)
+        + 0.8 * is_case[:, None] * (np.arange(p) < 8)[None, :]
+        + rng.normal(0, 0.5, (n, p))
+    )
     censored = L + rng.normal(0, 0.5, L.shape) < np.quantile(L, 0.08)
     censored[:, 0] = False
     L = np.where(censored, np.nan, L)
@@ -192,8 +200,9 @@ def make_data(seed: int = 11) -> Data:
     frames["gauss"] = _with_nan(pd.DataFrame(G, index=COHORT, columns=[f"X{j:02d}" for j in range(p)]), 0.08, rng)
     # methylation beta values in (0, 1)
     M = rng.normal(0, 1.2, p)[None, :] + rng.normal(0, 0.5, (n, p)) + shifts(p, 0.3)
-    frames["beta"] = _with_nan(pd.DataFrame(1 / (1 + np.exp(-M)), index=COHORT,
-                                            columns=[f"cg{j:02d}" for j in range(p)]), 0.05, rng)
+    frames["beta"] = _with_nan(
+        pd.DataFrame(1 / (1 + np.exp(-M)), index=COHORT, columns=[f"cg{j:02d}" for j in range(p)]), 0.05, rng
+    )
     # binary (mutations)
     B = (rng.random((n, 30)) < rng.uniform(0.2, 0.6, 30)[None, :]).astype(float)
     frames["binary"] = _with_nan(pd.DataFrame(B, index=COHORT, columns=[f"mut{j:02d}" for j in range(30)]), 0.05, rng)
@@ -225,15 +234,25 @@ def make_data(seed: int = 11) -> Data:
     z = rng.normal(size=len(idx))
     A = np.outer(z, rng.uniform(0.5, 1, 30)) + rng.normal(size=(len(idx), 30))
     Bl = np.outer(z, rng.uniform(0.5, 1, 20)) + rng.normal(size=(len(idx), 20))
-    layers = {"A": pd.DataFrame(A, index=idx, columns=[f"a{j}" for j in range(30)]),
-              "B": pd.DataFrame(Bl, index=idx, columns=[f"b{j}" for j in range(20)])}
+    layers = {
+        "A": pd.DataFrame(A, index=idx, columns=[f"a{j}" for j in range(30)]),
+        "B": pd.DataFrame(Bl, index=idx, columns=[f"b{j}" for j in range(20)]),
+    }
     layers = {k: (v - v.mean()) / v.std() for k, v in layers.items()}
     noisy = pd.Series(z + 0.5 * rng.normal(size=len(idx)), index=idx)
     y_strat_cls = pd.Series(np.where(noisy > noisy.loc[TRAIN].median(), "high", "low"), index=idx).loc[TRAIN]
     y_strat_reg = noisy.loc[TRAIN]
     groups = pd.Series(np.where(np.arange(len(idx)) % 2 == 0, "g1", "g2"), index=idx)
-    return Data(info=info, qcs=qcs, y_cls=case, frames=frames, layers=layers, y_strat_cls=y_strat_cls,
-                y_strat_reg=y_strat_reg, groups=groups)
+    return Data(
+        info=info,
+        qcs=qcs,
+        y_cls=case,
+        frames=frames,
+        layers=layers,
+        y_strat_cls=y_strat_cls,
+        y_strat_reg=y_strat_reg,
+        groups=groups,
+    )
 
 
 DATA = make_data()
@@ -242,14 +261,27 @@ DATA.frames["genes"] = DATA.layers["A"]
 DATA.frames["targets"] = DATA.layers["B"]
 # a survival outcome of the training samples (time, event), for the Cox models
 _order = np.argsort(np.argsort(DATA.y_strat_reg.to_numpy()))
-Y_SURV = pd.DataFrame({"time": 1.0 + np.exp(-DATA.y_strat_reg.to_numpy()) + 0.01 * _order,
-                       "event": (np.arange(len(TRAIN)) % 3 != 0).astype(float)}, index=TRAIN)
-SETS = {"s1": [f"a{j}" for j in range(10)], "s2": [f"a{j}" for j in range(5, 15)],
-        "s3": [f"a{j}" for j in range(15, 25)], "s4": [f"a{j}" for j in range(0, 30, 3)],
-        "s5": [f"a{j}" for j in range(20, 30)] + ["not_measured"]}
-EDGES = pd.DataFrame({"source": ["tf1"] * 8 + ["tf2"] * 8,
-                      "target": [f"b{j}" for j in range(8)] + [f"b{j}" for j in range(6, 14)],
-                      "weight": [1.0, -1.0] * 4 + [1.0] * 8})
+Y_SURV = pd.DataFrame(
+    {
+        "time": 1.0 + np.exp(-DATA.y_strat_reg.to_numpy()) + 0.01 * _order,
+        "event": (np.arange(len(TRAIN)) % 3 != 0).astype(float),
+    },
+    index=TRAIN,
+)
+SETS = {
+    "s1": [f"a{j}" for j in range(10)],
+    "s2": [f"a{j}" for j in range(5, 15)],
+    "s3": [f"a{j}" for j in range(15, 25)],
+    "s4": [f"a{j}" for j in range(0, 30, 3)],
+    "s5": [f"a{j}" for j in range(20, 30)] + ["not_measured"],
+}
+EDGES = pd.DataFrame(
+    {
+        "source": ["tf1"] * 8 + ["tf2"] * 8,
+        "target": [f"b{j}" for j in range(8)] + [f"b{j}" for j in range(6, 14)],
+        "weight": [1.0, -1.0] * 4 + [1.0] * 8,
+    }
+)
 
 # ---------------------------------------------------------------------------------------------
 # poisoning held-out rows (the layer's domain stays valid)
@@ -298,10 +330,22 @@ class Case:
 
 
 def _lp(kind, frame, poison, *, log_scale=False, overrides=None, fit_qc=False, **kw):
-    return Case(f"LayerPreprocessor-{kind}" + ("-log_scale" if log_scale else "") + kw.pop("suffix", ""),
-                lambda d: LayerPreprocessor(kind, layer_settings(kind, overrides), info=d.info, batch_column="batch",
-                                            log_scale=log_scale, layer=frame, seed=3),
-                frame, poison, fit_qc=fit_qc, **kw)
+    return Case(
+        f"LayerPreprocessor-{kind}" + ("-log_scale" if log_scale else "") + kw.pop("suffix", ""),
+        lambda d: LayerPreprocessor(
+            kind,
+            layer_settings(kind, overrides),
+            info=d.info,
+            batch_column="batch",
+            log_scale=log_scale,
+            layer=frame,
+            seed=3,
+        ),
+        frame,
+        poison,
+        fit_qc=fit_qc,
+        **kw,
+    )
 
 
 def _strategies(task: str) -> list[Case]:
@@ -309,40 +353,99 @@ def _strategies(task: str) -> list[Case]:
     t = task
     short = "cls" if task == "classification" else "reg"
     cases = [
-        Case(f"SingleLayer-{short}", lambda d: SingleLayer("A", task=t, inner_folds=2), "layers", kind="strategy",
-             target=short),
-        Case(f"EarlyIntegration-{short}",
-             lambda d: EarlyIntegration(task=t, layer_weights={"A": 2.0}, n_components=5, inner_folds=2), "layers",
-             kind="strategy", target=short),
-        Case(f"MixedIntegration-{short}", lambda d: MixedIntegration(task=t, n_components=3, inner_folds=2),
-             "layers", kind="strategy", target=short),
-        Case(f"MOFAStrategy-{short}",
-             lambda d: MOFAStrategy(MOFA(n_factors=3, max_iter=100, seed=2), task=t, inner_folds=2), "layers",
-             kind="strategy", target=short),
+        Case(
+            f"SingleLayer-{short}",
+            lambda d: SingleLayer("A", task=t, inner_folds=2),
+            "layers",
+            kind="strategy",
+            target=short,
+        ),
+        Case(
+            f"EarlyIntegration-{short}",
+            lambda d: EarlyIntegration(task=t, layer_weights={"A": 2.0}, n_components=5, inner_folds=2),
+            "layers",
+            kind="strategy",
+            target=short,
+        ),
+        Case(
+            f"MixedIntegration-{short}",
+            lambda d: MixedIntegration(task=t, n_components=3, inner_folds=2),
+            "layers",
+            kind="strategy",
+            target=short,
+        ),
+        Case(
+            f"MOFAStrategy-{short}",
+            lambda d: MOFAStrategy(MOFA(n_factors=3, max_iter=100, seed=2), task=t, inner_folds=2),
+            "layers",
+            kind="strategy",
+            target=short,
+        ),
         # (classification: l1 base models, as saga is ~5x faster here than lbfgs; l2 is covered above)
-        Case(f"LateIntegration-{short}",
-             lambda d: LateIntegration(task=t, inner_folds=2, seed=1, penalty="l1" if t == "classification" else "l2"),
-             "layers", kind="strategy", target=short),
+        Case(
+            f"LateIntegration-{short}",
+            lambda d: LateIntegration(task=t, inner_folds=2, seed=1, penalty="l1" if t == "classification" else "l2"),
+            "layers",
+            kind="strategy",
+            target=short,
+        ),
     ]
     if task == "classification":  # (saga: cheap here)
         cases += [
-            Case("SingleLayer-elasticnet-cls", lambda d: SingleLayer("B", task=t, penalty="elasticnet", inner_folds=2),
-                 "layers", kind="strategy", target=short),
-            Case("SingleLayer-l1-cls", lambda d: SingleLayer("A", task=t, penalty="l1", inner_folds=2, seed=4),
-                 "layers", kind="strategy", target=short),
+            Case(
+                "SingleLayer-elasticnet-cls",
+                lambda d: SingleLayer("B", task=t, penalty="elasticnet", inner_folds=2),
+                "layers",
+                kind="strategy",
+                target=short,
+            ),
+            Case(
+                "SingleLayer-l1-cls",
+                lambda d: SingleLayer("A", task=t, penalty="l1", inner_folds=2, seed=4),
+                "layers",
+                kind="strategy",
+                target=short,
+            ),
         ]
     if task == "regression":  # variants that cost little with a continuous outcome
         cases += [
-            Case("SingleLayer-l1-reg", lambda d: SingleLayer("B", task=t, penalty="l1", inner_folds=2, seed=5),
-                 "layers", kind="strategy", target=short),
-            Case("SingleLayer-elasticnet-reg", lambda d: SingleLayer("A", task=t, penalty="elasticnet", inner_folds=2),
-                 "layers", kind="strategy", target=short),
-            Case("EarlyIntegration-impute-reg", lambda d: EarlyIntegration(task=t, missing="impute"), "layers",
-                 kind="strategy", target=short),
+            Case(
+                "SingleLayer-l1-reg",
+                lambda d: SingleLayer("B", task=t, penalty="l1", inner_folds=2, seed=5),
+                "layers",
+                kind="strategy",
+                target=short,
+            ),
+            Case(
+                "SingleLayer-elasticnet-reg",
+                lambda d: SingleLayer("A", task=t, penalty="elasticnet", inner_folds=2),
+                "layers",
+                kind="strategy",
+                target=short,
+            ),
+            Case(
+                "EarlyIntegration-impute-reg",
+                lambda d: EarlyIntegration(task=t, missing="impute"),
+                "layers",
+                kind="strategy",
+                target=short,
+            ),
         ]
-    cases.append(Case(f"HierarchicalIntegration-{short}", lambda d: HierarchicalIntegration(
-        collections=(("c", SETS, ("A",)),), regulators=(("tf", EDGES, "B", 5),), task=t, inner_folds=2,
-        penalty="l1" if t == "classification" else "l2"), "layers", kind="strategy", target=short))
+    cases.append(
+        Case(
+            f"HierarchicalIntegration-{short}",
+            lambda d: HierarchicalIntegration(
+                collections=(("c", SETS, ("A",)),),
+                regulators=(("tf", EDGES, "B", 5),),
+                task=t,
+                inner_folds=2,
+                penalty="l1" if t == "classification" else "l2",
+            ),
+            "layers",
+            kind="strategy",
+            target=short,
+        )
+    )
     return cases
 
 
@@ -359,60 +462,117 @@ def _tuned_cox(d: Data):
 
 CASES: list[Case] = [
     # normalize
-    *[Case(f"CountNormalizer-{m}-log2", lambda d, m=m: CountNormalizer(method=m), "counts", "counts")
-      for m in ("median_of_ratios", "tmm", "upper_quartile", "total")],
-    *[Case(f"CountNormalizer-{m}-vst", lambda d, m=m: CountNormalizer(method=m, transformation="vst"), "counts",
-           "counts") for m in ("median_of_ratios", "tmm", "upper_quartile", "total")],
-    Case("CountNormalizer-total-pseudocount0.5", lambda d: CountNormalizer(method="total", pseudocount=0.5), "counts",
-         "counts"),
+    *[
+        Case(f"CountNormalizer-{m}-log2", lambda d, m=m: CountNormalizer(method=m), "counts", "counts")
+        for m in ("median_of_ratios", "tmm", "upper_quartile", "total")
+    ],
+    *[
+        Case(
+            f"CountNormalizer-{m}-vst",
+            lambda d, m=m: CountNormalizer(method=m, transformation="vst"),
+            "counts",
+            "counts",
+        )
+        for m in ("median_of_ratios", "tmm", "upper_quartile", "total")
+    ],
+    Case(
+        "CountNormalizer-total-pseudocount0.5",
+        lambda d: CountNormalizer(method="total", pseudocount=0.5),
+        "counts",
+        "counts",
+    ),
     Case("MedianCentering-log", lambda d: MedianCentering(log=True), "intensity", "positive"),
     Case("MedianCentering-nolog", lambda d: MedianCentering(log=False), "log2int", "log"),
     Case("QuantileNormalizer-log", lambda d: QuantileNormalizer(log=True), "intensity", "positive"),
     Case("QuantileNormalizer-nolog-grid", lambda d: QuantileNormalizer(log=False, n_quantiles=17), "log2int", "log"),
-    *[Case(f"PQN-{m}-{t}", lambda d, m=m, t=t: PQN(info=d.info, method=m, transformation=t), "metab", "positive",
-           fit_qc=True) for m in ("pqn", "tic") for t in ("log2", "glog")],
+    *[
+        Case(
+            f"PQN-{m}-{t}",
+            lambda d, m=m, t=t: PQN(info=d.info, method=m, transformation=t),
+            "metab",
+            "positive",
+            fit_qc=True,
+        )
+        for m in ("pqn", "tic")
+        for t in ("log2", "glog")
+    ],
     Case("PQN-pqn-log2-noQC", lambda d: PQN(info=d.info), "metab", "positive"),
     Case("PQN-pqn-log_input", lambda d: PQN(info=d.info, log_input=True), "metab_log", "log", fit_qc=True),
-    Case("PQN-none-glog-lambda", lambda d: PQN(info=d.info, method="none", transformation="glog", glog_lambda=1e4),
-         "metab", "positive", fit_qc=True),
+    Case(
+        "PQN-none-glog-lambda",
+        lambda d: PQN(info=d.info, method="none", transformation="glog", glog_lambda=1e4),
+        "metab",
+        "positive",
+        fit_qc=True,
+    ),
     Case("Log2-counts", lambda d: Log2(pseudocount=1.0), "counts", "counts"),
     Case("Log2-intensity", lambda d: Log2(), "intensity", "positive"),
     Case("MValue", lambda d: MValue(), "beta", "beta"),
     Case("MValue-offset0.01", lambda d: MValue(offset=0.01), "beta", "beta"),
     Case("BinaryCheck", lambda d: BinaryCheck(), "binary", "binary"),
     # qc_drift
-    Case("QCRLSC-lowess", lambda d: QCRLSC(info=d.info, batch_column="batch", frac=0.8), "metab_log", "log",
-         fit_qc=True),
+    Case(
+        "QCRLSC-lowess", lambda d: QCRLSC(info=d.info, batch_column="batch", frac=0.8), "metab_log", "log", fit_qc=True
+    ),
     Case("QCRLSC-lowess-one-batch", lambda d: QCRLSC(info=d.info, frac=0.5), "metab_log", "log", fit_qc=True),
-    Case("QCRLSC-spline-gcv", lambda d: QCRLSC(info=d.info, batch_column="batch", smoother="spline"), "metab_log",
-         "log", fit_qc=True),
-    Case("QCRLSC-spline-lam", lambda d: QCRLSC(info=d.info, batch_column="batch", smoother="spline", spline_lam=50.0),
-         "metab_log", "log", fit_qc=True),
+    Case(
+        "QCRLSC-spline-gcv",
+        lambda d: QCRLSC(info=d.info, batch_column="batch", smoother="spline"),
+        "metab_log",
+        "log",
+        fit_qc=True,
+    ),
+    Case(
+        "QCRLSC-spline-lam",
+        lambda d: QCRLSC(info=d.info, batch_column="batch", smoother="spline", spline_lam=50.0),
+        "metab_log",
+        "log",
+        fit_qc=True,
+    ),
     # filter
     Case("FeatureFilter-default", lambda d: FeatureFilter(), "gauss", "log"),
     Case("FeatureFilter-min_value", lambda d: FeatureFilter(min_observed=0.6, min_value=50.0), "counts", "counts"),
-    Case("FeatureFilter-any_group", lambda d: FeatureFilter(min_observed=0.95, observed_in="any_group"), "log2int",
-         "log"),
+    Case(
+        "FeatureFilter-any_group", lambda d: FeatureFilter(min_observed=0.95, observed_in="any_group"), "log2int", "log"
+    ),
     Case("FeatureFilter-top_variable", lambda d: FeatureFilter(min_variance=0.1, top_variable=10), "gauss", "log"),
-    Case("FeatureFilter-qc_rsd-detection", lambda d: FeatureFilter(qc_rsd_max=20.0, qc_min_detection=0.5, info=d.info),
-         "metab_log", "log", fit_qc=True),
+    Case(
+        "FeatureFilter-qc_rsd-detection",
+        lambda d: FeatureFilter(qc_rsd_max=20.0, qc_min_detection=0.5, info=d.info),
+        "metab_log",
+        "log",
+        fit_qc=True,
+    ),
     # batch
     Case("ComBat-parametric", lambda d: ComBat(info=d.info), "gauss", "log"),
     Case("ComBat-nonparametric", lambda d: ComBat(info=d.info, parametric=False), "gauss", "log"),
     Case("ComBat-mean_only", lambda d: ComBat(info=d.info, mean_only=True), "gauss", "log"),
-    Case("ComBat-nonparametric-mean_only", lambda d: ComBat(info=d.info, parametric=False, mean_only=True), "gauss",
-         "log"),
+    Case(
+        "ComBat-nonparametric-mean_only",
+        lambda d: ComBat(info=d.info, parametric=False, mean_only=True),
+        "gauss",
+        "log",
+    ),
     Case("ComBat-ref_batch", lambda d: ComBat(info=d.info, ref_batch="b2"), "gauss", "log"),
-    Case("ComBat-ref_batch-unseen_reference",
-         lambda d: ComBat(info=d.info, ref_batch="b1", unseen_batch="reference"), "gauss", "log",
-         held=HELD + NEW),
+    Case(
+        "ComBat-ref_batch-unseen_reference",
+        lambda d: ComBat(info=d.info, ref_batch="b1", unseen_batch="reference"),
+        "gauss",
+        "log",
+        held=HELD + NEW,
+    ),
     Case("ComBat-covariates-ddof0", lambda d: ComBat(info=d.info, covariates=("age", "sex"), ddof=0), "gauss", "log"),
-    Case("ComBat-unprotected-complete", lambda d: ComBat(info=d.info, protect_outcome=False), "metab_log",
-         "complete_log"),
+    Case(
+        "ComBat-unprotected-complete", lambda d: ComBat(info=d.info, protect_outcome=False), "metab_log", "complete_log"
+    ),
     Case("LinearBatch", lambda d: LinearBatch(info=d.info), "gauss", "log"),
-    Case("LinearBatch-ref_batch-unseen_reference",
-         lambda d: LinearBatch(info=d.info, ref_batch="b3", unseen_batch="reference"), "gauss", "log",
-         held=HELD + NEW),
+    Case(
+        "LinearBatch-ref_batch-unseen_reference",
+        lambda d: LinearBatch(info=d.info, ref_batch="b3", unseen_batch="reference"),
+        "gauss",
+        "log",
+        held=HELD + NEW,
+    ),
     Case("LinearBatch-covariates", lambda d: LinearBatch(info=d.info, covariates=("sex",)), "gauss", "log"),
     # impute
     Case("KNNImpute-uniform", lambda d: KNNImpute(k=5), "gauss", "log"),
@@ -423,25 +583,39 @@ CASES: list[Case] = [
     Case("QRILCImpute", lambda d: QRILCImpute(seed=7), "log2int", "log"),
     Case("MeanImpute", lambda d: MeanImpute(), "gauss", "log"),
     Case("MixedImpute-minprob-knn", lambda d: MixedImpute(k=5, seed=2), "log2int", "log"),
-    Case("MixedImpute-qrilc-iterative", lambda d: MixedImpute(mnar="qrilc", mar="iterative", group_missing=0.2, seed=2),
-         "log2int", "log"),
+    Case(
+        "MixedImpute-qrilc-iterative",
+        lambda d: MixedImpute(mnar="qrilc", mar="iterative", group_missing=0.2, seed=2),
+        "log2int",
+        "log",
+    ),
     Case("MixedImpute-halfmin-knn", lambda d: MixedImpute(mnar="halfmin", shift_sd=0.2, seed=0), "gauss", "log"),
     Case("AutoImpute", lambda d: AutoImpute(k=5, seed=4), "log2int", "log"),
     Case("WithinBatch-knn", lambda d: WithinBatch(KNNImpute(k=5), info=d.info, batch_column="batch"), "gauss", "log"),
-    Case("WithinBatch-mean", lambda d: WithinBatch(MeanImpute(), info=d.info, batch_column="batch"), "log2int",
-         "log"),
+    Case("WithinBatch-mean", lambda d: WithinBatch(MeanImpute(), info=d.info, batch_column="batch"), "log2int", "log"),
     # drift over injection order without QC injections, and the automatic choice
-    Case("SampleDrift-lowess", lambda d: SampleDrift(info=d.info, batch_column="batch", min_samples=3), "gauss",
-         "log"),
-    Case("SampleDrift-overall-spline", lambda d: SampleDrift(info=d.info, batch_column="batch", smoother="spline",
-                                                             level="overall", min_samples=3), "gauss", "log"),
-    Case("SampleDrift-reference", lambda d: SampleDrift(info=d.info, batch_column="batch", min_samples=2,
-                                                        reference_column="sex", reference_value="F"), "gauss", "log"),
+    Case("SampleDrift-lowess", lambda d: SampleDrift(info=d.info, batch_column="batch", min_samples=3), "gauss", "log"),
+    Case(
+        "SampleDrift-overall-spline",
+        lambda d: SampleDrift(info=d.info, batch_column="batch", smoother="spline", level="overall", min_samples=3),
+        "gauss",
+        "log",
+    ),
+    Case(
+        "SampleDrift-reference",
+        lambda d: SampleDrift(
+            info=d.info, batch_column="batch", min_samples=2, reference_column="sex", reference_value="F"
+        ),
+        "gauss",
+        "log",
+    ),
     Case("AutoDrift-with-QC", lambda d: AutoDrift(info=d.info, batch_column="batch"), "metab_log", "log", fit_qc=True),
     Case("AutoDrift-without-QC", lambda d: AutoDrift(info=d.info, batch_column="batch"), "gauss", "log"),
     # scale
-    *[Case(f"Scaler-{m}", lambda d, m=m: Scaler(method=m), "gauss", "log")
-      for m in ("standard", "unit_variance", "pareto", "center")],
+    *[
+        Case(f"Scaler-{m}", lambda d, m=m: Scaler(method=m), "gauss", "log")
+        for m in ("standard", "unit_variance", "pareto", "center")
+    ],
     # the per-layer chain, each kind with its defaults
     _lp("rnaseq_counts", "counts", "counts"),
     _lp("log_expression", "gauss", "log"),
@@ -451,15 +625,41 @@ CASES: list[Case] = [
     _lp("methylation_beta", "beta", "beta"),
     _lp("binary", "binary", "binary"),
     _lp("continuous", "gauss", "log"),
-    _lp("rnaseq_counts", "counts", "counts", suffix="-tmm-vst-linear-pareto",
-        overrides={"normalize": {"method": "tmm", "transformation": "vst"}, "batch": {"method": "linear"},
-                   "scale": {"method": "pareto"}}),
-    _lp("proteomics_intensity", "log2int", "log", log_scale=True, suffix="-quantile-nonparam-mixed",
-        overrides={"normalize": {"method": "quantile"}, "batch": {"parametric": False},
-                   "impute": {"method": "mixed", "k": 5}}),
-    _lp("metabolomics_intensity", "metab", "positive", fit_qc=True, suffix="-tic-glog-spline-auto",
-        overrides={"normalize": {"method": "tic", "transformation": "glog"},
-                   "qc_drift": {"smoother": "spline"}, "impute": {"method": "auto", "k": 5}}),
+    _lp(
+        "rnaseq_counts",
+        "counts",
+        "counts",
+        suffix="-tmm-vst-linear-pareto",
+        overrides={
+            "normalize": {"method": "tmm", "transformation": "vst"},
+            "batch": {"method": "linear"},
+            "scale": {"method": "pareto"},
+        },
+    ),
+    _lp(
+        "proteomics_intensity",
+        "log2int",
+        "log",
+        log_scale=True,
+        suffix="-quantile-nonparam-mixed",
+        overrides={
+            "normalize": {"method": "quantile"},
+            "batch": {"parametric": False},
+            "impute": {"method": "mixed", "k": 5},
+        },
+    ),
+    _lp(
+        "metabolomics_intensity",
+        "metab",
+        "positive",
+        fit_qc=True,
+        suffix="-tic-glog-spline-auto",
+        overrides={
+            "normalize": {"method": "tic", "transformation": "glog"},
+            "qc_drift": {"smoother": "spline"},
+            "impute": {"method": "auto", "k": 5},
+        },
+    ),
     # integration strategies and MOFA
     *_strategies("classification"),
     *_strategies("regression"),
@@ -467,14 +667,22 @@ CASES: list[Case] = [
     Case("MOFA-groups", lambda d: MOFA(n_factors=2, max_iter=100, seed=1, groups=d.groups), "layers", kind="mofa"),
     # the hierarchical strategy's parts, on one layer
     Case("GeneLevel", lambda d: GeneLevel(), "genes", "complete_log"),
-    *[Case(f"SetScores-{m}", lambda d, m=m: SetScores(SETS, method=m, prefix="A:"), "genes", "complete_log")
-      for m in ("plage", "mean", "rank")],
+    *[
+        Case(f"SetScores-{m}", lambda d, m=m: SetScores(SETS, method=m, prefix="A:"), "genes", "complete_log")
+        for m in ("plage", "mean", "rank")
+    ],
     Case("RegulatorActivity", lambda d: RegulatorActivity(EDGES, min_targets=5), "targets", "complete_log"),
     Case("Identity", lambda d: Identity(reason="none"), "gauss", "log"),
     # the models the strategies fit
     Case("EncodedClassifier", lambda d: EncodedClassifier(_logistic()), "A", "complete_log", kind="model"),
-    Case("PenalizedCox", lambda d: PenalizedCox(n_alphas=10, inner_folds=2, seed=3), "A", "complete_log",
-         kind="model", target="surv"),
+    Case(
+        "PenalizedCox",
+        lambda d: PenalizedCox(n_alphas=10, inner_folds=2, seed=3),
+        "A",
+        "complete_log",
+        kind="model",
+        target="surv",
+    ),
     Case("RidgeCox", lambda d: RidgeCox(alpha=2.0), "A", "complete_log", kind="model", target="surv"),
     Case("FixedCox", _tuned_cox, "A", "complete_log", kind="model", target="surv"),
 ]
@@ -612,7 +820,7 @@ def _same_scalar(a, b) -> bool:
         pass
     try:
         return bool(a == b)
-    except Exception:  # noqa: BLE001
+    except Exception:
         return False
 
 
@@ -694,7 +902,7 @@ def diff(a, b, path: str = "", _seen: dict | None = None) -> str | None:
     # extension types (e.g. sklearn's Tree): compare their pickled state
     try:
         ra, rb = a.__reduce_ex__(4), b.__reduce_ex__(4)
-    except Exception:  # noqa: BLE001
+    except Exception:
         return None if _same_scalar(a, b) else f"{path}: {type(a).__name__} objects differ"
     return diff(tuple(ra[1:3]), tuple(rb[1:3]), f"{path}<state>", seen)
 
@@ -770,22 +978,28 @@ def test_no_leakage_from_held_out_rows(case):
     d = state_diff(vars(est), fit.state)
     assert d is None, f"fitted state changed after transforming held-out rows: {d}"
     # the training rows come out exactly as before
-    assert_same_output(_apply(case, est, _rows(case, _train_ids(case))), fit.train_out,
-                       "training rows transformed after poisoned held-out rows")
-    rows_out = (lambda T, ids: T.loc[list(ids)])
+    assert_same_output(
+        _apply(case, est, _rows(case, _train_ids(case))),
+        fit.train_out,
+        "training rows transformed after poisoned held-out rows",
+    )
+    rows_out = lambda T, ids: T.loc[list(ids)]
     # a held-out row's output depends on that row only: alone, with the clean others, with poisoned others
     for a in (held[0], held[2], held[-1]):  # held[2] is LACKING: without layer B for strategies and MOFA
         alone = _apply(case, est, _rows(case, [a]))
-        assert_same_output(alone, rows_out(fit.held_out, [a]), f"row {a} alone vs with the clean held-out rows",
-                           exact=False)
+        assert_same_output(
+            alone, rows_out(fit.held_out, [a]), f"row {a} alone vs with the clean held-out rows", exact=False
+        )
         others = _poison(case, _rows(case, [s for s in held if s != a]))
         mixed = _apply(case, est, _concat([_rows(case, [a]), others]))
         assert_same_output(rows_out(mixed, [a]), alone, f"row {a} alone vs with poisoned held-out rows", exact=False)
     b = held[1]
-    one = {n: v.loc[[b]] for n, v in poisoned_copy.items()} if isinstance(poisoned_copy, dict) \
-        else poisoned_copy.loc[[b]]
-    assert_same_output(_apply(case, est, one), rows_out(out_p, [b]), f"poisoned row {b} alone vs with the others",
-                       exact=False)
+    one = (
+        {n: v.loc[[b]] for n, v in poisoned_copy.items()} if isinstance(poisoned_copy, dict) else poisoned_copy.loc[[b]]
+    )
+    assert_same_output(
+        _apply(case, est, one), rows_out(out_p, [b]), f"poisoned row {b} alone vs with the others", exact=False
+    )
     assert (d := state_diff(vars(est), fit.state)) is None, f"fitted state changed after transforming rows: {d}"
 
 
@@ -807,8 +1021,9 @@ def test_fit_is_deterministic(case):
     second = _fit(case, c, check_inputs=True)
     d = diff(vars(second), first.state, "est.")
     assert d is None, f"two fits learnt different states: {d}"
-    assert_same_output(_apply(case, second, _rows(case, _train_ids(case))), first.train_out,
-                       "training rows, two fits of clones")
+    assert_same_output(
+        _apply(case, second, _rows(case, _train_ids(case))), first.train_out, "training rows, two fits of clones"
+    )
     assert_same_output(_apply(case, second, _rows(case, case.held)), first.held_out, "held-out rows, two fits")
 
 
@@ -820,11 +1035,19 @@ def test_every_registered_step_class_has_a_contract_case():
     covered = {c.id.split("-")[0] for c in CASES}
     missing = set()
     for (step, method), spec in REGISTRY.items():
-        for kind in (spec.kinds or KINDS):
+        for kind in spec.kinds or KINDS:
             try:
-                est = make_step(step, {"method": method}, kind=kind, info=DATA.info, batch_column="batch",
-                                covariates=(), log_scale=True, seed=0)
-            except Exception:  # noqa: BLE001 - a kind this method refuses
+                est = make_step(
+                    step,
+                    {"method": method},
+                    kind=kind,
+                    info=DATA.info,
+                    batch_column="batch",
+                    covariates=(),
+                    log_scale=True,
+                    seed=0,
+                )
+            except Exception:
                 continue
             name = type(est).__name__
             if name not in ("Identity",) and name not in covered:
@@ -875,14 +1098,28 @@ def _unfitted(cls):
     import inspect
 
     params = inspect.signature(cls).parameters.values()
-    return cls(**{p.name: REQUIRED[p.name] for p in params
-                  if p.default is inspect.Parameter.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)})
+    return cls(
+        **{
+            p.name: REQUIRED[p.name]
+            for p in params
+            if p.default is inspect.Parameter.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+        }
+    )
 
 
 def test_estimators_are_discovered():
     names = {c.__name__ for c in ESTIMATORS}
-    assert {"LayerPreprocessor", "ComBat", "KNNImpute", "SingleLayer", "HierarchicalIntegration", "MOFA",
-            "PenalizedCox", "SetScores", "EncodedClassifier"} <= names
+    assert {
+        "LayerPreprocessor",
+        "ComBat",
+        "KNNImpute",
+        "SingleLayer",
+        "HierarchicalIntegration",
+        "MOFA",
+        "PenalizedCox",
+        "SetScores",
+        "EncodedClassifier",
+    } <= names
 
 
 def test_every_estimator_class_has_a_contract_case():
@@ -896,8 +1133,9 @@ def test_every_estimator_class_has_a_contract_case():
 
 @pytest.mark.parametrize("cls", ESTIMATORS, ids=[c.__name__ for c in ESTIMATORS])
 def test_unfitted_estimator_refuses_to_transform_or_predict(cls):
-    from moflow.integrate import StrategyBase
     from sklearn.exceptions import NotFittedError
+
+    from moflow.integrate import StrategyBase
 
     if not hasattr(cls, "fit"):  # an abstract base (StrategyBase): nothing to fit, its subclasses are checked
         assert cls.__name__ in NO_CASE
@@ -924,6 +1162,9 @@ def test_parameter_constraints_cover_every_parameter(cls):
     if cls.__name__ in NO_CASE and not cls._get_param_names():
         return  # a base without __init__ of its own: its constraints are the ones its subclasses share
     assert set(constraints) == set(cls._get_param_names()), cls.__name__
-    defaults = {p.name: p.default for p in inspect.signature(cls).parameters.values()
-                if p.default is not inspect.Parameter.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)}
+    defaults = {
+        p.name: p.default
+        for p in inspect.signature(cls).parameters.values()
+        if p.default is not inspect.Parameter.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+    }
     validate_parameter_constraints(constraints, defaults, caller_name=cls.__name__)

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
+from unit_helpers import make_preprocessors
 
 from moflow.evaluate import (
     corrected_interval,
@@ -19,10 +20,8 @@ from moflow.evaluate import (
     split_members,
     split_names,
 )
-from moflow.integrate import EarlyIntegration, LateIntegration, MOFAStrategy, SingleLayer
-from moflow.integrate import MOFA
+from moflow.integrate import MOFA, EarlyIntegration, LateIntegration, MOFAStrategy, SingleLayer
 from moflow.preprocess import LayerPreprocessor
-from unit_helpers import make_preprocessors
 
 pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning", "ignore::UserWarning")
 
@@ -41,8 +40,9 @@ FAST_STRATEGIES = {
 
 
 def _pooled_auc(pred: pd.DataFrame) -> pd.Series:
-    return pred.groupby("strategy").apply(lambda d: roc_auc_score(d["y_true"] == "case", d["p_case"]),
-                                          include_groups=False)
+    return pred.groupby("strategy").apply(
+        lambda d: roc_auc_score(d["y_true"] == "case", d["p_case"]), include_groups=False
+    )
 
 
 def _cv(cohort, info, y, qc_ids, strategies, folds=3, seed=0):
@@ -50,10 +50,18 @@ def _cv(cohort, info, y, qc_ids, strategies, folds=3, seed=0):
     preds = []
     for s in split_names(splits):
         d = splits[splits["split"] == s]
-        preds.append(run_fold(cohort.layers, make_preprocessors(info), strategies, y,
-                              d.loc[d["role"] == "train", "sample"].tolist(),
-                              d.loc[d["role"] == "test", "sample"].tolist(),
-                              qc={"metabolomics": qc_ids}, split=s))
+        preds.append(
+            run_fold(
+                cohort.layers,
+                make_preprocessors(info),
+                strategies,
+                y,
+                d.loc[d["role"] == "train", "sample"].tolist(),
+                d.loc[d["role"] == "test", "sample"].tolist(),
+                qc={"metabolomics": qc_ids},
+                split=s,
+            )
+        )
     return pd.concat(preds, ignore_index=True)
 
 
@@ -94,8 +102,16 @@ def test_make_splits_stratified_complete_deterministic(outcome):
 @pytest.fixture(scope="module")
 def fold_pred(cohort, info, outcome, qc_ids, fold_ids):
     train, test = fold_ids
-    return run_fold(cohort.layers, make_preprocessors(info), ALL_STRATEGIES, outcome, train, test,
-                    qc={"metabolomics": qc_ids}, split="r1f1")
+    return run_fold(
+        cohort.layers,
+        make_preprocessors(info),
+        ALL_STRATEGIES,
+        outcome,
+        train,
+        test,
+        qc={"metabolomics": qc_ids},
+        split="r1f1",
+    )
 
 
 def test_run_fold_output_shape(fold_pred, fold_ids, outcome):
@@ -133,8 +149,16 @@ def test_permuted_outcome_scores_at_chance(cohort, info, outcome, qc_ids):
 def test_permuted_outcome_all_strategies_one_fold(cohort, info, outcome, qc_ids, fold_ids):
     train, test = fold_ids
     y = pd.Series(np.random.default_rng(1).permutation(outcome.to_numpy()), index=outcome.index)
-    pred = run_fold(cohort.layers, make_preprocessors(info), ALL_STRATEGIES, y, train, test,
-                    qc={"metabolomics": qc_ids}, split="perm")
+    pred = run_fold(
+        cohort.layers,
+        make_preprocessors(info),
+        ALL_STRATEGIES,
+        y,
+        train,
+        test,
+        qc={"metabolomics": qc_ids},
+        split="perm",
+    )
     auc = _pooled_auc(pred)
     assert (auc < 0.8).all(), auc
     assert auc.mean() < 0.7, auc
@@ -145,8 +169,16 @@ def test_run_fold_with_samples_missing_a_layer(cohort, info, outcome, qc_ids, fo
     train, test = fold_ids
     layers = dict(cohort.layers)
     layers["protein"] = layers["protein"].drop(index=train[:5] + test[:5])
-    pred = run_fold(layers, make_preprocessors(info), ALL_STRATEGIES, outcome, train, test,
-                    qc={"metabolomics": qc_ids}, split="r1f1")
+    pred = run_fold(
+        layers,
+        make_preprocessors(info),
+        ALL_STRATEGIES,
+        outcome,
+        train,
+        test,
+        qc={"metabolomics": qc_ids},
+        split="r1f1",
+    )
     assert len(pred) == len(ALL_STRATEGIES) * len(test)
     assert np.isfinite(pred[["p_case", "p_control"]].to_numpy()).all()
     assert (_pooled_auc(pred) > 0.7).all()
@@ -168,8 +200,7 @@ def test_fold_preprocessing_fit_on_training_samples_only(monkeypatch, cohort, in
 
     monkeypatch.setattr(LayerPreprocessor, "fit_transform", spy)
     monkeypatch.setattr(LayerPreprocessor, "fit", lambda self, X, y=None: (spy(self, X, y), self)[1])
-    tr, te = preprocess_fold(cohort.layers, make_preprocessors(info), outcome, train, test,
-                             qc={"metabolomics": qc_ids})
+    tr, te = preprocess_fold(cohort.layers, make_preprocessors(info), outcome, train, test, qc={"metabolomics": qc_ids})
     assert sorted(layer for layer, _, _ in seen) == ["metabolomics", "protein", "rna"]
     for layer, rows, y_rows in seen:
         assert not set(rows) & set(test), layer
@@ -227,13 +258,15 @@ def test_mofa_classifier_fit_sees_training_samples_only(monkeypatch, preprocesse
 
 
 def test_fold_scores_known_values():
-    pred = pd.DataFrame({
-        "split": ["s1"] * 4 + ["s2"] * 4,
-        "strategy": ["a"] * 8,
-        "sample": list("ABCDABCD"),
-        "y_true": ["case", "case", "control", "control"] * 2,
-        "p_case": [0.9, 0.8, 0.3, 0.1, 0.2, 0.4, 0.6, 0.9],
-    })
+    pred = pd.DataFrame(
+        {
+            "split": ["s1"] * 4 + ["s2"] * 4,
+            "strategy": ["a"] * 8,
+            "sample": list("ABCDABCD"),
+            "y_true": ["case", "case", "control", "control"] * 2,
+            "p_case": [0.9, 0.8, 0.3, 0.1, 0.2, 0.4, 0.6, 0.9],
+        }
+    )
     pred["p_control"] = 1 - pred["p_case"]
     fs = fold_scores(pred).set_index("split")
     assert fs.loc["s1", "roc_auc"] == 1.0 and fs.loc["s1", "balanced_accuracy"] == 1.0
@@ -244,15 +277,32 @@ def test_fold_scores_known_values():
 def test_scoreboard_intervals_contain_mean_and_lie_in_unit_interval():
     rng = np.random.default_rng(0)
     rows = []
-    for strat, (auc, sd) in {"early": (0.85, 0.05), "single_rna": (0.7, 0.1), "perfect": (1.0, 0.0),
-                             "worst": (0.03, 0.05)}.items():
+    for strat, (auc, sd) in {
+        "early": (0.85, 0.05),
+        "single_rna": (0.7, 0.1),
+        "perfect": (1.0, 0.0),
+        "worst": (0.03, 0.05),
+    }.items():
         for i in range(10):
             a = float(np.clip(auc + rng.normal(0, sd), 0, 1))
             b = float(np.clip(a - 0.1 + rng.normal(0, 0.05), 0, 1))
-            rows.append({"split": f"r{i // 5 + 1}f{i % 5 + 1}", "strategy": strat, "roc_auc": a,
-                         "balanced_accuracy": b, "balanced_error_rate": 1 - b, "n_test": 18})
+            rows.append(
+                {
+                    "split": f"r{i // 5 + 1}f{i % 5 + 1}",
+                    "strategy": strat,
+                    "roc_auc": a,
+                    "balanced_accuracy": b,
+                    "balanced_error_rate": 1 - b,
+                    "n_test": 18,
+                }
+            )
     board = scoreboard(pd.DataFrame(rows), n_samples=90, min_class=30)
-    assert list(board["strategy"]) == ["perfect", "early", "single_rna", "worst"]  # ranked by the primary metric (balanced accuracy)
+    assert list(board["strategy"]) == [
+        "perfect",
+        "early",
+        "single_rna",
+        "worst",
+    ]  # ranked by the primary metric (balanced accuracy)
     assert dict(zip(board["strategy"], board["kind"]))["single_rna"] == "single layer"
     for metric in ("roc_auc", "balanced_accuracy", "balanced_error_rate"):
         m, lo, hi = board[metric], board[f"{metric}_lo"], board[f"{metric}_hi"]
@@ -274,7 +324,6 @@ def test_corrected_interval_is_wider_than_naive():
     assert np.isnan(corrected_interval(np.array([0.7]), 72, 18)[1])
 
 
-
 def test_clinical_scores_of_a_known_confusion_matrix():
     from moflow.evaluate import clinical_scores, external_scores
 
@@ -288,8 +337,16 @@ def test_clinical_scores_of_a_known_confusion_matrix():
     # the other class as positive swaps sensitivity and specificity
     s2 = clinical_scores(y, P, ["no", "yes"], "no")
     assert s2["sensitivity"] == pytest.approx(0.75) and s2["specificity"] == pytest.approx(0.8)
-    pred = pd.DataFrame({"strategy": "s", "split": "final", "sample": [f"{i:04d}" for i in range(30)],
-                         "y_true": y, "p_no": P[:, 0], "p_yes": P[:, 1]})
+    pred = pd.DataFrame(
+        {
+            "strategy": "s",
+            "split": "final",
+            "sample": [f"{i:04d}" for i in range(30)],
+            "y_true": y,
+            "p_no": P[:, 0],
+            "p_yes": P[:, 1],
+        }
+    )
     ext = external_scores(pred, task="classification", positive="yes", n_boot=300, seed=1).iloc[0]
     assert ext["test_sensitivity"] == pytest.approx(0.8) and ext["test_n_test"] == 30
     assert ext["test_sensitivity_lo"] < 0.8 < ext["test_sensitivity_hi"]
@@ -343,18 +400,25 @@ def test_permutation_scores_equal_score_predictions(case):
         perm = rng.permutation(n)
         dd = d.copy()
         dd["y_true"] = d["y_true"].to_numpy()[perm]
-        assert _permuted_score(t[perm], h, valid, task) == pytest.approx(score_predictions(dd, task)[metric],
-                                                                          abs=1e-12)
+        assert _permuted_score(t[perm], h, valid, task) == pytest.approx(score_predictions(dd, task)[metric], abs=1e-12)
 
 
 def test_shared_single_layer_fits_change_nothing(fold_pred, cohort, info, outcome, qc_ids, fold_ids):
     """run_fold shares single_rna's fit with late's rna base model: late's predictions are those of
     late fit on its own."""
     train, test = fold_ids
-    tr, te = preprocess_fold(cohort.layers, make_preprocessors(info), outcome, train, test,
-                             {"metabolomics": qc_ids})
-    alone = predict_split(LateIntegration(), tr, te, outcome, train, test, strategy="late", split="r1f1",
-                          classes=sorted(outcome.loc[train].unique()))
+    tr, te = preprocess_fold(cohort.layers, make_preprocessors(info), outcome, train, test, {"metabolomics": qc_ids})
+    alone = predict_split(
+        LateIntegration(),
+        tr,
+        te,
+        outcome,
+        train,
+        test,
+        strategy="late",
+        split="r1f1",
+        classes=sorted(outcome.loc[train].unique()),
+    )
     shared = fold_pred[fold_pred["strategy"] == "late"].reset_index(drop=True)
     pd.testing.assert_frame_equal(shared, alone, check_exact=True)
 
@@ -363,8 +427,11 @@ def test_split_jobs_group_splits_in_order():
     from moflow.cohort import split_jobs
 
     names = [f"r{r}f{f}" for r in (1, 2) for f in (1, 2, 3)] + ["final"]
-    assert split_jobs(names, 3) == {"part1": ["r1f1", "r1f2", "r1f3"], "part2": ["r2f1", "r2f2", "r2f3"],
-                                    "part3": ["final"]}
+    assert split_jobs(names, 3) == {
+        "part1": ["r1f1", "r1f2", "r1f3"],
+        "part2": ["r2f1", "r2f2", "r2f3"],
+        "part3": ["final"],
+    }
     assert list(split_jobs(names, 1).values()) == [[n] for n in names]
     assert split_jobs(names, 50) == {"part1": names}
 
@@ -383,8 +450,11 @@ def _repeated_subjects(n_subjects=24, per_subject=4, seed=0):
     finger = rng.normal(size=(n_subjects, 50))
     X = np.repeat(finger, per_subject, axis=0) + 0.1 * rng.normal(size=(len(subj), 50))
     ids = [f"S{i:03d}" for i in range(len(subj))]
-    return (pd.DataFrame(X, index=ids), pd.Series(label, index=ids, name="outcome"),
-            pd.Series(subj, index=ids, name="group"))
+    return (
+        pd.DataFrame(X, index=ids),
+        pd.Series(label, index=ids, name="outcome"),
+        pd.Series(subj, index=ids, name="group"),
+    )
 
 
 def _cv_balanced_accuracy(X, y, splits):
@@ -425,8 +495,15 @@ def test_group_permutation_permutes_subjects():
     for name in split_names(splits):
         tr, te = split_members(splits, name)
         for s in te:  # a constant call per subject: the null must move subjects, not samples
-            rows.append({"split": name, "sample": s, "y_true": y[s], "p_case": float(g[s] < "P12"),
-                         "p_control": float(g[s] >= "P12")})
+            rows.append(
+                {
+                    "split": name,
+                    "sample": s,
+                    "y_true": y[s],
+                    "p_case": float(g[s] < "P12"),
+                    "p_control": float(g[s] >= "P12"),
+                }
+            )
     pred = pd.DataFrame(rows)
     by_subject = permutation_pvalue(pred, task="classification", n_permutations=200, seed=0, subjects=g)
     by_sample = permutation_pvalue(pred, task="classification", n_permutations=200, seed=0)
@@ -441,8 +518,14 @@ def test_group_column_checks(tmp_path):
     from moflow.errors import ConfigError, DataError
     from moflow.settings import Settings
 
-    sheet = pd.DataFrame({"sample": ["a", "b", "c", "d"], "sample_type": "sample", "subject": ["p1", "p1", "p2", ""],
-                          "set": ["", "", "", "test"]})
+    sheet = pd.DataFrame(
+        {
+            "sample": ["a", "b", "c", "d"],
+            "sample_type": "sample",
+            "subject": ["p1", "p1", "p2", ""],
+            "set": ["", "", "", "test"],
+        }
+    )
     s = Settings.defaults(evaluation={"group_column": "subjekt"})
     with pytest.raises(ConfigError, match="group_column' names 'subjekt'"):
         split_groups(sheet, s)

@@ -39,8 +39,12 @@ def _simulate():
     edges = [("R", t, 1.0) for t in TARGETS]
     edges += [(d, t, float(rng.choice([-1.0, 1.0]))) for d, ts in decoys.items() for t in ts]
     edges = pd.DataFrame(edges, columns=["source", "target", "weight"])
-    return (pd.DataFrame(X, index=SAMPLES, columns=GENES), pd.Series(f, index=SAMPLES), pd.Series(g, index=SAMPLES),
-            edges)
+    return (
+        pd.DataFrame(X, index=SAMPLES, columns=GENES),
+        pd.Series(f, index=SAMPLES),
+        pd.Series(g, index=SAMPLES),
+        edges,
+    )
 
 
 RAW, F, G_FACTOR, EDGES = _simulate()
@@ -69,8 +73,11 @@ def _features():
             pairs.append((f"{gname}_{k}", gname))
     cols += ["const", "orphan"]
     pairs += [("const", "G5"), ("const", "G1")]  # G5's only feature is constant; G1 gains nothing from it
-    X = pd.DataFrame(rng.normal(5, 3, (30, len(cols))) * rng.uniform(0.5, 4, len(cols)), columns=cols,
-                     index=[f"t{i}" for i in range(30)])
+    X = pd.DataFrame(
+        rng.normal(5, 3, (30, len(cols))) * rng.uniform(0.5, 4, len(cols)),
+        columns=cols,
+        index=[f"t{i}" for i in range(30)],
+    )
     X["const"] = 2.0
     X.iloc[3, 0] = np.nan
     X.iloc[7, 5] = np.nan
@@ -185,8 +192,13 @@ def test_rank_score_hand_computation():
 
 
 def test_set_sizes_outside_the_bounds_are_dropped():
-    sets = {"small": GENES[200:205], "exact_min": GENES[200:210], "big": GENES[200:260],
-            "absent": GENES[300:308] + ["nope1", "nope2", "nope3", "nope4"], "ok": GENES[300:340]}
+    sets = {
+        "small": GENES[200:205],
+        "exact_min": GENES[200:210],
+        "big": GENES[200:260],
+        "absent": GENES[300:308] + ["nope1", "nope2", "nope3", "nope4"],
+        "ok": GENES[300:340],
+    }
     est = SetScores(sets, method="mean", min_size=10, max_size=50).fit(Z)
     assert list(est.members_) == ["exact_min", "ok"]
     assert list(est.transform(Z).columns) == ["exact_min", "ok"]
@@ -236,8 +248,9 @@ def test_planted_regulator_is_recovered_and_decoys_are_not():
 
 
 def test_regulators_with_few_targets_are_dropped():
-    extra = pd.DataFrame({"source": ["few"] * 3 + ["ghost"] * 6, "target": GENES[:3] + [f"x{k}" for k in range(6)],
-                          "weight": 1.0})
+    extra = pd.DataFrame(
+        {"source": ["few"] * 3 + ["ghost"] * 6, "target": GENES[:3] + [f"x{k}" for k in range(6)], "weight": 1.0}
+    )
     edges = pd.concat([EDGES, extra], ignore_index=True)
     est = RegulatorActivity(edges, min_targets=5).fit(Z)
     assert "few" not in est.weights_.columns and "ghost" not in est.weights_.columns
@@ -255,8 +268,10 @@ def _table(**cols) -> pd.DataFrame:
 
 
 def test_parse_edges_signs_and_weights():
-    out = parse_edges(_table(source=["TF1", "TF1", "TF2", "TF2"], target=["a", "b", "a", "c"],
-                             sign=["+", "-", "1", "-1"]), path="net.tsv")
+    out = parse_edges(
+        _table(source=["TF1", "TF1", "TF2", "TF2"], target=["a", "b", "a", "c"], sign=["+", "-", "1", "-1"]),
+        path="net.tsv",
+    )
     assert list(out.columns) == ["source", "target", "weight"]
     assert out["weight"].tolist() == [1.0, -1.0, 1.0, -1.0] and out["weight"].dtype == float
     out = parse_edges(_table(source=["TF1", "TF2"], target=["a", "b"], weight=["0.5", "-2"]), path="net.tsv")
@@ -265,17 +280,24 @@ def test_parse_edges_signs_and_weights():
     assert out.iloc[0].tolist() == ["TF1", "a", 1.0]
 
 
-@pytest.mark.parametrize("table, expected", [
-    (_table(regulator=["TF1"], target=["a"]), ["net.tsv", "'source'", "regulator, target"]),
-    (_table(source=["TF1", "TF1", "TF2"], target=["a", "b", "c"], weight=["1", "2", "abc"]),
-     ["net.tsv", "line 4", "'abc'"]),
-    (_table(source=["TF1", "TF1"], target=["a", "b"], sign=["+", "up"]), ["net.tsv", "line 3", "'up'"]),
-    (_table(source=["TF1", "TF1"], target=["a", " "]), ["net.tsv", "line 3", "blank target"]),
-    (_table(source=["TF1", "", "TF2"], target=["a", "b", "c"]), ["net.tsv", "line 3", "blank source"]),
-    (_table(source=["TF1", "TF1", "TF2", "TF1"], target=["a", "b", "c", "a"]),
-     ["net.tsv", "lines 2 and 5", "TF1 -> a"]),
-    (_table(source=["TF1"], target=["a"], weight=["1"], sign=["+"]), ["net.tsv", "'weight'", "'sign'"]),
-])
+@pytest.mark.parametrize(
+    "table, expected",
+    [
+        (_table(regulator=["TF1"], target=["a"]), ["net.tsv", "'source'", "regulator, target"]),
+        (
+            _table(source=["TF1", "TF1", "TF2"], target=["a", "b", "c"], weight=["1", "2", "abc"]),
+            ["net.tsv", "line 4", "'abc'"],
+        ),
+        (_table(source=["TF1", "TF1"], target=["a", "b"], sign=["+", "up"]), ["net.tsv", "line 3", "'up'"]),
+        (_table(source=["TF1", "TF1"], target=["a", " "]), ["net.tsv", "line 3", "blank target"]),
+        (_table(source=["TF1", "", "TF2"], target=["a", "b", "c"]), ["net.tsv", "line 3", "blank source"]),
+        (
+            _table(source=["TF1", "TF1", "TF2", "TF1"], target=["a", "b", "c", "a"]),
+            ["net.tsv", "lines 2 and 5", "TF1 -> a"],
+        ),
+        (_table(source=["TF1"], target=["a"], weight=["1"], sign=["+"]), ["net.tsv", "'weight'", "'sign'"]),
+    ],
+)
 def test_parse_edges_errors_name_file_and_line(table, expected):
     with pytest.raises(DataError) as err:
         parse_edges(table, path="net.tsv")
@@ -311,8 +333,10 @@ def _cases():
     return [
         ("GeneLevel-map", lambda: GeneLevel(gm), X.iloc[:20], X.iloc[20:]),
         ("GeneLevel-identity", lambda: GeneLevel(None), RAW.iloc[:80], RAW.iloc[80:]),
-        *[(f"SetScores-{m}", lambda m=m: SetScores(SETS, method=m, min_size=5, prefix="p:"), G.iloc[:80], G.iloc[80:])
-          for m in ("plage", "mean", "rank")],
+        *[
+            (f"SetScores-{m}", lambda m=m: SetScores(SETS, method=m, min_size=5, prefix="p:"), G.iloc[:80], G.iloc[80:])
+            for m in ("plage", "mean", "rank")
+        ],
         ("RegulatorActivity", lambda: RegulatorActivity(EDGES, min_targets=5, prefix="tf:"), G.iloc[:80], G.iloc[80:]),
     ]
 

@@ -7,11 +7,25 @@ import pandas as pd
 import pytest
 from sklearn.metrics import balanced_accuracy_score, r2_score
 
-from moflow.evaluate import (FINAL, compare_best, corrected_ttest, make_splits, permutation_pvalue, scoreboard,
-                             split_members)
-from moflow.integrate import EarlyIntegration, LateIntegration, MixedIntegration, MOFAStrategy, SingleLayer
-from moflow.integrate import MOFA, stability
 from moflow.cohort import outcome_task
+from moflow.evaluate import (
+    FINAL,
+    compare_best,
+    corrected_ttest,
+    make_splits,
+    permutation_pvalue,
+    scoreboard,
+    split_members,
+)
+from moflow.integrate import (
+    MOFA,
+    EarlyIntegration,
+    LateIntegration,
+    MixedIntegration,
+    MOFAStrategy,
+    SingleLayer,
+    stability,
+)
 from moflow.settings import Settings
 
 
@@ -22,8 +36,10 @@ def planted(n=160, seed=0, task="classification", n_classes=2):
     z = rng.normal(size=n)
     A = np.outer(z, rng.uniform(0.5, 1, 40)) + rng.normal(size=(n, 40))
     B = np.outer(z, rng.uniform(0.5, 1, 25)) + rng.normal(size=(n, 25))
-    layers = {"A": pd.DataFrame(A, index=idx, columns=[f"a{j}" for j in range(40)]),
-              "B": pd.DataFrame(B, index=idx, columns=[f"b{j}" for j in range(25)])}
+    layers = {
+        "A": pd.DataFrame(A, index=idx, columns=[f"a{j}" for j in range(40)]),
+        "B": pd.DataFrame(B, index=idx, columns=[f"b{j}" for j in range(25)]),
+    }
     layers = {k: (v - v.mean()) / v.std() for k, v in layers.items()}
     noisy = z + 0.5 * rng.normal(size=n)
     if task == "regression":
@@ -104,8 +120,11 @@ def test_early_refit_for_a_pattern_equals_early_on_that_layer():
     test_layers = _lacking_b({k: v.loc[te] for k, v in layers.items()}, te, k=len(te))
     full = EarlyIntegration().fit({k: v.loc[tr] for k, v in layers.items()}, y.loc[tr])
     only_a = EarlyIntegration().fit({"A": layers["A"].loc[tr]}, y.loc[tr])
-    np.testing.assert_allclose(full.predict_table(test_layers).to_numpy(),
-                               only_a.predict_table({"A": layers["A"].loc[te]}).to_numpy(), atol=1e-8)
+    np.testing.assert_allclose(
+        full.predict_table(test_layers).to_numpy(),
+        only_a.predict_table({"A": layers["A"].loc[te]}).to_numpy(),
+        atol=1e-8,
+    )
 
 
 def test_training_samples_lacking_a_layer_are_kept():
@@ -165,8 +184,18 @@ def _oof(signal: float, seed: int):
     for split in ("r1f1", "r1f2", "r1f3"):
         yt = rng.integers(0, 2, 40)
         p1 = np.clip(0.5 + signal * (yt - 0.5) + rng.normal(0, 0.2, 40), 0.01, 0.99)
-        rows.append(pd.DataFrame({"split": split, "strategy": "s", "sample": [f"{split}_{i}" for i in range(40)],
-                                  "y_true": np.where(yt == 1, "b", "a"), "p_a": 1 - p1, "p_b": p1}))
+        rows.append(
+            pd.DataFrame(
+                {
+                    "split": split,
+                    "strategy": "s",
+                    "sample": [f"{split}_{i}" for i in range(40)],
+                    "y_true": np.where(yt == 1, "b", "a"),
+                    "p_a": 1 - p1,
+                    "p_b": p1,
+                }
+            )
+        )
     return pd.concat(rows, ignore_index=True)
 
 
@@ -183,13 +212,35 @@ def test_scoreboard_with_external_test_and_comparison():
     for strat, base in (("early", 0.85), ("single_A", 0.75)):
         for i in range(10):
             b = base + rng.normal(0, 0.02)
-            rows.append({"split": f"r{i // 5 + 1}f{i % 5 + 1}", "strategy": strat, "balanced_accuracy": b,
-                         "roc_auc": b + 0.05, "balanced_error_rate": 1 - b, "n_test": 20})
+            rows.append(
+                {
+                    "split": f"r{i // 5 + 1}f{i % 5 + 1}",
+                    "strategy": strat,
+                    "balanced_accuracy": b,
+                    "roc_auc": b + 0.05,
+                    "balanced_error_rate": 1 - b,
+                    "n_test": 20,
+                }
+            )
     scores = pd.DataFrame(rows)
-    ext = pd.DataFrame([{"strategy": "early", "test_balanced_accuracy": 0.9, "test_balanced_accuracy_lo": 0.8,
-                         "test_balanced_accuracy_hi": 0.97, "test_n_test": 30},
-                        {"strategy": "single_A", "test_balanced_accuracy": 0.7, "test_balanced_accuracy_lo": 0.6,
-                         "test_balanced_accuracy_hi": 0.8, "test_n_test": 28}])
+    ext = pd.DataFrame(
+        [
+            {
+                "strategy": "early",
+                "test_balanced_accuracy": 0.9,
+                "test_balanced_accuracy_lo": 0.8,
+                "test_balanced_accuracy_hi": 0.97,
+                "test_n_test": 30,
+            },
+            {
+                "strategy": "single_A",
+                "test_balanced_accuracy": 0.7,
+                "test_balanced_accuracy_lo": 0.6,
+                "test_balanced_accuracy_hi": 0.8,
+                "test_n_test": 28,
+            },
+        ]
+    )
     board = scoreboard(scores, n_samples=100, min_class=40, external=ext)
     best = board.iloc[0]
     assert best["strategy"] == "early" and best["test_balanced_accuracy"] == pytest.approx(0.9)
@@ -202,8 +253,9 @@ def test_scoreboard_with_external_test_and_comparison():
 def test_mofa_stability_matches_permuted_and_flipped_factors():
     rng = np.random.default_rng(0)
     Z = pd.DataFrame(rng.normal(size=(50, 3)), columns=["Factor1", "Factor2", "Factor3"])
-    other = pd.DataFrame({"Factor1": -Z["Factor3"], "Factor2": Z["Factor1"] + 0.01 * rng.normal(size=50),
-                          "Factor3": Z["Factor2"]})
+    other = pd.DataFrame(
+        {"Factor1": -Z["Factor3"], "Factor2": Z["Factor1"] + 0.01 * rng.normal(size=50), "Factor3": Z["Factor2"]}
+    )
     st = stability(Z, {7: other}).set_index("factor")
     assert st.loc["Factor1", "matched_factor"] == "Factor2" and st.loc["Factor3", "matched_factor"] == "Factor1"
     assert st.loc["Factor3", "r"] == pytest.approx(-1.0)
@@ -228,8 +280,8 @@ def test_binary_coefficients_point_to_the_positive_class(positive):
 
 
 def test_positive_class_must_name_a_class():
-    from moflow.errors import InputError
     from moflow.cohort import orient_coefficients, positive_class
+    from moflow.errors import InputError
 
     _, y = planted()
     case = Settings.defaults(outcome={"column": "outcome", "positive": "case"})
@@ -266,8 +318,9 @@ def _room_estimators():
     import inspect
     import pkgutil
 
-    import moflow.integrate
     from sklearn.base import BaseEstimator
+
+    import moflow.integrate
 
     found = {}
     for info in pkgutil.iter_modules(moflow.integrate.__path__):
@@ -286,11 +339,20 @@ def test_every_estimator_constrains_every_parameter():
     from sklearn.utils._param_validation import validate_parameter_constraints
 
     classes = _room_estimators()
-    assert {"single.SingleLayer", "mofa.MOFA", "cox.PenalizedCox", "prior_knowledge.SetScores",
-            "models.EncodedClassifier", "hierarchical.HierarchicalIntegration"} <= set(classes)
+    assert {
+        "single.SingleLayer",
+        "mofa.MOFA",
+        "cox.PenalizedCox",
+        "prior_knowledge.SetScores",
+        "models.EncodedClassifier",
+        "hierarchical.HierarchicalIntegration",
+    } <= set(classes)
     for name, cls in classes.items():
-        params = [p for p in inspect.signature(cls.__init__).parameters.values()
-                  if p.name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+        params = [
+            p
+            for p in inspect.signature(cls.__init__).parameters.values()
+            if p.name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+        ]
         missing = [p.name for p in params if p.name not in cls._parameter_constraints]
         assert not missing, f"{name}: no constraint for {missing}"
         defaults = {p.name: p.default for p in params if p.default is not inspect.Parameter.empty}
@@ -310,9 +372,14 @@ def test_bad_parameters_and_unfitted_estimators_are_refused():
         EarlyIntegration(missing="skip").fit(layers, y)
     with pytest.raises(InvalidParameterError, match="n_factors"):
         MOFA(n_factors=0).fit(layers)
-    for est, call in [(SingleLayer("A"), "predict_table"), (EarlyIntegration(), "embed"),
-                      (MOFA(), "transform"), (GeneLevel(), "transform"), (SetScores(), "transform"),
-                      (RegulatorActivity(), "transform")]:
+    for est, call in [
+        (SingleLayer("A"), "predict_table"),
+        (EarlyIntegration(), "embed"),
+        (MOFA(), "transform"),
+        (GeneLevel(), "transform"),
+        (SetScores(), "transform"),
+        (RegulatorActivity(), "transform"),
+    ]:
         with pytest.raises(NotFittedError):
             getattr(est, call)(layers)
     with pytest.raises(NotFittedError):

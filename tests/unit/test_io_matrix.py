@@ -15,8 +15,9 @@ from moflow.inputs import parse_matrix
 
 def _matrix(n=6, p=40, seed=0):
     rng = np.random.default_rng(seed)
-    X = pd.DataFrame(rng.normal(10, 2, (n, p)), index=[f"{i:04d}" for i in range(n)],
-                     columns=[f"G{j}" for j in range(p)])
+    X = pd.DataFrame(
+        rng.normal(10, 2, (n, p)), index=[f"{i:04d}" for i in range(n)], columns=[f"G{j}" for j in range(p)]
+    )
     X.index.name = "sample"
     return X
 
@@ -62,8 +63,9 @@ def test_numeric_fast_path_equals_string_route(tmp_path, na):
     X.iloc[5, 0] = 1e-12
     path = tmp_path / "m.csv"
     X.to_csv(path, na_rep=na, float_format="%.17g")
-    fast = parse_matrix(io.read_raw_table(path), path=str(path), orientation="samples_in_rows",
-                        kind="continuous", layer="x")
+    fast = parse_matrix(
+        io.read_raw_table(path), path=str(path), orientation="samples_in_rows", kind="continuous", layer="x"
+    )
     pd.testing.assert_frame_equal(fast, _string_route(path), check_exact=True)
     assert np.isnan(fast.iloc[2, 3])
 
@@ -75,17 +77,16 @@ def test_cells_the_fast_path_cannot_read_get_the_string_route(tmp_path):
     lines = path.read_text().splitlines()  # header, then samples 0000.. in rows
     lines[3] = "\t".join(lines[3].split("\t")[:1] + [" 1.5 "] + lines[3].split("\t")[2:])  # padded: string route
     path.write_text("\n".join(lines) + "\n")
-    got = parse_matrix(io.read_raw_table(path), path=str(path), orientation="samples_in_rows",
-                       kind="continuous", layer="x")
+    got = parse_matrix(
+        io.read_raw_table(path), path=str(path), orientation="samples_in_rows", kind="continuous", layer="x"
+    )
     assert got.loc["0002", "G0"] == 1.5
     bad = tmp_path / "bad.tsv"
     lines[4] = "\t".join(lines[4].split("\t")[:2] + ["high"] + lines[4].split("\t")[3:])
     bad.write_text("\n".join(lines) + "\n")
     with pytest.raises(DataError, match="non-numeric value 'high' for sample '0003', feature 'G1'"):
-        parse_matrix(io.read_raw_table(bad), path=str(bad), orientation="samples_in_rows", kind="continuous",
-                     layer="x")
+        parse_matrix(io.read_raw_table(bad), path=str(bad), orientation="samples_in_rows", kind="continuous", layer="x")
     dup = tmp_path / "dup.tsv"
     dup.write_text("sample\tA\tA\n0001\t1\t2\n0002\t3\t4\n")
     with pytest.raises(DataError, match="feature ID 'A' appears more than once"):
-        parse_matrix(io.read_raw_table(dup), path=str(dup), orientation="samples_in_rows", kind="continuous",
-                     layer="x")
+        parse_matrix(io.read_raw_table(dup), path=str(dup), orientation="samples_in_rows", kind="continuous", layer="x")

@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from unit_helpers import make_preprocessors
 
+from moflow.demo import FACTORS
 from moflow.errors import InputError
 from moflow.evaluate import preprocess_fold
 from moflow.integrate import MOFA, check_mofa_input, factor_associations, match_factors
-from moflow.demo import FACTORS
-from unit_helpers import make_preprocessors
 
 pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")
 
@@ -24,8 +24,7 @@ def matched(mofa_full, cohort):
 def fold_mofa(cohort, info, outcome, qc_ids, fold_ids):
     """Preprocessing and MOFA fit on the training samples of one fold only; held-out layers transformed."""
     train, test = fold_ids
-    tr, te = preprocess_fold(cohort.layers, make_preprocessors(info), outcome, train, test,
-                             qc={"metabolomics": qc_ids})
+    tr, te = preprocess_fold(cohort.layers, make_preprocessors(info), outcome, train, test, qc={"metabolomics": qc_ids})
     model = MOFA(n_factors=6, seed=0).fit(tr)
     return model, tr, te
 
@@ -279,8 +278,14 @@ def test_mofa_groups_come_from_the_sample_sheet():
     from moflow.integrate import build_mofa, build_strategies
     from moflow.settings import Settings
 
-    sheet = pd.DataFrame({"sample": ["S1", "S2", "S3", "QC1"], "sample_type": ["sample", "sample", "sample", "qc"],
-                          "outcome": ["a", "b", "a", ""], "centre": ["Oslo", "Lyon", "", "Oslo"]})
+    sheet = pd.DataFrame(
+        {
+            "sample": ["S1", "S2", "S3", "QC1"],
+            "sample_type": ["sample", "sample", "sample", "qc"],
+            "outcome": ["a", "b", "a", ""],
+            "centre": ["Oslo", "Lyon", "", "Oslo"],
+        }
+    )
     config = Settings.defaults(seed=0, integration={"mofa": {"groups": "centre", "factors": 3}})
     groups = mofa_groups(sheet, config)
     assert list(groups.index) == ["S1", "S2", "S3"]  # QC injections are not cohort samples

@@ -13,14 +13,13 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy import sparse
+from test_bad_inputs import Project, as_h5mu, h5ad_layer
 
 from moflow import io
 from moflow.enrich import build_gene_maps
 from moflow.errors import DataError
 from moflow.export import summarize_predictions, to_mudata
-from moflow.inputs import anndata_frame, obs_to_sheet, var_to_annotation
-from moflow.inputs import anndata_sources, check_omics_sheet
-from test_bad_inputs import Project, as_h5mu, h5ad_layer
+from moflow.inputs import anndata_frame, anndata_sources, check_omics_sheet, obs_to_sheet, var_to_annotation
 
 mudata.set_options(pull_on_update=False)
 pytestmark = pytest.mark.filterwarnings("ignore:var_names are not unique")
@@ -32,14 +31,17 @@ pytestmark = pytest.mark.filterwarnings("ignore:var_names are not unique")
 
 
 def test_obs_becomes_a_sheet_of_strings_as_a_tsv_would_hold_them():
-    obs = pd.DataFrame({
-        "outcome": pd.Categorical(["case", "control", None]),
-        "injection_order": pd.array([3, None, 10], dtype="Int64"),
-        "order_float": [1.0, np.nan, 12.0],       # integers pandas made float (a gap)
-        "dose": [0.1, 2.5, np.nan],
-        "responder": [True, False, True],
-        "sample_type": ["sample", "sample", "qc"],
-    }, index=["0001", "0002", "QC1"])
+    obs = pd.DataFrame(
+        {
+            "outcome": pd.Categorical(["case", "control", None]),
+            "injection_order": pd.array([3, None, 10], dtype="Int64"),
+            "order_float": [1.0, np.nan, 12.0],  # integers pandas made float (a gap)
+            "dose": [0.1, 2.5, np.nan],
+            "responder": [True, False, True],
+            "sample_type": ["sample", "sample", "qc"],
+        },
+        index=["0001", "0002", "QC1"],
+    )
     sheet = obs_to_sheet(obs, path="x.h5mu")
     assert list(sheet.columns) == ["sample", *obs.columns]
     assert sheet["sample"].tolist() == ["0001", "0002", "QC1"]  # IDs stay strings (no 1)
@@ -65,12 +67,16 @@ def test_anndata_matrix_dense_sparse_layers_and_booleans():
     ad = anndata.AnnData(X=X, obs=pd.DataFrame(index=["s1", "s2"]), var=pd.DataFrame(index=["f1", "f2"]))
     ad.layers["counts"] = sparse.csr_matrix(np.array([[0, 5], [7, 0]]))
     ad.layers["mut"] = np.array([[True, False], [False, True]])
-    pd.testing.assert_frame_equal(anndata_frame(ad, path="a"), pd.DataFrame(X, index=["s1", "s2"],
-                                                                              columns=["f1", "f2"]))
+    pd.testing.assert_frame_equal(
+        anndata_frame(ad, path="a"), pd.DataFrame(X, index=["s1", "s2"], columns=["f1", "f2"])
+    )
     assert anndata_frame(ad, path="a", anndata_layer="counts").to_numpy().tolist() == [[0, 5], [7, 0]]
     assert anndata_frame(ad, path="a", anndata_layer="mut").to_numpy().tolist() == [[1, 0], [0, 1]]
-    with pytest.raises(DataError, match=r"a: has no AnnData layer 'count' \(layers: 'counts', 'mut'\)\. Did you mean "
-                                        r"'counts'\?"):
+    with pytest.raises(
+        DataError,
+        match=r"a: has no AnnData layer 'count' \(layers: 'counts', 'mut'\)\. Did you mean "
+        r"'counts'\?",
+    ):
         anndata_frame(ad, path="a", anndata_layer="count")
 
 
@@ -108,7 +114,9 @@ def test_h5ad_layer_and_modality_column(tmp_path):
     _, omics, mats, _ = q.inputs()
     assert "proteome" in mats and mats["proteome"].shape == (12, 4)
     assert anndata_sources(io.read_sheet(q.path("config/omics.tsv")))["proteome"] == {
-        "modality": "protein", "anndata_layer": ""}
+        "modality": "protein",
+        "anndata_layer": "",
+    }
 
 
 def test_var_column_names_gene_symbols_for_enrichment(tmp_path):
@@ -127,17 +135,32 @@ def test_var_column_names_gene_symbols_for_enrichment(tmp_path):
     md["protein"].var["gene_symbol"] = ["TP53", "EGFR;ERBB1", "MYC", None]
     md.write_h5mu(str(p.path("data/cohort.h5mu")))
     settings = p.settings()
-    en = dataclasses.replace(settings.enrichment, layers=MappingProxyType({
-        "prot": dataclasses.replace(settings.enrichment.layers["prot"], annotation=str(p.path("data/cohort.h5mu")))}))
+    en = dataclasses.replace(
+        settings.enrichment,
+        layers=MappingProxyType(
+            {
+                "prot": dataclasses.replace(
+                    settings.enrichment.layers["prot"], annotation=str(p.path("data/cohort.h5mu"))
+                )
+            }
+        ),
+    )
     raw_omics = io.read_sheet(p.path("config/omics.tsv"))
     _, annotations = io.read_enrichment_files(dataclasses.replace(en, gene_sets=MappingProxyType({})), raw_omics)
     ann = annotations["prot"]
     assert ann["feature"].tolist() == ["P0", "P1", "P2", "P3"] and ann["gene_symbol"].tolist()[:3] == [
-        "TP53", "EGFR;ERBB1", "MYC"]
+        "TP53",
+        "EGFR;ERBB1",
+        "MYC",
+    ]
     maps = build_gene_maps(raw_omics, en.layers, annotations, features={"prot": ["P0", "P1", "P2", "P3"]})
     pairs = maps["prot"].pairs
     assert set(map(tuple, pairs[["feature", "gene"]].to_numpy())) == {
-        ("P0", "TP53"), ("P1", "EGFR"), ("P1", "ERBB1"), ("P2", "MYC")}
+        ("P0", "TP53"),
+        ("P1", "EGFR"),
+        ("P1", "ERBB1"),
+        ("P2", "MYC"),
+    }
     with pytest.raises(DataError, match=r"cohort\.h5mu: has no modality 'prot'"):
         io.read_enrichment_files(dataclasses.replace(en, gene_sets=MappingProxyType({})))  # no omics: the layer name
 
@@ -157,8 +180,10 @@ def _predictions() -> pd.DataFrame:
     rows = []
     for split, p in (("r1f1", 0.2), ("r2f1", 0.4)):
         for strategy, shift in (("early", 0.0), ("mofa", 0.1)):
-            rows += [(split, strategy, "S1", "case", p + shift, 1 - p - shift),
-                     (split, strategy, "S2", "control", 0.9, 0.1)]
+            rows += [
+                (split, strategy, "S1", "case", p + shift, 1 - p - shift),
+                (split, strategy, "S2", "control", 0.9, 0.1),
+            ]
     rows += [("final", "early", "T1", "case", 0.7, 0.3), ("final", "mofa", "T1", "case", 0.6, 0.4)]
     return pd.DataFrame(rows, columns=["split", "strategy", "sample", "y_true", "p_case", "p_control"])
 
@@ -176,16 +201,35 @@ def test_summary_is_the_mean_over_repeats_and_the_final_prediction_for_test_samp
 def _results():
     rng = np.random.default_rng(1)
     samples = ["S1", "S2", "T1", "S3"]
-    layers = {"rna": pd.DataFrame(rng.normal(size=(4, 3)), index=samples, columns=["G1", "G2", "G3"]),
-              "protein": pd.DataFrame(rng.normal(size=(3, 2)), index=["S2", "S1", "T1"], columns=["G1", "P2"])}
-    sheet = pd.DataFrame({"sample": samples, "sample_type": "sample", "outcome": ["case", "control", "case", "case"],
-                          "split": ["train", "train", "test", "train"]}).set_index("sample", drop=False)
-    omics = pd.DataFrame({"layer": ["rna", "protein"], "kind": ["rnaseq_counts", "proteomics_intensity"],
-                          "path": ["data/c.h5mu", "data/c.h5mu"]}).set_index("layer", drop=False)
+    layers = {
+        "rna": pd.DataFrame(rng.normal(size=(4, 3)), index=samples, columns=["G1", "G2", "G3"]),
+        "protein": pd.DataFrame(rng.normal(size=(3, 2)), index=["S2", "S1", "T1"], columns=["G1", "P2"]),
+    }
+    sheet = pd.DataFrame(
+        {
+            "sample": samples,
+            "sample_type": "sample",
+            "outcome": ["case", "control", "case", "case"],
+            "split": ["train", "train", "test", "train"],
+        }
+    ).set_index("sample", drop=False)
+    omics = pd.DataFrame(
+        {
+            "layer": ["rna", "protein"],
+            "kind": ["rnaseq_counts", "proteomics_intensity"],
+            "path": ["data/c.h5mu", "data/c.h5mu"],
+        }
+    ).set_index("layer", drop=False)
     factors = pd.DataFrame({"sample": ["S1", "S2", "T1"], "Factor1": [0.5, -1.0, 2.0], "Factor2": [1.0, 0.0, -0.5]})
-    weights = pd.DataFrame([(v, f, k, round(float(w), 4)) for v, X in layers.items() for f in X.columns
-                            for k, w in zip(("Factor1", "Factor2"), rng.normal(size=2))],
-                           columns=["view", "feature", "factor", "weight"])
+    weights = pd.DataFrame(
+        [
+            (v, f, k, round(float(w), 4))
+            for v, X in layers.items()
+            for f in X.columns
+            for k, w in zip(("Factor1", "Factor2"), rng.normal(size=2))
+        ],
+        columns=["view", "feature", "factor", "weight"],
+    )
     variance = pd.DataFrame({"view": ["rna", "protein"], "factor": ["Factor1", "Factor1"], "r2": [0.3, 0.1]})
     board = pd.DataFrame({"strategy": ["early", "mofa"], "roc_auc": [0.8, 0.7]})
     return layers, sheet, omics, factors, weights, variance, board
@@ -194,9 +238,18 @@ def _results():
 def test_mudata_round_trip(tmp_path):
     layers, sheet, omics, factors, weights, variance, board = _results()
     pred = _predictions()
-    md = to_mudata(layers, sheet, omics, factors=factors, weights=weights, variance=variance, predictions=pred,
-                   scoreboard=board, config={"seed": 42, "outcome": {"column": "outcome", "positive": None}},
-                   provenance={"inputs": {"data/c.h5mu": "ab12"}})
+    md = to_mudata(
+        layers,
+        sheet,
+        omics,
+        factors=factors,
+        weights=weights,
+        variance=variance,
+        predictions=pred,
+        scoreboard=board,
+        config={"seed": 42, "outcome": {"column": "outcome", "positive": None}},
+        provenance={"inputs": {"data/c.h5mu": "ab12"}},
+    )
     io.write_outputs({"m": md}, {"m": str(tmp_path / "moflow.h5mu")})
     back = mudata.read_h5mu(tmp_path / "moflow.h5mu")
     assert list(back.mod) == ["rna", "protein"]
@@ -206,42 +259,64 @@ def test_mudata_round_trip(tmp_path):
         got = back[layer].to_df()
         pd.testing.assert_frame_equal(got, X.loc[got.index].astype("float64"), check_names=False)
         w = weights[weights["view"] == layer].pivot(index="feature", columns="factor", values="weight")
-        np.testing.assert_array_equal(back[layer].varm["LFs"], w.loc[back[layer].var_names,
-                                                                      ["Factor1", "Factor2"]].to_numpy())
+        np.testing.assert_array_equal(
+            back[layer].varm["LFs"], w.loc[back[layer].var_names, ["Factor1", "Factor2"]].to_numpy()
+        )
     np.testing.assert_array_equal(back.obsm["X_mofa"][:3], factors[["Factor1", "Factor2"]].to_numpy())
     assert np.isnan(back.obsm["X_mofa"][3]).all()  # S3: no factors
     assert list(back.uns["mofa"]["factors"]) == ["Factor1", "Factor2"]
     assert back.obs.loc["S1", "oof_early_p_case"] == pytest.approx(0.3)
     assert back.obs.loc["T1", "oof_source"] == "external_test" and back.obs.loc["S3", "oof_source"] == "none"
     assert back.obs.loc["S1", "outcome"] == "case" and back.obs.loc["T1", "split"] == "test"
-    assert json.loads(back.uns["moflow"]["config"]) == {"seed": 42, "outcome": {"column": "outcome",
-                                                                                  "positive": None}}
+    assert json.loads(back.uns["moflow"]["config"]) == {"seed": 42, "outcome": {"column": "outcome", "positive": None}}
     assert json.loads(back.uns["moflow"]["provenance"])["inputs"] == {"data/c.h5mu": "ab12"}
     assert back.uns["predictions"].shape == pred.shape and back.uns["scoreboard"]["strategy"].tolist() == [
-        "early", "mofa"]
+        "early",
+        "mofa",
+    ]
     assert back["rna"].uns["moflow"]["kind"] == "rnaseq_counts"
 
 
 def test_exported_file_reads_back_as_a_moflow_cohort(tmp_path):
     """The export's obs and modalities are again a valid moflow input (obs the sheet, modalities the layers)."""
     layers, sheet, omics, factors, weights, variance, board = _results()
-    md = to_mudata(layers, sheet, omics, factors=factors, weights=weights, variance=variance,
-                   predictions=_predictions(), scoreboard=board, config={}, provenance={})
+    md = to_mudata(
+        layers,
+        sheet,
+        omics,
+        factors=factors,
+        weights=weights,
+        variance=variance,
+        predictions=_predictions(),
+        scoreboard=board,
+        config={},
+        provenance={},
+    )
     md.write_h5mu(str(tmp_path / "m.h5mu"))
     back = io.read_sheet(tmp_path / "m.h5mu")
     assert back["sample"].tolist() == ["S1", "S2", "T1", "S3"] and back["outcome"].tolist()[0] == "case"
     X = io.read_raw_table(tmp_path / "m.h5mu", layer="protein")
     pd.testing.assert_frame_equal(X, layers["protein"].loc[["S1", "S2", "T1"]], check_names=False)
-    checked = check_omics_sheet(pd.DataFrame({"layer": ["rna"], "kind": ["rnaseq_counts"],
-                                              "path": [str(tmp_path / "m.h5mu")]}),
-                                path="omics.tsv", samples=back.set_index("sample"), samples_path="m.h5mu")
+    checked = check_omics_sheet(
+        pd.DataFrame({"layer": ["rna"], "kind": ["rnaseq_counts"], "path": [str(tmp_path / "m.h5mu")]}),
+        path="omics.tsv",
+        samples=back.set_index("sample"),
+        samples_path="m.h5mu",
+    )
     assert checked.loc["rna", "modality"] == "rna" and checked.loc["rna", "orientation"] == "samples_in_rows"
 
 
 def test_same_results_give_the_same_object():
     layers, sheet, omics, factors, weights, variance, board = _results()
-    kw = dict(factors=factors, weights=weights, variance=variance, predictions=_predictions(), scoreboard=board,
-              config={"seed": 1}, provenance={})
+    kw = dict(
+        factors=factors,
+        weights=weights,
+        variance=variance,
+        predictions=_predictions(),
+        scoreboard=board,
+        config={"seed": 1},
+        provenance={},
+    )
     a, b = to_mudata(layers, sheet, omics, **kw), to_mudata(layers, sheet, omics, **kw)
     pd.testing.assert_frame_equal(a.obs, b.obs)
     assert a.uns["moflow"]["config"] == b.uns["moflow"]["config"]

@@ -17,15 +17,24 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from moflow.design import (
+    effect_sizes,
+    expected_fdr,
+    fdr_alpha,
+    feature_power,
+    joint_design,
+    layer_power_curve,
+    samples_needed,
+    storey_pi0,
+)
 from moflow.errors import InputError
-from moflow.design import (effect_sizes, expected_fdr, fdr_alpha, feature_power, joint_design, layer_power_curve,
-                          samples_needed, storey_pi0)
 
 M, M1, Q, PI0 = 2000, 200, 0.05, 0.9
 SIZES = {"continuous": (5, 10, 20), "counts": (5, 10, 20), "binary": (40, 80, 160)}
 
 
 # --- simulated studies --------------------------------------------------------------------------
+
 
 def _truth(kind, rng):
     sign = np.where(rng.random(M1) < 0.5, -1, 1)
@@ -59,8 +68,10 @@ def _draw(kind, t, n, reps, rng):
         return rng.normal(0, 1, shape), rng.normal(t["d"], 1, shape)
     if kind == "counts":
         r = 1 / t["phi"]
-        return (rng.negative_binomial(r, r / (r + t["mu1"]), shape).astype(float),
-                rng.negative_binomial(r, r / (r + t["mu2"]), shape).astype(float))
+        return (
+            rng.negative_binomial(r, r / (r + t["mu1"]), shape).astype(float),
+            rng.negative_binomial(r, r / (r + t["mu2"]), shape).astype(float),
+        )
     return (rng.random(shape) < t["p1"]).astype(float), (rng.random(shape) < t["p2"]).astype(float)
 
 
@@ -107,8 +118,14 @@ def studies():
             p = _pvalues(kind, t, *_draw(kind, t, n, 50, rng))
             adaptive.append(_bh(p, Q / PI0)[:, :M1].mean())
             plain.append(_bh(p, Q)[:, :M1].mean())
-        out[kind] = {"truth": t, "curve": curve, "curve_bh": curve_bh, "adaptive": np.array(adaptive),
-                     "plain": np.array(plain), "rng": rng}
+        out[kind] = {
+            "truth": t,
+            "curve": curve,
+            "curve_bh": curve_bh,
+            "adaptive": np.array(adaptive),
+            "plain": np.array(plain),
+            "rng": rng,
+        }
     return out
 
 
@@ -117,9 +134,11 @@ def test_analytic_power_matches_simulated_studies(studies, kind):
     s = studies[kind]
     curve = s["curve"]
     assert curve["pi0"].iloc[0] == pytest.approx(PI0) and (curve["m_nonnull"] == M1).all()
-    print(f"\n{kind}: n {list(SIZES[kind])} analytic {curve['power'].round(3).tolist()} "
-          f"empirical {s['adaptive'].round(3).tolist()} | BH: analytic {s['curve_bh']['power'].round(3).tolist()} "
-          f"empirical {s['plain'].round(3).tolist()}")
+    print(
+        f"\n{kind}: n {list(SIZES[kind])} analytic {curve['power'].round(3).tolist()} "
+        f"empirical {s['adaptive'].round(3).tolist()} | BH: analytic {s['curve_bh']['power'].round(3).tolist()} "
+        f"empirical {s['plain'].round(3).tolist()}"
+    )
     np.testing.assert_allclose(curve["power"], s["adaptive"], atol=0.05)
     np.testing.assert_allclose(s["curve_bh"]["power"], s["plain"], atol=0.05)
     assert np.all(np.diff(curve["power"]) > 0) and np.all(np.diff(curve["alpha"]) > 0)
@@ -137,13 +156,16 @@ def test_pilot_estimates_are_in_range(studies, kind):
     X = pd.DataFrame(np.vstack([A[0], B[0]]), columns=[f"f{i}" for i in range(M)])
     es = effect_sizes(X, pd.Series(["ctrl"] * 10 + ["case"] * 10), kind, order=("ctrl", "case"))
     curve = layer_power_curve(es, kind, SIZES[kind], fdr=Q)
-    print(f"\n{kind} pilot: pi0 {curve['pi0'].iloc[0]:.3f} power {curve['power'].round(3).tolist()} "
-          f"vs true-effect {s['curve']['power'].round(3).tolist()}")
+    print(
+        f"\n{kind} pilot: pi0 {curve['pi0'].iloc[0]:.3f} power {curve['power'].round(3).tolist()} "
+        f"vs true-effect {s['curve']['power'].round(3).tolist()}"
+    )
     assert abs(curve["pi0"].iloc[0] - PI0) < 0.1
     np.testing.assert_allclose(curve["power"], s["curve"]["power"], atol=0.2)
 
 
 # --- closed forms --------------------------------------------------------------------------------
+
 
 def test_t_power_matches_statsmodels():
     from statsmodels.stats.power import TTestIndPower
@@ -158,8 +180,11 @@ def test_t_power_matches_statsmodels():
             ok = np.isfinite(ref)
             assert np.isfinite(ours).all() and ok[:4].all()
             np.testing.assert_allclose(ours[ok], ref[ok], rtol=1e-6, atol=1e-10)
-            np.testing.assert_allclose(ours[~ok], [stats.nct.sf(stats.t.isf(a / 2, 2 * n - 2), 2 * n - 2,
-                                                                abs(x) * np.sqrt(n / 2)) for x in d[~ok]], atol=1e-10)
+            np.testing.assert_allclose(
+                ours[~ok],
+                [stats.nct.sf(stats.t.isf(a / 2, 2 * n - 2), 2 * n - 2, abs(x) * np.sqrt(n / 2)) for x in d[~ok]],
+                atol=1e-10,
+            )
 
 
 def test_proportion_power_matches_statsmodels():
@@ -171,13 +196,17 @@ def test_proportion_power_matches_statsmodels():
     es = pd.DataFrame({"effect": p2 - p1, "p1": p1, "p2": p2})
     for n in (10, 50, 200):
         for a in (0.05, 0.001):
-            ref = [NormalIndPower().power(effect_size=abs(proportion_effectsize(b, c)), nobs1=n, alpha=a, ratio=1.0)
-                   for b, c in zip(p2, p1)]
+            ref = [
+                NormalIndPower().power(effect_size=abs(proportion_effectsize(b, c)), nobs1=n, alpha=a, ratio=1.0)
+                for b, c in zip(p2, p1)
+            ]
             np.testing.assert_allclose(feature_power(es, "binary", n, a), ref, rtol=1e-6, atol=1e-10)
 
 
-@pytest.mark.parametrize("mu1, mu2, phi, n, alpha", [(20, 40, 0.1, 10, 0.05), (100, 150, 0.2, 15, 0.01),
-                                                     (5, 12, 0.05, 8, 0.05), (50, 35, 0.3, 20, 0.001)])
+@pytest.mark.parametrize(
+    "mu1, mu2, phi, n, alpha",
+    [(20, 40, 0.1, 10, 0.05), (100, 150, 0.2, 15, 0.01), (5, 12, 0.05, 8, 0.05), (50, 35, 0.3, 20, 0.001)],
+)
 def test_nb_wald_power_matches_simulation(mu1, mu2, phi, n, alpha):
     es = pd.DataFrame({"effect": [np.log2(mu2 / mu1)], "mean1": mu1, "mean2": mu2, "dispersion": phi})
     analytic = feature_power(es, "counts", n, alpha)[0]
@@ -190,8 +219,9 @@ def test_nb_wald_power_matches_simulation(mu1, mu2, phi, n, alpha):
 
 
 def test_log2_fold_change_is_base_2_and_wald_uses_natural_log():
-    X = pd.DataFrame({"double": [10, 12, 8, 10, 20, 24, 16, 20], "same": [5, 6, 4, 5, 5, 6, 4, 5]},
-                     index=[f"s{i}" for i in range(8)])
+    X = pd.DataFrame(
+        {"double": [10, 12, 8, 10, 20, 24, 16, 20], "same": [5, 6, 4, 5, 5, 6, 4, 5]}, index=[f"s{i}" for i in range(8)]
+    )
     g = pd.Series(["a"] * 4 + ["b"] * 4, index=X.index)
     es = effect_sizes(X, g, "counts", normalize=False).set_index("feature")
     assert es.loc["double", "effect"] == pytest.approx(1.0)  # 2-fold change
@@ -203,13 +233,15 @@ def test_log2_fold_change_is_base_2_and_wald_uses_natural_log():
     assert feature_power(one, "counts", 6, 0.05)[0] == pytest.approx(stats.norm.cdf(z - c) + stats.norm.cdf(-z - c))
     two = pd.concat([one, one.assign(dispersion=0.3)], ignore_index=True)  # n and alpha broadcast per feature
     both = feature_power(two, "counts", np.array([6, 12]), np.array([0.05, 0.01]))
-    assert both == pytest.approx([feature_power(two.iloc[[0]], "counts", 6, 0.05)[0],
-                                  feature_power(two.iloc[[1]], "counts", 12, 0.01)[0]])
+    assert both == pytest.approx(
+        [feature_power(two.iloc[[0]], "counts", 6, 0.05)[0], feature_power(two.iloc[[1]], "counts", 12, 0.01)[0]]
+    )
     with pytest.raises(InputError):
         feature_power(one, "counts", 1, 0.05)
 
 
 # --- effect sizes ---------------------------------------------------------------------------------
+
 
 def test_effect_sizes_recover_planted_parameters():
     rng = np.random.default_rng(3)
@@ -258,17 +290,21 @@ def test_effect_sizes_groups_and_bad_input():
 
 # --- FDR level, curves ----------------------------------------------------------------------------
 
+
 def _z_power(deltas):
     d = np.asarray(deltas, float)
 
     def fn(a):
         c = stats.norm.isf(a / 2)
         return float(np.mean(stats.norm.cdf(d - c) + stats.norm.cdf(-d - c)))
+
     return fn
 
 
-@pytest.mark.parametrize("deltas, pi0, fdr", [([3.0], 0.9, 0.05), ([1.0, 2.0, 4.0], 0.95, 0.1),
-                                              ([0.5, 5.0], 0.5, 0.01), ([2.5] * 3, 0.99, 0.2)])
+@pytest.mark.parametrize(
+    "deltas, pi0, fdr",
+    [([3.0], 0.9, 0.05), ([1.0, 2.0, 4.0], 0.95, 0.1), ([0.5, 5.0], 0.5, 0.01), ([2.5] * 3, 0.99, 0.2)],
+)
 def test_fdr_alpha_solves_pounds_cheng(deltas, pi0, fdr):
     fn = _z_power(deltas)
     a = fdr_alpha(fn, 1000, pi0, fdr)
@@ -297,8 +333,9 @@ def test_curve_selection_and_samples_needed():
     assert storey["pi0"].iloc[0] == pytest.approx(storey_pi0(es["pvalue"]))
     assert storey["m_nonnull"].iloc[0] == round((1 - storey["pi0"].iloc[0]) * 200)
     fixed = layer_power_curve(es, "continuous", [5, 10, 20, 40], pi0=0.9)  # the top 20 by effect
-    np.testing.assert_allclose(fixed["power"], layer_power_curve(es, "continuous", [5, 10, 20, 40], pi0=0.9,
-                                                                 effect_threshold=1.0)["power"])
+    np.testing.assert_allclose(
+        fixed["power"], layer_power_curve(es, "continuous", [5, 10, 20, 40], pi0=0.9, effect_threshold=1.0)["power"]
+    )
     n = samples_needed(thr, 0.8)
     assert n == thr.loc[thr["power"] >= 0.8, "n_per_group"].min()
     assert np.isnan(samples_needed(thr, 1.01))
@@ -307,6 +344,7 @@ def test_curve_selection_and_samples_needed():
 
 
 # --- joint design ----------------------------------------------------------------------------------
+
 
 def _curve(sizes, powers):
     return pd.DataFrame({"n_per_group": sizes, "power": powers})
@@ -338,8 +376,12 @@ def test_equal_design_matches_brute_force():
         curves = _random_curves(rng, 3, sizes)
         target, floor = rng.uniform(0.4, 0.8), rng.uniform(0.1, 0.5)
         out = joint_design(curves, target, floor)["equal_n"]
-        hits = [n for j, n in enumerate(sizes) if min(c["power"][j] for c in curves.values()) >= floor
-                and np.mean([c["power"][j] for c in curves.values()]) >= target]
+        hits = [
+            n
+            for j, n in enumerate(sizes)
+            if min(c["power"][j] for c in curves.values()) >= floor
+            and np.mean([c["power"][j] for c in curves.values()]) >= target
+        ]
         if hits:
             assert out["feasible"] and set(out["n_per_group"].values()) == {hits[0]}
             assert out["power"] == {k: c["power"][sizes.index(hits[0])] for k, c in curves.items()}

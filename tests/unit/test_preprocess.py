@@ -11,6 +11,7 @@ import pytest
 from scipy import stats
 from sklearn.decomposition import PCA
 from sklearn.metrics import silhouette_score
+from unit_helpers import LAYER_KINDS, make_preprocessors
 
 from moflow.errors import InputError
 from moflow.preprocess import (
@@ -33,7 +34,6 @@ from moflow.preprocess import (
     make_step,
     run_order_correlation,
 )
-from unit_helpers import LAYER_KINDS, make_preprocessors
 
 pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")
 
@@ -45,8 +45,14 @@ def silhouette(X: pd.DataFrame, labels: pd.Series, k: int = 5) -> float:
     return float(silhouette_score(E, labels.loc[X.index].to_numpy()))
 
 
-def planted_batch_data(seed: int = 0, n: int = 90, p: int = 200, batch_sd: float = 1.5, effect: float = 1.5,
-                       case_rate_by_batch=(1 / 3, 1 / 3, 1 / 3)):
+def planted_batch_data(
+    seed: int = 0,
+    n: int = 90,
+    p: int = 200,
+    batch_sd: float = 1.5,
+    effect: float = 1.5,
+    case_rate_by_batch=(1 / 3, 1 / 3, 1 / 3),
+):
     """Gaussian features with a per-feature shift per batch and an outcome effect on features 0-19."""
     rng = np.random.default_rng(seed)
     idx = [f"S{i:03d}" for i in range(n)]
@@ -62,8 +68,9 @@ def planted_batch_data(seed: int = 0, n: int = 90, p: int = 200, batch_sd: float
 
 def mean_abs_t(X: pd.DataFrame, y: pd.Series, features) -> float:
     case = (y.loc[X.index] == "case").to_numpy()
-    return float(np.mean([abs(stats.ttest_ind(X[f][case], X[f][~case], nan_policy="omit").statistic)
-                          for f in features]))
+    return float(
+        np.mean([abs(stats.ttest_ind(X[f][case], X[f][~case], nan_policy="omit").statistic) for f in features])
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -335,8 +342,9 @@ def test_knn_beats_mean_on_random_mask(protein_observed):
     assert knn < 0.85 * mean
 
 
-def _left_censored_mask(X: pd.DataFrame, *, per_feature: bool, frac: float = 0.10, noise: float = 0.2,
-                        seed: int = 0) -> np.ndarray:
+def _left_censored_mask(
+    X: pd.DataFrame, *, per_feature: bool, frac: float = 0.10, noise: float = 0.2, seed: int = 0
+) -> np.ndarray:
     """Mask observed cells below a detection limit (plus noise): low values are far more likely masked.
 
     per_feature=False: one limit for the whole matrix (intensity-dependent, like the simulator);
@@ -458,8 +466,16 @@ def test_qcrlsc_transforms_held_out_samples(cohort, info, qc_ids, fold_ids):
 def test_pqn_on_log_scale_input_equals_pqn_on_linear_scale(cohort, info):
     M = cohort.layers["metabolomics"]
     linear = PQN(info=info).fit_transform(M)
-    step = make_step("normalize", {"method": "pqn"}, kind="metabolomics_intensity", info=info, batch_column="batch",
-                     covariates=(), log_scale=True, seed=0)
+    step = make_step(
+        "normalize",
+        {"method": "pqn"},
+        kind="metabolomics_intensity",
+        info=info,
+        batch_column="batch",
+        covariates=(),
+        log_scale=True,
+        seed=0,
+    )
     logged = step.fit_transform(np.log2(M))
     # (medians of an even number of log ratios are not exactly logs of medians: allow 0.01)
     np.testing.assert_allclose(logged.to_numpy(), linear.to_numpy(), rtol=0, atol=0.01)
@@ -470,8 +486,11 @@ def test_pqn_removes_planted_dilution(info):
     samples = info.index[info["sample_type"] == "sample"][:40]
     base = np.exp(rng.normal(10, 1.5, 60))
     dil = np.exp(rng.normal(0, 0.4, len(samples)))
-    M = pd.DataFrame(base[None, :] * dil[:, None] * np.exp(rng.normal(0, 0.05, (len(samples), 60))),
-                     index=samples, columns=[f"M{j}" for j in range(60)])
+    M = pd.DataFrame(
+        base[None, :] * dil[:, None] * np.exp(rng.normal(0, 0.05, (len(samples), 60))),
+        index=samples,
+        columns=[f"M{j}" for j in range(60)],
+    )
     out = PQN(info=info).fit_transform(M)
     shift = out.sub(out.median()).median(axis=1)
     assert shift.std() < 0.05
@@ -531,8 +550,9 @@ def test_layer_preprocessor_fit_ignores_held_out_samples(cohort, info, outcome, 
     state = copy.deepcopy(pp.steps_)
     # a sheet that lacks the held-out samples gives the same fit
     info_train = info.loc[train + [s for s in info.index if info.loc[s, "sample_type"] == "qc"]]
-    pp2 = LayerPreprocessor(kind, layer_settings(kind), info=info_train, batch_column="batch",
-                            log_scale=log_scale, layer=layer, seed=0)
+    pp2 = LayerPreprocessor(
+        kind, layer_settings(kind), info=info_train, batch_column="batch", log_scale=log_scale, layer=layer, seed=0
+    )
     pd.testing.assert_frame_equal(pp2.fit_transform(X.loc[train + qcs], outcome.loc[train]), tr)
     # transforming drastically changed held-out data leaves the fit unchanged. (transform(train) is not
     # fit_transform(train): ComBat protects the training outcome, which new samples do not come with.)
@@ -554,8 +574,9 @@ def test_layer_preprocessor_invariant_to_outcome_label_names(cohort, info, outco
     flipped = outcome.loc[train].map({"case": "control", "control": "case"})
     pp_f = make_preprocessors(info)["protein"].fit(X.loc[train], flipped)
     # relabelling the training outcome consistently gives the same design, hence the same output
-    pd.testing.assert_frame_equal(pp.transform(X.loc[test]), pp_f.transform(X.loc[test]), check_exact=False,
-                                  rtol=0, atol=1e-3)  # EB iterations stop at tol 1e-4
+    pd.testing.assert_frame_equal(
+        pp.transform(X.loc[test]), pp_f.transform(X.loc[test]), check_exact=False, rtol=0, atol=1e-3
+    )  # EB iterations stop at tol 1e-4
 
 
 # ---------------------------------------------------------------------------------------------
@@ -587,8 +608,9 @@ def test_feature_filter_missingness_and_top_variable():
 
 def test_feature_filter_empty_layer_is_an_input_error(cohort, info, outcome):
     settings = layer_settings("proteomics_intensity", {"filter": {"method": "default", "min_observed": 1.01}})
-    pp = LayerPreprocessor("proteomics_intensity", settings, info=info, batch_column="batch", log_scale=True,
-                           layer="protein", seed=0)
+    pp = LayerPreprocessor(
+        "proteomics_intensity", settings, info=info, batch_column="batch", log_scale=True, layer="protein", seed=0
+    )
     with pytest.raises(InputError, match=r"layer 'protein': no feature left after filter"):
         pp.fit(cohort.layers["protein"], outcome)
 
@@ -596,8 +618,16 @@ def test_feature_filter_empty_layer_is_an_input_error(cohort, info, outcome):
 @pytest.mark.parametrize("kind", ["proteomics_intensity", "rnaseq_counts"])
 def test_default_chain_filters_features(cohort, info, outcome, kind):
     layer = {"proteomics_intensity": "protein", "rnaseq_counts": "rna"}[kind]
-    step = make_step("filter", layer_settings(kind)["filter"], kind=kind, info=info, batch_column="batch",
-                     covariates=(), log_scale=True, seed=0)
+    step = make_step(
+        "filter",
+        layer_settings(kind)["filter"],
+        kind=kind,
+        info=info,
+        batch_column="batch",
+        covariates=(),
+        log_scale=True,
+        seed=0,
+    )
     assert isinstance(step, FeatureFilter)
     pp = make_preprocessors(info)[layer]
     out = pp.fit_transform(cohort.layers[layer], outcome)
@@ -612,8 +642,9 @@ def test_default_chain_filters_features(cohort, info, outcome, kind):
 def test_filter_with_explicit_method_filters(cohort, info, outcome):
     """The filter reached through an explicit method gives the same as the default."""
     settings = layer_settings("proteomics_intensity", {"filter": {"method": "default"}})
-    pp = LayerPreprocessor("proteomics_intensity", settings, info=info, batch_column="batch", log_scale=True,
-                           layer="protein", seed=0)
+    pp = LayerPreprocessor(
+        "proteomics_intensity", settings, info=info, batch_column="batch", log_scale=True, layer="protein", seed=0
+    )
     out = pp.fit_transform(cohort.layers["protein"], outcome)
     P = cohort.layers["protein"]
     assert set(out.columns) == set(P.columns[P.notna().mean() >= 0.5])
@@ -621,8 +652,9 @@ def test_filter_with_explicit_method_filters(cohort, info, outcome):
 
 def test_metabolomics_without_normalization_keeps_qc_drift(cohort, info, outcome):
     settings = layer_settings("metabolomics_intensity", {"normalize": {"method": "none"}})
-    pp = LayerPreprocessor("metabolomics_intensity", settings, info=info, batch_column="batch",
-                           layer="metabolomics", seed=0)
+    pp = LayerPreprocessor(
+        "metabolomics_intensity", settings, info=info, batch_column="batch", layer="metabolomics", seed=0
+    )
     out = pp.fit_transform(cohort.layers["metabolomics"], outcome)
     # (issue 11: the kind's default is qc_drift 'auto', which is QC-RLSC on a layer with QC injections)
     drift = pp.named_step("qc_drift")
@@ -639,8 +671,19 @@ def test_layer_settings_overrides_and_unknown_step():
         layer_settings("rnaseq_counts", {"smooth": {}})
     with pytest.raises(InputError, match="unknown layer kind"):
         layer_settings("lipids")
-    assert isinstance(make_step("scale", {"method": "none"}, kind="continuous", info=None, batch_column="",
-                                covariates=(), log_scale=False, seed=0), Identity)
+    assert isinstance(
+        make_step(
+            "scale",
+            {"method": "none"},
+            kind="continuous",
+            info=None,
+            batch_column="",
+            covariates=(),
+            log_scale=False,
+            seed=0,
+        ),
+        Identity,
+    )
 
 
 # =============================================================================================
@@ -679,8 +722,12 @@ def batch_frame(seed=0, n=60, p=120, shift=2.0, scale=(1.0, 1.0, 1.0)):
     y = pd.Series(np.where(np.arange(n) % 2 == 0, "case", "control"), index=idx)
     X = truth * np.asarray(scale)[b][:, None] + rng.normal(0, shift, (3, p))[b]
     info = pd.DataFrame({"batch": np.array(["b1", "b2", "b3"])[b]}, index=idx)
-    return (pd.DataFrame(X, index=idx, columns=[f"f{j}" for j in range(p)]), info, y,
-            pd.DataFrame(truth, index=idx, columns=[f"f{j}" for j in range(p)]))
+    return (
+        pd.DataFrame(X, index=idx, columns=[f"f{j}" for j in range(p)]),
+        info,
+        y,
+        pd.DataFrame(truth, index=idx, columns=[f"f{j}" for j in range(p)]),
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -796,8 +843,9 @@ def test_linear_batch_reference_and_unseen_batches():
     lb = LinearBatch(info=info2, batch_column="batch").fit(X.iloc[1:], y.iloc[1:])
     with pytest.raises(InputError, match="sample 'S000' belongs to batch 'new'"):
         lb.transform(X.iloc[:1])
-    lb = LinearBatch(info=info2, batch_column="batch", ref_batch="b1", unseen_batch="reference").fit(X.iloc[1:],
-                                                                                                  y.iloc[1:])
+    lb = LinearBatch(info=info2, batch_column="batch", ref_batch="b1", unseen_batch="reference").fit(
+        X.iloc[1:], y.iloc[1:]
+    )
     np.testing.assert_array_equal(lb.transform(X.iloc[:1]).to_numpy(), X.iloc[:1].to_numpy())
 
 
@@ -812,8 +860,14 @@ def test_confounding_guard_stops_unless_allowed(cls):
     b = info["batch"]
     # 90% of b1 are cases, b2/b3 mostly controls: Cramér's V ~ 0.85
     rng = np.random.default_rng(7)
-    y2 = pd.Series(np.where(b == "b1", np.where(rng.random(len(b)) < 0.95, "case", "control"),
-                            np.where(rng.random(len(b)) < 0.05, "case", "control")), index=b.index)
+    y2 = pd.Series(
+        np.where(
+            b == "b1",
+            np.where(rng.random(len(b)) < 0.95, "case", "control"),
+            np.where(rng.random(len(b)) < 0.05, "case", "control"),
+        ),
+        index=b.index,
+    )
     with pytest.raises(InputError, match=r"confounded in the training samples \(cramers v = 0\.\d\d > 0\.8"):
         cls(info=info, batch_column="batch").fit(X, y2)
     fitted = cls(info=info, batch_column="batch", allow_confounded=True).fit(X, y2)
@@ -837,8 +891,9 @@ def test_confounding_guard_for_continuous_outcome():
 
 def test_layer_error_names_layer_and_step(cohort, info, outcome):
     settings = layer_settings("proteomics_intensity", {"batch": {"method": "combat", "ref_batch": "nope"}})
-    pp = LayerPreprocessor("proteomics_intensity", settings, info=info, batch_column="batch", log_scale=True,
-                           layer="protein", seed=0)
+    pp = LayerPreprocessor(
+        "proteomics_intensity", settings, info=info, batch_column="batch", log_scale=True, layer="protein", seed=0
+    )
     with pytest.raises(InputError, match=r"^layer 'protein', step batch: ComBat: reference batch 'nope'"):
         pp.fit(cohort.layers["protein"], outcome)
 
@@ -853,8 +908,7 @@ def test_quantile_normalizer_reference_from_training_samples():
     truth = rng.normal(8, 2, (30, 400))
     # each sample distorted by its own monotone transform (intensity-dependent bias)
     a = rng.uniform(0.7, 1.3, 30)[:, None]
-    X = pd.DataFrame(a * truth + 0.05 * truth**2 * rng.uniform(0, 1, 30)[:, None],
-                     index=[f"S{i}" for i in range(30)])
+    X = pd.DataFrame(a * truth + 0.05 * truth**2 * rng.uniform(0, 1, 30)[:, None], index=[f"S{i}" for i in range(30)])
     qn = QuantileNormalizer().fit(X.iloc[:20])
     tr = qn.transform(X.iloc[:20])
     # every complete training sample gets exactly the reference distribution
@@ -912,8 +966,16 @@ def test_glog_lambda_from_replicate_injections():
 
 def test_pqn_glog_chain(cohort, info):
     M = cohort.layers["metabolomics"]
-    step = make_step("normalize", {"method": "pqn", "transformation": "glog"}, kind="metabolomics_intensity",
-                     info=info, batch_column="batch", covariates=(), log_scale=False, seed=0)
+    step = make_step(
+        "normalize",
+        {"method": "pqn", "transformation": "glog"},
+        kind="metabolomics_intensity",
+        info=info,
+        batch_column="batch",
+        covariates=(),
+        log_scale=False,
+        seed=0,
+    )
     out = step.fit_transform(M)
     assert step.lambda_ >= 0
     lin = PQN(info=info).fit_transform(M)
@@ -929,16 +991,35 @@ def test_binary_and_mvalue_checks():
         BinaryCheck().fit(X)
     ok = X.replace(2.0, 1.0)
     pd.testing.assert_frame_equal(BinaryCheck().fit_transform(ok), ok)
-    assert isinstance(make_step("normalize", layer_settings("binary")["normalize"], kind="binary", info=None,
-                                batch_column="", covariates=(), log_scale=False, seed=0), BinaryCheck)
+    assert isinstance(
+        make_step(
+            "normalize",
+            layer_settings("binary")["normalize"],
+            kind="binary",
+            info=None,
+            batch_column="",
+            covariates=(),
+            log_scale=False,
+            seed=0,
+        ),
+        BinaryCheck,
+    )
     B = pd.DataFrame({"cg1": [0.0, 0.5, 1.0], "cg2": [0.2, 1.3, 0.1]}, index=list("abc"))
     with pytest.raises(InputError, match="beta value 1.3 outside"):
         MValue().fit_transform(B)
     m = MValue(offset=0.01).fit_transform(B.iloc[:, :1])
     assert np.isfinite(m.to_numpy()).all() and m.iloc[1, 0] == 0.0
     with pytest.raises(InputError, match="does not apply to kind 'binary'"):
-        make_step("normalize", {"method": "quantile"}, kind="binary", info=None, batch_column="", covariates=(),
-                  log_scale=False, seed=0)
+        make_step(
+            "normalize",
+            {"method": "quantile"},
+            kind="binary",
+            info=None,
+            batch_column="",
+            covariates=(),
+            log_scale=False,
+            seed=0,
+        )
 
 
 def test_scaler_unit_variance_and_pareto():
@@ -957,7 +1038,9 @@ def test_scaler_unit_variance_and_pareto():
 def test_filter_observed_in_any_group_keeps_condition_specific_features():
     idx = [f"S{i}" for i in range(12)]
     y = pd.Series(np.repeat(["ctrl", "treat"], 6), index=idx)
-    X = pd.DataFrame(np.random.default_rng(1).normal(20, 1, (12, 3)), index=idx, columns=["both", "treat_only", "sparse"])
+    X = pd.DataFrame(
+        np.random.default_rng(1).normal(20, 1, (12, 3)), index=idx, columns=["both", "treat_only", "sparse"]
+    )
     X.loc[idx[:6], "treat_only"] = np.nan  # absent in controls, present in every treated sample
     X.loc[idx[::2], "sparse"] = np.nan  # half missing in both groups
     overall = FeatureFilter(min_observed=0.75).fit(X, y).features_
@@ -1157,13 +1240,37 @@ def test_auto_imputation_picks_by_nrmse_and_reports_the_table():
 
 def test_make_step_impute_options_are_checked():
     with pytest.raises(InputError, match=r"impute minprob: unknown option\(s\) \['k'\]"):
-        make_step("impute", {"method": "minprob", "k": 3}, kind="proteomics_intensity", info=None, batch_column="",
-                  covariates=(), log_scale=True, seed=0)
+        make_step(
+            "impute",
+            {"method": "minprob", "k": 3},
+            kind="proteomics_intensity",
+            info=None,
+            batch_column="",
+            covariates=(),
+            log_scale=True,
+            seed=0,
+        )
     with pytest.raises(InputError, match="unknown method 'magic'"):
-        make_step("impute", {"method": "magic"}, kind="continuous", info=None, batch_column="", covariates=(),
-                  log_scale=False, seed=0)
-    step = make_step("impute", {"method": "qrilc"}, kind="proteomics_intensity", info=None, batch_column="",
-                     covariates=(), log_scale=True, seed=5)
+        make_step(
+            "impute",
+            {"method": "magic"},
+            kind="continuous",
+            info=None,
+            batch_column="",
+            covariates=(),
+            log_scale=False,
+            seed=0,
+        )
+    step = make_step(
+        "impute",
+        {"method": "qrilc"},
+        kind="proteomics_intensity",
+        info=None,
+        batch_column="",
+        covariates=(),
+        log_scale=True,
+        seed=5,
+    )
     assert isinstance(step, QRILCImpute) and step.seed == 5
 
 
@@ -1173,8 +1280,9 @@ def test_new_imputers_in_the_chain_train_test(cohort, info, outcome, fold_ids, m
     X = cohort.layers["protein"]
     opts = {"method": method, **({"n_nearest_features": 10, "max_iter": 2} if method == "iterative" else {})}
     settings = layer_settings("proteomics_intensity", {"impute": opts})
-    pp = LayerPreprocessor("proteomics_intensity", settings, info=info, batch_column="batch", log_scale=True,
-                           layer="protein", seed=0)
+    pp = LayerPreprocessor(
+        "proteomics_intensity", settings, info=info, batch_column="batch", log_scale=True, layer="protein", seed=0
+    )
     tr = pp.fit_transform(X.loc[train], outcome.loc[train])
     te = pp.transform(X.loc[test])
     assert not tr.isna().to_numpy().any() and not te.isna().to_numpy().any()
@@ -1204,8 +1312,15 @@ def drift_layer(seed: int = 0, n: int = 96, p: int = 120, missing: float = 0.1, 
     clean = 20 + rng.normal(0, 1.5, p) + rng.normal(0, 0.3, (n, p)) + effect * case[:, None] * (np.arange(p) < 15)
     V = clean + drift
     V[rng.random(V.shape) < missing] = np.nan
-    info = pd.DataFrame({"sample": idx, "sample_type": "sample", "batch": np.array(["b1", "b2", "b3"])[b],
-                         "injection_order": np.arange(1, n + 1)}, index=idx)
+    info = pd.DataFrame(
+        {
+            "sample": idx,
+            "sample_type": "sample",
+            "batch": np.array(["b1", "b2", "b3"])[b],
+            "injection_order": np.arange(1, n + 1),
+        },
+        index=idx,
+    )
     cols = [f"f{j:03d}" for j in range(p)]
     y = pd.Series(np.where(case, "case", "control"), index=idx)
     return pd.DataFrame(V, index=idx, columns=cols), pd.DataFrame(clean, index=idx, columns=cols), info, y
@@ -1245,14 +1360,18 @@ def test_sample_lowess_removes_run_order_drift(smoother):
     assert step.order_correlation_before_ > 0.4
     assert step.order_correlation_after_ < 0.15
     assert step.order_correlation_after_ == pytest.approx(run_order_correlation(out, info, "batch"))
+
     # closer to the drift-free values (each batch's level aside: level 'batch' keeps it)
     def err(M):
         D = (M - clean).groupby(info["batch"]).transform(lambda c: c - c.median())
         return float(np.nanmean(np.abs(D.to_numpy())))
+
     assert err(out) < 0.4 * err(X)
+
     # the outcome effect within batches (outcome unrelated to run order) comes back towards the drift-free one
     def t_within(M):
         return mean_abs_t(M.groupby(info["batch"]).transform(lambda c: c - c.median()), y, X.columns[:15])
+
     assert t_within(out) > t_within(X) and t_within(out) > 0.85 * t_within(clean)
     assert out.isna().equals(X.isna())
 
@@ -1293,10 +1412,12 @@ def test_sample_lowess_is_an_estimator_fit_on_training_rows():
         pd.testing.assert_frame_equal(step.transform(X.loc[[s]]), held_out.loc[[s]])
         mixed = step.transform(pd.concat([X.loc[[s]], poisoned.drop(index=s)]))
         pd.testing.assert_frame_equal(mixed.loc[[s]], held_out.loc[[s]])
+
     # held-out samples are corrected too: closer to their drift-free values
     def err(M):
         D = (M - clean.loc[M.index]).groupby(info.loc[M.index, "batch"]).transform(lambda c: c - c.median())
         return float(np.nanmean(np.abs(D.to_numpy())))
+
     assert err(held_out) < 0.5 * err(X.loc[held])
     # a refit of a clone learns the same; the held-out rows' sheet entries play no part
     again = clone(step).set_params(info=info.loc[train]).fit(X.loc[train], y.loc[train])
@@ -1335,10 +1456,12 @@ def test_sample_lowess_fits_on_reference_samples_only():
 
 def test_rlsc_on_a_layer_without_qc_injections_stops_and_offers_sample_lowess():
     X, _, info, y = drift_layer()
-    settings = layer_settings("metabolomics_intensity", {"normalize": {"method": "none"},
-                                                         "qc_drift": {"method": "rlsc"}})
-    pp = LayerPreprocessor("metabolomics_intensity", settings, info=info, batch_column="batch", log_scale=True,
-                           layer="metab", seed=0)
+    settings = layer_settings(
+        "metabolomics_intensity", {"normalize": {"method": "none"}, "qc_drift": {"method": "rlsc"}}
+    )
+    pp = LayerPreprocessor(
+        "metabolomics_intensity", settings, info=info, batch_column="batch", log_scale=True, layer="metab", seed=0
+    )
     with pytest.raises(InputError, match=r"layer 'metab', step qc_drift: .*no.*|.*0 found.*sample_lowess"):
         pp.fit(X, y)
     with pytest.raises(InputError, match="sample_lowess"):
@@ -1347,8 +1470,15 @@ def test_rlsc_on_a_layer_without_qc_injections_stops_and_offers_sample_lowess():
 
 def test_metabolomics_default_drift_is_auto_and_says_what_it_did(cohort, info, outcome):
     X, _, sheet, y = drift_layer()
-    pp = LayerPreprocessor("metabolomics_intensity", layer_settings("metabolomics_intensity"), info=sheet,
-                           batch_column="batch", log_scale=True, layer="metab", seed=0)
+    pp = LayerPreprocessor(
+        "metabolomics_intensity",
+        layer_settings("metabolomics_intensity"),
+        info=sheet,
+        batch_column="batch",
+        log_scale=True,
+        layer="metab",
+        seed=0,
+    )
     pp.fit(np.power(2.0, X), y)
     steps = pd.DataFrame(pp.history_).set_index("step")
     assert pp.named_step("qc_drift").chosen_ == "none"
@@ -1367,8 +1497,9 @@ def test_metabolomics_default_drift_is_auto_and_says_what_it_did(cohort, info, o
 def test_sample_lowess_in_the_chain_reports_the_drift(cohort, info, outcome):
     X, _, sheet, y = drift_layer()
     settings = layer_settings("proteomics_intensity", {"qc_drift": {"method": "sample_lowess", "frac": 0.6}})
-    pp = LayerPreprocessor("proteomics_intensity", settings, info=sheet, batch_column="batch", log_scale=True,
-                           layer="prot", seed=0)
+    pp = LayerPreprocessor(
+        "proteomics_intensity", settings, info=sheet, batch_column="batch", log_scale=True, layer="prot", seed=0
+    )
     _, trace = pp.fit_trace(X, y)
     assert list(trace) == ["normalize", "qc_drift", "filter", "impute", "batch", "scale"]
     summary = pd.DataFrame(pp.history_).set_index("step").loc["qc_drift", "summary"]
@@ -1376,14 +1507,23 @@ def test_sample_lowess_in_the_chain_reports_the_drift(cohort, info, outcome):
     step = pp.named_step("qc_drift")
     assert f"{step.order_correlation_before_:.2f} -> {step.order_correlation_after_:.2f}" in summary
     with pytest.raises(InputError, match=r"qc_drift sample_lowess: unknown option\(s\) \['min_qc'\]"):
-        make_step("qc_drift", {"method": "sample_lowess", "min_qc": 3}, kind="proteomics_intensity", info=sheet,
-                  batch_column="batch", covariates=(), log_scale=True, seed=0)
+        make_step(
+            "qc_drift",
+            {"method": "sample_lowess", "min_qc": 3},
+            kind="proteomics_intensity",
+            info=sheet,
+            batch_column="batch",
+            covariates=(),
+            log_scale=True,
+            seed=0,
+        )
 
 
 def test_steps_table_says_why_a_step_did_nothing(cohort, info, outcome):
     settings = layer_settings("proteomics_intensity")
-    pp = LayerPreprocessor("proteomics_intensity", settings, info=info, batch_column="", log_scale=True,
-                           layer="protein", seed=0)
+    pp = LayerPreprocessor(
+        "proteomics_intensity", settings, info=info, batch_column="", log_scale=True, layer="protein", seed=0
+    )
     pp.fit(cohort.layers["protein"], outcome)
     steps = pd.DataFrame(pp.history_).set_index("step")
     assert "no batch column" in steps.loc["batch", "summary"]
@@ -1393,8 +1533,9 @@ def test_steps_table_says_why_a_step_did_nothing(cohort, info, outcome):
 
 def test_proteomics_default_imputation_is_auto_with_mean_as_the_floor(protein_observed):
     opts = layer_settings("proteomics_intensity")["impute"]
-    step = make_step("impute", opts, kind="proteomics_intensity", info=None, batch_column="", covariates=(),
-                     log_scale=True, seed=0)
+    step = make_step(
+        "impute", opts, kind="proteomics_intensity", info=None, batch_column="", covariates=(), log_scale=True, seed=0
+    )
     assert isinstance(step, AutoImpute) and "mean" in step.candidates
     # on the simulated layer, out of sample: chosen on a mask of its own, scored on another one
     X = protein_observed
@@ -1413,14 +1554,28 @@ def censored_batches(seed: int = 0, n: int = 90, p: int = 300):
     idx = [f"S{i:03d}" for i in range(n)]
     b = np.arange(n) % 3
     case = rng.random(n) < 0.5
-    V = (rng.normal(24, 2, p) + rng.normal(0, 0.8, (3, p))[b] + np.array([0.0, 0.0, -1.0])[b][:, None]
-         + rng.normal(0, 0.5, (n, p)))
+    V = (
+        rng.normal(24, 2, p)
+        + rng.normal(0, 0.8, (3, p))[b]
+        + np.array([0.0, 0.0, -1.0])[b][:, None]
+        + rng.normal(0, 0.5, (n, p))
+    )
     V[:, :30] += 1.0 * case[:, None]
     V = np.where(V < np.quantile(V, 0.2) + rng.normal(0, 0.5, V.shape), np.nan, V)
-    info = pd.DataFrame({"sample": idx, "sample_type": "sample", "batch": np.array(["b1", "b2", "b3"])[b],
-                         "injection_order": np.arange(1, n + 1)}, index=idx)
-    return (pd.DataFrame(V, index=idx, columns=[f"f{j:03d}" for j in range(p)]), info,
-            pd.Series(np.where(case, "case", "control"), index=idx))
+    info = pd.DataFrame(
+        {
+            "sample": idx,
+            "sample_type": "sample",
+            "batch": np.array(["b1", "b2", "b3"])[b],
+            "injection_order": np.arange(1, n + 1),
+        },
+        index=idx,
+    )
+    return (
+        pd.DataFrame(V, index=idx, columns=[f"f{j:03d}" for j in range(p)]),
+        info,
+        pd.Series(np.where(case, "case", "control"), index=idx),
+    )
 
 
 @pytest.mark.parametrize("impute", ["minprob", "halfmin", "default"])
@@ -1439,8 +1594,9 @@ def test_imputation_does_not_bring_back_batch_structure(impute):
         settings = layer_settings("proteomics_intensity", overrides)
         if order:
             settings["order"] = order
-        pp = LayerPreprocessor("proteomics_intensity", settings, info=info, batch_column="batch", log_scale=True,
-                               layer="protein", seed=0)
+        pp = LayerPreprocessor(
+            "proteomics_intensity", settings, info=info, batch_column="batch", log_scale=True, layer="protein", seed=0
+        )
         _, trace = pp.fit_trace(X, y)
         return step_diagnostics(trace, batch=info["batch"], outcome=y)[0].set_index("stage")
 

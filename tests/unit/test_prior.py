@@ -7,11 +7,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from unit_helpers import make_preprocessors
 
 from moflow.enrich import GeneMap
 from moflow.evaluate import fold_scores, make_splits, preprocess_fold, run_fold, scoreboard, split_members, split_names
 from moflow.integrate import HierarchicalIntegration
-from unit_helpers import make_preprocessors
 
 pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning", "ignore::UserWarning")
 
@@ -22,14 +22,19 @@ def _prior(cohort, regulators=()):
     """The strategy's prior knowledge, and min_size 10 (these tests were written for it; the default
     is the config's 5)."""
     collections = (("pathways", dict(cohort.gene_sets), GENE_LAYERS),)
-    return dict(collections=collections, gene_maps={n: GeneMap.identity(n) for n in GENE_LAYERS},
-                regulators=regulators, min_size=10)
+    return dict(
+        collections=collections,
+        gene_maps={n: GeneMap.identity(n) for n in GENE_LAYERS},
+        regulators=regulators,
+        min_size=10,
+    )
 
 
 @pytest.fixture(scope="module")
 def full(cohort, info, outcome, qc_ids):
-    tr, _ = preprocess_fold(cohort.layers, make_preprocessors(info), outcome, list(outcome.index), [],
-                            {"metabolomics": qc_ids})
+    tr, _ = preprocess_fold(
+        cohort.layers, make_preprocessors(info), outcome, list(outcome.index), [], {"metabolomics": qc_ids}
+    )
     return tr
 
 
@@ -78,14 +83,26 @@ def test_planted_regulator_is_recovered(cohort, outcome, full):
 def test_hierarchical_in_nested_cv_beside_early(cohort, info, outcome, qc_ids):
     from moflow.integrate import EarlyIntegration
 
-    strategies = {"hierarchical": lambda: HierarchicalIntegration(**_prior(cohort), seed=0),
-                  "early": lambda: EarlyIntegration()}
+    strategies = {
+        "hierarchical": lambda: HierarchicalIntegration(**_prior(cohort), seed=0),
+        "early": lambda: EarlyIntegration(),
+    }
     splits = make_splits(outcome, folds=3, repeats=1, seed=0)
     preds = []
     for s in split_names(splits):
         tr, te = split_members(splits, s)
-        preds.append(run_fold(cohort.layers, make_preprocessors(info), strategies, outcome, tr, te,
-                              qc={"metabolomics": qc_ids}, split=s))
+        preds.append(
+            run_fold(
+                cohort.layers,
+                make_preprocessors(info),
+                strategies,
+                outcome,
+                tr,
+                te,
+                qc={"metabolomics": qc_ids},
+                split=s,
+            )
+        )
     board = scoreboard(fold_scores(pd.concat(preds)), n_samples=len(outcome), min_class=30).set_index("strategy")
     assert board.loc["hierarchical", "roc_auc"] > 0.8, board
 
@@ -95,8 +112,9 @@ def test_sample_lacking_a_layer_is_scored_from_the_layers_it_has(cohort, outcome
     held = list(outcome.index[:10])
     train = [s for s in outcome.index if s not in held]
     layers["protein"].loc[held] = np.nan
-    m = HierarchicalIntegration(**_prior(cohort), seed=0).fit({n: X.loc[train] for n, X in layers.items()},
-                                                               outcome.loc[train])
+    m = HierarchicalIntegration(**_prior(cohort), seed=0).fit(
+        {n: X.loc[train] for n, X in layers.items()}, outcome.loc[train]
+    )
     T = m.predict_table({n: X.loc[held] for n, X in layers.items()})
     assert T.notna().all().all()
     S = m.scores({n: X.loc[held] for n, X in layers.items()})

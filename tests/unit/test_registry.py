@@ -13,7 +13,6 @@ import yaml
 from moflow.errors import InputError
 from moflow.preprocess import (
     AUTO_CANDIDATES,
-    kind_defaults,
     IMPUTE_METHODS,
     KINDS,
     REGISTRY,
@@ -23,6 +22,7 @@ from moflow.preprocess import (
     MixedImpute,
     Step,
     WithinBatch,
+    kind_defaults,
     kinds_for,
     make_step,
     methods,
@@ -123,9 +123,16 @@ N, P = 40, 30
 def _info() -> pd.DataFrame:
     idx = [f"S{i:02d}" for i in range(N)]
     qc = np.arange(N) % 5 == 0  # 8 QC injections, 4 per batch
-    return pd.DataFrame({"sample": idx, "sample_type": np.where(qc, "qc", "sample"),
-                         "injection_order": np.arange(1, N + 1), "batch": np.repeat(["b1", "b2"], N // 2),
-                         "age": np.linspace(30, 70, N)}, index=idx)
+    return pd.DataFrame(
+        {
+            "sample": idx,
+            "sample_type": np.where(qc, "qc", "sample"),
+            "injection_order": np.arange(1, N + 1),
+            "batch": np.repeat(["b1", "b2"], N // 2),
+            "age": np.linspace(30, 70, N),
+        },
+        index=idx,
+    )
 
 
 INFO = _info()
@@ -158,8 +165,11 @@ def _build(step, method, kind, **kw):
     return make_step(step, {"method": method}, **ctx)
 
 
-CASES = [(step, method, kind) for (step, method) in REGISTRY
-         for kind in (kinds_for(step, method) if step == "normalize" else ("continuous",))]
+CASES = [
+    (step, method, kind)
+    for (step, method) in REGISTRY
+    for kind in (kinds_for(step, method) if step == "normalize" else ("continuous",))
+]
 
 
 @pytest.mark.parametrize(("step", "method", "kind"), CASES, ids=["-".join(c) for c in CASES])
@@ -193,8 +203,7 @@ def test_none_is_identity_except_kinds_with_a_log_transform():
 # a method with a kind it does not take
 # --------------------------------------------------------------------------------------------
 
-REFUSED = [(step, method, kind) for (step, method) in REGISTRY for kind in KINDS
-           if kind not in kinds_for(step, method)]
+REFUSED = [(step, method, kind) for (step, method) in REGISTRY for kind in KINDS if kind not in kinds_for(step, method)]
 
 
 def test_some_methods_are_restricted_to_kinds():
@@ -232,8 +241,16 @@ def test_schema_qc_drift_options_are_what_the_methods_take(schema):
     for method, own in taken.items():
         for other in sorted(options - own):
             with pytest.raises(InputError, match=rf"qc_drift {method}: unknown option\(s\) \['{other}'\]"):
-                make_step("qc_drift", {"method": method, other: 1}, kind="metabolomics_intensity", info=INFO,
-                          batch_column="batch", covariates=(), log_scale=True, seed=0)
+                make_step(
+                    "qc_drift",
+                    {"method": method, other: 1},
+                    kind="metabolomics_intensity",
+                    info=INFO,
+                    batch_column="batch",
+                    covariates=(),
+                    log_scale=True,
+                    seed=0,
+                )
 
 
 def test_step_order_imputes_before_batch_correction():
@@ -249,8 +266,9 @@ def test_step_order_imputes_before_batch_correction():
 
 def _estimator_classes() -> list[type]:
     """Every estimator class the preprocess face exports."""
-    import moflow.preprocess as pp
     from sklearn.base import BaseEstimator
+
+    import moflow.preprocess as pp
 
     found = [getattr(pp, n) for n in sorted(pp.__all__)]
     return [c for c in found if isinstance(c, type) and issubclass(c, BaseEstimator)]
@@ -268,8 +286,21 @@ ESTIMATORS = _estimator_classes()
 
 def test_estimators_are_found():
     names = {c.__name__ for c in ESTIMATORS}
-    assert {"Step", "Identity", "LayerPreprocessor", "MeanImpute", "WithinBatch", "ComBat", "LinearBatch",
-            "QCRLSC", "SampleDrift", "AutoDrift", "Scaler", "FeatureFilter", "Log2"} <= names
+    assert {
+        "Step",
+        "Identity",
+        "LayerPreprocessor",
+        "MeanImpute",
+        "WithinBatch",
+        "ComBat",
+        "LinearBatch",
+        "QCRLSC",
+        "SampleDrift",
+        "AutoDrift",
+        "Scaler",
+        "FeatureFilter",
+        "Log2",
+    } <= names
 
 
 @pytest.mark.parametrize("cls", ESTIMATORS, ids=[c.__name__ for c in ESTIMATORS])

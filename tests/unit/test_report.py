@@ -8,22 +8,28 @@ import re
 
 import pandas as pd
 import pytest
-
-from moflow.report import build_html
-from moflow.report import chance_level, verdict, verdict_html, verdict_sentence
 from report_browser import assert_clean, open_report
 from report_tables import LAYERS, METRIC, board, comparison, permutation, sections, tables
+
+from moflow.report import build_html, chance_level, verdict, verdict_html, verdict_sentence
 
 CASES = ["binary", "multiclass", "continuous", "survival", "one_layer"]
 
 
 def _verdict(case: str) -> dict:
     t = tables(case)
-    return verdict(board=t["board"], layers=t["layers"], comparison=t["comparison"], permutation=t["permutation"],
-                   late_weights=t["late_weights"], variance=t["variance"], associations=t["associations"],
-                   outcome_column=t["outcome_column"],
-                   pathways=(t["enrichment_more"] or {}).get("pathways"),
-                   n_classes=3 if case == "multiclass" else 2 if METRIC[case] == "balanced_accuracy" else None)
+    return verdict(
+        board=t["board"],
+        layers=t["layers"],
+        comparison=t["comparison"],
+        permutation=t["permutation"],
+        late_weights=t["late_weights"],
+        variance=t["variance"],
+        associations=t["associations"],
+        outcome_column=t["outcome_column"],
+        pathways=(t["enrichment_more"] or {}).get("pathways"),
+        n_classes=3 if case == "multiclass" else 2 if METRIC[case] == "balanced_accuracy" else None,
+    )
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -35,15 +41,22 @@ def test_verdict_numbers_are_the_tables(case):
     s = verdict_sentence(v)
     # the best strategy, its score and interval, as the scoreboard has them
     label = {"harrell_c": "Harrell's C", "r2": "R2"}.get(metric, metric.replace("_", " "))
-    assert s.startswith(f"{best['strategy']} predicts best ({label} {best[metric]:.3f}, "
-                        f"95% interval {best[metric + '_lo']:.3f}-{best[metric + '_hi']:.3f}")
+    assert s.startswith(
+        f"{best['strategy']} predicts best ({label} {best[metric]:.3f}, "
+        f"95% interval {best[metric + '_lo']:.3f}-{best[metric + '_hi']:.3f}"
+    )
     # the gain over the best single layer and its test, as comparison.tsv has them
     assert f"{c['difference']:+.3f}" in s and f"p = {c['p']:.2g}" in s and c["best_single_layer"] in s
     assert v["comparison"]["significant"] == (c["p"] < 0.05)
     assert ("not significant" in s) == (c["p"] >= 0.05)
     # the effective sample size: events for survival, the smallest class for classes, else every sample
-    eff = {"survival": "37 events of 90", "continuous": "90 samples", "multiclass": "25 samples in the smallest class",
-           "binary": "30 samples in the smallest class", "one_layer": "30 samples in the smallest class"}[case]
+    eff = {
+        "survival": "37 events of 90",
+        "continuous": "90 samples",
+        "multiclass": "25 samples in the smallest class",
+        "binary": "30 samples in the smallest class",
+        "one_layer": "30 samples in the smallest class",
+    }[case]
     assert f"effective sample size {eff}" in s
     # better than chance: the permutation test where it ran, else the interval against the chance level
     perm = permutation(case)
@@ -59,8 +72,10 @@ def test_verdict_names_who_wins_when_a_single_layer_beats_integration():
     s = verdict_sentence(_verdict("multiclass"))
     c = comparison("multiclass").iloc[0]
     assert s.startswith("single_rna predicts best")
-    assert f"the best integration, {c['best_integration']}, scores {c['difference']:+.3f} against the best single " \
-           f"layer, {c['best_single_layer']}" in s
+    assert (
+        f"the best integration, {c['best_integration']}, scores {c['difference']:+.3f} against the best single "
+        f"layer, {c['best_single_layer']}" in s
+    )
 
 
 def test_verdict_of_a_one_layer_cohort_has_no_layer_weights():
@@ -81,8 +96,9 @@ def test_verdict_layers_and_programs_come_from_their_tables():
     a = t["associations"]
     assert v["factor"]["factor"] == a.sort_values("p").iloc[0]["factor"]
     var = t["variance"]
-    assert dict(v["factor"]["r2"]) == dict(zip(var.loc[var["factor"] == "Factor1", "view"],
-                                              var.loc[var["factor"] == "Factor1", "r2"]))
+    assert dict(v["factor"]["r2"]) == dict(
+        zip(var.loc[var["factor"] == "Factor1", "view"], var.loc[var["factor"] == "Factor1", "r2"])
+    )
     # the best strategy (early) has pathways of its own: those, significant ones only, smallest FDR first
     assert v["programs"]["source"] == "early"
     assert [i["term"] for i in v["programs"]["items"]] == ["SET_EARLY_A", "SET_EARLY_B"]
@@ -118,7 +134,7 @@ def test_page_structure(case):
         assert f"missingness map of {layer}" in body["Preprocessing"]
     # interactive figures: PCA per layer and the MOFA factor scatter, a tooltip per sample
     assert body["Preprocessing"].count("<svg") == 4 * len(LAYERS[case])  # 2 stages x (batch, outcome)
-    assert body["Intermediate integration (MOFA)"].count("<circle class=\"pt\"") == 90
+    assert body["Intermediate integration (MOFA)"].count('<circle class="pt"') == 90
     assert "<svg" in body["Evaluation"] and "<svg" in body["Verdict"]
     if case == "one_layer":
         assert "Skipped: late, mixed and early integration combine layers" in body["Late integration"]

@@ -55,8 +55,9 @@ def planted():
         return roc_auc_score(y[te], model.decision_function(x[te]))
 
     curve = ss.learning_curve(splits, strata, FRACTIONS, fit_and_score, seed=0)
-    fit = ss.fit_learning_curve(curve["n_train"], curve["score"], groups=curve["split"], n_boot=300, seed=0,
-                                test_to_train=30 / 120)
+    fit = ss.fit_learning_curve(
+        curve["n_train"], curve["score"], groups=curve["split"], n_boot=300, seed=0, test_to_train=30 / 120
+    )
     rng = np.random.default_rng(1)
     actual = []
     for _ in range(10):
@@ -96,7 +97,7 @@ def _planted_points(a, b, c, sign, sizes=(30, 50, 80, 120, 200, 300), splits=20,
     n = np.tile(np.asarray(sizes, float), splits)
     groups = np.repeat(np.arange(splits), len(sizes))
     split_effect = rng.normal(0, noise / 2, splits)[groups]
-    y = a - sign * b * n ** -c + split_effect + rng.normal(0, noise, len(n))
+    y = a - sign * b * n**-c + split_effect + rng.normal(0, noise, len(n))
     return n, y, groups
 
 
@@ -124,7 +125,7 @@ def test_gain_kind_recovers_a_planted_curve_and_widening_grows_the_interval():
     assert wide["inflation"] == pytest.approx(math.sqrt(1 + 20 * 0.25))
     p, w = ss.predict_score(plain, [1000]).iloc[0], ss.predict_score(wide, [1000]).iloc[0]
     assert p["score"] == w["score"] and w["high"] - w["low"] > 1.5 * (p["high"] - p["low"])
-    assert p["low"] <= 0.85 - 1.5 * 1000 ** -0.7 <= p["high"]
+    assert p["low"] <= 0.85 - 1.5 * 1000**-0.7 <= p["high"]
 
 
 def test_unreachable_target_is_infinite_and_reported():
@@ -208,12 +209,15 @@ def test_learning_curve_table():
 
 # --------------------------------------------------------------------------------------------------- Riley et al.
 # pmsampsize 1.1.3 tests/testthat (criteria 1, 2, 3, final) and the Riley et al. examples of its documentation
-@pytest.mark.parametrize("r2, p, prev, expected, epp", [
-    (0.288, 24, 0.174, (623, 662, 221, 662), (4.52, 4.8, 1.6, 4.8)),  # Riley et al. BMJ 2020 / Stat Med 2019
-    (0.55, 24, 0.174, (255, 532, 221, 532), (1.85, 3.86, 1.6, 3.86)),
-    (0.288, 36, 0.174, (934, 992, 221, 992), (4.51, 4.79, 1.07, 4.79)),
-    (0.288, 24, 0.25, (623, 590, 289, 623), (6.49, 6.15, 3.01, 6.49)),
-])
+@pytest.mark.parametrize(
+    "r2, p, prev, expected, epp",
+    [
+        (0.288, 24, 0.174, (623, 662, 221, 662), (4.52, 4.8, 1.6, 4.8)),  # Riley et al. BMJ 2020 / Stat Med 2019
+        (0.55, 24, 0.174, (255, 532, 221, 532), (1.85, 3.86, 1.6, 3.86)),
+        (0.288, 36, 0.174, (934, 992, 221, 992), (4.51, 4.79, 1.07, 4.79)),
+        (0.288, 24, 0.25, (623, 590, 289, 623), (6.49, 6.15, 3.01, 6.49)),
+    ],
+)
 def test_riley_binary_matches_pmsampsize(r2, p, prev, expected, epp):
     res = riley.riley_binary(p, prev, r2_cs=r2)
     assert tuple(res["criteria"]["n"]) == expected and res["n"] == expected[-1]
@@ -258,17 +262,20 @@ def test_c_statistic_conversion_matches_the_binormal_simulation():
 
 
 # pmsampsize 1.1.3 tests/testthat: (R2cs, parameters, rate, timepoint, mean follow-up) -> criteria 1, 2 and final
-@pytest.mark.parametrize("r2, p, rate, t, fup, n1, n2, final", [
-    (0.051, 25, 0.065, 2, 2.07, 4286, 866, 4286),
-    (0.065, 25, 0.065, 2, 2.07, 3335, 859, 3335),
-    (0.051, 50, 0.065, 2, 2.07, 8572, 1731, 8572),
-    (0.051, 25, 0.1, 2, 2.07, 4286, 731, 4286),
-    (0.051, 25, 0.065, 4, 2.07, 4286, 866, 4286),
-    (0.051, 25, 0.065, 2, 4, 4286, 679, 4286),
-    (0.06, 40, 0.08, 3, 5, 5798, 969, 5798),
-    (0.03, 10, 0.09, 3, 3, 2950, 272, 2950),
-    (0.3, 80, 0.03, 1, 5, 1974, 2272, 2272),
-])
+@pytest.mark.parametrize(
+    "r2, p, rate, t, fup, n1, n2, final",
+    [
+        (0.051, 25, 0.065, 2, 2.07, 4286, 866, 4286),
+        (0.065, 25, 0.065, 2, 2.07, 3335, 859, 3335),
+        (0.051, 50, 0.065, 2, 2.07, 8572, 1731, 8572),
+        (0.051, 25, 0.1, 2, 2.07, 4286, 731, 4286),
+        (0.051, 25, 0.065, 4, 2.07, 4286, 866, 4286),
+        (0.051, 25, 0.065, 2, 4, 4286, 679, 4286),
+        (0.06, 40, 0.08, 3, 5, 5798, 969, 5798),
+        (0.03, 10, 0.09, 3, 3, 2950, 272, 2950),
+        (0.3, 80, 0.03, 1, 5, 1974, 2272, 2272),
+    ],
+)
 def test_riley_survival_matches_pmsampsize(r2, p, rate, t, fup, n1, n2, final):
     res = riley.riley_survival(p, rate, fup, t, r2_cs=r2)
     assert (res["criteria"].loc[1, "n"], res["criteria"].loc[2, "n"], res["n"]) == (n1, n2, final)
@@ -309,15 +316,18 @@ def test_riley_survival_from_a_c_index():
 
 
 # pmsampsize 1.1.3 tests/testthat (criteria 1-4 and final; the 4th with its shrinkage)
-@pytest.mark.parametrize("r2, p, intercept, sd, shrinkage, expected", [
-    (0.2, 25, 1.9, 0.6, 0.9, (918, 401, 259, 918, 918)),  # Riley et al. Stat Med 2019 part I (FEV1)
-    (0.3, 25, 1.9, 0.6, 0.9, (574, 351, 259, 574, 574)),
-    (0.2, 50, 1.9, 0.6, 0.9, (1924, 801, 284, 1924, 1924)),
-    (0.2, 25, 10, 0.6, 0.9, (918, 401, 259, 918, 918)),
-    (0.2, 25, 1.9, 2, 0.9, (918, 401, 259, 918, 918)),
-    (0.5, 100, 1.9, 2, 0.9, (1264, 1001, 334, 1264, 1264)),
-    (0.89, 30, 3.3, 1.1, 0.84, (32, 67, 264, 264, 264)),
-])
+@pytest.mark.parametrize(
+    "r2, p, intercept, sd, shrinkage, expected",
+    [
+        (0.2, 25, 1.9, 0.6, 0.9, (918, 401, 259, 918, 918)),  # Riley et al. Stat Med 2019 part I (FEV1)
+        (0.3, 25, 1.9, 0.6, 0.9, (574, 351, 259, 574, 574)),
+        (0.2, 50, 1.9, 0.6, 0.9, (1924, 801, 284, 1924, 1924)),
+        (0.2, 25, 10, 0.6, 0.9, (918, 401, 259, 918, 918)),
+        (0.2, 25, 1.9, 2, 0.9, (918, 401, 259, 918, 918)),
+        (0.5, 100, 1.9, 2, 0.9, (1264, 1001, 334, 1264, 1264)),
+        (0.89, 30, 3.3, 1.1, 0.84, (32, 67, 264, 264, 264)),
+    ],
+)
 def test_riley_continuous_matches_pmsampsize(r2, p, intercept, sd, shrinkage, expected):
     res = riley.riley_continuous(p, r2, intercept, sd, shrinkage=shrinkage)
     assert tuple(res["criteria"]["n"]) == expected and res["n"] == expected[-1]

@@ -106,17 +106,27 @@ def _k(target, param, step_option, methods, expect=SCHEMA):
 
 
 # the strategies: (class, its section of integration: penalty and model); single layers use early's
-_STRATEGIES = ((SingleLayer, "early"), (EarlyIntegration, "early"), (MixedIntegration, "mixed"),
-               (MOFAStrategy, "mofa"), (LateIntegration, "late"), (HierarchicalIntegration, "hierarchical"))
+_STRATEGIES = (
+    (SingleLayer, "early"),
+    (EarlyIntegration, "early"),
+    (MixedIntegration, "mixed"),
+    (MOFAStrategy, "mofa"),
+    (LateIntegration, "late"),
+    (HierarchicalIntegration, "hierarchical"),
+)
 
 TABLE: list[Entry] = [
     # ---- integration (moflow.integrate.strategy_factory) ----
-    *[e for cls, sec in _STRATEGIES for e in (
-        _g(cls, "penalty", f"integration.{sec}.penalty"),
-        _g(cls, "model", f"integration.{sec}.model"),
-        _g(cls, "inner_folds", "integration.inner_folds"),
-        _g(cls, "seed", "seed"),
-    )],
+    *[
+        e
+        for cls, sec in _STRATEGIES
+        for e in (
+            _g(cls, "penalty", f"integration.{sec}.penalty"),
+            _g(cls, "model", f"integration.{sec}.model"),
+            _g(cls, "inner_folds", "integration.inner_folds"),
+            _g(cls, "seed", "seed"),
+        )
+    ],
     _g(EarlyIntegration, "n_components", "integration.early.n_components"),
     _g(EarlyIntegration, "missing", "integration.early.missing"),
     _g(EarlyIntegration, "layer_weights", "integration.early.layer_weights"),
@@ -131,9 +141,23 @@ TABLE: list[Entry] = [
     _g(RegulatorActivity, "min_targets", "integration.hierarchical.regulators.*.min_targets"),
     # MOFA (strategy_factory.build_mofa)
     _g(MOFA, "n_factors", "integration.mofa.factors"),
-    *[_g(MOFA, p, f"integration.mofa.{p}") for p in (
-        "likelihoods", "spikeslab_weights", "ard_weights", "ard_factors", "scale_views", "convergence_mode",
-        "max_iter", "drop_r2", "use_float32", "gpu_mode", "groups", "center_groups")],
+    *[
+        _g(MOFA, p, f"integration.mofa.{p}")
+        for p in (
+            "likelihoods",
+            "spikeslab_weights",
+            "ard_weights",
+            "ard_factors",
+            "scale_views",
+            "convergence_mode",
+            "max_iter",
+            "drop_r2",
+            "use_float32",
+            "gpu_mode",
+            "groups",
+            "center_groups",
+        )
+    ],
     _g(MOFA, "seed", "seed"),
     # the strategies' models (moflow.integrate.models.make_model, called with the strategy's parameters)
     _g(make_model, "inner_folds", "integration.inner_folds"),
@@ -162,17 +186,24 @@ TABLE: list[Entry] = [
     _k(QuantileNormalizer, "n_quantiles", "normalize.n_quantiles", ("quantile",), UNSET),
     # qc_drift (auto passes its options to the QCRLSC it builds)
     *[_k(cls, "frac", "qc_drift.frac", ("rlsc", "auto")) for cls in (QCRLSC, AutoDrift)],
-    *[_k(cls, p, f"qc_drift.{p}", ("rlsc", "auto"), UNSET) for cls in (QCRLSC, AutoDrift)
-      for p in ("smoother", "spline_lam", "min_qc")],
-    *[_k(SampleDrift, p, f"qc_drift.{p}", ("sample_lowess",), UNSET) for p in (
-        "frac", "smoother", "spline_lam", "min_samples", "level", "reference_column", "reference_value")],
+    *[
+        _k(cls, p, f"qc_drift.{p}", ("rlsc", "auto"), UNSET)
+        for cls in (QCRLSC, AutoDrift)
+        for p in ("smoother", "spline_lam", "min_qc")
+    ],
+    *[
+        _k(SampleDrift, p, f"qc_drift.{p}", ("sample_lowess",), UNSET)
+        for p in ("frac", "smoother", "spline_lam", "min_samples", "level", "reference_column", "reference_value")
+    ],
     # filter (method default: on unless switched off)
     _k(FeatureFilter, "min_observed", "filter.min_observed", ("default",)),
     _k(FeatureFilter, "observed_in", "filter.observed_in", ("default",), UNSET),
     # kind choices: rnaseq_counts min_value 1 (a normalized count of 1), binary min_variance 1e-8, top_variable
     # 2000 / 5000 for the wide kinds, the QC filters for metabolomics; None / 0 (no filter) elsewhere
-    *[_k(FeatureFilter, p, f"filter.{p}", ("default",), PER_KIND)
-      for p in ("min_value", "min_variance", "top_variable", "qc_rsd_max", "qc_min_detection")],
+    *[
+        _k(FeatureFilter, p, f"filter.{p}", ("default",), PER_KIND)
+        for p in ("min_value", "min_variance", "top_variable", "qc_rsd_max", "qc_min_detection")
+    ],
     # impute: k is one option of knn, mixed (its kNN part) and auto (its kNN-based candidates)
     *[_k(cls, "k", "impute.k", ("knn", "mixed", "auto")) for cls in (KNNImpute, MixedImpute, AutoImpute)],
     _k(KNNImpute, "weights", "impute.weights", ("knn",), UNSET),
@@ -186,13 +217,20 @@ TABLE: list[Entry] = [
     _k(AutoImpute, "candidates", "impute.candidates", ("auto",), PER_KIND),
     _k(AutoImpute, "fraction", "impute.fraction", ("auto",), UNSET),
     # batch
-    *[_k(ComBat, p, f"batch.{p}", ("combat",), UNSET) for p in (
-        "protect_outcome", "parametric", "mean_only", "ref_batch", "unseen_batch", "ddof", "tol", "max_iter")],
+    *[
+        _k(ComBat, p, f"batch.{p}", ("combat",), UNSET)
+        for p in ("protect_outcome", "parametric", "mean_only", "ref_batch", "unseen_batch", "ddof", "tol", "max_iter")
+    ],
     *[_k(LinearBatch, p, f"batch.{p}", ("linear",), UNSET) for p in ("protect_outcome", "ref_batch", "unseen_batch")],
     # the per-layer form of the guard: no kind sets it (the config-wide batch_confounding does, above)
-    *[_k(cls, "max_association", "batch.max_association", ("combat", "linear"), UNSET) for cls in (ComBat, LinearBatch)],
-    *[_k(cls, "allow_confounded", "batch.allow_confounded", ("combat", "linear"), UNSET)
-      for cls in (ComBat, LinearBatch)],
+    *[
+        _k(cls, "max_association", "batch.max_association", ("combat", "linear"), UNSET)
+        for cls in (ComBat, LinearBatch)
+    ],
+    *[
+        _k(cls, "allow_confounded", "batch.allow_confounded", ("combat", "linear"), UNSET)
+        for cls in (ComBat, LinearBatch)
+    ],
 ]
 
 # (target, param) -> (constructor default, schema default): the same meaning in another form
@@ -216,15 +254,15 @@ EXCLUDED: dict[tuple[str, str], str] = {
     ("PQN", "method"): "the registry passes the config method name (pqn / tic / none); per kind",
     ("Scaler", "method"): "the registry passes the config method name; per kind (binary: none)",
     ("Log2", "pseudocount"): "rnaseq_counts normalize none: the registry passes the kind's pseudocount (shared "
-                             "option); proteomics intensities: Log2() is log2(x), the default 0",
+    "option); proteomics intensities: Log2() is log2(x), the default 0",
     ("MOFA", "tolerance"): "integration.mofa.check_tolerance reaches only the fits that check (CV folds, "
-                           "stability seeds); None (convergence_mode) is the full-cohort model's",
+    "stability seeds); None (convergence_mode) is the full-cohort model's",
     ("MOFAStrategy", "mofa"): "the MOFA the factory builds (build_mofa); None: MOFA(seed=seed), whose defaults "
-                              "the MOFA rows check",
+    "the MOFA rows check",
     ("HierarchicalIntegration", "collections"): "the prior's (name, sets, layers) from build_prior, not the "
-                                                "schema's collection names",
+    "schema's collection names",
     ("HierarchicalIntegration", "regulators"): "the prior's (name, edges, layer, min_targets) from build_prior, "
-                                               "not the schema's mapping of edge files",
+    "not the schema's mapping of edge files",
     ("RegulatorActivity", "edges"): "the checked edge table (parse_edges), not the schema's path",
     ("SingleLayer", "layer"): "the strategy's layer (single_<layer>), not a regulator's target layer",
     ("PenalizedCox", "max_iter"): "Coxnet's iteration cap, not configurable (integration.mofa.max_iter is MOFA's)",
@@ -285,7 +323,8 @@ def check_entry(entry: Entry, accepted: dict = ACCEPTED) -> None:
             return
         assert accepted.get((entry.target, entry.param)) == (default, schema), (
             f"{entry.name} defaults to {default!r}, the schema's {entry.key} to {schema!r}: take no default "
-            "or the schema's")
+            "or the schema's"
+        )
         return
     values = kind_values(entry)
     distinct = list({repr(v): v for v in values.values()}.values())
@@ -297,14 +336,19 @@ def check_entry(entry: Entry, accepted: dict = ACCEPTED) -> None:
         same = default == schema or (isinstance(default, tuple) and list(default) == schema)
         assert default is inspect.Parameter.empty or same, (
             f"{entry.name} defaults to {default!r}, the schema's {entry.key} to {schema!r} ({sorted(values)}): "
-            "take no default or the schema's")
+            "take no default or the schema's"
+        )
     else:  # PER_KIND: some kinds choose their own value; the others get the constructor's default
         accepting = set().union(*(kinds_for(entry.key.split(".")[2], m) for m in entry.methods))
         assert values and set(values) != accepting, (
-            f"{entry.name}: {entry.key} is set in {sorted(values)} (of {sorted(accepting)}): compare it (SCHEMA)")
-        assert default is not inspect.Parameter.empty, f"{entry.name}: kinds that leave {entry.key} unset need a default"
+            f"{entry.name}: {entry.key} is set in {sorted(values)} (of {sorted(accepting)}): compare it (SCHEMA)"
+        )
+        assert default is not inspect.Parameter.empty, (
+            f"{entry.name}: kinds that leave {entry.key} unset need a default"
+        )
         assert any(v != default and not (isinstance(default, tuple) and list(default) == v) for v in values.values()), (
-            f"{entry.name}: every kind that sets {entry.key} gives the constructor's default {default!r}: SCHEMA")
+            f"{entry.name}: every kind that sets {entry.key} gives the constructor's default {default!r}: SCHEMA"
+        )
 
 
 @pytest.mark.parametrize("entry", TABLE, ids=[f"{e.name}<-{e.key}" for e in TABLE])
@@ -380,8 +424,11 @@ def _names(node: dict) -> set[str]:
 
 
 # option names of the sections that build each package's estimators
-PREPROCESS_NAMES = (_names(RAW_SCHEMA["$defs"]["layer_steps"]) - {"order"}) | _names(
-    RAW_SCHEMA["properties"]["batch_confounding"]) | {"seed", "covariates"}
+PREPROCESS_NAMES = (
+    (_names(RAW_SCHEMA["$defs"]["layer_steps"]) - {"order"})
+    | _names(RAW_SCHEMA["properties"]["batch_confounding"])
+    | {"seed", "covariates"}
+)
 INTEGRATE_NAMES = _names(RAW_SCHEMA["properties"]["integration"]) | {"seed"}
 
 
@@ -399,8 +446,14 @@ def test_every_schema_named_parameter_is_in_the_table():
     missing = unlisted(estimator_classes(preprocess_pkg), PREPROCESS_NAMES)
     missing += unlisted(estimator_classes(integrate_pkg), INTEGRATE_NAMES)
     assert not missing, f"parameters named like a schema option, neither in TABLE nor in EXCLUDED: {missing}"
-    stale = [k for k in EXCLUDED if not any(c.__name__ == k[0] and k[1] in c._get_param_names()
-                                            for c in estimator_classes(preprocess_pkg) + estimator_classes(integrate_pkg))]
+    stale = [
+        k
+        for k in EXCLUDED
+        if not any(
+            c.__name__ == k[0] and k[1] in c._get_param_names()
+            for c in estimator_classes(preprocess_pkg) + estimator_classes(integrate_pkg)
+        )
+    ]
     assert not stale, f"EXCLUDED names parameters that no longer exist: {stale}"
 
 

@@ -29,12 +29,14 @@ def test_schema_fills_every_field():
 
 def test_dataclasses_hold_no_default_of_their_own():
     """The schema is the only place a default lives."""
+
     def walk(cls):
         for f in dataclasses.fields(cls):
             assert f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING, (cls, f.name)
             tp = f.type if not isinstance(f.type, str) else None
             if tp is not None and dataclasses.is_dataclass(tp):
                 walk(tp)
+
     for cls in (Settings, st.Integration, st.Mofa, st.Early, st.Enrichment, st.EnrichmentLayer, st.Evaluation):
         walk(cls)
 
@@ -64,12 +66,15 @@ def test_a_section_not_passed_names_itself():
         partial.batch_confounding.allow
 
 
-@pytest.mark.parametrize("bad, message", [
-    ({"integraton": {}}, r"unknown key 'integraton' \(did you mean 'integration'\?\)"),
-    ({"evaluation": {"folds": 1}}, r"evaluation: folds: 1 is less than the minimum of 2"),
-    ({"outcome": {"type": "binomial"}}, r"outcome: type is 'binomial', which is not one of .*binary"),
-    ({"preprocess": {"rna": {"impute": {"method": "knnn"}}}}, r"Did you mean 'knn'\?"),
-])
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        ({"integraton": {}}, r"unknown key 'integraton' \(did you mean 'integration'\?\)"),
+        ({"evaluation": {"folds": 1}}, r"evaluation: folds: 1 is less than the minimum of 2"),
+        ({"outcome": {"type": "binomial"}}, r"outcome: type is 'binomial', which is not one of .*binary"),
+        ({"preprocess": {"rna": {"impute": {"method": "knnn"}}}}, r"Did you mean 'knn'\?"),
+    ],
+)
 def test_config_errors_name_the_key_and_the_fix(bad, message):
     config = {"samples": "s.tsv", "omics": "o.tsv", "outcome": {}, **bad}
     with pytest.raises(ConfigError, match=message) as err:
@@ -138,8 +143,14 @@ def test_reads_cover_what_the_factories_touch(cohort):
     from moflow.preprocess import build_preprocessors
 
     full = default_config(integration={"mofa": {"groups": ""}})
-    omics = pd.DataFrame({"layer": ["rna", "protein"], "kind": ["rnaseq_counts", "proteomics_intensity"],
-                          "batch_column": ["batch", "batch"], "log_scale": ["false", "true"]})
+    omics = pd.DataFrame(
+        {
+            "layer": ["rna", "protein"],
+            "kind": ["rnaseq_counts", "proteomics_intensity"],
+            "batch_column": ["batch", "batch"],
+            "log_scale": ["false", "true"],
+        }
+    )
     only = lambda fn: Settings.from_config(sections_of(full, fn.reads))  # noqa: E731
     info = sample_info(cohort.sheet, Settings.defaults())
     pps = build_preprocessors(omics, only(build_preprocessors), info)
@@ -172,9 +183,20 @@ def _confounded(cohort):
     flip = rng.random(is_sample.sum()) < 0.04
     flip[np.flatnonzero(first)[:2]] = True
     sheet.loc[is_sample, "outcome"] = np.where(first ^ flip, "case", "control")
-    omics = pd.DataFrame([{"layer": "protein", "kind": "proteomics_intensity", "path": "p.csv",
-                           "orientation": "samples_in_rows", "batch_column": "batch", "has_qc": "false",
-                           "log_scale": "true", "gene_ids": "none"}])
+    omics = pd.DataFrame(
+        [
+            {
+                "layer": "protein",
+                "kind": "proteomics_intensity",
+                "path": "p.csv",
+                "orientation": "samples_in_rows",
+                "batch_column": "batch",
+                "has_qc": "false",
+                "log_scale": "true",
+                "gene_ids": "none",
+            }
+        ]
+    )
     return sheet, omics
 
 

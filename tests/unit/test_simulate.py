@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
+from unit_helpers import SIM
 
 from moflow.demo import FACTORS, simulate_cohort
-from unit_helpers import SIM
 
 
 def test_layer_shapes_and_ids(cohort):
@@ -184,8 +184,12 @@ def test_tcga_like_cohort_has_its_shape_and_planted_structure():
     from moflow.demo import simulate_tcga_like
 
     c = simulate_tcga_like(n_samples=120, n_genes=600, n_probes=800, n_mirnas=200, n_proteins=100, seed=2)
-    assert {k: v.shape for k, v in c.layers.items()} == {"rna": (120, 600), "methylation": (120, 800),
-                                                          "mirna": (120, 200), "protein": (120, 100)}
+    assert {k: v.shape for k, v in c.layers.items()} == {
+        "rna": (120, 600),
+        "methylation": (120, 800),
+        "mirna": (120, 200),
+        "protein": (120, 100),
+    }
     assert (c.sheet["sample_type"] == "sample").all() and c.sheet["batch"].nunique() == 4
     assert (c.sheet["outcome"] == "case").sum() == 40
     beta = c.layers["methylation"].to_numpy()
@@ -230,15 +234,16 @@ def test_survival_false_leaves_the_demo_byte_identical():
     assert off.params == plain.params
     assert list(off.sheet.columns) == ["sample", "sample_type", "outcome", "batch", "injection_order"]
     # pinned: the output of the simulator before the survival option existed (a change here changes the demo)
-    assert _digest(plain) == ("a976d00290cfd79aa86e84496ec1dcf00ad6b545395ec82299b4815578d78e87",
-                              "a3756ec7879d4208184dda2cc11bbdcf68ff5ae7e571a14d8c93813ba19bcb34")
+    assert _digest(plain) == (
+        "a976d00290cfd79aa86e84496ec1dcf00ad6b545395ec82299b4815578d78e87",
+        "a3756ec7879d4208184dda2cc11bbdcf68ff5ae7e571a14d8c93813ba19bcb34",
+    )
 
 
 def test_survival_true_changes_nothing_but_two_sheet_columns():
     plain = simulate_cohort(n_samples=40, seed=11, **TINY)
     surv = simulate_cohort(n_samples=40, seed=11, survival=True, **TINY)
-    assert list(surv.sheet.columns) == ["sample", "sample_type", "outcome", "time", "event", "batch",
-                                        "injection_order"]
+    assert list(surv.sheet.columns) == ["sample", "sample_type", "outcome", "time", "event", "batch", "injection_order"]
     for k in plain.layers:
         pd.testing.assert_frame_equal(surv.layers[k], plain.layers[k])
     pd.testing.assert_frame_equal(surv.sheet.drop(columns=["time", "event"]), plain.sheet)
@@ -327,7 +332,15 @@ def test_tcga_like_cohort_with_survival():
         pd.testing.assert_frame_equal(surv.layers[k], plain.layers[k])
     assert (surv.sheet["time"].astype(float) > 0).all() and set(surv.sheet["event"]) == {"0", "1"}
     # the same times as the demo-style cohort of the same seed
-    base = simulate_cohort(n_samples=120, n_batches=4, n_genes=600, n_proteins=100, n_metabolites=50,
-                           protein_missing=0.16, seed=2, survival=True)
+    base = simulate_cohort(
+        n_samples=120,
+        n_batches=4,
+        n_genes=600,
+        n_proteins=100,
+        n_metabolites=50,
+        protein_missing=0.16,
+        seed=2,
+        survival=True,
+    )
     times = base.sheet.set_index("sample")["time"]
     assert (surv.sheet.set_index("sample")["time"] == times.loc[surv.sheet["sample"]]).all()

@@ -428,7 +428,11 @@ def test_stratification_labels_fallback():
     labels = sv.stratification_labels(t, e, 4)
     # 12 events -> tertiles of 4; 8 censored -> halves of 4
     assert Counter(labels) == {
-        "event_t1of3": 4, "event_t2of3": 4, "event_t3of3": 4, "censored_t1of2": 4, "censored_t2of2": 4
+        "event_t1of3": 4,
+        "event_t2of3": 4,
+        "event_t3of3": 4,
+        "censored_t1of2": 4,
+        "censored_t2of2": 4,
     }
     labels = sv.stratification_labels(t, e, 7)  # 12 events -> no split (6 < 7); 8 censored -> whole
     assert Counter(labels) == {"event": 12, "censored": 8}

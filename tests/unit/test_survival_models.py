@@ -6,13 +6,15 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from unit_helpers import make_preprocessors
 
-from moflow.integrate import PenalizedCox, RidgeCox, partial_log_likelihood
+from moflow.demo import simulate_cohort
 from moflow.evaluate import (
     SURV_PREFIX,
     evaluation_times,
     external_scores,
     fold_scores,
+    harrell_c,
     make_splits,
     permutation_pvalue,
     run_fold,
@@ -20,11 +22,19 @@ from moflow.evaluate import (
     split_members,
     split_names,
 )
-from moflow.integrate import EarlyIntegration, LateIntegration, MOFAStrategy, SingleLayer, make_model, with_tuned_penalty
-from moflow.integrate import MOFA, factor_associations
-from moflow.demo import simulate_cohort
-from moflow.evaluate import harrell_c
-from unit_helpers import make_preprocessors
+from moflow.integrate import (
+    MOFA,
+    EarlyIntegration,
+    LateIntegration,
+    MOFAStrategy,
+    PenalizedCox,
+    RidgeCox,
+    SingleLayer,
+    factor_associations,
+    make_model,
+    partial_log_likelihood,
+    with_tuned_penalty,
+)
 
 pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning", "ignore::UserWarning")
 
@@ -113,8 +123,20 @@ def surv_cv(surv_cohort):
     preds = []
     for s in split_names(splits):
         tr, te = split_members(splits, s)
-        preds.append(run_fold(c.layers, make_preprocessors(info), strategies, y, tr, te, qc={"metabolomics": qc},
-                              split=s, task="survival", grid=grid))
+        preds.append(
+            run_fold(
+                c.layers,
+                make_preprocessors(info),
+                strategies,
+                y,
+                tr,
+                te,
+                qc={"metabolomics": qc},
+                split=s,
+                task="survival",
+                grid=grid,
+            )
+        )
     return pd.concat(preds, ignore_index=True), splits, times
 
 
@@ -182,8 +204,11 @@ def test_survival_external_scores(surv_cv, surv_cohort):
     final = pred[pred["split"] == s].assign(split="final")
     ext = external_scores(final, task="survival", y_train=y.loc[tr], times=times, n_boot=50).set_index("strategy")
     assert ext.loc["early", "test_n_events"] == int(y.loc[te, "event"].sum())
-    assert ext.loc["early", "test_harrell_c_lo"] <= ext.loc["early", "test_harrell_c"] <= ext.loc["early",
-                                                                                                  "test_harrell_c_hi"]
+    assert (
+        ext.loc["early", "test_harrell_c_lo"]
+        <= ext.loc["early", "test_harrell_c"]
+        <= ext.loc["early", "test_harrell_c_hi"]
+    )
 
 
 def test_mofa_factor_of_the_planted_hazard_has_the_strongest_cox_test(surv_cohort):
@@ -193,7 +218,9 @@ def test_mofa_factor_of_the_planted_hazard_has_the_strongest_cox_test(surv_cohor
     layers = {}
     info = c.sheet.set_index("sample", drop=False)
     for name, (kind, log) in {"rna": ("rnaseq_counts", False), "protein": ("proteomics_intensity", True)}.items():
-        pp = LayerPreprocessor(kind, layer_settings(kind), info=info, batch_column="batch", log_scale=log, layer=name, seed=0)
+        pp = LayerPreprocessor(
+            kind, layer_settings(kind), info=info, batch_column="batch", log_scale=log, layer=name, seed=0
+        )
         layers[name] = pp.fit_transform(c.layers[name].loc[y.index])
     Z = MOFA(n_factors=5, seed=0).fit(layers).Z_train_
     assoc = factor_associations(Z, pd.DataFrame(index=Z.index), survival=y)
@@ -207,17 +234,27 @@ def test_mofa_factor_of_the_planted_hazard_has_the_strongest_cox_test(surv_cohor
 
 def test_survival_cohort_keeps_time_and_event_from_preprocessing_and_covariates(surv_cohort):
     from moflow.cohort import covariate_table, make_cohort, outcome_columns
-    from moflow.settings import Settings
     from moflow.inputs import check_omics_sheet, check_samples_sheet
+    from moflow.settings import Settings
 
     c, y, _, _ = surv_cohort
     settings = Settings.defaults(outcome={"type": "survival", "time": "time", "event": "event"})
     raw = c.sheet.drop(columns="outcome").astype(str)
-    sheet = check_samples_sheet(raw, path="samples.tsv", outcome="outcome", min_class_size=5, outcome_type="survival",
-                                time_column="time", event_column="event")
-    omics = check_omics_sheet(pd.DataFrame({"layer": ["rna"], "kind": ["rnaseq_counts"], "path": ["rna.tsv"],
-                                            "batch_column": ["batch"]}), path="omics.tsv", samples=sheet,
-                              samples_path="samples.tsv")
+    sheet = check_samples_sheet(
+        raw,
+        path="samples.tsv",
+        outcome="outcome",
+        min_class_size=5,
+        outcome_type="survival",
+        time_column="time",
+        event_column="event",
+    )
+    omics = check_omics_sheet(
+        pd.DataFrame({"layer": ["rna"], "kind": ["rnaseq_counts"], "path": ["rna.tsv"], "batch_column": ["batch"]}),
+        path="omics.tsv",
+        samples=sheet,
+        samples_path="samples.tsv",
+    )
     co = make_cohort(sheet, omics, settings)
     assert co.task == "survival" and list(co.y.columns) == ["time", "event"]
     pd.testing.assert_frame_equal(co.y, y, check_names=False)
@@ -228,10 +265,11 @@ def test_survival_cohort_keeps_time_and_event_from_preprocessing_and_covariates(
 
 def test_survival_with_a_random_forest_stops_at_startup():
     from moflow.errors import ConfigError
-    from moflow.settings import Settings
     from moflow.inputs import check_config_columns
+    from moflow.settings import Settings
 
-    settings = Settings.defaults(outcome={"type": "survival", "time": "t", "event": "e"},
-                                 integration={"late": {"model": "random_forest"}})
+    settings = Settings.defaults(
+        outcome={"type": "survival", "time": "t", "event": "e"}, integration={"late": {"model": "random_forest"}}
+    )
     with pytest.raises(ConfigError, match="integration: late: model"):
         check_config_columns(settings, pd.DataFrame(columns=["sample"]))

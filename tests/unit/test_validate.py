@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from moflow.errors import ConfigError, DataError, InputError
-from moflow.io import read_raw_table, read_sheet
 from moflow.inputs import align_layer, check_omics_sheet, check_samples_sheet, parse_matrix
+from moflow.io import read_raw_table, read_sheet
 
 SAMPLES_PATH = "config/samples.tsv"
 
@@ -26,10 +26,19 @@ def sheet(raw_sheet):
     return check_samples_sheet(raw_sheet, path=SAMPLES_PATH, outcome="outcome", min_class_size=5)
 
 
-def align(X, sheet, *, path="data/rna.tsv", layer="rna", has_qc=False, batch_column="batch",
-          allow_missing_samples=False):
-    return align_layer(X, path=path, layer=layer, sheet=sheet, samples_path=SAMPLES_PATH, has_qc=has_qc,
-                       batch_column=batch_column, allow_missing_samples=allow_missing_samples)
+def align(
+    X, sheet, *, path="data/rna.tsv", layer="rna", has_qc=False, batch_column="batch", allow_missing_samples=False
+):
+    return align_layer(
+        X,
+        path=path,
+        layer=layer,
+        sheet=sheet,
+        samples_path=SAMPLES_PATH,
+        has_qc=has_qc,
+        batch_column=batch_column,
+        allow_missing_samples=allow_missing_samples,
+    )
 
 
 def as_raw(X: pd.DataFrame) -> pd.DataFrame:
@@ -96,15 +105,22 @@ def test_sheet_unknown_sample_type(raw_sheet):
 @pytest.fixture(scope="module")
 def surv_sheet():
     """The simulated sheet with a survival outcome (time in years, event 1/0), as read from disk."""
-    from moflow.demo import simulate_cohort
     from unit_helpers import COHORT_SEED, SIM
+
+    from moflow.demo import simulate_cohort
 
     return simulate_cohort(**SIM, seed=COHORT_SEED, survival=True).sheet.astype(str)
 
 
 def check_surv(sheet, **kw):
-    args = dict(path=SAMPLES_PATH, outcome="", min_class_size=5, outcome_type="survival", time_column="time",
-                event_column="event")
+    args = dict(
+        path=SAMPLES_PATH,
+        outcome="",
+        min_class_size=5,
+        outcome_type="survival",
+        time_column="time",
+        event_column="event",
+    )
     return check_samples_sheet(sheet, **{**args, **kw})
 
 
@@ -161,8 +177,9 @@ def test_survival_time_and_event_columns_must_be_set(surv_sheet):
 def test_survival_columns_must_be_in_the_sheet(surv_sheet):
     msg = _raises(ConfigError, surv_sheet, fix="Name the right column in config 'outcome: time'", time_column="tme")
     assert "time column 'tme'" in msg and "columns are" in msg and "Did you mean 'time'?" in msg
-    msg = _raises(ConfigError, surv_sheet, fix="Name the right column in config 'outcome: event'",
-                  event_column="events")
+    msg = _raises(
+        ConfigError, surv_sheet, fix="Name the right column in config 'outcome: event'", event_column="events"
+    )
     assert "event column 'events'" in msg and "Did you mean 'event'?" in msg
 
 
@@ -248,12 +265,18 @@ def test_survival_external_test_samples_need_time_and_event(surv_sheet):
 
 def test_survival_columns_ignored_for_other_outcome_types(raw_sheet):
     """time/event settings are for survival outcomes only: other types check the outcome column as before."""
-    out = check_samples_sheet(raw_sheet, path=SAMPLES_PATH, outcome="outcome", min_class_size=5,
-                              outcome_type="binary", time_column="time", event_column="event")
+    out = check_samples_sheet(
+        raw_sheet,
+        path=SAMPLES_PATH,
+        outcome="outcome",
+        min_class_size=5,
+        outcome_type="binary",
+        time_column="time",
+        event_column="event",
+    )
     assert list(out.index) == list(raw_sheet["sample"])
     with pytest.raises(ConfigError, match="outcome column 'status'"):
-        check_samples_sheet(raw_sheet, path=SAMPLES_PATH, outcome="status", time_column="time",
-                            event_column="event")
+        check_samples_sheet(raw_sheet, path=SAMPLES_PATH, outcome="status", time_column="time", event_column="event")
 
 
 def test_parse_event_and_parse_time():
@@ -285,8 +308,14 @@ def test_parse_event_and_parse_time():
 
 
 def test_omics_sheet_errors(sheet):
-    good = pd.DataFrame({"layer": ["rna", "metabolomics"], "kind": ["rnaseq_counts", "metabolomics_intensity"],
-                         "path": ["a.tsv", "b.parquet"], "has_qc": ["false", "true"]})
+    good = pd.DataFrame(
+        {
+            "layer": ["rna", "metabolomics"],
+            "kind": ["rnaseq_counts", "metabolomics_intensity"],
+            "path": ["a.tsv", "b.parquet"],
+            "has_qc": ["false", "true"],
+        }
+    )
     out = check_omics_sheet(good, path="omics.tsv", samples=sheet, samples_path=SAMPLES_PATH)
     assert bool(out.loc["metabolomics", "has_qc"]) and not bool(out.loc["rna", "has_qc"])
     bad = good.copy()
@@ -294,8 +323,9 @@ def test_omics_sheet_errors(sheet):
     with pytest.raises(InputError, match=r"omics\.tsv, row 3 \(layer 'metabolomics'\).*lipidomics"):
         check_omics_sheet(bad, path="omics.tsv", samples=sheet, samples_path=SAMPLES_PATH)
     with pytest.raises(InputError, match="injection_order"):
-        check_omics_sheet(good, path="omics.tsv", samples=sheet.drop(columns="injection_order"),
-                          samples_path=SAMPLES_PATH)
+        check_omics_sheet(
+            good, path="omics.tsv", samples=sheet.drop(columns="injection_order"), samples_path=SAMPLES_PATH
+        )
     bad = good.assign(batch_column=["plate", ""])
     with pytest.raises(InputError, match="batch_column 'plate'"):
         check_omics_sheet(bad, path="omics.tsv", samples=sheet, samples_path=SAMPLES_PATH)
@@ -398,8 +428,13 @@ def test_duplicate_sample_ids_in_matrix(tmp_path):
     path = tmp_path / "prot.csv"
     path.write_text("sample,P1,P2\nS1,1,2\nS2,4,5\nS1,7,8\n")
     with pytest.raises(InputError, match=r"sample ID 'S1' appears more than once"):
-        parse_matrix(read_raw_table(path), path=str(path), orientation="samples_in_rows",
-                     kind="proteomics_intensity", layer="protein")
+        parse_matrix(
+            read_raw_table(path),
+            path=str(path),
+            orientation="samples_in_rows",
+            kind="proteomics_intensity",
+            layer="protein",
+        )
 
 
 @pytest.mark.parametrize("orientation", ["samples_in_rows", "features_in_rows"])
@@ -417,8 +452,9 @@ def test_non_numeric_cell_names_value_sample_and_feature(tmp_path, orientation):
 
 
 def test_na_tokens_are_missing_values():
-    raw = pd.DataFrame({"P1": ["1.5", "NA", " n/a "], "P2": ["", "2", "3"], "P3": ["-", "null", "NaN"]},
-                       index=["S1", "S2", "S3"])
+    raw = pd.DataFrame(
+        {"P1": ["1.5", "NA", " n/a "], "P2": ["", "2", "3"], "P3": ["-", "null", "NaN"]}, index=["S1", "S2", "S3"]
+    )
     X = parse_matrix(raw, path="p.csv", orientation="samples_in_rows", kind="log_expression", layer="p")
     assert X.isna().to_numpy().sum() == 6
     assert X.loc["S1", "P1"] == 1.5 and X.loc["S2", "P2"] == 2.0
@@ -428,8 +464,7 @@ def test_negative_count(cohort):
     X = cohort.layers["rna"].iloc[:10, :20].copy()
     X.iloc[4, 7] = -3
     with pytest.raises(InputError) as err:
-        parse_matrix(as_raw(X), path="data/rna.tsv", orientation="samples_in_rows", kind="rnaseq_counts",
-                     layer="rna")
+        parse_matrix(as_raw(X), path="data/rna.tsv", orientation="samples_in_rows", kind="rnaseq_counts", layer="rna")
     msg = str(err.value)
     assert "data/rna.tsv" in msg and "negative count" in msg
     assert f"sample '{X.index[4]}'" in msg and f"feature '{X.columns[7]}'" in msg and "(value -3;" in msg
@@ -463,8 +498,9 @@ def test_beta_outside_unit_interval():
         parse_matrix(raw, path="meth.csv", orientation="samples_in_rows", kind="methylation_beta", layer="meth")
     msg = str(err.value)
     assert "meth.csv" in msg and "outside [0, 1]" in msg and "sample 'S1'" in msg and "feature 'cg2'" in msg
-    ok = parse_matrix(raw.replace("1.2", "1"), path="meth.csv", orientation="samples_in_rows",
-                      kind="methylation_beta", layer="meth")
+    ok = parse_matrix(
+        raw.replace("1.2", "1"), path="meth.csv", orientation="samples_in_rows", kind="methylation_beta", layer="meth"
+    )
     assert ok.loc["S1", "cg2"] == 1.0
 
 
@@ -576,26 +612,40 @@ def test_load_inputs_names_files_as_written_not_as_read(tmp_path, cohort):
     from moflow.tasks import validate_inputs
 
     def load_inputs(sheet_path, omics_path, matrices, config, labels):
-        return validate_inputs(read_sheet(sheet_path), read_sheet(omics_path), LazyTables(matrices), config,
-                               labels=labels)
+        return validate_inputs(
+            read_sheet(sheet_path), read_sheet(omics_path), LazyTables(matrices), config, labels=labels
+        )
 
     copies = tmp_path / ".snakemake" / "storage" / "s3" / "bucket"
     copies.mkdir(parents=True)
     sheet_path = copies / "samples.tsv"
     cohort.sheet.to_csv(sheet_path, sep="\t", index=False)
     omics_path = copies / "omics.tsv"
-    pd.DataFrame([["protein", "proteomics_intensity", "data/protein.csv", "samples_in_rows", "batch", "false",
-                   "true", "symbol"]],
-                 columns=["layer", "kind", "path", "orientation", "batch_column", "has_qc", "log_scale",
-                          "gene_ids"]).to_csv(omics_path, sep="\t", index=False)
+    pd.DataFrame(
+        [
+            [
+                "protein",
+                "proteomics_intensity",
+                "data/protein.csv",
+                "samples_in_rows",
+                "batch",
+                "false",
+                "true",
+                "symbol",
+            ]
+        ],
+        columns=["layer", "kind", "path", "orientation", "batch_column", "has_qc", "log_scale", "gene_ids"],
+    ).to_csv(omics_path, sep="\t", index=False)
     protein = cohort.layers["protein"]
     matrix_path = copies / "protein.csv"
     protein.to_csv(matrix_path)
-    labels = {"samples": "s3://bucket/config/samples.tsv", "omics": "s3://bucket/config/omics.tsv",
-              "protein": "s3://bucket/data/protein.csv"}
+    labels = {
+        "samples": "s3://bucket/config/samples.tsv",
+        "omics": "s3://bucket/config/omics.tsv",
+        "protein": "s3://bucket/data/protein.csv",
+    }
     config = Settings.defaults(outcome={"column": "outcome", "positive": "case"})
-    *_, summary = load_inputs(str(sheet_path), str(omics_path), {"protein": str(matrix_path)}, config,
-                              labels=labels)
+    *_, summary = load_inputs(str(sheet_path), str(omics_path), {"protein": str(matrix_path)}, config, labels=labels)
     assert list(summary["path"]) == ["s3://bucket/data/protein.csv"]
 
     dropped = protein.index[0]
@@ -610,8 +660,16 @@ def test_tables_read_back_ids_and_labels_as_written(tmp_path):
     """IDs such as 0001 and labels such as false or 1 survive a round trip through a results table."""
     from moflow.io import read_table, write_table
 
-    t = pd.DataFrame({"split": ["r1f1", "r1f1"], "sample": ["0001", "0010"], "y_true": ["false", "true"],
-                      "p_false": [0.9, 0.2], "target": ["1", "2"], "score": [1.5, 2.0]})
+    t = pd.DataFrame(
+        {
+            "split": ["r1f1", "r1f1"],
+            "sample": ["0001", "0010"],
+            "y_true": ["false", "true"],
+            "p_false": [0.9, 0.2],
+            "target": ["1", "2"],
+            "score": [1.5, 2.0],
+        }
+    )
     write_table(t, tmp_path / "t.tsv")
     back = read_table(tmp_path / "t.tsv")
     assert list(back["sample"]) == ["0001", "0010"] and list(back["y_true"]) == ["false", "true"]

@@ -30,7 +30,14 @@ def make_outcome(cohort) -> pd.Series:
 
 def make_preprocessors(info: pd.DataFrame, overrides: dict | None = None) -> dict[str, LayerPreprocessor]:
     return {
-        name: LayerPreprocessor(kind, layer_settings(kind, overrides), info=info, batch_column="batch",
-                                log_scale=log_scale, layer=name, seed=0)
+        name: LayerPreprocessor(
+            kind,
+            layer_settings(kind, overrides),
+            info=info,
+            batch_column="batch",
+            log_scale=log_scale,
+            layer=name,
+            seed=0,
+        )
         for name, (kind, log_scale) in LAYER_KINDS.items()
     }

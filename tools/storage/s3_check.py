@@ -42,8 +42,11 @@ def free_port() -> int:
 
 
 def tables(root: Path) -> list[str]:
-    return sorted(str(p.relative_to(root)) for p in (root / "results").rglob("*")
-                  if p.is_file() and p.suffix in (".tsv", ".parquet"))
+    return sorted(
+        str(p.relative_to(root))
+        for p in (root / "results").rglob("*")
+        if p.is_file() and p.suffix in (".tsv", ".parquet")
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -64,19 +67,26 @@ def main(argv: list[str] | None = None) -> int:
     port = free_port()
     endpoint = f"http://127.0.0.1:{port}"
     env = {**os.environ, **CREDENTIALS}
-    server = subprocess.Popen(["moto_server", "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        ["moto_server", "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     ok = False
     try:
-        subprocess.run([sys.executable, str(REPO / "tools" / "slurm" / "make_tiny.py"), str(work / "local"),
-                        str(work / "bucket")], check=True)
-        s3 = boto3.client("s3", endpoint_url=endpoint, **{k.lower(): v for k, v in CREDENTIALS.items()
-                                                          if k != "AWS_DEFAULT_REGION"}, region_name="us-east-1")
+        subprocess.run(
+            [sys.executable, str(REPO / "tools" / "slurm" / "make_tiny.py"), str(work / "local"), str(work / "bucket")],
+            check=True,
+        )
+        s3 = boto3.client(
+            "s3",
+            endpoint_url=endpoint,
+            **{k.lower(): v for k, v in CREDENTIALS.items() if k != "AWS_DEFAULT_REGION"},
+            region_name="us-east-1",
+        )
         for _ in range(50):  # the server takes a moment to listen
             try:
                 s3.create_bucket(Bucket=BUCKET)
                 break
-            except Exception:  # noqa: BLE001 - connection refused until it is up
+            except Exception:
                 time.sleep(0.2)
         else:
             say(f"the emulator did not start on {endpoint}")
@@ -87,15 +97,30 @@ def main(argv: list[str] | None = None) -> int:
 
         runs = {
             "local": [],
-            "bucket": ["--default-storage-provider", "s3", "--default-storage-prefix", f"s3://{BUCKET}/run",
-                       "--storage-s3-endpoint-url", endpoint, "--storage-s3-region", "us-east-1",
-                       "--storage-s3-access-key", "emulator", "--storage-s3-secret-key", "emulator"],
+            "bucket": [
+                "--default-storage-provider",
+                "s3",
+                "--default-storage-prefix",
+                f"s3://{BUCKET}/run",
+                "--storage-s3-endpoint-url",
+                endpoint,
+                "--storage-s3-region",
+                "us-east-1",
+                "--storage-s3-access-key",
+                "emulator",
+                "--storage-s3-secret-key",
+                "emulator",
+            ],
         }
         for name, extra in runs.items():
             t = time.perf_counter()
             with open(work / f"{name}.log", "w") as log:
-                rc = subprocess.run(["snakemake", "-s", str(REPO / "Snakefile"), "-d", str(work / name),
-                                     "--cores", "2", *extra], env=env, stdout=log, stderr=subprocess.STDOUT).returncode
+                rc = subprocess.run(
+                    ["snakemake", "-s", str(REPO / "Snakefile"), "-d", str(work / name), "--cores", "2", *extra],
+                    env=env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                ).returncode
             say(f"{name} run: exit {rc} after {time.perf_counter() - t:.0f} s")
             if rc != 0:
                 say(f"see {work / (name + '.log')}")
@@ -104,14 +129,16 @@ def main(argv: list[str] | None = None) -> int:
         fetched = work / "fetched"
         for page in s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix="run/results/"):
             for obj in page.get("Contents", []):
-                rel = obj["Key"][len("run/"):]
+                rel = obj["Key"][len("run/") :]
                 if rel.endswith((".tsv", ".parquet")):
                     (fetched / rel).parent.mkdir(parents=True, exist_ok=True)
                     s3.download_file(BUCKET, obj["Key"], str(fetched / rel))
         local, remote = tables(work / "local"), tables(fetched)
         if local != remote:
-            say(f"different sets of tables: only local {sorted(set(local) - set(remote))}, "
-                f"only in the bucket {sorted(set(remote) - set(local))}")
+            say(
+                f"different sets of tables: only local {sorted(set(local) - set(remote))}, "
+                f"only in the bucket {sorted(set(remote) - set(local))}"
+            )
             return 1
         differ = [r for r in local if not filecmp.cmp(work / "local" / r, fetched / r, shallow=False)]
         if differ:

@@ -66,8 +66,13 @@ def _injection_plan(samples_by_batch: list[list[str]], qc_every: int, rng) -> pd
         for pos, (sid, stype) in enumerate(seq):
             order += 1
             rows.append(
-                {"sample": sid, "sample_type": stype, "batch": batch, "injection_order": order,
-                 "_batch_pos": pos / (n - 1)}
+                {
+                    "sample": sid,
+                    "sample_type": stype,
+                    "batch": batch,
+                    "injection_order": order,
+                    "_batch_pos": pos / (n - 1),
+                }
             )
     return pd.DataFrame(rows)
 
@@ -75,7 +80,8 @@ def _injection_plan(samples_by_batch: list[list[str]], qc_every: int, rng) -> pd
 def _dropout_horizon(T: np.ndarray, censoring: float, follow_up: float) -> float:
     """The horizon D of uniform drop-out times ``U(0, D)`` that makes the expected censored fraction
     of event times ``T`` (with administrative censoring at ``follow_up``) equal ``censoring``;
-    ``inf`` (no drop-out) when administrative censoring alone censors at least that fraction."""
+    ``inf`` (no drop-out) when administrative censoring alone censors at least that fraction.
+    """
     admin = T > follow_up
 
     def expected(D: float) -> float:
@@ -295,15 +301,17 @@ def simulate_cohort(
     columns = ["sample", "sample_type", "outcome", "batch", "injection_order"]
     survival_params = {}
     if survival:
-        surv = simulate_survival(pd.Series(Z[:, 0], index=samples), beta=survival_beta, censoring=censoring,
-                                 seed=seed)
+        surv = simulate_survival(pd.Series(Z[:, 0], index=samples), beta=survival_beta, censoring=censoring, seed=seed)
         times = np.maximum(surv["time"], 0.001).map(lambda t: f"{t:.3f}")
         sheet["time"] = sheet["sample"].map(times).fillna("")
         sheet["event"] = sheet["sample"].map(surv["event"].map({True: "1", False: "0"})).fillna("")
         columns[3:3] = ["time", "event"]
-        survival_params = {"survival_beta": survival_beta, "censoring": censoring,
-                           "censored_observed": float(1.0 - surv["event"].mean()),
-                           "dropout_horizon": surv.attrs["dropout_horizon"]}
+        survival_params = {
+            "survival_beta": survival_beta,
+            "censoring": censoring,
+            "censored_observed": float(1.0 - surv["event"].mean()),
+            "dropout_horizon": surv.attrs["dropout_horizon"],
+        }
     sheet = sheet[columns]
     sheet["_sort"] = (sheet["sample_type"] == "qc").astype(int)
     sheet = sheet.sort_values(["_sort", "sample"]).drop(columns="_sort").reset_index(drop=True)
@@ -324,16 +332,22 @@ def simulate_cohort(
         loadings=loadings,
         gene_set_truth=gene_set_truth,
         params={
-            "n_samples": n_samples, "n_batches": n_batches, "n_genes": n_genes,
-            "n_proteins": n_proteins, "n_metabolites": n_metabolites, "seed": seed,
-            "case_fraction": case_fraction, "protein_missing_observed": float(prot_missing.mean()),
+            "n_samples": n_samples,
+            "n_batches": n_batches,
+            "n_genes": n_genes,
+            "n_proteins": n_proteins,
+            "n_metabolites": n_metabolites,
+            "seed": seed,
+            "case_fraction": case_fraction,
+            "protein_missing_observed": float(prot_missing.mean()),
             **survival_params,
         },
     )
 
 
-def protein_groups(proteins, *, seed: int = 0, shared_fraction: float = 0.1, isoform_fraction: float = 0.1,
-                   other_genes=()) -> pd.DataFrame:
+def protein_groups(
+    proteins, *, seed: int = 0, shared_fraction: float = 0.1, isoform_fraction: float = 0.1, other_genes=()
+) -> pd.DataFrame:
     """A MaxQuant-style annotation for simulated proteins, to exercise feature-to-gene mapping.
 
     Every protein (a gene symbol here) becomes a protein group with accession-like IDs. A
@@ -384,9 +398,18 @@ def simulate_tcga_like(
     ``survival``, ``survival_beta``, ``censoring``: a censored time-to-event outcome driven by F1 in the
     sheet's ``time`` and ``event`` columns, as in :func:`simulate_cohort` (nothing else changes).
     """
-    base = simulate_cohort(n_samples=n_samples, n_batches=n_batches, n_genes=n_genes, n_proteins=n_proteins,
-                           n_metabolites=50, protein_missing=protein_missing, seed=seed, survival=survival,
-                           survival_beta=survival_beta, censoring=censoring)
+    base = simulate_cohort(
+        n_samples=n_samples,
+        n_batches=n_batches,
+        n_genes=n_genes,
+        n_proteins=n_proteins,
+        n_metabolites=50,
+        protein_missing=protein_missing,
+        seed=seed,
+        survival=survival,
+        survival_beta=survival_beta,
+        censoring=censoring,
+    )
     rng = np.random.default_rng([seed, 1])
     sheet = base.sheet[base.sheet["sample_type"] == "sample"].drop(columns="injection_order").reset_index(drop=True)
     samples = sheet["sample"].to_numpy()
@@ -406,13 +429,17 @@ def simulate_tcga_like(
 
     probes = [f"cg{i + 1:08d}" for i in range(n_probes)]
     W_meth = loadings(n_probes, (0, 1), 0.05, 0.8, -1.0)
-    M = (rng.normal(0, 2.5, n_probes) + Z @ W_meth.T + shifts(n_probes, 0.3)
-         + rng.normal(0, 0.5, (n_samples, n_probes)))
+    M = rng.normal(0, 2.5, n_probes) + Z @ W_meth.T + shifts(n_probes, 0.3) + rng.normal(0, 0.5, (n_samples, n_probes))
     beta = 1.0 / (1.0 + np.exp2(-M))
     mirnas = [f"hsa-mir-{i + 1}" for i in range(n_mirnas)]
     W_mir = loadings(n_mirnas, (0, 2), 0.05, 0.6, 1.0)
-    log_mu = (rng.normal(5, 2, n_mirnas) + Z @ W_mir.T + shifts(n_mirnas, 0.4)
-              + rng.normal(0, 0.4, n_samples)[:, None] + rng.normal(0, 0.2, (n_samples, n_mirnas)))
+    log_mu = (
+        rng.normal(5, 2, n_mirnas)
+        + Z @ W_mir.T
+        + shifts(n_mirnas, 0.4)
+        + rng.normal(0, 0.4, n_samples)[:, None]
+        + rng.normal(0, 0.2, (n_samples, n_mirnas))
+    )
     r = 1.0 / 0.1
     mir = rng.negative_binomial(r, r / (r + np.exp(log_mu)))
     layers = {
@@ -423,10 +450,20 @@ def simulate_tcga_like(
     }
     extra = []
     for layer, W, names in (("methylation", W_meth, probes), ("mirna", W_mir, mirnas)):
-        extra += [{"layer": layer, "feature": names[i], "factor": base.factors.columns[k], "weight": W[i, k]}
-                  for i, k in np.argwhere(W != 0)]
-    loadings_table = pd.concat([base.loadings[base.loadings["layer"] != "metabolomics"], pd.DataFrame(extra)],
-                               ignore_index=True)
+        extra += [
+            {"layer": layer, "feature": names[i], "factor": base.factors.columns[k], "weight": W[i, k]}
+            for i, k in np.argwhere(W != 0)
+        ]
+    loadings_table = pd.concat(
+        [base.loadings[base.loadings["layer"] != "metabolomics"], pd.DataFrame(extra)], ignore_index=True
+    )
     params = {**base.params, "n_probes": n_probes, "n_mirnas": n_mirnas, "n_metabolites": 0}
-    return DemoCohort(layers=layers, sheet=sheet, gene_sets=base.gene_sets, factors=base.factors.loc[samples],
-                      loadings=loadings_table, gene_set_truth=base.gene_set_truth, params=params)
+    return DemoCohort(
+        layers=layers,
+        sheet=sheet,
+        gene_sets=base.gene_sets,
+        factors=base.factors.loc[samples],
+        loadings=loadings_table,
+        gene_set_truth=base.gene_set_truth,
+        params=params,
+    )

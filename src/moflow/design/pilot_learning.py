@@ -29,7 +29,8 @@ ERROR_METRICS = ("balanced_error_rate", "rmse", "integrated_brier")  # lower is 
 @reads("design")
 def design_metric(task: str, settings: Settings, board: pd.DataFrame | None = None) -> tuple[str, float, str]:
     """(metric, target score, kind) of the learning curves: ``design: metric`` and ``target_score``, else
-    the task's default; a metric without a default target aims at the best strategy's CV score."""
+    the task's default; a metric without a default target aims at the best strategy's CV score.
+    """
     metric, target = DEFAULT_TARGET[task]
     d = settings.design
     if d.metric is not None and d.metric != metric:
@@ -46,7 +47,8 @@ def subsample_strata(cohort: Cohort, samples: list[str], min_fraction: float) ->
     the training side's do (a subsample stratified by outcome alone can leave a batch with one class, which
     stops batch correction as confounded, or lets it remove the outcome). A crossing (or quartiles) is used
     only where every stratum keeps at least 2 samples at the smallest fraction (``min_fraction``), else the
-    coarser strata: every stratum keeps at least 2, so strata too fine would make the fractions alike."""
+    coarser strata: every stratum keeps at least 2, so strata too fine would make the fractions alike.
+    """
     y = cohort.y.loc[samples]
     need = int(np.ceil(2.5 / min_fraction))  # a stratum this large keeps >= 2 samples at min_fraction
 
@@ -76,12 +78,16 @@ def subsample_strata(cohort: Cohort, samples: list[str], min_fraction: float) ->
 @reads("design")
 def learning_strategies(board: pd.DataFrame, settings: Settings | None = None) -> list[str]:
     """The strategies a learning curve is drawn for: ``design: strategies`` (those the scoreboard has), or
-    the best integration and the best single layer."""
+    the best integration and the best single layer.
+    """
     named = list(settings.design.strategies) if settings is not None else []
     if named:
         return [s for s in named if s in set(board["strategy"])]
-    return [board.loc[board["kind"] == k, "strategy"].iloc[0] for k in ("integration", "single layer")
-            if (board["kind"] == k).any()]
+    return [
+        board.loc[board["kind"] == k, "strategy"].iloc[0]
+        for k in ("integration", "single layer")
+        if (board["kind"] == k).any()
+    ]
 
 
 def learning_splits(splits: pd.DataFrame) -> list[str]:
@@ -94,14 +100,24 @@ def learning_splits(splits: pd.DataFrame) -> list[str]:
 
 
 @reads("design", "seed")
-def learning_points(raw: dict[str, pd.DataFrame], splits: pd.DataFrame, names: list[str], cohort: Cohort,
-                    preprocessors: dict, strategies: dict, settings: Settings, *, times=(), grid=None
-                    ) -> pd.DataFrame:
+def learning_points(
+    raw: dict[str, pd.DataFrame],
+    splits: pd.DataFrame,
+    names: list[str],
+    cohort: Cohort,
+    preprocessors: dict,
+    strategies: dict,
+    settings: Settings,
+    *,
+    times=(),
+    grid=None,
+) -> pd.DataFrame:
     """Learning-curve points of the splits ``names``, one after another: each split's training side
     subsampled (stratified, nested, seeded) to each of ``design: fractions``, every layer's chain
     (``preprocessors``) and the ``strategies`` refit on the subsample, scored on the split's held-out samples
     (``times``, ``grid``: a survival outcome's evaluation times). Columns: strategy, split, fraction, n_train,
-    n_test, every metric, and note (why a subsample could not be fit)."""
+    n_test, every metric, and note (why a subsample could not be fit).
+    """
     from moflow.design.samplesize import subsample_training
     from moflow.evaluate import run_fold, score_predictions, split_members
 
@@ -114,22 +130,26 @@ def learning_points(raw: dict[str, pd.DataFrame], splits: pd.DataFrame, names: l
         for frac in sorted(settings.design.fractions):
             sub = subsample_training(train, strata, float(frac), int(settings.seed))
             try:
-                pred = run_fold(raw, preprocessors, strategies, cohort.y, sub, test, qc=qc, split=split, task=task,
-                                grid=grid)
+                pred = run_fold(
+                    raw, preprocessors, strategies, cohort.y, sub, test, qc=qc, split=split, task=task, grid=grid
+                )
             except InputError as exc:
                 # the full training side ran in the evaluation; a subsample of it may not (a batch left with
                 # one outcome group, a class too small for the inner folds): that point is missing, and says why
-                log.warning("design: split %s at %.0f%% (%d samples) cannot be fit: %s", split, 100 * frac, len(sub),
-                            exc)
-                rows += [{"strategy": strat, "split": split, "fraction": float(frac), "n_train": len(sub),
-                          "note": str(exc)} for strat in strategies]
+                log.warning(
+                    "design: split %s at %.0f%% (%d samples) cannot be fit: %s", split, 100 * frac, len(sub), exc
+                )
+                rows += [
+                    {"strategy": strat, "split": split, "fraction": float(frac), "n_train": len(sub), "note": str(exc)}
+                    for strat in strategies
+                ]
                 continue
             for strat, p in pred.groupby("strategy"):
-                sc = score_predictions(p, task, y_train=cohort.y.loc[sub] if task == "survival" else None,
-                                       times=times)
+                sc = score_predictions(p, task, y_train=cohort.y.loc[sub] if task == "survival" else None, times=times)
                 rows.append({"strategy": strat, "split": split, "fraction": float(frac), "n_train": len(sub), **sc})
-            log.info("design: split %s, %.0f%% of %d training samples (%d) done", split, 100 * frac, len(train),
-                     len(sub))
+            log.info(
+                "design: split %s, %.0f%% of %d training samples (%d) done", split, 100 * frac, len(train), len(sub)
+            )
     points = pd.DataFrame(rows)
     return points if "note" in points.columns else points.assign(note="")
 
@@ -137,7 +157,8 @@ def learning_points(raw: dict[str, pd.DataFrame], splits: pd.DataFrame, names: l
 def riley_floor(cohort: Cohort, board: pd.DataFrame, n_parameters: int, metric: str) -> dict:
     """Riley et al.'s minimum sample size for a model with ``n_parameters`` candidate parameters (the MOFA
     factors: the compact predictor), the cohort's prevalence or event rate and the best CV score (the C
-    statistic, or R2, the criteria are built on; 0.7 / 0.25 where the scores are not those)."""
+    statistic, or R2, the criteria are built on; 0.7 / 0.25 where the scores are not those).
+    """
     from moflow.design.riley import riley_binary, riley_continuous, riley_survival
 
     y = cohort.y.loc[cohort.train]
@@ -147,10 +168,17 @@ def riley_floor(cohort: Cohort, board: pd.DataFrame, n_parameters: int, metric: 
         c = float(np.clip(best, 0.55, 0.95)) if np.isfinite(best) else 0.7
         t, e = y["time"].to_numpy(float), y["event"].to_numpy(float) > 0
         rate = e.sum() / t.sum()
-        res = riley_survival(n_parameters, rate=float(rate), mean_followup=float(t.mean()),
-                             timepoint=float(np.median(t[e])) if e.any() else float(np.median(t)), c_statistic=c)
-        return {"n": res["n"], "basis": f"Cox model with {n_parameters} parameters, event rate {rate:.3g} per time "
-                                        f"unit, C {c:.2f}"}
+        res = riley_survival(
+            n_parameters,
+            rate=float(rate),
+            mean_followup=float(t.mean()),
+            timepoint=float(np.median(t[e])) if e.any() else float(np.median(t)),
+            c_statistic=c,
+        )
+        return {
+            "n": res["n"],
+            "basis": f"Cox model with {n_parameters} parameters, event rate {rate:.3g} per time unit, C {c:.2f}",
+        }
     if cohort.task == "regression":
         r2 = float(np.clip(best, 0.05, 0.95)) if np.isfinite(best) else 0.25
         res = riley_continuous(n_parameters, r2=r2, intercept=float(y.mean()), sd=float(y.std()))
@@ -159,31 +187,46 @@ def riley_floor(cohort: Cohort, board: pd.DataFrame, n_parameters: int, metric: 
     prevalence = float(counts.min() / counts.sum())
     c = float(np.clip(best, 0.55, 0.95)) if np.isfinite(best) else 0.7
     res = riley_binary(n_parameters, prevalence=prevalence, c_statistic=c)
-    return {"n": res["n"], "basis": f"logistic model with {n_parameters} parameters, smallest class "
-                                    f"{prevalence:.2f} of the samples, AUC {c:.2f}"}
+    return {
+        "n": res["n"],
+        "basis": f"logistic model with {n_parameters} parameters, smallest class "
+        f"{prevalence:.2f} of the samples, AUC {c:.2f}",
+    }
 
 
 def size_row(fit: dict, need: dict, observed: pd.DataFrame, kind: str) -> dict:
     """The sample-size verdict of one strategy: the extrapolated size, or, where the pilot's own training
     sizes already reach the target (mean score at a drawn size), that smallest drawn size, not a curve read
-    below the data."""
+    below the data.
+    """
     means = observed.groupby("n_train")["score"].mean().sort_index()
     reached = means[means >= need["target"]] if kind == "gain" else means[means <= need["target"]]
     if len(reached):
         n0 = int(reached.index[0])
-        return {"n_training": float(n0), "n_low": np.nan, "n_high": float(n0),
-                "status": f"reached in this cohort: mean score {reached.iloc[0]:.3f} at {n0} training samples "
-                          f"(the smallest drawn size that reaches it)"}
+        return {
+            "n_training": float(n0),
+            "n_low": np.nan,
+            "n_high": float(n0),
+            "status": f"reached in this cohort: mean score {reached.iloc[0]:.3f} at {n0} training samples "
+            f"(the smallest drawn size that reaches it)",
+        }
     return {"n_training": need["n"], "n_low": need["low"], "n_high": need["high"], "status": need["status"]}
 
 
 @reads("evaluation", "integration", "seed", uses=[design_metric, learning_strategies])
-def sample_size_design(points: pd.DataFrame, scores: pd.DataFrame, splits: pd.DataFrame, board: pd.DataFrame,
-                       cohort: Cohort, settings: Settings) -> dict:
+def sample_size_design(
+    points: pd.DataFrame,
+    scores: pd.DataFrame,
+    splits: pd.DataFrame,
+    board: pd.DataFrame,
+    cohort: Cohort,
+    settings: Settings,
+) -> dict:
     """The learning curves: the fold jobs' ``points`` and the full-size scores of the same splits
     (``scores``, the fold scores of the evaluation), an inverse power law per strategy with a split
     bootstrap, extrapolated to the target score; Riley's minimum sample size as a floor.
-    {points, curve, sample_size}."""
+    {points, curve, sample_size}.
+    """
     from moflow.design.samplesize import fit_learning_curve, predict_score, size_for_target, size_levels
     from moflow.evaluate import split_members
 
@@ -206,30 +249,73 @@ def sample_size_design(points: pd.DataFrame, scores: pd.DataFrame, splits: pd.Da
         levels = size_levels(p["n_train"])
         if levels < 3 or not np.isfinite(target):
             notes = points.loc[(points["strategy"] == strat) & points["note"].fillna("").astype(str).ne(""), "note"]
-            why = (f"fewer than 3 distinct training sizes with a score ({levels}): on a cohort this small the "
-                   "subsamples of design: fractions come out alike; draw smaller fractions" if levels < 3
-                   else f"no target for {metric}: set design: target_score")
+            why = (
+                f"fewer than 3 distinct training sizes with a score ({levels}): on a cohort this small the "
+                "subsamples of design: fractions come out alike; draw smaller fractions"
+                if levels < 3
+                else f"no target for {metric}: set design: target_score"
+            )
             if len(notes):
                 why += f"; a subsample could not be fit: {notes.iloc[0]}"
-            table.append({**base, "n_training": np.nan, "n_low": np.nan, "n_high": np.nan, "status": why,
-                          "asymptote": np.nan, "score_at_full": np.nan, "failed_bootstrap_fits": np.nan})
+            table.append(
+                {
+                    **base,
+                    "n_training": np.nan,
+                    "n_low": np.nan,
+                    "n_high": np.nan,
+                    "status": why,
+                    "asymptote": np.nan,
+                    "score_at_full": np.nan,
+                    "failed_bootstrap_fits": np.nan,
+                }
+            )
             continue
-        fit = fit_learning_curve(p["n_train"].to_numpy(float), p["score"].to_numpy(float), kind=kind,
-                                 groups=p["split"].to_numpy(), seed=int(settings.seed),
-                                 test_to_train=1.0 / (folds - 1))
+        fit = fit_learning_curve(
+            p["n_train"].to_numpy(float),
+            p["score"].to_numpy(float),
+            kind=kind,
+            groups=p["split"].to_numpy(),
+            seed=int(settings.seed),
+            test_to_train=1.0 / (folds - 1),
+        )
         curves.append(predict_score(fit, sizes).assign(strategy=strat))
         need = size_for_target(fit, target)
-        table.append({**base, **size_row(fit, need, p, kind), "asymptote": fit["params"]["a"],
-                      "score_at_full": float(p.loc[p["fraction"] == 1.0, "score"].mean()),
-                      "failed_bootstrap_fits": fit["n_failed"]})
+        table.append(
+            {
+                **base,
+                **size_row(fit, need, p, kind),
+                "asymptote": fit["params"]["a"],
+                "score_at_full": float(p.loc[p["fraction"] == 1.0, "score"].mean()),
+                "failed_bootstrap_fits": fit["n_failed"],
+            }
+        )
     floor = riley_floor(cohort, board, int(settings.integration.mofa.factors), metric)
-    table.append({"strategy": "riley_minimum", "metric": metric, "target": np.nan, "n_training": floor["n"],
-                  "n_low": np.nan, "n_high": np.nan, "status": floor["basis"], "asymptote": np.nan,
-                  "score_at_full": np.nan, "failed_bootstrap_fits": np.nan})
+    table.append(
+        {
+            "strategy": "riley_minimum",
+            "metric": metric,
+            "target": np.nan,
+            "n_training": floor["n"],
+            "n_low": np.nan,
+            "n_high": np.nan,
+            "status": floor["basis"],
+            "asymptote": np.nan,
+            "score_at_full": np.nan,
+            "failed_bootstrap_fits": np.nan,
+        }
+    )
     size = pd.DataFrame(table)
     size["n_cohort"] = len(cohort.train)  # the training samples of this cohort, for comparison
-    curve = (pd.concat(curves, ignore_index=True)[["strategy", "n", "score", "low", "high", "extrapolated"]]
-             if curves else pd.DataFrame(columns=["strategy", "n", "score", "low", "high", "extrapolated"]))
-    log.info("design: learning curves of %s; sample sizes for %s %.3g:\n%s", ", ".join(chosen), metric, target,
-             size.to_string(index=False))
+    curve = (
+        pd.concat(curves, ignore_index=True)[["strategy", "n", "score", "low", "high", "extrapolated"]]
+        if curves
+        else pd.DataFrame(columns=["strategy", "n", "score", "low", "high", "extrapolated"])
+    )
+    log.info(
+        "design: learning curves of %s; sample sizes for %s %.3g:\n%s",
+        ", ".join(chosen),
+        metric,
+        target,
+        size.to_string(index=False),
+    )
     return {"points": pts, "curve": curve, "sample_size": size}

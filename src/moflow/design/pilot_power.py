@@ -1,6 +1,7 @@
 """Per-layer power on this cohort as a pilot (rule design_power): the two outcome groups the power compares
 (:func:`design_groups`), each layer's power curve in the MultiPower model (:mod:`moflow.design.power`) and the
-joint designs across layers, as two tables (:func:`power_design`)."""
+joint designs across layers, as two tables (:func:`power_design`).
+"""
 
 from __future__ import annotations
 
@@ -21,7 +22,8 @@ def design_groups(cohort: Cohort) -> tuple[pd.Series, tuple[str, str], str]:
     """The two groups per-layer power compares, on the training samples: a binary outcome's classes
     (the positive one second); a multiclass outcome's two largest classes; a continuous outcome split
     at its median (low / high); a survival outcome's event status (censored / event). Returns
-    (groups, (first, second), how)."""
+    (groups, (first, second), how).
+    """
     y = cohort.y.loc[cohort.train]
     if cohort.task == "survival":
         g = pd.Series(np.where(y["event"].to_numpy(float) > 0, "event", "censored"), index=y.index)
@@ -39,12 +41,14 @@ def design_groups(cohort: Cohort) -> tuple[pd.Series, tuple[str, str], str]:
 
 
 @reads("design")
-def power_design(raw: dict[str, pd.DataFrame], layers: dict[str, pd.DataFrame], cohort: Cohort,
-                 settings: Settings) -> dict:
+def power_design(
+    raw: dict[str, pd.DataFrame], layers: dict[str, pd.DataFrame], cohort: Cohort, settings: Settings
+) -> dict:
     """Power per layer and the joint design: {power (layer x samples per group), joint (each layer alone and
     both joint designs)}. Count layers use their raw counts (the negative-binomial model) and binary
     layers their 0/1 calls (two proportions), of the features preprocessing keeps; other layers their
-    preprocessed values (t test on the scale analysed)."""
+    preprocessed values (t test on the scale analysed).
+    """
     from moflow.design.power import effect_sizes, joint_design, layer_power_curve, samples_needed, storey_pi0
 
     d = settings.design
@@ -66,45 +70,82 @@ def power_design(raw: dict[str, pd.DataFrame], layers: dict[str, pd.DataFrame], 
             # raw counts carry the batch shifts, and their tests would call almost every feature null
             P = layers[layer].loc[layers[layer].index.intersection(X.index)]
             pi0 = storey_pi0(effect_sizes(P, groups.loc[P.index], "continuous", order=pair)["pvalue"])
-        curve = layer_power_curve(es, kind, list(d.sizes), fdr=float(d.fdr), pi0=pi0,
-                                  effect_threshold=float(d.effect_threshold))
+        curve = layer_power_curve(
+            es, kind, list(d.sizes), fdr=float(d.fdr), pi0=pi0, effect_threshold=float(d.effect_threshold)
+        )
         curves[layer] = curve
         rows.append(curve.assign(layer=layer, kind=kind))
-        log.info("design: layer %s (%s, %d features, pi0 %.2f): %s per group for power %.2f", layer, kind,
-                 len(es), float(curve["pi0"].iloc[0]), samples_needed(curve, float(d.target_power)), d.target_power)
+        log.info(
+            "design: layer %s (%s, %d features, pi0 %.2f): %s per group for power %.2f",
+            layer,
+            kind,
+            len(es),
+            float(curve["pi0"].iloc[0]),
+            samples_needed(curve, float(d.target_power)),
+            d.target_power,
+        )
     costs = {layer: float(d.costs.get(layer, 1.0)) for layer in curves}
     # a layer in which the pilot shows no differential feature has no power to gain: it is left out of the
     # joint designs (and said so), which would otherwise be infeasible at any size
     null = [layer for layer, c in curves.items() if int(c["m_nonnull"].iloc[0]) == 0]
     active = {layer: c for layer, c in curves.items() if layer not in null}
-    joint = (joint_design(active, float(d.target_power), float(d.min_power), {k: costs[k] for k in active})
-             if active else {})
+    joint = (
+        joint_design(active, float(d.target_power), float(d.min_power), {k: costs[k] for k in active}) if active else {}
+    )
     table = []
     for layer, c in curves.items():  # each layer alone: the samples per group it needs for the target power
         need = samples_needed(c, float(d.target_power))
         at = c.loc[c["n_per_group"] == need, "power"]
-        table.append({"design": "per_layer", "layer": layer, "n_per_group": need,
-                      "power": float(at.iloc[0]) if len(at) else np.nan, "cost_per_sample": costs[layer],
-                      "mean_power": np.nan, "total_cost": need * costs[layer] if np.isfinite(need) else np.nan,
-                      "feasible": bool(np.isfinite(need)),
-                      "message": (f"{layer} alone reaches power {d.target_power:g} at {need} per group"
-                                  if np.isfinite(need) else
-                                  f"{layer} does not reach power {d.target_power:g} within the sizes considered"
-                                  + (" (no differential feature in this pilot)" if layer in null else ""))})
+        table.append(
+            {
+                "design": "per_layer",
+                "layer": layer,
+                "n_per_group": need,
+                "power": float(at.iloc[0]) if len(at) else np.nan,
+                "cost_per_sample": costs[layer],
+                "mean_power": np.nan,
+                "total_cost": need * costs[layer] if np.isfinite(need) else np.nan,
+                "feasible": bool(np.isfinite(need)),
+                "message": (
+                    f"{layer} alone reaches power {d.target_power:g} at {need} per group"
+                    if np.isfinite(need)
+                    else f"{layer} does not reach power {d.target_power:g} within the sizes considered"
+                    + (" (no differential feature in this pilot)" if layer in null else "")
+                ),
+            }
+        )
     for design in ("equal_n", "cost_optimal"):
         res = joint.get(design, {"feasible": False, "message": "no layer shows a differential feature in this pilot"})
         for layer in curves:
             if layer in null:
-                table.append({"design": design, "layer": layer, "n_per_group": np.nan, "power": np.nan,
-                              "cost_per_sample": costs[layer], "mean_power": np.nan, "total_cost": np.nan,
-                              "feasible": False, "message": "left out: no feature differs between the groups in "
-                              f"this pilot (pi0 = {float(curves[layer]['pi0'].iloc[0]):.2f})"})
+                table.append(
+                    {
+                        "design": design,
+                        "layer": layer,
+                        "n_per_group": np.nan,
+                        "power": np.nan,
+                        "cost_per_sample": costs[layer],
+                        "mean_power": np.nan,
+                        "total_cost": np.nan,
+                        "feasible": False,
+                        "message": "left out: no feature differs between the groups in "
+                        f"this pilot (pi0 = {float(curves[layer]['pi0'].iloc[0]):.2f})",
+                    }
+                )
                 continue
-            table.append({"design": design, "layer": layer, "n_per_group": res["n_per_group"].get(layer, np.nan)
-                          if res.get("n_per_group") else np.nan,
-                          "power": (res.get("power") or {}).get(layer, np.nan), "cost_per_sample": costs[layer],
-                          "mean_power": res.get("mean_power", np.nan), "total_cost": res.get("total_cost", np.nan),
-                          "feasible": bool(res.get("feasible")), "message": res.get("message", "")})
+            table.append(
+                {
+                    "design": design,
+                    "layer": layer,
+                    "n_per_group": res["n_per_group"].get(layer, np.nan) if res.get("n_per_group") else np.nan,
+                    "power": (res.get("power") or {}).get(layer, np.nan),
+                    "cost_per_sample": costs[layer],
+                    "mean_power": res.get("mean_power", np.nan),
+                    "total_cost": res.get("total_cost", np.nan),
+                    "feasible": bool(res.get("feasible")),
+                    "message": res.get("message", ""),
+                }
+            )
     power = pd.concat(rows, ignore_index=True)
     power.insert(0, "groups", f"{pair[0]} vs {pair[1]}")
     log.info("design: groups %s; joint designs:\n%s", how, pd.DataFrame(table).to_string(index=False))

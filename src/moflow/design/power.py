@@ -25,7 +25,7 @@ The effect is group 2 versus group 1 (group 1 is the reference: the first of ``o
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -52,9 +52,11 @@ def _two_groups(X: pd.DataFrame, groups: pd.Series, order) -> tuple[np.ndarray, 
     if order is None:
         if len(labels) != 2:
             names = sorted(map(str, labels))
-            raise InputError(f"The power study compares two groups; the outcome has {len(names)} among the layer's "
-                             f"samples ({', '.join(names[:10])}). Pick the pair (order=(group1, group2)) or subset "
-                             "the samples to two classes.")
+            raise InputError(
+                f"The power study compares two groups; the outcome has {len(names)} among the layer's "
+                f"samples ({', '.join(names[:10])}). Pick the pair (order=(group1, group2)) or subset "
+                "the samples to two classes."
+            )
         if isinstance(g.dtype, pd.CategoricalDtype):
             order = tuple(c for c in g.cat.categories if c in labels)
         else:
@@ -64,8 +66,10 @@ def _two_groups(X: pd.DataFrame, groups: pd.Series, order) -> tuple[np.ndarray, 
         raise InputError(f"order must name two different groups, not {order!r}.")
     m1, m2 = (g == order[0]).to_numpy(), (g == order[1]).to_numpy()
     if m1.sum() < 2 or m2.sum() < 2:
-        raise InputError(f"Each group needs at least 2 samples of the layer for a power study; {order[0]!r} has "
-                         f"{int(m1.sum())} and {order[1]!r} has {int(m2.sum())}.")
+        raise InputError(
+            f"Each group needs at least 2 samples of the layer for a power study; {order[0]!r} has "
+            f"{int(m1.sum())} and {order[1]!r} has {int(m2.sum())}."
+        )
     return m1, m2, order
 
 
@@ -105,8 +109,10 @@ def effect_sizes(X: pd.DataFrame, groups: pd.Series, kind: str, *, order=None, n
     V = X.to_numpy(dtype=float, na_value=np.nan)
     if kind == "counts":
         if np.nanmin(V) < 0:
-            raise InputError("Negative values in a layer of kind 'counts': the power study needs raw counts "
-                             "(use kind 'continuous' for a log-scale or normalised layer).")
+            raise InputError(
+                "Negative values in a layer of kind 'counts': the power study needs raw counts "
+                "(use kind 'continuous' for a log-scale or normalised layer)."
+            )
         if normalize:
             depth = np.nansum(V, axis=1)
             depth[depth == 0] = np.nan
@@ -151,8 +157,9 @@ def _columns(es: pd.DataFrame, kind: str) -> None:
     _check_kind(kind)
     missing = [c for c in ("effect",) + _NEEDS[kind] if c not in es.columns]
     if missing:
-        raise InputError(f"Effect-size table for kind {kind!r} lacks column(s) {', '.join(missing)} "
-                         "(build it with effect_sizes).")
+        raise InputError(
+            f"Effect-size table for kind {kind!r} lacks column(s) {', '.join(missing)} (build it with effect_sizes)."
+        )
 
 
 def _standardized(es: pd.DataFrame, kind: str) -> np.ndarray:
@@ -254,8 +261,9 @@ def fdr_alpha(power_fn: Callable[[float], float], m: int, pi0: float, fdr: float
     return lo
 
 
-def layer_power_curve(es: pd.DataFrame, kind: str, sizes, fdr: float = 0.05, pi0: float | None = None,
-                      effect_threshold: float = 0.0) -> pd.DataFrame:
+def layer_power_curve(
+    es: pd.DataFrame, kind: str, sizes, fdr: float = 0.05, pi0: float | None = None, effect_threshold: float = 0.0
+) -> pd.DataFrame:
     """Average power over the layer's non-null features at each ``n`` per group in ``sizes``, each at the
     per-test level that holds the expected FDR at ``fdr`` (:func:`fdr_alpha`).
 
@@ -281,8 +289,9 @@ def layer_power_curve(es: pd.DataFrame, kind: str, sizes, fdr: float = 0.05, pi0
     else:
         if pi0 is None:
             if "pvalue" not in es.columns:
-                raise InputError("Estimating pi0 needs the pilot's p-values (column 'pvalue'); give pi0 or "
-                                 "an effect threshold.")
+                raise InputError(
+                    "Estimating pi0 needs the pilot's p-values (column 'pvalue'); give pi0 or an effect threshold."
+                )
             pi0 = storey_pi0(es["pvalue"])
         k = int(round((1 - float(pi0)) * m))
         nonnull = np.zeros(m, bool)
@@ -314,10 +323,15 @@ def samples_needed(curve: pd.DataFrame, target_power: float) -> int | float:
 
 def _design(n: dict, power: dict, costs: dict, target: float, min_power: float, message: str, **extra) -> dict:
     feasible = bool(n)
-    return {"feasible": feasible, "n_per_group": dict(n), "power": dict(power),
-            "mean_power": float(np.mean(list(power.values()))) if feasible else float("nan"),
-            "total_cost": float(sum(costs[k] * v for k, v in n.items())) if feasible else float("nan"),
-            "message": message, **extra}
+    return {
+        "feasible": feasible,
+        "n_per_group": dict(n),
+        "power": dict(power),
+        "mean_power": float(np.mean(list(power.values()))) if feasible else float("nan"),
+        "total_cost": float(sum(costs[k] * v for k, v in n.items())) if feasible else float("nan"),
+        "message": message,
+        **extra,
+    }
 
 
 def _tables(curves: dict[str, pd.DataFrame]) -> dict[str, pd.Series]:
@@ -327,8 +341,10 @@ def _tables(curves: dict[str, pd.DataFrame]) -> dict[str, pd.Series]:
     out = {}
     for name, c in curves.items():
         if not {"n_per_group", "power"} <= set(c.columns):
-            raise InputError(f"The power curve of layer {name!r} needs columns 'n_per_group' and 'power' "
-                             "(build it with layer_power_curve).")
+            raise InputError(
+                f"The power curve of layer {name!r} needs columns 'n_per_group' and 'power' "
+                "(build it with layer_power_curve)."
+            )
         s = pd.Series(c["power"].to_numpy(float), index=c["n_per_group"].astype(int).to_numpy()).dropna()
         out[name] = s[~s.index.duplicated()].sort_index()
     return out
@@ -339,13 +355,24 @@ def _equal_design(tables: dict[str, pd.Series], target: float, min_power: float,
     for n in common:
         p = {k: float(s[n]) for k, s in tables.items()}
         if min(p.values()) >= min_power and np.mean(list(p.values())) >= target:
-            return _design({k: n for k in tables}, p, costs, target, min_power,
-                           f"{n} per group in every layer reaches power >= {min_power:g} in each and a mean of "
-                           f">= {target:g}.")
+            return _design(
+                {k: n for k in tables},
+                p,
+                costs,
+                target,
+                min_power,
+                f"{n} per group in every layer reaches power >= {min_power:g} in each and a mean of >= {target:g}.",
+            )
     top = f" (largest common size {common[-1]})" if common else " (the curves share no sample size)"
-    return _design({}, {}, costs, target, min_power,
-                   f"Infeasible: no sample size common to every layer's curve{top} gives each layer power >= "
-                   f"{min_power:g} and a mean >= {target:g}; extend the sizes or lower the targets.")
+    return _design(
+        {},
+        {},
+        costs,
+        target,
+        min_power,
+        f"Infeasible: no sample size common to every layer's curve{top} gives each layer power >= "
+        f"{min_power:g} and a mean >= {target:g}; extend the sizes or lower the targets.",
+    )
 
 
 def _cost_design(tables: dict[str, pd.Series], target: float, min_power: float, costs: dict) -> dict:
@@ -357,13 +384,26 @@ def _cost_design(tables: dict[str, pd.Series], target: float, min_power: float, 
     ok = {k: s[s >= min_power] for k, s in tables.items()}
     short = [k for k in layers if not len(ok[k])]
     if short:
-        return _design({}, {}, costs, target, min_power,
-                       f"Infeasible: layer(s) {', '.join(map(str, short))} never reach power {min_power:g} "
-                       "within their curves' sizes; extend the sizes or lower min_power.", solver_status="Infeasible")
+        return _design(
+            {},
+            {},
+            costs,
+            target,
+            min_power,
+            f"Infeasible: layer(s) {', '.join(map(str, short))} never reach power {min_power:g} "
+            "within their curves' sizes; extend the sizes or lower min_power.",
+            solver_status="Infeasible",
+        )
     if np.mean([ok[k].max() for k in layers]) < target:
-        return _design({}, {}, costs, target, min_power,
-                       f"Infeasible: even the largest sizes give a mean power under {target:g}.",
-                       solver_status="Infeasible")
+        return _design(
+            {},
+            {},
+            costs,
+            target,
+            min_power,
+            f"Infeasible: even the largest sizes give a mean power under {target:g}.",
+            solver_status="Infeasible",
+        )
     prob = pulp.LpProblem("joint_design", pulp.LpMinimize)
     x = {(i, n): pulp.LpVariable(f"x_{i}_{n}", cat="Binary") for i, k in enumerate(layers) for n in ok[k].index}
     prob += pulp.lpSum(costs[layers[i]] * n * v for (i, n), v in x.items())
@@ -372,17 +412,26 @@ def _cost_design(tables: dict[str, pd.Series], target: float, min_power: float, 
     prob += pulp.lpSum(float(ok[layers[i]][n]) * v for (i, n), v in x.items()) >= len(layers) * target
     status = pulp.LpStatus[prob.solve(pulp.PULP_CBC_CMD(msg=False))]
     if status != "Optimal":
-        return _design({}, {}, costs, target, min_power, f"Infeasible: the solver reports {status}.",
-                       solver_status=status)
+        return _design(
+            {}, {}, costs, target, min_power, f"Infeasible: the solver reports {status}.", solver_status=status
+        )
     chosen = {layers[i]: int(n) for (i, n), v in x.items() if (v.value() or 0) > 0.5}
     power = {k: float(tables[k][n]) for k, n in chosen.items()}
-    return _design(chosen, power, costs, target, min_power,
-                   f"Least total cost {sum(costs[k] * n for k, n in chosen.items()):g} with each layer's power >= "
-                   f"{min_power:g} and a mean >= {target:g}.", solver_status=status)
+    return _design(
+        chosen,
+        power,
+        costs,
+        target,
+        min_power,
+        f"Least total cost {sum(costs[k] * n for k, n in chosen.items()):g} with each layer's power >= "
+        f"{min_power:g} and a mean >= {target:g}.",
+        solver_status=status,
+    )
 
 
-def joint_design(curves: dict[str, pd.DataFrame], target_power: float, min_power: float,
-                 costs: dict | None = None) -> dict:
+def joint_design(
+    curves: dict[str, pd.DataFrame], target_power: float, min_power: float, costs: dict | None = None
+) -> dict:
     """MultiPower's two designs from the layers' power curves (:func:`layer_power_curve`).
 
     * ``"equal_n"``: the same ``n`` per group for every layer, the smallest one in all curves such that
@@ -405,6 +454,10 @@ def joint_design(curves: dict[str, pd.DataFrame], target_power: float, min_power
     if missing:
         raise InputError(f"No cost given for layer(s) {', '.join(map(str, missing))}.")
     costs = {k: float(costs[k]) for k in tables}
-    return {"equal_n": _equal_design(tables, target_power, min_power, costs),
-            "cost_optimal": _cost_design(tables, target_power, min_power, costs),
-            "target_power": target_power, "min_power": min_power, "costs": costs}
+    return {
+        "equal_n": _equal_design(tables, target_power, min_power, costs),
+        "cost_optimal": _cost_design(tables, target_power, min_power, costs),
+        "target_power": target_power,
+        "min_power": min_power,
+        "costs": costs,
+    }

@@ -53,8 +53,15 @@ def _criteria_table(rows: list[tuple], events_per_person: float, p: int) -> pd.D
     return t.assign(events=t["n"] * events_per_person, epp=t["n"] * events_per_person / p)
 
 
-def riley_binary(n_parameters: int, prevalence: float, c_statistic: float | None = None, r2_cs: float | None = None,
-                 shrinkage: float = 0.9, optimism: float = 0.05, margin: float = 0.05) -> dict:
+def riley_binary(
+    n_parameters: int,
+    prevalence: float,
+    c_statistic: float | None = None,
+    r2_cs: float | None = None,
+    shrinkage: float = 0.9,
+    optimism: float = 0.05,
+    margin: float = 0.05,
+) -> dict:
     """Minimum sample size for developing a logistic prediction model (Riley et al. 2020, pmsampsize type "b").
 
     Criterion 1: expected uniform shrinkage >= ``shrinkage``; 2: optimism of Nagelkerke's R2 <= ``optimism``
@@ -76,11 +83,23 @@ def riley_binary(n_parameters: int, prevalence: float, c_statistic: float | None
     n1, n2 = _n_shrinkage(n_parameters, r2_cs, shrinkage), _n_shrinkage(n_parameters, r2_cs, s2)
     n3 = int(math.ceil((1.96 / margin) ** 2 * prevalence * (1 - prevalence)))
     final = max(n1, n2, n3)
-    table = _criteria_table([(1, n1, shrinkage), (2, n2, s2), (3, n3, np.nan), ("final", final, max(shrinkage, s2))],
-                            prevalence, n_parameters)
-    return {"n": final, "events": final * prevalence, "epp": final * prevalence / n_parameters, "criteria": table,
-            "r2_cs": float(r2_cs), "r2_source": source, "max_r2_cs": max_r2, "nagelkerke_r2": r2_cs / max_r2,
-            "shrinkage": max(shrinkage, s2), "binding": int(table["n"].iloc[:3].idxmax())}
+    table = _criteria_table(
+        [(1, n1, shrinkage), (2, n2, s2), (3, n3, np.nan), ("final", final, max(shrinkage, s2))],
+        prevalence,
+        n_parameters,
+    )
+    return {
+        "n": final,
+        "events": final * prevalence,
+        "epp": final * prevalence / n_parameters,
+        "criteria": table,
+        "r2_cs": float(r2_cs),
+        "r2_source": source,
+        "max_r2_cs": max_r2,
+        "nagelkerke_r2": r2_cs / max_r2,
+        "shrinkage": max(shrinkage, s2),
+        "binding": int(table["n"].iloc[:3].idxmax()),
+    }
 
 
 def r2cs_from_c_index(c_index: float, events_per_person: float) -> float:
@@ -96,10 +115,19 @@ def r2cs_from_c_index(c_index: float, events_per_person: float) -> float:
     return float(1 - (1 - r2_d) ** min(events_per_person, 1.0))
 
 
-def riley_survival(n_parameters: int, rate: float | None = None, mean_followup: float = 1.0,
-                   timepoint: float = 1.0, r2_cs: float | None = None, c_statistic: float | None = None, *,
-                   event_fraction: float | None = None, shrinkage: float = 0.9, optimism: float = 0.05,
-                   margin: float = 0.05) -> dict:
+def riley_survival(
+    n_parameters: int,
+    rate: float | None = None,
+    mean_followup: float = 1.0,
+    timepoint: float = 1.0,
+    r2_cs: float | None = None,
+    c_statistic: float | None = None,
+    *,
+    event_fraction: float | None = None,
+    shrinkage: float = 0.9,
+    optimism: float = 0.05,
+    margin: float = 0.05,
+) -> dict:
     """Minimum sample size for developing a Cox prediction model (Riley et al. 2019/2020, pmsampsize type "s").
 
     ``rate``: events per person-time (the units of ``mean_followup`` and ``timepoint``); or ``event_fraction``
@@ -135,12 +163,24 @@ def riley_survival(n_parameters: int, rate: float | None = None, mean_followup: 
     final = max(n1, n2, n3)
     half = 1.96 * math.sqrt(rate / (final * mean_followup))
     interval = (1 - math.exp(-(rate - half) * timepoint), 1 - math.exp(-(rate + half) * timepoint))
-    table = _criteria_table([(1, n1, shrinkage), (2, n2, s2), (3, n3, np.nan), ("final", final, max(shrinkage, s2))],
-                            lam, n_parameters)
-    return {"n": final, "events": final * lam, "epp": final * lam / n_parameters, "person_time": final * mean_followup,
-            "criteria": table, "r2_cs": float(r2_cs), "r2_source": source, "max_r2_cs": max_r2,
-            "nagelkerke_r2": r2_cs / max_r2, "shrinkage": max(shrinkage, s2), "risk": risk, "risk_interval": interval,
-            "binding": int(table["n"].iloc[:3].idxmax())}
+    table = _criteria_table(
+        [(1, n1, shrinkage), (2, n2, s2), (3, n3, np.nan), ("final", final, max(shrinkage, s2))], lam, n_parameters
+    )
+    return {
+        "n": final,
+        "events": final * lam,
+        "epp": final * lam / n_parameters,
+        "person_time": final * mean_followup,
+        "criteria": table,
+        "r2_cs": float(r2_cs),
+        "r2_source": source,
+        "max_r2_cs": max_r2,
+        "nagelkerke_r2": r2_cs / max_r2,
+        "shrinkage": max(shrinkage, s2),
+        "risk": risk,
+        "risk_interval": interval,
+        "binding": int(table["n"].iloc[:3].idxmax()),
+    }
 
 
 def _smallest(ok: Callable[[int], bool], start: int) -> int:
@@ -158,8 +198,15 @@ def _smallest(ok: Callable[[int], bool], start: int) -> int:
     return hi
 
 
-def riley_continuous(n_parameters: int, r2: float, intercept: float, sd: float, shrinkage: float = 0.9,
-                     optimism: float = 0.05, mmoe: float = 1.1) -> dict:
+def riley_continuous(
+    n_parameters: int,
+    r2: float,
+    intercept: float,
+    sd: float,
+    shrinkage: float = 0.9,
+    optimism: float = 0.05,
+    mmoe: float = 1.1,
+) -> dict:
     """Minimum sample size for developing a linear prediction model (Riley et al. 2019 part I, pmsampsize "c").
 
     Criterion 1: expected shrinkage 1 + (p - 2) / (n ln(1 - R2app)) >= ``shrinkage``, R2app = (R2 (n - p - 1) +
@@ -181,11 +228,18 @@ def riley_continuous(n_parameters: int, r2: float, intercept: float, sd: float, 
     n2 = int(math.ceil(1 + p * (1 - r2) / optimism))
     df3 = _smallest(lambda df: max(math.sqrt(df / chi2.ppf(0.025, df)), math.sqrt(chi2.ppf(0.975, df) / df)) <= mmoe, 1)
     n3 = df3 + p + 1
-    n4 = _smallest(lambda n: t.ppf(0.975, n - p - 1) * math.sqrt(sd**2 * (1 - r2) / n) <= (mmoe - 1) * abs(intercept),
-                   max(n1, n2, n3))
+    n4 = _smallest(
+        lambda n: t.ppf(0.975, n - p - 1) * math.sqrt(sd**2 * (1 - r2) / n) <= (mmoe - 1) * abs(intercept),
+        max(n1, n2, n3),
+    )
     final = max(n1, n2, n3, n4)
     table = pd.DataFrame({"n": [n1, n2, n3, n4, final]}, index=pd.Index([1, 2, 3, 4, "final"], name="criterion"))
     table["shrinkage"] = [shrink(int(v)) for v in table["n"]]
     table["spp"] = table["n"] / p
-    return {"n": final, "spp": final / p, "criteria": table, "shrinkage": shrink(final),
-            "binding": int(table["n"].iloc[:4].idxmax())}
+    return {
+        "n": final,
+        "spp": final / p,
+        "criteria": table,
+        "shrinkage": shrink(final),
+        "binding": int(table["n"].iloc[:4].idxmax()),
+    }

@@ -19,7 +19,6 @@ Riley et al.'s minimum sample size, the floor beside the learning curve, is in :
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -54,8 +53,13 @@ def subsample_training(train: list[str], strata: np.ndarray | pd.Series, fractio
     return [s for s in train if s in keep]
 
 
-def learning_curve(splits: Sequence[tuple[list[str], list[str]]], strata: pd.Series, fractions: Sequence[float],
-                   fit_and_score: Callable[[list[str], list[str]], float], seed: int = 0) -> pd.DataFrame:
+def learning_curve(
+    splits: Sequence[tuple[list[str], list[str]]],
+    strata: pd.Series,
+    fractions: Sequence[float],
+    fit_and_score: Callable[[list[str], list[str]], float],
+    seed: int = 0,
+) -> pd.DataFrame:
     """Per-split held-out scores at several training fractions (the same splits, training sets subsampled).
 
     ``fit_and_score(train, test)`` trains on ``train`` and returns the score on ``test``. Returns one row per split
@@ -76,7 +80,8 @@ def _curve(n, a, b, c, sign):
 
 def _levels(n: np.ndarray) -> np.ndarray:
     """Level of each point's training size: sizes within 10% of a level's smallest size share it (stratified
-    subsamples of one fraction differ by a sample or two between splits)."""
+    subsamples of one fraction differ by a sample or two between splits).
+    """
     sizes = np.unique(n)
     level, start, of_size = -1, -np.inf, {}
     for s in sizes:
@@ -88,14 +93,16 @@ def _levels(n: np.ndarray) -> np.ndarray:
 
 def size_levels(n) -> int:
     """How many distinct training sizes ``n`` holds (sizes within 10% of each other count once): a curve
-    needs at least 3."""
+    needs at least 3.
+    """
     n = np.asarray(n, float)
     return int(_levels(n).max()) + 1 if len(n) else 0
 
 
 def _sigma(n: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Per-point standard deviation for the weights: the SD of the scores at the point's training-size level
-    (floored at a quarter of their median) where every level has at least 3 points, else proportional to n^-1/2."""
+    (floored at a quarter of their median) where every level has at least 3 points, else proportional to n^-1/2.
+    """
     lev = _levels(n)
     counts = np.bincount(lev)
     if counts.min() >= 3:
@@ -106,12 +113,14 @@ def _sigma(n: np.ndarray, y: np.ndarray) -> np.ndarray:
     return 1.0 / np.sqrt(n)
 
 
-def _profile(x: np.ndarray, y: np.ndarray, w: np.ndarray, sign: float, a_bounds: tuple[float, float]
-             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _profile(
+    x: np.ndarray, y: np.ndarray, w: np.ndarray, sign: float, a_bounds: tuple[float, float]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For fixed c (each column of ``x`` = n^-c, points in rows) the curve is linear in (a, b): the least
     weighted SSE over a in ``a_bounds`` and b >= 0, exactly (a convex quadratic on a box: the free optimum
     where feasible, else the best of the optima on the edges a = bound and b = 0). Returns (sse, a, b), one
-    value per column."""
+    value per column.
+    """
     x = x.reshape(len(y), -1)
     sw = w.sum()
     xm, ym = (w @ x) / sw, (w @ y) / sw
@@ -144,7 +153,8 @@ def _fit_once(n: np.ndarray, y: np.ndarray, sign: float, a_bounds: tuple[float, 
     [0.001, 5]) by variable projection: for each c the best (a, b) is exact (:func:`_profile`), so only c is
     searched, on a log grid refined four times around its best point (log c to within 1e-4). The same
     optimum as a bounded curve_fit from a good start, in a fraction of its time
-    (bench/results/learning_curve_fit.md); raises ValueError with fewer than 3 distinct training sizes."""
+    (bench/results/learning_curve_fit.md); raises ValueError with fewer than 3 distinct training sizes.
+    """
     if _levels(n).max() < 2:
         raise ValueError("at least 3 distinct training sizes are needed")
     w = 1.0 / _sigma(n, y) ** 2
@@ -163,9 +173,17 @@ def _fit_once(n: np.ndarray, y: np.ndarray, sign: float, a_bounds: tuple[float, 
     return params
 
 
-def fit_learning_curve(n: np.ndarray, score: np.ndarray, *, kind: str = "gain", groups: np.ndarray | None = None,
-                       n_boot: int = 500, seed: int = 0, test_to_train: float | None = None,
-                       a_bounds: tuple[float, float] | None = None) -> dict:
+def fit_learning_curve(
+    n: np.ndarray,
+    score: np.ndarray,
+    *,
+    kind: str = "gain",
+    groups: np.ndarray | None = None,
+    n_boot: int = 500,
+    seed: int = 0,
+    test_to_train: float | None = None,
+    a_bounds: tuple[float, float] | None = None,
+) -> dict:
     """Inverse power law fitted to per-split scores at several training sizes, with a cluster bootstrap.
 
     Parameters
@@ -228,9 +246,17 @@ def fit_learning_curve(n: np.ndarray, score: np.ndarray, *, kind: str = "gain", 
             raise ValueError("test_to_train needs groups (the split of each point) and must be >= 0")
         inflation = math.sqrt(1 + len(cluster_index) * test_to_train)
     a, b, c = (float(v) for v in params)
-    return {"kind": kind, "params": {"a": a, "b": b, "c": c}, "boot": boot, "n_boot": int(n_boot),
-            "n_failed": int(failed), "inflation": inflation, "a_bounds": a_bounds,
-            "n_range": (float(n.min()), float(n.max())), "predict": lambda nn: _curve(nn, a, b, c, sign)}
+    return {
+        "kind": kind,
+        "params": {"a": a, "b": b, "c": c},
+        "boot": boot,
+        "n_boot": int(n_boot),
+        "n_failed": int(failed),
+        "inflation": inflation,
+        "a_bounds": a_bounds,
+        "n_range": (float(n.min()), float(n.max())),
+        "predict": lambda nn: _curve(nn, a, b, c, sign),
+    }
 
 
 def predict_score(fit: dict, n_new, level: float = 0.95) -> pd.DataFrame:
@@ -255,8 +281,7 @@ def _size(a, b, c, sign, target, n_max):
     """The n where a - sign b n^-c reaches target (inf where the asymptote does not, or beyond n_max)."""
     gap = sign * (np.asarray(a, float) - target)  # > 0: the asymptote is beyond the target
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        n = np.where(gap > 0, np.power(np.asarray(b, float) / np.where(gap > 0, gap, 1.0), 1.0 / np.asarray(c)),
-                     np.inf)
+        n = np.where(gap > 0, np.power(np.asarray(b, float) / np.where(gap > 0, gap, 1.0), 1.0 / np.asarray(c)), np.inf)
     return np.where(n > n_max, np.inf, n)
 
 
@@ -290,9 +315,16 @@ def size_for_target(fit: dict, target: float, n_max: float = 1e6, level: float =
     else:
         low = high = unreachable = np.nan
     n_up = float(math.ceil(n_star)) if np.isfinite(n_star) else np.inf
-    return {"target": float(target), "n_exact": n_star, "n": n_up,
-            "low": low, "high": high, "reachable": bool(np.isfinite(n_star)), "boot_unreachable": unreachable,
-            "status": status}
+    return {
+        "target": float(target),
+        "n_exact": n_star,
+        "n": n_up,
+        "low": low,
+        "high": high,
+        "reachable": bool(np.isfinite(n_star)),
+        "boot_unreachable": unreachable,
+        "status": status,
+    }
 
 
 def size_table(fits: dict[str, dict], target: float, n_max: float = 1e6) -> pd.DataFrame:

@@ -1,6 +1,7 @@
 """One multi-omics pathway table: signed z-scores per layer, combined by Stouffer's method, and beside
 it by Brown's method with the directional penalty of DPM (ActivePathways), which accounts for
-correlated layers; :func:`combine_sources` makes it of the MOFA factors' and the models' tables."""
+correlated layers; :func:`combine_sources` makes it of the MOFA factors' and the models' tables.
+"""
 
 from __future__ import annotations
 
@@ -13,8 +14,9 @@ from moflow.stats import bh
 
 
 def signed_z(stat: np.ndarray, p: np.ndarray) -> np.ndarray:
-    """z = sign(stat) * Phi^-1(1 - p/2): standard normal under the null when p is conditional on the
-    sign (GSEA's nominal p) or two-sided."""
+    """Z = sign(stat) * Phi^-1(1 - p/2): standard normal under the null when p is conditional on the
+    sign (GSEA's nominal p) or two-sided.
+    """
     from scipy import stats  # here, not at the top: the Snakefile imports this module
 
     p = np.clip(np.asarray(p, dtype=float), 1e-300, 1.0)
@@ -65,10 +67,12 @@ def combine_layers(table: pd.DataFrame, *, by: list[str], alpha: float = 0.05) -
     out["fdr"] = out.groupby(by)["p"].transform(lambda p: pd.Series(bh(p.to_numpy()), index=p.index))
     if cond:
         out["fdr_conditional"] = out.groupby(by)["p_conditional"].transform(
-            lambda p: pd.Series(bh(p.to_numpy()), index=p.index))
+            lambda p: pd.Series(bh(p.to_numpy()), index=p.index)
+        )
     out = out.assign(abs_z=out["z"].abs(), abs_nes=out["mean_nes"].abs())
-    out = out.sort_values([*by, "p", "abs_z", "abs_nes", "term"],
-                          ascending=[True] * len(by) + [True, False, False, True])
+    out = out.sort_values(
+        [*by, "p", "abs_z", "abs_nes", "term"], ascending=[True] * len(by) + [True, False, False, True]
+    )
     out["rank"] = out.groupby(by).cumcount() + 1
     out["direction"] = np.where(out["z"] >= 0, "positive", "negative")
     zcols = [f"z_{c}" for c in layers if f"z_{c}" in out.columns]
@@ -91,7 +95,8 @@ def _m2lp_mehler(side: int) -> np.ndarray:
     by Gauss-Legendre quadrature (on [0, 14] for the even two-sided g, which has its kink at 0). Since
     -2 ln p ~ chi2_2, sum_n c_n = Var = 4; the truncated tail (2e-4 for two-sided p) is added to the
     last term so that rho = 1 gives exactly 4. The one-sided series reproduces Kost & McDermott's
-    polynomial (3.263 rho + 0.710 rho^2 + 0.027 rho^3)."""
+    polynomial (3.263 rho + 0.710 rho^2 + 0.027 rho^3).
+    """
     from numpy.polynomial.legendre import leggauss
     from scipy import stats
 
@@ -120,7 +125,8 @@ def m2lp_covariance(rho, *, side: int = 2) -> np.ndarray:
     """Cov(-2 ln p_i, -2 ln p_j) for the p-values of two standard normal statistics with correlation
     ``rho`` (Brown 1975): two-sided p (``side=2``, an even function of rho, 3.907 rho^2 + ...; 4 at
     |rho| = 1) or one-sided (``side=1``, Kost & McDermott 2002). Exact up to the series truncation
-    (about 1e-4); the same quantity as poolr's ``mvnconv(target="m2lp")`` lookup table."""
+    (about 1e-4); the same quantity as poolr's ``mvnconv(target="m2lp")`` lookup table.
+    """
     if side not in (1, 2):
         raise ValueError(f"side must be 1 or 2, not {side!r}")
     r = np.clip(np.asarray(rho, dtype=float), -1.0, 1.0)
@@ -129,7 +135,8 @@ def m2lp_covariance(rho, *, side: int = 2) -> np.ndarray:
 
 def _pair_correlations(z: np.ndarray, min_terms: int) -> tuple[np.ndarray, np.ndarray]:
     """Pearson correlations of the columns of ``z`` (terms x layers, NaN where not tested) over the
-    terms tested in both layers; 0 (independent) where fewer than ``min_terms`` or a constant column."""
+    terms tested in both layers; 0 (independent) where fewer than ``min_terms`` or a constant column.
+    """
     n_layers = z.shape[1]
     rho, n = np.zeros((n_layers, n_layers)), np.zeros((n_layers, n_layers), dtype=int)
     ok = np.isfinite(z)
@@ -148,7 +155,8 @@ def _pair_correlations(z: np.ndarray, min_terms: int) -> tuple[np.ndarray, np.nd
 
 def _levels(by: list[str]):
     """The groupby ``level`` of the ``by`` columns in a (by..., term) index: a scalar for one column
-    (keys stay scalars), a list otherwise."""
+    (keys stay scalars), a list otherwise.
+    """
     return 0 if len(by) == 1 else list(range(len(by)))
 
 
@@ -164,7 +172,8 @@ def _z_wide(table: pd.DataFrame, by: list[str]) -> pd.DataFrame:
 def layer_correlations(table: pd.DataFrame, *, by: list[str], min_terms: int = 10) -> pd.DataFrame:
     """Per group ``by`` and pair of layers: the number of terms tested in both, the correlation of
     their z-scores (0 where fewer than ``min_terms``: treated as independent) and the covariance of
-    their -2 ln p it implies (:func:`m2lp_covariance`), as :func:`brown_combine` uses them."""
+    their -2 ln p it implies (:func:`m2lp_covariance`), as :func:`brown_combine` uses them.
+    """
     cols = [*by, "layer_a", "layer_b", "n_terms", "rho", "cov"]
     if table.empty:
         return pd.DataFrame(columns=cols)
@@ -181,8 +190,9 @@ def layer_correlations(table: pd.DataFrame, *, by: list[str], min_terms: int = 1
     return pd.DataFrame(rows, columns=cols)
 
 
-def brown_combine(table: pd.DataFrame, *, by: list[str], alpha: float = 0.05, directional: bool = True,
-                  min_terms: int = 10) -> pd.DataFrame:
+def brown_combine(
+    table: pd.DataFrame, *, by: list[str], alpha: float = 0.05, directional: bool = True, min_terms: int = 10
+) -> pd.DataFrame:
     """Brown's combination of the layers' p-values per (by..., term), with DPM's directional penalty.
 
     Each layer's evidence is its signed z (the one :func:`combine_layers` sums; computed from nes and
@@ -204,8 +214,18 @@ def brown_combine(table: pd.DataFrame, *, by: list[str], alpha: float = 0.05, di
     """
     from scipy import stats  # here, not at the top: the Snakefile imports this module
 
-    cols = [*by, "term", "p_brown", "fdr_brown", "chisq_brown", "df_brown", "scale_brown", "n_layers",
-            "direction", "layers_opposing"]
+    cols = [
+        *by,
+        "term",
+        "p_brown",
+        "fdr_brown",
+        "chisq_brown",
+        "df_brown",
+        "scale_brown",
+        "n_layers",
+        "direction",
+        "layers_opposing",
+    ]
     if table.empty:
         return pd.DataFrame(columns=cols)
     zw = _z_wide(table, by)
@@ -224,7 +244,7 @@ def brown_combine(table: pd.DataFrame, *, by: list[str], alpha: float = 0.05, di
         var = 4 * k + ((m @ cov) * m).sum(axis=1)  # 4k + 2 sum_{l<m} cov_lm
         expected = 2 * k
         scale = var / (2 * expected)
-        df = 2 * expected ** 2 / var
+        df = 2 * expected**2 / var
         cap = df > 2 * k
         df, scale = np.where(cap, 2 * k, df), np.where(cap, 1.0, scale)
         zz = np.where(tested, z, 0.0)
@@ -234,10 +254,19 @@ def brown_combine(table: pd.DataFrame, *, by: list[str], alpha: float = 0.05, di
             chisq, sign = np.abs(signed), signed
         else:
             chisq, sign = m2lp.sum(axis=1), zz.sum(axis=1)
-        parts.append(pd.DataFrame({"p_brown": stats.chi2.sf(chisq / scale, df), "chisq_brown": chisq,
-                                   "df_brown": df, "scale_brown": scale, "n_layers": k.astype(int),
-                                   "direction": np.where(sign >= 0, "positive", "negative")},
-                                  index=block.index))
+        parts.append(
+            pd.DataFrame(
+                {
+                    "p_brown": stats.chi2.sf(chisq / scale, df),
+                    "chisq_brown": chisq,
+                    "df_brown": df,
+                    "scale_brown": scale,
+                    "n_layers": k.astype(int),
+                    "direction": np.where(sign >= 0, "positive", "negative"),
+                },
+                index=block.index,
+            )
+        )
     if not parts:
         return pd.DataFrame(columns=cols)
     out = pd.concat(parts)
@@ -288,5 +317,4 @@ def combine_sources(mofa: pd.DataFrame, models: pd.DataFrame, *, alpha: float) -
     table["component"] = table["component"].astype(str)
     res = combine_layers(table, by=by, alpha=alpha)
     brown = brown_combine(table, by=by, alpha=alpha, directional=True)
-    return res.merge(brown[[*by, "term", "p_brown", "fdr_brown"]], on=[*by, "term"], how="left",
-                     validate="one_to_one")
+    return res.merge(brown[[*by, "term", "p_brown", "fdr_brown"]], on=[*by, "term"], how="left", validate="one_to_one")

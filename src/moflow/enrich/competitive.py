@@ -7,8 +7,8 @@ import pandas as pd
 
 from moflow.enrich.genemap import GeneMap
 from moflow.enrich.genesets import testable_sets
-from moflow.stats import bh
 from moflow.enrich.prerank import empty_ranked_results, rank_results
+from moflow.stats import bh
 
 COMPETITIVE_COLUMNS = ["term", "set_size", "statistic", "correlation", "vif", "mean_in", "mean_out", "p", "fdr"]
 
@@ -35,7 +35,8 @@ def residual_correlation_data(X: pd.DataFrame, factors: pd.DataFrame | pd.Series
 
 def mean_set_correlation(R: pd.DataFrame, sets: dict[str, list[str]]) -> pd.Series:
     """Mean pairwise correlation of each set's members, from standardized columns ``R``:
-    sum_{i != j} r_ij = (|sum_j z_j|^2 / (n - 1) - m)."""
+    sum_{i != j} r_ij = (|sum_j z_j|^2 / (n - 1) - m).
+    """
     n = R.shape[0]
     out = {}
     cols = pd.Index(R.columns)
@@ -52,8 +53,15 @@ def mean_set_correlation(R: pd.DataFrame, sets: dict[str, list[str]]) -> pd.Seri
     return pd.Series(out, dtype=float)
 
 
-def competitive_test(scores: pd.Series, gene_sets: dict[str, list[str]], *, correlation: pd.Series | float = 0.0,
-                     ranks: bool = True, min_size: int = 10, max_size: int = 500) -> pd.DataFrame:
+def competitive_test(
+    scores: pd.Series,
+    gene_sets: dict[str, list[str]],
+    *,
+    correlation: pd.Series | float = 0.0,
+    ranks: bool = True,
+    min_size: int = 10,
+    max_size: int = 500,
+) -> pd.DataFrame:
     """Competitive test of every set: are its members' scores larger (or smaller) than the others'?
 
     ``ranks=True``: Wilcoxon rank-sum with the correlation-adjusted variance of limma's
@@ -75,7 +83,7 @@ def competitive_test(scores: pd.Series, gene_sets: dict[str, list[str]], *, corr
     r = stats.rankdata(values)
     index = pd.Index(s.index)
     _, tie_counts = np.unique(r, return_counts=True)
-    tie_adj = 1 - (tie_counts ** 3 - tie_counts).sum() / (G ** 3 - G) if G > 1 else 1.0
+    tie_adj = 1 - (tie_counts**3 - tie_counts).sum() / (G**3 - G) if G > 1 else 1.0
     var_all = values.var(ddof=1)
     total = values.sum()
     rows = []
@@ -94,9 +102,12 @@ def competitive_test(scores: pd.Series, gene_sets: dict[str, list[str]], *, corr
             if rho == 0 or m == 1:
                 sigma2 = m * n2 * (G + 1) / 12
             else:
-                sigma2 = (np.arcsin(1) * m * n2 + np.arcsin(0.5) * m * n2 * (n2 - 1)
-                          + np.arcsin(rho / 2) * m * (m - 1) * n2 * (n2 - 1)
-                          + np.arcsin((rho + 1) / 2) * m * (m - 1) * n2) / (2 * np.pi)
+                sigma2 = (
+                    np.arcsin(1) * m * n2
+                    + np.arcsin(0.5) * m * n2 * (n2 - 1)
+                    + np.arcsin(rho / 2) * m * (m - 1) * n2 * (n2 - 1)
+                    + np.arcsin((rho + 1) / 2) * m * (m - 1) * n2
+                ) / (2 * np.pi)
             sigma2 *= tie_adj
             d = U - mu
             z = (d - np.sign(d) * 0.5) / np.sqrt(sigma2) if abs(d) > 0.5 else 0.0
@@ -105,21 +116,41 @@ def competitive_test(scores: pd.Series, gene_sets: dict[str, list[str]], *, corr
             delta = G / n2 * (mean_in - values.mean())
             t = delta / np.sqrt(var_all * (vif / m + 1 / n2))
             stat, p = t, 2 * stats.t.sf(abs(t), df=G - 2)
-        rows.append({"term": name, "set_size": m, "statistic": stat, "correlation": rho, "vif": vif,
-                     "mean_in": mean_in, "mean_out": mean_out, "p": min(1.0, p)})
+        rows.append(
+            {
+                "term": name,
+                "set_size": m,
+                "statistic": stat,
+                "correlation": rho,
+                "vif": vif,
+                "mean_in": mean_in,
+                "mean_out": mean_out,
+                "p": min(1.0, p),
+            }
+        )
     out = pd.DataFrame(rows)
     out["fdr"] = bh(out["p"].to_numpy())
     return out[COMPETITIVE_COLUMNS]
 
 
-def competitive_lists(lists: dict[tuple, pd.Series], gene_sets: dict[str, list[str]], *, keys: list[str],
-                      gene_maps: dict[str, GeneMap] | None = None, data: dict[str, pd.DataFrame] | None = None,
-                      factors: pd.DataFrame | None = None, inter_gene_correlation: float | None = None,
-                      ranks: bool = True, min_size: int = 10, max_size: int = 500) -> pd.DataFrame:
+def competitive_lists(
+    lists: dict[tuple, pd.Series],
+    gene_sets: dict[str, list[str]],
+    *,
+    keys: list[str],
+    gene_maps: dict[str, GeneMap] | None = None,
+    data: dict[str, pd.DataFrame] | None = None,
+    factors: pd.DataFrame | None = None,
+    inter_gene_correlation: float | None = None,
+    ranks: bool = True,
+    min_size: int = 10,
+    max_size: int = 500,
+) -> pd.DataFrame:
     """:func:`competitive_test` of many lists keyed (layer, factor). With ``data`` (layer -> samples x
     features) and ``factors`` (samples x factors), the inter-gene correlation of each set is
     estimated from the layer's data after regressing out the factors; ``inter_gene_correlation``
-    (a number) fixes it instead (as CAMERA's preset 0.01)."""
+    (a number) fixes it instead (as CAMERA's preset 0.01).
+    """
     out = []
     residuals: dict[str, pd.DataFrame] = {}
     for key, scores in lists.items():

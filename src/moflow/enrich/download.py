@@ -9,18 +9,26 @@ from moflow.errors import InputError
 DOWNLOAD_HOSTS = {"enrichr": "maayanlab.cloud", "msigdb": "data.broadinstitute.org"}
 
 
-def download_library(library: str, *, source: str = "enrichr", organism: str = "human",
-                     msigdb_version: str = "2023.2.Hs", timeout: float = 10.0) -> dict[str, list[str]]:
+def download_library(
+    library: str,
+    *,
+    source: str = "enrichr",
+    organism: str = "human",
+    msigdb_version: str = "2023.2.Hs",
+    timeout: float = 10.0,
+) -> dict[str, list[str]]:
     """Fetch one gene-set library through gseapy (Enrichr library name, or MSigDB category such as
     ``h.all``). The only function of the package that uses the network; the workflow calls it only
     when config ``enrichment: download: enabled`` is true. Fails at once, with the fix, when the
-    server cannot be reached."""
+    server cannot be reached.
+    """
     import socket
 
     host = DOWNLOAD_HOSTS.get(source)
     if host is None:
-        raise InputError(f"config enrichment: download: source must be one of {', '.join(DOWNLOAD_HOSTS)}, "
-                         f"not '{source}'.")
+        raise InputError(
+            f"config enrichment: download: source must be one of {', '.join(DOWNLOAD_HOSTS)}, not '{source}'."
+        )
     try:
         socket.create_connection((host, 443), timeout=timeout).close()
     except OSError as exc:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 import numpy as np
 import pandas as pd
@@ -61,7 +61,8 @@ class GeneMap:
 
     def matrix(self, X: pd.DataFrame) -> pd.DataFrame:
         """A samples x features matrix -> samples x genes: the mean of the standardized features of
-        each gene (missing cells count as the feature's mean). Used for inter-gene correlations."""
+        each gene (missing cells count as the feature's mean). Used for inter-gene correlations.
+        """
         if self.is_identity:
             return X
         from scipy import sparse
@@ -78,9 +79,18 @@ class GeneMap:
         return pd.DataFrame(np.asarray(M.T @ Z.to_numpy().T).T, index=X.index, columns=genes)
 
 
-def gene_map_from_annotation(annotation: pd.DataFrame, *, layer: str, path: str, feature_column: str = "feature",
-                             gene_column: str = "gene", separator: str = ";", one_to_many: str = "expand",
-                             many_to_one: str = "max_abs", features=None) -> GeneMap:
+def gene_map_from_annotation(
+    annotation: pd.DataFrame,
+    *,
+    layer: str,
+    path: str,
+    feature_column: str = "feature",
+    gene_column: str = "gene",
+    separator: str = ";",
+    one_to_many: str = "expand",
+    many_to_one: str = "max_abs",
+    features=None,
+) -> GeneMap:
     """Build a :class:`GeneMap` from an annotation table (every cell a string).
 
     One row per feature (several rows of one feature are merged); the gene column may list several
@@ -90,11 +100,13 @@ def gene_map_from_annotation(annotation: pd.DataFrame, *, layer: str, path: str,
     out). ``features``: the layer's features, to check that the annotation describes them.
     """
     if one_to_many not in ONE_TO_MANY:
-        raise InputError(f"{path}: one_to_many for layer '{layer}' must be one of {', '.join(ONE_TO_MANY)}, "
-                         f"not '{one_to_many}'.")
+        raise InputError(
+            f"{path}: one_to_many for layer '{layer}' must be one of {', '.join(ONE_TO_MANY)}, not '{one_to_many}'."
+        )
     if many_to_one not in MANY_TO_ONE:
-        raise InputError(f"{path}: many_to_one for layer '{layer}' must be one of {', '.join(MANY_TO_ONE)}, "
-                         f"not '{many_to_one}'.")
+        raise InputError(
+            f"{path}: many_to_one for layer '{layer}' must be one of {', '.join(MANY_TO_ONE)}, not '{many_to_one}'."
+        )
     missing = [c for c in (feature_column, gene_column) if c not in annotation.columns]
     if missing:
         raise InputError(
@@ -102,8 +114,12 @@ def gene_map_from_annotation(annotation: pd.DataFrame, *, layer: str, path: str,
             f"(columns: {', '.join(map(str, annotation.columns[:10]))}). Set feature_column and gene_column under "
             f"enrichment: layers: {layer}."
         )
-    a = pd.DataFrame({"feature": annotation[feature_column].astype(str).str.strip(),
-                      "genes": annotation[gene_column].fillna("").astype(str)})
+    a = pd.DataFrame(
+        {
+            "feature": annotation[feature_column].astype(str).str.strip(),
+            "genes": annotation[gene_column].fillna("").astype(str),
+        }
+    )
     a = a[a["feature"] != ""]
     a["gene"] = a["genes"].str.split(separator, regex=False)
     long = a[["feature", "gene"]].explode("gene")
@@ -128,23 +144,38 @@ def gene_map_from_annotation(annotation: pd.DataFrame, *, layer: str, path: str,
     return GeneMap(layer=layer, pairs=pairs, many_to_one=many_to_one, source=path)
 
 
-def build_gene_maps(omics: pd.DataFrame, layer_settings: Mapping[str, EnrichmentLayer], annotations: dict[str, pd.DataFrame], *,
-                    features: dict[str, list] | None = None) -> dict[str, GeneMap]:
+def build_gene_maps(
+    omics: pd.DataFrame,
+    layer_settings: Mapping[str, EnrichmentLayer],
+    annotations: dict[str, pd.DataFrame],
+    *,
+    features: dict[str, list] | None = None,
+) -> dict[str, GeneMap]:
     """One :class:`GeneMap` per layer that has genes: gene-symbol layers (omics sheet ``gene_ids``)
     map to themselves, layers with an ``annotation`` in config through it.
 
     ``annotations``: layer -> the annotation table read by :func:`moflow.io.read_annotation`.
     """
     maps = {}
-    symbol = set(omics.loc[omics["gene_ids"].astype(str).str.strip() == "symbol", "layer"]) \
-        if "gene_ids" in omics.columns else set()
+    symbol = (
+        set(omics.loc[omics["gene_ids"].astype(str).str.strip() == "symbol", "layer"])
+        if "gene_ids" in omics.columns
+        else set()
+    )
     for layer in omics["layer"]:
         s = layer_settings[layer] if layer in layer_settings else None
         if s is not None and s.annotation:
             maps[layer] = gene_map_from_annotation(
-                annotations[layer], layer=layer, path=s.annotation, feature_column=s.feature_column,
-                gene_column=s.gene_column, separator=s.separator, one_to_many=s.one_to_many,
-                many_to_one=s.many_to_one, features=(features or {}).get(layer))
+                annotations[layer],
+                layer=layer,
+                path=s.annotation,
+                feature_column=s.feature_column,
+                gene_column=s.gene_column,
+                separator=s.separator,
+                one_to_many=s.one_to_many,
+                many_to_one=s.many_to_one,
+                features=(features or {}).get(layer),
+            )
         elif layer in symbol:
             maps[layer] = GeneMap.identity(layer)
     return maps

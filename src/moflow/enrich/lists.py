@@ -1,5 +1,6 @@
 """Score lists to test: MOFA weights per (layer, factor), model coefficients per (layer, target); the
-MOFA lists of a plan (:func:`mofa_lists`) and the features the models scored (:func:`model_features`)."""
+MOFA lists of a plan (:func:`mofa_lists`) and the features the models scored (:func:`model_features`).
+"""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ from moflow.enrich.plan import EnrichmentPlan
 from moflow.settings import Settings, reads
 
 
-def weight_lists(weights: pd.DataFrame, *, layers, variance: pd.DataFrame | None = None,
-                 min_variance_explained: float = 0.0) -> dict[tuple[str, str], pd.Series]:
+def weight_lists(
+    weights: pd.DataFrame, *, layers, variance: pd.DataFrame | None = None, min_variance_explained: float = 0.0
+) -> dict[tuple[str, str], pd.Series]:
     """MOFA weights (long: view, feature, factor, weight) -> {(layer, factor): feature scores}.
 
     A factor that explains less than ``min_variance_explained`` of a layer's variance (table
@@ -36,7 +38,8 @@ def weight_lists(weights: pd.DataFrame, *, layers, variance: pd.DataFrame | None
 
 def coefficient_lists(coefficients: pd.DataFrame, *, layers) -> dict[tuple[str, str], pd.Series]:
     """A model's coefficient table (layer, feature, one column per target class) ->
-    {(layer, target): feature scores}."""
+    {(layer, target): feature scores}.
+    """
     targets = [c for c in coefficients.columns if c not in ("layer", "feature")]
     out = {}
     c = coefficients[coefficients["layer"].isin(list(layers))]
@@ -78,8 +81,12 @@ def mofa_lists(weights: pd.DataFrame, variance: pd.DataFrame, plan: EnrichmentPl
     dict
         {(layer, factor): feature scores}.
     """
-    return weight_lists(weights, layers=plan.layers, variance=variance,
-                        min_variance_explained=settings.enrichment.min_variance_explained)
+    return weight_lists(
+        weights,
+        layers=plan.layers,
+        variance=variance,
+        min_variance_explained=settings.enrichment.min_variance_explained,
+    )
 
 
 def model_features(tables: dict[str, pd.DataFrame], features: dict | None = None) -> dict:

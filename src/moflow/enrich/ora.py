@@ -1,5 +1,6 @@
 """Over-representation (hypergeometric, gseapy ``enrich``) of selected features against an explicit
-background; BH adjustment; the blocking of genes of more significant sets (conditional tests)."""
+background; BH adjustment; the blocking of genes of more significant sets (conditional tests).
+"""
 
 from __future__ import annotations
 
@@ -10,13 +11,22 @@ import logging
 import numpy as np
 import pandas as pd
 
-from moflow.stats import bh
-
 from moflow.enrich.genemap import GeneMap
 from moflow.enrich.genesets import testable_sets
+from moflow.stats import bh
 
-ORA_COLUMNS = ["term", "overlap", "set_size", "list_size", "background_size", "expected", "odds_ratio", "p", "fdr",
-               "genes"]
+ORA_COLUMNS = [
+    "term",
+    "overlap",
+    "set_size",
+    "list_size",
+    "background_size",
+    "expected",
+    "odds_ratio",
+    "p",
+    "fdr",
+    "genes",
+]
 
 
 def select_features(scores: pd.Series, *, top: int, side: str) -> list[str]:
@@ -27,8 +37,9 @@ def select_features(scores: pd.Series, *, top: int, side: str) -> list[str]:
     return list(s.index[order[:top]].astype(str))
 
 
-def overrepresentation(selected, background, gene_sets: dict[str, list[str]], *, min_size: int = 10,
-                       max_size: int = 500) -> pd.DataFrame:
+def overrepresentation(
+    selected, background, gene_sets: dict[str, list[str]], *, min_size: int = 10, max_size: int = 500
+) -> pd.DataFrame:
     """Hypergeometric over-representation (gseapy ``enrich``) of ``selected`` among ``background``.
 
     Sets are restricted to the background and tested when their size there lies in
@@ -51,22 +62,42 @@ def overrepresentation(selected, background, gene_sets: dict[str, list[str]], *,
     tok_sets = {name: [token[g] for g in genes] for name, genes in sets.items()}
     logging.getLogger("gseapy").setLevel(logging.ERROR)
     with contextlib.redirect_stdout(_io.StringIO()), contextlib.redirect_stderr(_io.StringIO()):
-        res = gseapy.enrich(gene_list=[token[g] for g in selected], gene_sets=tok_sets,
-                            background=[token[g] for g in background], outdir=None, cutoff=1.0, no_plot=True,
-                            verbose=False)
+        res = gseapy.enrich(
+            gene_list=[token[g] for g in selected],
+            gene_sets=tok_sets,
+            background=[token[g] for g in background],
+            outdir=None,
+            cutoff=1.0,
+            no_plot=True,
+            verbose=False,
+        )
     r = getattr(res, "res2d", None)
     hits = {}
     if r is not None and len(r):
         for _, row in r.iterrows():
-            hits[str(row["Term"])] = (float(row["P-value"]), float(row["Odds Ratio"]),
-                                      [back[t] for t in str(row["Genes"]).split(";") if t in back])
+            hits[str(row["Term"])] = (
+                float(row["P-value"]),
+                float(row["Odds Ratio"]),
+                [back[t] for t in str(row["Genes"]).split(";") if t in back],
+            )
     k, N = len(selected), len(background)
     rows = []
     for name, genes in sets.items():
         m = len(genes)
         p, odds, members = hits.get(name, (1.0, 0.0, []))
-        rows.append({"term": name, "overlap": len(members), "set_size": m, "list_size": k, "background_size": N,
-                     "expected": k * m / N, "odds_ratio": odds, "p": p, "genes": ";".join(sorted(members))})
+        rows.append(
+            {
+                "term": name,
+                "overlap": len(members),
+                "set_size": m,
+                "list_size": k,
+                "background_size": N,
+                "expected": k * m / N,
+                "odds_ratio": odds,
+                "p": p,
+                "genes": ";".join(sorted(members)),
+            }
+        )
     out = pd.DataFrame(rows)
     out["fdr"] = bh(out["p"].to_numpy())
     return out[ORA_COLUMNS]
@@ -83,7 +114,8 @@ def blocked_sets(order: list[str], significant: np.ndarray, sets: dict[str, list
     -------
     (reduced, blocked_by)
         ``{set: remaining genes}`` and ``{set: comma-separated names of the sets whose genes were
-        removed}``."""
+        removed}``.
+    """
     group = np.zeros(len(order), dtype=int) if same_group is None else np.asarray(same_group)
     # gene -> the significant sets (their positions in ``order``) that contain it, per group
     holders: dict[tuple, list[int]] = {}
@@ -106,15 +138,24 @@ def blocked_sets(order: list[str], significant: np.ndarray, sets: dict[str, list
     return reduced, blocked_by
 
 
-def ora_lists(lists: dict[tuple, pd.Series], gene_sets: dict[str, list[str]], *, keys: list[str],
-              gene_maps: dict[str, GeneMap] | None = None, top: int = 50, min_size: int = 10,
-              max_size: int = 500, conditional_alpha: float | None = 0.05) -> pd.DataFrame:
+def ora_lists(
+    lists: dict[tuple, pd.Series],
+    gene_sets: dict[str, list[str]],
+    *,
+    keys: list[str],
+    gene_maps: dict[str, GeneMap] | None = None,
+    top: int = 50,
+    min_size: int = 10,
+    max_size: int = 500,
+    conditional_alpha: float | None = 0.05,
+) -> pd.DataFrame:
     """Over-representation of the top positive and top negative features of every list; the
     background is every feature of the list's layer that received a score (mapped to genes).
 
     With ``conditional_alpha``, each set is also tested without the genes of the sets above it
     (same list and side) whose FDR is below ``conditional_alpha`` (``p_conditional``,
-    ``fdr_conditional``, ``explained_by``; see :func:`conditional_prerank`)."""
+    ``fdr_conditional``, ``explained_by``; see :func:`conditional_prerank`).
+    """
     out = []
     for key, scores in lists.items():
         gm = (gene_maps or {}).get(key[0])
@@ -130,8 +171,7 @@ def ora_lists(lists: dict[tuple, pd.Series], gene_sets: dict[str, list[str]], *,
             if conditional_alpha is not None:
                 universe = set(s.index)
                 sets = {t: [g for g in dict.fromkeys(gene_sets[t]) if g in universe] for t in res["term"]}
-                reduced, blocked = blocked_sets(list(res["term"]), (res["fdr"] < conditional_alpha).to_numpy(),
-                                                sets)
+                reduced, blocked = blocked_sets(list(res["term"]), (res["fdr"] < conditional_alpha).to_numpy(), sets)
                 changed = {t: g for t, g in reduced.items() if blocked[t]}
                 again = overrepresentation(chosen, s.index, changed, min_size=min_size, max_size=max_size)
                 p_cond = res.set_index("term")["p"].copy()

@@ -1,7 +1,8 @@
 """What to test against what: collections, layers and gene maps assembled from config ``enrichment``
 (:func:`plan_enrichment`; :func:`make_plan` from the settings and the files read), run per collection
 (:func:`run_collections`; the prerank options config sets: :func:`prerank_options`), and the config
-check made when the workflow starts (:func:`check_enrichment_config`)."""
+check made when the workflow starts (:func:`check_enrichment_config`).
+"""
 
 from __future__ import annotations
 
@@ -10,17 +11,18 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from moflow.errors import InputError
-from moflow.settings import Enrichment, Settings, reads
 from moflow.enrich.genemap import GeneMap, build_gene_maps
 from moflow.enrich.genesets import check_overlap, parse_gmt
+from moflow.errors import InputError
+from moflow.settings import Enrichment, Settings, reads
 
 
 @dataclass(frozen=True)
 class Collection:
     """One collection of sets and the layers it is tested in. ``gene_level``: the layers' features
     are mapped to genes first (gene-set collections); otherwise the sets name the layer's own
-    features (a layer's ``feature_sets``)."""
+    features (a layer's ``feature_sets``).
+    """
 
     name: str
     path: str
@@ -45,19 +47,32 @@ class EnrichmentPlan:
 
 def enrichment_layers(omics: pd.DataFrame, settings: Enrichment) -> tuple[list[str], dict[str, dict[str, str]]]:
     """(layers with genes, {layer: {name: GMT path}} of layers with their own feature sets), from the
-    omics sheet (``gene_ids``) and config ``enrichment: layers``."""
+    omics sheet (``gene_ids``) and config ``enrichment: layers``.
+    """
     layer_cfg = settings.layers
-    gene_ids = omics.set_index("layer")["gene_ids"].astype(str).str.strip() if "gene_ids" in omics.columns \
+    gene_ids = (
+        omics.set_index("layer")["gene_ids"].astype(str).str.strip()
+        if "gene_ids" in omics.columns
         else pd.Series("none", index=omics["layer"])
-    genes = [lay for lay in omics["layer"]
-             if gene_ids.get(lay) == "symbol" or (lay in layer_cfg and layer_cfg[lay].annotation)]
+    )
+    genes = [
+        lay
+        for lay in omics["layer"]
+        if gene_ids.get(lay) == "symbol" or (lay in layer_cfg and layer_cfg[lay].annotation)
+    ]
     feats = {lay: dict(layer_cfg[lay].feature_sets) if lay in layer_cfg else {} for lay in omics["layer"]}
     return genes, {k: v for k, v in feats.items() if v}
 
 
-def plan_enrichment(omics: pd.DataFrame, settings: Enrichment, *, gmt_lines: dict[str, list[str]],
-                    annotations: dict[str, pd.DataFrame], layer_features: dict[str, list],
-                    log: logging.Logger | None = None) -> EnrichmentPlan:
+def plan_enrichment(
+    omics: pd.DataFrame,
+    settings: Enrichment,
+    *,
+    gmt_lines: dict[str, list[str]],
+    annotations: dict[str, pd.DataFrame],
+    layer_features: dict[str, list],
+    log: logging.Logger | None = None,
+) -> EnrichmentPlan:
     """Parse every collection, build the gene maps and check that each collection shares at least
     ``min_overlap`` of every layer's genes (or features). Raises InputError naming the file, the
     line or layer, and the fix.
@@ -67,8 +82,9 @@ def plan_enrichment(omics: pd.DataFrame, settings: Enrichment, *, gmt_lines: dic
     scores (the layer's features after preprocessing).
     """
     gene_layers, feature_sets = enrichment_layers(omics, settings)
-    maps = build_gene_maps(omics[omics["layer"].isin(gene_layers)], settings.layers, annotations,
-                           features=layer_features)
+    maps = build_gene_maps(
+        omics[omics["layer"].isin(gene_layers)], settings.layers, annotations, features=layer_features
+    )
     min_overlap = float(settings.min_overlap)
     collections = []
     for name, path in settings.gene_sets.items():
@@ -90,14 +106,17 @@ def plan_enrichment(omics: pd.DataFrame, settings: Enrichment, *, gmt_lines: dic
     names = [c.name for c in collections]
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup:
-        raise InputError(f"config enrichment: the collection name(s) {', '.join(dup)} are used twice (gene_sets and a "
-                         "layer's feature_sets, or two layers). Give every collection its own name.")
+        raise InputError(
+            f"config enrichment: the collection name(s) {', '.join(dup)} are used twice (gene_sets and a "
+            "layer's feature_sets, or two layers). Give every collection its own name."
+        )
     return EnrichmentPlan(tuple(collections), maps)
 
 
 def run_collections(plan: EnrichmentPlan, lists: dict[tuple, pd.Series], func, **kwargs) -> pd.DataFrame:
     """Run ``func`` (:func:`prerank_lists`, :func:`ora_lists`, ...) per collection on the lists of
-    its layers; one table with a leading ``collection`` column."""
+    its layers; one table with a leading ``collection`` column.
+    """
     out = []
     for c in plan.collections:
         sub = {k: v for k, v in lists.items() if k[0] in c.layers}
@@ -112,12 +131,14 @@ def run_collections(plan: EnrichmentPlan, lists: dict[tuple, pd.Series], func, *
     return empty
 
 
-def check_enrichment_config(settings: Enrichment, layers, *, exists, produced=(), download_dir: str = "resources/genesets"
-                            ) -> None:
+def check_enrichment_config(
+    settings: Enrichment, layers, *, exists, produced=(), download_dir: str = "resources/genesets"
+) -> None:
     """Check config ``enrichment`` when the workflow starts: known layers, and every file it names
     exists, is made by the workflow (``produced``, e.g. the demo's gene sets) or is a library that
     the download rule will fetch because downloads are on. A gene-set entry that is not a file is an
-    error, never a lookup on a server. ``exists``: path -> bool."""
+    error, never a lookup on a server. ``exists``: path -> bool.
+    """
     problems = []
     layer_cfg = settings.layers
     for layer in layer_cfg:
@@ -128,21 +149,27 @@ def check_enrichment_config(settings: Enrichment, layers, *, exists, produced=()
         path = str(path)
         if exists(path) or path in set(produced):
             continue
-        stem = path[len(download_dir) + 1:-4] if path.startswith(download_dir + "/") and path.endswith(".gmt") else None
+        stem = (
+            path[len(download_dir) + 1 : -4] if path.startswith(download_dir + "/") and path.endswith(".gmt") else None
+        )
         if stem is not None and enabled and stem in libraries:
             continue
         if "/" not in path and "." not in path:
             problems.append(
                 f"gene_sets: {name}: '{path}' is not a file. Gene sets are read from local GMT files only; a library "
                 "name is never looked up online. Name a GMT file, or fetch the library once with enrichment: download: "
-                f"{{enabled: true, libraries: [{path}]}} and gene_sets: {{{name}: {download_dir}/{path}.gmt}}")
+                f"{{enabled: true, libraries: [{path}]}} and gene_sets: {{{name}: {download_dir}/{path}.gmt}}"
+            )
         elif stem is not None and stem in libraries:
             problems.append(
                 f"gene_sets: {name}: {path} is not here and downloads are off (enrichment: download: enabled: false). "
-                "Copy the GMT file there, or turn downloads on")
+                "Copy the GMT file there, or turn downloads on"
+            )
         else:
-            problems.append(f"gene_sets: {name}: file {path} not found. Name an existing GMT file"
-                            + (f" (or list '{stem}' under download: libraries)" if stem is not None else ""))
+            problems.append(
+                f"gene_sets: {name}: file {path} not found. Name an existing GMT file"
+                + (f" (or list '{stem}' under download: libraries)" if stem is not None else "")
+            )
     for layer, cfg in layer_cfg.items():
         if cfg.annotation and not exists(str(cfg.annotation)):
             problems.append(f"layers: {layer}: annotation file {cfg.annotation} not found")
@@ -154,8 +181,9 @@ def check_enrichment_config(settings: Enrichment, layers, *, exists, produced=()
 
 
 @reads("enrichment")
-def make_plan(omics: pd.DataFrame, files: tuple[dict, dict], layer_features: dict, settings: Settings
-              ) -> EnrichmentPlan:
+def make_plan(
+    omics: pd.DataFrame, files: tuple[dict, dict], layer_features: dict, settings: Settings
+) -> EnrichmentPlan:
     """The enrichment plan of a run, from the omics sheet, the files config ``enrichment`` names and the settings.
 
     :func:`plan_enrichment` with the gene-set lines and annotations read from ``files``; what it
@@ -178,8 +206,14 @@ def make_plan(omics: pd.DataFrame, files: tuple[dict, dict], layer_features: dic
         The collections and the feature -> gene maps.
     """
     gmt_lines, annotations = files
-    return plan_enrichment(omics, settings.enrichment, gmt_lines=gmt_lines, annotations=annotations,
-                           layer_features=layer_features, log=logging.getLogger("moflow"))
+    return plan_enrichment(
+        omics,
+        settings.enrichment,
+        gmt_lines=gmt_lines,
+        annotations=annotations,
+        layer_features=layer_features,
+        log=logging.getLogger("moflow"),
+    )
 
 
 @reads("enrichment", "seed")
@@ -190,5 +224,12 @@ def prerank_options(settings: Settings) -> dict:
     config ``enrichment: conditional`` is off).
     """
     en = settings.enrichment
-    return {"permutations": en.permutations, "min_size": en.min_size, "max_size": en.max_size, "weight": en.weight,
-            "seed": settings.seed, "engine": en.engine, "conditional_alpha": en.alpha if en.conditional else None}
+    return {
+        "permutations": en.permutations,
+        "min_size": en.min_size,
+        "max_size": en.max_size,
+        "weight": en.weight,
+        "seed": settings.seed,
+        "engine": en.engine,
+        "conditional_alpha": en.alpha if en.conditional else None,
+    }

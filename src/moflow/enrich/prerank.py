@@ -1,5 +1,6 @@
 """Prerank (GSEA) of score lists: the moflow engine (shared per-size null, see the package docstring
-:mod:`moflow.enrich`), the gseapy engine, ranking of results and the conditional test."""
+:mod:`moflow.enrich`), the gseapy engine, ranking of results and the conditional test.
+"""
 
 from __future__ import annotations
 
@@ -32,7 +33,8 @@ def _ranked(scores: pd.Series) -> pd.Series:
 def _running_extremes(P: np.ndarray, W: np.ndarray | None, N: int):
     """Enrichment scores of hit positions ``P`` (rows: sets or permutations, sorted, 0-based) in a
     list of ``N`` genes. ``W``: |score|^weight at the hits (None: weight 0). Returns ES, and the hit
-    index where the maximum (ES >= 0) or the minimum (ES < 0) is reached."""
+    index where the maximum (ES >= 0) or the minimum (ES < 0) is reached.
+    """
     B, m = P.shape
     k = np.arange(m)
     miss = (P - k) / (N - m)  # misses strictly before hit k, as a fraction of all misses
@@ -63,7 +65,8 @@ def _permutations(N: int, n: int, seed: int, block: int) -> np.ndarray:
 
 def _window_positions(N: int, m: int, j: int, n: int, seed: int) -> np.ndarray:
     """The j-th batch of ``n`` random m-subsets of range(N), rows sorted: disjoint windows of the rows
-    of shared random permutations (a random m-subset is any m positions of a random permutation)."""
+    of shared random permutations (a random m-subset is any m positions of a random permutation).
+    """
     per = max(1, N // m)
     block, k = divmod(j, per)
     perm = _permutations(N, n, seed, block)
@@ -82,7 +85,8 @@ def _null_window_unweighted(N: int, m: int, j: int, n: int, seed: int) -> np.nda
 def _null_es(N: int, m: int, c: int, n: int, seed: int, W_all: np.ndarray | None) -> np.ndarray:
     """Null ES of size-m sets: ``c`` batches of ``n`` random subsets, one batch per set of that size,
     so a list's null holds as many distinct draws as gseapy's (sets x permutations). With weight 0
-    the batches depend on (N, m) only and are cached across lists."""
+    the batches depend on (N, m) only and are cached across lists.
+    """
     if W_all is None:
         return np.concatenate([_null_window_unweighted(N, m, j, n, seed) for j in range(c)])
     P = np.concatenate([_window_positions(N, m, j, n, seed) for j in range(c)])
@@ -122,10 +126,12 @@ def _gsea_stats(es: np.ndarray, sizes: np.ndarray, nulls: dict[int, np.ndarray])
     zero_obs = np.searchsorted(obs, 0.0, side="left")
     n_pos_obs, n_neg_obs = len(obs) - zero_obs, zero_obs
     pos = nes >= 0
-    beyond_null = np.where(pos, len(vals) - np.searchsorted(vals, nes, side="left"),
-                           np.searchsorted(vals, nes, side="right"))
-    beyond_obs = np.where(pos, len(obs) - np.searchsorted(obs, nes, side="left"),
-                          np.searchsorted(obs, nes, side="right"))
+    beyond_null = np.where(
+        pos, len(vals) - np.searchsorted(vals, nes, side="left"), np.searchsorted(vals, nes, side="right")
+    )
+    beyond_obs = np.where(
+        pos, len(obs) - np.searchsorted(obs, nes, side="left"), np.searchsorted(obs, nes, side="right")
+    )
     tail = (beyond_null + 1) / (np.where(pos, n_pos_null, n_neg_null) + 1)
     fdr = np.minimum(1.0, tail / (beyond_obs / np.where(pos, max(n_pos_obs, 1), max(n_neg_obs, 1))))
     pooled_p = np.minimum(1.0, tail)
@@ -137,8 +143,9 @@ def _gsea_stats(es: np.ndarray, sizes: np.ndarray, nulls: dict[int, np.ndarray])
     return nes, p, fdr, signed_z(nes, pooled_p)
 
 
-def _prerank_moflow(rnk: pd.Series, sets: dict[str, list[str]], *, permutations: int, weight: float,
-                    seed: int) -> pd.DataFrame:
+def _prerank_moflow(
+    rnk: pd.Series, sets: dict[str, list[str]], *, permutations: int, weight: float, seed: int
+) -> pd.DataFrame:
     genes = pd.Index(rnk.index.astype(str))
     N = len(genes)
     names = list(sets)
@@ -153,44 +160,75 @@ def _prerank_moflow(rnk: pd.Series, sets: dict[str, list[str]], *, permutations:
     for m in np.unique(sizes):
         m = int(m)
         idx = np.flatnonzero(sizes == m)
-        P = np.sort(np.stack([pos[bounds[i]:bounds[i + 1]] for i in idx]), axis=1)
+        P = np.sort(np.stack([pos[bounds[i] : bounds[i + 1]] for i in idx]), axis=1)
         e, at, is_pos = _running_extremes(P, W_all[P] if weight else None, N)
         es[idx] = e
         for j, i in enumerate(idx):
-            hits = P[j, : at[j] + 1] if is_pos[j] else P[j, at[j]:][::-1]
+            hits = P[j, : at[j] + 1] if is_pos[j] else P[j, at[j] :][::-1]
             lead[i] = ";".join(genes[hits])
         nulls[m] = _null_es(N, m, len(idx), permutations, seed, W_all if weight else None)
     nes, p, fdr, z = _gsea_stats(es, sizes, nulls)
-    return pd.DataFrame({"term": names, "es": es, "nes": nes, "p": p, "fdr": fdr, "z": z, "set_size": sizes,
-                         "leading_edge": lead})
+    return pd.DataFrame(
+        {"term": names, "es": es, "nes": nes, "p": p, "fdr": fdr, "z": z, "set_size": sizes, "leading_edge": lead}
+    )
 
 
-def _prerank_gseapy(rnk: pd.Series, sets: dict[str, list[str]], *, permutations: int, min_size: int,
-                    max_size: int, weight: float, seed: int, threads: int) -> pd.DataFrame:
+def _prerank_gseapy(
+    rnk: pd.Series,
+    sets: dict[str, list[str]],
+    *,
+    permutations: int,
+    min_size: int,
+    max_size: int,
+    weight: float,
+    seed: int,
+    threads: int,
+) -> pd.DataFrame:
     import gseapy
 
     logging.getLogger("gseapy").setLevel(logging.ERROR)
     with contextlib.redirect_stdout(_io.StringIO()), contextlib.redirect_stderr(_io.StringIO()):
-        res = gseapy.prerank(rnk=rnk, gene_sets=sets, permutation_num=int(permutations), min_size=min_size,
-                             max_size=max_size, weight=float(weight), seed=int(seed), threads=int(threads),
-                             outdir=None, no_plot=True, verbose=False)
+        res = gseapy.prerank(
+            rnk=rnk,
+            gene_sets=sets,
+            permutation_num=int(permutations),
+            min_size=min_size,
+            max_size=max_size,
+            weight=float(weight),
+            seed=int(seed),
+            threads=int(threads),
+            outdir=None,
+            no_plot=True,
+            verbose=False,
+        )
     r = res.res2d
     nes, p = pd.to_numeric(r["NES"]), pd.to_numeric(r["NOM p-val"])
-    return pd.DataFrame({
-        "term": r["Term"].astype(str),
-        "es": pd.to_numeric(r["ES"]),
-        "nes": nes,
-        "p": p,
-        "fdr": pd.to_numeric(r["FDR q-val"]),
-        "z": signed_z(nes, np.maximum(p, 1 / (permutations + 1))),
-        "set_size": [len(sets[t]) for t in r["Term"].astype(str)],
-        "leading_edge": r["Lead_genes"].astype(str),
-    })
+    return pd.DataFrame(
+        {
+            "term": r["Term"].astype(str),
+            "es": pd.to_numeric(r["ES"]),
+            "nes": nes,
+            "p": p,
+            "fdr": pd.to_numeric(r["FDR q-val"]),
+            "z": signed_z(nes, np.maximum(p, 1 / (permutations + 1))),
+            "set_size": [len(sets[t]) for t in r["Term"].astype(str)],
+            "leading_edge": r["Lead_genes"].astype(str),
+        }
+    )
 
 
-def prerank(scores: pd.Series, gene_sets: dict[str, list[str]], *, permutations: int = 1000,
-            min_size: int = 10, max_size: int = 500, weight: float = 0.0, seed: int = 0,
-            threads: int = 1, engine: str = "moflow") -> pd.DataFrame:
+def prerank(
+    scores: pd.Series,
+    gene_sets: dict[str, list[str]],
+    *,
+    permutations: int = 1000,
+    min_size: int = 10,
+    max_size: int = 500,
+    weight: float = 0.0,
+    seed: int = 0,
+    threads: int = 1,
+    engine: str = "moflow",
+) -> pd.DataFrame:
     """GSEA prerank of one list; returns term, ES, NES, p, FDR, set size, leading-edge genes.
 
     Sets are restricted to the ranked genes and tested when their size there lies in
@@ -211,8 +249,16 @@ def prerank(scores: pd.Series, gene_sets: dict[str, list[str]], *, permutations:
     if not sets:
         return pd.DataFrame(columns=PRERANK_COLUMNS)
     if engine == "gseapy":
-        return _prerank_gseapy(rnk, sets, permutations=permutations, min_size=min_size, max_size=max_size,
-                               weight=weight, seed=seed, threads=threads)
+        return _prerank_gseapy(
+            rnk,
+            sets,
+            permutations=permutations,
+            min_size=min_size,
+            max_size=max_size,
+            weight=weight,
+            seed=seed,
+            threads=threads,
+        )
     return _prerank_moflow(rnk, sets, permutations=int(permutations), weight=float(weight), seed=int(seed))
 
 
@@ -232,63 +278,146 @@ def rank_results(df: pd.DataFrame, by: list[str], *, stat: str = "nes") -> pd.Da
 
 def empty_ranked_results(keys: list[str], columns: list[str]) -> pd.DataFrame:
     """An empty result table of many lists: the key columns, ``columns`` and the columns
-    :func:`rank_results` adds (``rank``, ``direction``, ``side_rank``)."""
+    :func:`rank_results` adds (``rank``, ``direction``, ``side_rank``).
+    """
     return pd.DataFrame(columns=[*keys, *columns, "rank", "direction", "side_rank"])
 
 
-def prerank_lists(lists: dict[tuple, pd.Series], gene_sets: dict[str, list[str]], *, keys: list[str],
-                  gene_maps: dict[str, GeneMap] | None = None, permutations: int = 1000, min_size: int = 10,
-                  max_size: int = 500, weight: float = 0.0, seed: int = 0, engine: str = "moflow",
-                  conditional_alpha: float | None = 0.05) -> pd.DataFrame:
+def prerank_lists(
+    lists: dict[tuple, pd.Series],
+    gene_sets: dict[str, list[str]],
+    *,
+    keys: list[str],
+    gene_maps: dict[str, GeneMap] | None = None,
+    permutations: int = 1000,
+    min_size: int = 10,
+    max_size: int = 500,
+    weight: float = 0.0,
+    seed: int = 0,
+    engine: str = "moflow",
+    conditional_alpha: float | None = 0.05,
+) -> pd.DataFrame:
     """Prerank of many lists ({(layer, ...): feature scores}), features mapped to genes per layer
     (``gene_maps``; a layer without a map is tested on its feature IDs). Ranked per list; with
-    ``conditional_alpha``, each list also gets :func:`conditional_prerank`."""
+    ``conditional_alpha``, each list also gets :func:`conditional_prerank`.
+    """
     out = []
     for key, scores in lists.items():
         gm = (gene_maps or {}).get(key[0])
         s = gm.scores(scores) if gm is not None else scores
-        res = prerank(s, gene_sets, permutations=permutations, min_size=min_size, max_size=max_size,
-                      weight=weight, seed=seed, engine=engine)
+        res = prerank(
+            s,
+            gene_sets,
+            permutations=permutations,
+            min_size=min_size,
+            max_size=max_size,
+            weight=weight,
+            seed=seed,
+            engine=engine,
+        )
         if conditional_alpha is not None and not res.empty:
-            res = conditional_prerank(res, s, gene_sets, alpha=conditional_alpha, min_size=min_size,
-                                      max_size=max_size, permutations=permutations, weight=weight, seed=seed,
-                                      engine=engine)
+            res = conditional_prerank(
+                res,
+                s,
+                gene_sets,
+                alpha=conditional_alpha,
+                min_size=min_size,
+                max_size=max_size,
+                permutations=permutations,
+                weight=weight,
+                seed=seed,
+                engine=engine,
+            )
         for name, value in reversed(list(zip(keys, key))):
             res.insert(0, name, value)
         out.append(res)
     out = [o for o in out if not o.empty]
     if not out:
-        extra = ["nes_conditional", "p_conditional", "fdr_conditional", "z_conditional", "explained_by"] \
-            if conditional_alpha else []
+        extra = (
+            ["nes_conditional", "p_conditional", "fdr_conditional", "z_conditional", "explained_by"]
+            if conditional_alpha
+            else []
+        )
         return empty_ranked_results(keys, PRERANK_COLUMNS + extra)
     return rank_results(pd.concat(out, ignore_index=True), keys)
 
 
-def factor_enrichment(weights: pd.DataFrame, gene_sets: dict[str, list[str]], *, layers: list[str],
-                      gene_maps: dict[str, GeneMap] | None = None, variance: pd.DataFrame | None = None,
-                      min_variance_explained: float = 0.0, permutations: int = 1000, min_size: int = 10,
-                      max_size: int = 500, weight: float = 0.0, seed: int = 0, engine: str = "moflow") -> pd.DataFrame:
+def factor_enrichment(
+    weights: pd.DataFrame,
+    gene_sets: dict[str, list[str]],
+    *,
+    layers: list[str],
+    gene_maps: dict[str, GeneMap] | None = None,
+    variance: pd.DataFrame | None = None,
+    min_variance_explained: float = 0.0,
+    permutations: int = 1000,
+    min_size: int = 10,
+    max_size: int = 500,
+    weight: float = 0.0,
+    seed: int = 0,
+    engine: str = "moflow",
+) -> pd.DataFrame:
     """Prerank of MOFA weights, per factor and per gene-mapped layer (see :func:`weight_lists`).
 
     ``weights``: long table with columns view, feature, factor, weight.
     """
     lists = weight_lists(weights, layers=layers, variance=variance, min_variance_explained=min_variance_explained)
-    return prerank_lists(lists, gene_sets, keys=["layer", "factor"], gene_maps=gene_maps, permutations=permutations,
-                         min_size=min_size, max_size=max_size, weight=weight, seed=seed, engine=engine)
+    return prerank_lists(
+        lists,
+        gene_sets,
+        keys=["layer", "factor"],
+        gene_maps=gene_maps,
+        permutations=permutations,
+        min_size=min_size,
+        max_size=max_size,
+        weight=weight,
+        seed=seed,
+        engine=engine,
+    )
 
 
-def model_enrichment(coefficients: pd.DataFrame, gene_sets: dict[str, list[str]], *, layers: list[str],
-                     gene_maps: dict[str, GeneMap] | None = None, permutations: int = 1000, min_size: int = 10,
-                     max_size: int = 500, weight: float = 0.0, seed: int = 0, engine: str = "moflow") -> pd.DataFrame:
+def model_enrichment(
+    coefficients: pd.DataFrame,
+    gene_sets: dict[str, list[str]],
+    *,
+    layers: list[str],
+    gene_maps: dict[str, GeneMap] | None = None,
+    permutations: int = 1000,
+    min_size: int = 10,
+    max_size: int = 500,
+    weight: float = 0.0,
+    seed: int = 0,
+    engine: str = "moflow",
+) -> pd.DataFrame:
     """Prerank of a model's coefficients per layer and target class (columns layer, target, ...)."""
     lists = coefficient_lists(coefficients, layers=layers)
-    return prerank_lists(lists, gene_sets, keys=["layer", "target"], gene_maps=gene_maps, permutations=permutations,
-                         min_size=min_size, max_size=max_size, weight=weight, seed=seed, engine=engine)
+    return prerank_lists(
+        lists,
+        gene_sets,
+        keys=["layer", "target"],
+        gene_maps=gene_maps,
+        permutations=permutations,
+        min_size=min_size,
+        max_size=max_size,
+        weight=weight,
+        seed=seed,
+        engine=engine,
+    )
 
 
-def conditional_prerank(res: pd.DataFrame, scores: pd.Series, gene_sets: dict[str, list[str]], *,
-                        alpha: float = 0.05, min_size: int = 10, max_size: int = 500, permutations: int = 1000,
-                        weight: float = 0.0, seed: int = 0, engine: str = "moflow") -> pd.DataFrame:
+def conditional_prerank(
+    res: pd.DataFrame,
+    scores: pd.Series,
+    gene_sets: dict[str, list[str]],
+    *,
+    alpha: float = 0.05,
+    min_size: int = 10,
+    max_size: int = 500,
+    permutations: int = 1000,
+    weight: float = 0.0,
+    seed: int = 0,
+    engine: str = "moflow",
+) -> pd.DataFrame:
     """Add a conditional test to one list's prerank result (``res`` from :func:`prerank`; sets are
     taken in the order of :func:`rank_results`: FDR, then larger |NES|, then name).
 
@@ -302,8 +431,9 @@ def conditional_prerank(res: pd.DataFrame, scores: pd.Series, gene_sets: dict[st
     """
     res = res.assign(_a=res["nes"].abs()).sort_values(["fdr", "_a", "term"], ascending=[True, False, True])
     res = res.drop(columns="_a").reset_index(drop=True)
-    out = res.assign(nes_conditional=np.nan, p_conditional=np.nan, fdr_conditional=np.nan, z_conditional=np.nan,
-                     explained_by="")
+    out = res.assign(
+        nes_conditional=np.nan, p_conditional=np.nan, fdr_conditional=np.nan, z_conditional=np.nan, explained_by=""
+    )
     if res.empty:
         return out
     rnk = _ranked(scores)
@@ -313,8 +443,16 @@ def conditional_prerank(res: pd.DataFrame, scores: pd.Series, gene_sets: dict[st
     significant = (res["fdr"] < alpha).to_numpy()
     reduced, blocked = blocked_sets(list(res["term"]), significant, sets, same_group=direction)
     out["explained_by"] = out["term"].map(blocked)
-    again = prerank(rnk, reduced, permutations=permutations, min_size=min_size, max_size=max_size, weight=weight,
-                    seed=seed, engine=engine).set_index("term")
+    again = prerank(
+        rnk,
+        reduced,
+        permutations=permutations,
+        min_size=min_size,
+        max_size=max_size,
+        weight=weight,
+        seed=seed,
+        engine=engine,
+    ).set_index("term")
     again = again.reindex(out["term"])
     out["nes_conditional"] = again["nes"].to_numpy()
     out["p_conditional"] = again["p"].to_numpy()

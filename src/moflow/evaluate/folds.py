@@ -10,7 +10,8 @@ probabilities ``p_<class>`` (:func:`class_columns`) or ``prediction``; a surviva
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -27,7 +28,7 @@ SURV_PREFIX = "S@"  # prediction columns of the survival probability at a grid t
 def grid_of(pred: pd.DataFrame) -> tuple[list[str], np.ndarray]:
     """The survival-probability columns of a prediction table and their times."""
     cols = [c for c in pred.columns if c.startswith(SURV_PREFIX)]
-    return cols, np.array([float(c[len(SURV_PREFIX):]) for c in cols])
+    return cols, np.array([float(c[len(SURV_PREFIX) :]) for c in cols])
 
 
 def class_columns(pred: pd.DataFrame) -> list[str]:
@@ -45,7 +46,8 @@ def preprocess_fold(
 ) -> tuple[dict[str, pd.DataFrame], dict[str, pd.DataFrame]]:
     """Fit each layer's chain on the training samples that have the layer (plus that layer's QC
     injections) and transform both sides. Returns (train layers, test layers), each reindexed to the
-    given sample lists (a sample lacking a layer gets a row of missing values)."""
+    given sample lists (a sample lacking a layer gets a row of missing values).
+    """
     qc = qc or {}
     tr_out, te_out = {}, {}
     for name, X in raw.items():
@@ -60,7 +62,8 @@ def preprocess_fold(
 def survival_columns(T: pd.DataFrame, train_risk: pd.Series, y_train: pd.DataFrame, grid) -> pd.DataFrame:
     """A survival strategy's held-out risks ``T`` with what is derived from its training side only:
     ``risk_group`` (high above the median training risk, else low) and the survival probability at
-    each ``grid`` time (``S@<time>``: Breslow baseline hazard of the training risks)."""
+    each ``grid`` time (``S@<time>``: Breslow baseline hazard of the training risks).
+    """
     from moflow.evaluate.survival_scores import breslow, survival_function
 
     ok = train_risk.notna()
@@ -80,12 +83,24 @@ def survival_columns(T: pd.DataFrame, train_risk: pd.Series, y_train: pd.DataFra
     return out
 
 
-def predict_split(model, train_layers: dict[str, pd.DataFrame], test_layers: dict[str, pd.DataFrame],
-                  y: pd.Series, train: list[str], test: list[str], *, strategy: str, split: str,
-                  classes: list[str] | None = None, grid=None, shared=None) -> pd.DataFrame:
+def predict_split(
+    model,
+    train_layers: dict[str, pd.DataFrame],
+    test_layers: dict[str, pd.DataFrame],
+    y: pd.Series,
+    train: list[str],
+    test: list[str],
+    *,
+    strategy: str,
+    split: str,
+    classes: list[str] | None = None,
+    grid=None,
+    shared=None,
+) -> pd.DataFrame:
     """Fit one strategy on the training side and predict the test side: one row per test sample. A
     survival outcome's rows also get the columns of :func:`survival_columns` (``grid``: the times).
-    ``shared``: the split's :class:`moflow.integrate.SharedFits` (equal single-layer fits done once)."""
+    ``shared``: the split's :class:`moflow.integrate.SharedFits` (equal single-layer fits done once).
+    """
     model = model.fit(train_layers, y.loc[train], shared=shared)
     T = model.predict_table(test_layers).reindex(test)
     if classes is not None:  # a class absent from this training side gets probability 0
@@ -123,7 +138,8 @@ def run_fold(
 
     ``strategies`` maps a name to a factory returning an unfitted estimator; ``grid``: the times at
     which a survival outcome's survival probabilities are predicted; ``log`` (a logger) gets each
-    layer's feature count and each strategy's time."""
+    layer's feature count and each strategy's time.
+    """
     import time
 
     from moflow.integrate import SharedFits
@@ -131,15 +147,22 @@ def run_fold(
     t = time.perf_counter()
     tr, te = preprocess_fold(raw, preprocessors, y, train, test, qc)
     if log is not None:
-        log.info("split %s: preprocessing %.1f s (%s)", split, time.perf_counter() - t,
-                 ", ".join(f"{n} {X.shape[1]} features" for n, X in tr.items()))
+        log.info(
+            "split %s: preprocessing %.1f s (%s)",
+            split,
+            time.perf_counter() - t,
+            ", ".join(f"{n} {X.shape[1]} features" for n, X in tr.items()),
+        )
     classes = sorted(y.loc[train].astype(str).unique()) if task == "classification" else None
     out = []
     shared = SharedFits()  # single_<layer> and late's base models: one fit each in this split
     for name, factory in strategies.items():
         t = time.perf_counter()
-        out.append(predict_split(factory(), tr, te, y, train, test, strategy=name, split=split,
-                                 classes=classes, grid=grid, shared=shared))
+        out.append(
+            predict_split(
+                factory(), tr, te, y, train, test, strategy=name, split=split, classes=classes, grid=grid, shared=shared
+            )
+        )
         if log is not None:
             log.info("split %s: %s %.1f s", split, name, time.perf_counter() - t)
     return pd.concat(out, ignore_index=True)

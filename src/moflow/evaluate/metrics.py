@@ -3,7 +3,8 @@ strategies are ranked by), one set of predictions (:func:`score_predictions`), e
 strategy (:func:`fold_scores`), the external test set with bootstrap intervals
 (:func:`external_scores`, :func:`clinical_scores`), and a survival outcome's scores and the times they
 are taken at (:func:`survival_prediction_scores`, :func:`evaluation_times`; the estimators themselves
-are in :mod:`moflow.evaluate.survival_scores`)."""
+are in :mod:`moflow.evaluate.survival_scores`).
+"""
 
 from __future__ import annotations
 
@@ -19,8 +20,12 @@ REG_METRICS = ("r2", "pearson_r", "rmse")
 # auc_<time> columns) and the integrated Brier score (lower is better)
 SURV_METRICS = ("harrell_c", "uno_c", "td_auc", "integrated_brier")
 # the range a metric can take: its interval is clipped to it (R2 cannot exceed 1, however wide)
-METRIC_BOUNDS = {**{m: (0.0, 1.0) for m in CLASS_METRICS + SURV_METRICS}, "r2": (-np.inf, 1.0),
-                 "pearson_r": (-1.0, 1.0), "rmse": (0.0, np.inf)}
+METRIC_BOUNDS = {
+    **{m: (0.0, 1.0) for m in CLASS_METRICS + SURV_METRICS},
+    "r2": (-np.inf, 1.0),
+    "pearson_r": (-1.0, 1.0),
+    "rmse": (0.0, np.inf),
+}
 
 
 def primary_metric(task: str) -> str:
@@ -35,7 +40,8 @@ def auc_column(t: float) -> str:
 def evaluation_times(y_train: pd.DataFrame, configured=()) -> tuple[np.ndarray, np.ndarray]:
     """The times a survival outcome is scored at: (AUC times, integrated Brier grid). AUC times are
     config ``evaluation: survival_times``, else the quartiles of the training samples' event times;
-    the grid spans the 10th to 90th percentile of their follow-up times (15 points)."""
+    the grid spans the 10th to 90th percentile of their follow-up times (15 points).
+    """
     from moflow.evaluate.survival_scores import default_times, time_grid
 
     time, event = y_train["time"].to_numpy(float), y_train["event"].to_numpy(float) > 0
@@ -57,15 +63,23 @@ def survival_prediction_scores(d: pd.DataFrame, y_train: pd.DataFrame, times) ->
     C, Uno's C and the time-dependent AUC (censoring distribution of the training samples ``y_train``;
     ``auc_<time>`` per AUC time and ``td_auc``, their mean), the integrated Brier score over the grid
     of ``S@`` columns; ``n_test`` and ``n_events``, the effective sample size. NaN where a score
-    cannot be computed (no event among the held-out samples, a time beyond their follow-up)."""
+    cannot be computed (no event among the held-out samples, a time beyond their follow-up).
+    """
     from moflow.evaluate.survival_scores import harrell_c, integrated_brier, time_auc, uno_c
 
     d = d.dropna(subset=["risk"])
     time, event, risk = d["time"].to_numpy(float), d["event"].to_numpy(float) > 0, d["risk"].to_numpy(float)
     tt, te = y_train["time"].to_numpy(float), y_train["event"].to_numpy(float) > 0
     times = np.asarray(times, float)
-    out = {"harrell_c": np.nan, "uno_c": np.nan, "td_auc": np.nan, "integrated_brier": np.nan,
-           **{auc_column(t): np.nan for t in times}, "n_test": len(d), "n_events": int(event.sum())}
+    out = {
+        "harrell_c": np.nan,
+        "uno_c": np.nan,
+        "td_auc": np.nan,
+        "integrated_brier": np.nan,
+        **{auc_column(t): np.nan for t in times},
+        "n_test": len(d),
+        "n_events": int(event.sum()),
+    }
     if len(d) < 2 or not event.any():
         return out
     out["harrell_c"] = harrell_c(time, event, risk)
@@ -81,7 +95,8 @@ def survival_prediction_scores(d: pd.DataFrame, y_train: pd.DataFrame, times) ->
 
 def score_predictions(d: pd.DataFrame, task: str, *, y_train: pd.DataFrame | None = None, times=()) -> dict:
     """Scores of one set of predictions (rows the strategy could not predict are left out); a survival
-    outcome's need the training samples' outcome ``y_train`` and the AUC ``times``."""
+    outcome's need the training samples' outcome ``y_train`` and the AUC ``times``.
+    """
     if task == "survival":
         return survival_prediction_scores(d, y_train, times)
     if task == "classification":
@@ -109,18 +124,31 @@ def score_predictions(d: pd.DataFrame, task: str, *, y_train: pd.DataFrame | Non
     yp = d["prediction"].to_numpy(float)
     if len(d) < 3:
         return {"r2": np.nan, "pearson_r": np.nan, "rmse": np.nan, "n_test": len(d)}
-    return {"r2": r2_score(yt, yp), "pearson_r": float(np.corrcoef(yt, yp)[0, 1]),
-            "rmse": float(np.sqrt(mean_squared_error(yt, yp))), "n_test": len(d)}
+    return {
+        "r2": r2_score(yt, yp),
+        "pearson_r": float(np.corrcoef(yt, yp)[0, 1]),
+        "rmse": float(np.sqrt(mean_squared_error(yt, yp))),
+        "n_test": len(d),
+    }
 
 
-EXTERNAL_CLASS_METRICS = ("accuracy", "balanced_accuracy", "balanced_error_rate", "f1", "sensitivity", "specificity", "roc_auc")
+EXTERNAL_CLASS_METRICS = (
+    "accuracy",
+    "balanced_accuracy",
+    "balanced_error_rate",
+    "f1",
+    "sensitivity",
+    "specificity",
+    "roc_auc",
+)
 EXTERNAL_REG_METRICS = ("r2", "rmse", "pearson_r")
 
 
 def clinical_scores(y_true: np.ndarray, P: np.ndarray, classes: list[str], positive: str | None) -> dict:
     """What a clinician reads off a test set. Binary: sensitivity and specificity of the ``positive``
     class, its F1 and ROC AUC; multiclass: one-vs-rest sensitivity, specificity and F1 averaged over
-    classes (macro), macro one-vs-rest ROC AUC."""
+    classes (macro), macro one-vs-rest ROC AUC.
+    """
     from sklearn.metrics import accuracy_score, f1_score, recall_score
 
     yhat = np.asarray(classes)[np.argmax(P, axis=1)]
@@ -142,8 +170,11 @@ def clinical_scores(y_true: np.ndarray, P: np.ndarray, classes: list[str], posit
         spec.append(np.sum(~t & ~p) / (~t).sum() if (~t).sum() else np.nan)
     out["f1"] = f1_score(y_true, yhat, labels=classes, average="macro", zero_division=0.0)
     out["sensitivity"], out["specificity"] = float(np.nanmean(sens)), float(np.nanmean(spec))
-    out["roc_auc"] = (roc_auc_score(y_true, P / P.sum(1, keepdims=True), multi_class="ovr", average="macro",
-                                    labels=classes) if present == set(classes) else np.nan)
+    out["roc_auc"] = (
+        roc_auc_score(y_true, P / P.sum(1, keepdims=True), multi_class="ovr", average="macro", labels=classes)
+        if present == set(classes)
+        else np.nan
+    )
     return out
 
 
@@ -162,41 +193,62 @@ def _auc(scores: np.ndarray, positive: np.ndarray) -> float:
 def _coded_scores(t: np.ndarray, h: np.ndarray, P: np.ndarray, k: int, pos: int) -> dict:
     """:func:`clinical_scores` from integer class codes (true ``t``, called ``h``), numpy only (the
     bootstrap calls it a thousand times per strategy): the same definitions, class recalls from a
-    confusion matrix, ROC AUC by ranks."""
+    confusion matrix, ROC AUC by ranks.
+    """
     C = np.bincount(t * k + h, minlength=k * k).reshape(k, k)  # rows: true, columns: called
     n_true, n_called, tp = C.sum(1), C.sum(0), np.diag(C).astype(float)
     present = n_true > 0
     with np.errstate(invalid="ignore", divide="ignore"):
         recall = np.where(present, tp / n_true, np.nan)
         spec = np.where(len(t) - n_true > 0, (len(t) - n_true - n_called + tp) / (len(t) - n_true), np.nan)
-        f1 = np.where(2 * tp + (n_called - tp) + (n_true - tp) > 0,
-                      2 * tp / (2 * tp + (n_called - tp) + (n_true - tp)), 0.0)
+        f1 = np.where(
+            2 * tp + (n_called - tp) + (n_true - tp) > 0, 2 * tp / (2 * tp + (n_called - tp) + (n_true - tp)), 0.0
+        )
     out = {"accuracy": float(tp.sum() / len(t)), "balanced_accuracy": float(np.nanmean(recall[present]))}
     out["balanced_error_rate"] = 1.0 - out["balanced_accuracy"]
     if k == 2:
         neg = 1 - pos
-        out.update(f1=float(f1[pos]), sensitivity=float(recall[pos]), specificity=float(recall[neg]),
-                   roc_auc=_auc(P[:, pos], t == pos))
+        out.update(
+            f1=float(f1[pos]),
+            sensitivity=float(recall[pos]),
+            specificity=float(recall[neg]),
+            roc_auc=_auc(P[:, pos], t == pos),
+        )
         return out
-    out.update(f1=float(np.mean(f1)), sensitivity=float(np.nanmean(recall)), specificity=float(np.nanmean(spec)),
-               roc_auc=(float(np.mean([_auc(P[:, c] / P.sum(1), t == c) for c in range(k)])) if present.all()
-                        else np.nan))
+    out.update(
+        f1=float(np.mean(f1)),
+        sensitivity=float(np.nanmean(recall)),
+        specificity=float(np.nanmean(spec)),
+        roc_auc=(float(np.mean([_auc(P[:, c] / P.sum(1), t == c) for c in range(k)])) if present.all() else np.nan),
+    )
     return out
 
 
 def _regression_scores(yt: np.ndarray, yp: np.ndarray) -> dict:
-    return {"r2": r2_score(yt, yp), "rmse": float(np.sqrt(mean_squared_error(yt, yp))),
-            "pearson_r": float(np.corrcoef(yt, yp)[0, 1])}
+    return {
+        "r2": r2_score(yt, yp),
+        "rmse": float(np.sqrt(mean_squared_error(yt, yp))),
+        "pearson_r": float(np.corrcoef(yt, yp)[0, 1]),
+    }
 
 
-def external_scores(pred: pd.DataFrame, *, task: str, positive: str | None = None, n_boot: int = 1000,
-                    seed: int = 0, level: float = 0.95, y_train: pd.DataFrame | None = None,
-                    times=()) -> pd.DataFrame:
+def external_scores(
+    pred: pd.DataFrame,
+    *,
+    task: str,
+    positive: str | None = None,
+    n_boot: int = 1000,
+    seed: int = 0,
+    level: float = 0.95,
+    y_train: pd.DataFrame | None = None,
+    times=(),
+) -> pd.DataFrame:
     """Scores of every strategy on the external test samples (one prediction each, by models trained
     on all training samples), with percentile bootstrap intervals over the test samples (resampled
     within each class for a class outcome, within event status for survival: its scores need the
     training samples' outcome ``y_train`` and the AUC ``times``). Columns ``test_<metric>``,
-    ``test_<metric>_lo`` / ``_hi`` and ``test_n_test``; one row per strategy."""
+    ``test_<metric>_lo`` / ``_hi`` and ``test_n_test``; one row per strategy.
+    """
     import zlib
 
     metrics = {"classification": EXTERNAL_CLASS_METRICS, "survival": SURV_METRICS}.get(task, EXTERNAL_REG_METRICS)
@@ -248,16 +300,18 @@ def external_scores(pred: pd.DataFrame, *, task: str, positive: str | None = Non
         B = pd.DataFrame(boot)
         for m in metrics:
             vals = B[m].dropna().to_numpy() if m in B else np.array([])
-            lo, hi = (np.quantile(vals, [(1 - level) / 2, (1 + level) / 2]) if len(vals) else (np.nan, np.nan))
+            lo, hi = np.quantile(vals, [(1 - level) / 2, (1 + level) / 2]) if len(vals) else (np.nan, np.nan)
             row[f"test_{m}"], row[f"test_{m}_lo"], row[f"test_{m}_hi"] = point[m], float(lo), float(hi)
         rows.append(row)
     return pd.DataFrame(rows)
 
 
-def fold_scores(pred: pd.DataFrame, task: str = "classification", *, y: pd.DataFrame | None = None,
-                times=()) -> pd.DataFrame:
+def fold_scores(
+    pred: pd.DataFrame, task: str = "classification", *, y: pd.DataFrame | None = None, times=()
+) -> pd.DataFrame:
     """Scores of every split x strategy. A survival outcome's need the outcome ``y`` of the samples: a
-    CV split's training samples are the CV samples it does not hold out (the splits partition them)."""
+    CV split's training samples are the CV samples it does not hold out (the splits partition them).
+    """
     rows = []
     samples = pd.Index(pred["sample"].astype(str).unique())
     for (split, strat), d in pred.groupby(["split", "strategy"], sort=True):

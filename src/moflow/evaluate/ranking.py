@@ -1,6 +1,7 @@
 """The scoreboard: every strategy's mean score and corrected interval over the CV splits, ranked by the
 primary metric (external-test scores beside them), and the best integration strategy tested against
-the best single layer."""
+the best single layer.
+"""
 
 from __future__ import annotations
 
@@ -13,11 +14,19 @@ from moflow.evaluate.significance import corrected_interval, corrected_ttest
 COMPARISON_COLUMNS = ["metric", "best_integration", "best_single_layer", "difference", "t", "p", "n_splits"]
 
 
-def scoreboard(scores: pd.DataFrame, *, n_samples: int, min_class: int | None, task: str = "classification",
-               external: pd.DataFrame | None = None, n_events: int | None = None) -> pd.DataFrame:
+def scoreboard(
+    scores: pd.DataFrame,
+    *,
+    n_samples: int,
+    min_class: int | None,
+    task: str = "classification",
+    external: pd.DataFrame | None = None,
+    n_events: int | None = None,
+) -> pd.DataFrame:
     """One row per strategy: mean and corrected 95% interval of each metric over the CV splits, ranked
     by the primary metric; external-test scores beside them where there is an external test set. The
-    effective sample size beside the scores: the smallest class, or the number of events (survival)."""
+    effective sample size beside the scores: the smallest class, or the number of events (survival).
+    """
     metrics = score_metrics(scores, task)
     rows = []
     for strat, d in scores.groupby("strategy", sort=True):

@@ -1,6 +1,7 @@
 """How sure the CV scores are: the mean and Nadeau-Bengio corrected interval of split scores, the
 corrected resampled t-test of two strategies on paired splits, and the label-permutation test of one
-strategy's held-out predictions (by subject where samples share one)."""
+strategy's held-out predictions (by subject where samples share one).
+"""
 
 from __future__ import annotations
 
@@ -16,10 +17,16 @@ from moflow.evaluate.metrics import primary_metric, score_predictions
 log = logging.getLogger("moflow")
 
 
-def corrected_interval(values: np.ndarray, n_train: float, n_test: float, level: float = 0.95,
-                       bounds: tuple[float, float] | None = (0.0, 1.0)):
+def corrected_interval(
+    values: np.ndarray,
+    n_train: float,
+    n_test: float,
+    level: float = 0.95,
+    bounds: tuple[float, float] | None = (0.0, 1.0),
+):
     """Mean and interval of CV split scores with the Nadeau-Bengio corrected variance
-    (splits share training samples, so the naive interval is too narrow)."""
+    (splits share training samples, so the naive interval is too narrow).
+    """
     v = np.asarray(values, float)
     v = v[np.isfinite(v)]
     J = len(v)
@@ -45,8 +52,9 @@ def corrected_ttest(a: np.ndarray, b: np.ndarray, n_train: float, n_test: float)
     return {"difference": float(d.mean()), "t": float(t), "p": float(2 * stats.t.sf(abs(t), J - 1)), "n_splits": J}
 
 
-def permutation_pvalue(pred: pd.DataFrame, *, task: str, n_permutations: int = 1000, seed: int = 0,
-                       subjects: pd.Series | None = None) -> dict:
+def permutation_pvalue(
+    pred: pd.DataFrame, *, task: str, n_permutations: int = 1000, seed: int = 0, subjects: pd.Series | None = None
+) -> dict:
     """Label-permutation test of held-out predictions of one strategy.
 
     Within each split the true labels are permuted against the fixed out-of-fold predictions, and the
@@ -58,7 +66,8 @@ def permutation_pvalue(pred: pd.DataFrame, *, task: str, n_permutations: int = 1
     exchangeable with each other's labels, so the subjects' labels are permuted among the subjects and
     every sample takes its subject's (``unit`` subject). Where a subject's samples carry different
     outcomes (or for a survival outcome) that cannot be done: samples are permuted (``unit`` sample)
-    and a warning says the p-value may be too small."""
+    and a warning says the p-value may be too small.
+    """
     metric = primary_metric(task)
     rng = np.random.default_rng(seed)
     groups = [d.reset_index(drop=True) for _, d in pred.groupby("split", sort=True)]
@@ -75,16 +84,27 @@ def permutation_pvalue(pred: pd.DataFrame, *, task: str, n_permutations: int = 1
                 null[b] = np.nanmean([_permuted_score(rng.permutation(t), h, valid, task) for t, h, valid in coded])
         else:
             for b in range(n_permutations):
-                null[b] = np.nanmean([_permuted_score(first[rng.permutation(len(first))][inverse], h, valid, task)
-                                      for (t, h, valid), (first, inverse) in zip(coded, blocks)])
+                null[b] = np.nanmean(
+                    [
+                        _permuted_score(first[rng.permutation(len(first))][inverse], h, valid, task)
+                        for (t, h, valid), (first, inverse) in zip(coded, blocks)
+                    ]
+                )
     p = (1 + int(np.sum(null >= observed - 1e-12))) / (1 + n_permutations)
-    return {"metric": metric, "observed": observed, "null_mean": float(null.mean()), "p": p,
-            "n_permutations": n_permutations, "unit": "sample" if blocks is None else "subject"}
+    return {
+        "metric": metric,
+        "observed": observed,
+        "null_mean": float(null.mean()),
+        "p": p,
+        "n_permutations": n_permutations,
+        "unit": "sample" if blocks is None else "subject",
+    }
 
 
 def _subject_blocks(groups: list[pd.DataFrame], subjects: pd.Series | None, task: str):
     """Per split: (the label of each subject, each row's subject index) for permuting subjects' labels,
-    or None (no subjects, a survival outcome, or a subject whose samples carry different labels)."""
+    or None (no subjects, a survival outcome, or a subject whose samples carry different labels).
+    """
     if subjects is None:
         return None
     out = []
@@ -93,9 +113,11 @@ def _subject_blocks(groups: list[pd.DataFrame], subjects: pd.Series | None, task
         t = _permutation_codes(d, task)[0]
         codes, first_row, inverse = np.unique(subj.astype(str), return_index=True, return_inverse=True)
         if task == "survival" or not np.array_equal(t, t[first_row][inverse]):
-            log.warning("permutation test: samples are permuted one by one, not by subject (%s); with several "
-                        "samples per subject the p-value may be too small",
-                        "survival outcome" if task == "survival" else "a subject's samples carry different outcomes")
+            log.warning(
+                "permutation test: samples are permuted one by one, not by subject (%s); with several "
+                "samples per subject the p-value may be too small",
+                "survival outcome" if task == "survival" else "a subject's samples carry different outcomes",
+            )
             return None
         out.append((t[first_row], inverse))
     return out
@@ -104,7 +126,8 @@ def _subject_blocks(groups: list[pd.DataFrame], subjects: pd.Series | None, task
 def _survival_permutation(groups: list[pd.DataFrame], rng, n_permutations: int) -> dict:
     """:func:`permutation_pvalue` of Harrell's C: within each split the held-out risks are permuted
     against the fixed (time, event) pairs, the same null as permuting the outcomes against the risks
-    (the comparable pairs are computed once per split)."""
+    (the comparable pairs are computed once per split).
+    """
     from moflow.evaluate.survival_scores import c_from_pairs, comparable_pairs
 
     coded = []
@@ -114,16 +137,23 @@ def _survival_permutation(groups: list[pd.DataFrame], rng, n_permutations: int) 
         coded.append((i, j, d["risk"].to_numpy(float)))
     with np.errstate(all="ignore"):
         observed = float(np.nanmean([c_from_pairs(i, j, r) for i, j, r in coded]))
-        null = np.array([np.nanmean([c_from_pairs(i, j, rng.permutation(r)) for i, j, r in coded])
-                         for _ in range(n_permutations)])
+        null = np.array(
+            [np.nanmean([c_from_pairs(i, j, rng.permutation(r)) for i, j, r in coded]) for _ in range(n_permutations)]
+        )
     p = (1 + int(np.sum(null >= observed - 1e-12))) / (1 + n_permutations)
-    return {"metric": "harrell_c", "observed": observed, "null_mean": float(np.nanmean(null)), "p": p,
-            "n_permutations": n_permutations}
+    return {
+        "metric": "harrell_c",
+        "observed": observed,
+        "null_mean": float(np.nanmean(null)),
+        "p": p,
+        "n_permutations": n_permutations,
+    }
 
 
 def _permutation_codes(d: pd.DataFrame, task: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One split's held-out rows as numbers for :func:`_permuted_score`: true labels (class codes, or
-    values), calls (codes of the predicted class, or predictions) and the rows the strategy scored."""
+    values), calls (codes of the predicted class, or predictions) and the rows the strategy scored.
+    """
     if task == "classification":
         pcols = class_columns(d)
         classes = [c[2:] for c in pcols]
@@ -141,7 +171,8 @@ def _permuted_score(t: np.ndarray, h: np.ndarray, valid: np.ndarray, task: str) 
     """The primary metric of permuted labels ``t`` against fixed calls ``h``: balanced accuracy (mean
     recall over the classes present, as scikit-learn's) or R^2; what :func:`score_predictions` gives,
     without scikit-learn's input checks (25,000 calls for 1,000 permutations of 25 splits: 11 minutes
-    of checks on a 250-sample cohort)."""
+    of checks on a 250-sample cohort).
+    """
     t, h = t[valid], h[valid]
     if task == "classification":
         if not len(t):

@@ -17,17 +17,27 @@ FINAL = "final"
 
 def split_labels(repeats: int, folds: int, *, external: bool) -> list[str]:
     """The names of the outer splits, in the order :func:`make_splits` makes them: ``r{R}f{F}`` for
-    every repeat and fold, then ``final`` where there is an external test set."""
+    every repeat and fold, then ``final`` where there is an external test set.
+    """
     return [f"r{r + 1}f{f + 1}" for r in range(repeats) for f in range(folds)] + ([FINAL] if external else [])
 
 
-def make_splits(y: pd.Series, *, folds: int, repeats: int, seed: int, task: str = "classification",
-                test: list[str] | None = None, groups: pd.Series | None = None) -> pd.DataFrame:
+def make_splits(
+    y: pd.Series,
+    *,
+    folds: int,
+    repeats: int,
+    seed: int,
+    task: str = "classification",
+    test: list[str] | None = None,
+    groups: pd.Series | None = None,
+) -> pd.DataFrame:
     """Outer splits: one row per (split, sample) with role train / test. CV splits are named r{R}f{F}
     and use only the training samples; a continuous outcome is stratified by quantile bins. With
     external ``test`` samples, a split ``final`` trains on every training sample and tests on them.
     ``groups`` (the subject of each sample, :func:`moflow.cohort.split_groups`): every subject's samples
-    on one side of every split (scikit-learn's StratifiedGroupKFold, reshuffled for every repeat)."""
+    on one side of every split (scikit-learn's StratifiedGroupKFold, reshuffled for every repeat).
+    """
     from sklearn.model_selection import RepeatedStratifiedKFold, StratifiedGroupKFold
 
     test = list(test or [])
@@ -46,8 +56,13 @@ def make_splits(y: pd.Series, *, folds: int, repeats: int, seed: int, task: str 
     else:
         g = groups.reindex(ytr.index).to_numpy()
         rng = np.random.RandomState(seed)  # one stream over the repeats, as RepeatedStratifiedKFold
-        parts = (part for _ in range(repeats) for part in StratifiedGroupKFold(
-            n_splits=folds, shuffle=True, random_state=rng).split(np.zeros(len(ytr)), strata, g))
+        parts = (
+            part
+            for _ in range(repeats)
+            for part in StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=rng).split(
+                np.zeros(len(ytr)), strata, g
+            )
+        )
     rows = []
     for name, (tr, te) in zip(split_labels(repeats, folds, external=False), parts):
         rows += [{"split": name, "sample": ytr.index[j], "role": "train"} for j in tr]
@@ -65,5 +80,7 @@ def split_names(splits: pd.DataFrame, *, include_final: bool = False) -> list[st
 
 def split_members(splits: pd.DataFrame, split: str) -> tuple[list[str], list[str]]:
     s = splits[splits["split"] == split]
-    return (list(s.loc[s["role"] == "train", "sample"].astype(str)),
-            list(s.loc[s["role"] == "test", "sample"].astype(str)))
+    return (
+        list(s.loc[s["role"] == "train", "sample"].astype(str)),
+        list(s.loc[s["role"] == "test", "sample"].astype(str)),
+    )

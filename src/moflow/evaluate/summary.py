@@ -81,20 +81,39 @@ def score_strategies(pred: pd.DataFrame, cohort: Cohort, settings: Settings) -> 
     cv = pred[pred["split"] != FINAL]
     scores = fold_scores(cv, task, y=y, times=times)
     final = pred[pred["split"] == FINAL]
-    external = (external_scores(final, task=task, positive=positive_class(y, settings), seed=int(settings.seed),
-                                y_train=y.loc[cohort.train] if task == "survival" else None, times=times)
-                if len(final) else None)
+    external = (
+        external_scores(
+            final,
+            task=task,
+            positive=positive_class(y, settings),
+            seed=int(settings.seed),
+            y_train=y.loc[cohort.train] if task == "survival" else None,
+            times=times,
+        )
+        if len(final)
+        else None
+    )
     n_cv = cv["sample"].nunique()
     min_class = int(y.loc[cv["sample"].unique()].value_counts().min()) if task == "classification" else None
     n_events = int(y.loc[cv["sample"].unique(), "event"].sum()) if task == "survival" else None
     board = scoreboard(scores, n_samples=n_cv, min_class=min_class, task=task, external=external, n_events=n_events)
     comparison = compare_best(scores, board, n_samples=n_cv, task=task)
     best = board.iloc[0]["strategy"]
-    perm = permutation_pvalue(cv[cv["strategy"] == best], task=task,
-                              n_permutations=int(settings.evaluation.permutations), seed=int(settings.seed),
-                              subjects=split_groups(cohort.sheet, settings))
+    perm = permutation_pvalue(
+        cv[cv["strategy"] == best],
+        task=task,
+        n_permutations=int(settings.evaluation.permutations),
+        seed=int(settings.seed),
+        subjects=split_groups(cohort.sheet, settings),
+    )
     board["permutation_p"] = board["strategy"].map({best: perm["p"]})
-    log.info("scoreboard:\n%s\n%s\npermutation: %s", board.to_string(index=False), comparison.to_string(index=False),
-             perm)
-    return {"scoreboard": board, "fold_scores": scores, "predictions": pred, "comparison": comparison,
-            "permutation": pd.DataFrame([{"strategy": best, **perm}])}
+    log.info(
+        "scoreboard:\n%s\n%s\npermutation: %s", board.to_string(index=False), comparison.to_string(index=False), perm
+    )
+    return {
+        "scoreboard": board,
+        "fold_scores": scores,
+        "predictions": pred,
+        "comparison": comparison,
+        "permutation": pd.DataFrame([{"strategy": best, **perm}]),
+    }

@@ -42,7 +42,8 @@ def as_structured(time, event) -> np.ndarray:
 def harrell_c(time, event, risk) -> float:
     """Harrell's concordance index (sksurv ``concordance_index_censored``; higher risk = shorter survival,
     risk ties within 1e-8 count 1/2). NaN with fewer than 2 samples, no event, no comparable pair or a
-    non-finite risk."""
+    non-finite risk.
+    """
     t, e, r = _vec(time), _event(event), _vec(risk)
     if len(t) < 2 or not e.any() or not np.isfinite(r).all():
         return float("nan")
@@ -61,7 +62,8 @@ def uno_c(train_time, train_event, time, event, risk, tau: float | None = None) 
 
     sksurv cannot weight test times at or beyond the largest training time, so ``tau`` is capped at the
     largest training time (and set to it when ``tau`` is None and some test time reaches it); with every test
-    time below it, ``tau=None`` means no truncation. NaN when no event / comparable pair remains."""
+    time below it, ``tau=None`` means no truncation. NaN when no event / comparable pair remains.
+    """
     t, e, r = _vec(time), _event(event), _vec(risk)
     tt, te = _vec(train_time), _event(train_event)
     if len(t) < 2 or len(tt) == 0 or not np.isfinite(r).all():
@@ -104,7 +106,8 @@ def time_auc(train_time, train_event, time, event, risk, times) -> tuple[np.ndar
     A time gets NaN where sksurv could not compute it: outside [min test time, max test time), no case by it,
     or a test event by it that the training censoring distribution cannot weight (beyond the training
     follow-up or G = 0). The second value is sksurv's mean AUC (weighted by the test Kaplan-Meier drop)
-    over the valid times; NaN if none is valid."""
+    over the valid times; NaN if none is valid.
+    """
     t, e, r = _vec(time), _event(event), _vec(risk)
     q = np.atleast_1d(_vec(times))
     out = np.full(len(q), np.nan)
@@ -139,7 +142,8 @@ def integrated_brier(train_time, train_event, time, event, surv, grid) -> float:
 
     Only grid points inside the test follow-up [min test time, max test time) and below the largest training
     time are used (the other columns are dropped). NaN if fewer than 2 remain, with no test event (sksurv
-    refuses it) or on a non-finite prediction; ValueError if ``surv`` does not have that shape."""
+    refuses it) or on a non-finite prediction; ValueError if ``surv`` does not have that shape.
+    """
     t, e = _vec(time), _event(event)
     tt, te = _vec(train_time), _event(train_event)
     g = _vec(grid)
@@ -176,7 +180,8 @@ def breslow(train_risk, train_time, train_event) -> tuple[np.ndarray, np.ndarray
     the unique event times (ascending) and H0 at each, H0(t) = sum over event times s <= t of
     d(s) / sum_{time_j >= s} exp(risk_j) (Breslow ties). H0 is the hazard at risk = 0, consistent with
     :func:`survival_function` and with sksurv's CoxPHSurvivalAnalysis (which does not centre ``predict``).
-    Computed with exp(risk - max risk) to avoid overflow."""
+    Computed with exp(risk - max risk) to avoid overflow.
+    """
     r, t, e = _vec(train_risk), _vec(train_time), _event(train_event)
     if not e.any():
         return np.empty(0), np.empty(0)
@@ -193,7 +198,8 @@ def breslow(train_risk, train_time, train_event) -> tuple[np.ndarray, np.ndarray
 
 def survival_function(risk, base_times, base_cumhaz, times) -> np.ndarray:
     """S(t | x) = exp(-H0(t) exp(risk)) for each sample (rows) at each of ``times`` (columns), H0 a step
-    function from :func:`breslow` (its value at the last event time <= t; 0 before the first, so S = 1)."""
+    function from :func:`breslow` (its value at the last event time <= t; 0 before the first, so S = 1).
+    """
     r = _vec(risk)
     bt, bh = _vec(base_times), _vec(base_cumhaz)
     q = np.atleast_1d(_vec(times))
@@ -210,7 +216,8 @@ def _signif(x: np.ndarray, digits: int = 4) -> np.ndarray:
 
 def default_times(time, event, quantiles: Sequence[float] = (0.25, 0.5, 0.75)) -> np.ndarray:
     """Quantiles of the event times (of all times when there is no event), rounded to 4 significant digits,
-    unique and ascending: the default evaluation times of :func:`time_auc`."""
+    unique and ascending: the default evaluation times of :func:`time_auc`.
+    """
     t, e = _vec(time), _event(event)
     src = t[e] if e.any() else t
     src = src[np.isfinite(src)]
@@ -221,7 +228,8 @@ def default_times(time, event, quantiles: Sequence[float] = (0.25, 0.5, 0.75)) -
 
 def time_grid(time, lo: float = 0.1, hi: float = 0.9, n: int = 15) -> np.ndarray:
     """``n`` evenly spaced points from the ``lo`` to the ``hi`` quantile of all observed times (the grid of
-    :func:`integrated_brier`)."""
+    :func:`integrated_brier`).
+    """
     t = _vec(time)
     t = t[np.isfinite(t)]
     if len(t) == 0:
@@ -232,7 +240,8 @@ def time_grid(time, lo: float = 0.1, hi: float = 0.9, n: int = 15) -> np.ndarray
 
 def comparable_pairs(time, event) -> tuple[np.ndarray, np.ndarray]:
     """Harrell's comparable pairs exactly as sksurv's concordance_index_censored counts them: index arrays
-    (i, j) with event_i and either time_i < time_j, or time_i == time_j and j censored. Memory O(n_events x n)."""
+    (i, j) with event_i and either time_i < time_j, or time_i == time_j and j censored. Memory O(n_events x n).
+    """
     t, e = _vec(time), _event(event)
     ev = np.flatnonzero(e)
     ti = t[ev][:, None]
@@ -244,7 +253,8 @@ def comparable_pairs(time, event) -> tuple[np.ndarray, np.ndarray]:
 def c_from_pairs(i, j, risk) -> float:
     """Concordance over precomputed pairs (i had the event first): mean of 1[risk_i > risk_j] + 1/2 1[tie],
     ties within 1e-8 as in sksurv, so it equals :func:`harrell_c` given :func:`comparable_pairs`.
-    NaN with no pair or a non-finite risk. Vectorised (fast enough for permutation tests)."""
+    NaN with no pair or a non-finite risk. Vectorised (fast enough for permutation tests).
+    """
     i, j = np.asarray(i), np.asarray(j)
     if len(i) == 0:
         return float("nan")
@@ -261,7 +271,8 @@ def cox_univariate(x, time, event) -> dict:
     """Univariate Cox model (statsmodels PHReg, Breslow ties) of ``x`` standardised to unit SD (ddof=1):
     hazard ratio per SD with its 95% Wald interval, Wald z and two-sided p, and the n / n_events used.
     Rows with a missing x, time or event are dropped; NaN estimates when x is constant, there is no event
-    or the fit fails."""
+    or the fit fails.
+    """
     xv, t = _vec(x), _vec(time)
     ev = pd.to_numeric(pd.Series(np.asarray(event).ravel()), errors="coerce").to_numpy(float)
     ok = np.isfinite(xv) & np.isfinite(t) & np.isfinite(ev)
@@ -302,7 +313,8 @@ def kaplan_meier(time, event) -> pd.DataFrame:
     """Kaplan-Meier estimate (statsmodels SurvfuncRight) at the event times, after a first row at time 0
     (survival 1). Columns: time, survival, lo, hi (95% pointwise, log(-log) transform of Greenwood's
     standard error; NaN where it is undefined, e.g. once survival reaches 0), at_risk (number with time >= t),
-    events (number of events at t)."""
+    events (number of events at t).
+    """
     t, e = _vec(time), _event(event)
     cols = ["time", "survival", "lo", "hi", "at_risk", "events"]
     first = pd.DataFrame([[0.0, 1.0, 1.0, 1.0, int(len(t)), 0]], columns=cols)
@@ -337,7 +349,8 @@ def kaplan_meier(time, event) -> pd.DataFrame:
 
 def logrank(time, event, group) -> dict:
     """Log-rank test of equal survival across the groups (statsmodels survdiff): chi2, df (= number of groups
-    - 1) and p (chi-square upper tail). NaN with fewer than 2 groups or no event."""
+    - 1) and p (chi-square upper tail). NaN with fewer than 2 groups or no event.
+    """
     t, e = _vec(time), _event(event)
     g = np.asarray(group).ravel()
     n_groups = len(pd.unique(g))
@@ -369,7 +382,8 @@ def stratification_labels(time, event, folds: int) -> np.ndarray:
     """Labels for StratifiedKFold: "event" / "censored", each status split further into time tertiles
     ("event_t1of3", ...) or else halves ("event_t1of2", ...) when every such stratum of that status keeps at
     least ``folds`` members (decided per status; ranks by time, ties broken by order, so strata are of equal
-    size up to one). A status with fewer than ``folds`` members stays whole."""
+    size up to one). A status with fewer than ``folds`` members stays whole.
+    """
     t, e = _vec(time), _event(event)
     labels = np.where(e, "event", "censored").astype(object)
     for status, members in (("event", np.flatnonzero(e)), ("censored", np.flatnonzero(~e))):

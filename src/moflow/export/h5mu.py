@@ -24,15 +24,18 @@ import pandas as pd
 
 ID_COLUMNS = ("split", "strategy", "sample", "y_true", "time", "event")
 PREFIX = "oof_"
-SUMMARY = ("obs oof_<strategy>_<column>: a cohort sample's held-out prediction averaged over the CV repeats (each "
-           "from a model that never saw it; oof_repeats of them); an external test sample's prediction by the "
-           "final models (oof_source external_test). Every prediction of every split: uns['predictions'].")
+SUMMARY = (
+    "obs oof_<strategy>_<column>: a cohort sample's held-out prediction averaged over the CV repeats (each "
+    "from a model that never saw it; oof_repeats of them); an external test sample's prediction by the "
+    "final models (oof_source external_test). Every prediction of every split: uns['predictions']."
+)
 PACKAGES = ("moflow", "snakemake", "numpy", "scipy", "pandas", "scikit-learn", "mofapy2", "anndata", "mudata")
 
 
 def provenance(file_hashes: dict[str, str], *, commit: str = "unknown") -> dict:
     """Versions of the main packages, Python and the platform, the workflow's git commit, and the sha256
-    of every input file the user handed the workflow. No timestamps: reruns give the same record."""
+    of every input file the user handed the workflow. No timestamps: reruns give the same record.
+    """
     import platform
     from importlib.metadata import PackageNotFoundError, version
 
@@ -42,8 +45,14 @@ def provenance(file_hashes: dict[str, str], *, commit: str = "unknown") -> dict:
             versions[pkg] = version(pkg)
         except PackageNotFoundError:
             versions[pkg] = "not installed"
-    return {"versions": versions, "python": platform.python_version(), "platform": platform.platform(),
-            "workflow_commit": commit, "checksum": "sha256", "inputs": dict(sorted(file_hashes.items()))}
+    return {
+        "versions": versions,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "workflow_commit": commit,
+        "checksum": "sha256",
+        "inputs": dict(sorted(file_hashes.items())),
+    }
 
 
 def summarize_predictions(pred: pd.DataFrame) -> pd.DataFrame:
@@ -55,7 +64,8 @@ def summarize_predictions(pred: pd.DataFrame) -> pd.DataFrame:
     (split ``final``): that prediction. ``oof_source`` says which (``cv`` / ``external_test``) and
     ``oof_repeats`` over how many CV repeats the mean runs (0 for an external test sample). Text
     columns (a survival split's ``risk_group``, relative to that split's training median) have no
-    mean: they stay in the full table, ``uns["predictions"]``."""
+    mean: they stay in the full table, ``uns["predictions"]``.
+    """
     values = [c for c in pred.columns if c not in ID_COLUMNS and pd.api.types.is_numeric_dtype(pred[c])]
     final = pred["split"].astype(str) == "final"
     cv = pred.loc[~final].groupby(["sample", "strategy"], sort=False)[values].mean()
@@ -71,8 +81,9 @@ def summarize_predictions(pred: pd.DataFrame) -> pd.DataFrame:
     out.columns = [f"{PREFIX}{s}_{v}" for v, s in cols]
     repeats = pred.loc[~final].groupby("sample")["split"].nunique()
     out.insert(0, f"{PREFIX}repeats", repeats.reindex(out.index).fillna(0).astype(int))
-    out.insert(0, f"{PREFIX}source", np.where(out.index.isin(cv.index.get_level_values("sample")), "cv",
-                                              "external_test"))
+    out.insert(
+        0, f"{PREFIX}source", np.where(out.index.isin(cv.index.get_level_values("sample")), "cv", "external_test")
+    )
     out.index = out.index.astype(str)
     out.index.name = None
     return out
@@ -85,16 +96,27 @@ def _weights_matrix(weights: pd.DataFrame, layer: str, features, factors: list[s
     return table.reindex(index=pd.Index(features).astype(str), columns=factors).to_numpy(float)
 
 
-def to_mudata(layers: dict[str, pd.DataFrame], sheet: pd.DataFrame, omics: pd.DataFrame, *,
-              factors: pd.DataFrame, weights: pd.DataFrame, variance: pd.DataFrame, predictions: pd.DataFrame,
-              scoreboard: pd.DataFrame, config: dict, provenance: dict):
+def to_mudata(
+    layers: dict[str, pd.DataFrame],
+    sheet: pd.DataFrame,
+    omics: pd.DataFrame,
+    *,
+    factors: pd.DataFrame,
+    weights: pd.DataFrame,
+    variance: pd.DataFrame,
+    predictions: pd.DataFrame,
+    scoreboard: pd.DataFrame,
+    config: dict,
+    provenance: dict,
+):
     """The MuData object of the run (see the module's description).
 
     ``layers``: {layer: preprocessed samples x features matrix}; ``sheet``: the checked sample sheet,
     indexed by sample; ``omics``: the checked omics sheet, indexed by layer; ``factors``: MOFA's
     factors (a ``sample`` column, one column per factor); ``weights``: (view, feature, factor,
     weight); ``variance``: (view, factor, r2); ``predictions``: the long table of every held-out
-    prediction; ``scoreboard``: the scores; ``config``, ``provenance``: JSON-serialisable mappings."""
+    prediction; ``scoreboard``: the scores; ``config``, ``provenance``: JSON-serialisable mappings.
+    """
     import anndata
     import mudata
 
@@ -106,12 +128,19 @@ def to_mudata(layers: dict[str, pd.DataFrame], sheet: pd.DataFrame, omics: pd.Da
         X = X.copy()
         X.index = X.index.astype(str)
         X = X.loc[[s for s in order if s in X.index] + [s for s in X.index if s not in set(order)]]
-        ad = anndata.AnnData(X=X.to_numpy(float), obs=pd.DataFrame(index=X.index),
-                             var=pd.DataFrame(index=pd.Index(X.columns.astype(str))))
+        ad = anndata.AnnData(
+            X=X.to_numpy(float),
+            obs=pd.DataFrame(index=X.index),
+            var=pd.DataFrame(index=pd.Index(X.columns.astype(str))),
+        )
         ad.varm["LFs"] = _weights_matrix(weights, layer, ad.var_names, factor_names)
         row = omics.loc[layer]
-        ad.uns["moflow"] = {"layer": layer, "kind": str(row["kind"]), "source": str(row["path"]),
-                            "matrix": "preprocessed (results/preprocess/{layer}.parquet): the full cohort's chain"}
+        ad.uns["moflow"] = {
+            "layer": layer,
+            "kind": str(row["kind"]),
+            "source": str(row["path"]),
+            "matrix": "preprocessed (results/preprocess/{layer}.parquet): the full cohort's chain",
+        }
         mods[layer] = ad
     with warnings.catch_warnings():  # a gene in two layers is one var name twice in the global var: by design
         warnings.filterwarnings("ignore", message="var_names are not unique")
@@ -133,8 +162,10 @@ def to_mudata(layers: dict[str, pd.DataFrame], sheet: pd.DataFrame, omics: pd.Da
         "omics": omics.reset_index(drop=True).astype(str),
         "predictions_summary": SUMMARY,
     }
-    md.uns["mofa"] = {"factors": np.asarray(factor_names, dtype=str), "variance_explained": variance.astype(
-        {"view": str, "factor": str})}
+    md.uns["mofa"] = {
+        "factors": np.asarray(factor_names, dtype=str),
+        "variance_explained": variance.astype({"view": str, "factor": str}),
+    }
     md.uns["predictions"] = predictions.reset_index(drop=True)
     md.uns["scoreboard"] = scoreboard.reset_index(drop=True)
     return md

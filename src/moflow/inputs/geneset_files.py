@@ -15,7 +15,8 @@ from moflow.wording import listing
 
 def check_gene_set_file(lines: list[str], *, path: str, min_size: int = 1) -> dict[str, list[str]]:
     """Parse a GMT file (:func:`moflow.enrich.parse_gmt`): an empty file, malformed lines, or no set
-    with at least ``min_size`` genes (config ``enrichment: min_size``; nothing could be tested) stop."""
+    with at least ``min_size`` genes (config ``enrichment: min_size``; nothing could be tested) stop.
+    """
     from moflow.enrich import parse_gmt
     from moflow.errors import InputError
 
@@ -36,9 +37,14 @@ def check_gene_set_file(lines: list[str], *, path: str, min_size: int = 1) -> di
 def gene_set_layers(omics: pd.DataFrame, enrichment) -> dict[str, list[str]]:
     """{GMT path: the layers whose features it names}: the gene-set collections (config ``enrichment:
     gene_sets``) for the gene-symbol layers without an annotation, a layer's own ``feature_sets`` for
-    that layer. What :func:`check_gene_set_overlap` compares in the input stage."""
-    symbol = [lay for lay in omics["layer"] if str(omics.set_index("layer").at[lay, "gene_ids"]).strip() == "symbol"
-              and not (lay in enrichment.layers and enrichment.layers[lay].annotation)]
+    that layer. What :func:`check_gene_set_overlap` compares in the input stage.
+    """
+    symbol = [
+        lay
+        for lay in omics["layer"]
+        if str(omics.set_index("layer").at[lay, "gene_ids"]).strip() == "symbol"
+        and not (lay in enrichment.layers and enrichment.layers[lay].annotation)
+    ]
     out = {str(p): list(symbol) for p in enrichment.gene_sets.values()} if symbol else {}
     for lay, cfg in enrichment.layers.items():
         for p in cfg.feature_sets.values():
@@ -48,11 +54,17 @@ def gene_set_layers(omics: pd.DataFrame, enrichment) -> dict[str, list[str]]:
     return {p: v for p, v in out.items() if v}
 
 
-def check_gene_set_overlap(features: dict[str, list], gmt_lines: dict[str, list[str]],
-                           gmt_layers: dict[str, list[str]], *, labels: dict | None = None) -> None:
+def check_gene_set_overlap(
+    features: dict[str, list],
+    gmt_lines: dict[str, list[str]],
+    gmt_layers: dict[str, list[str]],
+    *,
+    labels: dict | None = None,
+) -> None:
     """Stop when a GMT file shares no identifier with a layer it is to be tested in (``features``:
     {layer: its feature IDs}; ``gmt_layers``: {path: layers}, see :func:`gene_set_layers`). The
-    message names the file, the layer and a few IDs of each side."""
+    message names the file, the layer and a few IDs of each side.
+    """
     from moflow.enrich import parse_gmt
     from moflow.errors import InputError
 
@@ -69,8 +81,12 @@ def check_gene_set_overlap(features: dict[str, list], gmt_lines: dict[str, list[
                 continue
             folded = {g.casefold() for g in genes}
             case = sum(f.casefold() in folded for f in feats)
-            hint = (f" {case} of them match when case is ignored (human symbols are upper case, mouse ones "
-                    "capitalised): use a GMT of the same species." if case else "")
+            hint = (
+                f" {case} of them match when case is ignored (human symbols are upper case, mouse ones "
+                "capitalised): use a GMT of the same species."
+                if case
+                else ""
+            )
             raise DataError(
                 f"{path}: no gene of this file is a feature of layer '{layer}' ({labels.get(layer, layer)}): the "
                 f"layer's features look like {listing(feats, 4)}, the file's genes like {listing(genes, 4)}.{hint} "

@@ -1,6 +1,7 @@
 """Every input of a run checked at once (:func:`check_inputs`): both sheets, every layer's matrix parsed,
 checked against the sheets and aligned to the sample sheet, and the gene-set files' overlap with the
-layers; the rule validate_inputs writes what it returns."""
+layers; the rule validate_inputs writes what it returns.
+"""
 
 from __future__ import annotations
 
@@ -19,9 +20,16 @@ log = logging.getLogger("moflow")
 
 
 @reads("outcome", "evaluation", "inputs", uses=[outcome, positive_class, external_test_samples])
-def check_inputs(raw_samples: pd.DataFrame, raw_omics: pd.DataFrame, raw_matrices: dict[str, pd.DataFrame],
-                 settings: Settings, *, labels: dict[str, str] | None = None,
-                 gmt_lines: dict[str, list[str]] | None = None, gmt_layers: dict[str, list[str]] | None = None):
+def check_inputs(
+    raw_samples: pd.DataFrame,
+    raw_omics: pd.DataFrame,
+    raw_matrices: dict[str, pd.DataFrame],
+    settings: Settings,
+    *,
+    labels: dict[str, str] | None = None,
+    gmt_lines: dict[str, list[str]] | None = None,
+    gmt_layers: dict[str, list[str]] | None = None,
+):
     """Check both sheets and every matrix, and align each matrix to the sample sheet.
 
     The matrices as :func:`moflow.io.read_raw_table` read them.
@@ -45,43 +53,88 @@ def check_inputs(raw_samples: pd.DataFrame, raw_omics: pd.DataFrame, raw_matrice
     samples_label = labels.get("samples", "the sample sheet")
     omics_label = labels.get("omics", "the omics sheet")
     ev = settings.evaluation
-    sheet = check_samples_sheet(raw_samples, path=samples_label, outcome=settings.outcome.column,
-                                min_class_size=ev.folds, outcome_type=settings.outcome.type,
-                                time_column=settings.outcome.time, event_column=settings.outcome.event,
-                                missing=settings.outcome.missing,
-                                test_column=ev.test_column, test_value=ev.test_value)
+    sheet = check_samples_sheet(
+        raw_samples,
+        path=samples_label,
+        outcome=settings.outcome.column,
+        min_class_size=ev.folds,
+        outcome_type=settings.outcome.type,
+        time_column=settings.outcome.time,
+        event_column=settings.outcome.event,
+        missing=settings.outcome.missing,
+        test_column=ev.test_column,
+        test_value=ev.test_value,
+    )
     excluded = sheet.index[sheet["sample_type"] == "excluded"]
     if len(excluded):
-        log.warning("%d sample(s) left out of the whole analysis (sample_type excluded: no outcome with config "
-                    "'outcome: missing: exclude', or so marked in %s): %s", len(excluded), samples_label,
-                    ", ".join(map(str, excluded)))
+        log.warning(
+            "%d sample(s) left out of the whole analysis (sample_type excluded: no outcome with config "
+            "'outcome: missing: exclude', or so marked in %s): %s",
+            len(excluded),
+            samples_label,
+            ", ".join(map(str, excluded)),
+        )
     omics = check_omics_sheet(raw_omics, path=omics_label, samples=sheet, samples_path=samples_label)
     positive_class(outcome(sheet, settings), settings, path=samples_label)  # a misspelt positive class stops here
     optional = external_test_samples(sheet, settings)
     matrices, rows = {}, []
     for layer, row in omics.iterrows():
         anndata = bool(anndata_suffix(row["path"]))
-        path = source_label(labels.get(layer, row["path"]), modality=row["modality"] if anndata else "",
-                            anndata_layer=row["anndata_layer"])
+        path = source_label(
+            labels.get(layer, row["path"]),
+            modality=row["modality"] if anndata else "",
+            anndata_layer=row["anndata_layer"],
+        )
         raw = raw_matrices[layer]
-        check_orientation(raw, path=path, layer=layer, orientation=row["orientation"], sheet=sheet,
-                          omics_path=omics_label, anndata=anndata)
-        X = parse_matrix(raw, path=path, orientation=row["orientation"], kind=row["kind"], layer=layer,
-                         may_lack=bool(settings.inputs.allow_missing_samples) or [*optional, *excluded])
+        check_orientation(
+            raw,
+            path=path,
+            layer=layer,
+            orientation=row["orientation"],
+            sheet=sheet,
+            omics_path=omics_label,
+            anndata=anndata,
+        )
+        X = parse_matrix(
+            raw,
+            path=path,
+            orientation=row["orientation"],
+            kind=row["kind"],
+            layer=layer,
+            may_lack=bool(settings.inputs.allow_missing_samples) or [*optional, *excluded],
+        )
         del raw
         if row["gene_ids"] == "symbol":
             check_gene_symbols(X, path=path, layer=layer, omics_path=omics_label)
-        X = align_layer(X, path=path, layer=layer, sheet=sheet, samples_path=samples_label, has_qc=row["has_qc"],
-                        batch_column=row["batch_column"],
-                        allow_missing_samples=bool(settings.inputs.allow_missing_samples),
-                        optional_samples=optional)
+        X = align_layer(
+            X,
+            path=path,
+            layer=layer,
+            sheet=sheet,
+            samples_path=samples_label,
+            has_qc=row["has_qc"],
+            batch_column=row["batch_column"],
+            allow_missing_samples=bool(settings.inputs.allow_missing_samples),
+            optional_samples=optional,
+        )
         matrices[layer] = X
         n_qc = int((sheet.loc[X.index, "sample_type"] == "qc").sum())
-        rows.append({"layer": layer, "kind": row["kind"], "path": path, "samples": X.shape[0] - n_qc,
-                     "qc_injections": n_qc, "features": X.shape[1],
-                     "missing_fraction": float(X.isna().to_numpy().mean())})
+        rows.append(
+            {
+                "layer": layer,
+                "kind": row["kind"],
+                "path": path,
+                "samples": X.shape[0] - n_qc,
+                "qc_injections": n_qc,
+                "features": X.shape[1],
+                "missing_fraction": float(X.isna().to_numpy().mean()),
+            }
+        )
     if gmt_layers:
-        check_gene_set_overlap({layer: list(X.columns) for layer, X in matrices.items()}, gmt_lines or {},
-                               gmt_layers, labels={layer: labels.get(layer, omics.loc[layer, "path"])
-                                                   for layer in matrices})
+        check_gene_set_overlap(
+            {layer: list(X.columns) for layer, X in matrices.items()},
+            gmt_lines or {},
+            gmt_layers,
+            labels={layer: labels.get(layer, omics.loc[layer, "path"]) for layer in matrices},
+        )
     return sheet, omics, matrices, pd.DataFrame(rows)

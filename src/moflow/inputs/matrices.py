@@ -31,20 +31,31 @@ _EXCEL_DATE = re.compile(
 )
 
 
-def check_orientation(raw: pd.DataFrame, *, path: str, layer: str, orientation: str, sheet: pd.DataFrame,
-                      omics_path: str = "the omics sheet", anndata: bool = False) -> None:
+def check_orientation(
+    raw: pd.DataFrame,
+    *,
+    path: str,
+    layer: str,
+    orientation: str,
+    sheet: pd.DataFrame,
+    omics_path: str = "the omics sheet",
+    anndata: bool = False,
+) -> None:
     """Stop when a matrix is declared the wrong way round: none of the IDs on the declared sample axis
     is a sample of the sheet, but IDs on the other axis are (``anndata``: an AnnData / MuData matrix,
-    whose samples are its obs)."""
+    whose samples are its obs).
+    """
     rows, cols = pd.Index(raw.index.astype(str)), pd.Index(raw.columns.astype(str))
     samples, other = (rows, cols) if orientation == "samples_in_rows" else (cols, rows)
     known = set(sheet.index.astype(str))
     if len(samples) and not any(s in known for s in samples):
         hits = [s for s in other if s in known]
         if hits and anndata:
-            raise DataError(f"{path}: none of the obs names of layer '{layer}' ({listing(samples, 3)}) is a sample "
-                            f"of the sample sheet while {len(hits)} of its var names are ({listing(hits, 3)}): the "
-                            "AnnData holds samples as var. Write its transpose (adata.T), samples as obs.")
+            raise DataError(
+                f"{path}: none of the obs names of layer '{layer}' ({listing(samples, 3)}) is a sample "
+                f"of the sample sheet while {len(hits)} of its var names are ({listing(hits, 3)}): the "
+                "AnnData holds samples as var. Write its transpose (adata.T), samples as obs."
+            )
         if hits:
             flipped = "features_in_rows" if orientation == "samples_in_rows" else "samples_in_rows"
             side, other_side = ("rows", "columns") if orientation == "samples_in_rows" else ("columns", "rows")
@@ -55,8 +66,7 @@ def check_orientation(raw: pd.DataFrame, *, path: str, layer: str, orientation: 
             )
 
 
-def parse_matrix(raw: pd.DataFrame, *, path: str, orientation: str, kind: str, layer: str,
-                 may_lack=()) -> pd.DataFrame:
+def parse_matrix(raw: pd.DataFrame, *, path: str, orientation: str, kind: str, layer: str, may_lack=()) -> pd.DataFrame:
     """Turn a raw string table into a numeric samples x features matrix, checking every cell.
 
     Zero intensities of proteomics and metabolomics layers become missing values. A sample whose row
@@ -69,8 +79,10 @@ def parse_matrix(raw: pd.DataFrame, *, path: str, orientation: str, kind: str, l
     for ids, what, axis in ((raw.index, what_rows, "first column"), (raw.columns, what_cols, "header")):
         s = pd.Series(ids, dtype=str)
         if (s.str.strip() == "").any():
-            raise DataError(f"{path}: an empty {what} ID in the {axis} (position {int(np.flatnonzero(s.str.strip() == '')[0]) + 1}"
-                            f"). Every {what} needs a name.")
+            raise DataError(
+                f"{path}: an empty {what} ID in the {axis} (position {int(np.flatnonzero(s.str.strip() == '')[0]) + 1}"
+                f"). Every {what} needs a name."
+            )
         dup = s[s.duplicated()]
         if len(dup):
             raise DataError(
@@ -79,8 +91,10 @@ def parse_matrix(raw: pd.DataFrame, *, path: str, orientation: str, kind: str, l
                 f"{'sum or average' if what == 'feature' else 'merge or rename'} the duplicates before running."
             )
     if df.shape[0] == 0 or df.shape[1] == 0:
-        raise DataError(f"{path}: no data ({df.shape[0]} samples x {df.shape[1]} features) in layer '{layer}'. "
-                        "Write the values, or remove the layer from the omics sheet.")
+        raise DataError(
+            f"{path}: no data ({df.shape[0]} samples x {df.shape[1]} features) in layer '{layer}'. "
+            "Write the values, or remove the layer from the omics sheet."
+        )
     if all(pd.api.types.is_numeric_dtype(t) and not pd.api.types.is_bool_dtype(t) for t in df.dtypes):
         X = df.astype(float)  # already numbers (Parquet, or a text matrix read as numbers): nothing to parse
     else:
@@ -102,8 +116,10 @@ def parse_matrix(raw: pd.DataFrame, *, path: str, orientation: str, kind: str, l
     arr = X.to_numpy()
     if np.isinf(arr).any():
         r, c = np.argwhere(np.isinf(arr))[0]
-        raise DataError(f"{path}: infinite value for sample '{X.index[r]}', feature '{X.columns[c]}'. Replace it "
-                        "(NA for a missing value).")
+        raise DataError(
+            f"{path}: infinite value for sample '{X.index[r]}', feature '{X.columns[c]}'. Replace it "
+            "(NA for a missing value)."
+        )
 
     def first_where(mask, msg, fix=""):
         if mask.any():
@@ -115,24 +131,41 @@ def parse_matrix(raw: pd.DataFrame, *, path: str, orientation: str, kind: str, l
 
     with np.errstate(invalid="ignore"):
         if kind == "rnaseq_counts":
-            first_where(arr < 0, "negative count (counts must be >= 0; is this layer already log-transformed? "
-                                 "then declare kind 'log_expression')")
+            first_where(
+                arr < 0,
+                "negative count (counts must be >= 0; is this layer already log-transformed? "
+                "then declare kind 'log_expression')",
+            )
             first_where(np.isnan(arr), "missing count (RNA-seq counts cannot be missing; write 0 or drop the gene)")
         elif kind in ("proteomics_intensity", "metabolomics_intensity"):
-            first_where(arr < 0, "negative intensity (raw intensities must be >= 0; if the layer is already "
-                                 "log-transformed, declare kind 'log_expression')")
+            first_where(
+                arr < 0,
+                "negative intensity (raw intensities must be >= 0; if the layer is already "
+                "log-transformed, declare kind 'log_expression')",
+            )
             X = X.mask(X == 0)
         elif kind == "methylation_beta":
-            first_where((arr < 0) | (arr > 1), "beta value outside [0, 1]",
-                        "Beta values lie in [0, 1]; for M-values declare kind 'continuous'.")
+            first_where(
+                (arr < 0) | (arr > 1),
+                "beta value outside [0, 1]",
+                "Beta values lie in [0, 1]; for M-values declare kind 'continuous'.",
+            )
         elif kind == "binary":
-            first_where(~np.isnan(arr) & (arr != 0) & (arr != 1), "value other than 0 or 1 in a binary layer",
-                        "Recode the values as 0/1 (NA for missing), or declare another kind.")
+            first_where(
+                ~np.isnan(arr) & (arr != 0) & (arr != 1),
+                "value other than 0 or 1 in a binary layer",
+                "Recode the values as 0/1 (NA for missing), or declare another kind.",
+            )
     empty_rows = X.index[X.isna().all(axis=1)]
     allowed = [s for s in empty_rows if may_lack is True or s in set(may_lack or ())]
     if len(allowed):
-        log.info("%s: %d sample(s) without an observed value in layer '%s' count as lacking the layer: %s", path,
-                 len(allowed), layer, ", ".join(map(str, allowed)))
+        log.info(
+            "%s: %d sample(s) without an observed value in layer '%s' count as lacking the layer: %s",
+            path,
+            len(allowed),
+            layer,
+            ", ".join(map(str, allowed)),
+        )
         X = X.drop(index=allowed)
     empty_rows = [s for s in empty_rows if s not in set(allowed)]
     if len(empty_rows):
@@ -146,7 +179,8 @@ def parse_matrix(raw: pd.DataFrame, *, path: str, orientation: str, kind: str, l
 
 def check_gene_symbols(X: pd.DataFrame, *, path: str, layer: str, omics_path: str = "the omics sheet") -> None:
     """Stop when features of a gene-symbol layer (omics sheet ``gene_ids: symbol``) look like dates that
-    Excel made of gene symbols (MARCH1 -> 1-Mar, SEPT2 -> 2-Sep, DEC1 -> 1-Dec, or full dates)."""
+    Excel made of gene symbols (MARCH1 -> 1-Mar, SEPT2 -> 2-Sep, DEC1 -> 1-Dec, or full dates).
+    """
     ids = pd.Index(X.columns.astype(str))
     hits = [f for f in ids if _EXCEL_DATE.match(f.strip())]
     if hits:
@@ -165,8 +199,10 @@ def _unknown_sample_hint(unknown, known) -> str:
     pairs = [(u, folded[str(u).casefold()]) for u in unknown if str(u).casefold() in folded]
     if pairs:
         shown = ", ".join(f"'{u}' -> '{k}'" for u, k in pairs[:3])
-        return (f" {len(pairs)} of them match the sample sheet only when case is ignored ({shown}): IDs are "
-                "case-sensitive; use the sheet's spelling in the matrix (or the matrix's in the sheet).")
+        return (
+            f" {len(pairs)} of them match the sample sheet only when case is ignored ({shown}): IDs are "
+            "case-sensitive; use the sheet's spelling in the matrix (or the matrix's in the sheet)."
+        )
     near = nearest(unknown[0], known)
     return f" Nearest sample-sheet ID to '{unknown[0]}': '{near}'." if near else ""
 
@@ -185,7 +221,8 @@ def align_layer(
 ) -> pd.DataFrame:
     """Check a layer's samples against the sheet and return it in sheet order (cohort, then QC).
 
-    ``optional_samples`` (external test samples) may lack the layer in any case."""
+    ``optional_samples`` (external test samples) may lack the layer in any case.
+    """
     unknown = [s for s in X.index if s not in sheet.index]
     if unknown:
         raise DataError(
@@ -220,15 +257,18 @@ def align_layer(
         order = pd.to_numeric(sheet.loc[X.index, "injection_order"], errors="coerce")
         if order.isna().any():
             s = order.index[order.isna()][0]
-            raise DataError(f"{samples_path}: sample '{s}' needs a numeric injection_order (layer '{layer}' has QCs; "
-                            f"{int(order.isna().sum())} injection(s) without one). Fill in the run order.")
+            raise DataError(
+                f"{samples_path}: sample '{s}' needs a numeric injection_order (layer '{layer}' has QCs; "
+                f"{int(order.isna().sum())} injection(s) without one). Fill in the run order."
+            )
     if batch_column:
         present = X.index[sheet.loc[X.index, "sample_type"] == "sample"]
         batches = sheet.loc[present, batch_column].str.strip()
         if (batches == "").any():
             s = batches.index[batches == ""][0]
-            raise DataError(f"{samples_path}: sample '{s}' has no value in batch column '{batch_column}'. "
-                            "Fill in its batch.")
+            raise DataError(
+                f"{samples_path}: sample '{s}' has no value in batch column '{batch_column}'. Fill in its batch."
+            )
         sizes = batches.value_counts()
         single = sizes[sizes < 2]
         if len(single):

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from moflow.errors import DataError
-from moflow.wording import listing, did_you_mean
+from moflow.wording import did_you_mean, listing
 
 ANNDATA_SUFFIXES = (".h5ad", ".h5mu")
 
@@ -28,16 +28,17 @@ def anndata_suffix(path) -> str:
 
 def source_label(path: str, *, modality: str = "", anndata_layer: str = "") -> str:
     """How messages name a layer read from an AnnData or MuData file: the file, the modality and the
-    AnnData layer (``data/cohort.h5mu (modality 'rna', layers['counts'])``)."""
-    parts = ([f"modality '{modality}'"] if modality else []) + ([f"layers['{anndata_layer}']"] if anndata_layer
-                                                                 else [])
+    AnnData layer (``data/cohort.h5mu (modality 'rna', layers['counts'])``).
+    """
+    parts = ([f"modality '{modality}'"] if modality else []) + ([f"layers['{anndata_layer}']"] if anndata_layer else [])
     return f"{path} ({', '.join(parts)})" if parts else str(path)
 
 
 def _as_strings(col: pd.Series) -> pd.Series:
     """One ``obs`` column as the sheet's strings: missing values empty; booleans true/false; a float
     column whose values are all whole numbers (pandas' type for integers with gaps) as integers;
-    other numbers in their shortest round-trip form (0.1, not 0.10000000000000001)."""
+    other numbers in their shortest round-trip form (0.1, not 0.10000000000000001).
+    """
     values = col.astype(object)
     missing = pd.isna(values).to_numpy()
     if pd.api.types.is_bool_dtype(col.dtype):
@@ -58,7 +59,8 @@ def obs_to_sheet(obs: pd.DataFrame, *, path: str) -> pd.DataFrame:
     ``attrs["lines"]`` numbers the samples from 1 in ``obs`` order, which messages call rows.
 
     An ``obs`` column named ``sample`` must repeat ``obs_names`` (it is then dropped): the obs names
-    are the sample IDs, and a second, different ID column would be ambiguous."""
+    are the sample IDs, and a second, different ID column would be ambiguous.
+    """
     ids = pd.Index(obs.index).astype(str)
     sheet = pd.DataFrame({"sample": np.asarray(ids, dtype=object)})
     for name in obs.columns:
@@ -84,7 +86,8 @@ def anndata_frame(adata, *, path: str, anndata_layer: str = "") -> pd.DataFrame:
     """An AnnData's ``X`` (or ``layers[anndata_layer]``) as a samples (obs) x features (var) frame of
     numbers. Sparse matrices become dense (implicit zeros are zeros), booleans 0/1; missing values
     stay missing. The values are checked later (:func:`moflow.inputs.matrices.parse_matrix`), as a text
-    matrix's are."""
+    matrix's are.
+    """
     from scipy import sparse
 
     if anndata_layer:
@@ -99,32 +102,41 @@ def anndata_frame(adata, *, path: str, anndata_layer: str = "") -> pd.DataFrame:
     else:
         X = adata.X
         if X is None:
-            raise DataError(f"{path}: X is empty (None). Store the matrix in X, or name the AnnData layer that holds "
-                            "it in the omics sheet's anndata_layer column.")
+            raise DataError(
+                f"{path}: X is empty (None). Store the matrix in X, or name the AnnData layer that holds "
+                "it in the omics sheet's anndata_layer column."
+            )
     if sparse.issparse(X):
         X = X.toarray()
     X = np.asarray(X)
     if X.dtype == bool:
         X = X.astype(float)
     if not np.issubdtype(X.dtype, np.number):
-        raise DataError(f"{path}: the matrix holds {X.dtype} values, not numbers. Store numbers (NaN for a missing "
-                        "value).")
-    return pd.DataFrame(X.astype(float, copy=False), index=pd.Index(adata.obs_names).astype(str),
-                        columns=pd.Index(adata.var_names).astype(str))
+        raise DataError(
+            f"{path}: the matrix holds {X.dtype} values, not numbers. Store numbers (NaN for a missing value)."
+        )
+    return pd.DataFrame(
+        X.astype(float, copy=False),
+        index=pd.Index(adata.obs_names).astype(str),
+        columns=pd.Index(adata.var_names).astype(str),
+    )
 
 
 def var_to_annotation(var: pd.DataFrame, *, path: str) -> pd.DataFrame:
     """A modality's ``var`` as an annotation table (what :func:`moflow.io.read_annotation` gives for a
     text file): a ``feature`` column from ``var_names`` first, every other column as strings. Config
-    ``enrichment: layers: <layer>: gene_column`` then names the column of gene symbols."""
+    ``enrichment: layers: <layer>: gene_column`` then names the column of gene symbols.
+    """
     ids = pd.Index(var.index).astype(str)
     table = pd.DataFrame({"feature": np.asarray(ids, dtype=object)})
     for name in var.columns:
         values = _as_strings(var[name]).to_numpy()
         if str(name) == "feature":
             if (values != np.asarray(ids, dtype=object)).any():
-                raise DataError(f"{path}: var column 'feature' differs from the var names; the annotation's "
-                                "'feature' column is the var names. Rename that var column.")
+                raise DataError(
+                    f"{path}: var column 'feature' differs from the var names; the annotation's "
+                    "'feature' column is the var names. Rename that var column."
+                )
             continue
         table[str(name)] = values
     return table

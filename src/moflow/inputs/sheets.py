@@ -38,7 +38,8 @@ AUTO_CONTINUOUS_MIN_VALUES = 10
 
 def _sheet_lines(sheet: pd.DataFrame) -> dict:
     """Row label -> line in the file (header = line 1): from ``attrs['lines']`` that
-    :func:`moflow.io.read_sheet` records (comment lines counted), else label + 2."""
+    :func:`moflow.io.read_sheet` records (comment lines counted), else label + 2.
+    """
     lines = sheet.attrs.get("lines")
     if lines is not None and len(lines) == len(sheet) and list(sheet.index) == list(range(len(sheet))):
         return dict(zip(sheet.index, lines))
@@ -54,14 +55,17 @@ def _schema(name: str) -> dict:
 def _require_columns(sheet: pd.DataFrame, required, *, path: str, error=ConfigError) -> None:
     for col in required:
         if col not in sheet.columns:
-            raise error(f"{path}: required column '{col}' is missing from the header (columns: "
-                        f"{listing(sheet.columns, 12)}).{did_you_mean(col, sheet.columns)} Need {', '.join(required)}.")
+            raise error(
+                f"{path}: required column '{col}' is missing from the header (columns: "
+                f"{listing(sheet.columns, 12)}).{did_you_mean(col, sheet.columns)} Need {', '.join(required)}."
+            )
 
 
 def check_sheet_values(sheet: pd.DataFrame, *, path: str, schema: str, key: str, error=ConfigError) -> None:
     """Every cell of a sheet against its schema (``schemas/<schema>.schema.yaml``: enum, pattern,
     minLength of each column): the first bad cell stops, naming the file, the line (header = line 1),
-    the row's ``key``, the column, the value, the valid values and the nearest one."""
+    the row's ``key``, the column, the value, the valid values and the nearest one.
+    """
     props = _schema(schema)["properties"]
     lines = _sheet_lines(sheet)
     for col, spec in props.items():
@@ -71,14 +75,23 @@ def check_sheet_values(sheet: pd.DataFrame, *, path: str, schema: str, key: str,
         checks = []
         if "enum" in spec:
             allowed = [str(v) for v in spec["enum"]]
-            checks.append((~values.isin(allowed), "which is not valid; use one of "
-                           + ", ".join(f"'{a}'" for a in allowed if a) + (" (or leave it empty)" if "" in allowed
-                                                                          else "")))
+            checks.append(
+                (
+                    ~values.isin(allowed),
+                    "which is not valid; use one of "
+                    + ", ".join(f"'{a}'" for a in allowed if a)
+                    + (" (or leave it empty)" if "" in allowed else ""),
+                )
+            )
         if "pattern" in spec:  # JSON Schema patterns search (the schemas anchor theirs)
             pattern = re.compile(spec["pattern"])
-            checks.append((~values.map(lambda v: pattern.search(v) is not None).astype(bool),
-                           f"which does not match {spec['pattern']}"
-                           + (f" ({spec['description']})" if "description" in spec else "")))
+            checks.append(
+                (
+                    ~values.map(lambda v: pattern.search(v) is not None).astype(bool),
+                    f"which does not match {spec['pattern']}"
+                    + (f" ({spec['description']})" if "description" in spec else ""),
+                )
+            )
         if "minLength" in spec:
             checks.append((values.str.strip().str.len() < int(spec["minLength"]), "but it must not be empty"))
         for mask, why in checks:
@@ -90,8 +103,9 @@ def check_sheet_values(sheet: pd.DataFrame, *, path: str, schema: str, key: str,
             hint = did_you_mean(value, spec["enum"]) if "enum" in spec else ""
             more = f" ({len(bad) - 1} more such row(s))" if len(bad) > 1 else ""
             ident = str(sheet.at[i, key]) if key in sheet.columns else "?"
-            what = (f": {key} '{ident}' has {col} '{value}'" if key == "sample" else
-                    f" ({key} '{ident}'): {col} '{value}'")
+            what = (
+                f": {key} '{ident}' has {col} '{value}'" if key == "sample" else f" ({key} '{ident}'): {col} '{value}'"
+            )
             raise error(f"{path}, row {lines[i]}{what}, {why}.{hint}{more}")
 
 
@@ -100,9 +114,19 @@ def check_sheet_values(sheet: pd.DataFrame, *, path: str, schema: str, key: str,
 # ---------------------------------------------------------------------------------------------
 
 
-def check_samples_sheet(sheet: pd.DataFrame, *, path: str, outcome: str, min_class_size: int = 2,
-                        outcome_type: str = "auto", test_column: str = "", test_value: str = "test",
-                        time_column: str = "", event_column: str = "", missing: str = "stop") -> pd.DataFrame:
+def check_samples_sheet(
+    sheet: pd.DataFrame,
+    *,
+    path: str,
+    outcome: str,
+    min_class_size: int = 2,
+    outcome_type: str = "auto",
+    test_column: str = "",
+    test_value: str = "test",
+    time_column: str = "",
+    event_column: str = "",
+    missing: str = "stop",
+) -> pd.DataFrame:
     """Check the sample sheet on its own; return it indexed by sample with ``sample_type`` filled.
 
     Parameters
@@ -156,8 +180,12 @@ def check_samples_sheet(sheet: pd.DataFrame, *, path: str, outcome: str, min_cla
     sheet["sample_type"] = sheet["sample_type"].replace("", "sample").str.strip().str.lower()
     survival = outcome_type == "survival"
     if survival:
-        from moflow.inputs.survival_columns import (EVENT_CODINGS, check_survival_columns, parse_event_labelled,
-                                                    parse_time_labelled)
+        from moflow.inputs.survival_columns import (
+            EVENT_CODINGS,
+            check_survival_columns,
+            parse_event_labelled,
+            parse_time_labelled,
+        )
 
         check_survival_columns(sheet, path=path, time_column=time_column, event_column=event_column)
     elif outcome not in sheet.columns:
@@ -170,16 +198,21 @@ def check_samples_sheet(sheet: pd.DataFrame, *, path: str, outcome: str, min_cla
         raise ConfigError(
             f"{path}: the external test column '{test_column}' (config 'evaluation: test_column') is not in the "
             f"sheet; columns are {listing(sheet.columns, 20)}.{did_you_mean(test_column, sheet.columns)} "
-            "Name an existing column, or set test_column to \"\" (no external test set)."
+            'Name an existing column, or set test_column to "" (no external test set).'
         )
     cohort = sheet[sheet["sample_type"] == "sample"]
     if missing == "exclude":
         columns = [time_column, event_column] if survival else [outcome]
-        lacking = cohort.index[cohort[columns].apply(lambda c: c.astype(str).str.strip().str.lower()
-                                                     .isin(NA_TOKENS)).any(axis=1).to_numpy()]
+        lacking = cohort.index[
+            cohort[columns]
+            .apply(lambda c: c.astype(str).str.strip().str.lower().isin(NA_TOKENS))
+            .any(axis=1)
+            .to_numpy()
+        ]
         sheet.loc[lacking, "sample_type"] = "excluded"
         cohort = sheet[sheet["sample_type"] == "sample"]
     if survival:
+
         def label(i):
             return f"{path}, row {lines[i]}: sample '{sheet.at[i, 'sample']}'"
 
@@ -197,8 +230,10 @@ def check_samples_sheet(sheet: pd.DataFrame, *, path: str, outcome: str, min_cla
     test = values.index[cohort[test_column].astype(str).str.strip() == str(test_value)] if test_column else []
     train = values.drop(index=test)
     if len(train) == 0:
-        raise DataError(f"{path}: every cohort sample is an external test sample ({test_column} = '{test_value}'); "
-                        "none is left to train on. Mark fewer samples as test.")
+        raise DataError(
+            f"{path}: every cohort sample is an external test sample ({test_column} = '{test_value}'); "
+            "none is left to train on. Mark fewer samples as test."
+        )
     where = " training" if len(test) else ""
     not_counted = f" ({len(test)} external test sample(s) not counted)" if len(test) else ""
     if survival:
@@ -220,7 +255,8 @@ def check_samples_sheet(sheet: pd.DataFrame, *, path: str, outcome: str, min_cla
         return out
     num = pd.to_numeric(values, errors="coerce")
     continuous = outcome_type == "continuous" or (
-        outcome_type == "auto" and num.notna().all() and num.nunique() > AUTO_CONTINUOUS_MIN_VALUES)
+        outcome_type == "auto" and num.notna().all() and num.nunique() > AUTO_CONTINUOUS_MIN_VALUES
+    )
     if continuous:
         if num.isna().any():
             i = num.index[num.isna()][0]
@@ -272,29 +308,45 @@ def check_omics_sheet(omics: pd.DataFrame, *, path: str, samples: pd.DataFrame, 
     known = list(_schema("omics")["properties"])
     unknown = [c for c in omics.columns if c not in known]
     if unknown:
-        raise ConfigError(f"{path}: unknown column '{unknown[0]}' in the header.{did_you_mean(unknown[0], known)} "
-                          f"Columns of the omics sheet: {', '.join(known)}.")
+        raise ConfigError(
+            f"{path}: unknown column '{unknown[0]}' in the header.{did_you_mean(unknown[0], known)} "
+            f"Columns of the omics sheet: {', '.join(known)}."
+        )
     if len(omics) == 0:
         raise ConfigError(f"{path}: no layers listed. Add one row per omics layer.")
     omics = omics.copy()
-    for col, default in (("orientation", "samples_in_rows"), ("batch_column", ""), ("has_qc", "false"),
-                         ("log_scale", "false"), ("gene_ids", "none"), ("modality", ""), ("anndata_layer", "")):
+    for col, default in (
+        ("orientation", "samples_in_rows"),
+        ("batch_column", ""),
+        ("has_qc", "false"),
+        ("log_scale", "false"),
+        ("gene_ids", "none"),
+        ("modality", ""),
+        ("anndata_layer", ""),
+    ):
         if col not in omics.columns:
             omics[col] = default
     check_sheet_values(omics, path=path, schema="omics", key="layer")
-    for col, default in (("orientation", "samples_in_rows"), ("has_qc", "false"), ("log_scale", "false"),
-                         ("gene_ids", "none")):
+    for col, default in (
+        ("orientation", "samples_in_rows"),
+        ("has_qc", "false"),
+        ("log_scale", "false"),
+        ("gene_ids", "none"),
+    ):
         omics[col] = omics[col].replace("", default)
     dup = omics["layer"][omics["layer"].duplicated()]
     if len(dup):
-        raise ConfigError(f"{path}, row {lines[dup.index[0]]}: layer '{dup.iloc[0]}' is listed twice. "
-                          "Layer names must be unique.")
+        raise ConfigError(
+            f"{path}, row {lines[dup.index[0]]}: layer '{dup.iloc[0]}' is listed twice. Layer names must be unique."
+        )
     for i, row in omics.iterrows():
         where = f"{path}, row {lines[i]} (layer '{row['layer']}')"
         bc = row["batch_column"]
         if bc and bc not in samples.columns:
-            raise ConfigError(f"{where}: batch_column '{bc}' is not a column of {samples_path}."
-                              f"{did_you_mean(bc, samples.columns)} Name a sample-sheet column, or leave it empty.")
+            raise ConfigError(
+                f"{where}: batch_column '{bc}' is not a column of {samples_path}."
+                f"{did_you_mean(bc, samples.columns)} Name a sample-sheet column, or leave it empty."
+            )
         if truthy(row["has_qc"]) and "injection_order" not in samples.columns:
             raise ConfigError(
                 f"{where}: has_qc is true but {samples_path} has no 'injection_order' column; "
@@ -304,8 +356,9 @@ def check_omics_sheet(omics: pd.DataFrame, *, path: str, samples: pd.DataFrame, 
     omics["has_qc"] = omics["has_qc"].map(truthy)
     omics["log_scale"] = omics["log_scale"].map(truthy)
     h5mu = omics["path"].map(anndata_suffix) == ".h5mu"
-    omics["modality"] = omics["modality"].str.strip().where(~h5mu | (omics["modality"].str.strip() != ""),
-                                                            omics["layer"])
+    omics["modality"] = (
+        omics["modality"].str.strip().where(~h5mu | (omics["modality"].str.strip() != ""), omics["layer"])
+    )
     out = omics.set_index("layer", drop=False)
     out.attrs.pop("lines", None)
     return out
@@ -313,24 +366,32 @@ def check_omics_sheet(omics: pd.DataFrame, *, path: str, samples: pd.DataFrame, 
 
 def _check_anndata_row(row, *, where: str) -> None:
     """An AnnData / MuData layer: samples are its obs (no orientation to declare); ``modality`` only for a
-    ``.h5mu`` file, ``anndata_layer`` only for an AnnData or MuData file."""
+    ``.h5mu`` file, ``anndata_layer`` only for an AnnData or MuData file.
+    """
     suffix = anndata_suffix(row["path"])
     if suffix and row["orientation"] == "features_in_rows":
-        raise ConfigError(f"{where}: orientation is 'features_in_rows', but in a {suffix} file the samples are the "
-                          "obs (rows) by definition. Leave orientation empty (or samples_in_rows); to use an AnnData "
-                          "with samples as var, write its transpose (adata.T).")
+        raise ConfigError(
+            f"{where}: orientation is 'features_in_rows', but in a {suffix} file the samples are the "
+            "obs (rows) by definition. Leave orientation empty (or samples_in_rows); to use an AnnData "
+            "with samples as var, write its transpose (adata.T)."
+        )
     if str(row["modality"]).strip() and suffix != ".h5mu":
-        raise ConfigError(f"{where}: modality '{row['modality']}' is given but path '{row['path']}' is not a MuData "
-                          ".h5mu file. Leave modality empty, or give the .h5mu file as path.")
+        raise ConfigError(
+            f"{where}: modality '{row['modality']}' is given but path '{row['path']}' is not a MuData "
+            ".h5mu file. Leave modality empty, or give the .h5mu file as path."
+        )
     if str(row["anndata_layer"]).strip() and not suffix:
-        raise ConfigError(f"{where}: anndata_layer '{row['anndata_layer']}' is given but path '{row['path']}' is not "
-                          "an AnnData .h5ad or MuData .h5mu file. Leave anndata_layer empty.")
+        raise ConfigError(
+            f"{where}: anndata_layer '{row['anndata_layer']}' is given but path '{row['path']}' is not "
+            "an AnnData .h5ad or MuData .h5mu file. Leave anndata_layer empty."
+        )
 
 
 def anndata_sources(omics: pd.DataFrame) -> dict[str, dict[str, str]]:
     """{layer: {modality, anndata_layer}} of the omics sheet's rows whose path is a MuData or AnnData file
     (raw or checked sheet): the keyword arguments :func:`moflow.io.read_raw_table` reads the layer
-    with. A MuData layer's modality defaults to the layer's name."""
+    with. A MuData layer's modality defaults to the layer's name.
+    """
     if not {"layer", "path"} <= set(omics.columns):
         return {}
     out = {}
@@ -341,5 +402,6 @@ def anndata_sources(omics: pd.DataFrame) -> dict[str, dict[str, str]]:
         modality = str(row.get("modality", "") or "").strip()
         out[str(row["layer"]).strip()] = {
             "modality": (modality or str(row["layer"]).strip()) if suffix == ".h5mu" else "",
-            "anndata_layer": str(row.get("anndata_layer", "") or "").strip()}
+            "anndata_layer": str(row.get("anndata_layer", "") or "").strip(),
+        }
     return out

@@ -18,7 +18,8 @@ from moflow.wording import did_you_mean, listing
 def check_config_file(path: str) -> None:
     """The config file's YAML, before Snakemake reads it: a syntax error names the file, line and
     column; a key given twice in one mapping (YAML keeps the last one silently) stops too. Nothing is
-    checked when the file does not exist."""
+    checked when the file does not exist.
+    """
     from pathlib import Path
 
     import yaml
@@ -37,9 +38,11 @@ def check_config_file(path: str) -> None:
                 continue
             key = str(loader.construct_object(key_node, deep=deep))
             if key in seen:
-                raise ConfigError(f"{path}, line {key_node.start_mark.line + 1}: key '{key}' is given twice in the "
-                                  f"same mapping (first on line {seen[key]}); YAML would keep only the last one. "
-                                  "Merge the two entries.")
+                raise ConfigError(
+                    f"{path}, line {key_node.start_mark.line + 1}: key '{key}' is given twice in the "
+                    f"same mapping (first on line {seen[key]}); YAML would keep only the last one. "
+                    "Merge the two entries."
+                )
             seen[key] = key_node.start_mark.line + 1
         return loader.construct_mapping(node, deep=deep)
 
@@ -56,51 +59,67 @@ def check_config_file(path: str) -> None:
         if context and start is not None and mark is not None and start.line != mark.line:
             context += f" that starts on line {start.line + 1}"
         tabs = " (YAML indentation must use spaces, not tabs)" if "\t" in p.read_text(encoding="utf-8") else ""
-        raise ConfigError(f"{path}{where}: invalid YAML: {problem}" + (f" ({context})" if context else "")
-                          + f"{tabs}. Fix the indentation, a missing ':' or an unclosed quote or bracket there.") \
-            from None
+        raise ConfigError(
+            f"{path}{where}: invalid YAML: {problem}"
+            + (f" ({context})" if context else "")
+            + f"{tabs}. Fix the indentation, a missing ':' or an unclosed quote or bracket there."
+        ) from None
     if data is not None and not isinstance(data, dict):
-        raise ConfigError(f"{path}: the config must be a mapping of keys (samples:, omics:, ...), not a "
-                          f"{type(data).__name__}.")
+        raise ConfigError(
+            f"{path}: the config must be a mapping of keys (samples:, omics:, ...), not a {type(data).__name__}."
+        )
 
 
 def check_config_layers(settings, layers, *, source: str = "config", omics_path: str = "the omics sheet") -> None:
     """Every layer name config gives (``preprocess``, ``enrichment: layers``, ``integration: mofa:
     likelihoods``, ``integration: early: layer_weights``) is a layer of the omics sheet: a misspelt
-    one would be silently ignored. One line per problem, with the nearest layer."""
+    one would be silently ignored. One line per problem, with the nearest layer.
+    """
     layers = [str(x) for x in layers]
-    named = [("preprocess", list(settings.preprocess)),
-             ("enrichment: layers", list(settings.enrichment.layers)),
-             ("integration: mofa: likelihoods", list(settings.integration.mofa.likelihoods)),
-             ("integration: early: layer_weights", list(settings.integration.early.layer_weights)),
-             ("integration: hierarchical: regulators: <name>: layer",
-              [r.layer for r in settings.integration.hierarchical.regulators.values()]),
-             ("design: costs", list(settings.design.costs))]
+    named = [
+        ("preprocess", list(settings.preprocess)),
+        ("enrichment: layers", list(settings.enrichment.layers)),
+        ("integration: mofa: likelihoods", list(settings.integration.mofa.likelihoods)),
+        ("integration: early: layer_weights", list(settings.integration.early.layer_weights)),
+        (
+            "integration: hierarchical: regulators: <name>: layer",
+            [r.layer for r in settings.integration.hierarchical.regulators.values()],
+        ),
+        ("design: costs", list(settings.design.costs)),
+    ]
     problems = []
     for where, keys in named:
         for key in keys:
             if str(key) not in layers:
-                problems.append(f"{source}: '{where}: {key}' names no layer of {omics_path} (layers: "
-                                f"{', '.join(layers)}).{did_you_mean(key, layers)} Use a layer name, or remove the entry.")
+                problems.append(
+                    f"{source}: '{where}: {key}' names no layer of {omics_path} (layers: "
+                    f"{', '.join(layers)}).{did_you_mean(key, layers)} Use a layer name, or remove the entry."
+                )
     if problems:
         raise ConfigError("\n".join(problems))
 
 
-def check_config_columns(settings, samples: pd.DataFrame, *, source: str = "config",
-                         samples_path: str = "the sample sheet") -> None:
+def check_config_columns(
+    settings, samples: pd.DataFrame, *, source: str = "config", samples_path: str = "the sample sheet"
+) -> None:
     """Sample-sheet columns config names (``covariates``) exist; a survival outcome is not given to a
-    strategy whose model has no Cox form."""
+    strategy whose model has no Cox form.
+    """
     if settings.outcome.type == "survival":
         integ = settings.integration
         for name in ("early", "mixed", "mofa", "late"):  # early's model is also the single layers'
             if getattr(integ, name).model != "linear":
-                raise ConfigError(f"{source}: 'integration: {name}: model' is {getattr(integ, name).model}, which "
-                                  "has no survival form; with 'outcome: type: survival' every model is a penalized "
-                                  f"Cox model. Set 'integration: {name}: model: linear'.")
+                raise ConfigError(
+                    f"{source}: 'integration: {name}: model' is {getattr(integ, name).model}, which "
+                    "has no survival form; with 'outcome: type: survival' every model is a penalized "
+                    f"Cox model. Set 'integration: {name}: model: linear'."
+                )
     for col in settings.covariates:
         if col not in samples.columns:
-            raise ConfigError(f"{source}: 'covariates' names '{col}', which is not a column of {samples_path}."
-                              f"{did_you_mean(col, samples.columns)} Columns: {listing(samples.columns, 20)}.")
+            raise ConfigError(
+                f"{source}: 'covariates' names '{col}', which is not a column of {samples_path}."
+                f"{did_you_mean(col, samples.columns)} Columns: {listing(samples.columns, 20)}."
+            )
 
 
 def check_design_metric(settings, task: str, *, source: str = "config") -> None:
@@ -111,8 +130,10 @@ def check_design_metric(settings, task: str, *, source: str = "config") -> None:
     allowed = {"classification": CLASS_METRICS, "regression": REG_METRICS, "survival": SURV_METRICS}[task]
     if settings.design.enabled and metric is not None and metric not in allowed:
         kind = {"classification": "class", "regression": "continuous", "survival": "survival"}[task]
-        raise ConfigError(f"{source}: 'design: metric' is {metric}, which a {kind} outcome is not scored with. "
-                          f"Use one of {listing(allowed)}, or remove the key (the default follows the outcome).")
+        raise ConfigError(
+            f"{source}: 'design: metric' is {metric}, which a {kind} outcome is not scored with. "
+            f"Use one of {listing(allowed)}, or remove the key (the default follows the outcome)."
+        )
 
 
 def check_design_strategies(settings, omics: pd.DataFrame, *, source: str = "config") -> None:
@@ -125,10 +146,12 @@ def check_design_strategies(settings, omics: pd.DataFrame, *, source: str = "con
     known = strategy_names(list(omics["layer"]), settings, omics)
     bad = [s for s in named if s not in known]
     if bad:
-        raise ConfigError(f"{source}: 'design: strategies' names {listing(bad)}, which "
-                          f"{'is' if len(bad) == 1 else 'are'} not evaluated on this cohort (strategies: "
-                          f"{listing(known, 20)}).{did_you_mean(bad[0], known)} Use names from that list, or [] for the "
-                          "best integration and the best single layer.")
+        raise ConfigError(
+            f"{source}: 'design: strategies' names {listing(bad)}, which "
+            f"{'is' if len(bad) == 1 else 'are'} not evaluated on this cohort (strategies: "
+            f"{listing(known, 20)}).{did_you_mean(bad[0], known)} Use names from that list, or [] for the "
+            "best integration and the best single layer."
+        )
 
 
 def regulator_edges(path: str) -> pd.DataFrame:
@@ -139,9 +162,15 @@ def regulator_edges(path: str) -> pd.DataFrame:
     return parse_edges(read_sheet(path), path=path)
 
 
-def check_startup(settings, *, source: str = "config", exists=None, produced=(),
-                  download_dir: str = "resources/genesets", gene_set_files: bool = True
-                  ) -> tuple[pd.DataFrame, pd.DataFrame]:
+def check_startup(
+    settings,
+    *,
+    source: str = "config",
+    exists=None,
+    produced=(),
+    download_dir: str = "resources/genesets",
+    gene_set_files: bool = True,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Everything checked while ``rules/common.smk`` is parsed, in the order a user fixes things:
     both sheets (cell by cell, then the outcome and the training samples against the folds), the
     names config gives (layers, columns, MOFA groups, the positive class), the enrichment files, and
@@ -164,11 +193,18 @@ def check_startup(settings, *, source: str = "config", exists=None, produced=(),
     exists = exists or (lambda p: Path(p).exists())
     samples_path, omics_path = settings.samples, settings.omics
     ev = settings.evaluation
-    samples = check_samples_sheet(read_sheet(samples_path), path=samples_path, outcome=settings.outcome.column,
-                                  min_class_size=ev.folds, outcome_type=settings.outcome.type,
-                                  time_column=settings.outcome.time, event_column=settings.outcome.event,
-                                  missing=settings.outcome.missing,
-                                  test_column=ev.test_column, test_value=ev.test_value)
+    samples = check_samples_sheet(
+        read_sheet(samples_path),
+        path=samples_path,
+        outcome=settings.outcome.column,
+        min_class_size=ev.folds,
+        outcome_type=settings.outcome.type,
+        time_column=settings.outcome.time,
+        event_column=settings.outcome.event,
+        missing=settings.outcome.missing,
+        test_column=ev.test_column,
+        test_value=ev.test_value,
+    )
     omics = check_omics_sheet(read_sheet(omics_path), path=omics_path, samples=samples, samples_path=samples_path)
     layers = list(omics["layer"])
     check_config_layers(settings, layers, source=source, omics_path=omics_path)
@@ -180,8 +216,9 @@ def check_startup(settings, *, source: str = "config", exists=None, produced=(),
     check_design_metric(settings, outcome_task(y, settings), source=source)
     check_design_strategies(settings, omics, source=source)
     try:
-        check_enrichment_config(settings.enrichment, layers, exists=exists, produced=set(produced),
-                                download_dir=download_dir)
+        check_enrichment_config(
+            settings.enrichment, layers, exists=exists, produced=set(produced), download_dir=download_dir
+        )
     except ConfigError:
         raise
     except InputError as exc:
@@ -189,15 +226,19 @@ def check_startup(settings, *, source: str = "config", exists=None, produced=(),
     h = settings.integration.hierarchical
     unknown = [c for c in h.collections if c not in settings.enrichment.gene_sets]
     if unknown:
-        raise ConfigError(f"{source}: 'integration: hierarchical: collections' names {listing(unknown)}, which "
-                          f"{'is' if len(unknown) == 1 else 'are'} not in 'enrichment: gene_sets' (collections: "
-                          f"{listing(settings.enrichment.gene_sets) or 'none'}).{did_you_mean(unknown[0], settings.enrichment.gene_sets)}"
-                          " Name a collection of enrichment: gene_sets.")
+        raise ConfigError(
+            f"{source}: 'integration: hierarchical: collections' names {listing(unknown)}, which "
+            f"{'is' if len(unknown) == 1 else 'are'} not in 'enrichment: gene_sets' (collections: "
+            f"{listing(settings.enrichment.gene_sets) or 'none'}).{did_you_mean(unknown[0], settings.enrichment.gene_sets)}"
+            " Name a collection of enrichment: gene_sets."
+        )
     for name, reg in h.regulators.items():
         if not exists(reg.edges):
-            raise ConfigError(f"{source}: 'integration: hierarchical: regulators: {name}: edges' is '{reg.edges}', "
-                              "which does not exist. Give the path of a TSV with columns source and target (and an "
-                              "optional weight or sign column).")
+            raise ConfigError(
+                f"{source}: 'integration: hierarchical: regulators: {name}: edges' is '{reg.edges}', "
+                "which does not exist. Give the path of a TSV with columns source and target (and an "
+                "optional weight or sign column)."
+            )
         regulator_edges(reg.edges)  # a malformed edge list stops here
     en = settings.enrichment
     gmts = list(en.gene_sets.values()) + [p for cfg in en.layers.values() for p in cfg.feature_sets.values()]

@@ -1,6 +1,7 @@
 """Checks of a survival outcome's sample-sheet columns: follow-up time and event (config ``outcome: type:
 survival``), with messages that name the file, the row, the sample and the fix. Used by
-:func:`moflow.inputs.sheets.check_samples_sheet` and by the cohort (:func:`moflow.cohort.outcome`)."""
+:func:`moflow.inputs.sheets.check_samples_sheet` and by the cohort (:func:`moflow.cohort.outcome`).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from moflow.errors import ConfigError, DataError
-from moflow.wording import NA_TOKENS, listing, did_you_mean
+from moflow.wording import NA_TOKENS, did_you_mean, listing
 
 # survival outcomes: the accepted event codings (parse_event)
 _EVENT_TRUE = {"true"}
@@ -26,7 +27,8 @@ def _more(n: int, what: str = "such sample(s)") -> str:
 
 def parse_time_labelled(values: pd.Series, *, column: str, label) -> pd.Series:
     """Follow-up times as floats, as :func:`parse_time` gives them, but ``label(i)`` is the message prefix
-    naming file, row and sample (:func:`parse_time`'s names the file and the sample only)."""
+    naming file, row and sample (:func:`parse_time`'s names the file and the sample only).
+    """
     text = values.astype(str).str.strip()
     missing = text.index[text.str.lower().isin(NA_TOKENS).to_numpy()]
     if len(missing):
@@ -59,7 +61,8 @@ def parse_time_labelled(values: pd.Series, *, column: str, label) -> pd.Series:
 
 def parse_event_labelled(values: pd.Series, *, column: str, label) -> pd.Series:
     """Event indicators as bools, as :func:`parse_event` gives them, but ``label(i)`` is the message
-    prefix naming file, row and sample (:func:`parse_event`'s names the file and the sample only)."""
+    prefix naming file, row and sample (:func:`parse_event`'s names the file and the sample only).
+    """
     text = values.astype(str).str.strip()
     folded = text.str.lower()
     missing = text.index[folded.isin(NA_TOKENS).to_numpy()]
@@ -92,7 +95,8 @@ def parse_time(values: pd.Series, *, path: str = "the sample sheet", column: str
     """Follow-up times of a survival outcome (config ``outcome: time``) as a float Series, same index.
 
     Missing values (:data:`NA_TOKENS`), non-numbers (infinity included) and negative times raise
-    :class:`DataError` naming ``path``, the column and the sample (the index label); 0 is allowed."""
+    :class:`DataError` naming ``path``, the column and the sample (the index label); 0 is allowed.
+    """
     return parse_time_labelled(values, column=column, label=_sample_label(path))
 
 
@@ -102,15 +106,19 @@ def parse_event(values: pd.Series, *, path: str = "the sample sheet", column: st
     Accepted codings: numbers equal to 1 (event) or 0 (censored): ``1``, ``0``, ``1.0``, ``0.0``; and
     ``true`` / ``false`` in any case (surrounding blanks ignored). A missing value (:data:`NA_TOKENS`)
     or anything else (yes/no, dead/alive, 2, ...) raises :class:`DataError` naming ``path``, the
-    column, the sample (the index label), the values found and the accepted codings."""
+    column, the sample (the index label), the values found and the accepted codings.
+    """
     return parse_event_labelled(values, column=column, label=_sample_label(path))
 
 
 def check_survival_columns(sheet: pd.DataFrame, *, path: str, time_column: str, event_column: str) -> None:
     """Stop when config ``outcome: time`` or ``outcome: event`` is not set, names no column of the sheet at
-    ``path``, or both name the same column."""
-    for col, key, what in ((time_column, "time", "each sample's follow-up time"),
-                           (event_column, "event", "whether each sample's event was observed")):
+    ``path``, or both name the same column.
+    """
+    for col, key, what in (
+        (time_column, "time", "each sample's follow-up time"),
+        (event_column, "event", "whether each sample's event was observed"),
+    ):
         if not col:
             raise ConfigError(
                 f"config 'outcome: type' is survival but 'outcome: {key}' is not set. Name the column of {path} "

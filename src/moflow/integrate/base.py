@@ -34,7 +34,8 @@ def observed_rows(X: pd.DataFrame) -> pd.Index:
 
 def fill_missing(X: pd.DataFrame, means: pd.Series | None = None) -> pd.DataFrame:
     """``X`` with its missing cells filled by ``means`` (default: the column means of ``X``), then by 0
-    (columns without a mean); ``X`` itself where nothing is missing."""
+    (columns without a mean); ``X`` itself where nothing is missing.
+    """
     if not X.isna().to_numpy().any():
         return X
     return X.fillna(means if means is not None else X.mean()).fillna(0.0)
@@ -66,8 +67,13 @@ class StrategyBase(BaseEstimator):
     missing = "refit"
 
     def _new_model(self):
-        return make_model(task=self.task, penalty=self.penalty, model=getattr(self, "model", "linear"),
-                          inner_folds=self.inner_folds, seed=self.seed)
+        return make_model(
+            task=self.task,
+            penalty=self.penalty,
+            model=getattr(self, "model", "linear"),
+            inner_folds=self.inner_folds,
+            seed=self.seed,
+        )
 
     def _fit_final(self, D: pd.DataFrame, y: pd.Series):
         return self._new_model().fit(D.to_numpy(), target(y))
@@ -101,7 +107,8 @@ class StrategyBase(BaseEstimator):
 
     def columns(self) -> list[str]:
         """The columns of :meth:`predict_table`: ``p_<class>`` per class, ``risk`` (survival) or
-        ``prediction`` (regression)."""
+        ``prediction`` (regression).
+        """
         check_is_fitted(self)
         if self.task == "classification":
             return [f"p_{c}" for c in self.classes_]
@@ -109,12 +116,12 @@ class StrategyBase(BaseEstimator):
 
     def predict_table(self, layers) -> pd.DataFrame:
         """Predictions of every sample of ``layers`` (rows: the index of the first layer), all-missing
-        where the strategy cannot predict the sample (see the module)."""
+        where the strategy cannot predict the sample (see the module).
+        """
         check_is_fitted(self)
         index = layers[self.layers_[0]].index
         out = pd.DataFrame(np.nan, index=index, columns=self.columns())
-        seen = pd.DataFrame({n: index.isin(observed_rows(layers[n].reindex(index))) for n in self.layers_},
-                            index=index)
+        seen = pd.DataFrame({n: index.isin(observed_rows(layers[n].reindex(index))) for n in self.layers_}, index=index)
         full = tuple(self.layers_)
         patterns = seen.apply(lambda r: tuple(n for n in self.layers_ if r[n]), axis=1)
         for pattern in dict.fromkeys(patterns):
@@ -148,7 +155,8 @@ def coefficient_table(model, features, layer=None) -> pd.DataFrame:
     """A fitted model's coefficients (or a tree ensemble's importances) over ``features``, one row per
     feature: ``layer``, ``feature`` and one value column per class after the first (two classes) or per
     class, ``log_hazard_ratio`` (a Cox model) or ``coefficient``; ``importance`` for tree ensembles.
-    Without ``layer``, each feature is ``<layer>:<feature>`` and is split there."""
+    Without ``layer``, each feature is ``<layer>:<feature>`` and is split there.
+    """
     if hasattr(model, "coef_"):
         coef = np.atleast_2d(model.coef_)
         if hasattr(model, "classes_"):

@@ -44,7 +44,8 @@ def structured(time, event) -> np.ndarray:
 
 def partial_log_likelihood(eta: np.ndarray, time: np.ndarray, event: np.ndarray) -> np.ndarray:
     """Cox partial log-likelihood (Breslow ties) of linear predictors ``eta`` (n, or n x k: one column
-    per model, e.g. per penalty of a path); one value per column."""
+    per model, e.g. per penalty of a path); one value per column.
+    """
     eta = np.asarray(eta, float)
     one = eta.ndim == 1
     E = eta[:, None] if one else eta
@@ -60,7 +61,8 @@ def partial_log_likelihood(eta: np.ndarray, time: np.ndarray, event: np.ndarray)
 
 class _Quiet:
     """A Coxnet whose ``fit`` keeps quiet about all-zero coefficients: the strongest penalties of every
-    path zero them by design (that is where a path starts)."""
+    path zero them by design (that is where a path starts).
+    """
 
     def __init__(self, model):
         self.model = model
@@ -91,8 +93,15 @@ class PenalizedCox(RegressorMixin, BaseEstimator):
         "max_iter": [Interval(Integral, 1, None, closed="left")],
     }
 
-    def __init__(self, l1_ratio: float = 0.5, n_alphas: int = 30, alpha_min_ratio: float = 0.01, inner_folds: int = 3,
-                 seed: int = 42, max_iter: int = 100000):
+    def __init__(
+        self,
+        l1_ratio: float = 0.5,
+        n_alphas: int = 30,
+        alpha_min_ratio: float = 0.01,
+        inner_folds: int = 3,
+        seed: int = 42,
+        max_iter: int = 100000,
+    ):
         self.l1_ratio = l1_ratio
         self.n_alphas = n_alphas
         self.alpha_min_ratio = alpha_min_ratio
@@ -103,13 +112,17 @@ class PenalizedCox(RegressorMixin, BaseEstimator):
     def _coxnet(self, **kw):
         from sksurv.linear_model import CoxnetSurvivalAnalysis
 
-        return _Quiet(CoxnetSurvivalAnalysis(l1_ratio=self.l1_ratio, normalize=True, max_iter=self.max_iter,
-                                             fit_baseline_model=False, **kw))
+        return _Quiet(
+            CoxnetSurvivalAnalysis(
+                l1_ratio=self.l1_ratio, normalize=True, max_iter=self.max_iter, fit_baseline_model=False, **kw
+            )
+        )
 
     def _alphas(self, X, time, event) -> np.ndarray:
         """The path's strengths: from the smallest that zeroes every coefficient (Coxnet's own) down to
         ``alpha_min_ratio`` of it (1e-4 where samples outnumber features, as glmnet), log-spaced;
-        ``n_alphas`` of them (40 with more samples than features: such fits are cheap)."""
+        ``n_alphas`` of them (40 with more samples than features: such fits are cheap).
+        """
         top = self._coxnet(n_alphas=2, alpha_min_ratio=0.5).fit(X, structured(time, event)).alphas_[0]
         wide = X.shape[1] >= X.shape[0]
         ratio = self.alpha_min_ratio if wide else min(self.alpha_min_ratio, 1e-4)
@@ -122,12 +135,13 @@ class PenalizedCox(RegressorMixin, BaseEstimator):
         likelihood does not) and a near-ridge path stops at its strongest, all but null, penalties.
         The path is continued from where Coxnet stopped, unless the model is saturated (deviance
         ratio above 0.99, where glmnet stops too). Where the solver fails at the weakest penalties
-        (separable data), the path ends at the weakest strength it reached."""
+        (separable data), the path ends at the weakest strength it reached.
+        """
         alphas = self._alphas(X, time, event) if alphas is None else np.asarray(alphas, float)
         target = structured(time, event)
         got, coefs, offsets = [], [], []
         while len(got) < len(alphas):
-            rest = alphas[len(got):]
+            rest = alphas[len(got) :]
             try:
                 m = self._coxnet(alphas=rest).fit(X, target)
             except ArithmeticError:
@@ -193,7 +207,8 @@ class PenalizedCox(RegressorMixin, BaseEstimator):
 class RidgeCox(RegressorMixin, BaseEstimator):
     """Cox model with a light ridge penalty ``alpha`` on standardized inputs (scikit-survival's
     CoxPHSurvivalAnalysis, Breslow ties), for a few inputs (the layers' out-of-fold risks of late
-    integration)."""
+    integration).
+    """
 
     _parameter_constraints: ClassVar[dict] = {"alpha": [Interval(Real, 0, None, closed="left")]}
 

@@ -1,6 +1,7 @@
 """Early integration (:class:`EarlyIntegration`): the layers concatenated, each weighted so that wide
 layers do not drown narrow ones, and a penalized model (or a tree ensemble) on the concatenation; a
-PCA of it gives the samples' embedding (:meth:`EarlyIntegration.embed`)."""
+PCA of it gives the samples' embedding (:meth:`EarlyIntegration.embed`).
+"""
 
 from __future__ import annotations
 
@@ -39,9 +40,17 @@ class EarlyIntegration(StrategyBase):
         "missing": [StrOptions(set(MISSING))],
     }
 
-    def __init__(self, task: str = "classification", layer_weights: dict | None = None, penalty: str = "l2",
-                 model: str = "linear", n_components: int = 10, missing: str = "refit", inner_folds: int = 3,
-                 seed: int = 42):
+    def __init__(
+        self,
+        task: str = "classification",
+        layer_weights: dict | None = None,
+        penalty: str = "l2",
+        model: str = "linear",
+        n_components: int = 10,
+        missing: str = "refit",
+        inner_folds: int = 3,
+        seed: int = 42,
+    ):
         self.task = task
         self.layer_weights = layer_weights
         self.penalty = penalty
@@ -75,8 +84,9 @@ class EarlyIntegration(StrategyBase):
         """The weighted, concatenated layers of every sample on the training PCA (columns PC1, PC2, ...)."""
         check_is_fitted(self)
         index = layers[self.layers_[0]].index
-        X = fill_missing(_concat(layers, self.layers_, self.weights_, index).reindex(columns=self.columns_),
-                         self.means_)
+        X = fill_missing(
+            _concat(layers, self.layers_, self.weights_, index).reindex(columns=self.columns_), self.means_
+        )
         E = self.pca_.transform(X.to_numpy())
         return pd.DataFrame(E, index=X.index, columns=[f"PC{i + 1}" for i in range(E.shape[1])])
 

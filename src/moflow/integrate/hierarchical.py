@@ -51,9 +51,20 @@ class HierarchicalIntegration(StrategyBase):
         "max_size": [Interval(Integral, 2, None, closed="left")],
     }
 
-    def __init__(self, collections=(), gene_maps=None, regulators=(), method: str = "plage", min_size: int = 5,
-                 max_size: int = 500, task: str = "classification", penalty: str = "l2", model: str = "linear",
-                 inner_folds: int = 3, seed: int = 42):
+    def __init__(
+        self,
+        collections=(),
+        gene_maps=None,
+        regulators=(),
+        method: str = "plage",
+        min_size: int = 5,
+        max_size: int = 500,
+        task: str = "classification",
+        penalty: str = "l2",
+        model: str = "linear",
+        inner_folds: int = 3,
+        seed: int = 42,
+    ):
         self.collections = collections
         self.gene_maps = gene_maps
         self.regulators = regulators
@@ -83,8 +94,13 @@ class HierarchicalIntegration(StrategyBase):
             scorers = []
             for name, sets, lays in self.collections:
                 if layer in lays:
-                    s = SetScores(sets=sets, method=self.method, min_size=self.min_size, max_size=self.max_size,
-                                  prefix=f"{layer}:{name}:").fit(G)
+                    s = SetScores(
+                        sets=sets,
+                        method=self.method,
+                        min_size=self.min_size,
+                        max_size=self.max_size,
+                        prefix=f"{layer}:{name}:",
+                    ).fit(G)
                     if len(s.members_):
                         scorers.append(s)
             for name, edges, lay, min_targets in self.regulators:
@@ -94,17 +110,24 @@ class HierarchicalIntegration(StrategyBase):
                         scorers.append(r)
             n_sets = sum(len(s.members_) for s in scorers if hasattr(s, "members_"))
             if self.collections and any(layer in lays for _, _, lays in self.collections) and n_sets < FEW_SETS:
-                log.warning("hierarchical integration: layer %s has %d gene set(s) with at least %d members present "
-                            "(integration: hierarchical: min_size); a model on so few programs can do little. Lower "
-                            "min_size or use a larger collection.", layer, n_sets, self.min_size)
+                log.warning(
+                    "hierarchical integration: layer %s has %d gene set(s) with at least %d members present "
+                    "(integration: hierarchical: min_size); a model on so few programs can do little. Lower "
+                    "min_size or use a larger collection.",
+                    layer,
+                    n_sets,
+                    self.min_size,
+                )
             if scorers:
                 self.genes_[layer], self.scorers_[layer] = gl, scorers
         if not self.scorers_:
             from moflow.errors import InputError
 
-            raise InputError("hierarchical integration: no gene set has enough members in any layer (integration: "
-                             "hierarchical: min_size) and no regulator enough targets; lower min_size or check the "
-                             "gene sets' identifiers against the layers' genes.")
+            raise InputError(
+                "hierarchical integration: no gene set has enough members in any layer (integration: "
+                "hierarchical: min_size) and no regulator enough targets; lower min_size or check the "
+                "gene sets' identifiers against the layers' genes."
+            )
         self.layers_ = sorted(self.scorers_)
         # each score standardized on the training samples that have its layer
         self.centre_, self.scale_ = {}, {}
@@ -120,7 +143,8 @@ class HierarchicalIntegration(StrategyBase):
         """Each score's correlation with the model's linear predictor on the training samples (a
         structure coefficient): which programs the prediction follows, robust to the sign flips and
         weight sharing that correlated scores cause in the coefficients themselves. None for a model
-        without a single linear predictor (several classes, a random forest)."""
+        without a single linear predictor (several classes, a random forest).
+        """
         coef = getattr(self.model_, "coef_", None)
         if coef is None or np.atleast_2d(coef).shape[0] != 1:
             return None
@@ -136,7 +160,8 @@ class HierarchicalIntegration(StrategyBase):
 
     def scores(self, layers) -> pd.DataFrame:
         """Standardized set scores and regulator activities of every sample (rows of ``layers``);
-        missing where the sample lacks the layer. Columns ``<layer>:<collection or regulators>:<name>``."""
+        missing where the sample lacks the layer. Columns ``<layer>:<collection or regulators>:<name>``.
+        """
         check_is_fitted(self)
         index = layers[self.layers_[0]].index
         return self._design(layers, index, tuple(self.layers_), fill=False)
@@ -148,15 +173,17 @@ class HierarchicalIntegration(StrategyBase):
             S = pd.DataFrame(np.nan, index=rows, columns=self.centre_[layer].index)
             keep = observed_rows(X)
             if len(keep):
-                S.loc[keep] = ((self._raw_scores(X.loc[keep], layer) - self.centre_[layer]) / self.scale_[layer]
-                               ).to_numpy()
+                S.loc[keep] = (
+                    (self._raw_scores(X.loc[keep], layer) - self.centre_[layer]) / self.scale_[layer]
+                ).to_numpy()
             blocks.append(S.fillna(0.0) if fill else S)
         return pd.concat(blocks, axis=1)
 
     def coefficients(self) -> pd.DataFrame:
         """The model's coefficient (or importance) of every score: layer, source (collection or
         regulator edge list), feature (set or regulator name), one value column per target and, for a
-        single linear predictor, ``structure_r`` (:meth:`_structure`; signed like the coefficients)."""
+        single linear predictor, ``structure_r`` (:meth:`_structure`; signed like the coefficients).
+        """
         check_is_fitted(self)
         t = coefficient_table(self.model_, self.design_columns_)
         if self.structure_ is not None:
@@ -169,4 +196,3 @@ class HierarchicalIntegration(StrategyBase):
     def __sklearn_clone__(self):
         # the gene sets, maps and edge tables are shared read-only by every clone (no deep copy per fold)
         return type(self)(**{k: v for k, v in self.get_params(deep=False).items()})
-

@@ -1,6 +1,7 @@
 """Late integration (:class:`LateIntegration`): one model per layer, their out-of-fold predictions on
 the training samples, and a stacking meta-learner (logistic for classes, which also calibrates; ridge
-for a continuous outcome; a ridge Cox model for survival)."""
+for a continuous outcome; a ridge Cox model for survival).
+"""
 
 from __future__ import annotations
 
@@ -26,12 +27,19 @@ from moflow.integrate.single import SharedFits, SingleLayer
 class LateIntegration(StrategyBase):
     """Per-layer models; their out-of-fold predictions on the training samples (inner CV) train a
     meta-learner (logistic for classes, which also calibrates; ridge for a continuous outcome). A
-    sample lacking layers is scored by a meta-learner trained on the layers it has."""
+    sample lacking layers is scored by a meta-learner trained on the layers it has.
+    """
 
     _parameter_constraints: ClassVar[dict] = {**StrategyBase._parameter_constraints}
 
-    def __init__(self, task: str = "classification", penalty: str = "l2", model: str = "linear",
-                 inner_folds: int = 3, seed: int = 42):
+    def __init__(
+        self,
+        task: str = "classification",
+        penalty: str = "l2",
+        model: str = "linear",
+        inner_folds: int = 3,
+        seed: int = 42,
+    ):
         self.task = task
         self.penalty = penalty
         self.model = model
@@ -52,7 +60,8 @@ class LateIntegration(StrategyBase):
     def _fit_final(self, D, y):
         if self.task == "classification":
             return EncodedClassifier(LogisticRegression(C=1.0, class_weight="balanced", max_iter=2000)).fit(
-                D.to_numpy(), y.to_numpy())
+                D.to_numpy(), y.to_numpy()
+            )
         if self.task == "survival":  # a Cox meta-learner on the layers' out-of-fold risks
             from moflow.integrate.cox import RidgeCox
 
@@ -61,15 +70,17 @@ class LateIntegration(StrategyBase):
 
     def fit(self, layers, y, *, shared: SharedFits | None = None):
         """Fit a base model per layer, their out-of-fold predictions, and the meta-learner on them;
-        ``shared``: single-layer fits of this CV split to reuse (:class:`SharedFits`)."""
+        ``shared``: single-layer fits of this CV split to reuse (:class:`SharedFits`).
+        """
         self._validate_params()
         self.layers_ = sorted(layers)
         cv = inner_cv(self.task, self.inner_folds, self.seed)
         self.base_, self.oof_ = {}, {}
         self.y_mean_ = float(y.mean()) if self.task == "regression" else 0.0
         for n in self.layers_:
-            base = SingleLayer(n, task=self.task, penalty=self.penalty, model=self.model,
-                               inner_folds=self.inner_folds, seed=self.seed)
+            base = SingleLayer(
+                n, task=self.task, penalty=self.penalty, model=self.model, inner_folds=self.inner_folds, seed=self.seed
+            )
             self.base_[n] = clone(base).fit(layers, y, shared=shared)
             # out-of-fold predictions for the meta-learner: the base model refit in each inner fold at
             # the penalty its own inner CV chose on these training samples (retuning it inside every
@@ -90,13 +101,14 @@ class LateIntegration(StrategyBase):
         return pd.concat([self.oof_[n] for n in subset], axis=1)
 
     def _design(self, layers, rows, subset):
-        return pd.concat([self._meta_block(self.base_[n].predict_table({n: layers[n].reindex(rows)}), n)
-                          for n in subset], axis=1)
+        return pd.concat(
+            [self._meta_block(self.base_[n].predict_table({n: layers[n].reindex(rows)}), n) for n in subset], axis=1
+        )
 
     def layer_weights(self) -> pd.DataFrame:
         """The meta-learner's mean absolute coefficient of each layer's inputs: layer, meta_weight."""
         check_is_fitted(self)
         coef = np.atleast_2d(self.model_.coef_)
         per = coef.shape[1] // len(self.layers_)
-        w = [np.abs(coef[:, i * per:(i + 1) * per]).mean() for i in range(len(self.layers_))]
+        w = [np.abs(coef[:, i * per : (i + 1) * per]).mean() for i in range(len(self.layers_))]
         return pd.DataFrame({"layer": self.layers_, "meta_weight": w})

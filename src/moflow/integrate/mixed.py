@@ -1,5 +1,6 @@
 """Mixed integration (:class:`MixedIntegration`): a PCA per layer, fit on the training samples that
-have the layer, the layers' scores concatenated, and a penalized model (or a tree ensemble)."""
+have the layer, the layers' scores concatenated, and a penalized model (or a tree ensemble).
+"""
 
 from __future__ import annotations
 
@@ -21,8 +22,15 @@ class MixedIntegration(StrategyBase):
         "n_components": [Interval(Integral, 1, None, closed="left")],
     }
 
-    def __init__(self, task: str = "classification", n_components: int = 10, penalty: str = "l2",
-                 model: str = "linear", inner_folds: int = 3, seed: int = 42):
+    def __init__(
+        self,
+        task: str = "classification",
+        n_components: int = 10,
+        penalty: str = "l2",
+        model: str = "linear",
+        inner_folds: int = 3,
+        seed: int = 42,
+    ):
         self.task = task
         self.n_components = n_components
         self.penalty = penalty

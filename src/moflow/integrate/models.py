@@ -40,7 +40,8 @@ class InnerStratifiedKFold(StratifiedKFold):
     """Stratified inner folds, as many as configured or as the smallest class of the samples being split
     allows, whichever is fewer (at least 2): a small training side (3 samples per class in 3 outer
     folds leave 2 per class for training) is still tuned, by 2 inner folds instead of failing. Where it
-    caps, a log line says so."""
+    caps, a log line says so.
+    """
 
     def _k(self, y) -> int:
         if y is None:
@@ -51,14 +52,19 @@ class InnerStratifiedKFold(StratifiedKFold):
             raise InputError(
                 f"a training side holds {smallest} sample(s) of one outcome group, too few for the inner "
                 "cross-validation that tunes the models (2 at least). Lower 'evaluation: folds' (more samples on "
-                "each training side), merge small classes, or add samples.")
+                "each training side), merge small classes, or add samples."
+            )
         return min(self.n_splits, smallest)
 
     def split(self, X, y, groups=None):
         k = self._k(y)
         if k < self.n_splits:
-            log.info("inner CV: %d folds instead of %d (the smallest outcome group of this training side has %d "
-                     "samples)", k, self.n_splits, k)
+            log.info(
+                "inner CV: %d folds instead of %d (the smallest outcome group of this training side has %d samples)",
+                k,
+                self.n_splits,
+                k,
+            )
             return StratifiedKFold(k, shuffle=self.shuffle, random_state=self.random_state).split(X, y, groups)
         return super().split(X, y, groups)
 
@@ -91,7 +97,8 @@ class EncodedClassifier(ClassifierMixin, BaseEstimator):
     """A classifier fit on the integer codes of the labels (their sorted order), whose ``classes_`` are
     the labels themselves. scikit-learn's LogisticRegressionCV rejects string labels that look like
     numbers (outcomes coded "0"/"1": "The classes, [0, 1], are not in class_weight"); codes avoid
-    that and change nothing else (the estimator encodes labels in the same sorted order)."""
+    that and change nothing else (the estimator encodes labels in the same sorted order).
+    """
 
     _parameter_constraints: ClassVar[dict] = {"estimator": [HasMethods(["fit", "predict"]), None]}
 
@@ -125,18 +132,29 @@ class EncodedClassifier(ClassifierMixin, BaseEstimator):
         return self.estimator_.feature_importances_
 
 
-def make_model(*, task: str = "classification", penalty: str = "l2", model: str = "linear", inner_folds: int = 3,
-               n_cs: int = 10, seed: int, max_iter: int = 2000):
+def make_model(
+    *,
+    task: str = "classification",
+    penalty: str = "l2",
+    model: str = "linear",
+    inner_folds: int = 3,
+    n_cs: int = 10,
+    seed: int,
+    max_iter: int = 2000,
+):
     """A penalized linear model whose strength is tuned by inner CV on the training samples only, or a
-    random forest. Classification uses balanced class weights."""
+    random forest. Classification uses balanced class weights.
+    """
     if task not in TASKS:
         raise ValueError(f"task must be one of {TASKS}, not {task!r}")
     if task == "survival":
         from moflow.integrate.cox import L1_RATIOS, PenalizedCox
 
         if model != "linear":
-            raise InputError(f"model '{model}' is not available for a survival outcome: set the strategy's model "
-                             "to linear (penalized Cox).")
+            raise InputError(
+                f"model '{model}' is not available for a survival outcome: set the strategy's model "
+                "to linear (penalized Cox)."
+            )
         if penalty not in L1_RATIOS:
             raise ValueError(f"penalty must be l2, l1 or elasticnet, not {penalty!r}")
         return PenalizedCox(l1_ratio=L1_RATIOS[penalty], inner_folds=inner_folds, seed=seed)
@@ -144,8 +162,11 @@ def make_model(*, task: str = "classification", penalty: str = "l2", model: str 
         from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
 
         if task == "classification":
-            return EncodedClassifier(RandomForestClassifier(n_estimators=500, class_weight="balanced_subsample",
-                                                            min_samples_leaf=2, random_state=seed, n_jobs=1))
+            return EncodedClassifier(
+                RandomForestClassifier(
+                    n_estimators=500, class_weight="balanced_subsample", min_samples_leaf=2, random_state=seed, n_jobs=1
+                )
+            )
         return RandomForestRegressor(n_estimators=500, min_samples_leaf=2, random_state=seed, n_jobs=1)
     if model != "linear":
         raise ValueError(f"model must be 'linear' or 'random_forest', not {model!r}")
@@ -165,48 +186,60 @@ def make_model(*, task: str = "classification", penalty: str = "l2", model: str 
         l1_ratios, solver = (1.0,), "saga"
     else:
         raise ValueError(f"penalty must be l2, l1 or elasticnet, not {penalty!r}")
-    return EncodedClassifier(LogisticRegressionCV(
-        Cs=np.logspace(-4, 2, n_cs),
-        l1_ratios=l1_ratios,
-        cv=cv,
-        scoring="neg_log_loss",
-        solver=solver,
-        class_weight="balanced",
-        max_iter=max_iter,
-        use_legacy_attributes=False,
-        random_state=seed,
-    ))
+    return EncodedClassifier(
+        LogisticRegressionCV(
+            Cs=np.logspace(-4, 2, n_cs),
+            l1_ratios=l1_ratios,
+            cv=cv,
+            scoring="neg_log_loss",
+            solver=solver,
+            class_weight="balanced",
+            max_iter=max_iter,
+            use_legacy_attributes=False,
+            random_state=seed,
+        )
+    )
 
 
 def with_tuned_penalty(fitted) -> BaseEstimator | None:
     """An unfitted model with the penalty an inner-CV-tuned model (:func:`make_model`) chose, fixed:
     logistic regression at its C (and l1_ratio), ridge at its alpha, elastic net at its alpha and
-    l1_ratio. None for a model without a tuned penalty (a random forest)."""
+    l1_ratio. None for a model without a tuned penalty (a random forest).
+    """
     from sklearn.linear_model import ElasticNet, Ridge
 
     from moflow.integrate.cox import PenalizedCox
 
     if isinstance(fitted, PenalizedCox):  # the chosen strength as a one-point path, no inner CV
         best = int(np.flatnonzero(fitted.alphas_ == fitted.alpha_)[0])
-        return _FixedCox(l1_ratio=fitted.l1_ratio, alphas=tuple(map(float, fitted.alphas_[:best + 1])),
-                         max_iter=fitted.max_iter)
+        return _FixedCox(
+            l1_ratio=fitted.l1_ratio, alphas=tuple(map(float, fitted.alphas_[: best + 1])), max_iter=fitted.max_iter
+        )
     m = fitted.estimator_ if isinstance(fitted, EncodedClassifier) else fitted
     if isinstance(m, LogisticRegressionCV):
         l1 = float(np.ravel(m.l1_ratio_)[0]) if m.l1_ratio_ is not None else 0.0
-        fixed = LogisticRegression(C=float(np.ravel(m.C_)[0]), l1_ratio=l1, solver=m.solver,
-                                   class_weight=m.class_weight, max_iter=m.max_iter, random_state=m.random_state)
+        fixed = LogisticRegression(
+            C=float(np.ravel(m.C_)[0]),
+            l1_ratio=l1,
+            solver=m.solver,
+            class_weight=m.class_weight,
+            max_iter=m.max_iter,
+            random_state=m.random_state,
+        )
         return EncodedClassifier(fixed)
     if isinstance(m, RidgeCV):
         return Ridge(alpha=float(m.alpha_))
     if isinstance(m, ElasticNetCV):
-        return ElasticNet(alpha=float(m.alpha_), l1_ratio=float(m.l1_ratio_), max_iter=m.max_iter,
-                          random_state=m.random_state)
+        return ElasticNet(
+            alpha=float(m.alpha_), l1_ratio=float(m.l1_ratio_), max_iter=m.max_iter, random_state=m.random_state
+        )
     return None
 
 
 class _FixedCox(BaseEstimator):
     """Coxnet at the strength an inner-CV-tuned :class:`moflow.integrate.cox.PenalizedCox` chose, no inner CV: its
-    path ``alphas`` down to that strength (warm starts from the strongest), the last one kept."""
+    path ``alphas`` down to that strength (warm starts from the strongest), the last one kept.
+    """
 
     _parameter_constraints: ClassVar[dict] = {
         "l1_ratio": [Interval(Real, 0, 1, closed="right")],
@@ -225,7 +258,8 @@ class _FixedCox(BaseEstimator):
 
         time, event = split_target(Y)
         _, coef, offset = PenalizedCox(l1_ratio=self.l1_ratio, max_iter=self.max_iter)._path(
-            np.asarray(X, float), time, event, alphas=np.asarray(self.alphas, float))
+            np.asarray(X, float), time, event, alphas=np.asarray(self.alphas, float)
+        )
         self.coef_, self.offset_ = coef[:, -1].copy(), float(offset[-1])
         return self
 

@@ -45,7 +45,8 @@ def _cupy_available() -> bool:
 def _set_tolerance(model, tolerance: float) -> None:
     """mofapy2's convergence test with another threshold: training stops when the ELBO changed by
     less than ``tolerance`` percent of the first ELBO between checks (every 5 iterations), twice in a
-    row. mofapy2's modes are 0.0005 (fast), 0.00005 (medium) and 0.000005 (slow)."""
+    row. mofapy2's modes are 0.0005 (fast), 0.00005 (medium) and 0.000005 (slow).
+    """
     import types
 
     def assess_convergence(self, delta_elbo, first_elbo, convergence_token):
@@ -117,11 +118,24 @@ class MOFA(TransformerMixin, BaseEstimator):
         "tolerance": [Interval(Real, 0, None, closed="neither"), None],
     }
 
-    def __init__(self, n_factors: int = 8, likelihoods: dict | None = None, spikeslab_weights: bool = True,
-                 ard_weights: bool = True, ard_factors: bool = False, scale_views: bool = False,
-                 convergence_mode: str = "fast", max_iter: int = 1000, drop_r2: float | None = None,
-                 use_float32: bool = True, gpu_mode: bool = False, seed: int = 42,
-                 groups: pd.Series | None = None, center_groups: bool = True, tolerance: float | None = None):
+    def __init__(
+        self,
+        n_factors: int = 8,
+        likelihoods: dict | None = None,
+        spikeslab_weights: bool = True,
+        ard_weights: bool = True,
+        ard_factors: bool = False,
+        scale_views: bool = False,
+        convergence_mode: str = "fast",
+        max_iter: int = 1000,
+        drop_r2: float | None = None,
+        use_float32: bool = True,
+        gpu_mode: bool = False,
+        seed: int = 42,
+        groups: pd.Series | None = None,
+        center_groups: bool = True,
+        tolerance: float | None = None,
+    ):
         self.n_factors = n_factors
         self.likelihoods = likelihoods
         self.spikeslab_weights = spikeslab_weights
@@ -156,21 +170,27 @@ class MOFA(TransformerMixin, BaseEstimator):
         if self.gpu_mode and not self.gpu_used_:
             import logging
 
-            logging.getLogger("moflow").warning("MOFA gpu_mode requested but cupy is not importable: running on the CPU")
+            logging.getLogger("moflow").warning(
+                "MOFA gpu_mode requested but cupy is not importable: running on the CPU"
+            )
         self.views_ = list(layers)
         self.samples_ = _union_samples(layers)
         self.features_ = {v: list(layers[v].columns) for v in self.views_}
         group_of = self._group_of(self.samples_)
         if any(g is None for g in group_of):
             missing = [s for s, g in zip(self.samples_, group_of) if g is None]
-            raise InputError(f"MOFA groups: sample(s) {missing[:5]} have no group. Fill in the groups column of "
-                             "the sample sheet for every cohort sample.")
+            raise InputError(
+                f"MOFA groups: sample(s) {missing[:5]} have no group. Fill in the groups column of "
+                "the sample sheet for every cohort sample."
+            )
         self.groups_ = sorted(set(group_of))
         members = {g: [s for s, gg in zip(self.samples_, group_of) if gg == g] for g in self.groups_}
         small = [g for g in self.groups_ if len(members[g]) < 3]
         if small:
-            raise InputError(f"MOFA groups: group '{small[0]}' has {len(members[small[0]])} training sample(s); "
-                             "each group needs at least 3. Merge small groups or leave 'groups' empty.")
+            raise InputError(
+                f"MOFA groups: group '{small[0]}' has {len(members[small[0]])} training sample(s); "
+                "each group needs at least 3. Merge small groups or leave 'groups' empty."
+            )
         self.means_, self.group_means_ = {}, {}
         data, centred = [], {}
         for v in self.views_:
@@ -187,8 +207,11 @@ class MOFA(TransformerMixin, BaseEstimator):
                 blocks.append((Xg - mg).to_numpy(float))
             data.append(blocks)
             # training samples in self.samples_ order, centred as fitted (mofapy2 alters its input)
-            centred[v] = pd.DataFrame(np.vstack(blocks), index=[s for g in self.groups_ for s in members[g]]) \
-                .reindex(self.samples_).to_numpy(float)
+            centred[v] = (
+                pd.DataFrame(np.vstack(blocks), index=[s for g in self.groups_ for s in members[g]])
+                .reindex(self.samples_)
+                .to_numpy(float)
+            )
         self.log_ = _io.StringIO()
         with contextlib.redirect_stdout(self.log_):
             ent = entry_point()
@@ -200,13 +223,25 @@ class MOFA(TransformerMixin, BaseEstimator):
                     views_names=self.views_,
                     groups_names=list(self.groups_),
                     samples_names=[members[g] for g in self.groups_],
-                    features_names=[[f"{v}:{f}" for f in self.features_[v]] for v in self.views_],  # unique across views
+                    features_names=[
+                        [f"{v}:{f}" for f in self.features_[v]] for v in self.views_
+                    ],  # unique across views
                 )
-                ent.set_model_options(factors=int(self.n_factors), spikeslab_weights=self.spikeslab_weights,
-                                      ard_weights=self.ard_weights, ard_factors=self.ard_factors)
-                ent.set_train_options(iter=int(self.max_iter), convergence_mode=self.convergence_mode,
-                                      dropR2=self.drop_r2, gpu_mode=self.gpu_used_, seed=int(self.seed),
-                                      verbose=False, quiet=True)
+                ent.set_model_options(
+                    factors=int(self.n_factors),
+                    spikeslab_weights=self.spikeslab_weights,
+                    ard_weights=self.ard_weights,
+                    ard_factors=self.ard_factors,
+                )
+                ent.set_train_options(
+                    iter=int(self.max_iter),
+                    convergence_mode=self.convergence_mode,
+                    dropR2=self.drop_r2,
+                    gpu_mode=self.gpu_used_,
+                    seed=int(self.seed),
+                    verbose=False,
+                    quiet=True,
+                )
                 ent.build()
                 if self.tolerance is not None:
                     _set_tolerance(ent.model, float(self.tolerance))
@@ -225,12 +260,14 @@ class MOFA(TransformerMixin, BaseEstimator):
         self.W2_ = {v: np.asarray(W[m]["E2"], float) for m, v in enumerate(self.views_)}
         order = [s for g in self.groups_ for s in members[g]]  # mofapy2 stacks the groups in this order
         first = {g: order.index(members[g][0]) for g in self.groups_}
-        self.group_tau_ = {v: {g: np.asarray(tau[m], float)[first[g]] for g in self.groups_}
-                           for m, v in enumerate(self.views_)}
+        self.group_tau_ = {
+            v: {g: np.asarray(tau[m], float)[first[g]] for g in self.groups_} for m, v in enumerate(self.views_)
+        }
         # pooled over the training samples: for one group, that group's precisions
         self.tau_ = {v: np.asarray(tau[m], float).mean(axis=0) for m, v in enumerate(self.views_)}
-        self.Z_train_ = pd.DataFrame(np.asarray(nodes["Z"].getExpectation(), float), index=order,
-                                     columns=self.factor_names_).reindex(self.samples_)
+        self.Z_train_ = pd.DataFrame(
+            np.asarray(nodes["Z"].getExpectation(), float), index=order, columns=self.factor_names_
+        ).reindex(self.samples_)
         self.r2_ = self._variance_explained(centred)
         return self
 
@@ -249,7 +286,8 @@ class MOFA(TransformerMixin, BaseEstimator):
 
     def transform(self, layers: dict[str, pd.DataFrame]) -> pd.DataFrame:
         """The factor values of every sample of ``layers`` (the union of their indexes), projected onto
-        the trained weights (see the module)."""
+        the trained weights (see the module).
+        """
         check_is_fitted(self)
         samples = _union_samples({v: layers[v] for v in self.views_ if v in layers})
         group_of = self._group_of(samples)
@@ -295,7 +333,8 @@ class MOFA(TransformerMixin, BaseEstimator):
     def save(self, path: str) -> None:
         """Write mofapy2's own HDF5 model file (readable by MOFA2 / mofax), with the factors in this model's
         order: mofapy2 sorts them by variance explained when it saves, which would make the file's Factor2
-        another factor than factors.tsv's Factor2."""
+        another factor than factors.tsv's Factor2.
+        """
         check_is_fitted(self)
         import functools
 

@@ -1,6 +1,7 @@
 """What MOFA's factors say: their associations with the sample covariates and a survival outcome
 (:func:`factor_associations`), their match to known factors (:func:`match_factors`), and their
-stability over seeds (:func:`stability`)."""
+stability over seeds (:func:`stability`).
+"""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ from scipy import stats
 SURVIVAL_COVARIATE = "survival"  # the covariate name of a survival outcome's rows
 
 
-def factor_associations(factors: pd.DataFrame, covariates: pd.DataFrame, survival: pd.DataFrame | None = None
-                        ) -> pd.DataFrame:
+def factor_associations(
+    factors: pd.DataFrame, covariates: pd.DataFrame, survival: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """Test every factor against every covariate; BH-adjust across all tests.
 
     Continuous covariates: Pearson correlation. Categorical: Kruskal-Wallis (two groups: also the
@@ -29,8 +31,18 @@ def factor_associations(factors: pd.DataFrame, covariates: pd.DataFrame, surviva
         s = survival.reindex(factors.index)
         for f in factors.columns:
             r = cox_univariate(factors[f].to_numpy(float), s["time"].to_numpy(float), s["event"].to_numpy(float) > 0)
-            rows.append({"factor": f, "covariate": SURVIVAL_COVARIATE, "test": "cox", "statistic": r["z"],
-                         "effect": r["hr_per_sd"], "p": r["p"], "hr_lo": r["hr_lo"], "hr_hi": r["hr_hi"]})
+            rows.append(
+                {
+                    "factor": f,
+                    "covariate": SURVIVAL_COVARIATE,
+                    "test": "cox",
+                    "statistic": r["z"],
+                    "effect": r["hr_per_sd"],
+                    "p": r["p"],
+                    "hr_lo": r["hr_lo"],
+                    "hr_hi": r["hr_hi"],
+                }
+            )
     for cov in covariates.columns:
         from moflow.wording import NA_TOKENS
 
@@ -67,7 +79,7 @@ def match_factors(learned: pd.DataFrame, truth: pd.DataFrame) -> pd.DataFrame:
     """For each true factor, the learned factor with the largest absolute correlation."""
     common = learned.index.intersection(truth.index)
     L, T = learned.loc[common], truth.loc[common]
-    C = np.corrcoef(np.hstack([T.to_numpy(), L.to_numpy()]).T)[: T.shape[1], T.shape[1]:]
+    C = np.corrcoef(np.hstack([T.to_numpy(), L.to_numpy()]).T)[: T.shape[1], T.shape[1] :]
     C = np.nan_to_num(C)
     rows = []
     for i, t in enumerate(T.columns):
@@ -79,7 +91,8 @@ def match_factors(learned: pd.DataFrame, truth: pd.DataFrame) -> pd.DataFrame:
 def stability(reference: pd.DataFrame, runs: dict[int, pd.DataFrame]) -> pd.DataFrame:
     """Match the factors of runs with other seeds to the reference run (Hungarian assignment on
     absolute correlation of the factor values) and report, per reference factor and seed, the matched
-    factor and its correlation; ``consensus_abs_r`` is the mean over seeds."""
+    factor and its correlation; ``consensus_abs_r`` is the mean over seeds.
+    """
     from scipy.optimize import linear_sum_assignment
 
     rows = []
@@ -87,13 +100,19 @@ def stability(reference: pd.DataFrame, runs: dict[int, pd.DataFrame]) -> pd.Data
     for seed, run in runs.items():
         common = R.index.intersection(run.index)
         A, B = R.loc[common].to_numpy(), run.loc[common].to_numpy()
-        C = np.nan_to_num(np.corrcoef(A.T, B.T)[: A.shape[1], A.shape[1]:])
+        C = np.nan_to_num(np.corrcoef(A.T, B.T)[: A.shape[1], A.shape[1] :])
         ri, ci = linear_sum_assignment(-np.abs(C))
         match = dict(zip(ri, ci))
         for i, f in enumerate(R.columns):
             j = match.get(i)
-            rows.append({"factor": f, "seed": seed, "matched_factor": run.columns[j] if j is not None else "",
-                         "r": C[i, j] if j is not None else np.nan})
+            rows.append(
+                {
+                    "factor": f,
+                    "seed": seed,
+                    "matched_factor": run.columns[j] if j is not None else "",
+                    "r": C[i, j] if j is not None else np.nan,
+                }
+            )
     out = pd.DataFrame(rows, columns=["factor", "seed", "matched_factor", "r"])
     out["abs_r"] = out["r"].abs()
     out["consensus_abs_r"] = out.groupby("factor")["abs_r"].transform("mean")

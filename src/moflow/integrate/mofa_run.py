@@ -1,6 +1,7 @@
 """The full cohort's MOFA run (:func:`run_mofa`): the model fit on the training samples, every cohort
 sample's factors (external test samples projected onto the trained model, never fitted) and the
-factors' stability across extra seeds."""
+factors' stability across extra seeds.
+"""
 
 from __future__ import annotations
 
@@ -46,14 +47,20 @@ def run_mofa(layers: dict[str, pd.DataFrame], cohort: Cohort, settings: Settings
     fit_layers = {n: X.loc[train].loc[observed_rows(X.loc[train])] for n, X in layers.items()}
     mofa = build_mofa(cohort.omics, settings, sheet=cohort.sheet).fit(fit_layers)
     if mofa.groups is not None:
-        log.info("MOFA groups from column '%s': %s", settings.integration.mofa.groups,
-                 mofa.groups.reindex(train).value_counts().to_dict())
+        log.info(
+            "MOFA groups from column '%s': %s",
+            settings.integration.mofa.groups,
+            mofa.groups.reindex(train).value_counts().to_dict(),
+        )
     factors = mofa.Z_train_.reindex(train)
     others = [s for s in cohort.y.index if s not in set(train)]
     if others:
         factors = pd.concat([factors, mofa.transform({n: X.loc[others] for n, X in layers.items()})])
     base = int(settings.seed)
-    runs = {base + k: build_mofa(cohort.omics, settings, seed=base + k, sheet=cohort.sheet, check=True)
-            .fit(fit_layers).Z_train_
-            for k in range(1, int(settings.integration.mofa.stability_seeds) + 1)}
+    runs = {
+        base + k: build_mofa(cohort.omics, settings, seed=base + k, sheet=cohort.sheet, check=True)
+        .fit(fit_layers)
+        .Z_train_
+        for k in range(1, int(settings.integration.mofa.stability_seeds) + 1)
+    }
     return mofa, factors.rename_axis("sample"), stability(mofa.Z_train_, runs)

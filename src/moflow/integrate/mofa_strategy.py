@@ -1,5 +1,6 @@
 """Intermediate integration as a strategy (:class:`MOFAStrategy`): MOFA (:mod:`moflow.integrate.mofa`)
-fit on the training samples, every sample projected onto it, and a penalized model on the factors."""
+fit on the training samples, every sample projected onto it, and a penalized model on the factors.
+"""
 
 from __future__ import annotations
 
@@ -16,15 +17,23 @@ class MOFAStrategy(StrategyBase):
     """MOFA fit on the training samples (missing layers handled by MOFA itself); factors of every sample
     by projection; a model on the factors. A sample lacking layers is scored by a model trained on
     training factors projected from the same layers. ``mofa``: the unfitted MOFA (``None``: MOFA's
-    defaults with this strategy's seed)."""
+    defaults with this strategy's seed).
+    """
 
     _parameter_constraints: ClassVar[dict] = {
         **StrategyBase._parameter_constraints,
         "mofa": [HasMethods(["fit", "transform"]), None],
     }
 
-    def __init__(self, mofa: MOFA | None = None, task: str = "classification", penalty: str = "l2",
-                 model: str = "linear", inner_folds: int = 3, seed: int = 42):
+    def __init__(
+        self,
+        mofa: MOFA | None = None,
+        task: str = "classification",
+        penalty: str = "l2",
+        model: str = "linear",
+        inner_folds: int = 3,
+        seed: int = 42,
+    ):
         self.mofa = mofa
         self.task = task
         self.penalty = penalty

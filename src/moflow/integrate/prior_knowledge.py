@@ -201,7 +201,7 @@ class SetScores(TransformerMixin, BaseEstimator):
 
 
 def ulm_activity(G: pd.DataFrame, weights: pd.DataFrame) -> pd.DataFrame:
-    """decoupler's univariate linear model: per sample and regulator, the t-value of the slope of the
+    """Decoupler's univariate linear model: per sample and regulator, the t-value of the slope of the
     sample's values over all genes (columns of ``G``) regressed, with an intercept (OLS), on the
     regulator's weights (``weights``: genes x regulators, signed edge weights, 0 where no edge; rows are
     aligned to ``G``'s columns, genes absent from ``weights`` weighing 0).
@@ -302,8 +302,9 @@ def parse_edges(table: pd.DataFrame, *, path: str) -> pd.DataFrame:
             "and optionally a 'weight' or 'sign' column (tab-separated, with a header line)."
         )
     if "weight" in names and "sign" in names:
-        raise DataError(f"{path}: the edge list has both a 'weight' and a 'sign' column (columns found: {found}). "
-                        "Keep one of them.")
+        raise DataError(
+            f"{path}: the edge list has both a 'weight' and a 'sign' column (columns found: {found}). Keep one of them."
+        )
 
     def text(col: str) -> pd.Series:
         return table[names[col]].astype(object).where(table[names[col]].notna(), "").astype(str).str.strip()
@@ -313,8 +314,10 @@ def parse_edges(table: pd.DataFrame, *, path: str) -> pd.DataFrame:
         blank = np.flatnonzero((s == "").to_numpy())
         if len(blank):
             lines = ", ".join(str(_line(i)) for i in blank[:5]) + (" ..." if len(blank) > 5 else "")
-            raise DataError(f"{path}, line {lines}: blank {col}. Every edge needs a source (the regulator) and "
-                            "a target (a gene); fill or delete the line.")
+            raise DataError(
+                f"{path}, line {lines}: blank {col}. Every edge needs a source (the regulator) and "
+                "a target (a gene); fill or delete the line."
+            )
     wcol = "weight" if "weight" in names else "sign" if "sign" in names else None
     if wcol is None:
         weight = np.ones(len(table))
@@ -325,14 +328,18 @@ def parse_edges(table: pd.DataFrame, *, path: str) -> pd.DataFrame:
         if len(bad):
             i = bad[0]
             more = f" (and {len(bad) - 1} more line(s))" if len(bad) > 1 else ""
-            raise DataError(f"{path}, line {_line(i)}: {wcol} '{raw.iloc[i]}' is not a number{more}. The {wcol} "
-                            "column takes numbers (signed strengths) or '+' / '-' for activation / repression.")
+            raise DataError(
+                f"{path}, line {_line(i)}: {wcol} '{raw.iloc[i]}' is not a number{more}. The {wcol} "
+                "column takes numbers (signed strengths) or '+' / '-' for activation / repression."
+            )
         weight = num
     pair = source + "\t" + target
     dup = np.flatnonzero(pair.duplicated().to_numpy())
     if len(dup):
         i = dup[0]
         first = int(np.flatnonzero((pair == pair.iloc[i]).to_numpy())[0])
-        raise DataError(f"{path}, lines {_line(first)} and {_line(i)}: the edge {source.iloc[i]} -> {target.iloc[i]} "
-                        "is listed twice. Keep one line per source-target pair.")
+        raise DataError(
+            f"{path}, lines {_line(first)} and {_line(i)}: the edge {source.iloc[i]} -> {target.iloc[i]} "
+            "is listed twice. Keep one line per source-target pair."
+        )
     return pd.DataFrame({"source": source.to_numpy(), "target": target.to_numpy(), "weight": np.asarray(weight, float)})

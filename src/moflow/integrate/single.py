@@ -1,6 +1,7 @@
 """The single-layer baseline: :class:`SingleLayer`, a penalized model on one layer; and
 :class:`SharedFits`, handed to the fits of one CV split so that equal single-layer fits (the
-``single_<layer>`` baselines and late integration's base models) are done once."""
+``single_<layer>`` baselines and late integration's base models) are done once.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from moflow.integrate.base import (
     fill_missing,
     observed_rows,
 )
+
 
 class SharedFits:
     """Single-layer fits shared between the strategies of one CV split, passed explicitly.
@@ -45,7 +47,8 @@ class SharedFits:
 
 class SingleLayer(StrategyBase):
     """A model on one layer, trained on the training samples that have the layer; samples lacking it
-    are not predicted."""
+    are not predicted.
+    """
 
     _parameter_constraints: ClassVar[dict] = {
         **StrategyBase._parameter_constraints,
@@ -53,8 +56,16 @@ class SingleLayer(StrategyBase):
         "fixed_model": [HasMethods(["fit", "predict"]), None],
     }
 
-    def __init__(self, layer: str, task: str = "classification", penalty: str = "l2", model: str = "linear",
-                 inner_folds: int = 3, seed: int = 42, fixed_model=None):
+    def __init__(
+        self,
+        layer: str,
+        task: str = "classification",
+        penalty: str = "l2",
+        model: str = "linear",
+        inner_folds: int = 3,
+        seed: int = 42,
+        fixed_model=None,
+    ):
         self.layer = layer
         self.task = task
         self.penalty = penalty
@@ -65,7 +76,8 @@ class SingleLayer(StrategyBase):
 
     def _new_model(self):
         """The tuned model, or ``fixed_model`` (an unfitted estimator, e.g. the penalty a tuned fit
-        chose: :func:`moflow.integrate.models.with_tuned_penalty`) where given."""
+        chose: :func:`moflow.integrate.models.with_tuned_penalty`) where given.
+        """
         return clone(self.fixed_model) if self.fixed_model is not None else super()._new_model()
 
     def fit(self, layers, y, *, shared: SharedFits | None = None):
@@ -73,8 +85,13 @@ class SingleLayer(StrategyBase):
         self._validate_params()
         key = None
         if shared is not None:  # the same model on the same data, fit once (see SharedFits)
-            key = (tuple(sorted(self.get_params().items())), id(layers[self.layer]), layers[self.layer].shape,
-                   tuple(y.index), pd.util.hash_pandas_object(y, index=False).to_numpy().tobytes())
+            key = (
+                tuple(sorted(self.get_params().items())),
+                id(layers[self.layer]),
+                layers[self.layer].shape,
+                tuple(y.index),
+                pd.util.hash_pandas_object(y, index=False).to_numpy().tobytes(),
+            )
             done = shared.get(key)
             if done is not None:
                 self.__dict__.update(done.__dict__)

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 STRATEGIES = ("early", "mixed", "mofa", "late", "hierarchical")
 
+
 @reads("integration")
 def mofa_likelihoods(omics: pd.DataFrame, settings: Settings) -> dict[str, str]:
     liks = {row["layer"]: ("bernoulli" if row["kind"] == "binary" else "gaussian") for _, row in omics.iterrows()}
@@ -29,10 +30,17 @@ def mofa_likelihoods(omics: pd.DataFrame, settings: Settings) -> dict[str, str]:
 
 
 @reads("integration", "seed", uses=[mofa_likelihoods, mofa_groups])
-def build_mofa(omics: pd.DataFrame, settings: Settings, *, seed: int | None = None,
-               sheet: pd.DataFrame | None = None, check: bool = False) -> MOFA:
+def build_mofa(
+    omics: pd.DataFrame,
+    settings: Settings,
+    *,
+    seed: int | None = None,
+    sheet: pd.DataFrame | None = None,
+    check: bool = False,
+) -> MOFA:
     """The configured MOFA; with ``integration: mofa: groups`` the sample ``sheet`` gives the groups.
-    ``check``: a fit that only checks (CV folds, stability seeds), which stops at ``check_tolerance``."""
+    ``check``: a fit that only checks (CV folds, stability seeds), which stops at ``check_tolerance``.
+    """
     from moflow.integrate.mofa import MOFA
 
     m = settings.integration.mofa
@@ -64,7 +72,8 @@ def build_mofa(omics: pd.DataFrame, settings: Settings, *, seed: int | None = No
 def hierarchical_layers(omics: pd.DataFrame, settings: Settings) -> list[str]:
     """The layers the hierarchical strategy scores: layers with genes where config names gene-set
     collections (``integration: hierarchical: collections``, default every one of ``enrichment:
-    gene_sets``), and the target layers of its regulator edge lists."""
+    gene_sets``), and the target layers of its regulator edge lists.
+    """
     from moflow.enrich import enrichment_layers
 
     h = settings.integration.hierarchical
@@ -78,7 +87,8 @@ def hierarchical_layers(omics: pd.DataFrame, settings: Settings) -> list[str]:
 def strategy_names(layers: list[str], settings: Settings, omics: pd.DataFrame | None = None) -> list[str]:
     """Every single-layer baseline (single_<layer>) and the integration strategies enabled in config
     (those that combine layers only where there are at least two; mofa and hierarchical also on one;
-    hierarchical where it has a layer to score: :func:`hierarchical_layers`, which needs ``omics``)."""
+    hierarchical where it has a layer to score: :func:`hierarchical_layers`, which needs ``omics``).
+    """
     wanted = list(settings.evaluation.strategies)
     names = [f"single_{layer}" for layer in layers]
     names += [s for s in STRATEGIES if s in wanted and s != "hierarchical" and (s == "mofa" or len(layers) > 1)]
@@ -88,29 +98,44 @@ def strategy_names(layers: list[str], settings: Settings, omics: pd.DataFrame | 
 
 
 @reads("integration", "enrichment", uses=[hierarchical_layers])
-def build_prior(omics: pd.DataFrame, settings: Settings, files: tuple[dict, dict], edges: dict[str, pd.DataFrame],
-                layer_features: dict[str, list]) -> dict:
+def build_prior(
+    omics: pd.DataFrame,
+    settings: Settings,
+    files: tuple[dict, dict],
+    edges: dict[str, pd.DataFrame],
+    layer_features: dict[str, list],
+) -> dict:
     """The prior knowledge of the hierarchical strategy: {collections, gene_maps, regulators} from the
     enrichment files (``files``: :func:`moflow.io.read_enrichment_files`), the checked edge tables
-    (``edges``: {regulator name: frame source, target, weight}) and the layers' features."""
+    (``edges``: {regulator name: frame source, target, weight}) and the layers' features.
+    """
     from moflow.enrich import plan_enrichment
 
     h = settings.integration.hierarchical
     wanted = list(h.collections) or list(settings.enrichment.gene_sets)
     gmt_lines, annotations = files
-    plan = plan_enrichment(omics, settings.enrichment, gmt_lines=gmt_lines, annotations=annotations,
-                           layer_features=layer_features)
+    plan = plan_enrichment(
+        omics, settings.enrichment, gmt_lines=gmt_lines, annotations=annotations, layer_features=layer_features
+    )
     collections = tuple((c.name, c.sets, c.layers) for c in plan.collections if c.gene_level and c.name in wanted)
     regulators = tuple((name, edges[name], r.layer, int(r.min_targets)) for name, r in h.regulators.items())
     return {"collections": collections, "gene_maps": dict(plan.gene_maps), "regulators": regulators}
 
 
 @reads("integration", "seed", uses=[build_mofa])
-def strategy_factory(name: str, omics: pd.DataFrame, settings: Settings, task: str = "classification", *,
-                     sheet: pd.DataFrame | None = None, prior: dict | None = None):
+def strategy_factory(
+    name: str,
+    omics: pd.DataFrame,
+    settings: Settings,
+    task: str = "classification",
+    *,
+    sheet: pd.DataFrame | None = None,
+    prior: dict | None = None,
+):
     """The factory of one unfitted strategy (``single_<layer>``, early, mixed, mofa, late, hierarchical).
     ``sheet``: the sample sheet, needed only for MOFA groups (``integration: mofa: groups``); ``prior``:
-    the hierarchical strategy's gene sets, maps and regulators (:func:`build_prior`)."""
+    the hierarchical strategy's gene sets, maps and regulators (:func:`build_prior`).
+    """
     from moflow.integrate.early import EarlyIntegration
     from moflow.integrate.late import LateIntegration
     from moflow.integrate.mixed import MixedIntegration
@@ -120,13 +145,21 @@ def strategy_factory(name: str, omics: pd.DataFrame, settings: Settings, task: s
     common = {"task": task, "inner_folds": int(integ.inner_folds), "seed": int(settings.seed)}
     early, mixed, mofa, late = integ.early, integ.mixed, integ.mofa, integ.late
     if name.startswith("single_"):
-        return partial(SingleLayer, name[len("single_"):], penalty=early.penalty, model=early.model, **common)
+        return partial(SingleLayer, name[len("single_") :], penalty=early.penalty, model=early.model, **common)
     if name == "early":
-        return partial(EarlyIntegration, layer_weights=thaw(early.layer_weights), penalty=early.penalty,
-                       model=early.model, n_components=int(early.n_components), missing=early.missing, **common)
+        return partial(
+            EarlyIntegration,
+            layer_weights=thaw(early.layer_weights),
+            penalty=early.penalty,
+            model=early.model,
+            n_components=int(early.n_components),
+            missing=early.missing,
+            **common,
+        )
     if name == "mixed":
-        return partial(MixedIntegration, n_components=int(mixed.n_components), penalty=mixed.penalty,
-                       model=mixed.model, **common)
+        return partial(
+            MixedIntegration, n_components=int(mixed.n_components), penalty=mixed.penalty, model=mixed.model, **common
+        )
     if name == "mofa":
         return partial(_mofa_strategy, omics, settings, sheet, penalty=mofa.penalty, model=mofa.model, **common)
     if name == "late":
@@ -135,19 +168,37 @@ def strategy_factory(name: str, omics: pd.DataFrame, settings: Settings, task: s
         from moflow.integrate.hierarchical import HierarchicalIntegration
 
         if prior is None:
-            raise ValueError("the hierarchical strategy needs its prior knowledge (moflow.integrate.strategy_factory.build_prior)")
+            raise ValueError(
+                "the hierarchical strategy needs its prior knowledge (moflow.integrate.strategy_factory.build_prior)"
+            )
         h = integ.hierarchical
-        return partial(HierarchicalIntegration, collections=prior["collections"], gene_maps=prior["gene_maps"],
-                       regulators=prior["regulators"], method=h.method, min_size=int(h.min_size),
-                       max_size=int(h.max_size), penalty=h.penalty, model=h.model, **common)
+        return partial(
+            HierarchicalIntegration,
+            collections=prior["collections"],
+            gene_maps=prior["gene_maps"],
+            regulators=prior["regulators"],
+            method=h.method,
+            min_size=int(h.min_size),
+            max_size=int(h.max_size),
+            penalty=h.penalty,
+            model=h.model,
+            **common,
+        )
     raise ValueError(f"unknown strategy {name!r}; strategies are single_<layer>, {', '.join(STRATEGIES)}")
 
 
 @reads(uses=[strategy_names, strategy_factory])
-def build_strategies(omics: pd.DataFrame, settings: Settings, task: str = "classification", *,
-                     sheet: pd.DataFrame | None = None, prior: dict | None = None) -> dict:
-    """name -> factory of an unfitted estimator, for every single layer and every integration strategy
-    the cohort's layers and config allow (:func:`strategy_names`; hierarchical only with ``prior``)."""
+def build_strategies(
+    omics: pd.DataFrame,
+    settings: Settings,
+    task: str = "classification",
+    *,
+    sheet: pd.DataFrame | None = None,
+    prior: dict | None = None,
+) -> dict:
+    """Name -> factory of an unfitted estimator, for every single layer and every integration strategy
+    the cohort's layers and config allow (:func:`strategy_names`; hierarchical only with ``prior``).
+    """
     names = strategy_names(list(omics["layer"]), settings, omics if prior is not None else None)
     return {name: strategy_factory(name, omics, settings, task, sheet=sheet, prior=prior) for name in names}
 

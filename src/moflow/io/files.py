@@ -42,7 +42,8 @@ def read_json(path: str | Path):
 @phase("read")
 def read_gmt_lines(path: str | Path) -> list[str]:
     """The lines of a GMT file (optionally gzipped); a missing file is a ConfigError, an unreadable one
-    (truncated gzip, not UTF-8) a DataError."""
+    (truncated gzip, not UTF-8) a DataError.
+    """
     path = Path(path)
     if not path.exists():
         raise ConfigError(
@@ -57,9 +58,7 @@ def write_gmt(gene_sets: dict[str, list[str]], path: str | Path, *, descriptions
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     descriptions = descriptions or {}
-    lines = [
-        "\t".join([name, descriptions.get(name, "NA"), *genes]) for name, genes in gene_sets.items()
-    ]
+    lines = ["\t".join([name, descriptions.get(name, "NA"), *genes]) for name, genes in gene_sets.items()]
     path.write_text("\n".join(lines) + "\n")
 
 
@@ -67,7 +66,8 @@ def write_gmt(gene_sets: dict[str, list[str]], path: str | Path, *, descriptions
 def read_annotation(path: str | Path, *, modality: str = "") -> pd.DataFrame:
     """Read a feature annotation table (CSV, TSV or TXT, optionally gzipped; a header row) with every
     cell as a string. An AnnData ``.h5ad``, or a MuData ``.h5mu`` with the ``modality``, gives its
-    ``var`` (:func:`moflow.inputs.scverse.var_to_annotation`: column ``feature`` = the var names)."""
+    ``var`` (:func:`moflow.inputs.scverse.var_to_annotation`: column ``feature`` = the var names).
+    """
     path = Path(path)
     if not path.exists():
         raise ConfigError(f"{path}: annotation file not found. Check config 'enrichment: layers: <layer>: annotation'.")
@@ -84,15 +84,22 @@ def read_annotation(path: str | Path, *, modality: str = "") -> pd.DataFrame:
     from io import BytesIO
 
     try:
-        return pd.read_csv(BytesIO(data), sep=TABLE_SUFFIXES[suffix], dtype=str, keep_default_na=False, na_values=[],
-                           encoding="utf-8-sig")
+        return pd.read_csv(
+            BytesIO(data),
+            sep=TABLE_SUFFIXES[suffix],
+            dtype=str,
+            keep_default_na=False,
+            na_values=[],
+            encoding="utf-8-sig",
+        )
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise DataError(f"{path}: cannot be read as a table with a header row ({exc}).") from None
 
 
 def enrichment_paths(settings) -> list[str]:
     """Every file config ``enrichment`` names (``settings``: :class:`moflow.settings.Enrichment`): the
-    gene-set GMTs, the layers' feature-set GMTs and their annotation tables, each once."""
+    gene-set GMTs, the layers' feature-set GMTs and their annotation tables, each once.
+    """
     paths = list(settings.gene_sets.values())
     for cfg in settings.layers.values():
         paths += list(cfg.feature_sets.values())
@@ -101,12 +108,14 @@ def enrichment_paths(settings) -> list[str]:
     return list(dict.fromkeys(str(p) for p in paths))
 
 
-def read_enrichment_files(settings, omics: pd.DataFrame | None = None
-                          ) -> tuple[dict[str, list[str]], dict[str, pd.DataFrame]]:
+def read_enrichment_files(
+    settings, omics: pd.DataFrame | None = None
+) -> tuple[dict[str, list[str]], dict[str, pd.DataFrame]]:
     """Every file config ``enrichment`` names (``settings``: :class:`moflow.settings.Enrichment`):
     {path: GMT lines} of the gene-set collections and the layers' own feature sets, and {layer:
     annotation table} of layers mapped to genes (a MuData annotation: the ``var`` of the modality the
-    omics sheet ``omics`` names, else of the modality named as the layer)."""
+    omics sheet ``omics`` names, else of the modality named as the layer).
+    """
     from moflow.inputs import anndata_sources
 
     paths = list(settings.gene_sets.values())
@@ -114,9 +123,11 @@ def read_enrichment_files(settings, omics: pd.DataFrame | None = None
         paths += list(cfg.feature_sets.values())
     gmts = {p: read_gmt_lines(p) for p in dict.fromkeys(paths)}
     sources = anndata_sources(omics) if omics is not None else {}
-    annotations = {layer: read_annotation(cfg.annotation,
-                                          modality=sources.get(layer, {}).get("modality") or layer)
-                   for layer, cfg in settings.layers.items() if cfg.annotation}
+    annotations = {
+        layer: read_annotation(cfg.annotation, modality=sources.get(layer, {}).get("modality") or layer)
+        for layer, cfg in settings.layers.items()
+        if cfg.annotation
+    }
     return gmts, annotations
 
 
@@ -168,7 +179,8 @@ def write_bytes(data: bytes, path: str | Path) -> None:
 
 def git_commit(folder: str | Path) -> str:
     """The commit checked out in the git checkout holding ``folder`` (read from .git/HEAD, the ref
-    files and packed-refs; git itself is not called), or "unknown" outside a git checkout."""
+    files and packed-refs; git itself is not called), or "unknown" outside a git checkout.
+    """
     folder = Path(folder).resolve()
     for d in (folder, *folder.parents):
         git = d / ".git"

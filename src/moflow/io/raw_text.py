@@ -25,7 +25,8 @@ def file_suffix(path: Path) -> str:
 def decode_file(path: Path, what: str = "file") -> tuple[bytes, str]:
     """The file's bytes and text: gzip-decompressed when it ends in .gz, decoded as UTF-8 (a byte-order mark is
     dropped). A truncated or corrupt gzip stream or bytes that are not UTF-8 raise DataError naming
-    the file (and the line)."""
+    the file (and the line).
+    """
     import gzip
     import zlib
 
@@ -57,13 +58,15 @@ def decode_file(path: Path, what: str = "file") -> tuple[bytes, str]:
         ) from None
 
 
-def check_field_counts(text: str, sep: str, path, *, line_numbers: list[int] | None = None,
-                       row_ids: bool = True) -> tuple[list[str], int]:
+def check_field_counts(
+    text: str, sep: str, path, *, line_numbers: list[int] | None = None, row_ids: bool = True
+) -> tuple[list[str], int]:
     """Stop at the first ragged row: every data row must have as many fields as the header.
 
     ``line_numbers``: the file line of each line of ``text`` (when lines were dropped before, such as
     comments); ``row_ids``: the first column holds row IDs (a matrix), so a header one field short is
-    R's write.table format. Returns (header fields, file line of the header)."""
+    R's write.table format. Returns (header fields, file line of the header).
+    """
     import csv
     from io import StringIO
 
@@ -72,12 +75,16 @@ def check_field_counts(text: str, sep: str, path, *, line_numbers: list[int] | N
 
     if '"' in text:  # quoted values may hold the separator or line breaks: a real CSV reader
         reader = csv.reader(StringIO(text), delimiter=sep)
-        records = ((reader.line_num, fields) for fields in reader
-                   if fields and not (len(fields) == 1 and not fields[0].strip()))
+        records = (
+            (reader.line_num, fields)
+            for fields in reader
+            if fields and not (len(fields) == 1 and not fields[0].strip())
+        )
         counted = ((num, len(fields), fields) for num, fields in records)
     else:  # fast path (no quotes): a line has one field more than separators
-        counted = ((num, line.count(sep) + 1, line) for num, line in enumerate(text.split("\n"), start=1)
-                   if line.strip())
+        counted = (
+            (num, line.count(sep) + 1, line) for num, line in enumerate(text.split("\n"), start=1) if line.strip()
+        )
     header, header_line = None, 0
     n_rows, n_bad, bad, all_one_more = 0, 0, [], True
     for num, k, fields in counted:
@@ -106,9 +113,12 @@ def check_field_counts(text: str, sep: str, path, *, line_numbers: list[int] | N
     more = k > len(header)
     others = ", ".join(str(m) for m, _ in bad[1:6])
     also = f" (also line(s) {others}{' and more' if n_bad > 6 else ''})" if others else ""
-    fix = (f"A value holding the separator ({name}) must be quoted, and a line must not end with an extra "
-           "separator: remove the extra field(s) or add the missing column name to the header." if more else
-           "Nothing is padded: write NA for a missing value instead of leaving fields out.")
+    fix = (
+        f"A value holding the separator ({name}) must be quoted, and a line must not end with an extra "
+        "separator: remove the extra field(s) or add the missing column name to the header."
+        if more
+        else "Nothing is padded: write NA for a missing value instead of leaving fields out."
+    )
     raise DataError(
         f"{path}, line {n}: {k} field(s) where the header (line {header_line}) has {len(header)}, a row with "
         f"{'more' if more else 'fewer'} fields than the header{also}. {fix}"

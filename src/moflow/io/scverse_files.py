@@ -22,8 +22,10 @@ def _h5(path: Path, fn):
         with h5py.File(path, "r") as f:
             return fn(f)
     except OSError as exc:
-        raise DataError(f"{path}: cannot be read as an HDF5 {file_suffix(path)} file ({exc}). Is the file complete (a "
-                        "copy cut short?)? Write it again with mudata's write_h5mu / anndata's write_h5ad.") from None
+        raise DataError(
+            f"{path}: cannot be read as an HDF5 {file_suffix(path)} file ({exc}). Is the file complete (a "
+            "copy cut short?)? Write it again with mudata's write_h5mu / anndata's write_h5ad."
+        ) from None
 
 
 def read_h5_element(path: Path, key: str):
@@ -32,8 +34,10 @@ def read_h5_element(path: Path, key: str):
 
     def read(f):
         if key not in f:
-            raise DataError(f"{path}: has no '{key}' element: is it really a MuData / AnnData file? Write it with "
-                            "mudata's write_h5mu or anndata's write_h5ad.")
+            raise DataError(
+                f"{path}: has no '{key}' element: is it really a MuData / AnnData file? Write it with "
+                "mudata's write_h5mu or anndata's write_h5ad."
+            )
         return read_elem(f[key])
 
     return _h5(path, read)
@@ -41,30 +45,35 @@ def read_h5_element(path: Path, key: str):
 
 def check_modality(path: Path, modality: str) -> str:
     """``modality`` when the MuData file has it; else a DataError listing the modalities."""
-    from moflow.wording import listing, did_you_mean
+    from moflow.wording import did_you_mean, listing
 
     mods = _h5(path, lambda f: list(f["mod"].keys()) if "mod" in f else [])
     if modality not in mods:
-        raise DataError(f"{path}: has no modality '{modality}' (modalities: {listing(mods, 10) or 'none'})."
-                        f"{did_you_mean(modality, mods)} Name it in the omics sheet's modality column (empty: the layer's "
-                        "name).")
+        raise DataError(
+            f"{path}: has no modality '{modality}' (modalities: {listing(mods, 10) or 'none'})."
+            f"{did_you_mean(modality, mods)} Name it in the omics sheet's modality column (empty: the layer's "
+            "name)."
+        )
     return modality
 
 
 @phase("read")
 def read_obs_sheet(path: str | Path) -> pd.DataFrame:
     """The sample sheet of a MuData ``.h5mu`` (or AnnData ``.h5ad``) file: its ``obs``, the obs names as
-    column ``sample`` and every cell a string (:func:`moflow.inputs.scverse.obs_to_sheet`)."""
+    column ``sample`` and every cell a string (:func:`moflow.inputs.scverse.obs_to_sheet`).
+    """
     from moflow.inputs import obs_to_sheet
 
     return obs_to_sheet(read_h5_element(Path(path), "obs"), path=str(path))
 
 
 @phase("read")
-def read_anndata_matrix(path: str | Path, *, modality: str = "", anndata_layer: str = "",
-                        layer: str = "") -> pd.DataFrame:
+def read_anndata_matrix(
+    path: str | Path, *, modality: str = "", anndata_layer: str = "", layer: str = ""
+) -> pd.DataFrame:
     """``X`` (or ``layers[anndata_layer]``) of an AnnData ``.h5ad``, or of the ``modality`` (empty: named as
-    ``layer``) of a MuData ``.h5mu``, as samples x features numbers (:func:`moflow.inputs.scverse.anndata_frame`)."""
+    ``layer``) of a MuData ``.h5mu``, as samples x features numbers (:func:`moflow.inputs.scverse.anndata_frame`).
+    """
     import anndata
     import mudata
 
@@ -76,10 +85,13 @@ def read_anndata_matrix(path: str | Path, *, modality: str = "", anndata_layer: 
     try:
         adata = mudata.read_h5ad(str(path), modality) if h5mu else anndata.read_h5ad(path)
     except (OSError, KeyError, ValueError) as exc:
-        raise DataError(f"{path}: cannot be read as {'MuData' if h5mu else 'AnnData'} ({type(exc).__name__}: {exc}). "
-                        "Write it again with mudata / anndata.") from None
-    return anndata_frame(adata, path=source_label(str(path), modality=modality, anndata_layer=anndata_layer),
-                         anndata_layer=anndata_layer)
+        raise DataError(
+            f"{path}: cannot be read as {'MuData' if h5mu else 'AnnData'} ({type(exc).__name__}: {exc}). "
+            "Write it again with mudata / anndata."
+        ) from None
+    return anndata_frame(
+        adata, path=source_label(str(path), modality=modality, anndata_layer=anndata_layer), anndata_layer=anndata_layer
+    )
 
 
 @phase("write")

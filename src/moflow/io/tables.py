@@ -20,8 +20,7 @@ from moflow.io.scverse_files import read_anndata_matrix, read_obs_sheet, write_m
 
 
 @phase("read")
-def read_raw_table(path: str | Path, *, modality: str = "", anndata_layer: str = "",
-                   layer: str = "") -> pd.DataFrame:
+def read_raw_table(path: str | Path, *, modality: str = "", anndata_layer: str = "", layer: str = "") -> pd.DataFrame:
     """Read a CSV, TSV or Parquet table with every cell as a string (first column = row IDs), or the
     matrix of an AnnData (``.h5ad``) or of one MuData modality (``.h5mu``, ``modality``) as numbers
     (:func:`~moflow.io.scverse_files.read_anndata_matrix`; ``anndata_layer``: one of its ``layers``
@@ -48,8 +47,10 @@ def read_raw_table(path: str | Path, *, modality: str = "", anndata_layer: str =
     sep = TABLE_SUFFIXES[suffix]
     data, text = decode_file(path, "matrix")
     if not text.strip():
-        raise DataError(f"{path}: the file is empty. Write the matrix (one ID column and one column per sample "
-                        "or feature) or fix the omics sheet's path.")
+        raise DataError(
+            f"{path}: the file is empty. Write the matrix (one ID column and one column per sample "
+            "or feature) or fix the omics sheet's path."
+        )
     header_fields, header_line = check_field_counts(text, sep, path)
     del text
     from io import BytesIO
@@ -60,13 +61,16 @@ def read_raw_table(path: str | Path, *, modality: str = "", anndata_layer: str =
 
     # header=None: pandas would silently rename duplicated column names ('X' -> 'X.1')
     try:
-        df = pd.read_csv(BytesIO(data), sep=sep, dtype=str, header=None, keep_default_na=False, na_values=[],
-                         encoding="utf-8-sig")
+        df = pd.read_csv(
+            BytesIO(data), sep=sep, dtype=str, header=None, keep_default_na=False, na_values=[], encoding="utf-8-sig"
+        )
     except pd.errors.EmptyDataError:
         raise DataError(f"{path}: the file is empty.") from None
     except pd.errors.ParserError as exc:
-        raise DataError(f"{path}: cannot be parsed as a {'tab' if sep == chr(9) else 'comma'}-separated table "
-                        f"({exc}). Every row needs one ID and one value per column.") from None
+        raise DataError(
+            f"{path}: cannot be parsed as a {'tab' if sep == chr(9) else 'comma'}-separated table "
+            f"({exc}). Every row needs one ID and one value per column."
+        ) from None
     header = df.iloc[0, 1:].astype(str).str.strip().tolist()
     df = df.iloc[1:].set_index(0)
     df.columns = header
@@ -79,7 +83,8 @@ def _read_numeric(data: bytes, sep: str, header: list[str], header_line: int) ->
     """The common case read fast: every value a number or a missing-value token, IDs unique. Parsed
     straight to float64 by pandas' number parser (the one ``pd.to_numeric`` in
     :func:`moflow.inputs.matrices.parse_matrix` uses for strings: the same values to the bit); one string
-    per cell costs a 1,000 x 20,000 matrix ten times the memory and several times the CPU. None when any cell is not plainly numeric: the string route then finds it and says where."""
+    per cell costs a 1,000 x 20,000 matrix ten times the memory and several times the CPU. None when any cell is not plainly numeric: the string route then finds it and says where.
+    """
     from io import BytesIO
 
     from moflow.wording import NA_TOKENS
@@ -89,9 +94,17 @@ def _read_numeric(data: bytes, sep: str, header: list[str], header_line: int) ->
         return None
     tokens = sorted({v for t in NA_TOKENS for v in (t, t.upper(), t.title())})
     try:
-        df = pd.read_csv(BytesIO(data), sep=sep, header=None, skiprows=header_line, index_col=0,
-                         dtype={0: str, **{i: np.float64 for i in range(1, len(names))}}, na_values=tokens,
-                         keep_default_na=False, encoding="utf-8-sig")
+        df = pd.read_csv(
+            BytesIO(data),
+            sep=sep,
+            header=None,
+            skiprows=header_line,
+            index_col=0,
+            dtype={0: str, **{i: np.float64 for i in range(1, len(names))}},
+            na_values=tokens,
+            keep_default_na=False,
+            encoding="utf-8-sig",
+        )
     except (ValueError, pd.errors.ParserError):
         return None
     if df.shape[1] != len(names) - 1 or df.index.isna().any():
@@ -157,11 +170,15 @@ def read_sheet(path: str | Path) -> pd.DataFrame:
     names = [h.strip() for h in header]
     dup = sorted({h for h in names if names.count(h) > 1})
     if dup:
-        raise DataError(f"{path}, line {numbers[0]}: column '{dup[0]}' appears more than once in the header. "
-                        "Column names must be unique; rename or delete the duplicate.")
+        raise DataError(
+            f"{path}, line {numbers[0]}: column '{dup[0]}' appears more than once in the header. "
+            "Column names must be unique; rename or delete the duplicate."
+        )
     if len(names) == 1 and ("," in names[0] or ";" in names[0]):
-        raise DataError(f"{path}, line {numbers[0]}: the header has a single column ('{names[0][:60]}'); the sheet "
-                        "must be tab-separated, not comma- or semicolon-separated.")
+        raise DataError(
+            f"{path}, line {numbers[0]}: the header has a single column ('{names[0][:60]}'); the sheet "
+            "must be tab-separated, not comma- or semicolon-separated."
+        )
     try:
         df = pd.read_csv(StringIO(text), sep="\t", dtype=str, keep_default_na=False, na_values=[])
     except pd.errors.ParserError as exc:
@@ -183,7 +200,8 @@ def write_matrix(df: pd.DataFrame, path: str | Path) -> None:
     transposed, one column per sample, and marked so (``moflow.stored_transposed`` in the file's
     metadata; :func:`read_matrix` turns it back): Parquet pays per column, and 20,000 columns took
     3x the CPU to write and 4x to read (bench/results/workflow_scale.md). Other readers see features
-    in rows; ``pd.read_parquet(path).T`` restores samples in rows."""
+    in rows; ``pd.read_parquet(path).T`` restores samples in rows.
+    """
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -208,7 +226,8 @@ def write_matrix(df: pd.DataFrame, path: str | Path) -> None:
 
 def _parquet_frame(path: str | Path) -> pd.DataFrame:
     """A Parquet file as pandas reads it, turned back to samples in rows where :func:`write_matrix`
-    stored it transposed."""
+    stored it transposed.
+    """
     import pyarrow.parquet as pq
 
     table = pq.read_table(path)
@@ -229,7 +248,8 @@ def read_matrix(path: str | Path) -> pd.DataFrame:
 @phase("write")
 def write_table(df: pd.DataFrame, path: str | Path, *, index: bool = False) -> None:
     """Write a results table as TSV with a fixed float format (byte-identical reruns). A table
-    without columns is a bug upstream (it could not be read back): refused."""
+    without columns is a bug upstream (it could not be read back): refused.
+    """
     if df.shape[1] == 0 and not index:
         raise ValueError(f"write_table: refusing to write {path}, a table without columns")
     path = Path(path)
@@ -239,15 +259,35 @@ def write_table(df: pd.DataFrame, path: str | Path, *, index: bool = False) -> N
 
 # Columns of IDs and labels: read back as the text they were written as (sample 0001 is not 1, an
 # outcome class "false" is not the boolean False, a class "1" is not the number 1)
-ID_COLUMNS = ("sample", "feature", "y_true", "outcome", "target", "component", "layer", "view", "factor",
-              "matched_factor", "term", "covariate", "strategy", "split", "collection", "source", "model", "group",
-              "best_integration", "best_single_layer")
+ID_COLUMNS = (
+    "sample",
+    "feature",
+    "y_true",
+    "outcome",
+    "target",
+    "component",
+    "layer",
+    "view",
+    "factor",
+    "matched_factor",
+    "term",
+    "covariate",
+    "strategy",
+    "split",
+    "collection",
+    "source",
+    "model",
+    "group",
+    "best_integration",
+    "best_single_layer",
+)
 
 
 @phase("read")
 def read_table(path: str | Path) -> pd.DataFrame:
     """Read a results table written by :func:`write_table`; ID and label columns (:data:`ID_COLUMNS`)
-    stay strings."""
+    stay strings.
+    """
     return pd.read_csv(path, sep="\t", dtype={c: str for c in ID_COLUMNS})
 
 
@@ -255,7 +295,8 @@ class LazyTables(Mapping):
     """{name: raw table} read from {name: path} on access (one matrix in memory at a time).
 
     ``options``: {name: keyword arguments of :func:`read_raw_table`} (the MuData modality and AnnData
-    layer of a layer, :func:`moflow.inputs.sheets.anndata_sources`)."""
+    layer of a layer, :func:`moflow.inputs.sheets.anndata_sources`).
+    """
 
     def __init__(self, paths: Mapping[str, str], options: Mapping[str, Mapping] | None = None):
         self._paths = dict(paths)
@@ -275,7 +316,8 @@ class LazyTables(Mapping):
 def write_outputs(outputs: Mapping, paths) -> None:
     """Write a task's outputs to the rule's output files, by output name and file type: ``.parquet``
     matrices, ``.tsv`` tables, ``.png``/``.hdf5`` bytes, ``.html`` text, ``.json`` objects, ``.h5mu`` MuData. Every
-    output of the rule must be given, and nothing else."""
+    output of the rule must be given, and nothing else.
+    """
     names = list(paths.keys())
     missing, extra = set(names) - set(outputs), set(outputs) - set(names)
     if missing or extra:
@@ -309,7 +351,8 @@ def write_outputs(outputs: Mapping, paths) -> None:
 def write_demo_cohort(cohort, paths: dict) -> None:
     """Write the simulated cohort the way users' files come: RNA counts as a features x samples TSV,
     proteomics (log2) as a samples x features CSV with NA, metabolomics (with QC injections) as a
-    samples x features Parquet, the sample sheet, the gene sets and the ground truth."""
+    samples x features Parquet, the sample sheet, the gene sets and the ground truth.
+    """
     for p in paths.values():
         Path(p).parent.mkdir(parents=True, exist_ok=True)
     rna = cohort.layers["rna"].T

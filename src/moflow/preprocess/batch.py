@@ -1,6 +1,7 @@
 """Stage ``batch``: :class:`ComBat` (empirical Bayes, parametric or not, NaN-aware) and
 :class:`LinearBatch` (limma's removeBatchEffect), both behind the batch/outcome confounding guard
-:func:`check_batch_confounding`."""
+:func:`check_batch_confounding`.
+"""
 
 from __future__ import annotations
 
@@ -11,13 +12,22 @@ import pandas as pd
 from sklearn.utils.validation import check_is_fitted
 
 from moflow.errors import InputError
+from moflow.preprocess.steps_base import (
+    CHECKED_NAME,
+    COLUMN_NAME,
+    COUNT,
+    COVARIATES,
+    FRACTION,
+    POSITIVE,
+    SAMPLE_SHEET,
+    Step,
+)
 from moflow.stats import batch_outcome_association
-from moflow.preprocess.steps_base import (CHECKED_NAME, COLUMN_NAME, COUNT, COVARIATES, FRACTION, POSITIVE,
-                                          SAMPLE_SHEET, Step)
 
 
-def check_batch_confounding(batch: pd.Series, y: pd.Series | None, *, max_association: float = 0.8,
-                            allow: bool = False, step: str = "batch") -> dict:
+def check_batch_confounding(
+    batch: pd.Series, y: pd.Series | None, *, max_association: float = 0.8, allow: bool = False, step: str = "batch"
+) -> dict:
     """Stop when batch and outcome are so associated in the training samples that correcting batch
     would remove (or cannot be separated from) the outcome.
 
@@ -56,12 +66,16 @@ def check_batch_confounding(batch: pd.Series, y: pd.Series | None, *, max_associ
         return assoc
     single = assoc.get("single_level_batches") or []
     if assoc["value"] > max_association or single:
-        why = [f"{assoc['statistic'].replace('_', ' ')} = {assoc['value']:.2f}"
-               + (f" > {max_association}" if assoc["value"] > max_association else "")]
+        why = [
+            f"{assoc['statistic'].replace('_', ' ')} = {assoc['value']:.2f}"
+            + (f" > {max_association}" if assoc["value"] > max_association else "")
+        ]
         if single:
             b, level = single[0]
-            why.append(f"batch '{b}' holds only outcome '{level}'"
-                       + (f" ({len(single)} such batch(es))" if len(single) > 1 else ""))
+            why.append(
+                f"batch '{b}' holds only outcome '{level}'"
+                + (f" ({len(single)} such batch(es))" if len(single) > 1 else "")
+            )
         raise InputError(
             f"{step}: batch and outcome are confounded in the training samples ({'; '.join(why)}). Batch "
             "correction would remove part of the outcome effect, or cannot tell the two apart. Fix the design "
@@ -88,7 +102,8 @@ def _masked_lstsq(D: np.ndarray, V: np.ndarray) -> np.ndarray:
 
 class _BatchBase(Step):
     """Shared parts of the batch correctors: the covariate design, the batch checks and the constraints
-    of the options both have."""
+    of the options both have.
+    """
 
     _parameter_constraints: dict = {
         "info": SAMPLE_SHEET,
@@ -137,8 +152,10 @@ class _BatchBase(Step):
         if self.unseen_batch not in ("error", "reference"):
             raise InputError(f"{self._name}: unknown unseen_batch '{self.unseen_batch}' (error, reference)")
         if self.unseen_batch == "reference" and self.ref_batch is None:
-            raise InputError(f"{self._name}: unseen_batch 'reference' needs a reference batch; set ref_batch to the "
-                             "batch new samples should be treated as.")
+            raise InputError(
+                f"{self._name}: unseen_batch 'reference' needs a reference batch; set ref_batch to the "
+                "batch new samples should be treated as."
+            )
         batch = self._batch_of(X.index)
         self.batches_ = sorted(set(batch))
         sizes = pd.Series(batch).value_counts()
@@ -149,11 +166,17 @@ class _BatchBase(Step):
                 "a similar batch or remove the sample."
             )
         if self.ref_batch is not None and str(self.ref_batch) not in self.batches_:
-            raise InputError(f"{self._name}: reference batch '{self.ref_batch}' has no training samples; batches are "
-                             f"{', '.join(self.batches_)}.")
+            raise InputError(
+                f"{self._name}: reference batch '{self.ref_batch}' has no training samples; batches are "
+                f"{', '.join(self.batches_)}."
+            )
         self.confounding_ = check_batch_confounding(
-            pd.Series(batch, index=X.index), y, max_association=self.max_association,
-            allow=self.allow_confounded, step=self._name)
+            pd.Series(batch, index=X.index),
+            y,
+            max_association=self.max_association,
+            allow=self.allow_confounded,
+            step=self._name,
+        )
         return batch
 
     def _unseen(self, X, batch) -> np.ndarray:
@@ -225,11 +248,23 @@ class ComBat(_BatchBase):
         "block": COUNT,
     }
 
-    def __init__(self, info: pd.DataFrame | None = None, batch_column: str = "batch", covariates=(),
-                 protect_outcome: bool = True, parametric: bool = True, mean_only: bool = False,
-                 ref_batch: str | None = None, unseen_batch: str = "error", ddof: int = 1,
-                 max_association: float = 0.8, allow_confounded: bool = False,
-                 tol: float = 1e-4, max_iter: int = 1000, block: int = 1024):
+    def __init__(
+        self,
+        info: pd.DataFrame | None = None,
+        batch_column: str = "batch",
+        covariates=(),
+        protect_outcome: bool = True,
+        parametric: bool = True,
+        mean_only: bool = False,
+        ref_batch: str | None = None,
+        unseen_batch: str = "error",
+        ddof: int = 1,
+        max_association: float = 0.8,
+        allow_confounded: bool = False,
+        tol: float = 1e-4,
+        max_iter: int = 1000,
+        block: int = 1024,
+    ):
         self.info = info
         self.batch_column = batch_column
         self.covariates = covariates
@@ -358,8 +393,9 @@ class ComBat(_BatchBase):
                     a = (2 * s2 + m**2) / s2
                     bb = (m * s2 + m**3) / s2
                     S1, SS = sums[b]
-                    g_s, d_s, self.n_iter_[b] = _parametric_eb(S1[usable], SS[usable], g_u, d_u, n_u, g_bar, t2,
-                                                               a, bb, tol=self.tol, max_iter=self.max_iter)
+                    g_s, d_s, self.n_iter_[b] = _parametric_eb(
+                        S1[usable], SS[usable], g_u, d_u, n_u, g_bar, t2, a, bb, tol=self.tol, max_iter=self.max_iter
+                    )
             # a feature observed once in this batch: posterior mean of gamma with delta at its prior mean
             single = n_bj[i] == 1
             if self.parametric and single.any():
@@ -405,9 +441,10 @@ class ComBat(_BatchBase):
 
 
 def _parametric_eb(S1, SS, g_hat, d_hat, n, g_bar, t2, a, b, *, tol, max_iter):
-    """sva's it.sol: alternate the posterior means of gamma and delta until the largest relative change
+    """Sva's it.sol: alternate the posterior means of gamma and delta until the largest relative change
     (signed, as in sva and inmoose) is at most ``tol``. ``S1`` and ``SS`` are each feature's sum and sum
-    of squares of its standardized values in the batch, so an iteration costs O(features)."""
+    of squares of its standardized values in the batch, so an iteration costs O(features).
+    """
     t2n = t2 * n
     t2ng = t2n * g_hat
     g_old, d_old = g_hat.copy(), d_hat.copy()
@@ -425,7 +462,7 @@ def _parametric_eb(S1, SS, g_hat, d_hat, n, g_bar, t2, a, b, *, tol, max_iter):
 
 
 def _nonparametric_eb(Sb, g_hat, d_hat, *, block=1024):
-    """sva's int.eprior, vectorised and in log space.
+    """Sva's int.eprior, vectorised and in log space.
 
     For feature j, gamma* and delta* are the averages of every other feature's (gamma_hat, delta_hat)
     weighted by the Gaussian likelihood of feature j's standardized data under them.
@@ -473,9 +510,17 @@ class LinearBatch(_BatchBase):
     _name = "linear batch correction"
     _parameter_constraints: dict = dict(_BatchBase._parameter_constraints)
 
-    def __init__(self, info: pd.DataFrame | None = None, batch_column: str = "batch", covariates=(),
-                 protect_outcome: bool = True, ref_batch: str | None = None, unseen_batch: str = "error",
-                 max_association: float = 0.8, allow_confounded: bool = False):
+    def __init__(
+        self,
+        info: pd.DataFrame | None = None,
+        batch_column: str = "batch",
+        covariates=(),
+        protect_outcome: bool = True,
+        ref_batch: str | None = None,
+        unseen_batch: str = "error",
+        max_association: float = 0.8,
+        allow_confounded: bool = False,
+    ):
         self.info = info
         self.batch_column = batch_column
         self.covariates = covariates
@@ -506,7 +551,7 @@ class LinearBatch(_BatchBase):
             )
         beta = _masked_lstsq(D, X.to_numpy(float))
         K1 = B.shape[1]
-        self.effects_ = self._contrasts() @ beta[:, 1:1 + K1].T  # batches x features
+        self.effects_ = self._contrasts() @ beta[:, 1 : 1 + K1].T  # batches x features
         return self
 
     def transform(self, X):

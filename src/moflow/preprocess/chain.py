@@ -1,5 +1,6 @@
 """The per-layer chain: :class:`LayerPreprocessor` builds each step with
-:func:`moflow.preprocess.registry.make_step` and runs them in order."""
+:func:`moflow.preprocess.registry.make_step` and runs them in order.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from moflow.errors import InputError
-from moflow.preprocess.steps_base import COLUMN_NAME, COVARIATES, SAMPLE_SHEET, SEED, Identity, qc_mask
 from moflow.preprocess.batch import ComBat, LinearBatch
 from moflow.preprocess.defaults import STEP_ORDER, layer_settings
 from moflow.preprocess.filter import FeatureFilter
@@ -18,11 +18,13 @@ from moflow.preprocess.impute import AutoImpute, MixedImpute, WithinBatch
 from moflow.preprocess.normalize import PQN, CountNormalizer
 from moflow.preprocess.qc_drift import QCRLSC, AutoDrift, SampleDrift
 from moflow.preprocess.registry import make_step
+from moflow.preprocess.steps_base import COLUMN_NAME, COVARIATES, SAMPLE_SHEET, SEED, Identity, qc_mask
 
 
 def _order_r(step) -> str:
     """The study samples' run-order association of a fitted drift step: before -> after, and with the run
-    order shuffled (the level of no drift); '' where unknown."""
+    order shuffled (the level of no drift); '' where unknown.
+    """
     before = getattr(step, "order_correlation_before_", math.nan)
     if not math.isfinite(before):
         return ""
@@ -33,8 +35,10 @@ def _order_r(step) -> str:
         return f"run-order median within-batch |Spearman r| {before:.2f} (not corrected{null})"
     text = f"run-order median within-batch |Spearman r| {before:.2f} -> {after:.2f} (study samples{null})"
     if isinstance(step, SampleDrift) and before < shuffled + 0.03:
-        text += ("; no run-order association above the shuffled level: the trend fit on the samples mostly adds "
-                 "noise here, consider qc_drift method 'none'")
+        text += (
+            "; no run-order association above the shuffled level: the trend fit on the samples mostly adds "
+            "noise here, consider qc_drift method 'none'"
+        )
     return text
 
 
@@ -45,7 +49,9 @@ def _step_summary(step) -> str:
         parts.append(step.reason)
     if isinstance(step, AutoImpute):
         t = step.scores_.set_index("method")["nrmse"]
-        parts.append(f"chose {step.chosen_} (masked-value NRMSE {t[step.chosen_]:.3f}; mean imputation {t['mean']:.3f})")
+        parts.append(
+            f"chose {step.chosen_} (masked-value NRMSE {t[step.chosen_]:.3f}; mean imputation {t['mean']:.3f})"
+        )
     if isinstance(step, AutoDrift):
         parts.append(f"auto: {step.chosen_} ({step.reason_})")
         step = step.step_ if isinstance(step.step_, QCRLSC) else step
@@ -53,11 +59,14 @@ def _step_summary(step) -> str:
         n = sum(step.n_fit_.values())
         parts.append(f"trend fit on {n} training sample(s) in {len(step.n_fit_)} batch(es)")
         if step.uncorrected_features_:
-            parts.append(f"{len(step.uncorrected_features_)} feature(s) with fewer than {step.min_samples} values in a "
-                         "batch left uncorrected there")
+            parts.append(
+                f"{len(step.uncorrected_features_)} feature(s) with fewer than {step.min_samples} values in a "
+                "batch left uncorrected there"
+            )
     if isinstance(step, WithinBatch):
-        parts.append(f"within batch: {type(step.imputer).__name__} with each feature's batch offsets taken out and "
-                     "put back")
+        parts.append(
+            f"within batch: {type(step.imputer).__name__} with each feature's batch offsets taken out and put back"
+        )
     if isinstance(step, MixedImpute):
         parts.append(f"{len(step.mnar_features_)} feature(s) MNAR")
     if isinstance(step, FeatureFilter):
@@ -109,8 +118,18 @@ class LayerPreprocessor(TransformerMixin, BaseEstimator):
         "seed": SEED,
     }
 
-    def __init__(self, kind: str, settings: dict | None = None, info: pd.DataFrame | None = None,
-                 batch_column: str = "", covariates=(), log_scale: bool = False, layer: str = "", *, seed: int):
+    def __init__(
+        self,
+        kind: str,
+        settings: dict | None = None,
+        info: pd.DataFrame | None = None,
+        batch_column: str = "",
+        covariates=(),
+        log_scale: bool = False,
+        layer: str = "",
+        *,
+        seed: int,
+    ):
         self.kind = kind
         self.settings = settings
         self.info = info
@@ -127,9 +146,23 @@ class LayerPreprocessor(TransformerMixin, BaseEstimator):
         for name in order:
             if name not in settings:
                 continue
-            steps.append((name, self._guard(name, make_step, name, settings[name], kind=self.kind, info=self.info,
-                                            batch_column=self.batch_column, covariates=self.covariates,
-                                            log_scale=self.log_scale, seed=self.seed)))
+            steps.append(
+                (
+                    name,
+                    self._guard(
+                        name,
+                        make_step,
+                        name,
+                        settings[name],
+                        kind=self.kind,
+                        info=self.info,
+                        batch_column=self.batch_column,
+                        covariates=self.covariates,
+                        log_scale=self.log_scale,
+                        seed=self.seed,
+                    ),
+                )
+            )
         return steps
 
     def _guard(self, name, fn, *args, **kwargs):
@@ -163,10 +196,17 @@ class LayerPreprocessor(TransformerMixin, BaseEstimator):
                 method = type(step).__name__
                 if isinstance(step, WithinBatch):
                     method = f"{type(step.imputer).__name__} (within batch)"
-                self.history_.append({"step": name, "method": method, "params": repr(params),
-                                      "features_in": n_before, "features_out": cur.shape[1],
-                                      "missing_fraction_out": float(cur.isna().to_numpy().mean()),
-                                      "summary": _step_summary(step)})
+                self.history_.append(
+                    {
+                        "step": name,
+                        "method": method,
+                        "params": repr(params),
+                        "features_in": n_before,
+                        "features_out": cur.shape[1],
+                        "missing_fraction_out": float(cur.isna().to_numpy().mean()),
+                        "summary": _step_summary(step),
+                    }
+                )
             else:
                 cur = self._guard(name, step.transform, cur)
             check_layer_not_empty(cur, layer=self.layer, step=name)
@@ -194,7 +234,8 @@ class LayerPreprocessor(TransformerMixin, BaseEstimator):
 
     def fit_trace(self, X, y=None) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
         """``fit_transform`` that also returns the matrix after every step (``{step: matrix}``, in order;
-        QC injections are still in the matrices of the steps that use them)."""
+        QC injections are still in the matrices of the steps that use them).
+        """
         self._validate_params()
         trace: dict[str, pd.DataFrame] = {}
         out = self._fit_run(X, y, trace=trace)

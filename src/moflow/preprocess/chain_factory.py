@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from moflow.wording import truthy
 from moflow.settings import Settings, reads, thaw
+from moflow.wording import truthy
 
 if TYPE_CHECKING:
     from moflow.preprocess.chain import LayerPreprocessor
@@ -22,11 +22,13 @@ if TYPE_CHECKING:
 @reads("kind_defaults", "preprocess", "batch_confounding", "covariates", "seed")
 def build_preprocessor(row: pd.Series, settings: Settings, info: pd.DataFrame) -> LayerPreprocessor:
     """The per-layer chain for one row of the omics sheet: the kind's defaults (config
-    ``kind_defaults``) updated with the layer's overrides (config ``preprocess: {<layer>: ...}``)."""
+    ``kind_defaults``) updated with the layer's overrides (config ``preprocess: {<layer>: ...}``).
+    """
     from moflow.preprocess import LayerPreprocessor, layer_settings
 
-    steps = layer_settings(row["kind"], settings.layer_overrides(row["layer"]),
-                           defaults=thaw(settings.kind_defaults[row["kind"]]))
+    steps = layer_settings(
+        row["kind"], settings.layer_overrides(row["layer"]), defaults=thaw(settings.kind_defaults[row["kind"]])
+    )
     # the confounding guard of batch correction: config-wide settings, per-layer options win
     guard = settings.batch_confounding
     if "batch" in steps and steps["batch"].get("method", "none") != "none":

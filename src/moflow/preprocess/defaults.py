@@ -12,7 +12,6 @@ import functools
 
 from moflow.errors import InputError
 
-
 # Imputation comes before batch correction: values go missing where the instrument fails to detect
 # them, in the scale of their own batch, so that is where a censored value is imputed; batch
 # correction then sees complete data (as sva's ComBat, limma's removeBatchEffect in DEP, ChAMP and

@@ -34,7 +34,8 @@ def pca_scores(X: pd.DataFrame, n_components: int = 10, seed: int = 0) -> tuple[
 
 def _r2_by_group(S: np.ndarray, evr: np.ndarray, groups: np.ndarray) -> float:
     """Variance of the top PCs explained by a grouping (between-group SS / total SS, weighted by each
-    PC's share of variance)."""
+    PC's share of variance).
+    """
     total = 0.0
     for j in range(S.shape[1]):
         s = S[:, j]
@@ -46,7 +47,8 @@ def _r2_by_group(S: np.ndarray, evr: np.ndarray, groups: np.ndarray) -> float:
 
 def _r2_linear(S: np.ndarray, evr: np.ndarray, values: np.ndarray) -> float:
     """Variance of the top PCs explained linearly by a continuous variable (squared correlation with
-    each PC, weighted by the PC's share of variance)."""
+    each PC, weighted by the PC's share of variance).
+    """
     total = 0.0
     for j in range(S.shape[1]):
         r = np.corrcoef(S[:, j], values)[0, 1] if S[:, j].std() > 0 and values.std() > 0 else 0.0
@@ -54,14 +56,20 @@ def _r2_linear(S: np.ndarray, evr: np.ndarray, values: np.ndarray) -> float:
     return float(total / evr.sum())
 
 
-def batch_diagnostics(X: pd.DataFrame, *, batch: pd.Series | None, outcome: pd.Series, n_components: int = 10,
-                      seed: int = 0) -> dict:
+def batch_diagnostics(
+    X: pd.DataFrame, *, batch: pd.Series | None, outcome: pd.Series, n_components: int = 10, seed: int = 0
+) -> dict:
     """Silhouette of batch and outcome labels on the top PCs, and their share of the PCs' variance (a
-    continuous outcome: no silhouette, its linear share of the PCs' variance)."""
+    continuous outcome: no silhouette, its linear share of the PCs' variance).
+    """
     scores, evr = pca_scores(X, n_components, seed)
     S = scores.to_numpy()
-    out = {"n_samples": int(X.shape[0]), "n_features": int(X.shape[1]),
-           "pc1_variance": float(evr[0]), "pc2_variance": float(evr[1]) if len(evr) > 1 else np.nan}
+    out = {
+        "n_samples": int(X.shape[0]),
+        "n_features": int(X.shape[1]),
+        "pc1_variance": float(evr[0]),
+        "pc2_variance": float(evr[1]) if len(evr) > 1 else np.nan,
+    }
     for name, lab in (("batch", batch), ("outcome", outcome)):
         if lab is None:
             out[f"silhouette_{name}"] = np.nan
@@ -98,8 +106,13 @@ def batch_diagnostics(X: pd.DataFrame, *, batch: pd.Series | None, outcome: pd.S
 # --------------------------------------------------------------------------------------------
 
 
-def missingness_table(X: pd.DataFrame, *, batch: pd.Series | None = None, outcome: pd.Series | None = None,
-                      sample_type: pd.Series | None = None) -> pd.DataFrame:
+def missingness_table(
+    X: pd.DataFrame,
+    *,
+    batch: pd.Series | None = None,
+    outcome: pd.Series | None = None,
+    sample_type: pd.Series | None = None,
+) -> pd.DataFrame:
     """One row per sample: its missing fraction, with batch, outcome and sample type when given."""
     out = pd.DataFrame({"sample": X.index, "missing_fraction": X.isna().mean(axis=1).to_numpy()})
     for name, s in (("sample_type", sample_type), ("batch", batch), ("outcome", outcome)):
@@ -111,16 +124,20 @@ def missingness_table(X: pd.DataFrame, *, batch: pd.Series | None = None, outcom
 def missingness_summary(X: pd.DataFrame) -> dict:
     """Layer-level missingness: overall fraction, features with any / half missing, and the censoring
     model of :func:`moflow.preprocess.missingness_model` (detection threshold and its spread; a
-    spread at its bound means missing at random)."""
+    spread at its bound means missing at random).
+    """
     from moflow.preprocess.impute_benchmark import missingness_model
 
     miss = X.isna()
     model = missingness_model(X)
-    return {"missing_fraction": float(miss.to_numpy().mean()),
-            "features_with_missing": int(miss.any(axis=0).sum()),
-            "features_half_missing": int((miss.mean(axis=0) >= 0.5).sum()),
-            "censoring_threshold": model["threshold"], "censoring_spread": model["spread"],
-            "missing_at_random": bool(model["at_random"])}
+    return {
+        "missing_fraction": float(miss.to_numpy().mean()),
+        "features_with_missing": int(miss.any(axis=0).sum()),
+        "features_half_missing": int((miss.mean(axis=0) >= 0.5).sum()),
+        "censoring_threshold": model["threshold"],
+        "censoring_spread": model["spread"],
+        "missing_at_random": bool(model["at_random"]),
+    }
 
 
 # --------------------------------------------------------------------------------------------
@@ -128,21 +145,32 @@ def missingness_summary(X: pd.DataFrame) -> dict:
 # --------------------------------------------------------------------------------------------
 
 
-def stage_diagnostics(M: pd.DataFrame, stage: str, *, batch: pd.Series | None, outcome: pd.Series,
-                      n_components: int = 10, seed: int = 0) -> tuple[dict, pd.DataFrame]:
+def stage_diagnostics(
+    M: pd.DataFrame, stage: str, *, batch: pd.Series | None, outcome: pd.Series, n_components: int = 10, seed: int = 0
+) -> tuple[dict, pd.DataFrame]:
     """One stage of a layer: :func:`batch_diagnostics` (with ``stage``) and the PC1/PC2 coordinates
-    (columns sample, PC1, PC2, stage, batch, outcome)."""
+    (columns sample, PC1, PC2, stage, batch, outcome).
+    """
     d = batch_diagnostics(M, batch=batch, outcome=outcome, n_components=n_components, seed=seed)
     d["stage"] = stage
     S, _ = pca_scores(M, 2, seed)
-    c = S.assign(stage=stage, batch=(batch.reindex(S.index).to_numpy() if batch is not None else ""),
-                 outcome=outcome.reindex(S.index).to_numpy())
+    c = S.assign(
+        stage=stage,
+        batch=(batch.reindex(S.index).to_numpy() if batch is not None else ""),
+        outcome=outcome.reindex(S.index).to_numpy(),
+    )
     c.insert(0, "sample", S.index)
     return d, c
 
 
-def step_diagnostics(trace: dict[str, pd.DataFrame], *, batch: pd.Series | None, outcome: pd.Series,
-                     n_components: int = 10, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
+def step_diagnostics(
+    trace: dict[str, pd.DataFrame],
+    *,
+    batch: pd.Series | None,
+    outcome: pd.Series,
+    n_components: int = 10,
+    seed: int = 0,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Batch diagnostics and PC1/PC2 coordinates after every preprocessing step.
 
     Parameters
@@ -165,8 +193,7 @@ def step_diagnostics(trace: dict[str, pd.DataFrame], *, batch: pd.Series | None,
         M = M.loc[M.index.intersection(outcome.index)]
         if M.shape[0] < 3 or M.shape[1] < 2:
             continue
-        d, c = stage_diagnostics(M, f"after_{name}", batch=batch, outcome=outcome, n_components=n_components,
-                                 seed=seed)
+        d, c = stage_diagnostics(M, f"after_{name}", batch=batch, outcome=outcome, n_components=n_components, seed=seed)
         d["missing_fraction"] = float(M.isna().to_numpy().mean())
         rows.append(d)
         coords.append(c)

@@ -1,7 +1,8 @@
 """The smoothers of the run-order drift steps (:mod:`moflow.preprocess.qc_drift`): LOWESS of many
 columns at once (:func:`lowess_columns`, statsmodels' algorithm vectorised), cubic smoothing splines with
 one penalty chosen by generalized cross-validation (:func:`spline_trend`) and the column-wise linear
-interpolation of a fitted trend at new injection orders (:func:`interp_columns`)."""
+interpolation of a fitted trend at new injection orders (:func:`interp_columns`).
+"""
 
 from __future__ import annotations
 
@@ -25,8 +26,14 @@ def _lowess_weights(x: np.ndarray, frac: float) -> np.ndarray:
     return W
 
 
-def lowess_columns(x: np.ndarray, Y: np.ndarray, frac: float = 2 / 3, it: int = 3, chunk: int = 4_000_000,
-                   mask: np.ndarray | None = None) -> np.ndarray:
+def lowess_columns(
+    x: np.ndarray,
+    Y: np.ndarray,
+    frac: float = 2 / 3,
+    it: int = 3,
+    chunk: int = 4_000_000,
+    mask: np.ndarray | None = None,
+) -> np.ndarray:
     """LOWESS of every column of ``Y`` over the same sorted ``x``, vectorised.
 
     The same algorithm as ``statsmodels.nonparametric.lowess`` (``delta=0``): k = frac * n nearest
@@ -61,8 +68,8 @@ def lowess_columns(x: np.ndarray, Y: np.ndarray, frac: float = 2 / 3, it: int = 
     step = max(1, chunk // max(n * n, 1))
     masked = mask is not None and not np.asarray(mask).all()
     for s in range(0, p, step):
-        Yc = Y[:, s:s + step]
-        Mc = np.asarray(mask[:, s:s + step], float) if masked else None
+        Yc = Y[:, s : s + step]
+        Mc = np.asarray(mask[:, s : s + step], float) if masked else None
         if masked:
             Yc = np.where(Mc > 0, Yc, 0.0)
         R = np.ones_like(Yc) if not masked else Mc.copy()
@@ -88,7 +95,7 @@ def lowess_columns(x: np.ndarray, Y: np.ndarray, frac: float = 2 / 3, it: int = 
             R = (1.0 - np.minimum(scaled, 1.0) ** 2) ** 2
             if masked:
                 R = np.where(np.isfinite(R), R, 1.0) * Mc
-        out[:, s:s + step] = fit
+        out[:, s : s + step] = fit
     if masked:
         for j in np.flatnonzero(~np.isfinite(out).all(0)):
             ok = np.isfinite(out[:, j])
@@ -121,12 +128,14 @@ def _spline_gcv_lam(x: np.ndarray, Y: np.ndarray) -> float:
     return float(best)
 
 
-def spline_trend(o: np.ndarray, V: np.ndarray, lam: float | None, *, min_points: int, frac: float,
-                  it: int) -> tuple[np.ndarray, np.ndarray]:
+def spline_trend(
+    o: np.ndarray, V: np.ndarray, lam: float | None, *, min_points: int, frac: float, it: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Cubic smoothing splines of the columns of V (rows at sorted, distinct ``o``) on a grid of ``o`` plus 64
     even points: one penalty for all columns (``lam``; ``None``: GCV over the complete columns). A column
     with fewer than 5 observed values uses LOWESS from ``min_points`` on, its median below that (NaN: none
-    observed). Returns (grid, grid x columns fitted values)."""
+    observed). Returns (grid, grid x columns fitted values).
+    """
     from scipy.interpolate import make_smoothing_spline
     from statsmodels.nonparametric.smoothers_lowess import lowess
 

@@ -1,5 +1,6 @@
 """Stage ``filter``: :class:`FeatureFilter` (observed fraction overall or in any outcome group,
-variance, top-N, QC RSD and QC detection rate)."""
+variance, top-N, QC RSD and QC detection rate).
+"""
 
 from __future__ import annotations
 
@@ -10,9 +11,17 @@ import pandas as pd
 from sklearn.utils.validation import check_is_fitted
 
 from moflow.errors import InputError
-from moflow.preprocess.steps_base import (CHECKED_NAME, COUNT, FRACTION, NON_NEGATIVE, POSITIVE, SAMPLE_SHEET, Step,
-                                          qc_mask)
 from moflow.preprocess.qc_drift import qc_rsd
+from moflow.preprocess.steps_base import (
+    CHECKED_NAME,
+    COUNT,
+    FRACTION,
+    NON_NEGATIVE,
+    POSITIVE,
+    SAMPLE_SHEET,
+    Step,
+    qc_mask,
+)
 
 
 class FeatureFilter(Step):
@@ -58,10 +67,17 @@ class FeatureFilter(Step):
         "info": SAMPLE_SHEET,
     }
 
-    def __init__(self, min_observed: float = 0.5, min_value: float | None = None,
-                 min_variance: float = 0.0, top_variable: int | None = None, observed_in: str = "overall",
-                 qc_rsd_max: float | None = None, qc_min_detection: float | None = None,
-                 info: pd.DataFrame | None = None):
+    def __init__(
+        self,
+        min_observed: float = 0.5,
+        min_value: float | None = None,
+        min_variance: float = 0.0,
+        top_variable: int | None = None,
+        observed_in: str = "overall",
+        qc_rsd_max: float | None = None,
+        qc_min_detection: float | None = None,
+        info: pd.DataFrame | None = None,
+    ):
         self.min_observed = min_observed
         self.min_value = min_value
         self.min_variance = min_variance
@@ -89,8 +105,10 @@ class FeatureFilter(Step):
             g = pd.Series(y).reindex(C.index)
             if g.notna().any():
                 if g.nunique() > 20:
-                    raise InputError("filter observed_in 'any_group': the outcome has more than 20 distinct values; "
-                                     "groups need a categorical outcome. Use observed_in 'overall'.")
+                    raise InputError(
+                        "filter observed_in 'any_group': the outcome has more than 20 distinct values; "
+                        "groups need a categorical outcome. Use observed_in 'overall'."
+                    )
                 frac = obs.groupby(g.astype(str).where(g.notna())).mean().max(axis=0)
         var = C.var(axis=0, skipna=True, ddof=1).fillna(0.0)
         keep_obs = frac >= self.min_observed
@@ -100,8 +118,10 @@ class FeatureFilter(Step):
         if self.uses_qc and is_qc.any():
             Q = X[is_qc]
             if len(Q) < 3:
-                raise InputError(f"filter: {len(Q)} QC injection(s) in the training data; the QC filters "
-                                 "(qc_rsd_max, qc_min_detection) need at least 3.")
+                raise InputError(
+                    f"filter: {len(Q)} QC injection(s) in the training data; the QC filters "
+                    "(qc_rsd_max, qc_min_detection) need at least 3."
+                )
             self.qc_applied_ = True
             if self.qc_min_detection is not None:
                 det = Q.notna().mean(axis=0) >= self.qc_min_detection

@@ -28,10 +28,10 @@ from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.validation import check_is_fitted
 
 from moflow.errors import InputError
-from moflow.preprocess.steps_base import CHECKED_NAME, COLUMN_NAME, NON_NEGATIVE, SAMPLE_SHEET, SEED, Identity, Step
 from moflow.preprocess.impute_benchmark import IMPUTATION_COLUMNS, MeanImpute, score_imputers
 from moflow.preprocess.impute_censored import HalfMinImpute, MinProbImpute, QRILCImpute
 from moflow.preprocess.impute_mar import IterativeImpute, KNNImpute
+from moflow.preprocess.steps_base import CHECKED_NAME, COLUMN_NAME, NON_NEGATIVE, SAMPLE_SHEET, SEED, Identity, Step
 
 
 class WithinBatch(Step):
@@ -52,8 +52,11 @@ class WithinBatch(Step):
         Column of ``info`` with the batch.
     """
 
-    _parameter_constraints: dict = {"imputer": [HasMethods(["fit", "transform"]), None], "info": SAMPLE_SHEET,
-                                    "batch_column": COLUMN_NAME}
+    _parameter_constraints: dict = {
+        "imputer": [HasMethods(["fit", "transform"]), None],
+        "info": SAMPLE_SHEET,
+        "batch_column": COLUMN_NAME,
+    }
 
     def __init__(self, imputer=None, info: pd.DataFrame | None = None, batch_column: str = ""):
         self.imputer = imputer
@@ -143,8 +146,18 @@ class MixedImpute(Step):
         "batch_column": COLUMN_NAME,
     }
 
-    def __init__(self, mnar: str = "minprob", mar: str = "knn", k: int = 10, group_missing: float = 1.0,
-                 shift_sd: float = 0.5, *, seed: int, info: pd.DataFrame | None = None, batch_column: str = ""):
+    def __init__(
+        self,
+        mnar: str = "minprob",
+        mar: str = "knn",
+        k: int = 10,
+        group_missing: float = 1.0,
+        shift_sd: float = 0.5,
+        *,
+        seed: int,
+        info: pd.DataFrame | None = None,
+        batch_column: str = "",
+    ):
         self.mnar = mnar
         self.mar = mar
         self.k = k
@@ -160,8 +173,13 @@ class MixedImpute(Step):
             raise InputError(f"impute mixed: unknown mnar method '{self.mnar}' (minprob, qrilc, halfmin)")
         if self.mar not in ("knn", "iterative"):
             raise InputError(f"impute mixed: unknown mar method '{self.mar}' (knn, iterative)")
-        self.mar_ = make_imputer(self.mar, {"k": self.k} if self.mar == "knn" else {}, seed=self.seed, info=self.info,
-                                 batch_column=self.batch_column).fit(X, y)
+        self.mar_ = make_imputer(
+            self.mar,
+            {"k": self.k} if self.mar == "knn" else {},
+            seed=self.seed,
+            info=self.info,
+            batch_column=self.batch_column,
+        ).fit(X, y)
         self.mnar_ = make_imputer(self.mnar, {}, seed=self.seed).fit(X, y)
         V = X.to_numpy(float)
         miss = ~np.isfinite(V)
@@ -182,11 +200,16 @@ class MixedImpute(Step):
                 if sel.sum() >= 2:
                     group |= miss[sel].mean(axis=0) >= self.group_missing
         mnar = low | group
-        self.decisions_ = pd.DataFrame({
-            "feature": X.columns, "missing_fraction": miss.mean(axis=0), "predicted_shift_sd": score,
-            "absent_in_a_group": group, "predicted_low": low,
-            "mechanism": np.where(mnar, "MNAR", np.where(miss.any(axis=0), "MAR", "complete")),
-        })
+        self.decisions_ = pd.DataFrame(
+            {
+                "feature": X.columns,
+                "missing_fraction": miss.mean(axis=0),
+                "predicted_shift_sd": score,
+                "absent_in_a_group": group,
+                "predicted_low": low,
+                "mechanism": np.where(mnar, "MNAR", np.where(miss.any(axis=0), "MAR", "complete")),
+            }
+        )
         self.mnar_features_ = list(X.columns[mnar])
         return self
 
@@ -205,16 +228,25 @@ AUTO_CANDIDATES = ("halfmin", "minprob", "qrilc", "knn", "mixed", "mean")
 MAR_METHODS = ("knn", "iterative", "mean")  # borrow from other samples: run within batch (WithinBatch)
 
 
-def make_imputer(method: str, opts: dict | None = None, *, seed: int = 0, info: pd.DataFrame | None = None,
-                 batch_column: str = "") -> Step:
+def make_imputer(
+    method: str, opts: dict | None = None, *, seed: int = 0, info: pd.DataFrame | None = None, batch_column: str = ""
+) -> Step:
     """An unfitted imputer from its config method name and options.
 
     With ``info`` and a ``batch_column``, the MAR methods run within batch (:class:`WithinBatch`), and
     ``mixed`` and ``auto`` pass the batch on to their MAR parts and candidates.
     """
     opts = dict(opts or {})
-    cls = {"knn": KNNImpute, "iterative": IterativeImpute, "halfmin": HalfMinImpute, "minprob": MinProbImpute,
-           "qrilc": QRILCImpute, "mixed": MixedImpute, "mean": MeanImpute, "auto": AutoImpute}.get(method)
+    cls = {
+        "knn": KNNImpute,
+        "iterative": IterativeImpute,
+        "halfmin": HalfMinImpute,
+        "minprob": MinProbImpute,
+        "qrilc": QRILCImpute,
+        "mixed": MixedImpute,
+        "mean": MeanImpute,
+        "auto": AutoImpute,
+    }.get(method)
     if cls is None:
         raise InputError(f"impute: unknown method '{method}' ({', '.join(IMPUTE_METHODS)}, none)")
     params = cls._get_param_names()  # (seed has no default: the schema's seed is always passed)
@@ -256,8 +288,15 @@ def imputation_table(step, X: pd.DataFrame | None, y: pd.Series | None = None, *
         return t[IMPUTATION_COLUMNS]
     if step is None or isinstance(step, Identity) or X is None or not X.isna().to_numpy().any():
         return pd.DataFrame(columns=IMPUTATION_COLUMNS)
-    names = {KNNImpute: "knn", IterativeImpute: "iterative", HalfMinImpute: "halfmin", MinProbImpute: "minprob",
-             QRILCImpute: "qrilc", MixedImpute: "mixed", MeanImpute: "mean"}
+    names = {
+        KNNImpute: "knn",
+        IterativeImpute: "iterative",
+        HalfMinImpute: "halfmin",
+        MinProbImpute: "minprob",
+        QRILCImpute: "qrilc",
+        MixedImpute: "mixed",
+        MeanImpute: "mean",
+    }
     inner = step.imputer if isinstance(step, WithinBatch) else step
     configured = names.get(type(inner), type(inner).__name__)
     batch = {"info": getattr(step, "info", None), "batch_column": getattr(step, "batch_column", "")}
@@ -302,8 +341,16 @@ class AutoImpute(Step):
         "batch_column": COLUMN_NAME,
     }
 
-    def __init__(self, candidates=AUTO_CANDIDATES, fraction: float = 0.1, k: int = 10, *, seed: int,
-                 info: pd.DataFrame | None = None, batch_column: str = ""):
+    def __init__(
+        self,
+        candidates=AUTO_CANDIDATES,
+        fraction: float = 0.1,
+        k: int = 10,
+        *,
+        seed: int,
+        info: pd.DataFrame | None = None,
+        batch_column: str = "",
+    ):
         self.candidates = candidates
         self.fraction = fraction
         self.k = k
@@ -312,16 +359,23 @@ class AutoImpute(Step):
         self.batch_column = batch_column
 
     def _make(self, method):
-        return make_imputer(method, {"k": self.k} if method in ("knn", "mixed") else {}, seed=self.seed,
-                            info=self.info, batch_column=self.batch_column)
+        return make_imputer(
+            method,
+            {"k": self.k} if method in ("knn", "mixed") else {},
+            seed=self.seed,
+            info=self.info,
+            batch_column=self.batch_column,
+        )
 
     def fit(self, X, y=None):
         self._validate_params()
         cands = list(self.candidates)
         bad = [c for c in cands if c not in IMPUTE_METHODS or c == "auto"]
         if bad or not cands:
-            raise InputError(f"impute auto: unknown candidate(s) {bad}; choose among "
-                             f"{', '.join(m for m in IMPUTE_METHODS if m != 'auto')}.")
+            raise InputError(
+                f"impute auto: unknown candidate(s) {bad}; choose among "
+                f"{', '.join(m for m in IMPUTE_METHODS if m != 'auto')}."
+            )
         imputers = {m: self._make(m) for m in cands}
         imputers.setdefault("mean", self._make("mean"))  # the baseline, within batch like the other MAR methods
         table = score_imputers(X, y, imputers, fraction=self.fraction, seed=self.seed)

@@ -65,8 +65,13 @@ def missingness_model(X: pd.DataFrame, *, max_rounds: int = 15, max_cells: int =
     xobs = V[obs]
     spread_max = 10.0 * float(np.std(xobs)) if len(xobs) > 1 else 1.0
     if m.sum() == 0 or len(xobs) < 10:
-        return {"threshold": float("-inf"), "spread": spread_max, "sigma": float("nan"), "at_random": True,
-                "missing_fraction": miss_frac}
+        return {
+            "threshold": float("-inf"),
+            "spread": spread_max,
+            "sigma": float("nan"),
+            "at_random": True,
+            "missing_fraction": miss_frac,
+        }
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         sds = np.nanstd(V, 0, ddof=1)
@@ -83,8 +88,9 @@ def missingness_model(X: pd.DataFrame, *, max_rounds: int = 15, max_cells: int =
     def loglik(T, s, mu):
         tau = np.sqrt(s * s + sigma * sigma)
         normal = -(S2 - 2 * mu * S1 + n_obs * mu**2) / (2 * sigma**2) - n_obs * np.log(sigma)
-        return float(normal.sum() + weight * special.log_ndtr((sub - T) / s).sum()
-                     + (m * special.log_ndtr((T - mu) / tau)).sum())
+        return float(
+            normal.sum() + weight * special.log_ndtr((sub - T) / s).sum() + (m * special.log_ndtr((T - mu) / tau)).sum()
+        )
 
     def fit_from(T, s):
         mu = S1 / n_obs
@@ -103,8 +109,12 @@ def missingness_model(X: pd.DataFrame, *, max_rounds: int = 15, max_cells: int =
                 if np.abs(step).max() < 1e-8:
                     break
             mu_fixed = mu
-            res = optimize.minimize(lambda th: -loglik(th[0], np.exp(th[1]), mu_fixed), [T, np.log(s)],
-                                    method="L-BFGS-B", bounds=[(None, None), (np.log(1e-3 * floor), np.log(spread_max))])
+            res = optimize.minimize(
+                lambda th: -loglik(th[0], np.exp(th[1]), mu_fixed),
+                [T, np.log(s)],
+                method="L-BFGS-B",
+                bounds=[(None, None), (np.log(1e-3 * floor), np.log(spread_max))],
+            )
             T_new, s_new = float(res.x[0]), float(np.exp(res.x[1]))
             done = abs(T_new - T) < 1e-5 and abs(s_new - s) < 1e-5
             T, s = T_new, s_new
@@ -115,11 +125,18 @@ def missingness_model(X: pd.DataFrame, *, max_rounds: int = 15, max_cells: int =
     # two starts (sharp censoring, nearly at random); the higher likelihood wins
     q05 = float(np.quantile(xobs, 0.05))
     wide = spread_max / 3
-    fits = [fit_from(q05, float(np.median(sigma))),
-            fit_from(q05 - wide * special.ndtri(1 - min(max(miss_frac, 1e-3), 0.999)), wide)]
+    fits = [
+        fit_from(q05, float(np.median(sigma))),
+        fit_from(q05 - wide * special.ndtri(1 - min(max(miss_frac, 1e-3), 0.999)), wide),
+    ]
     T, s, _ = max(fits, key=lambda f: f[2])
-    return {"threshold": T, "spread": s, "sigma": float(np.median(sigma)), "at_random": s >= 0.99 * spread_max,
-            "missing_fraction": miss_frac}
+    return {
+        "threshold": T,
+        "spread": s,
+        "sigma": float(np.median(sigma)),
+        "at_random": s >= 0.99 * spread_max,
+        "missing_fraction": miss_frac,
+    }
 
 
 def pattern_mask(X: pd.DataFrame, *, fraction: float = 0.1, seed: int = 0, min_left: int = 2) -> np.ndarray:
@@ -176,8 +193,9 @@ def nrmse(imputed: pd.DataFrame, truth: pd.DataFrame, mask: np.ndarray) -> float
     return float(np.sqrt(np.mean(d**2)) / np.std(t))
 
 
-def score_imputers(X: pd.DataFrame, y: pd.Series | None, imputers: dict, *, fraction: float = 0.1,
-                   seed: int = 0) -> pd.DataFrame:
+def score_imputers(
+    X: pd.DataFrame, y: pd.Series | None, imputers: dict, *, fraction: float = 0.1, seed: int = 0
+) -> pd.DataFrame:
     """NRMSE of each imputer on observed values hidden the way the layer loses them.
 
     Parameters
@@ -200,8 +218,10 @@ def score_imputers(X: pd.DataFrame, y: pd.Series | None, imputers: dict, *, frac
     imputers.setdefault("mean", MeanImpute())
     mask = pattern_mask(X, fraction=fraction, seed=seed)
     if mask.sum() < 10:
-        raise InputError("impute auto: fewer than 10 observed cells could be hidden to score the methods; "
-                         "choose an impute method explicitly for this layer.")
+        raise InputError(
+            "impute auto: fewer than 10 observed cells could be hidden to score the methods; "
+            "choose an impute method explicitly for this layer."
+        )
     Xm = X.mask(mask)
     rows = []
     for name, est in imputers.items():

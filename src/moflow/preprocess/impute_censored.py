@@ -1,7 +1,8 @@
 """Imputers of left-censored values (missing not at random, MNAR: below a detection limit):
 :class:`HalfMinImpute` (each feature's training minimum, shifted), :class:`MinProbImpute` and
 :class:`QRILCImpute` (imputeLCMD's random draws from a low quantile or a truncated normal, seeded by
-sample ID)."""
+sample ID).
+"""
 
 from __future__ import annotations
 
@@ -112,8 +113,10 @@ class QRILCImpute(Step):
         self._validate_params()
         params = [p for p in (self._params(r) for r in X.to_numpy(float)) if p is not None]
         if not params:
-            raise InputError("impute qrilc: no training sample has 10 or more observed values to fit its "
-                             "distribution; use impute method 'halfmin'.")
+            raise InputError(
+                "impute qrilc: no training sample has 10 or more observed values to fit its "
+                "distribution; use impute method 'halfmin'."
+            )
         P = np.array(params)
         self.fallback_ = (float(np.median(P[:, 0])), float(np.median(P[:, 1])))
         return self

@@ -1,7 +1,8 @@
 """Imputers of values missing at random (MAR), which borrow from other samples: :class:`KNNImpute`
 (k nearest training samples, NaN-Euclidean) and :class:`IterativeImpute` (chained equations over each
 feature's nearest features). Where a layer has batches they run within batch
-(:class:`moflow.preprocess.impute.WithinBatch`)."""
+(:class:`moflow.preprocess.impute.WithinBatch`).
+"""
 
 from __future__ import annotations
 
@@ -68,7 +69,8 @@ class KNNImpute(Step):
 
     def distances(self, V: np.ndarray) -> np.ndarray:
         """Squared NaN-Euclidean distances of the rows of V to the training samples (inf: nothing
-        co-observed)."""
+        co-observed).
+        """
         check_is_fitted(self)
         Mq = np.isfinite(V)
         Q0 = np.where(Mq, V, 0.0)
@@ -79,10 +81,14 @@ class KNNImpute(Step):
             from scipy import sparse
 
             Nq = sparse.csr_matrix(~Mq, dtype=float)
-            ss = (Q2.sum(1)[:, None] - (self.missing_sp_ @ Q2.T).T
-                  + self.sq_rowsum_[None, :] - Nq @ self.sq_.T - 2.0 * (Q0 @ self.values_.T))
-            nco = (V.shape[1] - (~Mq).sum(1)[:, None] - self.n_missing_[None, :]
-                   + (Nq @ self.missing_sp_.T).toarray())
+            ss = (
+                Q2.sum(1)[:, None]
+                - (self.missing_sp_ @ Q2.T).T
+                + self.sq_rowsum_[None, :]
+                - Nq @ self.sq_.T
+                - 2.0 * (Q0 @ self.values_.T)
+            )
+            nco = V.shape[1] - (~Mq).sum(1)[:, None] - self.n_missing_[None, :] + (Nq @ self.missing_sp_.T).toarray()
         else:
             Mqf = Mq.astype(float)
             ss = Q2 @ self.mask_f_.T + Mqf @ self.sq_.T - 2.0 * (Q0 @ self.values_.T)
@@ -114,8 +120,12 @@ class KNNImpute(Step):
         G = self.values_ @ self.values_.T
         if self.sparse_:
             T1 = self.sq_rowsum_[:, None] - (self.missing_sp_ @ self.sq_.T).T
-            nco = (self.mask_.shape[1] - self.n_missing_[:, None] - self.n_missing_[None, :]
-                   + (self.missing_sp_ @ self.missing_sp_.T).toarray())
+            nco = (
+                self.mask_.shape[1]
+                - self.n_missing_[:, None]
+                - self.n_missing_[None, :]
+                + (self.missing_sp_ @ self.missing_sp_.T).toarray()
+            )
         else:
             T1 = self.sq_ @ self.mask_f_.T
             nco = self.mask_f_ @ self.mask_f_.T
@@ -133,8 +143,10 @@ class KNNImpute(Step):
 
     def _impute(self, X, training: bool):
         if list(X.columns) != self.columns_:
-            raise InputError("impute knn: the features differ from those seen in fit; transform needs the same "
-                             "features in the same order.")
+            raise InputError(
+                "impute knn: the features differ from those seen in fit; transform needs the same "
+                "features in the same order."
+            )
         V = X.to_numpy(float)
         miss = ~np.isfinite(V)
         rows = np.flatnonzero(miss.any(axis=1))
@@ -144,7 +156,7 @@ class KNNImpute(Step):
         k = int(self.k)
         D_train = self._training_distances() if training else None
         for s in range(0, len(rows), 256):  # blocks bound the memory of the distance matrix
-            blk = rows[s:s + 256]
+            blk = rows[s : s + 256]
             D2 = D_train[blk] if training else self.distances(V[blk])
             order = np.argsort(D2, axis=1, kind="stable")
             n_finite = np.isfinite(D2).sum(axis=1)
@@ -195,9 +207,15 @@ class IterativeImpute(Step):
         from sklearn.linear_model import BayesianRidge
 
         nn = int(min(self.n_nearest_features, max(X.shape[1] - 1, 1)))
-        self.imputer_ = IterativeImputer(estimator=BayesianRidge(), n_nearest_features=nn, max_iter=self.max_iter,
-                                         random_state=int(self.seed), skip_complete=True, keep_empty_features=True,
-                                         tol=1e-3)
+        self.imputer_ = IterativeImputer(
+            estimator=BayesianRidge(),
+            n_nearest_features=nn,
+            max_iter=self.max_iter,
+            random_state=int(self.seed),
+            skip_complete=True,
+            keep_empty_features=True,
+            tol=1e-3,
+        )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # ConvergenceWarning at a small max_iter is expected
             self.imputer_.fit(X.to_numpy(float))

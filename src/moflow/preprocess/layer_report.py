@@ -1,7 +1,8 @@
 """What preprocessing did to one layer of the full cohort: the chain fit (:func:`fit_transform_layer`)
 and every table the rule preprocess_layer writes about it (:func:`layer_report`, a :class:`LayerReport`):
 diagnostics before and after batch correction and after every step, PCA coordinates, the step
-history, the imputation benchmark and the missingness per sample."""
+history, the imputation benchmark and the missingness per sample.
+"""
 
 from __future__ import annotations
 
@@ -98,8 +99,7 @@ def layer_report(X: pd.DataFrame, row: pd.Series, cohort: Cohort, settings: Sett
     no_batch = dict(pp.settings)
     no_batch["batch"] = {"method": "none"}
     # a clone: pp keeps the fitted state (and step history) of the chain that produced `after`
-    before = (fit_transform_layer(clone(pp).set_params(settings=no_batch), X, y, test) if row["batch_column"]
-              else after)
+    before = fit_transform_layer(clone(pp).set_params(settings=no_batch), X, y, test) if row["batch_column"] else after
     bc = row["batch_column"] or None
     batch = info[bc] if bc else None
     seed = int(settings.seed)
@@ -127,9 +127,14 @@ def layer_report(X: pd.DataFrame, row: pd.Series, cohort: Cohort, settings: Sett
         impute_in = trace[names[i - 1]] if i > 0 else X
         impute_in = impute_in.loc[impute_in.index.isin(cohort_rows) & ~impute_in.index.isin(test)]
     return LayerReport(
-        matrix=after, diagnostics=diagnostics[cols], pca=pd.concat(coords, ignore_index=True),
+        matrix=after,
+        diagnostics=diagnostics[cols],
+        pca=pd.concat(coords, ignore_index=True),
         steps=pd.DataFrame(pp.history_),
         imputation=imputation_table(pp.named_step("impute"), impute_in, labels, seed=seed),
-        missingness=missingness_table(X, batch=batch, outcome=labels,
-                                      sample_type=info["sample_type"] if "sample_type" in info else None),
-        pca_steps=step_coords, raw=X)
+        missingness=missingness_table(
+            X, batch=batch, outcome=labels, sample_type=info["sample_type"] if "sample_type" in info else None
+        ),
+        pca_steps=step_coords,
+        raw=X,
+    )

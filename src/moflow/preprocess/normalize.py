@@ -18,12 +18,12 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
 from moflow.errors import InputError
-from moflow.stats import row_nanmedian
 from moflow.preprocess.steps_base import CHECKED_NAME, NON_NEGATIVE, SAMPLE_SHEET, Step, qc_mask
+from moflow.stats import row_nanmedian
 
 
 def _tmm_factor(obs: np.ndarray, ref: np.ndarray, logratio_trim=0.3, sum_trim=0.05) -> float:
-    """edgeR's trimmed mean of M-values of one sample against a reference (counts)."""
+    """EdgeR's trimmed mean of M-values of one sample against a reference (counts)."""
     n_o, n_r = obs.sum(), ref.sum()
     keep = (obs > 0) & (ref > 0)
     o, r = obs[keep], ref[keep]
@@ -91,8 +91,10 @@ def fit_dispersion_trend(Q: np.ndarray, *, max_iter: int = 25) -> tuple[float, f
         keep = new_keep
     a0, a1 = float(coef[0]), float(max(coef[1], 0.0))
     if a0 <= 1e-8:
-        raise InputError("normalize vst: the fitted asymptotic dispersion is not positive (the counts look Poisson); "
-                         "use transformation 'log2' for this layer.")
+        raise InputError(
+            "normalize vst: the fitted asymptotic dispersion is not positive (the counts look Poisson); "
+            "use transformation 'log2' for this layer."
+        )
     return a0, a1
 
 
@@ -144,7 +146,9 @@ class CountNormalizer(Step):
             return np.array([np.quantile(row[row > 0], 0.75) if (row > 0).any() else np.nan for row in C])
         if self.method == "total":
             return C.sum(1)
-        raise InputError(f"normalize: unknown count method '{self.method}' (median_of_ratios, tmm, upper_quartile, total)")
+        raise InputError(
+            f"normalize: unknown count method '{self.method}' (median_of_ratios, tmm, upper_quartile, total)"
+        )
 
     def fit(self, X, y=None):
         self._validate_params()
@@ -236,8 +240,10 @@ class QuantileNormalizer(Step):
         Size of the reference grid; default the number of features.
     """
 
-    _parameter_constraints: dict = {"log": ["boolean"],
-                                    "n_quantiles": [Interval(Integral, 1, None, closed="left"), None]}
+    _parameter_constraints: dict = {
+        "log": ["boolean"],
+        "n_quantiles": [Interval(Integral, 1, None, closed="left"), None],
+    }
 
     def __init__(self, log: bool = False, n_quantiles: int | None = None):
         self.log = log
@@ -298,8 +304,10 @@ def glog_lambda(lin: np.ndarray) -> float:
         v = np.nanvar(lin, 0, ddof=1)
     ok = np.isfinite(m) & np.isfinite(v) & (np.isfinite(lin).sum(0) >= 3) & (m > 0)
     if ok.sum() < 8:
-        raise InputError("normalize glog: fewer than 8 features with 3 or more observed replicate injections to "
-                         "estimate lambda; set 'glog_lambda' explicitly.")
+        raise InputError(
+            "normalize glog: fewer than 8 features with 3 or more observed replicate injections to "
+            "estimate lambda; set 'glog_lambda' explicitly."
+        )
     m, v = m[ok], v[ok]
     hi = m >= np.median(m)
     B = float(np.median(v[hi] / m[hi] ** 2))
@@ -330,11 +338,22 @@ class PQN(Step):
     """
 
     uses_qc = True
-    _parameter_constraints: dict = {"info": SAMPLE_SHEET, "method": CHECKED_NAME, "log_input": ["boolean"],
-                                    "transformation": CHECKED_NAME, "glog_lambda": NON_NEGATIVE + [None]}
+    _parameter_constraints: dict = {
+        "info": SAMPLE_SHEET,
+        "method": CHECKED_NAME,
+        "log_input": ["boolean"],
+        "transformation": CHECKED_NAME,
+        "glog_lambda": NON_NEGATIVE + [None],
+    }
 
-    def __init__(self, info: pd.DataFrame | None = None, method: str = "pqn", log_input: bool = False,
-                 transformation: str = "log2", glog_lambda: float | None = None):
+    def __init__(
+        self,
+        info: pd.DataFrame | None = None,
+        method: str = "pqn",
+        log_input: bool = False,
+        transformation: str = "log2",
+        glog_lambda: float | None = None,
+    ):
         self.info = info
         self.method = method
         self.log_input = log_input
@@ -419,9 +438,11 @@ class MValue(Step):
         bad = np.isfinite(V) & ((V < 0) | (V > 1))
         if bad.any():
             r, c = np.argwhere(bad)[0]
-            raise InputError(f"normalize mvalue: beta value {float(V[r, c])!r} outside [0, 1] for sample '{X.index[r]}', "
-                             f"feature '{X.columns[c]}'. Is this layer already on the M-value scale? Then declare "
-                             "kind 'continuous'.")
+            raise InputError(
+                f"normalize mvalue: beta value {float(V[r, c])!r} outside [0, 1] for sample '{X.index[r]}', "
+                f"feature '{X.columns[c]}'. Is this layer already on the M-value scale? Then declare "
+                "kind 'continuous'."
+            )
         B = X.clip(self.offset, 1 - self.offset)
         return np.log2(B / (1 - B))
 
@@ -434,9 +455,11 @@ class BinaryCheck(Step):
         bad = np.isfinite(V) & (V != 0) & (V != 1)
         if bad.any():
             r, c = np.argwhere(bad)[0]
-            raise InputError(f"binary layer: value {float(V[r, c])!r} for sample '{X.index[r]}', feature '{X.columns[c]}' "
-                             f"({int(bad.sum())} such cell(s)); a binary layer holds 0, 1 or missing. Recode it, "
-                             "or declare kind 'continuous'.")
+            raise InputError(
+                f"binary layer: value {float(V[r, c])!r} for sample '{X.index[r]}', feature '{X.columns[c]}' "
+                f"({int(bad.sum())} such cell(s)); a binary layer holds 0, 1 or missing. Recode it, "
+                "or declare kind 'continuous'."
+            )
 
     _parameter_constraints: dict = {}
 

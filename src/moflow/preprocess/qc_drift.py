@@ -5,7 +5,8 @@
 :class:`AutoDrift` (``auto``: ``rlsc`` where the layer has QC injections, nothing otherwise, said so);
 the QC relative standard deviation (:func:`qc_rsd`) and the within-batch association of values with
 run order (:func:`run_order_correlation`). Their LOWESS and smoothing-spline helpers are in
-:mod:`moflow.preprocess.drift_smoothers`."""
+:mod:`moflow.preprocess.drift_smoothers`.
+"""
 
 from __future__ import annotations
 
@@ -18,8 +19,16 @@ from sklearn.utils.validation import check_is_fitted
 
 from moflow.errors import InputError
 from moflow.preprocess.drift_smoothers import interp_columns, lowess_columns, spline_trend
-from moflow.preprocess.steps_base import (CHECKED_NAME, COLUMN_NAME, COUNT, POSITIVE, SAMPLE_SHEET, Identity, Step,
-                                          qc_mask)
+from moflow.preprocess.steps_base import (
+    CHECKED_NAME,
+    COLUMN_NAME,
+    COUNT,
+    POSITIVE,
+    SAMPLE_SHEET,
+    Identity,
+    Step,
+    qc_mask,
+)
 
 # the options of the QC-based drift steps (QCRLSC, AutoDrift)
 _QC_DRIFT_CONSTRAINTS = {
@@ -62,8 +71,15 @@ class QCRLSC(Step):
     uses_qc = True
     _parameter_constraints: dict = dict(_QC_DRIFT_CONSTRAINTS)
 
-    def __init__(self, info: pd.DataFrame | None = None, batch_column: str = "", frac: float = 0.8,
-                 smoother: str = "lowess", spline_lam: float | None = None, min_qc: int = 3):
+    def __init__(
+        self,
+        info: pd.DataFrame | None = None,
+        batch_column: str = "",
+        frac: float = 0.8,
+        smoother: str = "lowess",
+        spline_lam: float | None = None,
+        min_qc: int = 3,
+    ):
         self.info = info
         self.batch_column = batch_column
         self.frac = frac
@@ -107,7 +123,8 @@ class QCRLSC(Step):
                 "the run-order drift on pooled QC injections (sample_type 'qc'). For a layer without QC injections "
                 "use qc_drift method 'sample_lowess' (the trend fit on the study samples; needs injection_order in "
                 "the sample sheet), 'auto' (rlsc where a layer has QC injections, nothing where it has none) or "
-                "'none'.")
+                "'none'."
+            )
         qc = X[is_qc]
         order = pd.to_numeric(self.info.loc[qc.index, "injection_order"]).to_numpy(float)
         batch = self._batches(qc.index).to_numpy()
@@ -125,8 +142,10 @@ class QCRLSC(Step):
             srt = np.argsort(o, kind="stable")
             o = o[srt]
             if len(np.unique(o)) < len(o):
-                raise InputError(f"qc_drift rlsc: QC injections of batch '{b}' share an injection_order; each "
-                                 "injection needs its own position in the run.")
+                raise InputError(
+                    f"qc_drift rlsc: QC injections of batch '{b}' share an injection_order; each "
+                    "injection needs its own position in the run."
+                )
             grid, fitted, used = self._fit_batch(o, qc.to_numpy(float)[sel][srt], str(b))
             self.curves_[b] = (grid, fitted)
             self.smoother_by_batch_[str(b)] = used
@@ -154,28 +173,35 @@ class QCRLSC(Step):
 
 def _order_correlations(step, cohort: pd.DataFrame) -> None:
     """Set ``order_correlation_before_``, ``_after_`` (the step's output) and ``_shuffled_`` (the input
-    with the run order permuted within batch: the no-drift level) of a drift step's study samples."""
+    with the run order permuted within batch: the no-drift level) of a drift step's study samples.
+    """
     before = run_order_correlation(cohort, step.info, step.batch_column)
     known = np.isfinite(before)
     step.order_correlation_before_ = before
-    step.order_correlation_after_ = (run_order_correlation(step.transform(cohort), step.info, step.batch_column)
-                                     if known else float("nan"))
-    step.order_correlation_shuffled_ = (run_order_correlation(cohort, step.info, step.batch_column, shuffle_seed=0)
-                                        if known else float("nan"))
+    step.order_correlation_after_ = (
+        run_order_correlation(step.transform(cohort), step.info, step.batch_column) if known else float("nan")
+    )
+    step.order_correlation_shuffled_ = (
+        run_order_correlation(cohort, step.info, step.batch_column, shuffle_seed=0) if known else float("nan")
+    )
 
 
 def _run_order(info: pd.DataFrame | None, index, step: str) -> np.ndarray:
     """Injection order of the rows ``index`` (numeric); an InputError names the column or the sample."""
     if info is None or "injection_order" not in info.columns:
-        raise InputError(f"qc_drift {step}: the sample sheet has no 'injection_order' column; the run-order trend "
-                         "needs each sample's position in its batch's run. Add the column, or set qc_drift method "
-                         "'none' for this layer.")
+        raise InputError(
+            f"qc_drift {step}: the sample sheet has no 'injection_order' column; the run-order trend "
+            "needs each sample's position in its batch's run. Add the column, or set qc_drift method "
+            "'none' for this layer."
+        )
     raw = info["injection_order"].reindex(index)
     order = pd.to_numeric(raw, errors="coerce")
     bad = order.isna()
     if bad.any():
-        raise InputError(f"qc_drift {step}: sample '{order.index[bad][0]}' has no numeric injection_order in the "
-                         f"sample sheet ({int(bad.sum())} sample(s)); fill in column 'injection_order'.")
+        raise InputError(
+            f"qc_drift {step}: sample '{order.index[bad][0]}' has no numeric injection_order in the "
+            f"sample sheet ({int(bad.sum())} sample(s)); fill in column 'injection_order'."
+        )
     return order.to_numpy(float)
 
 
@@ -251,9 +277,18 @@ class SampleDrift(Step):
         "reference_value": [str, Real, "boolean", None],
     }
 
-    def __init__(self, info: pd.DataFrame | None = None, batch_column: str = "", frac: float = 1.0,
-                 smoother: str = "lowess", spline_lam: float | None = None, min_samples: int = 5, level: str = "batch",
-                 reference_column: str = "", reference_value=None):
+    def __init__(
+        self,
+        info: pd.DataFrame | None = None,
+        batch_column: str = "",
+        frac: float = 1.0,
+        smoother: str = "lowess",
+        spline_lam: float | None = None,
+        min_samples: int = 5,
+        level: str = "batch",
+        reference_column: str = "",
+        reference_value=None,
+    ):
         self.info = info
         self.batch_column = batch_column
         self.frac = frac
@@ -273,11 +308,15 @@ class SampleDrift(Step):
         rows = X.index[~qc_mask(X, self.info)]
         if self.reference_column:
             if self.reference_column not in self.info.columns:
-                raise InputError(f"qc_drift sample_lowess: reference_column '{self.reference_column}' is not a column "
-                                 "of the sample sheet.")
+                raise InputError(
+                    f"qc_drift sample_lowess: reference_column '{self.reference_column}' is not a column "
+                    "of the sample sheet."
+                )
             if self.reference_value is None:
-                raise InputError("qc_drift sample_lowess: reference_column is set but reference_value is not; give "
-                                 "the value that marks the samples to fit the trend on.")
+                raise InputError(
+                    "qc_drift sample_lowess: reference_column is set but reference_value is not; give "
+                    "the value that marks the samples to fit the trend on."
+                )
             keep = self.info.loc[rows, self.reference_column].astype(str).str.strip() == str(self.reference_value)
             rows = rows[keep.to_numpy()]
         elif self.reference_value is not None:
@@ -296,8 +335,9 @@ class SampleDrift(Step):
         rows = self._fit_rows(X)
         order = _run_order(self.info, rows, "sample_lowess")
         if self.batch_column and self.batch_column not in self.info.columns:
-            raise InputError(f"qc_drift sample_lowess: batch column '{self.batch_column}' is not a column of the "
-                             "sample sheet.")
+            raise InputError(
+                f"qc_drift sample_lowess: batch column '{self.batch_column}' is not a column of the sample sheet."
+            )
         batch = self._batches(rows)
         V = X.loc[rows].to_numpy(float)
         overall = np.nanmedian(V, axis=0) if len(rows) else np.full(X.shape[1], np.nan)
@@ -307,13 +347,17 @@ class SampleDrift(Step):
             sel = np.flatnonzero(batch == b)
             if len(sel) < need:
                 what = f"'{self.reference_column}' = '{self.reference_value}' " if self.reference_column else ""
-                raise InputError(f"qc_drift sample_lowess: batch '{b}' has {len(sel)} training sample(s) {what}to fit "
-                                 f"the run-order trend on; at least {need} are needed per batch (option min_samples).")
+                raise InputError(
+                    f"qc_drift sample_lowess: batch '{b}' has {len(sel)} training sample(s) {what}to fit "
+                    f"the run-order trend on; at least {need} are needed per batch (option min_samples)."
+                )
             sel = sel[np.argsort(order[sel], kind="stable")]
             o, Vb = order[sel], V[sel]
             if len(np.unique(o)) < len(o):
-                raise InputError(f"qc_drift sample_lowess: samples of batch '{b}' share an injection_order; each "
-                                 "injection needs its own position in the run.")
+                raise InputError(
+                    f"qc_drift sample_lowess: samples of batch '{b}' share an injection_order; each "
+                    "injection needs its own position in the run."
+                )
             grid, fitted, few = self._fit_batch(o, Vb, need)
             uncorrected |= few
             self.curves_[b] = (grid, fitted)
@@ -335,8 +379,7 @@ class SampleDrift(Step):
             flat = np.nanmedian(np.where(M, V, np.nan), axis=0)  # NaN where nothing is observed
         if self.smoother == "spline" and len(o) >= 5:
             Vs = np.where(few[None, :], np.nan, V)
-            grid, fitted = spline_trend(o, Vs, self.spline_lam, min_points=need, frac=self.frac,
-                                         it=self._ITERATIONS)
+            grid, fitted = spline_trend(o, Vs, self.spline_lam, min_points=need, frac=self.frac, it=self._ITERATIONS)
             fitted[:, few] = flat[few]
             return grid, fitted, few & (n_obs > 0)
         fitted = np.empty_like(V)
@@ -356,8 +399,10 @@ class SampleDrift(Step):
         out = X.to_numpy(float).copy()
         for b in np.unique(batch):
             if b not in self.curves_:
-                raise InputError(f"qc_drift sample_lowess: batch '{b}' has no training samples, so its run-order trend "
-                                 "is unknown; fit on samples of every batch, or set qc_drift method 'none'.")
+                raise InputError(
+                    f"qc_drift sample_lowess: batch '{b}' has no training samples, so its run-order trend "
+                    "is unknown; fit on samples of every batch, or set qc_drift method 'none'."
+                )
             o, fitted = self.curves_[b]
             sel = batch == b
             trend = interp_columns(order[sel], o, fitted)
@@ -382,8 +427,15 @@ class AutoDrift(Step):
     uses_qc = True
     _parameter_constraints: dict = dict(_QC_DRIFT_CONSTRAINTS)
 
-    def __init__(self, info: pd.DataFrame | None = None, batch_column: str = "", frac: float = 0.8,
-                 smoother: str = "lowess", spline_lam: float | None = None, min_qc: int = 3):
+    def __init__(
+        self,
+        info: pd.DataFrame | None = None,
+        batch_column: str = "",
+        frac: float = 0.8,
+        smoother: str = "lowess",
+        spline_lam: float | None = None,
+        min_qc: int = 3,
+    ):
         self.info = info
         self.batch_column = batch_column
         self.frac = frac
@@ -397,15 +449,23 @@ class AutoDrift(Step):
         if n_qc:
             self.chosen_ = "rlsc"
             self.reason_ = f"{n_qc} QC injection(s)"
-            self.step_ = QCRLSC(info=self.info, batch_column=self.batch_column, frac=self.frac, smoother=self.smoother,
-                                spline_lam=self.spline_lam, min_qc=self.min_qc).fit(X, y)
+            self.step_ = QCRLSC(
+                info=self.info,
+                batch_column=self.batch_column,
+                frac=self.frac,
+                smoother=self.smoother,
+                spline_lam=self.spline_lam,
+                min_qc=self.min_qc,
+            ).fit(X, y)
             for k in ("before", "after", "shuffled"):
                 setattr(self, f"order_correlation_{k}_", getattr(self.step_, f"order_correlation_{k}_"))
             self.qc_rsd_before_, self.qc_rsd_after_ = self.step_.qc_rsd_before_, self.step_.qc_rsd_after_
             return self
         self.chosen_ = "none"
-        self.reason_ = ("no QC injections in this layer, so run-order drift is not corrected; qc_drift method "
-                        "'sample_lowess' fits it on the study samples")
+        self.reason_ = (
+            "no QC injections in this layer, so run-order drift is not corrected; qc_drift method "
+            "'sample_lowess' fits it on the study samples"
+        )
         self.step_ = Identity(reason=self.reason_).fit(X, y)
         _order_correlations(self, X)
         return self
@@ -415,8 +475,14 @@ class AutoDrift(Step):
         return self.step_.transform(X)
 
 
-def run_order_correlation(X: pd.DataFrame, info: pd.DataFrame | None, batch_column: str = "", *,
-                          min_n: int = 5, shuffle_seed: int | None = None) -> float:
+def run_order_correlation(
+    X: pd.DataFrame,
+    info: pd.DataFrame | None,
+    batch_column: str = "",
+    *,
+    min_n: int = 5,
+    shuffle_seed: int | None = None,
+) -> float:
     """How much a layer follows its run order: the median over features and batches of |Spearman r|
     between a feature's values and the injection order, within each batch.
 

@@ -8,20 +8,28 @@ config may name. The kinds each normalize method accepts come from :data:`NORMAL
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Callable
 
 import pandas as pd
 
 from moflow.errors import InputError
-from moflow.preprocess.steps_base import Identity, Step
 from moflow.preprocess.batch import ComBat, LinearBatch
 from moflow.preprocess.filter import FeatureFilter
 from moflow.preprocess.impute import IMPUTE_METHODS, make_imputer
-from moflow.preprocess.normalize import PQN, BinaryCheck, CountNormalizer, Log2, MedianCentering, MValue, QuantileNormalizer
+from moflow.preprocess.normalize import (
+    PQN,
+    BinaryCheck,
+    CountNormalizer,
+    Log2,
+    MedianCentering,
+    MValue,
+    QuantileNormalizer,
+)
 from moflow.preprocess.qc_drift import QCRLSC, AutoDrift, SampleDrift
 from moflow.preprocess.scale import Scaler
+from moflow.preprocess.steps_base import Identity, Step
 
 # normalize methods by layer kind, in the order error messages list them
 NORMALIZE_METHODS = {
@@ -61,8 +69,9 @@ _REGISTRY: dict[tuple[str, str], StepSpec] = {}
 REGISTRY = MappingProxyType(_REGISTRY)
 
 
-def _register(step: str, method: str, build: Callable[[dict, BuildContext], Step],
-              kinds: tuple[str, ...] | None = None) -> None:
+def _register(
+    step: str, method: str, build: Callable[[dict, BuildContext], Step], kinds: tuple[str, ...] | None = None
+) -> None:
     _REGISTRY[(step, method)] = StepSpec(build, kinds)
 
 
@@ -89,6 +98,7 @@ def _normalize_none(opts: dict, ctx: BuildContext) -> Step:
 def _counts(method: str):
     def build(opts: dict, ctx: BuildContext) -> Step:
         return CountNormalizer(method=method, **opts)
+
     return build
 
 
@@ -107,6 +117,7 @@ def _quantile(opts: dict, ctx: BuildContext) -> Step:
 def _pqn(method: str):
     def build(opts: dict, ctx: BuildContext) -> Step:
         return PQN(info=ctx.info, method=method, log_input=ctx.log_scale, **opts)
+
     return build
 
 
@@ -137,6 +148,7 @@ def _drift(cls, method: str):
         if unknown:
             raise InputError(f"qc_drift {method}: unknown option(s) {unknown}; options are {', '.join(allowed)}.")
         return cls(info=ctx.info, batch_column=ctx.batch_column, **opts)
+
     return build
 
 
@@ -152,6 +164,7 @@ _register("filter", "default", lambda opts, ctx: FeatureFilter(info=ctx.info, **
 def _imputer(method: str):
     def build(opts: dict, ctx: BuildContext) -> Step:
         return make_imputer(method, opts, seed=ctx.seed, info=ctx.info, batch_column=ctx.batch_column)
+
     return build
 
 
@@ -163,9 +176,11 @@ for _m in IMPUTE_METHODS:
 def _batch(cls):
     def build(opts: dict, ctx: BuildContext) -> Step:
         if not ctx.batch_column:  # no batch column: nothing to correct, and the steps table says so
-            return Identity(reason="no batch column for this layer (omics sheet column batch_column): "
-                                   "batch not corrected")
+            return Identity(
+                reason="no batch column for this layer (omics sheet column batch_column): batch not corrected"
+            )
         return cls(info=ctx.info, batch_column=ctx.batch_column, covariates=tuple(ctx.covariates), **opts)
+
     return build
 
 
@@ -177,6 +192,7 @@ _register("batch", "linear", _batch(LinearBatch))
 def _scaler(method: str):
     def build(opts: dict, ctx: BuildContext) -> Step:
         return Scaler(method=method)
+
     return build
 
 
@@ -219,8 +235,9 @@ def _unknown_method(step: str, method) -> str:
     return f"{step}: unknown method '{method}' ({named}, none)"
 
 
-def make_step(step: str, opts: dict, *, kind: str, info: pd.DataFrame, batch_column: str, covariates,
-              log_scale: bool, seed: int) -> Step:
+def make_step(
+    step: str, opts: dict, *, kind: str, info: pd.DataFrame, batch_column: str, covariates, log_scale: bool, seed: int
+) -> Step:
     """Build one step from its config options.
 
     Parameters
@@ -251,14 +268,19 @@ def make_step(step: str, opts: dict, *, kind: str, info: pd.DataFrame, batch_col
         raise InputError(f"unknown preprocessing step '{step}'")
     spec = _lookup(step, method)
     if step == "normalize" and (spec is None or (spec.kinds is not None and kind not in spec.kinds)):
-        raise InputError(f"normalize method '{method}' does not apply to kind '{kind}' "
-                         f"(methods: {', '.join(NORMALIZE_METHODS.get(kind, ()))})")
+        raise InputError(
+            f"normalize method '{method}' does not apply to kind '{kind}' "
+            f"(methods: {', '.join(NORMALIZE_METHODS.get(kind, ()))})"
+        )
     if spec is None:
         if step == "scale":  # as ever, the Scaler rejects an unknown method when it is fit
             return Scaler(method=method)
         raise InputError(_unknown_method(step, method))
     if spec.kinds is not None and kind not in spec.kinds:
-        raise InputError(f"{step} method '{method}' does not apply to kind '{kind}' "
-                         f"(kinds: {', '.join(spec.kinds)})")
-    return spec.build(opts, BuildContext(kind=kind, info=info, batch_column=batch_column, covariates=covariates,
-                                         log_scale=log_scale, seed=seed))
+        raise InputError(f"{step} method '{method}' does not apply to kind '{kind}' (kinds: {', '.join(spec.kinds)})")
+    return spec.build(
+        opts,
+        BuildContext(
+            kind=kind, info=info, batch_column=batch_column, covariates=covariates, log_scale=log_scale, seed=seed
+        ),
+    )

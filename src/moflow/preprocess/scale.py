@@ -11,7 +11,8 @@ from moflow.preprocess.steps_base import CHECKED_NAME, Step
 
 class Scaler(Step):
     """Centre on training means; ``standard`` (or ``unit_variance``) divides by the sd, ``pareto`` by its
-    square root, ``center`` by nothing."""
+    square root, ``center`` by nothing.
+    """
 
     _parameter_constraints: dict = {"method": CHECKED_NAME}
 
@@ -22,7 +23,9 @@ class Scaler(Step):
         self._validate_params()
         self.mean_ = X.mean(axis=0, skipna=True)
         sd = X.std(axis=0, skipna=True, ddof=1).replace(0, 1.0).fillna(1.0)
-        self.div_ = {"standard": sd, "unit_variance": sd, "pareto": np.sqrt(sd), "center": sd * 0 + 1.0}.get(self.method)
+        self.div_ = {"standard": sd, "unit_variance": sd, "pareto": np.sqrt(sd), "center": sd * 0 + 1.0}.get(
+            self.method
+        )
         if self.div_ is None:
             raise InputError(f"scale: unknown method '{self.method}' (standard, unit_variance, pareto, center, none)")
         return self

@@ -1,7 +1,8 @@
 """Shared parts of the preprocessing steps: the step base class :class:`Step`, the pass-through step
 :class:`Identity`, the QC injection mask (:func:`qc_mask`), the per-sample seeds of random steps
 (:func:`stable_seed`), the column-wise fill of the imputers (:func:`fill_columns`) and the parameter
-constraints the steps share (scikit-learn's ``_parameter_constraints``)."""
+constraints the steps share (scikit-learn's ``_parameter_constraints``).
+"""
 
 from __future__ import annotations
 
@@ -41,7 +42,8 @@ class Step(TransformerMixin, BaseEstimator):
     """A DataFrame-in, DataFrame-out preprocessing step. ``uses_qc`` steps see QC injections.
 
     The base ``fit`` learns only the number of features (``n_features_in_``), so that ``transform``
-    can tell a fitted step from an unfitted one."""
+    can tell a fitted step from an unfitted one.
+    """
 
     uses_qc = False
     _parameter_constraints: dict = {}
@@ -67,13 +69,15 @@ class Identity(Step):
 
 def stable_seed(seed: int, key: str) -> int:
     """The seed of one sample's random draws: ``seed`` combined with the sample ID ``key`` (CRC32), so a
-    sample gets the same draws whichever fold it falls in and whatever other samples come with it."""
+    sample gets the same draws whichever fold it falls in and whatever other samples come with it.
+    """
     return (int(seed) * 1_000_003 + zlib.crc32(key.encode())) % (2**32)
 
 
 def qc_mask(X: pd.DataFrame, info: pd.DataFrame | None) -> np.ndarray:
     """The rows of X that are pooled QC injections (``sample_type`` ``qc`` in the sample sheet ``info``);
-    none without a sheet or without that column."""
+    none without a sheet or without that column.
+    """
     if info is None or "sample_type" not in info.columns:
         return np.zeros(len(X), dtype=bool)
     return (info["sample_type"].reindex(X.index) == "qc").to_numpy()

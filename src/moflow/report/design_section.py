@@ -1,5 +1,6 @@
 """The design stage's figures and the report's "How many samples?" section (power curves per layer, learning
-curves with their extrapolation band, the joint design and a one-sentence verdict)."""
+curves with their extrapolation band, the joint design and a one-sentence verdict).
+"""
 
 from __future__ import annotations
 
@@ -39,7 +40,8 @@ def plot_power_curves(power: pd.DataFrame, *, target_power: float, min_power: fl
 
 def plot_learning_curves(points: pd.DataFrame, curve: pd.DataFrame, size: pd.DataFrame):
     """Per strategy: the held-out scores at each training size (points, one per split), the fitted inverse
-    power law (solid where observed, dashed where extrapolated), its bootstrap band, and the target."""
+    power law (solid where observed, dashed where extrapolated), its bootstrap band, and the target.
+    """
     fig, ax = _fig(6.4, 4.0)
     colors = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd"]
     rows = size[size["strategy"] != "riley_minimum"]
@@ -78,25 +80,40 @@ def power_sentence(power: pd.DataFrame, joint: pd.DataFrame, *, target_power: fl
     fdr = float(power["fdr"].iloc[0]) if len(power) else np.nan
     if len(eq) and bool(eq["feasible"].iloc[0]):
         n = int(eq["n_per_group"].iloc[0])
-        return (f"{n} samples per group ({groups}) give every layer at least {min_power:g} power and the layers "
-                f"{float(eq['mean_power'].iloc[0]):.2f} on average at FDR {fdr:g}")
+        return (
+            f"{n} samples per group ({groups}) give every layer at least {min_power:g} power and the layers "
+            f"{float(eq['mean_power'].iloc[0]):.2f} on average at FDR {fdr:g}"
+        )
     msg = str(eq["message"].iloc[0]) if len(eq) else "no layer"
     return f"no size up to the largest considered reaches the power targets at FDR {fdr:g} ({msg})"
 
 
-METRIC_LABELS = {"roc_auc": "ROC AUC", "balanced_accuracy": "balanced accuracy",
-                 "balanced_error_rate": "balanced error rate", "harrell_c": "Harrell's C", "uno_c": "Uno's C",
-                 "td_auc": "time-dependent AUC", "r2": "R2", "pearson_r": "Pearson r", "rmse": "RMSE"}
+METRIC_LABELS = {
+    "roc_auc": "ROC AUC",
+    "balanced_accuracy": "balanced accuracy",
+    "balanced_error_rate": "balanced error rate",
+    "harrell_c": "Harrell's C",
+    "uno_c": "Uno's C",
+    "td_auc": "time-dependent AUC",
+    "r2": "R2",
+    "pearson_r": "Pearson r",
+    "rmse": "RMSE",
+}
 
 
 def learning_sentence(size: pd.DataFrame) -> str:
     """The first strategy's size for its target (the best integration, unless configured), its interval, and
-    Riley's floor."""
+    Riley's floor.
+    """
     n_cohort = int(size["n_cohort"].iloc[0]) if "n_cohort" in size.columns and len(size) else 0
     rows = size[size["strategy"] != "riley_minimum"]
     riley = size[size["strategy"] == "riley_minimum"]
-    floor = (f"; Riley's minimum for developing a prediction model is {_n(riley['n_training'].iloc[0])} samples "
-             f"(this cohort: {n_cohort})" if len(riley) else "")
+    floor = (
+        f"; Riley's minimum for developing a prediction model is {_n(riley['n_training'].iloc[0])} samples "
+        f"(this cohort: {n_cohort})"
+        if len(riley)
+        else ""
+    )
     if not len(rows):
         return f"no learning curve could be drawn{floor}"
     r = rows.iloc[0]
@@ -104,48 +121,77 @@ def learning_sentence(size: pd.DataFrame) -> str:
     target = f"{metric} {float(r['target']):g}"
     status = str(r["status"])
     if status.startswith("reached in this cohort"):
-        return (f"{r['strategy']} already reaches {target} with {_n(r['n_training'])} training samples "
-                f"(this cohort: {n_cohort}){floor}")
+        return (
+            f"{r['strategy']} already reaches {target} with {_n(r['n_training'])} training samples "
+            f"(this cohort: {n_cohort}){floor}"
+        )
     if not np.isfinite(float(r["n_training"])):
         if np.isfinite(float(r["asymptote"])):
-            return (f"{r['strategy']} levels off at {metric} {float(r['asymptote']):.3f}, short of {target}: more "
-                    f"samples alone will not get there{floor}")
+            return (
+                f"{r['strategy']} levels off at {metric} {float(r['asymptote']):.3f}, short of {target}: more "
+                f"samples alone will not get there{floor}"
+            )
         return f"{r['strategy']} to reach {target}: {status}{floor}"
     lo, hi = _n(r["n_low"]), _n(r["n_high"])
-    return (f"{r['strategy']} needs about {_n(r['n_training'])} training samples to reach {target} (95% interval "
-            f"{lo} to {hi}; this cohort: {n_cohort}){floor}")
+    return (
+        f"{r['strategy']} needs about {_n(r['n_training'])} training samples to reach {target} (95% interval "
+        f"{lo} to {hi}; this cohort: {n_cohort}){floor}"
+    )
 
 
-def design_html(power: pd.DataFrame, joint: pd.DataFrame, points: pd.DataFrame, curve: pd.DataFrame,
-                size: pd.DataFrame, *, power_png: bytes, learning_png: bytes, target_power: float,
-                min_power: float, table) -> dict:
+def design_html(
+    power: pd.DataFrame,
+    joint: pd.DataFrame,
+    points: pd.DataFrame,
+    curve: pd.DataFrame,
+    size: pd.DataFrame,
+    *,
+    power_png: bytes,
+    learning_png: bytes,
+    target_power: float,
+    min_power: float,
+    table,
+) -> dict:
     """The report's section: {"html": body, "sentence": the verdict}. ``table``: the report's table renderer
-    (DataFrame -> HTML)."""
+    (DataFrame -> HTML).
+    """
     import base64
 
     def img(png, alt):
-        return (f'<img alt="{html.escape(alt)}" src="data:image/png;base64,'
-                f'{base64.b64encode(png).decode()}" style="max-width:100%">')
+        return (
+            f'<img alt="{html.escape(alt)}" src="data:image/png;base64,'
+            f'{base64.b64encode(png).decode()}" style="max-width:100%">'
+        )
 
-    sentence = ("With this cohort as a pilot: " + power_sentence(power, joint, target_power=target_power,
-                                                                 min_power=min_power)
-                + "; " + learning_sentence(size) + ".")
+    sentence = (
+        "With this cohort as a pilot: "
+        + power_sentence(power, joint, target_power=target_power, min_power=min_power)
+        + "; "
+        + learning_sentence(size)
+        + "."
+    )
     alone = joint[joint["design"] == "per_layer"][["layer", "n_per_group"]].rename(
-        columns={"n_per_group": f"n_per_group_for_power_{target_power:g}"})
+        columns={"n_per_group": f"n_per_group_for_power_{target_power:g}"}
+    )
     first = power.drop_duplicates("layer")[["layer", "kind", "m", "m_nonnull", "pi0"]]
     per_layer = first.merge(alone, on="layer", how="left")
     joint = joint[joint["design"] != "per_layer"]
-    body = [f'<p class="verdict">{html.escape(sentence)}</p>',
-            "<h3>Power per layer</h3>",
-            "<p>The MultiPower model: per-feature effects between the groups from this cohort (counts: negative "
-            "binomial with each feature's mean and dispersion; continuous layers: t test on the analysed scale; "
-            "binary layers: two proportions), the significance level that keeps the FDR (Pounds and Cheng) and "
-            "the average power of the non-null features at each size.</p>",
-            img(power_png, "power curves per layer"), table(per_layer),
-            "<h3>Joint design</h3>", table(joint),
-            "<h3>The predictor's sample size</h3>",
-            "<p>Training sides of the first CV repeat's splits subsampled (stratified), every chain refit, the "
-            "held-out samples scored; an inverse power law fitted per strategy with a bootstrap over splits "
-            "(widened for the splits' shared samples). Dashed: extrapolated beyond this cohort.</p>",
-            img(learning_png, "learning curves"), table(size)]
+    body = [
+        f'<p class="verdict">{html.escape(sentence)}</p>',
+        "<h3>Power per layer</h3>",
+        "<p>The MultiPower model: per-feature effects between the groups from this cohort (counts: negative "
+        "binomial with each feature's mean and dispersion; continuous layers: t test on the analysed scale; "
+        "binary layers: two proportions), the significance level that keeps the FDR (Pounds and Cheng) and "
+        "the average power of the non-null features at each size.</p>",
+        img(power_png, "power curves per layer"),
+        table(per_layer),
+        "<h3>Joint design</h3>",
+        table(joint),
+        "<h3>The predictor's sample size</h3>",
+        "<p>Training sides of the first CV repeat's splits subsampled (stratified), every chain refit, the "
+        "held-out samples scored; an inverse power law fitted per strategy with a bootstrap over splits "
+        "(widened for the splits' shared samples). Dashed: extrapolated beyond this cohort.</p>",
+        img(learning_png, "learning curves"),
+        table(size),
+    ]
     return {"html": "".join(body), "sentence": sentence}

@@ -14,10 +14,12 @@ from moflow.report.html import PALETTE, details, img, table
 
 def plot_pathways(enrich: pd.DataFrame, factor: str, top: int = 10):
     """The ``top`` gene sets of ``factor`` (MOFA prerank) per layer: -log10 FDR bars, red for a positive
-    NES, blue for a negative one."""
+    NES, blue for a negative one.
+    """
     d = enrich[enrich["factor"] == factor]
-    fig, axes = plt.subplots(1, max(1, d["layer"].nunique()), figsize=(5.5 * max(1, d["layer"].nunique()), 4),
-                             squeeze=False)
+    fig, axes = plt.subplots(
+        1, max(1, d["layer"].nunique()), figsize=(5.5 * max(1, d["layer"].nunique()), 4), squeeze=False
+    )
     for ax, (layer, g) in zip(axes[0], d.groupby("layer", sort=True)):
         g = g.sort_values("rank").head(top).iloc[::-1]
         score = -np.log10(np.maximum(g["fdr"].astype(float), 1e-4))
@@ -36,6 +38,7 @@ def plot_pathways(enrich: pd.DataFrame, factor: str, top: int = 10):
 
 def _component_order(values) -> list[str]:
     """Factor1, Factor2, ..., Factor10 in numeric order; other names alphabetically."""
+
     def key(v):
         v = str(v)
         digits = "".join(ch for ch in v if ch.isdigit())
@@ -53,7 +56,8 @@ def _placeholder(text: str):
 
 def plot_enrichment_dots(table: pd.DataFrame, *, component: str, title: str, top: int = 8, max_panels: int = 12):
     """A dot plot per factor or model (one panel per ``component`` value): the ``top`` sets by FDR
-    across layers (rows) x layers (columns); colour = NES, size = -log10 FDR, black ring = FDR < 0.05."""
+    across layers (rows) x layers (columns); colour = NES, size = -log10 FDR, black ring = FDR < 0.05.
+    """
     if table is None or table.empty:
         return _placeholder(f"{title}: nothing tested")
     t = table.copy()
@@ -62,8 +66,9 @@ def plot_enrichment_dots(table: pd.DataFrame, *, component: str, title: str, top
     layers = sorted(t["layer"].astype(str).unique())
     ncol = min(3, len(comps))
     nrow = int(np.ceil(len(comps) / ncol))
-    fig, axes = plt.subplots(nrow, ncol, figsize=(6.8 * ncol, (0.32 * top + 1.4) * nrow), squeeze=False,
-                             layout="constrained")
+    fig, axes = plt.subplots(
+        nrow, ncol, figsize=(6.8 * ncol, (0.32 * top + 1.4) * nrow), squeeze=False, layout="constrained"
+    )
     vmax = float(np.nanmax(np.abs(t["nes"].to_numpy(dtype=float)))) if len(t) else 1.0
     vmax = max(vmax, 1.0)
     for ax, comp in zip(axes.ravel(), comps):
@@ -78,14 +83,23 @@ def plot_enrichment_dots(table: pd.DataFrame, *, component: str, title: str, top
         x = sub["layer"].map({lay: i for i, lay in enumerate(layers)})
         y = sub["label"].map({lab: i for i, lab in enumerate(terms)})
         size = 20 + 40 * np.clip(-np.log10(np.maximum(sub["fdr"].astype(float), 1e-6)), 0, 6)
-        sc = ax.scatter(x, y, s=size, c=sub["nes"].astype(float), cmap="RdBu_r", vmin=-vmax, vmax=vmax,
-                        edgecolors=np.where(sub["fdr"] < 0.05, "black", "none"), linewidths=1.0)
+        sc = ax.scatter(
+            x,
+            y,
+            s=size,
+            c=sub["nes"].astype(float),
+            cmap="RdBu_r",
+            vmin=-vmax,
+            vmax=vmax,
+            edgecolors=np.where(sub["fdr"] < 0.05, "black", "none"),
+            linewidths=1.0,
+        )
         ax.set_xticks(range(len(layers)), layers, fontsize=8)
         ax.set_yticks(range(len(terms)), [lab[:48] for lab in terms], fontsize=7)
         ax.set_xlim(-0.6, len(layers) - 0.4)
         ax.set_ylim(-0.6, max(len(terms), 1) - 0.4)
         ax.set_title(f"{title} {comp}", fontsize=9)
-    for ax in axes.ravel()[len(comps):]:
+    for ax in axes.ravel()[len(comps) :]:
         ax.axis("off")
     fig.colorbar(sc, ax=axes.ravel().tolist(), label="NES (ring: FDR < 0.05; size: -log10 FDR)", shrink=0.6)
     return fig
@@ -93,7 +107,8 @@ def plot_enrichment_dots(table: pd.DataFrame, *, component: str, title: str, top
 
 def plot_pathway_heatmap(pathways: pd.DataFrame, *, top: int = 25):
     """Heatmap of the multi-omics pathway table: the ``top`` pathways (smallest combined FDR in any
-    factor or model) x factors and models; colour = Stouffer z across layers, * = FDR < 0.05."""
+    factor or model) x factors and models; colour = Stouffer z across layers, * = FDR < 0.05.
+    """
     if pathways is None or pathways.empty:
         return _placeholder("no multi-omics pathway table")
     p = pathways.copy()
@@ -101,8 +116,9 @@ def plot_pathway_heatmap(pathways: pd.DataFrame, *, top: int = 25):
     p["row"] = (p["collection"].astype(str) + ": " if multi else "") + p["term"].astype(str)
     p["col"] = p["source"].astype(str) + " " + p["component"].astype(str)
     rows = list(p.groupby("row")["fdr"].min().sort_values(kind="mergesort").index[:top])
-    cols = [f"{s} {c}" for s in ("mofa", "early", "late")
-            for c in _component_order(p.loc[p["source"] == s, "component"])]
+    cols = [
+        f"{s} {c}" for s in ("mofa", "early", "late") for c in _component_order(p.loc[p["source"] == s, "component"])
+    ]
     cols += [c for c in sorted(p["col"].unique()) if c not in cols]
     Z = p.pivot_table(index="row", columns="col", values="z", aggfunc="first").reindex(index=rows, columns=cols)
     F = p.pivot_table(index="row", columns="col", values="fdr", aggfunc="first").reindex(index=rows, columns=cols)
@@ -121,43 +137,102 @@ def plot_pathway_heatmap(pathways: pd.DataFrame, *, top: int = 25):
     return fig
 
 
-def enrichment_html(*, pathways: pd.DataFrame | None = None, models: pd.DataFrame | None = None,
-                    competitive: pd.DataFrame | None = None, ora: pd.DataFrame | None = None,
-                    figures: dict[str, bytes] | None = None) -> str:
+def enrichment_html(
+    *,
+    pathways: pd.DataFrame | None = None,
+    models: pd.DataFrame | None = None,
+    competitive: pd.DataFrame | None = None,
+    ora: pd.DataFrame | None = None,
+    figures: dict[str, bytes] | None = None,
+) -> str:
     """The enrichment part of the report beyond the MOFA prerank table: figures, the multi-omics
-    pathway table, model prerank, competitive test and over-representation (top rows)."""
-    out = ['<p class="note">Prerank (GSEA, gene-set permutation) per layer; every collection has its own FDR. '
-           "The multi-omics table combines the layers' signed z-scores by Stouffer's method (BH-adjusted per "
-           "collection and factor or model), so a pathway seen in two layers ranks above one seen in one. "
-           "Conditional columns retest each set without the genes of more significant overlapping sets: a set "
-           "significant only through shared genes has a large conditional FDR.</p>"]
-    shown = {"heatmap": pathways is not None and len(pathways) > 0, "dots_mofa": True,
-             "dots_models": models is not None and len(models) > 0}  # no figure without its table
-    for key, alt in (("heatmap", "multi-omics pathway heatmap"), ("dots_mofa", "MOFA factor dot plots"),
-                     ("dots_models", "model dot plots")):
+    pathway table, model prerank, competitive test and over-representation (top rows).
+    """
+    out = [
+        '<p class="note">Prerank (GSEA, gene-set permutation) per layer; every collection has its own FDR. '
+        "The multi-omics table combines the layers' signed z-scores by Stouffer's method (BH-adjusted per "
+        "collection and factor or model), so a pathway seen in two layers ranks above one seen in one. "
+        "Conditional columns retest each set without the genes of more significant overlapping sets: a set "
+        "significant only through shared genes has a large conditional FDR.</p>"
+    ]
+    shown = {
+        "heatmap": pathways is not None and len(pathways) > 0,
+        "dots_mofa": True,
+        "dots_models": models is not None and len(models) > 0,
+    }  # no figure without its table
+    for key, alt in (
+        ("heatmap", "multi-omics pathway heatmap"),
+        ("dots_mofa", "MOFA factor dot plots"),
+        ("dots_models", "model dot plots"),
+    ):
         if figures and figures.get(key) and shown[key]:
-            out.append(img(figures[key], alt) if key == "heatmap" else details(alt.capitalize(), img(figures[key], alt)))
+            out.append(
+                img(figures[key], alt) if key == "heatmap" else details(alt.capitalize(), img(figures[key], alt))
+            )
     if pathways is not None and len(pathways):
-        cols = [c for c in ("collection", "source", "component", "rank", "term", "z", "fdr", "fdr_conditional",
-                            "layers", "layers_significant") if c in pathways.columns]
-        out += ["<h3>Multi-omics pathway table (top 5 per factor or model)</h3>",
-                table(pathways[pathways["rank"] <= 5][cols], max_rows=200)]
+        cols = [
+            c
+            for c in (
+                "collection",
+                "source",
+                "component",
+                "rank",
+                "term",
+                "z",
+                "fdr",
+                "fdr_conditional",
+                "layers",
+                "layers_significant",
+            )
+            if c in pathways.columns
+        ]
+        out += [
+            "<h3>Multi-omics pathway table (top 5 per factor or model)</h3>",
+            table(pathways[pathways["rank"] <= 5][cols], max_rows=200),
+        ]
     if models is not None and len(models):
-        cols = [c for c in ("collection", "model", "layer", "target", "rank", "term", "nes", "fdr", "set_size")
-                if c in models.columns]
-        out += ["<h3>Early and late models: prerank of coefficients (top 3)</h3>",
-                table(models[models["rank"] <= 3][cols], max_rows=200)]
+        cols = [
+            c
+            for c in ("collection", "model", "layer", "target", "rank", "term", "nes", "fdr", "set_size")
+            if c in models.columns
+        ]
+        out += [
+            "<h3>Early and late models: prerank of coefficients (top 3)</h3>",
+            table(models[models["rank"] <= 3][cols], max_rows=200),
+        ]
     if competitive is not None and len(competitive):
-        cols = [c for c in ("collection", "layer", "factor", "rank", "term", "statistic", "correlation", "fdr")
-                if c in competitive.columns]
-        out += ["<h3>Competitive test of MOFA weights (top 2)</h3>",
-                '<p class="note">Rank-sum of set members vs other genes, variance inflated by the inter-gene '
-                "correlation estimated in the layer's data after removing the factors (CAMERA).</p>",
-                table(competitive[competitive["rank"] <= 2][cols], max_rows=200)]
+        cols = [
+            c
+            for c in ("collection", "layer", "factor", "rank", "term", "statistic", "correlation", "fdr")
+            if c in competitive.columns
+        ]
+        out += [
+            "<h3>Competitive test of MOFA weights (top 2)</h3>",
+            '<p class="note">Rank-sum of set members vs other genes, variance inflated by the inter-gene '
+            "correlation estimated in the layer's data after removing the factors (CAMERA).</p>",
+            table(competitive[competitive["rank"] <= 2][cols], max_rows=200),
+        ]
     if ora is not None and len(ora):
-        cols = [c for c in ("collection", "source", "layer", "component", "side", "term", "overlap", "set_size",
-                            "background_size", "fdr", "fdr_conditional") if c in ora.columns]
-        out += ["<h3>Over-representation of the top features (FDR &lt; 0.05)</h3>",
-                '<p class="note">Background: every scored feature of the layer, mapped to genes.</p>',
-                table(ora[ora["fdr"] < 0.05][cols], max_rows=100)]
+        cols = [
+            c
+            for c in (
+                "collection",
+                "source",
+                "layer",
+                "component",
+                "side",
+                "term",
+                "overlap",
+                "set_size",
+                "background_size",
+                "fdr",
+                "fdr_conditional",
+            )
+            if c in ora.columns
+        ]
+        out += [
+            "<h3>Over-representation of the top features (FDR &lt; 0.05)</h3>",
+            '<p class="note">Background: every scored feature of the layer, mapped to genes.</p>',
+            table(ora[ora["fdr"] < 0.05][cols], max_rows=100),
+        ]
     return "".join(out)

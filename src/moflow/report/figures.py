@@ -51,10 +51,20 @@ def plot_pca(coords: pd.DataFrame, layer: str):
     for j, stage in enumerate(stages):
         d = coords[coords["stage"] == stage]
         label = stage.replace("_", " ")
-        _scatter_groups(axes[0, j], d["PC1"].to_numpy(), d["PC2"].to_numpy(), d["batch"].fillna("").to_numpy(),
-                        f"{layer}: {label}, by batch")
-        _scatter_groups(axes[1, j], d["PC1"].to_numpy(), d["PC2"].to_numpy(), d["outcome"].to_numpy(),
-                        f"{layer}: {label}, by outcome")
+        _scatter_groups(
+            axes[0, j],
+            d["PC1"].to_numpy(),
+            d["PC2"].to_numpy(),
+            d["batch"].fillna("").to_numpy(),
+            f"{layer}: {label}, by batch",
+        )
+        _scatter_groups(
+            axes[1, j],
+            d["PC1"].to_numpy(),
+            d["PC2"].to_numpy(),
+            d["outcome"].to_numpy(),
+            f"{layer}: {label}, by outcome",
+        )
     fig.tight_layout()
     return fig
 
@@ -78,15 +88,21 @@ def plot_pca_steps(coords: pd.DataFrame, layer: str, per_row: int = 4):
         label = stage.replace("_", " ")
         for rr, col, what in ((r, "batch", "batch"), (r + 1, "outcome", "outcome")):
             axes[rr, c].axis("on")
-            _scatter_groups(axes[rr, c], d["PC1"].to_numpy(), d["PC2"].to_numpy(),
-                            d[col].fillna("").astype(str).to_numpy(), f"{layer}: {label}, by {what}")
+            _scatter_groups(
+                axes[rr, c],
+                d["PC1"].to_numpy(),
+                d["PC2"].to_numpy(),
+                d[col].fillna("").astype(str).to_numpy(),
+                f"{layer}: {label}, by {what}",
+            )
     fig.tight_layout()
     return fig
 
 
 def plot_missingness(X: pd.DataFrame, samples: pd.DataFrame | None, layer: str, max_features: int = 2000):
     """Missingness map: samples (grouped by batch and outcome) x features (sorted by missing fraction,
-    at most ``max_features`` evenly spaced ones), with each sample's missing fraction beside it."""
+    at most ``max_features`` evenly spaced ones), with each sample's missing fraction beside it.
+    """
     miss = X.isna()
     order = list(X.index)
     if samples is not None and len(samples):
@@ -98,8 +114,9 @@ def plot_missingness(X: pd.DataFrame, samples: pd.DataFrame | None, layer: str, 
     if len(cols) > max_features:
         cols = cols[np.linspace(0, len(cols) - 1, max_features).astype(int)]
     M = miss.loc[order, cols].to_numpy(float)
-    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(9, 0.02 * len(order) + 3), sharey=True,
-                                  gridspec_kw={"width_ratios": [5, 1]})
+    fig, (ax, ax2) = plt.subplots(
+        1, 2, figsize=(9, 0.02 * len(order) + 3), sharey=True, gridspec_kw={"width_ratios": [5, 1]}
+    )
     ax.imshow(M, aspect="auto", cmap="Greys", interpolation="nearest", vmin=0, vmax=1)
     ax.set_xlabel(f"features ({miss.shape[1]}; sorted by missing fraction)")
     ax.set_ylabel("samples")
@@ -132,10 +149,16 @@ def plot_variance(r2: pd.DataFrame):
 
 def plot_scoreboard(board: pd.DataFrame):
     """The scoreboard's two main metrics with their 95% intervals, integration blue, single layers grey,
-    chance level dotted."""
+    chance level dotted.
+    """
     classes = "roc_auc" in board.columns or "harrell_c" in board.columns  # scores with chance at 0.5
-    metrics = (("roc_auc", "balanced_accuracy") if "roc_auc" in board.columns else
-               ("harrell_c", "uno_c") if "harrell_c" in board.columns else ("r2", "pearson_r"))
+    metrics = (
+        ("roc_auc", "balanced_accuracy")
+        if "roc_auc" in board.columns
+        else ("harrell_c", "uno_c")
+        if "harrell_c" in board.columns
+        else ("r2", "pearson_r")
+    )
     b = board.sort_values(metrics[0])
     fig, axes = plt.subplots(1, 2, figsize=(9, 0.45 * len(b) + 1.5), sharey=True)
     for ax, metric in zip(axes, metrics):
@@ -152,4 +175,3 @@ def plot_scoreboard(board: pd.DataFrame):
     axes[0].set_title("Cross-validated scores: integration (blue) vs single layers (grey)", fontsize=9, loc="left")
     fig.tight_layout()
     return fig
-

@@ -16,7 +16,8 @@ from moflow.report.verdict import PRIMARY
 
 def _hierarchical_value(h: pd.DataFrame) -> tuple[pd.Series, str]:
     """What ranks the hierarchical strategy's scores: the structure coefficient where the model has
-    one linear predictor, else the coefficient (the largest absolute one over classes)."""
+    one linear predictor, else the coefficient (the largest absolute one over classes).
+    """
     if "structure_r" in h.columns:
         return h["structure_r"].astype(float), "correlation with the model's prediction"
     cols = [c for c in h.columns if c not in ("layer", "source", "feature")]
@@ -27,26 +28,38 @@ def _hierarchical_value(h: pd.DataFrame) -> tuple[pd.Series, str]:
 def hierarchical_sentence(h: pd.DataFrame) -> str:
     """The summary's line: the top-weighted set or regulator of each layer, with its sign."""
     value, what = _hierarchical_value(h)
-    top = h.assign(v=value, a=value.abs()).sort_values(["a", "feature"], ascending=[False, True]).drop_duplicates(
-        "layer")
-    parts = [f"{html.escape(str(r['layer']))}: <b>{html.escape(str(r['feature']))}</b> ({html.escape(str(r['source']))}, "
-             f"{r['v']:+.2f})" for _, r in top.iterrows()]
-    return (f"<p>Hierarchical integration, top-weighted program per layer ({html.escape(what)}, standardized "
-            f"scores): {'; '.join(parts)}.</p>")
+    top = (
+        h.assign(v=value, a=value.abs()).sort_values(["a", "feature"], ascending=[False, True]).drop_duplicates("layer")
+    )
+    parts = [
+        f"{html.escape(str(r['layer']))}: <b>{html.escape(str(r['feature']))}</b> ({html.escape(str(r['source']))}, "
+        f"{r['v']:+.2f})"
+        for _, r in top.iterrows()
+    ]
+    return (
+        f"<p>Hierarchical integration, top-weighted program per layer ({html.escape(what)}, standardized "
+        f"scores): {'; '.join(parts)}.</p>"
+    )
 
 
 def hierarchical_html(h: pd.DataFrame, board: pd.DataFrame) -> str:
     """The hierarchical strategy's scoreboard row and its top-weighted scores, per layer."""
     value, _ = _hierarchical_value(h)
-    top = h.assign(a=value.abs()).sort_values("a", ascending=False).groupby("layer", sort=True).head(10).drop(
-        columns="a")
+    top = (
+        h.assign(a=value.abs()).sort_values("a", ascending=False).groupby("layer", sort=True).head(10).drop(columns="a")
+    )
     row = board[board["strategy"] == "hierarchical"]
     metric = next((m for m in PRIMARY if m in board.columns), None)
-    score = (f" Its cross-validated {metric.replace('_', ' ')}: {row.iloc[0][metric]:.3f} "
-             f"({row.iloc[0][metric + '_lo']:.3f}-{row.iloc[0][metric + '_hi']:.3f})." if len(row) and metric else "")
-    return ("<h3>Hierarchical integration: the programs the model weighs</h3><p>Gene-set scores and regulator "
-            "activities per layer (learnt on the training samples, standardized), one penalized model; the same "
-            f"pathway in two layers is two features.{score} Top 10 per layer by the absolute correlation of the score "
-            "with the model's prediction on the training samples (structure_r; the coefficients themselves share "
-            "weight among correlated scores):</p>"
-            + table(top, max_rows=200))
+    score = (
+        f" Its cross-validated {metric.replace('_', ' ')}: {row.iloc[0][metric]:.3f} "
+        f"({row.iloc[0][metric + '_lo']:.3f}-{row.iloc[0][metric + '_hi']:.3f})."
+        if len(row) and metric
+        else ""
+    )
+    return (
+        "<h3>Hierarchical integration: the programs the model weighs</h3><p>Gene-set scores and regulator "
+        "activities per layer (learnt on the training samples, standardized), one penalized model; the same "
+        f"pathway in two layers is two features.{score} Top 10 per layer by the absolute correlation of the score "
+        "with the model's prediction on the training samples (structure_r; the coefficients themselves share "
+        "weight among correlated scores):</p>" + table(top, max_rows=200)
+    )

@@ -23,7 +23,8 @@ def esc(value) -> str:
 def table(df: pd.DataFrame, digits: int = 3, max_rows: int = 200, *, caption: str | None = None) -> str:
     """A sortable table (click a header) in a box that scrolls both ways; at most ``max_rows`` rows,
     with a note naming how many were left out. Numbers are shown with ``digits`` significant digits
-    and sort as numbers."""
+    and sort as numbers.
+    """
     d = df.head(max_rows)
     numeric = [pd.api.types.is_numeric_dtype(d[c]) and not pd.api.types.is_bool_dtype(d[c]) for c in d.columns]
     head = "".join(('<th class="n">' if n else "<th>") + f"{esc(c)}</th>" for c, n in zip(d.columns, numeric))
@@ -40,11 +41,16 @@ def table(df: pd.DataFrame, digits: int = 3, max_rows: int = 200, *, caption: st
             else:
                 cells.append(f"<td>{esc(v)}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
-    more = (f'<p class="note">{len(df) - max_rows} more rows not shown (of {len(df)}); the full table is in '
-            "results/.</p>" if len(df) > max_rows else "")
+    more = (
+        f'<p class="note">{len(df) - max_rows} more rows not shown (of {len(df)}); the full table is in results/.</p>'
+        if len(df) > max_rows
+        else ""
+    )
     cap = f"<caption>{esc(caption)}</caption>" if caption else ""
-    return (f'<div class="tw"><table class="tbl sortable">{cap}<thead><tr>{head}</tr></thead>'
-            f"<tbody>{''.join(rows)}</tbody></table></div>{more}")
+    return (
+        f'<div class="tw"><table class="tbl sortable">{cap}<thead><tr>{head}</tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody></table></div>{more}"
+    )
 
 
 def img(png: bytes, alt: str) -> str:
@@ -53,7 +59,8 @@ def img(png: bytes, alt: str) -> str:
 
 def fdr_text(v: float) -> str:
     """An FDR as text: two significant digits, or "below the permutation resolution" for 0 (gseapy
-    reports 0 when no permutation reached the observed score)."""
+    reports 0 when no permutation reached the observed score).
+    """
     return "below the permutation resolution" if v == 0 else f"{v:.2g}"
 
 
@@ -122,11 +129,15 @@ document.querySelectorAll('.linked').forEach(function(box){
 
 def build_html(*, title: str, sections: list[tuple[str, str]], lead: str = "") -> str:
     """One self-contained page: title, a sticky table of contents, ``lead`` (the verdict) and the
-    sections (title, HTML body)."""
+    sections (title, HTML body).
+    """
     toc = "".join(f'<a href="#s{i}">{esc(t)}</a>' for i, (t, _) in enumerate(sections))
-    body = "".join(f'<section id="s{i}"><h2>{esc(t)}</h2>{content}</section>'
-                   for i, (t, content) in enumerate(sections))
-    return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
-            f"<meta name='viewport' content='width=device-width,initial-scale=1'><title>{esc(title)}</title>"
-            f"<style>{CSS}</style></head><body><h1>{esc(title)}</h1><nav class='toc'>{toc}</nav>{lead}{body}"
-            f"<script>{JS}</script></body></html>\n")
+    body = "".join(
+        f'<section id="s{i}"><h2>{esc(t)}</h2>{content}</section>' for i, (t, content) in enumerate(sections)
+    )
+    return (
+        f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+        f"<meta name='viewport' content='width=device-width,initial-scale=1'><title>{esc(title)}</title>"
+        f"<style>{CSS}</style></head><body><h1>{esc(title)}</h1><nav class='toc'>{toc}</nav>{lead}{body}"
+        f"<script>{JS}</script></body></html>\n"
+    )

@@ -27,37 +27,62 @@ from moflow.report.verdict import (
 
 def _summary(board, metric, best, of, *, enrichment, survival, hierarchical) -> list[str]:
     """The verdict's supporting numbers (folded under it): external test metrics, survival and
-    hierarchical sentences, the outcome factor and its top gene sets."""
+    hierarchical sentences, the outcome factor and its top gene sets.
+    """
     summary = []
     if f"test_{metric}" in board.columns and pd.notna(best.get(f"test_{metric}")):
-        extra = [m for m in ("accuracy", "sensitivity", "specificity", "f1", "roc_auc", "rmse", "pearson_r", "uno_c",
-                             "td_auc", "integrated_brier") if f"test_{m}" in board.columns and m != metric]
+        extra = [
+            m
+            for m in (
+                "accuracy",
+                "sensitivity",
+                "specificity",
+                "f1",
+                "roc_auc",
+                "rmse",
+                "pearson_r",
+                "uno_c",
+                "td_auc",
+                "integrated_brier",
+            )
+            if f"test_{m}" in board.columns and m != metric
+        ]
 
         def _test(m):
             lo, hi = best.get(f"test_{m}_lo"), best.get(f"test_{m}_hi")
             ci = f" ({lo:.3f}-{hi:.3f})" if lo is not None and pd.notna(lo) else ""
             return f"{m.replace('_', ' ')} {best[f'test_{m}']:.3f}{ci}"
 
-        summary.append(f"<p>On the external test set ({int(best['test_n_test'])} samples, never used to fit or "
-                       f"tune), {html.escape(str(best['strategy']))} scores {_test(metric)}; "
-                       + ", ".join(_test(m) for m in extra)
-                       + " (95% bootstrap intervals over the test samples).</p>")
+        summary.append(
+            f"<p>On the external test set ({int(best['test_n_test'])} samples, never used to fit or "
+            f"tune), {html.escape(str(best['strategy']))} scores {_test(metric)}; "
+            + ", ".join(_test(m) for m in extra)
+            + " (95% bootstrap intervals over the test samples).</p>"
+        )
     if survival is not None:
         summary += survival[1]
     if hierarchical is not None and len(hierarchical):
         summary.append(hierarchical_sentence(hierarchical))
     if of is not None:
-        test = (f"Pearson r = {of['statistic']:.2f}, p" if of.get("test") == "pearson" else
-                f"hazard ratio per SD {of['effect']:.2f} ({of['hr_lo']:.2f}-{of['hr_hi']:.2f}), Cox p"
-                if of.get("test") == "cox" else "Kruskal-Wallis p")
-        summary.append(f"<p>Outcome-related MOFA factor: <b>{html.escape(str(of['factor']))}</b> "
-                       f"({test} = {of['p']:.2g}, BH-adjusted {of['p_adj']:.2g}).</p>")
+        test = (
+            f"Pearson r = {of['statistic']:.2f}, p"
+            if of.get("test") == "pearson"
+            else f"hazard ratio per SD {of['effect']:.2f} ({of['hr_lo']:.2f}-{of['hr_hi']:.2f}), Cox p"
+            if of.get("test") == "cox"
+            else "Kruskal-Wallis p"
+        )
+        summary.append(
+            f"<p>Outcome-related MOFA factor: <b>{html.escape(str(of['factor']))}</b> "
+            f"({test} = {of['p']:.2g}, BH-adjusted {of['p_adj']:.2g}).</p>"
+        )
         if enrichment is not None and not enrichment.empty:
             top = enrichment[(enrichment["factor"] == of["factor"]) & (enrichment["rank"] == 1)]
             for _, r in top.iterrows():
-                summary.append(f"<p>Top gene set of {html.escape(str(of['factor']))} in layer "
-                               f"{html.escape(str(r['layer']))} ({html.escape(str(r['collection']))}): "
-                               f"<b>{html.escape(str(r['term']))}</b> (NES {r['nes']:.2f}, FDR {fdr_text(r['fdr'])}).</p>")
+                summary.append(
+                    f"<p>Top gene set of {html.escape(str(of['factor']))} in layer "
+                    f"{html.escape(str(r['layer']))} ({html.escape(str(r['collection']))}): "
+                    f"<b>{html.escape(str(r['term']))}</b> (NES {r['nes']:.2f}, FDR {fdr_text(r['fdr'])}).</p>"
+                )
     return summary
 
 
@@ -74,30 +99,52 @@ def _outcome_colour(samples: pd.DataFrame | None, outcome_column: str) -> tuple[
 
 def _left_out(samples: pd.DataFrame | None) -> str:
     """A note naming the samples the analysis left out (sample_type ``excluded``: no outcome under config
-    ``outcome: missing: exclude``, or so marked in the sheet)."""
+    ``outcome: missing: exclude``, or so marked in the sheet).
+    """
     if samples is None or "sample_type" not in samples.columns:
         return ""
     out = samples.loc[samples["sample_type"] == "excluded", "sample"].astype(str).tolist()
     if not out:
         return ""
     shown = ", ".join(out[:30]) + (f" and {len(out) - 30} more" if len(out) > 30 else "")
-    return (f'<p class="note">{len(out)} sample(s) left out of the whole analysis (sample_type <code>excluded</code>: '
-            f"no outcome, with config <code>outcome: missing: exclude</code>, or so marked in the sample sheet): "
-            f"{html.escape(shown)}.</p>")
+    return (
+        f'<p class="note">{len(out)} sample(s) left out of the whole analysis (sample_type <code>excluded</code>: '
+        f"no outcome, with config <code>outcome: missing: exclude</code>, or so marked in the sample sheet): "
+        f"{html.escape(shown)}.</p>"
+    )
 
 
-def report_sections(*, inputs: pd.DataFrame, layers: list[str], diagnostics: dict[str, pd.DataFrame],
-                    steps: dict[str, pd.DataFrame], pca_png: dict[str, bytes], variance_png: bytes,
-                    associations: pd.DataFrame, outcome_column: str, late_weights: pd.DataFrame | None,
-                    board: pd.DataFrame, board_png: bytes, enrichment: pd.DataFrame | None,
-                    pathways_png: bytes | None, provenance: dict, comparison: pd.DataFrame | None = None,
-                    permutation: pd.DataFrame | None = None, stability: pd.DataFrame | None = None,
-                    missingness_png: dict[str, bytes] | None = None, pca_steps_png: dict[str, bytes] | None = None,
-                    imputation: dict[str, pd.DataFrame] | None = None,
-                    enrichment_more: dict | None = None, survival: tuple[str, list[str]] | None = None,
-                    hierarchical: pd.DataFrame | None = None, pca: dict[str, pd.DataFrame] | None = None,
-                    factors: pd.DataFrame | None = None, samples: pd.DataFrame | None = None,
-                    variance: pd.DataFrame | None = None, design: dict | None = None) -> list[tuple[str, str]]:
+def report_sections(
+    *,
+    inputs: pd.DataFrame,
+    layers: list[str],
+    diagnostics: dict[str, pd.DataFrame],
+    steps: dict[str, pd.DataFrame],
+    pca_png: dict[str, bytes],
+    variance_png: bytes,
+    associations: pd.DataFrame,
+    outcome_column: str,
+    late_weights: pd.DataFrame | None,
+    board: pd.DataFrame,
+    board_png: bytes,
+    enrichment: pd.DataFrame | None,
+    pathways_png: bytes | None,
+    provenance: dict,
+    comparison: pd.DataFrame | None = None,
+    permutation: pd.DataFrame | None = None,
+    stability: pd.DataFrame | None = None,
+    missingness_png: dict[str, bytes] | None = None,
+    pca_steps_png: dict[str, bytes] | None = None,
+    imputation: dict[str, pd.DataFrame] | None = None,
+    enrichment_more: dict | None = None,
+    survival: tuple[str, list[str]] | None = None,
+    hierarchical: pd.DataFrame | None = None,
+    pca: dict[str, pd.DataFrame] | None = None,
+    factors: pd.DataFrame | None = None,
+    samples: pd.DataFrame | None = None,
+    variance: pd.DataFrame | None = None,
+    design: dict | None = None,
+) -> list[tuple[str, str]]:
     """Assemble the report's sections (title, HTML) from the pipeline's tables and figures; the first
     is the verdict (:mod:`moflow.report.verdict`).
 
@@ -120,53 +167,93 @@ def report_sections(*, inputs: pd.DataFrame, layers: list[str], diagnostics: dic
     of = outcome_factor(associations, outcome_column)
     k = n_classes(samples, outcome_column, metric)
     pathways = (enrichment_more or {}).get("pathways")
-    v = verdict(board=board, layers=layers, comparison=comparison, permutation=permutation, late_weights=late_weights,
-                variance=variance, associations=associations, outcome_column=outcome_column, enrichment=enrichment,
-                pathways=pathways, hierarchical=hierarchical, n_classes=k)
+    v = verdict(
+        board=board,
+        layers=layers,
+        comparison=comparison,
+        permutation=permutation,
+        late_weights=late_weights,
+        variance=variance,
+        associations=associations,
+        outcome_column=outcome_column,
+        enrichment=enrichment,
+        pathways=pathways,
+        hierarchical=hierarchical,
+        n_classes=k,
+    )
     metrics = [m for m in (metric, "roc_auc", "uno_c", "pearson_r") if m in board.columns][:2]
     chance = {m: chance_level(m, k) for m in metrics}
     tips = [c for c in board.columns if c not in ("strategy", "kind") and not c.endswith(("_lo", "_hi"))]
     summary = _summary(board, metric, best, of, enrichment=enrichment, survival=survival, hierarchical=hierarchical)
-    lead = verdict_html(v, design_sentence=(design or {}).get("sentence"),
-                        figure=scoreboard_svg(board, [metric], chance=chance, tip_columns=tips))
+    lead = verdict_html(
+        v,
+        design_sentence=(design or {}).get("sentence"),
+        figure=scoreboard_svg(board, [metric], chance=chance, tip_columns=tips),
+    )
     if summary:
         lead += details("More numbers behind the verdict", '<div class="key">' + "".join(summary) + "</div>")
     sections.append(("Verdict", lead))
     sections.append(("Inputs", table(inputs) + _left_out(samples)))
-    sections.append(("Preprocessing", preprocessing_html(layers, inputs, steps, diagnostics, pca, pca_png,
-                                                         missingness_png, pca_steps_png, imputation)))
+    sections.append(
+        (
+            "Preprocessing",
+            preprocessing_html(
+                layers, inputs, steps, diagnostics, pca, pca_png, missingness_png, pca_steps_png, imputation
+            ),
+        )
+    )
     mofa = [img(variance_png, "MOFA variance explained")]
     colour, colour_name = _outcome_colour(samples, outcome_column)
     if factors is not None and len(factors) and colour is not None:
         names = [c for c in factors.columns if c != "sample"]
         pair = factor_pair(associations, outcome_column, names)
         mofa.append(factor_scatter_svg(factors, colour, pair=pair, colour_name=colour_name))
-        mofa.append(f'<p class="note">The two factors most associated with the outcome ({html.escape(pair[0])}, '
-                    f"{html.escape(pair[1])}); hover a sample for every factor's value.</p>")
+        mofa.append(
+            f'<p class="note">The two factors most associated with the outcome ({html.escape(pair[0])}, '
+            f"{html.escape(pair[1])}); hover a sample for every factor's value.</p>"
+        )
     mofa += ["<h3>Factor associations (BH-adjusted)</h3>", table(associations.sort_values(["p_adj", "factor"]))]
     if stability is not None and len(stability):
         st = stability.groupby("factor", sort=False)["abs_r"].agg(["mean", "min"]).reset_index()
         st.columns = ["factor", "consensus_abs_r", "min_abs_r"]
-        mofa += ["<h3>Stability across seeds</h3><p>Factors of runs with other seeds matched to this run "
-                 "(Hungarian assignment on |r| of factor values).</p>", table(st)]
+        mofa += [
+            "<h3>Stability across seeds</h3><p>Factors of runs with other seeds matched to this run "
+            "(Hungarian assignment on |r| of factor values).</p>",
+            table(st),
+        ]
     sections.append(("Intermediate integration (MOFA)", "".join(mofa)))
     if late_weights is not None:
-        sections.append(("Late integration", "<p>Meta-learner coefficients of each layer's out-of-fold "
-                         "predictions.</p>" + table(late_weights)))
+        sections.append(
+            (
+                "Late integration",
+                "<p>Meta-learner coefficients of each layer's out-of-fold predictions.</p>" + table(late_weights),
+            )
+        )
     else:
-        sections.append(("Late integration", f"<p>Skipped: late, mixed and early integration combine layers, and "
-                         f"this cohort has one ({html.escape(', '.join(layers))}). Its evaluation compares the layer's "
-                         "own model with MOFA on the same layer.</p>"))
-    effective = ("n_events (the number of events) is the effective sample size; Uno's C, the time-dependent AUC "
-                 "(auc_&lt;time&gt;, td_auc their mean) and the integrated Brier score (lower is better) weigh "
-                 "censoring by the training side's censoring distribution" if "n_events" in board.columns else
-                 "smallest_class is the effective sample size" if "smallest_class" in board.columns else
-                 "n_samples is the effective sample size")
-    ev = [scoreboard_svg(board, metrics, chance=chance, tip_columns=tips),
-          table(board[[c for c in board.columns if c != "kind"]]),
-          '<p class="note">Repeated stratified cross-validation; every strategy and single layer sees identical '
-          "splits, and the whole preprocessing chain is fit inside each training fold. Intervals use the "
-          f"Nadeau-Bengio corrected variance. {effective}.</p>"]
+        sections.append(
+            (
+                "Late integration",
+                f"<p>Skipped: late, mixed and early integration combine layers, and "
+                f"this cohort has one ({html.escape(', '.join(layers))}). Its evaluation compares the layer's "
+                "own model with MOFA on the same layer.</p>",
+            )
+        )
+    effective = (
+        "n_events (the number of events) is the effective sample size; Uno's C, the time-dependent AUC "
+        "(auc_&lt;time&gt;, td_auc their mean) and the integrated Brier score (lower is better) weigh "
+        "censoring by the training side's censoring distribution"
+        if "n_events" in board.columns
+        else "smallest_class is the effective sample size"
+        if "smallest_class" in board.columns
+        else "n_samples is the effective sample size"
+    )
+    ev = [
+        scoreboard_svg(board, metrics, chance=chance, tip_columns=tips),
+        table(board[[c for c in board.columns if c != "kind"]]),
+        '<p class="note">Repeated stratified cross-validation; every strategy and single layer sees identical '
+        "splits, and the whole preprocessing chain is fit inside each training fold. Intervals use the "
+        f"Nadeau-Bengio corrected variance. {effective}.</p>",
+    ]
     if survival is not None:
         ev.append(survival[0])
     if hierarchical is not None and len(hierarchical):
@@ -184,32 +271,55 @@ def report_sections(*, inputs: pd.DataFrame, layers: list[str], diagnostics: dic
                 more["figures"] = {k: v for k, v in (more.get("figures") or {}).items() if k != "dots_mofa"}
             en.append(enrichment_html(**more))
             en.append("<h3>MOFA factors: prerank per layer (top 3)</h3>")
-        top = enrichment[enrichment["rank"] <= 3][["collection", "layer", "factor", "rank", "term", "nes", "fdr",
-                                                   "set_size"]]
+        top = enrichment[enrichment["rank"] <= 3][
+            ["collection", "layer", "factor", "rank", "term", "nes", "fdr", "set_size"]
+        ]
         en.append(table(top, max_rows=200))
         sections.append(("Pathway enrichment", "".join(en)))
     prov = pd.DataFrame(list(provenance.get("versions", {}).items()), columns=["package", "version"])
-    sections.append(("Provenance", table(prov) + '<p class="note">Input checksums and the full configuration are '
-                     "in results/provenance.json.</p>"))
+    sections.append(
+        (
+            "Provenance",
+            table(prov) + '<p class="note">Input checksums and the full configuration are '
+            "in results/provenance.json.</p>",
+        )
+    )
     return sections
 
 
-def provenance(config: dict, input_files: list[str], file_hashes: dict[str, str], *,
-               commit: str = "unknown") -> dict:
+def provenance(config: dict, input_files: list[str], file_hashes: dict[str, str], *, commit: str = "unknown") -> dict:
     """Versions of the main packages and of Python, the platform, the git commit of the workflow
     checkout (``commit``; "unknown" outside a git checkout), the config, and the sha256 of every input
     file (sheets, layer matrices, gene-set and annotation files). No timestamps, so reruns give
-    identical files."""
+    identical files.
+    """
     import platform
     from importlib.metadata import PackageNotFoundError, version
 
     versions = {}
-    for pkg in ("moflow", "snakemake", "numpy", "scipy", "pandas", "scikit-learn", "statsmodels", "mofapy2",
-                "gseapy", "matplotlib", "pyarrow"):
+    for pkg in (
+        "moflow",
+        "snakemake",
+        "numpy",
+        "scipy",
+        "pandas",
+        "scikit-learn",
+        "statsmodels",
+        "mofapy2",
+        "gseapy",
+        "matplotlib",
+        "pyarrow",
+    ):
         try:
             versions[pkg] = version(pkg)
         except PackageNotFoundError:
             versions[pkg] = "not installed"
-    return {"versions": versions, "python": platform.python_version(), "platform": platform.platform(),
-            "workflow_commit": commit, "config": config, "checksum": "sha256",
-            "inputs": {f: file_hashes[f] for f in input_files}}
+    return {
+        "versions": versions,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "workflow_commit": commit,
+        "config": config,
+        "checksum": "sha256",
+        "inputs": {f: file_hashes[f] for f in input_files},
+    }

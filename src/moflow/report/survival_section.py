@@ -1,5 +1,6 @@
 """The report's survival figures and sentences: Kaplan-Meier curves of the out-of-fold risk groups, the
-hazard ratios of the MOFA factors. Nothing here touches files."""
+hazard ratios of the MOFA factors. Nothing here touches files.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ GROUPS = ("low", "high")
 
 def risk_groups(pred: pd.DataFrame, strategy: str) -> pd.DataFrame:
     """The strategy's out-of-fold predictions of every CV sample (one row per sample and repeat), with
-    the risk group each fold's model gave it (above or below the median risk of its training side)."""
+    the risk group each fold's model gave it (above or below the median risk of its training side).
+    """
     d = pred[(pred["strategy"] == strategy) & (pred["split"] != "final")]
     return d.dropna(subset=["risk"])[["split", "sample", "time", "event", "risk", "risk_group"]]
 
@@ -25,15 +27,18 @@ def km_table(d: pd.DataFrame) -> pd.DataFrame:
     """Kaplan-Meier estimate of each risk group (columns group plus :func:`moflow.evaluate.survival_scores.kaplan_meier`'s)."""
     from moflow.evaluate import kaplan_meier
 
-    parts = [kaplan_meier(g["time"].to_numpy(float), g["event"].to_numpy(float) > 0).assign(group=name)
-             for name, g in d.groupby("risk_group", sort=True)]
+    parts = [
+        kaplan_meier(g["time"].to_numpy(float), g["event"].to_numpy(float) > 0).assign(group=name)
+        for name, g in d.groupby("risk_group", sort=True)
+    ]
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
 
 def plot_km(d: pd.DataFrame, *, strategy: str, time_unit: str, repeats: int):
     """Kaplan-Meier curves of the out-of-fold risk groups with 95% bands, the log-rank p and the number
     at risk under the axis. With several CV repeats every sample appears once per repeat: the curves
-    pool them (the log-rank p of the pooled rows is then optimistic, so the first repeat's is shown)."""
+    pool them (the log-rank p of the pooled rows is then optimistic, so the first repeat's is shown).
+    """
     from moflow.evaluate import logrank, number_at_risk
 
     first = d[d["split"].str.startswith("r1")] if d["split"].str.startswith("r1").any() else d
@@ -49,12 +54,23 @@ def plot_km(d: pd.DataFrame, *, strategy: str, time_unit: str, repeats: int):
         color = PALETTE[1] if g == "high" else PALETTE[0]
         n = int((first["risk_group"] == g).sum())
         ax.step(k["time"], k["survival"], where="post", color=color, label=f"{g} risk (n = {n})")
-        ax.fill_between(k["time"], k["lo"].fillna(k["survival"]), k["hi"].fillna(k["survival"]), step="post",
-                        color=color, alpha=0.15, lw=0)
+        ax.fill_between(
+            k["time"],
+            k["lo"].fillna(k["survival"]),
+            k["hi"].fillna(k["survival"]),
+            step="post",
+            color=color,
+            alpha=0.15,
+            lw=0,
+        )
     ax.set_ylim(0, 1.02)
     ax.set_ylabel("event-free probability")
-    ax.set_title(f"{strategy}: out-of-fold risk groups (split at each training side's median risk)\n"
-                 f"log-rank p = {lr['p']:.2g} (first CV repeat)", fontsize=9, loc="left")
+    ax.set_title(
+        f"{strategy}: out-of-fold risk groups (split at each training side's median risk)\n"
+        f"log-rank p = {lr['p']:.2g} (first CV repeat)",
+        fontsize=9,
+        loc="left",
+    )
     ax.legend(frameon=False, fontsize=8)
     t_max = float(d["time"].max())
     at = np.unique(np.round(np.linspace(0, t_max, 6), 1))
@@ -76,7 +92,8 @@ def plot_km(d: pd.DataFrame, *, strategy: str, time_unit: str, repeats: int):
 
 def plot_factor_hazards(associations: pd.DataFrame):
     """Forest plot: hazard ratio per SD of every MOFA factor (univariate Cox, 95% interval), BH-adjusted
-    p beside it."""
+    p beside it.
+    """
     a = associations[associations["test"] == "cox"].copy()
     a = a.iloc[::-1]
     fig, ax = plt.subplots(figsize=(6, 0.35 * len(a) + 1.2))
@@ -104,8 +121,9 @@ def plot_factor_hazards(associations: pd.DataFrame):
     return fig
 
 
-def survival_html(pred: pd.DataFrame, board: pd.DataFrame, associations: pd.DataFrame, *, time_unit: str
-                  ) -> tuple[str, list[str]]:
+def survival_html(
+    pred: pd.DataFrame, board: pd.DataFrame, associations: pd.DataFrame, *, time_unit: str
+) -> tuple[str, list[str]]:
     """The survival part of the evaluation section (HTML) and the summary's sentences."""
     best = str(board.iloc[0]["strategy"])
     d = risk_groups(pred, best)
@@ -119,14 +137,16 @@ def survival_html(pred: pd.DataFrame, board: pd.DataFrame, associations: pd.Data
         sentences.append(
             f"<p>Out-of-fold risk groups of {html.escape(best)}: high risk median time to event "
             f"{_median_text(med['high'], time_unit)}, low risk {_median_text(med['low'], time_unit)}; log-rank p = {lr['p']:.2g} "
-            "(first CV repeat; each sample's group from a model that never saw it).</p>")
+            "(first CV repeat; each sample's group from a model that never saw it).</p>"
+        )
     cox = associations[associations["test"] == "cox"] if "test" in associations.columns else associations.iloc[:0]
     if len(cox):
         parts.append("<h3>MOFA factors and survival</h3>")
         parts.append(img(png_bytes(plot_factor_hazards(associations)), "hazard ratios of the MOFA factors"))
         cols = ["factor", "effect", "hr_lo", "hr_hi", "statistic", "p", "p_adj"]
-        parts.append(table(cox.sort_values(["p", "factor"])[cols].rename(
-            columns={"effect": "hr_per_sd", "statistic": "z"})))
+        parts.append(
+            table(cox.sort_values(["p", "factor"])[cols].rename(columns={"effect": "hr_per_sd", "statistic": "z"}))
+        )
     return "".join(parts), sentences
 
 

@@ -24,48 +24,91 @@ from moflow.tasks._common import load_cohort
 
 
 @reads("design", uses=[load_cohort, power_design])
-def design_power(raw: dict[str, pd.DataFrame], layers: dict[str, pd.DataFrame], raw_samples: pd.DataFrame,
-                 raw_omics: pd.DataFrame, settings: Settings) -> dict:
+def design_power(
+    raw: dict[str, pd.DataFrame],
+    layers: dict[str, pd.DataFrame],
+    raw_samples: pd.DataFrame,
+    raw_omics: pd.DataFrame,
+    settings: Settings,
+) -> dict:
     """Power per layer and the joint design (:func:`moflow.design.pilot_power.power_design`) and their figure:
-    {power, joint, figure}."""
+    {power, joint, figure}.
+    """
     from moflow.report import plot_power_curves, png_bytes
 
     cohort = load_cohort(raw_samples, raw_omics, settings)
     out = power_design(raw, layers, cohort, settings)
     d = settings.design
-    figure = png_bytes(plot_power_curves(out["power"], target_power=float(d.target_power),
-                                         min_power=float(d.min_power)))
+    figure = png_bytes(
+        plot_power_curves(out["power"], target_power=float(d.target_power), min_power=float(d.min_power))
+    )
     return {"power": out["power"], "joint": out["joint"], "figure": figure}
 
 
-@reads(uses=[load_cohort, build_preprocessors, build_strategies, survival_times, build_prior, learning_strategies,
-             learning_points])
-def design_fold(raw: dict[str, pd.DataFrame], splits: pd.DataFrame, names: list[str], board: pd.DataFrame,
-                raw_samples: pd.DataFrame, raw_omics: pd.DataFrame, settings: Settings, files=None,
-                edges: dict | None = None) -> dict:
+@reads(
+    uses=[
+        load_cohort,
+        build_preprocessors,
+        build_strategies,
+        survival_times,
+        build_prior,
+        learning_strategies,
+        learning_points,
+    ]
+)
+def design_fold(
+    raw: dict[str, pd.DataFrame],
+    splits: pd.DataFrame,
+    names: list[str],
+    board: pd.DataFrame,
+    raw_samples: pd.DataFrame,
+    raw_omics: pd.DataFrame,
+    settings: Settings,
+    files=None,
+    edges: dict | None = None,
+) -> dict:
     """Learning-curve points of the splits ``names`` (:func:`moflow.design.pilot_learning.learning_points`),
     for the chosen strategies (the prior of the hierarchical one from ``files`` and ``edges``).
-    {points: strategy, split, fraction, n_train, n_test, and every metric}."""
+    {points: strategy, split, fraction, n_train, n_test, and every metric}.
+    """
     cohort = load_cohort(raw_samples, raw_omics, settings)
     task = cohort.task
     chosen = learning_strategies(board, settings)
-    prior = (build_prior(cohort.omics, settings, files, edges or {}, {n: list(X.columns) for n, X in raw.items()})
-             if files is not None and "hierarchical" in chosen else None)
-    strategies = {n: f for n, f in build_strategies(cohort.omics, settings, task, sheet=cohort.sheet,
-                                                    prior=prior).items() if n in chosen}
+    prior = (
+        build_prior(cohort.omics, settings, files, edges or {}, {n: list(X.columns) for n, X in raw.items()})
+        if files is not None and "hierarchical" in chosen
+        else None
+    )
+    strategies = {
+        n: f
+        for n, f in build_strategies(cohort.omics, settings, task, sheet=cohort.sheet, prior=prior).items()
+        if n in chosen
+    }
     pps = build_preprocessors(cohort.omics, settings, cohort.info)
     times, grid = survival_times(cohort, settings) if task == "survival" else ((), None)
     return {"points": learning_points(raw, splits, names, cohort, pps, strategies, settings, times=times, grid=grid)}
 
 
 @reads(uses=[load_cohort, sample_size_design])
-def design_learning(points: pd.DataFrame, scores: pd.DataFrame, splits: pd.DataFrame, board: pd.DataFrame,
-                    raw_samples: pd.DataFrame, raw_omics: pd.DataFrame, settings: Settings) -> dict:
+def design_learning(
+    points: pd.DataFrame,
+    scores: pd.DataFrame,
+    splits: pd.DataFrame,
+    board: pd.DataFrame,
+    raw_samples: pd.DataFrame,
+    raw_omics: pd.DataFrame,
+    settings: Settings,
+) -> dict:
     """The learning curves and sample sizes (:func:`moflow.design.pilot_learning.sample_size_design`) and their
-    figure: {points, curve, sample_size, figure}."""
+    figure: {points, curve, sample_size, figure}.
+    """
     from moflow.report import plot_learning_curves, png_bytes
 
     cohort = load_cohort(raw_samples, raw_omics, settings)
     out = sample_size_design(points, scores, splits, board, cohort, settings)
-    return {"points": out["points"], "curve": out["curve"], "sample_size": out["sample_size"],
-            "figure": png_bytes(plot_learning_curves(out["points"], out["curve"], out["sample_size"]))}
+    return {
+        "points": out["points"],
+        "curve": out["curve"],
+        "sample_size": out["sample_size"],
+        "figure": png_bytes(plot_learning_curves(out["points"], out["curve"], out["sample_size"])),
+    }

@@ -1,5 +1,6 @@
 """Rules enrich_*: pathways behind MOFA factors, model coefficients and selected features; one
-multi-omics pathway table; the optional download of a gene-set library."""
+multi-omics pathway table; the optional download of a gene-set library.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +8,19 @@ import logging
 
 import pandas as pd
 
-from moflow.enrich import (coefficient_lists, combine_sources, competitive_lists, make_plan, model_features,
-                           mofa_lists, ora_lists, prerank_lists, prerank_options, run_collections,
-                           with_string_features)
+from moflow.enrich import (
+    coefficient_lists,
+    combine_sources,
+    competitive_lists,
+    make_plan,
+    model_features,
+    mofa_lists,
+    ora_lists,
+    prerank_lists,
+    prerank_options,
+    run_collections,
+    with_string_features,
+)
 from moflow.errors import ConfigError
 from moflow.settings import Settings, reads
 
@@ -17,8 +28,7 @@ log = logging.getLogger("moflow")
 
 
 @reads("enrichment", "seed", uses=[make_plan, mofa_lists, prerank_options])
-def enrich_mofa(weights: pd.DataFrame, variance: pd.DataFrame, omics: pd.DataFrame, files, settings: Settings
-                ) -> dict:
+def enrich_mofa(weights: pd.DataFrame, variance: pd.DataFrame, omics: pd.DataFrame, files, settings: Settings) -> dict:
     """Prerank of MOFA weights per factor and layer, per collection (+ conditional test)."""
     weights = with_string_features(weights)
     features = {v: list(d["feature"].unique()) for v, d in weights.groupby("view")}
@@ -26,17 +36,28 @@ def enrich_mofa(weights: pd.DataFrame, variance: pd.DataFrame, omics: pd.DataFra
     lists = mofa_lists(weights, variance, plan, settings)
     pairs = weights.loc[weights["view"].isin(plan.layers), ["view", "factor"]].drop_duplicates()
     skipped = sorted(set(pairs.itertuples(index=False, name=None)) - set(lists))
-    log.info("%d factor x layer lists tested; not tested (variance explained below %s): %s", len(lists),
-             settings.enrichment.min_variance_explained, skipped)
-    return {"table": run_collections(plan, lists, prerank_lists, keys=["layer", "factor"],
-                                     **prerank_options(settings))}
+    log.info(
+        "%d factor x layer lists tested; not tested (variance explained below %s): %s",
+        len(lists),
+        settings.enrichment.min_variance_explained,
+        skipped,
+    )
+    return {"table": run_collections(plan, lists, prerank_lists, keys=["layer", "factor"], **prerank_options(settings))}
 
 
 @reads("enrichment", uses=[make_plan, mofa_lists])
-def enrich_competitive(weights: pd.DataFrame, variance: pd.DataFrame, factors: pd.DataFrame,
-                       data: dict[str, pd.DataFrame], omics: pd.DataFrame, files, settings: Settings) -> dict:
+def enrich_competitive(
+    weights: pd.DataFrame,
+    variance: pd.DataFrame,
+    factors: pd.DataFrame,
+    data: dict[str, pd.DataFrame],
+    omics: pd.DataFrame,
+    files,
+    settings: Settings,
+) -> dict:
     """PCGSE-style competitive test of MOFA weights (CAMERA's correlation correction from the
-    preprocessed layers, the factor regressed out)."""
+    preprocessed layers, the factor regressed out).
+    """
     en = settings.enrichment
     weights = with_string_features(weights)
     factors = factors.set_index("sample")
@@ -45,10 +66,20 @@ def enrich_competitive(weights: pd.DataFrame, variance: pd.DataFrame, factors: p
     plan = make_plan(omics, files, features, settings)
     lists = mofa_lists(weights, variance, plan, settings)
     fixed = en.competitive.inter_gene_correlation
-    return {"table": run_collections(plan, lists, competitive_lists, keys=["layer", "factor"], data=data,
-                                     factors=factors,
-                                     inter_gene_correlation=None if fixed == "estimate" else float(fixed),
-                                     ranks=en.competitive.ranks, min_size=en.min_size, max_size=en.max_size)}
+    return {
+        "table": run_collections(
+            plan,
+            lists,
+            competitive_lists,
+            keys=["layer", "factor"],
+            data=data,
+            factors=factors,
+            inter_gene_correlation=None if fixed == "estimate" else float(fixed),
+            ranks=en.competitive.ranks,
+            min_size=en.min_size,
+            max_size=en.max_size,
+        )
+    }
 
 
 @reads("enrichment", "seed", uses=[make_plan, prerank_options])
@@ -67,10 +98,17 @@ def enrich_models(coefficients: dict[str, pd.DataFrame], omics: pd.DataFrame, fi
 
 
 @reads("enrichment", uses=[make_plan, mofa_lists])
-def enrich_ora(weights: pd.DataFrame, variance: pd.DataFrame, coefficients: dict[str, pd.DataFrame],
-               omics: pd.DataFrame, files, settings: Settings) -> dict:
+def enrich_ora(
+    weights: pd.DataFrame,
+    variance: pd.DataFrame,
+    coefficients: dict[str, pd.DataFrame],
+    omics: pd.DataFrame,
+    files,
+    settings: Settings,
+) -> dict:
     """Over-representation of the top features of every MOFA factor and model, against every scored
-    feature of the layer (explicit background)."""
+    feature of the layer (explicit background).
+    """
     en = settings.enrichment
     weights = with_string_features(weights)
     models = {m: t.copy() for m, t in coefficients.items()}
@@ -81,9 +119,16 @@ def enrich_ora(weights: pd.DataFrame, variance: pd.DataFrame, coefficients: dict
         sources[m] = coefficient_lists(t, layers=plan.layers)
     out = []
     for source, lists in sources.items():
-        res = run_collections(plan, lists, ora_lists, keys=["layer", "component"], top=en.ora.top,
-                              min_size=en.min_size, max_size=en.max_size,
-                              conditional_alpha=en.alpha if en.conditional else None)
+        res = run_collections(
+            plan,
+            lists,
+            ora_lists,
+            keys=["layer", "component"],
+            top=en.ora.top,
+            min_size=en.min_size,
+            max_size=en.max_size,
+            conditional_alpha=en.alpha if en.conditional else None,
+        )
         res.insert(1, "source", source)
         out.append(res)
         log.info("%s: %d lists, top %d features per side", source, len(lists), en.ora.top)
@@ -94,11 +139,18 @@ def enrich_ora(weights: pd.DataFrame, variance: pd.DataFrame, coefficients: dict
 def enrich_combine(mofa: pd.DataFrame, models: pd.DataFrame, settings: Settings) -> dict:
     """One multi-omics pathway table (Stouffer across layers, BH per collection and factor or model),
     with Brown's combination with DPM's directional penalty beside it (columns p_brown, fdr_brown;
-    :func:`moflow.enrich.combine.combine_sources`), appended after the Stouffer columns."""
+    :func:`moflow.enrich.combine.combine_sources`), appended after the Stouffer columns.
+    """
     alpha = settings.enrichment.alpha
     res = combine_sources(mofa, models, alpha=alpha)
-    log.info("%d pathway x component rows; %d with FDR < %s (Stouffer), %d with Brown/DPM FDR < %s", len(res),
-             int((res["fdr"] < alpha).sum()), alpha, int((res["fdr_brown"] < alpha).sum()), alpha)
+    log.info(
+        "%d pathway x component rows; %d with FDR < %s (Stouffer), %d with Brown/DPM FDR < %s",
+        len(res),
+        int((res["fdr"] < alpha).sum()),
+        alpha,
+        int((res["fdr_brown"] < alpha).sum()),
+        alpha,
+    )
     return {"table": res}
 
 
@@ -115,8 +167,10 @@ def enrich_download(library: str, target: str, settings: Settings) -> dict:
             f"and list '{library}' under enrichment: download: libraries."
         )
     if library not in dl.libraries:
-        raise ConfigError(f"gene-set library '{library}' is not listed in config enrichment: download: libraries "
-                          f"({', '.join(dl.libraries) or 'empty'}); nothing is downloaded unless listed there.")
+        raise ConfigError(
+            f"gene-set library '{library}' is not listed in config enrichment: download: libraries "
+            f"({', '.join(dl.libraries) or 'empty'}); nothing is downloaded unless listed there."
+        )
     sets = download_library(library, source=dl.source, organism=dl.organism, msigdb_version=dl.msigdb_version)
     log.info("downloaded %s from %s: %d sets", library, dl.source, len(sets))
     return {"gmt": sets}

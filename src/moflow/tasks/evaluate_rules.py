@@ -24,48 +24,89 @@ def cv_splits(raw_samples: pd.DataFrame, raw_omics: pd.DataFrame, settings: Sett
     cohort = load_cohort(raw_samples, raw_omics, settings)
     ev = settings.evaluation
     groups = split_groups(cohort.sheet, settings, min_groups=ev.folds)
-    splits = make_splits(cohort.y, folds=ev.folds, repeats=ev.repeats, seed=settings.seed, task=cohort.task,
-                         test=cohort.test, groups=groups)
+    splits = make_splits(
+        cohort.y,
+        folds=ev.folds,
+        repeats=ev.repeats,
+        seed=settings.seed,
+        task=cohort.task,
+        test=cohort.test,
+        groups=groups,
+    )
     if groups is not None:
-        log.info("splits keep the samples of each of %d subjects (column '%s') together", groups.nunique(),
-                 ev.group_column)
-    log.info("%d x %d splits of %d training samples; %d external test samples", ev.repeats, ev.folds,
-             len(cohort.y) - len(cohort.test), len(cohort.test))
+        log.info(
+            "splits keep the samples of each of %d subjects (column '%s') together", groups.nunique(), ev.group_column
+        )
+    log.info(
+        "%d x %d splits of %d training samples; %d external test samples",
+        ev.repeats,
+        ev.folds,
+        len(cohort.y) - len(cohort.test),
+        len(cohort.test),
+    )
     return {"splits": splits}
 
 
 @reads(uses=[load_cohort, build_preprocessors, build_strategies, survival_times, build_prior])
-def cv_fold(raw: dict[str, pd.DataFrame], splits: pd.DataFrame, names: list[str], raw_samples: pd.DataFrame,
-            raw_omics: pd.DataFrame, settings: Settings, files=None, edges: dict | None = None) -> dict:
+def cv_fold(
+    raw: dict[str, pd.DataFrame],
+    splits: pd.DataFrame,
+    names: list[str],
+    raw_samples: pd.DataFrame,
+    raw_omics: pd.DataFrame,
+    settings: Settings,
+    files=None,
+    edges: dict | None = None,
+) -> dict:
     """Outer splits ``names`` (``evaluation: splits_per_job`` of them), one after another: every
     layer's chain fit on the split's training samples (plus the layer's QC injections) and applied to
     both sides, then every strategy fit on the training side and its predictions of the held-out
     samples. The preprocessed matrices stay in memory (written once per split they cost more than
     the preprocessing, and no rule reads them). ``files`` (enrichment files) and ``edges`` (checked
-    regulator edge lists) where the hierarchical strategy runs."""
+    regulator edge lists) where the hierarchical strategy runs.
+    """
     from moflow.evaluate import run_fold, split_members
 
     cohort = load_cohort(raw_samples, raw_omics, settings)
     qc = {layer: cohort.qc for layer in cohort.omics.index[cohort.omics["has_qc"]]}
-    prior = (build_prior(cohort.omics, settings, files, edges or {}, {n: list(X.columns) for n, X in raw.items()})
-             if files is not None else None)
+    prior = (
+        build_prior(cohort.omics, settings, files, edges or {}, {n: list(X.columns) for n, X in raw.items()})
+        if files is not None
+        else None
+    )
     strategies = build_strategies(cohort.omics, settings, cohort.task, sheet=cohort.sheet, prior=prior)
     preprocessors = build_preprocessors(cohort.omics, settings, cohort.info)
     grid = survival_times(cohort, settings)[1] if cohort.task == "survival" else None
     preds = []
     for split in names:
         train, test = split_members(splits, split)
-        preds.append(run_fold(raw, preprocessors, strategies, cohort.y, train, test, qc=qc, split=split,
-                              task=cohort.task, grid=grid, log=log))
-        log.info("split %s: %d training, %d held-out samples, %d strategies", split, len(train), len(test),
-                 len(strategies))
+        preds.append(
+            run_fold(
+                raw,
+                preprocessors,
+                strategies,
+                cohort.y,
+                train,
+                test,
+                qc=qc,
+                split=split,
+                task=cohort.task,
+                grid=grid,
+                log=log,
+            )
+        )
+        log.info(
+            "split %s: %d training, %d held-out samples, %d strategies", split, len(train), len(test), len(strategies)
+        )
     return {"predictions": pd.concat(preds, ignore_index=True)}
 
 
 @reads(uses=[load_cohort, score_strategies])
-def score(predictions: list[pd.DataFrame], raw_samples: pd.DataFrame, raw_omics: pd.DataFrame,
-          settings: Settings) -> dict:
+def score(
+    predictions: list[pd.DataFrame], raw_samples: pd.DataFrame, raw_omics: pd.DataFrame, settings: Settings
+) -> dict:
     """Rule scoreboard: merge every split x strategy and score them
-    (:func:`moflow.evaluate.summary.score_strategies`)."""
+    (:func:`moflow.evaluate.summary.score_strategies`).
+    """
     cohort = load_cohort(raw_samples, raw_omics, settings)
     return score_strategies(merge_predictions(predictions, cohort.task), cohort, settings)

@@ -4,14 +4,22 @@ from __future__ import annotations
 
 import pandas as pd
 
-from moflow.settings import SECTIONS, Settings, reads, thaw
 from moflow.inputs import check_omics_sheet
+from moflow.settings import SECTIONS, Settings, reads, thaw
 
 
 @reads(*SECTIONS)
-def export_mudata(layers: dict[str, pd.DataFrame], raw_samples: pd.DataFrame, raw_omics: pd.DataFrame,
-                  tables: dict[str, pd.DataFrame], settings: Settings, *, config, file_hashes: dict[str, str],
-                  commit: str = "unknown") -> dict:
+def export_mudata(
+    layers: dict[str, pd.DataFrame],
+    raw_samples: pd.DataFrame,
+    raw_omics: pd.DataFrame,
+    tables: dict[str, pd.DataFrame],
+    settings: Settings,
+    *,
+    config,
+    file_hashes: dict[str, str],
+    commit: str = "unknown",
+) -> dict:
     """The preprocessed layers, MOFA factors and weights, per-sample held-out predictions, the config
     and the provenance as one MuData object (:func:`moflow.export.h5mu.to_mudata`).
 
@@ -22,13 +30,22 @@ def export_mudata(layers: dict[str, pd.DataFrame], raw_samples: pd.DataFrame, ra
     ``commit``: the workflow's git commit. ``settings`` is not read beyond the config it is made of:
     the export stores the whole config, so any change to it makes a new file.
 
-    Returns {"mudata": MuData}."""
+    Returns {"mudata": MuData}.
+    """
     from moflow.export import provenance, to_mudata
 
     sheet = raw_samples.set_index("sample", drop=False)
     omics = check_omics_sheet(raw_omics, path=str(settings.omics), samples=sheet, samples_path=str(settings.samples))
-    mdata = to_mudata({layer: layers[layer] for layer in omics["layer"]}, sheet, omics,
-                      factors=tables["factors"], weights=tables["weights"], variance=tables["variance"],
-                      predictions=tables["predictions"], scoreboard=tables["scoreboard"], config=thaw(config),
-                      provenance=provenance(file_hashes, commit=commit))
+    mdata = to_mudata(
+        {layer: layers[layer] for layer in omics["layer"]},
+        sheet,
+        omics,
+        factors=tables["factors"],
+        weights=tables["weights"],
+        variance=tables["variance"],
+        predictions=tables["predictions"],
+        scoreboard=tables["scoreboard"],
+        config=thaw(config),
+        provenance=provenance(file_hashes, commit=commit),
+    )
     return {"mudata": mdata}

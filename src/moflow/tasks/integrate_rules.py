@@ -1,5 +1,6 @@
 """Rules integrate_early, integrate_mofa, integrate_late: the strategies fit on the full cohort's
-training samples (external test samples are only projected or predicted)."""
+training samples (external test samples are only projected or predicted).
+"""
 
 from __future__ import annotations
 
@@ -25,10 +26,12 @@ def _train(cohort: Cohort, layers: dict[str, pd.DataFrame]) -> dict[str, pd.Data
 
 
 @reads(uses=[load_cohort, strategy_factory, positive_class])
-def integrate_early(layers: dict[str, pd.DataFrame], raw_samples: pd.DataFrame, raw_omics: pd.DataFrame,
-                    settings: Settings) -> dict:
+def integrate_early(
+    layers: dict[str, pd.DataFrame], raw_samples: pd.DataFrame, raw_omics: pd.DataFrame, settings: Settings
+) -> dict:
     """Weighted concatenation, PCA embedding and model: {embedding, coefficients}. With one layer this
-    is the layer's own penalized model (the model whose coefficients are enriched)."""
+    is the layer's own penalized model (the model whose coefficients are enriched).
+    """
     cohort, layers = _inputs(raw_samples, raw_omics, layers, settings)
     model = strategy_factory("early", cohort.omics, settings, cohort.task, sheet=cohort.sheet)()
     model.fit(_train(cohort, layers), cohort.y.loc[cohort.train])
@@ -37,56 +40,90 @@ def integrate_early(layers: dict[str, pd.DataFrame], raw_samples: pd.DataFrame, 
     emb = model.embed(layers)
     emb.insert(0, "outcome", outcome_labels(cohort.y).reindex(emb.index).to_numpy())  # survival: event
     log.info("early integration on %d training samples: layer weights %s", len(cohort.train), model.weights_)
-    return {"embedding": emb.rename_axis("sample").reset_index(),
-            "coefficients": orient_coefficients(model.coefficients(), positive_class(cohort.y, settings))}
+    return {
+        "embedding": emb.rename_axis("sample").reset_index(),
+        "coefficients": orient_coefficients(model.coefficients(), positive_class(cohort.y, settings)),
+    }
 
 
 @reads(uses=[load_cohort, strategy_factory, positive_class])
-def integrate_late(layers: dict[str, pd.DataFrame], raw_samples: pd.DataFrame, raw_omics: pd.DataFrame,
-                   settings: Settings) -> dict:
+def integrate_late(
+    layers: dict[str, pd.DataFrame], raw_samples: pd.DataFrame, raw_omics: pd.DataFrame, settings: Settings
+) -> dict:
     """One model per layer stacked by a meta-learner: {layer_weights, coefficients}."""
     cohort, layers = _inputs(raw_samples, raw_omics, layers, settings)
     model = strategy_factory("late", cohort.omics, settings, cohort.task, sheet=cohort.sheet)()
     model.fit(_train(cohort, layers), cohort.y.loc[cohort.train])
     positive = positive_class(cohort.y, settings)
     log.info("late integration meta-learner:\n%s", model.layer_weights().to_string(index=False))
-    return {"layer_weights": model.layer_weights(),
-            "coefficients": pd.concat([orient_coefficients(m.coefficients(), positive) for m in model.base_.values()],
-                                      ignore_index=True)}
+    return {
+        "layer_weights": model.layer_weights(),
+        "coefficients": pd.concat(
+            [orient_coefficients(m.coefficients(), positive) for m in model.base_.values()], ignore_index=True
+        ),
+    }
 
 
 @reads(uses=[load_cohort, run_mofa, covariate_table])
-def integrate_mofa(layers: dict[str, pd.DataFrame], raw_samples: pd.DataFrame, raw_omics: pd.DataFrame,
-                   settings: Settings) -> dict:
+def integrate_mofa(
+    layers: dict[str, pd.DataFrame], raw_samples: pd.DataFrame, raw_omics: pd.DataFrame, settings: Settings
+) -> dict:
     """MOFA: {model, factors, weights, variance, associations (every covariate), stability}."""
     from moflow.integrate import factor_associations
 
     cohort, layers = _inputs(raw_samples, raw_omics, layers, settings)
     mofa, factors, stab = run_mofa(layers, cohort, settings)
     survival = cohort.y.loc[cohort.train] if cohort.task == "survival" else None
-    assoc = factor_associations(factors.loc[cohort.train], covariate_table(cohort.sheet, settings, cohort.train),
-                                survival=survival)
-    log.info("MOFA: %d factors on %d training samples\n%s\nstability:\n%s", mofa.K_, len(cohort.train),
-             assoc.sort_values("p").head(10).to_string(index=False),
-             stab.groupby("factor")["abs_r"].mean().to_string() if len(stab) else "no extra seeds")
-    return {"model": mofa, "factors": factors.reset_index(), "weights": mofa.weights(), "variance": mofa.r2_,
-            "associations": assoc, "stability": stab}
+    assoc = factor_associations(
+        factors.loc[cohort.train], covariate_table(cohort.sheet, settings, cohort.train), survival=survival
+    )
+    log.info(
+        "MOFA: %d factors on %d training samples\n%s\nstability:\n%s",
+        mofa.K_,
+        len(cohort.train),
+        assoc.sort_values("p").head(10).to_string(index=False),
+        stab.groupby("factor")["abs_r"].mean().to_string() if len(stab) else "no extra seeds",
+    )
+    return {
+        "model": mofa,
+        "factors": factors.reset_index(),
+        "weights": mofa.weights(),
+        "variance": mofa.r2_,
+        "associations": assoc,
+        "stability": stab,
+    }
 
 
 @reads(uses=[load_cohort, build_prior, strategy_factory, positive_class])
-def integrate_hierarchical(layers: dict[str, pd.DataFrame], raw_samples: pd.DataFrame, raw_omics: pd.DataFrame,
-                           files, edges: dict, settings: Settings) -> dict:
+def integrate_hierarchical(
+    layers: dict[str, pd.DataFrame],
+    raw_samples: pd.DataFrame,
+    raw_omics: pd.DataFrame,
+    files,
+    edges: dict,
+    settings: Settings,
+) -> dict:
     """Hierarchical integration fit on the training samples: {scores (every cohort sample; external
-    test samples only projected), coefficients (per layer, signed)}."""
+    test samples only projected), coefficients (per layer, signed)}.
+    """
     cohort, layers = _inputs(raw_samples, raw_omics, layers, settings)
     prior = build_prior(cohort.omics, settings, files, edges, {n: list(X.columns) for n, X in layers.items()})
     model = strategy_factory("hierarchical", cohort.omics, settings, cohort.task, sheet=cohort.sheet, prior=prior)()
     model.fit(_train(cohort, layers), cohort.y.loc[cohort.train])
     coefs = orient_coefficients(model.coefficients(), positive_class(cohort.y, settings))
-    value = ["structure_r"] if "structure_r" in coefs.columns else [
-        c for c in coefs.columns if c not in ("layer", "source", "feature")]
+    value = (
+        ["structure_r"]
+        if "structure_r" in coefs.columns
+        else [c for c in coefs.columns if c not in ("layer", "source", "feature")]
+    )
     order = coefs[value].abs().max(axis=1).sort_values(ascending=False, kind="stable").index
-    log.info("hierarchical integration: %d scores of %d layers; top:\n%s", len(coefs), len(model.layers_),
-             coefs.loc[order].head(15).to_string(index=False))
-    return {"scores": model.scores(layers).rename_axis("sample").reset_index(),
-            "coefficients": coefs.loc[order].reset_index(drop=True)}
+    log.info(
+        "hierarchical integration: %d scores of %d layers; top:\n%s",
+        len(coefs),
+        len(model.layers_),
+        coefs.loc[order].head(15).to_string(index=False),
+    )
+    return {
+        "scores": model.scores(layers).rename_axis("sample").reset_index(),
+        "coefficients": coefs.loc[order].reset_index(drop=True),
+    }

@@ -10,15 +10,24 @@ from moflow.tasks._common import load_cohort
 
 
 @reads(uses=[load_cohort, layer_report])
-def preprocess_layer(X: pd.DataFrame, layer: str, raw_samples: pd.DataFrame, raw_omics: pd.DataFrame,
-                     settings: Settings) -> dict:
+def preprocess_layer(
+    X: pd.DataFrame, layer: str, raw_samples: pd.DataFrame, raw_omics: pd.DataFrame, settings: Settings
+) -> dict:
     """The rule's call: the sheets checked, :func:`moflow.preprocess.layer_report.layer_report` of
-    ``layer``, and its two figures. Returns {output name: table, matrix or PNG bytes}."""
+    ``layer``, and its two figures. Returns {output name: table, matrix or PNG bytes}.
+    """
     from moflow import report as rp
 
     cohort = load_cohort(raw_samples, raw_omics, settings)
     r = layer_report(X, cohort.omics.loc[layer], cohort, settings)
-    return {"matrix": r.matrix, "diagnostics": r.diagnostics, "pca": r.pca, "steps": r.steps,
-            "imputation": r.imputation, "missingness": r.missingness, "pca_steps": r.pca_steps,
-            "missingness_png": rp.png_bytes(rp.plot_missingness(r.raw, r.missingness, layer)),
-            "pca_steps_png": rp.png_bytes(rp.plot_pca_steps(r.pca_steps, layer))}
+    return {
+        "matrix": r.matrix,
+        "diagnostics": r.diagnostics,
+        "pca": r.pca,
+        "steps": r.steps,
+        "imputation": r.imputation,
+        "missingness": r.missingness,
+        "pca_steps": r.pca_steps,
+        "missingness_png": rp.png_bytes(rp.plot_missingness(r.raw, r.missingness, layer)),
+        "pca_steps_png": rp.png_bytes(rp.plot_pca_steps(r.pca_steps, layer)),
+    }

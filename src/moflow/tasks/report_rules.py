@@ -8,8 +8,16 @@ from moflow.settings import SECTIONS, Settings, reads
 
 
 @reads(*SECTIONS)
-def build_report(layers: list[str], tables: dict[str, pd.DataFrame], per_layer: dict[str, dict],
-                 settings: Settings, *, config: dict, file_hashes: dict[str, str], commit: str = "unknown") -> dict:
+def build_report(
+    layers: list[str],
+    tables: dict[str, pd.DataFrame],
+    per_layer: dict[str, dict],
+    settings: Settings,
+    *,
+    config: dict,
+    file_hashes: dict[str, str],
+    commit: str = "unknown",
+) -> dict:
     """Every figure, the HTML page and the provenance manifest (:func:`moflow.report.outputs.report_outputs`).
 
     ``tables``: the report's single tables by input name (samples, input_summary, variance,
