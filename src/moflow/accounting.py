@@ -47,8 +47,9 @@ def start() -> None:
 
 
 def phase(name: str):
-    """Decorator: the CPU time of calls to the function counts as ``name`` (read | write), nested
-    calls and imports inside it once, where they belong.
+    """Decorator: the CPU time of calls to the function counts as ``name`` (read | write).
+
+    Nested calls and imports inside it count once, where they belong.
     """
 
     def wrap(fn):
@@ -79,6 +80,7 @@ def summary() -> dict[str, float]:
 
 
 def line() -> str:
+    """The accounting line that ends a job's log: ``moflow cpu: startup S s, read R s, analysis A s, write W s``."""
     s = summary()
     return (
         f"moflow cpu: startup {s['startup']:.2f} s, read {s['read']:.2f} s, analysis {s['analysis']:.2f} s, "

@@ -1,5 +1,9 @@
 """The cohort: sample sheet, outcome and its task, and which samples train, are tested or are QC.
 
+Also the MOFA groups, the subjects of group-aware splits, the covariates tested against factors,
+the CV splits grouped into jobs, and :func:`survival_times` (the times a survival outcome is
+scored at, from config and the training samples).
+
 Light on purpose (pandas only): the Snakefile imports it at every job start.
 """
 
@@ -34,8 +38,22 @@ def sample_info(sheet: pd.DataFrame, settings: Settings) -> pd.DataFrame:
 
 @reads("outcome")
 def outcome_task(y, settings: Settings) -> str:
-    """classification, regression or survival, from config outcome.type (auto: continuous when every
-    value is numeric and there are more than 10 distinct values).
+    """The task of the outcome ``y``: classification, regression or survival.
+
+    From config outcome.type (auto: continuous when every value is numeric and there are more than
+    10 distinct values).
+
+    Parameters
+    ----------
+    y : pandas.Series
+        The outcome values (read only for outcome.type auto).
+    settings : Settings
+        Read: ``outcome``.
+
+    Returns
+    -------
+    str
+        ``"classification"``, ``"regression"`` or ``"survival"``.
     """
     kind = settings.outcome.type
     if kind == "survival":
@@ -50,9 +68,23 @@ def outcome_task(y, settings: Settings) -> str:
 
 @reads("outcome")
 def outcome(sheet: pd.DataFrame, settings: Settings, *, path: str = "the sample sheet"):
-    """The outcome of the cohort samples (QC injections and blanks excluded): strings for classes,
-    floats for a continuous outcome; for a survival outcome a frame with columns ``time`` (float) and
-    ``event`` (1.0: the event was seen, 0.0: censored).
+    """The outcome of the cohort samples (QC injections and blanks excluded).
+
+    Parameters
+    ----------
+    sheet : pandas.DataFrame
+        The checked sample sheet.
+    settings : Settings
+        Read: ``outcome``.
+    path : str
+        Names the sheet in error messages.
+
+    Returns
+    -------
+    pandas.Series or pandas.DataFrame
+        Strings for classes, floats for a continuous outcome (a continuous outcome with a non-numeric
+        value raises ``ConfigError``); for a survival outcome a frame with columns ``time`` (float) and
+        ``event`` (1.0: the event was seen, 0.0: censored). Indexed by sample.
     """
     s = _by_sample(sheet)
     s = s[s["sample_type"] == "sample"]
@@ -87,10 +119,25 @@ def outcome(sheet: pd.DataFrame, settings: Settings, *, path: str = "the sample 
 
 @reads("outcome")
 def positive_class(y: pd.Series, settings: Settings, *, path: str = "the sample sheet") -> str | None:
-    """The class of a binary outcome that signed tables (coefficients, their enrichment) point to:
-    config ``outcome: positive``, else the second class in sorted order. None for other outcomes.
+    """The class of a binary outcome that signed tables (coefficients, their enrichment) point to.
+
+    Config ``outcome: positive``, else the second class in sorted order. None for other outcomes.
 
     Raises ConfigError when ``positive`` names no class of a binary outcome.
+
+    Parameters
+    ----------
+    y : pandas.Series
+        The outcome (:func:`outcome`).
+    settings : Settings
+        Read: ``outcome``.
+    path : str
+        Names the sheet in the error message.
+
+    Returns
+    -------
+    str or None
+        The positive class; None unless the outcome has exactly two classes.
     """
     if outcome_task(y, settings) != "classification":
         return None
@@ -146,11 +193,28 @@ def external_test_samples(sheet: pd.DataFrame, settings: Settings) -> list[str]:
 def split_groups(
     sheet: pd.DataFrame, settings: Settings, *, path: str = "the sample sheet", min_groups: int = 2
 ) -> pd.Series | None:
-    """The subject of every cohort sample (config ``evaluation: group_column``; None where none is named):
-    samples of one subject stay on one side of every split. Stops (naming the file, the sample or the
+    """The subject of every cohort sample (config ``evaluation: group_column``; None where none is named).
+
+    Samples of one subject stay on one side of every split. Stops (naming the file, the sample or the
     subject, and the fix) on a column that is not in the sheet, a cohort sample without a subject, a
     subject with samples on both sides of the external test split, or fewer subjects among the
     training samples than ``min_groups`` (the folds).
+
+    Parameters
+    ----------
+    sheet : pandas.DataFrame
+        The checked sample sheet.
+    settings : Settings
+        Read: ``evaluation``.
+    path : str
+        Names the sheet in error messages.
+    min_groups : int
+        Fewest subjects the training samples must have.
+
+    Returns
+    -------
+    pandas.Series or None
+        The subject (``group``) of each cohort sample, indexed by sample.
     """
     column = str(settings.evaluation.group_column or "").strip()
     if not column:
@@ -194,19 +258,35 @@ def split_groups(
 
 @reads(uses=[external_test_samples])
 def training_samples(sheet: pd.DataFrame, settings: Settings) -> list[str]:
+    """The cohort samples (sample_type ``sample``) that are not external test samples, in sheet order."""
     test = set(external_test_samples(sheet, settings))
     return [s for s in sheet.loc[sheet["sample_type"] == "sample", "sample"] if s not in test]
 
 
 def qc_samples(sheet: pd.DataFrame) -> list[str]:
+    """The QC injections of the sheet (sample_type ``qc``), in sheet order."""
     return list(sheet.loc[sheet["sample_type"] == "qc", "sample"])
 
 
 @reads("integration")
 def mofa_groups(sheet: pd.DataFrame, settings: Settings, *, path: str = "the sample sheet") -> pd.Series | None:
-    """MOFA+ groups of the cohort samples from the sample-sheet column named by config
-    ``integration: mofa: groups`` (None where no column is named). Blank cells are missing (MOFA
-    then stops and names the samples).
+    """MOFA+ groups of the cohort samples, from the sheet column of config ``integration: mofa: groups``.
+
+    None where no column is named. Blank cells are missing (MOFA then stops and names the samples).
+
+    Parameters
+    ----------
+    sheet : pandas.DataFrame
+        The sample sheet.
+    settings : Settings
+        Read: ``integration``.
+    path : str
+        Names the sheet in the error message.
+
+    Returns
+    -------
+    pandas.Series or None
+        The group (``group``) of each cohort sample, indexed by sample.
     """
     column = str(settings.integration.mofa.groups or "").strip()
     if not column:
@@ -224,8 +304,24 @@ def mofa_groups(sheet: pd.DataFrame, settings: Settings, *, path: str = "the sam
 
 @reads("outcome", "evaluation", uses=[outcome_columns])
 def covariate_table(sheet: pd.DataFrame, settings: Settings, samples: list[str]) -> pd.DataFrame:
-    """Every sample-sheet column worth testing against factors: the outcome first, then the others
-    (IDs, sample type and the external-test marker left out).
+    """Every sample-sheet column worth testing against factors: the outcome first, then the others.
+
+    IDs, sample type and the external-test marker are left out, and so are columns with fewer than two
+    distinct values among ``samples`` (a survival outcome's columns too: it gets Cox tests instead).
+
+    Parameters
+    ----------
+    sheet : pandas.DataFrame
+        The sample sheet.
+    settings : Settings
+        Read: ``outcome``, ``evaluation``.
+    samples : list of str
+        The rows to return, in this order.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Samples x columns.
     """
     outs = outcome_columns(settings)
     out_col = [] if settings.outcome.type == "survival" else outs  # survival: Cox tests, not columns
@@ -249,9 +345,24 @@ def align_layers(layers: dict[str, pd.DataFrame], samples: list[str]) -> dict[st
 
 @dataclass(frozen=True)
 class Cohort:
-    """What every stage knows of the cohort: the checked sheets (``info``: the sample sheet without
-    the outcome, all preprocessing may know), the outcome and its task, the training samples (every
-    cohort sample but the external test ones), the external test samples and the QC injections.
+    """What every stage knows of the cohort (built by :func:`make_cohort`).
+
+    The checked sheets (``info``: the sample sheet without the outcome, all preprocessing may know),
+    the outcome and its task, the training samples (every cohort sample but the external test ones),
+    the external test samples and the QC injections.
+
+    Attributes
+    ----------
+    sheet, omics : pandas.DataFrame
+        The checked sample sheet (indexed by sample) and omics sheet.
+    info : pandas.DataFrame
+        The sample sheet without the outcome (:func:`sample_info`).
+    y : pandas.Series or pandas.DataFrame
+        The outcome (:func:`outcome`); a frame (time, event) for a survival outcome.
+    task : str
+        ``classification``, ``regression`` or ``survival``.
+    train, test, qc : list of str
+        Training samples, external test samples and QC injections.
     """
 
     sheet: pd.DataFrame
@@ -266,7 +377,20 @@ class Cohort:
 
 @reads(uses=[outcome, outcome_task, training_samples, external_test_samples, sample_info])
 def make_cohort(sheet: pd.DataFrame, omics: pd.DataFrame, settings: Settings) -> Cohort:
-    """The cohort from the checked sample and omics sheets."""
+    """The cohort from the checked sample and omics sheets.
+
+    Parameters
+    ----------
+    sheet, omics : pandas.DataFrame
+        The checked sample and omics sheets.
+    settings : Settings
+        Read: ``outcome``, ``evaluation``.
+
+    Returns
+    -------
+    Cohort
+        Its ``train`` holds the training samples found in the outcome's index.
+    """
     y = outcome(sheet, settings)
     return Cohort(
         sheet=_by_sample(sheet),
@@ -281,8 +405,9 @@ def make_cohort(sheet: pd.DataFrame, omics: pd.DataFrame, settings: Settings) ->
 
 
 def split_jobs(splits: list[str], per_job: int) -> dict[str, list[str]]:
-    """The CV splits grouped into jobs of ``per_job`` (in order; the last job may hold fewer):
-    {"part1": [...], "part2": [...], ...} (``evaluation: splits_per_job``).
+    """The CV splits grouped into jobs of ``per_job`` (``evaluation: splits_per_job``).
+
+    In order; the last job may hold fewer: {"part1": [...], "part2": [...], ...}.
     """
     per_job = max(1, int(per_job))
     return {f"part{i // per_job + 1}": list(splits[i : i + per_job]) for i in range(0, len(splits), per_job)}

@@ -7,9 +7,25 @@ import sys
 
 
 def setup(log_path: str | None, threads: int = 1) -> logging.Logger:
-    """Start the job's CPU accounting (:mod:`moflow.accounting`; its line ends the log), send log
-    records and warnings to ``log_path`` and pin BLAS/OpenMP threads to ``threads`` (extra BLAS
-    threads were measured to double MOFA's CPU time for nothing).
+    """Set up a workflow job: CPU accounting, logging to ``log_path``, thread limits, the error hook.
+
+    Starts the job's CPU accounting (:mod:`moflow.accounting`; its line ends the log), sends log
+    records and warnings to ``log_path`` and pins BLAS/OpenMP threads to ``threads`` (extra BLAS
+    threads were measured to double MOFA's CPU time for nothing). An uncaught exception is printed as
+    ``Error: <message>`` first, on stderr and in the log: without a traceback for an
+    :class:`~moflow.errors.InputError`, with one for anything else.
+
+    Parameters
+    ----------
+    log_path : str or None
+        The job's log file; None: stderr.
+    threads : int
+        The BLAS/OpenMP thread limit (at least 1).
+
+    Returns
+    -------
+    logging.Logger
+        The ``moflow`` logger.
     """
     import atexit
 

@@ -103,6 +103,20 @@ def apply_defaults(config: dict, *, schema: dict | None = None, source: str = "c
 
     Raises :class:`~moflow.errors.ConfigError` with one line per problem: where in the config,
     what is wrong, the valid choices and the nearest one to a misspelt name.
+
+    Parameters
+    ----------
+    config : dict
+        The user's config (not modified).
+    schema : dict, optional
+        The JSON schema; default: :func:`load_schema`.
+    source : str
+        Names the config in the messages (e.g. its file).
+
+    Returns
+    -------
+    dict
+        A deep copy of ``config`` with every default filled in.
     """
     schema = load_schema() if schema is None else schema
     config = copy.deepcopy(config)
@@ -150,6 +164,12 @@ def thaw(value):
 
 @dataclass(frozen=True)
 class Outcome:
+    """The ``outcome`` section: outcome column and type, positive class, survival's time and event.
+
+    ``missing`` says what a sample without an outcome does (``stop`` or ``exclude``); the schema
+    (``schemas/config.schema.yaml``) documents every field.
+    """
+
     column: str
     type: str
     positive: str | None
@@ -161,11 +181,15 @@ class Outcome:
 
 @dataclass(frozen=True)
 class Inputs:
+    """The ``inputs`` section: whether a cohort sample may be absent from a layer's matrix."""
+
     allow_missing_samples: bool
 
 
 @dataclass(frozen=True)
 class Demo:
+    """The ``demo`` section: size of the simulated demo cohort (samples, batches, features) and its seed."""
+
     n_samples: int
     n_batches: int
     n_genes: int
@@ -176,12 +200,24 @@ class Demo:
 
 @dataclass(frozen=True)
 class BatchConfounding:
+    """The ``batch_confounding`` section: when batch and outcome go together, batch correction stops.
+
+    ``max_association`` is the largest batch-outcome association at which correction still runs;
+    ``allow`` corrects even above it.
+    """
+
     max_association: float
     allow: bool
 
 
 @dataclass(frozen=True)
 class Early:
+    """The ``integration.early`` section: early integration (and the single-layer baselines).
+
+    Its model and penalty, the principal components kept for the embedding, what a sample lacking a
+    layer does (``missing``) and the layers' weights in the concatenation.
+    """
+
     penalty: str
     model: str
     n_components: int
@@ -191,6 +227,8 @@ class Early:
 
 @dataclass(frozen=True)
 class Mixed:
+    """The ``integration.mixed`` section: principal components per layer, and the model on their scores."""
+
     n_components: int
     penalty: str
     model: str
@@ -198,6 +236,13 @@ class Mixed:
 
 @dataclass(frozen=True)
 class Mofa:
+    """The ``integration.mofa`` section: the MOFA+ fit and the model on its factors.
+
+    The fit's factors, convergence, priors and groups; ``stability_seeds`` extra fits check the
+    factors' stability; ``likelihoods`` maps a layer to its MOFA likelihood; ``penalty`` and ``model``
+    are those of the model on the factors.
+    """
+
     factors: int
     convergence_mode: str
     max_iter: int
@@ -219,12 +264,16 @@ class Mofa:
 
 @dataclass(frozen=True)
 class Late:
+    """The ``integration.late`` section: the per-layer models whose predictions are stacked."""
+
     penalty: str
     model: str
 
 
 @dataclass(frozen=True)
 class Regulators:
+    """One regulator of ``integration.hierarchical.regulators``: edge list, target layer, fewest targets."""
+
     edges: str
     layer: str
     min_targets: int
@@ -232,6 +281,12 @@ class Regulators:
 
 @dataclass(frozen=True)
 class Hierarchical:
+    """The ``integration.hierarchical`` section: gene-set scores and regulator activities in one model.
+
+    The set score (``method``), the collections scored, the set sizes, the regulators
+    (name -> :class:`Regulators`), and the penalty and model of the one model on every score.
+    """
+
     method: str
     collections: tuple
     min_size: int
@@ -243,6 +298,8 @@ class Hierarchical:
 
 @dataclass(frozen=True)
 class Integration:
+    """The ``integration`` section: the inner CV's folds and one subsection per strategy."""
+
     inner_folds: int
     early: Early
     mixed: Mixed
@@ -253,6 +310,12 @@ class Integration:
 
 @dataclass(frozen=True)
 class Evaluation:
+    """The ``evaluation`` section: the outer CV (folds, repeats, strategies) and what surrounds it.
+
+    The external test set (``test_column`` / ``test_value``), the subject column of group-aware splits,
+    the permutations of the permutation test, survival's scoring times and the splits per job.
+    """
+
     folds: int
     repeats: int
     strategies: tuple
@@ -266,6 +329,8 @@ class Evaluation:
 
 @dataclass(frozen=True)
 class Design:
+    """The ``design`` section: how many samples the next study needs (power, costs, learning curves)."""
+
     enabled: bool
     target_power: float
     min_power: float
@@ -281,6 +346,8 @@ class Design:
 
 @dataclass(frozen=True)
 class EnrichmentLayer:
+    """One layer of ``enrichment.layers``: how its features become genes, or its own feature sets."""
+
     annotation: str | None
     feature_column: str
     gene_column: str
@@ -292,6 +359,8 @@ class EnrichmentLayer:
 
 @dataclass(frozen=True)
 class Competitive:
+    """The ``enrichment.competitive`` section: the competitive test of the MOFA weights."""
+
     enabled: bool
     ranks: bool
     inter_gene_correlation: Any
@@ -299,12 +368,16 @@ class Competitive:
 
 @dataclass(frozen=True)
 class Ora:
+    """The ``enrichment.ora`` section: the over-representation test of the top features."""
+
     enabled: bool
     top: int
 
 
 @dataclass(frozen=True)
 class Download:
+    """The ``enrichment.download`` section: the gene-set libraries rule ``enrich_download`` fetches."""
+
     enabled: bool
     source: str
     libraries: tuple
@@ -314,6 +387,8 @@ class Download:
 
 @dataclass(frozen=True)
 class Enrichment:
+    """The ``enrichment`` section: gene-set collections, per-layer gene mapping and the tests' options."""
+
     gene_sets: Mapping[str, str]
     layers: Mapping[str, EnrichmentLayer]
     permutations: int
@@ -395,8 +470,20 @@ class Settings:
 
     @classmethod
     def from_config(cls, config: Mapping, *, sections=None) -> Settings:
-        """Build from a validated config (defaults filled). ``sections``: the sections present (default:
-        the keys of ``config``); the others are left out and raise when touched.
+        """Build from a validated config (defaults filled).
+
+        Parameters
+        ----------
+        config : Mapping
+            The validated config (:func:`apply_defaults`), or some of its sections.
+        sections : iterable of str, optional
+            The sections present (default: the keys of ``config``); the others are left out and raise
+            when touched.
+
+        Returns
+        -------
+        Settings
+            Frozen dataclasses; lists become tuples and mappings read-only mappings (:func:`freeze`).
         """
         present = set(config) if sections is None else set(sections)
         unknown = present - set(SECTIONS)
@@ -456,8 +543,21 @@ def _build(tp, value, where: str):
 
 
 def reads(*sections: str, uses=()):
-    """Declare the settings sections a package function reads (itself, and through the functions in
-    ``uses``). ``rules/common.smk`` hands a rule exactly ``fn.reads`` of the function its script calls.
+    """Declare the settings sections a package function reads (itself, and through its callees).
+
+    ``rules/common.smk`` hands a rule exactly ``fn.reads`` of the function its script calls.
+
+    Parameters
+    ----------
+    *sections : str
+        Sections the function reads itself (names of :data:`SECTIONS`; another name raises ``ValueError``).
+    uses : iterable of callables
+        Functions it calls whose own ``reads`` are added.
+
+    Returns
+    -------
+    callable
+        A decorator that sets ``fn.reads`` (the sections in the order of :data:`SECTIONS`) and returns ``fn``.
     """
     bad = [s for s in sections if s not in SECTIONS]
     if bad:

@@ -1,5 +1,7 @@
-"""Statistics every stage shares: Cramér's V, the correlation ratio, the batch/outcome association
-behind the confounding guard of batch correction, and the one Benjamini-Hochberg FDR (:func:`bh`).
+"""Statistics every stage shares.
+
+Cramér's V, the correlation ratio, the batch/outcome association behind the confounding guard of
+batch correction, a vectorised row median, and the one Benjamini-Hochberg FDR (:func:`bh`).
 
 Pure functions with no dependency on the rest of the package, so that both the preprocessing steps
 and the diagnostics use them.
@@ -12,8 +14,9 @@ import pandas as pd
 
 
 def cramers_v(a, b) -> float:
-    """Cramér's V of two categorical vectors (chi-square without continuity correction); 0 when either
-    has a single level.
+    """Cramér's V of two categorical vectors (chi-square without continuity correction).
+
+    0 when either has a single level.
     """
     table = pd.crosstab(np.asarray(a).astype(str), np.asarray(b).astype(str))
     k = min(table.shape) - 1
@@ -73,9 +76,10 @@ def batch_outcome_association(batch: pd.Series, y: pd.Series) -> dict:
 
 
 def row_nanmedian(A: np.ndarray) -> np.ndarray:
-    """``np.nanmedian(A, axis=1)``, the same numbers, vectorised: numpy's version loops over rows in
-    Python once any value is missing (4.3 s for five calls on 1,000 x 20,000 counts, 0.5 s here).
-    A row with nothing observed gives NaN (numpy also warns).
+    """``np.nanmedian(A, axis=1)``, the same numbers, vectorised.
+
+    numpy's version loops over rows in Python once any value is missing (4.3 s for five calls on
+    1,000 x 20,000 counts, 0.5 s here). A row with nothing observed gives NaN (numpy also warns).
     """
     A = np.asarray(A, dtype=float)
     S = np.sort(A, axis=1)  # NaN sort last

@@ -1,5 +1,7 @@
-"""Wording shared by the input checks: what counts as a missing value, how a list of names is shown in a
-message, the nearest valid name to a misspelt one, and what a yes in a sheet cell is.
+"""Wording shared by the input checks.
+
+What counts as a missing value, how a list of names is shown in a message, the nearest valid name to
+a misspelt one, and what a yes in a sheet cell is.
 """
 
 from __future__ import annotations

@@ -36,7 +36,25 @@ SURVIVAL_FOLLOW_UP = 10.0
 
 @dataclass
 class DemoCohort:
-    """The simulated cohort. Layers are samples x features DataFrames."""
+    """The simulated cohort (:func:`simulate_cohort`, :func:`simulate_tcga_like`).
+
+    Attributes
+    ----------
+    layers : dict of str to pandas.DataFrame
+        Samples x features, by layer.
+    sheet : pandas.DataFrame
+        The sample sheet: cohort samples first, then QC injections.
+    gene_sets : dict of str to list of str
+        Planted and decoy gene sets.
+    factors : pandas.DataFrame
+        The latent factors (samples x ``F1``...).
+    loadings : pandas.DataFrame
+        The non-zero planted weights: layer, feature, factor, weight.
+    gene_set_truth : pandas.DataFrame
+        Per gene set: the factor it follows, whether it is planted, the layers that factor drives.
+    params : dict
+        The simulation's parameters and observed summaries (e.g. the missing proteomics fraction).
+    """
 
     layers: dict[str, pd.DataFrame]
     sheet: pd.DataFrame
@@ -78,9 +96,10 @@ def _injection_plan(samples_by_batch: list[list[str]], qc_every: int, rng) -> pd
 
 
 def _dropout_horizon(T: np.ndarray, censoring: float, follow_up: float) -> float:
-    """The horizon D of uniform drop-out times ``U(0, D)`` that makes the expected censored fraction
-    of event times ``T`` (with administrative censoring at ``follow_up``) equal ``censoring``;
-    ``inf`` (no drop-out) when administrative censoring alone censors at least that fraction.
+    """The horizon D of uniform drop-out times ``U(0, D)`` giving an expected censored fraction ``censoring``.
+
+    The fraction is of event times ``T``, with administrative censoring at ``follow_up``; ``inf`` (no
+    drop-out) when administrative censoring alone censors at least that fraction.
     """
     admin = T > follow_up
 
@@ -115,8 +134,22 @@ def simulate_survival(f1, *, beta: float = 1.0, censoring: float = 0.35, seed: i
     All draws come from ``np.random.default_rng([seed, 1729])``, a generator of their own, so that
     adding a survival outcome changes nothing else of a simulated cohort.
 
-    Returns a frame indexed like ``f1`` with ``time`` (float, years, > 0) and ``event`` (bool); its
-    ``attrs['dropout_horizon']`` holds ``D``.
+    Parameters
+    ----------
+    f1 : array-like or pandas.Series
+        The outcome factor of each sample.
+    beta : float
+        Log hazard ratio per unit of ``F1``.
+    censoring : float
+        The expected censored fraction, in [0, 1) (else ValueError).
+    seed : int
+        Seed of the survival draws.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed like ``f1`` (when a Series) with ``time`` (float, years, > 0) and ``event`` (bool); its
+        ``attrs['dropout_horizon']`` holds ``D``.
     """
     if not 0.0 <= censoring < 1.0:
         raise ValueError("censoring must be a fraction in [0, 1)")
@@ -203,7 +236,7 @@ def simulate_cohort(
     perm = rng.permutation(n_genes)
     planted: dict[str, np.ndarray] = {}
     cursor = 0
-    for f, (layers, gs) in FACTORS.items():
+    for f, (_layers, _gs) in FACTORS.items():
         planted[f] = genes[perm[cursor : cursor + set_size]]
         cursor += set_size
     protein_planted = np.concatenate(
@@ -244,7 +277,7 @@ def simulate_cohort(
     W_rna = gene_loadings(genes, "rna", 0.7)
     W_prot = gene_loadings(proteins, "protein", 0.9)
     W_met = np.zeros((n_metabolites, K))
-    for k, (f, (layers, _)) in enumerate(FACTORS.items()):
+    for k, (_f, (layers, _)) in enumerate(FACTORS.items()):
         if "metabolomics" in layers:
             idx = rng.choice(n_metabolites, 25, replace=False)
             W_met[idx, k] = rng.choice([-1, 1], 25) * rng.uniform(0.3, 0.6, 25)
@@ -354,8 +387,26 @@ def protein_groups(
     ``shared_fraction`` of the groups also list a second gene (from ``other_genes``, e.g. genes not
     measured as proteins): ``'P00012;Q00012'`` -> ``'GENE00012;GENE01999'`` (one-to-many). An
     ``isoform_fraction`` of the proteins are measured twice, as a second group ``'P00034-2'`` of the
-    same gene (many-to-one). Returns one row per group: feature (group ID), gene (';'-separated,
-    leading gene first) and protein (the simulated protein the group measures).
+    same gene (many-to-one).
+
+    Parameters
+    ----------
+    proteins : iterable of str
+        The simulated proteins (gene symbols).
+    seed : int
+        Seed of the random choices.
+    shared_fraction : float
+        Chance that a group also lists a second gene (only where ``other_genes`` leaves any).
+    isoform_fraction : float
+        Chance that a protein gets a second, isoform group.
+    other_genes : iterable of str
+        Candidates for the second gene; proteins among them are left out.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per group: feature (group ID), gene (';'-separated, leading gene first) and protein
+        (the simulated protein the group measures).
     """
     rng = np.random.default_rng(seed)
     proteins = list(map(str, proteins))
@@ -387,9 +438,10 @@ def simulate_tcga_like(
     survival_beta: float = 1.0,
     censoring: float = 0.35,
 ) -> DemoCohort:
-    """A cohort shaped like a TCGA project (the scale benchmark's): RNA-seq counts, methylation beta
-    values, miRNA counts and proteomics with missing values, on the same latent factors, outcome
-    (case 1:2 control) and batches as :func:`simulate_cohort`; no QC injections.
+    """A cohort shaped like a TCGA project (the scale benchmark's), with no QC injections.
+
+    RNA-seq counts, methylation beta values, miRNA counts and proteomics with missing values, on the
+    same latent factors, outcome (case 1:2 control) and batches as :func:`simulate_cohort`.
 
     Methylation: M-values ``base + Z W + batch shift + noise`` (10% of probes load on F1 or F2,
     negatively: methylation silences), returned as beta ``2^M / (2^M + 1)``. miRNA: negative
@@ -397,6 +449,23 @@ def simulate_tcga_like(
 
     ``survival``, ``survival_beta``, ``censoring``: a censored time-to-event outcome driven by F1 in the
     sheet's ``time`` and ``event`` columns, as in :func:`simulate_cohort` (nothing else changes).
+
+    Parameters
+    ----------
+    n_samples, n_genes, n_probes, n_mirnas, n_proteins, n_batches
+        Sizes (methylation probes, miRNAs; proteins are a subset of the genes).
+    protein_missing
+        Target fraction of left-censored missing proteomics cells.
+    seed
+        Seed of the random generators; the same seed gives identical output.
+    survival, survival_beta, censoring
+        As in :func:`simulate_cohort`.
+
+    Returns
+    -------
+    DemoCohort
+        Layers ``rna``, ``methylation`` (float32 betas), ``mirna`` and ``protein``; the sheet holds the
+        cohort samples only, without ``injection_order``.
     """
     base = simulate_cohort(
         n_samples=n_samples,

@@ -1,5 +1,7 @@
-"""Learning curves on this cohort as a pilot (rules design_fold and design_learning), from the nested CV's own
-splits and scores, with the models of :mod:`moflow.design.samplesize` and :mod:`moflow.design.riley`.
+"""Learning curves on this cohort as a pilot (rules design_fold and design_learning).
+
+They are drawn from the nested CV's own splits and scores, with the models of :mod:`moflow.design.samplesize`
+and :mod:`moflow.design.riley`.
 
 * what is drawn: the metric and target score (:func:`design_metric`), the strategies
   (:func:`learning_strategies`), the splits (:func:`learning_splits`: the first repeat) and the strata a
@@ -28,8 +30,25 @@ ERROR_METRICS = ("balanced_error_rate", "rmse", "integrated_brier")  # lower is 
 
 @reads("design")
 def design_metric(task: str, settings: Settings, board: pd.DataFrame | None = None) -> tuple[str, float, str]:
-    """(metric, target score, kind) of the learning curves: ``design: metric`` and ``target_score``, else
-    the task's default; a metric without a default target aims at the best strategy's CV score.
+    """The metric, target score and kind of the learning curves.
+
+    ``design: metric`` and ``target_score``, else the task's default; a metric without a default target aims
+    at the best strategy's CV score.
+
+    Parameters
+    ----------
+    task : str
+        The outcome task: ``"classification"``, ``"survival"`` or ``"regression"``.
+    settings : Settings
+        The run's settings (``design: metric`` and ``design: target_score``).
+    board : pandas.DataFrame, optional
+        The scoreboard, best strategy first: its score is the target of a metric without a default one.
+
+    Returns
+    -------
+    tuple
+        (metric, target score, kind): kind is ``"error"`` for a metric where lower is better
+        (:data:`ERROR_METRICS`), else ``"gain"``; the target is NaN where none can be set.
     """
     metric, target = DEFAULT_TARGET[task]
     d = settings.design
@@ -42,12 +61,28 @@ def design_metric(task: str, settings: Settings, board: pd.DataFrame | None = No
 
 
 def subsample_strata(cohort: Cohort, samples: list[str], min_fraction: float) -> pd.Series:
-    """What a subsample keeps the proportions of: the class (the event status; outcome quartiles, or halves)
-    crossed with every batch column of the layers, so that a subsample's batches hold the outcome groups as
-    the training side's do (a subsample stratified by outcome alone can leave a batch with one class, which
-    stops batch correction as confounded, or lets it remove the outcome). A crossing (or quartiles) is used
-    only where every stratum keeps at least 2 samples at the smallest fraction (``min_fraction``), else the
-    coarser strata: every stratum keeps at least 2, so strata too fine would make the fractions alike.
+    """The strata whose proportions a subsample keeps.
+
+    The class (the event status; outcome quartiles, or halves) crossed with every batch column of the layers,
+    so that a subsample's batches hold the outcome groups as the training side's do (a subsample stratified
+    by outcome alone can leave a batch with one class, which stops batch correction as confounded, or lets it
+    remove the outcome). A crossing (or quartiles) is used only where every stratum keeps at least 2 samples
+    at the smallest fraction (``min_fraction``), else the coarser strata: every stratum keeps at least 2, so
+    strata too fine would make the fractions alike.
+
+    Parameters
+    ----------
+    cohort : Cohort
+        The cohort: its outcome, task, layers' batch columns and sample info.
+    samples : list of str
+        The samples to stratify (a split's training side).
+    min_fraction : float
+        The smallest training fraction drawn.
+
+    Returns
+    -------
+    pandas.Series
+        The stratum label of each sample, indexed by sample.
     """
     y = cohort.y.loc[samples]
     need = int(np.ceil(2.5 / min_fraction))  # a stratum this large keeps >= 2 samples at min_fraction
@@ -77,8 +112,21 @@ def subsample_strata(cohort: Cohort, samples: list[str], min_fraction: float) ->
 
 @reads("design")
 def learning_strategies(board: pd.DataFrame, settings: Settings | None = None) -> list[str]:
-    """The strategies a learning curve is drawn for: ``design: strategies`` (those the scoreboard has), or
-    the best integration and the best single layer.
+    """The strategies a learning curve is drawn for.
+
+    ``design: strategies`` (those the scoreboard has), or the best integration and the best single layer.
+
+    Parameters
+    ----------
+    board : pandas.DataFrame
+        The scoreboard, best first (columns ``strategy`` and ``kind``).
+    settings : Settings, optional
+        The run's settings (``design: strategies``); ``None``: the best integration and single layer.
+
+    Returns
+    -------
+    list of str
+        The strategies' names.
     """
     named = list(settings.design.strategies) if settings is not None else []
     if named:
@@ -112,11 +160,36 @@ def learning_points(
     times=(),
     grid=None,
 ) -> pd.DataFrame:
-    """Learning-curve points of the splits ``names``, one after another: each split's training side
-    subsampled (stratified, nested, seeded) to each of ``design: fractions``, every layer's chain
-    (``preprocessors``) and the ``strategies`` refit on the subsample, scored on the split's held-out samples
-    (``times``, ``grid``: a survival outcome's evaluation times). Columns: strategy, split, fraction, n_train,
-    n_test, every metric, and note (why a subsample could not be fit).
+    """Learning-curve points of the splits ``names``, one after another.
+
+    Each split's training side is subsampled (stratified, nested, seeded) to each of ``design: fractions``,
+    every layer's chain (``preprocessors``) and the ``strategies`` refit on the subsample, scored on the
+    split's held-out samples.
+
+    Parameters
+    ----------
+    raw : dict of str to pandas.DataFrame
+        Each layer's raw matrix (samples x features).
+    splits : pandas.DataFrame
+        The CV splits of the evaluation.
+    names : list of str
+        The splits to draw points of (:func:`learning_splits`).
+    cohort : Cohort
+        The cohort: outcome, task, QC samples and batch columns.
+    preprocessors : dict
+        Each layer's preprocessing chain.
+    strategies : dict
+        The strategies to refit, by name.
+    settings : Settings
+        The run's settings (``design: fractions``, ``seed``).
+    times, grid
+        A survival outcome's evaluation times.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns: strategy, split, fraction, n_train, n_test, every metric, and note (why a subsample could
+        not be fit).
     """
     from moflow.design.samplesize import subsample_training
     from moflow.evaluate import run_fold, score_predictions, split_members
@@ -155,9 +228,27 @@ def learning_points(
 
 
 def riley_floor(cohort: Cohort, board: pd.DataFrame, n_parameters: int, metric: str) -> dict:
-    """Riley et al.'s minimum sample size for a model with ``n_parameters`` candidate parameters (the MOFA
-    factors: the compact predictor), the cohort's prevalence or event rate and the best CV score (the C
-    statistic, or R2, the criteria are built on; 0.7 / 0.25 where the scores are not those).
+    """Riley et al.'s minimum sample size for a model with ``n_parameters`` candidate parameters.
+
+    The parameters are the MOFA factors (the compact predictor); the criteria use the cohort's prevalence or
+    event rate and the best CV score (the C statistic, or R2, the criteria are built on; 0.7 / 0.25 where the
+    scores are not those).
+
+    Parameters
+    ----------
+    cohort : Cohort
+        The cohort: the outcome of its training samples and the task.
+    board : pandas.DataFrame
+        The scoreboard, best first.
+    n_parameters : int
+        The candidate predictor parameters.
+    metric : str
+        The learning curves' metric (unused: the criteria read ``roc_auc``, ``harrell_c`` or ``r2``).
+
+    Returns
+    -------
+    dict
+        ``n`` (the minimum sample size) and ``basis`` (the model and values it assumes, as text).
     """
     from moflow.design.riley import riley_binary, riley_continuous, riley_survival
 
@@ -195,9 +286,26 @@ def riley_floor(cohort: Cohort, board: pd.DataFrame, n_parameters: int, metric: 
 
 
 def size_row(fit: dict, need: dict, observed: pd.DataFrame, kind: str) -> dict:
-    """The sample-size verdict of one strategy: the extrapolated size, or, where the pilot's own training
-    sizes already reach the target (mean score at a drawn size), that smallest drawn size, not a curve read
-    below the data.
+    """The sample-size verdict of one strategy.
+
+    The extrapolated size, or, where the pilot's own training sizes already reach the target (mean score at
+    a drawn size), that smallest drawn size, not a curve read below the data.
+
+    Parameters
+    ----------
+    fit : dict
+        The strategy's fitted learning curve (:func:`moflow.design.samplesize.fit_learning_curve`; unused).
+    need : dict
+        Its size for the target (:func:`moflow.design.samplesize.size_for_target`).
+    observed : pandas.DataFrame
+        The strategy's points (columns ``n_train`` and ``score``).
+    kind : str
+        ``"gain"`` (higher is better) or ``"error"``.
+
+    Returns
+    -------
+    dict
+        ``n_training``, ``n_low``, ``n_high`` and ``status``.
     """
     means = observed.groupby("n_train")["score"].mean().sort_index()
     reached = means[means >= need["target"]] if kind == "gain" else means[means <= need["target"]]
@@ -222,10 +330,33 @@ def sample_size_design(
     cohort: Cohort,
     settings: Settings,
 ) -> dict:
-    """The learning curves: the fold jobs' ``points`` and the full-size scores of the same splits
-    (``scores``, the fold scores of the evaluation), an inverse power law per strategy with a split
-    bootstrap, extrapolated to the target score; Riley's minimum sample size as a floor.
-    {points, curve, sample_size}.
+    """The learning curves and the sample-size table, with Riley's minimum sample size as a floor.
+
+    The fold jobs' ``points`` and the full-size scores of the same splits (``scores``, the fold scores of the
+    evaluation), an inverse power law per strategy with a split bootstrap, extrapolated to the target score;
+    Riley's minimum sample size as a floor.
+
+    Parameters
+    ----------
+    points : pandas.DataFrame
+        The fold jobs' learning-curve points (:func:`learning_points`).
+    scores : pandas.DataFrame
+        The evaluation's fold scores (the full training sides).
+    splits : pandas.DataFrame
+        The CV splits of the evaluation.
+    board : pandas.DataFrame
+        The scoreboard, best first.
+    cohort : Cohort
+        The cohort.
+    settings : Settings
+        The run's settings (design, evaluation folds, MOFA factors, seed).
+
+    Returns
+    -------
+    dict
+        {points, curve, sample_size}: the points with the full-size ones (the metric as ``score``), each
+        strategy's predicted curve with its band, and the sample-size table (one row per strategy and one
+        for Riley's minimum).
     """
     from moflow.design.samplesize import fit_learning_curve, predict_score, size_for_target, size_levels
     from moflow.evaluate import split_members

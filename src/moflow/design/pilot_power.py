@@ -1,6 +1,7 @@
-"""Per-layer power on this cohort as a pilot (rule design_power): the two outcome groups the power compares
-(:func:`design_groups`), each layer's power curve in the MultiPower model (:mod:`moflow.design.power`) and the
-joint designs across layers, as two tables (:func:`power_design`).
+"""Per-layer power on this cohort as a pilot (rule design_power).
+
+The two outcome groups the power compares (:func:`design_groups`), each layer's power curve in the MultiPower
+model (:mod:`moflow.design.power`) and the joint designs across layers, as two tables (:func:`power_design`).
 """
 
 from __future__ import annotations
@@ -19,10 +20,11 @@ POWER_KIND = {"rnaseq_counts": "counts", "binary": "binary"}  # every other laye
 
 
 def design_groups(cohort: Cohort) -> tuple[pd.Series, tuple[str, str], str]:
-    """The two groups per-layer power compares, on the training samples: a binary outcome's classes
-    (the positive one second); a multiclass outcome's two largest classes; a continuous outcome split
-    at its median (low / high); a survival outcome's event status (censored / event). Returns
-    (groups, (first, second), how).
+    """The two groups per-layer power compares, on the training samples.
+
+    A binary outcome's classes (the positive one second); a multiclass outcome's two largest classes; a
+    continuous outcome split at its median (low / high); a survival outcome's event status (censored /
+    event). Returns (groups, (first, second), how).
     """
     y = cohort.y.loc[cohort.train]
     if cohort.task == "survival":
@@ -44,10 +46,27 @@ def design_groups(cohort: Cohort) -> tuple[pd.Series, tuple[str, str], str]:
 def power_design(
     raw: dict[str, pd.DataFrame], layers: dict[str, pd.DataFrame], cohort: Cohort, settings: Settings
 ) -> dict:
-    """Power per layer and the joint design: {power (layer x samples per group), joint (each layer alone and
-    both joint designs)}. Count layers use their raw counts (the negative-binomial model) and binary
-    layers their 0/1 calls (two proportions), of the features preprocessing keeps; other layers their
-    preprocessed values (t test on the scale analysed).
+    """Power per layer and the joint design.
+
+    Count layers use their raw counts (the negative-binomial model) and binary layers their 0/1 calls (two
+    proportions), of the features preprocessing keeps; other layers their preprocessed values (t test on the
+    scale analysed).
+
+    Parameters
+    ----------
+    raw : dict of str to pandas.DataFrame
+        Each layer's raw matrix (samples x features): the counts and 0/1 calls.
+    layers : dict of str to pandas.DataFrame
+        Each layer's preprocessed matrix (samples x features).
+    cohort : Cohort
+        The cohort: its outcome groups (:func:`design_groups`) and layers' kinds.
+    settings : Settings
+        The run's settings (``design``: sizes, FDR, effect threshold, target and minimum power, costs).
+
+    Returns
+    -------
+    dict
+        {power (layer x samples per group), joint (each layer alone and both joint designs)}.
     """
     from moflow.design.power import effect_sizes, joint_design, layer_power_curve, samples_needed, storey_pi0
 

@@ -1,5 +1,6 @@
-"""How many samples does the study need? Per-layer power and the joint design across layers, after
-MultiPower (Tarazona et al., Nat Commun 2020).
+"""How many samples does the study need? Per-layer power and the joint design across layers.
+
+After MultiPower (Tarazona et al., Nat Commun 2020).
 
 From a pilot cohort's layer and a two-group outcome, :func:`effect_sizes` estimates per feature what
 the power formula of the layer's kind needs; :func:`feature_power` gives each feature's power of a
@@ -83,15 +84,33 @@ def _group_stats(V: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def effect_sizes(X: pd.DataFrame, groups: pd.Series, kind: str, *, order=None, normalize: bool = True) -> pd.DataFrame:
-    """Per feature of the pilot layer ``X`` (samples x features), the effect of group 2 versus group 1
-    and what :func:`feature_power` needs.
+    """The effect of group 2 versus group 1 per feature of ``X``, and what :func:`feature_power` needs.
 
-    ``groups`` is matched to ``X`` by sample ID (samples without a group are left out); it must have
-    exactly two classes among them (for more, subset to the pair or pass ``order=(group1, group2)``).
-    Group 1 is ``order[0]``: the first category of a categorical, else the first label when sorted.
+    Parameters
+    ----------
+    X : pandas.DataFrame
+        The pilot layer (samples x features).
+    groups : pandas.Series
+        The group of each sample, matched to ``X`` by sample ID (samples without a group are left out); it
+        must have exactly two classes among them (for more, subset to the pair or pass
+        ``order=(group1, group2)``).
+    kind : str
+        The layer's kind: ``"counts"``, ``"continuous"`` or ``"binary"``.
+    order : tuple, optional
+        (group 1, group 2). Group 1 is ``order[0]``: by default the first category of a categorical, else
+        the first label when sorted.
+    normalize : bool
+        Counts only: scale every sample to the median library size first.
 
-    Columns: ``feature``, ``effect``, ``n1``, ``n2`` (observed values per group), ``pvalue`` (the pilot's
-    own test, for the estimate of pi0) and by kind:
+    Returns
+    -------
+    pandas.DataFrame
+        Columns: ``feature``, ``effect``, ``n1``, ``n2`` (observed values per group), ``pvalue`` (the
+        pilot's own test, for the estimate of pi0) and by kind (below).
+
+    Notes
+    -----
+    The columns by kind:
 
     * ``"counts"``: ``mean1``, ``mean2`` (per-group mean counts; a mean of 0 is replaced by half a count
       over the group, ``0.5/n_g``), ``dispersion`` (a common negative-binomial ``phi`` per feature by the
@@ -175,17 +194,32 @@ def _standardized(es: pd.DataFrame, kind: str) -> np.ndarray:
 
 
 def feature_power(es: pd.DataFrame, kind: str, n_per_group: int | np.ndarray, alpha: float | np.ndarray) -> np.ndarray:
-    """Power per feature (row of ``es``) of a two-sided test at level ``alpha`` with ``n_per_group``
-    samples in each group (scalars or arrays over the features).
+    """Power per feature (row of ``es``) of a two-sided test at level ``alpha``.
 
+    Parameters
+    ----------
+    es : pandas.DataFrame
+        The effect-size table (:func:`effect_sizes`).
+    kind : str
+        The layer's kind: ``"counts"``, ``"continuous"`` or ``"binary"``.
+    n_per_group : int or numpy.ndarray
+        Samples in each group (a scalar or an array over the features); at least 2.
+    alpha : float or numpy.ndarray
+        The per-test level (a scalar or an array over the features), in [0, 1].
+
+    Returns
+    -------
+    numpy.ndarray
+        The power of each feature; NaN where the feature has no effect estimate.
+
+    Notes
+    -----
     * counts: Wald test of ``beta = ln(mu2/mu1)`` (``effect * ln 2``), standard error
       ``sqrt((1/mu1 + phi)/n + (1/mu2 + phi)/n)``; power ``Phi(z - c) + Phi(-z - c)``, ``c = z_{1-alpha/2}``.
     * continuous: two-sample t test, ``df = 2n - 2``, noncentrality ``d sqrt(n/2)``, both tails of the
       noncentral t (as statsmodels' ``TTestIndPower``).
     * binary: normal test of Cohen's ``h = 2 asin sqrt(p2) - 2 asin sqrt(p1)``, ``z = |h| sqrt(n/2)`` (as
       statsmodels' ``NormalIndPower`` with ``proportion_effectsize``).
-
-    NaN where the feature has no effect estimate.
     """
     _columns(es, kind)
     from scipy import stats
@@ -227,13 +261,31 @@ def expected_fdr(alpha: float, avg_power: float, pi0: float) -> float:
 
 
 def fdr_alpha(power_fn: Callable[[float], float], m: int, pi0: float, fdr: float) -> float:
-    """The per-test level ``alpha`` at which the expected FDR of ``m`` tests, a share ``pi0`` of them null,
-    equals ``fdr``: ``pi0 alpha / (pi0 alpha + (1 - pi0) power_fn(alpha)) = fdr`` (Pounds & Cheng, 2005),
-    with ``power_fn(alpha)`` the average power of the non-null features at level ``alpha`` (increasing).
+    """The per-test level ``alpha`` at which the expected FDR of ``m`` tests equals ``fdr``.
 
-    Bisection on ``log(alpha)`` over [1e-20, 1] to a relative width of 1e-13. Returns 1.0 when even
-    ``alpha = 1`` keeps the FDR at the target (``pi0 <= fdr``), and 0.0 when no level does or when fewer
-    than one of the ``m`` features is non-null (``m (1 - pi0) < 1``): nothing can be discovered.
+    A share ``pi0`` of the tests is null. The solution of
+    ``pi0 alpha / (pi0 alpha + (1 - pi0) power_fn(alpha)) = fdr`` (Pounds & Cheng, 2005), with ``power_fn(alpha)``
+    the average power of the non-null features at level ``alpha`` (increasing).
+
+    Bisection on ``log(alpha)`` over [1e-20, 1] to a relative width of 1e-13.
+
+    Parameters
+    ----------
+    power_fn : callable
+        alpha -> the average power of the non-null features at that level (increasing).
+    m : int
+        The number of tests (features).
+    pi0 : float
+        The share of null features, in [0, 1].
+    fdr : float
+        The target FDR, in (0, 1).
+
+    Returns
+    -------
+    float
+        The level; 1.0 when even ``alpha = 1`` keeps the FDR at the target (``pi0 <= fdr``), and 0.0 when
+        no level does or when fewer than one of the ``m`` features is non-null (``m (1 - pi0) < 1``):
+        nothing can be discovered.
     """
     if not 0 < fdr < 1:
         raise InputError(f"The target FDR must lie in (0, 1), not {fdr}.")
@@ -264,9 +316,32 @@ def fdr_alpha(power_fn: Callable[[float], float], m: int, pi0: float, fdr: float
 def layer_power_curve(
     es: pd.DataFrame, kind: str, sizes, fdr: float = 0.05, pi0: float | None = None, effect_threshold: float = 0.0
 ) -> pd.DataFrame:
-    """Average power over the layer's non-null features at each ``n`` per group in ``sizes``, each at the
-    per-test level that holds the expected FDR at ``fdr`` (:func:`fdr_alpha`).
+    """Average power over the layer's non-null features at each ``n`` per group in ``sizes``.
 
+    Each at the per-test level that holds the expected FDR at ``fdr`` (:func:`fdr_alpha`).
+
+    Parameters
+    ----------
+    es : pandas.DataFrame
+        The layer's effect-size table (:func:`effect_sizes`).
+    kind : str
+        The layer's kind: ``"counts"``, ``"continuous"`` or ``"binary"``.
+    sizes : sequence of int
+        The samples per group to evaluate.
+    fdr : float
+        The target FDR.
+    pi0 : float, optional
+        The share of null features (see below).
+    effect_threshold : float
+        The smallest ``|effect|`` of a non-null feature; 0: non-null features by ``pi0`` (see below).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per size (columns below).
+
+    Notes
+    -----
     Which features are non-null, and ``pi0``:
 
     * ``effect_threshold > 0``: the features with ``|effect| >= effect_threshold`` (in the kind's effect
@@ -407,7 +482,7 @@ def _cost_design(tables: dict[str, pd.Series], target: float, min_power: float, 
     prob = pulp.LpProblem("joint_design", pulp.LpMinimize)
     x = {(i, n): pulp.LpVariable(f"x_{i}_{n}", cat="Binary") for i, k in enumerate(layers) for n in ok[k].index}
     prob += pulp.lpSum(costs[layers[i]] * n * v for (i, n), v in x.items())
-    for i, k in enumerate(layers):
+    for i, _k in enumerate(layers):
         prob += pulp.lpSum(v for (j, _), v in x.items() if j == i) == 1
     prob += pulp.lpSum(float(ok[layers[i]][n]) * v for (i, n), v in x.items()) >= len(layers) * target
     status = pulp.LpStatus[prob.solve(pulp.PULP_CBC_CMD(msg=False))]
@@ -438,13 +513,27 @@ def joint_design(
       every layer's power is at least ``min_power`` and their mean at least ``target_power``.
     * ``"cost_optimal"``: one ``n`` per layer from its curve's sizes, by an integer programme (binary
       ``x[layer, n]``, one chosen per layer; CBC through PuLP) minimising ``sum(cost_l * n_l)`` subject to
-      the same two power constraints. ``costs``: layer -> cost per sample (default 1 each); ``n_l`` is per
-      group, so a two-group study costs twice the total (the optimum is the same).
+      the same two power constraints. ``n_l`` is per group, so a two-group study costs twice the total
+      (the optimum is the same).
 
-    Each design: ``feasible``, ``n_per_group`` and ``power`` (dicts by layer), ``mean_power``,
-    ``total_cost`` (``sum(cost_l * n_l)``, NaN when infeasible) and a ``message`` (saying why, when
-    infeasible); the cost-optimal one adds ``solver_status``. The result also repeats ``target_power``,
-    ``min_power`` and ``costs``.
+    Parameters
+    ----------
+    curves : dict of str to pandas.DataFrame
+        Each layer's power curve (columns ``n_per_group`` and ``power``).
+    target_power : float
+        The least mean power over the layers, in [0, 1].
+    min_power : float
+        The least power of every layer, in [0, 1].
+    costs : dict, optional
+        Layer -> cost per sample (default 1 each).
+
+    Returns
+    -------
+    dict
+        ``equal_n`` and ``cost_optimal``, each design: ``feasible``, ``n_per_group`` and ``power`` (dicts by
+        layer), ``mean_power``, ``total_cost`` (``sum(cost_l * n_l)``, NaN when infeasible) and a
+        ``message`` (saying why, when infeasible); the cost-optimal one adds ``solver_status``. The result
+        also repeats ``target_power``, ``min_power`` and ``costs``.
     """
     if not (0 <= min_power <= 1 and 0 <= target_power <= 1):
         raise InputError("min_power and target_power must lie in [0, 1].")

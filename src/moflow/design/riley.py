@@ -68,6 +68,24 @@ def riley_binary(
     (S = R2cs / (R2cs + optimism max R2cs), n as in criterion 1); 3: the overall risk within +-``margin``
     (n = (1.96 / margin)^2 phi (1 - phi)). The answer is the largest. Give ``r2_cs`` (adjusted Cox-Snell R2) or
     ``c_statistic`` (converted by :func:`r2cs_from_c_statistic`).
+
+    Parameters
+    ----------
+    n_parameters : int
+        The candidate predictor parameters.
+    prevalence : float
+        The outcome proportion phi, in (0, 1).
+    c_statistic, r2_cs : float, optional
+        The anticipated C-statistic or adjusted Cox-Snell R2; exactly one.
+    shrinkage, optimism, margin : float
+        The targets of criteria 1, 2 and 3.
+
+    Returns
+    -------
+    dict
+        ``n`` (the minimum sample size), ``events``, ``epp`` (events per parameter), ``criteria`` (a table
+        by criterion: n, shrinkage, events, epp), ``r2_cs``, ``r2_source``, ``max_r2_cs``, ``nagelkerke_r2``,
+        ``shrinkage`` and ``binding`` (the criterion that sets ``n``).
     """
     if (r2_cs is None) == (c_statistic is None):
         raise ValueError("give exactly one of r2_cs and c_statistic")
@@ -103,8 +121,9 @@ def riley_binary(
 
 
 def r2cs_from_c_index(c_index: float, events_per_person: float) -> float:
-    """Approximate Cox-Snell R2 of a Cox model from its C-index (Riley et al. 2019 part II, section 4): Royston's D
-    from the C-index (Jinks et al. 2015: D = 5.50 (C - 0.5) + 10.26 (C - 0.5)^3), R2_D = D^2/kappa^2 /
+    """Approximate Cox-Snell R2 of a Cox model from its C-index (Riley et al. 2019 part II, section 4).
+
+    Royston's D from the C-index (Jinks et al. 2015: D = 5.50 (C - 0.5) + 10.26 (C - 0.5)^3), R2_D = D^2/kappa^2 /
     (pi^2/6 + D^2/kappa^2) with kappa^2 = 8/pi, taken as Kent & O'Quigley's R2 so that LR = -E ln(1 - R2_D) and
     R2cs = 1 - exp(-LR/n) = 1 - (1 - R2_D)^(E/n). An approximation; an R2cs reported by a previous study is better.
     """
@@ -139,6 +158,31 @@ def riley_survival(
     sqrt(rate / (n mean_followup))) timepoint), lies within +-``margin`` of the risk (pmsampsize only reports the
     interval at the final n, given as ``risk_interval``). Give ``r2_cs`` or ``c_statistic`` (Harrell's C-index,
     converted by :func:`r2cs_from_c_index`).
+
+    Parameters
+    ----------
+    n_parameters : int
+        The candidate predictor parameters.
+    rate : float, optional
+        Events per person-time; or give ``event_fraction`` (exactly one of the two).
+    mean_followup : float
+        The mean follow-up per person.
+    timepoint : float
+        The time at which criterion 3 bounds the risk.
+    r2_cs, c_statistic : float, optional
+        The anticipated Cox-Snell R2 or Harrell's C-index; exactly one.
+    event_fraction : float, optional
+        Events per person over the follow-up.
+    shrinkage, optimism, margin : float
+        The targets of criteria 1, 2 and 3.
+
+    Returns
+    -------
+    dict
+        ``n`` (the minimum sample size), ``events``, ``epp`` (events per parameter), ``person_time``,
+        ``criteria`` (a table by criterion), ``r2_cs``, ``r2_source``, ``max_r2_cs``, ``nagelkerke_r2``,
+        ``shrinkage``, ``risk`` (at ``timepoint``), ``risk_interval`` and ``binding`` (the criterion that sets
+        ``n``).
     """
     if (rate is None) == (event_fraction is None):
         raise ValueError("give exactly one of rate and event_fraction")
@@ -213,6 +257,27 @@ def riley_continuous(
     p) / (n - 1); 2: R2app - R2adj <= ``optimism``, n = 1 + p (1 - R2) / optimism; 3: the residual SD within a
     multiplicative margin ``mmoe`` (chi-square interval); 4: the mean outcome within ``mmoe``
     (intercept + t_{0.975, n-p-1} sqrt(sd^2 (1 - R2) / n) <= mmoe intercept). ``r2`` is the adjusted R2.
+
+    Parameters
+    ----------
+    n_parameters : int
+        The candidate predictor parameters p.
+    r2 : float
+        The anticipated adjusted R2, in (0, 1).
+    intercept : float
+        The mean outcome (non-zero: criterion 4 is relative to it).
+    sd : float
+        The outcome's standard deviation (positive).
+    shrinkage, optimism : float
+        The targets of criteria 1 and 2.
+    mmoe : float
+        The multiplicative margin of error of criteria 3 and 4.
+
+    Returns
+    -------
+    dict
+        ``n`` (the minimum sample size), ``spp`` (samples per parameter), ``criteria`` (a table by criterion:
+        n, shrinkage, spp), ``shrinkage`` (expected at ``n``) and ``binding`` (the criterion that sets ``n``).
     """
     from scipy.stats import chi2, t
 

@@ -34,6 +34,22 @@ def subsample_training(train: list[str], strata: np.ndarray | pd.Series, fractio
     ``round(fraction * n_stratum)`` samples, at least 2 (all of a stratum of one). The samples of a stratum are put
     in a random order that depends only on the seed and the sample names, and the first ones are kept: the same seed
     gives the same subsample, and a smaller fraction gives a subset of a larger one's (nested).
+
+    Parameters
+    ----------
+    train : list of str
+        The split's training samples.
+    strata : numpy.ndarray or pandas.Series
+        The stratum of each training sample; none may be missing.
+    fraction : float
+        The share of each stratum kept, in (0, 1].
+    seed : int
+        The random seed.
+
+    Returns
+    -------
+    list of str
+        The kept samples, in the order of ``train``.
     """
     if not 0 < fraction <= 1:
         raise ValueError(f"fraction must be in (0, 1], got {fraction}")
@@ -62,9 +78,24 @@ def learning_curve(
 ) -> pd.DataFrame:
     """Per-split held-out scores at several training fractions (the same splits, training sets subsampled).
 
-    ``fit_and_score(train, test)`` trains on ``train`` and returns the score on ``test``. Returns one row per split
-    and fraction: ``split``, ``fraction``, ``n_train``, ``score`` (the input of :func:`fit_learning_curve`, with
-    ``groups=split``).
+    Parameters
+    ----------
+    splits : sequence of tuple
+        The splits, each (training samples, held-out samples).
+    strata : pandas.Series
+        The stratum of each sample (:func:`subsample_training`).
+    fractions : sequence of float
+        The training fractions.
+    fit_and_score : callable
+        ``fit_and_score(train, test)`` trains on ``train`` and returns the score on ``test``.
+    seed : int
+        The random seed of the first split's subsamples (split ``i`` uses ``seed + i``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per split and fraction: ``split``, ``fraction``, ``n_train``, ``score`` (the input of
+        :func:`fit_learning_curve`, with ``groups=split``).
     """
     rows = []
     for i, (train, test) in enumerate(splits):
@@ -79,8 +110,10 @@ def _curve(n, a, b, c, sign):
 
 
 def _levels(n: np.ndarray) -> np.ndarray:
-    """Level of each point's training size: sizes within 10% of a level's smallest size share it (stratified
-    subsamples of one fraction differ by a sample or two between splits).
+    """Level of each point's training size.
+
+    Sizes within 10% of a level's smallest size share it (stratified subsamples of one fraction differ by a
+    sample or two between splits).
     """
     sizes = np.unique(n)
     level, start, of_size = -1, -np.inf, {}
@@ -92,16 +125,19 @@ def _levels(n: np.ndarray) -> np.ndarray:
 
 
 def size_levels(n) -> int:
-    """How many distinct training sizes ``n`` holds (sizes within 10% of each other count once): a curve
-    needs at least 3.
+    """How many distinct training sizes ``n`` holds (sizes within 10% of each other count once).
+
+    A curve needs at least 3.
     """
     n = np.asarray(n, float)
     return int(_levels(n).max()) + 1 if len(n) else 0
 
 
 def _sigma(n: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Per-point standard deviation for the weights: the SD of the scores at the point's training-size level
-    (floored at a quarter of their median) where every level has at least 3 points, else proportional to n^-1/2.
+    """Per-point standard deviation for the weights.
+
+    The SD of the scores at the point's training-size level (floored at a quarter of their median) where every
+    level has at least 3 points, else proportional to n^-1/2.
     """
     lev = _levels(n)
     counts = np.bincount(lev)
@@ -116,7 +152,9 @@ def _sigma(n: np.ndarray, y: np.ndarray) -> np.ndarray:
 def _profile(
     x: np.ndarray, y: np.ndarray, w: np.ndarray, sign: float, a_bounds: tuple[float, float]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """For fixed c (each column of ``x`` = n^-c, points in rows) the curve is linear in (a, b): the least
+    """The least weighted SSE over a in ``a_bounds`` and b >= 0 for fixed c, exactly.
+
+    For fixed c (each column of ``x`` = n^-c, points in rows) the curve is linear in (a, b): the least
     weighted SSE over a in ``a_bounds`` and b >= 0, exactly (a convex quadratic on a box: the free optimum
     where feasible, else the best of the optima on the edges a = bound and b = 0). Returns (sse, a, b), one
     value per column.
@@ -149,8 +187,9 @@ _LOG_C = (np.log(1e-3), np.log(5.0))
 
 
 def _fit_once(n: np.ndarray, y: np.ndarray, sign: float, a_bounds: tuple[float, float]) -> np.ndarray:
-    """(a, b, c) of one weighted least-squares fit of ``a - sign b n^-c`` (a in ``a_bounds``, b > 0, c in
-    [0.001, 5]) by variable projection: for each c the best (a, b) is exact (:func:`_profile`), so only c is
+    """(a, b, c) of one weighted least-squares fit of ``a - sign b n^-c``, by variable projection.
+
+    a in ``a_bounds``, b > 0, c in [0.001, 5]. For each c the best (a, b) is exact (:func:`_profile`), so only c is
     searched, on a log grid refined four times around its best point (log c to within 1e-4). The same
     optimum as a bounded curve_fit from a good start, in a fraction of its time
     (bench/results/learning_curve_fit.md); raises ValueError with fewer than 3 distinct training sizes.
@@ -262,7 +301,20 @@ def fit_learning_curve(
 def predict_score(fit: dict, n_new, level: float = 0.95) -> pd.DataFrame:
     """Point prediction and bootstrap percentile interval of the score at each ``n_new``.
 
-    Columns ``n``, ``score``, ``low``, ``high``, ``extrapolated`` (n beyond the largest observed training size).
+    Parameters
+    ----------
+    fit : dict
+        A fitted curve (:func:`fit_learning_curve`).
+    n_new : float or array-like
+        The training sizes.
+    level : float
+        The interval's coverage.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``n``, ``score``, ``low``, ``high``, ``extrapolated`` (n beyond the largest observed training
+        size).
     """
     nn = np.atleast_1d(np.asarray(n_new, float))
     sign = _KINDS[fit["kind"]]
@@ -288,10 +340,25 @@ def _size(a, b, c, sign, target, n_max):
 def size_for_target(fit: dict, target: float, n_max: float = 1e6, level: float = 0.95) -> dict:
     """The training size at which the fitted curve reaches ``target``, with its bootstrap interval.
 
-    Returns ``target``, ``n_exact`` (the solution of the fitted curve; inf when not reachable), ``n`` (rounded up),
-    ``low``/``high`` (percentiles over the bootstrap fits, unreachable ones counted as inf), ``reachable``,
-    ``boot_unreachable`` (share of bootstrap fits that never reach the target) and ``status``: ``"reachable"``,
-    ``"not reachable: asymptote a=... below target"`` (above, for an error) or ``"not reachable within n_max"``.
+    Parameters
+    ----------
+    fit : dict
+        A fitted curve (:func:`fit_learning_curve`).
+    target : float
+        The target score.
+    n_max : float
+        Sizes beyond it count as not reachable.
+    level : float
+        The interval's coverage.
+
+    Returns
+    -------
+    dict
+        ``target``, ``n_exact`` (the solution of the fitted curve; inf when not reachable), ``n`` (rounded up),
+        ``low``/``high`` (percentiles over the bootstrap fits, unreachable ones counted as inf), ``reachable``,
+        ``boot_unreachable`` (share of bootstrap fits that never reach the target) and ``status``:
+        ``"reachable"``, ``"not reachable: asymptote a=... below target"`` (above, for an error) or
+        ``"not reachable within n_max"``.
     """
     sign = _KINDS[fit["kind"]]
     p = fit["params"]

@@ -1,6 +1,8 @@
-"""One multi-omics pathway table: signed z-scores per layer, combined by Stouffer's method, and beside
-it by Brown's method with the directional penalty of DPM (ActivePathways), which accounts for
-correlated layers; :func:`combine_sources` makes it of the MOFA factors' and the models' tables.
+"""One multi-omics pathway table: the layers' signed z-scores combined by Stouffer's and Brown's methods.
+
+Signed z-scores per layer, combined by Stouffer's method, and beside it by Brown's method with the
+directional penalty of DPM (ActivePathways), which accounts for correlated layers;
+:func:`combine_sources` makes it of the MOFA factors' and the models' tables.
 """
 
 from __future__ import annotations
@@ -14,8 +16,9 @@ from moflow.stats import bh
 
 
 def signed_z(stat: np.ndarray, p: np.ndarray) -> np.ndarray:
-    """Z = sign(stat) * Phi^-1(1 - p/2): standard normal under the null when p is conditional on the
-    sign (GSEA's nominal p) or two-sided.
+    """Z = sign(stat) * Phi^-1(1 - p/2), p clipped to [1e-300, 1].
+
+    Standard normal under the null when p is conditional on the sign (GSEA's nominal p) or two-sided.
     """
     from scipy import stats  # here, not at the top: the Snakefile imports this module
 
@@ -34,6 +37,21 @@ def combine_layers(table: pd.DataFrame, *, by: list[str], alpha: float = 0.05) -
     below ``alpha``, with the combined sign. With ``z_conditional`` in the table (see
     :func:`conditional_prerank`), the conditional z-scores are combined the same way (a layer where
     the set had too few genes left counts as z = 0).
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Per-layer results (columns layer, term, nes, fdr, the ``by`` columns, ``z`` or ``p``).
+    by : list of str
+        The grouping columns; BH is applied within each group.
+    alpha : float
+        The FDR level of ``layers_significant``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (by..., term): z, p, fdr, mean_nes, n_layers, layers, layers_significant (and the
+        conditional columns), rank, direction and one ``z_<layer>`` column per layer.
     """
     from scipy import stats  # here, not at the top: the Snakefile imports this module
 
@@ -122,8 +140,9 @@ def _m2lp_mehler(side: int) -> np.ndarray:
 
 
 def m2lp_covariance(rho, *, side: int = 2) -> np.ndarray:
-    """Cov(-2 ln p_i, -2 ln p_j) for the p-values of two standard normal statistics with correlation
-    ``rho`` (Brown 1975): two-sided p (``side=2``, an even function of rho, 3.907 rho^2 + ...; 4 at
+    """Cov(-2 ln p_i, -2 ln p_j) for the p-values of two standard normal statistics with correlation ``rho``.
+
+    Brown (1975): two-sided p (``side=2``, an even function of rho, 3.907 rho^2 + ...; 4 at
     |rho| = 1) or one-sided (``side=1``, Kost & McDermott 2002). Exact up to the series truncation
     (about 1e-4); the same quantity as poolr's ``mvnconv(target="m2lp")`` lookup table.
     """
@@ -134,8 +153,10 @@ def m2lp_covariance(rho, *, side: int = 2) -> np.ndarray:
 
 
 def _pair_correlations(z: np.ndarray, min_terms: int) -> tuple[np.ndarray, np.ndarray]:
-    """Pearson correlations of the columns of ``z`` (terms x layers, NaN where not tested) over the
-    terms tested in both layers; 0 (independent) where fewer than ``min_terms`` or a constant column.
+    """Pearson correlations of the columns of ``z`` (terms x layers, NaN where not tested).
+
+    Each pair over the terms tested in both layers; 0 (independent) where fewer than ``min_terms``
+    or a constant column.
     """
     n_layers = z.shape[1]
     rho, n = np.zeros((n_layers, n_layers)), np.zeros((n_layers, n_layers), dtype=int)
@@ -154,8 +175,9 @@ def _pair_correlations(z: np.ndarray, min_terms: int) -> tuple[np.ndarray, np.nd
 
 
 def _levels(by: list[str]):
-    """The groupby ``level`` of the ``by`` columns in a (by..., term) index: a scalar for one column
-    (keys stay scalars), a list otherwise.
+    """The groupby ``level`` of the ``by`` columns in a (by..., term) index.
+
+    A scalar for one column (keys stay scalars), a list otherwise.
     """
     return 0 if len(by) == 1 else list(range(len(by)))
 
@@ -170,9 +192,25 @@ def _z_wide(table: pd.DataFrame, by: list[str]) -> pd.DataFrame:
 
 
 def layer_correlations(table: pd.DataFrame, *, by: list[str], min_terms: int = 10) -> pd.DataFrame:
-    """Per group ``by`` and pair of layers: the number of terms tested in both, the correlation of
-    their z-scores (0 where fewer than ``min_terms``: treated as independent) and the covariance of
-    their -2 ln p it implies (:func:`m2lp_covariance`), as :func:`brown_combine` uses them.
+    """Per group ``by`` and pair of layers: the correlations :func:`brown_combine` uses.
+
+    The number of terms tested in both, the correlation of their z-scores (0 where fewer than
+    ``min_terms``: treated as independent) and the covariance of their -2 ln p it implies
+    (:func:`m2lp_covariance`), as :func:`brown_combine` uses them.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Per-layer results, as for :func:`combine_layers`.
+    by : list of str
+        The grouping columns.
+    min_terms : int
+        The fewest terms tested in both layers for a correlation to be estimated.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns by..., layer_a, layer_b, n_terms, rho, cov.
     """
     cols = [*by, "layer_a", "layer_b", "n_terms", "rho", "cov"]
     if table.empty:
@@ -211,6 +249,24 @@ def brown_combine(
     Columns: by..., term, p_brown, fdr_brown, chisq_brown (X), df_brown, scale_brown, n_layers,
     direction (sign of the DPM sum, or of sum_l z_l for plain Brown), layers_opposing (layers with own
     FDR < ``alpha`` whose sign opposes ``direction``).
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Per-layer results, as for :func:`combine_layers`.
+    by : list of str
+        The grouping columns (correlations and BH within each group).
+    alpha : float
+        The FDR level of ``layers_opposing``.
+    directional : bool
+        DPM (True) or plain Brown (False).
+    min_terms : int
+        The fewest terms tested in both layers for their correlation to be estimated.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (by..., term), the columns above.
     """
     from scipy import stats  # here, not at the top: the Snakefile imports this module
 

@@ -34,8 +34,10 @@ def residual_correlation_data(X: pd.DataFrame, factors: pd.DataFrame | pd.Series
 
 
 def mean_set_correlation(R: pd.DataFrame, sets: dict[str, list[str]]) -> pd.Series:
-    """Mean pairwise correlation of each set's members, from standardized columns ``R``:
-    sum_{i != j} r_ij = (|sum_j z_j|^2 / (n - 1) - m).
+    """Mean pairwise correlation of each set's members, from standardized columns ``R``.
+
+    sum_{i != j} r_ij = (|sum_j z_j|^2 / (n - 1) - m). 0 for a set with fewer than 2 members in
+    ``R`` or with fewer than 3 samples.
     """
     n = R.shape[0]
     out = {}
@@ -62,14 +64,34 @@ def competitive_test(
     min_size: int = 10,
     max_size: int = 500,
 ) -> pd.DataFrame:
-    """Competitive test of every set: are its members' scores larger (or smaller) than the others'?
+    """Competitive test of every set: whether its members' scores are larger (or smaller) than the others'.
 
     ``ranks=True``: Wilcoxon rank-sum with the correlation-adjusted variance of limma's
     ``rankSumTestWithCorrelation``; ``ranks=False``: CAMERA's two-sample t-statistic with variance
     inflation factor 1 + (m - 1) * rho (df = G - 2). ``correlation``: rho per set (Series, from
     :func:`mean_set_correlation`) or one value for all; negative estimates count as 0 (they would
-    shrink the variance below the independent case on noise alone). Two-sided p; the sign of ``statistic`` gives
-    the direction (positive: members score higher). BH-adjusted across the sets of this list.
+    shrink the variance below the independent case on noise alone). Two-sided p; the sign of
+    ``statistic`` gives the direction (positive: members score higher). BH-adjusted across the sets of
+    this list.
+
+    Parameters
+    ----------
+    scores : pandas.Series
+        Gene -> score (missing scores dropped, duplicated genes averaged).
+    gene_sets : dict of str to list of str
+        The sets; tested when their size among the scored genes lies in [min_size, max_size] (at
+        most G - 2).
+    correlation : pandas.Series or float
+        The inter-gene correlation rho, per set or one for all.
+    ranks : bool
+        Rank-sum test (True) or CAMERA's t-test (False).
+    min_size, max_size : int
+        The set size limits.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per tested set, columns :data:`COMPETITIVE_COLUMNS`.
     """
     from scipy import stats  # here, not at the top: the Snakefile imports this module
 
@@ -146,10 +168,39 @@ def competitive_lists(
     min_size: int = 10,
     max_size: int = 500,
 ) -> pd.DataFrame:
-    """:func:`competitive_test` of many lists keyed (layer, factor). With ``data`` (layer -> samples x
-    features) and ``factors`` (samples x factors), the inter-gene correlation of each set is
-    estimated from the layer's data after regressing out the factors; ``inter_gene_correlation``
-    (a number) fixes it instead (as CAMERA's preset 0.01).
+    """:func:`competitive_test` of many lists keyed (layer, factor).
+
+    With ``data`` (layer -> samples x features) and ``factors`` (samples x factors), the inter-gene
+    correlation of each set is estimated from the layer's data after regressing out the factors;
+    ``inter_gene_correlation`` (a number) fixes it instead (as CAMERA's preset 0.01).
+
+    Parameters
+    ----------
+    lists : dict of tuple to pandas.Series
+        {(layer, ...): feature scores}.
+    gene_sets : dict of str to list of str
+        The sets.
+    keys : list of str
+        The names of the key columns (one per element of a list's key).
+    gene_maps : dict of str to GeneMap, optional
+        Layer -> feature-to-gene map; a layer without one is tested on its feature IDs.
+    data : dict of str to pandas.DataFrame, optional
+        Layer -> samples x features.
+    factors : pandas.DataFrame, optional
+        Samples x factors, regressed out of ``data``.
+    inter_gene_correlation : float, optional
+        A fixed inter-gene correlation. Where it is None and ``data``, ``factors`` or the layer's
+        data is missing, the correlation is 0.
+    ranks : bool
+        Rank-sum test (True) or CAMERA's t-test (False).
+    min_size, max_size : int
+        The set size limits.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The key columns and :data:`COMPETITIVE_COLUMNS`, ranked by :func:`rank_results` on
+        ``statistic``.
     """
     out = []
     residuals: dict[str, pd.DataFrame] = {}

@@ -17,10 +17,29 @@ def download_library(
     msigdb_version: str = "2023.2.Hs",
     timeout: float = 10.0,
 ) -> dict[str, list[str]]:
-    """Fetch one gene-set library through gseapy (Enrichr library name, or MSigDB category such as
-    ``h.all``). The only function of the package that uses the network; the workflow calls it only
-    when config ``enrichment: download: enabled`` is true. Fails at once, with the fix, when the
-    server cannot be reached.
+    """Fetch one gene-set library through gseapy (Enrichr library name, or MSigDB category such as ``h.all``).
+
+    The only function of the package that uses the network; the workflow calls it only when config
+    ``enrichment: download: enabled`` is true. Fails at once, with the fix, when the server cannot be
+    reached.
+
+    Parameters
+    ----------
+    library : str
+        The Enrichr library name or MSigDB category.
+    source : str
+        ``enrichr`` or ``msigdb`` (:data:`DOWNLOAD_HOSTS`).
+    organism : str
+        Enrichr's organism.
+    msigdb_version : str
+        The MSigDB release.
+    timeout : float
+        Seconds to wait for the connection test.
+
+    Returns
+    -------
+    dict of str to list of str
+        Set name -> genes.
     """
     import socket
 

@@ -23,6 +23,17 @@ class GeneMap:
     ``None`` means the features are genes already. ``many_to_one`` says how the scores of several
     features of one gene become the gene's score: ``max_abs`` (the score with the largest absolute
     value, sign kept) or ``mean``.
+
+    Parameters
+    ----------
+    layer : str
+        The layer.
+    pairs : pandas.DataFrame, optional
+        Feature-gene links (columns feature, gene); None: the features are genes.
+    many_to_one : str
+        ``max_abs`` or ``mean`` (:data:`MANY_TO_ONE`).
+    source : str
+        Where the map comes from (the annotation file's path).
     """
 
     layer: str
@@ -32,10 +43,12 @@ class GeneMap:
 
     @classmethod
     def identity(cls, layer: str) -> GeneMap:
+        """The map of a layer whose features are genes already."""
         return cls(layer=layer)
 
     @property
     def is_identity(self) -> bool:
+        """Whether the features are genes already (no ``pairs``)."""
         return self.pairs is None
 
     def genes(self, features) -> list[str]:
@@ -60,8 +73,10 @@ class GeneMap:
         return d.drop_duplicates("gene").set_index("gene")["score"].sort_index()
 
     def matrix(self, X: pd.DataFrame) -> pd.DataFrame:
-        """A samples x features matrix -> samples x genes: the mean of the standardized features of
-        each gene (missing cells count as the feature's mean). Used for inter-gene correlations.
+        """A samples x features matrix -> samples x genes.
+
+        Each gene gets the mean of its standardized features (missing cells count as the feature's
+        mean). Used for inter-gene correlations.
         """
         if self.is_identity:
             return X
@@ -98,6 +113,30 @@ def gene_map_from_annotation(
     genes). ``one_to_many``: ``expand`` (the feature counts for every gene), ``first`` (the first
     gene listed, as for MaxQuant's leading gene) or ``drop`` (features of several genes are left
     out). ``features``: the layer's features, to check that the annotation describes them.
+
+    Parameters
+    ----------
+    annotation : pandas.DataFrame
+        The annotation table.
+    layer : str
+        The layer (in error messages and the map).
+    path : str
+        The annotation file (in error messages; the map's ``source``).
+    feature_column, gene_column : str
+        The columns of the feature IDs and of the genes.
+    separator : str
+        Separates several genes in one cell.
+    one_to_many : str
+        ``expand``, ``first`` or ``drop`` (:data:`ONE_TO_MANY`).
+    many_to_one : str
+        ``max_abs`` or ``mean`` (:data:`MANY_TO_ONE`).
+    features : list-like, optional
+        The layer's features; none of them with a gene raises InputError.
+
+    Returns
+    -------
+    GeneMap
+        The layer's map.
     """
     if one_to_many not in ONE_TO_MANY:
         raise InputError(
@@ -151,10 +190,26 @@ def build_gene_maps(
     *,
     features: dict[str, list] | None = None,
 ) -> dict[str, GeneMap]:
-    """One :class:`GeneMap` per layer that has genes: gene-symbol layers (omics sheet ``gene_ids``)
-    map to themselves, layers with an ``annotation`` in config through it.
+    """One :class:`GeneMap` per layer that has genes.
 
-    ``annotations``: layer -> the annotation table read by :func:`moflow.io.read_annotation`.
+    Gene-symbol layers (omics sheet ``gene_ids``) map to themselves, layers with an ``annotation`` in
+    config through it.
+
+    Parameters
+    ----------
+    omics : pandas.DataFrame
+        The omics sheet (columns ``layer``, optionally ``gene_ids``).
+    layer_settings : mapping of str to EnrichmentLayer
+        Config ``enrichment: layers``.
+    annotations : dict of str to pandas.DataFrame
+        Layer -> the annotation table read by :func:`moflow.io.read_annotation`.
+    features : dict of str to list, optional
+        Layer -> its features, checked against its annotation.
+
+    Returns
+    -------
+    dict of str to GeneMap
+        Layer -> map; layers without genes are left out.
     """
     maps = {}
     symbol = (

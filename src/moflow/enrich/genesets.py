@@ -6,7 +6,20 @@ from moflow.errors import InputError
 
 
 def parse_gmt(lines: list[str], *, path: str = "gene sets") -> dict[str, list[str]]:
-    """Parse GMT lines: name, description, genes (tab-separated). Bad lines are reported by number."""
+    """Parse GMT lines: name, description, genes (tab-separated). Bad lines are reported by number.
+
+    Parameters
+    ----------
+    lines : list of str
+        The file's lines; blank lines and lines starting with ``#`` are skipped.
+    path : str
+        The file, named in the error.
+
+    Returns
+    -------
+    dict of str to list of str
+        Set name -> its genes (duplicates removed, order kept).
+    """
     sets: dict[str, list[str]] = {}
     problems = []
     for i, line in enumerate(lines, start=1):
@@ -33,7 +46,24 @@ def parse_gmt(lines: list[str], *, path: str = "gene sets") -> dict[str, list[st
 
 
 def check_overlap(gene_sets: dict[str, list[str]], genes, *, path: str, layer: str, min_overlap: float) -> float:
-    """Fraction of the layer's genes that appear in any set; stop below ``min_overlap``."""
+    """Fraction of the layer's genes that appear in any set; stop below ``min_overlap``.
+
+    Parameters
+    ----------
+    gene_sets : dict of str to list of str
+        The collection.
+    genes : iterable of str
+        The layer's genes (or features).
+    path, layer : str
+        The collection's file and the layer, named in the error.
+    min_overlap : float
+        The smallest fraction accepted; below it InputError is raised.
+
+    Returns
+    -------
+    float
+        The fraction.
+    """
     genes = set(genes)
     in_sets = set().union(*gene_sets.values())
     frac = len(genes & in_sets) / max(len(genes), 1)

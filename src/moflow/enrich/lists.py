@@ -1,5 +1,7 @@
-"""Score lists to test: MOFA weights per (layer, factor), model coefficients per (layer, target); the
-MOFA lists of a plan (:func:`mofa_lists`) and the features the models scored (:func:`model_features`).
+"""Score lists to test: MOFA weights per (layer, factor), model coefficients per (layer, target).
+
+Also the MOFA lists of a plan (:func:`mofa_lists`) and the features the models scored
+(:func:`model_features`).
 """
 
 from __future__ import annotations
@@ -19,6 +21,22 @@ def weight_lists(
     view, factor, r2) is not tested in that layer: its weights there are shrunk to noise, and the
     order of noise follows the layer's gene-gene correlation, which a gene-permutation test
     mistakes for enrichment. Factors with all weights zero in a layer are skipped too.
+
+    Parameters
+    ----------
+    weights : pandas.DataFrame
+        MOFA weights (long: view, feature, factor, weight).
+    layers : iterable of str
+        The views to take.
+    variance : pandas.DataFrame, optional
+        Variance explained (view, factor, r2).
+    min_variance_explained : float
+        The threshold; 0 (or no ``variance``): every factor.
+
+    Returns
+    -------
+    dict
+        {(layer, factor): feature scores}.
     """
     keep = None
     if variance is not None and min_variance_explained > 0:
@@ -37,8 +55,10 @@ def weight_lists(
 
 
 def coefficient_lists(coefficients: pd.DataFrame, *, layers) -> dict[tuple[str, str], pd.Series]:
-    """A model's coefficient table (layer, feature, one column per target class) ->
-    {(layer, target): feature scores}.
+    """A model's coefficient table -> {(layer, target): feature scores}.
+
+    The table has columns layer, feature and one column per target class; only ``layers`` are
+    taken, and a (layer, target) whose coefficients are all zero is skipped.
     """
     targets = [c for c in coefficients.columns if c not in ("layer", "feature")]
     out = {}

@@ -1,5 +1,7 @@
-"""Over-representation (hypergeometric, gseapy ``enrich``) of selected features against an explicit
-background; BH adjustment; the blocking of genes of more significant sets (conditional tests).
+"""Over-representation (hypergeometric, gseapy ``enrich``) of selected features against a background.
+
+The background is explicit; BH adjustment; the blocking of genes of more significant sets
+(conditional tests).
 """
 
 from __future__ import annotations
@@ -46,6 +48,22 @@ def overrepresentation(
     [min_size, max_size]; every tested set enters the BH correction, including those without a
     selected gene (gseapy leaves them out of its own adjustment). Identifiers are handed to gseapy
     as neutral tokens, so its upper-casing of gene lists cannot lose a match (``C1orf112``).
+
+    Parameters
+    ----------
+    selected : iterable of str
+        The selected features (those outside the background are left out).
+    background : iterable of str
+        Every feature that could have been selected; empty raises ValueError.
+    gene_sets : dict of str to list of str
+        The sets.
+    min_size, max_size : int
+        The set size limits within the background.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per tested set, columns :data:`ORA_COLUMNS`.
     """
     import gseapy
 
@@ -110,6 +128,18 @@ def blocked_sets(order: list[str], significant: np.ndarray, sets: dict[str, list
     significant sets ranked above it that share a gene with it (and, with ``same_group``, are in its
     group); and the names of those sets.
 
+    Parameters
+    ----------
+    order : list of str
+        The sets, most significant first.
+    significant : numpy.ndarray of bool
+        Per set of ``order``: whether its genes are removed from the sets below it.
+    sets : dict of str to list of str
+        The sets' genes.
+    same_group : array-like, optional
+        Per set of ``order``: its group (e.g. the sign of its NES); only sets of one group block
+        each other.
+
     Returns
     -------
     (reduced, blocked_by)
@@ -149,12 +179,36 @@ def ora_lists(
     max_size: int = 500,
     conditional_alpha: float | None = 0.05,
 ) -> pd.DataFrame:
-    """Over-representation of the top positive and top negative features of every list; the
-    background is every feature of the list's layer that received a score (mapped to genes).
+    """Over-representation of the top positive and top negative features of every list.
+
+    The background is every feature of the list's layer that received a score (mapped to genes).
 
     With ``conditional_alpha``, each set is also tested without the genes of the sets above it
     (same list and side) whose FDR is below ``conditional_alpha`` (``p_conditional``,
     ``fdr_conditional``, ``explained_by``; see :func:`conditional_prerank`).
+
+    Parameters
+    ----------
+    lists : dict of tuple to pandas.Series
+        {(layer, ...): feature scores}.
+    gene_sets : dict of str to list of str
+        The sets.
+    keys : list of str
+        The names of the key columns (one per element of a list's key).
+    gene_maps : dict of str to GeneMap, optional
+        Layer -> feature-to-gene map; a layer without one is tested on its feature IDs.
+    top : int
+        The number of top positive (and of top negative) features selected (:func:`select_features`).
+    min_size, max_size : int
+        The set size limits within the background.
+    conditional_alpha : float, optional
+        The FDR level of the sets whose genes are removed; None: no conditional test.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The key columns, ``side``, :data:`ORA_COLUMNS`, the conditional columns and ``rank`` (per
+        list and side).
     """
     out = []
     for key, scores in lists.items():

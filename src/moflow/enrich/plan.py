@@ -1,7 +1,9 @@
-"""What to test against what: collections, layers and gene maps assembled from config ``enrichment``
-(:func:`plan_enrichment`; :func:`make_plan` from the settings and the files read), run per collection
-(:func:`run_collections`; the prerank options config sets: :func:`prerank_options`), and the config
-check made when the workflow starts (:func:`check_enrichment_config`).
+"""What to test against what: collections, layers and gene maps assembled from config ``enrichment``.
+
+The plan is assembled by :func:`plan_enrichment` (:func:`make_plan` from the settings and the files
+read) and run per collection (:func:`run_collections`; the prerank options config sets:
+:func:`prerank_options`); the config check made when the workflow starts is
+:func:`check_enrichment_config`.
 """
 
 from __future__ import annotations
@@ -19,9 +21,23 @@ from moflow.settings import Enrichment, Settings, reads
 
 @dataclass(frozen=True)
 class Collection:
-    """One collection of sets and the layers it is tested in. ``gene_level``: the layers' features
-    are mapped to genes first (gene-set collections); otherwise the sets name the layer's own
-    features (a layer's ``feature_sets``).
+    """One collection of sets and the layers it is tested in.
+
+    ``gene_level``: the layers' features are mapped to genes first (gene-set collections); otherwise
+    the sets name the layer's own features (a layer's ``feature_sets``).
+
+    Parameters
+    ----------
+    name : str
+        The collection's name (config ``enrichment: gene_sets`` key or a layer's feature-set name).
+    path : str
+        Its GMT file.
+    sets : dict
+        Set name -> genes (or features).
+    layers : tuple
+        The layers it is tested in.
+    gene_level : bool
+        Whether the layers' features are mapped to genes first.
     """
 
     name: str
@@ -33,6 +49,16 @@ class Collection:
 
 @dataclass(frozen=True)
 class EnrichmentPlan:
+    """What an enrichment run tests: the collections and the layers' feature -> gene maps.
+
+    Parameters
+    ----------
+    collections : tuple of Collection
+        The collections, each with the layers it is tested in.
+    gene_maps : dict of str to GeneMap
+        Layer -> its feature -> gene map (the gene-level collections use them).
+    """
+
     collections: tuple
     gene_maps: dict
 
@@ -42,12 +68,27 @@ class EnrichmentPlan:
         return sorted({lay for c in self.collections for lay in c.layers})
 
     def maps_for(self, collection: Collection) -> dict[str, GeneMap]:
+        """The gene maps a collection's lists go through: all of them if it is gene-level, else none."""
         return self.gene_maps if collection.gene_level else {}
 
 
 def enrichment_layers(omics: pd.DataFrame, settings: Enrichment) -> tuple[list[str], dict[str, dict[str, str]]]:
-    """(layers with genes, {layer: {name: GMT path}} of layers with their own feature sets), from the
-    omics sheet (``gene_ids``) and config ``enrichment: layers``.
+    """The layers with genes, and the layers with their own feature sets.
+
+    From the omics sheet (``gene_ids``) and config ``enrichment: layers``.
+
+    Parameters
+    ----------
+    omics : pandas.DataFrame
+        The omics sheet (columns ``layer``, optionally ``gene_ids``).
+    settings : Enrichment
+        Config ``enrichment``.
+
+    Returns
+    -------
+    tuple
+        (layers with genes: ``gene_ids`` symbol or an ``annotation``, {layer: {name: GMT path}} of
+        layers with their own feature sets).
     """
     layer_cfg = settings.layers
     gene_ids = (
@@ -73,13 +114,30 @@ def plan_enrichment(
     layer_features: dict[str, list],
     log: logging.Logger | None = None,
 ) -> EnrichmentPlan:
-    """Parse every collection, build the gene maps and check that each collection shares at least
-    ``min_overlap`` of every layer's genes (or features). Raises InputError naming the file, the
-    line or layer, and the fix.
+    """Parse every collection, build the gene maps and check each collection's overlap with the layers.
 
-    ``gmt_lines``: path -> lines of every GMT named in config; ``annotations``: layer -> annotation
-    table for layers with an ``annotation``; ``layer_features``: layer -> the features that have
-    scores (the layer's features after preprocessing).
+    Each collection must share at least ``min_overlap`` of every layer's genes (or features). Raises
+    InputError naming the file, the line or layer, and the fix.
+
+    Parameters
+    ----------
+    omics : pandas.DataFrame
+        The omics sheet.
+    settings : Enrichment
+        Config ``enrichment``.
+    gmt_lines : dict of str to list of str
+        Path -> lines of every GMT named in config.
+    annotations : dict of str to pandas.DataFrame
+        Layer -> annotation table for layers with an ``annotation``.
+    layer_features : dict of str to list
+        Layer -> the features that have scores (the layer's features after preprocessing).
+    log : logging.Logger, optional
+        Gets each collection's overlap with each layer.
+
+    Returns
+    -------
+    EnrichmentPlan
+        The collections and the gene maps; a collection name used twice raises InputError.
     """
     gene_layers, feature_sets = enrichment_layers(omics, settings)
     maps = build_gene_maps(
@@ -114,8 +172,24 @@ def plan_enrichment(
 
 
 def run_collections(plan: EnrichmentPlan, lists: dict[tuple, pd.Series], func, **kwargs) -> pd.DataFrame:
-    """Run ``func`` (:func:`prerank_lists`, :func:`ora_lists`, ...) per collection on the lists of
-    its layers; one table with a leading ``collection`` column.
+    """Run ``func`` (:func:`prerank_lists`, :func:`ora_lists`, ...) per collection on its layers' lists.
+
+    Parameters
+    ----------
+    plan : EnrichmentPlan
+        The collections and gene maps.
+    lists : dict of tuple to pandas.Series
+        {(layer, ...): feature scores}; a collection gets those of its layers.
+    func : callable
+        ``func(lists, sets, gene_maps=..., **kwargs)`` -> a table.
+    **kwargs
+        Passed to ``func``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One table with a leading ``collection`` column (no rows, ``func``'s columns, when every
+        result is empty).
     """
     out = []
     for c in plan.collections:
@@ -134,10 +208,24 @@ def run_collections(plan: EnrichmentPlan, lists: dict[tuple, pd.Series], func, *
 def check_enrichment_config(
     settings: Enrichment, layers, *, exists, produced=(), download_dir: str = "resources/genesets"
 ) -> None:
-    """Check config ``enrichment`` when the workflow starts: known layers, and every file it names
-    exists, is made by the workflow (``produced``, e.g. the demo's gene sets) or is a library that
-    the download rule will fetch because downloads are on. A gene-set entry that is not a file is an
-    error, never a lookup on a server. ``exists``: path -> bool.
+    """Check config ``enrichment`` when the workflow starts: known layers and files that will be there.
+
+    Every file it names exists, is made by the workflow (``produced``, e.g. the demo's gene sets) or
+    is a library that the download rule will fetch because downloads are on. A gene-set entry that is
+    not a file is an error, never a lookup on a server. Every problem is listed in one InputError.
+
+    Parameters
+    ----------
+    settings : Enrichment
+        Config ``enrichment``.
+    layers : collection of str
+        The layers of the omics sheet.
+    exists : callable
+        Path -> bool.
+    produced : iterable of str
+        Files the workflow makes.
+    download_dir : str
+        Where the download rule writes ``<library>.gmt``.
     """
     problems = []
     layer_cfg = settings.layers

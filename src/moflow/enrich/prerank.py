@@ -1,5 +1,7 @@
-"""Prerank (GSEA) of score lists: the moflow engine (shared per-size null, see the package docstring
-:mod:`moflow.enrich`), the gseapy engine, ranking of results and the conditional test.
+"""Prerank (GSEA) of score lists: two engines, ranking of results and the conditional test.
+
+The moflow engine (shared per-size null, see the package docstring :mod:`moflow.enrich`), the gseapy
+engine, ranking of results and the conditional test.
 """
 
 from __future__ import annotations
@@ -31,9 +33,11 @@ def _ranked(scores: pd.Series) -> pd.Series:
 
 
 def _running_extremes(P: np.ndarray, W: np.ndarray | None, N: int):
-    """Enrichment scores of hit positions ``P`` (rows: sets or permutations, sorted, 0-based) in a
-    list of ``N`` genes. ``W``: |score|^weight at the hits (None: weight 0). Returns ES, and the hit
-    index where the maximum (ES >= 0) or the minimum (ES < 0) is reached.
+    """Enrichment scores of hit positions ``P`` (rows: sets or permutations, sorted, 0-based).
+
+    In a list of ``N`` genes. ``W``: |score|^weight at the hits (None: weight 0). Returns ES, the hit
+    index where the maximum (ES >= 0) or the minimum (ES < 0) is reached, and whether it is the
+    maximum.
     """
     B, m = P.shape
     k = np.arange(m)
@@ -64,8 +68,10 @@ def _permutations(N: int, n: int, seed: int, block: int) -> np.ndarray:
 
 
 def _window_positions(N: int, m: int, j: int, n: int, seed: int) -> np.ndarray:
-    """The j-th batch of ``n`` random m-subsets of range(N), rows sorted: disjoint windows of the rows
-    of shared random permutations (a random m-subset is any m positions of a random permutation).
+    """The j-th batch of ``n`` random m-subsets of range(N), rows sorted.
+
+    Disjoint windows of the rows of shared random permutations (a random m-subset is any m positions
+    of a random permutation).
     """
     per = max(1, N // m)
     block, k = divmod(j, per)
@@ -83,8 +89,9 @@ def _null_window_unweighted(N: int, m: int, j: int, n: int, seed: int) -> np.nda
 
 
 def _null_es(N: int, m: int, c: int, n: int, seed: int, W_all: np.ndarray | None) -> np.ndarray:
-    """Null ES of size-m sets: ``c`` batches of ``n`` random subsets, one batch per set of that size,
-    so a list's null holds as many distinct draws as gseapy's (sets x permutations). With weight 0
+    """Null ES of size-m sets: ``c`` batches of ``n`` random subsets, one batch per set of that size.
+
+    So a list's null holds as many distinct draws as gseapy's (sets x permutations). With weight 0
     the batches depend on (N, m) only and are cached across lists.
     """
     if W_all is None:
@@ -241,6 +248,30 @@ def prerank(
 
     ``engine``: ``moflow`` (the null shared by sets of one size, see the package docstring) or
     ``gseapy`` (``gseapy.prerank``; its p and FDR may be 0).
+
+    Parameters
+    ----------
+    scores : pandas.Series
+        Gene -> score (missing scores dropped, duplicated genes averaged).
+    gene_sets : dict of str to list of str
+        The sets.
+    permutations : int
+        Gene-set permutations per set.
+    min_size, max_size : int
+        The set size limits among the ranked genes (at most the number of genes - 1).
+    weight : float
+        The enrichment-score exponent.
+    seed : int
+        Seed of the permutations.
+    threads : int
+        gseapy's threads (engine ``gseapy`` only).
+    engine : str
+        ``moflow`` or ``gseapy`` (:data:`ENGINES`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per tested set, columns :data:`PRERANK_COLUMNS`.
     """
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {ENGINES}, not {engine!r}")
@@ -267,6 +298,20 @@ def rank_results(df: pd.DataFrame, by: list[str], *, stat: str = "nes") -> pd.Da
 
     ``rank`` orders both directions together; ``side_rank`` orders each direction (positive:
     stat >= 0, negative) on its own.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Results with columns ``by``, ``fdr``, ``term`` and ``stat``.
+    by : list of str
+        The group columns (one group per list).
+    stat : str
+        The statistic whose sign is the direction (``nes``, ``statistic``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``df`` sorted, with ``rank``, ``direction`` and ``side_rank``.
     """
     df = df.assign(abs_stat=df[stat].abs())
     df = df.sort_values([*by, "fdr", "abs_stat", "term"], ascending=[True] * len(by) + [True, False, True])
@@ -277,8 +322,10 @@ def rank_results(df: pd.DataFrame, by: list[str], *, stat: str = "nes") -> pd.Da
 
 
 def empty_ranked_results(keys: list[str], columns: list[str]) -> pd.DataFrame:
-    """An empty result table of many lists: the key columns, ``columns`` and the columns
-    :func:`rank_results` adds (``rank``, ``direction``, ``side_rank``).
+    """An empty result table of many lists, with the columns a full one has.
+
+    The key columns, ``columns`` and the columns :func:`rank_results` adds (``rank``, ``direction``,
+    ``side_rank``).
     """
     return pd.DataFrame(columns=[*keys, *columns, "rank", "direction", "side_rank"])
 
@@ -297,9 +344,31 @@ def prerank_lists(
     engine: str = "moflow",
     conditional_alpha: float | None = 0.05,
 ) -> pd.DataFrame:
-    """Prerank of many lists ({(layer, ...): feature scores}), features mapped to genes per layer
-    (``gene_maps``; a layer without a map is tested on its feature IDs). Ranked per list; with
+    """Prerank of many lists ({(layer, ...): feature scores}), features mapped to genes per layer.
+
+    ``gene_maps``: a layer without a map is tested on its feature IDs. Ranked per list; with
     ``conditional_alpha``, each list also gets :func:`conditional_prerank`.
+
+    Parameters
+    ----------
+    lists : dict of tuple to pandas.Series
+        {(layer, ...): feature scores}.
+    gene_sets : dict of str to list of str
+        The sets.
+    keys : list of str
+        The names of the key columns (one per element of a list's key).
+    gene_maps : dict of str to GeneMap, optional
+        Layer -> feature-to-gene map.
+    permutations, min_size, max_size, weight, seed, engine
+        As for :func:`prerank`.
+    conditional_alpha : float, optional
+        The FDR level of the conditional test; None: no conditional test.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The key columns, :data:`PRERANK_COLUMNS`, the conditional columns and the columns of
+        :func:`rank_results`.
     """
     out = []
     for key, scores in lists.items():
@@ -360,6 +429,26 @@ def factor_enrichment(
     """Prerank of MOFA weights, per factor and per gene-mapped layer (see :func:`weight_lists`).
 
     ``weights``: long table with columns view, feature, factor, weight.
+
+    Parameters
+    ----------
+    weights : pandas.DataFrame
+        MOFA weights (long: view, feature, factor, weight).
+    gene_sets : dict of str to list of str
+        The sets.
+    layers : list of str
+        The views to test.
+    gene_maps : dict of str to GeneMap, optional
+        Layer -> feature-to-gene map.
+    variance, min_variance_explained
+        As for :func:`moflow.enrich.lists.weight_lists`.
+    permutations, min_size, max_size, weight, seed, engine
+        As for :func:`prerank`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :func:`prerank_lists` with the keys layer, factor (conditional test at its default alpha).
     """
     lists = weight_lists(weights, layers=layers, variance=variance, min_variance_explained=min_variance_explained)
     return prerank_lists(
@@ -389,7 +478,26 @@ def model_enrichment(
     seed: int = 0,
     engine: str = "moflow",
 ) -> pd.DataFrame:
-    """Prerank of a model's coefficients per layer and target class (columns layer, target, ...)."""
+    """Prerank of a model's coefficients per layer and target class (columns layer, target, ...).
+
+    Parameters
+    ----------
+    coefficients : pandas.DataFrame
+        The coefficient table (layer, feature, one column per target class).
+    gene_sets : dict of str to list of str
+        The sets.
+    layers : list of str
+        The layers to test.
+    gene_maps : dict of str to GeneMap, optional
+        Layer -> feature-to-gene map.
+    permutations, min_size, max_size, weight, seed, engine
+        As for :func:`prerank`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :func:`prerank_lists` with the keys layer, target (conditional test at its default alpha).
+    """
     lists = coefficient_lists(coefficients, layers=layers)
     return prerank_lists(
         lists,
@@ -418,8 +526,9 @@ def conditional_prerank(
     seed: int = 0,
     engine: str = "moflow",
 ) -> pd.DataFrame:
-    """Add a conditional test to one list's prerank result (``res`` from :func:`prerank`; sets are
-    taken in the order of :func:`rank_results`: FDR, then larger |NES|, then name).
+    """Add a conditional test to one list's prerank result (``res`` from :func:`prerank`).
+
+    Sets are taken in the order of :func:`rank_results`: FDR, then larger |NES|, then name.
 
     Overlapping collections share genes: a set that contains a few genes of a strongly enriched set
     is enriched too, through those genes alone. Each set B is retested without the genes of the
@@ -428,6 +537,24 @@ def conditional_prerank(
     collection, with GSEA's FDR. Columns added: ``nes_conditional``, ``p_conditional`` (equal to
     the marginal values where nothing was removed; NaN when fewer than ``min_size`` genes are
     left), ``fdr_conditional`` and ``explained_by`` (the sets whose genes were removed).
+
+    Parameters
+    ----------
+    res : pandas.DataFrame
+        One list's :func:`prerank` result.
+    scores : pandas.Series
+        The list's gene scores.
+    gene_sets : dict of str to list of str
+        The sets.
+    alpha : float
+        The FDR below which a set's genes are removed from the sets ranked below it.
+    min_size, max_size, permutations, weight, seed, engine
+        As for :func:`prerank` (the retest of the reduced sets).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``res`` in rank order with the conditional columns (also ``z_conditional``).
     """
     res = res.assign(_a=res["nes"].abs()).sort_values(["fdr", "_a", "term"], ascending=[True, False, True])
     res = res.drop(columns="_a").reset_index(drop=True)

@@ -1,5 +1,6 @@
-"""Honest evaluation (``rules/evaluate.smk``): repeated, stratified, nested cross-validation on
-identical splits for every strategy and single layer, the preprocessing fit inside each fold.
+"""Honest evaluation (``rules/evaluate.smk``): repeated, stratified, nested cross-validation.
+
+The splits are identical for every strategy and single layer, the preprocessing fit inside each fold.
 
 * :mod:`.splits`: the outer splits and their names (``r{R}f{F}``, ``final`` for the external test set);
 * :mod:`.folds`: the fold loop (preprocess inside the split, fit, predict) and the prediction table;

@@ -1,7 +1,9 @@
-"""The fold loop: inside one outer split, the whole per-layer preprocessing chain is fit on the
-training samples only (with the training outcome protected in batch correction) and applied unchanged
-to the held-out samples; every strategy is fit on the training side (tuning its hyperparameters by
-inner CV on the training samples only: nested) and predicts the held-out side.
+"""The fold loop: preprocess inside one outer split, fit every strategy, predict the held-out samples.
+
+Inside one outer split, the whole per-layer preprocessing chain is fit on the training samples only
+(with the training outcome protected in batch correction) and applied unchanged to the held-out
+samples; every strategy is fit on the training side (tuning its hyperparameters by inner CV on the
+training samples only: nested) and predicts the held-out side.
 
 A prediction table has one row per (split, strategy, held-out sample): ``y_true`` and the class
 probabilities ``p_<class>`` (:func:`class_columns`) or ``prediction``; a survival outcome's ``time``,
@@ -44,9 +46,29 @@ def preprocess_fold(
     test: list[str],
     qc: dict[str, list[str]] | None = None,
 ) -> tuple[dict[str, pd.DataFrame], dict[str, pd.DataFrame]]:
-    """Fit each layer's chain on the training samples that have the layer (plus that layer's QC
-    injections) and transform both sides. Returns (train layers, test layers), each reindexed to the
-    given sample lists (a sample lacking a layer gets a row of missing values).
+    """Fit each layer's chain on the training side and transform both sides.
+
+    Each layer's chain is fit on the training samples that have the layer (plus that layer's QC
+    injections).
+
+    Parameters
+    ----------
+    raw : dict of str to pandas.DataFrame
+        Layer name -> raw samples x features matrix.
+    preprocessors : dict of str to LayerPreprocessor
+        Layer name -> its unfitted preprocessing chain (cloned before fitting).
+    y : pandas.Series
+        The outcome of the samples.
+    train, test : list of str
+        The training and held-out samples of the split.
+    qc : dict of str to list of str, optional
+        Layer name -> its QC injections, added to the training rows of that layer.
+
+    Returns
+    -------
+    tuple of dict
+        (train layers, test layers), each reindexed to the given sample lists (a sample lacking a
+        layer gets a row of missing values).
     """
     qc = qc or {}
     tr_out, te_out = {}, {}
@@ -60,9 +82,26 @@ def preprocess_fold(
 
 
 def survival_columns(T: pd.DataFrame, train_risk: pd.Series, y_train: pd.DataFrame, grid) -> pd.DataFrame:
-    """A survival strategy's held-out risks ``T`` with what is derived from its training side only:
+    """A survival strategy's held-out risks ``T`` with what is derived from its training side only.
+
     ``risk_group`` (high above the median training risk, else low) and the survival probability at
     each ``grid`` time (``S@<time>``: Breslow baseline hazard of the training risks).
+
+    Parameters
+    ----------
+    T : pandas.DataFrame
+        The held-out predictions, with a column ``risk``.
+    train_risk : pandas.Series
+        The strategy's risks of the training samples (missing ones are left out).
+    y_train : pandas.DataFrame
+        The training samples' outcome (columns ``time``, ``event``).
+    grid : array-like of float
+        The times of the survival probabilities; empty: none is added.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy of ``T`` with ``risk_group`` and one ``S@<time>`` column per grid time.
     """
     from moflow.evaluate.survival_scores import breslow, survival_function
 
@@ -97,9 +136,35 @@ def predict_split(
     grid=None,
     shared=None,
 ) -> pd.DataFrame:
-    """Fit one strategy on the training side and predict the test side: one row per test sample. A
-    survival outcome's rows also get the columns of :func:`survival_columns` (``grid``: the times).
-    ``shared``: the split's :class:`moflow.integrate.SharedFits` (equal single-layer fits done once).
+    """Fit one strategy on the training side and predict the test side: one row per test sample.
+
+    A survival outcome's rows also get the columns of :func:`survival_columns` (``grid``: the times).
+
+    Parameters
+    ----------
+    model : estimator
+        The unfitted strategy (``fit(layers, y, shared=...)`` and ``predict_table(layers)``).
+    train_layers, test_layers : dict of str to pandas.DataFrame
+        The preprocessed layers of the training and the test side (:func:`preprocess_fold`).
+    y : pandas.Series or pandas.DataFrame
+        The outcome (a DataFrame with ``time`` and ``event`` for survival).
+    train, test : list of str
+        The training and held-out samples.
+    strategy, split : str
+        The names written in the ``strategy`` and ``split`` columns.
+    classes : list of str, optional
+        The classes of the ``p_<class>`` columns (classification); a class the model gives no
+        probability for gets 0 in the rows it predicted.
+    grid : array-like of float, optional
+        The times of a survival outcome's survival probabilities.
+    shared : SharedFits, optional
+        The split's :class:`moflow.integrate.SharedFits` (equal single-layer fits done once).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The prediction table: split, strategy, sample, then ``y_true`` (or ``time``, ``event``)
+        and the predictions.
     """
     model = model.fit(train_layers, y.loc[train], shared=shared)
     T = model.predict_table(test_layers).reindex(test)
@@ -136,9 +201,33 @@ def run_fold(
 ) -> pd.DataFrame:
     """Preprocess inside the split, fit every strategy on the training side, predict the test side.
 
-    ``strategies`` maps a name to a factory returning an unfitted estimator; ``grid``: the times at
-    which a survival outcome's survival probabilities are predicted; ``log`` (a logger) gets each
-    layer's feature count and each strategy's time.
+    Parameters
+    ----------
+    raw : dict of str to pandas.DataFrame
+        Layer name -> raw samples x features matrix.
+    preprocessors : dict of str to LayerPreprocessor
+        Layer name -> its unfitted preprocessing chain.
+    strategies : dict of str to callable
+        Maps a name to a factory returning an unfitted estimator.
+    y : pandas.Series or pandas.DataFrame
+        The outcome (a DataFrame with ``time`` and ``event`` for survival).
+    train, test : list of str
+        The training and held-out samples of the split.
+    qc : dict of str to list of str, optional
+        Layer name -> its QC injections, added to the training side of the preprocessing.
+    split : str
+        The split's name (``r{R}f{F}`` or ``final``).
+    task : str
+        classification, regression or survival.
+    grid : array-like of float, optional
+        The times at which a survival outcome's survival probabilities are predicted.
+    log : logging.Logger, optional
+        Gets each layer's feature count and each strategy's time.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The prediction table of every strategy (:func:`predict_split`), one after the other.
     """
     import time
 

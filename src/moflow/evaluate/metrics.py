@@ -1,9 +1,10 @@
-"""Scores of held-out predictions: the metrics of each task (:func:`primary_metric`, the one
-strategies are ranked by), one set of predictions (:func:`score_predictions`), every CV split x
-strategy (:func:`fold_scores`), the external test set with bootstrap intervals
-(:func:`external_scores`, :func:`clinical_scores`), and a survival outcome's scores and the times they
-are taken at (:func:`survival_prediction_scores`, :func:`evaluation_times`; the estimators themselves
-are in :mod:`moflow.evaluate.survival_scores`).
+"""Scores of held-out predictions: per set of predictions, per CV split, on the external test set.
+
+The metrics of each task (:func:`primary_metric`, the one strategies are ranked by), one set of
+predictions (:func:`score_predictions`), every CV split x strategy (:func:`fold_scores`), the
+external test set with bootstrap intervals (:func:`external_scores`, :func:`clinical_scores`), and a
+survival outcome's scores and the times they are taken at (:func:`survival_prediction_scores`,
+:func:`evaluation_times`; the estimators themselves are in :mod:`moflow.evaluate.survival_scores`).
 """
 
 from __future__ import annotations
@@ -34,13 +35,27 @@ def primary_metric(task: str) -> str:
 
 
 def auc_column(t: float) -> str:
+    """The scores-table column of the time-dependent AUC at time ``t``: ``auc_<t>``."""
     return f"auc_{t:g}"
 
 
 def evaluation_times(y_train: pd.DataFrame, configured=()) -> tuple[np.ndarray, np.ndarray]:
-    """The times a survival outcome is scored at: (AUC times, integrated Brier grid). AUC times are
-    config ``evaluation: survival_times``, else the quartiles of the training samples' event times;
-    the grid spans the 10th to 90th percentile of their follow-up times (15 points).
+    """The times a survival outcome is scored at: (AUC times, integrated Brier grid).
+
+    AUC times are config ``evaluation: survival_times``, else the quartiles of the training samples'
+    event times; the grid spans the 10th to 90th percentile of their follow-up times (15 points).
+
+    Parameters
+    ----------
+    y_train : pandas.DataFrame
+        The training samples' outcome (columns ``time``, ``event``).
+    configured : sequence of float
+        The configured AUC times (sorted here); empty: the default ones.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        (AUC times, integrated Brier grid).
     """
     from moflow.evaluate.survival_scores import default_times, time_grid
 
@@ -59,11 +74,26 @@ def score_metrics(scores: pd.DataFrame, task: str) -> list[str]:
 
 
 def survival_prediction_scores(d: pd.DataFrame, y_train: pd.DataFrame, times) -> dict:
-    """Scores of one set of survival predictions (columns time, event, risk and ``S@<time>``): Harrell's
-    C, Uno's C and the time-dependent AUC (censoring distribution of the training samples ``y_train``;
-    ``auc_<time>`` per AUC time and ``td_auc``, their mean), the integrated Brier score over the grid
-    of ``S@`` columns; ``n_test`` and ``n_events``, the effective sample size. NaN where a score
-    cannot be computed (no event among the held-out samples, a time beyond their follow-up).
+    """Scores of one set of survival predictions (columns time, event, risk and ``S@<time>``).
+
+    Harrell's C, Uno's C and the time-dependent AUC (censoring distribution of the training samples
+    ``y_train``; ``auc_<time>`` per AUC time and ``td_auc``, their mean), the integrated Brier score
+    over the grid of ``S@`` columns; ``n_test`` and ``n_events``, the effective sample size. NaN where
+    a score cannot be computed (no event among the held-out samples, a time beyond their follow-up).
+
+    Parameters
+    ----------
+    d : pandas.DataFrame
+        The predictions; rows without a risk are left out.
+    y_train : pandas.DataFrame
+        The training samples' outcome (columns ``time``, ``event``).
+    times : array-like of float
+        The AUC times.
+
+    Returns
+    -------
+    dict
+        Metric name -> score, with ``n_test`` and ``n_events``.
     """
     from moflow.evaluate.survival_scores import harrell_c, integrated_brier, time_auc, uno_c
 
@@ -94,8 +124,26 @@ def survival_prediction_scores(d: pd.DataFrame, y_train: pd.DataFrame, times) ->
 
 
 def score_predictions(d: pd.DataFrame, task: str, *, y_train: pd.DataFrame | None = None, times=()) -> dict:
-    """Scores of one set of predictions (rows the strategy could not predict are left out); a survival
-    outcome's need the training samples' outcome ``y_train`` and the AUC ``times``.
+    """Scores of one set of predictions (rows the strategy could not predict are left out).
+
+    A survival outcome's need the training samples' outcome ``y_train`` and the AUC ``times``.
+
+    Parameters
+    ----------
+    d : pandas.DataFrame
+        A prediction table (:func:`moflow.evaluate.folds.predict_split`) of one split and strategy.
+    task : str
+        classification, regression or survival.
+    y_train : pandas.DataFrame, optional
+        The training samples' outcome (survival only).
+    times : array-like of float
+        The AUC times (survival only).
+
+    Returns
+    -------
+    dict
+        Metric name -> score (:data:`CLASS_METRICS`, :data:`REG_METRICS` or
+        :func:`survival_prediction_scores`), with ``n_test``; NaN scores where too few rows are left.
     """
     if task == "survival":
         return survival_prediction_scores(d, y_train, times)
@@ -145,9 +193,27 @@ EXTERNAL_REG_METRICS = ("r2", "rmse", "pearson_r")
 
 
 def clinical_scores(y_true: np.ndarray, P: np.ndarray, classes: list[str], positive: str | None) -> dict:
-    """What a clinician reads off a test set. Binary: sensitivity and specificity of the ``positive``
-    class, its F1 and ROC AUC; multiclass: one-vs-rest sensitivity, specificity and F1 averaged over
-    classes (macro), macro one-vs-rest ROC AUC.
+    """What a clinician reads off a test set.
+
+    Binary: sensitivity and specificity of the ``positive`` class, its F1 and ROC AUC; multiclass:
+    one-vs-rest sensitivity, specificity and F1 averaged over classes (macro), macro one-vs-rest ROC
+    AUC.
+
+    Parameters
+    ----------
+    y_true : numpy.ndarray
+        The true classes.
+    P : numpy.ndarray
+        Class probabilities (samples x classes, columns in the order of ``classes``).
+    classes : list of str
+        The classes; the called class is the one of largest probability.
+    positive : str or None
+        The positive class of a binary outcome; not one of ``classes``: the second class.
+
+    Returns
+    -------
+    dict
+        accuracy, balanced_accuracy, balanced_error_rate, f1, sensitivity, specificity, roc_auc.
     """
     from sklearn.metrics import accuracy_score, f1_score, recall_score
 
@@ -191,9 +257,10 @@ def _auc(scores: np.ndarray, positive: np.ndarray) -> float:
 
 
 def _coded_scores(t: np.ndarray, h: np.ndarray, P: np.ndarray, k: int, pos: int) -> dict:
-    """:func:`clinical_scores` from integer class codes (true ``t``, called ``h``), numpy only (the
-    bootstrap calls it a thousand times per strategy): the same definitions, class recalls from a
-    confusion matrix, ROC AUC by ranks.
+    """:func:`clinical_scores` from integer class codes (true ``t``, called ``h``), numpy only.
+
+    Numpy only because the bootstrap calls it a thousand times per strategy. The same definitions,
+    class recalls from a confusion matrix, ROC AUC by ranks.
     """
     C = np.bincount(t * k + h, minlength=k * k).reshape(k, k)  # rows: true, columns: called
     n_true, n_called, tp = C.sum(1), C.sum(0), np.diag(C).astype(float)
@@ -243,11 +310,36 @@ def external_scores(
     y_train: pd.DataFrame | None = None,
     times=(),
 ) -> pd.DataFrame:
-    """Scores of every strategy on the external test samples (one prediction each, by models trained
-    on all training samples), with percentile bootstrap intervals over the test samples (resampled
-    within each class for a class outcome, within event status for survival: its scores need the
-    training samples' outcome ``y_train`` and the AUC ``times``). Columns ``test_<metric>``,
-    ``test_<metric>_lo`` / ``_hi`` and ``test_n_test``; one row per strategy.
+    """Scores of every strategy on the external test samples, with percentile bootstrap intervals.
+
+    One prediction per external test sample, by models trained on all training samples; the
+    intervals resample the test samples (within each class for a class outcome, within event status
+    for survival: its scores need the training samples' outcome ``y_train`` and the AUC ``times``).
+
+    Parameters
+    ----------
+    pred : pandas.DataFrame
+        The predictions of the split ``final`` (every strategy).
+    task : str
+        classification, regression or survival.
+    positive : str, optional
+        The positive class of a binary outcome (:func:`clinical_scores`).
+    n_boot : int
+        Bootstrap resamples; a resample a metric cannot score is skipped.
+    seed : int
+        Seed of the resampling (one generator per strategy, from the seed and the strategy's name).
+    level : float
+        Coverage of the percentile intervals.
+    y_train : pandas.DataFrame, optional
+        The training samples' outcome (survival only).
+    times : array-like of float
+        The AUC times (survival only).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per strategy: columns ``test_<metric>``, ``test_<metric>_lo`` / ``_hi`` and
+        ``test_n_test`` (and ``test_n_events`` for survival); NaN scores with fewer than 3 test samples.
     """
     import zlib
 
@@ -258,7 +350,7 @@ def external_scores(
         rng = np.random.default_rng([seed, zlib.crc32(str(strat).encode())])
         if task == "survival":
             d = d.dropna(subset=["risk"]).reset_index(drop=True)
-            score = lambda idx: survival_prediction_scores(d.iloc[idx], y_train, times)  # noqa: E731
+            score = lambda idx, d=d: survival_prediction_scores(d.iloc[idx], y_train, times)  # noqa: E731
             ev = d["event"].to_numpy(float) > 0
             groups = [np.flatnonzero(ev), np.flatnonzero(~ev)]
             groups = [g for g in groups if len(g)]
@@ -274,12 +366,14 @@ def external_scores(
             h = np.argmax(P, axis=1)
             h = np.where(known, h, (t + 1) % len(classes))  # never equal to a placeholder code
             pos = classes.index(positive) if positive in classes else len(classes) - 1
-            score = lambda idx: _coded_scores(t[idx], h[idx], P[idx], len(classes), pos)  # noqa: E731
+            score = lambda idx, t=t, h=h, P=P, classes=classes, pos=pos: _coded_scores(  # noqa: E731
+                t[idx], h[idx], P[idx], len(classes), pos
+            )
             groups = [np.flatnonzero(yt == c) for c in sorted(set(yt))]
         else:
             d = d.dropna(subset=["prediction"])
             yt, yp = d["y_true"].astype(float).to_numpy(), d["prediction"].to_numpy(float)
-            score = lambda idx: _regression_scores(yt[idx], yp[idx])  # noqa: E731
+            score = lambda idx, yt=yt, yp=yp: _regression_scores(yt[idx], yp[idx])  # noqa: E731
             groups = [np.arange(len(yt))]
         row = {"strategy": strat, "test_n_test": len(d)}
         if task == "survival":
@@ -309,8 +403,26 @@ def external_scores(
 def fold_scores(
     pred: pd.DataFrame, task: str = "classification", *, y: pd.DataFrame | None = None, times=()
 ) -> pd.DataFrame:
-    """Scores of every split x strategy. A survival outcome's need the outcome ``y`` of the samples: a
-    CV split's training samples are the CV samples it does not hold out (the splits partition them).
+    """Scores of every split x strategy.
+
+    A survival outcome's need the outcome ``y`` of the samples: a CV split's training samples are the
+    CV samples it does not hold out (the splits partition them).
+
+    Parameters
+    ----------
+    pred : pandas.DataFrame
+        The prediction tables of the CV splits (:func:`moflow.evaluate.summary.merge_predictions`).
+    task : str
+        classification, regression or survival.
+    y : pandas.DataFrame, optional
+        The outcome of the samples (survival only).
+    times : array-like of float
+        The AUC times (survival only).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per split and strategy: split, strategy and the scores of :func:`score_predictions`.
     """
     rows = []
     samples = pd.Index(pred["sample"].astype(str).unique())

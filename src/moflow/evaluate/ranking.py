@@ -1,5 +1,7 @@
-"""The scoreboard: every strategy's mean score and corrected interval over the CV splits, ranked by the
-primary metric (external-test scores beside them), and the best integration strategy tested against
+"""The scoreboard of the strategies, and the best integration strategy against the best single layer.
+
+The scoreboard holds every strategy's mean score and corrected interval over the CV splits, ranked by
+the primary metric (external-test scores beside them); the best integration strategy is tested against
 the best single layer.
 """
 
@@ -23,9 +25,33 @@ def scoreboard(
     external: pd.DataFrame | None = None,
     n_events: int | None = None,
 ) -> pd.DataFrame:
-    """One row per strategy: mean and corrected 95% interval of each metric over the CV splits, ranked
-    by the primary metric; external-test scores beside them where there is an external test set. The
-    effective sample size beside the scores: the smallest class, or the number of events (survival).
+    """One row per strategy: mean and corrected 95% interval of each metric over the CV splits.
+
+    Ranked by the primary metric; external-test scores beside them where there is an external test
+    set. The effective sample size beside the scores: the smallest class, or the number of events
+    (survival).
+
+    Parameters
+    ----------
+    scores : pandas.DataFrame
+        The scores of every split x strategy (:func:`moflow.evaluate.metrics.fold_scores`).
+    n_samples : int
+        The number of CV samples (with the mean test size, the training size of the correction).
+    min_class : int or None
+        The size of the smallest class (column ``smallest_class``); None: no such column.
+    task : str
+        classification, regression or survival.
+    external : pandas.DataFrame, optional
+        The external-test scores (:func:`moflow.evaluate.metrics.external_scores`).
+    n_events : int, optional
+        The number of events (column ``n_events``; survival).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per strategy: ``<metric>``, ``<metric>_lo``, ``<metric>_hi``, ``n_splits``,
+        ``n_samples``, ``kind`` (single layer or integration) and the external-test columns, best
+        first (ties by name).
     """
     metrics = score_metrics(scores, task)
     rows = []
@@ -53,7 +79,25 @@ def scoreboard(
 
 
 def compare_best(scores: pd.DataFrame, board: pd.DataFrame, *, n_samples: int, task: str) -> pd.DataFrame:
-    """Corrected resampled t-test: best integration strategy vs best single layer, on paired splits."""
+    """Corrected resampled t-test: best integration strategy vs best single layer, on paired splits.
+
+    Parameters
+    ----------
+    scores : pandas.DataFrame
+        The scores of every split x strategy (:func:`moflow.evaluate.metrics.fold_scores`).
+    board : pandas.DataFrame
+        The scoreboard (:func:`scoreboard`): its first integration and first single-layer rows are
+        compared.
+    n_samples : int
+        The number of CV samples.
+    task : str
+        classification, regression or survival (the primary metric is compared).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row with the columns :data:`COMPARISON_COLUMNS`; no row when either kind is missing.
+    """
     metric = primary_metric(task)
     integ = board[board["kind"] == "integration"]
     single = board[board["kind"] == "single layer"]

@@ -1,6 +1,8 @@
-"""How sure the CV scores are: the mean and Nadeau-Bengio corrected interval of split scores, the
-corrected resampled t-test of two strategies on paired splits, and the label-permutation test of one
-strategy's held-out predictions (by subject where samples share one).
+"""How sure the CV scores are: corrected intervals, the corrected t-test and a label-permutation test.
+
+The mean and Nadeau-Bengio corrected interval of split scores, the corrected resampled t-test of two
+strategies on paired splits, and the label-permutation test of one strategy's held-out predictions
+(by subject where samples share one).
 """
 
 from __future__ import annotations
@@ -24,8 +26,26 @@ def corrected_interval(
     level: float = 0.95,
     bounds: tuple[float, float] | None = (0.0, 1.0),
 ):
-    """Mean and interval of CV split scores with the Nadeau-Bengio corrected variance
-    (splits share training samples, so the naive interval is too narrow).
+    """Mean and interval of CV split scores with the Nadeau-Bengio corrected variance.
+
+    Splits share training samples, so the naive interval is too narrow.
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        The split scores (non-finite ones are left out).
+    n_train, n_test : float
+        The (mean) numbers of training and test samples of a split: the variance is multiplied by
+        1 / J + n_test / n_train.
+    level : float
+        Coverage of the t interval.
+    bounds : tuple of float, optional
+        The range the metric can take: the interval is clipped to it.
+
+    Returns
+    -------
+    tuple of float
+        (mean, lower, upper); the bounds are NaN with fewer than 2 scores.
     """
     v = np.asarray(values, float)
     v = v[np.isfinite(v)]
@@ -42,7 +62,22 @@ def corrected_interval(
 
 
 def corrected_ttest(a: np.ndarray, b: np.ndarray, n_train: float, n_test: float) -> dict:
-    """Corrected resampled t-test (Nadeau & Bengio 2003) of paired split scores a - b."""
+    """Corrected resampled t-test (Nadeau & Bengio 2003) of paired split scores a - b.
+
+    Parameters
+    ----------
+    a, b : numpy.ndarray
+        The two strategies' scores on the same splits (pairs with a non-finite difference are left
+        out).
+    n_train, n_test : float
+        The (mean) numbers of training and test samples of a split.
+
+    Returns
+    -------
+    dict
+        ``difference`` (mean of a - b), ``t``, two-sided ``p`` and ``n_splits``; t and p are NaN
+        with fewer than 2 pairs or a constant difference.
+    """
     d = np.asarray(a, float) - np.asarray(b, float)
     d = d[np.isfinite(d)]
     J = len(d)
@@ -67,6 +102,25 @@ def permutation_pvalue(
     every sample takes its subject's (``unit`` subject). Where a subject's samples carry different
     outcomes (or for a survival outcome) that cannot be done: samples are permuted (``unit`` sample)
     and a warning says the p-value may be too small.
+
+    Parameters
+    ----------
+    pred : pandas.DataFrame
+        The CV predictions of one strategy (every split).
+    task : str
+        classification, regression or survival (survival: Harrell's C, the risks permuted).
+    n_permutations : int
+        The number of permutations.
+    seed : int
+        Seed of the permutations.
+    subjects : pandas.Series, optional
+        Sample -> subject.
+
+    Returns
+    -------
+    dict
+        ``metric``, ``observed`` (mean split score), ``null_mean``, ``p``, ``n_permutations`` and
+        ``unit`` (sample or subject).
     """
     metric = primary_metric(task)
     rng = np.random.default_rng(seed)
@@ -102,8 +156,10 @@ def permutation_pvalue(
 
 
 def _subject_blocks(groups: list[pd.DataFrame], subjects: pd.Series | None, task: str):
-    """Per split: (the label of each subject, each row's subject index) for permuting subjects' labels,
-    or None (no subjects, a survival outcome, or a subject whose samples carry different labels).
+    """Per split: (the label of each subject, each row's subject index) for permuting subjects' labels.
+
+    None where that cannot be done: no subjects, a survival outcome, or a subject whose samples carry
+    different labels.
     """
     if subjects is None:
         return None
@@ -124,9 +180,11 @@ def _subject_blocks(groups: list[pd.DataFrame], subjects: pd.Series | None, task
 
 
 def _survival_permutation(groups: list[pd.DataFrame], rng, n_permutations: int) -> dict:
-    """:func:`permutation_pvalue` of Harrell's C: within each split the held-out risks are permuted
-    against the fixed (time, event) pairs, the same null as permuting the outcomes against the risks
-    (the comparable pairs are computed once per split).
+    """:func:`permutation_pvalue` of Harrell's C.
+
+    Within each split the held-out risks are permuted against the fixed (time, event) pairs, the same
+    null as permuting the outcomes against the risks (the comparable pairs are computed once per
+    split).
     """
     from moflow.evaluate.survival_scores import c_from_pairs, comparable_pairs
 
@@ -151,8 +209,10 @@ def _survival_permutation(groups: list[pd.DataFrame], rng, n_permutations: int) 
 
 
 def _permutation_codes(d: pd.DataFrame, task: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """One split's held-out rows as numbers for :func:`_permuted_score`: true labels (class codes, or
-    values), calls (codes of the predicted class, or predictions) and the rows the strategy scored.
+    """One split's held-out rows as numbers for :func:`_permuted_score`.
+
+    True labels (class codes, or values), calls (codes of the predicted class, or predictions) and
+    the rows the strategy scored.
     """
     if task == "classification":
         pcols = class_columns(d)
@@ -168,10 +228,11 @@ def _permutation_codes(d: pd.DataFrame, task: str) -> tuple[np.ndarray, np.ndarr
 
 
 def _permuted_score(t: np.ndarray, h: np.ndarray, valid: np.ndarray, task: str) -> float:
-    """The primary metric of permuted labels ``t`` against fixed calls ``h``: balanced accuracy (mean
-    recall over the classes present, as scikit-learn's) or R^2; what :func:`score_predictions` gives,
-    without scikit-learn's input checks (25,000 calls for 1,000 permutations of 25 splits: 11 minutes
-    of checks on a 250-sample cohort).
+    """The primary metric of permuted labels ``t`` against fixed calls ``h``.
+
+    Balanced accuracy (mean recall over the classes present, as scikit-learn's) or R^2; what
+    :func:`score_predictions` gives, without scikit-learn's input checks (25,000 calls for 1,000
+    permutations of 25 splits: 11 minutes of checks on a 250-sample cohort).
     """
     t, h = t[valid], h[valid]
     if task == "classification":

@@ -16,8 +16,21 @@ FINAL = "final"
 
 
 def split_labels(repeats: int, folds: int, *, external: bool) -> list[str]:
-    """The names of the outer splits, in the order :func:`make_splits` makes them: ``r{R}f{F}`` for
-    every repeat and fold, then ``final`` where there is an external test set.
+    """The names of the outer splits, in the order :func:`make_splits` makes them.
+
+    ``r{R}f{F}`` for every repeat and fold, then ``final`` where there is an external test set.
+
+    Parameters
+    ----------
+    repeats, folds : int
+        The numbers of CV repeats and folds.
+    external : bool
+        Whether there is an external test set (the split ``final``).
+
+    Returns
+    -------
+    list of str
+        The split names.
     """
     return [f"r{r + 1}f{f + 1}" for r in range(repeats) for f in range(folds)] + ([FINAL] if external else [])
 
@@ -32,11 +45,34 @@ def make_splits(
     test: list[str] | None = None,
     groups: pd.Series | None = None,
 ) -> pd.DataFrame:
-    """Outer splits: one row per (split, sample) with role train / test. CV splits are named r{R}f{F}
-    and use only the training samples; a continuous outcome is stratified by quantile bins. With
-    external ``test`` samples, a split ``final`` trains on every training sample and tests on them.
-    ``groups`` (the subject of each sample, :func:`moflow.cohort.split_groups`): every subject's samples
-    on one side of every split (scikit-learn's StratifiedGroupKFold, reshuffled for every repeat).
+    """Outer splits: one row per (split, sample) with role train / test.
+
+    CV splits are named r{R}f{F} and use only the training samples; a continuous outcome is
+    stratified by quantile bins. With external ``test`` samples, a split ``final`` trains on every
+    training sample and tests on them. ``groups`` (the subject of each sample,
+    :func:`moflow.cohort.split_groups`): every subject's samples on one side of every split
+    (scikit-learn's StratifiedGroupKFold, reshuffled for every repeat).
+
+    Parameters
+    ----------
+    y : pandas.Series or pandas.DataFrame
+        The outcome of every sample (a DataFrame with ``time`` and ``event`` for survival).
+    folds, repeats : int
+        The numbers of CV folds and repeats.
+    seed : int
+        Seed of the fold assignment.
+    task : str
+        classification (stratified by class), regression (by at most 5 quantile bins) or survival
+        (by :func:`moflow.evaluate.survival_scores.stratification_labels`).
+    test : list of str, optional
+        The external test samples.
+    groups : pandas.Series, optional
+        Sample -> subject.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns split, sample, role.
     """
     from sklearn.model_selection import RepeatedStratifiedKFold, StratifiedGroupKFold
 
@@ -74,11 +110,13 @@ def make_splits(
 
 
 def split_names(splits: pd.DataFrame, *, include_final: bool = False) -> list[str]:
+    """The split names of a splits table (:func:`make_splits`) in their order, ``final`` only if asked."""
     names = list(dict.fromkeys(splits["split"]))
     return names if include_final else [n for n in names if n != FINAL]
 
 
 def split_members(splits: pd.DataFrame, split: str) -> tuple[list[str], list[str]]:
+    """The (training, test) samples of one split of a splits table (:func:`make_splits`), as strings."""
     s = splits[splits["split"] == split]
     return (
         list(s.loc[s["role"] == "train", "sample"].astype(str)),

@@ -1,5 +1,7 @@
-"""The evaluation summed up: every split x strategy's predictions gathered (:func:`merge_predictions`) and
-scored into the scoreboard, the comparison of the best integration with the best single layer and a
+"""The evaluation summed up: the predictions gathered and scored into the scoreboard and the tests.
+
+Every split x strategy's predictions gathered (:func:`merge_predictions`) and scored into the
+scoreboard, the comparison of the best integration with the best single layer and a
 label-permutation test of the best strategy (:func:`score_strategies`).
 
 Light to import (the rule's task module is imported when the workflow starts): the scoring modules

@@ -40,9 +40,10 @@ def as_structured(time, event) -> np.ndarray:
 
 
 def harrell_c(time, event, risk) -> float:
-    """Harrell's concordance index (sksurv ``concordance_index_censored``; higher risk = shorter survival,
-    risk ties within 1e-8 count 1/2). NaN with fewer than 2 samples, no event, no comparable pair or a
-    non-finite risk.
+    """Harrell's concordance index (sksurv ``concordance_index_censored``).
+
+    Higher risk = shorter survival, risk ties within 1e-8 count 1/2. NaN with fewer than 2 samples, no
+    event, no comparable pair or a non-finite risk.
     """
     t, e, r = _vec(time), _event(event), _vec(risk)
     if len(t) < 2 or not e.any() or not np.isfinite(r).all():
@@ -57,12 +58,28 @@ def harrell_c(time, event, risk) -> float:
 
 
 def uno_c(train_time, train_event, time, event, risk, tau: float | None = None) -> float:
-    """Uno's IPCW concordance index (sksurv ``concordance_index_ipcw``), censoring distribution from the
-    training samples; only test pairs whose earlier time is below ``tau`` count.
+    """Uno's IPCW concordance index (sksurv ``concordance_index_ipcw``).
+
+    The censoring distribution comes from the training samples; only test pairs whose earlier time is
+    below ``tau`` count.
 
     sksurv cannot weight test times at or beyond the largest training time, so ``tau`` is capped at the
     largest training time (and set to it when ``tau`` is None and some test time reaches it); with every test
     time below it, ``tau=None`` means no truncation. NaN when no event / comparable pair remains.
+
+    Parameters
+    ----------
+    train_time, train_event : array-like
+        The training samples' outcome (the censoring distribution).
+    time, event, risk : array-like
+        The test samples' outcome and risk scores.
+    tau : float, optional
+        The truncation time.
+
+    Returns
+    -------
+    float
+        Uno's C, or NaN.
     """
     t, e, r = _vec(time), _event(event), _vec(risk)
     tt, te = _vec(train_time), _event(train_event)
@@ -100,13 +117,29 @@ def _censoring_ok(train_time, train_event, times: np.ndarray) -> np.ndarray:
 
 
 def time_auc(train_time, train_event, time, event, risk, times) -> tuple[np.ndarray, float]:
-    """Cumulative/dynamic time-dependent AUC (sksurv ``cumulative_dynamic_auc``; cases: event at or before t,
-    controls: time after t; censoring from the training samples) at each of ``times``, in the given order.
+    """Cumulative/dynamic time-dependent AUC (sksurv ``cumulative_dynamic_auc``) at each of ``times``.
+
+    Cases: event at or before t, controls: time after t; censoring from the training samples. The AUCs
+    are in the given order of ``times``.
 
     A time gets NaN where sksurv could not compute it: outside [min test time, max test time), no case by it,
     or a test event by it that the training censoring distribution cannot weight (beyond the training
     follow-up or G = 0). The second value is sksurv's mean AUC (weighted by the test Kaplan-Meier drop)
     over the valid times; NaN if none is valid.
+
+    Parameters
+    ----------
+    train_time, train_event : array-like
+        The training samples' outcome (the censoring distribution).
+    time, event, risk : array-like
+        The test samples' outcome and risk scores.
+    times : array-like of float
+        The evaluation times.
+
+    Returns
+    -------
+    tuple
+        (AUC per time as a numpy.ndarray, mean AUC as a float).
     """
     t, e, r = _vec(time), _event(event), _vec(risk)
     q = np.atleast_1d(_vec(times))
@@ -137,12 +170,30 @@ def time_auc(train_time, train_event, time, event, risk, times) -> tuple[np.ndar
 
 
 def integrated_brier(train_time, train_event, time, event, surv, grid) -> float:
-    """Integrated Brier score (sksurv ``integrated_brier_score``; lower is better) of predicted survival
-    probabilities ``surv`` (n_test x len(grid), column k = S(grid[k] | x)), censoring from the training samples.
+    """Integrated Brier score (sksurv ``integrated_brier_score``; lower is better) of predicted survival.
+
+    The predicted survival probabilities are ``surv`` (n_test x len(grid), column k = S(grid[k] | x));
+    the censoring distribution comes from the training samples.
 
     Only grid points inside the test follow-up [min test time, max test time) and below the largest training
     time are used (the other columns are dropped). NaN if fewer than 2 remain, with no test event (sksurv
     refuses it) or on a non-finite prediction; ValueError if ``surv`` does not have that shape.
+
+    Parameters
+    ----------
+    train_time, train_event : array-like
+        The training samples' outcome (the censoring distribution).
+    time, event : array-like
+        The test samples' outcome.
+    surv : array-like
+        Survival probabilities, n_test x len(grid) (a vector: one column).
+    grid : array-like of float
+        The times of the columns of ``surv``.
+
+    Returns
+    -------
+    float
+        The integrated Brier score, or NaN.
     """
     t, e = _vec(time), _event(event)
     tt, te = _vec(train_time), _event(train_event)
@@ -176,11 +227,12 @@ def integrated_brier(train_time, train_event, time, event, surv, grid) -> float:
 
 
 def breslow(train_risk, train_time, train_event) -> tuple[np.ndarray, np.ndarray]:
-    """Breslow estimate of the baseline cumulative hazard H0 given the training linear predictors (risk):
-    the unique event times (ascending) and H0 at each, H0(t) = sum over event times s <= t of
-    d(s) / sum_{time_j >= s} exp(risk_j) (Breslow ties). H0 is the hazard at risk = 0, consistent with
-    :func:`survival_function` and with sksurv's CoxPHSurvivalAnalysis (which does not centre ``predict``).
-    Computed with exp(risk - max risk) to avoid overflow.
+    """Breslow estimate of the baseline cumulative hazard H0 given the training linear predictors (risk).
+
+    Returns the unique event times (ascending) and H0 at each, H0(t) = sum over event times s <= t of
+    d(s) / sum_{time_j >= s} exp(risk_j) (Breslow ties); both empty without an event. H0 is the hazard
+    at risk = 0, consistent with :func:`survival_function` and with sksurv's CoxPHSurvivalAnalysis
+    (which does not centre ``predict``). Computed with exp(risk - max risk) to avoid overflow.
     """
     r, t, e = _vec(train_risk), _vec(train_time), _event(train_event)
     if not e.any():
@@ -197,8 +249,24 @@ def breslow(train_risk, train_time, train_event) -> tuple[np.ndarray, np.ndarray
 
 
 def survival_function(risk, base_times, base_cumhaz, times) -> np.ndarray:
-    """S(t | x) = exp(-H0(t) exp(risk)) for each sample (rows) at each of ``times`` (columns), H0 a step
-    function from :func:`breslow` (its value at the last event time <= t; 0 before the first, so S = 1).
+    """S(t | x) = exp(-H0(t) exp(risk)) for each sample (rows) at each of ``times`` (columns).
+
+    H0 is a step function from :func:`breslow` (its value at the last event time <= t; 0 before the
+    first, so S = 1).
+
+    Parameters
+    ----------
+    risk : array-like
+        The samples' linear predictors.
+    base_times, base_cumhaz : array-like
+        The event times and baseline cumulative hazard of :func:`breslow`.
+    times : array-like of float
+        The times to predict at.
+
+    Returns
+    -------
+    numpy.ndarray
+        Survival probabilities, samples x times.
     """
     r = _vec(risk)
     bt, bh = _vec(base_times), _vec(base_cumhaz)
@@ -215,8 +283,10 @@ def _signif(x: np.ndarray, digits: int = 4) -> np.ndarray:
 
 
 def default_times(time, event, quantiles: Sequence[float] = (0.25, 0.5, 0.75)) -> np.ndarray:
-    """Quantiles of the event times (of all times when there is no event), rounded to 4 significant digits,
-    unique and ascending: the default evaluation times of :func:`time_auc`.
+    """The default evaluation times of :func:`time_auc`: quantiles of the event times.
+
+    Quantiles of the event times (of all times when there is no event), rounded to 4 significant
+    digits, unique and ascending.
     """
     t, e = _vec(time), _event(event)
     src = t[e] if e.any() else t
@@ -227,8 +297,9 @@ def default_times(time, event, quantiles: Sequence[float] = (0.25, 0.5, 0.75)) -
 
 
 def time_grid(time, lo: float = 0.1, hi: float = 0.9, n: int = 15) -> np.ndarray:
-    """``n`` evenly spaced points from the ``lo`` to the ``hi`` quantile of all observed times (the grid of
-    :func:`integrated_brier`).
+    """``n`` evenly spaced points from the ``lo`` to the ``hi`` quantile of all observed times.
+
+    The grid of :func:`integrated_brier`.
     """
     t = _vec(time)
     t = t[np.isfinite(t)]
@@ -239,8 +310,10 @@ def time_grid(time, lo: float = 0.1, hi: float = 0.9, n: int = 15) -> np.ndarray
 
 
 def comparable_pairs(time, event) -> tuple[np.ndarray, np.ndarray]:
-    """Harrell's comparable pairs exactly as sksurv's concordance_index_censored counts them: index arrays
-    (i, j) with event_i and either time_i < time_j, or time_i == time_j and j censored. Memory O(n_events x n).
+    """Harrell's comparable pairs exactly as sksurv's concordance_index_censored counts them.
+
+    Index arrays (i, j) with event_i and either time_i < time_j, or time_i == time_j and j censored.
+    Memory O(n_events x n).
     """
     t, e = _vec(time), _event(event)
     ev = np.flatnonzero(e)
@@ -251,9 +324,11 @@ def comparable_pairs(time, event) -> tuple[np.ndarray, np.ndarray]:
 
 
 def c_from_pairs(i, j, risk) -> float:
-    """Concordance over precomputed pairs (i had the event first): mean of 1[risk_i > risk_j] + 1/2 1[tie],
-    ties within 1e-8 as in sksurv, so it equals :func:`harrell_c` given :func:`comparable_pairs`.
-    NaN with no pair or a non-finite risk. Vectorised (fast enough for permutation tests).
+    """Concordance over precomputed pairs (i had the event first).
+
+    The mean of 1[risk_i > risk_j] + 1/2 1[tie], ties within 1e-8 as in sksurv, so it equals
+    :func:`harrell_c` given :func:`comparable_pairs`. NaN with no pair or a non-finite risk.
+    Vectorised (fast enough for permutation tests).
     """
     i, j = np.asarray(i), np.asarray(j)
     if len(i) == 0:
@@ -268,10 +343,16 @@ def c_from_pairs(i, j, risk) -> float:
 
 
 def cox_univariate(x, time, event) -> dict:
-    """Univariate Cox model (statsmodels PHReg, Breslow ties) of ``x`` standardised to unit SD (ddof=1):
-    hazard ratio per SD with its 95% Wald interval, Wald z and two-sided p, and the n / n_events used.
+    """Univariate Cox model (statsmodels PHReg, Breslow ties) of ``x`` standardised to unit SD (ddof=1).
+
+    Hazard ratio per SD with its 95% Wald interval, Wald z and two-sided p, and the n / n_events used.
     Rows with a missing x, time or event are dropped; NaN estimates when x is constant, there is no event
     or the fit fails.
+
+    Returns
+    -------
+    dict
+        ``hr_per_sd``, ``hr_lo``, ``hr_hi``, ``z``, ``p``, ``n``, ``n_events``.
     """
     xv, t = _vec(x), _vec(time)
     ev = pd.to_numeric(pd.Series(np.asarray(event).ravel()), errors="coerce").to_numpy(float)
@@ -310,10 +391,11 @@ def cox_univariate(x, time, event) -> dict:
 
 
 def kaplan_meier(time, event) -> pd.DataFrame:
-    """Kaplan-Meier estimate (statsmodels SurvfuncRight) at the event times, after a first row at time 0
-    (survival 1). Columns: time, survival, lo, hi (95% pointwise, log(-log) transform of Greenwood's
-    standard error; NaN where it is undefined, e.g. once survival reaches 0), at_risk (number with time >= t),
-    events (number of events at t).
+    """Kaplan-Meier estimate (statsmodels SurvfuncRight) at the event times.
+
+    A first row at time 0 (survival 1) comes before them. Columns: time, survival, lo, hi (95%
+    pointwise, log(-log) transform of Greenwood's standard error; NaN where it is undefined, e.g. once
+    survival reaches 0), at_risk (number with time >= t), events (number of events at t).
     """
     t, e = _vec(time), _event(event)
     cols = ["time", "survival", "lo", "hi", "at_risk", "events"]
@@ -348,8 +430,10 @@ def kaplan_meier(time, event) -> pd.DataFrame:
 
 
 def logrank(time, event, group) -> dict:
-    """Log-rank test of equal survival across the groups (statsmodels survdiff): chi2, df (= number of groups
-    - 1) and p (chi-square upper tail). NaN with fewer than 2 groups or no event.
+    """Log-rank test of equal survival across the groups (statsmodels survdiff).
+
+    Returns chi2, df (= number of groups - 1) and p (chi-square upper tail). NaN with fewer than 2
+    groups or no event.
     """
     t, e = _vec(time), _event(event)
     g = np.asarray(group).ravel()
@@ -379,10 +463,12 @@ def number_at_risk(time, group, at) -> pd.DataFrame:
 
 
 def stratification_labels(time, event, folds: int) -> np.ndarray:
-    """Labels for StratifiedKFold: "event" / "censored", each status split further into time tertiles
-    ("event_t1of3", ...) or else halves ("event_t1of2", ...) when every such stratum of that status keeps at
-    least ``folds`` members (decided per status; ranks by time, ties broken by order, so strata are of equal
-    size up to one). A status with fewer than ``folds`` members stays whole.
+    """Labels for StratifiedKFold: "event" / "censored", each split further into time strata if large.
+
+    Each status is split further into time tertiles ("event_t1of3", ...) or else halves
+    ("event_t1of2", ...) when every such stratum of that status keeps at least ``folds`` members
+    (decided per status; ranks by time, ties broken by order, so strata are of equal size up to one).
+    A status with fewer than ``folds`` members stays whole.
     """
     t, e = _vec(time), _event(event)
     labels = np.where(e, "event", "censored").astype(object)

@@ -33,8 +33,24 @@ PACKAGES = ("moflow", "snakemake", "numpy", "scipy", "pandas", "scikit-learn", "
 
 
 def provenance(file_hashes: dict[str, str], *, commit: str = "unknown") -> dict:
-    """Versions of the main packages, Python and the platform, the workflow's git commit, and the sha256
-    of every input file the user handed the workflow. No timestamps: reruns give the same record.
+    """The run's provenance record: package, Python and platform versions, git commit, input checksums.
+
+    Versions of the main packages (:data:`PACKAGES`), Python and the platform, the workflow's git
+    commit, and the sha256 of every input file the user handed the workflow. No timestamps: reruns
+    give the same record.
+
+    Parameters
+    ----------
+    file_hashes : dict of str to str
+        {input file: its sha256}.
+    commit : str
+        The workflow's git commit (:func:`moflow.io.git_commit`).
+
+    Returns
+    -------
+    dict
+        ``versions``, ``python``, ``platform``, ``workflow_commit``, ``checksum`` and ``inputs`` (sorted by
+        file).
     """
     import platform
     from importlib.metadata import PackageNotFoundError, version
@@ -56,15 +72,28 @@ def provenance(file_hashes: dict[str, str], *, commit: str = "unknown") -> dict:
 
 
 def summarize_predictions(pred: pd.DataFrame) -> pd.DataFrame:
-    """One row per sample: every strategy's held-out prediction columns (``p_<class>``, ``prediction``,
-    ``risk``, ``S@<time>``) as ``oof_<strategy>_<column>``.
+    """One row per sample: every strategy's held-out prediction columns as ``oof_<strategy>_<column>``.
+
+    The columns are ``p_<class>``, ``prediction``, ``risk``, ``S@<time>`` (the numeric ones of ``pred``).
 
     A cohort sample is held out once per CV repeat: the value is the mean over the repeats (each from a
     model that never saw the sample). An external test sample is predicted once, by the final models
     (split ``final``): that prediction. ``oof_source`` says which (``cv`` / ``external_test``) and
     ``oof_repeats`` over how many CV repeats the mean runs (0 for an external test sample). Text
     columns (a survival split's ``risk_group``, relative to that split's training median) have no
-    mean: they stay in the full table, ``uns["predictions"]``.
+    mean: they stay in the full table, ``uns["predictions"]``. A sample that is both a CV and an
+    external test sample raises ValueError.
+
+    Parameters
+    ----------
+    pred : pandas.DataFrame
+        The long predictions table: ``split``, ``strategy``, ``sample`` and the prediction columns.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by sample (strings): ``oof_source``, ``oof_repeats``, then the ``oof_`` columns by
+        strategy (columns with no value left out).
     """
     values = [c for c in pred.columns if c not in ID_COLUMNS and pd.api.types.is_numeric_dtype(pred[c])]
     final = pred["split"].astype(str) == "final"
@@ -111,11 +140,31 @@ def to_mudata(
 ):
     """The MuData object of the run (see the module's description).
 
-    ``layers``: {layer: preprocessed samples x features matrix}; ``sheet``: the checked sample sheet,
-    indexed by sample; ``omics``: the checked omics sheet, indexed by layer; ``factors``: MOFA's
-    factors (a ``sample`` column, one column per factor); ``weights``: (view, feature, factor,
-    weight); ``variance``: (view, factor, r2); ``predictions``: the long table of every held-out
-    prediction; ``scoreboard``: the scores; ``config``, ``provenance``: JSON-serialisable mappings.
+    Parameters
+    ----------
+    layers : dict of str to pandas.DataFrame
+        {layer: preprocessed samples x features matrix}.
+    sheet : pandas.DataFrame
+        The checked sample sheet, indexed by sample.
+    omics : pandas.DataFrame
+        The checked omics sheet, indexed by layer.
+    factors : pandas.DataFrame
+        MOFA's factors (a ``sample`` column, one column per factor).
+    weights : pandas.DataFrame
+        (view, feature, factor, weight).
+    variance : pandas.DataFrame
+        (view, factor, r2).
+    predictions : pandas.DataFrame
+        The long table of every held-out prediction.
+    scoreboard : pandas.DataFrame
+        The scores.
+    config, provenance : dict
+        JSON-serialisable mappings.
+
+    Returns
+    -------
+    mudata.MuData
+        Samples in the order of ``sheet`` (those not in it last).
     """
     import anndata
     import mudata

@@ -1,6 +1,8 @@
-"""Gene-set file checks: a GMT file on its own (:func:`check_gene_set_file`, at start-up), which layers each
-GMT file is tested in (:func:`gene_set_layers`), and whether it shares identifiers with those layers'
-features (:func:`check_gene_set_overlap`, in the input stage). Failures raise
+"""Gene-set file checks: a GMT file on its own, the layers it is tested in, and its overlap with them.
+
+A GMT file on its own (:func:`check_gene_set_file`, at start-up), which layers each GMT file is
+tested in (:func:`gene_set_layers`), and whether it shares identifiers with those layers' features
+(:func:`check_gene_set_overlap`, in the input stage). Failures raise
 :class:`~moflow.errors.DataError` naming the file, the layer and the fix. Nothing here reads files:
 the lines come from :func:`moflow.io.read_gmt_lines`.
 """
@@ -14,8 +16,24 @@ from moflow.wording import listing
 
 
 def check_gene_set_file(lines: list[str], *, path: str, min_size: int = 1) -> dict[str, list[str]]:
-    """Parse a GMT file (:func:`moflow.enrich.parse_gmt`): an empty file, malformed lines, or no set
-    with at least ``min_size`` genes (config ``enrichment: min_size``; nothing could be tested) stop.
+    """Parse a GMT file (:func:`moflow.enrich.parse_gmt`) and check it can be tested.
+
+    An empty file, malformed lines, or no set with at least ``min_size`` genes (config
+    ``enrichment: min_size``; nothing could be tested) stop.
+
+    Parameters
+    ----------
+    lines : list of str
+        The file's lines (:func:`moflow.io.read_gmt_lines`).
+    path : str
+        Names the file in messages.
+    min_size : int
+        Genes the largest set must have at least.
+
+    Returns
+    -------
+    dict of str to list of str
+        {set name: its genes}.
     """
     from moflow.enrich import parse_gmt
     from moflow.errors import InputError
@@ -35,9 +53,22 @@ def check_gene_set_file(lines: list[str], *, path: str, min_size: int = 1) -> di
 
 
 def gene_set_layers(omics: pd.DataFrame, enrichment) -> dict[str, list[str]]:
-    """{GMT path: the layers whose features it names}: the gene-set collections (config ``enrichment:
-    gene_sets``) for the gene-symbol layers without an annotation, a layer's own ``feature_sets`` for
-    that layer. What :func:`check_gene_set_overlap` compares in the input stage.
+    """{GMT path: the layers whose features it names}; what :func:`check_gene_set_overlap` compares.
+
+    The gene-set collections (config ``enrichment: gene_sets``) go with the gene-symbol layers without
+    an annotation, a layer's own ``feature_sets`` with that layer. Paths with no layer are left out.
+
+    Parameters
+    ----------
+    omics : pandas.DataFrame
+        The omics sheet (columns ``layer`` and ``gene_ids``).
+    enrichment : moflow.settings.Enrichment
+        The ``enrichment`` section.
+
+    Returns
+    -------
+    dict of str to list of str
+        {GMT path: layers}.
     """
     symbol = [
         lay
@@ -61,9 +92,21 @@ def check_gene_set_overlap(
     *,
     labels: dict | None = None,
 ) -> None:
-    """Stop when a GMT file shares no identifier with a layer it is to be tested in (``features``:
-    {layer: its feature IDs}; ``gmt_layers``: {path: layers}, see :func:`gene_set_layers`). The
-    message names the file, the layer and a few IDs of each side.
+    """Stop when a GMT file shares no identifier with a layer it is to be tested in.
+
+    The message names the file, the layer and a few IDs of each side (and how many match when case is
+    ignored). A layer without features is skipped.
+
+    Parameters
+    ----------
+    features : dict of str to list
+        {layer: its feature IDs}.
+    gmt_lines : dict of str to list of str
+        {path: the GMT file's lines}.
+    gmt_layers : dict of str to list of str
+        {path: layers}, see :func:`gene_set_layers`.
+    labels : dict, optional
+        {layer: how messages name its source}; default: the layer's name.
     """
     from moflow.enrich import parse_gmt
     from moflow.errors import InputError

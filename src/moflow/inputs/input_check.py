@@ -1,6 +1,7 @@
-"""Every input of a run checked at once (:func:`check_inputs`): both sheets, every layer's matrix parsed,
-checked against the sheets and aligned to the sample sheet, and the gene-set files' overlap with the
-layers; the rule validate_inputs writes what it returns.
+"""Every input of a run checked at once (:func:`check_inputs`); the rule validate_inputs writes what it returns.
+
+Both sheets, every layer's matrix parsed, checked against the sheets and aligned to the sample
+sheet, and the gene-set files' overlap with the layers.
 """
 
 from __future__ import annotations
@@ -32,22 +33,40 @@ def check_inputs(
 ):
     """Check both sheets and every matrix, and align each matrix to the sample sheet.
 
-    The matrices as :func:`moflow.io.read_raw_table` read them.
-
-    ``labels``: the names files go by in messages and in the summary (keys ``samples``, ``omics`` and
-    the layers), e.g. the paths a user wrote in the sheets when a storage plugin hands the job local
-    copies under .snakemake/storage/.
-    ``gmt_lines`` ({path: lines}) and ``gmt_layers`` ({path: layers},
-    :func:`moflow.inputs.geneset_files.gene_set_layers`): the gene-set files enrichment will use; one that shares
-    no identifier with a layer it is meant for stops here, before anything downstream runs.
-
     A layer in a MuData ``.h5mu`` or AnnData ``.h5ad`` file (``raw_matrices`` read by
     :func:`moflow.io.read_raw_table` with the keyword arguments of
     :func:`moflow.inputs.sheets.anndata_sources`) goes through the same checks; messages and the summary
     name the file with its modality (and AnnData layer). The sample sheet may be a MuData's ``obs``
-    (:func:`moflow.io.read_sheet`).
+    (:func:`moflow.io.read_sheet`). Raises InputError before anything is written.
 
-    Returns (sheet, omics, {layer: matrix}, summary). Raises InputError before anything is written.
+    Parameters
+    ----------
+    raw_samples, raw_omics : pandas.DataFrame
+        The sample and omics sheets as read (:func:`moflow.io.read_sheet`).
+    raw_matrices : dict of str to pandas.DataFrame
+        {layer: matrix}, the matrices as :func:`moflow.io.read_raw_table` read them.
+    settings : Settings
+        Read: ``outcome``, ``evaluation``, ``inputs``.
+    labels : dict of str to str, optional
+        The names files go by in messages and in the summary (keys ``samples``, ``omics`` and the
+        layers), e.g. the paths a user wrote in the sheets when a storage plugin hands the job local
+        copies under .snakemake/storage/.
+    gmt_lines : dict of str to list of str, optional
+        {path: lines} of the gene-set files enrichment will use.
+    gmt_layers : dict of str to list of str, optional
+        {path: layers} (:func:`moflow.inputs.geneset_files.gene_set_layers`); a file that shares no
+        identifier with a layer it is meant for stops here, before anything downstream runs.
+
+    Returns
+    -------
+    sheet : pandas.DataFrame
+        The checked sample sheet.
+    omics : pandas.DataFrame
+        The checked omics sheet, indexed by layer.
+    matrices : dict of str to pandas.DataFrame
+        {layer: matrix} parsed to numbers and aligned to the sample sheet.
+    summary : pandas.DataFrame
+        One row per layer: kind, path, samples, QC injections, features, missing fraction.
     """
     labels = labels or {}
     samples_label = labels.get("samples", "the sample sheet")

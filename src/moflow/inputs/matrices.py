@@ -1,5 +1,6 @@
-"""Matrix checks of the input stage (:func:`moflow.tasks.inputs_rules.validate_inputs`): the declared
-orientation (:func:`check_orientation`), every cell of a raw table turned into numbers
+"""Matrix checks of the input stage (:func:`moflow.tasks.inputs_rules.validate_inputs`).
+
+The declared orientation (:func:`check_orientation`), every cell of a raw table turned into numbers
 (:func:`parse_matrix`), a layer's samples against the sample sheet (:func:`align_layer`), gene symbols
 that Excel turned into dates (:func:`check_gene_symbols`), and a layer that a filter emptied
 (:func:`check_layer_not_empty`).
@@ -41,9 +42,27 @@ def check_orientation(
     omics_path: str = "the omics sheet",
     anndata: bool = False,
 ) -> None:
-    """Stop when a matrix is declared the wrong way round: none of the IDs on the declared sample axis
-    is a sample of the sheet, but IDs on the other axis are (``anndata``: an AnnData / MuData matrix,
-    whose samples are its obs).
+    """Stop when a matrix is declared the wrong way round.
+
+    That is: none of the IDs on the declared sample axis is a sample of the sheet, but IDs on the other
+    axis are.
+
+    Parameters
+    ----------
+    raw : pandas.DataFrame
+        The matrix as read.
+    path : str
+        Names the file in messages.
+    layer : str
+        The layer.
+    orientation : str
+        The declared orientation: ``samples_in_rows`` or ``features_in_rows``.
+    sheet : pandas.DataFrame
+        The checked sample sheet, indexed by sample.
+    omics_path : str
+        Names the omics sheet in messages.
+    anndata : bool
+        An AnnData / MuData matrix, whose samples are its obs (the message then asks for its transpose).
     """
     rows, cols = pd.Index(raw.index.astype(str)), pd.Index(raw.columns.astype(str))
     samples, other = (rows, cols) if orientation == "samples_in_rows" else (cols, rows)
@@ -73,6 +92,27 @@ def parse_matrix(raw: pd.DataFrame, *, path: str, orientation: str, kind: str, l
     holds no observed value lacks the layer: dropped (and logged) where ``may_lack`` allows it
     (``True``: any sample, as under config ``inputs: allow_missing_samples``; else the IDs that may lack
     a layer: external test samples, samples left out), an error otherwise.
+
+    Parameters
+    ----------
+    raw : pandas.DataFrame
+        The table as read (strings, or numbers where the reader parsed them already).
+    path : str
+        Names the file in messages.
+    orientation : str
+        ``samples_in_rows``, or else the table is transposed.
+    kind : str
+        The layer's kind (omics sheet), which decides the value checks: counts >= 0 and never missing,
+        intensities >= 0, betas in [0, 1], binary 0/1.
+    layer : str
+        The layer, for messages.
+    may_lack : bool or iterable of str
+        The samples whose rows may be empty (see above).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Samples x features floats (index named ``sample``).
     """
     df = raw if orientation == "samples_in_rows" else raw.T
     what_rows, what_cols = ("sample", "feature") if orientation == "samples_in_rows" else ("feature", "sample")
@@ -178,8 +218,11 @@ def parse_matrix(raw: pd.DataFrame, *, path: str, orientation: str, kind: str, l
 
 
 def check_gene_symbols(X: pd.DataFrame, *, path: str, layer: str, omics_path: str = "the omics sheet") -> None:
-    """Stop when features of a gene-symbol layer (omics sheet ``gene_ids: symbol``) look like dates that
-    Excel made of gene symbols (MARCH1 -> 1-Mar, SEPT2 -> 2-Sep, DEC1 -> 1-Dec, or full dates).
+    """Stop when features of a gene-symbol layer (omics sheet ``gene_ids: symbol``) look like Excel dates.
+
+    Dates that Excel made of gene symbols: MARCH1 -> 1-Mar, SEPT2 -> 2-Sep, DEC1 -> 1-Dec, or full
+    dates. ``path``, ``layer`` and ``omics_path`` name the matrix, the layer and the omics sheet in the
+    message.
     """
     ids = pd.Index(X.columns.astype(str))
     hits = [f for f in ids if _EXCEL_DATE.match(f.strip())]
@@ -221,7 +264,35 @@ def align_layer(
 ) -> pd.DataFrame:
     """Check a layer's samples against the sheet and return it in sheet order (cohort, then QC).
 
-    ``optional_samples`` (external test samples) may lack the layer in any case.
+    ``optional_samples`` (external test samples) may lack the layer in any case. Blank and excluded
+    samples are dropped.
+
+    Parameters
+    ----------
+    X : pandas.DataFrame
+        The parsed matrix (:func:`parse_matrix`).
+    path : str
+        Names the file in messages.
+    layer : str
+        The layer.
+    sheet : pandas.DataFrame
+        The checked sample sheet, indexed by sample.
+    samples_path : str
+        Names the sample sheet in messages.
+    has_qc : bool
+        The layer holds pooled QC injections (at least 3, each with a numeric injection_order).
+    batch_column : str
+        The layer's batch column of the sheet (empty: none); every sample needs a batch, and every
+        batch two samples.
+    allow_missing_samples : bool
+        A cohort sample may lack the layer (config ``inputs: allow_missing_samples``).
+    optional_samples : iterable of str
+        Samples that may lack the layer in any case.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The matrix, rows in sheet order.
     """
     unknown = [s for s in X.index if s not in sheet.index]
     if unknown:
@@ -284,7 +355,7 @@ def align_layer(
 
 
 def check_layer_not_empty(X: pd.DataFrame, *, layer: str, step: str) -> None:
-    """Stop when a step (typically a filter) removed every feature of a layer."""
+    """Stop when a step (typically a filter) removed every feature of a layer; ``step`` names it in the message."""
     if X.shape[1] == 0:
         raise ConfigError(
             f"layer '{layer}': no feature left after {step}. Relax the thresholds for this layer in "

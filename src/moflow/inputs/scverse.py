@@ -27,17 +27,21 @@ def anndata_suffix(path) -> str:
 
 
 def source_label(path: str, *, modality: str = "", anndata_layer: str = "") -> str:
-    """How messages name a layer read from an AnnData or MuData file: the file, the modality and the
-    AnnData layer (``data/cohort.h5mu (modality 'rna', layers['counts'])``).
+    """How messages name a layer read from an AnnData or MuData file: file, modality and AnnData layer.
+
+    For example ``data/cohort.h5mu (modality 'rna', layers['counts'])``; the path alone when neither
+    ``modality`` nor ``anndata_layer`` is given.
     """
     parts = ([f"modality '{modality}'"] if modality else []) + ([f"layers['{anndata_layer}']"] if anndata_layer else [])
     return f"{path} ({', '.join(parts)})" if parts else str(path)
 
 
 def _as_strings(col: pd.Series) -> pd.Series:
-    """One ``obs`` column as the sheet's strings: missing values empty; booleans true/false; a float
-    column whose values are all whole numbers (pandas' type for integers with gaps) as integers;
-    other numbers in their shortest round-trip form (0.1, not 0.10000000000000001).
+    """One ``obs`` column as the sheet's strings.
+
+    Missing values empty; booleans true/false; a float column whose values are all whole numbers
+    (pandas' type for integers with gaps) as integers; other numbers in their shortest round-trip
+    form (0.1, not 0.10000000000000001).
     """
     values = col.astype(object)
     missing = pd.isna(values).to_numpy()
@@ -54,9 +58,11 @@ def _as_strings(col: pd.Series) -> pd.Series:
 
 
 def obs_to_sheet(obs: pd.DataFrame, *, path: str) -> pd.DataFrame:
-    """A MuData's (or AnnData's) ``obs`` as the sample sheet :func:`moflow.io.read_sheet` gives: a
-    ``sample`` column from ``obs_names`` first, every other column as strings (:func:`_as_strings`).
-    ``attrs["lines"]`` numbers the samples from 1 in ``obs`` order, which messages call rows.
+    """A MuData's (or AnnData's) ``obs`` as the sample sheet :func:`moflow.io.read_sheet` gives.
+
+    A ``sample`` column from ``obs_names`` first, every other column as strings (:func:`_as_strings`).
+    ``attrs["lines"]`` numbers the samples from 1 in ``obs`` order, which messages call rows. ``path``
+    names the file in messages.
 
     An ``obs`` column named ``sample`` must repeat ``obs_names`` (it is then dropped): the obs names
     are the sample IDs, and a second, different ID column would be ambiguous.
@@ -83,10 +89,25 @@ def obs_to_sheet(obs: pd.DataFrame, *, path: str) -> pd.DataFrame:
 
 
 def anndata_frame(adata, *, path: str, anndata_layer: str = "") -> pd.DataFrame:
-    """An AnnData's ``X`` (or ``layers[anndata_layer]``) as a samples (obs) x features (var) frame of
-    numbers. Sparse matrices become dense (implicit zeros are zeros), booleans 0/1; missing values
-    stay missing. The values are checked later (:func:`moflow.inputs.matrices.parse_matrix`), as a text
+    """An AnnData's ``X`` (or ``layers[anndata_layer]``) as a samples (obs) x features (var) frame of numbers.
+
+    Sparse matrices become dense (implicit zeros are zeros), booleans 0/1; missing values stay
+    missing. The values are checked later (:func:`moflow.inputs.matrices.parse_matrix`), as a text
     matrix's are.
+
+    Parameters
+    ----------
+    adata : anndata.AnnData
+        The AnnData (or one MuData modality).
+    path : str
+        Names the source in messages (:func:`source_label`).
+    anndata_layer : str
+        The layer of ``adata.layers`` to read (empty: ``X``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Floats, obs names as the index and var names as the columns (strings).
     """
     from scipy import sparse
 
@@ -123,9 +144,12 @@ def anndata_frame(adata, *, path: str, anndata_layer: str = "") -> pd.DataFrame:
 
 
 def var_to_annotation(var: pd.DataFrame, *, path: str) -> pd.DataFrame:
-    """A modality's ``var`` as an annotation table (what :func:`moflow.io.read_annotation` gives for a
-    text file): a ``feature`` column from ``var_names`` first, every other column as strings. Config
-    ``enrichment: layers: <layer>: gene_column`` then names the column of gene symbols.
+    """A modality's ``var`` as an annotation table (what :func:`moflow.io.read_annotation` gives for a text file).
+
+    A ``feature`` column from ``var_names`` first, every other column as strings. Config
+    ``enrichment: layers: <layer>: gene_column`` then names the column of gene symbols. A ``var``
+    column named ``feature`` must repeat the var names (it is then dropped); ``path`` names the file
+    in messages.
     """
     ids = pd.Index(var.index).astype(str)
     table = pd.DataFrame({"feature": np.asarray(ids, dtype=object)})

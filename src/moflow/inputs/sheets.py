@@ -1,6 +1,8 @@
-"""Sample-sheet and omics-sheet checks: every cell against its schema, the outcome (classes, numbers or
-survival columns) and the number of training samples, the omics sheet's layers and its references to
-sample-sheet columns, and which layers an AnnData / MuData file holds.
+"""Sample-sheet and omics-sheet checks.
+
+Every cell against its schema, the outcome (classes, numbers or survival columns) and the number of
+training samples, the omics sheet's layers and its references to sample-sheet columns, and which
+layers an AnnData / MuData file holds.
 
 Every failure raises :class:`moflow.errors.InputError` (:class:`~moflow.errors.ConfigError` for the
 configuration and the omics sheet, :class:`~moflow.errors.DataError` for data) whose message names
@@ -37,8 +39,10 @@ AUTO_CONTINUOUS_MIN_VALUES = 10
 
 
 def _sheet_lines(sheet: pd.DataFrame) -> dict:
-    """Row label -> line in the file (header = line 1): from ``attrs['lines']`` that
-    :func:`moflow.io.read_sheet` records (comment lines counted), else label + 2.
+    """Row label -> line in the file (header = line 1).
+
+    From ``attrs['lines']`` that :func:`moflow.io.read_sheet` records (comment lines counted), else
+    label + 2.
     """
     lines = sheet.attrs.get("lines")
     if lines is not None and len(lines) == len(sheet) and list(sheet.index) == list(range(len(sheet))):
@@ -62,9 +66,23 @@ def _require_columns(sheet: pd.DataFrame, required, *, path: str, error=ConfigEr
 
 
 def check_sheet_values(sheet: pd.DataFrame, *, path: str, schema: str, key: str, error=ConfigError) -> None:
-    """Every cell of a sheet against its schema (``schemas/<schema>.schema.yaml``: enum, pattern,
-    minLength of each column): the first bad cell stops, naming the file, the line (header = line 1),
-    the row's ``key``, the column, the value, the valid values and the nearest one.
+    """Check every cell of a sheet against its schema (enum, pattern, minLength of each column).
+
+    The first bad cell stops, naming the file, the line (header = line 1), the row's ``key``, the
+    column, the value, the valid values and the nearest one.
+
+    Parameters
+    ----------
+    sheet : pandas.DataFrame
+        The sheet as read (strings).
+    path : str
+        Names the file in the message.
+    schema : str
+        The schema's name: ``schemas/<schema>.schema.yaml``.
+    key : str
+        The column that identifies a row in the message (``sample``, ``layer``).
+    error : type
+        The exception raised (:class:`~moflow.errors.ConfigError` by default).
     """
     props = _schema(schema)["properties"]
     lines = _sheet_lines(sheet)
@@ -87,7 +105,7 @@ def check_sheet_values(sheet: pd.DataFrame, *, path: str, schema: str, key: str,
             pattern = re.compile(spec["pattern"])
             checks.append(
                 (
-                    ~values.map(lambda v: pattern.search(v) is not None).astype(bool),
+                    ~values.map(lambda v, pattern=pattern: pattern.search(v) is not None).astype(bool),
                     f"which does not match {spec['pattern']}"
                     + (f" ({spec['description']})" if "description" in spec else ""),
                 )
@@ -224,8 +242,8 @@ def check_samples_sheet(
         if len(missing):
             raise DataError(
                 f"{path}: sample(s) {listing(missing)} (row {lines[missing.index[0]]}) have no value in outcome "
-                f"column '{outcome}'. Fill in the outcome, or set 'outcome: missing: exclude' in config to leave samples "
-                "without an outcome out of the analysis (listed in the report)."
+                f"column '{outcome}'. Fill in the outcome, or set 'outcome: missing: exclude' in config to leave "
+                "samples without an outcome out of the analysis (listed in the report)."
             )
     test = values.index[cohort[test_column].astype(str).str.strip() == str(test_value)] if test_column else []
     train = values.drop(index=test)
@@ -302,7 +320,25 @@ def check_samples_sheet(
 
 
 def check_omics_sheet(omics: pd.DataFrame, *, path: str, samples: pd.DataFrame, samples_path: str) -> pd.DataFrame:
-    """Check the omics sheet and its references to sample-sheet columns; return it indexed by layer."""
+    """Check the omics sheet and its references to sample-sheet columns; return it indexed by layer.
+
+    Parameters
+    ----------
+    omics : pandas.DataFrame
+        The omics sheet as read (strings).
+    path : str
+        Names the omics sheet in messages.
+    samples : pandas.DataFrame
+        The sample sheet, whose columns ``batch_column`` and ``injection_order`` must name.
+    samples_path : str
+        Names the sample sheet in messages.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by layer; optional columns filled with their defaults, ``has_qc`` and ``log_scale`` as
+        booleans, a MuData layer's empty ``modality`` as the layer's name.
+    """
     lines = _sheet_lines(omics)
     _require_columns(omics, ["layer", "kind", "path"], path=path)
     known = list(_schema("omics")["properties"])
@@ -365,8 +401,10 @@ def check_omics_sheet(omics: pd.DataFrame, *, path: str, samples: pd.DataFrame, 
 
 
 def _check_anndata_row(row, *, where: str) -> None:
-    """An AnnData / MuData layer: samples are its obs (no orientation to declare); ``modality`` only for a
-    ``.h5mu`` file, ``anndata_layer`` only for an AnnData or MuData file.
+    """Check an omics-sheet row's AnnData / MuData columns.
+
+    An AnnData / MuData layer: samples are its obs (no orientation to declare); ``modality`` only for
+    a ``.h5mu`` file, ``anndata_layer`` only for an AnnData or MuData file.
     """
     suffix = anndata_suffix(row["path"])
     if suffix and row["orientation"] == "features_in_rows":
@@ -388,9 +426,10 @@ def _check_anndata_row(row, *, where: str) -> None:
 
 
 def anndata_sources(omics: pd.DataFrame) -> dict[str, dict[str, str]]:
-    """{layer: {modality, anndata_layer}} of the omics sheet's rows whose path is a MuData or AnnData file
-    (raw or checked sheet): the keyword arguments :func:`moflow.io.read_raw_table` reads the layer
-    with. A MuData layer's modality defaults to the layer's name.
+    """{layer: {modality, anndata_layer}} of the omics sheet's rows whose path is a MuData or AnnData file.
+
+    Works on the raw or the checked sheet: the keyword arguments :func:`moflow.io.read_raw_table`
+    reads the layer with. A MuData layer's modality defaults to the layer's name.
     """
     if not {"layer", "path"} <= set(omics.columns):
         return {}

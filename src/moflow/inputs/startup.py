@@ -1,7 +1,8 @@
-"""The checks made while ``rules/common.smk`` is parsed, before any job runs: the config file's YAML
-(:func:`check_config_file`, from the Snakefile), then, once :func:`moflow.settings.apply_defaults`
-has checked the config against its schema, the sheets and every name config gives
-(:func:`check_startup`). Each raises :class:`~moflow.errors.ConfigError` or
+"""The checks made while ``rules/common.smk`` is parsed, before any job runs.
+
+The config file's YAML (:func:`check_config_file`, from the Snakefile), then, once
+:func:`moflow.settings.apply_defaults` has checked the config against its schema, the sheets and every
+name config gives (:func:`check_startup`). Each raises :class:`~moflow.errors.ConfigError` or
 :class:`~moflow.errors.DataError` naming the file, the line or key, and the fix.
 """
 
@@ -16,8 +17,10 @@ from moflow.wording import did_you_mean, listing
 
 
 def check_config_file(path: str) -> None:
-    """The config file's YAML, before Snakemake reads it: a syntax error names the file, line and
-    column; a key given twice in one mapping (YAML keeps the last one silently) stops too. Nothing is
+    """Check the config file's YAML, before Snakemake reads it.
+
+    A syntax error names the file, line and column; a key given twice in one mapping (YAML keeps the
+    last one silently) stops too, and so does a file that is not UTF-8 or not a mapping. Nothing is
     checked when the file does not exist.
     """
     from pathlib import Path
@@ -71,9 +74,22 @@ def check_config_file(path: str) -> None:
 
 
 def check_config_layers(settings, layers, *, source: str = "config", omics_path: str = "the omics sheet") -> None:
-    """Every layer name config gives (``preprocess``, ``enrichment: layers``, ``integration: mofa:
-    likelihoods``, ``integration: early: layer_weights``) is a layer of the omics sheet: a misspelt
+    """Check that every layer name config gives is a layer of the omics sheet.
+
+    The names of ``preprocess``, ``enrichment: layers``, ``integration: mofa: likelihoods``,
+    ``integration: early: layer_weights``, the regulators' layers and ``design: costs``: a misspelt
     one would be silently ignored. One line per problem, with the nearest layer.
+
+    Parameters
+    ----------
+    settings : Settings
+        The validated config.
+    layers : iterable of str
+        The layers of the omics sheet.
+    source : str
+        Names the config in messages.
+    omics_path : str
+        Names the omics sheet in messages.
     """
     layers = [str(x) for x in layers]
     named = [
@@ -102,8 +118,11 @@ def check_config_layers(settings, layers, *, source: str = "config", omics_path:
 def check_config_columns(
     settings, samples: pd.DataFrame, *, source: str = "config", samples_path: str = "the sample sheet"
 ) -> None:
-    """Sample-sheet columns config names (``covariates``) exist; a survival outcome is not given to a
-    strategy whose model has no Cox form.
+    """Check that the sample-sheet columns config names (``covariates``) exist.
+
+    Also that a survival outcome is not given to a strategy whose model has no Cox form (early,
+    mixed, mofa and late must be ``linear``). ``source`` and ``samples_path`` name the config and the
+    sample sheet in messages.
     """
     if settings.outcome.type == "survival":
         integ = settings.integration
@@ -171,17 +190,32 @@ def check_startup(
     download_dir: str = "resources/genesets",
     gene_set_files: bool = True,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Everything checked while ``rules/common.smk`` is parsed, in the order a user fixes things:
-    both sheets (cell by cell, then the outcome and the training samples against the folds), the
+    """Everything checked while ``rules/common.smk`` is parsed, in the order a user fixes things.
+
+    Both sheets (cell by cell, then the outcome and the training samples against the folds), the
     names config gives (layers, columns, MOFA groups, the positive class), the enrichment files, and
     every gene-set file that exists (parsed: empty, malformed, no usable set).
 
-    ``settings``: :class:`moflow.settings.Settings` (validated config); ``source``: the config file
-    for messages; ``exists``: path -> bool (default: the file exists); ``produced``: files the
-    workflow makes (the demo's gene sets); ``download_dir``: where downloaded libraries go;
-    ``gene_set_files``: parse the GMT files (seconds for large collections: the Snakefile does it in
-    the main process only, not again at the start of every cluster job).
-    Returns (samples, omics) as :func:`check_samples_sheet` and :func:`check_omics_sheet` return them.
+    Parameters
+    ----------
+    settings : moflow.settings.Settings
+        The validated config.
+    source : str
+        The config file, for messages.
+    exists : callable, optional
+        path -> bool (default: the file exists).
+    produced : iterable of str
+        Files the workflow makes (the demo's gene sets).
+    download_dir : str
+        Where downloaded libraries go.
+    gene_set_files : bool
+        Parse the GMT files (seconds for large collections: the Snakefile does it in the main process
+        only, not again at the start of every cluster job).
+
+    Returns
+    -------
+    samples, omics : pandas.DataFrame
+        As :func:`check_samples_sheet` and :func:`check_omics_sheet` return them.
     """
     from pathlib import Path
 
@@ -229,7 +263,8 @@ def check_startup(
         raise ConfigError(
             f"{source}: 'integration: hierarchical: collections' names {listing(unknown)}, which "
             f"{'is' if len(unknown) == 1 else 'are'} not in 'enrichment: gene_sets' (collections: "
-            f"{listing(settings.enrichment.gene_sets) or 'none'}).{did_you_mean(unknown[0], settings.enrichment.gene_sets)}"
+            f"{listing(settings.enrichment.gene_sets) or 'none'})."
+            f"{did_you_mean(unknown[0], settings.enrichment.gene_sets)}"
             " Name a collection of enrichment: gene_sets."
         )
     for name, reg in h.regulators.items():

@@ -1,6 +1,8 @@
-"""Checks of a survival outcome's sample-sheet columns: follow-up time and event (config ``outcome: type:
-survival``), with messages that name the file, the row, the sample and the fix. Used by
-:func:`moflow.inputs.sheets.check_samples_sheet` and by the cohort (:func:`moflow.cohort.outcome`).
+"""Checks of a survival outcome's sample-sheet columns: follow-up time and event.
+
+For config ``outcome: type: survival``, with messages that name the file, the row, the sample and the
+fix. Used by :func:`moflow.inputs.sheets.check_samples_sheet` and by the cohort
+(:func:`moflow.cohort.outcome`).
 """
 
 from __future__ import annotations
@@ -26,8 +28,10 @@ def _more(n: int, what: str = "such sample(s)") -> str:
 
 
 def parse_time_labelled(values: pd.Series, *, column: str, label) -> pd.Series:
-    """Follow-up times as floats, as :func:`parse_time` gives them, but ``label(i)`` is the message prefix
-    naming file, row and sample (:func:`parse_time`'s names the file and the sample only).
+    """Follow-up times as floats, as :func:`parse_time` gives them, with the caller's message prefix.
+
+    ``label(i)`` is the message prefix naming file, row and sample (:func:`parse_time`'s names the
+    file and the sample only); ``column`` names the column in messages.
     """
     text = values.astype(str).str.strip()
     missing = text.index[text.str.lower().isin(NA_TOKENS).to_numpy()]
@@ -60,8 +64,10 @@ def parse_time_labelled(values: pd.Series, *, column: str, label) -> pd.Series:
 
 
 def parse_event_labelled(values: pd.Series, *, column: str, label) -> pd.Series:
-    """Event indicators as bools, as :func:`parse_event` gives them, but ``label(i)`` is the message
-    prefix naming file, row and sample (:func:`parse_event`'s names the file and the sample only).
+    """Event indicators as bools, as :func:`parse_event` gives them, with the caller's message prefix.
+
+    ``label(i)`` is the message prefix naming file, row and sample (:func:`parse_event`'s names the
+    file and the sample only); ``column`` names the column in messages.
     """
     text = values.astype(str).str.strip()
     folded = text.str.lower()
@@ -112,8 +118,10 @@ def parse_event(values: pd.Series, *, path: str = "the sample sheet", column: st
 
 
 def check_survival_columns(sheet: pd.DataFrame, *, path: str, time_column: str, event_column: str) -> None:
-    """Stop when config ``outcome: time`` or ``outcome: event`` is not set, names no column of the sheet at
-    ``path``, or both name the same column.
+    """Stop when config ``outcome: time`` or ``outcome: event`` is unset, not a column, or both are one.
+
+    That is: either is not set, names no column of the sheet at ``path``, or both name the same
+    column.
     """
     for col, key, what in (
         (time_column, "time", "each sample's follow-up time"),

@@ -1,7 +1,8 @@
-"""What every integration strategy shares: :class:`StrategyBase` (a final model on a design matrix built
-from the layers, the per-pattern refit for samples lacking layers, ``predict_table``),
-:func:`coefficient_table` (a fitted model's coefficients as a long table), and the helpers on layers
-(:func:`observed_rows`, :func:`fill_missing`).
+"""What every integration strategy shares: the strategy base, the coefficient table and the layer helpers.
+
+:class:`StrategyBase` (a final model on a design matrix built from the layers, the per-pattern refit
+for samples lacking layers, ``predict_table``), :func:`coefficient_table` (a fitted model's
+coefficients as a long table), and the helpers on layers (:func:`observed_rows`, :func:`fill_missing`).
 
 Every strategy takes ``fit(layers, y)`` and ``predict_table(layers)`` with layers = {name: samples x
 features}. The layers given for prediction share one sample index; a sample lacking a layer has a row
@@ -33,8 +34,20 @@ def observed_rows(X: pd.DataFrame) -> pd.Index:
 
 
 def fill_missing(X: pd.DataFrame, means: pd.Series | None = None) -> pd.DataFrame:
-    """``X`` with its missing cells filled by ``means`` (default: the column means of ``X``), then by 0
-    (columns without a mean); ``X`` itself where nothing is missing.
+    """``X`` with its missing cells filled by ``means``, then by 0.
+
+    Parameters
+    ----------
+    X : pandas.DataFrame
+        Samples x features.
+    means : pandas.Series, optional
+        The fill value per column (default: the column means of ``X``); cells of columns without a
+        mean are filled with 0.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``X`` filled; ``X`` itself where nothing is missing.
     """
     if not X.isna().to_numpy().any():
         return X
@@ -53,6 +66,23 @@ class StrategyBase(BaseEstimator):
 
     ``_parameter_constraints`` holds the parameters every strategy has (task, penalty, model,
     inner_folds, seed); a subclass extends it with its own.
+
+    Attributes
+    ----------
+    layers_ : list of str
+        The layers the strategy uses (set by the subclass's ``fit``).
+    y_ : pandas.Series or pandas.DataFrame
+        The training outcome the final model was fit on.
+    train_layers_ : dict of str to pandas.DataFrame
+        {layer: the training samples' rows}.
+    design_columns_ : list of str
+        The columns of the final model's design (all layers).
+    model_ : estimator
+        The final model, fit on the design of all layers.
+    subset_models_ : dict
+        {tuple of layers: final model refit on the design of those layers only}, filled on demand.
+    classes_ : numpy.ndarray
+        The classes (classification only).
     """
 
     _parameter_constraints: ClassVar[dict] = {
@@ -106,8 +136,9 @@ class StrategyBase(BaseEstimator):
         return model.predict(X)[:, None]
 
     def columns(self) -> list[str]:
-        """The columns of :meth:`predict_table`: ``p_<class>`` per class, ``risk`` (survival) or
-        ``prediction`` (regression).
+        """The columns of :meth:`predict_table`.
+
+        ``p_<class>`` per class, ``risk`` (survival) or ``prediction`` (regression).
         """
         check_is_fitted(self)
         if self.task == "classification":
@@ -115,8 +146,21 @@ class StrategyBase(BaseEstimator):
         return ["risk"] if self.task == "survival" else ["prediction"]
 
     def predict_table(self, layers) -> pd.DataFrame:
-        """Predictions of every sample of ``layers`` (rows: the index of the first layer), all-missing
-        where the strategy cannot predict the sample (see the module).
+        """Predictions of every sample of ``layers``, as a table.
+
+        Rows: the index of the first layer (the first of ``layers_``); a row is all-missing where the
+        strategy cannot predict the sample (see the module).
+
+        Parameters
+        ----------
+        layers : dict of str to pandas.DataFrame
+            {layer: samples x features}, sharing one sample index; a sample lacking a layer has a row
+            of missing values there.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per sample, the columns of :meth:`columns`.
         """
         check_is_fitted(self)
         index = layers[self.layers_[0]].index
@@ -152,10 +196,26 @@ class StrategyBase(BaseEstimator):
 
 
 def coefficient_table(model, features, layer=None) -> pd.DataFrame:
-    """A fitted model's coefficients (or a tree ensemble's importances) over ``features``, one row per
-    feature: ``layer``, ``feature`` and one value column per class after the first (two classes) or per
+    """A fitted model's coefficients (or a tree ensemble's importances), one row per feature.
+
+    Columns: ``layer``, ``feature`` and one value column per class after the first (two classes) or per
     class, ``log_hazard_ratio`` (a Cox model) or ``coefficient``; ``importance`` for tree ensembles.
     Without ``layer``, each feature is ``<layer>:<feature>`` and is split there.
+
+    Parameters
+    ----------
+    model : estimator
+        A fitted model with ``coef_`` (and ``classes_`` for a classifier, ``offset_`` for a Cox model),
+        or with ``feature_importances_`` (tree ensembles).
+    features : list of str
+        The model's input columns, in order.
+    layer : str, optional
+        The layer of every feature (``None``: taken from the ``<layer>:<feature>`` names).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per feature.
     """
     if hasattr(model, "coef_"):
         coef = np.atleast_2d(model.coef_)

@@ -36,15 +36,41 @@ def split_target(Y) -> tuple[np.ndarray, np.ndarray]:
 
 
 def structured(time, event) -> np.ndarray:
-    """scikit-survival's structured target (fields ``event``, ``time``)."""
+    """scikit-survival's structured target (fields ``event``, ``time``).
+
+    Parameters
+    ----------
+    time : array-like
+        The follow-up time of each sample.
+    event : array-like
+        Whether the event was seen (true) or the sample censored, per sample.
+
+    Returns
+    -------
+    numpy.ndarray
+        A structured array, one record per sample.
+    """
     out = np.empty(len(time), dtype=[("event", bool), ("time", float)])
     out["event"], out["time"] = np.asarray(event, bool), np.asarray(time, float)
     return out
 
 
 def partial_log_likelihood(eta: np.ndarray, time: np.ndarray, event: np.ndarray) -> np.ndarray:
-    """Cox partial log-likelihood (Breslow ties) of linear predictors ``eta`` (n, or n x k: one column
-    per model, e.g. per penalty of a path); one value per column.
+    """Cox partial log-likelihood (Breslow ties) of linear predictors ``eta``; one value per column.
+
+    Parameters
+    ----------
+    eta : numpy.ndarray
+        The linear predictors, shape (n,) or (n, k): one column per model, e.g. per penalty of a path.
+    time : numpy.ndarray
+        The follow-up time of each sample.
+    event : numpy.ndarray
+        Whether the event was seen (true) or the sample censored, per sample.
+
+    Returns
+    -------
+    float or numpy.ndarray
+        The log-likelihood: a number for a 1-d ``eta``, else one per column.
     """
     eta = np.asarray(eta, float)
     one = eta.ndim == 1
@@ -60,8 +86,9 @@ def partial_log_likelihood(eta: np.ndarray, time: np.ndarray, event: np.ndarray)
 
 
 class _Quiet:
-    """A Coxnet whose ``fit`` keeps quiet about all-zero coefficients: the strongest penalties of every
-    path zero them by design (that is where a path starts).
+    """A Coxnet whose ``fit`` keeps quiet about all-zero coefficients.
+
+    The strongest penalties of every path zero them by design (that is where a path starts).
     """
 
     def __init__(self, model):
@@ -78,10 +105,36 @@ class _Quiet:
 class PenalizedCox(RegressorMixin, BaseEstimator):
     """Elastic-net Cox model, penalty tuned by inner CV on the training samples (see module).
 
-    ``l1_ratio``: mixing of the L1 and L2 penalties (:data:`L1_RATIOS` per penalty setting); a path of
-    ``n_alphas`` strengths down to ``alpha_min_ratio`` of the smallest that zeroes every coefficient;
-    the inner folds are stratified by event status. ``coef_`` (original feature scale), ``alpha_``,
-    ``cv_loglik_`` (per path strength) after ``fit``.
+    A path of ``n_alphas`` strengths down to ``alpha_min_ratio`` of the smallest that zeroes every
+    coefficient; the inner folds are stratified by event status.
+
+    Parameters
+    ----------
+    l1_ratio : float
+        The mixing of the L1 and L2 penalties, in (0, 1] (:data:`L1_RATIOS` per penalty setting).
+    n_alphas : int
+        The number of strengths on the path (at least 40 where samples outnumber features).
+    alpha_min_ratio : float
+        The weakest strength as a share of the strongest (at most 1e-4 where samples outnumber features).
+    inner_folds : int
+        The number of inner folds (fewer where the events or the censored samples are fewer).
+    seed : int
+        The seed of the inner folds.
+    max_iter : int
+        Coxnet's iteration limit.
+
+    Attributes
+    ----------
+    alphas_ : numpy.ndarray
+        The path's strengths.
+    cv_loglik_ : numpy.ndarray
+        The cross-validated partial log-likelihood per strength (``-inf``: not reached in a fold).
+    alpha_ : float
+        The chosen strength.
+    coef_ : numpy.ndarray
+        The coefficients at ``alpha_``, on the original feature scale.
+    offset_ : float
+        Subtracted from ``X @ coef_`` by :meth:`predict`.
     """
 
     _parameter_constraints: ClassVar[dict] = {
@@ -119,9 +172,11 @@ class PenalizedCox(RegressorMixin, BaseEstimator):
         )
 
     def _alphas(self, X, time, event) -> np.ndarray:
-        """The path's strengths: from the smallest that zeroes every coefficient (Coxnet's own) down to
-        ``alpha_min_ratio`` of it (1e-4 where samples outnumber features, as glmnet), log-spaced;
-        ``n_alphas`` of them (40 with more samples than features: such fits are cheap).
+        """The path's strengths, log-spaced, from the smallest that zeroes every coefficient down.
+
+        From Coxnet's own strongest down to ``alpha_min_ratio`` of it (1e-4 where samples outnumber
+        features, as glmnet); ``n_alphas`` of them (40 with more samples than features: such fits are
+        cheap).
         """
         top = self._coxnet(n_alphas=2, alpha_min_ratio=0.5).fit(X, structured(time, event)).alphas_[0]
         wide = X.shape[1] >= X.shape[0]
@@ -129,8 +184,9 @@ class PenalizedCox(RegressorMixin, BaseEstimator):
         return np.geomspace(top, top * ratio, self.n_alphas if wide else max(self.n_alphas, 40))
 
     def _path(self, X, time, event, alphas=None):
-        """A Coxnet path over ``alphas`` (default :meth:`_alphas`): (alphas, coef (features x alphas),
-        offsets). Coxnet ends a path early once five strengths in a row change its deviance ratio by
+        """A Coxnet path over ``alphas`` (default :meth:`_alphas`): (alphas, coef (features x alphas), offsets).
+
+        Coxnet ends a path early once five strengths in a row change its deviance ratio by
         little; with tied times that ratio starts negative (its null deviance ignores the ties, its
         likelihood does not) and a near-ridge path stops at its strongest, all but null, penalties.
         The path is continued from where Coxnet stopped, unless the model is saturated (deviance
@@ -165,6 +221,7 @@ class PenalizedCox(RegressorMixin, BaseEstimator):
         return np.asarray(got), np.hstack(coefs), np.concatenate(offsets)
 
     def fit(self, X, Y):
+        """Fit the path on ``X`` and ``Y`` (time, event); choose its strength by the inner CV's likelihood."""
         self._validate_params()
         from sklearn.model_selection import KFold, StratifiedKFold
 
@@ -205,9 +262,22 @@ class PenalizedCox(RegressorMixin, BaseEstimator):
 
 
 class RidgeCox(RegressorMixin, BaseEstimator):
-    """Cox model with a light ridge penalty ``alpha`` on standardized inputs (scikit-survival's
-    CoxPHSurvivalAnalysis, Breslow ties), for a few inputs (the layers' out-of-fold risks of late
-    integration).
+    """Cox model with a light ridge penalty ``alpha`` on standardized inputs, for a few inputs.
+
+    scikit-survival's CoxPHSurvivalAnalysis, Breslow ties; the inputs are the layers' out-of-fold
+    risks of late integration.
+
+    Parameters
+    ----------
+    alpha : float
+        The ridge penalty (on the inputs divided by their SD).
+
+    Attributes
+    ----------
+    coef_ : numpy.ndarray
+        The coefficients on the original input scale.
+    offset_ : float
+        The linear predictor at the training means, subtracted by :meth:`predict`.
     """
 
     _parameter_constraints: ClassVar[dict] = {"alpha": [Interval(Real, 0, None, closed="left")]}
@@ -216,6 +286,7 @@ class RidgeCox(RegressorMixin, BaseEstimator):
         self.alpha = alpha
 
     def fit(self, X, Y):
+        """Fit the ridge Cox model on ``X`` and the target ``Y`` (time, event)."""
         self._validate_params()
         from sksurv.linear_model import CoxPHSurvivalAnalysis
 

@@ -1,6 +1,8 @@
-"""Early integration (:class:`EarlyIntegration`): the layers concatenated, each weighted so that wide
-layers do not drown narrow ones, and a penalized model (or a tree ensemble) on the concatenation; a
-PCA of it gives the samples' embedding (:meth:`EarlyIntegration.embed`).
+"""Early integration (:class:`EarlyIntegration`): the layers weighted and concatenated, and one model.
+
+Each layer is weighted so that wide layers do not drown narrow ones, and a penalized model (or a
+tree ensemble) is fit on the concatenation; a PCA of it gives the samples' embedding
+(:meth:`EarlyIntegration.embed`).
 """
 
 from __future__ import annotations
@@ -25,12 +27,44 @@ def _concat(layers: dict[str, pd.DataFrame], names, weights: dict[str, float], i
 
 
 class EarlyIntegration(StrategyBase):
-    """Weighted concatenation: each layer's block is multiplied by ``weight / sqrt(n_features)`` so that
-    every layer brings the same total variance (features are scaled per layer beforehand).
+    """Weighted concatenation of the layers, and a model on it.
+
+    Each layer's block is multiplied by ``weight / sqrt(n_features)`` so that every layer brings the
+    same total variance (features are scaled per layer beforehand).
 
     ``missing`` (a sample lacking a layer): ``refit`` predicts it with a model trained on the layers it
     has; ``impute`` fills the missing block with the training means; ``drop`` does not predict it.
-    ``layer_weights``: {layer: weight}, 1 where absent (``None``: every layer 1).
+
+    Parameters
+    ----------
+    task : str
+        ``classification``, ``regression`` or ``survival``.
+    layer_weights : dict, optional
+        {layer: weight}, 1 where absent (``None``: every layer 1).
+    penalty : str
+        ``l2``, ``l1`` or ``elasticnet``.
+    model : str
+        ``linear`` (penalized, tuned by inner CV) or ``random_forest``.
+    n_components : int
+        The number of components of the embedding's PCA (at most; fewer where the training samples or
+        features are fewer).
+    missing : str
+        ``refit``, ``impute`` or ``drop`` (see above).
+    inner_folds : int
+        The number of inner folds that tune the penalty.
+    seed : int
+        The seed of the inner folds, the model and the PCA.
+
+    Attributes
+    ----------
+    weights_ : dict of str to float
+        {layer: ``weight / sqrt(n_features)``}.
+    means_ : pandas.Series
+        The training means of the weighted, concatenated columns (fill missing cells).
+    columns_ : list of str
+        The concatenated columns, ``<layer>:<feature>``.
+    pca_ : sklearn.decomposition.PCA
+        The PCA of the training samples (:meth:`embed`).
     """
 
     _parameter_constraints: ClassVar[dict] = {
@@ -61,6 +95,7 @@ class EarlyIntegration(StrategyBase):
         self.seed = seed
 
     def fit(self, layers, y, *, shared=None):
+        """Learn the layer weights, the training means, the PCA and the model from the training samples."""
         # shared (the single-layer fits of a CV split, SharedFits): nothing of this strategy to share
         self._validate_params()
         if self.missing not in MISSING:

@@ -36,9 +36,39 @@ FEW_SETS = 5  # fewer gene sets scored in a layer than this: a warning
 class HierarchicalIntegration(StrategyBase):
     """Gene-set scores and regulator activities of every layer, one penalized model.
 
-    ``collections``: ((name, {set: [genes]}, layers), ...) — the gene-set collections and the layers
-    each is scored in; ``gene_maps``: {layer: GeneMap} (features -> genes); ``regulators``:
-    ((name, edges, target layer, min_targets), ...) with edges a frame source, target, weight.
+    Parameters
+    ----------
+    collections : tuple
+        ((name, {set: [genes]}, layers), ...): the gene-set collections and the layers each is scored in.
+    gene_maps : dict, optional
+        {layer: GeneMap} (features -> genes); a layer without one has genes as features.
+    regulators : tuple
+        ((name, edges, target layer, min_targets), ...) with edges a frame source, target, weight.
+    method : str
+        The set score: ``plage``, ``mean`` or ``rank`` (:class:`moflow.integrate.prior_knowledge.SetScores`).
+    min_size, max_size : int
+        The bounds on the number of a set's members present in a layer for the set to be scored.
+    task : str
+        ``classification``, ``regression`` or ``survival``.
+    penalty : str
+        ``l2``, ``l1`` or ``elasticnet``.
+    model : str
+        ``linear`` (penalized, tuned by inner CV) or ``random_forest``.
+    inner_folds : int
+        The number of inner folds that tune the penalty.
+    seed : int
+        The seed of the inner folds and of the model.
+
+    Attributes
+    ----------
+    genes_ : dict
+        {layer: its fitted :class:`moflow.integrate.prior_knowledge.GeneLevel`}.
+    scorers_ : dict
+        {layer: its fitted set scorers and regulator activities}; only layers with at least one.
+    centre_, scale_ : dict of str to pandas.Series
+        {layer: the training mean and SD of each score}, which standardize the scores.
+    structure_ : pandas.Series or None
+        Each score's structure coefficient (:meth:`_structure`).
     """
 
     _parameter_constraints: ClassVar[dict] = {
@@ -81,6 +111,7 @@ class HierarchicalIntegration(StrategyBase):
         return GeneLevel((self.gene_maps or {}).get(layer))
 
     def fit(self, layers, y, *, shared=None):
+        """Learn the gene levels, set scores, regulator activities, their standardization and the model."""
         # shared (the single-layer fits of a CV split, SharedFits): nothing of this strategy to share
         self._validate_params()
         train = {n: X.reindex(y.index) for n, X in layers.items()}
@@ -140,8 +171,9 @@ class HierarchicalIntegration(StrategyBase):
         return self
 
     def _structure(self) -> pd.Series | None:
-        """Each score's correlation with the model's linear predictor on the training samples (a
-        structure coefficient): which programs the prediction follows, robust to the sign flips and
+        """Each score's correlation with the model's linear predictor on the training samples.
+
+        A structure coefficient: which programs the prediction follows, robust to the sign flips and
         weight sharing that correlated scores cause in the coefficients themselves. None for a model
         without a single linear predictor (several classes, a random forest).
         """
@@ -159,8 +191,9 @@ class HierarchicalIntegration(StrategyBase):
         return pd.concat([s.transform(G) for s in self.scorers_[layer]], axis=1)
 
     def scores(self, layers) -> pd.DataFrame:
-        """Standardized set scores and regulator activities of every sample (rows of ``layers``);
-        missing where the sample lacks the layer. Columns ``<layer>:<collection or regulators>:<name>``.
+        """Standardized set scores and regulator activities of every sample (rows of ``layers``).
+
+        Missing where the sample lacks the layer. Columns ``<layer>:<collection or regulators>:<name>``.
         """
         check_is_fitted(self)
         index = layers[self.layers_[0]].index
@@ -180,9 +213,11 @@ class HierarchicalIntegration(StrategyBase):
         return pd.concat(blocks, axis=1)
 
     def coefficients(self) -> pd.DataFrame:
-        """The model's coefficient (or importance) of every score: layer, source (collection or
-        regulator edge list), feature (set or regulator name), one value column per target and, for a
-        single linear predictor, ``structure_r`` (:meth:`_structure`; signed like the coefficients).
+        """The model's coefficient (or importance) of every score.
+
+        Columns: layer, source (collection or regulator edge list), feature (set or regulator name),
+        one value column per target and, for a single linear predictor, ``structure_r``
+        (:meth:`_structure`; signed like the coefficients).
         """
         check_is_fitted(self)
         t = coefficient_table(self.model_, self.design_columns_)

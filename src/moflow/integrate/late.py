@@ -1,6 +1,8 @@
-"""Late integration (:class:`LateIntegration`): one model per layer, their out-of-fold predictions on
-the training samples, and a stacking meta-learner (logistic for classes, which also calibrates; ridge
-for a continuous outcome; a ridge Cox model for survival).
+"""Late integration (:class:`LateIntegration`): one model per layer, stacked by a meta-learner.
+
+The meta-learner is trained on the layer models' out-of-fold predictions on the training samples
+(logistic for classes, which also calibrates; ridge for a continuous outcome; a ridge Cox model for
+survival).
 """
 
 from __future__ import annotations
@@ -25,9 +27,34 @@ from moflow.integrate.single import SharedFits, SingleLayer
 
 
 class LateIntegration(StrategyBase):
-    """Per-layer models; their out-of-fold predictions on the training samples (inner CV) train a
-    meta-learner (logistic for classes, which also calibrates; ridge for a continuous outcome). A
-    sample lacking layers is scored by a meta-learner trained on the layers it has.
+    """Per-layer models stacked by a meta-learner trained on their out-of-fold predictions.
+
+    The out-of-fold predictions are made on the training samples (inner CV); the meta-learner is
+    logistic for classes (which also calibrates), ridge for a continuous outcome (and a ridge Cox
+    model for survival). A sample lacking layers is scored by a meta-learner trained on the layers it
+    has.
+
+    Parameters
+    ----------
+    task : str
+        ``classification``, ``regression`` or ``survival``.
+    penalty : str
+        The per-layer models' penalty: ``l2``, ``l1`` or ``elasticnet``.
+    model : str
+        The per-layer models: ``linear`` (penalized, tuned by inner CV) or ``random_forest``.
+    inner_folds : int
+        The number of inner folds that tune the per-layer models and make the out-of-fold predictions.
+    seed : int
+        The seed of the inner folds and of the per-layer models.
+
+    Attributes
+    ----------
+    base_ : dict of str to SingleLayer
+        {layer: its fitted model}.
+    oof_ : dict of str to pandas.DataFrame
+        {layer: the meta-learner's inputs from its out-of-fold predictions on the training samples}.
+    model_ : estimator
+        The meta-learner.
     """
 
     _parameter_constraints: ClassVar[dict] = {**StrategyBase._parameter_constraints}
@@ -69,7 +96,8 @@ class LateIntegration(StrategyBase):
         return RidgeCV(alphas=np.logspace(-3, 3, 13)).fit(D.to_numpy(), y.to_numpy())
 
     def fit(self, layers, y, *, shared: SharedFits | None = None):
-        """Fit a base model per layer, their out-of-fold predictions, and the meta-learner on them;
+        """Fit a base model per layer, their out-of-fold predictions, and the meta-learner on them.
+
         ``shared``: single-layer fits of this CV split to reuse (:class:`SharedFits`).
         """
         self._validate_params()

@@ -1,5 +1,7 @@
-"""Mixed integration (:class:`MixedIntegration`): a PCA per layer, fit on the training samples that
-have the layer, the layers' scores concatenated, and a penalized model (or a tree ensemble).
+"""Mixed integration (:class:`MixedIntegration`): a PCA per layer, the scores concatenated, one model.
+
+Each layer's PCA is fit on the training samples that have the layer; the layers' scores are
+concatenated, and a penalized model (or a tree ensemble) is fit on them.
 """
 
 from __future__ import annotations
@@ -15,7 +17,35 @@ from moflow.integrate.base import StrategyBase, fill_missing, observed_rows
 
 
 class MixedIntegration(StrategyBase):
-    """Per-layer PCA (fit on the training samples that have the layer), scores concatenated, a model."""
+    """Per-layer PCA (fit on the training samples that have the layer), scores concatenated, a model.
+
+    A sample lacking a layer has scores 0 in that layer's block.
+
+    Parameters
+    ----------
+    task : str
+        ``classification``, ``regression`` or ``survival``.
+    n_components : int
+        The number of components per layer (at most; fewer where the layer's training samples or
+        features are fewer).
+    penalty : str
+        ``l2``, ``l1`` or ``elasticnet``.
+    model : str
+        ``linear`` (penalized, tuned by inner CV) or ``random_forest``.
+    inner_folds : int
+        The number of inner folds that tune the penalty.
+    seed : int
+        The seed of the inner folds, the model and the PCAs.
+
+    Attributes
+    ----------
+    pcas_ : dict of str to sklearn.decomposition.PCA
+        {layer: its PCA}.
+    means_ : dict of str to pandas.Series
+        {layer: training means of its features} (fill missing cells).
+    features_ : dict of str to list
+        {layer: its features}.
+    """
 
     _parameter_constraints: ClassVar[dict] = {
         **StrategyBase._parameter_constraints,
@@ -50,6 +80,7 @@ class MixedIntegration(StrategyBase):
         return pd.concat(blocks, axis=1)
 
     def fit(self, layers, y, *, shared=None):
+        """Learn a PCA per layer and the model on the scores from the training samples."""
         # shared (the single-layer fits of a CV split, SharedFits): nothing of this strategy to share
         self._validate_params()
         self.layers_ = sorted(layers)

@@ -37,10 +37,18 @@ log = logging.getLogger("moflow")
 
 
 class InnerStratifiedKFold(StratifiedKFold):
-    """Stratified inner folds, as many as configured or as the smallest class of the samples being split
-    allows, whichever is fewer (at least 2): a small training side (3 samples per class in 3 outer
-    folds leave 2 per class for training) is still tuned, by 2 inner folds instead of failing. Where it
-    caps, a log line says so.
+    """Stratified inner folds, as many as configured or as the smallest class allows, whichever is fewer.
+
+    The count is capped by the smallest class of the samples being split (at least 2): a small
+    training side (3 samples per class in 3 outer folds leave 2 per class for training) is still
+    tuned, by 2 inner folds instead of failing. Where it caps, a log line says so.
+
+    Parameters
+    ----------
+    n_splits : int
+        The configured number of folds (at most).
+    shuffle, random_state
+        As :class:`sklearn.model_selection.StratifiedKFold`.
     """
 
     def _k(self, y) -> int:
@@ -57,6 +65,10 @@ class InnerStratifiedKFold(StratifiedKFold):
         return min(self.n_splits, smallest)
 
     def split(self, X, y, groups=None):
+        """Generate the train and test indices of each fold, stratified by ``y``, with the capped count.
+
+        Raises :class:`moflow.errors.InputError` where a class of ``y`` has fewer than 2 samples.
+        """
         k = self._k(y)
         if k < self.n_splits:
             log.info(
@@ -69,18 +81,47 @@ class InnerStratifiedKFold(StratifiedKFold):
         return super().split(X, y, groups)
 
     def get_n_splits(self, X=None, y=None, groups=None):
+        """The number of folds :meth:`split` makes of ``y`` (``n_splits`` without ``y``)."""
         return self._k(y)
 
 
 def inner_cv(task: str, folds: int, seed: int):
-    """The inner folds that tune a model: stratified (by class, or by event status for survival) or plain."""
+    """The inner folds that tune a model: stratified (by class, or by event status for survival) or plain.
+
+    Parameters
+    ----------
+    task : str
+        One of :data:`TASKS`.
+    folds : int
+        The number of folds (:class:`InnerStratifiedKFold` may make fewer).
+    seed : int
+        The shuffling seed.
+
+    Returns
+    -------
+    InnerStratifiedKFold or sklearn.model_selection.KFold
+        Stratified for classification and survival (split on :func:`inner_strata`), plain for regression.
+    """
     if task in ("classification", "survival"):  # survival: stratified by event status (inner_strata)
         return InnerStratifiedKFold(folds, shuffle=True, random_state=seed)
     return KFold(folds, shuffle=True, random_state=seed)
 
 
 def inner_strata(y, task: str) -> np.ndarray:
-    """What inner folds are stratified on: the class, the event status (survival), nothing."""
+    """What inner folds are stratified on: the class, the event status (survival), nothing.
+
+    Parameters
+    ----------
+    y : pandas.Series or pandas.DataFrame
+        The outcome: labels, values, or columns time and event (survival).
+    task : str
+        One of :data:`TASKS`.
+
+    Returns
+    -------
+    numpy.ndarray
+        The labels (classification), ``event > 0`` (survival) or zeros (regression), one per sample.
+    """
     if task == "classification":
         return np.asarray(y)
     if task == "survival":
@@ -94,10 +135,24 @@ def target(y):
 
 
 class EncodedClassifier(ClassifierMixin, BaseEstimator):
-    """A classifier fit on the integer codes of the labels (their sorted order), whose ``classes_`` are
-    the labels themselves. scikit-learn's LogisticRegressionCV rejects string labels that look like
-    numbers (outcomes coded "0"/"1": "The classes, [0, 1], are not in class_weight"); codes avoid
-    that and change nothing else (the estimator encodes labels in the same sorted order).
+    """A classifier fit on the integer codes of the labels, whose ``classes_`` are the labels themselves.
+
+    The codes follow the labels' sorted order. scikit-learn's LogisticRegressionCV rejects string
+    labels that look like numbers (outcomes coded "0"/"1": "The classes, [0, 1], are not in
+    class_weight"); codes avoid that and change nothing else (the estimator encodes labels in the
+    same sorted order).
+
+    Parameters
+    ----------
+    estimator : estimator
+        The unfitted classifier (with ``fit`` and ``predict``); cloned by ``fit``.
+
+    Attributes
+    ----------
+    classes_ : numpy.ndarray
+        The labels, sorted.
+    estimator_ : estimator
+        The fitted clone of ``estimator``, on the codes.
     """
 
     _parameter_constraints: ClassVar[dict] = {"estimator": [HasMethods(["fit", "predict"]), None]}
@@ -106,29 +161,35 @@ class EncodedClassifier(ClassifierMixin, BaseEstimator):
         self.estimator = estimator
 
     def fit(self, X, y):
+        """Fit a clone of ``estimator`` on the integer codes of the labels ``y``."""
         self._validate_params()
         self.classes_, codes = np.unique(np.asarray(y), return_inverse=True)
         self.estimator_ = clone(self.estimator).fit(X, codes)
         return self
 
     def predict_proba(self, X):
+        """Predict the class probabilities (columns in the order of ``classes_``)."""
         check_is_fitted(self)
         return self.estimator_.predict_proba(X)
 
     def predict(self, X):
+        """Predict the labels."""
         check_is_fitted(self)
         return self.classes_[np.asarray(self.estimator_.predict(X), dtype=int)]
 
     @property
     def coef_(self):
+        """The fitted estimator's ``coef_``."""
         return self.estimator_.coef_
 
     @property
     def intercept_(self):
+        """The fitted estimator's ``intercept_``."""
         return self.estimator_.intercept_
 
     @property
     def feature_importances_(self):
+        """The fitted estimator's ``feature_importances_`` (tree ensembles)."""
         return self.estimator_.feature_importances_
 
 
@@ -142,8 +203,32 @@ def make_model(
     seed: int,
     max_iter: int = 2000,
 ):
-    """A penalized linear model whose strength is tuned by inner CV on the training samples only, or a
-    random forest. Classification uses balanced class weights.
+    """A penalized linear model (strength tuned by inner CV on the training samples only) or a random forest.
+
+    Classification uses balanced class weights.
+
+    Parameters
+    ----------
+    task : str
+        One of :data:`TASKS`: logistic regression (classification), ridge or elastic net (regression),
+        :class:`moflow.integrate.cox.PenalizedCox` (survival, linear only).
+    penalty : str
+        ``l2``, ``l1`` or ``elasticnet``.
+    model : str
+        ``linear`` or ``random_forest`` (500 trees; not for survival).
+    inner_folds : int
+        The number of inner folds that tune the penalty (:func:`inner_cv`).
+    n_cs : int
+        The number of inverse strengths ``C`` tried by logistic regression (log-spaced, 1e-4 to 100).
+    seed : int
+        The seed of the folds and of the model.
+    max_iter : int
+        The iteration limit of logistic regression.
+
+    Returns
+    -------
+    estimator
+        Unfitted; classifiers are wrapped in :class:`EncodedClassifier`.
     """
     if task not in TASKS:
         raise ValueError(f"task must be one of {TASKS}, not {task!r}")
@@ -202,9 +287,11 @@ def make_model(
 
 
 def with_tuned_penalty(fitted) -> BaseEstimator | None:
-    """An unfitted model with the penalty an inner-CV-tuned model (:func:`make_model`) chose, fixed:
-    logistic regression at its C (and l1_ratio), ridge at its alpha, elastic net at its alpha and
-    l1_ratio. None for a model without a tuned penalty (a random forest).
+    """An unfitted model with the penalty an inner-CV-tuned model (:func:`make_model`) chose, fixed.
+
+    Logistic regression at its C (and l1_ratio), ridge at its alpha, elastic net at its alpha and
+    l1_ratio, a penalized Cox model at its strength. None for a model without a tuned penalty (a
+    random forest).
     """
     from sklearn.linear_model import ElasticNet, Ridge
 
@@ -237,8 +324,10 @@ def with_tuned_penalty(fitted) -> BaseEstimator | None:
 
 
 class _FixedCox(BaseEstimator):
-    """Coxnet at the strength an inner-CV-tuned :class:`moflow.integrate.cox.PenalizedCox` chose, no inner CV: its
-    path ``alphas`` down to that strength (warm starts from the strongest), the last one kept.
+    """Coxnet at the strength an inner-CV-tuned :class:`moflow.integrate.cox.PenalizedCox` chose, no inner CV.
+
+    It fits its path ``alphas`` down to that strength (warm starts from the strongest) and keeps the
+    last one.
     """
 
     _parameter_constraints: ClassVar[dict] = {

@@ -43,9 +43,11 @@ def _cupy_available() -> bool:
 
 
 def _set_tolerance(model, tolerance: float) -> None:
-    """mofapy2's convergence test with another threshold: training stops when the ELBO changed by
-    less than ``tolerance`` percent of the first ELBO between checks (every 5 iterations), twice in a
-    row. mofapy2's modes are 0.0005 (fast), 0.00005 (medium) and 0.000005 (slow).
+    """Give ``model`` mofapy2's convergence test with another threshold.
+
+    Training stops when the ELBO changed by less than ``tolerance`` percent of the first ELBO between
+    checks (every 5 iterations), twice in a row. mofapy2's modes are 0.0005 (fast), 0.00005 (medium)
+    and 0.000005 (slow).
     """
     import types
 
@@ -59,7 +61,22 @@ def _set_tolerance(model, tolerance: float) -> None:
 
 
 def check_mofa_input(layers: dict[str, pd.DataFrame], likelihoods: dict[str, str]) -> None:
-    """Validate views before mofapy2 sees them (mofapy2 exits with status 0 on bad input)."""
+    """Validate views before mofapy2 sees them (mofapy2 exits with status 0 on bad input).
+
+    Parameters
+    ----------
+    layers : dict of str to pandas.DataFrame
+        {layer: samples x features}.
+    likelihoods : dict of str to str
+        {layer: gaussian / bernoulli / poisson}, gaussian where absent.
+
+    Raises
+    ------
+    moflow.errors.InputError
+        No layer; an unknown likelihood; a layer without features or with infinite values; a feature
+        without an observed value; a bernoulli layer with values other than 0/1, a poisson layer with
+        non-count values.
+    """
     if not layers:
         raise InputError("MOFA: no layer to integrate.")
     for name, X in layers.items():
@@ -98,6 +115,53 @@ class MOFA(TransformerMixin, BaseEstimator):
 
     ``tolerance``: where given, training stops at this convergence threshold instead of
     ``convergence_mode``'s (percent of the first ELBO; for fits that only check, e.g. CV folds).
+
+    Parameters
+    ----------
+    n_factors : int
+        The number of factors.
+    likelihoods : dict, optional
+        {layer: gaussian / bernoulli / poisson}, gaussian where absent.
+    spikeslab_weights, ard_weights, ard_factors : bool
+        mofapy2's model options: a spike-and-slab prior on the weights, ARD priors on the weights and on
+        the factors.
+    scale_views : bool
+        mofapy2's data option ``scale_views``.
+    convergence_mode : str
+        ``fast``, ``medium`` or ``slow`` (mofapy2's).
+    max_iter : int
+        The maximum number of training iterations.
+    drop_r2 : float, optional
+        mofapy2's ``dropR2`` (factors explaining less variance than this are dropped during training).
+    use_float32 : bool
+        Train in single precision.
+    gpu_mode : bool
+        Train on the GPU (cupy); on the CPU, with a warning, where cupy is not importable.
+    seed : int
+        mofapy2's seed.
+    groups : pandas.Series or dict, optional
+        Sample -> group label (see above).
+    center_groups : bool
+        Centre each group on its own training means (see above).
+    tolerance : float, optional
+        The convergence threshold (see above).
+
+    Attributes
+    ----------
+    views_ : list of str
+        The layers, in the order given to ``fit``.
+    samples_ : list
+        The training samples (the union of the layers' indexes).
+    factor_names_ : list of str
+        ``Factor1``, ``Factor2``, ...
+    Z_train_ : pandas.DataFrame
+        The training samples' factor values (samples_ x factors).
+    W_ : dict of str to numpy.ndarray
+        {layer: features x factors, the weights' posterior means}.
+    r2_ : pandas.DataFrame
+        The share of each layer's training variance each factor explains: view, factor, r2.
+    gpu_used_ : bool
+        Whether training ran on the GPU.
     """
 
     _parameter_constraints: ClassVar[dict] = {
@@ -161,6 +225,7 @@ class MOFA(TransformerMixin, BaseEstimator):
         return np.array([None if pd.isna(v) else str(v) for v in g.reindex([str(x) for x in samples])], dtype=object)
 
     def fit(self, layers: dict[str, pd.DataFrame], y=None):
+        """Train MOFA on the training samples' layers ({layer: samples x features}); ``y`` is ignored."""
         self._validate_params()
         from mofapy2.run.entry_point import entry_point
 
@@ -285,8 +350,10 @@ class MOFA(TransformerMixin, BaseEstimator):
         return pd.DataFrame(rows)
 
     def transform(self, layers: dict[str, pd.DataFrame]) -> pd.DataFrame:
-        """The factor values of every sample of ``layers`` (the union of their indexes), projected onto
-        the trained weights (see the module).
+        """The factor values of every sample of ``layers`` (the union of their indexes).
+
+        The samples are projected onto the trained weights (see the module); layers the model was not
+        trained on are ignored.
         """
         check_is_fitted(self)
         samples = _union_samples({v: layers[v] for v in self.views_ if v in layers})
@@ -331,9 +398,10 @@ class MOFA(TransformerMixin, BaseEstimator):
         return pd.concat(rows, ignore_index=True)
 
     def save(self, path: str) -> None:
-        """Write mofapy2's own HDF5 model file (readable by MOFA2 / mofax), with the factors in this model's
-        order: mofapy2 sorts them by variance explained when it saves, which would make the file's Factor2
-        another factor than factors.tsv's Factor2.
+        """Write mofapy2's own HDF5 model file (readable by MOFA2 / mofax), factors in this model's order.
+
+        mofapy2 sorts the factors by variance explained when it saves, which would make the file's
+        Factor2 another factor than factors.tsv's Factor2.
         """
         check_is_fitted(self)
         import functools

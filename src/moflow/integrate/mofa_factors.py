@@ -1,6 +1,8 @@
-"""What MOFA's factors say: their associations with the sample covariates and a survival outcome
-(:func:`factor_associations`), their match to known factors (:func:`match_factors`), and their
-stability over seeds (:func:`stability`).
+"""What MOFA's factors say: associations with covariates, match to known factors, stability over seeds.
+
+Their associations with the sample covariates and a survival outcome (:func:`factor_associations`),
+their match to known factors (:func:`match_factors`), and their stability over seeds
+(:func:`stability`).
 """
 
 from __future__ import annotations
@@ -21,6 +23,22 @@ def factor_associations(
     point-biserial correlation as an effect size). A survival outcome (``survival``: time and event of
     the samples): a univariate Cox model per factor (covariate ``survival``, test ``cox``; statistic:
     Wald z; effect: hazard ratio per SD of the factor, with its 95% interval in hr_lo / hr_hi).
+
+    Parameters
+    ----------
+    factors : pandas.DataFrame
+        Samples x factors.
+    covariates : pandas.DataFrame
+        Samples x covariates; a covariate is continuous where every value is a number and it has more
+        than 5 distinct values. Missing-value tokens count as missing.
+    survival : pandas.DataFrame, optional
+        Columns time and event of the samples.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per test: factor, covariate, test, statistic, effect, p (hr_lo, hr_hi for ``cox``), and
+        p_adj (BH over all tests).
     """
     from moflow.stats import bh
 
@@ -76,7 +94,18 @@ def factor_associations(
 
 
 def match_factors(learned: pd.DataFrame, truth: pd.DataFrame) -> pd.DataFrame:
-    """For each true factor, the learned factor with the largest absolute correlation."""
+    """For each true factor, the learned factor with the largest absolute correlation.
+
+    Parameters
+    ----------
+    learned, truth : pandas.DataFrame
+        Samples x factors; correlated over their common samples.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per true factor: true_factor, learned_factor, r, abs_r.
+    """
     common = learned.index.intersection(truth.index)
     L, T = learned.loc[common], truth.loc[common]
     C = np.corrcoef(np.hstack([T.to_numpy(), L.to_numpy()]).T)[: T.shape[1], T.shape[1] :]
@@ -89,9 +118,23 @@ def match_factors(learned: pd.DataFrame, truth: pd.DataFrame) -> pd.DataFrame:
 
 
 def stability(reference: pd.DataFrame, runs: dict[int, pd.DataFrame]) -> pd.DataFrame:
-    """Match the factors of runs with other seeds to the reference run (Hungarian assignment on
-    absolute correlation of the factor values) and report, per reference factor and seed, the matched
-    factor and its correlation; ``consensus_abs_r`` is the mean over seeds.
+    """Match the factors of runs with other seeds to the reference run, per reference factor and seed.
+
+    The matching is a Hungarian assignment on the absolute correlation of the factor values; reported
+    per reference factor and seed: the matched factor and its correlation; ``consensus_abs_r`` is the
+    mean over seeds.
+
+    Parameters
+    ----------
+    reference : pandas.DataFrame
+        The reference run's factors (samples x factors).
+    runs : dict of int to pandas.DataFrame
+        {seed: that run's factors}; correlated over the samples shared with ``reference``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns factor, seed, matched_factor ("" where unmatched), r, abs_r, consensus_abs_r.
     """
     from scipy.optimize import linear_sum_assignment
 

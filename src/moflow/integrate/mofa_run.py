@@ -1,6 +1,8 @@
-"""The full cohort's MOFA run (:func:`run_mofa`): the model fit on the training samples, every cohort
-sample's factors (external test samples projected onto the trained model, never fitted) and the
-factors' stability across extra seeds.
+"""The full cohort's MOFA run (:func:`run_mofa`): the fit, every cohort sample's factors, their stability.
+
+The model is fit on the training samples; every cohort sample gets its factors (external test
+samples projected onto the trained model, never fitted); the factors' stability is measured across
+extra seeds.
 """
 
 from __future__ import annotations

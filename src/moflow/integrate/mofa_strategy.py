@@ -1,5 +1,7 @@
-"""Intermediate integration as a strategy (:class:`MOFAStrategy`): MOFA (:mod:`moflow.integrate.mofa`)
-fit on the training samples, every sample projected onto it, and a penalized model on the factors.
+"""Intermediate integration as a strategy (:class:`MOFAStrategy`): a model on MOFA factors.
+
+MOFA (:mod:`moflow.integrate.mofa`) is fit on the training samples, every sample is projected onto
+it, and a penalized model is fit on the factors.
 """
 
 from __future__ import annotations
@@ -14,10 +16,30 @@ from moflow.integrate.mofa import MOFA
 
 
 class MOFAStrategy(StrategyBase):
-    """MOFA fit on the training samples (missing layers handled by MOFA itself); factors of every sample
-    by projection; a model on the factors. A sample lacking layers is scored by a model trained on
-    training factors projected from the same layers. ``mofa``: the unfitted MOFA (``None``: MOFA's
-    defaults with this strategy's seed).
+    """MOFA fit on the training samples, factors of every sample by projection, a model on the factors.
+
+    Missing layers are handled by MOFA itself in the fit. A sample lacking layers is scored by a
+    model trained on training factors projected from the same layers.
+
+    Parameters
+    ----------
+    mofa : MOFA, optional
+        The unfitted MOFA (``None``: MOFA's defaults with this strategy's seed); cloned by ``fit``.
+    task : str
+        ``classification``, ``regression`` or ``survival``.
+    penalty : str
+        ``l2``, ``l1`` or ``elasticnet``.
+    model : str
+        ``linear`` (penalized, tuned by inner CV) or ``random_forest``.
+    inner_folds : int
+        The number of inner folds that tune the penalty.
+    seed : int
+        The seed of the inner folds and of the model (and of MOFA where ``mofa`` is ``None``).
+
+    Attributes
+    ----------
+    mofa_ : MOFA
+        The MOFA fit on the training samples.
     """
 
     _parameter_constraints: ClassVar[dict] = {
@@ -42,6 +64,7 @@ class MOFAStrategy(StrategyBase):
         self.seed = seed
 
     def fit(self, layers, y, *, shared=None):
+        """Fit MOFA on the training samples that have each layer, then the model on their factors."""
         # shared (the single-layer fits of a CV split, SharedFits): nothing of this strategy to share
         self._validate_params()
         self.layers_ = sorted(layers)

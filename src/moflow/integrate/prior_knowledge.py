@@ -1,7 +1,8 @@
-"""Hierarchical features of one layer, learnt on training samples only: features -> genes
-(:class:`GeneLevel`), genes -> gene-set scores (:class:`SetScores`), genes -> regulator activities
-(:class:`RegulatorActivity`, decoupler's univariate linear model :func:`ulm_activity`), and the check
-of a user's regulator edge list (:func:`parse_edges`).
+"""Hierarchical features of one layer, learnt on training samples only, and the check of edge lists.
+
+Features -> genes (:class:`GeneLevel`), genes -> gene-set scores (:class:`SetScores`), genes ->
+regulator activities (:class:`RegulatorActivity`, decoupler's univariate linear model
+:func:`ulm_activity`), and the check of a user's regulator edge list (:func:`parse_edges`).
 
 Every class follows scikit-learn's estimator contract (``fit`` learns from the rows it is given only,
 ``transform`` applies the learnt state unchanged), as they run inside cross-validation training folds.
@@ -41,13 +42,27 @@ def _check_frame(X, what: str) -> pd.DataFrame:
 
 
 class GeneLevel(TransformerMixin, BaseEstimator):
-    """Features -> genes: per gene the mean of its features, each standardized with its training mean
-    and SD (ddof 1); a missing cell counts as 0 (the training mean).
+    """Features -> genes: per gene the mean of its features, each standardized on the training samples.
 
-    ``gene_map``: a :class:`moflow.enrich.genemap.GeneMap` (its ``pairs``, columns feature and gene), or
-    ``None`` / an identity map (the features are genes). Learnt: ``mean_`` and ``sd_`` (Series over the
-    kept features: those with a training SD > 0 that map to a gene), ``pairs_`` (feature, gene of the
-    kept features), ``genes_`` (sorted) and ``matrix_`` (sparse features x genes averaging weights).
+    Each feature is standardized with its training mean and SD (ddof 1); a missing cell counts as 0
+    (the training mean).
+
+    Parameters
+    ----------
+    gene_map : moflow.enrich.genemap.GeneMap, optional
+        A :class:`moflow.enrich.genemap.GeneMap` (its ``pairs``, columns feature and gene), or ``None`` /
+        an identity map (the features are genes).
+
+    Attributes
+    ----------
+    mean_, sd_ : pandas.Series
+        The training mean and SD over the kept features: those with a training SD > 0 that map to a gene.
+    pairs_ : pandas.DataFrame
+        Feature, gene of the kept features.
+    genes_ : pandas.Index
+        The genes, sorted.
+    matrix_ : scipy.sparse.csr_matrix
+        Sparse features x genes averaging weights.
     """
 
     _parameter_constraints: ClassVar[dict] = {"gene_map": [HasMethods(["genes"]), None]}
@@ -56,6 +71,7 @@ class GeneLevel(TransformerMixin, BaseEstimator):
         self.gene_map = gene_map
 
     def fit(self, X, y=None):
+        """Learn the features' training means and SDs and the feature -> gene averaging matrix."""
         self._validate_params()
         from scipy import sparse
 
@@ -83,6 +99,7 @@ class GeneLevel(TransformerMixin, BaseEstimator):
         return self
 
     def transform(self, X):
+        """Standardize the kept features and average them per gene (samples x ``genes_``)."""
         check_is_fitted(self)
         X = _check_frame(X, "GeneLevel")
         present = _present(X)
@@ -96,23 +113,43 @@ class GeneLevel(TransformerMixin, BaseEstimator):
 class SetScores(TransformerMixin, BaseEstimator):
     """Genes -> one score per gene set (samples x genes input, as from :class:`GeneLevel`).
 
-    ``sets``: {name: [genes]}; a set is kept when the number of its members present among the training
-    columns lies within [``min_size``, ``max_size``]. Output columns ``prefix + name`` (sets in the order
-    of ``sets``); rows lacking the layer stay NaN. ``method``:
+    Output columns ``prefix + name`` (sets in the order of ``sets``); rows lacking the layer stay NaN.
 
-    - ``plage``: the first principal component of the members (centred on their training means; SVD of
-      the training block), scaled to unit SD on training; the loadings are signed so that the training
-      scores correlate positively with the members' mean (a positive score: members high). Missing cells
-      count as the training mean.
-    - ``mean``: the members' mean (the input is z-scores; missing cells count as 0).
-    - ``rank``: singscore-like: within each sample all training genes are ranked (ascending, ties
-      averaged, missing values counting as 0) and the members' mean rank is scaled to [-0.5, 0.5], 0
-      being the mean rank expected by chance. No training state except the gene universe.
+    Parameters
+    ----------
+    sets : dict, optional
+        {name: [genes]}; a set is kept when the number of its members present among the training
+        columns lies within [``min_size``, ``max_size``].
+    method : str
+        The score of a set:
 
-    Learnt: ``members_`` {name: sorted genes}, ``genes_`` (training columns), ``center_`` {name: Series of
-    training means} (plage), ``loadings_`` {name: Series, unit norm} (plage), ``scale_`` {name: training
-    SD of the projection} (plage) and ``explained_`` {name: share of the members' training variance PC1
-    explains} (plage).
+        - ``plage``: the first principal component of the members (centred on their training means; SVD
+          of the training block), scaled to unit SD on training; the loadings are signed so that the
+          training scores correlate positively with the members' mean (a positive score: members high).
+          Missing cells count as the training mean.
+        - ``mean``: the members' mean (the input is z-scores; missing cells count as 0).
+        - ``rank``: singscore-like: within each sample all training genes are ranked (ascending, ties
+          averaged, missing values counting as 0) and the members' mean rank is scaled to [-0.5, 0.5], 0
+          being the mean rank expected by chance. No training state except the gene universe.
+    min_size, max_size : int
+        The bounds (inclusive) on the number of a set's members present among the training columns.
+    prefix : str
+        Put before each set's name in the output columns.
+
+    Attributes
+    ----------
+    members_ : dict
+        {name: sorted genes} of the kept sets.
+    genes_ : pandas.Index
+        The training columns.
+    center_ : dict
+        {name: Series of training means} (plage).
+    loadings_ : dict
+        {name: Series, unit norm} (plage).
+    scale_ : dict
+        {name: training SD of the projection} (plage).
+    explained_ : dict
+        {name: share of the members' training variance PC1 explains} (plage).
     """
 
     _parameter_constraints: ClassVar[dict] = {
@@ -131,6 +168,7 @@ class SetScores(TransformerMixin, BaseEstimator):
         self.prefix = prefix
 
     def fit(self, G, y=None):
+        """Learn the kept sets' members (and, for plage, each set's centre, loadings and scale)."""
         self._validate_params()
         if self.method not in SET_METHODS:
             raise ValueError(f"SetScores: method must be one of {', '.join(SET_METHODS)}, not '{self.method}'.")
@@ -170,6 +208,7 @@ class SetScores(TransformerMixin, BaseEstimator):
         return self
 
     def transform(self, G):
+        """Score every kept set in every sample (samples x sets)."""
         check_is_fitted(self)
         G = _check_frame(G, "SetScores")
         present = _present(G)
@@ -201,13 +240,26 @@ class SetScores(TransformerMixin, BaseEstimator):
 
 
 def ulm_activity(G: pd.DataFrame, weights: pd.DataFrame) -> pd.DataFrame:
-    """Decoupler's univariate linear model: per sample and regulator, the t-value of the slope of the
-    sample's values over all genes (columns of ``G``) regressed, with an intercept (OLS), on the
-    regulator's weights (``weights``: genes x regulators, signed edge weights, 0 where no edge; rows are
-    aligned to ``G``'s columns, genes absent from ``weights`` weighing 0).
+    """Decoupler's univariate linear model: a t-value per sample and regulator.
+
+    Per sample and regulator, the t-value of the slope of the sample's values over all genes (columns
+    of ``G``) regressed, with an intercept (OLS), on the regulator's weights.
 
     Missing cells of a present row count as 0; rows with all values missing stay NaN. A regulator whose
     weights are constant over the genes has NaN activity; a sample whose values are constant has 0.
+
+    Parameters
+    ----------
+    G : pandas.DataFrame
+        Samples x genes.
+    weights : pandas.DataFrame
+        Genes x regulators, signed edge weights, 0 where no edge; rows are aligned to ``G``'s columns,
+        genes absent from ``weights`` weighing 0.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Samples x regulators (the columns of ``weights``).
     """
     W = weights.reindex(index=G.columns).fillna(0.0).to_numpy(float)
     present = _present(G)
@@ -232,11 +284,25 @@ def ulm_activity(G: pd.DataFrame, weights: pd.DataFrame) -> pd.DataFrame:
 class RegulatorActivity(TransformerMixin, BaseEstimator):
     """Genes -> regulator activities (:func:`ulm_activity`) from an edge list.
 
-    ``edges``: a DataFrame with columns source, target, weight (a sign or a signed strength), as from
-    :func:`parse_edges`; duplicated source-target edges have their weights averaged. ``fit`` keeps the
-    regulators with at least ``min_targets`` targets (edges of non-zero weight) among the training
-    columns (and weights not constant over them). Learnt: ``genes_`` (training columns) and
-    ``weights_`` (genes_ x kept regulators, sorted, 0 where no edge). Output columns ``prefix + source``.
+    Output columns ``prefix + source``.
+
+    Parameters
+    ----------
+    edges : pandas.DataFrame, optional
+        Columns source, target, weight (a sign or a signed strength), as from :func:`parse_edges`;
+        duplicated source-target edges have their weights averaged.
+    min_targets : int
+        ``fit`` keeps the regulators with at least ``min_targets`` targets (edges of non-zero weight)
+        among the training columns (and weights not constant over them).
+    prefix : str
+        Put before each regulator's name (source) in the output columns.
+
+    Attributes
+    ----------
+    genes_ : pandas.Index
+        The training columns.
+    weights_ : pandas.DataFrame
+        ``genes_`` x kept regulators (sorted), 0 where no edge.
     """
 
     _parameter_constraints: ClassVar[dict] = {
@@ -251,6 +317,7 @@ class RegulatorActivity(TransformerMixin, BaseEstimator):
         self.prefix = prefix
 
     def fit(self, G, y=None):
+        """Learn the kept regulators' weights over the training columns."""
         self._validate_params()
         G = _check_frame(G, "RegulatorActivity")
         self.genes_ = pd.Index(G.columns)
@@ -270,6 +337,7 @@ class RegulatorActivity(TransformerMixin, BaseEstimator):
         return self
 
     def transform(self, G):
+        """The kept regulators' activities in every sample (samples x regulators, :func:`ulm_activity`)."""
         check_is_fitted(self)
         G = _check_frame(G, "RegulatorActivity")
         present = _present(G)
@@ -285,12 +353,29 @@ def _line(i: int) -> int:
 
 
 def parse_edges(table: pd.DataFrame, *, path: str) -> pd.DataFrame:
-    """Check a regulator edge list (a TSV read elsewhere, every cell a string) and return it with columns
-    source, target, weight (float; 1.0 without a weight column).
+    """Check a regulator edge list and return it with columns source, target, weight.
 
     Required columns ``source`` and ``target`` (header names compared without case or surrounding
     spaces); optional ``weight`` or ``sign`` (numbers; ``+`` and ``-`` stand for 1 and -1). Errors
     (:class:`moflow.errors.DataError`) name the file and the line (the header is line 1).
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        The edge list, a TSV read elsewhere, every cell a string.
+    path : str
+        The file's path, for the error messages.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns source, target (stripped strings) and weight (float; 1.0 without a weight column).
+
+    Raises
+    ------
+    moflow.errors.DataError
+        A required column is missing, both ``weight`` and ``sign`` are given, a source or target is
+        blank, a weight is not a number, or a source-target pair is listed twice.
     """
     names = {str(c).strip().lower(): c for c in table.columns}
     found = ", ".join(map(str, table.columns[:10])) or "none"

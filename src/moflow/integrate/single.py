@@ -1,6 +1,8 @@
-"""The single-layer baseline: :class:`SingleLayer`, a penalized model on one layer; and
-:class:`SharedFits`, handed to the fits of one CV split so that equal single-layer fits (the
-``single_<layer>`` baselines and late integration's base models) are done once.
+"""The single-layer baseline (:class:`SingleLayer`) and the fits one CV split shares (:class:`SharedFits`).
+
+:class:`SingleLayer` is a penalized model on one layer; :class:`SharedFits` is handed to the fits of
+one CV split so that equal single-layer fits (the ``single_<layer>`` baselines and late
+integration's base models) are done once.
 """
 
 from __future__ import annotations
@@ -46,8 +48,36 @@ class SharedFits:
 
 
 class SingleLayer(StrategyBase):
-    """A model on one layer, trained on the training samples that have the layer; samples lacking it
-    are not predicted.
+    """A model on one layer, trained on the training samples that have the layer.
+
+    Samples lacking the layer are not predicted (their rows of :meth:`predict_table` are missing).
+
+    Parameters
+    ----------
+    layer : str
+        The layer the model uses.
+    task : str
+        ``classification``, ``regression`` or ``survival``.
+    penalty : str
+        ``l2``, ``l1`` or ``elasticnet``.
+    model : str
+        ``linear`` (penalized, tuned by inner CV) or ``random_forest``.
+    inner_folds : int
+        The number of inner folds that tune the penalty.
+    seed : int
+        The seed of the inner folds and of the model.
+    fixed_model : estimator, optional
+        An unfitted estimator used instead of the tuned model (e.g. the penalty a tuned fit chose:
+        :func:`moflow.integrate.models.with_tuned_penalty`).
+
+    Attributes
+    ----------
+    means_ : pandas.Series
+        The layer's training means, which fill missing cells.
+    features_ : list of str
+        The layer's features.
+    model_ : estimator
+        The fitted model.
     """
 
     _parameter_constraints: ClassVar[dict] = {
@@ -75,8 +105,10 @@ class SingleLayer(StrategyBase):
         self.fixed_model = fixed_model
 
     def _new_model(self):
-        """The tuned model, or ``fixed_model`` (an unfitted estimator, e.g. the penalty a tuned fit
-        chose: :func:`moflow.integrate.models.with_tuned_penalty`) where given.
+        """The tuned model, or a clone of ``fixed_model`` where given.
+
+        ``fixed_model``: an unfitted estimator, e.g. the penalty a tuned fit chose
+        (:func:`moflow.integrate.models.with_tuned_penalty`).
         """
         return clone(self.fixed_model) if self.fixed_model is not None else super()._new_model()
 

@@ -24,6 +24,21 @@ STRATEGIES = ("early", "mixed", "mofa", "late", "hierarchical")
 
 @reads("integration")
 def mofa_likelihoods(omics: pd.DataFrame, settings: Settings) -> dict[str, str]:
+    """MOFA's likelihood of every layer: bernoulli for a binary layer, else gaussian, unless config says.
+
+    Parameters
+    ----------
+    omics : pandas.DataFrame
+        The omics sheet (columns ``layer`` and ``kind``).
+    settings : Settings
+        Read: ``integration`` (``integration: mofa: likelihoods``, {layer: likelihood}, overrides the
+        defaults).
+
+    Returns
+    -------
+    dict of str to str
+        {layer: likelihood}.
+    """
     liks = {row["layer"]: ("bernoulli" if row["kind"] == "binary" else "gaussian") for _, row in omics.iterrows()}
     liks.update(thaw(settings.integration.mofa.likelihoods))
     return liks
@@ -38,8 +53,25 @@ def build_mofa(
     sheet: pd.DataFrame | None = None,
     check: bool = False,
 ) -> MOFA:
-    """The configured MOFA; with ``integration: mofa: groups`` the sample ``sheet`` gives the groups.
-    ``check``: a fit that only checks (CV folds, stability seeds), which stops at ``check_tolerance``.
+    """The configured MOFA, unfitted.
+
+    Parameters
+    ----------
+    omics : pandas.DataFrame
+        The omics sheet (the layers' likelihoods: :func:`mofa_likelihoods`).
+    settings : Settings
+        Read: ``integration``, ``seed``.
+    seed : int, optional
+        MOFA's seed (default: ``seed`` of the settings).
+    sheet : pandas.DataFrame, optional
+        The sample sheet; with ``integration: mofa: groups`` it gives the groups (required then).
+    check : bool
+        A fit that only checks (CV folds, stability seeds), which stops at ``check_tolerance``.
+
+    Returns
+    -------
+    MOFA
+        The unfitted :class:`moflow.integrate.mofa.MOFA`.
     """
     from moflow.integrate.mofa import MOFA
 
@@ -70,9 +102,23 @@ def build_mofa(
 
 @reads("integration", "enrichment")
 def hierarchical_layers(omics: pd.DataFrame, settings: Settings) -> list[str]:
-    """The layers the hierarchical strategy scores: layers with genes where config names gene-set
-    collections (``integration: hierarchical: collections``, default every one of ``enrichment:
-    gene_sets``), and the target layers of its regulator edge lists.
+    """The layers the hierarchical strategy scores, in the order of the omics sheet.
+
+    Layers with genes where config names gene-set collections (``integration: hierarchical:
+    collections``, default every one of ``enrichment: gene_sets``), and the target layers of its
+    regulator edge lists.
+
+    Parameters
+    ----------
+    omics : pandas.DataFrame
+        The omics sheet.
+    settings : Settings
+        Read: ``integration``, ``enrichment``.
+
+    Returns
+    -------
+    list of str
+        The layers.
     """
     from moflow.enrich import enrichment_layers
 
@@ -85,9 +131,25 @@ def hierarchical_layers(omics: pd.DataFrame, settings: Settings) -> list[str]:
 
 @reads("evaluation", uses=[hierarchical_layers])
 def strategy_names(layers: list[str], settings: Settings, omics: pd.DataFrame | None = None) -> list[str]:
-    """Every single-layer baseline (single_<layer>) and the integration strategies enabled in config
-    (those that combine layers only where there are at least two; mofa and hierarchical also on one;
-    hierarchical where it has a layer to score: :func:`hierarchical_layers`, which needs ``omics``).
+    """Every single-layer baseline (single_<layer>) and the integration strategies enabled in config.
+
+    The strategies that combine layers only where there are at least two; mofa and hierarchical also
+    on one; hierarchical where it has a layer to score: :func:`hierarchical_layers`, which needs
+    ``omics``.
+
+    Parameters
+    ----------
+    layers : list of str
+        The cohort's layers.
+    settings : Settings
+        Read: ``evaluation`` (``evaluation: strategies``).
+    omics : pandas.DataFrame, optional
+        The omics sheet; without it, no hierarchical strategy.
+
+    Returns
+    -------
+    list of str
+        The strategies' names.
     """
     wanted = list(settings.evaluation.strategies)
     names = [f"single_{layer}" for layer in layers]
@@ -105,9 +167,28 @@ def build_prior(
     edges: dict[str, pd.DataFrame],
     layer_features: dict[str, list],
 ) -> dict:
-    """The prior knowledge of the hierarchical strategy: {collections, gene_maps, regulators} from the
-    enrichment files (``files``: :func:`moflow.io.read_enrichment_files`), the checked edge tables
-    (``edges``: {regulator name: frame source, target, weight}) and the layers' features.
+    """The prior knowledge of the hierarchical strategy: {collections, gene_maps, regulators}.
+
+    Built from the enrichment files, the checked edge tables and the layers' features.
+
+    Parameters
+    ----------
+    omics : pandas.DataFrame
+        The omics sheet.
+    settings : Settings
+        Read: ``integration``, ``enrichment``.
+    files : tuple of dict
+        (GMT lines, annotations): the enrichment files (:func:`moflow.io.read_enrichment_files`).
+    edges : dict of str to pandas.DataFrame
+        {regulator name: frame source, target, weight} (checked: :func:`moflow.integrate.prior_knowledge.parse_edges`).
+    layer_features : dict of str to list
+        {layer: its features}.
+
+    Returns
+    -------
+    dict
+        ``collections``, ``gene_maps`` and ``regulators``, the parameters of
+        :class:`moflow.integrate.hierarchical.HierarchicalIntegration`.
     """
     from moflow.enrich import plan_enrichment
 
@@ -133,8 +214,27 @@ def strategy_factory(
     prior: dict | None = None,
 ):
     """The factory of one unfitted strategy (``single_<layer>``, early, mixed, mofa, late, hierarchical).
-    ``sheet``: the sample sheet, needed only for MOFA groups (``integration: mofa: groups``); ``prior``:
-    the hierarchical strategy's gene sets, maps and regulators (:func:`build_prior`).
+
+    Parameters
+    ----------
+    name : str
+        The strategy: ``single_<layer>`` or one of :data:`STRATEGIES`.
+    omics : pandas.DataFrame
+        The omics sheet (MOFA's likelihoods).
+    settings : Settings
+        Read: ``integration``, ``seed``.
+    task : str
+        ``classification``, ``regression`` or ``survival``.
+    sheet : pandas.DataFrame, optional
+        The sample sheet, needed only for MOFA groups (``integration: mofa: groups``).
+    prior : dict, optional
+        The hierarchical strategy's gene sets, maps and regulators (:func:`build_prior`); required for
+        ``hierarchical``.
+
+    Returns
+    -------
+    callable
+        Called without arguments, it returns a new unfitted estimator (a :func:`functools.partial`).
     """
     from moflow.integrate.early import EarlyIntegration
     from moflow.integrate.late import LateIntegration
@@ -196,8 +296,28 @@ def build_strategies(
     sheet: pd.DataFrame | None = None,
     prior: dict | None = None,
 ) -> dict:
-    """Name -> factory of an unfitted estimator, for every single layer and every integration strategy
-    the cohort's layers and config allow (:func:`strategy_names`; hierarchical only with ``prior``).
+    """Name -> factory of an unfitted estimator, for every single layer and every strategy allowed.
+
+    The strategies the cohort's layers and config allow (:func:`strategy_names`; hierarchical only
+    with ``prior``).
+
+    Parameters
+    ----------
+    omics : pandas.DataFrame
+        The omics sheet (its ``layer`` column: the cohort's layers).
+    settings : Settings
+        Read: what :func:`strategy_names` and :func:`strategy_factory` read.
+    task : str
+        ``classification``, ``regression`` or ``survival``.
+    sheet : pandas.DataFrame, optional
+        The sample sheet, needed only for MOFA groups.
+    prior : dict, optional
+        The hierarchical strategy's prior knowledge (:func:`build_prior`).
+
+    Returns
+    -------
+    dict
+        {name: factory} (:func:`strategy_factory`).
     """
     names = strategy_names(list(omics["layer"]), settings, omics if prior is not None else None)
     return {name: strategy_factory(name, omics, settings, task, sheet=sheet, prior=prior) for name in names}

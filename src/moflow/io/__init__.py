@@ -1,5 +1,6 @@
-"""All file reading and writing of the package lives here; every other module takes and returns
-in-memory objects (DataFrames, arrays, estimators).
+"""All file reading and writing of the package.
+
+Every other module takes and returns in-memory objects (DataFrames, arrays, estimators).
 
 * :mod:`.tables`: raw matrices as read (CSV, TSV, Parquet, AnnData / MuData), the sheets, Parquet
   matrices, TSV results tables, the demo cohort's files, and a task's outputs by file type;

@@ -1,6 +1,7 @@
-"""Files other than matrices, tables and AnnData / MuData: JSON, GMT gene sets, feature annotation tables
-(and every file config ``enrichment`` names), text, bytes, pickles, log files, checksums, and the git
-commit of a checkout.
+"""Files other than matrices, tables and AnnData / MuData.
+
+JSON, GMT gene sets, feature annotation tables (and every file config ``enrichment`` names), text,
+bytes, pickles, log files, checksums, and the git commit of a checkout.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from moflow.io.scverse_files import check_modality, read_h5_element
 
 @phase("write")
 def write_json(obj, path: str | Path) -> None:
+    """Write ``obj`` as indented JSON, keys sorted, numpy numbers and arrays as plain ones (folder created)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
 
@@ -36,13 +38,15 @@ def write_json(obj, path: str | Path) -> None:
 
 @phase("read")
 def read_json(path: str | Path):
+    """The object a JSON file holds."""
     return json.loads(Path(path).read_text())
 
 
 @phase("read")
 def read_gmt_lines(path: str | Path) -> list[str]:
-    """The lines of a GMT file (optionally gzipped); a missing file is a ConfigError, an unreadable one
-    (truncated gzip, not UTF-8) a DataError.
+    """The lines of a GMT file (optionally gzipped).
+
+    A missing file is a ConfigError, an unreadable one (truncated gzip, not UTF-8) a DataError.
     """
     path = Path(path)
     if not path.exists():
@@ -55,6 +59,17 @@ def read_gmt_lines(path: str | Path) -> list[str]:
 
 @phase("write")
 def write_gmt(gene_sets: dict[str, list[str]], path: str | Path, *, descriptions: dict | None = None) -> None:
+    """Write gene sets as a GMT file, creating the folder.
+
+    Parameters
+    ----------
+    gene_sets : dict of str to list of str
+        Set name -> its genes, one line each, in this order.
+    path : str or Path
+        The file written.
+    descriptions : dict, optional
+        Set name -> the description column; ``NA`` where a set has none.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     descriptions = descriptions or {}
@@ -64,9 +79,22 @@ def write_gmt(gene_sets: dict[str, list[str]], path: str | Path, *, descriptions
 
 @phase("read")
 def read_annotation(path: str | Path, *, modality: str = "") -> pd.DataFrame:
-    """Read a feature annotation table (CSV, TSV or TXT, optionally gzipped; a header row) with every
-    cell as a string. An AnnData ``.h5ad``, or a MuData ``.h5mu`` with the ``modality``, gives its
-    ``var`` (:func:`moflow.inputs.scverse.var_to_annotation`: column ``feature`` = the var names).
+    """Read a feature annotation table (CSV, TSV or TXT, optionally gzipped; a header row), every cell a string.
+
+    An AnnData ``.h5ad``, or a MuData ``.h5mu`` with the ``modality``, gives its ``var``
+    (:func:`moflow.inputs.scverse.var_to_annotation`: column ``feature`` = the var names).
+
+    Parameters
+    ----------
+    path : str or Path
+        The table, ``.h5ad`` or ``.h5mu`` file; a missing file or an unknown format is a ConfigError.
+    modality : str
+        The MuData modality whose ``var`` is read (``.h5mu`` only).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The table as strings (no value read as missing).
     """
     path = Path(path)
     if not path.exists():
@@ -97,8 +125,9 @@ def read_annotation(path: str | Path, *, modality: str = "") -> pd.DataFrame:
 
 
 def enrichment_paths(settings) -> list[str]:
-    """Every file config ``enrichment`` names (``settings``: :class:`moflow.settings.Enrichment`): the
-    gene-set GMTs, the layers' feature-set GMTs and their annotation tables, each once.
+    """Every file config ``enrichment`` names (``settings``: :class:`moflow.settings.Enrichment`).
+
+    The gene-set GMTs, the layers' feature-set GMTs and their annotation tables, each once.
     """
     paths = list(settings.gene_sets.values())
     for cfg in settings.layers.values():
@@ -111,10 +140,22 @@ def enrichment_paths(settings) -> list[str]:
 def read_enrichment_files(
     settings, omics: pd.DataFrame | None = None
 ) -> tuple[dict[str, list[str]], dict[str, pd.DataFrame]]:
-    """Every file config ``enrichment`` names (``settings``: :class:`moflow.settings.Enrichment`):
-    {path: GMT lines} of the gene-set collections and the layers' own feature sets, and {layer:
-    annotation table} of layers mapped to genes (a MuData annotation: the ``var`` of the modality the
-    omics sheet ``omics`` names, else of the modality named as the layer).
+    """Read every file config ``enrichment`` names.
+
+    Parameters
+    ----------
+    settings : moflow.settings.Enrichment
+        The ``enrichment`` section.
+    omics : pandas.DataFrame, optional
+        The omics sheet: a MuData annotation gives the ``var`` of the modality it names for the layer,
+        else of the modality named as the layer.
+
+    Returns
+    -------
+    gmts : dict of str to list of str
+        {path: GMT lines} of the gene-set collections and the layers' own feature sets.
+    annotations : dict of str to pandas.DataFrame
+        {layer: annotation table} of layers mapped to genes.
     """
     from moflow.inputs import anndata_sources
 
@@ -133,6 +174,7 @@ def read_enrichment_files(
 
 @phase("write")
 def write_text(text: str, path: str | Path) -> None:
+    """Write ``text`` to ``path``, creating the folder."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
@@ -140,6 +182,7 @@ def write_text(text: str, path: str | Path) -> None:
 
 @phase("write")
 def save_pickle(obj, path: str | Path) -> None:
+    """Pickle ``obj`` to ``path`` (highest protocol), creating the folder."""
     import pickle
 
     path = Path(path)
@@ -150,6 +193,7 @@ def save_pickle(obj, path: str | Path) -> None:
 
 @phase("read")
 def load_pickle(path: str | Path):
+    """The object pickled in ``path``."""
     import pickle
 
     with open(path, "rb") as fh:
@@ -167,19 +211,22 @@ def open_log(path: str | Path):
 
 @phase("read")
 def read_bytes(path: str | Path) -> bytes:
+    """The bytes of a file."""
     return Path(path).read_bytes()
 
 
 @phase("write")
 def write_bytes(data: bytes, path: str | Path) -> None:
+    """Write ``data`` to ``path``, creating the folder."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
 
 
 def git_commit(folder: str | Path) -> str:
-    """The commit checked out in the git checkout holding ``folder`` (read from .git/HEAD, the ref
-    files and packed-refs; git itself is not called), or "unknown" outside a git checkout.
+    """The commit checked out in the git checkout holding ``folder``, or "unknown" outside a git checkout.
+
+    Read from .git/HEAD, the ref files and packed-refs; git itself is not called.
     """
     folder = Path(folder).resolve()
     for d in (folder, *folder.parents):
@@ -216,6 +263,7 @@ def git_commit(folder: str | Path) -> str:
 
 
 def sha256(path: str | Path) -> str:
+    """The SHA-256 checksum of a file, as hex digits (read in 1 MiB chunks)."""
     import hashlib
 
     h = hashlib.sha256()

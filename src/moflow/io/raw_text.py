@@ -1,7 +1,8 @@
-"""Text files as the readers of :mod:`moflow.io` take them: the format a name says (:func:`file_suffix`),
-the bytes and UTF-8 text of a file, gzipped or not (:func:`decode_file`), and a table's field counts
-checked row by row (:func:`check_field_counts`). Failures raise :class:`~moflow.errors.DataError`
-naming the file and the line.
+"""Text files as the readers of :mod:`moflow.io` take them.
+
+The format a name says (:func:`file_suffix`), the bytes and UTF-8 text of a file, gzipped or not
+(:func:`decode_file`), and a table's field counts checked row by row (:func:`check_field_counts`).
+Failures raise :class:`~moflow.errors.DataError` naming the file and the line.
 """
 
 from __future__ import annotations
@@ -23,9 +24,24 @@ def file_suffix(path: Path) -> str:
 
 
 def decode_file(path: Path, what: str = "file") -> tuple[bytes, str]:
-    """The file's bytes and text: gzip-decompressed when it ends in .gz, decoded as UTF-8 (a byte-order mark is
-    dropped). A truncated or corrupt gzip stream or bytes that are not UTF-8 raise DataError naming
-    the file (and the line).
+    """The file's bytes and text: gzip-decompressed when it ends in .gz, decoded as UTF-8.
+
+    A byte-order mark is dropped. A truncated or corrupt gzip stream or bytes that are not UTF-8 raise
+    DataError naming the file (and the line).
+
+    Parameters
+    ----------
+    path : Path
+        The file.
+    what : str
+        What the file is, for the messages (``"gene-set file"``, ``"annotation table"``).
+
+    Returns
+    -------
+    data : bytes
+        The (decompressed) bytes.
+    text : str
+        Their UTF-8 text.
     """
     import gzip
     import zlib
@@ -63,9 +79,26 @@ def check_field_counts(
 ) -> tuple[list[str], int]:
     """Stop at the first ragged row: every data row must have as many fields as the header.
 
-    ``line_numbers``: the file line of each line of ``text`` (when lines were dropped before, such as
-    comments); ``row_ids``: the first column holds row IDs (a matrix), so a header one field short is
-    R's write.table format. Returns (header fields, file line of the header).
+    Parameters
+    ----------
+    text : str
+        The table's text.
+    sep : str
+        The field separator.
+    path
+        Names the file in the message.
+    line_numbers : list of int, optional
+        The file line of each line of ``text`` (when lines were dropped before, such as comments).
+    row_ids : bool
+        The first column holds row IDs (a matrix), so a header one field short is R's write.table
+        format (named as such in the message).
+
+    Returns
+    -------
+    header : list of str
+        The header fields.
+    header_line : int
+        The file line of the header.
     """
     import csv
     from io import StringIO

@@ -1,6 +1,8 @@
-"""AnnData (``.h5ad``) and MuData (``.h5mu``) files: read with anndata / mudata (a sample sheet from the
-``obs``, a matrix from ``X`` or a layer, one element such as a modality's ``var``) and turned into tables
-by :mod:`moflow.inputs.scverse`; MuData written with mudata's own writer.
+"""AnnData (``.h5ad``) and MuData (``.h5mu``) files, read with anndata / mudata.
+
+A sample sheet from the ``obs``, a matrix from ``X`` or a layer, one element such as a modality's
+``var``; turned into tables by :mod:`moflow.inputs.scverse`. MuData is written with mudata's own
+writer.
 """
 
 from __future__ import annotations
@@ -59,8 +61,10 @@ def check_modality(path: Path, modality: str) -> str:
 
 @phase("read")
 def read_obs_sheet(path: str | Path) -> pd.DataFrame:
-    """The sample sheet of a MuData ``.h5mu`` (or AnnData ``.h5ad``) file: its ``obs``, the obs names as
-    column ``sample`` and every cell a string (:func:`moflow.inputs.scverse.obs_to_sheet`).
+    """The sample sheet of a MuData ``.h5mu`` (or AnnData ``.h5ad``) file: its ``obs``.
+
+    The obs names become column ``sample`` and every cell a string
+    (:func:`moflow.inputs.scverse.obs_to_sheet`).
     """
     from moflow.inputs import obs_to_sheet
 
@@ -71,8 +75,23 @@ def read_obs_sheet(path: str | Path) -> pd.DataFrame:
 def read_anndata_matrix(
     path: str | Path, *, modality: str = "", anndata_layer: str = "", layer: str = ""
 ) -> pd.DataFrame:
-    """``X`` (or ``layers[anndata_layer]``) of an AnnData ``.h5ad``, or of the ``modality`` (empty: named as
-    ``layer``) of a MuData ``.h5mu``, as samples x features numbers (:func:`moflow.inputs.scverse.anndata_frame`).
+    """A matrix of an AnnData ``.h5ad`` or of one modality of a MuData ``.h5mu``, as samples x features.
+
+    Parameters
+    ----------
+    path : str or Path
+        The ``.h5ad`` or ``.h5mu`` file.
+    modality : str
+        The MuData modality (empty: named as ``layer``); ignored for ``.h5ad``.
+    anndata_layer : str
+        Read ``layers[anndata_layer]`` instead of ``X`` (empty: ``X``).
+    layer : str
+        The workflow layer, the default modality.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Samples x features numbers (:func:`moflow.inputs.scverse.anndata_frame`).
     """
     import anndata
     import mudata

@@ -1,4 +1,6 @@
-"""Matrices and tables: raw CSV / TSV / Parquet (or AnnData / MuData) matrices with every cell as read
+"""Matrices and tables, read and written.
+
+Raw CSV / TSV / Parquet (or AnnData / MuData) matrices with every cell as read
 (:func:`read_raw_table`, :class:`LazyTables`), the tab-separated sheets, Parquet matrices and TSV
 results tables of the workflow, the demo cohort's files, and a task's outputs written by file type
 (:func:`write_outputs`).
@@ -21,7 +23,9 @@ from moflow.io.scverse_files import read_anndata_matrix, read_obs_sheet, write_m
 
 @phase("read")
 def read_raw_table(path: str | Path, *, modality: str = "", anndata_layer: str = "", layer: str = "") -> pd.DataFrame:
-    """Read a CSV, TSV or Parquet table with every cell as a string (first column = row IDs), or the
+    """Read a raw matrix file: CSV, TSV or Parquet as read, or an AnnData / MuData matrix as numbers.
+
+    A CSV, TSV or Parquet table comes with every cell as a string (first column = row IDs); the
     matrix of an AnnData (``.h5ad``) or of one MuData modality (``.h5mu``, ``modality``) as numbers
     (:func:`~moflow.io.scverse_files.read_anndata_matrix`; ``anndata_layer``: one of its ``layers``
     instead of ``X``).
@@ -30,6 +34,25 @@ def read_raw_table(path: str | Path, *, modality: str = "", anndata_layer: str =
     or fewer fields than the header, a truncated gzip stream, an unreadable Parquet file or a file
     that is not UTF-8 raise :class:`~moflow.errors.DataError` naming the file (and the line).
     ``layer``: the omics layer, for messages.
+
+    Parameters
+    ----------
+    path : str or Path
+        The matrix file (``.csv``, ``.tsv``, ``.txt``, optionally gzipped; ``.parquet``; ``.h5ad``;
+        ``.h5mu``).
+    modality : str
+        The MuData modality (empty: named as ``layer``).
+    anndata_layer : str
+        One of the AnnData's ``layers`` instead of ``X``.
+    layer : str
+        The omics layer, for messages (and the default modality).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Rows and columns as in the file, row IDs as the index. A text table whose values are all
+        numbers or missing-value tokens (and whose column names are unique) is parsed straight to
+        float64, other text tables come as strings; a Parquet file keeps its stored dtypes.
     """
     path = Path(path)
     if not path.exists():
@@ -80,10 +103,12 @@ def read_raw_table(path: str | Path, *, modality: str = "", anndata_layer: str =
 
 
 def _read_numeric(data: bytes, sep: str, header: list[str], header_line: int) -> pd.DataFrame | None:
-    """The common case read fast: every value a number or a missing-value token, IDs unique. Parsed
-    straight to float64 by pandas' number parser (the one ``pd.to_numeric`` in
-    :func:`moflow.inputs.matrices.parse_matrix` uses for strings: the same values to the bit); one string
-    per cell costs a 1,000 x 20,000 matrix ten times the memory and several times the CPU. None when any cell is not plainly numeric: the string route then finds it and says where.
+    """The common case read fast: every value a number or a missing-value token, IDs unique.
+
+    Parsed straight to float64 by pandas' number parser (the one ``pd.to_numeric`` in
+    :func:`moflow.inputs.matrices.parse_matrix` uses for strings: the same values to the bit); one
+    string per cell costs a 1,000 x 20,000 matrix ten times the memory and several times the CPU.
+    None when any cell is not plainly numeric: the string route then finds it and says where.
     """
     from io import BytesIO
 
@@ -225,9 +250,7 @@ def write_matrix(df: pd.DataFrame, path: str | Path) -> None:
 
 
 def _parquet_frame(path: str | Path) -> pd.DataFrame:
-    """A Parquet file as pandas reads it, turned back to samples in rows where :func:`write_matrix`
-    stored it transposed.
-    """
+    """A Parquet file as pandas reads it, back to samples in rows where :func:`write_matrix` transposed it."""
     import pyarrow.parquet as pq
 
     table = pq.read_table(path)
@@ -247,8 +270,18 @@ def read_matrix(path: str | Path) -> pd.DataFrame:
 
 @phase("write")
 def write_table(df: pd.DataFrame, path: str | Path, *, index: bool = False) -> None:
-    """Write a results table as TSV with a fixed float format (byte-identical reruns). A table
-    without columns is a bug upstream (it could not be read back): refused.
+    """Write a results table as TSV with a fixed float format (byte-identical reruns).
+
+    A table without columns is a bug upstream (it could not be read back): refused with a ValueError.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The table.
+    path : str or Path
+        The file written (its folder is created).
+    index : bool
+        Write the index as the first column.
     """
     if df.shape[1] == 0 and not index:
         raise ValueError(f"write_table: refusing to write {path}, a table without columns")
@@ -285,17 +318,20 @@ ID_COLUMNS = (
 
 @phase("read")
 def read_table(path: str | Path) -> pd.DataFrame:
-    """Read a results table written by :func:`write_table`; ID and label columns (:data:`ID_COLUMNS`)
-    stay strings.
-    """
+    """Read a results table written by :func:`write_table`; ID and label columns (:data:`ID_COLUMNS`) stay strings."""
     return pd.read_csv(path, sep="\t", dtype={c: str for c in ID_COLUMNS})
 
 
 class LazyTables(Mapping):
     """{name: raw table} read from {name: path} on access (one matrix in memory at a time).
 
-    ``options``: {name: keyword arguments of :func:`read_raw_table`} (the MuData modality and AnnData
-    layer of a layer, :func:`moflow.inputs.sheets.anndata_sources`).
+    Parameters
+    ----------
+    paths : Mapping of str to str
+        {name: path} of the raw tables.
+    options : Mapping of str to Mapping, optional
+        {name: keyword arguments of :func:`read_raw_table`} (the MuData modality and AnnData layer of a
+        layer, :func:`moflow.inputs.sheets.anndata_sources`).
     """
 
     def __init__(self, paths: Mapping[str, str], options: Mapping[str, Mapping] | None = None):
@@ -314,9 +350,17 @@ class LazyTables(Mapping):
 
 @phase("write")
 def write_outputs(outputs: Mapping, paths) -> None:
-    """Write a task's outputs to the rule's output files, by output name and file type: ``.parquet``
-    matrices, ``.tsv`` tables, ``.png``/``.hdf5`` bytes, ``.html`` text, ``.json`` objects, ``.h5mu`` MuData. Every
-    output of the rule must be given, and nothing else.
+    """Write a task's outputs to the rule's output files, by output name and file type.
+
+    ``.parquet`` matrices, ``.tsv`` tables, ``.png``/``.hdf5`` bytes, ``.html`` text, ``.json`` objects,
+    ``.h5mu`` MuData. Every output of the rule must be given, and nothing else.
+
+    Parameters
+    ----------
+    outputs : Mapping
+        {output name: value}; where the name holds several files, a sequence of values, one per file.
+    paths
+        The rule's output files by name (Snakemake's ``output``), each a path or a list of paths.
     """
     names = list(paths.keys())
     missing, extra = set(names) - set(outputs), set(outputs) - set(names)
@@ -349,9 +393,19 @@ def write_outputs(outputs: Mapping, paths) -> None:
 
 
 def write_demo_cohort(cohort, paths: dict) -> None:
-    """Write the simulated cohort the way users' files come: RNA counts as a features x samples TSV,
-    proteomics (log2) as a samples x features CSV with NA, metabolomics (with QC injections) as a
-    samples x features Parquet, the sample sheet, the gene sets and the ground truth.
+    """Write the simulated cohort the way users' files come.
+
+    RNA counts as a features x samples TSV, proteomics (log2) as a samples x features CSV with NA,
+    metabolomics (with QC injections) as a samples x features Parquet, the sample sheet, the gene sets
+    and the ground truth.
+
+    Parameters
+    ----------
+    cohort : moflow.demo.DemoCohort
+        The simulated cohort.
+    paths : dict
+        File of each part: ``rna``, ``protein``, ``metabolomics``, ``samples``, ``gene_sets``,
+        ``factors``, ``loadings``, ``gene_set_truth``.
     """
     for p in paths.values():
         Path(p).parent.mkdir(parents=True, exist_ok=True)

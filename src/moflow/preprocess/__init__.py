@@ -27,9 +27,9 @@ them:
   scale, where a layer has batches) and :func:`make_imputer` (:mod:`.impute`), :class:`MeanImpute`
   (baseline); the scoring behind ``auto`` and the imputation diagnostics (missingness model, pattern
   masks, NRMSE) are in :mod:`.impute_benchmark`;
-* batch (:mod:`.batch`; after imputation, see :data:`STEP_ORDER`): :class:`ComBat` (``combat``; parametric / non-parametric / mean-only,
-  reference batch, NaN-aware), :class:`LinearBatch` (``linear``; limma's removeBatchEffect), both
-  behind a batch/outcome confounding guard;
+* batch (:mod:`.batch`; after imputation, see :data:`STEP_ORDER`): :class:`ComBat` (``combat``;
+  parametric / non-parametric / mean-only, reference batch, NaN-aware), :class:`LinearBatch`
+  (``linear``; limma's removeBatchEffect), both behind a batch/outcome confounding guard;
 * scale (:mod:`.scale`): :class:`Scaler` (``standard`` / ``unit_variance``, ``pareto``, ``center``).
 
 The chain of a layer is :class:`LayerPreprocessor` (:mod:`.chain`); it builds each step with

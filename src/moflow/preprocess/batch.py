@@ -1,6 +1,7 @@
-"""Stage ``batch``: :class:`ComBat` (empirical Bayes, parametric or not, NaN-aware) and
-:class:`LinearBatch` (limma's removeBatchEffect), both behind the batch/outcome confounding guard
-:func:`check_batch_confounding`.
+"""Stage ``batch``: :class:`ComBat` and :class:`LinearBatch`.
+
+:class:`ComBat` is empirical Bayes, parametric or not, NaN-aware; :class:`LinearBatch` is limma's
+removeBatchEffect. Both sit behind the batch/outcome confounding guard :func:`check_batch_confounding`.
 """
 
 from __future__ import annotations
@@ -28,26 +29,28 @@ from moflow.stats import batch_outcome_association
 def check_batch_confounding(
     batch: pd.Series, y: pd.Series | None, *, max_association: float = 0.8, allow: bool = False, step: str = "batch"
 ) -> dict:
-    """Stop when batch and outcome are so associated in the training samples that correcting batch
-    would remove (or cannot be separated from) the outcome.
+    """Stop when batch and outcome are too associated in the training samples for batch correction.
+
+    Too associated means that correcting batch would remove (or cannot be separated from) the outcome.
 
     Parameters
     ----------
-    batch
+    batch : pandas.Series
         Batch of each training sample.
-    y
+    y : pandas.Series or None
         Outcome of the training samples (``None``: nothing to check).
-    max_association
+    max_association : float
         Largest allowed Cramér's V (categorical outcome) or correlation ratio (numeric outcome).
-    allow
+    allow : bool
         Compute and return the association, but never stop.
-    step
+    step : str
         Name used in the message.
 
     Returns
     -------
     dict
-        :func:`moflow.stats.batch_outcome_association` of the training samples.
+        :func:`moflow.stats.batch_outcome_association` of the training samples (empty: no outcome, or
+        fewer than two samples with one).
 
     Raises
     ------
@@ -101,8 +104,9 @@ def _masked_lstsq(D: np.ndarray, V: np.ndarray) -> np.ndarray:
 
 
 class _BatchBase(Step):
-    """Shared parts of the batch correctors: the covariate design, the batch checks and the constraints
-    of the options both have.
+    """Shared parts of the batch correctors.
+
+    The covariate design, the batch checks and the constraints of the options both have.
     """
 
     _parameter_constraints: dict = {
@@ -204,28 +208,28 @@ class ComBat(_BatchBase):
 
     Parameters
     ----------
-    info
+    info : pandas.DataFrame or None
         Sample sheet (no outcome column).
-    batch_column
+    batch_column : str
         Column of ``info`` with the batch of each sample.
-    covariates
+    covariates : array-like of str
         Columns of ``info`` to protect (categorical or numeric).
-    protect_outcome
+    protect_outcome : bool
         Put ``y`` in the design.
-    parametric
+    parametric : bool
         Parametric priors (``True``) or the non-parametric (empirical) priors of sva: each
         feature's batch effects are the average of every other feature's estimates, weighted by the
         likelihood of this feature's data under them (computed in log space, so it never
         underflows).
-    mean_only
+    mean_only : bool
         Adjust location only (no scale).
-    ref_batch
+    ref_batch : str or None
         Reference batch: its data are left unchanged, the pooled variance and grand mean are its
         own, and the other batches are moved to it.
-    unseen_batch
+    unseen_batch : str
         ``error`` (default) or ``reference``: a new sample of a batch without training samples is
         left unchanged, as the reference batch is (needs ``ref_batch``).
-    ddof
+    ddof : int
         Variance convention of the batch variances and the prior moments: 1 as R's sva (default), 0
         as inmoose's ``pycombat_norm``. The pooled variance divides by n in both.
     max_association, allow_confounded
@@ -233,8 +237,24 @@ class ComBat(_BatchBase):
     tol, max_iter
         Convergence of the parametric EB iterations (sva's rule: stop when the largest relative
         change of gamma and delta is at most ``tol``).
-    block
+    block : int
         Features per block in the non-parametric computation (memory: block x features doubles).
+
+    Attributes
+    ----------
+    batches_ : list of str
+        The training batches, sorted.
+    confounding_ : dict
+        Batch/outcome association of the training samples (:func:`check_batch_confounding`).
+    alpha_ : numpy.ndarray
+        Grand mean of each feature (the reference batch's, with ``ref_batch``).
+    sd_ : numpy.ndarray
+        Pooled sd of each feature; features with sd 0 (``ok_`` False) are left unchanged.
+    gamma_star_, delta_star_ : numpy.ndarray
+        Batches x features adjusted location and scale effects (``gamma_hat_``, ``delta_hat_``: before
+        shrinkage).
+    n_iter_ : dict
+        Parametric EB iterations per batch.
     """
 
     _name = "ComBat"
@@ -281,11 +301,13 @@ class ComBat(_BatchBase):
         self.block = block
 
     def fit(self, X, y=None):
+        """Estimate the batch effects from the training samples."""
         self._validate_params()
         self._fit(X, y)
         return self
 
     def fit_transform(self, X, y=None, **fit_params):
+        """Estimate the batch effects from the training samples and return them adjusted."""
         self._validate_params()
         return self._fit(X, y)
 
@@ -432,6 +454,7 @@ class ComBat(_BatchBase):
         return out
 
     def transform(self, X):
+        """Adjust the samples with the stored estimates of their batch."""
         check_is_fitted(self)
         batch = self._batch_of(X.index)
         self._unseen(X, batch)  # unseen batches: error, or left unchanged as the reference batch
@@ -441,15 +464,17 @@ class ComBat(_BatchBase):
 
 
 def _parametric_eb(S1, SS, g_hat, d_hat, n, g_bar, t2, a, b, *, tol, max_iter):
-    """Sva's it.sol: alternate the posterior means of gamma and delta until the largest relative change
-    (signed, as in sva and inmoose) is at most ``tol``. ``S1`` and ``SS`` are each feature's sum and sum
-    of squares of its standardized values in the batch, so an iteration costs O(features).
+    """Sva's it.sol: alternate the posterior means of gamma and delta until they converge.
+
+    They converge when the largest relative change (signed, as in sva and inmoose) is at most ``tol``.
+    ``S1`` and ``SS`` are each feature's sum and sum of squares of its standardized values in the batch,
+    so an iteration costs O(features).
     """
     t2n = t2 * n
     t2ng = t2n * g_hat
     g_old, d_old = g_hat.copy(), d_hat.copy()
     it = 0
-    for it in range(1, max_iter + 1):
+    for it in range(1, max_iter + 1):  # noqa: B007  (``it`` is returned after the loop: the iteration count)
         g_new = (t2ng + d_old * g_bar) / (t2n + d_old)
         ss = np.maximum(SS - 2.0 * g_new * S1 + n * g_new * g_new, 0.0)  # sum over the batch of (s - g_new)^2
         d_new = (0.5 * ss + b) / (n / 2.0 + a - 1.0)
@@ -505,6 +530,15 @@ class LinearBatch(_BatchBase):
     allow_confounded
         As in :class:`ComBat`. With ``unseen_batch='reference'`` a sample of a new batch gets no
         correction.
+
+    Attributes
+    ----------
+    batches_ : list of str
+        The training batches, sorted.
+    confounding_ : dict
+        Batch/outcome association of the training samples (:func:`check_batch_confounding`).
+    effects_ : numpy.ndarray
+        Batches x features term subtracted from the samples of each batch.
     """
 
     _name = "linear batch correction"
@@ -538,6 +572,7 @@ class LinearBatch(_BatchBase):
         return np.delete(np.eye(K), r, axis=1)  # treatment contrasts against the reference batch
 
     def fit(self, X, y=None):
+        """Estimate each batch's term from the training samples."""
         self._validate_params()
         batch = self._check_batches(X, y)
         B = (batch[:, None] == np.array(self.batches_)[None, :]).astype(float) @ self._contrasts()
@@ -555,6 +590,7 @@ class LinearBatch(_BatchBase):
         return self
 
     def transform(self, X):
+        """Subtract the stored term of each sample's batch."""
         check_is_fitted(self)
         batch = self._batch_of(X.index)
         unseen = self._unseen(X, batch)

@@ -1,5 +1,7 @@
-"""The per-layer chain: :class:`LayerPreprocessor` builds each step with
-:func:`moflow.preprocess.registry.make_step` and runs them in order.
+"""The per-layer chain.
+
+:class:`LayerPreprocessor` builds each step with :func:`moflow.preprocess.registry.make_step` and runs
+them in order.
 """
 
 from __future__ import annotations
@@ -22,8 +24,9 @@ from moflow.preprocess.steps_base import COLUMN_NAME, COVARIATES, SAMPLE_SHEET, 
 
 
 def _order_r(step) -> str:
-    """The study samples' run-order association of a fitted drift step: before -> after, and with the run
-    order shuffled (the level of no drift); '' where unknown.
+    """The study samples' run-order association of a fitted drift step, for the steps table.
+
+    Before -> after, and with the run order shuffled (the level of no drift); '' where unknown.
     """
     before = getattr(step, "order_correlation_before_", math.nan)
     if not math.isfinite(before):
@@ -85,8 +88,10 @@ def _step_summary(step) -> str:
 
 
 class LayerPreprocessor(TransformerMixin, BaseEstimator):
-    """The per-layer chain: normalize -> qc_drift -> filter -> impute -> batch -> scale (the order of
-    :data:`~moflow.preprocess.defaults.STEP_ORDER`; settings ``order`` replaces it).
+    """The per-layer chain: normalize -> qc_drift -> filter -> impute -> batch -> scale.
+
+    The steps run in the order of :data:`~moflow.preprocess.defaults.STEP_ORDER`; settings ``order``
+    replaces it.
 
     ``fit(X, y)`` takes the training samples of one layer (plus its QC injections, if any) and the
     outcome of the training samples; ``transform(X)`` returns the cohort samples of X (QC
@@ -95,16 +100,26 @@ class LayerPreprocessor(TransformerMixin, BaseEstimator):
 
     Parameters
     ----------
-    kind
+    kind : str
         Layer kind.
-    settings
+    settings : dict or None
         ``{step: options}`` (:func:`layer_settings`); ``None``: the kind's defaults.
-    info
+    info : pandas.DataFrame or None
         Sample sheet without the outcome.
     batch_column, covariates, log_scale, seed
         See :func:`make_step`.
-    layer
+    layer : str
         Layer name, for messages.
+
+    Attributes
+    ----------
+    steps_ : list of (str, Step)
+        The fitted steps, in order.
+    history_ : list of dict
+        One row per fitted step for the steps table (method, parameters, features in and out, missing
+        fraction after the step, summary).
+    features_out_ : list of str
+        Features of the processed matrix.
     """
 
     _parameter_constraints: dict = {
@@ -224,17 +239,21 @@ class LayerPreprocessor(TransformerMixin, BaseEstimator):
         return out
 
     def fit(self, X, y=None):
+        """Build the steps and fit them, in order, on the training samples (and QC injections)."""
         self._validate_params()
         self._fit_run(X, y)
         return self
 
     def fit_transform(self, X, y=None, **fit_params):
+        """Fit the steps in order and return the processed training samples (QC injections removed)."""
         self._validate_params()
         return self._fit_run(X, y)
 
     def fit_trace(self, X, y=None) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
-        """``fit_transform`` that also returns the matrix after every step (``{step: matrix}``, in order;
-        QC injections are still in the matrices of the steps that use them).
+        """``fit_transform`` that also returns the matrix after every step.
+
+        The trace is ``{step: matrix}``, in order; QC injections are still in the matrices of the steps
+        that use them.
         """
         self._validate_params()
         trace: dict[str, pd.DataFrame] = {}
@@ -242,6 +261,7 @@ class LayerPreprocessor(TransformerMixin, BaseEstimator):
         return out, trace
 
     def transform(self, X):
+        """Apply the fitted steps in order and return the cohort samples (QC injections removed)."""
         check_is_fitted(self)
         return self._run(X, None, fit=False)
 

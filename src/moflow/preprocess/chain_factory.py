@@ -21,8 +21,25 @@ if TYPE_CHECKING:
 
 @reads("kind_defaults", "preprocess", "batch_confounding", "covariates", "seed")
 def build_preprocessor(row: pd.Series, settings: Settings, info: pd.DataFrame) -> LayerPreprocessor:
-    """The per-layer chain for one row of the omics sheet: the kind's defaults (config
-    ``kind_defaults``) updated with the layer's overrides (config ``preprocess: {<layer>: ...}``).
+    """The per-layer chain for one row of the omics sheet.
+
+    Its steps are the kind's defaults (config ``kind_defaults``) updated with the layer's overrides
+    (config ``preprocess: {<layer>: ...}``); an active batch step gets the config-wide confounding guard
+    (``batch_confounding``) unless the layer sets its own.
+
+    Parameters
+    ----------
+    row : pandas.Series
+        One row of the omics sheet (``layer``, ``kind``, optional ``batch_column`` and ``log_scale``).
+    settings : Settings
+        The settings sections the function reads.
+    info : pandas.DataFrame
+        Sample sheet without the outcome.
+
+    Returns
+    -------
+    LayerPreprocessor
+        The unfitted chain of the layer.
     """
     from moflow.preprocess import LayerPreprocessor, layer_settings
 
@@ -48,4 +65,20 @@ def build_preprocessor(row: pd.Series, settings: Settings, info: pd.DataFrame) -
 
 @reads(uses=[build_preprocessor])
 def build_preprocessors(omics: pd.DataFrame, settings: Settings, info: pd.DataFrame) -> dict[str, LayerPreprocessor]:
+    """The chain of every layer of the omics sheet (:func:`build_preprocessor` per row).
+
+    Parameters
+    ----------
+    omics : pandas.DataFrame
+        The omics sheet, one row per layer.
+    settings : Settings
+        The settings sections :func:`build_preprocessor` reads.
+    info : pandas.DataFrame
+        Sample sheet without the outcome.
+
+    Returns
+    -------
+    dict of str to LayerPreprocessor
+        ``{layer: unfitted chain}``.
+    """
     return {row["layer"]: build_preprocessor(row, settings, info) for _, row in omics.iterrows()}

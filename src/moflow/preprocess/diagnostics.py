@@ -1,6 +1,8 @@
-"""Diagnostics of a layer: PCA, silhouettes, the variance of the top PCs explained by batch and by
-outcome (before and after each preprocessing step), the batch/outcome association behind the
-confounding guard of batch correction, and missingness summaries.
+"""Diagnostics of a layer.
+
+PCA, silhouettes, the variance of the top PCs explained by batch and by outcome (before and after each
+preprocessing step), the batch/outcome association behind the confounding guard of batch correction,
+and missingness summaries.
 
 Pure functions on in-memory objects; nothing here reads or writes files.
 """
@@ -24,6 +26,27 @@ def _complete(X: pd.DataFrame) -> np.ndarray:
 
 
 def pca_scores(X: pd.DataFrame, n_components: int = 10, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
+    """PCA scores of the samples of a layer.
+
+    Missing values are replaced by their feature's mean (0 where a feature has none), and the features
+    are centred; at most ``n_components`` components, and no more than samples - 1 or features.
+
+    Parameters
+    ----------
+    X : pandas.DataFrame
+        Samples x features matrix.
+    n_components : int
+        Largest number of components.
+    seed : int
+        ``random_state`` of the PCA.
+
+    Returns
+    -------
+    scores : pandas.DataFrame
+        Samples x components (columns ``PC1``, ``PC2``, ...).
+    explained_variance_ratio : numpy.ndarray
+        Share of the variance of each component.
+    """
     V = _complete(X)
     V = V - V.mean(0)
     k = int(min(n_components, V.shape[0] - 1, V.shape[1]))
@@ -33,8 +56,9 @@ def pca_scores(X: pd.DataFrame, n_components: int = 10, seed: int = 0) -> tuple[
 
 
 def _r2_by_group(S: np.ndarray, evr: np.ndarray, groups: np.ndarray) -> float:
-    """Variance of the top PCs explained by a grouping (between-group SS / total SS, weighted by each
-    PC's share of variance).
+    """Variance of the top PCs explained by a grouping.
+
+    Between-group SS / total SS, weighted by each PC's share of variance.
     """
     total = 0.0
     for j in range(S.shape[1]):
@@ -46,8 +70,9 @@ def _r2_by_group(S: np.ndarray, evr: np.ndarray, groups: np.ndarray) -> float:
 
 
 def _r2_linear(S: np.ndarray, evr: np.ndarray, values: np.ndarray) -> float:
-    """Variance of the top PCs explained linearly by a continuous variable (squared correlation with
-    each PC, weighted by the PC's share of variance).
+    """Variance of the top PCs explained linearly by a continuous variable.
+
+    Squared correlation with each PC, weighted by the PC's share of variance.
     """
     total = 0.0
     for j in range(S.shape[1]):
@@ -59,8 +84,26 @@ def _r2_linear(S: np.ndarray, evr: np.ndarray, values: np.ndarray) -> float:
 def batch_diagnostics(
     X: pd.DataFrame, *, batch: pd.Series | None, outcome: pd.Series, n_components: int = 10, seed: int = 0
 ) -> dict:
-    """Silhouette of batch and outcome labels on the top PCs, and their share of the PCs' variance (a
-    continuous outcome: no silhouette, its linear share of the PCs' variance).
+    """Silhouette of batch and outcome labels on the top PCs, and their share of the PCs' variance.
+
+    A continuous outcome gets no silhouette, and its linear share of the PCs' variance.
+
+    Parameters
+    ----------
+    X : pandas.DataFrame
+        Samples x features matrix.
+    batch : pandas.Series or None
+        Batch of each sample (``None``: no batch diagnostics).
+    outcome : pandas.Series
+        Outcome of each sample; a float outcome counts as continuous.
+    n_components, seed
+        See :func:`pca_scores`.
+
+    Returns
+    -------
+    dict
+        ``n_samples``, ``n_features``, ``pc1_variance``, ``pc2_variance``, and ``silhouette_<name>`` and
+        ``r2_<name>`` for batch and outcome (NaN where there are fewer than two groups).
     """
     scores, evr = pca_scores(X, n_components, seed)
     S = scores.to_numpy()
@@ -113,7 +156,20 @@ def missingness_table(
     outcome: pd.Series | None = None,
     sample_type: pd.Series | None = None,
 ) -> pd.DataFrame:
-    """One row per sample: its missing fraction, with batch, outcome and sample type when given."""
+    """One row per sample: its missing fraction, with batch, outcome and sample type when given.
+
+    Parameters
+    ----------
+    X : pandas.DataFrame
+        Samples x features matrix.
+    batch, outcome, sample_type : pandas.Series or None
+        Labels of the samples, indexed by sample ID; each given one becomes a column (missing: ``""``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``sample``, ``missing_fraction`` and ``sample_type``, ``batch``, ``outcome`` when given.
+    """
     out = pd.DataFrame({"sample": X.index, "missing_fraction": X.isna().mean(axis=1).to_numpy()})
     for name, s in (("sample_type", sample_type), ("batch", batch), ("outcome", outcome)):
         if s is not None:
@@ -122,9 +178,10 @@ def missingness_table(
 
 
 def missingness_summary(X: pd.DataFrame) -> dict:
-    """Layer-level missingness: overall fraction, features with any / half missing, and the censoring
-    model of :func:`moflow.preprocess.missingness_model` (detection threshold and its spread; a
-    spread at its bound means missing at random).
+    """Layer-level missingness: overall fraction, features with any / half missing, and the censoring model.
+
+    The censoring model is that of :func:`moflow.preprocess.missingness_model` (detection threshold and
+    its spread; a spread at its bound means missing at random).
     """
     from moflow.preprocess.impute_benchmark import missingness_model
 
@@ -148,8 +205,23 @@ def missingness_summary(X: pd.DataFrame) -> dict:
 def stage_diagnostics(
     M: pd.DataFrame, stage: str, *, batch: pd.Series | None, outcome: pd.Series, n_components: int = 10, seed: int = 0
 ) -> tuple[dict, pd.DataFrame]:
-    """One stage of a layer: :func:`batch_diagnostics` (with ``stage``) and the PC1/PC2 coordinates
-    (columns sample, PC1, PC2, stage, batch, outcome).
+    """One stage of a layer: :func:`batch_diagnostics` (with ``stage``) and the PC1/PC2 coordinates.
+
+    Parameters
+    ----------
+    M : pandas.DataFrame
+        Samples x features matrix at this stage.
+    stage : str
+        Name of the stage, written into both outputs.
+    batch, outcome, n_components, seed
+        See :func:`batch_diagnostics`.
+
+    Returns
+    -------
+    diagnostics : dict
+        :func:`batch_diagnostics` plus ``stage``.
+    coordinates : pandas.DataFrame
+        Columns sample, PC1, PC2, stage, batch, outcome.
     """
     d = batch_diagnostics(M, batch=batch, outcome=outcome, n_components=n_components, seed=seed)
     d["stage"] = stage
@@ -175,18 +247,21 @@ def step_diagnostics(
 
     Parameters
     ----------
-    trace
+    trace : dict of str to pandas.DataFrame
         ``{step: matrix after the step}`` (:meth:`moflow.preprocess.LayerPreprocessor.fit_trace`);
         only the cohort samples (those with an outcome) are used.
-    batch, outcome
-        Labels of the samples.
+    batch, outcome : pandas.Series
+        Labels of the samples (``batch`` may be ``None``).
+    n_components, seed
+        See :func:`pca_scores`.
 
     Returns
     -------
-    (table, coordinates)
+    table : pandas.DataFrame
         One row per step (stage ``after_<step>``: :func:`batch_diagnostics` plus the missing
-        fraction), and the PC coordinates of every step (columns sample, PC1, PC2, stage, batch,
-        outcome).
+        fraction); steps with fewer than 3 samples or 2 features are left out.
+    coordinates : pandas.DataFrame
+        The PC coordinates of every step (columns sample, PC1, PC2, stage, batch, outcome).
     """
     rows, coords = [], []
     for name, M in trace.items():

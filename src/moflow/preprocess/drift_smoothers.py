@@ -1,5 +1,6 @@
-"""The smoothers of the run-order drift steps (:mod:`moflow.preprocess.qc_drift`): LOWESS of many
-columns at once (:func:`lowess_columns`, statsmodels' algorithm vectorised), cubic smoothing splines with
+"""The smoothers of the run-order drift steps (:mod:`moflow.preprocess.qc_drift`).
+
+LOWESS of many columns at once (:func:`lowess_columns`, statsmodels' algorithm vectorised), cubic smoothing splines with
 one penalty chosen by generalized cross-validation (:func:`spline_trend`) and the column-wise linear
 interpolation of a fitted trend at new injection orders (:func:`interp_columns`).
 """
@@ -104,7 +105,22 @@ def lowess_columns(
 
 
 def interp_columns(xq: np.ndarray, x: np.ndarray, F: np.ndarray) -> np.ndarray:
-    """np.interp of every column of F (len(x) x p) at xq, constant beyond the ends; NaN columns stay NaN."""
+    """np.interp of every column of F (len(x) x p) at xq, constant beyond the ends; NaN columns stay NaN.
+
+    Parameters
+    ----------
+    xq : numpy.ndarray
+        Abscissae to interpolate at.
+    x : numpy.ndarray
+        Sorted abscissae of the rows of ``F``.
+    F : numpy.ndarray
+        len(x) x p values.
+
+    Returns
+    -------
+    numpy.ndarray
+        len(xq) x p interpolated values.
+    """
     pos = np.clip(np.searchsorted(x, xq, side="right") - 1, 0, len(x) - 1)
     nxt = np.minimum(pos + 1, len(x) - 1)
     span = x[nxt] - x[pos]
@@ -131,10 +147,30 @@ def _spline_gcv_lam(x: np.ndarray, Y: np.ndarray) -> float:
 def spline_trend(
     o: np.ndarray, V: np.ndarray, lam: float | None, *, min_points: int, frac: float, it: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Cubic smoothing splines of the columns of V (rows at sorted, distinct ``o``) on a grid of ``o`` plus 64
-    even points: one penalty for all columns (``lam``; ``None``: GCV over the complete columns). A column
-    with fewer than 5 observed values uses LOWESS from ``min_points`` on, its median below that (NaN: none
-    observed). Returns (grid, grid x columns fitted values).
+    """Cubic smoothing splines of the columns of V, evaluated on a grid of ``o`` plus 64 even points.
+
+    One penalty for all columns (``lam``; ``None``: GCV over the complete columns). A column with fewer
+    than 5 observed values uses LOWESS from ``min_points`` on, its median below that (NaN: none observed).
+
+    Parameters
+    ----------
+    o : numpy.ndarray
+        Sorted, distinct injection orders of the rows of ``V``.
+    V : numpy.ndarray
+        Rows x columns values (NaN: not observed).
+    lam : float or None
+        Penalty of the splines; ``None``: chosen by generalized cross-validation.
+    min_points : int
+        Fewest observed values for a LOWESS fit of a column with fewer than 5.
+    frac, it
+        LOWESS options (statsmodels').
+
+    Returns
+    -------
+    grid : numpy.ndarray
+        The evaluation grid.
+    fitted : numpy.ndarray
+        grid x columns fitted values.
     """
     from scipy.interpolate import make_smoothing_spline
     from statsmodels.nonparametric.smoothers_lowess import lowess

@@ -1,5 +1,7 @@
-"""Stage ``filter``: :class:`FeatureFilter` (observed fraction overall or in any outcome group,
-variance, top-N, QC RSD and QC detection rate).
+"""Stage ``filter``: :class:`FeatureFilter`.
+
+It filters on the observed fraction overall or in any outcome group, variance, top-N, QC RSD and QC
+detection rate.
 """
 
 from __future__ import annotations
@@ -38,22 +40,34 @@ class FeatureFilter(Step):
 
     Parameters
     ----------
-    min_observed
+    min_observed : float
         Fraction in [0, 1].
-    min_value
+    min_value : float or None
         Values below it count as not observed (e.g. counts below 1).
-    min_variance
+    min_variance : float
         Strict lower bound on the variance.
-    top_variable
+    top_variable : int or None
         Keep at most this many features, the most variable ones.
-    observed_in
+    observed_in : str
         ``overall`` or ``any_group`` (needs the training outcome; a categorical one).
-    qc_rsd_max
+    qc_rsd_max : float or None
         Largest QC RSD in percent (``None``: no QC RSD filter).
-    qc_min_detection
+    qc_min_detection : float or None
         Smallest fraction of QC injections in which the feature is observed (``None``: none).
-    info
+    info : pandas.DataFrame or None
         Sample sheet; tells QC injections apart.
+
+    Attributes
+    ----------
+    features_ : list of str
+        The features kept.
+    removed_ : dict of str to int
+        Number of features removed by each criterion (``observed``, ``variance``, and ``qc_detection``,
+        ``qc_rsd``, ``top_variable`` where applied).
+    qc_applied_ : bool
+        Whether the QC filters were applied (a QC filter is set and the training data hold QC injections).
+    n_in_ : int
+        Number of features of the training matrix.
     """
 
     _parameter_constraints: dict = {
@@ -89,9 +103,11 @@ class FeatureFilter(Step):
 
     @property
     def uses_qc(self) -> bool:  # QC injections must reach this step when it filters on them
+        """Whether a QC filter (``qc_rsd_max`` or ``qc_min_detection``) is set."""
         return self.qc_rsd_max is not None or self.qc_min_detection is not None
 
     def fit(self, X, y=None):
+        """Choose the features to keep from the training samples (and QC injections)."""
         self._validate_params()
         if self.observed_in not in ("overall", "any_group"):
             raise InputError(f"filter: unknown observed_in '{self.observed_in}' (overall, any_group)")
@@ -142,5 +158,6 @@ class FeatureFilter(Step):
         return self
 
     def transform(self, X):
+        """Keep the features chosen at ``fit``."""
         check_is_fitted(self)
         return X[self.features_]

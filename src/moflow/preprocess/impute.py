@@ -1,7 +1,7 @@
-"""Stage ``impute``: :func:`make_imputer`, the factory of the imputers by config method name, and the
-imputers that combine others.
+"""Stage ``impute``: the factory of the imputers and the imputers that combine others.
 
-:class:`MixedImpute` (MNAR or MAR per feature), :class:`AutoImpute` (the best of several on the
+:func:`make_imputer` is the factory of the imputers by config method name. The imputers that combine
+others: :class:`MixedImpute` (MNAR or MAR per feature), :class:`AutoImpute` (the best of several on the
 layer's own missingness pattern) and :class:`WithinBatch`, which runs a MAR imputer in each batch's
 own scale; :func:`imputation_table`, the imputation diagnostics of a fitted layer. The single methods
 are in :mod:`moflow.preprocess.impute_censored` (:class:`HalfMinImpute`, :class:`MinProbImpute`,
@@ -35,21 +35,30 @@ from moflow.preprocess.steps_base import CHECKED_NAME, COLUMN_NAME, NON_NEGATIVE
 
 
 class WithinBatch(Step):
-    """A MAR imputer run in each batch's own scale: each feature's batch offset (the batch's observed mean
-    minus the overall observed mean, training rows, at least 2 observed values; 0 otherwise) is taken out,
-    the imputer fit and applied, and the offset put back on the imputed cells; observed cells stay as
-    they were. Donors and means then come from every batch without carrying batch shifts into the
-    imputed values, and the batch step that follows moves imputed and observed values of a batch alike.
-    A batch without training samples gets offset 0 (the pooled scale).
+    """A MAR imputer run in each batch's own scale.
+
+    Each feature's batch offset (the batch's observed mean minus the overall observed mean, training
+    rows, at least 2 observed values; 0 otherwise) is taken out, the imputer fit and applied, and the
+    offset put back on the imputed cells; observed cells stay as they were. Donors and means then come
+    from every batch without carrying batch shifts into the imputed values, and the batch step that
+    follows moves imputed and observed values of a batch alike. A batch without training samples gets
+    offset 0 (the pooled scale).
 
     Parameters
     ----------
-    imputer
+    imputer : estimator
         The unfitted imputer.
-    info
+    info : pandas.DataFrame or None
         Sample sheet with the batch column.
-    batch_column
+    batch_column : str
         Column of ``info`` with the batch.
+
+    Attributes
+    ----------
+    offsets_ : dict of str to numpy.ndarray
+        Offset of each feature per training batch.
+    imputer_ : estimator
+        Clone of ``imputer`` fitted on the training samples with the offsets taken out.
     """
 
     _parameter_constraints: dict = {
@@ -75,6 +84,7 @@ class WithinBatch(Step):
         return C
 
     def fit(self, X, y=None):
+        """Learn the batch offsets and fit the imputer on the offset-free training samples."""
         self._validate_params()
         from sklearn.base import clone
 
@@ -95,6 +105,7 @@ class WithinBatch(Step):
         return self
 
     def transform(self, X):
+        """Impute the missing cells in each batch's own scale; observed cells stay as they are."""
         check_is_fitted(self)
         V = X.to_numpy(float)
         C = self._offsets(X.index)
@@ -118,21 +129,31 @@ class MixedImpute(Step):
 
     Parameters
     ----------
-    mnar
+    mnar : str
         ``minprob``, ``qrilc`` or ``halfmin``.
-    mar
+    mar : str
         ``knn`` or ``iterative``.
-    k
+    k : int
         Neighbours of the kNN method.
-    group_missing
+    group_missing : float
         Fraction of a group that must be missing for the group rule.
-    shift_sd
+    shift_sd : float
         Threshold of the predicted-low rule, in observed sds.
-    seed
+    seed : int
         Seed of the random MNAR draws.
     info, batch_column
         Sample sheet and its batch column: the MAR method runs within batch (:class:`WithinBatch`);
         empty: pooled.
+
+    Attributes
+    ----------
+    decisions_ : pandas.DataFrame
+        One row per feature: missing fraction, predicted shift in sds, the two rules and the
+        ``mechanism`` (``MNAR``, ``MAR`` or ``complete``).
+    mnar_features_ : list of str
+        The features imputed by the MNAR method.
+    mar_, mnar_ : Step
+        The fitted MAR and MNAR imputers.
     """
 
     _parameter_constraints: dict = {
@@ -168,6 +189,7 @@ class MixedImpute(Step):
         self.batch_column = batch_column
 
     def fit(self, X, y=None):
+        """Fit both imputers and decide, per feature, MNAR or MAR on the training samples."""
         self._validate_params()
         if self.mnar not in ("minprob", "qrilc", "halfmin"):
             raise InputError(f"impute mixed: unknown mnar method '{self.mnar}' (minprob, qrilc, halfmin)")
@@ -214,6 +236,7 @@ class MixedImpute(Step):
         return self
 
     def transform(self, X):
+        """Impute the MNAR features with the MNAR method and the others with the MAR method."""
         check_is_fitted(self)
         mnar = X.columns.isin(self.mnar_features_)
         A = self.mar_.transform(X).to_numpy(float)
@@ -235,6 +258,24 @@ def make_imputer(
 
     With ``info`` and a ``batch_column``, the MAR methods run within batch (:class:`WithinBatch`), and
     ``mixed`` and ``auto`` pass the batch on to their MAR parts and candidates.
+
+    Parameters
+    ----------
+    method : str
+        One of :data:`IMPUTE_METHODS`; another name is an :class:`~moflow.errors.InputError`.
+    opts : dict or None
+        Options of the method (an unknown option is an :class:`~moflow.errors.InputError`).
+    seed : int
+        Seed of the random steps, unless ``opts`` sets one.
+    info : pandas.DataFrame or None
+        Sample sheet.
+    batch_column : str
+        Column of ``info`` with the batch (empty, or absent from ``info``: pooled).
+
+    Returns
+    -------
+    Step
+        The unfitted imputer.
     """
     opts = dict(opts or {})
     cls = {
@@ -265,17 +306,21 @@ def make_imputer(
 
 
 def imputation_table(step, X: pd.DataFrame | None, y: pd.Series | None = None, *, seed: int = 0) -> pd.DataFrame:
-    """The imputation diagnostics of a layer: the scores ``auto`` chose by, or, for a configured
-    method, the same comparison with that method (its fitted options) marked ``chosen``.
+    """The imputation diagnostics of a layer.
+
+    They are the scores ``auto`` chose by, or, for a configured method, the same comparison with that
+    method (its fitted options) marked ``chosen``.
 
     Parameters
     ----------
-    step
+    step : Step or None
         The layer's fitted impute step (or ``None``).
-    X
+    X : pandas.DataFrame or None
         The impute step's input on the training samples.
-    y
+    y : pandas.Series or None
         Outcome of those samples.
+    seed : int
+        Seed of the masks and of the candidates' random draws.
 
     Returns
     -------
@@ -319,17 +364,26 @@ class AutoImpute(Step):
 
     Parameters
     ----------
-    candidates
+    candidates : array-like of str
         Method names (see :func:`make_imputer`); ``iterative`` is accurate but slow on wide layers.
-    fraction
+    fraction : float
         Share of the observed cells to hide.
-    k
+    k : int
         Neighbours of the kNN-based candidates.
-    seed
+    seed : int
         Seed of the mask and of the random draws.
     info, batch_column
         Sample sheet and its batch column: the MAR candidates (``mean`` among them) run within batch
         (:class:`WithinBatch`); empty: pooled.
+
+    Attributes
+    ----------
+    scores_ : pandas.DataFrame
+        One row per candidate (``mean`` always among them), with its NRMSE and ``chosen``.
+    chosen_ : str
+        The method with the lowest NRMSE.
+    imputer_ : Step
+        The chosen method, fitted on the unmasked training samples.
     """
 
     _parameter_constraints: dict = {
@@ -368,6 +422,7 @@ class AutoImpute(Step):
         )
 
     def fit(self, X, y=None):
+        """Score the candidates on masked training cells and fit the best one on the training samples."""
         self._validate_params()
         cands = list(self.candidates)
         bad = [c for c in cands if c not in IMPUTE_METHODS or c == "auto"]
@@ -386,5 +441,6 @@ class AutoImpute(Step):
         return self
 
     def transform(self, X):
+        """Impute with the chosen method."""
         check_is_fitted(self)
         return self.imputer_.transform(X)

@@ -21,16 +21,24 @@ from moflow.preprocess.steps_base import Step, fill_columns
 
 
 class MeanImpute(Step):
-    """Feature means of the training samples (a baseline to beat)."""
+    """Feature means of the training samples (a baseline to beat).
+
+    Attributes
+    ----------
+    fill_ : pandas.Series
+        Training mean of each feature (0 where a feature has no observed value).
+    """
 
     _parameter_constraints: dict = {}
 
     def fit(self, X, y=None):
+        """Learn the feature means from the training samples."""
         self._validate_params()
         self.fill_ = X.mean(axis=0, skipna=True).fillna(0.0)
         return self
 
     def transform(self, X):
+        """Fill each feature's missing cells with its training mean."""
         check_is_fitted(self)
         return fill_columns(X, self.fill_)
 
@@ -46,6 +54,18 @@ def missingness_model(X: pd.DataFrame, *, max_rounds: int = 15, max_cells: int =
     observed values) and an L-BFGS fit of (T, log s) (on at most ``max_cells`` observed cells, drawn
     with ``seed``), from two starts. A small spread means left-censoring (low
     values go missing); a spread at its upper bound (10 sd of the layer) means missing at random.
+
+    Parameters
+    ----------
+    X : pandas.DataFrame
+        Samples x features, with its own missing values (features with fewer than 2 observed values
+        are left out).
+    max_rounds : int
+        Largest number of alternations of the ``mu_j`` and (T, s) fits per start.
+    max_cells : int
+        Largest number of observed cells in the fit of (T, s).
+    seed : int
+        Seed of the draw of those cells.
 
     Returns
     -------
@@ -110,7 +130,7 @@ def missingness_model(X: pd.DataFrame, *, max_rounds: int = 15, max_cells: int =
                     break
             mu_fixed = mu
             res = optimize.minimize(
-                lambda th: -loglik(th[0], np.exp(th[1]), mu_fixed),
+                lambda th, mu_fixed=mu_fixed: -loglik(th[0], np.exp(th[1]), mu_fixed),
                 [T, np.log(s)],
                 method="L-BFGS-B",
                 bounds=[(None, None), (np.log(1e-3 * floor), np.log(spread_max))],
@@ -146,17 +166,19 @@ def pattern_mask(X: pd.DataFrame, *, fraction: float = 0.1, seed: int = 0, min_l
     the layer's own (:func:`missingness_model`) and the threshold ``T'`` is set so that the expected
     number of hidden cells is ``fraction`` of the observed ones: the detection limit moves up, so
     low values are hidden more often when the layer's missingness is left-censored; cells are
-    hidden uniformly when the model finds the layer missing at random. Features keep at least ``min_left`` observed
-    cells and samples at least one.
+    hidden uniformly when the model finds the layer missing at random. Features keep at least
+    ``min_left`` observed cells and samples at least one.
 
     Parameters
     ----------
-    X
+    X : pandas.DataFrame
         Samples x features, with its own missing values.
-    fraction
+    fraction : float
         Expected share of the observed cells to hide.
-    seed
+    seed : int
         Seed of the draws.
+    min_left : int
+        Fewest observed cells a feature keeps (a feature that would keep fewer is not masked at all).
 
     Returns
     -------
@@ -187,7 +209,22 @@ def pattern_mask(X: pd.DataFrame, *, fraction: float = 0.1, seed: int = 0, min_l
 
 
 def nrmse(imputed: pd.DataFrame, truth: pd.DataFrame, mask: np.ndarray) -> float:
-    """Normalized RMSE of imputed values at the masked cells: RMSE / sd of the true values there."""
+    """Normalized RMSE of imputed values at the masked cells: RMSE / sd of the true values there.
+
+    Parameters
+    ----------
+    imputed : pandas.DataFrame
+        The imputed matrix.
+    truth : pandas.DataFrame
+        The matrix before masking, aligned with ``imputed``.
+    mask : numpy.ndarray
+        Boolean mask of the cells to score (:func:`pattern_mask`).
+
+    Returns
+    -------
+    float
+        The NRMSE.
+    """
     t = truth.to_numpy(float)[mask]
     d = imputed.to_numpy(float)[mask] - t
     return float(np.sqrt(np.mean(d**2)) / np.std(t))
@@ -200,12 +237,13 @@ def score_imputers(
 
     Parameters
     ----------
-    X
+    X : pandas.DataFrame
         Training samples x features, with their own missing values.
-    y
+    y : pandas.Series or None
         Training outcome (for methods that use it), or ``None``.
-    imputers
-        ``{name: unfitted imputer}``; mean imputation is added as the baseline if absent.
+    imputers : dict
+        ``{name: unfitted imputer}`` (each is cloned); mean imputation is added as the baseline if
+        absent.
     fraction, seed
         Of :func:`pattern_mask`.
 

@@ -1,4 +1,5 @@
-"""Imputers of left-censored values (missing not at random, MNAR: below a detection limit):
+"""Imputers of left-censored values (missing not at random, MNAR: below a detection limit).
+
 :class:`HalfMinImpute` (each feature's training minimum, shifted), :class:`MinProbImpute` and
 :class:`QRILCImpute` (imputeLCMD's random draws from a low quantile or a truncated normal, seeded by
 sample ID).
@@ -18,7 +19,19 @@ from moflow.preprocess.steps_base import FRACTION, POSITIVE, SEED, Step, fill_co
 
 
 class HalfMinImpute(Step):
-    """Left-censored imputation: each feature's training minimum minus ``shift`` (log2 scale: -1 = half)."""
+    """Left-censored imputation: each feature's training minimum minus ``shift`` (log2 scale: -1 = half).
+
+    Parameters
+    ----------
+    shift : float
+        Subtracted from each feature's training minimum.
+
+    Attributes
+    ----------
+    fill_ : pandas.Series
+        Fill value of each feature (a feature without observed values: the overall minimum minus
+        ``shift``).
+    """
 
     _parameter_constraints: dict = {"shift": [Real]}
 
@@ -26,12 +39,14 @@ class HalfMinImpute(Step):
         self.shift = shift
 
     def fit(self, X, y=None):
+        """Learn each feature's fill value from the training samples."""
         self._validate_params()
         mins = X.min(axis=0, skipna=True)
         self.fill_ = (mins - self.shift).fillna(np.nanmin(X.to_numpy()) - self.shift)
         return self
 
     def transform(self, X):
+        """Fill each feature's missing cells with its fill value."""
         check_is_fitted(self)
         return fill_columns(X, self.fill_)
 
@@ -40,6 +55,20 @@ class MinProbImpute(Step):
     """MinProb (imputeLCMD): draws from N(q-quantile of the sample, sd), sd = median feature sd x tune_sigma.
 
     Draws are seeded by sample ID, so a sample gets the same values whichever fold it falls in.
+
+    Parameters
+    ----------
+    q : float
+        Quantile of each sample's observed values that is the mean of its draws.
+    tune_sigma : float
+        Multiplies the median feature sd.
+    seed : int
+        Seed (combined with each sample ID).
+
+    Attributes
+    ----------
+    sigma_ : float
+        sd of the draws: the median training feature sd times ``tune_sigma``.
     """
 
     _parameter_constraints: dict = {"q": FRACTION, "tune_sigma": POSITIVE, "seed": SEED}
@@ -50,12 +79,14 @@ class MinProbImpute(Step):
         self.seed = seed
 
     def fit(self, X, y=None):
+        """Learn the sd of the draws from the training samples."""
         self._validate_params()
         sds = X.std(axis=0, skipna=True, ddof=1)
         self.sigma_ = float(np.nanmedian(sds.to_numpy())) * self.tune_sigma
         return self
 
     def transform(self, X):
+        """Draw each sample's missing cells from a normal at its low quantile."""
         check_is_fitted(self)
         V = X.to_numpy(float)
         out = V.copy()
@@ -83,10 +114,15 @@ class QRILCImpute(Step):
 
     Parameters
     ----------
-    tune_sigma
+    tune_sigma : float
         Multiplies the fitted sd of the draws.
-    seed
+    seed : int
         Seed (combined with each sample ID).
+
+    Attributes
+    ----------
+    fallback_ : tuple of float
+        Median (mean, sd) fitted on the training samples, for samples with too few observed values.
     """
 
     _parameter_constraints: dict = {"tune_sigma": POSITIVE, "seed": SEED}
@@ -110,6 +146,7 @@ class QRILCImpute(Step):
         return float(intercept), float(slope), pi
 
     def fit(self, X, y=None):
+        """Learn the fallback mean and sd from the training samples."""
         self._validate_params()
         params = [p for p in (self._params(r) for r in X.to_numpy(float)) if p is not None]
         if not params:
@@ -122,6 +159,7 @@ class QRILCImpute(Step):
         return self
 
     def transform(self, X):
+        """Draw each sample's missing cells from its truncated normal."""
         check_is_fitted(self)
         V = X.to_numpy(float)
         out = V.copy()

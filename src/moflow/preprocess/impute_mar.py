@@ -1,6 +1,7 @@
-"""Imputers of values missing at random (MAR), which borrow from other samples: :class:`KNNImpute`
-(k nearest training samples, NaN-Euclidean) and :class:`IterativeImpute` (chained equations over each
-feature's nearest features). Where a layer has batches they run within batch
+"""Imputers of values missing at random (MAR), which borrow from other samples.
+
+:class:`KNNImpute` (k nearest training samples, NaN-Euclidean) and :class:`IterativeImpute` (chained
+equations over each feature's nearest features). Where a layer has batches they run within batch
 (:class:`moflow.preprocess.impute.WithinBatch`).
 """
 
@@ -30,10 +31,19 @@ class KNNImpute(Step):
 
     Parameters
     ----------
-    k
+    k : int
         Number of neighbours.
-    weights
+    weights : str
         ``uniform`` or ``distance`` (inverse distance; zero-distance donors take all the weight).
+
+    Attributes
+    ----------
+    values_, mask_ : numpy.ndarray
+        The zero-filled training matrix and its observed mask (the donors).
+    col_mean_ : numpy.ndarray
+        Training mean of each feature (0 where a feature has no observed value).
+    columns_ : list of str
+        The training features, in order.
     """
 
     # k and weights are checked in fit (InputErrors)
@@ -44,6 +54,7 @@ class KNNImpute(Step):
         self.weights = weights
 
     def fit(self, X, y=None):
+        """Store the training samples as donors (and the products the distances need)."""
         self._validate_params()
         if self.weights not in ("uniform", "distance"):
             raise InputError(f"impute knn: unknown weights '{self.weights}' (uniform, distance)")
@@ -68,8 +79,17 @@ class KNNImpute(Step):
         return self
 
     def distances(self, V: np.ndarray) -> np.ndarray:
-        """Squared NaN-Euclidean distances of the rows of V to the training samples (inf: nothing
-        co-observed).
+        """Squared NaN-Euclidean distances of the rows of V to the training samples.
+
+        Parameters
+        ----------
+        V : numpy.ndarray
+            Samples x training features (NaN: missing).
+
+        Returns
+        -------
+        numpy.ndarray
+            Rows of V x training samples (inf: nothing co-observed).
         """
         check_is_fitted(self)
         Mq = np.isfinite(V)
@@ -134,10 +154,12 @@ class KNNImpute(Step):
             return np.where(nco > 0, np.maximum(ss, 0.0) * self.mask_.shape[1] / np.where(nco > 0, nco, 1.0), np.inf)
 
     def fit_transform(self, X, y=None, **fit_params):
+        """Store the training samples as donors and impute them."""
         self.fit(X, y)
         return self._impute(X, training=len(X) <= 5000)
 
     def transform(self, X):
+        """Impute the missing cells from the nearest training samples."""
         check_is_fitted(self)
         return self._impute(X, training=False)
 
@@ -185,12 +207,17 @@ class IterativeImpute(Step):
 
     Parameters
     ----------
-    n_nearest_features
+    n_nearest_features : int
         Predictors per feature (keeps the cost linear in the number of features).
-    max_iter
+    max_iter : int
         Imputation rounds.
-    seed
+    seed : int
         Seed of the predictor draws.
+
+    Attributes
+    ----------
+    imputer_ : sklearn.impute.IterativeImputer
+        The chain of models fit on the training samples.
     """
 
     _parameter_constraints: dict = {"n_nearest_features": COUNT, "max_iter": COUNT, "seed": SEED}
@@ -201,6 +228,7 @@ class IterativeImpute(Step):
         self.seed = seed
 
     def fit(self, X, y=None):
+        """Fit the chain of models on the training samples."""
         self._validate_params()
         from sklearn.experimental import enable_iterative_imputer  # noqa: F401
         from sklearn.impute import IterativeImputer
@@ -222,6 +250,7 @@ class IterativeImpute(Step):
         return self
 
     def transform(self, X):
+        """Impute the missing cells with the stored chain of models; observed cells stay as they are."""
         check_is_fitted(self)
         if not X.isna().to_numpy().any():
             return X

@@ -1,7 +1,8 @@
-"""What preprocessing did to one layer of the full cohort: the chain fit (:func:`fit_transform_layer`)
-and every table the rule preprocess_layer writes about it (:func:`layer_report`, a :class:`LayerReport`):
-diagnostics before and after batch correction and after every step, PCA coordinates, the step
-history, the imputation benchmark and the missingness per sample.
+"""What preprocessing did to one layer of the full cohort.
+
+The chain fit (:func:`fit_transform_layer`) and every table the rule preprocess_layer writes about it
+(:func:`layer_report`, a :class:`LayerReport`): diagnostics before and after batch correction and after
+every step, PCA coordinates, the step history, the imputation benchmark and the missingness per sample.
 """
 
 from __future__ import annotations
@@ -47,7 +48,27 @@ def fit_transform_layer(pp, X: pd.DataFrame, y: pd.Series, test: set) -> pd.Data
 
 @dataclass
 class LayerReport:
-    """What preprocess_layer writes about one layer (see :func:`layer_report`)."""
+    """What preprocess_layer writes about one layer (see :func:`layer_report`).
+
+    Attributes
+    ----------
+    matrix : pandas.DataFrame
+        The processed layer (fitted rows, then the external test rows).
+    diagnostics : pandas.DataFrame
+        One row per stage (before/after batch correction, after every step).
+    pca : pandas.DataFrame
+        PC1/PC2 coordinates before and after batch correction.
+    steps : pandas.DataFrame
+        The step history of the fitted chain.
+    imputation : pandas.DataFrame
+        The imputation benchmark (:func:`moflow.preprocess.impute.imputation_table`).
+    missingness : pandas.DataFrame
+        Missing fraction per sample of the raw layer.
+    pca_steps : pandas.DataFrame
+        PC1/PC2 coordinates after every step.
+    raw : pandas.DataFrame
+        The raw layer.
+    """
 
     matrix: pd.DataFrame
     diagnostics: pd.DataFrame

@@ -53,12 +53,14 @@ def fit_dispersion_trend(Q: np.ndarray, *, max_iter: int = 25) -> tuple[float, f
 
     Parameters
     ----------
-    Q
+    Q : numpy.ndarray
         Normalized counts, samples x genes (training samples).
+    max_iter : int
+        Largest number of refits after dropping outlying genes.
 
     Returns
     -------
-    (a0, a1)
+    a0, a1 : float
         Asymptotic dispersion and extra-Poisson coefficient.
     """
     mu = Q.mean(0)
@@ -99,7 +101,20 @@ def fit_dispersion_trend(Q: np.ndarray, *, max_iter: int = 25) -> tuple[float, f
 
 
 def vst(q: np.ndarray, a0: float, a1: float) -> np.ndarray:
-    """DESeq2's closed-form variance-stabilizing transform for the trend ``a0 + a1 / mu`` (log2 scale)."""
+    """DESeq2's closed-form variance-stabilizing transform for the trend ``a0 + a1 / mu`` (log2 scale).
+
+    Parameters
+    ----------
+    q : numpy.ndarray
+        Normalized counts (negative values count as 0).
+    a0, a1 : float
+        The dispersion trend (:func:`fit_dispersion_trend`).
+
+    Returns
+    -------
+    numpy.ndarray
+        The transformed values.
+    """
     q = np.maximum(q, 0.0)
     return np.log2((1 + a1 + 2 * a0 * q + 2 * np.sqrt(a0 * q * (1 + a1 + a0 * q))) / (4 * a0))
 
@@ -109,13 +124,20 @@ class CountNormalizer(Step):
 
     Parameters
     ----------
-    method
+    method : str
         ``median_of_ratios`` (DESeq2), ``tmm`` (edgeR), ``upper_quartile`` or ``total``.
-    pseudocount
+    pseudocount : float
         Added before log2 (``transformation='log2'``).
-    transformation
+    transformation : str
         ``log2`` (log2 of normalized counts + pseudocount) or ``vst`` (DESeq2's parametric
         variance-stabilizing transform; dispersion trend fit on the training samples).
+
+    Attributes
+    ----------
+    scale_ : float
+        Geometric mean of the training samples' raw size factors (size factors are divided by it).
+    a0_, a1_ : float
+        The dispersion trend (``transformation='vst'`` only).
 
     Notes
     -----
@@ -151,6 +173,7 @@ class CountNormalizer(Step):
         )
 
     def fit(self, X, y=None):
+        """Learn the reference quantities (and the dispersion trend) from the training samples."""
         self._validate_params()
         if self.transformation not in ("log2", "vst"):
             raise InputError(f"normalize: unknown transformation '{self.transformation}' for counts (log2, vst)")
@@ -184,6 +207,7 @@ class CountNormalizer(Step):
         return pd.Series(sf, index=X.index)
 
     def transform(self, X):
+        """Divide by the size factors, then log2 (with the pseudocount) or VST."""
         check_is_fitted(self)
         sf = self.size_factors(X).to_numpy()
         Q = X.to_numpy(float) / sf[:, None]
@@ -197,6 +221,18 @@ class MedianCentering(Step):
 
     Each sample's median over features observed in every training sample is moved to the training
     grand median, so held-out samples are centred the same way.
+
+    Parameters
+    ----------
+    log : bool
+        Take log2 first.
+
+    Attributes
+    ----------
+    ref_features_ : list of str
+        Features whose medians are used (all features when fewer than 20 are complete).
+    grand_median_ : float
+        Median of those features over the training samples.
     """
 
     _parameter_constraints: dict = {"log": ["boolean"]}
@@ -208,6 +244,7 @@ class MedianCentering(Step):
         return np.log2(X) if self.log else X
 
     def fit(self, X, y=None):
+        """Learn the reference features and the grand median from the training samples."""
         self._validate_params()
         L = self._log(X)
         full = L.columns[L.notna().all(axis=0)]
@@ -216,6 +253,7 @@ class MedianCentering(Step):
         return self
 
     def transform(self, X):
+        """Move each sample's median to the training grand median."""
         check_is_fitted(self)
         L = self._log(X)
         med = L[self.ref_features_].median(axis=1, skipna=True)
@@ -234,10 +272,17 @@ class QuantileNormalizer(Step):
 
     Parameters
     ----------
-    log
+    log : bool
         Take log2 first (raw intensities); ``False`` for layers already on a log scale.
-    n_quantiles
+    n_quantiles : int or None
         Size of the reference grid; default the number of features.
+
+    Attributes
+    ----------
+    probs_ : numpy.ndarray
+        The grid of probabilities.
+    reference_ : numpy.ndarray
+        The reference quantile at each probability.
     """
 
     _parameter_constraints: dict = {
@@ -253,6 +298,7 @@ class QuantileNormalizer(Step):
         return np.log2(X) if self.log else X
 
     def fit(self, X, y=None):
+        """Learn the reference distribution from the training samples."""
         self._validate_params()
         L = self._log(X).to_numpy(float)
         G = int(self.n_quantiles or L.shape[1])
@@ -271,6 +317,7 @@ class QuantileNormalizer(Step):
         return self
 
     def transform(self, X):
+        """Map each observed value's rank in its sample to the reference quantile."""
         check_is_fitted(self)
         L = self._log(X)
         R = L.rank(axis=1, method="average").to_numpy(float)
@@ -281,7 +328,20 @@ class QuantileNormalizer(Step):
 
 
 def glog2(x: np.ndarray, lam: float) -> np.ndarray:
-    """Generalized log2, ``log2((x + sqrt(x^2 + lam)) / 2)``: log2(x) for x >> sqrt(lam), linear near 0."""
+    """Generalized log2, ``log2((x + sqrt(x^2 + lam)) / 2)``: log2(x) for x >> sqrt(lam), linear near 0.
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        Linear-scale intensities.
+    lam : float
+        The glog parameter (:func:`glog_lambda`).
+
+    Returns
+    -------
+    numpy.ndarray
+        The transformed values.
+    """
     return np.log2((x + np.sqrt(x * x + lam)) / 2.0)
 
 
@@ -295,8 +355,13 @@ def glog_lambda(lin: np.ndarray) -> float:
 
     Parameters
     ----------
-    lin
+    lin : numpy.ndarray
         Linear-scale intensities of replicate injections (pooled QCs), injections x features.
+
+    Returns
+    -------
+    float
+        ``A / B`` (0 where ``B`` is not positive).
     """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
@@ -324,17 +389,26 @@ class PQN(Step):
 
     Parameters
     ----------
-    info
+    info : pandas.DataFrame or None
         Sample sheet (``sample_type`` tells QC injections apart).
-    method
+    method : str
         ``pqn``, ``tic`` or ``none`` (log only).
-    log_input
+    log_input : bool
         Values are already log2-transformed.
-    transformation
+    transformation : str
         ``log2`` or ``glog`` (generalized log2 of the normalized linear intensities).
-    glog_lambda
+    glog_lambda : float or None
         glog parameter; ``None`` estimates it from the QC injections (training samples when there
         are fewer than 3 QCs) with :func:`glog_lambda`.
+
+    Attributes
+    ----------
+    log_reference_ : pandas.Series
+        log2 reference spectrum.
+    log_tic_scale_ : float
+        Median log2 total intensity of the training samples (``tic``).
+    lambda_ : float or None
+        The glog parameter used (``None`` with ``transformation='log2'``).
     """
 
     uses_qc = True
@@ -361,6 +435,7 @@ class PQN(Step):
         self.glog_lambda = glog_lambda
 
     def fit(self, X, y=None):
+        """Learn the reference spectrum (and the glog parameter) from the training samples and QCs."""
         self._validate_params()
         if self.method not in ("pqn", "tic", "none"):
             raise InputError(f"normalize: unknown metabolomics method '{self.method}' (pqn, tic, none)")
@@ -413,6 +488,7 @@ class Log2(Step):
         self.pseudocount = pseudocount
 
     def transform(self, X):
+        """Return log2(X + pseudocount)."""
         check_is_fitted(self)
         return np.log2(X + self.pseudocount)
 
@@ -426,6 +502,7 @@ class MValue(Step):
         self.offset = offset
 
     def fit(self, X, y=None):
+        """Check ``offset`` and learn the number of features."""
         self._validate_params()
         if not 0 < self.offset < 0.5:
             raise InputError(f"normalize mvalue: offset {self.offset} must lie in (0, 0.5).")
@@ -433,6 +510,7 @@ class MValue(Step):
         return self
 
     def transform(self, X):
+        """Check that the values are beta values and return their M-values."""
         check_is_fitted(self)
         V = X.to_numpy(float)
         bad = np.isfinite(V) & ((V < 0) | (V > 1))
@@ -464,12 +542,14 @@ class BinaryCheck(Step):
     _parameter_constraints: dict = {}
 
     def fit(self, X, y=None):
+        """Check the training values and learn the number of features."""
         self._validate_params()
         self._check(X)
         self.n_features_in_ = X.shape[1]
         return self
 
     def transform(self, X):
+        """Check the values and return them unchanged."""
         check_is_fitted(self)
         self._check(X)
         return X

@@ -51,21 +51,35 @@ class QCRLSC(Step):
 
     Parameters
     ----------
-    info
+    info : pandas.DataFrame or None
         Sample sheet with ``sample_type``, ``injection_order`` and the batch column.
-    batch_column
+    batch_column : str
         Column of ``info`` with the run batch; empty: one batch.
-    frac
+    frac : float
         LOWESS span (fraction of a batch's QCs in each local fit).
-    smoother
+    smoother : str
         ``lowess`` (statsmodels' algorithm, one robustifying iteration) or ``spline`` (a cubic
         smoothing spline, ``scipy.interpolate.make_smoothing_spline``). A batch with fewer than 5
         QCs cannot carry a spline and uses LOWESS (recorded in ``smoother_by_batch_``).
-    spline_lam
+    spline_lam : float or None
         Spline penalty; ``None`` chooses one per batch by generalized cross-validation over the
         features with all QCs observed.
-    min_qc
+    min_qc : int
         Fewest QC injections per batch.
+
+    Attributes
+    ----------
+    target_ : numpy.ndarray
+        Overall QC median of each feature.
+    curves_ : dict
+        ``{batch: (injection orders, orders x features QC trend)}``.
+    smoother_by_batch_ : dict of str to str
+        The smoother used in each batch.
+    qc_rsd_before_, qc_rsd_after_ : float
+        Median QC RSD (%) before and after correction.
+    order_correlation_before_, order_correlation_after_, order_correlation_shuffled_ : float
+        :func:`run_order_correlation` of the study samples before, after, and before with the run
+        order shuffled within batch.
     """
 
     uses_qc = True
@@ -113,6 +127,7 @@ class QCRLSC(Step):
         return o, fitted, "lowess"
 
     def fit(self, X, y=None):
+        """Fit the QC trend of every batch on the QC injections of the training rows."""
         self._validate_params()
         if self.smoother not in ("lowess", "spline"):
             raise InputError(f"qc_drift rlsc: unknown smoother '{self.smoother}' (lowess, spline)")
@@ -156,6 +171,7 @@ class QCRLSC(Step):
         return self
 
     def transform(self, X):
+        """Subtract the QC trend at each injection's order and add the feature's overall QC median."""
         check_is_fitted(self)
         order = pd.to_numeric(self.info.loc[X.index, "injection_order"]).to_numpy(float)
         batch = self._batches(X.index).to_numpy()
@@ -172,8 +188,10 @@ class QCRLSC(Step):
 
 
 def _order_correlations(step, cohort: pd.DataFrame) -> None:
-    """Set ``order_correlation_before_``, ``_after_`` (the step's output) and ``_shuffled_`` (the input
-    with the run order permuted within batch: the no-drift level) of a drift step's study samples.
+    """Set the ``order_correlation_*_`` attributes of a drift step from its study samples.
+
+    ``order_correlation_before_``, ``_after_`` (the step's output) and ``_shuffled_`` (the input with
+    the run order permuted within batch: the no-drift level).
     """
     before = run_order_correlation(cohort, step.info, step.batch_column)
     known = np.isfinite(before)
@@ -236,24 +254,24 @@ class SampleDrift(Step):
 
     Parameters
     ----------
-    info
+    info : pandas.DataFrame or None
         Sample sheet with ``injection_order`` and the batch column.
-    batch_column
+    batch_column : str
         Column of ``info`` with the run batch; empty: one batch (one run).
-    frac
+    frac : float
         LOWESS span: the fraction of a batch's training samples in each local fit. The default, 1.0 (the
         whole batch, tricube-weighted around each point), is wider than ``rlsc``'s because the trend
         is fit on samples that differ biologically: on MTBLS79 with a planted drift it recovered more
         than 0.75 or 0.5 (bench/results/drift_without_qc.md).
-    smoother
+    smoother : str
         ``lowess`` (statsmodels' algorithm with 3 robustifying iterations, so single odd samples do
         not bend the trend; missing values weigh nothing) or ``spline`` (cubic smoothing spline, one
         penalty per batch by GCV unless ``spline_lam``).
-    spline_lam
+    spline_lam : float or None
         Spline penalty; ``None``: generalized cross-validation.
-    min_samples
+    min_samples : int
         Fewest training samples per batch (and observed values per feature and batch) to fit a trend.
-    level
+    level : str
         What a corrected feature is centred on: ``batch`` (its median over the batch's training
         samples: between-batch differences are left to the batch step, which guards against batch /
         outcome confounding) or ``overall`` (its median over all training samples: batches are
@@ -324,6 +342,7 @@ class SampleDrift(Step):
         return rows
 
     def fit(self, X, y=None):
+        """Fit the run-order trend of every batch on the training samples (or its reference samples)."""
         self._validate_params()
         if self.smoother not in ("lowess", "spline"):
             raise InputError(f"qc_drift sample_lowess: unknown smoother '{self.smoother}' (lowess, spline)")
@@ -393,6 +412,7 @@ class SampleDrift(Step):
         return o, fitted, few & (n_obs > 0)
 
     def transform(self, X):
+        """Subtract the batch's trend at each sample's injection order and add the feature's level."""
         check_is_fitted(self)
         order = _run_order(self.info, X.index, "sample_lowess")
         batch = self._batches(X.index)
@@ -412,8 +432,10 @@ class SampleDrift(Step):
 
 
 class AutoDrift(Step):
-    """``auto``: QC-RLSC (:class:`QCRLSC`, with these options) where the layer has pooled QC injections
-    among its training rows, no correction where it has none, and the reason in ``reason_``.
+    """``auto``: QC-RLSC where the layer has pooled QC injections, no correction where it has none.
+
+    QC-RLSC (:class:`QCRLSC`, with these options) applies where the layer has pooled QC injections
+    among its training rows; the reason for the choice is in ``reason_``.
 
     The default of metabolomics layers: a layer without QC injections is common, and fitting the
     drift on the study samples (``sample_lowess``) assumes a randomized run order, which only the user
@@ -422,6 +444,11 @@ class AutoDrift(Step):
     ``_shuffled_``: the no-drift level) so that the steps table shows whether a drift was left in.
 
     Fitted: ``chosen_`` (``rlsc`` or ``none``), ``step_`` (the fitted step), ``reason_``.
+
+    Parameters
+    ----------
+    info, batch_column, frac, smoother, spline_lam, min_qc
+        As in :class:`QCRLSC`.
     """
 
     uses_qc = True
@@ -444,6 +471,7 @@ class AutoDrift(Step):
         self.min_qc = min_qc
 
     def fit(self, X, y=None):
+        """Fit QC-RLSC where the training rows hold QC injections, a pass-through step otherwise."""
         self._validate_params()
         n_qc = int(qc_mask(X, self.info).sum())
         if n_qc:
@@ -471,6 +499,7 @@ class AutoDrift(Step):
         return self
 
     def transform(self, X):
+        """Apply the fitted step (QC-RLSC or nothing)."""
         check_is_fitted(self)
         return self.step_.transform(X)
 
@@ -483,13 +512,28 @@ def run_order_correlation(
     min_n: int = 5,
     shuffle_seed: int | None = None,
 ) -> float:
-    """How much a layer follows its run order: the median over features and batches of |Spearman r|
-    between a feature's values and the injection order, within each batch.
+    """How much a layer follows its run order, within each batch.
+
+    The statistic is the median over features and batches of |Spearman r| between a feature's values
+    and the injection order, within each batch.
 
     Only batches with at least ``min_n`` rows of known injection order count, and in them features
     with at least ``min_n`` observed values (ranks among those). Without drift |r| is that of noise
     (its median is about 0.67 / sqrt(n - 1) for n rows per batch): ``shuffle_seed`` computes the same
     statistic with the injection orders permuted within each batch (seeded), the level to compare with.
+
+    Parameters
+    ----------
+    X : pandas.DataFrame
+        Samples x features matrix.
+    info : pandas.DataFrame or None
+        Sample sheet with ``injection_order`` (and the batch column).
+    batch_column : str
+        Column of ``info`` with the run batch; empty or absent: one batch.
+    min_n : int
+        Fewest rows per batch, and observed values per feature in a batch.
+    shuffle_seed : int or None
+        Seed of the within-batch permutation of the injection orders; ``None``: no permutation.
 
     Returns
     -------

@@ -216,7 +216,20 @@ def methods(step: str) -> tuple[str, ...]:
 
 
 def kinds_for(step: str, method: str) -> tuple[str, ...]:
-    """The layer kinds ``method`` of ``step`` applies to."""
+    """The layer kinds ``method`` of ``step`` applies to.
+
+    Parameters
+    ----------
+    step : str
+        A preprocessing step (``normalize``, ``qc_drift``, ...).
+    method : str
+        One of its method names (:func:`methods`); another is an :class:`~moflow.errors.InputError`.
+
+    Returns
+    -------
+    tuple of str
+        The kinds (every kind of :data:`KINDS` where the method applies to any).
+    """
     spec = _lookup(step, method)
     if spec is None:
         raise InputError(_unknown_method(step, method))
@@ -242,22 +255,27 @@ def make_step(
 
     Parameters
     ----------
-    step
+    step : str
         One of ``normalize``, ``qc_drift``, ``filter``, ``impute``, ``batch``, ``scale``.
-    opts
+    opts : dict
         The step's config options (``method`` plus the method's own options).
-    kind
+    kind : str
         Layer kind.
-    info
+    info : pandas.DataFrame
         Sample sheet without the outcome.
-    batch_column
+    batch_column : str
         The layer's batch column (empty: no batch correction).
-    covariates
+    covariates : array-like of str
         Sample-sheet columns protected in batch correction.
-    log_scale
+    log_scale : bool
         The layer's values are already log-transformed.
-    seed
+    seed : int
         Seed of random steps.
+
+    Returns
+    -------
+    Step
+        The unfitted step.
     """
     opts = dict(opts or {})
     # a filter is on unless switched off; every other step names its method

@@ -10,8 +10,23 @@ from moflow.preprocess.steps_base import CHECKED_NAME, Step
 
 
 class Scaler(Step):
-    """Centre on training means; ``standard`` (or ``unit_variance``) divides by the sd, ``pareto`` by its
-    square root, ``center`` by nothing.
+    """Centre on training means and divide by a per-feature scale.
+
+    ``standard`` (or ``unit_variance``) divides by the sd, ``pareto`` by its square root, ``center`` by
+    nothing.
+
+    Parameters
+    ----------
+    method : str
+        ``standard``, ``unit_variance``, ``pareto`` or ``center``; another name is an
+        :class:`~moflow.errors.InputError` at ``fit``.
+
+    Attributes
+    ----------
+    mean_ : pandas.Series
+        Training mean of each feature (NaNs skipped).
+    div_ : pandas.Series
+        Divisor of each feature (a zero or undefined training sd counts as 1).
     """
 
     _parameter_constraints: dict = {"method": CHECKED_NAME}
@@ -20,6 +35,7 @@ class Scaler(Step):
         self.method = method
 
     def fit(self, X, y=None):
+        """Learn the means and divisors of the features from the training samples."""
         self._validate_params()
         self.mean_ = X.mean(axis=0, skipna=True)
         sd = X.std(axis=0, skipna=True, ddof=1).replace(0, 1.0).fillna(1.0)
@@ -31,5 +47,6 @@ class Scaler(Step):
         return self
 
     def transform(self, X):
+        """Centre and scale the samples with the training means and divisors."""
         check_is_fitted(self)
         return (X - self.mean_) / self.div_

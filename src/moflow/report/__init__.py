@@ -1,5 +1,6 @@
-"""The HTML report (``rules/report.smk``): one module per part of the page or kind of building block;
-nothing here touches files.
+"""The HTML report (``rules/report.smk``).
+
+One module per part of the page or kind of building block; nothing here touches files.
 
 * :mod:`.outputs`: every output of the rule report (figures, page, provenance) from the run's tables;
 * :mod:`.page`: :func:`report_sections` assembles the page's sections; :func:`provenance`, the run's manifest;

@@ -1,5 +1,7 @@
-"""The design stage's figures and the report's "How many samples?" section (power curves per layer, learning
-curves with their extrapolation band, the joint design and a one-sentence verdict).
+"""The design stage's figures and the report's "How many samples?" section.
+
+Power curves per layer, learning curves with their extrapolation band, the joint design and a one-sentence
+verdict.
 """
 
 from __future__ import annotations
@@ -39,8 +41,24 @@ def plot_power_curves(power: pd.DataFrame, *, target_power: float, min_power: fl
 
 
 def plot_learning_curves(points: pd.DataFrame, curve: pd.DataFrame, size: pd.DataFrame):
-    """Per strategy: the held-out scores at each training size (points, one per split), the fitted inverse
+    """Learning curves per strategy, with their bootstrap band and the target.
+
+    Per strategy: the held-out scores at each training size (points, one per split), the fitted inverse
     power law (solid where observed, dashed where extrapolated), its bootstrap band, and the target.
+
+    Parameters
+    ----------
+    points : pandas.DataFrame
+        The learning-curve points (strategy, n_train, score).
+    curve : pandas.DataFrame
+        Each strategy's predicted curve (strategy, n, score, low, high, extrapolated).
+    size : pandas.DataFrame
+        The sample-size table: its strategies (other than ``riley_minimum``), metric and target.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure.
     """
     fig, ax = _fig(6.4, 4.0)
     colors = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd"]
@@ -102,8 +120,9 @@ METRIC_LABELS = {
 
 
 def learning_sentence(size: pd.DataFrame) -> str:
-    """The first strategy's size for its target (the best integration, unless configured), its interval, and
-    Riley's floor.
+    """The first strategy's size for its target, its interval, and Riley's floor.
+
+    The first strategy is the best integration, unless configured.
     """
     n_cohort = int(size["n_cohort"].iloc[0]) if "n_cohort" in size.columns and len(size) else 0
     rows = size[size["strategy"] != "riley_minimum"]
@@ -152,8 +171,26 @@ def design_html(
     min_power: float,
     table,
 ) -> dict:
-    """The report's section: {"html": body, "sentence": the verdict}. ``table``: the report's table renderer
-    (DataFrame -> HTML).
+    """The report's "How many samples?" section and its one-sentence verdict.
+
+    Parameters
+    ----------
+    power, joint : pandas.DataFrame
+        The power per layer and the joint designs (:func:`moflow.design.pilot_power.power_design`).
+    points, curve, size : pandas.DataFrame
+        The learning-curve points, curves and sample-size table
+        (:func:`moflow.design.pilot_learning.sample_size_design`).
+    power_png, learning_png : bytes
+        The power and learning-curve figures (PNG).
+    target_power, min_power : float
+        The design's target mean power and minimum power per layer.
+    table : callable
+        The report's table renderer (DataFrame -> HTML).
+
+    Returns
+    -------
+    dict
+        {"html": body, "sentence": the verdict}.
     """
     import base64
 

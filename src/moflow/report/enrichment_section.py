@@ -1,6 +1,8 @@
-"""The report's "Pathway enrichment" section and its figures: the outcome factor's top pathways, dot plots
-per factor or model, the multi-omics pathway heatmap, and the tables beyond the MOFA prerank (multi-omics
-pathway table, model prerank, competitive test, over-representation). Nothing here touches files.
+"""The report's "Pathway enrichment" section and its figures.
+
+The outcome factor's top pathways, dot plots per factor or model, the multi-omics pathway heatmap, and the
+tables beyond the MOFA prerank (multi-omics pathway table, model prerank, competitive test,
+over-representation). Nothing here touches files.
 """
 
 from __future__ import annotations
@@ -13,8 +15,23 @@ from moflow.report.html import PALETTE, details, img, table
 
 
 def plot_pathways(enrich: pd.DataFrame, factor: str, top: int = 10):
-    """The ``top`` gene sets of ``factor`` (MOFA prerank) per layer: -log10 FDR bars, red for a positive
-    NES, blue for a negative one.
+    """The ``top`` gene sets of ``factor`` (MOFA prerank) per layer, as -log10 FDR bars.
+
+    Red for a positive NES, blue for a negative one.
+
+    Parameters
+    ----------
+    enrich : pandas.DataFrame
+        The MOFA prerank results (columns factor, layer, rank, term, fdr, nes).
+    factor : str
+        The factor shown (the outcome factor).
+    top : int
+        The gene sets shown per layer.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One panel per layer (a placeholder text where the factor has no result).
     """
     d = enrich[enrich["factor"] == factor]
     fig, axes = plt.subplots(
@@ -55,8 +72,28 @@ def _placeholder(text: str):
 
 
 def plot_enrichment_dots(table: pd.DataFrame, *, component: str, title: str, top: int = 8, max_panels: int = 12):
-    """A dot plot per factor or model (one panel per ``component`` value): the ``top`` sets by FDR
-    across layers (rows) x layers (columns); colour = NES, size = -log10 FDR, black ring = FDR < 0.05.
+    """A dot plot per factor or model (one panel per ``component`` value).
+
+    The ``top`` sets by FDR across layers (rows) x layers (columns); colour = NES, size = -log10 FDR, black
+    ring = FDR < 0.05.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Prerank results (columns layer, term, nes, fdr, ``component`` and optionally collection).
+    component : str
+        The column that names a panel (the factor or model).
+    title : str
+        The panels' title prefix (and the placeholder's text where ``table`` is empty).
+    top : int
+        The sets shown per panel.
+    max_panels : int
+        The most panels drawn.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure.
     """
     if table is None or table.empty:
         return _placeholder(f"{title}: nothing tested")
@@ -106,8 +143,10 @@ def plot_enrichment_dots(table: pd.DataFrame, *, component: str, title: str, top
 
 
 def plot_pathway_heatmap(pathways: pd.DataFrame, *, top: int = 25):
-    """Heatmap of the multi-omics pathway table: the ``top`` pathways (smallest combined FDR in any
-    factor or model) x factors and models; colour = Stouffer z across layers, * = FDR < 0.05.
+    """Heatmap of the multi-omics pathway table: the ``top`` pathways x factors and models.
+
+    The pathways with the smallest combined FDR in any factor or model; colour = Stouffer z across layers,
+    * = FDR < 0.05.
     """
     if pathways is None or pathways.empty:
         return _placeholder("no multi-omics pathway table")
@@ -145,8 +184,29 @@ def enrichment_html(
     ora: pd.DataFrame | None = None,
     figures: dict[str, bytes] | None = None,
 ) -> str:
-    """The enrichment part of the report beyond the MOFA prerank table: figures, the multi-omics
-    pathway table, model prerank, competitive test and over-representation (top rows).
+    """The enrichment part of the report beyond the MOFA prerank table.
+
+    Figures, the multi-omics pathway table, model prerank, competitive test and over-representation (top
+    rows).
+
+    Parameters
+    ----------
+    pathways : pandas.DataFrame, optional
+        The multi-omics pathway table.
+    models : pandas.DataFrame, optional
+        The early and late models' prerank of coefficients.
+    competitive : pandas.DataFrame, optional
+        The competitive test of MOFA weights.
+    ora : pandas.DataFrame, optional
+        The over-representation of the top features.
+    figures : dict of str to bytes, optional
+        PNG bytes of ``heatmap``, ``dots_mofa`` and ``dots_models``; the heatmap and the model dot plots are shown only
+        with their tables.
+
+    Returns
+    -------
+    str
+        The HTML.
     """
     out = [
         '<p class="note">Prerank (GSEA, gene-set permutation) per layer; every collection has its own FDR. '

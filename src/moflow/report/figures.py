@@ -1,6 +1,8 @@
-"""The report's matplotlib figures, returned as PNG bytes (:func:`png_bytes`): PCA of a layer before and
-after batch correction and after every preprocessing step, its missingness map, MOFA variance explained,
-the scoreboard. Sets matplotlib's non-interactive backend (Agg) on import; nothing here touches files.
+"""The report's matplotlib figures, returned as PNG bytes (:func:`png_bytes`).
+
+PCA of a layer before and after batch correction and after every preprocessing step, its missingness map,
+MOFA variance explained, the scoreboard. Sets matplotlib's non-interactive backend (Agg) on import; nothing
+here touches files.
 """
 
 from __future__ import annotations
@@ -45,7 +47,20 @@ def _scatter_groups(ax, x, y, groups, title):
 
 
 def plot_pca(coords: pd.DataFrame, layer: str):
-    """PC1/PC2 before and after batch correction, coloured by batch and by outcome."""
+    """PC1/PC2 before and after batch correction, coloured by batch and by outcome.
+
+    Parameters
+    ----------
+    coords : pandas.DataFrame
+        The PC coordinates: columns stage, PC1, PC2, batch and outcome, one row per sample and stage.
+    layer : str
+        The layer's name, for the titles.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure: one column per stage, by batch above and by outcome below.
+    """
     stages = list(dict.fromkeys(coords["stage"]))
     fig, axes = plt.subplots(2, len(stages), figsize=(4.2 * len(stages), 7.5), squeeze=False)
     for j, stage in enumerate(stages):
@@ -70,7 +85,22 @@ def plot_pca(coords: pd.DataFrame, layer: str):
 
 
 def plot_pca_steps(coords: pd.DataFrame, layer: str, per_row: int = 4):
-    """PC1/PC2 after every preprocessing step (stages in order), coloured by batch and by outcome."""
+    """PC1/PC2 after every preprocessing step (stages in order), coloured by batch and by outcome.
+
+    Parameters
+    ----------
+    coords : pandas.DataFrame
+        The PC coordinates: columns stage, PC1, PC2, batch and outcome, one row per sample and stage.
+    layer : str
+        The layer's name, for the titles.
+    per_row : int
+        The most stages side by side.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure (a placeholder where there is no stage).
+    """
     stages = list(dict.fromkeys(coords["stage"])) if len(coords) else []
     if not stages:
         fig, ax = plt.subplots(figsize=(4, 1.5))
@@ -100,8 +130,27 @@ def plot_pca_steps(coords: pd.DataFrame, layer: str, per_row: int = 4):
 
 
 def plot_missingness(X: pd.DataFrame, samples: pd.DataFrame | None, layer: str, max_features: int = 2000):
-    """Missingness map: samples (grouped by batch and outcome) x features (sorted by missing fraction,
-    at most ``max_features`` evenly spaced ones), with each sample's missing fraction beside it.
+    """Missingness map: samples x features, with each sample's missing fraction beside it.
+
+    Samples are grouped by sample type, batch and outcome; features are sorted by missing fraction (at most
+    ``max_features`` evenly spaced ones).
+
+    Parameters
+    ----------
+    X : pandas.DataFrame
+        The layer (samples x features), with its missing values.
+    samples : pandas.DataFrame or None
+        The sample sheet (column ``sample``, and ``sample_type``, ``batch``, ``outcome`` where present) that
+        orders the rows.
+    layer : str
+        The layer's name, for the title.
+    max_features : int
+        The most features drawn.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure.
     """
     miss = X.isna()
     order = list(X.index)
@@ -148,8 +197,9 @@ def plot_variance(r2: pd.DataFrame):
 
 
 def plot_scoreboard(board: pd.DataFrame):
-    """The scoreboard's two main metrics with their 95% intervals, integration blue, single layers grey,
-    chance level dotted.
+    """The scoreboard's two main metrics with their 95% intervals.
+
+    Integration blue, single layers grey, chance level dotted.
     """
     classes = "roc_auc" in board.columns or "harrell_c" in board.columns  # scores with chance at 0.5
     metrics = (

@@ -1,7 +1,8 @@
-"""The report's lines on the hierarchical strategy (gene-set scores and regulator activities per layer in
-one penalized model): its scoreboard row and top-weighted scores per layer (:func:`hierarchical_html`, in
-the evaluation section) and the summary's sentence (:func:`hierarchical_sentence`). Nothing here touches
-files.
+"""The report's lines on the hierarchical strategy.
+
+The strategy: gene-set scores and regulator activities per layer in one penalized model. Its scoreboard row
+and top-weighted scores per layer (:func:`hierarchical_html`, in the evaluation section) and the summary's
+sentence (:func:`hierarchical_sentence`). Nothing here touches files.
 """
 
 from __future__ import annotations
@@ -15,8 +16,10 @@ from moflow.report.verdict import PRIMARY
 
 
 def _hierarchical_value(h: pd.DataFrame) -> tuple[pd.Series, str]:
-    """What ranks the hierarchical strategy's scores: the structure coefficient where the model has
-    one linear predictor, else the coefficient (the largest absolute one over classes).
+    """What ranks the hierarchical strategy's scores.
+
+    The structure coefficient where the model has one linear predictor, else the coefficient (the largest
+    absolute one over classes).
     """
     if "structure_r" in h.columns:
         return h["structure_r"].astype(float), "correlation with the model's prediction"

@@ -1,5 +1,7 @@
-"""The report page's building blocks: the self-contained HTML shell (style, a small inline script),
-tables that scroll inside their box and sort by a click on a header, embedded images.
+"""The report page's building blocks.
+
+The self-contained HTML shell (style, a small inline script), tables that scroll inside their box and sort by
+a click on a header, embedded images.
 
 No network: the page carries its style and script inline and its figures as data URIs or inline SVG,
 so it opens offline from a single file. Nothing here touches files.
@@ -17,13 +19,31 @@ PALETTE = ["#4477AA", "#EE6677", "#228833", "#CCBB44", "#66CCEE", "#AA3377", "#B
 
 
 def esc(value) -> str:
+    """The value as text, HTML-escaped (quotes included)."""
     return html.escape(str(value))
 
 
 def table(df: pd.DataFrame, digits: int = 3, max_rows: int = 200, *, caption: str | None = None) -> str:
-    """A sortable table (click a header) in a box that scrolls both ways; at most ``max_rows`` rows,
-    with a note naming how many were left out. Numbers are shown with ``digits`` significant digits
-    and sort as numbers.
+    """A sortable table (click a header) in a box that scrolls both ways.
+
+    At most ``max_rows`` rows, with a note naming how many were left out. Numbers are shown with ``digits``
+    significant digits and sort as numbers.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The table (its index is not shown).
+    digits : int
+        Significant digits of floating-point numbers.
+    max_rows : int
+        The most rows shown.
+    caption : str, optional
+        The table's caption.
+
+    Returns
+    -------
+    str
+        The HTML.
     """
     d = df.head(max_rows)
     numeric = [pd.api.types.is_numeric_dtype(d[c]) and not pd.api.types.is_bool_dtype(d[c]) for c in d.columns]
@@ -54,12 +74,14 @@ def table(df: pd.DataFrame, digits: int = 3, max_rows: int = 200, *, caption: st
 
 
 def img(png: bytes, alt: str) -> str:
+    """An ``<img>`` tag that embeds the PNG bytes ``png`` as a data URI, with the alternative text ``alt``."""
     return f'<img alt="{esc(alt)}" src="data:image/png;base64,{base64.b64encode(png).decode()}"/>'
 
 
 def fdr_text(v: float) -> str:
-    """An FDR as text: two significant digits, or "below the permutation resolution" for 0 (gseapy
-    reports 0 when no permutation reached the observed score).
+    """An FDR as text: two significant digits, or "below the permutation resolution" for 0.
+
+    gseapy reports 0 when no permutation reached the observed score.
     """
     return "below the permutation resolution" if v == 0 else f"{v:.2g}"
 
@@ -113,10 +135,12 @@ if(!isNaN(x))return x;}return td.textContent.trim().toLowerCase();}
 document.querySelectorAll('table.sortable').forEach(function(tb){
  var ths=tb.tHead?tb.tHead.rows[0].cells:[];
  Array.prototype.forEach.call(ths,function(th,i){th.title='click to sort';th.addEventListener('click',function(){
-  var asc=!th.classList.contains('asc');Array.prototype.forEach.call(ths,function(h){h.classList.remove('asc','desc');});
+  var asc=!th.classList.contains('asc');\
+Array.prototype.forEach.call(ths,function(h){h.classList.remove('asc','desc');});
   th.classList.add(asc?'asc':'desc');var body=tb.tBodies[0];var rows=Array.prototype.slice.call(body.rows);
   rows.sort(function(a,b){var x=val(a.cells[i]),y=val(b.cells[i]);if(x===y)return 0;if(x===null||x==='')return 1;
-   if(y===null||y==='')return -1;var n=(typeof x==='number'&&typeof y==='number');var c=n?x-y:String(x).localeCompare(String(y));
+   if(y===null||y==='')return -1;var n=(typeof x==='number'&&typeof y==='number');\
+var c=n?x-y:String(x).localeCompare(String(y));
    return asc?c:-c;});rows.forEach(function(r){body.appendChild(r);});});});});
 document.querySelectorAll('.linked').forEach(function(box){
  box.addEventListener('mouseover',function(e){var s=e.target.getAttribute&&e.target.getAttribute('data-s');if(!s)return;
@@ -128,8 +152,21 @@ document.querySelectorAll('.linked').forEach(function(box){
 
 
 def build_html(*, title: str, sections: list[tuple[str, str]], lead: str = "") -> str:
-    """One self-contained page: title, a sticky table of contents, ``lead`` (the verdict) and the
-    sections (title, HTML body).
+    """One self-contained page: title, a sticky table of contents, ``lead`` and the sections.
+
+    Parameters
+    ----------
+    title : str
+        The page's title (and heading).
+    sections : list of tuple of str
+        The sections, each (title, HTML body).
+    lead : str
+        HTML shown above the sections (the verdict).
+
+    Returns
+    -------
+    str
+        The HTML page.
     """
     toc = "".join(f'<a href="#s{i}">{esc(t)}</a>' for i, (t, _) in enumerate(sections))
     body = "".join(

@@ -1,5 +1,7 @@
-"""Every output of the rule report (:func:`report_outputs`): the figures, the HTML page and the
-provenance manifest, made from the run's tables; the enrichment figures (:func:`enrichment_figures`).
+"""Every output of the rule report (:func:`report_outputs`), and the enrichment figures.
+
+The figures, the HTML page and the provenance manifest, made from the run's tables; the enrichment figures
+(:func:`enrichment_figures`).
 
 Light to import: the figure and page modules (matplotlib) are imported when the functions run.
 """

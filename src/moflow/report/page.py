@@ -1,7 +1,9 @@
-"""The report page: :func:`report_sections` assembles its sections (title, HTML) from the pipeline's
-tables and figures (verdict, inputs, preprocessing, MOFA, late integration, evaluation, "How many
-samples?", pathway enrichment, provenance); :func:`provenance` is the run's manifest the last section
-shows. Nothing here touches files; the report task hands the bytes and the page to :mod:`moflow.io`.
+"""The report page: its sections and the run's manifest.
+
+:func:`report_sections` assembles its sections (title, HTML) from the pipeline's tables and figures (verdict,
+inputs, preprocessing, MOFA, late integration, evaluation, "How many samples?", pathway enrichment,
+provenance); :func:`provenance` is the run's manifest the last section shows. Nothing here touches files;
+the report task hands the bytes and the page to :mod:`moflow.io`.
 """
 
 from __future__ import annotations
@@ -26,8 +28,9 @@ from moflow.report.verdict import (
 
 
 def _summary(board, metric, best, of, *, enrichment, survival, hierarchical) -> list[str]:
-    """The verdict's supporting numbers (folded under it): external test metrics, survival and
-    hierarchical sentences, the outcome factor and its top gene sets.
+    """The verdict's supporting numbers (folded under it).
+
+    External test metrics, survival and hierarchical sentences, the outcome factor and its top gene sets.
     """
     summary = []
     if f"test_{metric}" in board.columns and pd.notna(best.get(f"test_{metric}")):
@@ -98,8 +101,10 @@ def _outcome_colour(samples: pd.DataFrame | None, outcome_column: str) -> tuple[
 
 
 def _left_out(samples: pd.DataFrame | None) -> str:
-    """A note naming the samples the analysis left out (sample_type ``excluded``: no outcome under config
-    ``outcome: missing: exclude``, or so marked in the sheet).
+    """A note naming the samples the analysis left out.
+
+    Those of sample_type ``excluded``: no outcome under config ``outcome: missing: exclude``, or so marked in
+    the sheet.
     """
     if samples is None or "sample_type" not in samples.columns:
         return ""
@@ -145,8 +150,9 @@ def report_sections(
     variance: pd.DataFrame | None = None,
     design: dict | None = None,
 ) -> list[tuple[str, str]]:
-    """Assemble the report's sections (title, HTML) from the pipeline's tables and figures; the first
-    is the verdict (:mod:`moflow.report.verdict`).
+    """Assemble the report's sections (title, HTML) from the pipeline's tables and figures.
+
+    The first is the verdict (:mod:`moflow.report.verdict`).
 
     ``missingness_png``, ``pca_steps_png`` and ``imputation`` (per layer; optional) add the missingness
     map (only for a layer with missing values), the PCA after every preprocessing step and the
@@ -288,10 +294,28 @@ def report_sections(
 
 
 def provenance(config: dict, input_files: list[str], file_hashes: dict[str, str], *, commit: str = "unknown") -> dict:
-    """Versions of the main packages and of Python, the platform, the git commit of the workflow
-    checkout (``commit``; "unknown" outside a git checkout), the config, and the sha256 of every input
-    file (sheets, layer matrices, gene-set and annotation files). No timestamps, so reruns give
-    identical files.
+    """The run's manifest: package versions, Python, platform, git commit, config and input checksums.
+
+    Versions of the main packages and of Python, the platform, the git commit of the workflow checkout
+    (``commit``; "unknown" outside a git checkout), the config, and the sha256 of every input file (sheets,
+    layer matrices, gene-set and annotation files). No timestamps, so reruns give identical files.
+
+    Parameters
+    ----------
+    config : dict
+        The configuration, recorded as given.
+    input_files : list of str
+        The input files whose checksums are recorded.
+    file_hashes : dict of str to str
+        {file: sha256}; must hold every one of ``input_files``.
+    commit : str
+        The git commit of the workflow checkout.
+
+    Returns
+    -------
+    dict
+        versions, python, platform, workflow_commit, config, checksum (``"sha256"``) and inputs
+        ({file: sha256}).
     """
     import platform
     from importlib.metadata import PackageNotFoundError, version

@@ -1,6 +1,8 @@
-"""The report's "Preprocessing" section: per layer, the steps and their feature counts, the missingness
-map, the imputation check, the batch diagnostics and the PCA (interactive SVG where the coordinates are
-given, else the PNG), with the PCA after every step folded under it. Nothing here touches files.
+"""The report's "Preprocessing" section.
+
+Per layer, the steps and their feature counts, the missingness map, the imputation check, the batch
+diagnostics and the PCA (interactive SVG where the coordinates are given, else the PNG), with the PCA after
+every step folded under it. Nothing here touches files.
 """
 
 from __future__ import annotations
@@ -16,9 +18,35 @@ from moflow.report.svg import pca_svg
 def preprocessing_html(
     layers, inputs, steps, diagnostics, pca, pca_png, missingness_png, pca_steps_png, imputation
 ) -> str:
-    """The section's body (HTML): per layer ``steps``, ``diagnostics``, the PCA (``pca`` coordinates as SVG,
-    else ``pca_png``) and, where given, the missingness map (only for a layer with missing values, per
-    ``inputs``' missing_fraction), the imputation table and the PCA after every step.
+    """The section's body (HTML).
+
+    Per layer ``steps``, ``diagnostics``, the PCA (``pca`` coordinates as SVG, else ``pca_png``) and, where
+    given, the missingness map (only for a layer with missing values, per ``inputs``' missing_fraction), the
+    imputation table and the PCA after every step.
+
+    Parameters
+    ----------
+    layers : list of str
+        The layers, in report order.
+    inputs : pandas.DataFrame
+        The input summary (columns ``layer`` and ``missing_fraction``: which layers have missing values).
+    steps : dict of str to pandas.DataFrame
+        Per layer, the preprocessing steps and their feature counts.
+    diagnostics : dict of str to pandas.DataFrame
+        Per layer, the batch diagnostics.
+    pca : dict of str to pandas.DataFrame or None
+        Per layer, the PC coordinates (drawn as interactive SVG).
+    pca_png : dict of str to bytes
+        Per layer, the PCA figure (PNG) used where ``pca`` has no coordinates.
+    missingness_png, pca_steps_png : dict of str to bytes or None
+        Per layer, the missingness map and the PCA after every step (PNG).
+    imputation : dict of str to pandas.DataFrame or None
+        Per layer, the imputation check (NRMSE).
+
+    Returns
+    -------
+    str
+        The HTML.
     """
     missing = (
         dict(zip(inputs["layer"].astype(str), pd.to_numeric(inputs["missing_fraction"], errors="coerce")))

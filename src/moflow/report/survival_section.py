@@ -1,5 +1,7 @@
-"""The report's survival figures and sentences: Kaplan-Meier curves of the out-of-fold risk groups, the
-hazard ratios of the MOFA factors. Nothing here touches files.
+"""The report's survival figures and sentences.
+
+Kaplan-Meier curves of the out-of-fold risk groups, the hazard ratios of the MOFA factors. Nothing here
+touches files.
 """
 
 from __future__ import annotations
@@ -16,15 +18,32 @@ GROUPS = ("low", "high")
 
 
 def risk_groups(pred: pd.DataFrame, strategy: str) -> pd.DataFrame:
-    """The strategy's out-of-fold predictions of every CV sample (one row per sample and repeat), with
-    the risk group each fold's model gave it (above or below the median risk of its training side).
+    """The strategy's out-of-fold predictions of every CV sample (one row per sample and repeat).
+
+    With the risk group each fold's model gave it (above or below the median risk of its training side).
+
+    Parameters
+    ----------
+    pred : pandas.DataFrame
+        The evaluation's predictions (columns strategy, split, sample, time, event, risk, risk_group).
+    strategy : str
+        The strategy whose predictions are taken.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns split, sample, time, event, risk and risk_group; rows without a risk, and the final
+        model's, are left out.
     """
     d = pred[(pred["strategy"] == strategy) & (pred["split"] != "final")]
     return d.dropna(subset=["risk"])[["split", "sample", "time", "event", "risk", "risk_group"]]
 
 
 def km_table(d: pd.DataFrame) -> pd.DataFrame:
-    """Kaplan-Meier estimate of each risk group (columns group plus :func:`moflow.evaluate.survival_scores.kaplan_meier`'s)."""
+    """Kaplan-Meier estimate of each risk group.
+
+    Columns: group plus those of :func:`moflow.evaluate.survival_scores.kaplan_meier`.
+    """
     from moflow.evaluate import kaplan_meier
 
     parts = [
@@ -35,9 +54,27 @@ def km_table(d: pd.DataFrame) -> pd.DataFrame:
 
 
 def plot_km(d: pd.DataFrame, *, strategy: str, time_unit: str, repeats: int):
-    """Kaplan-Meier curves of the out-of-fold risk groups with 95% bands, the log-rank p and the number
-    at risk under the axis. With several CV repeats every sample appears once per repeat: the curves
-    pool them (the log-rank p of the pooled rows is then optimistic, so the first repeat's is shown).
+    """Kaplan-Meier curves of the out-of-fold risk groups with 95% bands and the log-rank p.
+
+    The number at risk is shown under the axis. With several CV repeats every sample appears once per repeat:
+    the curves pool them (the log-rank p of the pooled rows is then optimistic, so the first repeat's is
+    shown).
+
+    Parameters
+    ----------
+    d : pandas.DataFrame
+        The out-of-fold risk groups (:func:`risk_groups`).
+    strategy : str
+        The strategy's name, for the title.
+    time_unit : str
+        The unit of the times, for the axis label.
+    repeats : int
+        The number of CV repeats (unused).
+
+    Returns
+    -------
+    tuple
+        (figure, the log-rank test of the first repeat: a dict with ``p``).
     """
     from moflow.evaluate import logrank, number_at_risk
 
@@ -91,8 +128,9 @@ def plot_km(d: pd.DataFrame, *, strategy: str, time_unit: str, repeats: int):
 
 
 def plot_factor_hazards(associations: pd.DataFrame):
-    """Forest plot: hazard ratio per SD of every MOFA factor (univariate Cox, 95% interval), BH-adjusted
-    p beside it.
+    """Forest plot: hazard ratio per SD of every MOFA factor (univariate Cox, 95% interval).
+
+    The BH-adjusted p is beside it.
     """
     a = associations[associations["test"] == "cox"].copy()
     a = a.iloc[::-1]
@@ -124,7 +162,24 @@ def plot_factor_hazards(associations: pd.DataFrame):
 def survival_html(
     pred: pd.DataFrame, board: pd.DataFrame, associations: pd.DataFrame, *, time_unit: str
 ) -> tuple[str, list[str]]:
-    """The survival part of the evaluation section (HTML) and the summary's sentences."""
+    """The survival part of the evaluation section (HTML) and the summary's sentences.
+
+    Parameters
+    ----------
+    pred : pandas.DataFrame
+        The evaluation's predictions (:func:`risk_groups`).
+    board : pandas.DataFrame
+        The scoreboard, best first: the best strategy's risk groups are shown.
+    associations : pandas.DataFrame
+        The MOFA factor associations (the Cox rows, ``test == "cox"``, give the hazards).
+    time_unit : str
+        The unit of the times.
+
+    Returns
+    -------
+    tuple
+        (HTML, list of the summary's sentences as HTML paragraphs).
+    """
     best = str(board.iloc[0]["strategy"])
     d = risk_groups(pred, best)
     repeats = d["split"].str.extract(r"^r(\d+)")[0].nunique()
@@ -136,7 +191,8 @@ def survival_html(
         med = {g: _median(km[km["group"] == g]) for g in GROUPS}
         sentences.append(
             f"<p>Out-of-fold risk groups of {html.escape(best)}: high risk median time to event "
-            f"{_median_text(med['high'], time_unit)}, low risk {_median_text(med['low'], time_unit)}; log-rank p = {lr['p']:.2g} "
+            f"{_median_text(med['high'], time_unit)}, low risk {_median_text(med['low'], time_unit)}; "
+            f"log-rank p = {lr['p']:.2g} "
             "(first CV repeat; each sample's group from a model that never saw it).</p>"
         )
     cox = associations[associations["test"] == "cox"] if "test" in associations.columns else associations.iloc[:0]

@@ -1,7 +1,8 @@
-"""Interactive figures for the report as inline SVG: every point carries a ``<title>`` (its tooltip,
-shown on hover by any browser, no script needed), and samples carry ``data-s`` so that the page's
-small script highlights the same sample in every panel of a figure. Nothing is fetched; nothing
-here touches files.
+"""Interactive figures for the report as inline SVG.
+
+Every point carries a ``<title>`` (its tooltip, shown on hover by any browser, no script needed), and samples
+carry ``data-s`` so that the page's small script highlights the same sample in every panel of a figure.
+Nothing is fetched; nothing here touches files.
 """
 
 from __future__ import annotations
@@ -38,8 +39,10 @@ def _viridis(values: np.ndarray) -> list[str]:
 
 
 def colour_scale(values) -> tuple[list[str], list[tuple[str, str]]]:
-    """Colours of ``values`` and the legend (label, colour): a palette for groups; a viridis scale for
-    a numeric variable with more than 10 distinct values (legend: its minimum and maximum).
+    """Colours of ``values`` and the legend (label, colour).
+
+    A palette for groups; a viridis scale for a numeric variable with more than 10 distinct values (legend:
+    its minimum and maximum).
     """
     s = pd.Series(values).reset_index(drop=True)
     num = pd.to_numeric(s, errors="coerce")
@@ -71,8 +74,31 @@ def scatter_svg(
     width: int = 360,
     height: int = 300,
 ) -> str:
-    """One scatter panel: a circle per sample, coloured by ``colour`` (groups or a numeric scale), with
-    a tooltip naming the sample, its colour value, its coordinates and ``extra`` ({label: values}).
+    """One scatter panel: a circle per sample, coloured by ``colour`` (groups or a numeric scale).
+
+    Each circle has a tooltip naming the sample, its colour value, its coordinates and ``extra``.
+
+    Parameters
+    ----------
+    x, y : array-like
+        The coordinates of each sample; samples with a missing coordinate are not drawn.
+    samples : array-like
+        The sample names.
+    colour : array-like
+        What colours each sample (:func:`colour_scale`).
+    title, xlabel, ylabel : str
+        The panel's title and axis labels.
+    colour_name : str
+        The legend's title (the name of ``colour``).
+    extra : dict, optional
+        {label: values (one per sample)} added to the tooltips.
+    width, height : int
+        The panel's size in pixels, without the legend.
+
+    Returns
+    -------
+    str
+        The ``<svg>`` element.
     """
     x, y = np.asarray(x, float), np.asarray(y, float)
     ok = np.isfinite(x) & np.isfinite(y)
@@ -135,8 +161,9 @@ def scatter_svg(
 
 
 def pca_svg(coords: pd.DataFrame, layer: str) -> str:
-    """PC1/PC2 of a layer at each stage (before and after batch correction), coloured by batch and by
-    outcome: one linked figure (hover a sample: it lights up in every panel).
+    """PC1/PC2 of a layer at each stage (before and after batch correction), by batch and by outcome.
+
+    One linked figure (hover a sample: it lights up in every panel).
     """
     panels = []
     for stage in dict.fromkeys(coords["stage"]):
@@ -172,8 +199,25 @@ def factor_pair(associations: pd.DataFrame, outcome_column: str, factors: list[s
 
 
 def factor_scatter_svg(factors: pd.DataFrame, colour: pd.Series, *, pair: tuple[str, str], colour_name: str) -> str:
-    """MOFA factor values of every sample (two factors), coloured by the outcome; the tooltip gives every
-    factor's value. ``colour``: indexed by sample.
+    """MOFA factor values of every sample (two factors), coloured by the outcome.
+
+    The tooltip gives every factor's value.
+
+    Parameters
+    ----------
+    factors : pandas.DataFrame
+        The factor values: a ``sample`` column and one column per factor.
+    colour : pandas.Series
+        What colours each sample (the outcome), indexed by sample.
+    pair : tuple of str
+        The two factors plotted (x, y).
+    colour_name : str
+        The legend's title.
+
+    Returns
+    -------
+    str
+        The figure (HTML).
     """
     f = factors.set_index("sample")
     col = colour.reindex(f.index)
@@ -200,9 +244,26 @@ def factor_scatter_svg(factors: pd.DataFrame, colour: pd.Series, *, pair: tuple[
 def scoreboard_svg(
     board: pd.DataFrame, metrics: list[str], *, chance: dict[str, float], tip_columns: list[str] = ()
 ) -> str:
-    """Every strategy's cross-validated score with its 95% interval (one panel per metric, rows in the
-    board's order), integration blue, single layers grey, chance level dotted; the tooltip carries the
-    row's numbers (``tip_columns``).
+    """Every strategy's cross-validated score with its 95% interval, one panel per metric.
+
+    Rows in the board's order, integration blue, single layers grey, chance level dotted; the tooltip carries
+    the row's numbers (``tip_columns``).
+
+    Parameters
+    ----------
+    board : pandas.DataFrame
+        The scoreboard (strategy, kind, and each metric with its ``_lo`` and ``_hi`` bounds).
+    metrics : list of str
+        The metrics, one panel each.
+    chance : dict
+        Metric -> chance level (default 0).
+    tip_columns : list of str
+        The columns the tooltips show.
+
+    Returns
+    -------
+    str
+        The ``<svg>`` element.
     """
     rows = len(board)
     rh, top, left, pw, gap = 22, 34, 150, 300, 30
@@ -221,7 +282,7 @@ def scoreboard_svg(
         lo = np.floor(lo * 10) / 10
         hi = 1.0
 
-        def sx(v, x0=x0, lo=lo):
+        def sx(v, x0=x0, lo=lo, hi=hi):
             return x0 + (min(max(v, lo), hi) - lo) / (hi - lo) * pw
 
         out.append(

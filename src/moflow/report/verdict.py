@@ -20,15 +20,18 @@ LABELS = {"harrell_c": "Harrell's C", "r2": "R2"}
 
 
 def board_metric(board: pd.DataFrame) -> str:
-    """The primary metric a scoreboard carries (the first of :data:`PRIMARY` among its columns): the one
-    :func:`moflow.evaluate.primary_metric` names for the run's outcome task.
+    """The primary metric a scoreboard carries (the first of :data:`PRIMARY` among its columns).
+
+    The one :func:`moflow.evaluate.primary_metric` names for the run's outcome task.
     """
     return next(m for m in PRIMARY if m in board.columns)
 
 
 def chance_level(metric: str, n_classes: int | None = None) -> float:
-    """The score of a model that knows nothing: 1/k for balanced accuracy over k classes, 0.5 for a
-    concordance or an AUC, 0 for R2 and correlations.
+    """The score of a model that knows nothing.
+
+    1/k for balanced accuracy over k classes (``n_classes``; 0.5 when not known), 0.5 for a concordance or an
+    AUC, 0 for R2 and correlations.
     """
     if metric == "balanced_accuracy":
         return 1.0 / n_classes if n_classes and n_classes > 1 else 0.5
@@ -63,8 +66,10 @@ def _programs(
     hierarchical: pd.DataFrame | None,
     top: int,
 ) -> dict:
-    """The gene sets behind the best strategy: its own model's pathways where the multi-omics table has
-    them (early, late), else the outcome factor's (MOFA); hierarchical: its top-weighted programs.
+    """The gene sets behind the best strategy.
+
+    Its own model's pathways where the multi-omics table has them (early, late), else the outcome factor's
+    (MOFA); hierarchical: its top-weighted programs.
     """
     if best == "hierarchical" and hierarchical is not None and len(hierarchical):
         v = (
@@ -151,7 +156,41 @@ def verdict(
     n_classes: int | None = None,
     top_pathways: int = 3,
 ) -> dict:
-    """The facts of the verdict, from the run's tables (the scoreboard ranked best first)."""
+    """The facts of the verdict, from the run's tables (the scoreboard ranked best first).
+
+    Parameters
+    ----------
+    board : pandas.DataFrame
+        The scoreboard, best first.
+    layers : list of str
+        The cohort's layers.
+    comparison : pandas.DataFrame, optional
+        The best integration against the best single layer (corrected resampled t-test).
+    permutation : pandas.DataFrame, optional
+        The permutation test (used where it tested the best strategy).
+    late_weights : pandas.DataFrame, optional
+        The late integration's meta-learner weights per layer.
+    variance : pandas.DataFrame, optional
+        MOFA variance explained per factor and view.
+    associations : pandas.DataFrame, optional
+        MOFA factor associations with the covariates.
+    outcome_column : str
+        The covariate of ``associations`` that is the outcome.
+    enrichment, pathways, hierarchical : pandas.DataFrame, optional
+        MOFA prerank results, the multi-omics pathway table, and the hierarchical strategy's coefficients:
+        the programs behind the best strategy.
+    n_classes : int, optional
+        The number of outcome classes (the chance level of balanced accuracy).
+    top_pathways : int
+        The most programs listed.
+
+    Returns
+    -------
+    dict
+        The facts :func:`verdict_sentence` and :func:`verdict_html` lay out: metric, label, best, layers,
+        single_layer_cohort, chance, best_single, n_integration, permutation, beats_chance, comparison,
+        effective, external, late, factor and programs.
+    """
     metric = board_metric(board)
     best = _row(board, metric, board.iloc[0])
     singles = board[board["kind"] == "single layer"]
@@ -280,8 +319,24 @@ def _pct(x: float) -> str:
 
 
 def verdict_html(v: dict, *, design_sentence: str | None = None, figure: str = "") -> str:
-    """The first screen: the sentence, then one box per question (how good, better than a single
-    layer, on how many samples, which layers, which programs, how many samples are needed).
+    """The first screen: the sentence, then one box per question.
+
+    How good, better than a single layer, on how many samples, which layers, which programs, how many samples
+    are needed.
+
+    Parameters
+    ----------
+    v : dict
+        The verdict's facts (:func:`verdict`).
+    design_sentence : str, optional
+        The design stage's one-sentence verdict on sample size.
+    figure : str
+        A figure (HTML) shown under the boxes (the scoreboard).
+
+    Returns
+    -------
+    str
+        The HTML.
     """
     b, label = v["best"], v["label"]
     facts = []

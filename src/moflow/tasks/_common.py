@@ -19,7 +19,24 @@ def load_cohort(
     omics_path: str = "the omics sheet",
     min_class_size: int = 1,
 ) -> Cohort:
-    """Check both sheets (cheap; every task re-checks what it relies on) and build the cohort."""
+    """Check both sheets (cheap; every task re-checks what it relies on) and build the cohort.
+
+    Parameters
+    ----------
+    raw_samples, raw_omics : pandas.DataFrame
+        The sample and omics sheets as read.
+    settings : Settings
+        Read: ``outcome`` and what :func:`moflow.cohort.make_cohort` reads.
+    samples_path, omics_path : str
+        Name the sheets in messages.
+    min_class_size : int
+        Passed to :func:`moflow.inputs.check_samples_sheet` (fewest training samples per class).
+
+    Returns
+    -------
+    Cohort
+        The cohort (:func:`moflow.cohort.make_cohort`).
+    """
     sheet = check_samples_sheet(
         raw_samples,
         path=samples_path,

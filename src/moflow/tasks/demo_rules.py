@@ -9,8 +9,9 @@ from moflow.settings import Settings, reads
 
 @reads("demo")
 def simulate_demo(settings: Settings):
-    """The demo cohort (:func:`moflow.demo.simulate.simulate_cohort`) of the sizes and seed config ``demo``
-    names. Returns the :class:`~moflow.demo.simulate.DemoCohort` (written by :func:`moflow.io.write_demo_cohort`).
+    """The demo cohort (:func:`moflow.demo.simulate.simulate_cohort`) of the sizes and seed config ``demo`` names.
+
+    Returns the :class:`~moflow.demo.simulate.DemoCohort` (written by :func:`moflow.io.write_demo_cohort`).
     """
     from moflow.demo import simulate_cohort
 

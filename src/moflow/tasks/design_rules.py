@@ -1,5 +1,6 @@
-"""Rules design_power, design_fold and design_learning: how many samples the next study needs, from this
-pilot cohort (the analyses live in :mod:`moflow.design`).
+"""Rules design_power, design_fold and design_learning: how many samples the next study needs.
+
+Estimated from this pilot cohort (the analyses live in :mod:`moflow.design`).
 
 * design_power: per-layer power in the MultiPower model between two outcome groups, the FDR-controlling
   level at every size, and the joint designs (:func:`moflow.design.pilot_power.power_design`).
@@ -31,8 +32,23 @@ def design_power(
     raw_omics: pd.DataFrame,
     settings: Settings,
 ) -> dict:
-    """Power per layer and the joint design (:func:`moflow.design.pilot_power.power_design`) and their figure:
-    {power, joint, figure}.
+    """Power per layer and the joint design (:func:`moflow.design.pilot_power.power_design`) and their figure.
+
+    Parameters
+    ----------
+    raw : dict of str to pandas.DataFrame
+        {layer: validated input matrix} (``results/inputs/``).
+    layers : dict of str to pandas.DataFrame
+        {layer: preprocessed matrix} (``results/preprocess/``).
+    raw_samples, raw_omics : pandas.DataFrame
+        The sample and omics sheets as read.
+    settings : Settings
+        Read: ``design`` and what the callees read.
+
+    Returns
+    -------
+    dict
+        {power, joint, figure (PNG bytes)}.
     """
     from moflow.report import plot_power_curves, png_bytes
 
@@ -67,9 +83,34 @@ def design_fold(
     files=None,
     edges: dict | None = None,
 ) -> dict:
-    """Learning-curve points of the splits ``names`` (:func:`moflow.design.pilot_learning.learning_points`),
-    for the chosen strategies (the prior of the hierarchical one from ``files`` and ``edges``).
-    {points: strategy, split, fraction, n_train, n_test, and every metric}.
+    """Learning-curve points of the splits ``names`` (:func:`moflow.design.pilot_learning.learning_points`).
+
+    For the chosen strategies (the prior of the hierarchical one from ``files`` and ``edges``).
+
+    Parameters
+    ----------
+    raw : dict of str to pandas.DataFrame
+        {layer: validated input matrix}; every chain is refit inside each split.
+    splits : pandas.DataFrame
+        The CV splits (rule cv_splits).
+    names : list of str
+        The splits this job evaluates.
+    board : pandas.DataFrame
+        The scoreboard, from which the strategies are chosen
+        (:func:`moflow.design.pilot_learning.learning_strategies`).
+    raw_samples, raw_omics : pandas.DataFrame
+        The sample and omics sheets as read.
+    settings : Settings
+        What the callees read.
+    files : tuple, optional
+        The enrichment files (:func:`moflow.io.read_enrichment_files`); None: no hierarchical prior.
+    edges : dict, optional
+        {regulator: checked edge list}.
+
+    Returns
+    -------
+    dict
+        {points: strategy, split, fraction, n_train, n_test, and every metric}.
     """
     cohort = load_cohort(raw_samples, raw_omics, settings)
     task = cohort.task
@@ -99,8 +140,27 @@ def design_learning(
     raw_omics: pd.DataFrame,
     settings: Settings,
 ) -> dict:
-    """The learning curves and sample sizes (:func:`moflow.design.pilot_learning.sample_size_design`) and their
-    figure: {points, curve, sample_size, figure}.
+    """The learning curves and sample sizes (:func:`moflow.design.pilot_learning.sample_size_design`), and a figure.
+
+    Parameters
+    ----------
+    points : pandas.DataFrame
+        The learning-curve points of every design_fold job.
+    scores : pandas.DataFrame
+        The full-size fold scores.
+    splits : pandas.DataFrame
+        The CV splits.
+    board : pandas.DataFrame
+        The scoreboard.
+    raw_samples, raw_omics : pandas.DataFrame
+        The sample and omics sheets as read.
+    settings : Settings
+        What the callees read.
+
+    Returns
+    -------
+    dict
+        {points, curve, sample_size, figure (PNG bytes)}.
     """
     from moflow.report import plot_learning_curves, png_bytes
 

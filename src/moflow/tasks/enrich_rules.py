@@ -1,5 +1,6 @@
-"""Rules enrich_*: pathways behind MOFA factors, model coefficients and selected features; one
-multi-omics pathway table; the optional download of a gene-set library.
+"""Rules enrich_*: pathways behind MOFA factors, model coefficients and selected features.
+
+Also one multi-omics pathway table, and the optional download of a gene-set library.
 """
 
 from __future__ import annotations
@@ -29,7 +30,27 @@ log = logging.getLogger("moflow")
 
 @reads("enrichment", "seed", uses=[make_plan, mofa_lists, prerank_options])
 def enrich_mofa(weights: pd.DataFrame, variance: pd.DataFrame, omics: pd.DataFrame, files, settings: Settings) -> dict:
-    """Prerank of MOFA weights per factor and layer, per collection (+ conditional test)."""
+    """Prerank of MOFA weights per factor and layer, per collection (+ conditional test).
+
+    Parameters
+    ----------
+    weights : pandas.DataFrame
+        MOFA's weights (view, feature, factor, weight).
+    variance : pandas.DataFrame
+        MOFA's variance explained per view and factor; factors below ``enrichment:
+        min_variance_explained`` in a layer are not tested there.
+    omics : pandas.DataFrame
+        The omics sheet.
+    files : tuple
+        The enrichment files (:func:`moflow.io.read_enrichment_files`).
+    settings : Settings
+        Read: ``enrichment``, ``seed``.
+
+    Returns
+    -------
+    dict
+        {table: the results of every collection}.
+    """
     weights = with_string_features(weights)
     features = {v: list(d["feature"].unique()) for v, d in weights.groupby("view")}
     plan = make_plan(omics, files, features, settings)
@@ -55,8 +76,29 @@ def enrich_competitive(
     files,
     settings: Settings,
 ) -> dict:
-    """PCGSE-style competitive test of MOFA weights (CAMERA's correlation correction from the
-    preprocessed layers, the factor regressed out).
+    """PCGSE-style competitive test of MOFA weights.
+
+    CAMERA's correlation correction comes from the preprocessed layers, the factor regressed out.
+
+    Parameters
+    ----------
+    weights, variance : pandas.DataFrame
+        MOFA's weights and variance explained.
+    factors : pandas.DataFrame
+        MOFA's factors (a ``sample`` column, one column per factor).
+    data : dict of str to pandas.DataFrame
+        {layer: preprocessed matrix}.
+    omics : pandas.DataFrame
+        The omics sheet.
+    files : tuple
+        The enrichment files (:func:`moflow.io.read_enrichment_files`).
+    settings : Settings
+        Read: ``enrichment``.
+
+    Returns
+    -------
+    dict
+        {table: the results of every collection}.
     """
     en = settings.enrichment
     weights = with_string_features(weights)
@@ -84,7 +126,24 @@ def enrich_competitive(
 
 @reads("enrichment", "seed", uses=[make_plan, prerank_options])
 def enrich_models(coefficients: dict[str, pd.DataFrame], omics: pd.DataFrame, files, settings: Settings) -> dict:
-    """Prerank of the early and late models' coefficients per layer and target class."""
+    """Prerank of the early and late models' coefficients per layer and target class.
+
+    Parameters
+    ----------
+    coefficients : dict of str to pandas.DataFrame
+        {model: its coefficient table}.
+    omics : pandas.DataFrame
+        The omics sheet.
+    files : tuple
+        The enrichment files (:func:`moflow.io.read_enrichment_files`).
+    settings : Settings
+        Read: ``enrichment``, ``seed``.
+
+    Returns
+    -------
+    dict
+        {table: the results of every model, with a ``model`` column}.
+    """
     tables = {m: t.copy() for m, t in coefficients.items()}
     plan = make_plan(omics, files, model_features(tables), settings)
     out = []
@@ -106,8 +165,27 @@ def enrich_ora(
     files,
     settings: Settings,
 ) -> dict:
-    """Over-representation of the top features of every MOFA factor and model, against every scored
-    feature of the layer (explicit background).
+    """Over-representation of the top features of every MOFA factor and model.
+
+    Tested against every scored feature of the layer (explicit background).
+
+    Parameters
+    ----------
+    weights, variance : pandas.DataFrame
+        MOFA's weights and variance explained.
+    coefficients : dict of str to pandas.DataFrame
+        {model: its coefficient table}.
+    omics : pandas.DataFrame
+        The omics sheet.
+    files : tuple
+        The enrichment files (:func:`moflow.io.read_enrichment_files`).
+    settings : Settings
+        Read: ``enrichment``.
+
+    Returns
+    -------
+    dict
+        {table: the results of every source (``mofa`` and the models), with a ``source`` column}.
     """
     en = settings.enrichment
     weights = with_string_features(weights)
@@ -137,9 +215,11 @@ def enrich_ora(
 
 @reads("enrichment")
 def enrich_combine(mofa: pd.DataFrame, models: pd.DataFrame, settings: Settings) -> dict:
-    """One multi-omics pathway table (Stouffer across layers, BH per collection and factor or model),
-    with Brown's combination with DPM's directional penalty beside it (columns p_brown, fdr_brown;
-    :func:`moflow.enrich.combine.combine_sources`), appended after the Stouffer columns.
+    """One multi-omics pathway table (Stouffer across layers, BH per collection and factor or model).
+
+    With Brown's combination with DPM's directional penalty beside it (columns p_brown, fdr_brown;
+    :func:`moflow.enrich.combine.combine_sources`), appended after the Stouffer columns. ``mofa`` and
+    ``models`` are the tables of :func:`enrich_mofa` and :func:`enrich_models`; returns {table}.
     """
     alpha = settings.enrichment.alpha
     res = combine_sources(mofa, models, alpha=alpha)
@@ -156,7 +236,22 @@ def enrich_combine(mofa: pd.DataFrame, models: pd.DataFrame, settings: Settings)
 
 @reads("enrichment")
 def enrich_download(library: str, target: str, settings: Settings) -> dict:
-    """Fetch one gene-set library (only when config turns network use on)."""
+    """Fetch one gene-set library (only when config turns network use on).
+
+    Parameters
+    ----------
+    library : str
+        The library; it must be listed in ``enrichment: download: libraries``.
+    target : str
+        The file it is to be written to (named in the message when downloads are off).
+    settings : Settings
+        Read: ``enrichment``.
+
+    Returns
+    -------
+    dict
+        {gmt: the library's gene sets}.
+    """
     from moflow.enrich import download_library
 
     dl = settings.enrichment.download

@@ -18,7 +18,20 @@ log = logging.getLogger("moflow")
 
 @reads("evaluation", "seed", uses=[load_cohort, split_groups])
 def cv_splits(raw_samples: pd.DataFrame, raw_omics: pd.DataFrame, settings: Settings) -> dict:
-    """The outer splits every strategy is scored on (and the external-test split ``final``)."""
+    """The outer splits every strategy is scored on (and the external-test split ``final``).
+
+    Parameters
+    ----------
+    raw_samples, raw_omics : pandas.DataFrame
+        The sample and omics sheets as read.
+    settings : Settings
+        Read: ``evaluation``, ``seed`` and what the callees read.
+
+    Returns
+    -------
+    dict
+        {splits: the splits table (:func:`moflow.evaluate.make_splits`)}.
+    """
     from moflow.evaluate import make_splits
 
     cohort = load_cohort(raw_samples, raw_omics, settings)
@@ -58,12 +71,34 @@ def cv_fold(
     files=None,
     edges: dict | None = None,
 ) -> dict:
-    """Outer splits ``names`` (``evaluation: splits_per_job`` of them), one after another: every
-    layer's chain fit on the split's training samples (plus the layer's QC injections) and applied to
-    both sides, then every strategy fit on the training side and its predictions of the held-out
-    samples. The preprocessed matrices stay in memory (written once per split they cost more than
-    the preprocessing, and no rule reads them). ``files`` (enrichment files) and ``edges`` (checked
-    regulator edge lists) where the hierarchical strategy runs.
+    """Evaluate the outer splits ``names`` (``evaluation: splits_per_job`` of them), one after another.
+
+    Every layer's chain fit on the split's training samples (plus the layer's QC injections) and
+    applied to both sides, then every strategy fit on the training side and its predictions of the
+    held-out samples. The preprocessed matrices stay in memory (written once per split they cost more
+    than the preprocessing, and no rule reads them).
+
+    Parameters
+    ----------
+    raw : dict of str to pandas.DataFrame
+        {layer: validated input matrix}.
+    splits : pandas.DataFrame
+        The CV splits (rule cv_splits).
+    names : list of str
+        The splits this job evaluates.
+    raw_samples, raw_omics : pandas.DataFrame
+        The sample and omics sheets as read.
+    settings : Settings
+        What the callees read.
+    files : tuple, optional
+        The enrichment files, where the hierarchical strategy runs (None: it gets no prior).
+    edges : dict, optional
+        {regulator: checked edge list}, where the hierarchical strategy runs.
+
+    Returns
+    -------
+    dict
+        {predictions: every strategy's held-out predictions of every split}.
     """
     from moflow.evaluate import run_fold, split_members
 
@@ -105,8 +140,22 @@ def cv_fold(
 def score(
     predictions: list[pd.DataFrame], raw_samples: pd.DataFrame, raw_omics: pd.DataFrame, settings: Settings
 ) -> dict:
-    """Rule scoreboard: merge every split x strategy and score them
-    (:func:`moflow.evaluate.summary.score_strategies`).
+    """Rule scoreboard: merge every split x strategy and score them (:func:`moflow.evaluate.summary.score_strategies`).
+
+    Parameters
+    ----------
+    predictions : list of pandas.DataFrame
+        The predictions of every cv_fold job.
+    raw_samples, raw_omics : pandas.DataFrame
+        The sample and omics sheets as read.
+    settings : Settings
+        What the callees read.
+
+    Returns
+    -------
+    dict
+        {scoreboard, fold_scores, predictions, comparison, permutation}: tables
+        (:func:`~moflow.evaluate.summary.score_strategies`).
     """
     cohort = load_cohort(raw_samples, raw_omics, settings)
     return score_strategies(merge_predictions(predictions, cohort.task), cohort, settings)

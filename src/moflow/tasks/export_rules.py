@@ -20,17 +20,35 @@ def export_mudata(
     file_hashes: dict[str, str],
     commit: str = "unknown",
 ) -> dict:
-    """The preprocessed layers, MOFA factors and weights, per-sample held-out predictions, the config
-    and the provenance as one MuData object (:func:`moflow.export.h5mu.to_mudata`).
+    """The run's results as one MuData object (:func:`moflow.export.h5mu.to_mudata`).
 
-    ``layers``: {layer: preprocessed matrix}; ``raw_samples``: the checked sample sheet the input stage
-    wrote (``results/inputs/samples.tsv``); ``raw_omics``: the omics sheet; ``tables``: ``factors``,
-    ``weights``, ``variance`` (MOFA), ``predictions`` and ``scoreboard`` (evaluation); ``config``: the
-    config (every section, for ``uns``); ``file_hashes``: {input file as the user named it: sha256};
-    ``commit``: the workflow's git commit. ``settings`` is not read beyond the config it is made of:
-    the export stores the whole config, so any change to it makes a new file.
+    The preprocessed layers, MOFA factors and weights, per-sample held-out predictions, the config
+    and the provenance. ``settings`` is not read beyond the config it is made of (and the sheets'
+    paths, for messages): the export stores the whole config, so any change to it makes a new file.
 
-    Returns {"mudata": MuData}.
+    Parameters
+    ----------
+    layers : dict of str to pandas.DataFrame
+        {layer: preprocessed matrix}.
+    raw_samples : pandas.DataFrame
+        The checked sample sheet the input stage wrote (``results/inputs/samples.tsv``).
+    raw_omics : pandas.DataFrame
+        The omics sheet.
+    tables : dict of str to pandas.DataFrame
+        ``factors``, ``weights``, ``variance`` (MOFA), ``predictions`` and ``scoreboard`` (evaluation).
+    settings : Settings
+        Every section.
+    config : Mapping
+        The config (every section, for ``uns``).
+    file_hashes : dict of str to str
+        {input file as the user named it: sha256}.
+    commit : str
+        The workflow's git commit.
+
+    Returns
+    -------
+    dict
+        {"mudata": MuData}.
     """
     from moflow.export import provenance, to_mudata
 

@@ -19,8 +19,9 @@ def validate_inputs(
     gmt_lines: dict[str, list[str]] | None = None,
     gmt_layers: dict[str, list[str]] | None = None,
 ):
-    """Check both sheets and every matrix and align each matrix to the sample sheet
-    (:func:`moflow.inputs.input_check.check_inputs`, which describes the arguments).
+    """Check both sheets and every matrix and align each matrix to the sample sheet.
+
+    :func:`moflow.inputs.input_check.check_inputs` does it, and describes the arguments.
 
     Returns (sheet, omics, {layer: matrix}, summary). Raises InputError before anything is written.
     """

@@ -1,5 +1,7 @@
-"""Rules integrate_early, integrate_mofa, integrate_late: the strategies fit on the full cohort's
-training samples (external test samples are only projected or predicted).
+"""Rules integrate_early, integrate_mofa, integrate_late and integrate_hierarchical.
+
+The strategies fit on the full cohort's training samples (external test samples are only projected
+or predicted).
 """
 
 from __future__ import annotations
@@ -29,8 +31,25 @@ def _train(cohort: Cohort, layers: dict[str, pd.DataFrame]) -> dict[str, pd.Data
 def integrate_early(
     layers: dict[str, pd.DataFrame], raw_samples: pd.DataFrame, raw_omics: pd.DataFrame, settings: Settings
 ) -> dict:
-    """Weighted concatenation, PCA embedding and model: {embedding, coefficients}. With one layer this
-    is the layer's own penalized model (the model whose coefficients are enriched).
+    """Early integration: weighted concatenation, PCA embedding and model.
+
+    With one layer this is the layer's own penalized model (the model whose coefficients are
+    enriched).
+
+    Parameters
+    ----------
+    layers : dict of str to pandas.DataFrame
+        {layer: preprocessed matrix}.
+    raw_samples, raw_omics : pandas.DataFrame
+        The sample and omics sheets as read.
+    settings : Settings
+        What the callees read.
+
+    Returns
+    -------
+    dict
+        {embedding (every sample, with its outcome; survival: the event), coefficients (signed towards
+        the positive class)}.
     """
     cohort, layers = _inputs(raw_samples, raw_omics, layers, settings)
     model = strategy_factory("early", cohort.omics, settings, cohort.task, sheet=cohort.sheet)()
@@ -50,7 +69,22 @@ def integrate_early(
 def integrate_late(
     layers: dict[str, pd.DataFrame], raw_samples: pd.DataFrame, raw_omics: pd.DataFrame, settings: Settings
 ) -> dict:
-    """One model per layer stacked by a meta-learner: {layer_weights, coefficients}."""
+    """Late integration: one model per layer stacked by a meta-learner.
+
+    Parameters
+    ----------
+    layers : dict of str to pandas.DataFrame
+        {layer: preprocessed matrix}.
+    raw_samples, raw_omics : pandas.DataFrame
+        The sample and omics sheets as read.
+    settings : Settings
+        What the callees read.
+
+    Returns
+    -------
+    dict
+        {layer_weights (the meta-learner's), coefficients (every base model's, signed)}.
+    """
     cohort, layers = _inputs(raw_samples, raw_omics, layers, settings)
     model = strategy_factory("late", cohort.omics, settings, cohort.task, sheet=cohort.sheet)()
     model.fit(_train(cohort, layers), cohort.y.loc[cohort.train])
@@ -68,7 +102,24 @@ def integrate_late(
 def integrate_mofa(
     layers: dict[str, pd.DataFrame], raw_samples: pd.DataFrame, raw_omics: pd.DataFrame, settings: Settings
 ) -> dict:
-    """MOFA: {model, factors, weights, variance, associations (every covariate), stability}."""
+    """MOFA: {model, factors, weights, variance, associations (every covariate), stability}.
+
+    Parameters
+    ----------
+    layers : dict of str to pandas.DataFrame
+        {layer: preprocessed matrix}.
+    raw_samples, raw_omics : pandas.DataFrame
+        The sample and omics sheets as read.
+    settings : Settings
+        What the callees read.
+
+    Returns
+    -------
+    dict
+        The fitted model; the factors of every sample; the weights and variance explained; the
+        factors' associations with every covariate of the training samples (Cox tests for a survival
+        outcome); the stability of the factors across seeds.
+    """
     from moflow.integrate import factor_associations
 
     cohort, layers = _inputs(raw_samples, raw_omics, layers, settings)
@@ -103,8 +154,26 @@ def integrate_hierarchical(
     edges: dict,
     settings: Settings,
 ) -> dict:
-    """Hierarchical integration fit on the training samples: {scores (every cohort sample; external
-    test samples only projected), coefficients (per layer, signed)}.
+    """Hierarchical integration fit on the training samples.
+
+    Parameters
+    ----------
+    layers : dict of str to pandas.DataFrame
+        {layer: preprocessed matrix}.
+    raw_samples, raw_omics : pandas.DataFrame
+        The sample and omics sheets as read.
+    files : tuple
+        The enrichment files (:func:`moflow.io.read_enrichment_files`).
+    edges : dict
+        {regulator: checked edge list}.
+    settings : Settings
+        What the callees read.
+
+    Returns
+    -------
+    dict
+        {scores (every cohort sample; external test samples only projected), coefficients (per
+        layer, signed; largest first)}.
     """
     cohort, layers = _inputs(raw_samples, raw_omics, layers, settings)
     prior = build_prior(cohort.omics, settings, files, edges, {n: list(X.columns) for n, X in layers.items()})

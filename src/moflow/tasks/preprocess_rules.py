@@ -13,8 +13,25 @@ from moflow.tasks._common import load_cohort
 def preprocess_layer(
     X: pd.DataFrame, layer: str, raw_samples: pd.DataFrame, raw_omics: pd.DataFrame, settings: Settings
 ) -> dict:
-    """The rule's call: the sheets checked, :func:`moflow.preprocess.layer_report.layer_report` of
-    ``layer``, and its two figures. Returns {output name: table, matrix or PNG bytes}.
+    """The rule's call: the sheets checked, ``layer``'s report and its two figures.
+
+    The report is :func:`moflow.preprocess.layer_report.layer_report`.
+
+    Parameters
+    ----------
+    X : pandas.DataFrame
+        The layer's validated input matrix.
+    layer : str
+        The layer.
+    raw_samples, raw_omics : pandas.DataFrame
+        The sample and omics sheets as read.
+    settings : Settings
+        What the callees read.
+
+    Returns
+    -------
+    dict
+        {output name: table, matrix or PNG bytes}.
     """
     from moflow import report as rp
 

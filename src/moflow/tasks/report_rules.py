@@ -20,14 +20,31 @@ def build_report(
 ) -> dict:
     """Every figure, the HTML page and the provenance manifest (:func:`moflow.report.outputs.report_outputs`).
 
-    ``tables``: the report's single tables by input name (samples, input_summary, variance,
-    scoreboard, associations, late_weights, comparison, permutation, stability, and the enrichment
-    tables where enrichment ran); ``per_layer``: {input name: {layer: table or PNG bytes}} for
-    diagnostics, steps, pca, imputation, missingness_png, pca_steps_png; ``config``: the validated
-    config as given (for provenance); ``file_hashes``: {input file: sha256} of every file the user
-    handed the workflow (sheets, layer matrices, gene-set and annotation files); ``commit``: the git
-    commit of the workflow checkout (:func:`moflow.io.git_commit`).
-    Returns {output name: PNG bytes, list of PNG bytes (pca, one per layer), HTML text, provenance}.
+    Parameters
+    ----------
+    layers : list of str
+        The layers.
+    tables : dict of str to pandas.DataFrame
+        The report's single tables by input name (samples, input_summary, variance, scoreboard,
+        associations, late_weights, comparison, permutation, stability, and the enrichment tables where
+        enrichment ran).
+    per_layer : dict of str to dict
+        {input name: {layer: table or PNG bytes}} for diagnostics, steps, pca, imputation,
+        missingness_png, pca_steps_png.
+    settings : Settings
+        Every section.
+    config : dict
+        The validated config as given (for provenance).
+    file_hashes : dict of str to str
+        {input file: sha256} of every file the user handed the workflow (sheets, layer matrices,
+        gene-set and annotation files).
+    commit : str
+        The git commit of the workflow checkout (:func:`moflow.io.git_commit`).
+
+    Returns
+    -------
+    dict
+        {output name: PNG bytes, list of PNG bytes (pca, one per layer), HTML text, provenance}.
     """
     from moflow.report import report_outputs
 
