@@ -28,3 +28,8 @@ rule all:
     default_target: True
     input:
         all_targets(),
+
+
+# the end of a successful run: what it decided about the data, in a few lines (rules/common.smk)
+onsuccess:
+    say_decisions()

@@ -56,13 +56,16 @@ def run(sizes, repeats: int, parametric_sizes, nonparametric_sizes):
     for parametric, size_list in ((True, parametric_sizes), (False, nonparametric_sizes)):
         for p, n, b in size_list:
             X, info, labels = simulate(p, n, b)
-            ours = lambda: ComBat(
-                info=info,
-                batch_column="batch",
-                ddof=0,
-                parametric=parametric,
-                protect_outcome=False,
-            ).fit_transform(X)
+
+            def ours(X=X, info=info, parametric=parametric):
+                return ComBat(
+                    info=info,
+                    batch_column="batch",
+                    ddof=0,
+                    parametric=parametric,
+                    protect_outcome=False,
+                ).fit_transform(X)
+
             t_ours, out = timed(ours, repeats)
             row = {
                 "prior": "parametric" if parametric else "non-parametric",
@@ -74,7 +77,10 @@ def run(sizes, repeats: int, parametric_sizes, nonparametric_sizes):
                 "moflow_peak_mb": peak_mb(ours),
             }
             if pycombat_norm is not None:
-                theirs = lambda: pycombat_norm(X.to_numpy().T, list(labels), par_prior=parametric)  # noqa: E731
+
+                def theirs(X=X, labels=labels, parametric=parametric):
+                    return pycombat_norm(X.to_numpy().T, list(labels), par_prior=parametric)
+
                 t_theirs, ref = timed(theirs, repeats)
                 row.update(
                     {
@@ -88,12 +94,15 @@ def run(sizes, repeats: int, parametric_sizes, nonparametric_sizes):
             print(row, flush=True)
             if parametric:
                 Xm, info_m, labels_m = simulate(p, n, b, missing=0.1)
-                ours_m = lambda: ComBat(
-                    info=info_m,
-                    batch_column="batch",
-                    ddof=0,
-                    protect_outcome=False,
-                ).fit_transform(Xm)
+
+                def ours_m(Xm=Xm, info_m=info_m):
+                    return ComBat(
+                        info=info_m,
+                        batch_column="batch",
+                        ddof=0,
+                        protect_outcome=False,
+                    ).fit_transform(Xm)
+
                 t_m, _ = timed(ours_m, repeats)
                 row_m = {
                     "prior": "parametric",

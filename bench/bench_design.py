@@ -246,7 +246,7 @@ def main() -> None:
         stage.to_csv(OUT / "design.tsv", sep="\t", index=False)
         rules.to_csv(OUT / "design_rules.tsv", sep="\t", index=False)
         md += [
-            "## What the stage adds to a run (snakemake --cores %d)" % args.cores,
+            f"## What the stage adds to a run (snakemake --cores {args.cores})",
             "",
             stage.to_markdown(index=False, floatfmt=".1f"),
             "",

@@ -41,7 +41,7 @@ def plant_drift(L: pd.DataFrame, info: pd.DataFrame, seed: int = 0, slope_sd: fl
     """L plus, per batch and feature, slope x position + curve x sin(3 position) over the batch's run."""
     rng = np.random.default_rng(seed)
     out = L.copy()
-    for b, idx in L.groupby(info.loc[L.index, "batch"]).groups.items():
+    for _b, idx in L.groupby(info.loc[L.index, "batch"]).groups.items():
         o = info.loc[idx, "injection_order"].astype(float)
         pos = ((o - o.min()) / (o.max() - o.min())).to_numpy()
         slope, curve = rng.normal(0, slope_sd, L.shape[1]), rng.normal(0, curve_sd, L.shape[1])
@@ -162,7 +162,8 @@ def main():
     text = (
         "# Run-order drift without QC injections (MTBLS79)\n\n"
         "Study samples: 134 (8 batches, ~17 per batch); the 38 pooled QCs are held out of every sample-based "
-        "fit (rlsc is fit on them). |r|: median over peaks and batches of the within-batch |Spearman r| with injection order "
+        "fit (rlsc is fit on them). |r|: median over peaks and batches of the within-batch |Spearman r| "
+        "with injection order "
         "(`run_order_correlation`); shuffled: the same with the run order permuted within batch (no drift). "
         f"BLAS threads {args.threads}, 2 shared cores.\n" + markdown(df)
     )

@@ -5,9 +5,10 @@ impute -> scale) and the new default (filter -> impute -> batch -> scale), with 
 methods. Three variants: the old code (batch correction, then imputation pooled over batches), the
 new order with pooled imputation, and the new code, where the MAR methods (knn, mean, and those among
 auto's candidates) impute within batch (each feature's batch offsets taken out and put back:
-``WithinBatch``); the left-censored methods impute in the measured scale in both. After every step, the batch and outcome silhouettes and the share of the top PCs' variance
-explained by batch / outcome (:func:`moflow.preprocess.diagnostics.step_diagnostics`, what the steps table of the
-workflow reports; cells still missing count as the feature's mean there).
+``WithinBatch``); the left-censored methods impute in the measured scale in both. After every step, the
+batch and outcome silhouettes and the share of the top PCs' variance explained by batch / outcome
+(:func:`moflow.preprocess.diagnostics.step_diagnostics`, what the steps table of the workflow reports;
+cells still missing count as the feature's mean there).
 
 Layers:
 

@@ -42,8 +42,13 @@ def run(sizes, k: int, repeats: int) -> pd.DataFrame:
     for n, p, miss in sizes:
         X, mask, Xm = simulate(n, p, miss)
         df = pd.DataFrame(Xm)
-        ours = lambda: KNNImpute(k=k).fit_transform(df).to_numpy()  # noqa: E731
-        theirs = lambda: KNNImputer(n_neighbors=k).fit_transform(Xm)  # noqa: E731
+
+        def ours(df=df):
+            return KNNImpute(k=k).fit_transform(df).to_numpy()
+
+        def theirs(Xm=Xm):
+            return KNNImputer(n_neighbors=k).fit_transform(Xm)
+
         t_ours, a = timed(ours, repeats)
         t_theirs, b = timed(theirs, repeats)
         truth = pd.DataFrame(X)

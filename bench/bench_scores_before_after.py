@@ -1,6 +1,6 @@
 """Scores before and after the scale work (issue 12) on the 1,000-sample TCGA-shaped cohort.
 
-"Before": the session-3 workflow (commit e5faf28: one cv_preprocess job per split, one cv_predict job
+"Before": the workflow before the scale work (commit e5faf28: one cv_preprocess job per split, one cv_predict job
 per split x strategy), run on the cohort's folder to its 200 prediction tables:
 
     git worktree add /tmp/oldcode e5faf28

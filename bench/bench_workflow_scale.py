@@ -75,8 +75,12 @@ def make_cohort(folder: Path, n_samples: int, *, folds: int = 5, repeats: int = 
     (folder / "config" / "config.yaml").write_text(CONFIG.format(folds=folds, repeats=repeats))
     return folder
 
+
+def rule_of(bench_file: Path, root: Path) -> str:
+    """The rule a Snakemake benchmark file under ``root`` belongs to: ``benchmarks/<rule>.tsv`` or
+    ``benchmarks/<rule>/<wildcards>.tsv``."""
     rel = bench_file.relative_to(root / "benchmarks")
-    return rel.parts[1] if len(rel.parts) > 2 else rel.stem
+    return rel.parts[0] if len(rel.parts) > 1 else rel.stem
 
 
 def job_table(folder: Path) -> pd.DataFrame:
@@ -88,7 +92,7 @@ def job_table(folder: Path) -> pd.DataFrame:
         rel = f.relative_to(folder / "benchmarks")
         rows.append(
             {
-                "rule": rel.parts[0] if len(rel.parts) > 1 else rel.stem,
+                "rule": rule_of(f, folder),
                 "job": str(rel.with_suffix("")),
                 "wall_s": float(b["s"]),
                 "cpu_s": float(b["cpu_time"]),
@@ -146,7 +150,7 @@ def planned_jobs(folder: Path, cores: int) -> pd.DataFrame:
         size = sum((folder / f).stat().st_size for f in files if (folder / f).is_file()) / 1024 / 1024
         kv = dict(x.split("=", 1) for x in res.group(1).split(", ") if "=" in x)
 
-        def number(key):  # '<TBD>': Snakemake defers a request whose input another job of the DAG writes
+        def number(key, kv=kv):  # '<TBD>': Snakemake defers a request whose input another job of the DAG writes
             v = kv.get(key, "nan")
             return float(v) if v.replace(".", "", 1).isdigit() else float("nan")
 
@@ -190,9 +194,9 @@ def run(folder: Path, cores: int) -> dict:
     (folder / "snakemake.out").write_text(proc.stdout + proc.stderr)
     # the workflow's own process (DAG, scheduling) and its jobs: getrusage of the children
     ru = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return {"wall_s": wall, "all_cpu_s": ru.ru_utime + ru.ru_stime - before.ru_utime - before.ru_stime}
     if proc.returncode:
         raise SystemExit(f"workflow failed in {folder} (see {folder / 'snakemake.out'})")
+    return {"wall_s": wall, "all_cpu_s": ru.ru_utime + ru.ru_stime - before.ru_utime - before.ru_stime}
 
 
 def summarise(folder: Path, n: int, measured: dict, cores: int) -> tuple[dict, pd.DataFrame]:

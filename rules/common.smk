@@ -216,6 +216,7 @@ def n_design_splits(wildcards):
 def all_targets():
     targets = [
         "results/report.html",
+        "results/decisions.tsv",  # what the run decided: printed at its end (say_decisions)
         "results/evaluate/scoreboard.tsv",
         "results/integrate/mofa/factors.tsv",
         "results/moflow.h5mu",  # rules/export.smk: the results as one MuData file
@@ -321,3 +322,23 @@ def enrichment_targets():
     if en.ora.enabled:
         targets.append("results/enrich/ora.tsv")
     return targets
+
+
+# The end of a successful run (Snakefile: onsuccess): what it decided about the data, from the
+# report's results/decisions.tsv (moflow.report.decisions), when this run wrote that file.
+import time
+
+from moflow.io import read_table
+from moflow.report import decision_lines
+
+RUN_STARTED = time.time()
+
+
+def say_decisions(path="results/decisions.tsv"):
+    """Print the decisions the run made about the data (samples left out, features removed, the imputation
+    chosen and its error, layers without batch correction, strategies left out) as a few lines; nothing
+    where the file does not exist or an earlier run wrote it."""
+    found = Path(path)
+    if not found.is_file() or found.stat().st_mtime < RUN_STARTED:
+        return
+    logger.info("\n".join(decision_lines(read_table(found), source=path)))

@@ -9,6 +9,9 @@ rule report:
     output:
         html="results/report.html",
         provenance="results/provenance.json",
+        # what the run decided about the data: the report's section after the verdict, printed at the
+        # end of the run (onsuccess: say_decisions in rules/common.smk)
+        decisions="results/decisions.tsv",
         pca=report(
             expand("results/report/pca_{layer}.png", layer=LAYERS),
             caption="../report/pca.rst",

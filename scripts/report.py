@@ -1,4 +1,4 @@
-"""Rule report: figures, the HTML report and the provenance manifest."""
+"""Rule report: figures, the HTML report, the provenance manifest and what the run decided (decisions.tsv)."""
 
 from moflow import io
 from moflow.runtime import settings, setup

@@ -62,13 +62,16 @@ def outcome_task(y, settings: Settings) -> str:
         return "classification"
     if kind == "continuous":
         return "regression"
-    num = pd.to_numeric(y, errors="coerce")
+    num = pd.to_numeric(pd.Series(y).dropna(), errors="coerce")  # new patients (no outcome) do not count
     return "regression" if num.notna().all() and num.nunique() > 10 else "classification"
 
 
-@reads("outcome")
+@reads("outcome", "evaluation")
 def outcome(sheet: pd.DataFrame, settings: Settings, *, path: str = "the sample sheet"):
     """The outcome of the cohort samples (QC injections and blanks excluded).
+
+    External test samples without an outcome (:func:`external_samples_without_outcome`: new patients,
+    predicted and never scored) are missing values (NaN) in it.
 
     Parameters
     ----------
@@ -88,26 +91,31 @@ def outcome(sheet: pd.DataFrame, settings: Settings, *, path: str = "the sample 
     """
     s = _by_sample(sheet)
     s = s[s["sample_type"] == "sample"]
+    new = s.index.isin(external_samples_without_outcome(sheet, settings))
     if settings.outcome.type == "survival":
         from moflow.inputs import parse_event, parse_time
 
         o = settings.outcome
+        known = s[~new]
         y = pd.DataFrame(
             {
-                "time": parse_time(s[o.time], path=path, column=o.time),
-                "event": parse_event(s[o.event], path=path, column=o.event).astype(float),
+                "time": parse_time(known[o.time], path=path, column=o.time),
+                "event": parse_event(known[o.event], path=path, column=o.event).astype(float),
             },
-            index=s.index,
+            index=known.index,
         )
+        y = y.reindex(s.index) if new.any() else y
         y.index.name = None
         return y
     column = settings.outcome.column
     y = s[column].astype(str).str.strip()
     y.name = "outcome"
+    if new.any():
+        y = y.mask(new)
     if outcome_task(y, settings) == "regression":
         num = pd.to_numeric(y, errors="coerce")
-        if num.isna().any():
-            bad = num.index[num.isna()][0]
+        if (num.isna() & ~new).any():
+            bad = num.index[num.isna() & ~new][0]
             raise ConfigError(
                 f"outcome '{column}' is declared continuous but sample '{bad}' has the value "
                 f"'{y[bad]}'. Fix the value or declare the outcome type binary/multiclass."
@@ -141,7 +149,7 @@ def positive_class(y: pd.Series, settings: Settings, *, path: str = "the sample 
     """
     if outcome_task(y, settings) != "classification":
         return None
-    classes = sorted(pd.Series(y).astype(str).unique())
+    classes = sorted(pd.Series(y).dropna().astype(str).unique())  # new patients (no outcome) are no class
     if len(classes) != 2:
         return None
     wanted = settings.outcome.positive
@@ -187,6 +195,39 @@ def external_test_samples(sheet: pd.DataFrame, settings: Settings) -> list[str]:
         raise ConfigError(f"config 'evaluation: test_column' names '{col}', which is not a sample-sheet column.")
     s = sheet[sheet["sample_type"] == "sample"]
     return list(s.loc[s[col].astype(str).str.strip() == str(settings.evaluation.test_value), "sample"])
+
+
+@reads("outcome", "evaluation", uses=[external_test_samples, outcome_columns])
+def external_samples_without_outcome(sheet: pd.DataFrame, settings: Settings) -> list[str]:
+    """External test samples without an outcome: new patients, predicted by the final model, never scored.
+
+    An external test sample (:func:`external_test_samples`) whose outcome cell is empty or a missing-value
+    token (survival: its time or its event) is a new patient: the split ``final`` predicts it with the
+    models fit on every training sample, the predictions table holds it with an empty outcome, and the
+    external scores leave it out. (A training sample without an outcome needs config
+    ``outcome: missing: exclude``.)
+
+    Parameters
+    ----------
+    sheet : pandas.DataFrame
+        The sample sheet.
+    settings : Settings
+        Read: ``outcome``, ``evaluation``.
+
+    Returns
+    -------
+    list of str
+        The sample IDs, in sheet order.
+    """
+    from moflow.wording import NA_TOKENS
+
+    test = external_test_samples(sheet, settings)
+    if not test:
+        return []
+    columns = [c for c in outcome_columns(settings) if c in sheet.columns]
+    s = sheet[sheet["sample"].isin(test)]
+    lacking = s[columns].apply(lambda c: c.astype(str).str.strip().str.lower().isin(NA_TOKENS)).any(axis=1)
+    return list(s.loc[lacking.to_numpy(), "sample"])
 
 
 @reads("evaluation", uses=[external_test_samples])

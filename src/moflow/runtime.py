@@ -13,7 +13,9 @@ def setup(log_path: str | None, threads: int = 1) -> logging.Logger:
     records and warnings to ``log_path`` and pins BLAS/OpenMP threads to ``threads`` (extra BLAS
     threads were measured to double MOFA's CPU time for nothing). An uncaught exception is printed as
     ``Error: <message>`` first, on stderr and in the log: without a traceback for an
-    :class:`~moflow.errors.InputError`, with one for anything else.
+    :class:`~moflow.errors.InputError` and for an output that cannot be written
+    (:class:`~moflow.io.atomic.WriteError`: ``cannot write <path>: <cause> (errno N); <fix>``), with one
+    for anything else.
 
     Parameters
     ----------
@@ -41,7 +43,12 @@ def setup(log_path: str | None, threads: int = 1) -> logging.Logger:
     logger.setLevel(logging.INFO)
     for h in list(logger.handlers):
         logger.removeHandler(h)
-    handler = open_log(log_path) if log_path else logging.StreamHandler(sys.stderr)
+    try:
+        handler = open_log(log_path) if log_path else logging.StreamHandler(sys.stderr)
+    except OSError as exc:  # the log's folder cannot be written: one line, no traceback, exit status 1
+        sys.stderr.write(f"Error: {exc}\n")
+        sys.stderr.flush()
+        raise SystemExit(1) from None
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     logger.addHandler(handler)
     logging.captureWarnings(True)
@@ -53,12 +60,16 @@ def setup(log_path: str | None, threads: int = 1) -> logging.Logger:
         # traceback, exit status 1 (Python's for an uncaught exception). Anything else is a bug or an
         # environment problem: a first line naming it, then the traceback.
         from moflow.errors import InputError
+        from moflow.io import WriteError
 
         if issubclass(exc_type, KeyboardInterrupt):
             sys.__excepthook__(exc_type, exc, tb)
             return
-        if issubclass(exc_type, InputError):
+        if issubclass(exc_type, (InputError, WriteError)):
+            # a WriteError (disk full, read-only folder) is no bug either: "cannot write <path>: <cause>; <fix>"
             first, trace = f"Error: {exc}", None
+            if issubclass(exc_type, WriteError):
+                logging.raiseExceptions = False  # the log may sit on the same full disk: no "Logging error" trace
         else:
             text = str(exc).splitlines()
             first = (

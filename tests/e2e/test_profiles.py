@@ -253,7 +253,7 @@ def project(tmp_path_factory):
     for rel in outputs:
         path = root / rel
         path.parent.mkdir(parents=True, exist_ok=True)
-        layer = next((l for l in LAYER_MB if re.search(rf"(^|/){l}\.parquet$", rel)), None)
+        layer = next((name for name in LAYER_MB if re.search(rf"(^|/){name}\.parquet$", rel)), None)
         with open(path, "wb") as fh:
             fh.truncate(LAYER_MB[layer] * 1024 * 1024 if layer else 4096)
     return root

@@ -420,3 +420,43 @@ def test_input_error_is_the_first_line_of_the_job(tmp_path):
     assert "DataError" not in res.stderr and "Traceback (most recent call last)" not in res.stderr
     log = (root / "logs" / "inputs" / "validate_inputs.log").read_text()
     assert "Error: data/protein.csv: non-numeric value 'n.d.'" in log and "Traceback" not in log
+
+
+def test_the_end_of_a_run_says_what_it_decided(finished_run, tmp_path):
+    """The end of a run prints what it decided about the data (results/decisions.tsv, from the tables the
+    run wrote), the report shows the same list right after the verdict, and a run that did not write the
+    file prints nothing of it."""
+    import re
+
+    from moflow.report import decision_lines
+
+    root = tmp_path / "again"
+    shutil.copytree(finished_run, root, symlinks=True)  # modification times kept: nothing else is stale
+    decided = io.read_table(finished_run / "results" / "decisions.tsv")
+    rows = decided.fillna("").values.tolist()
+    # the tiny cohort: 4 external test samples lack the protein layer; protein's filter and imputation
+    assert ["inputs", "protein", "4 of 72 sample(s) have no data in this layer"] in [r[:3] for r in rows]
+    scores = io.read_table(finished_run / "results" / "preprocess" / "protein_imputation.tsv")
+    best = scores[scores["chosen"]].iloc[0]
+    said = decided["decision"].tolist()
+    assert f"imputed missing values with {best['method']}, masked-value NRMSE {best['nrmse']:.3f}" in said
+    steps = io.read_table(finished_run / "results" / "preprocess" / "protein_steps.tsv").set_index("step")
+    n_in, n_out = steps.loc["filter", "features_in"], steps.loc["filter", "features_out"]
+    assert (n_in > n_out) == (f"removed {n_in - n_out} of {n_in} features, {n_out} kept" in said)
+    html = (finished_run / "results" / "report.html").read_text()
+    assert re.findall(r"<h2>(.*?)</h2>", html)[:2] == ["Verdict", "What the run decided"]
+    # the console of the run that writes it: the same list
+    (root / "results" / "decisions.tsv").unlink()
+    res = _snakemake(root)
+    assert res.returncode == 0, res.stderr[-3000:]
+    written = (root / "results" / "decisions.tsv").read_bytes()
+    assert written == (finished_run / "results" / "decisions.tsv").read_bytes()
+    console = res.stdout + res.stderr
+    lines = decision_lines(decided)
+    assert len(lines) == 1 + len(decided)
+    for line in lines:
+        assert line in console, console[-3000:]
+    # a run that rewrites something else: not an old list presented as this run's
+    res = _snakemake(root, "--forcerun", "export_mudata")
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert "export_mudata" in res.stdout + res.stderr and lines[0] not in res.stdout + res.stderr

@@ -6,6 +6,8 @@ folder, or a skip). Tests here are marked ``realdata`` (the marker is registered
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from realdata_helpers import SHARED_DATA, require_dataset
 

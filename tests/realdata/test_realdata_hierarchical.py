@@ -11,10 +11,11 @@ test samples (21 / 14 / 35) with mRNA and miRNA only. Which layers have genes:
 - miRNA: no genes; it stays in the cohort as a layer that the hierarchical strategy does not score.
 
 Set size: with ``min_size`` 10 (the enrichment default; the strategy's default is 5 since this check)
-only 2 Hallmark sets keep enough of the panel's 200 genes (EPITHELIAL_MESENCHYMAL_TRANSITION, INFLAMMATORY_RESPONSE; 10 members each) and the strategy is near chance
-(5-fold CV balanced error rate 0.605, test 0.571; chance 0.667). ESTROGEN_RESPONSE_EARLY has 9 members in
-the panel and _LATE 5, so ``min_size`` 5 is the smallest size that scores both: 16 sets. Measured with it
-(seed 1, 5 folds x 1 repeat, inner 3 folds; the full scoreboard, every strategy, on this machine):
+only 2 Hallmark sets keep enough of the panel's 200 genes (EPITHELIAL_MESENCHYMAL_TRANSITION,
+INFLAMMATORY_RESPONSE; 10 members each) and the strategy is near chance (5-fold CV balanced error rate
+0.605, test 0.571; chance 0.667). ESTROGEN_RESPONSE_EARLY has 9 members in the panel and _LATE 5, so
+``min_size`` 5 is the smallest size that scores both: 16 sets. Measured with it (seed 1, 5 folds x 1 repeat,
+inner 3 folds; the full scoreboard, every strategy, on this machine):
 
     strategy        CV BER (95% corrected)   test BER (bootstrap 95%)
     mofa            0.034 (0.000-0.098)      0.056 (0.000-0.119)

@@ -124,9 +124,9 @@ def cll(tmp_path_factory):
 
 def test_cll_time_to_treatment_with_samples_lacking_the_outcome_and_a_layer(cll):
     """26 samples without a time to treatment are left out and listed, among them the 16 whose drug row is
-    all NA (no drug screen; an empty row of a sample left out does not stop the run). Time to treatment is predictable in CLL (IGHV and
-    trisomy 12 among the mutations, drug responses tracking IGHV): Harrell's C of the best strategy well
-    above 0.5."""
+    all NA (no drug screen; an empty row of a sample left out does not stop the run). Time to treatment is
+    predictable in CLL (IGHV and trisomy 12 among the mutations, drug responses tracking IGHV): Harrell's C
+    of the best strategy well above 0.5."""
     sheet = io.read_sheet(cll / "inputs" / "samples.tsv")
     excluded = sheet.loc[sheet["sample_type"] == "excluded", "sample"]
     assert len(excluded) == 26

@@ -87,7 +87,7 @@ def open_report(html_file: Path, tmp_path: Path, *, name: str = "report") -> dic
                         t.element_handle(),
                     )
                     head = t.locator("thead th").nth(col)
-                    values = "t => Array.from(t.tBodies[0].rows).map(r => parseFloat(r.cells[%d].dataset.v))" % col
+                    values = f"t => Array.from(t.tBodies[0].rows).map(r => parseFloat(r.cells[{col}].dataset.v))"
                     head.click()
                     asc = page.evaluate(values, t.element_handle())
                     head.click()

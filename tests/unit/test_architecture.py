@@ -132,7 +132,10 @@ def test_graph_resolves_imports():
     assert "moflow.inputs.matrices" in graph["moflow.preprocess.chain"]  # inside a method
     assert "moflow.preprocess.impute_benchmark" in graph["moflow.preprocess.diagnostics"]  # inside a function
     assert FACES["moflow.evaluate"]  # faces are read
-    toy = "from .chain import LayerPreprocessor\nfrom ..errors import InputError\nfrom moflow.evaluate import make_splits\n"
+    toy = (
+        "from .chain import LayerPreprocessor\nfrom ..errors import InputError\n"
+        "from moflow.evaluate import make_splits\n"
+    )
     found = _imports("moflow.preprocess.filter", ast.parse(toy))
     assert {"moflow.preprocess.chain", "moflow.errors", FACES["moflow.evaluate"]["make_splits"]} <= found
     # a cycle through a package's __init__ is found
@@ -222,7 +225,6 @@ def test_no_private_name_crosses_a_module_border():
     nothing: make it public (with a docstring) or keep the use inside its module."""
     offenders = []
     for name, path in MODULES.items():
-        package = name if _is_package(name) else name.rpartition(".")[0]
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.ImportFrom) and (node.level or (node.module or "").startswith(PACKAGE)):
                 offenders += [

@@ -419,7 +419,7 @@ def continuous_outcome(declared: str = "continuous", bad: dict | None = None):
 # the battery: id -> (stage, breaker, error class, regexes the message must match)
 # ---------------------------------------------------------------------------------------------
 
-P, R, S, O, C, M = (
+P, R, S, OM, C, M = (
     r"data/protein\.csv",
     r"data/rna\.tsv",
     r"samples\.tsv",
@@ -489,7 +489,7 @@ CASES = {
         "startup",
         lines_edit("config/omics.tsv", set_line(3, lambda s: s + "\tx")),
         DataError,
-        [O + r", line 3: 9 field\(s\) where the header \(line 1\) has 8"],
+        [OM + r", line 3: 9 field\(s\) where the header \(line 1\) has 8"],
     ),
     # 2. misspelt layer names in config
     "config layer: preprocess protien": (
@@ -759,7 +759,7 @@ CASES = {
         omics_cell("protein", "kind", "proteomics_intesity"),
         ConfigError,
         [
-            O + r", row 3 \(layer 'protein'\): kind 'proteomics_intesity'",
+            OM + r", row 3 \(layer 'protein'\): kind 'proteomics_intesity'",
             "'metabolomics_intensity'",
             "Did you mean 'proteomics_intensity'",
         ],
@@ -768,13 +768,13 @@ CASES = {
         "startup",
         omics_cell("rna", "orientation", "features_in_row"),
         ConfigError,
-        [O + r", row 2 \(layer 'rna'\): orientation 'features_in_row'", "Did you mean 'features_in_rows'"],
+        [OM + r", row 2 \(layer 'rna'\): orientation 'features_in_row'", "Did you mean 'features_in_rows'"],
     ),
     "omics: has_qc value": (
         "startup",
         omics_cell("metab", "has_qc", "ture"),
         ConfigError,
-        [O + r", row 4 \(layer 'metab'\): has_qc 'ture'", "Did you mean 'true'"],
+        [OM + r", row 4 \(layer 'metab'\): has_qc 'ture'", "Did you mean 'true'"],
     ),
     "omics: gene_ids value": (
         "startup",
@@ -792,7 +792,7 @@ CASES = {
         "startup",
         omics_cell("rna", "layer", "rna-seq"),
         ConfigError,
-        [O + r", row 2 \(layer 'rna-seq'\): layer 'rna-seq', which does not match"],
+        [OM + r", row 2 \(layer 'rna-seq'\): layer 'rna-seq', which does not match"],
     ),
     "omics: empty path": (
         "startup",
@@ -804,19 +804,19 @@ CASES = {
         "startup",
         lambda p: setattr(p, "omics", p.omics.rename(columns={"orientation": "orientaton"})),
         ConfigError,
-        [O + r": unknown column 'orientaton'", "Did you mean 'orientation'"],
+        [OM + r": unknown column 'orientaton'", "Did you mean 'orientation'"],
     ),
     "omics: required column missing": (
         "startup",
         lambda p: setattr(p, "omics", p.omics.rename(columns={"kind": "type"})),
         ConfigError,
-        [O + r": required column 'kind' is missing"],
+        [OM + r": required column 'kind' is missing"],
     ),
     "omics: layer listed twice": (
         "startup",
         omics_cell("metab", "layer", "protein"),
         ConfigError,
-        [O + r", row 4: layer 'protein' is listed twice"],
+        [OM + r", row 4: layer 'protein' is listed twice"],
     ),
     "omics: batch_column not in samples": (
         "startup",
@@ -1192,7 +1192,7 @@ CASES = {
         "startup",
         both(as_h5mu, omics_cell("rna", "orientation", "features_in_rows")),
         ConfigError,
-        [O + r", row 2 \(layer 'rna'\): orientation is 'features_in_rows'", "obs", r"adata\.T"],
+        [OM + r", row 2 \(layer 'rna'\): orientation is 'features_in_rows'", "obs", r"adata\.T"],
     ),
     "h5mu: AnnData layer not in the modality": (
         "inputs",
@@ -1205,7 +1205,7 @@ CASES = {
         omics_cell("rna", "modality", "rna"),
         ConfigError,
         [
-            O + r", row 2 \(layer 'rna'\): modality 'rna' is given but path 'data/rna\.tsv' is not a MuData",
+            OM + r", row 2 \(layer 'rna'\): modality 'rna' is given but path 'data/rna\.tsv' is not a MuData",
             "Leave modality empty",
         ],
     ),
@@ -1242,7 +1242,7 @@ CASES = {
         both(h5ad_layer("protein"), omics_cell("protein", "modality", "protein")),
         ConfigError,
         [
-            O + r", row 3 \(layer 'protein'\): modality 'protein' is given but path 'data/protein\.h5ad' is not a "
+            OM + r", row 3 \(layer 'protein'\): modality 'protein' is given but path 'data/protein\.h5ad' is not a "
             "MuData",
             "Leave modality empty",
         ],

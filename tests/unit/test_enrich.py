@@ -557,7 +557,10 @@ def test_every_collection_keeps_its_own_fdr():
 def test_config_check_never_takes_a_name_for_a_library(tmp_path):
     gmt = tmp_path / "h.gmt"
     gmt.write_text("S\tNA\tA\n")
-    exists = lambda p: (tmp_path / p).exists() if not p.startswith("/") else __import__("os").path.exists(p)
+
+    def exists(p):
+        return (tmp_path / p).exists() if not p.startswith("/") else __import__("os").path.exists(p)
+
     ok = _en({"gene_sets": {"h": str(gmt)}, "layers": {}})
     check_enrichment_config(ok, ["rna"], exists=exists)
     with pytest.raises(InputError, match=r"'KEGG_2021_Human' is not a file.*never looked up online.*download"):

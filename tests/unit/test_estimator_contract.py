@@ -983,7 +983,10 @@ def test_no_leakage_from_held_out_rows(case):
         fit.train_out,
         "training rows transformed after poisoned held-out rows",
     )
-    rows_out = lambda T, ids: T.loc[list(ids)]
+
+    def rows_out(T, ids):
+        return T.loc[list(ids)]
+
     # a held-out row's output depends on that row only: alone, with the clean others, with poisoned others
     for a in (held[0], held[2], held[-1]):  # held[2] is LACKING: without layer B for strategies and MOFA
         alone = _apply(case, est, _rows(case, [a]))

@@ -75,7 +75,7 @@ def test_make_splits_stratified_complete_deterministic(outcome):
     assert split_names(sp) == [f"r{r}f{f}" for r in (1, 2) for f in range(1, 6)]
     assert set(sp["role"]) == {"train", "test"}
     n_case = int((outcome == "case").sum())
-    for name, d in sp.groupby("split"):
+    for _name, d in sp.groupby("split"):
         assert len(d) == len(outcome)
         assert set(d["sample"]) == set(outcome.index)  # train and test partition the samples
         test = d.loc[d["role"] == "test", "sample"]
@@ -118,7 +118,7 @@ def test_run_fold_output_shape(fold_pred, fold_ids, outcome):
     train, test = fold_ids
     assert list(fold_pred.columns) == ["split", "strategy", "sample", "y_true", "p_case", "p_control"]
     assert len(fold_pred) == len(ALL_STRATEGIES) * len(test)
-    for name, d in fold_pred.groupby("strategy"):
+    for _name, d in fold_pred.groupby("strategy"):
         assert list(d["sample"]) == test
         assert (d["y_true"].to_numpy() == outcome.loc[test].to_numpy()).all()
         np.testing.assert_allclose(d["p_case"] + d["p_control"], 1.0)

@@ -143,7 +143,7 @@ def test_analytic_power_matches_simulated_studies(studies, kind):
     np.testing.assert_allclose(s["curve_bh"]["power"], s["plain"], atol=0.05)
     assert np.all(np.diff(curve["power"]) > 0) and np.all(np.diff(curve["alpha"]) > 0)
     # the curve's level really is the FDR-controlling one
-    for n, a, pw in curve[["n_per_group", "alpha", "power"]].itertuples(index=False):
+    for _n, a, pw in curve[["n_per_group", "alpha", "power"]].itertuples(index=False):
         assert expected_fdr(a, pw, PI0) == pytest.approx(Q, abs=1e-6)
 
 

@@ -1627,15 +1627,15 @@ def test_mar_imputers_run_within_batch_and_left_censored_ones_do_not():
     assert not isinstance(make_imputer("knn", {}, seed=0), WithinBatch)  # no batch: pooled, as before
     # mean within batch: each batch's own observed mean, observed cells untouched
     out = make_imputer("mean", {}, **kw).fit(X).transform(X)
-    V, O = X.to_numpy(), out.to_numpy()
+    V, Imp = X.to_numpy(), out.to_numpy()
     obs = np.isfinite(V)
-    np.testing.assert_array_equal(O[obs], V[obs])
+    np.testing.assert_array_equal(Imp[obs], V[obs])
     enough = np.all([obs[(info["batch"] == b).to_numpy()].sum(0) >= 2 for b in ("b1", "b2", "b3")], axis=0)
     for b in ("b1", "b3"):
         sel = (info["batch"] == b).to_numpy()
         miss = ~obs[sel]
         j = int(np.flatnonzero(miss.any(0) & enough)[0])
-        np.testing.assert_allclose(O[sel][miss[:, j], j], np.nanmean(V[sel, j]))
+        np.testing.assert_allclose(Imp[sel][miss[:, j], j], np.nanmean(V[sel, j]))
 
 
 def test_within_batch_imputer_learns_from_training_rows_only():

@@ -63,7 +63,7 @@ def test_a_section_not_passed_names_itself():
     partial = Settings.from_config(sections_of(config, ["outcome", "seed"]))
     assert partial.outcome.column == "outcome"
     with pytest.raises(ConfigError, match=r"section 'batch_confounding' was not passed"):
-        partial.batch_confounding.allow
+        _ = partial.batch_confounding.allow
 
 
 @pytest.mark.parametrize(

@@ -168,7 +168,7 @@ def test_proteins_are_a_subset_of_rna_genes(cohort):
     prot = set(cohort.layers["protein"].columns)
     assert prot <= set(cohort.layers["rna"].columns)
     # most planted genes of the protein-driving factors are measured as proteins
-    for f, (layers, gs) in FACTORS.items():
+    for _f, (layers, gs) in FACTORS.items():
         if "protein" in layers:
             assert len(prot & set(cohort.gene_sets[gs])) >= 0.7 * len(cohort.gene_sets[gs])
 

@@ -312,7 +312,8 @@ def external_scores(
 ) -> pd.DataFrame:
     """Scores of every strategy on the external test samples, with percentile bootstrap intervals.
 
-    One prediction per external test sample, by models trained on all training samples; the
+    One prediction per external test sample, by models trained on all training samples; a test
+    sample without an outcome (a new patient) is predicted but never scored (left out here); the
     intervals resample the test samples (within each class for a class outcome, within event status
     for survival: its scores need the training samples' outcome ``y_train`` and the AUC ``times``).
 
@@ -344,6 +345,7 @@ def external_scores(
     import zlib
 
     metrics = {"classification": EXTERNAL_CLASS_METRICS, "survival": SURV_METRICS}.get(task, EXTERNAL_REG_METRICS)
+    pred = pred.dropna(subset=[c for c in ("y_true", "time", "event") if c in pred.columns])  # new patients
     rows = []
     for strat, d in pred.groupby("strategy", sort=True):
         # a generator per strategy: its interval does not depend on which other strategies are scored

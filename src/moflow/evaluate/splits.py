@@ -44,6 +44,7 @@ def make_splits(
     task: str = "classification",
     test: list[str] | None = None,
     groups: pd.Series | None = None,
+    check: bool = False,
 ) -> pd.DataFrame:
     """Outer splits: one row per (split, sample) with role train / test.
 
@@ -68,6 +69,10 @@ def make_splits(
         The external test samples.
     groups : pandas.Series, optional
         Sample -> subject.
+    check : bool
+        Stop with a :class:`moflow.errors.DataError` where a CV split cannot be evaluated
+        (:func:`_check_splits`): the workflow's splits (rule cv_splits) are checked; the splits
+        themselves do not change.
 
     Returns
     -------
@@ -106,7 +111,110 @@ def make_splits(
     if test:
         rows += [{"split": FINAL, "sample": s, "role": "train"} for s in ytr.index]
         rows += [{"split": FINAL, "sample": s, "role": "test"} for s in test]
-    return pd.DataFrame(rows)
+    splits = pd.DataFrame(rows)
+    if check:
+        _check_splits(splits, ytr, task=task, groups=groups)
+    return splits
+
+
+def _who(samples, groups: pd.Series | None, n: int = 8) -> str:
+    """Samples named for a message, each with its subject where splits keep subjects together."""
+    samples = [str(x) for x in samples]
+    if groups is None:
+        return f"sample(s) {', '.join(repr(x) for x in samples[:n])}" + (
+            f" and {len(samples) - n} more" if len(samples) > n else ""
+        )
+    g = groups.copy()
+    g.index = g.index.astype(str)
+    subjects = list(dict.fromkeys(str(g.get(x)) for x in samples))
+    shown = ", ".join(f"'{x}' (subject '{g.get(x)}')" for x in samples[:n])
+    more = f" and {len(samples) - n} more" if len(samples) > n else ""
+    return f"sample(s) {shown}{more}: {len(subjects)} subject(s) of config 'evaluation: group_column'"
+
+
+def _check_splits(splits: pd.DataFrame, y, *, task: str, groups: pd.Series | None = None) -> None:
+    """Stop where a CV split of :func:`make_splits` cannot be evaluated; name the split, the samples and the fix.
+
+    Every CV split's training side must hold every class (classification) or an event (survival), and
+    a classification's inner cross-validation, which tunes the models stratified by class, needs at
+    least 2 training samples of each class. A split failing this would crash late in cross-validation
+    ("the training samples have no event"); whole subjects kept on one side of every split (config
+    ``evaluation: group_column``) are the usual cause. The external test split ``final`` trains on
+    every training sample (checked at start-up). (A survival model tunes on any training side with an
+    event.)
+
+    Parameters
+    ----------
+    splits : pandas.DataFrame
+        The splits table (:func:`make_splits`).
+    y : pandas.Series or pandas.DataFrame
+        The outcome of the training samples (survival: columns ``time`` and ``event``).
+    task : str
+        classification, regression (not checked) or survival.
+    groups : pandas.Series, optional
+        Sample -> subject, where splits keep subjects together (named in the messages).
+
+    Raises
+    ------
+    moflow.errors.DataError
+        Naming the split, the samples (and their subjects) and the fix.
+    """
+    from moflow.errors import DataError
+
+    if task not in ("classification", "survival"):
+        return
+    if task == "survival":
+        labels = pd.Series(np.where(y["event"].to_numpy(float) > 0, "event", "censored"), index=y.index)
+    else:
+        labels = pd.Series(y.astype(str).to_numpy(), index=y.index)
+    labels.index = labels.index.astype(str)
+    grouped = groups is not None
+    fix = (
+        "Lower 'evaluation: folds' (more samples on each training side), add samples"
+        + (" with events" if task == "survival" else " of that class")
+        + (
+            ", or leave 'evaluation: group_column' empty (only where a subject's samples are independent)"
+            if grouped
+            else ""
+        )
+        + "."
+    )
+    strata = sorted(labels.unique())
+    for name in split_names(splits):
+        train, _ = split_members(splits, name)
+        counts = labels.reindex(train).value_counts()
+        absent = [c for c in strata if counts.get(c, 0) == 0 and (task == "classification" or c == "event")]
+        if absent:
+            c = absent[0]
+            members = list(labels.index[labels == c])
+            kind, of = (
+                ("no event", "samples with an event")
+                if task == "survival"
+                else (
+                    f"no sample of class '{c}'",
+                    f"samples of class '{c}'",
+                )
+            )
+            raise DataError(
+                f"evaluation split {name}: its training side ({len(train)} samples) has {kind}: all "
+                f"{len(members)} {of} are held out in it, {_who(members, groups)}. "
+                + ("A survival model cannot be fitted without an event. " if task == "survival" else "")
+                + (
+                    "Splits keep each subject's samples together and these subjects fell into one fold. "
+                    if grouped
+                    else ""
+                )
+                + fix
+            )
+        thin = [c for c in strata if counts.get(c, 0) == 1] if task == "classification" else []
+        if thin:
+            c = thin[0]
+            members = [x for x in train if labels.get(x) == c]
+            raise DataError(
+                f"evaluation split {name}: its training side ({len(train)} samples) holds a single sample of "
+                f"class '{c}', {_who(members, groups)}: the inner cross-validation that tunes the models needs "
+                "at least 2 of each class. " + fix
+            )
 
 
 def split_names(splits: pd.DataFrame, *, include_final: bool = False) -> list[str]:

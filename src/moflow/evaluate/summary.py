@@ -24,7 +24,8 @@ def merge_predictions(predictions: list[pd.DataFrame], task: str) -> pd.DataFram
     """Every split x strategy's predictions in one table, labels typed by the task.
 
     Sample names become strings; a survival outcome's ``time`` float and ``event`` int, a
-    classification's ``y_true`` string, a regression's float.
+    classification's ``y_true`` string, a regression's float. A new patient's (an external test
+    sample without an outcome) stays missing: its ``event`` makes the column a nullable integer.
 
     Parameters
     ----------
@@ -41,9 +42,11 @@ def merge_predictions(predictions: list[pd.DataFrame], task: str) -> pd.DataFram
     pred = pd.concat(predictions, ignore_index=True)
     pred["sample"] = pred["sample"].astype(str)
     if task == "survival":
-        pred["time"], pred["event"] = pred["time"].astype(float), pred["event"].astype(int)
+        event = pred["event"]
+        pred["time"], pred["event"] = pred["time"].astype(float), event.astype(int if event.notna().all() else "Int64")
         return pred
-    pred["y_true"] = pred["y_true"].astype(str) if task == "classification" else pred["y_true"].astype(float)
+    y_true = pred["y_true"]
+    pred["y_true"] = y_true.astype(str).where(y_true.notna()) if task == "classification" else y_true.astype(float)
     return pred
 
 
@@ -81,8 +84,28 @@ def score_strategies(pred: pd.DataFrame, cohort: Cohort, settings: Settings) -> 
     task, y = cohort.task, cohort.y
     times = survival_times(cohort, settings)[0] if task == "survival" else ()
     cv = pred[pred["split"] != FINAL]
+    if task == "survival":
+        cv = cv.astype({"event": int})
     scores = fold_scores(cv, task, y=y, times=times)
     final = pred[pred["split"] == FINAL]
+    known = y.dropna().index.astype(str)
+    new = list(dict.fromkeys(final.loc[~final["sample"].isin(known), "sample"]))
+    final = final[final["sample"].isin(known)]  # new patients (no outcome) are predicted, never scored
+    if task == "survival":
+        final = final.astype({"event": int})
+    if new:
+        log.info(
+            "%d external test sample(s) without an outcome (new patients): predicted by the final model "
+            "(predictions, split '%s', empty outcome), not scored: %s",
+            len(new),
+            FINAL,
+            ", ".join(new),
+        )
+        if not len(final):
+            log.info(
+                "no external test sample has an outcome: nothing to score them on, so the scoreboard has no "
+                "test_* columns"
+            )
     external = (
         external_scores(
             final,

@@ -37,6 +37,9 @@ __getattr__, __dir__, __all__ = lazy.attach(
             "check_samples_sheet",
             "check_omics_sheet",
             "anndata_sources",
+            "sample_locations",
+            "check_label_spellings",
+            "check_batch_cells",
         ],
         "startup": [
             "check_config_file",
@@ -45,6 +48,7 @@ __getattr__, __dir__, __all__ = lazy.attach(
             "check_design_metric",
             "check_design_strategies",
             "regulator_edges",
+            "check_sample_labels",
             "check_startup",
         ],
         "survival_columns": [

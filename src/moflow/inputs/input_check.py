@@ -121,6 +121,7 @@ def check_inputs(
             kind=row["kind"],
             layer=layer,
             may_lack=bool(settings.inputs.allow_missing_samples) or [*optional, *excluded],
+            log_scale=bool(row["log_scale"]),
         )
         del raw
         if row["gene_ids"] == "symbol":

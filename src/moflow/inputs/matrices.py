@@ -31,6 +31,52 @@ _EXCEL_DATE = re.compile(
     re.IGNORECASE,
 )
 
+_ABSURD = 1e100  # no omics value comes near it; beyond it sums of squares overflow (a sentinel such as 1e308)
+_SMALLEST_NORMAL = float(np.finfo(np.float64).tiny)  # 2.2250738585072014e-308
+# kinds whose values the chain log-transforms (unless log_scale): raw intensities and counts
+_LOGGED_KINDS = ("rnaseq_counts", "proteomics_intensity", "metabolomics_intensity")
+
+
+def _subnormal_matters(kind: str, log_scale: bool) -> bool:
+    """A subnormal value is absurd here: the layer is on a log scale, or its kind is log-transformed downstream."""
+    return bool(log_scale) or kind in (*_LOGGED_KINDS, "log_expression")
+
+
+def _subnormal_reason(kind: str, log_scale: bool) -> str:
+    if log_scale or kind == "log_expression":
+        return (
+            "The layer holds log-scale values, where nothing is measured this close to (and yet not) zero, and "
+            "dividing by such a value overflows to infinity."
+        )
+    return (
+        f"Values of kind '{kind}' are log-transformed downstream, and the log2 of a subnormal is about -1074: "
+        "a value hundreds of orders of magnitude below any measured one."
+    )
+
+
+def _value_text(v: float) -> str:
+    """A cell's value for a message: short (%g) unless that hides it (1234567.5 is not 1.23457e+06)."""
+    short = f"{float(v):g}"
+    return short if np.isnan(v) or float(short) == float(v) else repr(float(v))
+
+
+def _not_whole(arr: np.ndarray, block: int = 1 << 20) -> np.ndarray:
+    """Cells that hold a number with a fractional part (NaN is not one), computed a block of rows at a time."""
+    out = np.zeros(arr.shape, dtype=bool)
+    step = max(1, block // max(1, arr.shape[1]))
+    for i in range(0, arr.shape[0], step):
+        part = arr[i : i + step]
+        out[i : i + step] = ~np.isnan(part) & (part != np.round(part))
+    return out
+
+
+def _beyond_float(text: str) -> bool:
+    """A cell written as a finite number too large for a float (1e400), which parsing turned into nothing."""
+    try:
+        return np.isinf(float(text)) and text.strip().lower().lstrip("+-") not in ("inf", "infinity")
+    except ValueError:
+        return False
+
 
 def check_orientation(
     raw: pd.DataFrame,
@@ -85,7 +131,9 @@ def check_orientation(
             )
 
 
-def parse_matrix(raw: pd.DataFrame, *, path: str, orientation: str, kind: str, layer: str, may_lack=()) -> pd.DataFrame:
+def parse_matrix(
+    raw: pd.DataFrame, *, path: str, orientation: str, kind: str, layer: str, may_lack=(), log_scale: bool = False
+) -> pd.DataFrame:
     """Turn a raw string table into a numeric samples x features matrix, checking every cell.
 
     Zero intensities of proteomics and metabolomics layers become missing values. A sample whose row
@@ -102,12 +150,17 @@ def parse_matrix(raw: pd.DataFrame, *, path: str, orientation: str, kind: str, l
     orientation : str
         ``samples_in_rows``, or else the table is transposed.
     kind : str
-        The layer's kind (omics sheet), which decides the value checks: counts >= 0 and never missing,
-        intensities >= 0, betas in [0, 1], binary 0/1.
+        The layer's kind (omics sheet), which decides the value checks: counts whole numbers >= 0 and
+        never missing, intensities >= 0, betas in [0, 1], binary 0/1. Every kind: no infinite value and
+        none beyond 1e100 in magnitude; no subnormal value (0 < |x| < 2.2e-308) where the layer is on a
+        log scale (``log_scale``, kind ``log_expression``) or its kind is log-transformed downstream
+        (counts, intensities).
     layer : str
         The layer, for messages.
     may_lack : bool or iterable of str
         The samples whose rows may be empty (see above).
+    log_scale : bool
+        The values are already log-transformed (omics sheet ``log_scale``).
 
     Returns
     -------
@@ -116,7 +169,10 @@ def parse_matrix(raw: pd.DataFrame, *, path: str, orientation: str, kind: str, l
     """
     df = raw if orientation == "samples_in_rows" else raw.T
     what_rows, what_cols = ("sample", "feature") if orientation == "samples_in_rows" else ("feature", "sample")
-    for ids, what, axis in ((raw.index, what_rows, "first column"), (raw.columns, what_cols, "header")):
+    for ids, what, axis, side in (
+        (raw.index, what_rows, "first column", "rows"),
+        (raw.columns, what_cols, "header", "columns"),
+    ):
         s = pd.Series(ids, dtype=str)
         if (s.str.strip() == "").any():
             raise DataError(
@@ -124,6 +180,20 @@ def parse_matrix(raw: pd.DataFrame, *, path: str, orientation: str, kind: str, l
                 f"). Every {what} needs a name."
             )
         dup = s[s.duplicated()]
+        spellings = raw.attrs.get("id_spellings", {}).get(side, {}).get(dup.iloc[0]) if len(dup) else None
+        if spellings:  # the same ID only once the reader trimmed the whitespace around it
+            shown = " and ".join(f"'{spelt}' ({where})" for spelt, where in spellings)
+            raise DataError(
+                f"{path}: {what} ID '{dup.iloc[0]}' appears more than once in the {axis} after trimming surrounding "
+                f"whitespace: {shown}. IDs are read without the spaces around them, so these are one ID spelt "
+                + (
+                    "differently; they may be two different features (a mistyped name). Correct the name of the "
+                    "wrong one, or delete the one that should not be there; never merge their values, that would "
+                    "mix two features."
+                    if what == "feature"
+                    else "differently. Correct the ID of the wrong one, or delete the stray copy."
+                )
+            )
         if len(dup):
             raise DataError(
                 f"{path}: {what} ID '{dup.iloc[0]}' appears more than once in the {axis} "
@@ -145,6 +215,13 @@ def parse_matrix(raw: pd.DataFrame, *, path: str, orientation: str, kind: str, l
         if bad.to_numpy().any():
             r, c = np.argwhere(bad.to_numpy())[0]
             n = int(bad.to_numpy().sum())
+            if _beyond_float(values.iat[r, c]):
+                raise DataError(
+                    f"{path}: number '{values.iat[r, c]}' beyond the range of a float (about 1.8e308) for sample "
+                    f"'{df.index[r]}', feature '{df.columns[c]}' ({n} non-numeric or out-of-range cell(s)). No "
+                    "measurement comes near this: the cell is corrupt or a sentinel for a missing value. Fix the "
+                    "cell, or write NA for a missing value."
+                )
             raise DataError(
                 f"{path}: non-numeric value '{values.iat[r, c]}' for sample '{df.index[r]}', feature "
                 f"'{df.columns[c]}' ({n} such cell(s)). Fix the cell, or write NA for a missing value."
@@ -154,27 +231,49 @@ def parse_matrix(raw: pd.DataFrame, *, path: str, orientation: str, kind: str, l
     X.index.name = "sample"
     X.columns.name = None
     arr = X.to_numpy()
-    if np.isinf(arr).any():
-        r, c = np.argwhere(np.isinf(arr))[0]
-        raise DataError(
-            f"{path}: infinite value for sample '{X.index[r]}', feature '{X.columns[c]}'. Replace it "
-            "(NA for a missing value)."
-        )
 
     def first_where(mask, msg, fix=""):
         if mask.any():
             r, c = np.argwhere(mask)[0]
             raise DataError(
                 f"{path}: {msg} for sample '{X.index[r]}', feature '{X.columns[c]}' "
-                f"(value {float(arr[r, c]):g}; {int(mask.sum())} such cell(s)).{' ' + fix if fix else ''}"
+                f"(value {_value_text(arr[r, c])}; {int(mask.sum())} such cell(s)).{' ' + fix if fix else ''}"
             )
 
     with np.errstate(invalid="ignore"):
+        # boolean masks only (a float temporary would add a matrix's worth of memory to the job's peak)
+        first_where(
+            np.isinf(arr),
+            "infinite value",
+            "No measurement is infinite (a division by zero or a log of 0 upstream?): fix the cell, or write NA "
+            "for a missing value.",
+        )
+        first_where(
+            (arr > _ABSURD) | (arr < -_ABSURD),
+            "absurd magnitude (|value| > 1e100)",
+            "No omics measurement comes near this (it overflows the arithmetic downstream): the cell is corrupt or "
+            "a sentinel for a missing value (such as 1e308 or 9.9e307). Fix it, or write NA for a missing value.",
+        )
+        if _subnormal_matters(kind, log_scale):
+            first_where(
+                (arr != 0) & (arr < _SMALLEST_NORMAL) & (arr > -_SMALLEST_NORMAL),
+                f"subnormal value (0 < |value| < {_SMALLEST_NORMAL:.4g}, below the smallest normal float)",
+                _subnormal_reason(kind, log_scale)
+                + " Such a value is an underflow or a corrupt cell, not a measurement: fix it, write 0 where the "
+                "value is zero, or NA for a missing value.",
+            )
         if kind == "rnaseq_counts":
             first_where(
                 arr < 0,
                 "negative count (counts must be >= 0; is this layer already log-transformed? "
                 "then declare kind 'log_expression')",
+            )
+            first_where(
+                _not_whole(arr),
+                f"count that is not a whole number in layer '{layer}' (kind rnaseq_counts)",
+                "Counts must be whole numbers; for TPM/FPKM/CPM or other normalised values declare the layer "
+                "`kind: log_expression` in the omics sheet (after log2(x+1)); for estimated counts (Salmon, "
+                "RSEM, kallisto) round them to whole numbers first (or import them with tximport).",
             )
             first_where(np.isnan(arr), "missing count (RNA-seq counts cannot be missing; write 0 or drop the gene)")
         elif kind in ("proteomics_intensity", "metabolomics_intensity"):
@@ -324,6 +423,16 @@ def align_layer(
             "Add them to the matrix, remove them from the sheet, or set 'inputs: allow_missing_samples: true' "
             "if some samples truly lack this layer."
         )
+    present = X.index[sheet.loc[X.index, "sample_type"] == "sample"]
+    if len(present) < 2:
+        lacking = len(cohort) - len(present)
+        raise DataError(
+            f"{path}: layer '{layer}' has {len(present)} sample{'' if len(present) == 1 else 's'}"
+            + (f" ({listing(present)})" if len(present) else "")
+            + f" of the {len(cohort)} cohort samples of {samples_path} ({lacking} lack it). A layer needs at least "
+            "2 samples: nothing about its features (spread, batches, a model) can be estimated from one. Add the "
+            "layer's other samples to the matrix, or remove the layer from the omics sheet."
+        )
     if has_qc:
         order = pd.to_numeric(sheet.loc[X.index, "injection_order"], errors="coerce")
         if order.isna().any():
@@ -333,7 +442,6 @@ def align_layer(
                 f"{int(order.isna().sum())} injection(s) without one). Fill in the run order."
             )
     if batch_column:
-        present = X.index[sheet.loc[X.index, "sample_type"] == "sample"]
         batches = sheet.loc[present, batch_column].str.strip()
         if (batches == "").any():
             s = batches.index[batches == ""][0]

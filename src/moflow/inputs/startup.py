@@ -12,7 +12,13 @@ import pandas as pd
 
 from moflow.errors import ConfigError
 from moflow.inputs.geneset_files import check_gene_set_file
-from moflow.inputs.sheets import check_omics_sheet, check_samples_sheet
+from moflow.inputs.sheets import (
+    check_batch_cells,
+    check_label_spellings,
+    check_omics_sheet,
+    check_samples_sheet,
+    sample_locations,
+)
 from moflow.wording import did_you_mean, listing
 
 
@@ -181,6 +187,78 @@ def regulator_edges(path: str) -> pd.DataFrame:
     return parse_edges(read_sheet(path), path=path)
 
 
+def check_sample_labels(
+    settings,
+    samples: pd.DataFrame,
+    omics: pd.DataFrame,
+    *,
+    places=None,
+    samples_path: str = "the sample sheet",
+    omics_path: str = "the omics sheet",
+) -> None:
+    """Check the categorical sample-sheet columns config and the omics sheet name.
+
+    The batch columns of the omics sheet, ``evaluation: group_column``, ``integration: mofa: groups``
+    (the site or cohort column) and the categorical ``covariates``: a label written in several ways
+    (``b1``, ``B1``, ``b1 ``) stops (:func:`~moflow.inputs.sheets.check_label_spellings`; the outcome
+    and the test column are checked with the sheet). Then every cohort sample that each layer must
+    hold needs a batch: all without one are named at once
+    (:func:`~moflow.inputs.sheets.check_batch_cells`). Columns not in the sheet are left to the checks
+    that name them.
+
+    Parameters
+    ----------
+    settings : moflow.settings.Settings
+        The validated config.
+    samples : pandas.DataFrame
+        The checked sample sheet, indexed by sample.
+    omics : pandas.DataFrame
+        The checked omics sheet.
+    places : mapping, optional
+        Sample ID -> its place in the sample sheet, ``line 7`` (:func:`~moflow.inputs.sheets.sample_locations`).
+    samples_path, omics_path : str
+        Name the sheets in messages.
+    """
+    from moflow.cohort import external_test_samples
+    from moflow.wording import NA_TOKENS
+
+    used = samples[samples["sample_type"].isin(["sample", "qc"])]
+    cohort = samples[samples["sample_type"] == "sample"]
+    batch_layers: dict = {}
+    for layer, bc in zip(omics["layer"], omics["batch_column"]):
+        if str(bc).strip():
+            batch_layers.setdefault(str(bc).strip(), []).append(str(layer))
+    named = {  # column -> (what names it, what a label is, the rows the workflow uses)
+        column: (f"batch_column of layer(s) {listing(layers, 10)} in {omics_path}", "batch", used)
+        for column, layers in batch_layers.items()
+    }
+    ev = settings.evaluation
+    if str(ev.group_column or "").strip():
+        named.setdefault(str(ev.group_column).strip(), ("config 'evaluation: group_column'", "subject", cohort))
+    groups = str(settings.integration.mofa.groups or "").strip()
+    if groups:
+        named.setdefault(groups, ("config 'integration: mofa: groups'", "group", cohort))
+    for col in settings.covariates:
+        if col in samples.columns and col not in named:
+            cells = cohort[col].astype(str).str.strip()
+            cells = cells[~cells.str.lower().isin(NA_TOKENS)]
+            if pd.to_numeric(cells, errors="coerce").isna().any():  # numeric covariates are numbers, not labels
+                named[col] = ("config 'covariates'", "category", cohort)
+    for column, (what, noun, rows) in named.items():
+        if column in samples.columns:
+            check_label_spellings(rows[column], path=samples_path, column=column, what=what, noun=noun, places=places)
+    if not settings.inputs.allow_missing_samples:
+        test = set(external_test_samples(samples, settings))
+        check_batch_cells(
+            samples,
+            omics,
+            path=samples_path,
+            omics_path=omics_path,
+            required=[s for s in cohort.index if s not in test],
+            places=places,
+        )
+
+
 def check_startup(
     settings,
     *,
@@ -227,8 +305,9 @@ def check_startup(
     exists = exists or (lambda p: Path(p).exists())
     samples_path, omics_path = settings.samples, settings.omics
     ev = settings.evaluation
+    raw_samples = read_sheet(samples_path)
     samples = check_samples_sheet(
-        read_sheet(samples_path),
+        raw_samples,
         path=samples_path,
         outcome=settings.outcome.column,
         min_class_size=ev.folds,
@@ -243,6 +322,14 @@ def check_startup(
     layers = list(omics["layer"])
     check_config_layers(settings, layers, source=source, omics_path=omics_path)
     check_config_columns(settings, samples, source=source, samples_path=samples_path)
+    check_sample_labels(
+        settings,
+        samples,
+        omics,
+        places=sample_locations(raw_samples, samples_path),
+        samples_path=samples_path,
+        omics_path=omics_path,
+    )
     mofa_groups(samples, settings, path=samples_path)  # a misnamed groups column stops here
     split_groups(samples, settings, path=samples_path, min_groups=ev.folds)  # subjects of group-aware CV
     y = outcome(samples, settings)

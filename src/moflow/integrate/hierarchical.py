@@ -65,6 +65,9 @@ class HierarchicalIntegration(StrategyBase):
         {layer: its fitted :class:`moflow.integrate.prior_knowledge.GeneLevel`}.
     scorers_ : dict
         {layer: its fitted set scorers and regulator activities}; only layers with at least one.
+    left_out_ : dict of str to str
+        {layer: why it is left out}: the layers that keep no gene set (within ``min_size`` and
+        ``max_size`` among the training samples' genes) and no regulator.
     centre_, scale_ : dict of str to pandas.Series
         {layer: the training mean and SD of each score}, which standardize the scores.
     structure_ : pandas.Series or None
@@ -115,7 +118,7 @@ class HierarchicalIntegration(StrategyBase):
         # shared (the single-layer fits of a CV split, SharedFits): nothing of this strategy to share
         self._validate_params()
         train = {n: X.reindex(y.index) for n, X in layers.items()}
-        self.genes_, self.scorers_ = {}, {}
+        self.genes_, self.scorers_, self.left_out_ = {}, {}, {}
         wanted = {lay for _, _, lays in self.collections for lay in lays if lay in layers}
         wanted |= {lay for _, _, lay, _ in self.regulators if lay in layers}
         for layer in sorted(wanted):
@@ -140,7 +143,19 @@ class HierarchicalIntegration(StrategyBase):
                     if r.weights_.shape[1]:
                         scorers.append(r)
             n_sets = sum(len(s.members_) for s in scorers if hasattr(s, "members_"))
-            if self.collections and any(layer in lays for _, _, lays in self.collections) and n_sets < FEW_SETS:
+            if not scorers:
+                why = []
+                if any(layer in lays for _, _, lays in self.collections):
+                    why.append(
+                        f"no gene set has between {self.min_size} and {self.max_size} members among the "
+                        f"{len(G.columns)} genes of the training samples (integration: hierarchical: min_size, "
+                        "max_size)"
+                    )
+                if any(lay == layer for _, _, lay, _ in self.regulators):
+                    why.append("no regulator has enough targets among them (regulators: min_targets)")
+                self.left_out_[layer] = " and ".join(why)
+                log.warning("hierarchical integration: layer %s left out: %s.", layer, self.left_out_[layer])
+            elif self.collections and any(layer in lays for _, _, lays in self.collections) and n_sets < FEW_SETS:
                 log.warning(
                     "hierarchical integration: layer %s has %d gene set(s) with at least %d members present "
                     "(integration: hierarchical: min_size); a model on so few programs can do little. Lower "
@@ -154,10 +169,10 @@ class HierarchicalIntegration(StrategyBase):
         if not self.scorers_:
             from moflow.errors import InputError
 
+            why = "; ".join(f"layer {lay}: {r}" for lay, r in self.left_out_.items()) or "no layer to score"
             raise InputError(
-                "hierarchical integration: no gene set has enough members in any layer (integration: "
-                "hierarchical: min_size) and no regulator enough targets; lower min_size or check the "
-                "gene sets' identifiers against the layers' genes."
+                f"hierarchical integration: every layer is left out ({why}); lower min_size or use a larger "
+                "collection (or leave hierarchical out of evaluation: strategies)."
             )
         self.layers_ = sorted(self.scorers_)
         # each score standardized on the training samples that have its layer

@@ -188,19 +188,64 @@ def build_prior(
     -------
     dict
         ``collections``, ``gene_maps`` and ``regulators``, the parameters of
-        :class:`moflow.integrate.hierarchical.HierarchicalIntegration`.
+        :class:`moflow.integrate.hierarchical.HierarchicalIntegration`, and ``left_out`` ({layer: why}):
+        the layers left out because no set of any collection has between ``min_size`` and ``max_size``
+        of their genes (and no regulator targets them). Each is logged; with every layer left out the
+        strategy has nothing to score and :func:`build_strategies` leaves it out.
+
+    Notes
+    -----
+    The share of a layer's genes a collection covers is not checked here: identifiers of another type
+    stop the input stage (:func:`moflow.inputs.check_gene_set_overlap`), and a small collection of
+    matching genes is scored (``enrichment: min_overlap`` is not applied to this strategy).
     """
+    import dataclasses
+    import logging
+
     from moflow.enrich import plan_enrichment
 
     h = settings.integration.hierarchical
     wanted = list(h.collections) or list(settings.enrichment.gene_sets)
     gmt_lines, annotations = files
     plan = plan_enrichment(
-        omics, settings.enrichment, gmt_lines=gmt_lines, annotations=annotations, layer_features=layer_features
+        omics,
+        dataclasses.replace(settings.enrichment, min_overlap=0.0),
+        gmt_lines=gmt_lines,
+        annotations=annotations,
+        layer_features=layer_features,
     )
-    collections = tuple((c.name, c.sets, c.layers) for c in plan.collections if c.gene_level and c.name in wanted)
     regulators = tuple((name, edges[name], r.layer, int(r.min_targets)) for name, r in h.regulators.items())
-    return {"collections": collections, "gene_maps": dict(plan.gene_maps), "regulators": regulators}
+    chosen = [c for c in plan.collections if c.gene_level and c.name in wanted]
+    targets = {lay for _, _, lay, _ in regulators}
+    left_out = {}
+    for layer in dict.fromkeys(lay for c in chosen for lay in c.layers):
+        genes = set(plan.gene_maps[layer].genes(layer_features.get(layer, [])))
+        n = sum(
+            int(h.min_size) <= len(genes.intersection(members)) <= int(h.max_size)
+            for c in chosen
+            if layer in c.layers
+            for members in c.sets.values()
+        )
+        if not n and layer not in targets:
+            names = ", ".join(c.name for c in chosen if layer in c.layers)
+            left_out[layer] = (
+                f"no gene set of {names} has between {int(h.min_size)} and {int(h.max_size)} members among the "
+                f"layer's {len(genes)} genes (integration: hierarchical: min_size, max_size)"
+            )
+            logging.getLogger("moflow").warning(
+                "hierarchical integration: layer %s left out: %s.", layer, left_out[layer]
+            )
+    collections = tuple(
+        (c.name, c.sets, tuple(lay for lay in c.layers if lay not in left_out))
+        for c in chosen
+        if any(lay not in left_out for lay in c.layers)
+    )
+    return {
+        "collections": collections,
+        "gene_maps": dict(plan.gene_maps),
+        "regulators": regulators,
+        "left_out": left_out,
+    }
 
 
 @reads("integration", "seed", uses=[build_mofa])
@@ -299,7 +344,7 @@ def build_strategies(
     """Name -> factory of an unfitted estimator, for every single layer and every strategy allowed.
 
     The strategies the cohort's layers and config allow (:func:`strategy_names`; hierarchical only
-    with ``prior``).
+    with ``prior``, and not where the prior leaves every layer out, which is logged with the reasons).
 
     Parameters
     ----------
@@ -320,6 +365,14 @@ def build_strategies(
         {name: factory} (:func:`strategy_factory`).
     """
     names = strategy_names(list(omics["layer"]), settings, omics if prior is not None else None)
+    if "hierarchical" in names and not (prior["collections"] or prior["regulators"]):
+        import logging
+
+        why = "; ".join(f"layer {lay}: {r}" for lay, r in prior.get("left_out", {}).items()) or "no layer to score"
+        logging.getLogger("moflow").warning(
+            "hierarchical integration left out of the scoreboard: every layer is left out (%s).", why
+        )
+        names.remove("hierarchical")
     return {name: strategy_factory(name, omics, settings, task, sheet=sheet, prior=prior) for name in names}
 
 

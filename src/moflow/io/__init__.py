@@ -7,6 +7,8 @@ Every other module takes and returns in-memory objects (DataFrames, arrays, esti
 * :mod:`.scverse_files`: AnnData ``.h5ad`` and MuData ``.h5mu`` files (obs, matrices, elements; MuData written);
 * :mod:`.files`: JSON, GMT gene sets, annotation tables and the files config ``enrichment`` names, text,
   bytes, pickles, log files, checksums, the git commit of a checkout;
+* :mod:`.atomic`: the temporary-file-and-rename write every writer goes through, and the one-line
+  :class:`~moflow.io.atomic.WriteError` of a full disk or a read-only folder;
 * :mod:`.raw_text`: file suffixes, gzip / UTF-8 decoding and the field counts of text tables.
 """
 
@@ -32,6 +34,7 @@ __getattr__, __dir__, __all__ = lazy.attach(
             "git_commit",
             "sha256",
         ],
+        "atomic": ["WriteError", "write_error", "atomic_write"],
         "raw_text": ["TABLE_SUFFIXES", "ANNDATA_SUFFIXES", "file_suffix", "decode_file", "check_field_counts"],
         "scverse_files": ["read_h5_element", "check_modality", "read_obs_sheet", "read_anndata_matrix", "write_mudata"],
         "tables": [

@@ -14,15 +14,17 @@ import pandas as pd
 
 from moflow.accounting import phase
 from moflow.errors import ConfigError, DataError
+from moflow.io.atomic import atomic_write, write_error
 from moflow.io.raw_text import ANNDATA_SUFFIXES, TABLE_SUFFIXES, check_field_counts, decode_file, file_suffix
 from moflow.io.scverse_files import check_modality, read_h5_element
 
 
 @phase("write")
 def write_json(obj, path: str | Path) -> None:
-    """Write ``obj`` as indented JSON, keys sorted, numpy numbers and arrays as plain ones (folder created)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write ``obj`` as indented JSON, keys sorted, numpy numbers and arrays as plain ones (folder created).
+
+    Written whole or not at all (:func:`atomic_write`).
+    """
 
     def _default(o):
         if isinstance(o, (np.integer,)):
@@ -33,7 +35,9 @@ def write_json(obj, path: str | Path) -> None:
             return o.tolist()
         raise TypeError(type(o))
 
-    path.write_text(json.dumps(obj, indent=2, sort_keys=True, default=_default) + "\n")
+    text = json.dumps(obj, indent=2, sort_keys=True, default=_default) + "\n"
+    with atomic_write(path) as tmp:
+        tmp.write_text(text)
 
 
 @phase("read")
@@ -59,7 +63,7 @@ def read_gmt_lines(path: str | Path) -> list[str]:
 
 @phase("write")
 def write_gmt(gene_sets: dict[str, list[str]], path: str | Path, *, descriptions: dict | None = None) -> None:
-    """Write gene sets as a GMT file, creating the folder.
+    """Write gene sets as a GMT file, creating the folder (whole or not at all: :func:`atomic_write`).
 
     Parameters
     ----------
@@ -70,11 +74,10 @@ def write_gmt(gene_sets: dict[str, list[str]], path: str | Path, *, descriptions
     descriptions : dict, optional
         Set name -> the description column; ``NA`` where a set has none.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     descriptions = descriptions or {}
     lines = ["\t".join([name, descriptions.get(name, "NA"), *genes]) for name, genes in gene_sets.items()]
-    path.write_text("\n".join(lines) + "\n")
+    with atomic_write(path) as tmp:
+        tmp.write_text("\n".join(lines) + "\n")
 
 
 @phase("read")
@@ -174,20 +177,17 @@ def read_enrichment_files(
 
 @phase("write")
 def write_text(text: str, path: str | Path) -> None:
-    """Write ``text`` to ``path``, creating the folder."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
+    """Write ``text`` to ``path``, creating the folder (whole or not at all: :func:`atomic_write`)."""
+    with atomic_write(path) as tmp:
+        tmp.write_text(text)
 
 
 @phase("write")
 def save_pickle(obj, path: str | Path) -> None:
-    """Pickle ``obj`` to ``path`` (highest protocol), creating the folder."""
+    """Pickle ``obj`` to ``path`` (highest protocol), creating the folder (whole or not at all: see atomic_write)."""
     import pickle
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "wb") as fh:
+    with atomic_write(path) as tmp, open(tmp, "wb") as fh:
         pickle.dump(obj, fh, protocol=pickle.HIGHEST_PROTOCOL)
 
 
@@ -201,12 +201,19 @@ def load_pickle(path: str | Path):
 
 
 def open_log(path: str | Path):
-    """A logging handler writing to ``path`` (created with its folder)."""
+    """A logging handler writing to ``path`` (created with its folder).
+
+    A log grows while the job runs, so it is written in place; a folder or file that cannot be written
+    is a one-line :class:`WriteError`.
+    """
     import logging
 
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return logging.FileHandler(path, mode="w")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return logging.FileHandler(path, mode="w")
+    except OSError as exc:
+        raise write_error(path, exc) from exc
 
 
 @phase("read")
@@ -217,10 +224,9 @@ def read_bytes(path: str | Path) -> bytes:
 
 @phase("write")
 def write_bytes(data: bytes, path: str | Path) -> None:
-    """Write ``data`` to ``path``, creating the folder."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
+    """Write ``data`` to ``path``, creating the folder (whole or not at all: :func:`atomic_write`)."""
+    with atomic_write(path) as tmp:
+        tmp.write_bytes(data)
 
 
 def git_commit(folder: str | Path) -> str:

@@ -118,7 +118,7 @@ def check_field_counts(
         counted = (
             (num, line.count(sep) + 1, line) for num, line in enumerate(text.split("\n"), start=1) if line.strip()
         )
-    header, header_line = None, 0
+    header, header_line, first_bad = None, 0, ""
     n_rows, n_bad, bad, all_one_more = 0, 0, [], True
     for num, k, fields in counted:
         if header is None:
@@ -129,12 +129,27 @@ def check_field_counts(
         all_one_more = all_one_more and k == len(header) + 1
         if k != len(header):
             n_bad += 1
+            if not bad:
+                first_bad = fields if isinstance(fields, str) else sep.join(fields)
             if len(bad) < 7:
                 bad.append((line_of(num), k))
             elif not all_one_more:
                 break
-    if header is None or not n_bad:
-        return header or [], header_line
+    if header is None:
+        return [], header_line
+    header_text = sep.join(header)
+    foreign = _foreign_delimiter(header_text, sep)
+    # a table written with another delimiter: its rows split alike by it, or a matrix of one column
+    if foreign and (first_bad.count(foreign) == header_text.count(foreign) if n_bad else row_ids and len(header) == 1):
+        where = f", line {bad[0][0]}" if n_bad else f", line {header_line}"
+        found = (
+            f"{bad[0][1]} field(s) where the header (line {header_line}) has {len(header)}"
+            if n_bad
+            else "the header has a single field"
+        )
+        raise DataError(f"{path}{where}: {found}: {_delimiter_advice(foreign, sep, header_text, first_bad, row_ids)}")
+    if not n_bad:
+        return header, header_line
     name = "tab" if sep == "\t" else f"'{sep}'"
     if row_ids and all_one_more and n_bad == n_rows:
         raise DataError(
@@ -156,3 +171,38 @@ def check_field_counts(
         f"{path}, line {n}: {k} field(s) where the header (line {header_line}) has {len(header)}, a row with "
         f"{'more' if more else 'fewer'} fields than the header{also}. {fix}"
     )
+
+
+_DELIMITER_NAMES = {",": "','", "\t": "tab", ";": "';'"}
+
+
+def _foreign_delimiter(header: str, sep: str) -> str:
+    """The delimiter the header line was written with, when it is not ``sep``; "" when none stands out.
+
+    One that splits the header into more fields than ``sep`` does (``;`` first: Excel's CSV where the
+    decimal mark is a comma).
+    """
+    n = header.count(sep)
+    for d in (";", "\t", ","):
+        if d != sep and header.count(d) > n:
+            return d
+    return ""
+
+
+def _delimiter_advice(found: str, sep: str, header: str, row: str, row_ids: bool) -> str:
+    """The message part naming the delimiter a file seems to use (``row``: a data row), and the fix."""
+    fields = header.count(found) + 1
+    said = (
+        f"the file seems to use {_DELIMITER_NAMES[found]} as delimiter (its header holds {fields} "
+        f"{_DELIMITER_NAMES[found]}-separated fields)"
+    )
+    if found == ";" and sep == "," and "," in row:
+        said += ", probably with ',' as the decimal mark (write decimal points: 3.27, not 3,27)"
+    if not row_ids:
+        return f"{said}; moflow reads the sheets tab-separated: save it as tab-separated text (.tsv)."
+    fix = {
+        ";": "save it with commas or as .tsv",
+        ",": "name it .csv, or save it tab-separated",
+        "\t": "name it .tsv, or save it with commas",
+    }[found]
+    return f"{said}; moflow reads ',' in .csv and tab in .tsv: {fix}."

@@ -13,6 +13,7 @@ import pandas as pd
 
 from moflow.accounting import phase
 from moflow.errors import DataError
+from moflow.io.atomic import atomic_write
 from moflow.io.raw_text import file_suffix
 
 
@@ -115,6 +116,10 @@ def read_anndata_matrix(
 
 @phase("write")
 def write_mudata(mdata, path: str | Path) -> None:
-    """Write a MuData object as ``.h5mu`` (mudata's own writer)."""
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    mdata.write_h5mu(str(path))
+    """Write a MuData object as ``.h5mu`` (mudata's own writer), whole or not at all.
+
+    Written under a temporary name and renamed into place (:func:`moflow.io.atomic.atomic_write`); a full
+    disk or a read-only folder is a one-line :class:`~moflow.io.atomic.WriteError`.
+    """
+    with atomic_write(path) as tmp:
+        mdata.write_h5mu(str(tmp))

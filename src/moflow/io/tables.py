@@ -16,6 +16,7 @@ import pandas as pd
 
 from moflow.accounting import phase
 from moflow.errors import ConfigError, DataError
+from moflow.io.atomic import atomic_write
 from moflow.io.files import write_bytes, write_gmt, write_json, write_text
 from moflow.io.raw_text import ANNDATA_SUFFIXES, TABLE_SUFFIXES, check_field_counts, decode_file, file_suffix
 from moflow.io.scverse_files import read_anndata_matrix, read_obs_sheet, write_mudata
@@ -94,12 +95,71 @@ def read_raw_table(path: str | Path, *, modality: str = "", anndata_layer: str =
             f"{path}: cannot be parsed as a {'tab' if sep == chr(9) else 'comma'}-separated table "
             f"({exc}). Every row needs one ID and one value per column."
         ) from None
-    header = df.iloc[0, 1:].astype(str).str.strip().tolist()
+    header = df.iloc[0, 1:].astype(str)
     df = df.iloc[1:].set_index(0)
-    df.columns = header
+    df.columns = header.str.strip().tolist()
+    spelt = df.index
     df.index = df.index.astype(str).str.strip()
     df.index.name = None
+    _note_trimmed_ids(df, spelt, header, data=data, sep=sep, header_line=header_line)
     return df
+
+
+def _trimmed_collisions(spelt) -> dict[str, list[tuple[str, int]]]:
+    """{trimmed ID: [(spelling, position)]} for IDs that only trimming the whitespace around them made equal."""
+    spelt = pd.Index(spelt).astype(str)
+    trimmed = spelt.str.strip()
+    if not trimmed.duplicated().any():
+        return {}
+    out = {}
+    for i in np.flatnonzero(trimmed.duplicated(keep=False)):
+        out.setdefault(trimmed[i], []).append((spelt[i], int(i)))
+    return {k: v for k, v in out.items() if len({s for s, _ in v}) > 1}
+
+
+def _record_lines(text: str, sep: str) -> list[int]:
+    """The file line each record of a table starts on, blank lines skipped (as the table readers skip them).
+
+    ``text`` is the table's text; ``sep`` its separator (quoted values may span lines).
+    """
+    import csv
+    from io import StringIO
+
+    if '"' not in text:
+        return [n for n, line in enumerate(text.split("\n"), start=1) if line.strip()]
+    reader, out, last = csv.reader(StringIO(text), delimiter=sep), [], 0
+    for fields in reader:
+        if fields and not (len(fields) == 1 and not fields[0].strip()):
+            out.append(last + 1)
+        last = reader.line_num
+    return out
+
+
+def _note_trimmed_ids(
+    df: pd.DataFrame, rows, columns, *, data: bytes | None = None, sep: str = ",", header_line: int = 1
+) -> None:
+    """Note in ``df.attrs["id_spellings"]`` the IDs that trimming the whitespace around them made equal.
+
+    ``rows`` and ``columns`` are the IDs as spelt in the file (a text file's ``data``: the rows' line
+    numbers name where; else their positions). Only ever set on a table
+    :func:`moflow.inputs.matrices.parse_matrix` rejects for its duplicate IDs (nothing else sees it).
+    """
+    by_row, by_column = _trimmed_collisions(rows), _trimmed_collisions(columns)
+    if not by_row and not by_column:
+        return
+    if data is not None:
+        lines = _record_lines(data.decode("utf-8-sig"), sep)
+        row_at = {
+            i: f"line {lines[i + 1]}" if i + 1 < len(lines) else f"row {i + 1}" for v in by_row.values() for _, i in v
+        }
+        column_at = {i: f"line {header_line}, field {i + 2}" for v in by_column.values() for _, i in v}
+    else:
+        row_at = {i: f"row {i + 1}" for v in by_row.values() for _, i in v}
+        column_at = {i: f"column {i + 2}" for v in by_column.values() for _, i in v}
+    df.attrs["id_spellings"] = {
+        "rows": {k: [(s, row_at[i]) for s, i in v] for k, v in by_row.items()},
+        "columns": {k: [(s, column_at[i]) for s, i in v] for k, v in by_column.items()},
+    }
 
 
 def _read_numeric(data: bytes, sep: str, header: list[str], header_line: int) -> pd.DataFrame | None:
@@ -134,9 +194,11 @@ def _read_numeric(data: bytes, sep: str, header: list[str], header_line: int) ->
         return None
     if df.shape[1] != len(names) - 1 or df.index.isna().any():
         return None
+    spelt = df.index
     df.index = df.index.astype(str).str.strip()
     df.index.name = None
     df.columns = names[1:]
+    _note_trimmed_ids(df, spelt, [], data=data, sep=sep, header_line=header_line)
     return df
 
 
@@ -158,8 +220,10 @@ def _read_parquet_raw(path: Path) -> pd.DataFrame:
         ) from None
     if df.index.name is None and df.columns.size and not pd.api.types.is_numeric_dtype(df.iloc[:, 0]):
         df = df.set_index(df.columns[0])
+    spelt_rows, spelt_columns = df.index, df.columns
     df.index = df.index.astype(str).str.strip()
     df.columns = df.columns.astype(str).str.strip()
+    _note_trimmed_ids(df, spelt_rows, spelt_columns)
     return df
 
 
@@ -225,13 +289,12 @@ def write_matrix(df: pd.DataFrame, path: str | Path) -> None:
     transposed, one column per sample, and marked so (``moflow.stored_transposed`` in the file's
     metadata; :func:`read_matrix` turns it back): Parquet pays per column, and 20,000 columns took
     3x the CPU to write and 4x to read (bench/results/workflow_scale.md). Other readers see features
-    in rows; ``pd.read_parquet(path).T`` restores samples in rows.
+    in rows; ``pd.read_parquet(path).T`` restores samples in rows. Written whole or not at all
+    (:func:`~moflow.io.atomic.atomic_write`).
     """
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     out = df.copy()
     out.index = out.index.astype(str)
     out.columns = out.columns.astype(str)
@@ -239,14 +302,16 @@ def write_matrix(df: pd.DataFrame, path: str | Path) -> None:
         out.index.name = "sample"
     tall = out.shape[1] > out.shape[0] and out.dtypes.nunique() == 1
     if not tall:
-        out.to_parquet(path)
+        with atomic_write(path) as tmp:
+            out.to_parquet(tmp)
         return
     name = out.index.name
     out = out.T
     out.index.name, out.columns.name = "feature", None
     table = pa.Table.from_pandas(out)
     table = table.replace_schema_metadata({**(table.schema.metadata or {}), _TALL: str(name).encode()})
-    pq.write_table(table, path)
+    with atomic_write(path) as tmp:
+        pq.write_table(table, tmp)
 
 
 def _parquet_frame(path: str | Path) -> pd.DataFrame:
@@ -285,9 +350,8 @@ def write_table(df: pd.DataFrame, path: str | Path, *, index: bool = False) -> N
     """
     if df.shape[1] == 0 and not index:
         raise ValueError(f"write_table: refusing to write {path}, a table without columns")
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    df.to_csv(path, sep="\t", index=index, float_format="%.6g", lineterminator="\n")
+    with atomic_write(path) as tmp:
+        df.to_csv(tmp, sep="\t", index=index, float_format="%.6g", lineterminator="\n")
 
 
 # Columns of IDs and labels: read back as the text they were written as (sample 0001 is not 1, an
@@ -353,7 +417,9 @@ def write_outputs(outputs: Mapping, paths) -> None:
     """Write a task's outputs to the rule's output files, by output name and file type.
 
     ``.parquet`` matrices, ``.tsv`` tables, ``.png``/``.hdf5`` bytes, ``.html`` text, ``.json`` objects,
-    ``.h5mu`` MuData. Every output of the rule must be given, and nothing else.
+    ``.h5mu`` MuData. Every output of the rule must be given, and nothing else. Each file is written whole
+    or not at all (:func:`~moflow.io.atomic.atomic_write`); a full disk or a read-only folder is a one-line
+    :class:`~moflow.io.atomic.WriteError` naming the file.
 
     Parameters
     ----------
@@ -386,8 +452,8 @@ def write_outputs(outputs: Mapping, paths) -> None:
         elif path.endswith(".h5mu"):
             write_mudata(value, path)
         elif hasattr(value, "save"):  # a fitted model that writes its own format (MOFA's HDF5)
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-            value.save(path)
+            with atomic_write(path) as tmp:
+                value.save(str(tmp))
         else:
             raise ValueError(f"write_outputs: cannot write {type(value).__name__} to {path}")
 
@@ -407,16 +473,17 @@ def write_demo_cohort(cohort, paths: dict) -> None:
         File of each part: ``rna``, ``protein``, ``metabolomics``, ``samples``, ``gene_sets``,
         ``factors``, ``loadings``, ``gene_set_truth``.
     """
-    for p in paths.values():
-        Path(p).parent.mkdir(parents=True, exist_ok=True)
     rna = cohort.layers["rna"].T
     rna.index.name = "gene"
-    rna.to_csv(paths["rna"], sep="\t", lineterminator="\n")
+    with atomic_write(paths["rna"]) as tmp:
+        rna.to_csv(tmp, sep="\t", lineterminator="\n")
     prot = cohort.layers["protein"].copy()
     prot.index.name = "sample"
-    prot.to_csv(paths["protein"], na_rep="NA", float_format="%.4f", lineterminator="\n")
+    with atomic_write(paths["protein"]) as tmp:
+        prot.to_csv(tmp, na_rep="NA", float_format="%.4f", lineterminator="\n")
     write_matrix(cohort.layers["metabolomics"], paths["metabolomics"])
-    cohort.sheet.to_csv(paths["samples"], sep="\t", index=False, lineterminator="\n")
+    with atomic_write(paths["samples"]) as tmp:
+        cohort.sheet.to_csv(tmp, sep="\t", index=False, lineterminator="\n")
     write_gmt(cohort.gene_sets, paths["gene_sets"])
     write_table(cohort.factors.reset_index(), paths["factors"])
     write_table(cohort.loadings, paths["loadings"])

@@ -162,6 +162,16 @@ class _BatchBase(Step):
             )
         batch = self._batch_of(X.index)
         self.batches_ = sorted(set(batch))
+        self.skipped_ = ""
+        if len(self.batches_) < 2:
+            # nothing to correct: the step leaves the layer as it is, and the steps table says so
+            self.confounding_ = {}
+            self.skipped_ = (
+                f"no batch correction: one batch ('{self.batches_[0]}' in column '{self.batch_column}') among the "
+                f"{len(batch)} training sample(s), so there is no batch effect to estimate ({self._name} configured, "
+                "not applied)"
+            )
+            return batch
         sizes = pd.Series(batch).value_counts()
         if (sizes < 2).any():
             b = sizes.index[sizes < 2][0]
@@ -246,6 +256,9 @@ class ComBat(_BatchBase):
         The training batches, sorted.
     confounding_ : dict
         Batch/outcome association of the training samples (:func:`check_batch_confounding`).
+    skipped_ : str
+        Why nothing was corrected ("no batch correction: one batch ..." when the training samples are all
+        in one batch: the step then changes nothing); empty when the batches were corrected.
     alpha_ : numpy.ndarray
         Grand mean of each feature (the reference batch's, with ``ref_batch``).
     sd_ : numpy.ndarray
@@ -315,6 +328,8 @@ class ComBat(_BatchBase):
         if self.ddof not in (0, 1):
             raise InputError(f"ComBat: ddof must be 0 (inmoose) or 1 (sva), not {self.ddof!r}.")
         batch = self._check_batches(X, y)
+        if self.skipped_:
+            return pd.DataFrame(X.to_numpy(float), index=X.index, columns=X.columns)
         n = len(batch)
         nb_ = len(self.batches_)
         B = (batch[:, None] == np.array(self.batches_)[None, :]).astype(float)
@@ -459,6 +474,8 @@ class ComBat(_BatchBase):
         batch = self._batch_of(X.index)
         self._unseen(X, batch)  # unseen batches: error, or left unchanged as the reference batch
         V = X.to_numpy(float)
+        if self.skipped_:  # one training batch: nothing was estimated, nothing is adjusted
+            return pd.DataFrame(V, index=X.index, columns=X.columns)
         out = self._adjust(V, batch, self.alpha_[None, :])
         return pd.DataFrame(out, index=X.index, columns=X.columns)
 
@@ -537,6 +554,9 @@ class LinearBatch(_BatchBase):
         The training batches, sorted.
     confounding_ : dict
         Batch/outcome association of the training samples (:func:`check_batch_confounding`).
+    skipped_ : str
+        Why nothing was corrected ("no batch correction: one batch ..." when the training samples are all
+        in one batch: the step then changes nothing); empty when the batches were corrected.
     effects_ : numpy.ndarray
         Batches x features term subtracted from the samples of each batch.
     """
@@ -575,6 +595,8 @@ class LinearBatch(_BatchBase):
         """Estimate each batch's term from the training samples."""
         self._validate_params()
         batch = self._check_batches(X, y)
+        if self.skipped_:
+            return self
         B = (batch[:, None] == np.array(self.batches_)[None, :]).astype(float) @ self._contrasts()
         C = self._covariate_design(X.index, y)
         C = C - C.mean(0) if C.shape[1] else C
@@ -594,6 +616,8 @@ class LinearBatch(_BatchBase):
         check_is_fitted(self)
         batch = self._batch_of(X.index)
         unseen = self._unseen(X, batch)
+        if self.skipped_:  # one training batch: nothing was estimated, nothing is subtracted
+            return pd.DataFrame(X.to_numpy(float), index=X.index, columns=X.columns)
         idx = np.array([self.batches_.index(b) if not u else 0 for b, u in zip(batch, unseen)], dtype=int)
         E = self.effects_[idx]
         E[unseen] = 0.0

@@ -45,6 +45,24 @@ def _order_r(step) -> str:
     return text
 
 
+def _batch_not_corrected(step, batch_column: str) -> str:
+    """Why the fitted batch step corrected nothing, for the steps table, the log and the report ('' if it did).
+
+    Every reason starts with "no batch correction: ", so the table's method column ("none") and summary
+    never claim a correction that did not happen.
+    """
+    if isinstance(step, (ComBat, LinearBatch)):
+        return step.skipped_
+    if isinstance(step, Identity):
+        if not batch_column and step.reason:  # batch correction configured, but the layer names no batch column
+            return (
+                "no batch correction: no batch column for this layer (omics sheet column batch_column is empty); "
+                "name the sample-sheet column that holds the batch to correct it"
+            )
+        return "no batch correction: batch method 'none' in config"
+    return ""
+
+
 def _step_summary(step) -> str:
     """What a fitted step decided, or why it changed nothing, for the steps table."""
     parts = []
@@ -211,6 +229,11 @@ class LayerPreprocessor(TransformerMixin, BaseEstimator):
                 method = type(step).__name__
                 if isinstance(step, WithinBatch):
                     method = f"{type(step.imputer).__name__} (within batch)"
+                summary = _step_summary(step)
+                if name == "batch":
+                    why = _batch_not_corrected(step, self.batch_column)
+                    if why:  # the table says what happened, not what was configured
+                        method, summary = "none", why
                 self.history_.append(
                     {
                         "step": name,
@@ -219,7 +242,7 @@ class LayerPreprocessor(TransformerMixin, BaseEstimator):
                         "features_in": n_before,
                         "features_out": cur.shape[1],
                         "missing_fraction_out": float(cur.isna().to_numpy().mean()),
-                        "summary": _step_summary(step),
+                        "summary": summary,
                     }
                 )
             else:

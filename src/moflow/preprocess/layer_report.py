@@ -7,6 +7,7 @@ every step, PCA coordinates, the step history, the imputation benchmark and the 
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 import pandas as pd
@@ -14,6 +15,8 @@ import pandas as pd
 from moflow.cohort import Cohort
 from moflow.preprocess.chain_factory import build_preprocessor
 from moflow.settings import Settings, reads
+
+log = logging.getLogger("moflow")
 
 
 def fit_transform_layer(pp, X: pd.DataFrame, y: pd.Series, test: set) -> pd.DataFrame:
@@ -88,7 +91,9 @@ def layer_report(X: pd.DataFrame, row: pd.Series, cohort: Cohort, settings: Sett
     correction switched off, so the two differ by that step alone), "after", and "after_<step>" for
     every step of the fitted chain; ``imputation`` holds the NRMSE of the imputation methods on
     observed values hidden the way the layer loses them, ``missingness`` the missing fraction per
-    sample of the raw layer, ``pca_steps`` the PC coordinates after every step.
+    sample of the raw layer, ``pca_steps`` the PC coordinates after every step. A batch step that
+    corrected nothing (one batch, no batch column, method ``none``) has method ``none`` in the steps table
+    and its reason ("no batch correction: ...") as summary, also written to the job's log.
 
     Parameters
     ----------
@@ -117,6 +122,10 @@ def layer_report(X: pd.DataFrame, row: pd.Series, cohort: Cohort, settings: Sett
     pp = build_preprocessor(row, settings, info)
     test = set(cohort.test)
     after = fit_transform_layer(pp, X, y, test)
+    for h in pp.history_:  # a batch step that corrected nothing says so in the job's log, as in the steps table
+        if h["step"] == "batch" and h["summary"].startswith("no batch correction"):
+            say = log.info if "batch method 'none'" in h["summary"] else log.warning
+            say("layer %s: %s", row["layer"], h["summary"])
     no_batch = dict(pp.settings)
     no_batch["batch"] = {"method": "none"}
     # a clone: pp keeps the fitted state (and step history) of the chain that produced `after`

@@ -5,6 +5,8 @@ One module per part of the page or kind of building block; nothing here touches 
 * :mod:`.outputs`: every output of the rule report (figures, page, provenance) from the run's tables;
 * :mod:`.page`: :func:`report_sections` assembles the page's sections; :func:`provenance`, the run's manifest;
 * :mod:`.verdict`: the first screen, the verdict read off the pipeline's tables;
+* :mod:`.decisions`: what the run decided about the data (``results/decisions.tsv``), right after the verdict
+  and at the end of the run;
 * :mod:`.preprocessing_section`: per layer, the steps, diagnostics, missingness and PCA;
 * :mod:`.hierarchical_section`: the hierarchical strategy's top-weighted programs and its sentence;
 * :mod:`.enrichment_section`: "Pathway enrichment" and its figures (top pathways, dot plots, heatmap);
@@ -27,6 +29,7 @@ __getattr__, __dir__, __all__ = lazy.attach(
             "learning_sentence",
             "design_html",
         ],
+        "decisions": ["DECISION_COLUMNS", "decisions", "decision_lines", "decisions_html"],
         "enrichment_section": ["plot_pathways", "plot_enrichment_dots", "plot_pathway_heatmap", "enrichment_html"],
         "figures": ["png_bytes", "plot_pca", "plot_pca_steps", "plot_missingness", "plot_variance", "plot_scoreboard"],
         "hierarchical_section": ["hierarchical_sentence", "hierarchical_html"],

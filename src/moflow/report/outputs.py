@@ -1,6 +1,7 @@
 """Every output of the rule report (:func:`report_outputs`), and the enrichment figures.
 
-The figures, the HTML page and the provenance manifest, made from the run's tables; the enrichment figures
+The figures, the HTML page, the provenance manifest and what the run decided about the data, made from the
+run's tables; the enrichment figures
 (:func:`enrichment_figures`).
 
 Light to import: the figure and page modules (matplotlib) are imported when the functions run.
@@ -67,7 +68,11 @@ def report_outputs(
     file_hashes: dict[str, str],
     commit: str = "unknown",
 ) -> dict:
-    """Every figure, the HTML page and the provenance manifest.
+    """Every figure, the HTML page, the provenance manifest and what the run decided about the data.
+
+    The decisions (:func:`moflow.report.decisions.decisions`) are read off the input summary, the sample
+    sheet, the steps and imputation tables, the scoreboard and the design tables; the page shows them right
+    after the verdict.
 
     Parameters
     ----------
@@ -93,9 +98,11 @@ def report_outputs(
     Returns
     -------
     dict
-        {output name: PNG bytes, list of PNG bytes (pca, one per layer), HTML text, provenance}.
+        {output name: PNG bytes, list of PNG bytes (pca, one per layer), HTML text, provenance, the
+        decisions table}.
     """
     from moflow.integrate import SURVIVAL_COVARIATE
+    from moflow.report.decisions import decisions
     from moflow.report.design_section import design_html
     from moflow.report.enrichment_section import plot_pathways
     from moflow.report.figures import plot_pca, plot_scoreboard, plot_variance, png_bytes
@@ -135,6 +142,20 @@ def report_outputs(
             table=table,
         )
     prov = provenance(thaw(config), sorted(file_hashes), file_hashes, commit=commit)
+    survival_outcome = settings.outcome.type == "survival"
+    decided = decisions(
+        layers=layers,
+        samples=tables.get("samples"),
+        inputs=tables["input_summary"],
+        steps=per_layer["steps"],
+        imputation=per_layer["imputation"],
+        board=board,
+        strategies=list(settings.evaluation.strategies),
+        design_joint=tables.get("design_joint"),
+        outcome_columns=[settings.outcome.time, settings.outcome.event] if survival_outcome else [outcome_column],
+        test_column=settings.evaluation.test_column,
+        test_value=settings.evaluation.test_value,
+    )
     sections = report_sections(
         inputs=tables["input_summary"],
         layers=layers,
@@ -165,10 +186,12 @@ def report_outputs(
         samples=tables.get("samples"),
         variance=tables["variance"],
         design=design,
+        decisions=decided,
     )
     return {
         "html": build_html(title="moflow multi-omics report", sections=sections),
         "provenance": prov,
+        "decisions": decided,
         "pca": [pca_png[layer] for layer in layers],
         "variance": variance_png,
         "scoreboard": board_png,

@@ -1,8 +1,8 @@
 """The report page: its sections and the run's manifest.
 
 :func:`report_sections` assembles its sections (title, HTML) from the pipeline's tables and figures (verdict,
-inputs, preprocessing, MOFA, late integration, evaluation, "How many samples?", pathway enrichment,
-provenance); :func:`provenance` is the run's manifest the last section shows. Nothing here touches files;
+what the run decided, inputs, preprocessing, MOFA, late integration, evaluation, "How many samples?", pathway
+enrichment, provenance); :func:`provenance` is the run's manifest the last section shows. Nothing here touches files;
 the report task hands the bytes and the page to :mod:`moflow.io`.
 """
 
@@ -12,6 +12,7 @@ import html
 
 import pandas as pd
 
+from moflow.report.decisions import decisions_html
 from moflow.report.enrichment_section import enrichment_html
 from moflow.report.hierarchical_section import hierarchical_html, hierarchical_sentence
 from moflow.report.html import details, fdr_text, img, table
@@ -149,6 +150,7 @@ def report_sections(
     samples: pd.DataFrame | None = None,
     variance: pd.DataFrame | None = None,
     design: dict | None = None,
+    decisions: pd.DataFrame | None = None,
 ) -> list[tuple[str, str]]:
     """Assemble the report's sections (title, HTML) from the pipeline's tables and figures.
 
@@ -166,6 +168,8 @@ def report_sections(
     ``hierarchical``: the hierarchical strategy's coefficients (layer, source, feature, value), shown
     beside the scoreboard with the top one of each layer in the summary. ``design``: {"html": the body
     of the "How many samples?" section, "sentence": its one-sentence verdict on sample size}.
+    ``decisions`` (:func:`moflow.report.decisions.decisions`): the section "What the run decided", right after
+    the verdict.
     """
     sections = []
     metric = board_metric(board)
@@ -199,6 +203,8 @@ def report_sections(
     if summary:
         lead += details("More numbers behind the verdict", '<div class="key">' + "".join(summary) + "</div>")
     sections.append(("Verdict", lead))
+    if decisions is not None:
+        sections.append(("What the run decided", decisions_html(decisions)))
     sections.append(("Inputs", table(inputs) + _left_out(samples)))
     sections.append(
         (

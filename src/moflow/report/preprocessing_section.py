@@ -22,7 +22,8 @@ def preprocessing_html(
 
     Per layer ``steps``, ``diagnostics``, the PCA (``pca`` coordinates as SVG, else ``pca_png``) and, where
     given, the missingness map (only for a layer with missing values, per ``inputs``' missing_fraction), the
-    imputation table and the PCA after every step.
+    imputation table and the PCA after every step. A batch step that corrected nothing (its summary "no batch
+    correction: ...", e.g. one batch) is also said in a note under the steps table.
 
     Parameters
     ----------
@@ -58,6 +59,12 @@ def preprocessing_html(
         pre.append(f"<h3>{html.escape(layer)}</h3>")
         step_cols = ["step", "method", "features_in", "features_out", "missing_fraction_out"]
         pre.append(table(steps[layer][[c for c in step_cols + ["summary"] if c in steps[layer].columns]]))
+        if {"step", "summary"} <= set(steps[layer].columns):
+            # a batch step that corrected nothing (one batch, no batch column, method none) is said in words
+            batch_rows = steps[layer].loc[steps[layer]["step"].astype(str) == "batch", "summary"]
+            for why in batch_rows.fillna("").astype(str):
+                if why.startswith("no batch correction"):
+                    pre.append(f'<p class="note">{html.escape(why[0].upper() + why[1:])}.</p>')
         frac = missing.get(layer)
         if frac is not None and frac == 0:
             pre.append(

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import warnings
 
+import numpy as np
 import pandas as pd
 
 from moflow.cohort import split_groups, survival_times
@@ -45,6 +47,7 @@ def cv_splits(raw_samples: pd.DataFrame, raw_omics: pd.DataFrame, settings: Sett
         task=cohort.task,
         test=cohort.test,
         groups=groups,
+        check=True,
     )
     if groups is not None:
         log.info(
@@ -57,7 +60,32 @@ def cv_splits(raw_samples: pd.DataFrame, raw_omics: pd.DataFrame, settings: Sett
         len(cohort.y) - len(cohort.test),
         len(cohort.test),
     )
+    new = _unscored(cohort)
+    if new:
+        log.info(
+            "%d external test sample(s) without an outcome (new patients): predicted by the final model (split "
+            "'final'), never scored: %s",
+            len(new),
+            ", ".join(new),
+        )
     return {"splits": splits}
+
+
+def _unscored(cohort) -> list[str]:
+    """The external test samples of a cohort without an outcome: new patients, predicted and never scored.
+
+    Parameters
+    ----------
+    cohort : Cohort
+        The cohort (:func:`moflow.cohort.make_cohort`; their outcome is missing in ``cohort.y``).
+
+    Returns
+    -------
+    list of str
+        Their IDs, in sheet order.
+    """
+    known = cohort.y.dropna().index
+    return [str(s) for s in cohort.test if s not in known]
 
 
 @reads(uses=[load_cohort, build_preprocessors, build_strategies, survival_times, build_prior])
@@ -113,10 +141,12 @@ def cv_fold(
     preprocessors = build_preprocessors(cohort.omics, settings, cohort.info)
     grid = survival_times(cohort, settings)[1] if cohort.task == "survival" else None
     preds = []
+    new = _unscored(cohort)
     for split in names:
         train, test = split_members(splits, split)
-        preds.append(
-            run_fold(
+        with warnings.catch_warnings():  # a new patient's missing event cast to int: blanked below
+            warnings.filterwarnings("ignore", message="invalid value encountered in cast", category=RuntimeWarning)
+            p = run_fold(
                 raw,
                 preprocessors,
                 strategies,
@@ -129,7 +159,11 @@ def cv_fold(
                 grid=grid,
                 log=log,
             )
-        )
+        if new:  # new patients (external test samples without an outcome): an empty outcome, never a made-up one
+            outcome_cols = ["time", "event"] if cohort.task == "survival" else ["y_true"]
+            p = p.astype({c: float for c in outcome_cols}) if cohort.task == "survival" else p
+            p.loc[p["sample"].astype(str).isin(new), outcome_cols] = np.nan
+        preds.append(p)
         log.info(
             "split %s: %d training, %d held-out samples, %d strategies", split, len(train), len(test), len(strategies)
         )

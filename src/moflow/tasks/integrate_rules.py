@@ -173,10 +173,19 @@ def integrate_hierarchical(
     -------
     dict
         {scores (every cohort sample; external test samples only projected), coefficients (per
-        layer, signed; largest first)}.
+        layer, signed; largest first)}. A layer left out (no gene set within ``min_size`` and
+        ``max_size``, no regulator) is a last coefficients row: the layer, source ``left out`` and the
+        reason as its feature, no value. With every layer left out the model is not fit: the scores
+        hold the samples only and the coefficients only those rows.
     """
     cohort, layers = _inputs(raw_samples, raw_omics, layers, settings)
     prior = build_prior(cohort.omics, settings, files, edges, {n: list(X.columns) for n, X in layers.items()})
+    if not (prior["collections"] or prior["regulators"]):
+        log.warning("hierarchical integration: every layer is left out; no model is fit.")
+        return {
+            "scores": pd.DataFrame({"sample": list(cohort.y.index)}),
+            "coefficients": _left_out_rows(prior["left_out"]),
+        }
     model = strategy_factory("hierarchical", cohort.omics, settings, cohort.task, sheet=cohort.sheet, prior=prior)()
     model.fit(_train(cohort, layers), cohort.y.loc[cohort.train])
     coefs = orient_coefficients(model.coefficients(), positive_class(cohort.y, settings))
@@ -192,7 +201,16 @@ def integrate_hierarchical(
         len(model.layers_),
         coefs.loc[order].head(15).to_string(index=False),
     )
-    return {
-        "scores": model.scores(layers).rename_axis("sample").reset_index(),
-        "coefficients": coefs.loc[order].reset_index(drop=True),
-    }
+    coefs = coefs.loc[order].reset_index(drop=True)
+    left_out = {**prior["left_out"], **model.left_out_}
+    if left_out:
+        coefs = pd.concat([coefs, _left_out_rows(left_out)], ignore_index=True)
+    return {"scores": model.scores(layers).rename_axis("sample").reset_index(), "coefficients": coefs}
+
+
+def _left_out_rows(left_out: dict[str, str]) -> pd.DataFrame:
+    """The coefficients rows of the layers the hierarchical strategy leaves out: layer, source, reason."""
+    return pd.DataFrame(
+        {"layer": list(left_out), "source": "left out", "feature": list(left_out.values())},
+        columns=["layer", "source", "feature"],
+    )

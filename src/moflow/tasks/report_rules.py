@@ -1,4 +1,4 @@
-"""Rule report: figures, the HTML report and the provenance manifest."""
+"""Rule report: figures, the HTML report, the provenance manifest and what the run decided."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ def build_report(
     file_hashes: dict[str, str],
     commit: str = "unknown",
 ) -> dict:
-    """Every figure, the HTML page and the provenance manifest (:func:`moflow.report.outputs.report_outputs`).
+    """Every figure, the HTML page, the provenance manifest and the decisions (:func:`moflow.report.report_outputs`).
 
     Parameters
     ----------
@@ -44,7 +44,8 @@ def build_report(
     Returns
     -------
     dict
-        {output name: PNG bytes, list of PNG bytes (pca, one per layer), HTML text, provenance}.
+        {output name: PNG bytes, list of PNG bytes (pca, one per layer), HTML text, provenance, what the
+        run decided (``decisions``: :func:`moflow.report.decisions.decisions`)}.
     """
     from moflow.report import report_outputs
 
