@@ -259,8 +259,13 @@ def test_survival_external_test_samples_need_time_and_event(surv_sheet):
     i = _cohort_row(bad, 0)
     bad.loc[i, "split"] = "test"
     check_surv(bad, test_column="split")
-    bad.loc[i, "time"] = "n/a"
+    bad.loc[i, "time"] = "n/a"  # a half-filled outcome is an error, not a new patient
     _raises(DataError, bad, sample=bad.loc[i, "sample"], fix="Fill in the time", test_column="split")
+    new = surv_sheet.copy()
+    new["split"] = ""
+    new.loc[i, ["split", "time", "event"]] = ["test", "", ""]  # neither time nor event: a new patient
+    out = check_surv(new, test_column="split")
+    assert new.loc[i, "sample"] in set(out.index)
 
 
 def test_survival_columns_ignored_for_other_outcome_types(raw_sheet):

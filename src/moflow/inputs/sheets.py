@@ -306,13 +306,13 @@ def check_samples_sheet(
     if test_column:
         _check_test_marks(sheet, path=path, test_column=test_column, test_value=test_value)
     cohort = sheet[sheet["sample_type"] == "sample"]
-    no_outcome = (
-        cohort[[time_column, event_column] if survival else [outcome]]
-        .apply(lambda c: c.astype(str).str.strip().str.lower().isin(NA_TOKENS))
-        .any(axis=1)
+    empty = cohort[[time_column, event_column] if survival else [outcome]].apply(
+        lambda c: c.astype(str).str.strip().str.lower().isin(NA_TOKENS)
     )
+    no_outcome = empty.any(axis=1)
     if test_column:  # external test samples without an outcome are new patients: predicted, never scored
-        new_patients = no_outcome & (cohort[test_column].astype(str).str.strip() == str(test_value))
+        # (survival: neither time nor event; a test sample with one of the two is a half-filled row, checked below)
+        new_patients = empty.all(axis=1) & (cohort[test_column].astype(str).str.strip() == str(test_value))
         no_outcome = no_outcome & ~new_patients
         cohort = cohort[~new_patients.to_numpy()]
     if missing == "exclude":
