@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pandas as pd
 import pytest
 from report_tables import sections
@@ -324,3 +325,25 @@ def test_report_shows_the_decisions_right_after_the_verdict():
     # nothing decided: the section says so
     empty = dict(sections("binary", decisions=table.iloc[:0]))["What the run decided"]
     assert "Nothing to report" in empty
+
+
+def test_a_layer_the_hierarchical_strategy_leaves_out_is_a_decision():
+    """The left-out rows of the hierarchical coefficients become one decision each, with the reason."""
+    coefficients = pd.DataFrame(
+        {
+            "layer": ["rna", "rna", "protein"],
+            "source": ["hallmark", "hallmark", "left out"],
+            "feature": [
+                "SET_A",
+                "SET_B",
+                "no gene set of demo has between 5 and 500 members among the layer's 4 genes",
+            ],
+            "coefficient": [0.5, -0.2, np.nan],
+        }
+    )
+    got = decisions(layers=["rna", "protein"], hierarchical=coefficients)
+    assert got[["stage", "layer", "decision"]].values.tolist() == [
+        ["integrate", "protein", "layer left out of the hierarchical strategy"]
+    ]
+    assert got["reason"].iloc[0].startswith("no gene set of demo")
+    assert decisions(layers=["rna", "protein"], hierarchical=coefficients.iloc[:2]).empty

@@ -320,3 +320,32 @@ def test_same_results_give_the_same_object():
     a, b = to_mudata(layers, sheet, omics, **kw), to_mudata(layers, sheet, omics, **kw)
     pd.testing.assert_frame_equal(a.obs, b.obs)
     assert a.uns["moflow"]["config"] == b.uns["moflow"]["config"]
+
+
+def test_new_patients_without_an_outcome_are_exported(tmp_path):
+    """External test samples without an outcome (an empty y_true, NaN once read back from the TSV) go
+    into the MuData file: their prediction is kept, their y_true is an empty string."""
+    layers, sheet, omics, factors, weights, variance, board = _results()
+    sheet.loc["T1", "outcome"] = ""
+    pred = _predictions()
+    pred["y_true"] = pred["y_true"].astype(object)
+    pred.loc[pred["sample"] == "T1", "y_true"] = np.nan
+    md = to_mudata(
+        layers,
+        sheet,
+        omics,
+        factors=factors,
+        weights=weights,
+        variance=variance,
+        predictions=pred,
+        scoreboard=board,
+        config={},
+        provenance={},
+    )
+    io.write_outputs({"m": md}, {"m": str(tmp_path / "moflow.h5mu")})
+    back = mudata.read_h5mu(tmp_path / "moflow.h5mu")
+    stored = back.uns["predictions"]
+    new = stored[stored["sample"] == "T1"]
+    assert len(new) == 2 and (new["y_true"] == "").all()
+    assert new["p_case"].tolist() == [0.7, 0.6]
+    assert back.obs.loc["T1", "oof_source"] == "external_test"

@@ -215,6 +215,19 @@ def to_mudata(
         "factors": np.asarray(factor_names, dtype=str),
         "variance_explained": variance.astype({"view": str, "factor": str}),
     }
-    md.uns["predictions"] = predictions.reset_index(drop=True)
+    md.uns["predictions"] = _h5_safe(predictions.reset_index(drop=True))
     md.uns["scoreboard"] = scoreboard.reset_index(drop=True)
     return md
+
+
+def _h5_safe(table: pd.DataFrame) -> pd.DataFrame:
+    """The table with text columns as strings only: an empty cell (a new patient's ``y_true``) as ''.
+
+    HDF5 stores a column of one type; a text column read from a TSV holds NaN where a cell was empty,
+    which h5py cannot write beside strings. Numeric columns keep their NaN.
+    """
+    out = table.copy()
+    for col in out.columns:
+        if out[col].dtype == object:
+            out[col] = out[col].where(out[col].notna(), "").astype(str)
+    return out

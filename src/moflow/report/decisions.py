@@ -268,6 +268,17 @@ def _strategy_rows(board: pd.DataFrame | None, layers: Sequence[str], strategies
     return rows
 
 
+def _hierarchical_rows(coefficients: pd.DataFrame | None) -> list[dict]:
+    """Layers the hierarchical strategy leaves out, and why (its coefficients' ``left out`` rows)."""
+    if coefficients is None or not {"layer", "source", "feature"} <= set(coefficients.columns):
+        return []
+    left = coefficients[coefficients["source"].astype(str) == "left out"]
+    return [
+        _row("integrate", _text(rec.layer), "layer left out of the hierarchical strategy", _text(rec.feature))
+        for rec in left.itertuples(index=False)
+    ]
+
+
 def _design_rows(joint: pd.DataFrame | None) -> list[dict]:
     """Layers the design stage leaves out of its joint designs, and why (once per layer)."""
     if joint is None or not {"layer", "message"} <= set(joint.columns):
@@ -292,6 +303,7 @@ def decisions(
     board: pd.DataFrame | None = None,
     strategies: Sequence[str] = (),
     design_joint: pd.DataFrame | None = None,
+    hierarchical: pd.DataFrame | None = None,
     outcome_columns: Sequence[str] = (),
     test_column: str = "",
     test_value: str = "",
@@ -304,8 +316,8 @@ def decisions(
     scored), samples a layer lacks; per layer, the run-order drift correction ``auto`` chose, the features
     the filter removed and by which criteria, the imputation chosen and its masked-value NRMSE (or values
     left missing), no batch correction and why (the steps table's method and note, whatever their
-    wording); strategies config asks for that are not on the scoreboard and why; layers the design stage
-    leaves out.
+    wording); strategies config asks for that are not on the scoreboard and why; layers the hierarchical
+    strategy leaves out and why; layers the design stage leaves out.
 
     Parameters
     ----------
@@ -326,6 +338,9 @@ def decisions(
         config ``evaluation: strategies``.
     design_joint : pandas.DataFrame, optional
         ``results/design/joint_design.tsv`` (where the design stage ran).
+    hierarchical : pandas.DataFrame, optional
+        ``results/integrate/hierarchical/coefficients.tsv``; its ``left out`` rows name the layers the
+        hierarchical strategy leaves out (no gene set within ``min_size`` and ``max_size``) and why.
     outcome_columns : sequence of str
         The sample sheet's outcome column (survival: its time and event columns).
     test_column, test_value : str
@@ -349,6 +364,7 @@ def decisions(
             continue
         rows += _layer_rows(layer, table_, (imputation or {}).get(layer), missing_in.get(layer, 0.0))
     rows += _strategy_rows(board, layers, strategies)
+    rows += _hierarchical_rows(hierarchical)
     rows += _design_rows(design_joint)
     return pd.DataFrame(rows, columns=DECISION_COLUMNS)
 

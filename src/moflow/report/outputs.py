@@ -152,6 +152,7 @@ def report_outputs(
         board=board,
         strategies=list(settings.evaluation.strategies),
         design_joint=tables.get("design_joint"),
+        hierarchical=tables.get("hierarchical"),
         outcome_columns=[settings.outcome.time, settings.outcome.event] if survival_outcome else [outcome_column],
         test_column=settings.evaluation.test_column,
         test_value=settings.evaluation.test_value,
