@@ -3,6 +3,8 @@
 * :mod:`.startup`: the checks made while the workflow is parsed (config file, sheets, every name config gives);
 * :mod:`.sheets`: the sample sheet (schema, outcome, training samples) and the omics sheet (layers, references
   to sample-sheet columns, AnnData / MuData sources);
+* :mod:`.sheet_labels`: checks across a sheet's rows: a label spelt several ways, an external-test value
+  that matches no sample, samples without a batch, one file named as two layers;
 * :mod:`.matrices`: each layer's matrix: orientation, parsing to numbers, alignment with the sample sheet,
   gene symbols Excel turned into dates, a layer left without features;
 * :mod:`.geneset_files`: gene-set (GMT) files on their own and against the layers' features;
@@ -37,9 +39,15 @@ __getattr__, __dir__, __all__ = lazy.attach(
             "check_samples_sheet",
             "check_omics_sheet",
             "anndata_sources",
+        ],
+        "sheet_labels": [
+            "sheet_lines",
             "sample_locations",
+            "LISTED",
             "check_label_spellings",
+            "check_test_marks",
             "check_batch_cells",
+            "check_sources_once",
         ],
         "startup": [
             "check_config_file",

@@ -12,13 +12,8 @@ import pandas as pd
 
 from moflow.errors import ConfigError
 from moflow.inputs.geneset_files import check_gene_set_file
-from moflow.inputs.sheets import (
-    check_batch_cells,
-    check_label_spellings,
-    check_omics_sheet,
-    check_samples_sheet,
-    sample_locations,
-)
+from moflow.inputs.sheet_labels import check_batch_cells, check_label_spellings, sample_locations
+from moflow.inputs.sheets import check_omics_sheet, check_samples_sheet
 from moflow.wording import did_you_mean, listing
 
 
@@ -200,10 +195,10 @@ def check_sample_labels(
 
     The batch columns of the omics sheet, ``evaluation: group_column``, ``integration: mofa: groups``
     (the site or cohort column) and the categorical ``covariates``: a label written in several ways
-    (``b1``, ``B1``, ``b1 ``) stops (:func:`~moflow.inputs.sheets.check_label_spellings`; the outcome
+    (``b1``, ``B1``, ``b1 ``) stops (:func:`~moflow.inputs.sheet_labels.check_label_spellings`; the outcome
     and the test column are checked with the sheet). Then every cohort sample that each layer must
     hold needs a batch: all without one are named at once
-    (:func:`~moflow.inputs.sheets.check_batch_cells`). Columns not in the sheet are left to the checks
+    (:func:`~moflow.inputs.sheet_labels.check_batch_cells`). Columns not in the sheet are left to the checks
     that name them.
 
     Parameters
@@ -215,7 +210,7 @@ def check_sample_labels(
     omics : pandas.DataFrame
         The checked omics sheet.
     places : mapping, optional
-        Sample ID -> its place in the sample sheet, ``line 7`` (:func:`~moflow.inputs.sheets.sample_locations`).
+        Sample ID -> its place in the sample sheet, ``line 7`` (:func:`~moflow.inputs.sheet_labels.sample_locations`).
     samples_path, omics_path : str
         Name the sheets in messages.
     """
