@@ -15,13 +15,10 @@ configfile: "config/config.yaml"
 include: "rules/common.smk"
 include: "rules/demo.smk"
 include: "rules/inputs.smk"
-include: "rules/preprocess.smk"
 include: "rules/integrate.smk"
 include: "rules/evaluate.smk"
 include: "rules/enrich.smk"
-include: "rules/design.smk"
 include: "rules/report.smk"
-include: "rules/export.smk"
 
 
 rule all:

@@ -20,7 +20,7 @@ from moflow.enrich import enrichment_layers
 from moflow.errors import InputError
 from moflow.evaluate import split_labels
 from moflow.integrate import strategy_names
-from moflow.settings import Settings, sections_of
+from moflow.settings import SECTIONS, Settings, sections_of
 
 # Start-up checks: bad config, sheets or gene-set files stop the run here, before any job, with one
 # readable message naming the file, the line or key, and the fix (moflow.inputs.startup).
@@ -39,10 +39,12 @@ validate(config, schema="../schemas/config.schema.yaml")
 SETTINGS = Settings.from_config(config)
 
 
-def settings_for(task):
-    """The config sections a rule's package function reads (``task.reads``), and only those: a
-    change elsewhere in config does not rerun the rule."""
-    return sections_of(config, task.reads)
+def settings_for(*tasks):
+    """The config sections a rule's package functions read (``task.reads`` of each), and only those:
+    a change elsewhere in config does not rerun the rule."""
+    return sections_of(
+        config, [s for s in SECTIONS if any(s in t.reads for t in tasks)]
+    )
 
 
 SAMPLES_PATH = SETTINGS.samples
@@ -76,11 +78,10 @@ REGULATORS = {
     for name, reg in SETTINGS.integration.hierarchical.regulators.items()
 }
 SPLIT_JOBS = split_jobs(SPLITS, SETTINGS.evaluation.splits_per_job)
-# the design stage's learning curves: the first repeat's splits, one job each (they wait for the
-# scoreboard and the report waits for them: on 2 cores one job of 5 splits added its whole time to the
-# run, bench/results/design.md)
+# the design stage's learning curves: the first repeat's splits, drawn in the report job (they need
+# the scoreboard, the report needs them), over its threads
 DESIGN = SETTINGS.design.enabled
-DESIGN_JOBS = split_jobs([s for s in SPLITS if s.startswith("r1f")], 1)
+DESIGN_SPLITS = [s for s in SPLITS if s.startswith("r1f")]
 COLLECTIONS = list(SETTINGS.enrichment.gene_sets)
 
 # Enrichment: layers with genes (gene_ids = symbol, or an annotation in config) and layers with
@@ -116,7 +117,6 @@ SOURCE_FILES = list(
 wildcard_constraints:
     layer="|".join(LAYERS),
     part="|".join(SPLIT_JOBS),
-    design_part="|".join(DESIGN_JOBS),
 
 
 def layer_matrix_paths(wildcards):
@@ -154,21 +154,27 @@ def threads_for(max_threads=1, mb_per_thread=200):
     return threads
 
 
-def mem_mb_for(base=1024, per_input_mb=0.0, per_mcell=0.0, cells_of=None, step=256):
+def mem_mb_for(
+    base=1024, per_input_mb=0.0, per_mcell=0.0, cells_of=None, cells="sum", step=256
+):
     """Memory in MB: `base`, plus `per_input_mb` per MB of input, plus `per_mcell` per million cells
     of the Parquet matrices among the inputs (or among the input named `cells_of`; from their
     footers: counts compress ten times better than methylation values, so cells predict memory where
-    file sizes cannot), rounded up to `step` MB, times the attempt. The numbers of every rule come
-    from bench/bench_workflow_scale.py and bench/bench_workflow_slurm.py (peak RSS per rule at 250,
-    500 and 1,000 samples; requests within [1, 2] x what the jobs used).
+    file sizes cannot), summed over the files or, with `cells="largest"`, of the largest one (a job
+    that handles one layer at a time), rounded up to `step` MB, times the attempt. The numbers of
+    every rule come from bench/bench_workflow_scale.py and bench/bench_workflow_slurm.py (peak RSS
+    per rule at 250, 500 and 1,000 samples; requests within [1, 2] x what the jobs used).
     """
 
     def mem_mb(wildcards, input, attempt):
         size = input.size_mb
-        cells = (
-            parquet_mcells(input[cells_of] if cells_of else input) if per_mcell else 0.0
+        counts = (
+            parquet_mcells(input[cells_of] if cells_of else input)
+            if per_mcell
+            else [0.0]
         )
-        need = base + per_input_mb * size + per_mcell * cells
+        mcells = max(counts, default=0.0) if cells == "largest" else sum(counts)
+        need = base + per_input_mb * size + per_mcell * mcells
         # rounded first, so that a retry always asks for twice as much
         return int(-(-need // step) * step) * attempt
 
@@ -176,19 +182,19 @@ def mem_mb_for(base=1024, per_input_mb=0.0, per_mcell=0.0, cells_of=None, step=2
 
 
 def parquet_mcells(input):
-    """Million cells (rows x columns) of the Parquet files among the inputs; a file that is not
+    """Million cells (rows x columns) of each Parquet file among the inputs; a file that is not
     Parquet (or not readable as such) counts none."""
     import pyarrow.parquet as pq
 
-    cells = 0
+    cells = []
     for path in input:
         if str(path).endswith(".parquet"):
             try:
                 meta = pq.read_metadata(path)
             except Exception:
                 continue
-            cells += meta.num_rows * meta.num_columns
-    return cells / 1e6
+            cells.append(meta.num_rows * meta.num_columns / 1e6)
+    return cells
 
 
 def runtime_for(base=1, per_input_mb=0.0, times=None):
@@ -208,18 +214,13 @@ def n_splits(wildcards):
     return len(SPLIT_JOBS[wildcards.part])
 
 
-def n_design_splits(wildcards):
-    """The number of CV splits a design_fold job draws learning-curve points on."""
-    return len(DESIGN_JOBS[wildcards.design_part])
-
-
 def all_targets():
     targets = [
         "results/report.html",
         "results/decisions.tsv",  # what the run decided: printed at its end (say_decisions)
         "results/evaluate/scoreboard.tsv",
         "results/integrate/mofa/factors.tsv",
-        "results/moflow.h5mu",  # rules/export.smk: the results as one MuData file
+        "results/moflow.h5mu",  # the results as one MuData file (rule report)
     ]
     if HIERARCHICAL:
         targets.append("results/integrate/hierarchical/coefficients.tsv")
@@ -227,7 +228,7 @@ def all_targets():
 
 
 def design_targets():
-    """The design stage's tables (the target `snakemake design` asks for)."""
+    """The design stage's tables (written by the report job)."""
     return [
         "results/design/power.tsv",
         "results/design/joint_design.tsv",
@@ -243,57 +244,240 @@ def prior_files():
     return {"files": enrichment_files(), "edges": list(REGULATORS.values())}
 
 
+# The strategies fit on the whole cohort in the fit_cohort job: late integration needs two layers,
+# the hierarchical one runs where config turns it on.
+COHORT_STRATEGIES = (
+    ["early", "mofa"]
+    + (["late"] if MULTI_LAYER else [])
+    + (["hierarchical"] if HIERARCHICAL else [])
+)
+
+
+def _shown(path, caption, category, flag):
+    return report(path, caption=caption, category=category) if flag else path
+
+
+def cohort_outputs(flag=True):
+    """The fit_cohort job's files by name, ``<step>__<output>`` (moflow.runtime.outputs_of splits
+    them by step): every layer's preprocessing (a list in layer order per output), then every
+    strategy's tables. `flag`: the figures marked for Snakemake's report (False: as inputs).
+    """
+    pre = "results/preprocess/{layer}"
+    out = {
+        f"preprocess__{name}": expand(f"{pre}{suffix}", layer=LAYERS)
+        for name, suffix in [
+            ("matrix", ".parquet"),
+            ("diagnostics", "_diagnostics.tsv"),
+            ("pca", "_pca.tsv"),
+            ("steps", "_steps.tsv"),
+            ("imputation", "_imputation.tsv"),
+            ("missingness", "_missingness.tsv"),
+            ("pca_steps", "_pca_steps.tsv"),
+        ]
+    }
+    out["preprocess__missingness_png"] = _shown(
+        expand(f"{pre}_missingness.png", layer=LAYERS),
+        "../report/missingness.rst",
+        "Preprocessing",
+        flag,
+    )
+    out["preprocess__pca_steps_png"] = _shown(
+        expand(f"{pre}_pca_steps.png", layer=LAYERS),
+        "../report/pca_steps.rst",
+        "Preprocessing",
+        flag,
+    )
+    files = {
+        "early": {"embedding": "embedding.tsv", "coefficients": "coefficients.tsv"},
+        "mofa": {
+            "model": "model.hdf5",
+            "factors": "factors.tsv",
+            "weights": "weights.tsv",
+            "variance": "variance_explained.tsv",
+            "associations": "associations.tsv",
+            "stability": "stability.tsv",
+        },
+        "late": {
+            "layer_weights": "layer_weights.tsv",
+            "coefficients": "coefficients.tsv",
+        },
+        "hierarchical": {"scores": "scores.tsv", "coefficients": "coefficients.tsv"},
+    }
+    for step in COHORT_STRATEGIES:
+        for name, file in files[step].items():
+            out[f"{step}__{name}"] = f"results/integrate/{step}/{file}"
+    return out
+
+
+def report_outputs():
+    """The report job's files by name, ``<step>__<output>``: the scoreboard set, the design stage,
+    enrichment, the MuData export and the page (moflow.runtime.outputs_of splits them by step).
+    """
+    ev = "results/evaluate"
+    out = {
+        "evaluate__splits": f"{ev}/splits.tsv",
+        "evaluate__scoreboard": report(
+            f"{ev}/scoreboard.tsv",
+            caption="../report/scoreboard.rst",
+            category="Evaluation",
+        ),
+        "evaluate__fold_scores": f"{ev}/fold_scores.tsv",
+        "evaluate__predictions": f"{ev}/predictions.tsv",
+        "evaluate__comparison": f"{ev}/comparison.tsv",
+        "evaluate__permutation": f"{ev}/permutation_test.tsv",
+    }
+    if DESIGN:
+        out.update(
+            {
+                "design__power": "results/design/power.tsv",
+                "design__joint": "results/design/joint_design.tsv",
+                "design__figure": report(
+                    "results/design/power.png",
+                    caption="../report/design_power.rst",
+                    category="Design",
+                ),
+                "learning__points": "results/design/learning_points.tsv",
+                "learning__curve": "results/design/learning_curve.tsv",
+                "learning__sample_size": "results/design/sample_size.tsv",
+                "learning__figure": report(
+                    "results/design/learning_curve.png",
+                    caption="../report/design_learning.rst",
+                    category="Design",
+                ),
+            }
+        )
+    if ENRICH_LAYERS:
+        out["enrich_mofa__table"] = "results/enrich/mofa_prerank.tsv"
+        out["enrich_models__table"] = "results/enrich/models_prerank.tsv"
+        out["enrich_combine__table"] = "results/enrich/pathways.tsv"
+        if SETTINGS.enrichment.competitive.enabled:
+            out["enrich_competitive__table"] = "results/enrich/mofa_competitive.tsv"
+        if SETTINGS.enrichment.ora.enabled:
+            out["enrich_ora__table"] = "results/enrich/ora.tsv"
+    out["export__mudata"] = "results/moflow.h5mu"
+    figures = "results/report"
+    out.update(
+        {
+            "page__html": "results/report.html",
+            "page__provenance": "results/provenance.json",
+            # what the run decided about the data: the report's section after the verdict, printed
+            # at the end of the run (onsuccess: say_decisions)
+            "page__decisions": "results/decisions.tsv",
+            "page__pca": report(
+                expand(f"{figures}/pca_{{layer}}.png", layer=LAYERS),
+                caption="../report/pca.rst",
+                category="Preprocessing",
+            ),
+            "page__variance": report(
+                f"{figures}/variance_explained.png",
+                caption="../report/variance_explained.rst",
+                category="MOFA",
+            ),
+            "page__scoreboard": report(
+                f"{figures}/scoreboard.png",
+                caption="../report/scoreboard.rst",
+                category="Evaluation",
+            ),
+            "page__pathways": report(
+                f"{figures}/top_pathways.png",
+                caption="../report/pathways.rst",
+                category="Enrichment",
+            ),
+            "page__enrichment_heatmap": report(
+                f"{figures}/enrichment_heatmap.png",
+                caption="../report/enrichment_heatmap.rst",
+                category="Enrichment",
+            ),
+            "page__enrichment_dots_mofa": report(
+                f"{figures}/enrichment_dots_mofa.png",
+                caption="../report/enrichment_dots_mofa.rst",
+                category="Enrichment",
+            ),
+            "page__enrichment_dots_models": report(
+                f"{figures}/enrichment_dots_models.png",
+                caption="../report/enrichment_dots_models.rst",
+                category="Enrichment",
+            ),
+        }
+    )
+    return out
+
+
 def report_inputs(wildcards):
+    """What the report job reads: the sheets, the validated and the preprocessed matrices, every
+    table of fit_cohort (its MOFA model file aside), every CV job's predictions, the files of the
+    hierarchical prior and of enrichment."""
     inputs = {
         "samples": "results/inputs/samples.tsv",
         "input_summary": "results/inputs/summary.tsv",
         "omics": OMICS_PATH,
-        "diagnostics": expand(
-            "results/preprocess/{layer}_diagnostics.tsv", layer=LAYERS
-        ),
-        "pca": expand("results/preprocess/{layer}_pca.tsv", layer=LAYERS),
-        "steps": expand("results/preprocess/{layer}_steps.tsv", layer=LAYERS),
-        "imputation": expand("results/preprocess/{layer}_imputation.tsv", layer=LAYERS),
-        "missingness_png": expand(
-            "results/preprocess/{layer}_missingness.png", layer=LAYERS
-        ),
-        "pca_steps_png": expand(
-            "results/preprocess/{layer}_pca_steps.png", layer=LAYERS
-        ),
-        "factors": "results/integrate/mofa/factors.tsv",
-        "variance": "results/integrate/mofa/variance_explained.tsv",
-        "associations": "results/integrate/mofa/associations.tsv",
-        "early_coefficients": "results/integrate/early/coefficients.tsv",
-        "scoreboard": "results/evaluate/scoreboard.tsv",
-        "comparison": "results/evaluate/comparison.tsv",
-        "permutation": "results/evaluate/permutation_test.tsv",
-        "stability": "results/integrate/mofa/stability.tsv",
-        "fold_scores": "results/evaluate/fold_scores.tsv",
+        "raw": expand("results/inputs/{layer}.parquet", layer=LAYERS),
+        "folds": expand("results/evaluate/folds/{part}.tsv", part=SPLIT_JOBS),
+        "edges": list(REGULATORS.values()) if HIERARCHICAL else [],
+        "files": enrichment_files() if (HIERARCHICAL or ENRICH_LAYERS) else [],
+    }
+    cohort = cohort_outputs(flag=False)
+    cohort.pop("mofa__model")
+    return inputs | cohort
+
+
+def page_tables():
+    """{table of the page (moflow.tasks.build_report): the report job's input or output name that
+    holds it}; per-layer tables are lists in layer order."""
+    tables = {
+        "samples": "samples",
+        "input_summary": "input_summary",
+        "factors": "mofa__factors",
+        "variance": "mofa__variance",
+        "associations": "mofa__associations",
+        "early_coefficients": "early__coefficients",
+        "scoreboard": "evaluate__scoreboard",
+        "comparison": "evaluate__comparison",
+        "permutation": "evaluate__permutation",
+        "stability": "mofa__stability",
+        "fold_scores": "evaluate__fold_scores",
+        # per layer
+        "diagnostics": "preprocess__diagnostics",
+        "pca": "preprocess__pca",
+        "steps": "preprocess__steps",
+        "imputation": "preprocess__imputation",
+        "missingness_png": "preprocess__missingness_png",
+        "pca_steps_png": "preprocess__pca_steps_png",
     }
     # survival: Kaplan-Meier curves of the out-of-fold risk groups
     if SETTINGS.outcome.type == "survival":
-        inputs["predictions"] = "results/evaluate/predictions.tsv"
+        tables["predictions"] = "evaluate__predictions"
     if MULTI_LAYER:
-        inputs["late_weights"] = "results/integrate/late/layer_weights.tsv"
+        tables["late_weights"] = "late__layer_weights"
     if HIERARCHICAL:
-        inputs["hierarchical"] = "results/integrate/hierarchical/coefficients.tsv"
+        tables["hierarchical"] = "hierarchical__coefficients"
     if DESIGN:
-        inputs["design_power"] = "results/design/power.tsv"
-        inputs["design_joint"] = "results/design/joint_design.tsv"
-        inputs["design_points"] = "results/design/learning_points.tsv"
-        inputs["design_curve"] = "results/design/learning_curve.tsv"
-        inputs["design_size"] = "results/design/sample_size.tsv"
-        inputs["design_power_png"] = "results/design/power.png"
-        inputs["design_learning_png"] = "results/design/learning_curve.png"
+        tables["design_power"] = "design__power"
+        tables["design_joint"] = "design__joint"
+        tables["design_points"] = "learning__points"
+        tables["design_curve"] = "learning__curve"
+        tables["design_size"] = "learning__sample_size"
+        tables["design_power_png"] = "design__figure"
+        tables["design_learning_png"] = "learning__figure"
     if ENRICH_LAYERS:
-        inputs["enrichment"] = "results/enrich/mofa_prerank.tsv"
-        inputs["enrichment_models"] = "results/enrich/models_prerank.tsv"
-        inputs["enrichment_pathways"] = "results/enrich/pathways.tsv"
+        tables["enrichment"] = "enrich_mofa__table"
+        tables["enrichment_models"] = "enrich_models__table"
+        tables["enrichment_pathways"] = "enrich_combine__table"
         if SETTINGS.enrichment.competitive.enabled:
-            inputs["enrichment_competitive"] = "results/enrich/mofa_competitive.tsv"
+            tables["enrichment_competitive"] = "enrich_competitive__table"
         if SETTINGS.enrichment.ora.enabled:
-            inputs["enrichment_ora"] = "results/enrich/ora.tsv"
-    return inputs
+            tables["enrichment_ora"] = "enrich_ora__table"
+    return tables
+
+
+# the report job's threads: the design stage's learning-curve splits run side by side in forked
+# workers (moflow.runtime.fork_map), at most four
+REPORT_THREADS = min(4, len(DESIGN_SPLITS)) if DESIGN else 1
+
+
+def n_design_splits(wildcards):
+    """The learning-curve splits each of the report job's threads runs (none without the design stage)."""
+    return max(1, -(-len(DESIGN_SPLITS) // REPORT_THREADS) if DESIGN else 0)
 
 
 def enrichment_files():

@@ -1,110 +1,41 @@
-# Integration on the full cohort: early (weighted concatenation), intermediate (MOFA), late (stacking).
+# The whole cohort, in one job (`fit_cohort`): every layer's preprocessing chain fit on every sample
+# (results/preprocess/), then every integration strategy fit on the preprocessed layers
+# (results/integrate/): early (weighted concatenation), intermediate (MOFA), late (stacking) and
+# hierarchical where they run. One job, not one per layer and strategy: at demo size each of those
+# spent more CPU starting up than working (bench/results/demo_feedback.md); on a cluster it runs beside
+# the CV jobs, which hold the large work.
 
 
-rule integrate_early:
+rule fit_cohort:
     input:
-        matrices=expand("results/preprocess/{layer}.parquet", layer=LAYERS),
+        **prior_files(),
+        matrices=expand("results/inputs/{layer}.parquet", layer=LAYERS),
         samples="results/inputs/samples.tsv",
         omics=OMICS_PATH,
     output:
-        embedding="results/integrate/early/embedding.tsv",
-        coefficients="results/integrate/early/coefficients.tsv",
+        **cohort_outputs(),
     log:
-        "logs/integrate/early.log",
+        "logs/integrate/fit_cohort.log",
     benchmark:
-        "benchmarks/integrate_early.tsv"
-    conda:
-        "../envs/core.yaml"
-    threads: threads_for(max_threads=2, mb_per_thread=200)
-    resources:
-        mem_mb=mem_mb_for(base=250, per_input_mb=9),
-        runtime=runtime_for(base=1),
-    params:
-        settings=settings_for(tasks.integrate_early),
-        layers=LAYERS,
-    script:
-        "../scripts/integrate_early.py"
-
-
-rule integrate_mofa:
-    input:
-        matrices=expand("results/preprocess/{layer}.parquet", layer=LAYERS),
-        samples="results/inputs/samples.tsv",
-        omics=OMICS_PATH,
-    output:
-        model="results/integrate/mofa/model.hdf5",
-        factors="results/integrate/mofa/factors.tsv",
-        weights="results/integrate/mofa/weights.tsv",
-        variance="results/integrate/mofa/variance_explained.tsv",
-        associations="results/integrate/mofa/associations.tsv",
-        stability="results/integrate/mofa/stability.tsv",
-    log:
-        "logs/integrate/mofa.log",
-    benchmark:
-        "benchmarks/integrate_mofa.tsv"
-    # the longest job on the path to the report (enrichment waits for it): started before the CV
-    # splits, which fill the other cores meanwhile
+        "benchmarks/fit_cohort.tsv"
+    # the longest job beside the CV (MOFA in it; enrichment and the report wait for it)
     priority: 10
     conda:
         "../envs/mofa.yaml"
     threads: threads_for(max_threads=4, mb_per_thread=200)
     resources:
-        mem_mb=mem_mb_for(base=300, per_input_mb=8),
-        runtime=runtime_for(base=0.2, per_input_mb=0.04),
+        mem_mb=mem_mb_for(base=300, per_mcell=73, cells="largest"),
+        runtime=runtime_for(base=2, per_input_mb=0.06),
     params:
-        settings=settings_for(tasks.integrate_mofa),
+        settings=settings_for(
+            tasks.preprocess_layer,
+            tasks.integrate_early,
+            tasks.integrate_mofa,
+            tasks.integrate_late,
+            tasks.integrate_hierarchical,
+        ),
         layers=LAYERS,
-    script:
-        "../scripts/integrate_mofa.py"
-
-
-rule integrate_late:
-    input:
-        matrices=expand("results/preprocess/{layer}.parquet", layer=LAYERS),
-        samples="results/inputs/samples.tsv",
-        omics=OMICS_PATH,
-    output:
-        layer_weights="results/integrate/late/layer_weights.tsv",
-        coefficients="results/integrate/late/coefficients.tsv",
-    log:
-        "logs/integrate/late.log",
-    benchmark:
-        "benchmarks/integrate_late.tsv"
-    conda:
-        "../envs/core.yaml"
-    threads: 1
-    resources:
-        mem_mb=mem_mb_for(base=250, per_input_mb=6),
-        runtime=runtime_for(base=1),
-    params:
-        settings=settings_for(tasks.integrate_late),
-        layers=LAYERS,
-    script:
-        "../scripts/integrate_late.py"
-
-
-rule integrate_hierarchical:
-    input:
-        **prior_files(),
-        matrices=expand("results/preprocess/{layer}.parquet", layer=LAYERS),
-        samples="results/inputs/samples.tsv",
-        omics=OMICS_PATH,
-    output:
-        scores="results/integrate/hierarchical/scores.tsv",
-        coefficients="results/integrate/hierarchical/coefficients.tsv",
-    log:
-        "logs/integrate/hierarchical.log",
-    benchmark:
-        "benchmarks/integrate_hierarchical.tsv"
-    conda:
-        "../envs/core.yaml"
-    threads: 1
-    resources:
-        mem_mb=mem_mb_for(base=300, per_input_mb=9),
-        runtime=runtime_for(base=1),
-    params:
-        settings=settings_for(tasks.integrate_hierarchical),
-        layers=LAYERS,
+        strategies=COHORT_STRATEGIES,
         regulators=list(REGULATORS),
     script:
-        "../scripts/integrate_hierarchical.py"
+        "../scripts/fit_cohort.py"

@@ -1,4 +1,9 @@
-# Report: one self-contained HTML page with every stage, its plots, and a provenance manifest.
+# The end of the run, in one job (`report`): the scoreboard from every CV job's predictions
+# (results/evaluate/), the design stage (power per layer and the learning curves of the best
+# integration and the best single layer, one split per thread; results/design/), enrichment of
+# what the full-cohort models found (results/enrich/), the MuData export (results/moflow.h5mu) and the
+# self-contained page with its provenance (results/report.html). One job: each part is seconds at
+# demo size, and a job of its own cost more to start than to run (bench/results/demo_feedback.md).
 
 
 rule report:
@@ -7,59 +12,39 @@ rule report:
         # every file the user hands the workflow: its sha256 goes to results/provenance.json
         sources=list(SOURCE_FILES),
     output:
-        html="results/report.html",
-        provenance="results/provenance.json",
-        # what the run decided about the data: the report's section after the verdict, printed at the
-        # end of the run (onsuccess: say_decisions in rules/common.smk)
-        decisions="results/decisions.tsv",
-        pca=report(
-            expand("results/report/pca_{layer}.png", layer=LAYERS),
-            caption="../report/pca.rst",
-            category="Preprocessing",
-        ),
-        variance=report(
-            "results/report/variance_explained.png",
-            caption="../report/variance_explained.rst",
-            category="MOFA",
-        ),
-        scoreboard=report(
-            "results/report/scoreboard.png",
-            caption="../report/scoreboard.rst",
-            category="Evaluation",
-        ),
-        pathways=report(
-            "results/report/top_pathways.png",
-            caption="../report/pathways.rst",
-            category="Enrichment",
-        ),
-        enrichment_heatmap=report(
-            "results/report/enrichment_heatmap.png",
-            caption="../report/enrichment_heatmap.rst",
-            category="Enrichment",
-        ),
-        enrichment_dots_mofa=report(
-            "results/report/enrichment_dots_mofa.png",
-            caption="../report/enrichment_dots_mofa.rst",
-            category="Enrichment",
-        ),
-        enrichment_dots_models=report(
-            "results/report/enrichment_dots_models.png",
-            caption="../report/enrichment_dots_models.rst",
-            category="Enrichment",
-        ),
+        **report_outputs(),
     log:
         "logs/report/report.log",
     benchmark:
         "benchmarks/report.tsv"
     conda:
         "../envs/report.yaml"
-    threads: 1
+    threads: REPORT_THREADS
     resources:
-        mem_mb=mem_mb_for(base=200, per_input_mb=0.5, step=64),
-        runtime=runtime_for(base=1),
+        mem_mb=mem_mb_for(base=300, per_input_mb=6),
+        runtime=runtime_for(base=1, per_input_mb=0.003, times=n_design_splits),
     params:
-        settings=settings_for(tasks.build_report),
+        settings=settings_for(
+            tasks.cv_splits,
+            tasks.score,
+            tasks.design_power,
+            tasks.design_fold,
+            tasks.design_learning,
+            tasks.enrich_mofa,
+            tasks.enrich_competitive,
+            tasks.enrich_models,
+            tasks.enrich_ora,
+            tasks.enrich_combine,
+            tasks.export_mudata,
+            tasks.build_report,
+        ),
         layers=LAYERS,
+        design_splits=DESIGN_SPLITS if DESIGN else [],
+        enrich_layers=ENRICH_LAYERS,
+        enrich_models=ENRICH_MODELS,
+        hierarchical=HIERARCHICAL,
+        regulators=list(REGULATORS),
+        page_tables=page_tables(),
         sources=list(SOURCE_FILES),  # the names as written (inputs may be storage copies)
         workflow_dir=workflow.basedir,  # its git commit goes to the provenance
     script:

@@ -1,41 +1,119 @@
-"""Rule report: figures, the HTML report, the provenance manifest and what the run decided (decisions.tsv)."""
+"""Rule report: the scoreboard from every CV job's predictions, the design stage, enrichment, the MuData
+export and the page (figures, HTML, provenance, decisions), one step after another."""
+
+import pandas as pd
 
 from moflow import io
-from moflow.runtime import settings, setup
-from moflow.tasks import build_report
+from moflow.evaluate import check_held_out
+from moflow.inputs import regulator_edges
+from moflow.runtime import fork_map, outputs_of, settings, setup
+from moflow.tasks import (
+    build_report,
+    cv_splits,
+    design_fold,
+    design_learning,
+    design_power,
+    enrich_combine,
+    enrich_competitive,
+    enrich_models,
+    enrich_mofa,
+    enrich_ora,
+    export_mudata,
+    score,
+)
 
-PER_LAYER = ("diagnostics", "steps", "pca", "imputation", "missingness_png", "pca_steps_png")
+MUDATA_TABLES = {
+    "factors": "mofa__factors",
+    "weights": "mofa__weights",
+    "variance": "mofa__variance",
+    "predictions": "evaluate__predictions",
+    "scoreboard": "evaluate__scoreboard",
+}
 
 
 def main(smk):
     log = setup(smk.log[0], smk.threads)
-    layers = list(smk.params.layers)
-    per_layer = {
-        key: {
-            layer: (io.read_bytes(p) if p.endswith(".png") else io.read_table(p))
-            for layer, p in zip(layers, smk.input[key])
-        }
-        for key in PER_LAYER
-    }
-    tables = {
-        key: (io.read_bytes(smk.input[key]) if key.endswith("_png") else io.read_table(smk.input[key]))
-        for key in smk.input.keys()
-        if key not in PER_LAYER and key not in ("omics", "sources")
-    }
+    s = settings(smk)
+    p = smk.params
+    names = list(p.layers)
+    samples, omics = io.read_sheet(smk.input.samples), io.read_sheet(smk.input.omics)
+
+    def path(name):
+        """A file of this job by name: one it reads or one it wrote before."""
+        return smk.output[name] if name in smk.output.keys() else smk.input[name]
+
+    def table(name):
+        return io.read_table(path(name))
+
+    def write(step, out):
+        io.write_outputs(out, outputs_of(smk.output, step))
+        log.info("%s written", step)
+
+    # evaluation: the splits every CV job drew, checked against what they predicted, then scored
+    splits = cv_splits(samples, omics, s)["splits"]
+    predictions = [io.read_table(f) for f in smk.input.folds]
+    check_held_out(pd.concat(predictions, ignore_index=True), splits)
+    write("evaluate", {"splits": splits, **score(predictions, samples, omics, s)})
+    splits, board = table("evaluate__splits"), table("evaluate__scoreboard")
+
+    edges = {name: regulator_edges(f) for name, f in zip(p.regulators, smk.input.edges, strict=True)}
+    if p.design_splits:  # how many samples the next study needs, this cohort as its pilot
+        raw = {layer: io.read_matrix(f) for layer, f in zip(names, smk.input.raw, strict=True)}
+        pre = {layer: io.read_matrix(f) for layer, f in zip(names, smk.input.preprocess__matrix, strict=True)}
+        write("design", design_power(raw, pre, samples, omics, s))
+        del pre
+        files = io.read_enrichment_files(s.enrichment) if p.hierarchical else None
+
+        # the learning-curve refits, one split per forked worker (the job's threads)
+        def fold(split):
+            return design_fold(raw, splits, [split], board, samples, omics, s, files=files, edges=edges)["points"]
+
+        points = fork_map(fold, p.design_splits, smk.threads)
+        del raw
+        points = pd.concat(points, ignore_index=True)
+        write("learning", design_learning(points, table("evaluate__fold_scores"), splits, board, samples, omics, s))
+
+    if p.enrich_layers:  # the pathways behind MOFA's factors and the models' coefficients
+        files = io.read_enrichment_files(s.enrichment, omics)
+        weights, variance = table("mofa__weights"), table("mofa__variance")
+        coefficients = {m: table(f"{m}__coefficients") for m in p.enrich_models}
+        write("enrich_mofa", enrich_mofa(weights, variance, omics, files, s))
+        write("enrich_models", enrich_models(coefficients, omics, files, s))
+        if "enrich_competitive__table" in smk.output.keys():
+            data = {
+                layer: io.read_matrix(f)
+                for layer, f in zip(names, smk.input.preprocess__matrix, strict=True)
+                if layer in p.enrich_layers
+            }
+            write(
+                "enrich_competitive",
+                enrich_competitive(weights, variance, table("mofa__factors"), data, omics, files, s),
+            )
+            del data
+        if "enrich_ora__table" in smk.output.keys():
+            write("enrich_ora", enrich_ora(weights, variance, coefficients, omics, files, s))
+        write("enrich_combine", enrich_combine(table("enrich_mofa__table"), table("enrich_models__table"), s))
+
     # every file the user handed the workflow, checksummed under the name it was given (params.sources;
     # the job may read storage copies)
-    hashes = {name: io.sha256(local) for name, local in zip(smk.params.sources, smk.input.sources, strict=True)}
-    out = build_report(
-        layers,
-        tables,
-        per_layer,
-        settings(smk),
-        config=smk.params.settings,
-        file_hashes=hashes,
-        commit=io.git_commit(smk.params.workflow_dir),
-    )
-    io.write_outputs(out, smk.output)
-    log.info("report written")
+    hashes = {name: io.sha256(local) for name, local in zip(p.sources, smk.input.sources, strict=True)}
+    provenance = dict(config=p.settings, file_hashes=hashes, commit=io.git_commit(p.workflow_dir))
+    layers = {layer: io.read_matrix(f) for layer, f in zip(names, smk.input.preprocess__matrix, strict=True)}
+    tables = {key: table(name) for key, name in MUDATA_TABLES.items()}
+    write("export", export_mudata(layers, samples, omics, tables, s, **provenance))
+    del layers
+
+    def page_input(key, f):
+        return io.read_bytes(f) if str(f).endswith(".png") else io.read_table(f)
+
+    single, per_layer = {}, {}
+    for key, name in p.page_tables.items():
+        found = path(name)
+        if isinstance(found, str):
+            single[key] = page_input(key, found)
+        else:
+            per_layer[key] = {layer: page_input(key, f) for layer, f in zip(names, found, strict=True)}
+    write("page", build_report(names, single, per_layer, s, **provenance))
 
 
 if "snakemake" in globals():

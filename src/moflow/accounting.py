@@ -42,7 +42,7 @@ def start() -> None:
     """Begin accounting: everything so far was start-up; imports from now on are timed."""
     if _state["on"]:
         return
-    _state.update(on=True, startup=time.process_time(), imports=0.0, read=0.0, write=0.0)
+    _state.update(on=True, startup=time.process_time(), imports=0.0, read=0.0, write=0.0, children=_children())
     builtins.__import__ = _timed_import
 
 
@@ -70,9 +70,21 @@ def phase(name: str):
     return wrap
 
 
+def _children() -> float:
+    """CPU seconds of the process's finished (waited-for) child processes."""
+    import resource
+
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
+
+
 def summary() -> dict[str, float]:
-    """CPU seconds so far: startup, read, analysis, write (they add up to the process's CPU time)."""
-    total = time.process_time()
+    """CPU seconds so far: startup, read, analysis, write.
+
+    They add up to the process's CPU time and that of its child processes finished since :func:`start`
+    (the forked workers of :func:`moflow.runtime.fork_map`, whose work is analysis).
+    """
+    total = time.process_time() + _children() - _state.get("children", 0.0)
     startup = _state["startup"] + _state["imports"]
     out = {"startup": startup, "read": _state["read"], "write": _state["write"]}
     out["analysis"] = max(0.0, total - sum(out.values()))

@@ -94,3 +94,79 @@ def settings(smk):
     from moflow.settings import Settings
 
     return Settings.from_config(smk.params.settings)
+
+
+def outputs_of(named, step: str, index: int | None = None) -> dict:
+    """The files of one step of a job that runs several (``<step>__<output>`` names).
+
+    A merged job (rules ``fit_cohort``, ``report``) declares every step's files under
+    ``<step>__<output>``; this gives one step's as ``{output: path}``, the form
+    :func:`moflow.io.write_outputs` takes.
+
+    Parameters
+    ----------
+    named
+        The job's input or output files by name (Snakemake's ``input``/``output``, or a dict).
+    step : str
+        The step (``preprocess``, ``mofa``, ``evaluate``...).
+    index : int, optional
+        Where each name holds a list (one file per layer): the position to take.
+
+    Returns
+    -------
+    dict
+        {output name: path}.
+    """
+    prefix = f"{step}__"
+    out = {}
+    for key in named.keys():
+        if key.startswith(prefix):
+            value = named[key]
+            out[key[len(prefix) :]] = value[index] if index is not None else value
+    return out
+
+
+_FORKED: dict = {}
+
+
+def _run_forked(i: int):
+    fn, items = _FORKED["job"]
+    return fn(items[i])
+
+
+def fork_map(fn, items, workers: int) -> list:
+    """``[fn(item) for item in items]`` over up to ``workers`` forked processes, results in order.
+
+    The workers are forks of the job: they share its imports and its data in memory (copy on write) and
+    start in milliseconds, so a job that asked for several threads spreads independent pieces of work
+    (the design stage's learning-curve splits) over them. ``fn`` and ``items`` need not be picklable;
+    the results must be. One worker (or one item): in this process. Their CPU time counts in the job's
+    accounting (:mod:`moflow.accounting`).
+
+    Parameters
+    ----------
+    fn : callable
+        Applied to each item.
+    items : sequence
+        The pieces of work.
+    workers : int
+        The most processes at once (the job's threads).
+
+    Returns
+    -------
+    list
+        ``fn(item)`` for every item, in the order of ``items``.
+    """
+    items = list(items)
+    workers = max(1, min(int(workers), len(items)))
+    if workers == 1:
+        return [fn(item) for item in items]
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    _FORKED["job"] = (fn, items)
+    try:
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+            return list(pool.map(_run_forked, range(len(items))))
+    finally:
+        _FORKED.clear()

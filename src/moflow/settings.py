@@ -313,7 +313,8 @@ class Evaluation:
     """The ``evaluation`` section: the outer CV (folds, repeats, strategies) and what surrounds it.
 
     The external test set (``test_column`` / ``test_value``), the subject column of group-aware splits,
-    the permutations of the permutation test, survival's scoring times and the splits per job.
+    the permutations of the permutation test, the external test set's bootstrap resamples, survival's
+    scoring times and the splits per job.
     """
 
     folds: int
@@ -323,6 +324,7 @@ class Evaluation:
     test_value: str
     group_column: str
     permutations: int
+    bootstrap: int
     survival_times: tuple
     splits_per_job: int
 

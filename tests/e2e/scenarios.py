@@ -114,7 +114,14 @@ SCENARIOS = [
         subjects=True,
         config=LIGHT,
     ),
-    Scenario("survival_two_layers_external", outcome="survival", layers=("rna", "metabolomics"), external=True),
+    # 200 bootstrap resamples of the external test set: its survival scores cost ~5 ms each and strategy
+    Scenario(
+        "survival_two_layers_external",
+        outcome="survival",
+        layers=("rna", "metabolomics"),
+        external=True,
+        config={"evaluation": {"bootstrap": 200}},
+    ),
     Scenario("h5mu_cohort_two_layers", layers=("rna", "protein"), h5mu=True, config=LIGHT),
 ]
 # Run by hand (`python tests/e2e/scenarios.py <folder> <name>`), not in CI: their factors are covered above.

@@ -73,14 +73,14 @@ def _snakemake(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess:
 
 
 def parse_jobs(text: str) -> list[dict]:
-    """Jobs of a dry run: rule, wildcards, output, threads and resources (values as printed)."""
+    """Jobs of a dry run: rule, wildcards, input, output, threads and resources (values as printed)."""
     jobs, job, indent = [], None, ""
     for line in text.splitlines():
         # members of a group job are listed indented under it
         m = re.match(r"^(\s*)(?:local)?rule (\w+):$", line)
         if m:
             indent = m.group(1) + "    "
-            job = {"rule": m.group(2), "threads": 1, "wildcards": {}, "resources": {}, "output": []}
+            job = {"rule": m.group(2), "threads": 1, "wildcards": {}, "resources": {}, "input": [], "output": []}
             jobs.append(job)
             continue
         if job is None or not re.match(rf"^{indent}\w", line):
@@ -92,8 +92,8 @@ def parse_jobs(text: str) -> list[dict]:
             job["wildcards"] = dict(kv.split("=", 1) for kv in value.split(", "))
         elif key == "resources":
             job["resources"] = dict(kv.split("=", 1) for kv in value.split(", "))
-        elif key == "output":
-            job["output"] = value.split(", ")
+        elif key in ("input", "output"):
+            job[key] = value.split(", ")
     return jobs
 
 
@@ -297,7 +297,7 @@ def test_resources_follow_input_size(name, dry_runs, project):
     assert res.returncode == 0, res.stderr[-3000:]
     jobs = parse_jobs(res.stdout + res.stderr)
     rules = {j["rule"] for j in jobs}
-    assert {"validate_inputs", "preprocess_layer", "report"} <= rules
+    assert {"validate_inputs", "fit_cohort", "cv_fold", "report"} <= rules
     by_rule = {}
     for job in jobs:
         by_rule.setdefault(job["rule"], []).append(job)
@@ -317,17 +317,16 @@ def test_resources_follow_input_size(name, dry_runs, project):
     assert int(validate["resources"]["mem_mb"]) == _mb_up(mb + mslope * (raw + sheets))
     assert int(validate["resources"]["runtime"]) == max(1, math.ceil(rb + rslope * (raw + sheets)))
 
-    pre = {j["wildcards"]["layer"]: j for j in by_rule["preprocess_layer"]}
-    samples = _mib(project / "results" / "inputs" / "samples.tsv")
-    for layer, mb in LAYER_MB.items():
-        size = mb + samples + _mib(project / "config" / "omics.tsv")
-        assert pre[layer]["threads"] == min(4, 1 + int(size // 200))
-        mb, mslope, rb, rslope = _rule_sizes("preprocess_layer")
-        assert int(pre[layer]["resources"]["mem_mb"]) == _mb_up(mb + mslope * size)
-        assert int(pre[layer]["resources"]["runtime"]) == max(1, math.ceil(rb + rslope * size))
-    # the 300 MiB layer gets more threads than the 5 MiB one (memory follows the matrices' cells, read
-    # from the Parquet footers, which these stand-in files lack; bench/_resource_check.py checks it)
-    assert pre["rna"]["threads"] == 2 and pre["metabolomics"]["threads"] == 1
+    # fit_cohort: every layer's preprocessing, one layer in memory at a time (memory follows the largest
+    # matrix's cells, read from the Parquet footers, which these stand-in files lack;
+    # bench/_resource_check.py checks it), then the strategies
+    (fit,) = by_rule["fit_cohort"]
+    size = sum(_mib(project / f) for f in fit["input"])
+    assert size > sum(LAYER_MB.values())
+    mb, mslope, rb, rslope = _rule_sizes("fit_cohort")
+    assert fit["threads"] == min(4, 1 + int(size // 200)) == 2  # the 300 MiB layer: a second thread
+    assert int(fit["resources"]["mem_mb"]) == _mb_up(mb + mslope * size)
+    assert int(fit["resources"]["runtime"]) == max(1, math.ceil(rb + rslope * size))
 
     if name == "googlebatch":
         # the plugin reads its own names: CPUs from threads, memory on the rules' scale
@@ -345,7 +344,7 @@ def test_whole_cluster_profile_dry_runs(whole, dry_runs):
     assert res.returncode == 0, res.stderr[-3000:]
     assert f"Using profiles profiles/{whole.split()[0]} and workflow specific profile" in res.stderr
     jobs = parse_jobs(res.stdout + res.stderr)
-    assert {"validate_inputs", "preprocess_layer", "report"} <= {j["rule"] for j in jobs}
+    assert {"validate_inputs", "fit_cohort", "cv_fold", "report"} <= {j["rule"] for j in jobs}
 
 
 def test_every_rule_sizes_its_resources_from_its_inputs():
@@ -354,11 +353,12 @@ def test_every_rule_sizes_its_resources_from_its_inputs():
     text = "\n".join(p.read_text() for p in sorted((REPO / "rules").glob("*.smk")))
     blocks = re.split(r"^rule (\w+):\n", text, flags=re.M)[1:]
     rules = dict(zip(blocks[::2], blocks[1::2]))
-    assert len(rules) >= 15
+    assert {"simulate_demo", "validate_inputs", "fit_cohort", "cv_fold", "report", "enrich_download"} <= set(rules)
     for name, body in rules.items():
         body = body.split("\n\n\n")[0]  # up to the next top-level statement
-        if "    output:" not in body:  # a target rule (`snakemake design`): no job runs
+        if "    output:" not in body:  # a target rule: no job runs
             continue
-        assert re.search(r"^    threads: (1|threads_for\()", body, flags=re.M), f"rule {name}: no threads"
+        threads = r"^    threads: (1|threads_for\(|REPORT_THREADS)"  # REPORT_THREADS: the design splits it runs
+        assert re.search(threads, body, flags=re.M), f"rule {name}: no threads"
         assert "mem_mb=mem_mb_for(" in body, f"rule {name}: mem_mb is not mem_mb_for(...)"
         assert "runtime=runtime_for(" in body, f"rule {name}: runtime is not runtime_for(...)"

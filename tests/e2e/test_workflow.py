@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -134,16 +135,23 @@ def test_run_writes_every_stage(finished_run):
     assert set(points["split"]) == {"r1f1", "r1f2", "r1f3"}
 
 
-def test_design_target_runs_the_stage_alone(tmp_path):
-    """`snakemake design`: the design tables and what they need, not the report, enrichment or export."""
+def test_jobs_of_a_run(tmp_path):
+    """A run is a handful of jobs: the stages that take seconds run in one job each (fit_cohort, report),
+    the CV in jobs of `evaluation: splits_per_job` splits; every old per-step rule is gone."""
     root = make_project(tmp_path)
-    res = _snakemake(root, "-n", "design")
+    res = _snakemake(root, "-n", "--forceall")
     assert res.returncode == 0, res.stderr[-3000:]
     jobs = res.stdout + res.stderr
-    for rule in ("design_power", "design_fold", "design_learning", "cv_fold", "scoreboard"):
-        assert f"rule {rule}:" in jobs, rule
-    for rule in ("report", "enrich_mofa", "export_mudata", "integrate_mofa"):
-        assert f"rule {rule}:" not in jobs, rule
+    counts = dict(re.findall(r"^(\w+)\s+(\d+)$", jobs, flags=re.M))
+    splits = int(counts["cv_fold"])
+    assert counts == {
+        "validate_inputs": "1",
+        "fit_cohort": "1",
+        "cv_fold": str(splits),
+        "report": "1",
+        "all": "1",
+        "total": str(4 + splits),
+    }, counts
 
 
 def test_report_opens_in_a_browser(finished_run, tmp_path):
@@ -457,6 +465,6 @@ def test_the_end_of_a_run_says_what_it_decided(finished_run, tmp_path):
     for line in lines:
         assert line in console, console[-3000:]
     # a run that rewrites something else: not an old list presented as this run's
-    res = _snakemake(root, "--forcerun", "export_mudata")
+    res = _snakemake(root, "--forcerun", "fit_cohort", "--until", "fit_cohort")
     assert res.returncode == 0, res.stderr[-3000:]
-    assert "export_mudata" in res.stdout + res.stderr and lines[0] not in res.stdout + res.stderr
+    assert "fit_cohort" in res.stdout + res.stderr and lines[0] not in res.stdout + res.stderr

@@ -50,3 +50,29 @@ def test_decorator_is_a_no_op_outside_a_job(tmp_path):
     io.write_matrix(X, tmp_path / "x.parquet")
     assert io.read_matrix(tmp_path / "x.parquet").equals(X.rename_axis("sample"))
     assert not accounting._state["on"]  # nothing measured, nothing patched
+
+
+def _burn_and_pid(seconds: float) -> int:
+    import os
+
+    _burn(seconds)
+    return os.getpid()
+
+
+def test_forked_workers_keep_order_and_count_as_analysis():
+    """moflow.runtime.fork_map: results in the order of the items, computed in other processes, and their
+    CPU time in the job's analysis (the design stage's learning-curve splits)."""
+    import os
+
+    from moflow.runtime import fork_map
+
+    assert fork_map(lambda x: x * 2, [3, 1, 2], workers=1) == [6, 2, 4]  # one worker: in this process
+    accounting.start()
+    try:
+        before = accounting.summary()
+        pids = fork_map(lambda s: _burn_and_pid(s), [0.4, 0.4], workers=2)
+        after = accounting.summary()
+    finally:
+        accounting.stop()
+    assert os.getpid() not in pids
+    assert after["analysis"] - before["analysis"] >= 0.7  # both workers' 0.4 s

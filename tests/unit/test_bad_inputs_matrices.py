@@ -350,12 +350,17 @@ def test_count_values_kept_as_read(project):
     assert plain["rna"].equals(dotted["rna"])
 
 
-def test_cv_splits_waits_for_validation():
-    """Rule cv_splits reads the validated sample sheet, so a run stopped by validate_inputs writes no splits."""
-    text = (ROOT / "rules/evaluate.smk").read_text()
-    block = text[text.index("rule cv_splits:") :].split("\nrule ", 1)[0]
-    inputs = block[block.index("input:") : block.index("output:")]
-    assert 'samples="results/inputs/samples.tsv"' in inputs
+def test_evaluation_waits_for_validation():
+    """The jobs that draw the CV splits (cv_fold, report) read the validated sample sheet, so a run stopped
+    by validate_inputs draws no splits."""
+    rules = "\n".join(p.read_text() for p in sorted((ROOT / "rules").glob("*.smk")))
+    for rule in ("cv_fold", "fit_cohort"):
+        block = rules[rules.index(f"rule {rule}:") :].split("\nrule ", 1)[0]
+        inputs = block[block.index("input:") : block.index("output:")]
+        assert 'samples="results/inputs/samples.tsv"' in inputs, rule
+    common = (ROOT / "rules/common.smk").read_text()
+    report_inputs = common[common.index("def report_inputs(") :].split("\ndef ", 1)[0]
+    assert '"samples": "results/inputs/samples.tsv"' in report_inputs
     assert 'samples="results/inputs/samples.tsv"' in (ROOT / "rules/inputs.smk").read_text()
 
 

@@ -540,3 +540,35 @@ def test_group_column_checks(tmp_path):
     with pytest.raises(DataError, match="2 subject\\(s\\) .* fewer than the 3 cross-validation folds"):
         split_groups(sheet, s, min_groups=3)
     assert list(split_groups(sheet, s)) == ["p1", "p1", "p2", "p3"]
+
+
+def test_held_out_check_catches_predictions_of_other_splits():
+    """The report job checks that every CV job predicted exactly the held-out samples of the splits it draws."""
+    from moflow.evaluate import check_held_out, make_splits
+
+    y = pd.Series(["a", "b"] * 15, index=[f"s{i}" for i in range(30)])
+    splits = make_splits(y, folds=3, repeats=1, seed=1, task="classification")
+    test = splits[splits["role"] == "test"]
+    pred = pd.DataFrame({"split": test["split"], "sample": test["sample"], "strategy": "early"})
+    check_held_out(pd.concat([pred, pred.assign(strategy="late")]), splits)
+    other = make_splits(y, folds=3, repeats=1, seed=2, task="classification")
+    moved = other[other["role"] == "test"]
+    with pytest.raises(RuntimeError, match="split r1f1: the predicted samples are not its held-out samples"):
+        check_held_out(pd.DataFrame({"split": moved["split"], "sample": moved["sample"]}), splits)
+    with pytest.raises(RuntimeError, match="no predictions for split r1f3"):
+        check_held_out(pred[pred["split"] != "r1f3"], splits)
+    with pytest.raises(RuntimeError, match="splits that do not exist: r2f1"):
+        check_held_out(pd.concat([pred, pred.assign(split="r2f1")]), splits)
+
+
+def test_outputs_of_gives_one_step_of_a_merged_job():
+    from moflow.runtime import outputs_of
+
+    named = {
+        "preprocess__matrix": ["a.parquet", "b.parquet"],
+        "preprocess__pca": ["a.tsv", "b.tsv"],
+        "mofa__factors": "f.tsv",
+    }
+    assert outputs_of(named, "preprocess", 1) == {"matrix": "b.parquet", "pca": "b.tsv"}
+    assert outputs_of(named, "mofa") == {"factors": "f.tsv"}
+    assert outputs_of(named, "late") == {}

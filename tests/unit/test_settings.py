@@ -89,7 +89,7 @@ def test_config_errors_name_the_key_and_the_fix(bad, message):
 
 
 def _rules():
-    """{rule: (script, settings_for target or None)} from rules/*.smk."""
+    """{rule: (script, the tasks of its settings_for(...) or None)} from rules/*.smk."""
     out = {}
     for smk in sorted((ROOT / "rules").glob("*.smk")):
         text = smk.read_text()
@@ -98,8 +98,9 @@ def _rules():
             if not m:
                 continue
             script = re.search(r'script:\s*\n\s*"\.\./scripts/(\w+)\.py"', block)
-            target = re.search(r"settings=settings_for\(tasks\.(\w+)\)", block)
-            out[m.group(1)] = (script.group(1) if script else None, target.group(1) if target else None)
+            target = re.search(r"settings=settings_for\(([^)]*)\)", block)
+            tasks = sorted(re.findall(r"tasks\.(\w+)", target.group(1))) if target else None
+            out[m.group(1)] = (script.group(1) if script else None, tasks)
     return out
 
 
@@ -117,22 +118,24 @@ def _task_calls(script: Path) -> list[str]:
 
 
 def test_every_rule_passes_the_sections_its_task_reads():
+    """A rule's params.settings are the sections of exactly the package functions its script calls
+    (one for most rules; a merged job such as fit_cohort or report calls one per step)."""
     from moflow import tasks
 
     rules = _rules()
-    assert len(rules) >= 15
+    assert {"validate_inputs", "fit_cohort", "cv_fold", "report"} <= set(rules)
     checked = 0
     for rule, (script, target) in rules.items():
         if script is None:
             continue
-        calls = _task_calls(ROOT / "scripts" / f"{script}.py")
-        assert len(calls) == 1, f"scripts/{script}.py must make one package call (moflow.tasks), makes {calls}"
+        calls = sorted(_task_calls(ROOT / "scripts" / f"{script}.py"))
+        assert calls, f"scripts/{script}.py makes no package call (moflow.tasks)"
         assert target is not None, f"rule {rule} passes no settings=settings_for(...)"
-        assert target == calls[0], f"rule {rule} passes the sections of {target}, its script calls {calls[0]}"
-        fn = getattr(tasks, target)
-        assert set(fn.reads) <= set(st.SECTIONS)
+        assert target == calls, f"rule {rule} passes the sections of {target}, its script calls {calls}"
+        for name in target:
+            assert set(getattr(tasks, name).reads) <= set(st.SECTIONS)
         checked += 1
-    assert checked >= 15
+    assert checked >= 6
 
 
 def test_reads_cover_what_the_factories_touch(cohort):

@@ -4,6 +4,7 @@ The splits are identical for every strategy and single layer, the preprocessing 
 
 * :mod:`.splits`: the outer splits and their names (``r{R}f{F}``, ``final`` for the external test set);
 * :mod:`.folds`: the fold loop (preprocess inside the split, fit, predict) and the prediction table;
+* :mod:`.metric_names`: the metrics of each outcome by name (no scikit-learn: read at start-up);
 * :mod:`.metrics`: scores of held-out predictions per task, split and external test set;
 * :mod:`.significance`: corrected intervals and t-test over splits, label-permutation tests;
 * :mod:`.ranking`: the scoreboard of strategies and the best integration vs the best single layer;
@@ -17,7 +18,7 @@ import lazy_loader as lazy
 __getattr__, __dir__, __all__ = lazy.attach(
     __name__,
     submod_attrs={
-        "splits": ["FINAL", "split_labels", "make_splits", "split_names", "split_members"],
+        "splits": ["FINAL", "split_labels", "make_splits", "split_names", "split_members", "check_held_out"],
         "folds": [
             "SURV_PREFIX",
             "grid_of",
@@ -27,11 +28,8 @@ __getattr__, __dir__, __all__ = lazy.attach(
             "predict_split",
             "run_fold",
         ],
+        "metric_names": ["CLASS_METRICS", "REG_METRICS", "SURV_METRICS", "METRIC_BOUNDS"],
         "metrics": [
-            "CLASS_METRICS",
-            "REG_METRICS",
-            "SURV_METRICS",
-            "METRIC_BOUNDS",
             "EXTERNAL_CLASS_METRICS",
             "EXTERNAL_REG_METRICS",
             "primary_metric",

@@ -230,3 +230,40 @@ def split_members(splits: pd.DataFrame, split: str) -> tuple[list[str], list[str
         list(s.loc[s["role"] == "train", "sample"].astype(str)),
         list(s.loc[s["role"] == "test", "sample"].astype(str)),
     )
+
+
+def check_held_out(predictions: pd.DataFrame, splits: pd.DataFrame) -> None:
+    """Check that the predictions cover every split of ``splits`` and hold each one's test side.
+
+    Every CV job draws the splits itself (seeded, :func:`make_splits`); the job that scores them
+    draws them again, writes them, and checks here that each split's predicted samples are exactly
+    its held-out samples: a job that drew other splits (another seed, another sheet) cannot be scored
+    silently on the wrong ones.
+
+    Parameters
+    ----------
+    predictions : pandas.DataFrame
+        Every split x strategy's predictions (columns ``split``, ``sample``).
+    splits : pandas.DataFrame
+        The splits table (:func:`make_splits`).
+
+    Raises
+    ------
+    RuntimeError
+        Naming the first split whose predicted samples differ from its test side, or that has none.
+    """
+    predicted = predictions.assign(sample=predictions["sample"].astype(str)).groupby("split")["sample"]
+    held = {split: set(s) for split, s in predicted}
+    for split in dict.fromkeys(splits["split"].astype(str)):
+        test = set(split_members(splits, split)[1])
+        got = held.pop(split, None)
+        if got is None:
+            raise RuntimeError(f"no predictions for split {split}: rerun the CV jobs (results/evaluate/folds/)")
+        if got != test:
+            odd = sorted(got ^ test)[:5]
+            raise RuntimeError(
+                f"split {split}: the predicted samples are not its held-out samples (e.g. {', '.join(odd)}); "
+                "the CV jobs drew other splits: rerun them (results/evaluate/folds/)"
+            )
+    if held:
+        raise RuntimeError(f"predictions for splits that do not exist: {', '.join(sorted(held))}")

@@ -112,6 +112,7 @@ def score_strategies(pred: pd.DataFrame, cohort: Cohort, settings: Settings) -> 
             task=task,
             positive=positive_class(y, settings),
             seed=int(settings.seed),
+            n_boot=int(settings.evaluation.bootstrap),
             y_train=y.loc[cohort.train] if task == "survival" else None,
             times=times,
         )

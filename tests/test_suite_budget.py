@@ -1,0 +1,73 @@
+"""The suite's own time budget (issue: fast feedback): the README's test command must stay within ten
+minutes on 2 cores, and no test may quietly become slow.
+
+``tests/durations_budget.tsv`` lists the slowest tests with a budget each (about 1.5x what they took on
+a 2-core machine, alone), one budget for every other test, and one for the whole suite. This test runs
+last (tests/conftest.py moves it there) and fails, naming them, where a test took longer than its budget
+or the whole suite longer than its own. A test that grows slow on purpose is listed with its new budget,
+and the total must still fit: make the test smaller, or share what it builds (the workflow runs of
+tests/e2e and tests/realdata share one finished run per module).
+
+MOFLOW_TEST_BUDGET=off skips it (a machine that is not a quiet 2-core one: a laptop on battery, a run
+under a debugger or coverage).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+BUDGET = Path(__file__).with_name("durations_budget.tsv")
+OTHER, WHOLE = "(any other test)", "(whole suite)"
+
+
+def read_budget() -> tuple[dict[str, float], float, float]:
+    table = pd.read_csv(BUDGET, sep="\t", comment="#")
+    budget = dict(zip(table["test"], table["budget_s"].astype(float), strict=True))
+    return budget, budget.pop(OTHER), budget.pop(WHOLE)
+
+
+def over_budget(durations: dict[str, float], elapsed: float, whole: bool) -> list[str]:
+    """One line per test above its budget (and the suite, where it ran whole), slowest first."""
+    listed, other, total = read_budget()
+    over = []
+    for test, seconds in sorted(durations.items(), key=lambda kv: -kv[1]):
+        limit = listed.get(test, other)
+        if seconds > limit:
+            where = "its budget" if test in listed else f"the budget of an unlisted test ({BUDGET.name}: {OTHER})"
+            over.append(f"{test}: {seconds:.1f} s, over {where} of {limit:g} s")
+    if whole and elapsed > total:
+        over.append(f"the whole suite: {elapsed:.0f} s, over its budget of {total:g} s")
+    return over
+
+
+def test_budget_file_names_tests_that_exist():
+    """Every test the budget lists exists (a renamed test would silently lose its budget)."""
+    listed, other, total = read_budget()
+    assert 0 < other < min(listed.values()) and total <= 600
+    root = Path(__file__).parent
+    for test in listed:
+        path, _, name = test.partition("::")
+        assert (root.parent / path).is_file(), test
+        assert f"def {name.split('[')[0]}(" in (root.parent / path).read_text(), test
+
+
+def test_over_budget_names_the_slow_test(monkeypatch):
+    listed, other, _ = read_budget()
+    slow = next(iter(listed))
+    said = over_budget({slow: listed[slow] + 1, "tests/unit/test_new.py::test_x": other + 1, "ok": 0.1}, 1.0, True)
+    assert said[0].startswith(f"{slow}: ") and "over its budget" in said[0]
+    assert "tests/unit/test_new.py::test_x" in said[1] and OTHER in said[1]
+    assert len(said) == 2
+    assert over_budget({}, 10_000.0, True)[0].startswith("the whole suite") and not over_budget({}, 10_000.0, False)
+
+
+def test_durations_stay_within_budget(suite_durations):
+    if os.environ.get("MOFLOW_TEST_BUDGET", "").lower() == "off":
+        pytest.skip("MOFLOW_TEST_BUDGET=off")
+    durations, elapsed, whole = suite_durations
+    over = over_budget(durations, elapsed, whole)
+    assert not over, "Tests over their time budget (tests/durations_budget.tsv):\n" + "\n".join(over)
