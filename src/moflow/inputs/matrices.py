@@ -206,7 +206,11 @@ def parse_matrix(
             "Write the values, or remove the layer from the omics sheet."
         )
     if all(pd.api.types.is_numeric_dtype(t) and not pd.api.types.is_bool_dtype(t) for t in df.dtypes):
-        X = df.astype(float)  # already numbers (Parquet, or a text matrix read as numbers): nothing to parse
+        # already numbers (Parquet, or a text matrix read as numbers): nothing to parse, and float64 as read
+        # is not copied (a second copy of the widest layer was this job's peak)
+        X = df.astype(float, copy=False)
+        if X is raw:
+            X = X.copy(deep=False)  # the labels set below are this frame's, not the caller's
     else:
         values = df.astype(str).apply(lambda c: c.str.strip())
         is_na = values.apply(lambda c: c.str.lower().isin(NA_TOKENS))
@@ -228,8 +232,8 @@ def parse_matrix(
             )
         X = num.astype(float)
         del values, is_na, num
-    X.index.name = "sample"
-    X.columns.name = None
+    X.index = X.index.rename("sample")  # new Index objects: the raw table may share them (a transposed view)
+    X.columns = X.columns.rename(None)
     arr = X.to_numpy()
 
     def first_where(mask, msg, fix=""):
@@ -413,17 +417,17 @@ def align_layer(
             "Mark pooled QC injections with sample_type 'qc' in the sample sheet."
         )
     left_out = types.index[types.isin(["blank", "excluded"])]  # excluded: config 'outcome: missing' or the sheet
-    X = X.drop(index=left_out)
+    kept = X.index.drop(left_out)  # the rows kept; the matrix is copied once, in sheet order, at the end
     cohort = sheet.index[sheet["sample_type"] == "sample"]
     optional = set(optional_samples)
-    absent = [s for s in cohort if s not in X.index and s not in optional]
+    absent = [s for s in cohort if s not in kept and s not in optional]
     if absent and not allow_missing_samples:
         raise DataError(
             f"{path}: sample(s) {listing(absent)} of {samples_path} are missing from layer '{layer}'. "
             "Add them to the matrix, remove them from the sheet, or set 'inputs: allow_missing_samples: true' "
             "if some samples truly lack this layer."
         )
-    present = X.index[sheet.loc[X.index, "sample_type"] == "sample"]
+    present = kept[sheet.loc[kept, "sample_type"] == "sample"]
     if len(present) < 2:
         lacking = len(cohort) - len(present)
         raise DataError(
@@ -434,7 +438,7 @@ def align_layer(
             "layer's other samples to the matrix, or remove the layer from the omics sheet."
         )
     if has_qc:
-        order = pd.to_numeric(sheet.loc[X.index, "injection_order"], errors="coerce")
+        order = pd.to_numeric(sheet.loc[kept, "injection_order"], errors="coerce")
         if order.isna().any():
             s = order.index[order.isna()][0]
             raise DataError(
@@ -458,7 +462,9 @@ def align_layer(
                 f"('{s}'). Batch correction cannot estimate a batch from one sample: merge it into a similar "
                 "batch or remove the sample."
             )
-    order = [s for s in sheet.index if s in X.index]
+    order = [s for s in sheet.index if s in kept]
+    if len(order) == len(X.index) and all(a == b for a, b in zip(order, X.index)):
+        return X  # already in sheet order, nothing left out: the same frame, not a copy of it
     return X.loc[order]
 
 

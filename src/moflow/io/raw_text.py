@@ -101,13 +101,12 @@ def check_field_counts(
         The file line of the header.
     """
     import csv
-    from io import StringIO
 
     def line_of(n: int) -> int:
         return line_numbers[n - 1] if line_numbers and n - 1 < len(line_numbers) else n
 
     if '"' in text:  # quoted values may hold the separator or line breaks: a real CSV reader
-        reader = csv.reader(StringIO(text), delimiter=sep)
+        reader = csv.reader(_lines(text, keepends=True), delimiter=sep)
         records = (
             (reader.line_num, fields)
             for fields in reader
@@ -115,9 +114,7 @@ def check_field_counts(
         )
         counted = ((num, len(fields), fields) for num, fields in records)
     else:  # fast path (no quotes): a line has one field more than separators
-        counted = (
-            (num, line.count(sep) + 1, line) for num, line in enumerate(text.split("\n"), start=1) if line.strip()
-        )
+        counted = ((num, line.count(sep) + 1, line) for num, line in enumerate(_lines(text), start=1) if line.strip())
     header, header_line, first_bad = None, 0, ""
     n_rows, n_bad, bad, all_one_more = 0, 0, [], True
     for num, k, fields in counted:
@@ -171,6 +168,20 @@ def check_field_counts(
         f"{path}, line {n}: {k} field(s) where the header (line {header_line}) has {len(header)}, a row with "
         f"{'more' if more else 'fewer'} fields than the header{also}. {fix}"
     )
+
+
+def _lines(text: str, *, keepends: bool = False):
+    """The lines of ``text`` one at a time, as ``text.split`` at each line feed gives them (or a text file's lines).
+
+    No list of every line (another copy of the file), nor the four bytes a character that
+    ``io.StringIO`` holds a text in while it is read.
+    """
+    start, end = 0, text.find("\n")
+    while end >= 0:
+        yield text[start : end + 1 if keepends else end]
+        start, end = end + 1, text.find("\n", end + 1)
+    if start < len(text) or not keepends:
+        yield text[start:]
 
 
 _DELIMITER_NAMES = {",": "','", "\t": "tab", ";": "';'"}

@@ -168,6 +168,9 @@ def _read_numeric(data: bytes, sep: str, header: list[str], header_line: int) ->
     Parsed straight to float64 by pandas' number parser (the one ``pd.to_numeric`` in
     :func:`moflow.inputs.matrices.parse_matrix` uses for strings: the same values to the bit); one
     string per cell costs a 1,000 x 20,000 matrix ten times the memory and several times the CPU.
+    Read a block of rows at a time into one preallocated array (the layout of a pandas block, one row a
+    column): reading the whole table at once held its columns parsed, then concatenated, then
+    consolidated, three copies at the peak (bench/results/read_memory.md).
     None when any cell is not plainly numeric: the string route then finds it and says where.
     """
     from io import BytesIO
@@ -178,8 +181,13 @@ def _read_numeric(data: bytes, sep: str, header: list[str], header_line: int) ->
     if len(names) < 2 or len(set(names)) != len(names):
         return None
     tokens = sorted({v for t in NA_TOKENS for v in (t, t.upper(), t.title())})
+    n_cols = len(names) - 1
+    # at most one row a line after the header (blank lines and quoted line breaks make fewer)
+    most = max(0, data.count(b"\n") + (not data.endswith(b"\n")) - header_line)
+    block = np.empty((n_cols, most), dtype=np.float64)
+    ids, n = [], 0
     try:
-        df = pd.read_csv(
+        with pd.read_csv(
             BytesIO(data),
             sep=sep,
             header=None,
@@ -189,16 +197,91 @@ def _read_numeric(data: bytes, sep: str, header: list[str], header_line: int) ->
             na_values=tokens,
             keep_default_na=False,
             encoding="utf-8-sig",
-        )
+            chunksize=max(1, max(4 << 20, n_cols * most) // (8 * n_cols)),  # an eighth of the values, at least 4 MB
+        ) as chunks:
+            for chunk in chunks:
+                if chunk.shape[1] != n_cols:
+                    return None
+                if n + len(chunk) > block.shape[1]:  # rows the line count missed (line breaks '\r' alone)
+                    grown = np.empty((n_cols, max(2 * block.shape[1], n + len(chunk))), dtype=np.float64)
+                    grown[:, :n] = block[:, :n]
+                    block = grown
+                block[:, n : n + len(chunk)] = chunk.to_numpy().T
+                ids.append(chunk.index)
+                n += len(chunk)
     except (ValueError, pd.errors.ParserError):
         return None
-    if df.shape[1] != len(names) - 1 or df.index.isna().any():
+    if not ids:
         return None
-    spelt = df.index
-    df.index = df.index.astype(str).str.strip()
+    index = ids[0].append(ids[1:]) if len(ids) > 1 else ids[0]
+    if index.isna().any():
+        return None
+    # many fewer rows than lines (blank lines): no view of a much larger array kept
+    values = block[:, :n].copy() if n < 0.9 * block.shape[1] else block[:, :n]
+    del block
+    df = pd.DataFrame(values.T, index=index.astype(str).str.strip(), columns=names[1:], copy=False)
     df.index.name = None
-    df.columns = names[1:]
-    _note_trimmed_ids(df, spelt, [], data=data, sep=sep, header_line=header_line)
+    _note_trimmed_ids(df, index, [], data=data, sep=sep, header_line=header_line)
+    return df
+
+
+_PARQUET_BLOCK = 16 << 20  # bytes of values read from a Parquet file at a time (:func:`_parquet_numeric`)
+
+
+def _parquet_numeric(path: Path) -> pd.DataFrame | None:
+    """A Parquet matrix of numbers read a slice of columns at a time into one float64 array.
+
+    The frame :func:`_parquet_frame` gives (row IDs as the index: the stored pandas index, else a
+    leading text column), every value column as float64 (what
+    :func:`moflow.inputs.matrices.parse_matrix` makes of any numeric dtype; float32 and integers convert
+    exactly as ``astype(float)`` converts them, nulls become NaN). ``pyarrow.parquet.read_table`` of a
+    1,000 x 20,000 file held about six times the matrix (every column's reader at once) and
+    ``to_pandas`` a second copy; a slice of columns at a time holds the matrix and one slice.
+    None where this does not apply (a value column that is not a number, duplicate column names, no
+    rows or no value columns, a stored index beside a text column): :func:`_parquet_frame` reads it then.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pf = pq.ParquetFile(path)
+    schema = pf.schema_arrow
+    meta = schema.pandas_metadata or {}
+    stored = [c for c in meta.get("index_columns", []) if isinstance(c, str)]
+    names = [n for n in schema.names if n not in stored]
+    n_rows = pf.metadata.num_rows
+    if not names or not n_rows or len(set(schema.names)) != len(schema.names):
+        return None
+
+    def numeric(name):
+        t = schema.field(name).type
+        return pa.types.is_floating(t) or pa.types.is_integer(t)
+
+    tall = _TALL in (schema.metadata or {})
+    skeleton = schema.empty_table().to_pandas()  # the labels to_pandas gives them (pandas metadata)
+    if numeric(names[0]):
+        index = pf.read(columns=stored, use_pandas_metadata=True).to_pandas().index  # stored, or a RangeIndex
+    else:  # a leading text column holds the row IDs where no named pandas index is stored
+        t = schema.field(names[0]).type
+        if tall or not (pa.types.is_string(t) or pa.types.is_large_string(t)):
+            return None
+        rows = pf.read(columns=[*stored, names[0]], use_pandas_metadata=True).to_pandas()
+        if rows.index.name is not None:  # _read_parquet_raw would keep the text column as a value column
+            return None
+        index = rows.set_index(rows.columns[0]).index
+        names, skeleton = names[1:], skeleton.iloc[:, 1:]
+    if not names or not all(map(numeric, names)) or len(skeleton.columns) != len(names) or len(index) != n_rows:
+        return None
+    values = np.empty((len(names), n_rows), dtype=np.float64)  # one row a column: the layout of a pandas block
+    step = max(1, min(500, _PARQUET_BLOCK // (8 * n_rows)))
+    for i in range(0, len(names), step):
+        part = pf.read(columns=names[i : i + step], use_threads=False)
+        for j, column in enumerate(part.columns):
+            values[i + j] = column.to_numpy()
+        del part
+    df = pd.DataFrame(values.T, index=index, columns=skeleton.columns, copy=False)
+    if tall:
+        df = df.T
+        df.index.name, df.columns.name = schema.metadata[_TALL].decode(), None
     return df
 
 
@@ -211,7 +294,12 @@ def _read_parquet_raw(path: Path) -> pd.DataFrame:
     except ImportError:  # pragma: no cover - pyarrow is a dependency
         errors = (OSError, ValueError, EOFError)
     try:
-        df = _parquet_frame(path)
+        df = _parquet_numeric(path)
+    except errors:  # the reader of every other file says what is wrong, in the words it always used
+        df = None
+    try:
+        if df is None:
+            df = _parquet_frame(path)
     except errors as exc:
         raise DataError(
             f"{path}: cannot be read as Parquet ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})."
@@ -295,7 +383,7 @@ def write_matrix(df: pd.DataFrame, path: str | Path) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    out = df.copy()
+    out = df.copy(deep=False)  # new labels below, the values shared: no second copy of the matrix
     out.index = out.index.astype(str)
     out.columns = out.columns.astype(str)
     if out.index.name is None:
