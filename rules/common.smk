@@ -134,7 +134,9 @@ def gene_set_path(wildcards):
 # running out of memory or time (the cluster profiles set `retries: 1`) asks for twice as much.
 # Measured by bench/bench_workflow_scale.py (TCGA-shaped cohorts of 250, 500 and 1,000 samples,
 # bench/results/workflow_rules_*.tsv): every rule's memory request is 1-2x the largest peak RSS its
-# jobs had at the three sizes; run times under half a minute still ask for one minute. Snakemake exports OMP/OPENBLAS/MKL_NUM_THREADS =
+# jobs had at the three sizes; run times under half a minute still ask for one minute. The merged jobs
+# (fit_cohort, report) and validate_inputs were calibrated again at 1,000 samples
+# (bench/results/workflow_rules_merged_1000.tsv). Snakemake exports OMP/OPENBLAS/MKL_NUM_THREADS =
 # threads to every job and moflow.runtime.setup pins BLAS to it, so a job uses what it asked for.
 
 
@@ -155,18 +157,27 @@ def threads_for(max_threads=1, mb_per_thread=200):
 
 
 def mem_mb_for(
-    base=1024, per_input_mb=0.0, per_mcell=0.0, cells_of=None, cells="sum", step=256
+    base=1024,
+    per_input_mb=0.0,
+    per_mcell=0.0,
+    cells_of=None,
+    cells="sum",
+    step=256,
+    per_thread=None,
+    thread_input=None,
 ):
     """Memory in MB: `base`, plus `per_input_mb` per MB of input, plus `per_mcell` per million cells
     of the Parquet matrices among the inputs (or among the input named `cells_of`; from their
     footers: counts compress ten times better than methylation values, so cells predict memory where
     file sizes cannot), summed over the files or, with `cells="largest"`, of the largest one (a job
-    that handles one layer at a time), rounded up to `step` MB, times the attempt. The numbers of
+    that handles one layer at a time), plus, per thread beyond the first, `per_thread` = (MB, MB per
+    MB of the input named `thread_input`) for a job whose threads are forked workers each holding its
+    own data; rounded up to `step` MB, times the attempt. The numbers of
     every rule come from bench/bench_workflow_scale.py and bench/bench_workflow_slurm.py (peak RSS
     per rule at 250, 500 and 1,000 samples; requests within [1, 2] x what the jobs used).
     """
 
-    def mem_mb(wildcards, input, attempt):
+    def mem_mb(wildcards, input, threads, attempt):
         size = input.size_mb
         counts = (
             parquet_mcells(input[cells_of] if cells_of else input)
@@ -175,6 +186,10 @@ def mem_mb_for(
         )
         mcells = max(counts, default=0.0) if cells == "largest" else sum(counts)
         need = base + per_input_mb * size + per_mcell * mcells
+        if per_thread and threads > 1:
+            files = input[thread_input]
+            mb = sum(Path(f).stat().st_size for f in files) / 2**20 if files else 0.0
+            need += (threads - 1) * (per_thread[0] + per_thread[1] * mb)
         # rounded first, so that a retry always asks for twice as much
         return int(-(-need // step) * step) * attempt
 
@@ -198,18 +213,18 @@ def parquet_mcells(input):
 
 
 def runtime_for(base=1, per_input_mb=0.0, times=None):
-    """Wall time in minutes: `base` plus `per_input_mb` per MB of input (times `times(wildcards)`,
+    """Wall time in minutes: `base` plus `per_input_mb` per MB of input (times `times(wildcards, input)`,
     e.g. the CV splits a job runs), rounded up to whole minutes (a scheduler's unit: a job of
     seconds asks for one minute), times the attempt."""
 
     def runtime(wildcards, input, attempt):
-        n = times(wildcards) if times else 1
+        n = times(wildcards, input) if times else 1
         return max(1, int(-(-(base + per_input_mb * input.size_mb) * n // 1))) * attempt
 
     return runtime
 
 
-def n_splits(wildcards):
+def n_splits(wildcards, input=None):
     """The number of CV splits a cv_fold job runs (`evaluation: splits_per_job`)."""
     return len(SPLIT_JOBS[wildcards.part])
 
@@ -470,14 +485,35 @@ def page_tables():
     return tables
 
 
-# the report job's threads: the design stage's learning-curve splits run side by side in forked
-# workers (moflow.runtime.fork_map), at most four
-REPORT_THREADS = min(4, len(DESIGN_SPLITS)) if DESIGN else 1
+# The report job's threads: the design stage's learning-curve refits run side by side in forked workers
+# (moflow.runtime.fork_map), at most four, and only as many as keep the job under the 2 GB every job
+# keeps: a refit holds about 300 MB plus 6 MB per MB of the raw layers (the design_fold jobs of
+# earlier versions: 1,249 MB at 194 MB, TCGA-shaped 1,000 samples,
+# bench/results/workflow_rules_session7_1000.tsv); at that size one worker, at demo size four.
+JOB_MEMORY_LINE_MB = 2048
+DESIGN_WORKER_MB = (300, 6)
 
 
-def n_design_splits(wildcards):
+def design_workers(input):
+    """The learning-curve refits the report job runs side by side (1 without the design stage, and
+    while its inputs are not written yet: a dry run)."""
+    if not DESIGN:
+        return 1
+    try:
+        raw_mb = sum(Path(f).stat().st_size for f in input.raw) / 2**20
+    except (OSError, AttributeError):
+        return 1
+    per_worker = DESIGN_WORKER_MB[0] + DESIGN_WORKER_MB[1] * raw_mb
+    return max(1, min(4, len(DESIGN_SPLITS), int(JOB_MEMORY_LINE_MB // per_worker)))
+
+
+def report_threads(wildcards, input):
+    return design_workers(input)
+
+
+def n_design_splits(wildcards, input):
     """The learning-curve splits each of the report job's threads runs (none without the design stage)."""
-    return max(1, -(-len(DESIGN_SPLITS) // REPORT_THREADS) if DESIGN else 0)
+    return max(1, -(-len(DESIGN_SPLITS) // design_workers(input))) if DESIGN else 1
 
 
 def enrichment_files():

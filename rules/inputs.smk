@@ -22,7 +22,7 @@ rule validate_inputs:
         "../envs/core.yaml"
     threads: 1
     resources:
-        mem_mb=mem_mb_for(base=100, per_input_mb=5.5),
+        mem_mb=mem_mb_for(base=150, per_input_mb=3.5),
         runtime=runtime_for(base=1),
     params:
         settings=settings_for(tasks.validate_inputs),

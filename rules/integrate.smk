@@ -25,7 +25,7 @@ rule fit_cohort:
     threads: threads_for(max_threads=4, mb_per_thread=200)
     resources:
         mem_mb=mem_mb_for(base=300, per_mcell=73, cells="largest"),
-        runtime=runtime_for(base=2, per_input_mb=0.06),
+        runtime=runtime_for(base=1, per_input_mb=0.006),
     params:
         settings=settings_for(
             tasks.preprocess_layer,

@@ -19,10 +19,12 @@ rule report:
         "benchmarks/report.tsv"
     conda:
         "../envs/report.yaml"
-    threads: REPORT_THREADS
+    threads: report_threads
     resources:
-        mem_mb=mem_mb_for(base=300, per_input_mb=6),
-        runtime=runtime_for(base=1, per_input_mb=0.003, times=n_design_splits),
+        mem_mb=mem_mb_for(
+            base=400, per_input_mb=2, per_thread=DESIGN_WORKER_MB, thread_input="raw"
+        ),
+        runtime=runtime_for(base=0.5, per_input_mb=0.0006, times=n_design_splits),
     params:
         settings=settings_for(
             tasks.cv_splits,

@@ -129,6 +129,17 @@ def outputs_of(named, step: str, index: int | None = None) -> dict:
 _FORKED: dict = {}
 
 
+def _one_thread() -> None:
+    """A forked worker's set-up: one BLAS/OpenMP thread.
+
+    The job's threads are the workers; each with the job's BLAS threads oversubscribed the cores and made
+    the design refits four times slower.
+    """
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=1)
+
+
 def _run_forked(i: int):
     fn, items = _FORKED["job"]
     return fn(items[i])
@@ -139,8 +150,8 @@ def fork_map(fn, items, workers: int) -> list:
 
     The workers are forks of the job: they share its imports and its data in memory (copy on write) and
     start in milliseconds, so a job that asked for several threads spreads independent pieces of work
-    (the design stage's learning-curve splits) over them. ``fn`` and ``items`` need not be picklable;
-    the results must be. One worker (or one item): in this process. Their CPU time counts in the job's
+    (the design stage's learning-curve splits) over them, one BLAS thread each. ``fn`` and ``items`` need
+    not be picklable; the results must be. One worker (or one item): in this process. Their CPU time counts in the job's
     accounting (:mod:`moflow.accounting`).
 
     Parameters
@@ -166,7 +177,8 @@ def fork_map(fn, items, workers: int) -> list:
 
     _FORKED["job"] = (fn, items)
     try:
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(workers, mp_context=context, initializer=_one_thread) as pool:
             return list(pool.map(_run_forked, range(len(items))))
     finally:
         _FORKED.clear()

@@ -358,7 +358,7 @@ def test_every_rule_sizes_its_resources_from_its_inputs():
         body = body.split("\n\n\n")[0]  # up to the next top-level statement
         if "    output:" not in body:  # a target rule: no job runs
             continue
-        threads = r"^    threads: (1|threads_for\(|REPORT_THREADS)"  # REPORT_THREADS: the design splits it runs
+        threads = r"^    threads: (1|threads_for\(|report_threads)"  # report_threads: its design refits side by side
         assert re.search(threads, body, flags=re.M), f"rule {name}: no threads"
         assert "mem_mb=mem_mb_for(" in body, f"rule {name}: mem_mb is not mem_mb_for(...)"
         assert "runtime=runtime_for(" in body, f"rule {name}: runtime is not runtime_for(...)"

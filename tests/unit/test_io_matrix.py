@@ -90,3 +90,17 @@ def test_cells_the_fast_path_cannot_read_get_the_string_route(tmp_path):
     dup.write_text("sample\tA\tA\n0001\t1\t2\n0002\t3\t4\n")
     with pytest.raises(DataError, match="feature ID 'A' appears more than once"):
         parse_matrix(io.read_raw_table(dup), path=str(dup), orientation="samples_in_rows", kind="continuous", layer="x")
+
+
+@pytest.mark.parametrize("quoted", [False, True])
+def test_carriage_return_line_breaks_read_like_line_feeds(tmp_path, quoted):
+    """A matrix saved with a carriage return alone between lines (Excel's "CSV (Macintosh)") reads as the
+    same file with line feeds (it crashed inside pandas with an IndexError)."""
+    text = "sample,g1,g2\nS1,1.5,2\nS2,NA,4\nS3,5,6.25\n"
+    if quoted:
+        text = text.replace("S2", '"S2"')
+    (tmp_path / "lf.csv").write_text(text)
+    (tmp_path / "cr.csv").write_bytes(text.replace("\n", "\r").encode())
+    lf, cr = io.read_raw_table(tmp_path / "lf.csv"), io.read_raw_table(tmp_path / "cr.csv")
+    pd.testing.assert_frame_equal(cr, lf)
+    assert lf.shape == (3, 2)

@@ -26,7 +26,8 @@ def file_suffix(path: Path) -> str:
 def decode_file(path: Path, what: str = "file") -> tuple[bytes, str]:
     """The file's bytes and text: gzip-decompressed when it ends in .gz, decoded as UTF-8.
 
-    A byte-order mark is dropped. A truncated or corrupt gzip stream or bytes that are not UTF-8 raise
+    A byte-order mark is dropped; line breaks written as a carriage return alone become line feeds (as
+    Python's universal newlines read them). A truncated or corrupt gzip stream or bytes that are not UTF-8 raise
     DataError naming the file (and the line).
 
     Parameters
@@ -64,6 +65,10 @@ def decode_file(path: Path, what: str = "file") -> tuple[bytes, str]:
         ) from None
     except OSError as exc:
         raise DataError(f"{path}: cannot be read ({exc}).") from None
+    if b"\r" in data and b"\n" not in data:
+        # line breaks as a carriage return alone (Excel's "CSV (Macintosh)", old Mac editors): the line
+        # feeds Python's universal newlines read them as (they crashed the matrix reader inside pandas)
+        data = data.replace(b"\r", b"\n")
     try:
         return data, data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
