@@ -22,7 +22,7 @@ rule report:
     threads: report_threads
     resources:
         mem_mb=mem_mb_for(
-            base=400, per_input_mb=2, per_thread=DESIGN_WORKER_MB, thread_input="raw"
+            base=700, per_input_mb=2, per_thread=DESIGN_WORKER_MB, thread_input="raw"
         ),
         runtime=runtime_for(base=0.5, per_input_mb=0.0006, times=n_design_splits),
     params:
