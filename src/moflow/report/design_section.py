@@ -13,12 +13,9 @@ import pandas as pd
 
 
 def _fig(width: float, height: float):
-    import matplotlib
+    from moflow.report.figures import subplots
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt.subplots(figsize=(width, height))
+    return subplots(figsize=(width, height))
 
 
 def plot_power_curves(power: pd.DataFrame, *, target_power: float, min_power: float):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from moflow.report.figures import plt
+from moflow.report.figures import subplots
 from moflow.report.html import PALETTE, details, img, table
 
 
@@ -34,7 +34,7 @@ def plot_pathways(enrich: pd.DataFrame, factor: str, top: int = 10):
         One panel per layer (a placeholder text where the factor has no result).
     """
     d = enrich[enrich["factor"] == factor]
-    fig, axes = plt.subplots(
+    fig, axes = subplots(
         1, max(1, d["layer"].nunique()), figsize=(5.5 * max(1, d["layer"].nunique()), 4), squeeze=False
     )
     for ax, (layer, g) in zip(axes[0], d.groupby("layer", sort=True)):
@@ -65,7 +65,7 @@ def _component_order(values) -> list[str]:
 
 
 def _placeholder(text: str):
-    fig, ax = plt.subplots(figsize=(5, 1.2))
+    fig, ax = subplots(figsize=(5, 1.2))
     ax.text(0.5, 0.5, text, ha="center", va="center", fontsize=9)
     ax.axis("off")
     return fig
@@ -103,7 +103,7 @@ def plot_enrichment_dots(table: pd.DataFrame, *, component: str, title: str, top
     layers = sorted(t["layer"].astype(str).unique())
     ncol = min(3, len(comps))
     nrow = int(np.ceil(len(comps) / ncol))
-    fig, axes = plt.subplots(
+    fig, axes = subplots(
         nrow, ncol, figsize=(6.8 * ncol, (0.32 * top + 1.4) * nrow), squeeze=False, layout="constrained"
     )
     vmax = float(np.nanmax(np.abs(t["nes"].to_numpy(dtype=float)))) if len(t) else 1.0
@@ -162,7 +162,7 @@ def plot_pathway_heatmap(pathways: pd.DataFrame, *, top: int = 25):
     Z = p.pivot_table(index="row", columns="col", values="z", aggfunc="first").reindex(index=rows, columns=cols)
     F = p.pivot_table(index="row", columns="col", values="fdr", aggfunc="first").reindex(index=rows, columns=cols)
     vmax = max(float(np.nanmax(np.abs(Z.to_numpy()))) if Z.notna().any().any() else 1.0, 1.0)
-    fig, ax = plt.subplots(figsize=(2.5 + 0.55 * len(cols), 0.3 * len(rows) + 1.8))
+    fig, ax = subplots(figsize=(2.5 + 0.55 * len(cols), 0.3 * len(rows) + 1.8))
     im = ax.imshow(Z.to_numpy(dtype=float), cmap="RdBu_r", vmin=-vmax, vmax=vmax, aspect="auto")
     for i in range(len(rows)):
         for j in range(len(cols)):

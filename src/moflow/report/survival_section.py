@@ -11,7 +11,7 @@ import html
 import numpy as np
 import pandas as pd
 
-from moflow.report.figures import plt, png_bytes
+from moflow.report.figures import png_bytes, subplots
 from moflow.report.html import PALETTE, img, table
 
 GROUPS = ("low", "high")
@@ -81,7 +81,7 @@ def plot_km(d: pd.DataFrame, *, strategy: str, time_unit: str, repeats: int):
     first = d[d["split"].str.startswith("r1")] if d["split"].str.startswith("r1").any() else d
     lr = logrank(first["time"].to_numpy(float), first["event"].to_numpy(float) > 0, first["risk_group"].to_numpy())
     km = km_table(d)
-    fig, (ax, tab) = plt.subplots(2, 1, figsize=(7, 5.4), gridspec_kw={"height_ratios": [4, 1]})
+    fig, (ax, tab) = subplots(2, 1, figsize=(7, 5.4), gridspec_kw={"height_ratios": [4, 1]})
     for g in GROUPS:
         k = km[km["group"] == g]
         if k.empty:
@@ -134,7 +134,7 @@ def plot_factor_hazards(associations: pd.DataFrame):
     """
     a = associations[associations["test"] == "cox"].copy()
     a = a.iloc[::-1]
-    fig, ax = plt.subplots(figsize=(6, 0.35 * len(a) + 1.2))
+    fig, ax = subplots(figsize=(6, 0.35 * len(a) + 1.2))
     y = np.arange(len(a))
     sig = a["p_adj"].to_numpy(float) < 0.05
     colors = [PALETTE[1] if s else PALETTE[6] for s in sig]
