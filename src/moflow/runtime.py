@@ -151,8 +151,9 @@ def fork_map(fn, items, workers: int) -> list:
     The workers are forks of the job: they share its imports and its data in memory (copy on write) and
     start in milliseconds, so a job that asked for several threads spreads independent pieces of work
     (the design stage's learning-curve splits) over them, one BLAS thread each. ``fn`` and ``items`` need
-    not be picklable; the results must be. One worker (or one item): in this process. Their CPU time counts in the job's
-    accounting (:mod:`moflow.accounting`).
+    not be picklable; the results must be. One worker (or one item), or a system other than Linux
+    (macOS's Accelerate BLAS is not safe across fork): in this process, one item after another. The
+    workers' CPU time counts in the job's accounting (:mod:`moflow.accounting`).
 
     Parameters
     ----------
@@ -168,9 +169,11 @@ def fork_map(fn, items, workers: int) -> list:
     list
         ``fn(item)`` for every item, in the order of ``items``.
     """
+    import sys
+
     items = list(items)
     workers = max(1, min(int(workers), len(items)))
-    if workers == 1:
+    if workers == 1 or not sys.platform.startswith("linux"):  # fork is safe with numpy's BLAS on Linux only
         return [fn(item) for item in items]
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
