@@ -187,8 +187,10 @@ def mem_mb_for(
         mcells = max(counts, default=0.0) if cells == "largest" else sum(counts)
         need = base + per_input_mb * size + per_mcell * mcells
         if per_thread and threads > 1:
-            files = input[thread_input]
-            mb = sum(Path(f).stat().st_size for f in files) / 2**20 if files else 0.0
+            try:
+                mb = sum(Path(f).stat().st_size for f in input[thread_input]) / 2**20
+            except OSError:  # not written yet (a dry run): the input's size counts none
+                mb = 0.0
             need += (threads - 1) * (per_thread[0] + per_thread[1] * mb)
         # rounded first, so that a retry always asks for twice as much
         return int(-(-need // step) * step) * attempt
