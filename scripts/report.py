@@ -6,7 +6,7 @@ import pandas as pd
 from moflow import io
 from moflow.evaluate import check_held_out
 from moflow.inputs import regulator_edges
-from moflow.runtime import fork_map, outputs_of, settings, setup
+from moflow.runtime import fork_map, outputs_of, preload, settings, setup
 from moflow.tasks import (
     build_report,
     cv_splits,
@@ -68,6 +68,7 @@ def main(smk):
         def fold(split):
             return design_fold(raw, splits, [split], board, samples, omics, s, files=files, edges=edges)["points"]
 
+        preload()  # what every refit imports: once, before the fork
         points = fork_map(fold, p.design_splits, smk.threads)
         del raw
         points = pd.concat(points, ignore_index=True)

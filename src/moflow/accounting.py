@@ -70,6 +70,26 @@ def phase(name: str):
     return wrap
 
 
+_PHASES = ("imports", "read", "write")
+
+
+def counters() -> dict[str, float]:
+    """The CPU seconds counted so far in imports, reading and writing.
+
+    A forked worker reports what it added to them back to its job (:func:`add`).
+    """
+    return {k: _state[k] for k in _PHASES}
+
+
+def add(counted: dict[str, float]) -> None:
+    """Add a forked worker's imports, reading and writing (:func:`counters` differences) to this job's.
+
+    The worker's CPU time comes in with the finished children's; without this, all of it is analysis.
+    """
+    for k in _PHASES:
+        _state[k] += counted.get(k, 0.0)
+
+
 def _children() -> float:
     """CPU seconds of the process's finished (waited-for) child processes."""
     import resource

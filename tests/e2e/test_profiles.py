@@ -113,7 +113,7 @@ def _rule_sizes(rule: str) -> tuple[float, float, float, float]:
     body = dict(zip(body[1::2], body[2::2]))[rule]
 
     def args(fn):
-        m = re.search(fn + r"\(base=([\d.]+)(?:, per_input_mb=([\d.]+))?", body)
+        m = re.search(fn + r"\(\s*base=([\d.]+)(?:,\s*per_input_mb=([\d.]+))?", body)
         return float(m.group(1)), float(m.group(2) or 0)
 
     return (*args("mem_mb_for"), *args("runtime_for"))
@@ -244,8 +244,12 @@ def _local_copy(name: str) -> dict:
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory):
-    """The tiny cohort, with every intermediate file of the DAG stood in by a (sparse) file."""
-    root = make_project(tmp_path_factory.mktemp("profiles"))
+    """The tiny cohort, with every intermediate file of the DAG stood in by a (sparse) file; one CV split
+    per job, as on a cluster (cv_fold jobs beside fit_cohort)."""
+    evaluation = {"folds": 3, "repeats": 1, "permutations": 200, "splits_per_job": 1}
+    root = make_project(
+        tmp_path_factory.mktemp("profiles"), evaluation={**evaluation, "test_column": "split", "test_value": "test"}
+    )
     res = _snakemake("-s", str(REPO / "Snakefile"), "-d", str(root), "-n", "--cores", "1", "--workflow-profile", "none")
     assert res.returncode == 0, res.stderr[-3000:]
     outputs = {o for job in parse_jobs(res.stdout + res.stderr) for o in job["output"]}
@@ -358,7 +362,8 @@ def test_every_rule_sizes_its_resources_from_its_inputs():
         body = body.split("\n\n\n")[0]  # up to the next top-level statement
         if "    output:" not in body:  # a target rule: no job runs
             continue
-        threads = r"^    threads: (1|threads_for\(|report_threads)"  # report_threads: its design refits side by side
+        # report_threads, cohort_threads: forked workers (design refits; the CV beside the cohort fit)
+        threads = r"^    threads: (1|threads_for\(|report_threads|cohort_threads)"
         assert re.search(threads, body, flags=re.M), f"rule {name}: no threads"
         assert "mem_mb=mem_mb_for(" in body, f"rule {name}: mem_mb is not mem_mb_for(...)"
         assert "runtime=runtime_for(" in body, f"rule {name}: runtime is not runtime_for(...)"

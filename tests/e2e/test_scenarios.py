@@ -129,7 +129,7 @@ def test_scenario_as_a_snakemake_module(tmp_path):
     )
     dry = _snakemake(folder, "-n")  # the whole DAG resolves through the module...
     assert dry.returncode == 0, dry.stderr[-6000:]
-    assert "report" in dry.stdout and "cv_fold" in dry.stdout
+    assert "report" in dry.stdout and "fit_cohort" in dry.stdout  # the scenario's 2 splits: in fit_cohort
     # ...and its first stages run (the full run is the scenario test above)
     res = _snakemake(folder, "results/evaluate/splits.tsv", "results/preprocess/rna.parquet")
     assert res.returncode == 0, res.stderr[-6000:]

@@ -136,23 +136,20 @@ def test_run_writes_every_stage(finished_run):
     assert set(points["split"]) == {"r1f1", "r1f2", "r1f3"}
 
 
-def test_jobs_of_a_run(tmp_path):
-    """A run is a handful of jobs: the stages that take seconds run in one job each (fit_cohort, report),
-    the CV in jobs of `evaluation: splits_per_job` splits; every old per-step rule is gone."""
-    root = make_project(tmp_path)
+@pytest.mark.parametrize("splits_per_job", [5, 1])
+def test_jobs_of_a_run(tmp_path, splits_per_job):
+    """A run is a handful of jobs: the stages that take seconds run in one job each (fit_cohort, report);
+    the CV in jobs of `evaluation: splits_per_job` splits, or, where every split fits in one job (the tiny
+    cohort's 3 folds and the external test), inside fit_cohort; every old per-step rule is gone."""
+    evaluation = {"folds": 3, "repeats": 1, "permutations": 200, "test_column": "split", "test_value": "test"}
+    root = make_project(tmp_path, evaluation={**evaluation, "splits_per_job": splits_per_job})
     res = _snakemake(root, "-n", "--forceall")
     assert res.returncode == 0, res.stderr[-3000:]
-    jobs = res.stdout + res.stderr
-    counts = dict(re.findall(r"^(\w+)\s+(\d+)$", jobs, flags=re.M))
-    splits = int(counts["cv_fold"])
-    assert counts == {
-        "validate_inputs": "1",
-        "fit_cohort": "1",
-        "cv_fold": str(splits),
-        "report": "1",
-        "all": "1",
-        "total": str(4 + splits),
-    }, counts
+    counts = {k: int(v) for k, v in re.findall(r"^(\w+)\s+(\d+)$", res.stdout + res.stderr, flags=re.M)}
+    cv_jobs = 0 if splits_per_job == 5 else 4  # r1f1-r1f3 and final
+    expected = {"validate_inputs": 1, "fit_cohort": 1, "report": 1, "all": 1}
+    expected |= {"cv_fold": cv_jobs} if cv_jobs else {}
+    assert counts == expected | {"total": sum(expected.values())}, counts
 
 
 def test_report_opens_in_a_browser(finished_run, tmp_path):

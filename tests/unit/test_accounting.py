@@ -59,20 +59,31 @@ def _burn_and_pid(seconds: float) -> int:
     return os.getpid()
 
 
-def test_forked_workers_keep_order_and_count_as_analysis():
-    """moflow.runtime.fork_map: results in the order of the items, computed in other processes, and their
-    CPU time in the job's analysis (the design stage's learning-curve splits)."""
+def test_forked_workers_keep_order_and_count_where_they_belong(tmp_path):
+    """moflow.runtime.fork_map: results in the order of the items, computed in other processes; their CPU
+    time in the job's analysis, and what they spent writing in its writing (the design stage's
+    learning-curve refits, the CV splits beside the cohort fit)."""
     import os
 
     from moflow.runtime import fork_map
 
     assert fork_map(lambda x: x * 2, [3, 1, 2], workers=1) == [6, 2, 4]  # one worker: in this process
+    X = pd.DataFrame(np.random.default_rng(0).normal(size=(300, 2000)), index=[f"S{i}" for i in range(300)])
+    X.columns = X.columns.astype(str)
+
+    def work(i):
+        for k in range(5):
+            io.write_matrix(X, tmp_path / f"x{i}_{k}.parquet")
+        return _burn_and_pid(0.4)
+
     accounting.start()
     try:
         before = accounting.summary()
-        pids = fork_map(lambda s: _burn_and_pid(s), [0.4, 0.4], workers=2)
+        pids = fork_map(work, [0, 1], workers=2)
         after = accounting.summary()
     finally:
         accounting.stop()
     assert os.getpid() not in pids
-    assert after["analysis"] - before["analysis"] >= 0.7  # both workers' 0.4 s
+    gained = {k: after[k] - before[k] for k in after}
+    assert gained["analysis"] >= 0.7  # both workers' 0.4 s
+    assert gained["write"] > 0.05  # the workers' writing, not analysis
