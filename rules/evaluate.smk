@@ -4,6 +4,8 @@
 # predicted. Every job draws the same splits (moflow.evaluate.make_splits, seeded); the report job
 # writes them to results/evaluate/splits.tsv and checks that every job's held-out samples are those
 # splits' test sides. With an external test set, split "final" trains on every training sample.
+# Where every split fits in one job, there is no cv_fold job: fit_cohort runs the splits beside the
+# cohort fit (rules/integrate.smk).
 
 
 # the hierarchical strategy's gene sets and regulator edge lists come in as inputs files and edges
