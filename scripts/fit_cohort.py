@@ -4,8 +4,7 @@ where every CV split fits in one job, those splits too, forked beside the cohort
 import pandas as pd
 
 from moflow import io
-from moflow.inputs import regulator_edges
-from moflow.runtime import fork_map, outputs_of, preload, settings, setup
+from moflow.runtime import fork_map, outputs_of, preload, regulators, settings, setup, sheets
 from moflow.tasks import (
     cv_fold,
     cv_splits,
@@ -22,8 +21,8 @@ def main(smk):
     s = settings(smk)
     p = smk.params
     names = list(p.layers)
-    samples, omics = io.read_sheet(smk.input.samples), io.read_sheet(smk.input.omics)
-    edges = {name: regulator_edges(f) for name, f in zip(p.regulators, smk.input.edges, strict=True)}
+    samples, omics = sheets(smk)
+    edges = regulators(smk)
 
     def fit_cohort():
         for i, (layer, path) in enumerate(zip(names, smk.input.matrices, strict=True)):  # a layer at a time

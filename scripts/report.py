@@ -5,8 +5,7 @@ import pandas as pd
 
 from moflow import io
 from moflow.evaluate import check_held_out
-from moflow.inputs import regulator_edges
-from moflow.runtime import fork_map, outputs_of, preload, settings, setup
+from moflow.runtime import fork_map, outputs_of, preload, regulators, settings, setup, sheets
 from moflow.tasks import (
     build_report,
     cv_splits,
@@ -36,7 +35,7 @@ def main(smk):
     s = settings(smk)
     p = smk.params
     names = list(p.layers)
-    samples, omics = io.read_sheet(smk.input.samples), io.read_sheet(smk.input.omics)
+    samples, omics = sheets(smk)
 
     def path(name):
         """A file of this job by name: one it reads or one it wrote before."""
@@ -56,7 +55,7 @@ def main(smk):
     write("evaluate", {"splits": splits, **score(predictions, samples, omics, s)})
     splits, board = table("evaluate__splits"), table("evaluate__scoreboard")
 
-    edges = {name: regulator_edges(f) for name, f in zip(p.regulators, smk.input.edges, strict=True)}
+    edges = regulators(smk)
     if p.design_splits:  # how many samples the next study needs, this cohort as its pilot
         raw = {layer: io.read_matrix(f) for layer, f in zip(names, smk.input.raw, strict=True)}
         pre = {layer: io.read_matrix(f) for layer, f in zip(names, smk.input.preprocess__matrix, strict=True)}

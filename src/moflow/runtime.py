@@ -96,6 +96,23 @@ def settings(smk):
     return Settings.from_config(smk.params.settings)
 
 
+def sheets(smk):
+    """The job's sample sheet (``input.samples``) and omics sheet (``input.omics``), as read."""
+    from moflow import io
+
+    return io.read_sheet(smk.input.samples), io.read_sheet(smk.input.omics)
+
+
+def regulators(smk) -> dict:
+    """The hierarchical strategy's regulator edge lists, checked: {name: edges}.
+
+    Names from ``params.regulators``, files from ``input.edges``; empty without the strategy.
+    """
+    from moflow.inputs import regulator_edges
+
+    return {name: regulator_edges(f) for name, f in zip(smk.params.regulators, smk.input.edges, strict=True)}
+
+
 def outputs_of(named, step: str, index: int | None = None) -> dict:
     """The files of one step of a job that runs several (``<step>__<output>`` names).
 
