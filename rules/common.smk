@@ -349,7 +349,10 @@ def report_outputs():
         "evaluate__predictions": f"{ev}/predictions.tsv",
         "evaluate__comparison": f"{ev}/comparison.tsv",
         "evaluate__permutation": f"{ev}/permutation_test.tsv",
+        "evaluate__gains": f"{ev}/gains.tsv",
     }
+    if SETTINGS.clinical.columns:
+        out["evaluate__clinical"] = f"{ev}/clinical_covariates.tsv"
     if DESIGN:
         out.update(
             {
@@ -459,6 +462,7 @@ def page_tables():
         "scoreboard": "evaluate__scoreboard",
         "comparison": "evaluate__comparison",
         "permutation": "evaluate__permutation",
+        "gains": "evaluate__gains",
         "stability": "mofa__stability",
         "fold_scores": "evaluate__fold_scores",
         # per layer
@@ -474,6 +478,8 @@ def page_tables():
         tables["predictions"] = "evaluate__predictions"
     if MULTI_LAYER:
         tables["late_weights"] = "late__layer_weights"
+    if SETTINGS.clinical.columns:
+        tables["clinical"] = "evaluate__clinical"
     if HIERARCHICAL:
         tables["hierarchical"] = "hierarchical__coefficients"
     if DESIGN:

@@ -180,6 +180,21 @@ class Outcome:
 
 
 @dataclass(frozen=True)
+class Clinical:
+    """The ``clinical`` section: sample-sheet columns that enter the models as clinical covariates.
+
+    ``columns`` (numeric or categorical), ``categorical`` (numbers taken as categories), ``reference``
+    ({column: reference level}) and ``leak_threshold`` (the score at which one covariate alone is
+    flagged as a likely leak of the outcome).
+    """
+
+    columns: tuple
+    categorical: tuple
+    reference: Mapping[str, str]
+    leak_threshold: float
+
+
+@dataclass(frozen=True)
 class Inputs:
     """The ``inputs`` section: whether a cohort sample may be absent from a layer's matrix."""
 
@@ -327,6 +342,8 @@ class Evaluation:
     bootstrap: int
     survival_times: tuple
     splits_per_job: int
+    baselines: tuple
+    site_column: str
 
 
 @dataclass(frozen=True)
@@ -439,6 +456,7 @@ SECTIONS = (
     "seed",
     "outcome",
     "covariates",
+    "clinical",
     "inputs",
     "demo",
     "kind_defaults",
@@ -460,6 +478,7 @@ class Settings:
     seed: int
     outcome: Outcome
     covariates: tuple
+    clinical: Clinical
     inputs: Inputs
     demo: Demo
     kind_defaults: Mapping[str, Mapping]

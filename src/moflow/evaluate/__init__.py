@@ -7,8 +7,11 @@ The splits are identical for every strategy and single layer, the preprocessing 
 * :mod:`.metric_names`: the metrics of each outcome by name (no scikit-learn: read at start-up);
 * :mod:`.metrics`: scores of held-out predictions per task, split and external test set;
 * :mod:`.significance`: corrected intervals and t-test over splits, label-permutation tests;
-* :mod:`.ranking`: the scoreboard of strategies and the best integration vs the best single layer;
-* :mod:`.summary`: every split's predictions gathered and scored: scoreboard, comparison, permutation test;
+* :mod:`.ranking`: the scoreboard of strategies (baselines and reference among them), the best integration vs
+  the best single layer, every strategy's gain over the baselines;
+* :mod:`.summary`: every split's predictions gathered and scored: scoreboard, comparison, permutation test,
+  gains, the clinical covariates' screen;
+* :mod:`.sites`: leave-one-site-out splits, per-site scores and the shift diagnostic of a held-out site;
 * :mod:`.plot_labels`: the outcome as figures colour samples;
 * :mod:`.survival_scores`: survival metrics (Harrell's and Uno's C, time-dependent AUC, Brier).
 """
@@ -42,9 +45,20 @@ __getattr__, __dir__, __all__ = lazy.attach(
             "external_scores",
             "fold_scores",
         ],
-        "significance": ["corrected_interval", "corrected_ttest", "permutation_pvalue"],
-        "ranking": ["COMPARISON_COLUMNS", "scoreboard", "compare_best"],
-        "summary": ["merge_predictions", "score_strategies"],
+        "significance": ["corrected_interval", "corrected_ttest", "holm", "permutation_pvalue"],
+        "ranking": [
+            "COMPARISON_COLUMNS",
+            "GAIN_COLUMNS",
+            "CANDIDATE_KINDS",
+            "WITH_CLINICAL",
+            "kind_of",
+            "best_strategy",
+            "scoreboard",
+            "compare_best",
+            "gains",
+        ],
+        "summary": ["merge_predictions", "score_strategies", "clinical_screen"],
+        "sites": ["site_splits", "split_sites", "check_sites", "site_table", "shift_diagnostic"],
         "plot_labels": ["outcome_labels"],
         "survival_scores": [
             "TIED_TOL",

@@ -135,6 +135,7 @@ def predict_split(
     classes: list[str] | None = None,
     grid=None,
     shared=None,
+    clinical: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Fit one strategy on the training side and predict the test side: one row per test sample.
 
@@ -159,6 +160,9 @@ def predict_split(
         The times of a survival outcome's survival probabilities.
     shared : SharedFits, optional
         The split's :class:`moflow.integrate.SharedFits` (equal single-layer fits done once).
+    clinical : pandas.DataFrame, optional
+        The encoded clinical covariates of both sides (fit on the training side), passed to a model
+        that uses them (``uses_clinical``).
 
     Returns
     -------
@@ -166,14 +170,18 @@ def predict_split(
         The prediction table: split, strategy, sample, then ``y_true`` (or ``time``, ``event``)
         and the predictions.
     """
-    model = model.fit(train_layers, y.loc[train], shared=shared)
-    T = model.predict_table(test_layers).reindex(test)
+    uses = getattr(model, "uses_clinical", False)
+    if uses and clinical is None:
+        raise ValueError(f"strategy {strategy} needs the clinical covariates (clinical: columns)")
+    model = model.fit(train_layers, y.loc[train], shared=shared, **({"clinical": clinical} if uses else {}))
+    kw = {"clinical": clinical} if uses else {}
+    T = model.predict_table(test_layers, **kw).reindex(test)
     if classes is not None:  # a class absent from this training side gets probability 0
         predicted = T.notna().any(axis=1)
         T = T.reindex(columns=[f"p_{c}" for c in classes])
         T.loc[predicted] = T.loc[predicted].fillna(0.0)
     if isinstance(y, pd.DataFrame):  # survival
-        train_risk = model.predict_table({n: X.reindex(train) for n, X in train_layers.items()})["risk"]
+        train_risk = model.predict_table({n: X.reindex(train) for n, X in train_layers.items()}, **kw)["risk"]
         T = survival_columns(T, train_risk.reindex(train), y.loc[train], [] if grid is None else grid)
         T.insert(0, "event", y["event"].reindex(test).to_numpy(float).astype(int))
         T.insert(0, "time", y["time"].reindex(test).to_numpy(float))
@@ -198,8 +206,13 @@ def run_fold(
     task: str = "classification",
     grid=None,
     log=None,
+    clinical: tuple | None = None,
 ) -> pd.DataFrame:
     """Preprocess inside the split, fit every strategy on the training side, predict the test side.
+
+    With clinical covariates, their encoder is fit on the training side too, and every strategy that
+    is not a baseline is also scored with them (``<strategy>+clinical``:
+    :class:`moflow.integrate.baselines.WithClinical`, its final model refit from the fitted strategy).
 
     Parameters
     ----------
@@ -223,6 +236,9 @@ def run_fold(
         The times at which a survival outcome's survival probabilities are predicted.
     log : logging.Logger, optional
         Gets each layer's feature count and each strategy's time.
+    clinical : tuple, optional
+        (unfitted :class:`moflow.integrate.clinical.ClinicalEncoder`, the covariates of every sample as
+        :func:`moflow.integrate.clinical.clinical_frame`).
 
     Returns
     -------
@@ -242,16 +258,25 @@ def run_fold(
             time.perf_counter() - t,
             ", ".join(f"{n} {X.shape[1]} features" for n, X in tr.items()),
         )
+    from moflow.integrate.baselines import BASELINES, WITH_CLINICAL, WithClinical
+
+    C = None
+    if clinical is not None:
+        encoder, frame = clinical
+        encoder = clone(encoder).fit(frame.loc[list(train)])
+        C = encoder.transform(frame.loc[list(dict.fromkeys([*train, *test]))])
     classes = sorted(y.loc[train].astype(str).unique()) if task == "classification" else None
     out = []
     shared = SharedFits()  # single_<layer> and late's base models: one fit each in this split
+    common = {"split": split, "classes": classes, "grid": grid, "shared": shared, "clinical": C}
     for name, factory in strategies.items():
         t = time.perf_counter()
-        out.append(
-            predict_split(
-                factory(), tr, te, y, train, test, strategy=name, split=split, classes=classes, grid=grid, shared=shared
+        model = factory()
+        out.append(predict_split(model, tr, te, y, train, test, strategy=name, **common))
+        if C is not None and name not in BASELINES:  # the same fit, its final model refit with the covariates
+            out.append(
+                predict_split(WithClinical(model), tr, te, y, train, test, strategy=name + WITH_CLINICAL, **common)
             )
-        )
         if log is not None:
             log.info("split %s: %s %.1f s", split, name, time.perf_counter() - t)
     return pd.concat(out, ignore_index=True)

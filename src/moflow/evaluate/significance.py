@@ -87,6 +87,19 @@ def corrected_ttest(a: np.ndarray, b: np.ndarray, n_train: float, n_test: float)
     return {"difference": float(d.mean()), "t": float(t), "p": float(2 * stats.t.sf(abs(t), J - 1)), "n_splits": J}
 
 
+def holm(pvalues) -> list[float]:
+    """Holm's step-down adjustment of a family of p-values (NaN stays NaN and is not counted)."""
+    p = np.asarray(pvalues, float)
+    out = np.full(len(p), np.nan)
+    ok = np.flatnonzero(np.isfinite(p))
+    order = ok[np.argsort(p[ok], kind="stable")]
+    m, running = len(order), 0.0
+    for i, j in enumerate(order):
+        running = max(running, min(1.0, (m - i) * p[j]))
+        out[j] = running
+    return out.tolist()
+
+
 def permutation_pvalue(
     pred: pd.DataFrame, *, task: str, n_permutations: int = 1000, seed: int = 0, subjects: pd.Series | None = None
 ) -> dict:

@@ -50,7 +50,7 @@ def merge_predictions(predictions: list[pd.DataFrame], task: str) -> pd.DataFram
     return pred
 
 
-@reads("evaluation", "seed", uses=[positive_class, survival_times, split_groups])
+@reads("evaluation", "seed", "clinical", uses=[positive_class, survival_times, split_groups])
 def score_strategies(pred: pd.DataFrame, cohort: Cohort, settings: Settings) -> dict:
     """The scoreboard, the comparison of the best strategies and a permutation test of the best one.
 
@@ -74,10 +74,12 @@ def score_strategies(pred: pd.DataFrame, cohort: Cohort, settings: Settings) -> 
     Returns
     -------
     dict
-        {scoreboard, fold_scores, predictions, comparison, permutation}: tables.
+        {scoreboard, fold_scores, predictions, comparison, permutation, gains}: tables (gains:
+        :func:`moflow.evaluate.ranking.gains`); with clinical covariates also ``clinical`` (their screen,
+        :func:`moflow.integrate.clinical.covariate_screen`).
     """
     from moflow.evaluate.metrics import external_scores, fold_scores
-    from moflow.evaluate.ranking import compare_best, scoreboard
+    from moflow.evaluate.ranking import best_strategy, compare_best, gains, scoreboard
     from moflow.evaluate.significance import permutation_pvalue
     from moflow.evaluate.splits import FINAL
 
@@ -124,7 +126,7 @@ def score_strategies(pred: pd.DataFrame, cohort: Cohort, settings: Settings) -> 
     n_events = int(y.loc[cv["sample"].unique(), "event"].sum()) if task == "survival" else None
     board = scoreboard(scores, n_samples=n_cv, min_class=min_class, task=task, external=external, n_events=n_events)
     comparison = compare_best(scores, board, n_samples=n_cv, task=task)
-    best = board.iloc[0]["strategy"]
+    best = best_strategy(board)["strategy"]
     perm = permutation_pvalue(
         cv[cv["strategy"] == best],
         task=task,
@@ -136,10 +138,61 @@ def score_strategies(pred: pd.DataFrame, cohort: Cohort, settings: Settings) -> 
     log.info(
         "scoreboard:\n%s\n%s\npermutation: %s", board.to_string(index=False), comparison.to_string(index=False), perm
     )
-    return {
+    gain = gains(scores, board, n_samples=n_cv, task=task)
+    out = {
         "scoreboard": board,
         "fold_scores": scores,
         "predictions": pred,
         "comparison": comparison,
         "permutation": pd.DataFrame([{"strategy": best, **perm}]),
+        "gains": gain,
     }
+    if settings.clinical.columns:
+        out["clinical"] = clinical_screen(cohort, settings, samples=list(cv["sample"].unique()))
+    return out
+
+
+@reads("clinical")
+def clinical_screen(cohort: Cohort, settings: Settings, samples: list[str] | None = None) -> pd.DataFrame:
+    """The clinical covariates' screen on the training samples, a likely leak logged as a warning.
+
+    :func:`moflow.integrate.clinical.covariate_screen` of the samples with an outcome among ``samples``
+    (default: the training samples).
+
+    Parameters
+    ----------
+    cohort : Cohort
+        The cohort.
+    settings : Settings
+        Read: ``clinical``.
+    samples : list of str, optional
+        The samples to screen on.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per covariate (covariate, kind, n_missing, metric, score, likely_leak).
+    """
+    from moflow.integrate.clinical import clinical_frame, covariate_screen
+
+    c = settings.clinical
+    rows = [str(x) for x in (samples if samples is not None else cohort.train)]
+    y = cohort.y.copy()
+    y.index = y.index.astype(str)
+    y = y.loc[[r for r in rows if r in y.index]].dropna()
+    frame = clinical_frame(cohort.sheet, c.columns)
+    frame.index = frame.index.astype(str)
+    screen = covariate_screen(
+        frame.loc[y.index], y, cohort.task, categorical=c.categorical, threshold=float(c.leak_threshold)
+    )
+    for _, r in screen[screen["likely_leak"]].iterrows():
+        log.warning(
+            "clinical covariate '%s' alone reaches %s %.3f on the training samples (clinical: leak_threshold "
+            "%.2f): a likely leak of the outcome (recorded after it, or derived from it). Check how it was "
+            "collected; every score with the clinical covariates carries it.",
+            r["covariate"],
+            r["metric"],
+            r["score"],
+            float(c.leak_threshold),
+        )
+    return screen

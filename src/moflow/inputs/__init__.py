@@ -1,6 +1,8 @@
 """The inputs stage (``rules/inputs.smk``, and the start-up checks ``rules/common.smk`` runs before any job).
 
 * :mod:`.startup`: the checks made while the workflow is parsed (config file, sheets, every name config gives);
+* :mod:`.clinical_columns`: the clinical covariates read and checked (absent, constant, the outcome, numbers
+  mixed with words, a copy of the outcome);
 * :mod:`.sheets`: the sample sheet (schema, outcome, training samples) and the omics sheet (layers, references
   to sample-sheet columns, AnnData / MuData sources);
 * :mod:`.sheet_labels`: checks across a sheet's rows: a label spelt several ways, an external-test value
@@ -40,6 +42,7 @@ __getattr__, __dir__, __all__ = lazy.attach(
             "check_omics_sheet",
             "anndata_sources",
         ],
+        "clinical_columns": ["BLANKS", "clinical_frame", "column_kinds", "check_clinical", "is_copy"],
         "sheet_labels": [
             "sheet_lines",
             "sample_locations",
@@ -53,6 +56,8 @@ __getattr__, __dir__, __all__ = lazy.attach(
             "check_config_file",
             "check_config_layers",
             "check_config_columns",
+            "check_clinical_columns",
+            "check_site_column",
             "check_design_metric",
             "check_design_strategies",
             "regulator_edges",

@@ -174,6 +174,58 @@ def check_design_strategies(settings, omics: pd.DataFrame, *, source: str = "con
         )
 
 
+def check_clinical_columns(settings, samples: pd.DataFrame, y, task: str, *, samples_path: str) -> None:
+    """``clinical: columns`` the models can use (:func:`moflow.inputs.clinical_columns.check_clinical`), none a copy of the outcome."""
+    from moflow.cohort import outcome_columns, training_samples
+    from moflow.errors import InputError
+    from moflow.inputs.clinical_columns import check_clinical, clinical_frame, is_copy
+
+    c = settings.clinical
+    if not c.columns:
+        return
+    sheet = samples.set_index("sample", drop=False) if samples.index.name != "sample" else samples
+    train = [s for s in training_samples(sheet, settings) if s in y.dropna().index]
+    check_clinical(
+        sheet,
+        c.columns,
+        categorical=c.categorical,
+        reference=c.reference,
+        outcome_columns=outcome_columns(settings),
+        samples=train,
+        path=samples_path,
+    )
+    copies = is_copy(clinical_frame(sheet.loc[train], c.columns), y.loc[train], task, categorical=c.categorical)
+    if copies:
+        raise InputError(
+            f"{samples_path}: clinical covariate '{copies[0]}' is a copy of the outcome (each of its values goes "
+            "with one outcome value and back, among the training samples): a model given it predicts the outcome "
+            "from the outcome. Remove it from 'clinical: columns'."
+        )
+
+
+def check_site_column(settings, samples: pd.DataFrame, y, task: str, *, samples_path: str) -> list[str]:
+    """``evaluation: site_column`` names a column whose sites each can be left out (:func:`moflow.evaluate.sites.check_sites`).
+
+    Returns the log lines (sites, sizes, a site whose score will be rough).
+    """
+    from moflow.cohort import training_samples
+    from moflow.errors import InputError
+    from moflow.evaluate.sites import check_sites
+
+    column = str(settings.evaluation.site_column or "").strip()
+    if not column:
+        return []
+    if column not in samples.columns:
+        raise InputError(
+            f"config 'evaluation: site_column' names '{column}', which is not a column of {samples_path} (its "
+            f"columns: {listing(list(samples.columns), 20)}).{did_you_mean(column, list(samples.columns))} Add the "
+            "column or correct the name."
+        )
+    sheet = samples.set_index("sample", drop=False) if samples.index.name != "sample" else samples
+    train = [s for s in training_samples(sheet, settings) if s in y.dropna().index]
+    return check_sites(y.loc[train], sheet.loc[train, column], task=task, column=column, path=samples_path)
+
+
 def regulator_edges(path: str) -> pd.DataFrame:
     """A regulator edge list read and checked (:func:`moflow.integrate.prior_knowledge.parse_edges`)."""
     from moflow.integrate import parse_edges
@@ -329,6 +381,12 @@ def check_startup(
     split_groups(samples, settings, path=samples_path, min_groups=ev.folds)  # subjects of group-aware CV
     y = outcome(samples, settings)
     positive_class(y, settings, path=samples_path)  # a misspelt positive class
+    task = outcome_task(y, settings)
+    check_clinical_columns(settings, samples, y, task, samples_path=samples_path)
+    for line in check_site_column(settings, samples, y, task, samples_path=samples_path):
+        import logging
+
+        logging.getLogger("moflow").info(line)
     check_design_metric(settings, outcome_task(y, settings), source=source)
     check_design_strategies(settings, omics, source=source)
     try:

@@ -15,6 +15,11 @@
   (associations with covariates and survival, match to known factors, stability over seeds);
   :mod:`.mofa_run`: the full cohort's MOFA run (fit, projection of external test samples, stability);
 * :mod:`.cox`: penalized Cox models for a time-to-event outcome;
+* :mod:`.clinical`: clinical covariates as predictors (``ClinicalEncoder``, fit inside each training side) and
+  their screen for a likely leak;
+* :mod:`.baselines`: ``NaiveBaseline``, ``ClinicalOnly`` and ``WithClinical`` (a strategy's final model refit
+  with the covariates beside its design);
+* :mod:`.trees`: ``TreeReference``, a tuned tree ensemble on the concatenated layers (the reference row);
 * :mod:`.strategy_factory`: every strategy built from the settings (the same calls in the full-cohort rules
   and in every CV fold).
 """
@@ -63,5 +68,16 @@ __getattr__, __dir__, __all__ = lazy.attach(
         "mixed": ["MixedIntegration"],
         "mofa_strategy": ["MOFAStrategy"],
         "late": ["LateIntegration"],
+        "clinical": ["PREFIX", "ClinicalEncoder", "covariate_screen", "clinical_inputs"],
+        "baselines": [
+            "BASELINES",
+            "WITH_CLINICAL",
+            "LIGHT",
+            "NaiveBaseline",
+            "ClinicalOnly",
+            "clinical_block_model",
+            "WithClinical",
+        ],
+        "trees": ["TreeReference"],
     },
 )

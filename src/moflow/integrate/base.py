@@ -79,6 +79,8 @@ class StrategyBase(BaseEstimator):
         The columns of the final model's design (all layers).
     model_ : estimator
         The final model, fit on the design of all layers.
+    full_design_ : pandas.DataFrame
+        The training samples' design of all layers (what ``model_`` was fit on).
     subset_models_ : dict
         {tuple of layers: final model refit on the design of those layers only}, filled on demand.
     classes_ : numpy.ndarray
@@ -113,6 +115,7 @@ class StrategyBase(BaseEstimator):
         self.y_ = y
         self.train_layers_ = {n: layers[n].reindex(y.index) for n in self.layers_}
         D = self._train_design(tuple(self.layers_))
+        self.full_design_ = D  # the training design of all layers (refit with the clinical covariates reuses it)
         self.design_columns_ = list(D.columns)
         self.model_ = self._fit_final(D, y)
         self.subset_models_ = {}

@@ -122,6 +122,9 @@ class PenalizedCox(RegressorMixin, BaseEstimator):
         The seed of the inner folds.
     max_iter : int
         Coxnet's iteration limit.
+    penalty_factor : array-like, optional
+        One factor per feature multiplying the penalty (Coxnet's ``penalty_factor``; 0 leaves a feature
+        unpenalized). None: 1 for every feature.
 
     Attributes
     ----------
@@ -144,6 +147,7 @@ class PenalizedCox(RegressorMixin, BaseEstimator):
         "inner_folds": [Interval(Integral, 2, None, closed="left")],
         "seed": ["random_state"],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "penalty_factor": ["array-like", None],
     }
 
     def __init__(
@@ -154,6 +158,7 @@ class PenalizedCox(RegressorMixin, BaseEstimator):
         inner_folds: int = 3,
         seed: int = 42,
         max_iter: int = 100000,
+        penalty_factor=None,
     ):
         self.l1_ratio = l1_ratio
         self.n_alphas = n_alphas
@@ -161,10 +166,13 @@ class PenalizedCox(RegressorMixin, BaseEstimator):
         self.inner_folds = inner_folds
         self.seed = seed
         self.max_iter = max_iter
+        self.penalty_factor = penalty_factor
 
     def _coxnet(self, **kw):
         from sksurv.linear_model import CoxnetSurvivalAnalysis
 
+        if self.penalty_factor is not None:  # 0: an unpenalized column (a clinical covariate)
+            kw["penalty_factor"] = np.asarray(self.penalty_factor, float)
         return _Quiet(
             CoxnetSurvivalAnalysis(
                 l1_ratio=self.l1_ratio, normalize=True, max_iter=self.max_iter, fit_baseline_model=False, **kw
@@ -271,6 +279,8 @@ class RidgeCox(RegressorMixin, BaseEstimator):
     ----------
     alpha : float
         The ridge penalty (on the inputs divided by their SD).
+    penalty_factor : array-like, optional
+        One factor per input multiplying ``alpha`` (None: 1 for every input).
 
     Attributes
     ----------
@@ -280,10 +290,14 @@ class RidgeCox(RegressorMixin, BaseEstimator):
         The linear predictor at the training means, subtracted by :meth:`predict`.
     """
 
-    _parameter_constraints: ClassVar[dict] = {"alpha": [Interval(Real, 0, None, closed="left")]}
+    _parameter_constraints: ClassVar[dict] = {
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "penalty_factor": ["array-like", None],
+    }
 
-    def __init__(self, alpha: float = 1.0):
+    def __init__(self, alpha: float = 1.0, penalty_factor=None):
         self.alpha = alpha
+        self.penalty_factor = penalty_factor
 
     def fit(self, X, Y):
         """Fit the ridge Cox model on ``X`` and the target ``Y`` (time, event)."""
@@ -294,7 +308,8 @@ class RidgeCox(RegressorMixin, BaseEstimator):
         time, event = split_target(Y)
         sd = X.std(axis=0)
         sd[sd == 0] = 1.0  # inputs on their own scales (one layer's risks may spread little): one penalty for all
-        m = CoxPHSurvivalAnalysis(alpha=self.alpha, ties="breslow").fit(X / sd, structured(time, event))
+        alpha = self.alpha if self.penalty_factor is None else self.alpha * np.asarray(self.penalty_factor, float)
+        m = CoxPHSurvivalAnalysis(alpha=alpha, ties="breslow").fit(X / sd, structured(time, event))
         self.coef_ = np.asarray(m.coef_, float) / sd
         self.offset_ = float(X.mean(axis=0) @ self.coef_)
         self.n_features_in_ = X.shape[1]

@@ -334,21 +334,22 @@ class _FixedCox(BaseEstimator):
         "l1_ratio": [Interval(Real, 0, 1, closed="right")],
         "alphas": ["array-like"],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "penalty_factor": ["array-like", None],
     }
 
-    def __init__(self, l1_ratio: float = 0.5, alphas: tuple = (1.0,), max_iter: int = 100000):
+    def __init__(self, l1_ratio: float = 0.5, alphas: tuple = (1.0,), max_iter: int = 100000, penalty_factor=None):
         self.l1_ratio = l1_ratio
         self.alphas = alphas
         self.max_iter = max_iter
+        self.penalty_factor = penalty_factor
 
     def fit(self, X, Y):
         self._validate_params()
         from moflow.integrate.cox import PenalizedCox, split_target
 
         time, event = split_target(Y)
-        _, coef, offset = PenalizedCox(l1_ratio=self.l1_ratio, max_iter=self.max_iter)._path(
-            np.asarray(X, float), time, event, alphas=np.asarray(self.alphas, float)
-        )
+        cox = PenalizedCox(l1_ratio=self.l1_ratio, max_iter=self.max_iter, penalty_factor=self.penalty_factor)
+        _, coef, offset = cox._path(np.asarray(X, float), time, event, alphas=np.asarray(self.alphas, float))
         self.coef_, self.offset_ = coef[:, -1].copy(), float(offset[-1])
         return self
 

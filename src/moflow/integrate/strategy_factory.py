@@ -129,20 +129,23 @@ def hierarchical_layers(omics: pd.DataFrame, settings: Settings) -> list[str]:
     return [layer for layer in omics["layer"] if layer in set(gene_layers) | set(targets)]
 
 
-@reads("evaluation", uses=[hierarchical_layers])
+@reads("evaluation", "clinical", uses=[hierarchical_layers])
 def strategy_names(layers: list[str], settings: Settings, omics: pd.DataFrame | None = None) -> list[str]:
-    """Every single-layer baseline (single_<layer>) and the integration strategies enabled in config.
+    """Every single-layer baseline (single_<layer>), the integration strategies and the baselines enabled in config.
 
     The strategies that combine layers only where there are at least two; mofa and hierarchical also
     on one; hierarchical where it has a layer to score: :func:`hierarchical_layers`, which needs
-    ``omics``.
+    ``omics``. Then the baselines of ``evaluation: baselines`` (:data:`moflow.integrate.baselines.BASELINES`;
+    ``clinical`` only where ``clinical: columns`` names some). The strategies refit with the clinical
+    covariates (``<strategy>+clinical``) are made in each fold from the fitted strategy
+    (:func:`moflow.evaluate.run_fold`) and are not listed here.
 
     Parameters
     ----------
     layers : list of str
         The cohort's layers.
     settings : Settings
-        Read: ``evaluation`` (``evaluation: strategies``).
+        Read: ``evaluation`` (``strategies``, ``baselines``), ``clinical`` (``columns``).
     omics : pandas.DataFrame, optional
         The omics sheet; without it, no hierarchical strategy.
 
@@ -156,6 +159,10 @@ def strategy_names(layers: list[str], settings: Settings, omics: pd.DataFrame | 
     names += [s for s in STRATEGIES if s in wanted and s != "hierarchical" and (s == "mofa" or len(layers) > 1)]
     if "hierarchical" in wanted and omics is not None and hierarchical_layers(omics, settings):
         names.append("hierarchical")
+    baselines = list(settings.evaluation.baselines)
+    names += [
+        b for b in ("naive", "clinical", "trees") if b in baselines and (b != "clinical" or settings.clinical.columns)
+    ]
     return names
 
 
@@ -258,12 +265,13 @@ def strategy_factory(
     sheet: pd.DataFrame | None = None,
     prior: dict | None = None,
 ):
-    """The factory of one unfitted strategy (``single_<layer>``, early, mixed, mofa, late, hierarchical).
+    """The factory of one unfitted strategy (``single_<layer>``, early, mixed, mofa, late, hierarchical, a baseline).
 
     Parameters
     ----------
     name : str
-        The strategy: ``single_<layer>`` or one of :data:`STRATEGIES`.
+        The strategy: ``single_<layer>``, one of :data:`STRATEGIES`, or a baseline (``naive``, ``clinical``:
+        :mod:`moflow.integrate.baselines`; ``trees``: :class:`moflow.integrate.trees.TreeReference`).
     omics : pandas.DataFrame
         The omics sheet (MOFA's likelihoods).
     settings : Settings
@@ -288,6 +296,18 @@ def strategy_factory(
 
     integ = settings.integration
     common = {"task": task, "inner_folds": int(integ.inner_folds), "seed": int(settings.seed)}
+    if name == "naive":
+        from moflow.integrate.baselines import NaiveBaseline
+
+        return partial(NaiveBaseline, task=task)
+    if name == "clinical":
+        from moflow.integrate.baselines import ClinicalOnly
+
+        return partial(ClinicalOnly, **common)
+    if name == "trees":
+        from moflow.integrate.trees import TreeReference
+
+        return partial(TreeReference, **common)
     early, mixed, mofa, late = integ.early, integ.mixed, integ.mofa, integ.late
     if name.startswith("single_"):
         return partial(SingleLayer, name[len("single_") :], penalty=early.penalty, model=early.model, **common)

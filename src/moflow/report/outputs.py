@@ -188,6 +188,10 @@ def report_outputs(
         variance=tables["variance"],
         design=design,
         decisions=decided,
+        gains=tables.get("gains"),
+        clinical=tables.get("clinical"),
+        sites=tables.get("sites"),
+        shift=tables.get("shift"),
     )
     return {
         "html": build_html(title="moflow multi-omics report", sections=sections),

@@ -18,6 +18,7 @@ from moflow.report.hierarchical_section import hierarchical_html, hierarchical_s
 from moflow.report.html import details, fdr_text, img, table
 from moflow.report.preprocessing_section import preprocessing_html
 from moflow.report.svg import factor_pair, factor_scatter_svg, scoreboard_svg
+from moflow.report.added import added_html
 from moflow.report.verdict import (
     board_metric,
     chance_level,
@@ -151,6 +152,10 @@ def report_sections(
     variance: pd.DataFrame | None = None,
     design: dict | None = None,
     decisions: pd.DataFrame | None = None,
+    gains: pd.DataFrame | None = None,
+    clinical: pd.DataFrame | None = None,
+    sites: pd.DataFrame | None = None,
+    shift: pd.DataFrame | None = None,
 ) -> list[tuple[str, str]]:
     """Assemble the report's sections (title, HTML) from the pipeline's tables and figures.
 
@@ -169,11 +174,15 @@ def report_sections(
     beside the scoreboard with the top one of each layer in the summary. ``design``: {"html": the body
     of the "How many samples?" section, "sentence": its one-sentence verdict on sample size}.
     ``decisions`` (:func:`moflow.report.decisions.decisions`): the section "What the run decided", right after
-    the verdict.
+    the verdict. ``gains`` (:func:`moflow.evaluate.ranking.gains`), ``clinical`` (the covariates' screen),
+    ``sites`` and ``shift`` (leave-one-site-out): the section "What the omics add" and the verdict's first
+    sentence.
     """
+    from moflow.evaluate.ranking import best_strategy
+
     sections = []
     metric = board_metric(board)
-    best = board.iloc[0]
+    best = best_strategy(board)
     of = outcome_factor(associations, outcome_column)
     k = n_classes(samples, outcome_column, metric)
     pathways = (enrichment_more or {}).get("pathways")
@@ -190,6 +199,8 @@ def report_sections(
         pathways=pathways,
         hierarchical=hierarchical,
         n_classes=k,
+        gains=gains,
+        clinical=clinical,
     )
     metrics = [m for m in (metric, "roc_auc", "uno_c", "pearson_r") if m in board.columns][:2]
     chance = {m: chance_level(m, k) for m in metrics}
@@ -271,6 +282,9 @@ def report_sections(
     if hierarchical is not None and len(hierarchical):
         ev.append(hierarchical_html(hierarchical, board))
     sections.append(("Evaluation", "".join(ev)))
+    added = added_html(v, gains, clinical, sites, shift)
+    if added:
+        sections.append(("What the omics add", added))
     if design is not None:
         sections.append(("How many samples?", design.get("html", "")))
     if enrichment is not None:

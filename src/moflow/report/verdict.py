@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from moflow.report.added import added_facts, added_sentence
 from moflow.report.html import esc, fdr_text
 
 ALPHA = 0.05
@@ -155,6 +156,8 @@ def verdict(
     hierarchical: pd.DataFrame | None = None,
     n_classes: int | None = None,
     top_pathways: int = 3,
+    gains: pd.DataFrame | None = None,
+    clinical: pd.DataFrame | None = None,
 ) -> dict:
     """The facts of the verdict, from the run's tables (the scoreboard ranked best first).
 
@@ -183,6 +186,11 @@ def verdict(
         The number of outcome classes (the chance level of balanced accuracy).
     top_pathways : int
         The most programs listed.
+    gains : pandas.DataFrame, optional
+        Every strategy's gain over the baselines (:func:`moflow.evaluate.ranking.gains`): the verdict opens
+        with what the omics add over the clinical covariates (or a naive model): ``added``.
+    clinical : pandas.DataFrame, optional
+        The clinical covariates' screen: ``leaks``, the covariates flagged as a likely leak.
 
     Returns
     -------
@@ -191,8 +199,10 @@ def verdict(
         single_layer_cohort, chance, best_single, n_integration, permutation, beats_chance, comparison,
         effective, external, late, factor and programs.
     """
+    from moflow.evaluate.ranking import best_strategy
+
     metric = board_metric(board)
-    best = _row(board, metric, board.iloc[0])
+    best = _row(board, metric, best_strategy(board))
     singles = board[board["kind"] == "single layer"]
     v = {
         "metric": metric,
@@ -203,6 +213,12 @@ def verdict(
         "chance": chance_level(metric, n_classes),
         "best_single": _row(board, metric, singles.iloc[0]) if len(singles) else None,
         "n_integration": int((board["kind"] == "integration").sum()),
+        "added": added_facts(gains, board),
+        "leaks": (
+            [str(c) for c in clinical.loc[clinical["likely_leak"].astype(str).str.lower() == "true", "covariate"]]
+            if clinical is not None and len(clinical)
+            else []
+        ),
     }
     # better than chance: the permutation test of the best strategy where it ran, else its interval
     v["permutation"] = None
@@ -227,7 +243,7 @@ def verdict(
             "n_splits": int(c["n_splits"]),
             "significant": bool(float(c["p"]) < ALPHA),
         }
-    first = board.iloc[0]
+    first = best_strategy(board)
     n = int(first["n_samples"]) if "n_samples" in board.columns else None
     if "n_events" in board.columns and pd.notna(first["n_events"]):
         v["effective"] = {"n": int(first["n_events"]), "what": "events", "of": n}
@@ -281,6 +297,9 @@ def _p(p: float) -> str:
 def verdict_sentence(v: dict) -> str:
     """The verdict in one plain sentence (no markup)."""
     b, label = v["best"], v["label"]
+    lead = added_sentence(v["added"]) + " " if v.get("added") else ""
+    if v.get("leaks"):
+        lead += f"Likely leak: {', '.join(v['leaks'])} alone predict(s) the outcome nearly perfectly. "
     parts = [f"{b['strategy']} predicts best ({label} {b['score']:.3f}, 95% interval {b['lo']:.3f}-{b['hi']:.3f}"]
     if v["permutation"]:
         pm = v["permutation"]
@@ -311,7 +330,7 @@ def verdict_sentence(v: dict) -> str:
     e = v["effective"]
     eff = f"effective sample size {e['n']} {e['what']}" + (f" of {e['of']}" if e["of"] and e["of"] != e["n"] else "")
     parts.append(eff)
-    return "; ".join(parts) + "."
+    return lead + "; ".join(parts) + "."
 
 
 def _pct(x: float) -> str:

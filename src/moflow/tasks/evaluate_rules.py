@@ -11,6 +11,7 @@ import pandas as pd
 from moflow.cohort import split_groups, survival_times
 from moflow.evaluate import merge_predictions, score_strategies
 from moflow.integrate import build_prior, build_strategies
+from moflow.integrate.clinical import clinical_inputs
 from moflow.preprocess import build_preprocessors
 from moflow.settings import Settings, reads
 from moflow.tasks._common import load_cohort
@@ -88,7 +89,7 @@ def _unscored(cohort) -> list[str]:
     return [str(s) for s in cohort.test if s not in known]
 
 
-@reads(uses=[load_cohort, build_preprocessors, build_strategies, survival_times, build_prior])
+@reads(uses=[load_cohort, build_preprocessors, build_strategies, survival_times, build_prior, clinical_inputs])
 def cv_fold(
     raw: dict[str, pd.DataFrame],
     splits: pd.DataFrame,
@@ -140,6 +141,7 @@ def cv_fold(
     strategies = build_strategies(cohort.omics, settings, cohort.task, sheet=cohort.sheet, prior=prior)
     preprocessors = build_preprocessors(cohort.omics, settings, cohort.info)
     grid = survival_times(cohort, settings)[1] if cohort.task == "survival" else None
+    clinical = clinical_inputs(cohort.sheet, settings)
     preds = []
     new = _unscored(cohort)
     for split in names:
@@ -158,6 +160,7 @@ def cv_fold(
                 task=cohort.task,
                 grid=grid,
                 log=log,
+                clinical=clinical,
             )
         if new:  # new patients (external test samples without an outcome): an empty outcome, never a made-up one
             outcome_cols = ["time", "event"] if cohort.task == "survival" else ["y_true"]
