@@ -15,10 +15,10 @@ import moflow.tasks.integrate_rules
 import moflow.tasks.preprocess_rules
 import moflow.tasks.report_rules
 from moflow import tasks
-from moflow.cohort import external_test_samples, split_jobs
+from moflow.cohort import external_test_samples, split_jobs, training_samples
 from moflow.enrich import enrichment_layers
 from moflow.errors import InputError
-from moflow.evaluate import split_labels
+from moflow.evaluate import site_levels, split_labels
 from moflow.integrate import strategy_names
 from moflow.settings import SECTIONS, Settings, sections_of
 
@@ -67,8 +67,20 @@ except InputError as exc:
 LAYERS = list(omics["layer"])
 GENE_LAYERS = [l for l in LAYERS if omics.loc[l, "gene_ids"] == "symbol"]
 EXTERNAL_TEST = external_test_samples(samples, SETTINGS)
+# evaluation: site_column: the outer splits leave one site out at a time (r1f1.. in sorted site
+# order), the pooled CV beside them (p{R}f{F})
+SITES = (
+    site_levels(
+        samples, SETTINGS.evaluation.site_column, training_samples(samples, SETTINGS)
+    )
+    if SETTINGS.evaluation.site_column.strip()
+    else []
+)
 SPLITS = split_labels(
-    SETTINGS.evaluation.repeats, SETTINGS.evaluation.folds, external=bool(EXTERNAL_TEST)
+    SETTINGS.evaluation.repeats,
+    SETTINGS.evaluation.folds,
+    external=bool(EXTERNAL_TEST),
+    sites=len(SITES),
 )
 STRATEGY_NAMES = strategy_names(LAYERS, SETTINGS, omics)
 # the hierarchical strategy reads the gene sets (and annotations) and its regulator edge lists
@@ -353,6 +365,10 @@ def report_outputs():
     }
     if SETTINGS.clinical.columns:
         out["evaluate__clinical"] = f"{ev}/clinical_covariates.tsv"
+    if SITES:  # leave-one-site-out: per-site scores, the pooled CV beside, the shift per layer
+        out["evaluate__sites"] = f"{ev}/sites.tsv"
+        out["evaluate__scoreboard_pooled"] = f"{ev}/scoreboard_pooled_cv.tsv"
+        out["shift__shift"] = f"{ev}/shift.tsv"
     if DESIGN:
         out.update(
             {
@@ -480,6 +496,9 @@ def page_tables():
         tables["late_weights"] = "late__layer_weights"
     if SETTINGS.clinical.columns:
         tables["clinical"] = "evaluate__clinical"
+    if SITES:
+        tables["sites"] = "evaluate__sites"
+        tables["shift"] = "shift__shift"
     if HIERARCHICAL:
         tables["hierarchical"] = "hierarchical__coefficients"
     if DESIGN:

@@ -29,6 +29,7 @@ rule report:
         settings=settings_for(
             tasks.cv_splits,
             tasks.score,
+            tasks.site_shift,
             tasks.design_power,
             tasks.design_fold,
             tasks.design_learning,

@@ -19,6 +19,7 @@ from moflow.tasks import (
     enrich_ora,
     export_mudata,
     score,
+    site_shift,
 )
 
 MUDATA_TABLES = {
@@ -54,6 +55,10 @@ def main(smk):
     check_held_out(pd.concat(predictions, ignore_index=True), splits)
     write("evaluate", {"splits": splits, **score(predictions, samples, omics, s)})
     splits, board = table("evaluate__splits"), table("evaluate__scoreboard")
+    if "shift__shift" in smk.output.keys():  # leave-one-site-out: each held-out site's shift, per layer
+        raw = {layer: io.read_matrix(f) for layer, f in zip(names, smk.input.raw, strict=True)}
+        write("shift", site_shift(raw, splits, samples, omics, s))
+        del raw
 
     edges = regulators(smk)
     if p.design_splits:  # how many samples the next study needs, this cohort as its pilot

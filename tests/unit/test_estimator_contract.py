@@ -47,6 +47,8 @@ from sklearn.base import BaseEstimator, clone
 
 from moflow.integrate import (
     MOFA,
+    ClinicalEncoder,
+    ClinicalOnly,
     EarlyIntegration,
     EncodedClassifier,
     GeneLevel,
@@ -59,8 +61,11 @@ from moflow.integrate import (
     RidgeCox,
     SetScores,
     SingleLayer,
+    TreeReference,
+    WithClinical,
     with_tuned_penalty,
 )
+from moflow.integrate.baselines import NaiveBaseline
 from moflow.preprocess import (
     PQN,
     QCRLSC,
@@ -268,6 +273,13 @@ Y_SURV = pd.DataFrame(
     },
     index=TRAIN,
 )
+# clinical covariates of the cohort: age (a few missing) and sex; encoded on the training rows for the
+# strategies that take them (ClinicalOnly, WithClinical)
+DATA.frames["clinical"] = DATA.info.loc[COHORT, ["age", "sex"]].copy()
+DATA.frames["clinical"].loc[["S03", "S17", "H5"], "age"] = np.nan
+CLINICAL = (
+    ClinicalEncoder(columns=("age", "sex")).fit(DATA.frames["clinical"].loc[TRAIN]).transform(DATA.frames["clinical"])
+)
 SETS = {
     "s1": [f"a{j}" for j in range(10)],
     "s2": [f"a{j}" for j in range(5, 15)],
@@ -310,6 +322,8 @@ POISON: dict[str, Callable[[pd.DataFrame], pd.DataFrame]] = {
     "beta": lambda X: _nan_some(X**4, 0.15, 3),  # stays in [0, 1]
     "binary": lambda X: _nan_some(1 - X, 0.15, 4),
     "complete_log": lambda X: X * 3 + 50,
+    # clinical covariates: a numeric one far off its training range, a level never seen in training
+    "clinical": lambda X: X.assign(age=X["age"] * 10 + 100, sex=X["sex"].map({"F": "M", "M": "U"})),
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -353,6 +367,29 @@ def _strategies(task: str) -> list[Case]:
     t = task
     short = "cls" if task == "classification" else "reg"
     cases = [
+        # the baselines and the tree reference; a strategy with the clinical covariates (CLINICAL) beside it
+        Case(f"NaiveBaseline-{short}", lambda d: NaiveBaseline(task=t), "layers", kind="strategy", target=short),
+        Case(
+            f"ClinicalOnly-{short}",
+            lambda d: ClinicalOnly(task=t, inner_folds=2, seed=1),
+            "layers",
+            kind="strategy",
+            target=short,
+        ),
+        Case(
+            f"WithClinical-{short}",
+            lambda d: WithClinical(EarlyIntegration(task=t, inner_folds=2)),
+            "layers",
+            kind="strategy",
+            target=short,
+        ),
+        Case(
+            f"TreeReference-{short}",
+            lambda d: TreeReference(task=t, inner_folds=2, n_estimators=20, stages=(10, 20), seed=1),
+            "layers",
+            kind="strategy",
+            target=short,
+        ),
         Case(
             f"SingleLayer-{short}",
             lambda d: SingleLayer("A", task=t, inner_folds=2),
@@ -461,6 +498,8 @@ def _tuned_cox(d: Data):
 
 
 CASES: list[Case] = [
+    # clinical covariates (one numeric with missing values, one categorical)
+    Case("ClinicalEncoder", lambda d: ClinicalEncoder(columns=("age", "sex")), "clinical", "clinical"),
     # normalize
     *[
         Case(f"CountNormalizer-{m}-log2", lambda d, m=m: CountNormalizer(method=m), "counts", "counts")
@@ -765,9 +804,10 @@ def _fit(case: Case, est, check_inputs: bool = False):
     X = _rows(case, TRAIN if case.kind == "mofa" else _train_ids(case))
     y = _y(case)
     before = copy.deepcopy((X, y, DATA.info, DATA.groups)) if check_inputs else None
+    extra = {"clinical": CLINICAL} if getattr(est, "uses_clinical", False) else {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        out = est.fit(X) if case.kind == "mofa" else est.fit(X, y)
+        out = est.fit(X) if case.kind == "mofa" else est.fit(X, y, **extra)
     if check_inputs:
         d = diff((X, y, DATA.info, DATA.groups), before, "(X, y, info, groups)")
         assert d is None, f"fit modified its input: {d}"
@@ -778,7 +818,7 @@ def _apply(case: Case, est, X):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if case.kind == "strategy":
-            return est.predict_table(X)
+            return est.predict_table(X, **({"clinical": CLINICAL} if getattr(est, "uses_clinical", False) else {}))
         if case.kind == "model":
             out = est.predict_proba(X) if hasattr(est, "predict_proba") else est.predict(X)
             return pd.DataFrame(np.asarray(out, float).reshape(len(X), -1), index=X.index)
@@ -913,6 +953,10 @@ def state_diff(now: dict, snapshot: dict) -> str | None:
     the training samples when such a sample first comes); the entries cached before must stay as they
     were."""
     now, snapshot = dict(now), dict(snapshot)
+    # WithClinical: its fitted strategy, whose own cache may grow the same way
+    if isinstance(snapshot.get("base_"), BaseEstimator):
+        if d := state_diff(vars(now.pop("base_")), vars(snapshot.pop("base_"))):
+            return d.replace("est.", "est.base_.", 1)
     if "subset_models_" in snapshot:
         a, b = now.pop("subset_models_"), snapshot.pop("subset_models_")
         if not set(b) <= set(a):

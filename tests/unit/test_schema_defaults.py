@@ -37,6 +37,7 @@ import moflow.preprocess as preprocess_pkg
 from moflow.evaluate import make_splits
 from moflow.integrate import (
     MOFA,
+    ClinicalOnly,
     EarlyIntegration,
     HierarchicalIntegration,
     LateIntegration,
@@ -46,6 +47,7 @@ from moflow.integrate import (
     RegulatorActivity,
     SetScores,
     SingleLayer,
+    TreeReference,
     make_model,
 )
 from moflow.preprocess import (
@@ -164,6 +166,12 @@ TABLE: list[Entry] = [
     _g(make_model, "seed", "seed"),
     _g(PenalizedCox, "inner_folds", "integration.inner_folds"),
     _g(PenalizedCox, "seed", "seed"),
+    # the baselines (strategy_factory: clinical, trees), tuned by the same inner folds and seed
+    *[
+        _g(cls, p, k)
+        for cls in (ClinicalOnly, TreeReference)
+        for p, k in (("inner_folds", "integration.inner_folds"), ("seed", "seed"))
+    ],
     # ---- evaluation: the outer CV splits (moflow.tasks.evaluate_rules) ----
     _g(make_splits, "folds", "evaluation.folds"),
     _g(make_splits, "repeats", "evaluation.repeats"),

@@ -239,7 +239,7 @@ def test_new_survival_patients_are_predicted_with_an_empty_time_and_event(projec
     final = pred[pred["split"] == "final"].set_index("sample")
     assert final.loc[["S11", "S12"], ["time", "event"]].isna().all().all()
     assert final.loc[["S11", "S12"], "risk"].notna().all()
-    assert final.loc["S10", "event"] == 0 and (board["test_n_test"] == 1).all()
+    assert (final.loc[["S10"], "event"] == 0).all() and (board["test_n_test"] == 1).all()
     assert pred.loc[pred["split"] != "final", "event"].notna().all()
 
 

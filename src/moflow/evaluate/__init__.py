@@ -21,7 +21,16 @@ import lazy_loader as lazy
 __getattr__, __dir__, __all__ = lazy.attach(
     __name__,
     submod_attrs={
-        "splits": ["FINAL", "split_labels", "make_splits", "split_names", "split_members", "check_held_out"],
+        "splits": [
+            "FINAL",
+            "POOLED",
+            "split_labels",
+            "is_pooled",
+            "make_splits",
+            "split_names",
+            "split_members",
+            "check_held_out",
+        ],
         "folds": [
             "SURV_PREFIX",
             "grid_of",
@@ -58,7 +67,15 @@ __getattr__, __dir__, __all__ = lazy.attach(
             "gains",
         ],
         "summary": ["merge_predictions", "score_strategies", "clinical_screen"],
-        "sites": ["site_splits", "split_sites", "check_sites", "site_table", "shift_diagnostic"],
+        "sites": [
+            "site_levels",
+            "site_splits",
+            "split_sites",
+            "check_sites",
+            "site_table",
+            "pooled_site_scores",
+            "shift_diagnostic",
+        ],
         "plot_labels": ["outcome_labels"],
         "survival_scores": [
             "TIED_TOL",

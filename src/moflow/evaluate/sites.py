@@ -131,6 +131,16 @@ def site_splits(
     return pd.DataFrame(rows)
 
 
+def site_levels(sheet: pd.DataFrame, column: str, samples) -> list[str]:
+    """The sorted distinct sites of ``samples`` (column ``column`` of the sample sheet), as stripped text.
+
+    The order :func:`site_splits` holds them out in (its split ``r1f{i}`` holds out the i-th).
+    """
+    by = sheet.set_index("sample", drop=False) if "sample" in sheet.columns else sheet
+    values = by.loc[[s for s in samples if s in by.index], column].astype(str).str.strip()
+    return sorted(v for v in values.unique() if v not in ("", "nan"))
+
+
 def split_sites(splits: pd.DataFrame, sites: pd.Series) -> dict[str, str]:
     """The site each split of a leave-one-site-out table (:func:`site_splits`) holds out.
 
@@ -308,17 +318,20 @@ def site_table(
     task : str
         classification, regression or survival.
     pooled : pandas.DataFrame, optional
-        The scoreboard of the ordinary pooled CV (:func:`moflow.evaluate.ranking.scoreboard`: one row
-        per strategy, a column ``strategy`` or the strategies as index, and the metric columns).
+        The pooled CV's scores to set beside: with a column ``site``, one row per (strategy, site) (the
+        site's samples scored from the pooled CV, :func:`pooled_site_scores`: the within-site score);
+        otherwise its scoreboard (:func:`moflow.evaluate.ranking.scoreboard`: one row per strategy, a
+        column ``strategy`` or the strategies as index, and the metric columns).
 
     Returns
     -------
     pandas.DataFrame
         One row per (strategy, site), sorted by strategy then site: site, strategy, n_test (and n_events,
         survival), every metric of :func:`moflow.evaluate.metrics.score_metrics` and, with ``pooled``,
-        ``<primary>_pooled_cv`` (the pooled CV's primary metric, NaN for a strategy it lacks) and
-        ``<primary>_drop`` = the site's ``<primary>`` minus the pooled CV's (negative where the site
-        scores lower; for a lower-is-better primary metric such as RMSE, positive is worse).
+        ``<primary>_pooled_cv`` (the pooled CV's primary metric, of the site or of the strategy; NaN
+        where it lacks one) and ``<primary>_drop`` = the site's ``<primary>`` minus the pooled CV's
+        (negative where the site scores lower held out than seen in training; for a lower-is-better
+        primary metric such as RMSE, positive is worse).
 
     Raises
     ------
@@ -339,10 +352,60 @@ def site_table(
     out = d.reindex(columns=["site", "strategy", "n_test", *extra, *metrics])
     if pooled is not None:
         m = primary_metric(task)
-        board = pooled.set_index("strategy") if "strategy" in pooled.columns else pooled
-        out[f"{m}_pooled_cv"] = out["strategy"].map(board[m]).astype(float)
+        if "site" in pooled.columns:
+            by = pooled.set_index(["strategy", "site"])[m]
+            keys = pd.MultiIndex.from_arrays([out["strategy"], out["site"].astype(str)])
+            out[f"{m}_pooled_cv"] = by.reindex(keys).to_numpy(float)
+        else:
+            board = pooled.set_index("strategy") if "strategy" in pooled.columns else pooled
+            out[f"{m}_pooled_cv"] = out["strategy"].map(board[m]).astype(float)
         out[f"{m}_drop"] = out[m].astype(float) - out[f"{m}_pooled_cv"]
     return out.sort_values(["strategy", "site"], kind="stable").reset_index(drop=True)
+
+
+def pooled_site_scores(pred: pd.DataFrame, sites: pd.Series, task: str, *, y=None, times=()) -> pd.DataFrame:
+    """Every site's samples scored from the pooled CV (sites mixed): the score of a site seen in training.
+
+    Per repeat of the pooled CV, the out-of-fold predictions of a site's samples (each predicted by a
+    model whose training side held the site's other samples) are scored together
+    (:func:`moflow.evaluate.metrics.fold_scores`, a survival outcome's training side being the other
+    sites' samples); the scores are averaged over the repeats. Beside the score of the same site held
+    out (:func:`site_table`), the difference is what leaving the site out costs.
+
+    Parameters
+    ----------
+    pred : pandas.DataFrame
+        The pooled CV's predictions (splits ``p{R}f{F}``, :func:`moflow.evaluate.splits.is_pooled`).
+    sites : pandas.Series
+        Sample -> site.
+    task : str
+        classification, regression or survival.
+    y : pandas.DataFrame, optional
+        The outcome (survival only).
+    times : array-like of float
+        The AUC times (survival only).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (strategy, site): strategy, site, n_test and the metrics, averaged over the repeats.
+    """
+    from moflow.evaluate.metrics import fold_scores, score_metrics
+
+    site = pd.Series(sites.to_numpy(), index=sites.index.astype(str)).astype(str).str.strip()
+    d = pred.copy()
+    d["repeat"] = d["split"].astype(str).str.extract(r"^\D+(\d+)f", expand=False)
+    d["site"] = d["sample"].astype(str).map(site)
+    parts = []
+    for repeat, part in d.groupby("repeat", sort=True):
+        part = part.assign(split=part["site"]).drop(columns=["repeat", "site"])
+        parts.append(fold_scores(part, task, y=y, times=times).assign(repeat=repeat))
+    if not parts:
+        return pd.DataFrame(columns=["strategy", "site", "n_test"])
+    scores = pd.concat(parts, ignore_index=True).rename(columns={"split": "site"})
+    metrics = [m for m in score_metrics(scores, task) if m in scores.columns]
+    extra = [c for c in ("n_test", "n_events") if c in scores.columns]
+    return scores.groupby(["strategy", "site"], sort=True)[extra + metrics].mean().reset_index()
 
 
 _SHIFT_C = 0.1  # the fixed inverse L2 strength of the site classifier (features standardized)

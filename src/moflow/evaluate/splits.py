@@ -13,12 +13,16 @@ import numpy as np
 import pandas as pd
 
 FINAL = "final"
+POOLED = "p"  # with leave-one-site-out splits, the pooled CV beside them: p{R}f{F}
 
 
-def split_labels(repeats: int, folds: int, *, external: bool) -> list[str]:
+def split_labels(repeats: int, folds: int, *, external: bool, sites: int = 0) -> list[str]:
     """The names of the outer splits, in the order :func:`make_splits` makes them.
 
-    ``r{R}f{F}`` for every repeat and fold, then ``final`` where there is an external test set.
+    ``r{R}f{F}`` for every repeat and fold, then ``final`` where there is an external test set. With
+    ``sites`` (``evaluation: site_column``), the outer splits leave one site out at a time, ``r1f1`` to
+    ``r1f{sites}`` in sorted site order (:func:`moflow.evaluate.sites.site_splits`), and the pooled CV
+    beside them (sites mixed; the within-site comparison) is named ``p{R}f{F}`` (:func:`is_pooled`).
 
     Parameters
     ----------
@@ -26,13 +30,23 @@ def split_labels(repeats: int, folds: int, *, external: bool) -> list[str]:
         The numbers of CV repeats and folds.
     external : bool
         Whether there is an external test set (the split ``final``).
+    sites : int
+        The number of sites of leave-one-site-out splits (0: none).
 
     Returns
     -------
     list of str
         The split names.
     """
-    return [f"r{r + 1}f{f + 1}" for r in range(repeats) for f in range(folds)] + ([FINAL] if external else [])
+    cv = [f"r{r + 1}f{f + 1}" for r in range(repeats) for f in range(folds)]
+    if sites:
+        cv = [f"r1f{f + 1}" for f in range(sites)] + [POOLED + name[1:] for name in cv]
+    return cv + ([FINAL] if external else [])
+
+
+def is_pooled(split: str) -> bool:
+    """Whether a split is of the pooled CV beside leave-one-site-out splits (``p{R}f{F}``)."""
+    return str(split).startswith(POOLED) and str(split)[len(POOLED) : len(POOLED) + 1].isdigit()
 
 
 def make_splits(

@@ -81,13 +81,16 @@ def score_strategies(pred: pd.DataFrame, cohort: Cohort, settings: Settings) -> 
     from moflow.evaluate.metrics import external_scores, fold_scores
     from moflow.evaluate.ranking import best_strategy, compare_best, gains, scoreboard
     from moflow.evaluate.significance import permutation_pvalue
-    from moflow.evaluate.splits import FINAL
+    from moflow.evaluate.splits import FINAL, is_pooled
 
     task, y = cohort.task, cohort.y
     times = survival_times(cohort, settings)[0] if task == "survival" else ()
     cv = pred[pred["split"] != FINAL]
     if task == "survival":
         cv = cv.astype({"event": int})
+    site_column = str(settings.evaluation.site_column or "").strip()
+    pooled = cv[cv["split"].map(is_pooled)] if site_column else cv.iloc[:0]
+    cv = cv[~cv["split"].map(is_pooled)] if site_column else cv  # leave-one-site-out: the scoreboard's splits
     scores = fold_scores(cv, task, y=y, times=times)
     final = pred[pred["split"] == FINAL]
     known = y.dropna().index.astype(str)
@@ -149,7 +152,44 @@ def score_strategies(pred: pd.DataFrame, cohort: Cohort, settings: Settings) -> 
     }
     if settings.clinical.columns:
         out["clinical"] = clinical_screen(cohort, settings, samples=list(cv["sample"].unique()))
+    if site_column:
+        out.update(_site_scores(scores, cv, pooled, cohort, site_column, times=times))
     return out
+
+
+def _site_scores(scores: pd.DataFrame, cv: pd.DataFrame, pooled: pd.DataFrame, cohort: Cohort, column: str, *, times):
+    """Leave-one-site-out: every strategy's score on each held-out site beside the pooled CV's of that site.
+
+    Returns {sites, scoreboard_pooled}: :func:`moflow.evaluate.sites.site_table` with the within-site
+    scores of :func:`moflow.evaluate.sites.pooled_site_scores` beside, and the pooled CV's scoreboard
+    (:func:`moflow.evaluate.ranking.scoreboard`).
+    """
+    from moflow.evaluate.metrics import fold_scores
+    from moflow.evaluate.ranking import scoreboard
+    from moflow.evaluate.sites import pooled_site_scores, site_table
+
+    task, y = cohort.task, cohort.y
+    site = cohort.sheet[column].astype(str).str.strip()
+    site.index = site.index.astype(str)
+    held = cv[["split", "sample"]].drop_duplicates()
+    site_of_split = {
+        str(split): str(site.loc[d["sample"].astype(str)].iloc[0]) for split, d in held.groupby("split", sort=True)
+    }
+    within = pooled_site_scores(pooled, site, task, y=y, times=times) if len(pooled) else None
+    table = site_table(scores, site_of_split, task=task, pooled=within)
+    board = None
+    if len(pooled):
+        pooled_scores = fold_scores(pooled, task, y=y, times=times)
+        samples = pooled["sample"].unique()
+        board = scoreboard(
+            pooled_scores,
+            n_samples=len(samples),
+            min_class=int(y.loc[samples].value_counts().min()) if task == "classification" else None,
+            task=task,
+            n_events=int(y.loc[samples, "event"].sum()) if task == "survival" else None,
+        )
+    log.info("per held-out site (column '%s'):\n%s", column, table.to_string(index=False))
+    return {"sites": table, "scoreboard_pooled": board if board is not None else pd.DataFrame()}
 
 
 @reads("clinical")

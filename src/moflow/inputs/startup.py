@@ -175,7 +175,10 @@ def check_design_strategies(settings, omics: pd.DataFrame, *, source: str = "con
 
 
 def check_clinical_columns(settings, samples: pd.DataFrame, y, task: str, *, samples_path: str) -> None:
-    """``clinical: columns`` the models can use (:func:`moflow.inputs.clinical_columns.check_clinical`), none a copy of the outcome."""
+    """``clinical: columns`` the models can use, none a copy of the outcome.
+
+    (:func:`moflow.inputs.clinical_columns.check_clinical`, :func:`moflow.inputs.clinical_columns.is_copy`.)
+    """
     from moflow.cohort import outcome_columns, training_samples
     from moflow.errors import InputError
     from moflow.inputs.clinical_columns import check_clinical, clinical_frame, is_copy
@@ -204,7 +207,9 @@ def check_clinical_columns(settings, samples: pd.DataFrame, y, task: str, *, sam
 
 
 def check_site_column(settings, samples: pd.DataFrame, y, task: str, *, samples_path: str) -> list[str]:
-    """``evaluation: site_column`` names a column whose sites each can be left out (:func:`moflow.evaluate.sites.check_sites`).
+    """``evaluation: site_column`` names a column whose sites can each be left out.
+
+    (:func:`moflow.evaluate.sites.check_sites`.)
 
     Returns the log lines (sites, sizes, a site whose score will be rough).
     """

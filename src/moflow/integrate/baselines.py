@@ -16,12 +16,14 @@ rows; ``uses_clinical`` tells the fold loop to pass them.
 
 from __future__ import annotations
 
+from numbers import Integral
 from typing import ClassVar
 
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, clone
-from sklearn.utils._param_validation import StrOptions
+from sklearn.exceptions import NotFittedError
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from moflow.integrate.models import TASKS, EncodedClassifier, make_model, target, with_tuned_penalty
@@ -73,6 +75,7 @@ class NaiveBaseline(BaseEstimator):
 
     def predict_table(self, layers) -> pd.DataFrame:
         """The same prediction for every sample of ``layers`` (the index of its first layer)."""
+        check_is_fitted(self, "mean_" if self.task != "classification" else "prior_")
         index = next(iter(layers.values())).index
         if self.task == "classification":
             return _table(index, np.tile(self.prior_, (len(index), 1)), self.columns())
@@ -92,7 +95,11 @@ class ClinicalOnly(BaseEstimator):
         The seed of the inner folds.
     """
 
-    _parameter_constraints: ClassVar[dict] = {"task": [StrOptions(set(TASKS))], "inner_folds": [int], "seed": [int]}
+    _parameter_constraints: ClassVar[dict] = {
+        "task": [StrOptions(set(TASKS))],
+        "inner_folds": [Interval(Integral, 2, None, closed="left")],
+        "seed": ["random_state"],
+    }
     uses_clinical = True
 
     def __init__(self, task: str = "classification", inner_folds: int = 3, seed: int = 42):
@@ -190,9 +197,21 @@ class WithClinical(BaseEstimator):
     Parameters
     ----------
     fitted : StrategyBase
-        The strategy, fitted on the same training samples (not refit).
+        The strategy: fitted already on the same training samples (the fold loop's case: not refit), or
+        unfitted (then a clone of it is fit here first, on ``layers`` and ``y``).
+
+    Attributes
+    ----------
+    base_ : StrategyBase
+        The fitted strategy.
+    model_, scale_ : estimator, float
+        The refit final model and the scale of the covariate columns (:func:`clinical_block_model`).
+    subset_models_ : dict
+        Layer subset -> (model, scale): the full design's, and those of held-out samples lacking layers,
+        fit on the training samples when such a sample first comes.
     """
 
+    _parameter_constraints: ClassVar[dict] = {"fitted": [HasMethods(["fit", "predict_table"]), None]}
     uses_clinical = True
 
     def __init__(self, fitted=None):
@@ -200,17 +219,23 @@ class WithClinical(BaseEstimator):
 
     def fit(self, layers, y, *, shared=None, clinical=None):
         """Refit the strategy's final model with the covariates ``clinical`` of its training samples."""
-        if clinical is None:
-            raise ValueError("WithClinical needs the encoded clinical covariates (clinical=...)")
+        self._validate_params()
+        if clinical is None or self.fitted is None:
+            raise ValueError(
+                "WithClinical needs a strategy (fitted=...) and the encoded clinical covariates (clinical=...)"
+            )
         base = self.fitted
-        check_is_fitted(base)
+        try:
+            check_is_fitted(base)
+        except NotFittedError:
+            base = clone(base).fit(layers, y, shared=shared)
         self.base_ = base
         self.task = base.task
         self.clinical_ = clinical
-        self.models_ = {}
+        self.subset_models_ = {}
         full = tuple(base.layers_)
         self.model_, self.scale_ = self._fit_subset(full, base.model_)
-        self.models_[full] = (self.model_, self.scale_)
+        self.subset_models_[full] = (self.model_, self.scale_)
         if self.task == "classification":
             self.classes_ = base.classes_
         return self
@@ -258,9 +283,9 @@ class WithClinical(BaseEstimator):
             if not pattern or (pattern != full and base.missing == "drop"):
                 continue
             subset = full if pattern == full or base.missing == "impute" else pattern
-            if subset not in self.models_:
-                self.models_[subset] = self._fit_subset(subset, base._subset_model(subset))
-            model, scale = self.models_[subset]
+            if subset not in self.subset_models_:
+                self.subset_models_[subset] = self._fit_subset(subset, base._subset_model(subset))
+            model, scale = self.subset_models_[subset]
             D = base._design(layers, rows, subset)
             X = pd.DataFrame(np.hstack([D.to_numpy(float), C.loc[rows].to_numpy(float) * scale]), index=rows)
             out.loc[rows] = base._predict_rows(model, X)

@@ -13,6 +13,7 @@ numbers and words, a constant one, one absent from the sheet, one that is the ou
 from __future__ import annotations
 
 import logging
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
@@ -59,6 +60,12 @@ class ClinicalEncoder(TransformerMixin, BaseEstimator):
         One row per covariate: column, kind, reference, levels, n_missing (training), encoded columns.
     """
 
+    _parameter_constraints: ClassVar[dict] = {
+        "columns": ["array-like"],
+        "categorical": ["array-like"],
+        "reference": [dict, None],
+    }
+
     def __init__(self, columns=(), categorical=(), reference=None):
         self.columns = columns
         self.categorical = categorical
@@ -66,6 +73,7 @@ class ClinicalEncoder(TransformerMixin, BaseEstimator):
 
     def fit(self, frame: pd.DataFrame, y=None):
         """Learn the kinds, medians, levels and scales from ``frame`` (the training rows, as :func:`clinical_frame`)."""
+        self._validate_params()
         frame = frame.loc[:, list(self.columns)]
         ref = dict(self.reference or {})
         self.kinds_ = column_kinds(frame, self.categorical)

@@ -5,6 +5,8 @@ One module per part of the page or kind of building block; nothing here touches 
 * :mod:`.outputs`: every output of the rule report (figures, page, provenance) from the run's tables;
 * :mod:`.page`: :func:`report_sections` assembles the page's sections; :func:`provenance`, the run's manifest;
 * :mod:`.verdict`: the first screen, the verdict read off the pipeline's tables;
+* :mod:`.added`: what the omics add over the clinical covariates and a naive model (the verdict's first
+  sentence, the section with the gains, the covariates' screen and the transfer to unseen sites);
 * :mod:`.decisions`: what the run decided about the data (``results/decisions.tsv``), right after the verdict
   and at the end of the run;
 * :mod:`.preprocessing_section`: per layer, the steps, diagnostics, missingness and PCA;
@@ -55,6 +57,7 @@ __getattr__, __dir__, __all__ = lazy.attach(
             "factor_scatter_svg",
             "scoreboard_svg",
         ],
+        "added": ["added_facts", "added_sentence", "added_html"],
         "verdict": [
             "ALPHA",
             "PRIMARY",

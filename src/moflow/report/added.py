@@ -15,8 +15,8 @@ import pandas as pd
 
 from moflow.report.html import table
 
-ALPHA = 0.05
-LABELS = {"balanced_accuracy": "balanced accuracy", "harrell_c": "Harrell's C", "r2": "R^2"}
+_ALPHA = 0.05
+_LABELS = {"balanced_accuracy": "balanced accuracy", "harrell_c": "Harrell's C", "r2": "R^2"}
 
 
 def added_facts(gains: pd.DataFrame | None, board: pd.DataFrame) -> dict | None:
@@ -44,7 +44,7 @@ def added_facts(gains: pd.DataFrame | None, board: pd.DataFrame) -> dict | None:
     if not len(g) or not (board["strategy"] == base).any():
         return None
     metric = str(g["metric"].iloc[0])
-    found = g[(g["p_holm"] < ALPHA) & (g["gain"] > 0)]  # the largest detectable gain, else the largest gain
+    found = g[(g["p_holm"] < _ALPHA) & (g["gain"] > 0)]  # the largest detectable gain, else the largest gain
     top = (found if len(found) else g).sort_values(["gain", "strategy"], ascending=[False, True]).iloc[0]
     p = float(top["p_holm"]) if pd.notna(top["p_holm"]) else float("nan")
     row = board[board["strategy"] == base].iloc[0]
@@ -52,13 +52,13 @@ def added_facts(gains: pd.DataFrame | None, board: pd.DataFrame) -> dict | None:
         "baseline": base,
         "baseline_score": float(row[metric]),
         "metric": metric,
-        "label": LABELS.get(metric, metric),
+        "label": _LABELS.get(metric, metric),
         "strategy": str(top["strategy"]),
         "gain": float(top["gain"]),
         "lo": float(top["gain_lo"]),
         "hi": float(top["gain_hi"]),
         "p": p,
-        "detectable": bool(p < ALPHA and top["gain"] > 0),
+        "detectable": bool(p < _ALPHA and top["gain"] > 0),
         "n": len(g),
     }
 

@@ -12,13 +12,13 @@ import html
 
 import pandas as pd
 
+from moflow.report.added import added_html
 from moflow.report.decisions import decisions_html
 from moflow.report.enrichment_section import enrichment_html
 from moflow.report.hierarchical_section import hierarchical_html, hierarchical_sentence
 from moflow.report.html import details, fdr_text, img, table
 from moflow.report.preprocessing_section import preprocessing_html
 from moflow.report.svg import factor_pair, factor_scatter_svg, scoreboard_svg
-from moflow.report.added import added_html
 from moflow.report.verdict import (
     board_metric,
     chance_level,

@@ -39,7 +39,7 @@ __getattr__, __dir__, __all__ = lazy.attach(
             "enrich_combine",
             "enrich_download",
         ],
-        "evaluate_rules": ["cv_splits", "cv_fold", "score"],
+        "evaluate_rules": ["cv_splits", "cv_fold", "score", "site_shift"],
         "export_rules": ["export_mudata"],
         "inputs_rules": ["validate_inputs"],
         "integrate_rules": ["integrate_early", "integrate_late", "integrate_mofa", "integrate_hierarchical"],

@@ -1,4 +1,4 @@
-"""Rules cv_splits, cv_fold and scoreboard: nested CV on identical splits."""
+"""Rules cv_splits, cv_fold and scoreboard: nested CV on identical splits; the shift of held-out sites."""
 
 from __future__ import annotations
 
@@ -50,6 +50,22 @@ def cv_splits(raw_samples: pd.DataFrame, raw_omics: pd.DataFrame, settings: Sett
         groups=groups,
         check=True,
     )
+    column = str(ev.site_column or "").strip()
+    if column:  # one site left out at a time (r1f<i>), the pooled CV beside them (p<R>f<F>)
+        from moflow.evaluate import FINAL, POOLED, site_levels, site_splits
+
+        train = [s for s in cohort.y.index if s not in set(cohort.test)]
+        by_site = site_splits(cohort.y, cohort.sheet.loc[train, column], task=cohort.task, test=cohort.test)
+        pooled = splits[splits["split"] != FINAL].assign(split=lambda d: POOLED + d["split"].str[1:])
+        splits = pd.concat([by_site, pooled[by_site.columns]], ignore_index=True)
+        log.info(
+            "splits leave one of %d sites out at a time (column '%s': %s), with %d x %d pooled CV splits beside them",
+            len(site_levels(cohort.sheet, column, train)),
+            column,
+            ", ".join(site_levels(cohort.sheet, column, train)),
+            ev.repeats,
+            ev.folds,
+        )
     if groups is not None:
         log.info(
             "splits keep the samples of each of %d subjects (column '%s') together", groups.nunique(), ev.group_column
@@ -171,6 +187,68 @@ def cv_fold(
             "split %s: %d training, %d held-out samples, %d strategies", split, len(train), len(test), len(strategies)
         )
     return {"predictions": pd.concat(preds, ignore_index=True)}
+
+
+@reads("evaluation", "seed", uses=[load_cohort, build_preprocessors])
+def site_shift(
+    raw: dict[str, pd.DataFrame],
+    splits: pd.DataFrame,
+    raw_samples: pd.DataFrame,
+    raw_omics: pd.DataFrame,
+    settings: Settings,
+) -> dict:
+    """The shift of every held-out site, per layer, after preprocessing (``evaluation: site_column``).
+
+    For every leave-one-site-out split (``r1f<i>``), each layer's chain is fit on the training sites
+    (with its QC injections) and applied to the held-out site, as the split's models see them; then
+    :func:`moflow.evaluate.sites.shift_diagnostic` measures how well a classifier tells the held-out
+    site's samples from the training sites' (cross-validated AUC; also against the nearest single
+    training site).
+
+    Parameters
+    ----------
+    raw : dict of str to pandas.DataFrame
+        {layer: validated input matrix}.
+    splits : pandas.DataFrame
+        The outer splits (:func:`cv_splits`).
+    raw_samples, raw_omics : pandas.DataFrame
+        The sample and omics sheets as read.
+    settings : Settings
+        Read: ``evaluation`` (site_column), ``seed``.
+
+    Returns
+    -------
+    dict
+        {shift: one row per held-out site and layer: site, split, layer, auc, n_train, n_test, features,
+        nearest_site, auc_nearest_site}.
+    """
+    from moflow.evaluate import FINAL, is_pooled, preprocess_fold, shift_diagnostic, split_members
+
+    column = str(settings.evaluation.site_column or "").strip()
+    if not column:
+        return {"shift": pd.DataFrame()}
+    cohort = load_cohort(raw_samples, raw_omics, settings)
+    qc = {layer: cohort.qc for layer in cohort.omics.index[cohort.omics["has_qc"]]}
+    preprocessors = build_preprocessors(cohort.omics, settings, cohort.info)
+    site = cohort.sheet[column].astype(str).str.strip()
+    rows = []
+    for split in dict.fromkeys(splits["split"].astype(str)):
+        if split == FINAL or is_pooled(split):
+            continue
+        train, test = split_members(splits, split)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            tr, te = preprocess_fold(raw, preprocessors, cohort.y, train, test, qc)
+        table = shift_diagnostic(
+            tr, te, seed=int(settings.seed), train_sites=site.loc[[s for s in train if s in site.index]]
+        )
+        held = site.loc[test].unique()
+        rows.append(table.assign(site=str(held[0]), split=split))
+    out = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
+    if len(out):
+        out = out[["site", "split", *[c for c in out.columns if c not in ("site", "split")]]]
+        log.info("shift of each held-out site, per layer (column '%s'):\n%s", column, out.to_string(index=False))
+    return {"shift": out}
 
 
 @reads(uses=[load_cohort, score_strategies])
