@@ -139,7 +139,7 @@ def test_forest_tuned_by_out_of_bag_score_over_the_grid(band_fit):
     model = band_fit[0]
     T = model.tuning_
     assert list(T.columns) == ["mtry", "max_features", "oob_brier"] and len(T) == 2
-    assert T["max_features"].tolist() == [8, 23]  # 1 and 3 times sqrt(60)
+    assert T["max_features"].tolist() == [8, 15]  # 1 and 2 times sqrt(60)
     best = T.loc[T["oob_brier"].idxmin()]
     assert model.best_params_["max_features"] == best["max_features"] == model.model_.max_features
     assert model.best_params_["mtry"] == best["mtry"]
@@ -289,3 +289,35 @@ def test_probabilities_are_balanced_where_the_classes_are_not():
     p_rare = model.predict_table(Lte)["p_rare"]
     assert 0.35 < p_rare.mean() < 0.65
     assert 0.2 < (p_rare > 0.5).mean() < 0.8
+
+
+@pytest.mark.parametrize("task", ["classification", "regression", "survival"])
+def test_screening_keeps_the_planted_features_among_many(task):
+    """With more features than ``screen``, the ensemble is fit on those most associated with the outcome on
+    the training samples: the planted ones among 3,000 noise features are kept, and predictions work."""
+    rng = np.random.default_rng(4)
+    n, p = 200, 3000
+    X = rng.normal(size=(n, p))
+    X[rng.random(X.shape) < 0.02] = np.nan
+    idx = [f"s{i}" for i in range(n)]
+    lp = 1.5 * (np.nan_to_num(X[:, 5]) + np.nan_to_num(X[:, 2500]))
+    if task == "classification":
+        y = pd.Series(np.where(lp + 0.3 * rng.normal(size=n) > 0, "a", "b"), index=idx)
+    elif task == "regression":
+        y = pd.Series(lp + 0.3 * rng.normal(size=n), index=idx)
+    else:
+        t = rng.exponential(np.exp(-lp))
+        c = rng.exponential(2.0, n)
+        y = pd.DataFrame({"time": np.minimum(t, c), "event": (t <= c).astype(int)}, index=idx)
+    layers = {
+        "a": pd.DataFrame(X[:, :2000], index=idx, columns=[f"g{j}" for j in range(2000)]),
+        "b": pd.DataFrame(X[:, 2000:], index=idx, columns=[f"h{j}" for j in range(1000)]),
+    }
+    model = TreeReference(task=task, seed=0, n_estimators=30, stages=(10, 20), screen=100).fit(layers, y)
+    kept = [model.features_[i] for i in model.kept_]
+    assert len(kept) == 100 and {"a:g5", "b:h500"} <= set(kept)
+    assert model.n_features_in_ == 3000
+    T = model.predict_table(layers)
+    assert T.notna().all().all() and len(T) == n
+    full = TreeReference(task=task, seed=0, n_estimators=30, stages=(10, 20), screen=None).fit(layers, y)
+    assert len(full.kept_) == 3000
