@@ -134,3 +134,24 @@ def test_a_site_column_that_does_not_exist_stops_at_start_up(tmp_path):
     project.config["evaluation"]["site_column"] = "centre"
     with pytest.raises(InputError, match="centre"):
         project.startup()
+
+
+def test_a_site_that_is_a_corrected_batch_stops_at_start_up_with_the_fix(tmp_path):
+    """Sites that are whole batches of a layer ComBat corrects: held out, a batch without training samples.
+    Said at start-up (not in a fold job), with the fix; with the layer's batch correction off it runs."""
+    project = _multisite(Project(tmp_path), shift=None)
+    project.sheet["batch"] = project.sheet["site"]
+    project.omics.loc[project.omics["layer"] == "expr", "batch_column"] = "batch"
+    with pytest.raises(InputError, match=r"site 'H1' holds every sample of batch 'H1'.*layer 'expr'.*method: none"):
+        project.startup()
+    project.config["preprocess"] = {"expr": {"batch": {"method": "none"}}}
+    project.startup()
+
+
+def test_the_report_section_shows_the_sites_and_the_shift(shifted):
+    from moflow.report.added import added_facts, added_html
+
+    facts = {"added": added_facts(shifted["gains"], shifted["scoreboard"])}
+    page = added_html(facts, shifted["gains"], None, shifted["sites"], shifted["shift"])
+    assert "Transfer to an unseen site" in page and "Shift of a held-out site" in page
+    assert "balanced_accuracy_drop" in page and "auc_nearest_site" in page

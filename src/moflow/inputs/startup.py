@@ -206,12 +206,15 @@ def check_clinical_columns(settings, samples: pd.DataFrame, y, task: str, *, sam
         )
 
 
-def check_site_column(settings, samples: pd.DataFrame, y, task: str, *, samples_path: str) -> list[str]:
+def check_site_column(
+    settings, samples: pd.DataFrame, y, task: str, *, samples_path: str, omics: pd.DataFrame | None = None
+) -> list[str]:
     """``evaluation: site_column`` names a column whose sites can each be left out.
 
     (:func:`moflow.evaluate.sites.check_sites`.)
 
-    Returns the log lines (sites, sizes, a site whose score will be rough).
+    Returns the log lines (sites, sizes, a site whose score will be rough). With ``omics``, also
+    :func:`check_site_batches`.
     """
     from moflow.cohort import training_samples
     from moflow.errors import InputError
@@ -228,7 +231,48 @@ def check_site_column(settings, samples: pd.DataFrame, y, task: str, *, samples_
         )
     sheet = samples.set_index("sample", drop=False) if samples.index.name != "sample" else samples
     train = [s for s in training_samples(sheet, settings) if s in y.dropna().index]
-    return check_sites(y.loc[train], sheet.loc[train, column], task=task, column=column, path=samples_path)
+    messages = check_sites(y.loc[train], sheet.loc[train, column], task=task, column=column, path=samples_path)
+    if omics is not None:
+        check_site_batches(settings, sheet.loc[train], omics, column=column, samples_path=samples_path)
+    return messages
+
+
+def check_site_batches(settings, sheet: pd.DataFrame, omics: pd.DataFrame, *, column: str, samples_path: str) -> None:
+    """Stop where a held-out site holds a batch no training site has, and the layer cannot correct it.
+
+    A layer's batch correction (ComBat, linear) estimates each batch's effect on the training side; a
+    site whose samples make up whole batches leaves them without training samples when it is held out.
+    Unless the layer's batch step is ``none`` or treats unseen batches as its reference batch
+    (``unseen_batch: reference``), that split could not be preprocessed: said here, not mid-run.
+    """
+    from moflow.errors import InputError
+    from moflow.preprocess import layer_settings
+    from moflow.settings import thaw
+
+    site = sheet[column].astype(str).str.strip()
+    for _, row in omics.iterrows():
+        batch_column = str(row.get("batch_column", "") or "").strip()
+        if not batch_column or batch_column not in sheet.columns:
+            continue
+        steps = layer_settings(
+            row["kind"], settings.layer_overrides(row["layer"]), defaults=thaw(settings.kind_defaults[row["kind"]])
+        )
+        step = steps.get("batch", {})
+        if step.get("method", "none") == "none" or step.get("unseen_batch", "error") == "reference":
+            continue
+        batch = sheet[batch_column].astype(str).str.strip()
+        for level in sorted(site.unique()):
+            held = site == level
+            unseen = sorted(set(batch[held]) - set(batch[~held]) - {"", "nan"})
+            if unseen:
+                raise InputError(
+                    f"config 'evaluation: site_column' '{column}': site '{level}' holds every sample of batch "
+                    f"'{unseen[0]}' (column '{batch_column}' of {samples_path}), which layer '{row['layer']}' "
+                    f"corrects ({step.get('method')}): held out, that batch has no training samples and its "
+                    "effect cannot be estimated. Set the layer's batch method to none (config 'preprocess: "
+                    f"{row['layer']}: batch: method: none'; the site is then the unseen batch the predictor must "
+                    "transfer to), or give it a reference batch with 'unseen_batch: reference'."
+                )
 
 
 def regulator_edges(path: str) -> pd.DataFrame:
@@ -388,7 +432,7 @@ def check_startup(
     positive_class(y, settings, path=samples_path)  # a misspelt positive class
     task = outcome_task(y, settings)
     check_clinical_columns(settings, samples, y, task, samples_path=samples_path)
-    for line in check_site_column(settings, samples, y, task, samples_path=samples_path):
+    for line in check_site_column(settings, samples, y, task, samples_path=samples_path, omics=omics):
         import logging
 
         logging.getLogger("moflow").info(line)

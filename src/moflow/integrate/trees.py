@@ -164,8 +164,9 @@ class TreeReference(BaseEstimator):
     ============== ===================== ============
 
     Unscreened (``screen=None``), at 800 x 20,000 the forests draw 141 and 283 features per split; pass
-    ``mtry=(1.0,)`` (one forest, sqrt(n_features) per split) or fewer trees where that is too slow. Memory stays small: a fitted
-    model pickles to 0.2-0.4 MB at 120 x 2,700 and to 0.8 MB at 800 x 6,000 (classification).
+    ``mtry=(1.0,)`` (one forest, sqrt(n_features) per split) or fewer trees where that is too slow.
+    Memory stays small: a fitted model pickles to 0.2-0.4 MB at 120 x 2,700 and to 0.8 MB at 800 x 6,000
+    (classification).
     """
 
     _parameter_constraints: ClassVar[dict] = {

@@ -130,7 +130,9 @@ def added_html(
     if sites is not None and len(sites):
         out.append(
             "<h3>Transfer to an unseen site</h3><p>Each site held out once, every strategy trained on the other "
-            "sites: the score on the held-out site beside the mean over all sites (the scoreboard's).</p>"
+            "sites: the score on the held-out site beside the same site's samples scored by the pooled CV, "
+            "where the site was seen in training (<code>_pooled_cv</code>); <code>_drop</code> is the difference, "
+            "negative where leaving the site out costs. The scoreboard above is that of the held-out sites.</p>"
         )
         out.append(table(sites, max_rows=300))
     if shift is not None and len(shift):
