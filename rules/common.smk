@@ -365,7 +365,8 @@ def report_outputs():
     }
     if SETTINGS.clinical.columns:
         out["evaluate__clinical"] = f"{ev}/clinical_covariates.tsv"
-    if SITES:  # leave-one-site-out: per-site scores, the pooled CV beside, the shift per layer
+    # leave-one-site-out: per-site scores, the pooled CV beside, the shift per layer
+    if SITES:
         out["evaluate__sites"] = f"{ev}/sites.tsv"
         out["evaluate__scoreboard_pooled"] = f"{ev}/scoreboard_pooled_cv.tsv"
         out["shift__shift"] = f"{ev}/shift.tsv"

@@ -58,6 +58,7 @@ __getattr__, __dir__, __all__ = lazy.attach(
             "check_config_columns",
             "check_clinical_columns",
             "check_site_column",
+            "check_site_batches",
             "check_design_metric",
             "check_design_strategies",
             "regulator_edges",
