@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from scenarios import SCENARIOS, make_scenario
+from scenarios import BY_NAME, SCENARIOS, make_scenario
+from side_by_side import side_by_side
 
 from moflow import io
 from moflow.evaluate.ranking import best_strategy
@@ -106,33 +107,70 @@ def _check(folder: Path, sc) -> None:
         assert list(out.mod) == list(sc.layers) and out.n_obs == len(cohort)
 
 
-@pytest.mark.parametrize("sc", SCENARIOS, ids=[s.name for s in SCENARIOS])
-def test_scenario_runs_from_its_own_folder(tmp_path, sc):
-    folder = make_scenario(tmp_path / sc.name, sc)
-    res = _snakemake(folder, "-s", str(REPO / "Snakefile"))
-    assert res.returncode == 0, res.stderr[-6000:]
-    _check(folder, sc)
-    assert not (folder / "resources" / "demo").exists()  # nothing of the demo is simulated
+MODULE = "as a snakemake module"
+FIRST = "survival_two_layers_external"  # the longest run starts first; the others fill the second slot
 
 
-def test_scenario_as_a_snakemake_module(tmp_path):
+def _run_scenario(root: Path, sc) -> tuple[Path, subprocess.CompletedProcess]:
+    folder = make_scenario(root / sc.name, sc)
+    return folder, _snakemake(folder, "-s", str(REPO / "Snakefile"))
+
+
+def _run_deployed(root: Path) -> tuple[Path, subprocess.CompletedProcess, subprocess.CompletedProcess]:
     """What `snakedeploy deploy-workflow <moflow> <folder>` writes (its own template, rendered here with
-    the local checkout as the module's source instead of github(...): no network in tests):
-    workflow/Snakefile declaring moflow as a module, run from the folder with no -s."""
+    the local checkout as the module's source instead of github(...): no network in tests), then a dry
+    run of the whole DAG through the module and a run of its first stages."""
     from jinja2 import Environment, PackageLoader
 
-    sc = SCENARIOS[0]
-    folder = make_scenario(tmp_path / "deployed", sc)
+    folder = make_scenario(root / "deployed", SCENARIOS[0])
     template = Environment(loader=PackageLoader("snakedeploy")).get_template("use_module.smk.jinja")
     (folder / "workflow").mkdir()
     (folder / "workflow" / "Snakefile").write_text(
         template.render(name="moflow", snakefile=f'"{REPO / "Snakefile"}"', repo=str(REPO), config="config/config.yaml")
     )
-    dry = _snakemake(folder, "-n")  # the whole DAG resolves through the module...
-    assert dry.returncode == 0, dry.stderr[-6000:]
+    dry = _snakemake(folder, "-n")
+    if dry.returncode != 0:
+        return folder, dry, dry
+    return folder, dry, _snakemake(folder, "results/evaluate/splits.tsv", "results/preprocess/rna.parquet")
+
+
+@pytest.fixture(scope="module")
+def scenario_runs(request, tmp_path_factory):
+    """Every scenario this session selected (and the deployed module), run two at a time
+    (tests/side_by_side.py): the first test of the module waits for them all."""
+    chosen = set()
+    for item in request.session.items:
+        if item.module is not request.module:
+            continue
+        if item.originalname == "test_scenario_runs_from_its_own_folder":
+            chosen.add(item.callspec.params["sc"].name)
+        elif item.originalname == "test_scenario_as_a_snakemake_module":
+            chosen.add(MODULE)
+    root = tmp_path_factory.mktemp("scenarios")
+    jobs = {}
+    for name in sorted(chosen, key=lambda n: (n != FIRST, n != MODULE)):
+        if name == MODULE:
+            jobs[name] = lambda: _run_deployed(root)
+        else:
+            jobs[name] = lambda sc=BY_NAME[name]: _run_scenario(root, sc)
+    return side_by_side(jobs)
+
+
+@pytest.mark.parametrize("sc", SCENARIOS, ids=[s.name for s in SCENARIOS])
+def test_scenario_runs_from_its_own_folder(scenario_runs, sc):
+    folder, res = scenario_runs.get(sc.name)
+    assert res.returncode == 0, res.stderr[-6000:]
+    _check(folder, sc)
+    assert not (folder / "resources" / "demo").exists()  # nothing of the demo is simulated
+
+
+def test_scenario_as_a_snakemake_module(scenario_runs):
+    """What `snakedeploy deploy-workflow <moflow> <folder>` writes, run from the folder with no -s:
+    workflow/Snakefile declaring moflow as a module (:func:`_run_deployed`)."""
+    folder, dry, res = scenario_runs.get(MODULE)
+    assert dry.returncode == 0, dry.stderr[-6000:]  # the whole DAG resolves through the module...
     assert "report" in dry.stdout and "fit_cohort" in dry.stdout  # the scenario's 2 splits: in fit_cohort
     # ...and its first stages run (the full run is the scenario test above)
-    res = _snakemake(folder, "results/evaluate/splits.tsv", "results/preprocess/rna.parquet")
     assert res.returncode == 0, res.stderr[-6000:]
     splits = io.read_table(folder / "results" / "evaluate" / "splits.tsv")
     assert splits["sample"].str.fullmatch(r"\d{4}").all()  # IDs such as 0001 stay strings

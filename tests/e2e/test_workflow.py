@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
+from side_by_side import side_by_side
 
 from moflow import io
 from moflow.demo import simulate_cohort
@@ -94,10 +95,28 @@ def make_project(root: Path, *, external_test: bool = True, **overrides) -> Path
     return root
 
 
+RERUN_TARGETS = [
+    "results/inputs/samples.tsv",
+    "results/preprocess/protein_diagnostics.tsv",
+    "results/integrate/mofa/weights.tsv",
+    "results/evaluate/folds/part1.tsv",
+    "results/evaluate/scoreboard.tsv",
+]
+
+
 @pytest.fixture(scope="module")
-def finished_run(tmp_path_factory):
-    root = make_project(tmp_path_factory.mktemp("e2e"))
-    res = _snakemake(root)
+def runs(tmp_path_factory):
+    """The module's run and, beside it (tests/side_by_side.py), a second run of the same project in
+    another folder, for test_rerun_is_byte_identical."""
+    first, again = make_project(tmp_path_factory.mktemp("e2e")), make_project(tmp_path_factory.mktemp("again"))
+    return side_by_side(
+        {"first": lambda: (first, _snakemake(first)), "again": lambda: (again, _snakemake(again, *RERUN_TARGETS))}
+    )
+
+
+@pytest.fixture(scope="module")
+def finished_run(runs):
+    root, res = runs.get("first")
     assert res.returncode == 0, res.stderr[-5000:]
     (root / "console.txt").write_text(res.stdout + res.stderr)  # what the user saw (read by the tests)
     return root
@@ -167,8 +186,14 @@ def test_report_opens_in_a_browser(finished_run, tmp_path):
     r = finished_run / "results" / "evaluate"
     best = io.read_table(r / "scoreboard.tsv").iloc[0]
     comp = io.read_table(r / "comparison.tsv").iloc[0]
+    gains = io.read_table(r / "gains.tsv")
     text = seen["verdict_text"]
-    assert text.startswith(f"{best['strategy']} predicts best (balanced accuracy {best['balanced_accuracy']:.3f}")
+    # the first sentence: what the strategies add over the naive baseline (the cohort names no covariates)
+    naive = io.read_table(r / "scoreboard.tsv").set_index("strategy").loc["naive", "balanced_accuracy"]
+    assert text.startswith(f"Over a naive model that scores chance (naive: balanced accuracy {naive:.3f}), ")
+    g = gains[(gains["baseline"] == "naive") & (gains["kind"] != "reference")]
+    assert any(f"{row.strategy}, {row.gain:+.3f}" in text for row in g.itertuples()), text
+    assert f"{best['strategy']} predicts best (balanced accuracy {best['balanced_accuracy']:.3f}" in text
     assert f"{comp['difference']:+.3f}" in text and f"p = {comp['p']:.2g}" in text
     assert f"effective sample size {int(best['smallest_class'])} samples in the smallest class" in text
 
@@ -306,19 +331,11 @@ def test_batch_correction_diagnostics(finished_run):
     assert (m["qc_median_rsd_after_drift"] < m["qc_median_rsd_before_drift"] / 2).all()
 
 
-def test_rerun_is_byte_identical(finished_run, tmp_path):
-    """Same config and seed: identical tables."""
-    again = make_project(tmp_path)
-    targets = [
-        "results/inputs/samples.tsv",
-        "results/preprocess/protein_diagnostics.tsv",
-        "results/integrate/mofa/weights.tsv",
-        "results/evaluate/folds/part1.tsv",
-        "results/evaluate/scoreboard.tsv",
-    ]
-    res = _snakemake(again, *targets)
+def test_rerun_is_byte_identical(finished_run, runs):
+    """Same config and seed, another folder (run beside the first): identical tables."""
+    again, res = runs.get("again")
     assert res.returncode == 0, res.stderr[-3000:]
-    for rel in targets:
+    for rel in RERUN_TARGETS:
         assert (again / rel).read_bytes() == (finished_run / rel).read_bytes(), rel
 
 

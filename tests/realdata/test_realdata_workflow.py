@@ -25,6 +25,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from realdata_helpers import require_dataset
+from side_by_side import side_by_side
 
 from moflow import io
 from moflow.evaluate.ranking import best_strategy
@@ -58,12 +59,11 @@ def _board(results: Path) -> pd.DataFrame:
     return io.read_table(results / "evaluate" / "scoreboard.tsv").set_index("strategy")
 
 
-@pytest.fixture(scope="module")
-def breast(tmp_path_factory):
+def _breast(base: Path) -> Path:
     d = require_dataset("breast_tcga")
     genesets = require_dataset("genesets")
-    root = tmp_path_factory.mktemp("breast")
-    tmp = tmp_path_factory.mktemp("breast_joined")
+    root, tmp = base / "breast", base / "breast_joined"
+    tmp.mkdir()
     for layer in ("mrna", "mirna"):  # the user joins the train and test files of a layer
         pd.concat([pd.read_csv(d / f"{layer}_train.csv"), pd.read_csv(d / f"{layer}_test.csv")]).to_csv(
             tmp / f"{layer}.csv", index=False
@@ -108,11 +108,10 @@ def test_breast_tcga_subtypes_with_an_external_test_set_lacking_a_layer(breast):
     assert (breast / "moflow.h5mu").stat().st_size > 0
 
 
-@pytest.fixture(scope="module")
-def cll(tmp_path_factory):
+def _cll(base: Path) -> Path:
     d = require_dataset("cll_mofa")
     folder = _folder(
-        tmp_path_factory.mktemp("cll"),
+        base / "cll",
         [
             {"layer": "drugs", "kind": "continuous", "path": "data/drugs.csv", "gene_ids": "none"},
             {"layer": "mutations", "kind": "binary", "path": "data/mutations.csv", "gene_ids": "none"},
@@ -142,14 +141,13 @@ def test_cll_time_to_treatment_with_samples_lacking_the_outcome_and_a_layer(cll)
     assert "26 sample(s) left out" in (cll / "report.html").read_text()
 
 
-@pytest.fixture(scope="module")
-def mtbls79(tmp_path_factory):
+def _mtbls79(base: Path) -> tuple[Path, Path]:
     d = require_dataset("mtbls79_dims_metabolomics")
     meta = pd.read_csv(d / "metadata.csv", dtype=str)
     meta["sample_type"] = meta["Class"].map(lambda c: "qc" if c == "QC" else "sample")
     meta["species"] = meta["species"].where(meta["sample_type"] == "sample", "")
     folder = _folder(
-        tmp_path_factory.mktemp("mtbls79"),
+        base / "mtbls79",
         [
             {
                 "layer": "metabolites",
@@ -183,11 +181,10 @@ def test_mtbls79_qc_batches_and_repeated_injections_of_one_animal(mtbls79):
     assert perm.iloc[0]["unit"] == "subject"
 
 
-@pytest.fixture(scope="module")
-def ubilength(tmp_path_factory):
+def _ubilength(base: Path) -> Path:
     d = require_dataset("dep_ubilength")
     folder = _folder(
-        tmp_path_factory.mktemp("ubi"),
+        base / "ubi",
         [
             {
                 "layer": "protein",
@@ -211,3 +208,42 @@ def test_ubilength_twelve_samples_four_conditions(ubilength):
     best = best_strategy(board)  # the best that may be chosen (not a baseline or the tree reference)
     assert best["n_samples"] == 12 and best["balanced_accuracy_lo"] < best["balanced_accuracy"]
     assert best["balanced_accuracy"] > 0.5
+
+
+_COHORTS = {"breast": _breast, "cll": _cll, "mtbls79": _mtbls79, "ubilength": _ubilength}  # longest first
+_TESTS = {
+    "breast": "test_breast_tcga_subtypes_with_an_external_test_set_lacking_a_layer",
+    "cll": "test_cll_time_to_treatment_with_samples_lacking_the_outcome_and_a_layer",
+    "mtbls79": "test_mtbls79_qc_batches_and_repeated_injections_of_one_animal",
+    "ubilength": "test_ubilength_twelve_samples_four_conditions",
+}
+
+
+@pytest.fixture(scope="module")
+def cohort_runs(request, tmp_path_factory):
+    """The runs of the cohorts whose tests this session selected, two at a time (tests/side_by_side.py):
+    the first test of the module waits for them all; an absent dataset skips its own test only."""
+    chosen = {item.originalname for item in request.session.items if item.module is request.module}
+    base = tmp_path_factory.mktemp("cohorts")
+    jobs = {name: (lambda build=build: build(base)) for name, build in _COHORTS.items() if _TESTS[name] in chosen}
+    return side_by_side(jobs)
+
+
+@pytest.fixture
+def breast(cohort_runs):
+    return cohort_runs.get("breast")
+
+
+@pytest.fixture
+def cll(cohort_runs):
+    return cohort_runs.get("cll")
+
+
+@pytest.fixture
+def mtbls79(cohort_runs):
+    return cohort_runs.get("mtbls79")
+
+
+@pytest.fixture
+def ubilength(cohort_runs):
+    return cohort_runs.get("ubilength")

@@ -65,7 +65,7 @@ def added_facts(gains: pd.DataFrame | None, board: pd.DataFrame) -> dict | None:
 
 def added_sentence(a: dict) -> str:
     """The comparison of :func:`added_facts` in one sentence."""
-    what = "the clinical covariates alone" if a["baseline"] == "clinical" else "a naive model (chance)"
+    what = "the clinical covariates alone" if a["baseline"] == "clinical" else "a naive model that scores chance"
     subject = "the omics" if a["baseline"] == "clinical" else "the strategies"
     base = f"{what} ({a['baseline']}: {a['label']} {a['baseline_score']:.3f})"
     detail = (

@@ -1,0 +1,51 @@
+"""Workflow runs of the suite two at a time, as a user's 2-core machine can.
+
+A workflow run keeps both cores busy only part of the time (Snakemake's start, the input check and the
+report are one process each), so two runs side by side finish well before the two one after the other.
+The e2e and real-data modules start their runs here, in a module fixture, and every test takes its own
+run's outcome: a run that failed fails (or a dataset that is absent skips) only the tests that read it.
+
+    runs = side_by_side({"a": lambda: run(folder_a), "b": lambda: run(folder_b)})
+    runs.get("a")  # the callable's return value, or its exception raised again
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+AT_ONCE = 2  # runs side by side: the suite's machine has 2 cores, and each run asks Snakemake for 2
+
+
+class Outcomes:
+    """What each callable returned, or raised (raised again by :meth:`get`)."""
+
+    def __init__(self, done: dict[str, tuple[bool, Any]]):
+        self._done = done
+
+    def get(self, key: str) -> Any:
+        ok, value = self._done[key]
+        if not ok:
+            raise value
+        return value
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._done
+
+
+def side_by_side(jobs: dict[str, Callable[[], Any]], at_once: int = AT_ONCE) -> Outcomes:
+    """Call every job, ``at_once`` at a time (threads: each job waits on its own subprocess), in order.
+
+    Put the longest first: the others fill the second slot meanwhile.
+    """
+
+    def call(job: Callable[[], Any]) -> tuple[bool, Any]:
+        try:
+            return True, job()
+        except BaseException as err:  # pytest's skip and fail are BaseExceptions: kept for the test
+            return False, err
+
+    with ThreadPoolExecutor(max(1, at_once)) as pool:
+        futures = {key: pool.submit(call, job) for key, job in jobs.items()}
+        return Outcomes({key: f.result() for key, f in futures.items()})
