@@ -89,6 +89,7 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--cores", type=int, default=2)
     ap.add_argument("--tcga", type=int, default=0, help="also the TCGA-shaped cohort of this many samples")
+    ap.add_argument("--tcga-runs", type=int, default=1, help="runs of each setting of the TCGA-shaped cohort")
     args = ap.parse_args()
     rows = []
     with tempfile.TemporaryDirectory(prefix="moflow_baselines_") as tmp:
@@ -96,9 +97,10 @@ def main() -> None:
         subprocess.run(["git", "clone", "-q", str(REPO), str(clone)], check=True)
         subprocess.run(["git", "-C", str(clone), "checkout", "-q", args.commit], check=True)
         # the demo's sheet is simulated by the first run; draw the covariates into it once it exists
-        first = run(clone, "none", args.cores)
-        add_clinical(clone / "config" / "samples.tsv")
-        rows.append({"cohort": "demo", "run": 0, **first})
+        if args.runs:
+            first = run(clone, "none", args.cores)
+            add_clinical(clone / "config" / "samples.tsv")
+            rows.append({"cohort": "demo", "run": 0, **first})
         for r in range(args.runs):
             for setting in ("none", "baselines", "clinical"):
                 out = run(clone, setting, args.cores)
@@ -109,14 +111,19 @@ def main() -> None:
             from bench_workflow_scale import make_cohort
 
             folder = make_cohort(Path(tmp) / f"tcga_{args.tcga}", args.tcga)
-            for setting in ("none", "baselines"):
-                out = run(folder, setting, args.cores, snakefile=clone / "Snakefile")
-                rows.append({"cohort": f"tcga_{args.tcga}", "run": 1, **out})
-                print(rows[-1], flush=True)
+            for r in range(args.tcga_runs):  # in turn, so that a slow spell of the machine hits both
+                for setting in ("none", "baselines"):
+                    out = run(folder, setting, args.cores, snakefile=clone / "Snakefile")
+                    rows.append({"cohort": f"tcga_{args.tcga}", "run": r + 1, **out})
+                    print(rows[-1], flush=True)
     table = pd.DataFrame(rows)
     table = table[table["run"] > 0]  # run 0 simulated the demo's data (and warmed the caches)
     OUT.mkdir(parents=True, exist_ok=True)
-    table.to_csv(OUT / "baselines.tsv", sep="\t", index=False)
+    path = OUT / "baselines.tsv"
+    if path.exists():  # the cohorts not measured this time keep their rows
+        old = pd.read_csv(path, sep="\t")
+        table = pd.concat([old[~old["cohort"].isin(table["cohort"])], table], ignore_index=True)
+    table.to_csv(path, sep="\t", index=False)
     med = table.groupby(["cohort", "setting"])[["wall_s", "job_cpu_s", "rows"]].median()
     for cohort, d in med.groupby(level=0):
         base = d.loc[(cohort, "none")]
