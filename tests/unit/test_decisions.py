@@ -347,3 +347,37 @@ def test_a_layer_the_hierarchical_strategy_leaves_out_is_a_decision():
     ]
     assert got["reason"].iloc[0].startswith("no gene set of demo")
     assert decisions(layers=["rna", "protein"], hierarchical=coefficients.iloc[:2]).empty
+
+
+def test_clinical_covariates_a_leak_and_leave_one_site_out_are_said():
+    """The covariates as predictors (one row), a covariate's missing values, a likely leak, and the
+    leave-one-site-out outer splits with each site's size, read off the planted tables."""
+    clinical = pd.DataFrame(
+        {
+            "covariate": ["age", "stage", "relapse_code"],
+            "kind": ["numeric", "categorical", "categorical"],
+            "n_missing": [3, 0, 0],
+            "metric": ["auc"] * 3,
+            "score": [0.61, 0.55, 0.99],
+            "likely_leak": [False, False, True],
+        }
+    )
+    sites = pd.DataFrame(
+        {
+            "site": ["Leeds", "Lyon", "Leeds", "Lyon"],
+            "strategy": ["early", "early", "late", "late"],
+            "n_test": [45, 59, 45, 59],
+        }
+    )
+    got = decisions(layers=["rna"], clinical=clinical, sites=sites, site_column="centre")
+    said = got[got["stage"] == "evaluate"]["decision"].tolist()
+    assert said == [
+        "clinical covariates age (numeric), stage (categorical), relapse_code (categorical) enter every strategy "
+        "as a block of their own, not penalized",
+        "clinical covariate age: 3 missing value(s) filled",
+        "clinical covariate relapse_code flagged as a likely leak",
+        "outer splits leave one site out at a time (2 sites: Leeds 45, Lyon 59 held-out samples)",
+    ]
+    reasons = got[got["stage"] == "evaluate"]["reason"].tolist()
+    assert "auc 0.99" in reasons[2] and "evaluation: site_column: centre" in reasons[3]
+    assert decisions(layers=["rna"]).empty  # neither: no row

@@ -293,6 +293,59 @@ def _design_rows(joint: pd.DataFrame | None) -> list[dict]:
     return rows
 
 
+def _evaluation_rows(clinical: pd.DataFrame | None, sites: pd.DataFrame | None, site_column: str) -> list[dict]:
+    """The clinical covariates as predictors and the leave-one-site-out outer splits.
+
+    Each covariate's kind, its missing values and a likely leak; the sites and their sizes.
+    """
+    rows = []
+    if clinical is not None and {"covariate", "kind"} <= set(clinical.columns) and len(clinical):
+        named = ", ".join(f"{_text(r.covariate)} ({_text(r.kind)})" for r in clinical.itertuples(index=False))
+        rows.append(
+            _row(
+                "evaluate",
+                "",
+                f"clinical covariates {named} enter every strategy as a block of their own, not penalized",
+                "config 'clinical: columns'; categorical columns one-hot against a reference level (configured, else "
+                "the most frequent in each training fold); scored alone as the clinical baseline",
+            )
+        )
+        for r in clinical.itertuples(index=False):
+            missing = int(pd.to_numeric(getattr(r, "n_missing", 0), errors="coerce") or 0)
+            if missing:
+                rows.append(
+                    _row(
+                        "evaluate",
+                        "",
+                        f"clinical covariate {_text(r.covariate)}: {missing} missing value(s) filled",
+                        "inside each training fold (numeric: the training median), with a missing-value indicator",
+                    )
+                )
+            if str(getattr(r, "likely_leak", "")).lower() == "true":
+                rows.append(
+                    _row(
+                        "evaluate",
+                        "",
+                        f"clinical covariate {_text(r.covariate)} flagged as a likely leak",
+                        f"alone it predicts the outcome nearly perfectly ({_text(r.metric)} {_text(r.score)}): "
+                        "check that it is not recorded after, or derived from, the outcome",
+                    )
+                )
+    if sites is not None and {"site", "strategy", "n_test"} <= set(sites.columns) and len(sites):
+        first = sites[sites["strategy"] == sites["strategy"].iloc[0]]
+        sizes = ", ".join(f"{_text(r.site)} {int(r.n_test)}" for r in first.itertuples(index=False))
+        rows.append(
+            _row(
+                "evaluate",
+                "",
+                f"outer splits leave one site out at a time ({len(first)} sites: {sizes} held-out samples)",
+                f"config 'evaluation: site_column: {site_column}'; repeats do not apply; the pooled CV is scored "
+                "beside it (results/evaluate/scoreboard_pooled_cv.tsv)",
+            )
+        )
+    return rows
+
+
 def decisions(
     *,
     layers: Sequence[str],
@@ -307,6 +360,9 @@ def decisions(
     outcome_columns: Sequence[str] = (),
     test_column: str = "",
     test_value: str = "",
+    clinical: pd.DataFrame | None = None,
+    sites: pd.DataFrame | None = None,
+    site_column: str = "",
 ) -> pd.DataFrame:
     """Every decision the run made about the data, one row each, read off the tables it wrote.
 
@@ -316,7 +372,8 @@ def decisions(
     scored), samples a layer lacks; per layer, the run-order drift correction ``auto`` chose, the features
     the filter removed and by which criteria, the imputation chosen and its masked-value NRMSE (or values
     left missing), no batch correction and why (the steps table's method and note, whatever their
-    wording); strategies config asks for that are not on the scoreboard and why; layers the hierarchical
+    wording); strategies config asks for that are not on the scoreboard and why; the clinical covariates
+    as predictors (their missing values, a likely leak) and leave-one-site-out splits; layers the hierarchical
     strategy leaves out and why; layers the design stage leaves out.
 
     Parameters
@@ -345,6 +402,13 @@ def decisions(
         The sample sheet's outcome column (survival: its time and event columns).
     test_column, test_value : str
         config ``evaluation: test_column / test_value`` ('' : no external test set).
+    clinical : pandas.DataFrame, optional
+        ``results/evaluate/clinical_covariates.tsv`` (covariate, kind, n_missing, metric, score,
+        likely_leak): the covariates as predictors, their missing values, a likely leak.
+    sites : pandas.DataFrame, optional
+        ``results/evaluate/sites.tsv`` (site, strategy, n_test): the leave-one-site-out splits.
+    site_column : str
+        config ``evaluation: site_column``.
 
     Returns
     -------
@@ -364,6 +428,7 @@ def decisions(
             continue
         rows += _layer_rows(layer, table_, (imputation or {}).get(layer), missing_in.get(layer, 0.0))
     rows += _strategy_rows(board, layers, strategies)
+    rows += _evaluation_rows(clinical, sites, site_column)
     rows += _hierarchical_rows(hierarchical)
     rows += _design_rows(design_joint)
     return pd.DataFrame(rows, columns=DECISION_COLUMNS)

@@ -156,6 +156,9 @@ def report_outputs(
         outcome_columns=[settings.outcome.time, settings.outcome.event] if survival_outcome else [outcome_column],
         test_column=settings.evaluation.test_column,
         test_value=settings.evaluation.test_value,
+        clinical=tables.get("clinical"),
+        sites=tables.get("sites"),
+        site_column=str(settings.evaluation.site_column or ""),
     )
     sections = report_sections(
         inputs=tables["input_summary"],
