@@ -373,7 +373,7 @@ def test_clinical_covariates_a_leak_and_leave_one_site_out_are_said():
     said = got[got["stage"] == "evaluate"]["decision"].tolist()
     assert said == [
         "clinical covariates age (numeric), stage (categorical), relapse_code (categorical) enter every strategy "
-        "as a block of their own, not penalized",
+        "as a block of their own, (nearly) unpenalized",
         "clinical covariate age: 3 missing value(s) filled",
         "clinical covariate relapse_code flagged as a likely leak",
         "outer splits leave one site out at a time (2 sites: Leeds 45, Lyon 59 held-out samples)",

@@ -305,7 +305,7 @@ def _evaluation_rows(clinical: pd.DataFrame | None, sites: pd.DataFrame | None, 
             _row(
                 "evaluate",
                 "",
-                f"clinical covariates {named} enter every strategy as a block of their own, not penalized",
+                f"clinical covariates {named} enter every strategy as a block of their own, (nearly) unpenalized",
                 "config 'clinical: columns'; categorical columns one-hot against a reference level (configured, else "
                 "the most frequent in each training fold); scored alone as the clinical baseline",
             )
