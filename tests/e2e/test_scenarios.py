@@ -1,7 +1,8 @@
 """The scenario matrix: cohorts that do not look like the demo (outcome coding and type, layer
 count, ID style, external test set, batch confounded with the outcome), each run end to end from a
 folder of its own with the documented command (`snakemake -s <moflow>/Snakefile` inside the folder),
-one of them through a Snakemake `module` as snakedeploy deploys it."""
+one of them through a Snakemake `module` as snakedeploy deploys it. The runs go two at a time
+(tests/side_by_side.py), in the fixture of the first test."""
 
 from __future__ import annotations
 
@@ -148,7 +149,7 @@ def scenario_runs(request, tmp_path_factory):
             chosen.add(MODULE)
     root = tmp_path_factory.mktemp("scenarios")
     jobs = {}
-    for name in sorted(chosen, key=lambda n: (n != FIRST, n != MODULE)):
+    for name in sorted(chosen, key=lambda n: (n != FIRST, n != MODULE, n)):
         if name == MODULE:
             jobs[name] = lambda: _run_deployed(root)
         else:
