@@ -95,17 +95,17 @@ def _breast(base: Path) -> Path:
     return _run(folder)
 
 
-def test_breast_tcga_subtypes_with_an_external_test_set_lacking_a_layer(breast):
+def test_breast_tcga_subtypes_with_an_external_test_set_lacking_a_layer(cohort):
     """Published (mixOmics DIABLO vignette): 10x10-fold CV balanced error rate 0.053, test set (mRNA +
     miRNA, no protein) 0.068, 65 of 70 correct. The best integration here must be as good within its
     interval, and the test set must be scored without its missing layer."""
-    board = _board(breast)
+    board = _board(cohort)
     best = board[board["kind"] == "integration"].iloc[0]
     assert best["balanced_error_rate_lo"] <= 0.053 and best["balanced_error_rate"] <= 0.10, best
     assert best["test_n_test"] == 70 and best["test_balanced_accuracy"] >= 0.90, best
     assert board.loc["single_protein", "test_n_test"] == 0  # no protein in the test set: not scored there
-    assert (breast / "report.html").stat().st_size > 0
-    assert (breast / "moflow.h5mu").stat().st_size > 0
+    assert (cohort / "report.html").stat().st_size > 0
+    assert (cohort / "moflow.h5mu").stat().st_size > 0
 
 
 def _cll(base: Path) -> Path:
@@ -124,21 +124,21 @@ def _cll(base: Path) -> Path:
     return _run(folder)
 
 
-def test_cll_time_to_treatment_with_samples_lacking_the_outcome_and_a_layer(cll):
+def test_cll_time_to_treatment_with_samples_lacking_the_outcome_and_a_layer(cohort):
     """26 samples without a time to treatment are left out and listed, among them the 16 whose drug row is
     all NA (no drug screen; an empty row of a sample left out does not stop the run). Time to treatment is
     predictable in CLL (IGHV and trisomy 12 among the mutations, drug responses tracking IGHV): Harrell's C
     of the best strategy well above 0.5."""
-    sheet = io.read_sheet(cll / "inputs" / "samples.tsv")
+    sheet = io.read_sheet(cohort / "inputs" / "samples.tsv")
     excluded = sheet.loc[sheet["sample_type"] == "excluded", "sample"]
     assert len(excluded) == 26
-    drugs = io.read_matrix(cll / "inputs" / "drugs.parquet")
-    mutations = io.read_matrix(cll / "inputs" / "mutations.parquet")
+    drugs = io.read_matrix(cohort / "inputs" / "drugs.parquet")
+    mutations = io.read_matrix(cohort / "inputs" / "mutations.parquet")
     assert len(mutations) == len(drugs) == 174
     assert not set(excluded) & (set(drugs.index) | set(mutations.index))
-    board = _board(cll)
+    board = _board(cohort)
     assert board.iloc[0]["harrell_c_lo"] > 0.55 and board.iloc[0]["harrell_c"] > 0.65, board.iloc[0]
-    assert "26 sample(s) left out" in (cll / "report.html").read_text()
+    assert "26 sample(s) left out" in (cohort / "report.html").read_text()
 
 
 def _mtbls79(base: Path) -> tuple[Path, Path]:
@@ -166,10 +166,10 @@ def _mtbls79(base: Path) -> tuple[Path, Path]:
     return folder, _run(folder)
 
 
-def test_mtbls79_qc_batches_and_repeated_injections_of_one_animal(mtbls79):
+def test_mtbls79_qc_batches_and_repeated_injections_of_one_animal(cohort):
     """Every animal's ~7 injections stay on one side of every split (a model must not meet the animal it
     is scored on); cow and sheep plasma separate (the pmp vignette's PCA shows them apart)."""
-    folder, results = mtbls79
+    folder, results = cohort
     meta = pd.read_csv(folder / "config" / "samples.tsv", sep="\t", dtype=str).set_index("sample")
     splits = io.read_table(results / "evaluate" / "splits.tsv")
     for name, s in splits.groupby("split"):
@@ -201,10 +201,10 @@ def _ubilength(base: Path) -> Path:
     return _run(folder)
 
 
-def test_ubilength_twelve_samples_four_conditions(ubilength):
+def test_ubilength_twelve_samples_four_conditions(cohort):
     """The smallest cohort there is: 3 replicates per condition. The run completes, its interval is wide
     (12 samples), and the four pulldowns are told apart better than chance (0.25)."""
-    board = _board(ubilength)
+    board = _board(cohort)
     best = best_strategy(board)  # the best that may be chosen (not a baseline or the tree reference)
     assert best["n_samples"] == 12 and best["balanced_accuracy_lo"] < best["balanced_accuracy"]
     assert best["balanced_accuracy"] > 0.5
@@ -230,20 +230,7 @@ def cohort_runs(request, tmp_path_factory):
 
 
 @pytest.fixture
-def breast(cohort_runs):
-    return cohort_runs.get("breast")
-
-
-@pytest.fixture
-def cll(cohort_runs):
-    return cohort_runs.get("cll")
-
-
-@pytest.fixture
-def mtbls79(cohort_runs):
-    return cohort_runs.get("mtbls79")
-
-
-@pytest.fixture
-def ubilength(cohort_runs):
-    return cohort_runs.get("ubilength")
+def cohort(request, cohort_runs):
+    """The finished run of the cohort the requesting test is about (its name in ``_TESTS``)."""
+    name = next(name for name, test in _TESTS.items() if test == request.node.originalname)
+    return cohort_runs.get(name)
