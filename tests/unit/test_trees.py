@@ -321,3 +321,31 @@ def test_screening_keeps_the_planted_features_among_many(task):
     assert T.notna().all().all() and len(T) == n
     full = TreeReference(task=task, seed=0, n_estimators=30, stages=(10, 20), screen=None).fit(layers, y)
     assert len(full.kept_) == 3000
+
+
+@pytest.mark.parametrize("task", ["classification", "regression"])
+def test_the_tuned_forest_is_the_forest_of_one_full_fit(task):
+    """Tuning scores half of each grid point's trees and grows the chosen forest to its full size: the model is
+    the forest a single fit of ``n_estimators`` trees at the chosen ``max_features`` gives, tree for tree."""
+    from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
+
+    layers, rng = _layers(n=160, seed=3, width=15)
+    signal = layers["rna"]["g0"] + layers["prot"]["g1"]
+    if task == "classification":
+        y = pd.Series(np.where(signal + 0.5 * rng.normal(size=160) > 0, "a", "b"), index=signal.index)
+    else:
+        y = signal + 0.5 * pd.Series(rng.normal(size=160), index=signal.index)
+    model = TreeReference(task=task, seed=7, n_estimators=30).fit(layers, y)
+    assert len(model.model_.estimators_) == 30 and len(model.tuning_) == 2
+    X = model._design(layers, y.index)[:, model.kept_]
+    cls = RandomForestClassifier if task == "classification" else RandomForestRegressor
+    one = cls(
+        n_estimators=30,
+        max_features=model.best_params_["max_features"],
+        min_samples_leaf=model.best_params_["min_samples_leaf"],
+        random_state=7,
+    )
+    one.fit(X, np.unique(y, return_inverse=True)[1] if task == "classification" else y.to_numpy())
+    got = model.model_.predict_proba(X) if task == "classification" else model.model_.predict(X)
+    want = one.predict_proba(X) if task == "classification" else one.predict(X)
+    np.testing.assert_array_equal(got, want)

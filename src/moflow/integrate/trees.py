@@ -77,7 +77,7 @@ class TreeReference(BaseEstimator):
     Parameters
     ----------
     task : str
-        ``classification`` (binary or multiclass; balanced class weights, and probabilities shifted to
+        ``classification`` (binary or multiclass; probabilities shifted from the training priors to
         equal class priors, so that the most probable class gives balanced decisions), ``regression``
         or ``survival``.
     inner_folds : int
@@ -134,34 +134,37 @@ class TreeReference(BaseEstimator):
     best_params_ : dict
         The chosen hyperparameters (``max_features`` and ``mtry``; ``n_estimators`` for survival).
     tuning_ : pandas.DataFrame
-        One row per grid point: its parameters and its score (``oob_brier``: the out-of-bag Brier score
-        of the balanced probabilities, classes weighted equally, lower is better; ``oob_r2``: the
-        out-of-bag R^2; ``cv_loglik``: the cross-validated partial log-likelihood, higher is better).
+        One row per grid point: its parameters and its score over the first half of its trees
+        (``oob_brier``: the out-of-bag Brier score of the balanced probabilities, classes weighted
+        equally, lower is better; ``oob_r2``: the out-of-bag R^2; ``cv_loglik``: the cross-validated
+        partial log-likelihood, higher is better).
 
     Notes
     -----
-    The forest of the chosen grid point is kept as it is: tuning costs one forest per grid point and
-    nothing more. The survival model costs one boosting path (the largest number of stages) per inner
-    fold, and one refit. Survival uses boosting rather than a random survival forest: scikit-survival's
-    log-rank splits were far too slow for every outer split (RandomSurvivalForest, 100 trees: 1.4 s at
-    120 samples x 2,700 features, and 50 trees took 45 s at 500 x 5,000; ExtraSurvivalTrees were fast
-    but predicted worse than the boosting on simulated threshold hazards).
+    Tuning costs half a forest per grid point beyond the model: each grid point's first half of the
+    trees is scored out of bag, and the chosen one is grown to its full size (the forest a single fit of
+    ``n_estimators`` trees gives). The survival model costs one boosting path (the largest number of
+    stages) per inner fold, and one refit. Survival uses boosting rather than a random survival forest:
+    scikit-survival's log-rank splits were far too slow for every outer split (RandomSurvivalForest, 100
+    trees: 1.4 s at 120 samples x 2,700 features, and 50 trees took 45 s at 500 x 5,000;
+    ExtraSurvivalTrees were fast but predicted worse than the boosting on simulated threshold hazards).
 
     Fit times measured with the defaults (50 trees, ``mtry`` 1 and 2) on one core (``taskset``, an Intel
     Xeon virtual machine, scikit-learn 1.9.1, scikit-survival 0.28.0), 3 layers, 2% of the cells
-    missing (75 trees and ``mtry`` 1 and 3 took 1.0 s at 120 x 2,700 classification: the defaults were
-    cut so that the reference adds at most a tenth to the demo's run):
+    missing, median of 3 fits; "before" is the forests of the earlier tuning (every grid point's forest
+    grown in full, ``balanced_subsample`` class weights), measured beside it:
 
-    ============== ===================== ============
-    task           samples x features    fit (s)
-    ============== ===================== ============
-    classification 120 x 2,700           0.62
-    regression     120 x 2,700           0.32
-    survival       120 x 2,700           0.45
-    survival       500 x 5,000           1.5 (unscreened)
-    classification 800 x 41,500          4.7 (screened to 2,000; 13 s at 800 x 20,000 unscreened)
-    survival       800 x 41,500          4.0 (screened to 2,000)
-    ============== ===================== ============
+    ============== ===================== ============ ============
+    task           samples x features    fit (s)      before (s)
+    ============== ===================== ============ ============
+    classification 120 x 2,700           0.17         0.29
+    regression     120 x 2,700           0.16         0.20
+    survival       120 x 2,700           0.23         0.22
+    classification 800 x 41,500          3.0          3.4 (screened to 2,000)
+    ============== ===================== ============ ============
+
+    Measured earlier (same settings): survival 500 x 5,000 1.5 s unscreened, 800 x 41,500 4.0 s
+    screened to 2,000; classification 800 x 20,000 unscreened 13 s.
 
     Unscreened (``screen=None``), at 800 x 20,000 the forests draw 141 and 283 features per split; pass
     ``mtry=(1.0,)`` (one forest, sqrt(n_features) per split) or fewer trees where that is too slow.
@@ -309,13 +312,22 @@ class TreeReference(BaseEstimator):
         return self
 
     def _fit_forest(self, X: np.ndarray, y, mtry: list[float]) -> None:
-        """Fit one forest per grid point; keep the one with the best out-of-bag score."""
+        """Tune the features per split by the out-of-bag score of half the trees; grow the best to its full size.
+
+        Every grid point's forest is grown to ``max(1, n_estimators // 2)`` trees and scored out of bag;
+        the best one is then grown (``warm_start``) to ``n_estimators`` trees. The trees of a forest are
+        seeded in turn from its ``random_state``, so the grown forest is the very forest that a single fit
+        of ``n_estimators`` trees at that grid point gives: the tuning costs half a forest per grid point
+        beyond the model. Classification trees are grown unweighted: their probabilities estimate the
+        classes at the training priors, which :func:`_balanced` shifts to equal priors (weighting the samples
+        by balanced class weights as well would shift them twice; scikit-learn's ``balanced_subsample``
+        weights, used before, gave nearly the unweighted forest's probabilities at a fifth more cost).
+        """
         from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
 
         leaf = self.min_samples_leaf or _LEAF[self.task]
-        common = dict(
-            n_estimators=self.n_estimators, min_samples_leaf=leaf, oob_score=True, n_jobs=1, random_state=self.seed
-        )
+        half = max(1, self.n_estimators // 2)
+        common = dict(n_estimators=half, min_samples_leaf=leaf, oob_score=True, n_jobs=1, random_state=self.seed)
         if self.task == "classification":
             self.classes_, codes = np.unique(np.asarray(y), return_inverse=True)
             if len(self.classes_) < 2:
@@ -323,6 +335,7 @@ class TreeReference(BaseEstimator):
                     f"the training samples hold a single class ({self.classes_[0]!r}): a classifier needs two at least"
                 )
             self.priors_ = np.bincount(codes) / len(codes)
+            values = codes
         else:
             values = target(y).astype(float)
         rows, best, best_score = [], None, np.inf
@@ -330,15 +343,17 @@ class TreeReference(BaseEstimator):
         for f in mtry:
             grid.setdefault(_features_per_split(f, X.shape[1]), f)
         for m, f in grid.items():
+            with warnings.catch_warnings():  # a sample in every tree's bootstrap has no out-of-bag score: left out
+                warnings.filterwarnings("ignore", message="Some inputs do not have OOB scores")
+                forest = (RandomForestClassifier if self.task == "classification" else RandomForestRegressor)(
+                    max_features=m, **common
+                ).fit(X, values)
             if self.task == "classification":
-                forest = RandomForestClassifier(max_features=m, class_weight="balanced_subsample", **common)
-                forest.fit(X, codes)
                 P = _balanced(np.nan_to_num(forest.oob_decision_function_), self.priors_)
                 ok = np.isfinite(P).all(axis=1)
                 loss = _balanced_brier(P[ok], codes[ok]) if ok.any() else np.inf
                 rows.append({"mtry": f, "max_features": m, "oob_brier": loss})
             else:
-                forest = RandomForestRegressor(max_features=m, **common).fit(X, values)
                 pred = np.asarray(forest.oob_prediction_, float).ravel()
                 ok = np.isfinite(pred)
                 loss = float(((pred[ok] - values[ok]) ** 2).mean()) if ok.any() else np.inf
@@ -346,6 +361,11 @@ class TreeReference(BaseEstimator):
                 rows.append({"mtry": f, "max_features": m, "oob_r2": 1.0 - loss / var if var > 0 else np.nan})
             if best is None or loss < best_score:  # ties: the first (fewer features per split)
                 best, best_score = forest, loss
+        if self.n_estimators > half:
+            best.set_params(n_estimators=self.n_estimators, warm_start=True, oob_score=False).fit(X, values)
+            for name in ("oob_score_", "oob_decision_function_", "oob_prediction_"):  # the half forest's
+                if hasattr(best, name):
+                    delattr(best, name)
         self.model_ = best
         self.tuning_ = pd.DataFrame(rows)
         m = int(best.max_features)
