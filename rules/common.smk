@@ -12,6 +12,7 @@ import moflow.tasks.evaluate_rules
 import moflow.tasks.export_rules
 import moflow.tasks.inputs_rules
 import moflow.tasks.integrate_rules
+import moflow.tasks.model_rules
 import moflow.tasks.preprocess_rules
 import moflow.tasks.report_rules
 from moflow import tasks
@@ -255,6 +256,7 @@ def all_targets():
         "results/evaluate/scoreboard.tsv",
         "results/integrate/mofa/factors.tsv",
         "results/moflow.h5mu",  # the results as one MuData file (rule report)
+        "results/model/bundle.pkl",  # the predictor for new samples (rule report; rule predict reads it)
     ]
     if HIERARCHICAL:
         targets.append("results/integrate/hierarchical/coefficients.tsv")
@@ -398,6 +400,10 @@ def report_outputs():
             out["enrich_competitive__table"] = "results/enrich/mofa_competitive.tsv"
         if SETTINGS.enrichment.ora.enabled:
             out["enrich_ora__table"] = "results/enrich/ora.tsv"
+    # the model bundle: the chosen strategy refit on every training sample (rule predict scores new samples)
+    out["model__bundle"] = "results/model/bundle.pkl"
+    out["model__manifest"] = "results/model/bundle.json"
+    out["model__summary"] = "results/model/model.tsv"
     out["export__mudata"] = "results/moflow.h5mu"
     figures = "results/report"
     out.update(
@@ -482,6 +488,7 @@ def page_tables():
         "gains": "evaluate__gains",
         "stability": "mofa__stability",
         "fold_scores": "evaluate__fold_scores",
+        "model": "model__summary",
         # per layer
         "diagnostics": "preprocess__diagnostics",
         "pca": "preprocess__pca",

@@ -30,6 +30,7 @@ rule report:
             tasks.cv_splits,
             tasks.score,
             tasks.site_shift,
+            tasks.fit_model,
             tasks.design_power,
             tasks.design_fold,
             tasks.design_learning,

@@ -18,6 +18,7 @@ from moflow.tasks import (
     enrich_mofa,
     enrich_ora,
     export_mudata,
+    fit_model,
     score,
     site_shift,
 )
@@ -61,6 +62,12 @@ def main(smk):
         del raw
 
     edges = regulators(smk)
+    # the model bundle: the chosen strategy refit on every training sample, saved for new samples (rule predict)
+    raw = {layer: io.read_matrix(f) for layer, f in zip(names, smk.input.raw, strict=True)}
+    files = io.read_enrichment_files(s.enrichment, omics) if p.hierarchical else None
+    write("model", fit_model(raw, board, samples, omics, s, files=files, edges=edges, config=p.settings))
+    del raw
+
     if p.design_splits:  # how many samples the next study needs, this cohort as its pilot
         raw = {layer: io.read_matrix(f) for layer, f in zip(names, smk.input.raw, strict=True)}
         pre = {layer: io.read_matrix(f) for layer, f in zip(names, smk.input.preprocess__matrix, strict=True)}

@@ -347,6 +347,14 @@ class Evaluation:
 
 
 @dataclass(frozen=True)
+class Predictor:
+    """The ``predictor`` section: which strategy the model bundle saves, and how new samples may lack features."""
+
+    strategy: str
+    max_missing_features: float
+
+
+@dataclass(frozen=True)
 class Design:
     """The ``design`` section: how many samples the next study needs (power, costs, learning curves)."""
 
@@ -464,6 +472,7 @@ SECTIONS = (
     "batch_confounding",
     "integration",
     "evaluation",
+    "predictor",
     "design",
     "enrichment",
 )
@@ -486,6 +495,7 @@ class Settings:
     batch_confounding: BatchConfounding
     integration: Integration
     evaluation: Evaluation
+    predictor: Predictor
     design: Design
     enrichment: Enrichment
 

@@ -6,13 +6,16 @@ one of them through a Snakemake `module` as snakedeploy deploys it. The runs go 
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
+import yaml
 from scenarios import BY_NAME, SCENARIOS, make_scenario
 from side_by_side import side_by_side
 
@@ -175,3 +178,37 @@ def test_scenario_as_a_snakemake_module(scenario_runs):
     assert res.returncode == 0, res.stderr[-6000:]
     splits = io.read_table(folder / "results" / "evaluate" / "splits.tsv")
     assert splits["sample"].str.fullmatch(r"\d{4}").all()  # IDs such as 0001 stay strings
+
+
+@pytest.mark.parametrize("sc", [s for s in SCENARIOS if s.external], ids=[s.name for s in SCENARIOS if s.external])
+def test_external_test_samples_scored_with_the_bundle_from_another_folder(scenario_runs, sc, tmp_path):
+    """The run's model bundle scores its external test samples from a folder of their own (their sheet
+    without the outcome, an omics sheet naming the matrices; `snakemake -s <moflow>/Snakefile predict
+    --config model=...`): the split final's predictions of the saved strategy, to 1e-9."""
+    folder, res = scenario_runs.get(sc.name)
+    assert res.returncode == 0, res.stderr[-3000:]
+    manifest = json.loads((folder / "results" / "model" / "bundle.json").read_text())
+    pred = io.read_table(folder / "results" / "evaluate" / "predictions.tsv")
+    final = pred[(pred["split"] == "final") & (pred["strategy"] == manifest["strategy"])].set_index("sample")
+    config = yaml.safe_load((folder / "config" / "config.yaml").read_text())
+    outcome = config.get("outcome", {})
+    drop = [outcome.get(k) or d for k, d in (("column", "outcome"), ("time", ""), ("event", ""))]
+    sheet = io.read_sheet(folder / "config" / "samples.tsv")
+    new = sheet[sheet["sample"].isin(final.index)].drop(columns=[c for c in drop if c in sheet.columns])
+    (tmp_path / "config").mkdir()
+    new.to_csv(tmp_path / "config" / "samples.tsv", sep="\t", index=False)
+    omics = io.read_sheet(folder / "config" / "omics.tsv")
+    pd.DataFrame({"layer": omics["layer"], "path": [str(folder / p) for p in omics["path"]]}).to_csv(
+        tmp_path / "config" / "omics.tsv", sep="\t", index=False
+    )
+    bundle = folder / "results" / "model" / "bundle.pkl"
+    run = _snakemake(tmp_path, "-s", str(REPO / "Snakefile"), "predict", "--config", f"model={bundle}")
+    assert run.returncode == 0, run.stderr[-3000:]
+    got = io.read_table(tmp_path / "results" / "predict" / "predictions.tsv").set_index("sample")
+    assert sorted(got.index) == sorted(final.index)
+    cols = [c for c in final.columns if c.startswith(("p_", "S@")) or c in ("prediction", "risk")]
+    assert cols
+    np.testing.assert_allclose(
+        got.loc[final.index, cols].to_numpy(float), final[cols].to_numpy(float), rtol=0, atol=1e-9
+    )
+    assert (tmp_path / "results" / "predict" / "predictions.html").exists()

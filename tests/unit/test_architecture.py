@@ -40,7 +40,19 @@ def _is_package(name: str) -> bool:
 
 ROOT_MODULES_MAX = 12
 # the rooms: one per stage of the workflow (rules/<stage>.smk), the tasks of the rules, and the demo
-ROOMS = ("inputs", "preprocess", "integrate", "evaluate", "enrich", "design", "report", "export", "demo", "tasks")
+ROOMS = (
+    "inputs",
+    "preprocess",
+    "integrate",
+    "evaluate",
+    "enrich",
+    "design",
+    "model",
+    "report",
+    "export",
+    "demo",
+    "tasks",
+)
 
 
 def face(package: str) -> dict[str, str]:

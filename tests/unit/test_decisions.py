@@ -381,3 +381,21 @@ def test_clinical_covariates_a_leak_and_leave_one_site_out_are_said():
     reasons = got[got["stage"] == "evaluate"]["reason"].tolist()
     assert "auc 0.99" in reasons[2] and "evaluation: site_column: centre" in reasons[3]
     assert decisions(layers=["rna"]).empty  # neither: no row
+
+
+def test_the_saved_model_is_a_decision():
+    """The strategy saved for new samples, why, and on how many training samples (results/model/model.tsv)."""
+    model = pd.DataFrame(
+        {
+            "strategy": ["late+clinical"] * 2,
+            "chosen_by": ["best in nested CV"] * 2,
+            "task": ["classification"] * 2,
+            "n_training_samples": [120, 120],
+            "layer": ["rna", "protein"],
+        }
+    )
+    table = decisions(layers=["rna", "protein"], model=model)
+    row = table[table["stage"] == "model"].iloc[0]
+    assert row["decision"] == "late+clinical saved for new samples (results/model/bundle.pkl)"
+    assert row["reason"].startswith("best in nested CV; refit on 120 training samples with the layers rna, protein")
+    assert not (decisions(layers=["rna"])["stage"] == "model").any()

@@ -363,6 +363,7 @@ def decisions(
     clinical: pd.DataFrame | None = None,
     sites: pd.DataFrame | None = None,
     site_column: str = "",
+    model: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Every decision the run made about the data, one row each, read off the tables it wrote.
 
@@ -409,6 +410,9 @@ def decisions(
         ``results/evaluate/sites.tsv`` (site, strategy, n_test): the leave-one-site-out splits.
     site_column : str
         config ``evaluation: site_column``.
+    model : pandas.DataFrame, optional
+        ``results/model/model.tsv`` (strategy, chosen_by, n_training_samples, layer, ...): the strategy
+        saved for new samples and why.
 
     Returns
     -------
@@ -431,7 +435,25 @@ def decisions(
     rows += _evaluation_rows(clinical, sites, site_column)
     rows += _hierarchical_rows(hierarchical)
     rows += _design_rows(design_joint)
+    rows += _model_rows(model)
     return pd.DataFrame(rows, columns=DECISION_COLUMNS)
+
+
+def _model_rows(model: pd.DataFrame | None) -> list[dict]:
+    """The strategy saved for new samples (results/model/), why, and on how many training samples."""
+    if model is None or model.empty or "strategy" not in model.columns:
+        return []
+    first = model.iloc[0]
+    layers = ", ".join(_text(v) for v in model["layer"]) if "layer" in model.columns else ""
+    return [
+        {
+            "stage": "model",
+            "layer": "",
+            "decision": f"{_text(first['strategy'])} saved for new samples (results/model/bundle.pkl)",
+            "reason": f"{_text(first['chosen_by'])}; refit on {int(first['n_training_samples'])} training samples "
+            f"with the layers {layers}; score new samples with the target predict",
+        }
+    ]
 
 
 def decision_lines(table: pd.DataFrame, *, most: int = 30, source: str = "results/decisions.tsv") -> list[str]:

@@ -159,6 +159,7 @@ def report_outputs(
         clinical=tables.get("clinical"),
         sites=tables.get("sites"),
         site_column=str(settings.evaluation.site_column or ""),
+        model=tables.get("model"),
     )
     sections = report_sections(
         inputs=tables["input_summary"],

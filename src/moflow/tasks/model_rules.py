@@ -1,0 +1,145 @@
+"""The model bundle (the report job's step ``model``) and rule predict: new samples scored with it."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from moflow.cohort import survival_times
+from moflow.errors import InputError
+from moflow.integrate import build_prior, build_strategies
+from moflow.integrate.clinical import clinical_inputs
+from moflow.preprocess import build_preprocessors
+from moflow.settings import SECTIONS, Settings, reads
+from moflow.tasks._common import load_cohort
+
+
+@reads(
+    *SECTIONS,
+    uses=[load_cohort, build_preprocessors, build_strategies, build_prior, clinical_inputs, survival_times],
+)
+def fit_model(
+    raw: dict[str, pd.DataFrame],
+    board: pd.DataFrame,
+    raw_samples: pd.DataFrame,
+    raw_omics: pd.DataFrame,
+    settings: Settings,
+    *,
+    files=None,
+    edges: dict | None = None,
+    config: dict | None = None,
+) -> dict:
+    """The chosen strategy refit on every training sample and saved (:func:`moflow.model.fit_bundle`).
+
+    Reads every section: the bundle keeps the whole config (a change to any section makes a new bundle).
+
+    Parameters
+    ----------
+    raw : dict of str to pandas.DataFrame
+        {layer: validated input matrix}.
+    board : pandas.DataFrame
+        The scoreboard (the strategy ``predictor: strategy: best`` picks).
+    raw_samples, raw_omics : pandas.DataFrame
+        The sample and omics sheets as read.
+    settings : Settings
+        Every section.
+    files, edges
+        The hierarchical strategy's enrichment files and regulator edge lists (as :func:`cv_fold`).
+    config : dict, optional
+        The settings as configured (kept in the bundle).
+
+    Returns
+    -------
+    dict
+        {bundle: the file's bytes, manifest: its manifest, summary: one row per layer}.
+    """
+    from moflow.model import bundle_bytes, choose_strategy, fit_bundle
+
+    cohort = load_cohort(raw_samples, raw_omics, settings)
+    strategy, why = choose_strategy(board, settings.predictor.strategy)
+    prior = (
+        build_prior(cohort.omics, settings, files, edges or {}, {n: list(X.columns) for n, X in raw.items()})
+        if files is not None
+        else None
+    )
+    bundle = fit_bundle(
+        raw,
+        cohort,
+        strategy,
+        chosen_by=why,
+        strategies=build_strategies(cohort.omics, settings, cohort.task, sheet=cohort.sheet, prior=prior),
+        preprocessors=build_preprocessors(cohort.omics, settings, cohort.info),
+        clinical=clinical_inputs(cohort.sheet, settings),
+        grid=survival_times(cohort, settings)[1] if cohort.task == "survival" else None,
+        config=config,
+        max_missing=settings.predictor.max_missing_features,
+    )
+    payload, manifest = bundle_bytes(bundle)
+    summary = bundle.summary().assign(sha256=manifest["sha256"], bytes=manifest["bytes"])
+    return {"bundle": payload, "manifest": manifest, "summary": summary}
+
+
+def predict_samples(
+    payload: bytes,
+    manifest: dict,
+    raw_samples: pd.DataFrame,
+    raw_omics: pd.DataFrame,
+    raw_matrices,
+    *,
+    bundle_path: str,
+    samples_path: str,
+    omics_path: str,
+    max_missing: float | None = None,
+) -> dict:
+    """New samples scored with a saved bundle (rule predict): predictions, the layers' alignment, a page.
+
+    Parameters
+    ----------
+    payload, manifest
+        The bundle file's bytes and its manifest (checked before loading: :func:`moflow.model.load_bundle`).
+    raw_samples : pandas.DataFrame
+        The new samples' sheet as read (a column ``sample``; no outcome needed).
+    raw_omics : pandas.DataFrame
+        The new folder's omics sheet (``layer``, ``path``; optional ``orientation``).
+    raw_matrices : Mapping of str to pandas.DataFrame
+        {layer: the raw table as read}.
+    bundle_path, samples_path, omics_path : str
+        Name the files in messages.
+    max_missing : float, optional
+        Overrides the bundle's ``predictor: max_missing_features``.
+
+    Returns
+    -------
+    dict
+        {predictions, layers: the per-layer alignment table, html: the page, model: the bundle's summary}.
+    """
+    from moflow.inputs import parse_matrix
+    from moflow.model import check_new_sheet, load_bundle, predictions_page, score_new
+
+    bundle = load_bundle(payload, manifest, path=bundle_path)
+    if max_missing is None:  # the training run's predictor: max_missing_features
+        max_missing = bundle.max_missing
+    sheet = check_new_sheet(raw_samples, bundle, path=samples_path)
+    if "layer" not in raw_omics.columns or "path" not in raw_omics.columns:
+        raise InputError(f"{omics_path}: needs the columns 'layer' and 'path' (one row per layer of the new samples).")
+    omics = raw_omics.assign(layer=raw_omics["layer"].astype(str).str.strip()).set_index("layer")
+    matrices, paths, other_ids = {}, {}, set()
+    for layer, row in omics.iterrows():
+        paths[layer] = str(row["path"])
+        trained = bundle.omics.loc[layer] if layer in bundle.omics.index else {}
+        orientation = str(row.get("orientation") or "") or str(trained.get("orientation") or "samples_in_rows")
+        if layer not in bundle.layers:  # its samples count as present; its values are not used
+            raw = raw_matrices[layer]
+            other_ids |= set(map(str, raw.index if orientation == "samples_in_rows" else raw.columns))
+            continue
+        matrices[layer] = parse_matrix(
+            raw_matrices[layer],
+            path=paths[layer],
+            orientation=orientation,
+            kind=str(trained["kind"]),
+            layer=layer,
+            may_lack=True,
+            log_scale=bool(trained.get("log_scale", False)),
+        )
+    predictions, layers = score_new(bundle, matrices, sheet, paths=paths, max_missing=max_missing, other_ids=other_ids)
+    html = predictions_page(bundle, predictions, layers, manifest=manifest, bundle_path=bundle_path)
+    return {"predictions": predictions, "layers": layers, "html": html, "model": bundle.summary()}
