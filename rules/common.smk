@@ -365,6 +365,11 @@ def report_outputs():
         "evaluate__permutation": f"{ev}/permutation_test.tsv",
         "evaluate__gains": f"{ev}/gains.tsv",
     }
+    # calibration of the out-of-fold probabilities (survival: predicted against observed by risk group;
+    # a continuous outcome: empty tables)
+    out["evaluate__calibration"] = f"{ev}/calibration.tsv"
+    out["evaluate__reliability"] = f"{ev}/reliability.tsv"
+    out["evaluate__decision_curve"] = f"{ev}/decision_curve.tsv"
     if SETTINGS.clinical.columns:
         out["evaluate__clinical"] = f"{ev}/clinical_covariates.tsv"
     # leave-one-site-out: per-site scores, the pooled CV beside, the shift per layer

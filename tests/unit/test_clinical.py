@@ -218,3 +218,32 @@ def test_kinds():
     assert kind_of("naive") == "baseline" and kind_of("trees") == "reference"
     assert kind_of("early+clinical") == "integration + clinical"
     assert kind_of("single_rna+clinical") == "single layer + clinical" and kind_of("single_rna") == "single layer"
+
+
+@pytest.mark.parametrize("task", ["classification", "regression", "survival"])
+def test_the_clinical_baseline_tunes_its_penalty_only_where_the_covariates_are_many(task):
+    """Ten or more samples of the smallest class (events; samples) per covariate column: the covariates' light
+    penalty, one fit (a clinical model as usually fit); fewer: the penalty tuned by inner CV. Either way the
+    covariate that drives the outcome is found."""
+    from moflow.integrate.baselines import ClinicalOnly
+
+    rng = np.random.default_rng(3)
+    n = 120
+    idx = pd.Index([f"s{i}" for i in range(n)])
+    C = pd.DataFrame(rng.normal(size=(n, 30)), index=idx, columns=[f"c{j}" for j in range(30)])
+    lp = 1.5 * C["c0"].to_numpy()
+    if task == "classification":
+        y = pd.Series(np.where(lp + rng.normal(size=n) > 0, "a", "b"), index=idx)
+    elif task == "regression":
+        y = pd.Series(lp + rng.normal(size=n), index=idx)
+    else:
+        y = pd.DataFrame({"time": rng.exponential(np.exp(-lp)), "event": rng.random(n) < 0.8}, index=idx)
+    layers = {"x": pd.DataFrame(np.zeros((n, 1)), index=idx)}
+    few = ClinicalOnly(task=task, inner_folds=3, seed=0).fit(layers, y, clinical=C[["c0", "c1"]])
+    many = ClinicalOnly(task=task, inner_folds=3, seed=0).fit(layers, y, clinical=C)
+    assert not few.tuned_ and many.tuned_
+    for m, cols in ((few, ["c0", "c1"]), (many, list(C.columns))):
+        pred = m.predict_table(layers, clinical=C[cols])
+        score = pred.iloc[:, -1] if task != "classification" else pred["p_b"]
+        r = np.corrcoef(score, lp)[0, 1]
+        assert abs(r) > (0.8 if m is few else 0.6), (task, m.tuned_, r)

@@ -11,6 +11,8 @@ The splits are identical for every strategy and single layer, the preprocessing 
   the best single layer, every strategy's gain over the baselines;
 * :mod:`.summary`: every split's predictions gathered and scored: scoreboard, comparison, permutation test,
   gains, the clinical covariates' screen;
+* :mod:`.calibration`: calibration of the out-of-fold probabilities (Brier, ECE, intercept and slope,
+  reliability, decision curve; survival: predicted against observed by risk group);
 * :mod:`.sites`: leave-one-site-out splits, per-site scores and the shift diagnostic of a held-out site;
 * :mod:`.plot_labels`: the outcome as figures colour samples;
 * :mod:`.survival_scores`: survival metrics (Harrell's and Uno's C, time-dependent AUC, Brier).
@@ -40,6 +42,16 @@ __getattr__, __dir__, __all__ = lazy.attach(
             "predict_split",
             "run_fold",
         ],
+        "calibration": [
+            "BINS",
+            "CALIBRATION_COLUMNS",
+            "calibration_table",
+            "decision_curve",
+            "expected_calibration_error",
+            "intercept_slope",
+            "reliability_table",
+            "survival_calibration",
+        ],
         "metric_names": ["CLASS_METRICS", "REG_METRICS", "SURV_METRICS", "METRIC_BOUNDS"],
         "metrics": [
             "EXTERNAL_CLASS_METRICS",
@@ -66,7 +78,7 @@ __getattr__, __dir__, __all__ = lazy.attach(
             "compare_best",
             "gains",
         ],
-        "summary": ["merge_predictions", "score_strategies", "clinical_screen"],
+        "summary": ["merge_predictions", "score_strategies", "clinical_screen", "calibration_tables"],
         "sites": [
             "site_levels",
             "site_splits",

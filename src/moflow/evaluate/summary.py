@@ -150,11 +150,35 @@ def score_strategies(pred: pd.DataFrame, cohort: Cohort, settings: Settings) -> 
         "permutation": pd.DataFrame([{"strategy": best, **perm}]),
         "gains": gain,
     }
+    out.update(calibration_tables(cv, task, positive=positive_class(y, settings)))
     if settings.clinical.columns:
         out["clinical"] = clinical_screen(cohort, settings, samples=list(cv["sample"].unique()))
     if site_column:
         out.update(_site_scores(scores, cv, pooled, cohort, site_column, times=times))
     return out
+
+
+def calibration_tables(cv: pd.DataFrame, task: str, *, positive: str | None) -> dict:
+    """The out-of-fold probabilities' calibration (:mod:`moflow.evaluate.calibration`), by outcome type.
+
+    Classification: calibration, reliability and decision_curve (the last empty unless binary); survival:
+    calibration (predicted against observed survival by risk group), the others empty; regression: all
+    three empty (the files exist for every outcome, so that the workflow knows them before the data).
+    """
+    from moflow.evaluate.calibration import calibration_table, decision_curve, reliability_table, survival_calibration
+    from moflow.evaluate.folds import class_columns
+
+    empty = {"calibration": pd.DataFrame(), "reliability": pd.DataFrame(), "decision_curve": pd.DataFrame()}
+    if task == "survival":
+        return {**empty, "calibration": survival_calibration(cv)}
+    if task != "classification":
+        return empty
+    classes = [c[2:] for c in class_columns(cv)]
+    return {
+        "calibration": calibration_table(cv, classes, positive),
+        "reliability": reliability_table(cv, classes, positive),
+        "decision_curve": decision_curve(cv, classes, positive),
+    }
 
 
 def _site_scores(scores: pd.DataFrame, cv: pd.DataFrame, pooled: pd.DataFrame, cohort: Cohort, column: str, *, times):

@@ -30,8 +30,12 @@ from moflow.integrate.models import TASKS, EncodedClassifier, make_model, target
 
 BASELINES = ("naive", "clinical", "trees")
 WITH_CLINICAL = "+clinical"  # the suffix of a strategy refit with the clinical covariates
-# the penalty the covariates get at most (the omics keep theirs): logistic C 1, ridge alpha 1, elastic net 1e-3
-LIGHT = {"C": 1.0, "ridge": 1.0, "enet": 1e-3}
+# the penalty the covariates get at most (the omics keep theirs): logistic C 1, ridge alpha 1, elastic net 1e-3,
+# ridge Cox 1 (on standardized covariates; the partial likelihood sums over events)
+LIGHT = {"C": 1.0, "ridge": 1.0, "enet": 1e-3, "cox": 1.0}
+# the clinical baseline tunes its penalty only where the covariates are many for the outcome: fewer than 10
+# samples of the smallest class (events; samples) per encoded column (Peduzzi et al. 1996; Riley et al. 2020)
+PER_COLUMN = 10
 
 
 def _table(index, values: np.ndarray, columns: list[str]) -> pd.DataFrame:
@@ -83,7 +87,12 @@ class NaiveBaseline(BaseEstimator):
 
 
 class ClinicalOnly(BaseEstimator):
-    """The clinical covariates alone, in the model the strategies fit (penalty tuned by inner CV).
+    """The clinical covariates alone: the model the strategies fit, its penalty light or tuned by inner CV.
+
+    Where the training samples hold at least :data:`PER_COLUMN` samples of the smallest class (events;
+    samples) per encoded covariate column, the covariates get the light penalty they get beside the
+    omics (:data:`LIGHT`: a clinical model as it is usually fit, nearly unpenalized, and one fit instead
+    of an inner CV); with more columns for the outcome the penalty is tuned by inner CV.
 
     Parameters
     ----------
@@ -113,8 +122,21 @@ class ClinicalOnly(BaseEstimator):
         if clinical is None:
             raise ValueError("the clinical baseline needs the encoded clinical covariates (clinical=...)")
         self.columns_ = list(clinical.columns)
-        model = make_model(task=self.task, penalty="l2", inner_folds=self.inner_folds, seed=self.seed)
-        self.model_ = model.fit(clinical.loc[y.index].to_numpy(float), target(y))
+        Y = target(y)
+        if self.task == "classification":
+            effective = int(pd.Series(np.asarray(Y)).value_counts().min())
+        elif self.task == "survival":
+            from moflow.integrate.cox import split_target
+
+            effective = int(split_target(Y)[1].sum())
+        else:
+            effective = len(y)
+        self.tuned_ = effective < PER_COLUMN * max(1, len(self.columns_))
+        if self.tuned_:
+            model = make_model(task=self.task, penalty="l2", inner_folds=self.inner_folds, seed=self.seed)
+        else:
+            model = _light_model(self.task, self.seed)
+        self.model_ = model.fit(clinical.loc[y.index].to_numpy(float), Y)
         if self.task == "classification":
             self.classes_ = self.model_.classes_
         return self
@@ -134,6 +156,21 @@ class ClinicalOnly(BaseEstimator):
         if self.task == "classification":
             return _table(index, self.model_.predict_proba(X), self.columns())
         return _table(index, self.model_.predict(X)[:, None], self.columns())
+
+
+def _light_model(task: str, seed: int):
+    """The covariates' light penalty (:data:`LIGHT`) as a model of its own: logistic, ridge or ridge Cox."""
+    from sklearn.linear_model import LogisticRegression, Ridge
+
+    from moflow.integrate.cox import RidgeCox
+
+    if task == "classification":
+        return EncodedClassifier(
+            LogisticRegression(C=LIGHT["C"], class_weight="balanced", max_iter=2000, random_state=seed)
+        )
+    if task == "survival":
+        return RidgeCox(alpha=LIGHT["cox"])
+    return Ridge(alpha=LIGHT["ridge"])
 
 
 def clinical_block_model(fitted, n_design: int, n_clinical: int):
