@@ -9,7 +9,8 @@ turn, ``--runs`` times each:
   script: age ~ N(60 + 6 case, 8), sex 50:50), so every strategy is also scored with them.
 
 With ``--tcga N`` also the TCGA-shaped cohort of ``bench_workflow_scale.py`` (N samples, 41,500
-features, 5 x 5 CV of early, mixed, MOFA and late), once ``none`` and once ``baselines``.
+features, 5 x 5 CV of early, mixed, MOFA and late), ``--tcga-runs`` times each of ``--tcga-settings``
+(default ``none`` and ``baselines``; ``clinical`` draws age and sex into its sheet as for the demo).
 
     python bench/bench_baselines.py --runs 3 --tcga 250
 
@@ -90,6 +91,9 @@ def main() -> None:
     ap.add_argument("--cores", type=int, default=2)
     ap.add_argument("--tcga", type=int, default=0, help="also the TCGA-shaped cohort of this many samples")
     ap.add_argument("--tcga-runs", type=int, default=1, help="runs of each setting of the TCGA-shaped cohort")
+    ap.add_argument(
+        "--tcga-settings", nargs="+", default=["none", "baselines"], choices=list(SETTINGS), help="TCGA settings"
+    )
     args = ap.parse_args()
     rows = []
     with tempfile.TemporaryDirectory(prefix="moflow_baselines_") as tmp:
@@ -111,8 +115,10 @@ def main() -> None:
             from bench_workflow_scale import make_cohort
 
             folder = make_cohort(Path(tmp) / f"tcga_{args.tcga}", args.tcga)
+            if "clinical" in args.tcga_settings:
+                add_clinical(folder / "samples.tsv")
             for r in range(args.tcga_runs):  # in turn, so that a slow spell of the machine hits both
-                for setting in ("none", "baselines"):
+                for setting in args.tcga_settings:
                     out = run(folder, setting, args.cores, snakefile=clone / "Snakefile")
                     rows.append({"cohort": f"tcga_{args.tcga}", "run": r + 1, **out})
                     print(rows[-1], flush=True)
@@ -120,9 +126,11 @@ def main() -> None:
     table = table[table["run"] > 0]  # run 0 simulated the demo's data (and warmed the caches)
     OUT.mkdir(parents=True, exist_ok=True)
     path = OUT / "baselines.tsv"
-    if path.exists():  # the cohorts not measured this time keep their rows
+    if path.exists():  # the cohorts and settings not measured this time keep their rows
         old = pd.read_csv(path, sep="\t")
-        table = pd.concat([old[~old["cohort"].isin(table["cohort"])], table], ignore_index=True)
+        measured = set(zip(table["cohort"], table["setting"], strict=True))
+        keep = [(c, s) not in measured for c, s in zip(old["cohort"], old["setting"], strict=True)]
+        table = pd.concat([old[keep], table], ignore_index=True)
     table.to_csv(path, sep="\t", index=False)
     med = table.groupby(["cohort", "setting"])[["wall_s", "job_cpu_s", "rows"]].median()
     for cohort, d in med.groupby(level=0):

@@ -494,6 +494,7 @@ def page_tables():
         "stability": "mofa__stability",
         "fold_scores": "evaluate__fold_scores",
         "model": "model__summary",
+        "calibration": "evaluate__calibration",
         # per layer
         "diagnostics": "preprocess__diagnostics",
         "pca": "preprocess__pca",

@@ -73,6 +73,7 @@ __getattr__, __dir__, __all__ = lazy.attach(
             "BASELINES",
             "WITH_CLINICAL",
             "LIGHT",
+            "PER_COLUMN",
             "NaiveBaseline",
             "ClinicalOnly",
             "clinical_block_model",

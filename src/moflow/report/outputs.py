@@ -196,6 +196,7 @@ def report_outputs(
         clinical=tables.get("clinical"),
         sites=tables.get("sites"),
         shift=tables.get("shift"),
+        calibration=tables.get("calibration"),
     )
     return {
         "html": build_html(title="moflow multi-omics report", sections=sections),

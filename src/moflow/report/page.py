@@ -156,6 +156,7 @@ def report_sections(
     clinical: pd.DataFrame | None = None,
     sites: pd.DataFrame | None = None,
     shift: pd.DataFrame | None = None,
+    calibration: pd.DataFrame | None = None,
 ) -> list[tuple[str, str]]:
     """Assemble the report's sections (title, HTML) from the pipeline's tables and figures.
 
@@ -279,6 +280,8 @@ def report_sections(
     ]
     if survival is not None:
         ev.append(survival[0])
+    if calibration is not None and len(calibration):
+        ev.append(calibration_html(calibration))
     if hierarchical is not None and len(hierarchical):
         ev.append(hierarchical_html(hierarchical, board))
     sections.append(("Evaluation", "".join(ev)))
@@ -311,6 +314,24 @@ def report_sections(
         )
     )
     return sections
+
+
+def calibration_html(calibration: pd.DataFrame) -> str:
+    """The calibration of the out-of-fold probabilities (``results/evaluate/calibration.tsv``), with how to read it."""
+    if "risk_group" in calibration.columns:  # survival: predicted against observed by risk group
+        note = (
+            "Mean predicted survival at each evaluation time against the Kaplan-Meier estimate, per out-of-fold "
+            "risk group (above or below the training median risk of each split)."
+        )
+    else:
+        note = (
+            "Out-of-fold probabilities pooled within each repeat: Brier score and expected calibration error (lower "
+            "is better); a binary outcome's calibration intercept and slope (0 and 1 are ideal; a slope below 1 "
+            "means overconfident probabilities). The classifiers use balanced class weights, so their probabilities "
+            "are for equal class priors: with imbalanced classes the intercept is off by the log prior odds by "
+            "design. Reliability bins and the decision curve are in results/evaluate/."
+        )
+    return f"<h3>Calibration</h3><p>{html.escape(note)}</p>" + table(calibration, max_rows=200)
 
 
 def provenance(config: dict, input_files: list[str], file_hashes: dict[str, str], *, commit: str = "unknown") -> dict:
