@@ -295,8 +295,9 @@ class WithClinical(BaseEstimator):
         from moflow.integrate.base import coefficient_table
 
         check_is_fitted(self)
-        D = self.base_.full_design_
-        names = [c if ":" in str(c) else f"design:{c}" for c in D.columns] + list(self.clinical_.columns)
+        base = self.base_
+        cols = base.design_columns_ if hasattr(base, "design_columns_") else list(base.full_design_.columns)
+        names = [c if ":" in str(c) else f"design:{c}" for c in cols] + list(self.clinical_.columns)
         table = coefficient_table(self.model_, names)
         value = [c for c in table.columns if c not in ("layer", "feature", "importance")]
         clin = table["layer"] == "clinical"

@@ -217,6 +217,9 @@ def fit_bundle(
         encoder, frame = clinical
         encoder = clone(encoder).fit(frame.loc[train])
         model = WithClinical(model).fit(layers_tr, ytr, clinical=encoder.transform(frame.loc[train]))
+    for fitted in (model, getattr(model, "base_", None)):  # the training design, kept for a refit with the
+        if hasattr(fitted, "full_design_"):  # covariates (done above): its training layers stay (new samples
+            del fitted.full_design_  # lacking a layer refit from them), the copy goes
     used = list(model.base_.layers_ if isinstance(model, WithClinical) else model.layers_)
     classes = sorted(ytr.astype(str).unique()) if cohort.task == "classification" else None
     train_risk = None
