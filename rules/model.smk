@@ -6,7 +6,7 @@
 from snakemake.utils import validate
 
 from moflow.errors import InputError
-from moflow.model import predict_plan
+from moflow.model import predict_mem_mb, predict_plan, predict_runtime
 
 validate(config, schema="../schemas/predict.schema.yaml")
 try:
@@ -34,6 +34,9 @@ rule predict:
     conda:
         "../envs/mofa.yaml"
     threads: 1
+    resources:
+        mem_mb=predict_mem_mb,
+        runtime=predict_runtime,
     params:
         layers=list(PREDICT["matrices"]),
         max_missing=PREDICT["max_missing"],

@@ -111,3 +111,28 @@ def test_survival_predicted_against_observed_by_risk_group():
     table = survival_calibration(cv).set_index(["risk_group", "time"])
     assert np.abs(table["predicted"] - table["observed"]).max() < 0.03
     assert table.loc[("high", 5.0), "observed"] < table.loc[("low", 5.0), "observed"]
+
+
+def test_regression_calibration_in_the_large_and_slope():
+    """Predictions of the conditional mean: in the large ~0, slope ~1; spread twice too far: slope ~1/2; shifted
+    by 1: in the large ~-1."""
+    from moflow.evaluate.calibration import regression_calibration
+
+    rng = np.random.default_rng(4)
+    n = 3000
+    mu = rng.normal(size=n)
+    y = mu + rng.normal(size=n)
+    rows = []
+    for name, pred in (("good", mu), ("spread", 2 * mu), ("shifted", mu + 1)):
+        rows += [
+            {"split": f"r{r}f{i % 5 + 1}", "strategy": name, "y_true": y[i], "prediction": pred[i]}
+            for r in (1, 2)
+            for i in range(n)
+        ]
+    table = regression_calibration(pd.DataFrame(rows)).set_index("strategy")
+    assert (
+        abs(table.loc["good", "calibration_in_the_large"]) < 0.06
+        and abs(table.loc["good", "calibration_slope"] - 1) < 0.06
+    )
+    assert abs(table.loc["spread", "calibration_slope"] - 0.5) < 0.04
+    assert abs(table.loc["shifted", "calibration_in_the_large"] + 1) < 0.06

@@ -45,6 +45,10 @@ __getattr__, __dir__, __all__ = lazy.attach(
         "calibration": [
             "BINS",
             "CALIBRATION_COLUMNS",
+            "REGRESSION_COLUMNS",
+            "RELIABILITY_COLUMNS",
+            "DECISION_CURVE_COLUMNS",
+            "regression_calibration",
             "calibration_table",
             "decision_curve",
             "expected_calibration_error",

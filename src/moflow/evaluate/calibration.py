@@ -26,6 +26,9 @@ import numpy as np
 import pandas as pd
 
 CALIBRATION_COLUMNS = ["strategy", "brier", "ece", "calibration_intercept", "calibration_slope", "n_repeats"]
+REGRESSION_COLUMNS = ["strategy", "calibration_in_the_large", "calibration_slope", "n_repeats"]
+RELIABILITY_COLUMNS = ["strategy", "bin", "lower", "upper", "n", "mean_predicted", "observed"]
+DECISION_CURVE_COLUMNS = ["strategy", "threshold", "net_benefit"]
 BINS = 10
 
 
@@ -181,7 +184,7 @@ def reliability_table(cv: pd.DataFrame, classes: list[str], positive: str | None
                         "observed": float(hit[sel].mean()),
                     }
                 )
-    return pd.DataFrame(rows, columns=["strategy", "bin", "lower", "upper", "n", "mean_predicted", "observed"])
+    return pd.DataFrame(rows, columns=RELIABILITY_COLUMNS)
 
 
 def decision_curve(cv: pd.DataFrame, classes: list[str], positive: str | None = None, thresholds=None) -> pd.DataFrame:
@@ -197,7 +200,7 @@ def decision_curve(cv: pd.DataFrame, classes: list[str], positive: str | None = 
         Columns strategy (``treat all`` among them), threshold, net_benefit; empty for other outcomes.
     """
     if len(classes) != 2:
-        return pd.DataFrame(columns=["strategy", "threshold", "net_benefit"])
+        return pd.DataFrame(columns=DECISION_CURVE_COLUMNS)
     pos = classes.index(positive) if positive in classes else 1
     t = np.round(np.arange(0.05, 0.96, 0.05), 2) if thresholds is None else np.asarray(thresholds, float)
     w = t / (1 - t)
@@ -219,7 +222,36 @@ def decision_curve(cv: pd.DataFrame, classes: list[str], positive: str | None = 
     if prevalence:
         prev = float(np.mean(prevalence))
         rows += [{"strategy": "treat all", "threshold": a, "net_benefit": prev - (1 - prev) * b} for a, b in zip(t, w)]
-    return pd.DataFrame(rows, columns=["strategy", "threshold", "net_benefit"])
+    return pd.DataFrame(rows, columns=DECISION_CURVE_COLUMNS)
+
+
+def regression_calibration(cv: pd.DataFrame) -> pd.DataFrame:
+    """A continuous outcome's calibration per strategy: in the large (mean outcome minus mean prediction) and slope.
+
+    The slope is that of the least-squares line of the outcome on the prediction (1 is ideal; below 1 the
+    predictions spread too far, as an overfit model's do), out-of-fold predictions pooled within each
+    repeat and averaged over repeats.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`REGRESSION_COLUMNS`, one row per strategy.
+    """
+    rows = []
+    for strategy, d in cv.dropna(subset=["prediction"]).groupby("strategy", sort=False):
+        per = []
+        for _, r in d.groupby(_repeat(d["split"]), sort=True):
+            y, p = r["y_true"].to_numpy(float), r["prediction"].to_numpy(float)
+            if len(y) < 3:
+                continue
+            slope = float(np.cov(p, y)[0, 1] / np.var(p, ddof=1)) if np.var(p) > 1e-12 else np.nan
+            per.append((float(y.mean() - p.mean()), slope))
+        if per:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                m = np.nanmean(np.array(per, float), axis=0)
+            rows.append(dict(zip(REGRESSION_COLUMNS, [strategy, *map(float, m), len(per)], strict=True)))
+    return pd.DataFrame(rows, columns=REGRESSION_COLUMNS)
 
 
 def survival_calibration(cv: pd.DataFrame) -> pd.DataFrame:

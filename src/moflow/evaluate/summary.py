@@ -159,20 +159,32 @@ def score_strategies(pred: pd.DataFrame, cohort: Cohort, settings: Settings) -> 
 
 
 def calibration_tables(cv: pd.DataFrame, task: str, *, positive: str | None) -> dict:
-    """The out-of-fold probabilities' calibration (:mod:`moflow.evaluate.calibration`), by outcome type.
+    """The out-of-fold predictions' calibration (:mod:`moflow.evaluate.calibration`), by outcome type.
 
-    Classification: calibration, reliability and decision_curve (the last empty unless binary); survival:
-    calibration (predicted against observed survival by risk group), the others empty; regression: all
-    three empty (the files exist for every outcome, so that the workflow knows them before the data).
+    Classification: calibration, reliability and decision_curve (the last without rows unless binary);
+    survival: calibration (predicted against observed survival by risk group); regression: calibration
+    (in the large and slope). The tables a type has no use for have their columns and no row (the files
+    exist for every outcome, so that the workflow knows them before the data).
     """
-    from moflow.evaluate.calibration import calibration_table, decision_curve, reliability_table, survival_calibration
+    from moflow.evaluate.calibration import (
+        DECISION_CURVE_COLUMNS,
+        RELIABILITY_COLUMNS,
+        calibration_table,
+        decision_curve,
+        regression_calibration,
+        reliability_table,
+        survival_calibration,
+    )
     from moflow.evaluate.folds import class_columns
 
-    empty = {"calibration": pd.DataFrame(), "reliability": pd.DataFrame(), "decision_curve": pd.DataFrame()}
+    empty = {
+        "reliability": pd.DataFrame(columns=RELIABILITY_COLUMNS),
+        "decision_curve": pd.DataFrame(columns=DECISION_CURVE_COLUMNS),
+    }
     if task == "survival":
         return {**empty, "calibration": survival_calibration(cv)}
-    if task != "classification":
-        return empty
+    if task == "regression":
+        return {**empty, "calibration": regression_calibration(cv)}
     classes = [c[2:] for c in class_columns(cv)]
     return {
         "calibration": calibration_table(cv, classes, positive),

@@ -26,6 +26,6 @@ __getattr__, __dir__, __all__ = lazy.attach(
         ],
         "scoring": ["NEW", "align_features", "check_new_sheet", "score_new"],
         "predict_page": ["STYLE", "predictions_page"],
-        "predict_files": ["predict_plan"],
+        "predict_files": ["predict_plan", "predict_mem_mb", "predict_runtime"],
     },
 )

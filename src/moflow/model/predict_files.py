@@ -66,3 +66,22 @@ def predict_plan(config: dict) -> dict:
         "matrices": matrices,
         "max_missing": config["max_missing_features"],
     }
+
+
+def predict_mem_mb(wildcards, input, attempt: int = 1) -> int:
+    """A predict job's memory in MB (a Snakemake resource): 1 GB plus 3 MB per MB of its inputs.
+
+    The inputs are the bundle and the new matrices (bench/bench_predict.py: 1.85 GB for early and 2.15 GB
+    for late at 1,000 TCGA-shaped training and 1,000 new samples, a 201 MB and a 328 MB bundle); rounded
+    up to 256 MB, times the attempt.
+    """
+    need = 1024 + 3.0 * float(input.size_mb)
+    return int(-(-need // 256) * 256) * int(attempt)
+
+
+def predict_runtime(wildcards, input, attempt: int = 1) -> int:
+    """A predict job's wall time in minutes (a Snakemake resource): 1 plus one per 200 MB of inputs.
+
+    About 10 s at 1,000 new TCGA-shaped samples (bench/bench_predict.py); times the attempt.
+    """
+    return max(1, int(-(-(1 + float(input.size_mb) / 200) // 1))) * int(attempt)

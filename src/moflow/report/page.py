@@ -318,7 +318,13 @@ def report_sections(
 
 def calibration_html(calibration: pd.DataFrame) -> str:
     """The calibration of the out-of-fold probabilities (``results/evaluate/calibration.tsv``), with how to read it."""
-    if "risk_group" in calibration.columns:  # survival: predicted against observed by risk group
+    if "calibration_in_the_large" in calibration.columns:  # a continuous outcome
+        note = (
+            "Out-of-fold predictions pooled within each repeat: calibration in the large (mean outcome minus mean "
+            "prediction; 0 is ideal) and the slope of the outcome on the prediction (1 is ideal; below 1 the "
+            "predictions spread too far, as an overfit model's do)."
+        )
+    elif "risk_group" in calibration.columns:  # survival: predicted against observed by risk group
         note = (
             "Mean predicted survival at each evaluation time against the Kaplan-Meier estimate, per out-of-fold "
             "risk group (above or below the training median risk of each split)."
