@@ -148,9 +148,10 @@ def test_cll_what_drugs_and_mutations_add_over_age_sex_and_ighv():
     IGHV unknown for 12 samples, imputed with an indicator inside each fold; 0.599 when its penalty was
     tuned by inner CV); late 0.726, late+clinical 0.714, early+clinical 0.698, single_mutations+clinical
     0.662. "Over the clinical covariates alone (clinical: Harrell's C 0.605), the omics add +0.109
-    (late+clinical, 95% interval +0.040 to +0.178, Holm-adjusted p = 0.012 over 4 strategies)". The covariates add nothing to the
-    omics here (every +clinical row a little below its strategy alone): the mutations layer carries IGHV
-    and trisomy 12 already, and age and sex rank time to treatment barely above chance.
+    (late+clinical, 95% interval +0.040 to +0.178, Holm-adjusted p = 0.012 over 4 strategies)". The
+    covariates add nothing to the omics here (every +clinical row a little below its strategy alone): the
+    mutations layer carries IGHV and trisomy 12 already, and age and sex rank time to treatment barely
+    above chance.
     """
     from moflow.evaluate import gains
     from moflow.integrate.clinical import clinical_inputs
