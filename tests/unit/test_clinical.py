@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.base import clone
 from sklearn.preprocessing import FunctionTransformer
 
 from moflow.errors import InputError
@@ -247,3 +248,30 @@ def test_the_clinical_baseline_tunes_its_penalty_only_where_the_covariates_are_m
         score = pred.iloc[:, -1] if task != "classification" else pred["p_b"]
         r = np.corrcoef(score, lp)[0, 1]
         assert abs(r) > (0.8 if m is few else 0.6), (task, m.tuned_, r)
+
+
+@pytest.mark.parametrize("strategy", ["early", "late", "mixed", "mofa"])
+def test_the_refit_with_covariates_predicts_the_same_from_the_strategys_own_designs(strategy):
+    """The fold loop builds a strategy's held-out design once: the refit with the covariates predicts the
+    same from the designs the strategy's own predictions filled as from designs it builds itself (a
+    held-out sample lacking a layer among them)."""
+    from moflow.integrate.baselines import WithClinical
+    from moflow.integrate.clinical import clinical_inputs
+
+    layers, y, sheet = _cohort("classification", omics_effect=1.0, clinical_effect=1.0, n=120, seed=5)
+    s = Settings.defaults(clinical={"columns": ["age", "sex"]}, evaluation={"strategies": [strategy]})
+    model = build_strategies(OMICS, s, "classification")[strategy]()
+    train, test = list(y.index[:90]), list(y.index[90:])
+    tr = {k: v.loc[train] for k, v in layers.items()}
+    te = {k: v.loc[test].copy() for k, v in layers.items()}
+    te["b"].iloc[0] = np.nan  # the first held-out sample lacks layer b
+    encoder, frame = clinical_inputs(sheet, s)
+    C = clone(encoder).fit(frame.loc[train]).transform(frame.loc[train + test])
+    model.fit(tr, y.loc[train])
+    designs = {}
+    base = model.predict_table(te, designs=designs)
+    assert designs and base.notna().all().all()
+    refit = WithClinical(model).fit(tr, y.loc[train], clinical=C)
+    shared = refit.predict_table(te, clinical=C, designs=designs)
+    built = WithClinical(model).fit(tr, y.loc[train], clinical=C).predict_table(te, clinical=C)
+    pd.testing.assert_frame_equal(shared, built)

@@ -136,6 +136,7 @@ def predict_split(
     grid=None,
     shared=None,
     clinical: pd.DataFrame | None = None,
+    designs: dict | None = None,
 ) -> pd.DataFrame:
     """Fit one strategy on the training side and predict the test side: one row per test sample.
 
@@ -163,6 +164,9 @@ def predict_split(
     clinical : pandas.DataFrame, optional
         The encoded clinical covariates of both sides (fit on the training side), passed to a model
         that uses them (``uses_clinical``).
+    designs : dict, optional
+        Shared by a strategy and the same strategy refit with the clinical covariates: the strategy's
+        predictions of the test side fill it with their designs, the refit one's read them.
 
     Returns
     -------
@@ -175,7 +179,8 @@ def predict_split(
         raise ValueError(f"strategy {strategy} needs the clinical covariates (clinical: columns)")
     model = model.fit(train_layers, y.loc[train], shared=shared, **({"clinical": clinical} if uses else {}))
     kw = {"clinical": clinical} if uses else {}
-    T = model.predict_table(test_layers, **kw).reindex(test)
+    shared_designs = {"designs": designs} if designs is not None else {}
+    T = model.predict_table(test_layers, **kw, **shared_designs).reindex(test)
     if classes is not None:  # a class absent from this training side gets probability 0
         predicted = T.notna().any(axis=1)
         T = T.reindex(columns=[f"p_{c}" for c in classes])
@@ -272,10 +277,22 @@ def run_fold(
     for name, factory in strategies.items():
         t = time.perf_counter()
         model = factory()
-        out.append(predict_split(model, tr, te, y, train, test, strategy=name, **common))
-        if C is not None and name not in BASELINES:  # the same fit, its final model refit with the covariates
+        refit = C is not None and name not in BASELINES  # the same fit, its final model refit with the covariates
+        designs = {} if refit else None  # the held-out designs, built once for both
+        out.append(predict_split(model, tr, te, y, train, test, strategy=name, designs=designs, **common))
+        if refit:
             out.append(
-                predict_split(WithClinical(model), tr, te, y, train, test, strategy=name + WITH_CLINICAL, **common)
+                predict_split(
+                    WithClinical(model),
+                    tr,
+                    te,
+                    y,
+                    train,
+                    test,
+                    strategy=name + WITH_CLINICAL,
+                    designs=designs,
+                    **common,
+                )
             )
         if log is not None:
             log.info("split %s: %s %.1f s", split, name, time.perf_counter() - t)

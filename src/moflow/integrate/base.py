@@ -148,7 +148,7 @@ class StrategyBase(BaseEstimator):
             return [f"p_{c}" for c in self.classes_]
         return ["risk"] if self.task == "survival" else ["prediction"]
 
-    def predict_table(self, layers) -> pd.DataFrame:
+    def predict_table(self, layers, *, designs: dict | None = None) -> pd.DataFrame:
         """Predictions of every sample of ``layers``, as a table.
 
         Rows: the index of the first layer (the first of ``layers_``); a row is all-missing where the
@@ -159,6 +159,10 @@ class StrategyBase(BaseEstimator):
         layers : dict of str to pandas.DataFrame
             {layer: samples x features}, sharing one sample index; a sample lacking a layer has a row
             of missing values there.
+        designs : dict, optional
+            Filled with the designs the predictions were made from, {(layer subset, row IDs): design}:
+            the same strategy refit with the clinical covariates predicts the same rows from them
+            (:class:`moflow.integrate.baselines.WithClinical`) instead of building them again.
 
         Returns
         -------
@@ -181,7 +185,10 @@ class StrategyBase(BaseEstimator):
                 model, subset = self.model_, full
             else:
                 model, subset = self._subset_model(pattern), pattern
-            out.loc[rows] = self._predict_rows(model, self._design(layers, rows, subset))
+            D = self._design(layers, rows, subset)
+            if designs is not None:
+                designs[(subset, tuple(rows))] = D
+            out.loc[rows] = self._predict_rows(model, D)
         return out
 
     def predict_proba(self, layers) -> np.ndarray:

@@ -304,8 +304,12 @@ class WithClinical(BaseEstimator):
         table.loc[clin, value] = table.loc[clin, value] * self.scale_
         return table
 
-    def predict_table(self, layers, *, clinical=None) -> pd.DataFrame:
-        """Predictions of the samples of ``layers`` with their covariates ``clinical``."""
+    def predict_table(self, layers, *, clinical=None, designs: dict | None = None) -> pd.DataFrame:
+        """Predictions of the samples of ``layers`` with their covariates ``clinical``.
+
+        ``designs``: the strategy's designs of these rows, as its own :meth:`predict_table` filled them
+        (the fold loop passes them; a design not among them is built).
+        """
         from moflow.integrate.base import observed_rows
 
         check_is_fitted(self)
@@ -324,7 +328,9 @@ class WithClinical(BaseEstimator):
             if subset not in self.subset_models_:
                 self.subset_models_[subset] = self._fit_subset(subset, base._subset_model(subset))
             model, scale = self.subset_models_[subset]
-            D = base._design(layers, rows, subset)
+            D = (designs or {}).get((subset, tuple(rows)))
+            if D is None:
+                D = base._design(layers, rows, subset)
             X = pd.DataFrame(np.hstack([D.to_numpy(float), C.loc[rows].to_numpy(float) * scale]), index=rows)
             out.loc[rows] = base._predict_rows(model, X)
         return out
