@@ -180,7 +180,12 @@ def test_scenario_as_a_snakemake_module(scenario_runs):
     assert splits["sample"].str.fullmatch(r"\d{4}").all()  # IDs such as 0001 stay strings
 
 
-@pytest.mark.parametrize("sc", [s for s in SCENARIOS if s.external], ids=[s.name for s in SCENARIOS if s.external])
+# classification with batch correction, and a continuous outcome with run-order drift (survival and every
+# strategy kind: tests/unit/test_model.py)
+PREDICTED = ["binary01_zeros_external", "continuous_two_layers_external"]
+
+
+@pytest.mark.parametrize("sc", [BY_NAME[n] for n in PREDICTED], ids=PREDICTED)
 def test_external_test_samples_scored_with_the_bundle_from_another_folder(scenario_runs, sc, tmp_path):
     """The run's model bundle scores its external test samples from a folder of their own (their sheet
     without the outcome, an omics sheet naming the matrices; `snakemake -s <moflow>/Snakefile predict
