@@ -105,6 +105,22 @@ class Project:
         self.obs_extra: dict = {}  # obs column -> fn(obs names) -> values, added to the MuData's obs
         self.h5ad: dict[str, bool] = {}  # layer -> transposed: also written as data/<layer>.h5ad (h5ad_layer)
 
+    def continuous_layers(self, samples: list[str], layers: dict) -> None:
+        """Replace the layers by continuous (log-scale) ones: {name: (samples x features array, feature prefix,
+        batch column)}, each written as ``data/<name>.csv``, samples in rows."""
+        self.omics = pd.DataFrame(
+            [
+                [name, "continuous", f"data/{name}.csv", "samples_in_rows", batch, "false", "true", "none"]
+                for name, (_, _, batch) in layers.items()
+            ],
+            columns=["layer", "kind", "path", "orientation", "batch_column", "has_qc", "log_scale", "gene_ids"],
+        )
+        for name, (X, prefix, _) in layers.items():
+            columns = [f"{prefix}{j}" for j in range(X.shape[1])]
+            self.texts[f"data/{name}.csv"] = (
+                pd.DataFrame(X.round(5), index=samples, columns=columns).rename_axis("sample").to_csv()
+            )
+
     # -- files --------------------------------------------------------------------------------
 
     def path(self, rel: str) -> Path:

@@ -53,19 +53,7 @@ def _cohort(project: Project, *, task: str = "classification", seed: int = 0) ->
         sheet["event"] = (rng.random(n) < 0.8).astype(int).astype(str)
         project.config = {"outcome": {"type": "survival", "time": "time", "event": "event"}}
     project.sheet = pd.DataFrame(sheet)
-    project.omics = pd.DataFrame(
-        [
-            ["expr", "continuous", "data/expr.csv", "samples_in_rows", "batch", "false", "true", "none"],
-            ["prot", "continuous", "data/prot.csv", "samples_in_rows", "", "false", "true", "none"],
-        ],
-        columns=["layer", "kind", "path", "orientation", "batch_column", "has_qc", "log_scale", "gene_ids"],
-    )
-    project.texts["data/expr.csv"] = (
-        pd.DataFrame(expr.round(5), index=samples, columns=[f"e{j}" for j in range(30)]).rename_axis("sample").to_csv()
-    )
-    project.texts["data/prot.csv"] = (
-        pd.DataFrame(prot.round(5), index=samples, columns=[f"p{j}" for j in range(12)]).rename_axis("sample").to_csv()
-    )
+    project.continuous_layers(samples, {"expr": (expr, "e", "batch"), "prot": (prot, "p", "")})
     project.config |= {
         "samples": "config/samples.tsv",
         "omics": "config/omics.tsv",

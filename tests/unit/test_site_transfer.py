@@ -38,19 +38,7 @@ def _multisite(project: Project, *, shift: str | None = "H4", seed: int = 0) -> 
     prot = rng.normal(size=(n, 15))
     prot[:, :3] += 0.8 * z[:, None]
     project.sheet = pd.DataFrame({"sample": samples, "outcome": y, "site": site})
-    project.omics = pd.DataFrame(
-        [
-            ["expr", "continuous", "data/expr.csv", "samples_in_rows", "", "false", "true", "none"],
-            ["prot", "continuous", "data/prot.csv", "samples_in_rows", "", "false", "true", "none"],
-        ],
-        columns=["layer", "kind", "path", "orientation", "batch_column", "has_qc", "log_scale", "gene_ids"],
-    )
-    project.texts["data/expr.csv"] = (
-        pd.DataFrame(expr.round(5), index=samples, columns=[f"e{j}" for j in range(40)]).rename_axis("sample").to_csv()
-    )
-    project.texts["data/prot.csv"] = (
-        pd.DataFrame(prot.round(5), index=samples, columns=[f"p{j}" for j in range(15)]).rename_axis("sample").to_csv()
-    )
+    project.continuous_layers(samples, {"expr": (expr, "e", ""), "prot": (prot, "p", "")})
     project.config = {
         "samples": "config/samples.tsv",
         "omics": "config/omics.tsv",

@@ -92,6 +92,14 @@ def expected_calibration_error(codes: np.ndarray, P: np.ndarray, bins: int = BIN
     return float(ece)
 
 
+def _per_repeat(d: pd.DataFrame, classes: list[str]):
+    """(class codes, probabilities) of each repeat's pooled out-of-fold predictions that holds any."""
+    for _, r in d.groupby(_repeat(d["split"]), sort=True):
+        codes, P = _probabilities(r, classes)
+        if len(codes):
+            yield codes, P
+
+
 def _probabilities(d: pd.DataFrame, classes: list[str]) -> tuple[np.ndarray, np.ndarray]:
     cols = [f"p_{c}" for c in classes]
     d = d.dropna(subset=cols)
@@ -125,10 +133,7 @@ def calibration_table(cv: pd.DataFrame, classes: list[str], positive: str | None
     rows = []
     for strategy, d in cv.groupby("strategy", sort=False):
         per = []
-        for _, r in d.groupby(_repeat(d["split"]), sort=True):
-            codes, P = _probabilities(r, classes)
-            if not len(codes):
-                continue
+        for codes, P in _per_repeat(d, classes):
             onehot = np.eye(len(classes))[codes]
             if binary:
                 brier = float(((P[:, pos] - onehot[:, pos]) ** 2).mean())
@@ -207,10 +212,7 @@ def decision_curve(cv: pd.DataFrame, classes: list[str], positive: str | None = 
     rows, prevalence = [], []
     for strategy, d in cv.groupby("strategy", sort=False):
         nb = []
-        for _, r in d.groupby(_repeat(d["split"]), sort=True):
-            codes, P = _probabilities(r, classes)
-            if not len(codes):
-                continue
+        for codes, P in _per_repeat(d, classes):
             y = codes == pos
             call = P[:, pos][:, None] >= t[None, :]
             tp = (call & y[:, None]).sum(axis=0) / len(y)
