@@ -100,6 +100,13 @@ CV_PARTS = [p for p in SPLIT_JOBS if p != COHORT_CV_PART]
 # the scoreboard, the report needs them), over its threads
 DESIGN = SETTINGS.design.enabled
 DESIGN_SPLITS = [s for s in SPLITS if s.startswith("r1f")]
+# the coverage of the model's prediction sets or intervals: the conformal procedure rerun inside the
+# same splits, in the report job too (not for a survival outcome)
+COVERAGE_SPLITS = (
+    DESIGN_SPLITS
+    if SETTINGS.predictor.coverage_check and SETTINGS.outcome.type != "survival"
+    else []
+)
 COLLECTIONS = list(SETTINGS.enrichment.gene_sets)
 
 # Enrichment: layers with genes (gene_ids = symbol, or an annotation in config) and layers with
@@ -409,6 +416,9 @@ def report_outputs():
     out["model__bundle"] = "results/model/bundle.pkl"
     out["model__manifest"] = "results/model/bundle.json"
     out["model__summary"] = "results/model/model.tsv"
+    # their prediction sets or intervals: coverage inside the outer splits and on the external test set
+    out["coverage__samples"] = "results/model/conformal.tsv"
+    out["coverage__coverage"] = "results/model/coverage.tsv"
     out["export__mudata"] = "results/moflow.h5mu"
     figures = "results/report"
     out.update(
@@ -495,6 +505,9 @@ def page_tables():
         "fold_scores": "evaluate__fold_scores",
         "model": "model__summary",
         "calibration": "evaluate__calibration",
+        "reliability": "evaluate__reliability",
+        "decision_curve": "evaluate__decision_curve",
+        "coverage": "coverage__coverage",
         # per layer
         "diagnostics": "preprocess__diagnostics",
         "pca": "preprocess__pca",
@@ -544,16 +557,17 @@ DESIGN_WORKER_MB = (300, 6)
 
 
 def design_workers(input):
-    """The learning-curve refits the report job runs side by side (1 without the design stage, and
-    while its inputs are not written yet: a dry run)."""
-    if not DESIGN:
+    """The refits the report job runs side by side, learning-curve or coverage splits (1 without
+    either, and while its inputs are not written yet: a dry run)."""
+    if not DESIGN and not COVERAGE_SPLITS:
         return 1
     try:
         raw_mb = sum(Path(f).stat().st_size for f in input.raw) / 2**20
     except (OSError, AttributeError):
         return 1
     per_worker = DESIGN_WORKER_MB[0] + DESIGN_WORKER_MB[1] * raw_mb
-    return max(1, min(4, len(DESIGN_SPLITS), int(JOB_MEMORY_LINE_MB // per_worker)))
+    most = max(len(DESIGN_SPLITS) if DESIGN else 0, len(COVERAGE_SPLITS))
+    return max(1, min(4, most, int(JOB_MEMORY_LINE_MB // per_worker)))
 
 
 # a CV split beside the cohort fit in fit_cohort: about cv_fold's memory (300 MB plus 9 MB per MB of
@@ -589,8 +603,11 @@ def report_threads(wildcards, input):
 
 
 def n_design_splits(wildcards, input):
-    """The learning-curve splits each of the report job's threads runs (none without the design stage)."""
-    return max(1, -(-len(DESIGN_SPLITS) // design_workers(input))) if DESIGN else 1
+    """The refit rounds each of the report job's threads runs: its learning-curve splits and its coverage
+    splits (1 without either)."""
+    workers = design_workers(input)
+    rounds = -(-len(DESIGN_SPLITS) // workers) if DESIGN else 0
+    return max(1, rounds + -(-len(COVERAGE_SPLITS) // workers))
 
 
 def enrichment_files():

@@ -8,6 +8,7 @@ from moflow.evaluate import check_held_out
 from moflow.runtime import fork_map, outputs_of, preload, regulators, settings, setup, sheets
 from moflow.tasks import (
     build_report,
+    coverage_fold,
     cv_splits,
     design_fold,
     design_learning,
@@ -19,6 +20,7 @@ from moflow.tasks import (
     enrich_ora,
     export_mudata,
     fit_model,
+    model_coverage,
     score,
     site_shift,
 )
@@ -65,8 +67,19 @@ def main(smk):
     # the model bundle: the chosen strategy refit on every training sample, saved for new samples (rule predict)
     raw = {layer: io.read_matrix(f) for layer, f in zip(names, smk.input.raw, strict=True)}
     files = io.read_enrichment_files(s.enrichment, omics) if p.hierarchical else None
-    write("model", fit_model(raw, board, samples, omics, s, files=files, edges=edges, config=p.settings))
-    del raw
+    predictions = table("evaluate__predictions")
+    write("model", fit_model(raw, board, predictions, samples, omics, s, files=files, edges=edges, config=p.settings))
+
+    # how often the model's prediction sets or intervals hold the truth: the conformal procedure rerun
+    # inside each outer split of the first repeat, one split per forked worker
+    def coverage(split, raw=raw, predictions=predictions):
+        return coverage_fold(raw, splits, predictions, board, samples, omics, s, [split], files=files, edges=edges)
+
+    preload()
+    rows = [r["rows"] for r in fork_map(coverage, p.coverage_splits, smk.threads)]
+    rows = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
+    write("coverage", model_coverage(rows, predictions, board, samples, omics, s))
+    del raw, predictions
 
     if p.design_splits:  # how many samples the next study needs, this cohort as its pilot
         raw = {layer: io.read_matrix(f) for layer, f in zip(names, smk.input.raw, strict=True)}

@@ -344,6 +344,7 @@ class Evaluation:
     splits_per_job: int
     baselines: tuple
     site_column: str
+    recalibration: tuple
 
 
 @dataclass(frozen=True)
@@ -352,6 +353,8 @@ class Predictor:
 
     strategy: str
     max_missing_features: float
+    coverage: float
+    coverage_check: bool
 
 
 @dataclass(frozen=True)

@@ -81,7 +81,10 @@ class Run:
         self.samples = io.read_sheet(project.path("config/samples.tsv"))
         self.omics = io.read_sheet(project.path("config/omics.tsv"))
         splits = cv_splits(self.samples, self.omics, self.settings)["splits"]
-        self.final = cv_fold(self.matrices, splits, ["final"], self.samples, self.omics, self.settings)["predictions"]
+        self.splits = splits
+        names = list(dict.fromkeys(splits["split"]))
+        self.predictions = cv_fold(self.matrices, splits, names, self.samples, self.omics, self.settings)["predictions"]
+        self.final = self.predictions[self.predictions["split"] == "final"].reset_index(drop=True)
         names = list(dict.fromkeys(self.final["strategy"]))
         self.board = pd.DataFrame({"strategy": names, "kind": [kind_of(s) for s in names]})
 
@@ -90,7 +93,7 @@ class Run:
         from dataclasses import replace
 
         settings = replace(settings, predictor=replace(settings.predictor, strategy=strategy))
-        return fit_model(self.matrices, self.board, self.samples, self.omics, settings)
+        return fit_model(self.matrices, self.board, self.predictions, self.samples, self.omics, settings)
 
     def new_folder(self, root, *, drop_features=(), extra=True, shuffle=True, sheet_edit=None, layers=("expr", "prot")):
         """The external test samples' files in a folder of their own: no outcome, features shuffled, one extra."""
@@ -148,11 +151,18 @@ def test_new_samples_from_their_own_files_get_the_final_split_predictions(run, s
     layers = res["layers"].set_index("layer")
     assert layers.loc["expr", "extra"] == 1 and layers.loc["expr", "filled"] == 0
     assert (pred["notes"] == "").all()
+    # the prediction sets: the bundle's thresholds on the split final's predictions, as the run reports them
+    from moflow.model import external_coverage
+
+    bundle = load_bundle(out["bundle"], out["manifest"])
+    sets = external_coverage(bundle.conformal, run.predictions, strategy).set_index("sample")
+    assert list(pred["prediction_set"]) == list(sets.loc[pred.index, "prediction_set"])
+    assert (pred["set_size"] == pred["prediction_set"].map(lambda s: len(s.split("|")) if s else 0)).all()
 
 
 def test_the_best_strategy_is_saved_by_default(run):
     board = run.board.iloc[::-1].reset_index(drop=True)  # best first: the last strategy of the fold loop
-    out = fit_model(run.matrices, board, run.samples, run.omics, run.settings)
+    out = fit_model(run.matrices, board, run.predictions, run.samples, run.omics, run.settings)
     first = next(s for s, k in zip(board["strategy"], board["kind"], strict=True) if k not in ("baseline", "reference"))
     assert out["manifest"]["strategy"] == first and out["manifest"]["chosen_by"] == "best in nested CV"
 

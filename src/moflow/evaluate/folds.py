@@ -277,7 +277,8 @@ def run_fold(
     for name, factory in strategies.items():
         t = time.perf_counter()
         model = factory()
-        refit = C is not None and name not in BASELINES  # the same fit, its final model refit with the covariates
+        # the same fit, its final model refit with the covariates (not a recalibrated strategy: <name>+<method>)
+        refit = C is not None and name not in BASELINES and "+" not in name
         designs = {} if refit else None  # the held-out designs, built once for both
         out.append(predict_split(model, tr, te, y, train, test, strategy=name, designs=designs, **common))
         if refit:

@@ -156,6 +156,17 @@ def check_design_metric(settings, task: str, *, source: str = "config") -> None:
         )
 
 
+def check_recalibration(settings, task: str, *, source: str = "config") -> None:
+    """``evaluation: recalibration`` recalibrates class probabilities: a class outcome only."""
+    methods = list(settings.evaluation.recalibration)
+    if methods and task != "classification":
+        kind = {"regression": "a continuous", "survival": "a survival"}[task]
+        raise ConfigError(
+            f"{source}: evaluation: recalibration ({', '.join(methods)}) recalibrates class probabilities, and the "
+            f"outcome is {kind} one; remove it (empty list)."
+        )
+
+
 def check_design_strategies(settings, omics: pd.DataFrame, *, source: str = "config") -> None:
     """``design: strategies`` names strategies this cohort is evaluated with."""
     from moflow.integrate import strategy_names
@@ -437,6 +448,7 @@ def check_startup(
 
         logging.getLogger("moflow").info(line)
     check_design_metric(settings, outcome_task(y, settings), source=source)
+    check_recalibration(settings, task, source=source)
     check_design_strategies(settings, omics, source=source)
     try:
         check_enrichment_config(

@@ -19,6 +19,8 @@
   their screen for a likely leak;
 * :mod:`.baselines`: ``NaiveBaseline``, ``ClinicalOnly`` and ``WithClinical`` (a strategy's final model refit
   with the covariates beside its design);
+* :mod:`.recalibration`: ``Recalibrated``, a strategy's class probabilities recalibrated (Platt, isotonic)
+  on out-of-fold probabilities of its training side;
 * :mod:`.trees`: ``TreeReference``, a tuned tree ensemble on the concatenated layers (the reference row);
 * :mod:`.strategy_factory`: every strategy built from the settings (the same calls in the full-cohort rules
   and in every CV fold).
@@ -44,6 +46,7 @@ __getattr__, __dir__, __all__ = lazy.attach(
         "mofa": ["LIKELIHOODS", "CONVERGENCE_MODES", "check_mofa_input", "MOFA"],
         "mofa_factors": ["SURVIVAL_COVARIATE", "factor_associations", "match_factors", "stability"],
         "mofa_run": ["run_mofa"],
+        "recalibration": ["RECALIBRATION_METHODS", "Recalibrated", "fit_calibrator"],
         "prior_knowledge": [
             "SET_METHODS",
             "GeneLevel",

@@ -364,7 +364,9 @@ def build_strategies(
     """Name -> factory of an unfitted estimator, for every single layer and every strategy allowed.
 
     The strategies the cohort's layers and config allow (:func:`strategy_names`; hierarchical only
-    with ``prior``, and not where the prior leaves every layer out, which is logged with the reasons).
+    with ``prior``, and not where the prior leaves every layer out, which is logged with the reasons),
+    and for a class outcome each integration strategy recalibrated by every method of ``evaluation:
+    recalibration`` (``<name>+platt``, ``<name>+isotonic``: :class:`moflow.integrate.recalibration.Recalibrated`).
 
     Parameters
     ----------
@@ -393,7 +395,21 @@ def build_strategies(
             "hierarchical integration left out of the scoreboard: every layer is left out (%s).", why
         )
         names.remove("hierarchical")
-    return {name: strategy_factory(name, omics, settings, task, sheet=sheet, prior=prior) for name in names}
+    out = {name: strategy_factory(name, omics, settings, task, sheet=sheet, prior=prior) for name in names}
+    if task == "classification":  # evaluation: recalibration: each integration strategy recalibrated too
+        from moflow.integrate.recalibration import Recalibrated
+
+        integration = [n for n in names if n in STRATEGIES]
+        for method in settings.evaluation.recalibration:
+            for name in integration:
+                out[f"{name}+{method}"] = partial(
+                    Recalibrated,
+                    out[name],
+                    method=method,
+                    inner_folds=int(settings.integration.inner_folds),
+                    seed=int(settings.seed),
+                )
+    return out
 
 
 def _mofa_strategy(omics, settings, sheet, **kwargs):

@@ -5,6 +5,10 @@
   (:func:`bundle_bytes`) and loaded only after the manifest's checks (:func:`load_bundle`);
 * :mod:`.scoring`: new samples aligned to the model's features and scored (:func:`score_new`,
   :func:`check_new_sheet`, :func:`align_features`);
+* :mod:`.conformal`: prediction sets (classes) and intervals (continuous outcomes) at a stated coverage
+  (:func:`fit_conformal`, :func:`apply_conformal`);
+* :mod:`.conformal_check`: their coverage measured inside the outer splits (:func:`conformal_check`)
+  and on the external test set (:func:`external_coverage`), summarized (:func:`coverage_summary`);
 * :mod:`.predict_page`: the predict run's page (:func:`predictions_page`);
 * :mod:`.predict_files`: the files a predict run reads, checked at start-up (:func:`predict_plan`).
 """
@@ -25,6 +29,23 @@ __getattr__, __dir__, __all__ = lazy.attach(
             "training_medians",
         ],
         "scoring": ["NEW", "align_features", "check_new_sheet", "score_new"],
+        "conformal": [
+            "SET_SEP",
+            "TASKS_WITH_SETS",
+            "Conformal",
+            "apply_conformal",
+            "conformal_quantile",
+            "conformal_scores",
+            "covered",
+            "fit_conformal",
+        ],
+        "conformal_check": [
+            "check_splits",
+            "conformal_check",
+            "coverage_summary",
+            "cv_predictions",
+            "external_coverage",
+        ],
         "predict_page": ["STYLE", "predictions_page"],
         "predict_files": ["predict_plan", "predict_mem_mb", "predict_runtime"],
     },

@@ -74,6 +74,9 @@ class ModelBundle:
         The run's settings as configured.
     max_missing : float
         ``predictor: max_missing_features`` of the run (scoring new samples; a predict run may override it).
+    conformal : Conformal or None
+        The thresholds of the prediction sets or intervals, from the outer CV's out-of-fold predictions
+        of the strategy (:func:`moflow.model.conformal.fit_conformal`); None for a survival outcome.
     """
 
     strategy: str
@@ -95,6 +98,7 @@ class ModelBundle:
     grid: list = field(default_factory=list)
     config: dict = field(default_factory=dict)
     max_missing: float | None = None
+    conformal: object = None
 
     def summary(self) -> pd.DataFrame:
         """One row per layer: the strategy, why, the training samples and the layer's input and model features."""
@@ -157,6 +161,7 @@ def fit_bundle(
     grid=None,
     config: dict | None = None,
     max_missing: float,
+    conformal=None,
 ) -> ModelBundle:
     """Refit ``strategy`` on every training sample, as the evaluation's split ``final`` does.
 
@@ -181,6 +186,8 @@ def fit_bundle(
         The settings as configured, kept in the bundle.
     max_missing : float
         ``predictor: max_missing_features``, kept in the bundle.
+    conformal : Conformal, optional
+        The prediction sets' or intervals' thresholds, kept in the bundle.
 
     Returns
     -------
@@ -247,6 +254,7 @@ def fit_bundle(
         grid=[] if grid is None else [float(t) for t in grid],
         config=dict(config or {}),
         max_missing=float(max_missing),
+        conformal=conformal,
     )
 
 

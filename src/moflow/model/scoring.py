@@ -304,6 +304,11 @@ def score_new(
         T.insert(0, "predicted", np.where(scored, np.asarray(bundle.classes, dtype=object)[best], None))
     elif bundle.task == "survival":
         T = survival_columns(T, bundle.train_risk, bundle.y_train, bundle.grid)
+    conformal = getattr(bundle, "conformal", None)
+    if conformal is not None:  # the prediction set or interval at the bundle's coverage
+        from moflow.model.conformal import apply_conformal
+
+        T = pd.concat([T, apply_conformal(conformal, T)], axis=1)
     present = pd.DataFrame({n: full[n].notna().any(axis=1) for n in bundle.layers})
     T.insert(0, "layers_used", [",".join(n for n in bundle.layers if present.loc[s, n]) for s in new_ids])
     layer_rows = pd.DataFrame(rows)
@@ -318,9 +323,14 @@ def score_new(
         if s in training:
             note.append("ID also a training sample's (scored as a new sample)")
         note += batch_notes.get(new, [])
+        lacking = [n for n in bundle.layers if not present.loc[new, n]]
         if pd.isna(T.loc[new, score_col]):
-            lacking = [n for n in bundle.layers if not present.loc[new, n]]
             note.append(f"not scored: lacks {', '.join(lacking) or 'every layer'} and {bundle.strategy} needs it")
+        elif lacking and conformal is not None:
+            note.append(
+                f"scored without {', '.join(lacking)}: its {'set' if bundle.task == 'classification' else 'interval'} "
+                "was calibrated on training samples that mostly have every layer, and may hold the truth less often"
+            )
         notes.append("; ".join(note))
     T["notes"] = notes
     T.index = pd.Index(samples, name="sample")

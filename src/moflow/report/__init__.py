@@ -41,11 +41,12 @@ __getattr__, __dir__, __all__ = lazy.attach(
             "plot_missingness",
             "plot_variance",
             "plot_scoreboard",
+            "plot_calibration",
         ],
         "hierarchical_section": ["hierarchical_sentence", "hierarchical_html"],
         "html": ["PALETTE", "esc", "table", "img", "fdr_text", "details", "CSS", "JS", "build_html"],
         "outputs": ["enrichment_figures", "report_outputs"],
-        "page": ["report_sections", "provenance", "calibration_html"],
+        "page": ["report_sections", "provenance", "calibration_html", "coverage_html"],
         "preprocessing_section": ["preprocessing_html"],
         "survival_section": ["GROUPS", "risk_groups", "km_table", "plot_km", "plot_factor_hazards", "survival_html"],
         "svg": [

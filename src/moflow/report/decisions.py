@@ -364,6 +364,7 @@ def decisions(
     sites: pd.DataFrame | None = None,
     site_column: str = "",
     model: pd.DataFrame | None = None,
+    coverage: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Every decision the run made about the data, one row each, read off the tables it wrote.
 
@@ -413,6 +414,8 @@ def decisions(
     model : pandas.DataFrame, optional
         ``results/model/model.tsv`` (strategy, chosen_by, n_training_samples, layer, ...): the strategy
         saved for new samples and why.
+    coverage : pandas.DataFrame, optional
+        ``results/model/coverage.tsv``: the coverage its prediction sets or intervals reached.
 
     Returns
     -------
@@ -436,6 +439,7 @@ def decisions(
     rows += _hierarchical_rows(hierarchical)
     rows += _design_rows(design_joint)
     rows += _model_rows(model)
+    rows += _coverage_rows(coverage)
     return pd.DataFrame(rows, columns=DECISION_COLUMNS)
 
 
@@ -454,6 +458,32 @@ def _model_rows(model: pd.DataFrame | None) -> list[dict]:
             f"with the layers {layers}; score new samples with the target predict",
         }
     ]
+
+
+def _coverage_rows(coverage: pd.DataFrame | None) -> list[dict]:
+    """The model's prediction sets or intervals: the target coverage and what the outer splits measured."""
+    if coverage is None or coverage.empty or "scope" not in coverage.columns:
+        return []
+    rows = []
+    for _, r in coverage[coverage["group"].astype(str) == "all"].iterrows():
+        what = "prediction sets" if "mean_set_size" in coverage.columns else "prediction intervals"
+        size = (
+            f"mean set size {float(r['mean_set_size']):.2f}"
+            if "mean_set_size" in coverage.columns
+            else f"median width {float(r['median_width']):.3g}"
+        )
+        where = "inside the outer splits" if r["scope"] == "cv" else "on the external test samples"
+        rows.append(
+            {
+                "stage": "model",
+                "layer": "",
+                "decision": f"{what} of {_text(r['strategy'])} at {float(r['target']):.0%} coverage",
+                "reason": f"measured {where}: {float(r['coverage']):.1%} of {int(r['n'])} samples covered "
+                f"(95% interval {float(r['coverage_low']):.1%} to {float(r['coverage_high']):.1%}), {size} "
+                "(results/model/coverage.tsv)",
+            }
+        )
+    return rows
 
 
 def decision_lines(table: pd.DataFrame, *, most: int = 30, source: str = "results/decisions.tsv") -> list[str]:

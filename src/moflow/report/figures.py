@@ -248,3 +248,58 @@ def plot_scoreboard(board: pd.DataFrame):
     axes[0].set_title("Cross-validated scores: integration (blue) vs single layers (grey)", fontsize=9, loc="left")
     fig.tight_layout()
     return fig
+
+
+def plot_calibration(reliability: pd.DataFrame, decision: pd.DataFrame, strategies: list[str]):
+    """The reliability diagram and, for a binary outcome, the decision curve of ``strategies`` (the first bold).
+
+    Parameters
+    ----------
+    reliability : pandas.DataFrame
+        ``results/evaluate/reliability.tsv`` (strategy, mean_predicted, observed, n per bin).
+    decision : pandas.DataFrame
+        ``results/evaluate/decision_curve.tsv`` (strategy, threshold, net_benefit; ``treat all``); empty
+        for a multiclass outcome (no decision curve panel).
+    strategies : list of str
+        The strategies drawn, the model bundle's first.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One or two panels.
+    """
+    panels = 2 if len(decision) else 1
+    fig, axes = subplots(1, panels, figsize=(4.6 * panels, 4.2), squeeze=False)
+    ax = axes[0][0]
+    ax.plot([0, 1], [0, 1], color="grey", ls=":", lw=1, label="ideal")
+    for i, s in enumerate(strategies):
+        d = reliability[reliability["strategy"] == s]
+        if d.empty:
+            continue
+        size = 8 + 60 * d["n"].to_numpy(float) / max(1.0, float(d["n"].max()))
+        ax.plot(d["mean_predicted"], d["observed"], color=PALETTE[i % len(PALETTE)], lw=2.2 if i == 0 else 1.1)
+        ax.scatter(d["mean_predicted"], d["observed"], s=size, color=PALETTE[i % len(PALETTE)], label=s, zorder=3)
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("mean predicted probability (bin)")
+    ax.set_ylabel("observed share")
+    ax.set_title("Reliability of the out-of-fold probabilities", fontsize=9, loc="left")
+    ax.legend(fontsize=7, frameon=False)
+    if panels == 2:
+        ax = axes[0][1]
+        ax.axhline(0, color="black", lw=1, label="treat none")
+        every = decision[decision["strategy"] == "treat all"]
+        ax.plot(every["threshold"], every["net_benefit"], color="grey", ls="--", lw=1, label="treat all")
+        for i, s in enumerate(strategies):
+            d = decision[decision["strategy"] == s]
+            if not d.empty:
+                colour, width = PALETTE[i % len(PALETTE)], 2.2 if i == 0 else 1.1
+                ax.plot(d["threshold"], d["net_benefit"], color=colour, lw=width, label=s)
+        top = float(np.nanmax(decision["net_benefit"].to_numpy(float))) if len(decision) else 1.0
+        ax.set_ylim(-0.05, max(0.05, top * 1.1))
+        ax.set_xlabel("threshold probability")
+        ax.set_ylabel("net benefit")
+        ax.set_title("Decision curve", fontsize=9, loc="left")
+        ax.legend(fontsize=7, frameon=False)
+    fig.tight_layout()
+    return fig

@@ -124,6 +124,18 @@ def report_outputs(
         plot_pathways(enrichment if enrichment is not None else board.iloc[:0].assign(factor=[], layer=[]), factor)
     )
     figures, enrichment_more = enrichment_figures(tables)
+    calibration_png = None
+    if tables.get("reliability") is not None and len(tables["reliability"]):
+        from moflow.report.figures import plot_calibration
+
+        saved = tables.get("model")
+        drawn = [str((saved if saved is not None and len(saved) else board)["strategy"].iloc[0])]
+        known = set(tables["reliability"]["strategy"])
+        drawn += [s for s in board["strategy"].astype(str) if s not in drawn and s in known]
+        decision = tables.get("decision_curve")
+        calibration_png = png_bytes(
+            plot_calibration(tables["reliability"], decision if decision is not None else board.iloc[:0], drawn[:3])
+        )
     survival = None
     if settings.outcome.type == "survival":
         survival = survival_html(tables["predictions"], board, associations, time_unit=settings.outcome.time_unit)
@@ -160,6 +172,7 @@ def report_outputs(
         sites=tables.get("sites"),
         site_column=str(settings.evaluation.site_column or ""),
         model=tables.get("model"),
+        coverage=tables.get("coverage"),
     )
     sections = report_sections(
         inputs=tables["input_summary"],
@@ -197,6 +210,8 @@ def report_outputs(
         sites=tables.get("sites"),
         shift=tables.get("shift"),
         calibration=tables.get("calibration"),
+        calibration_png=calibration_png,
+        coverage=tables.get("coverage"),
     )
     return {
         "html": build_html(title="moflow multi-omics report", sections=sections),

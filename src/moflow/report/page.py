@@ -157,6 +157,8 @@ def report_sections(
     sites: pd.DataFrame | None = None,
     shift: pd.DataFrame | None = None,
     calibration: pd.DataFrame | None = None,
+    calibration_png: bytes | None = None,
+    coverage: pd.DataFrame | None = None,
 ) -> list[tuple[str, str]]:
     """Assemble the report's sections (title, HTML) from the pipeline's tables and figures.
 
@@ -177,7 +179,8 @@ def report_sections(
     ``decisions`` (:func:`moflow.report.decisions.decisions`): the section "What the run decided", right after
     the verdict. ``gains`` (:func:`moflow.evaluate.ranking.gains`), ``clinical`` (the covariates' screen),
     ``sites`` and ``shift`` (leave-one-site-out): the section "What the omics add" and the verdict's first
-    sentence.
+    sentence. ``calibration`` (with its figure ``calibration_png``) and ``coverage`` (the model bundle's
+    prediction sets or intervals): the evaluation's calibration block (:func:`calibration_html`).
     """
     from moflow.evaluate.ranking import best_strategy
 
@@ -281,7 +284,9 @@ def report_sections(
     if survival is not None:
         ev.append(survival[0])
     if calibration is not None and len(calibration):
-        ev.append(calibration_html(calibration))
+        ev.append(calibration_html(calibration, figure=calibration_png))
+    if coverage is not None and len(coverage):
+        ev.append(coverage_html(coverage))
     if hierarchical is not None and len(hierarchical):
         ev.append(hierarchical_html(hierarchical, board))
     sections.append(("Evaluation", "".join(ev)))
@@ -316,8 +321,11 @@ def report_sections(
     return sections
 
 
-def calibration_html(calibration: pd.DataFrame) -> str:
-    """The calibration of the out-of-fold probabilities (``results/evaluate/calibration.tsv``), with how to read it."""
+def calibration_html(calibration: pd.DataFrame, figure: bytes | None = None) -> str:
+    """The calibration of the out-of-fold probabilities (``results/evaluate/calibration.tsv``), with how to read it.
+
+    ``figure``: the reliability diagram and decision curve (:func:`moflow.report.figures.plot_calibration`).
+    """
     if "calibration_in_the_large" in calibration.columns:  # a continuous outcome
         note = (
             "Out-of-fold predictions pooled within each repeat: calibration in the large (mean outcome minus mean "
@@ -335,9 +343,35 @@ def calibration_html(calibration: pd.DataFrame) -> str:
             "is better); a binary outcome's calibration intercept and slope (0 and 1 are ideal; a slope below 1 "
             "means overconfident probabilities). The classifiers use balanced class weights, so their probabilities "
             "are for equal class priors: with imbalanced classes the intercept is off by the log prior odds by "
-            "design. Reliability bins and the decision curve are in results/evaluate/."
+            "design. The figure: the reliability of the saved model's strategy and the next best (observed share "
+            "against mean predicted probability per bin; on the diagonal is ideal) and, for a binary outcome, the "
+            "decision curve (net benefit of acting on the predictions at each threshold probability against "
+            "treating everyone or no one). Their numbers: results/evaluate/reliability.tsv, decision_curve.tsv."
         )
-    return f"<h3>Calibration</h3><p>{html.escape(note)}</p>" + table(calibration, max_rows=200)
+    shown = img(figure, "reliability diagram and decision curve") if figure is not None else ""
+    return f"<h3>Calibration</h3><p>{html.escape(note)}</p>" + shown + table(calibration, max_rows=200)
+
+
+def coverage_html(coverage: pd.DataFrame) -> str:
+    """The model bundle's prediction sets or intervals (``results/model/coverage.tsv``): the coverage they reach."""
+    first = coverage.iloc[0]
+    sets = "mean_set_size" in coverage.columns
+    what = (
+        "a prediction set: every class whose predicted probability is high enough, per class thresholds"
+        if sets
+        else "a prediction interval around the predicted value"
+    )
+    note = (
+        f"The saved model ({first['strategy']}) gives each new sample {what}, meant to hold the true outcome "
+        f"{float(first['target']):.0%} of the time (conformal thresholds from the out-of-fold predictions). "
+        "Whether it does is measured, not assumed: the same procedure rerun inside each outer split of the first "
+        "repeat (the strategy refit on inner folds of the training side only) and scored on the held-out samples"
+        + ("; and the saved model's own sets on the external test samples" if (coverage["scope"] != "cv").any() else "")
+        + ". coverage_low and coverage_high: 95% interval of the coverage."
+        + (" A set of one class is a confident call; empty_sets: no class plausible." if sets else "")
+    )
+    title = "Prediction sets for new samples" if sets else "Prediction intervals for new samples"
+    return f"<h3>{title}</h3><p>{html.escape(note)}</p>" + table(coverage, max_rows=50)
 
 
 def provenance(config: dict, input_files: list[str], file_hashes: dict[str, str], *, commit: str = "unknown") -> dict:

@@ -14,7 +14,7 @@
 * enrich: enrich_mofa, enrich_models, enrich_ora, enrich_combine, enrich_download -> the script and
   function of the same name; enrich_mofa_competitive -> enrich_competitive.py -> enrich_competitive
 * export: export_mudata -> export_mudata.py -> export_mudata
-* report: report -> report.py -> build_report (and the step model: fit_model)
+* report: report -> report.py -> build_report (and the steps model: fit_model; coverage: coverage_fold, model_coverage)
 * model: predict -> predict.py -> predict_samples
 
 Every function takes in-memory objects (sheets and matrices as read by :mod:`moflow.io`, the
@@ -43,7 +43,7 @@ __getattr__, __dir__, __all__ = lazy.attach(
         "evaluate_rules": ["cv_splits", "cv_fold", "score", "site_shift"],
         "export_rules": ["export_mudata"],
         "inputs_rules": ["validate_inputs"],
-        "model_rules": ["fit_model", "predict_samples"],
+        "model_rules": ["coverage_fold", "fit_model", "model_coverage", "predict_samples"],
         "integrate_rules": ["integrate_early", "integrate_late", "integrate_mofa", "integrate_hierarchical"],
         "preprocess_rules": ["preprocess_layer"],
         "report_rules": ["build_report"],

@@ -4,13 +4,24 @@ from __future__ import annotations
 
 import pandas as pd
 
-from moflow.cohort import survival_times
+from moflow.cohort import split_groups, survival_times
 from moflow.errors import InputError
 from moflow.integrate import build_prior, build_strategies
 from moflow.integrate.clinical import clinical_inputs
 from moflow.preprocess import build_preprocessors
 from moflow.settings import SECTIONS, Settings, reads
 from moflow.tasks._common import load_cohort
+
+
+def _bundle_conformal(cohort, predictions: pd.DataFrame, strategy: str, settings: Settings):
+    """The bundle's conformal thresholds: the strategy's out-of-fold predictions (None for survival)."""
+    from moflow.model import TASKS_WITH_SETS, cv_predictions, fit_conformal
+
+    if cohort.task not in TASKS_WITH_SETS:
+        return None
+    classes = sorted(cohort.y.loc[cohort.train].astype(str).unique()) if cohort.task == "classification" else None
+    oof = cv_predictions(predictions, strategy)
+    return fit_conformal(oof, cohort.task, settings.predictor.coverage, classes=classes)
 
 
 @reads(
@@ -20,6 +31,7 @@ from moflow.tasks._common import load_cohort
 def fit_model(
     raw: dict[str, pd.DataFrame],
     board: pd.DataFrame,
+    predictions: pd.DataFrame,
     raw_samples: pd.DataFrame,
     raw_omics: pd.DataFrame,
     settings: Settings,
@@ -38,6 +50,9 @@ def fit_model(
         {layer: validated input matrix}.
     board : pandas.DataFrame
         The scoreboard (the strategy ``predictor: strategy: best`` picks).
+    predictions : pandas.DataFrame
+        The evaluation's predictions: the strategy's out-of-fold rows calibrate its prediction sets or
+        intervals (:func:`moflow.model.fit_conformal`).
     raw_samples, raw_omics : pandas.DataFrame
         The sample and omics sheets as read.
     settings : Settings
@@ -56,6 +71,7 @@ def fit_model(
 
     cohort = load_cohort(raw_samples, raw_omics, settings)
     strategy, why = choose_strategy(board, settings.predictor.strategy)
+    conformal = _bundle_conformal(cohort, predictions, strategy, settings)
     prior = (
         build_prior(cohort.omics, settings, files, edges or {}, {n: list(X.columns) for n, X in raw.items()})
         if files is not None
@@ -72,6 +88,7 @@ def fit_model(
         grid=survival_times(cohort, settings)[1] if cohort.task == "survival" else None,
         config=config,
         max_missing=settings.predictor.max_missing_features,
+        conformal=conformal,
     )
     payload, manifest = bundle_bytes(bundle)
     summary = bundle.summary().assign(sha256=manifest["sha256"], bytes=manifest["bytes"])
@@ -143,3 +160,112 @@ def predict_samples(
     predictions, layers = score_new(bundle, matrices, sheet, paths=paths, max_missing=max_missing, other_ids=other_ids)
     html = predictions_page(bundle, predictions, layers, manifest=manifest, bundle_path=bundle_path)
     return {"predictions": predictions, "layers": layers, "html": html, "model": bundle.summary()}
+
+
+@reads(
+    "predictor",
+    "evaluation",
+    "seed",
+    uses=[load_cohort, build_preprocessors, build_strategies, build_prior, clinical_inputs, split_groups],
+)
+def coverage_fold(
+    raw: dict[str, pd.DataFrame],
+    splits: pd.DataFrame,
+    predictions: pd.DataFrame,
+    board: pd.DataFrame,
+    raw_samples: pd.DataFrame,
+    raw_omics: pd.DataFrame,
+    settings: Settings,
+    names: list[str],
+    *,
+    files=None,
+    edges: dict | None = None,
+) -> dict:
+    """The conformal procedure rerun inside the outer splits ``names`` (:func:`moflow.model.conformal_check`).
+
+    Parameters
+    ----------
+    raw : dict of str to pandas.DataFrame
+        {layer: validated input matrix}; every chain is refit inside each inner split.
+    splits, predictions, board : pandas.DataFrame
+        The outer splits, the evaluation's predictions and the scoreboard (the bundle's strategy).
+    raw_samples, raw_omics : pandas.DataFrame
+        The sample and omics sheets as read.
+    settings : Settings
+        Read: ``predictor``, ``evaluation``, ``seed`` and what the callees read.
+    names : list of str
+        The outer splits (:func:`moflow.model.check_splits`).
+    files, edges
+        The hierarchical strategy's enrichment files and regulator edge lists (as :func:`fit_model`).
+
+    Returns
+    -------
+    dict
+        {rows: one row per held-out sample of the splits (empty for survival)}.
+    """
+    from moflow.model import TASKS_WITH_SETS, choose_strategy, conformal_check
+
+    cohort = load_cohort(raw_samples, raw_omics, settings)
+    if cohort.task not in TASKS_WITH_SETS or not names:
+        return {"rows": pd.DataFrame()}
+    strategy, _ = choose_strategy(board, settings.predictor.strategy)
+    prior = (
+        build_prior(cohort.omics, settings, files, edges or {}, {n: list(X.columns) for n, X in raw.items()})
+        if files is not None
+        else None
+    )
+    rows = conformal_check(
+        raw,
+        splits,
+        predictions,
+        cohort,
+        strategy,
+        names,
+        strategies=build_strategies(cohort.omics, settings, cohort.task, sheet=cohort.sheet, prior=prior),
+        preprocessors=build_preprocessors(cohort.omics, settings, cohort.info),
+        clinical=clinical_inputs(cohort.sheet, settings),
+        coverage=settings.predictor.coverage,
+        folds=settings.evaluation.folds,
+        seed=settings.seed,
+        groups=split_groups(cohort.sheet, settings, min_groups=2),
+    )
+    return {"rows": rows}
+
+
+@reads("predictor", uses=[load_cohort])
+def model_coverage(
+    rows: pd.DataFrame,
+    predictions: pd.DataFrame,
+    board: pd.DataFrame,
+    raw_samples: pd.DataFrame,
+    raw_omics: pd.DataFrame,
+    settings: Settings,
+) -> dict:
+    """The coverage of the bundle's prediction sets or intervals: inside the outer splits, on the external test set.
+
+    Parameters
+    ----------
+    rows : pandas.DataFrame
+        Every :func:`coverage_fold`'s rows (empty where the check is off or the outcome is a survival time).
+    predictions, board : pandas.DataFrame
+        The evaluation's predictions and the scoreboard.
+    raw_samples, raw_omics : pandas.DataFrame
+        The sample and omics sheets as read.
+    settings : Settings
+        Read: ``predictor`` and what the callees read.
+
+    Returns
+    -------
+    dict
+        {samples: one row per checked sample, coverage: :func:`moflow.model.coverage_summary`}.
+    """
+    from moflow.model import choose_strategy, coverage_summary, external_coverage
+
+    cohort = load_cohort(raw_samples, raw_omics, settings)
+    strategy, _ = choose_strategy(board, settings.predictor.strategy)
+    conformal = _bundle_conformal(cohort, predictions, strategy, settings)
+    parts = [rows] if not rows.empty else []
+    if conformal is not None:
+        parts.append(external_coverage(conformal, predictions, strategy))
+    samples = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["scope", "split", "sample"])
+    return {"samples": samples, "coverage": coverage_summary(samples, settings.predictor.coverage, strategy)}
