@@ -39,6 +39,7 @@ import io
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -57,6 +58,7 @@ from moflow.integrate import (
     MixedIntegration,
     MOFAStrategy,
     PenalizedCox,
+    Recalibrated,
     RegulatorActivity,
     RidgeCox,
     SetScores,
@@ -429,6 +431,13 @@ def _strategies(task: str) -> list[Case]:
     ]
     if task == "classification":  # (saga: cheap here)
         cases += [
+            Case(
+                "Recalibrated-platt-cls",
+                lambda d: Recalibrated(partial(EarlyIntegration, task=t, inner_folds=2), inner_folds=2, seed=1),
+                "layers",
+                kind="strategy",
+                target=short,
+            ),
             Case(
                 "SingleLayer-elasticnet-cls",
                 lambda d: SingleLayer("B", task=t, penalty="elasticnet", inner_folds=2),

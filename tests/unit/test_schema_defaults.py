@@ -44,6 +44,7 @@ from moflow.integrate import (
     MixedIntegration,
     MOFAStrategy,
     PenalizedCox,
+    Recalibrated,
     RegulatorActivity,
     SetScores,
     SingleLayer,
@@ -169,7 +170,7 @@ TABLE: list[Entry] = [
     # the baselines (strategy_factory: clinical, trees), tuned by the same inner folds and seed
     *[
         _g(cls, p, k)
-        for cls in (ClinicalOnly, TreeReference)
+        for cls in (ClinicalOnly, TreeReference, Recalibrated)
         for p, k in (("inner_folds", "integration.inner_folds"), ("seed", "seed"))
     ],
     # ---- evaluation: the outer CV splits (moflow.tasks.evaluate_rules) ----
@@ -272,6 +273,10 @@ EXCLUDED: dict[tuple[str, str], str] = {
     ("HierarchicalIntegration", "regulators"): "the prior's (name, edges, layer, min_targets) from build_prior, "
     "not the schema's mapping of edge files",
     ("RegulatorActivity", "edges"): "the checked edge table (parse_edges), not the schema's path",
+    (
+        "Recalibrated",
+        "method",
+    ): "the factory passes each method of evaluation: recalibration (a list, empty by default)",
     ("SingleLayer", "layer"): "the strategy's layer (single_<layer>), not a regulator's target layer",
     ("PenalizedCox", "max_iter"): "Coxnet's iteration cap, not configurable (integration.mofa.max_iter is MOFA's)",
     ("_FixedCox", "max_iter"): "copied from the fitted PenalizedCox (with_tuned_penalty), not configurable",

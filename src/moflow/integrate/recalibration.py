@@ -16,6 +16,7 @@ them like any other row, so whether recalibration helps (Brier score, calibratio
 
 from __future__ import annotations
 
+from numbers import Integral
 from typing import ClassVar
 
 import numpy as np
@@ -23,7 +24,8 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
-from sklearn.utils._param_validation import StrOptions
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
 
 RECALIBRATION_METHODS = ("platt", "isotonic")
 _EPS = 1e-6
@@ -86,9 +88,14 @@ class Recalibrated(BaseEstimator):
         The classes.
     """
 
-    _parameter_constraints: ClassVar[dict] = {"method": [StrOptions(set(RECALIBRATION_METHODS))]}
+    _parameter_constraints: ClassVar[dict] = {
+        "factory": [callable, None],
+        "method": [StrOptions(set(RECALIBRATION_METHODS))],
+        "inner_folds": [Interval(Integral, 2, None, closed="left")],
+        "seed": ["random_state"],
+    }
 
-    def __init__(self, factory=None, method: str = "platt", inner_folds: int = 3, seed: int = 0):
+    def __init__(self, factory=None, method: str = "platt", inner_folds: int = 3, seed: int = 42):
         self.factory = factory
         self.method = method
         self.inner_folds = inner_folds
@@ -97,6 +104,7 @@ class Recalibrated(BaseEstimator):
     @property
     def layers_(self) -> list:
         """The layers of the fitted strategy."""
+        check_is_fitted(self)
         return self.base_.layers_
 
     @property
@@ -110,6 +118,8 @@ class Recalibrated(BaseEstimator):
         from moflow.integrate.single import SharedFits
 
         self._validate_params()
+        if self.factory is None:
+            raise ValueError("Recalibrated needs the strategy's factory (factory=...)")
         y = y.astype(str)
         self.classes_ = np.array(sorted(y.unique()), dtype=object)
         cols = [f"p_{c}" for c in self.classes_]
@@ -150,6 +160,7 @@ class Recalibrated(BaseEstimator):
 
     def predict_table(self, layers: dict, **kwargs) -> pd.DataFrame:
         """The strategy's prediction table with recalibrated ``p_<class>`` columns."""
+        check_is_fitted(self)
         T = self.base_.predict_table(layers, **kwargs)
         cols = [f"p_{c}" for c in self.classes_]
         out = T.copy()
