@@ -65,10 +65,10 @@ def main(smk):
 
     edges = regulators(smk)
     # the model bundle: the chosen strategy refit on every training sample, saved for new samples (rule predict)
+    # and its prediction sets or intervals
     raw = {layer: io.read_matrix(f) for layer, f in zip(names, smk.input.raw, strict=True)}
     files = io.read_enrichment_files(s.enrichment, omics) if p.hierarchical else None
     predictions = table("evaluate__predictions")
-    write("model", fit_model(raw, board, predictions, samples, omics, s, files=files, edges=edges, config=p.settings))
 
     # how often the model's prediction sets or intervals hold the truth: the conformal procedure rerun
     # inside each outer split of the first repeat, one split per forked worker
@@ -79,6 +79,20 @@ def main(smk):
     rows = [r["rows"] for r in fork_map(coverage, p.coverage_splits, smk.threads)]
     rows = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
     write("coverage", model_coverage(rows, predictions, board, samples, omics, s))
+    # the model bundle, with the coverage its sets reached (shown where new samples are scored)
+    fitted = fit_model(
+        raw,
+        board,
+        predictions,
+        samples,
+        omics,
+        s,
+        files=files,
+        edges=edges,
+        config=p.settings,
+        coverage=table("coverage__coverage"),
+    )
+    write("model", fitted)
     del raw, predictions
 
     if p.design_splits:  # how many samples the next study needs, this cohort as its pilot

@@ -217,3 +217,16 @@ def test_external_test_samples_scored_with_the_bundle_from_another_folder(scenar
         got.loc[final.index, cols].to_numpy(float), final[cols].to_numpy(float), rtol=0, atol=1e-9
     )
     assert (tmp_path / "results" / "predict" / "predictions.html").exists()
+    # the prediction sets or intervals: the training run's own for its external test samples, and the coverage
+    # that run measured on the page
+    checked = io.read_table(folder / "results" / "model" / "conformal.tsv")
+    external = checked[checked["scope"] == "external test"].set_index("sample")
+    assert sorted(external.index) == sorted(final.index)
+    if "prediction_set" in external.columns:
+        want = external["prediction_set"].fillna("").astype(str)
+        assert got.loc[external.index, "prediction_set"].fillna("").astype(str).tolist() == want.tolist()
+    else:
+        iv = ["interval_lower", "interval_upper"]
+        # (the tables keep 6 significant digits)
+        np.testing.assert_allclose(got.loc[external.index, iv].to_numpy(float), external[iv].to_numpy(float), rtol=2e-5)
+    assert "held the truth for" in (tmp_path / "results" / "predict" / "predictions.html").read_text()

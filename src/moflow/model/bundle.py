@@ -77,6 +77,8 @@ class ModelBundle:
     conformal : Conformal or None
         The thresholds of the prediction sets or intervals, from the outer CV's out-of-fold predictions
         of the strategy (:func:`moflow.model.conformal.fit_conformal`); None for a survival outcome.
+    coverage : pandas.DataFrame or None
+        The coverage the sets or intervals reached in the training run (``results/model/coverage.tsv``).
     """
 
     strategy: str
@@ -99,6 +101,7 @@ class ModelBundle:
     config: dict = field(default_factory=dict)
     max_missing: float | None = None
     conformal: object = None
+    coverage: pd.DataFrame | None = None
 
     def summary(self) -> pd.DataFrame:
         """One row per layer: the strategy, why, the training samples and the layer's input and model features."""
@@ -162,6 +165,7 @@ def fit_bundle(
     config: dict | None = None,
     max_missing: float,
     conformal=None,
+    coverage: pd.DataFrame | None = None,
 ) -> ModelBundle:
     """Refit ``strategy`` on every training sample, as the evaluation's split ``final`` does.
 
@@ -188,6 +192,8 @@ def fit_bundle(
         ``predictor: max_missing_features``, kept in the bundle.
     conformal : Conformal, optional
         The prediction sets' or intervals' thresholds, kept in the bundle.
+    coverage : pandas.DataFrame, optional
+        The coverage they reached in the training run, kept in the bundle.
 
     Returns
     -------
@@ -255,6 +261,7 @@ def fit_bundle(
         config=dict(config or {}),
         max_missing=float(max_missing),
         conformal=conformal,
+        coverage=coverage,
     )
 
 

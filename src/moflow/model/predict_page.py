@@ -50,6 +50,26 @@ def predictions_page(
         f"({e(bundle.chosen_by)}), refit on {len(bundle.train)} training samples; bundle "
         f"<code>{e(bundle_path)}</code>, sha256 <code>{e(manifest['sha256'][:16])}</code>..., moflow {version}.</p>",
     ]
+    conformal = getattr(bundle, "conformal", None)
+    if conformal is not None:
+        what = (
+            "prediction set (columns prediction_set, set_size)"
+            if conformal.task == "classification"
+            else ("prediction interval (columns interval_lower, interval_upper)")
+        )
+        measured, kind = "", "sets" if conformal.task == "classification" else "intervals"
+        cov = getattr(bundle, "coverage", None)
+        if cov is not None and len(cov) and "group" in cov.columns:
+            for _, r in cov[cov["group"].astype(str) == "all"].iterrows():
+                where = "held-out samples of the outer CV" if r["scope"] == "cv" else "external test samples"
+                measured += (
+                    f" In the training run, such {kind} held the truth for {float(r['coverage']):.1%} of {int(r['n'])} "
+                    f"{where} (95% interval {float(r['coverage_low']):.1%} to {float(r['coverage_high']):.1%})."
+                )
+        lines.append(
+            f"<p>Each sample's {e(what)} is meant to hold its true outcome {conformal.coverage:.0%} of the time."
+            f"{e(measured)} {e(conformal.note)}</p>"
+        )
     if noted.any():
         lines.append(f"<p class='note'>{int(noted.sum())} sample(s) carry a note (column <code>notes</code>).</p>")
     return (

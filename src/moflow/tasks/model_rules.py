@@ -39,6 +39,7 @@ def fit_model(
     files=None,
     edges: dict | None = None,
     config: dict | None = None,
+    coverage: pd.DataFrame | None = None,
 ) -> dict:
     """The chosen strategy refit on every training sample and saved (:func:`moflow.model.fit_bundle`).
 
@@ -61,6 +62,8 @@ def fit_model(
         The hierarchical strategy's enrichment files and regulator edge lists (as :func:`cv_fold`).
     config : dict, optional
         The settings as configured (kept in the bundle).
+    coverage : pandas.DataFrame, optional
+        The coverage its prediction sets or intervals reached (:func:`model_coverage`), kept in the bundle.
 
     Returns
     -------
@@ -89,6 +92,7 @@ def fit_model(
         config=config,
         max_missing=settings.predictor.max_missing_features,
         conformal=conformal,
+        coverage=coverage,
     )
     payload, manifest = bundle_bytes(bundle)
     summary = bundle.summary().assign(sha256=manifest["sha256"], bytes=manifest["bytes"])
