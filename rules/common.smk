@@ -21,6 +21,7 @@ from moflow.enrich import enrichment_layers
 from moflow.errors import InputError
 from moflow.evaluate import site_levels, split_labels
 from moflow.integrate import strategy_names
+from moflow.model import fold_pairs
 from moflow.settings import SECTIONS, Settings, sections_of
 
 # Start-up checks: bad config, sheets or gene-set files stop the run here, before any job, with one
@@ -100,10 +101,10 @@ CV_PARTS = [p for p in SPLIT_JOBS if p != COHORT_CV_PART]
 # the scoreboard, the report needs them), over its threads
 DESIGN = SETTINGS.design.enabled
 DESIGN_SPLITS = [s for s in SPLITS if s.startswith("r1f")]
-# the coverage of the model's prediction sets or intervals: the conformal procedure rerun inside the
-# same splits, in the report job too (not for a survival outcome)
-COVERAGE_SPLITS = (
-    DESIGN_SPLITS
+# the coverage of the model's prediction sets or intervals: models fit without two folds of the first
+# repeat, one per pair of folds, in the report job too (not for a survival outcome)
+COVERAGE_PAIRS = (
+    fold_pairs(DESIGN_SPLITS)
     if SETTINGS.predictor.coverage_check and SETTINGS.outcome.type != "survival"
     else []
 )
@@ -559,14 +560,14 @@ DESIGN_WORKER_MB = (300, 6)
 def design_workers(input):
     """The refits the report job runs side by side, learning-curve or coverage splits (1 without
     either, and while its inputs are not written yet: a dry run)."""
-    if not DESIGN and not COVERAGE_SPLITS:
+    if not DESIGN and not COVERAGE_PAIRS:
         return 1
     try:
         raw_mb = sum(Path(f).stat().st_size for f in input.raw) / 2**20
     except (OSError, AttributeError):
         return 1
     per_worker = DESIGN_WORKER_MB[0] + DESIGN_WORKER_MB[1] * raw_mb
-    most = max(len(DESIGN_SPLITS) if DESIGN else 0, len(COVERAGE_SPLITS))
+    most = max(len(DESIGN_SPLITS) if DESIGN else 0, len(COVERAGE_PAIRS))
     return max(1, min(4, most, int(JOB_MEMORY_LINE_MB // per_worker)))
 
 
@@ -607,7 +608,7 @@ def n_design_splits(wildcards, input):
     splits (1 without either)."""
     workers = design_workers(input)
     rounds = -(-len(DESIGN_SPLITS) // workers) if DESIGN else 0
-    return max(1, rounds + -(-len(COVERAGE_SPLITS) // workers))
+    return max(1, rounds + -(-len(COVERAGE_PAIRS) // workers))
 
 
 def enrichment_files():

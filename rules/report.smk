@@ -46,7 +46,7 @@ rule report:
         ),
         layers=LAYERS,
         design_splits=DESIGN_SPLITS if DESIGN else [],
-        coverage_splits=COVERAGE_SPLITS,
+        coverage_pairs=COVERAGE_PAIRS,
         enrich_layers=ENRICH_LAYERS,
         enrich_models=ENRICH_MODELS,
         hierarchical=HIERARCHICAL,

@@ -71,14 +71,15 @@ def main(smk):
     predictions = table("evaluate__predictions")
 
     # how often the model's prediction sets or intervals hold the truth: the conformal procedure rerun
-    # inside each outer split of the first repeat, one split per forked worker
-    def coverage(split, raw=raw, predictions=predictions):
-        return coverage_fold(raw, splits, predictions, board, samples, omics, s, [split], files=files, edges=edges)
+    # inside each outer split of the first repeat, from models fit without two of its folds (one pair
+    # per forked worker)
+    def pair(name, raw=raw):
+        return coverage_fold(raw, splits, board, samples, omics, s, [name], files=files, edges=edges)["rows"]
 
     preload()
-    rows = [r["rows"] for r in fork_map(coverage, p.coverage_splits, smk.threads)]
+    rows = fork_map(pair, p.coverage_pairs, smk.threads)
     rows = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
-    write("coverage", model_coverage(rows, predictions, board, samples, omics, s))
+    write("coverage", model_coverage(rows, predictions, splits, board, samples, omics, s))
     # the model bundle, with the coverage its sets reached (shown where new samples are scored)
     fitted = fit_model(
         raw,

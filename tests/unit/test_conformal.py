@@ -104,6 +104,7 @@ def _cohort(project: Project, task: str, seed: int) -> Project:
 
 
 def _coverage(root, task: str, seed: int) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    root.mkdir(parents=True, exist_ok=True)
     project = _cohort(Project(root), task, seed)
     settings, _, _ = project.startup()
     _, _, matrices, _ = project.inputs()
@@ -114,10 +115,11 @@ def _coverage(root, task: str, seed: int) -> tuple[pd.DataFrame, pd.DataFrame, d
     predictions = cv_fold(matrices, splits, names, samples, omics, settings)["predictions"]
     names_ = list(dict.fromkeys(predictions["strategy"]))
     board = pd.DataFrame({"strategy": names_, "kind": [kind_of(s) for s in names_]})
-    rows = pd.concat(
-        [coverage_fold(matrices, splits, predictions, board, samples, omics, settings, [n])["rows"] for n in names]
-    )
-    out = model_coverage(rows, predictions, board, samples, omics, settings)
+    from moflow.model import check_splits, fold_pairs
+
+    pairs = fold_pairs(check_splits(splits))
+    rows = coverage_fold(matrices, splits, board, samples, omics, settings, pairs)["rows"]
+    out = model_coverage(rows, predictions, splits, board, samples, omics, settings)
     bundle = fit_model(matrices, board, predictions, samples, omics, settings)
     context = {"bundle": bundle, "settings": settings, "matrices": matrices, "samples": samples, "omics": omics}
     return out["coverage"], predictions, context | {"splits": splits}
@@ -125,10 +127,14 @@ def _coverage(root, task: str, seed: int) -> tuple[pd.DataFrame, pd.DataFrame, d
 
 @pytest.mark.parametrize("task", ["classification", "regression"])
 def test_coverage_measured_in_the_outer_splits_is_within_3_points_of_the_target(tmp_path, task):
-    table, predictions, extra = _coverage(tmp_path, task, seed=5)
+    # three cohorts of 360 samples: each coverage has a standard error of about 1.6 points
+    seen = {}
+    for seed in (5, 6, 7):
+        table, predictions, extra = _coverage(tmp_path / str(seed), task, seed=seed)
+        seen[seed] = table[(table["scope"] == "cv") & (table["group"] == "all")].iloc[0]["coverage"]
+    assert abs(np.mean(list(seen.values())) - 0.9) <= 0.03 and all(abs(c - 0.9) <= 0.05 for c in seen.values()), seen
     overall = table[(table["scope"] == "cv") & (table["group"] == "all")].iloc[0]
     assert overall["n"] == N and overall["target"] == 0.9
-    assert abs(overall["coverage"] - 0.9) <= 0.03, overall.to_dict()
     assert overall["coverage_low"] < overall["coverage"] < overall["coverage_high"]
     if task == "classification":
         assert 1.0 <= overall["mean_set_size"] < 2.0  # informative: not every class every time
@@ -146,7 +152,7 @@ def test_coverage_measured_in_the_outer_splits_is_within_3_points_of_the_target(
 
     settings = extra["settings"]
     cohort = load_cohort(extra["samples"], extra["omics"], settings)
-    train, _ = split_members(extra["splits"], "r1f1")
+    train, _ = split_members(extra["splits"], "r1f1")  # (the last cohort's)
     strategies = build_strategies(cohort.omics, settings, cohort.task, sheet=cohort.sheet)
     pps = build_preprocessors(cohort.omics, settings, cohort.info)
     only = {"single_expr": strategies["single_expr"]}
@@ -167,3 +173,21 @@ def test_the_bundle_carries_the_thresholds_of_the_out_of_fold_predictions(tmp_pa
     assert bundle.conformal.thresholds == expect.thresholds
     labels = predictions.loc[predictions["strategy"] == "single_expr", "y_true"]
     assert bundle.conformal.n_calibration == {c: int((labels == c).sum()) for c in ("case", "control")}
+
+
+def test_two_folds_are_too_few_for_the_check_and_it_says_so():
+    from moflow.model import conformal_check, fold_pairs
+
+    assert fold_pairs(["r1f1", "r1f2"]) == []
+    assert fold_pairs(["r1f1", "r1f2", "r1f3"]) == ["r1f1|r1f2", "r1f1|r1f3", "r1f2|r1f3"]
+    splits = pd.DataFrame(
+        [
+            {"split": f"r1f{k}", "sample": f"s{i}", "role": "test" if i % 2 == k - 1 else "train"}
+            for k in (1, 2)
+            for i in range(6)
+        ]
+    )
+    rows = conformal_check(
+        pd.DataFrame({"pair": []}), pd.DataFrame({"strategy": []}), splits, None, "early", coverage=0.9
+    )
+    assert list(rows["split"]) == ["r1f1", "r1f2"] and rows["note"].str.contains("needs 3 outer folds").all()

@@ -7,7 +7,8 @@
   :func:`check_new_sheet`, :func:`align_features`);
 * :mod:`.conformal`: prediction sets (classes) and intervals (continuous outcomes) at a stated coverage
   (:func:`fit_conformal`, :func:`apply_conformal`);
-* :mod:`.conformal_check`: their coverage measured inside the outer splits (:func:`conformal_check`)
+* :mod:`.conformal_check`: their coverage measured inside the outer splits (models fit without two folds:
+  :func:`pair_predictions`; :func:`conformal_check`)
   and on the external test set (:func:`external_coverage`), summarized (:func:`coverage_summary`);
 * :mod:`.predict_page`: the predict run's page (:func:`predictions_page`);
 * :mod:`.predict_files`: the files a predict run reads, checked at start-up (:func:`predict_plan`).
@@ -40,7 +41,10 @@ __getattr__, __dir__, __all__ = lazy.attach(
             "fit_conformal",
         ],
         "conformal_check": [
+            "PAIR_SEP",
             "check_splits",
+            "fold_pairs",
+            "pair_predictions",
             "conformal_check",
             "coverage_summary",
             "cv_predictions",

@@ -1,13 +1,17 @@
 """How often the bundle's prediction sets and intervals hold the truth, measured without touching it.
 
 The bundle's conformal thresholds come from the outer CV's out-of-fold predictions, and the model that
-uses them is the refit on every training sample (:mod:`moflow.model.conformal`). The same procedure is
-run inside each outer split of the first repeat: the training side is split again (as many folds as
-the outer CV, stratified the same way, subjects kept together), the chosen strategy refit on each inner
-training side with its preprocessing, and the thresholds fitted on those inner out-of-fold predictions
-are applied to the outer split's model, the one the evaluation scored on the held-out samples. Nothing
-of the held-out samples enters the thresholds, so their coverage is an honest estimate of the coverage
-of new samples from the same population (:func:`conformal_check`).
+uses them is the refit on every training sample (:mod:`moflow.model.conformal`). The check reruns that
+procedure inside each outer split of the first repeat: the split's model (the one the evaluation scored
+on its held-out fold) gets thresholds from out-of-fold predictions of its training side only, made by
+models that saw neither the held-out fold nor the predicted one. With the first repeat's folds
+``F1..FK``, the model of the pair ``{Fj, Fk}`` is fit (its preprocessing too) on every other fold and
+predicts both: its predictions of ``Fj`` calibrate the outer split that holds out ``Fk``, and the
+other way round. ``K (K - 1) / 2`` fits of one strategy (10 at 5 folds) give every outer split ``K - 1``
+inner folds, each fit on ``(K - 2) / (K - 1)`` of its training side, as the bundle's thresholds come from
+models fit on ``(K - 1) / K`` of all training samples (:func:`fold_pairs`, :func:`pair_predictions`,
+:func:`conformal_check`). Nothing of a held-out fold enters its thresholds, so its coverage is an honest
+estimate of the coverage of new samples from the same population. It needs 3 folds at least.
 
 With an external test set, the bundle's own thresholds (every CV split's out-of-fold predictions) are
 applied to the split ``final``'s predictions (the bundle's model): their coverage is the bundle's,
@@ -17,6 +21,7 @@ the report shows: coverage with its 95% interval, set size or interval width, pe
 
 from __future__ import annotations
 
+import itertools
 import logging
 
 import numpy as np
@@ -26,6 +31,7 @@ from moflow.errors import InputError
 from moflow.model.conformal import Conformal, apply_conformal, covered, fit_conformal
 
 log = logging.getLogger("moflow")
+PAIR_SEP = "|"  # between the two held-out folds of a pair model (its predictions' column ``pair``)
 
 
 def cv_predictions(predictions: pd.DataFrame, strategy: str) -> pd.DataFrame:
@@ -36,10 +42,17 @@ def cv_predictions(predictions: pd.DataFrame, strategy: str) -> pd.DataFrame:
 
 
 def check_splits(splits: pd.DataFrame) -> list[str]:
-    """The outer splits the check runs in: the first repeat's (``r1f*``; every training sample held out once)."""
+    """The outer splits the check scores: the first repeat's (``r1f*``; every training sample held out once)."""
     from moflow.evaluate import split_names
 
     return [s for s in split_names(splits) if str(s).startswith("r1f")]
+
+
+def fold_pairs(names: list[str]) -> list[str]:
+    """Every pair of the outer splits ``names`` (``"r1f1|r1f2"``): one model each (none with fewer than 3)."""
+    if len(names) < 3:
+        return []
+    return [PAIR_SEP.join(p) for p in itertools.combinations(names, 2)]
 
 
 def _rows(conf: Conformal, pred: pd.DataFrame, scope: str) -> pd.DataFrame:
@@ -51,103 +64,131 @@ def _rows(conf: Conformal, pred: pd.DataFrame, scope: str) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
-def conformal_check(
+def pair_predictions(
     raw: dict[str, pd.DataFrame],
     splits: pd.DataFrame,
-    predictions: pd.DataFrame,
     cohort,
     strategy: str,
-    names: list[str],
+    pair: str,
     *,
     strategies: dict,
     preprocessors: dict,
     clinical: tuple | None,
-    coverage: float,
-    folds: int,
-    seed: int,
-    groups: pd.Series | None = None,
 ) -> pd.DataFrame:
-    """The coverage of the conformal procedure inside the outer splits ``names``.
+    """The predictions of the model fit on every fold but the pair's two, of the samples of those two.
 
     Parameters
     ----------
     raw : dict of str to pandas.DataFrame
-        {layer: validated input matrix}; every chain is refit inside each inner split.
+        {layer: validated input matrix}; every chain is refit on the pair's training side.
     splits : pandas.DataFrame
         The outer splits (:func:`moflow.evaluate.make_splits`).
-    predictions : pandas.DataFrame
-        The evaluation's predictions (the outer split models' held-out rows are read from it).
     cohort : Cohort
         The cohort.
     strategy : str
         The bundle's strategy (a scoreboard row; ``<name>+clinical`` refits with the covariates).
-    names : list of str
-        The outer splits to check (:func:`check_splits`).
+    pair : str
+        Two outer splits of the first repeat (:func:`fold_pairs`).
     strategies, preprocessors : dict
         {name: factory} and {layer: unfitted chain}, as the fold loop gets them.
     clinical : tuple or None
         (unfitted encoder, covariates) where the strategy uses them.
-    coverage : float
-        ``predictor: coverage``.
-    folds, seed : int
-        The inner folds (the outer CV's count) and the seed.
-    groups : pandas.Series, optional
-        Sample -> subject (kept on one side of every inner split).
 
     Returns
     -------
     pandas.DataFrame
-        One row per held-out sample of the splits: scope (``cv``), split, sample, y_true, the set
-        (``prediction_set``, ``set_size``) or interval (``interval_lower``, ``interval_upper``),
-        ``covered``, and ``note`` (why a split could not be checked; then no sample rows).
+        The prediction table of the pair's samples (:func:`moflow.evaluate.folds.predict_split`) with the
+        column ``pair``; one row with ``pair`` and ``note`` only where the model cannot be fit (why).
     """
-    from moflow.evaluate import make_splits, run_fold, split_members
+    from moflow.evaluate import run_fold, split_members
     from moflow.integrate.baselines import WITH_CLINICAL
 
+    a, b = pair.split(PAIR_SEP)
+    train_a, test_a = split_members(splits, a)
+    _, test_b = split_members(splits, b)
+    held = set(test_a) | set(test_b)
+    train = [s for s in dict.fromkeys([*train_a, *test_a]) if s not in held]
     base = strategy.removesuffix(WITH_CLINICAL)
     qc = {layer: cohort.qc for layer in cohort.omics.index[cohort.omics["has_qc"]]}
+    try:
+        pred = run_fold(
+            raw,
+            preprocessors,
+            {base: strategies[base]},
+            cohort.y,
+            train,
+            [*test_a, *test_b],
+            qc=qc,
+            split=pair,
+            task=cohort.task,
+            clinical=clinical if strategy.endswith(WITH_CLINICAL) else None,
+        )
+    except (InputError, ValueError) as exc:
+        log.warning("conformal check: the model without %s and %s cannot be fit: %s", a, b, exc)
+        return pd.DataFrame([{"pair": pair, "note": str(exc)}])
+    pred = pred[pred["strategy"] == strategy].assign(pair=pair)
+    log.info("conformal check: the model without %s and %s fit on %d samples", a, b, len(train))
+    return pred.reset_index(drop=True)
+
+
+def conformal_check(
+    pairs: pd.DataFrame,
+    predictions: pd.DataFrame,
+    splits: pd.DataFrame,
+    cohort,
+    strategy: str,
+    *,
+    coverage: float,
+) -> pd.DataFrame:
+    """The coverage of the conformal procedure inside each outer split of the first repeat.
+
+    Parameters
+    ----------
+    pairs : pandas.DataFrame
+        Every :func:`pair_predictions` of the first repeat's pairs.
+    predictions : pandas.DataFrame
+        The evaluation's predictions (the outer split models' held-out rows are read from it).
+    splits : pandas.DataFrame
+        The outer splits.
+    cohort : Cohort
+        The cohort.
+    strategy : str
+        The bundle's strategy.
+    coverage : float
+        ``predictor: coverage``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per held-out sample: scope (``cv``), split, sample, y_true, the set (``prediction_set``,
+        ``set_size``) or interval (``interval_lower``, ``interval_upper``), ``covered`` and ``note``; an outer
+        split that could not be checked has one row with its ``note`` (why) and no sample rows.
+    """
+    from moflow.evaluate import split_members
+
+    names = check_splits(splits)
+    if len(names) < 3:
+        why = f"the check needs 3 outer folds at least, this run has {len(names)} (evaluation: folds)"
+        return pd.DataFrame([{"scope": "cv", "split": n, "note": why} for n in names])
     outer = predictions[predictions["strategy"] == strategy]
+    failed = pairs[pairs["note"].notna()] if "note" in pairs.columns else pairs.iloc[:0]
     out = []
     for name in names:
         train, test = split_members(splits, name)
-        y = cohort.y.loc[train]
-        try:
-            inner = make_splits(
-                y,
-                folds=folds,
-                repeats=1,
-                seed=seed,
-                task=cohort.task,
-                groups=None if groups is None else groups.loc[train],
-            )
-            oof = []
-            for part in dict.fromkeys(inner["split"]):
-                itrain, itest = split_members(inner, part)
-                pred = run_fold(
-                    raw,
-                    preprocessors,
-                    {base: strategies[base]},
-                    cohort.y,
-                    itrain,
-                    itest,
-                    qc=qc,
-                    split=f"{name}/{part}",
-                    task=cohort.task,
-                    clinical=clinical if strategy.endswith(WITH_CLINICAL) else None,
-                )
-                oof.append(pred[pred["strategy"] == strategy])
-        except (InputError, ValueError) as exc:
-            log.warning("conformal check: split %s cannot be split again: %s", name, exc)
-            out.append(pd.DataFrame([{"scope": "cv", "split": name, "note": str(exc)}]))
+        mine = [p for p in fold_pairs(names) if name in p.split(PAIR_SEP)]
+        broken = failed[failed["pair"].isin(mine)]
+        if len(broken):
+            out.append(pd.DataFrame([{"scope": "cv", "split": name, "note": str(broken["note"].iloc[0])}]))
             continue
-        classes = sorted(y.astype(str).unique()) if cohort.task == "classification" else None
-        conf = fit_conformal(pd.concat(oof, ignore_index=True), cohort.task, coverage, classes=classes)
+        rows = pairs[pairs["pair"].isin(mine) & pairs["sample"].isin(set(train))]  # the other fold of each pair
+        classes = sorted(cohort.y.loc[train].astype(str).unique()) if cohort.task == "classification" else None
+        conf = fit_conformal(rows, cohort.task, coverage, classes=classes)
         held = outer[outer["split"] == name].set_index("sample").reindex(test).reset_index()
         held["split"] = name
-        rows = _rows(conf, held, "cv")
-        rows["note"] = conf.note
-        out.append(rows)
-        log.info("conformal check: split %s, %d inner folds, coverage %.3f", name, folds, rows["covered"].mean())
+        checked = _rows(conf, held, "cv")
+        checked["note"] = conf.note
+        out.append(checked)
+        log.info("conformal check: split %s, coverage %.3f", name, checked["covered"].mean())
     return pd.concat(out, ignore_index=True)
 
 

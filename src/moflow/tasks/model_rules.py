@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from moflow.cohort import split_groups, survival_times
+from moflow.cohort import survival_times
 from moflow.errors import InputError
 from moflow.integrate import build_prior, build_strategies
 from moflow.integrate.clinical import clinical_inputs
@@ -170,47 +170,46 @@ def predict_samples(
     "predictor",
     "evaluation",
     "seed",
-    uses=[load_cohort, build_preprocessors, build_strategies, build_prior, clinical_inputs, split_groups],
+    uses=[load_cohort, build_preprocessors, build_strategies, build_prior, clinical_inputs],
 )
 def coverage_fold(
     raw: dict[str, pd.DataFrame],
     splits: pd.DataFrame,
-    predictions: pd.DataFrame,
     board: pd.DataFrame,
     raw_samples: pd.DataFrame,
     raw_omics: pd.DataFrame,
     settings: Settings,
-    names: list[str],
+    pairs: list[str],
     *,
     files=None,
     edges: dict | None = None,
 ) -> dict:
-    """The conformal procedure rerun inside the outer splits ``names`` (:func:`moflow.model.conformal_check`).
+    """The models of the coverage check: each fit without two folds of the first repeat, predicting them.
 
     Parameters
     ----------
     raw : dict of str to pandas.DataFrame
-        {layer: validated input matrix}; every chain is refit inside each inner split.
-    splits, predictions, board : pandas.DataFrame
-        The outer splits, the evaluation's predictions and the scoreboard (the bundle's strategy).
+        {layer: validated input matrix}; every chain is refit on each model's training side.
+    splits, board : pandas.DataFrame
+        The outer splits and the scoreboard (the bundle's strategy).
     raw_samples, raw_omics : pandas.DataFrame
         The sample and omics sheets as read.
     settings : Settings
         Read: ``predictor``, ``evaluation``, ``seed`` and what the callees read.
-    names : list of str
-        The outer splits (:func:`moflow.model.check_splits`).
+    pairs : list of str
+        The pairs of folds (:func:`moflow.model.fold_pairs`).
     files, edges
         The hierarchical strategy's enrichment files and regulator edge lists (as :func:`fit_model`).
 
     Returns
     -------
     dict
-        {rows: one row per held-out sample of the splits (empty for survival)}.
+        {rows: :func:`moflow.model.pair_predictions` of every pair (empty for survival)}.
     """
-    from moflow.model import TASKS_WITH_SETS, choose_strategy, conformal_check
+    from moflow.model import TASKS_WITH_SETS, choose_strategy, pair_predictions
 
     cohort = load_cohort(raw_samples, raw_omics, settings)
-    if cohort.task not in TASKS_WITH_SETS or not names:
+    if cohort.task not in TASKS_WITH_SETS or not pairs:
         return {"rows": pd.DataFrame()}
     strategy, _ = choose_strategy(board, settings.predictor.strategy)
     prior = (
@@ -218,28 +217,23 @@ def coverage_fold(
         if files is not None
         else None
     )
-    rows = conformal_check(
-        raw,
-        splits,
-        predictions,
-        cohort,
-        strategy,
-        names,
-        strategies=build_strategies(cohort.omics, settings, cohort.task, sheet=cohort.sheet, prior=prior),
-        preprocessors=build_preprocessors(cohort.omics, settings, cohort.info),
-        clinical=clinical_inputs(cohort.sheet, settings),
-        coverage=settings.predictor.coverage,
-        folds=settings.evaluation.folds,
-        seed=settings.seed,
-        groups=split_groups(cohort.sheet, settings, min_groups=2),
-    )
-    return {"rows": rows}
+    strategies = build_strategies(cohort.omics, settings, cohort.task, sheet=cohort.sheet, prior=prior)
+    preprocessors = build_preprocessors(cohort.omics, settings, cohort.info)
+    clinical = clinical_inputs(cohort.sheet, settings)
+    rows = [
+        pair_predictions(
+            raw, splits, cohort, strategy, pair, strategies=strategies, preprocessors=preprocessors, clinical=clinical
+        )
+        for pair in pairs
+    ]
+    return {"rows": pd.concat(rows, ignore_index=True)}
 
 
 @reads("predictor", uses=[load_cohort])
 def model_coverage(
     rows: pd.DataFrame,
     predictions: pd.DataFrame,
+    splits: pd.DataFrame,
     board: pd.DataFrame,
     raw_samples: pd.DataFrame,
     raw_omics: pd.DataFrame,
@@ -251,8 +245,8 @@ def model_coverage(
     ----------
     rows : pandas.DataFrame
         Every :func:`coverage_fold`'s rows (empty where the check is off or the outcome is a survival time).
-    predictions, board : pandas.DataFrame
-        The evaluation's predictions and the scoreboard.
+    predictions, splits, board : pandas.DataFrame
+        The evaluation's predictions, the outer splits and the scoreboard.
     raw_samples, raw_omics : pandas.DataFrame
         The sample and omics sheets as read.
     settings : Settings
@@ -263,13 +257,16 @@ def model_coverage(
     dict
         {samples: one row per checked sample, coverage: :func:`moflow.model.coverage_summary`}.
     """
-    from moflow.model import choose_strategy, coverage_summary, external_coverage
+    from moflow.model import choose_strategy, conformal_check, coverage_summary, external_coverage
 
     cohort = load_cohort(raw_samples, raw_omics, settings)
     strategy, _ = choose_strategy(board, settings.predictor.strategy)
     conformal = _bundle_conformal(cohort, predictions, strategy, settings)
-    parts = [rows] if not rows.empty else []
+    parts = []
+    if conformal is not None and not rows.empty:
+        parts.append(conformal_check(rows, predictions, splits, cohort, strategy, coverage=settings.predictor.coverage))
     if conformal is not None:
         parts.append(external_coverage(conformal, predictions, strategy))
+    parts = [p for p in parts if not p.empty]
     samples = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["scope", "split", "sample"])
     return {"samples": samples, "coverage": coverage_summary(samples, settings.predictor.coverage, strategy)}
