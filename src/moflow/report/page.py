@@ -365,7 +365,8 @@ def coverage_html(coverage: pd.DataFrame) -> str:
         f"The saved model ({first['strategy']}) gives each new sample {what}, meant to hold the true outcome "
         f"{float(first['target']):.0%} of the time (conformal thresholds from the out-of-fold predictions). "
         "Whether it does is measured, not assumed: the same procedure rerun inside each outer split of the first "
-        "repeat (the strategy refit on inner folds of the training side only) and scored on the held-out samples"
+        "repeat (thresholds from models that saw neither the held-out fold nor the fold they predict) and scored on "
+        "the held-out samples"
         + ("; and the saved model's own sets on the external test samples" if (coverage["scope"] != "cv").any() else "")
         + ". coverage_low and coverage_high: 95% interval of the coverage."
         + (" A set of one class is a confident call; empty_sets: no class plausible." if sets else "")
