@@ -191,3 +191,39 @@ def test_two_folds_are_too_few_for_the_check_and_it_says_so():
         pd.DataFrame({"pair": []}), pd.DataFrame({"strategy": []}), splits, None, "early", coverage=0.9
     )
     assert list(rows["split"]) == ["r1f1", "r1f2"] and rows["note"].str.contains("needs 3 outer folds").all()
+
+
+def test_a_coverage_that_could_not_be_measured_is_said_in_the_table_the_decisions_and_the_predict_page():
+    from types import SimpleNamespace
+
+    from moflow.model import Conformal, coverage_summary, predictions_page
+    from moflow.report.decisions import decisions
+
+    rows = pd.DataFrame(
+        [
+            {
+                "scope": "cv",
+                "split": f"r1f{k}",
+                "note": "the model without r1f1 and r1f2 (4 training samples) cannot be fit",
+            }
+            for k in (1, 2, 3)
+        ]
+    )
+    table = coverage_summary(rows, 0.9, "mofa")
+    assert table[["scope", "group", "n"]].values.tolist() == [["cv", "all", 0]]
+    assert "cannot be fit" in table["note"].iloc[0]
+    said = decisions(layers=["protein"], coverage=table)
+    row = said[said["decision"].str.contains("not measured inside the outer splits")]
+    assert len(row) == 1 and "4 training samples" in row["reason"].iloc[0]
+    conf = Conformal("classification", 0.9, {"a": 0.5, "b": 0.5}, {"a": 6, "b": 6}, classes=["a", "b"])
+    bundle = SimpleNamespace(
+        strategy="mofa", chosen_by="best in nested CV", train=list(range(12)), conformal=conf, coverage=table
+    )
+    page = predictions_page(
+        bundle,
+        pd.DataFrame({"sample": ["n1"], "p_a": [0.7], "notes": [""]}),
+        pd.DataFrame({"layer": ["protein"]}),
+        manifest={"versions": {"moflow": "x"}, "sha256": "0" * 64},
+        bundle_path="bundle.pkl",
+    )
+    assert "was not measured" in page and "4 training samples" in page

@@ -124,8 +124,9 @@ def pair_predictions(
             clinical=clinical if strategy.endswith(WITH_CLINICAL) else None,
         )
     except (InputError, ValueError) as exc:
-        log.warning("conformal check: the model without %s and %s cannot be fit: %s", a, b, exc)
-        return pd.DataFrame([{"pair": pair, "note": str(exc)}])
+        why = f"the model without {a} and {b} ({len(train)} training samples) cannot be fit: {exc}"
+        log.warning("conformal check: %s", why)
+        return pd.DataFrame([{"pair": pair, "note": why}])
     pred = pred[pred["strategy"] == strategy].assign(pair=pair)
     log.info("conformal check: the model without %s and %s fit on %d samples", a, b, len(train))
     return pred.reset_index(drop=True)
@@ -248,9 +249,16 @@ def coverage_summary(rows: pd.DataFrame, coverage: float, strategy: str) -> pd.D
         empty_sets, single_sets (classes) or mean_width, median_width (intervals).
     """
     out = []
-    if rows.empty or "covered" not in rows.columns:
-        return pd.DataFrame(columns=["strategy", "scope", "group", "n", "target", "coverage"])
+    if rows.empty:
+        return pd.DataFrame(columns=["strategy", "scope", "group", "n", "target", "coverage", "note"])
+    if "covered" not in rows.columns:
+        rows = rows.assign(covered=np.nan)
     scored = rows[rows["covered"].notna()]
+    for scope, part in rows.groupby("scope", sort=False):  # nothing measured: say why
+        if part["covered"].isna().all():
+            notes = part["note"].dropna().astype(str) if "note" in part.columns else pd.Series(dtype=str)
+            why = notes.iloc[0] if len(notes) else "no sample could be checked"
+            out.append({"strategy": strategy, "scope": scope, "group": "all", "n": 0, "target": coverage, "note": why})
     for scope, part in scored.groupby("scope", sort=False):
         groups = [("all", part)]
         if "prediction_set" in part.columns:
@@ -268,6 +276,8 @@ def coverage_summary(rows: pd.DataFrame, coverage: float, strategy: str) -> pd.D
                 "coverage_low": lo,
                 "coverage_high": hi,
             }
+            notes = g["note"].dropna().astype(str) if "note" in g.columns else pd.Series(dtype=str)
+            row["note"] = next((n for n in notes if n), "")
             if "prediction_set" in g.columns:
                 size = g["set_size"].astype(float)
                 row |= {
@@ -279,4 +289,6 @@ def coverage_summary(rows: pd.DataFrame, coverage: float, strategy: str) -> pd.D
                 width = (g["interval_upper"] - g["interval_lower"]).astype(float)
                 row |= {"mean_width": float(width.mean()), "median_width": float(width.median())}
             out.append(row)
-    return pd.DataFrame(out)
+    table = pd.DataFrame(out)
+    order = [c for c in table.columns if c != "note"] + ["note"]
+    return table[order]

@@ -62,6 +62,11 @@ def predictions_page(
         if cov is not None and len(cov) and "group" in cov.columns:
             for _, r in cov[cov["group"].astype(str) == "all"].iterrows():
                 where = "held-out samples of the outer CV" if r["scope"] == "cv" else "external test samples"
+                if not int(r["n"]):
+                    measured += (
+                        f" Their coverage on the {where} of the training run was not measured: {r.get('note', '')}."
+                    )
+                    continue
                 measured += (
                     f" In the training run, such {kind} held the truth for {float(r['coverage']):.1%} of {int(r['n'])} "
                     f"{where} (95% interval {float(r['coverage_low']):.1%} to {float(r['coverage_high']):.1%})."

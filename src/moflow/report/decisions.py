@@ -466,13 +466,30 @@ def _coverage_rows(coverage: pd.DataFrame | None) -> list[dict]:
         return []
     rows = []
     for _, r in coverage[coverage["group"].astype(str) == "all"].iterrows():
-        what = "prediction sets" if "mean_set_size" in coverage.columns else "prediction intervals"
+        what = (
+            "prediction sets"
+            if "mean_set_size" in coverage.columns
+            else "prediction intervals"
+            if "mean_width" in coverage.columns
+            else "prediction sets or intervals"
+        )
+        where = "inside the outer splits" if r["scope"] == "cv" else "on the external test samples"
+        if not int(r["n"]):
+            rows.append(
+                {
+                    "stage": "model",
+                    "layer": "",
+                    "decision": f"{what} of {_text(r['strategy'])} at {float(r['target']):.0%} coverage, not measured "
+                    f"{where}",
+                    "reason": f"{_text(r.get('note', ''))} (results/model/coverage.tsv)",
+                }
+            )
+            continue
         size = (
             f"mean set size {float(r['mean_set_size']):.2f}"
             if "mean_set_size" in coverage.columns
             else f"median width {float(r['median_width']):.3g}"
         )
-        where = "inside the outer splits" if r["scope"] == "cv" else "on the external test samples"
         rows.append(
             {
                 "stage": "model",
