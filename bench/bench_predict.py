@@ -82,7 +82,10 @@ def main() -> None:
             s = replace(settings, predictor=replace(settings.predictor, strategy=strategy))
             board = pd.DataFrame({"strategy": [strategy], "kind": ["integration"]})
             t = time.perf_counter()
-            out = fit_model(matrices, board, sheet, omics, s, config=config)
+            # no CV here: the bundle's prediction sets get no calibration rows (every class in every set);
+            # their thresholds cost nothing at scoring time either way
+            none = pd.DataFrame(columns=["split", "strategy", "sample", "y_true"])
+            out = fit_model(matrices, board, none, sheet, omics, s, config=config)
             fit_s = time.perf_counter() - t
             folder = Path(tmp) / f"model_{strategy}"
             folder.mkdir()
