@@ -4,6 +4,8 @@ workflow's tasks score the recalibrated rows beside the others, and a non-class 
 
 from __future__ import annotations
 
+import pickle
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -48,6 +50,9 @@ def test_an_overconfident_strategy_is_recalibrated_on_its_training_side(method):
     p = fixed["p_case"].to_numpy()
     hit = (new_y == "case").to_numpy(float)
     assert np.allclose(fixed["p_case"] + fixed["p_control"], 1)
+    # the model bundle pickles it: the same predictions after a round trip
+    again = pickle.loads(pickle.dumps(model)).predict_table(new_layers)
+    pd.testing.assert_frame_equal(again, fixed)
     assert np.mean((p - hit) ** 2) < np.mean((raw - hit) ** 2) - 0.01  # Brier score better
 
     def ece(q):  # expected calibration error over 10 bins of the probability

@@ -46,7 +46,7 @@ __getattr__, __dir__, __all__ = lazy.attach(
         "mofa": ["LIKELIHOODS", "CONVERGENCE_MODES", "check_mofa_input", "MOFA"],
         "mofa_factors": ["SURVIVAL_COVARIATE", "factor_associations", "match_factors", "stability"],
         "mofa_run": ["run_mofa"],
-        "recalibration": ["RECALIBRATION_METHODS", "Recalibrated", "fit_calibrator"],
+        "recalibration": ["RECALIBRATION_METHODS", "Calibrator", "Recalibrated", "fit_calibrator"],
         "prior_knowledge": [
             "SET_METHODS",
             "GeneLevel",

@@ -36,7 +36,35 @@ def _logit(p: np.ndarray) -> np.ndarray:
     return np.log(p / (1 - p))
 
 
-def fit_calibrator(p: np.ndarray, hit: np.ndarray, method: str):
+class Calibrator:
+    """A fitted calibrator of one class's probabilities (picklable: the model bundle keeps it).
+
+    Parameters
+    ----------
+    method : str
+        ``platt``, ``isotonic`` or ``constant``.
+    model : estimator, optional
+        The fitted logistic regression (Platt) or isotonic regression.
+    share : float, optional
+        The constant (one outcome only among the calibration samples).
+    """
+
+    def __init__(self, method: str, model=None, share: float | None = None):
+        self.method = method
+        self.model = model
+        self.share = share
+
+    def __call__(self, q) -> np.ndarray:
+        """The calibrated probabilities of ``q``."""
+        q = np.asarray(q, float)
+        if self.method == "constant":
+            return np.full(len(q), self.share)
+        if self.method == "platt":
+            return self.model.predict_proba(_logit(q)[:, None])[:, 1]
+        return self.model.predict(q)
+
+
+def fit_calibrator(p: np.ndarray, hit: np.ndarray, method: str) -> Calibrator:
     """A calibrator of probabilities ``p`` of one class against whether the sample is of it (``hit``).
 
     Parameters
@@ -50,18 +78,17 @@ def fit_calibrator(p: np.ndarray, hit: np.ndarray, method: str):
 
     Returns
     -------
-    callable
+    Calibrator
         Maps probabilities to calibrated ones.
     """
     hit = np.asarray(hit, bool)
     if hit.all() or not hit.any():  # one outcome only among the calibration samples: a constant
-        share = float(hit.mean())
-        return lambda q: np.full(len(q), share)
+        return Calibrator("constant", share=float(hit.mean()))
     if method == "platt":
         model = LogisticRegression(C=1e6).fit(_logit(p)[:, None], hit)  # nearly unpenalized, as Platt's
-        return lambda q: model.predict_proba(_logit(np.asarray(q, float))[:, None])[:, 1]
+        return Calibrator("platt", model)
     model = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(p, hit.astype(float))
-    return lambda q: model.predict(np.asarray(q, float))
+    return Calibrator("isotonic", model)
 
 
 class Recalibrated(BaseEstimator):
@@ -82,7 +109,7 @@ class Recalibrated(BaseEstimator):
     ----------
     base_ : StrategyBase
         The strategy fitted on every training sample (its probabilities are recalibrated).
-    calibrators_ : list of callable
+    calibrators_ : list of Calibrator
         One per class (binary: one, of the second class).
     classes_ : numpy.ndarray
         The classes.
