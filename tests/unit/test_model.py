@@ -63,6 +63,7 @@ def _cohort(project: Project, *, task: str = "classification", seed: int = 0) ->
             "repeats": 1,
             "strategies": ["early", "late"],
             "baselines": ["naive"],
+            "recalibration": ["platt"] if task == "classification" else [],
             "test_column": "split",
             "test_value": "test",
         },
@@ -138,7 +139,7 @@ def run(tmp_path_factory):
     return Run(_cohort(Project(tmp_path_factory.mktemp("model"))))
 
 
-@pytest.mark.parametrize("strategy", ["early", "late", "single_expr", "early+clinical", "late+clinical"])
+@pytest.mark.parametrize("strategy", ["early", "late", "single_expr", "early+clinical", "late+clinical", "early+platt"])
 def test_new_samples_from_their_own_files_get_the_final_split_predictions(run, strategy, tmp_path):
     out = run.bundle(strategy)
     assert out["manifest"]["strategy"] == strategy and out["manifest"]["chosen_by"] == "named in config"
