@@ -48,6 +48,7 @@ ROOMS = (
     "enrich",
     "design",
     "model",
+    "subtypes",
     "report",
     "export",
     "demo",

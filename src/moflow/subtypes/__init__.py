@@ -1,0 +1,28 @@
+"""Subtypes without an outcome: groups of samples found in the integrated data, and how many there are.
+
+* :mod:`.snf`: similarity network fusion, one network of samples from several layers (:func:`affinity`,
+  :func:`fuse`, :func:`fused_network`);
+* :mod:`.k_selection`: the number of subtypes by prediction strength on held-out halves against a
+  reference without structure (:func:`k_evidence`, :func:`choose_k`, :func:`fit_clusters`); k = 1,
+  "no reproducible subtypes", where no k beats the reference.
+
+The workflow does not call this room yet: the stage that runs it (its rules, outputs and report
+section) is to come.
+"""
+
+import lazy_loader as lazy
+
+__getattr__, __dir__, __all__ = lazy.attach(
+    __name__,
+    submod_attrs={
+        "snf": ["affinity", "fuse", "fused_network"],
+        "k_selection": [
+            "CLUSTERINGS",
+            "KSEL_COLUMNS",
+            "fit_clusters",
+            "prediction_strength",
+            "k_evidence",
+            "choose_k",
+        ],
+    },
+)
