@@ -78,3 +78,79 @@ def test_a_cohort_without_groups_has_no_reproducible_subtypes():
     # splitting the cloud in two is stable by itself: only the reference tells it from structure
     two = evidence.set_index("k").loc[2]
     assert two["strength"] > 0.6 and abs(two["gain"]) < 0.1
+
+
+# -- discovery on layers: planted groups in two of three layers, in one layer only, and none -----------------------
+
+
+def _layers(groups_in: tuple, n: int = 150, seed: int = 3, shift: float = 1.2):
+    """Three layers (60, 40, 50 features); the groups (3 of 50) shift 12 features of each layer in ``groups_in``."""
+    rng = np.random.default_rng(seed)
+    g = np.repeat([0, 1, 2], n // 3)
+    idx = [f"s{i}" for i in range(n)]
+    out = {}
+    for name, p in (("rna", 60), ("protein", 40), ("metab", 50)):
+        X = rng.normal(size=(n, p))
+        if name in groups_in:
+            pattern = rng.normal(size=(3, 12)) * shift
+            X[:, :12] += pattern[g]
+        out[name] = pd.DataFrame(X, index=idx, columns=[f"{name}_{j}" for j in range(p)])
+    return g, out
+
+
+def test_three_groups_in_two_of_three_layers_are_found_and_the_two_layers_named():
+    from moflow.subtypes import discover, marker_layers, subtype_markers
+
+    g, layers = _layers(("rna", "protein"))
+    found = discover(layers, k_max=5, clusterings=("kmeans",), resamples=10, seed=0)
+    assert found["k"] == 3, found["evidence"].round(2).to_string()
+    a = found["assignments"].set_index("sample")
+    assert adjusted_rand_score(g, a.loc[layers["rna"].index, "subtype"]) >= 0.8
+    assert a["confidence"].between(0, 1).all() and a["confidence"].median() > 0.9
+    assert found["evidence"]["chosen"].sum() == 1
+    carriers = marker_layers(subtype_markers(layers, a["subtype"]))
+    assert set(carriers["layer"].iloc[:2]) == {"rna", "protein"}
+    assert carriers.set_index("layer").loc["metab", "share"] < 0.1
+
+
+def test_groups_in_one_layer_only_are_found_and_that_layer_named():
+    from moflow.subtypes import discover, marker_layers, subtype_markers
+
+    g, layers = _layers(("protein",), shift=1.6)
+    found = discover(layers, k_max=5, clusterings=("kmeans",), resamples=10, seed=0)
+    assert found["k"] == 3, found["evidence"].round(2).to_string()
+    a = found["assignments"].set_index("sample")
+    assert adjusted_rand_score(g, a.loc[layers["rna"].index, "subtype"]) >= 0.8
+    assert marker_layers(subtype_markers(layers, a["subtype"]))["layer"].iloc[0] == "protein"
+
+
+def test_layers_without_groups_have_no_reproducible_subtypes():
+    from moflow.subtypes import discover
+
+    _, layers = _layers(())
+    found = discover(layers, k_max=5, clusterings=("kmeans",), resamples=10, seed=0)
+    assert found["k"] == 1 and found["why"].startswith("no reproducible subtypes")
+    assert (found["assignments"]["subtype"] == "S1").all() and not found["evidence"]["chosen"].any()
+
+
+def test_associations_and_survival_of_the_subtypes():
+    from moflow.subtypes import subtype_associations, survival_difference
+
+    rng = np.random.default_rng(4)
+    idx = [f"s{i}" for i in range(120)]
+    labels = pd.Series(np.repeat(["S1", "S2"], 60), index=idx)
+    sheet = pd.DataFrame(
+        {
+            "ighv": np.where(labels == "S1", "M", np.where(rng.random(120) < 0.8, "U", "M")),
+            "age": np.round(rng.normal(60, 8, 120), 1).astype(str),
+            "site": "A",  # one value: left out
+        },
+        index=idx,
+    )
+    assoc = subtype_associations(sheet, labels).set_index("column")
+    assert "site" not in assoc.index and assoc.loc["ighv", "test"] == "chi2" and assoc.loc["age", "test"] == "kruskal"
+    assert assoc.loc["ighv", "fdr"] < 1e-6 and assoc.loc["age", "p"] > 0.01
+    time = pd.Series(rng.exponential(np.where(labels == "S1", 10.0, 3.0)), index=idx)
+    event = pd.Series((rng.random(120) < 0.8).astype(int), index=idx)
+    test = survival_difference(time, event, labels)
+    assert test["df"] == 1 and test["n"] == 120 and test["p"] < 1e-3

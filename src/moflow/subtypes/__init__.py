@@ -4,7 +4,12 @@
   :func:`fuse`, :func:`fused_network`);
 * :mod:`.k_selection`: the number of subtypes by prediction strength on held-out halves against a
   reference without structure (:func:`k_evidence`, :func:`choose_k`, :func:`fit_clusters`); k = 1,
-  "no reproducible subtypes", where no k beats the reference.
+  "no reproducible subtypes", where no k beats the reference;
+* :mod:`.discovery`: the representations (:func:`layer_components`, :func:`network_embedding`), every one
+  with every clustering, the best kept, its subtypes assigned with a confidence (:func:`discover`,
+  :func:`assign_with_confidence`);
+* :mod:`.characterize`: markers per layer (:func:`subtype_markers`, :func:`marker_layers`), associations
+  with the sample sheet (:func:`subtype_associations`), the log-rank test (:func:`survival_difference`).
 
 The workflow does not call this room yet: the stage that runs it (its rules, outputs and report
 section) is to come.
@@ -23,6 +28,15 @@ __getattr__, __dir__, __all__ = lazy.attach(
             "prediction_strength",
             "k_evidence",
             "choose_k",
+        ],
+        "discovery": ["layer_components", "network_embedding", "assign_with_confidence", "discover"],
+        "characterize": [
+            "MARKER_COLUMNS",
+            "ASSOCIATION_COLUMNS",
+            "subtype_markers",
+            "marker_layers",
+            "subtype_associations",
+            "survival_difference",
         ],
     },
 )
