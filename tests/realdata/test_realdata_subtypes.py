@@ -11,11 +11,13 @@
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 from realdata_helpers import require_dataset
 from sklearn.metrics import adjusted_rand_score
 
 from moflow.subtypes import discover, subtype_associations
 
+pytestmark = pytest.mark.realdata
 SETTINGS = dict(k_max=6, clusterings=("kmeans", "spectral"), resamples=20, seed=0)
 
 
