@@ -154,3 +154,11 @@ def test_associations_and_survival_of_the_subtypes():
     event = pd.Series((rng.random(120) < 0.8).astype(int), index=idx)
     test = survival_difference(time, event, labels)
     assert test["df"] == 1 and test["n"] == 120 and test["p"] < 1e-3
+
+
+def test_too_few_samples_are_named_and_a_lowered_k_max_is_said(caplog):
+    with pytest.raises(ValueError, match="7 samples are too few to test even k = 2"):
+        k_evidence(np.random.default_rng(0).normal(size=(7, 3)))
+    with caplog.at_level("WARNING", logger="moflow"):
+        ev = k_evidence(np.random.default_rng(0).normal(size=(20, 3)), k_max=8, resamples=3)
+    assert list(ev["k"]) == [2, 3, 4, 5] and "k_max 8 lowered to 5" in caplog.text

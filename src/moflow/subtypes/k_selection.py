@@ -18,9 +18,12 @@ k-means or mixture model itself, by the nearest cluster mean otherwise.
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import pandas as pd
 
+log = logging.getLogger("moflow")
 CLUSTERINGS = ("kmeans", "gmm", "ward", "spectral")
 KSEL_COLUMNS = [
     "representation",
@@ -135,7 +138,20 @@ def k_evidence(
 
     Z = np.asarray(Z, float)
     n = len(Z)
-    ks = list(range(2, max(2, min(int(k_max), n // 4)) + 1))
+    if n < 8:
+        raise ValueError(
+            f"subtypes: {n} samples are too few to test even k = 2 on held-out halves (8 at least: each half must "
+            "hold 2 clusters of 2); add samples"
+        )
+    most = min(int(k_max), n // 4)
+    if most < int(k_max):
+        log.warning(
+            "subtypes: k_max %d lowered to %d: each half of %d samples must hold k clusters of at least 2",
+            int(k_max),
+            most,
+            n,
+        )
+    ks = list(range(2, most + 1))
     rng = np.random.default_rng(seed)
     data = _strengths(Z, ks, clustering, resamples, rng)
     mean, cov = Z.mean(axis=0), np.cov(Z, rowvar=False).reshape(Z.shape[1], Z.shape[1])
