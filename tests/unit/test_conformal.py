@@ -227,3 +227,23 @@ def test_a_coverage_that_could_not_be_measured_is_said_in_the_table_the_decision
         bundle_path="bundle.pkl",
     )
     assert "was not measured" in page and "4 training samples" in page
+
+
+def test_outer_splits_that_could_not_be_checked_are_named_beside_the_measured_coverage():
+    from moflow.model import coverage_summary
+
+    measured = pd.DataFrame(
+        {
+            "scope": "cv",
+            "split": "r1f1",
+            "sample": ["a", "b"],
+            "y_true": ["x", "y"],
+            "prediction_set": ["x", "x|y"],
+            "set_size": [1.0, 2.0],
+            "covered": [1.0, 1.0],
+            "note": "",
+        }
+    )
+    failed = pd.DataFrame([{"scope": "cv", "split": "r1f2", "note": "the model without r1f2 and r1f3 cannot be fit"}])
+    table = coverage_summary(pd.concat([measured, failed], ignore_index=True), 0.9, "early").set_index("group")
+    assert table.loc["all", "n"] == 2 and "r1f2 not checked: the model without" in table.loc["all", "note"]

@@ -277,7 +277,13 @@ def coverage_summary(rows: pd.DataFrame, coverage: float, strategy: str) -> pd.D
                 "coverage_high": hi,
             }
             notes = g["note"].dropna().astype(str) if "note" in g.columns else pd.Series(dtype=str)
-            row["note"] = next((n for n in notes if n), "")
+            said = [next((x for x in notes if x), "")]
+            if group == "all" and "note" in rows.columns:  # outer splits that could not be checked: which, why
+                left = rows[(rows["scope"] == scope) & rows["covered"].isna() & rows["note"].notna()]
+                if "sample" in left.columns:
+                    left = left[left["sample"].isna()]
+                said += [f"{r['split']} not checked: {r['note']}" for _, r in left.iterrows()]
+            row["note"] = "; ".join(x for x in said if x)
             if "prediction_set" in g.columns:
                 size = g["set_size"].astype(float)
                 row |= {
