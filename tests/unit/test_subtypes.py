@@ -162,3 +162,17 @@ def test_too_few_samples_are_named_and_a_lowered_k_max_is_said(caplog):
     with caplog.at_level("WARNING", logger="moflow"):
         ev = k_evidence(np.random.default_rng(0).normal(size=(20, 3)), k_max=8, resamples=3)
     assert list(ev["k"]) == [2, 3, 4, 5] and "k_max 8 lowered to 5" in caplog.text
+
+
+def test_consensus_is_unambiguous_at_the_planted_k_and_ambiguous_without_structure():
+    from moflow.subtypes import consensus_matrix, pac, pac_curve
+
+    rng = np.random.default_rng(1)
+    centres = np.array([[0, 0, 0], [4, 0, 0], [0, 4, 0]], float)
+    Z = centres[np.repeat([0, 1, 2], 40)] + rng.normal(size=(120, 3))
+    C = consensus_matrix(Z, 3, resamples=20)
+    assert C.shape == (120, 120) and np.allclose(np.diag(C), 1) and np.nanmax(C) <= 1
+    curve = pac_curve(Z, [2, 3, 4], resamples=20).set_index("k")["pac"]
+    assert curve[3] < 0.05 and curve[3] < curve[2] and curve[3] < curve[4]
+    cloud = rng.normal(size=(120, 3))
+    assert pac(consensus_matrix(cloud, 3, resamples=20)) > 0.2

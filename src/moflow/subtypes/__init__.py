@@ -5,6 +5,8 @@
 * :mod:`.k_selection`: the number of subtypes by prediction strength on held-out halves against a
   reference without structure (:func:`k_evidence`, :func:`choose_k`, :func:`fit_clusters`); k = 1,
   "no reproducible subtypes", where no k beats the reference;
+* :mod:`.consensus`: consensus clustering and its proportion of ambiguous clustering, reported beside
+  the prediction strength (:func:`consensus_matrix`, :func:`pac`, :func:`pac_curve`);
 * :mod:`.discovery`: the representations (:func:`layer_components`, :func:`network_embedding`), every one
   with every clustering, the best kept, its subtypes assigned with a confidence (:func:`discover`,
   :func:`assign_with_confidence`);
@@ -29,6 +31,7 @@ __getattr__, __dir__, __all__ = lazy.attach(
             "k_evidence",
             "choose_k",
         ],
+        "consensus": ["consensus_matrix", "pac", "pac_curve"],
         "discovery": ["layer_components", "network_embedding", "assign_with_confidence", "discover"],
         "characterize": [
             "MARKER_COLUMNS",

@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from moflow.subtypes.consensus import pac_curve
 from moflow.subtypes.k_selection import choose_k, fit_clusters, k_evidence
 
 
@@ -154,7 +155,8 @@ def discover(
     Returns
     -------
     dict
-        evidence (:func:`k_evidence` rows of every combination, ``chosen`` marking the kept row), k,
+        evidence (:func:`k_evidence` rows of every combination, ``chosen`` marking the kept row, ``pac``
+        the consensus clustering's proportion of ambiguous pairs for the kept combination), k,
         representation, clustering, why (one sentence), assignments (:func:`assign_with_confidence`).
     """
     reps = {"components": layer_components(layers)}
@@ -183,6 +185,10 @@ def discover(
         name, clustering = "", ""
         why = "no reproducible subtypes: no representation and clustering tried beats a reference without structure"
     Z = reps[name] if name else reps["components"]
+    kept = (evidence["representation"] == (name or "components")) & (evidence["clustering"] == (clustering or "kmeans"))
+    curve = pac_curve(Z.to_numpy(float), sorted(evidence.loc[kept, "k"]), clustering=clustering or "kmeans", seed=seed)
+    evidence["pac"] = np.nan  # the consensus' proportion of ambiguous pairs, of the kept combination
+    evidence.loc[kept, "pac"] = evidence.loc[kept, "k"].map(curve.set_index("k")["pac"]).to_numpy()
     assignments = assign_with_confidence(Z, k, clustering or "kmeans", resamples=resamples, seed=seed)
     return {
         "evidence": evidence,
