@@ -22,7 +22,6 @@ Writes bench/results/coverage.tsv and prints it.
 from __future__ import annotations
 
 import argparse
-import os
 import resource
 import sys
 import tempfile
@@ -108,12 +107,7 @@ def main() -> None:
     for n in args.samples:
         with tempfile.TemporaryDirectory(prefix="moflow_coverage_") as tmp:
             folder = make_cohort(Path(tmp) / "cohort", n, folds=5, repeats=1, seed=11)
-            cwd = os.getcwd()
-            os.chdir(folder)
-            try:
-                settings, _, sheet, omics, matrices = _inputs(folder)
-            finally:
-                os.chdir(cwd)
+            settings, _, sheet, omics, matrices = _inputs(folder)
             cohort = load_cohort(sheet, omics, settings)
             strategies = build_strategies(cohort.omics, settings, cohort.task, sheet=cohort.sheet)
             pps = build_preprocessors(cohort.omics, settings, cohort.info)

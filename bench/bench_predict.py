@@ -35,6 +35,16 @@ sys.path.insert(0, str(REPO / "bench"))
 
 
 def _inputs(folder: Path):
+    """The cohort of ``folder`` checked as the input stage checks it (run inside the folder: relative paths)."""
+    cwd = os.getcwd()
+    os.chdir(folder)
+    try:
+        return _checked(folder)
+    finally:
+        os.chdir(cwd)
+
+
+def _checked(folder: Path):
     from moflow import io
     from moflow.inputs import anndata_sources
     from moflow.settings import Settings, apply_defaults
@@ -65,12 +75,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="moflow_predict_") as tmp:
         train = make_cohort(Path(tmp) / "train", args.train, seed=11)
         new = make_cohort(Path(tmp) / "new", args.new, seed=12)
-        cwd = os.getcwd()
-        os.chdir(train)
-        try:
-            settings, config, sheet, omics, matrices = _inputs(train)
-        finally:
-            os.chdir(cwd)
+        settings, config, sheet, omics, matrices = _inputs(train)
         # the new folder: the sheet without the outcome, an omics sheet naming the matrices
         (new / "config").mkdir(exist_ok=True)
         new_sheet = io.read_sheet(new / "samples.tsv").drop(columns=["outcome"])

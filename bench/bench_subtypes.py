@@ -70,54 +70,34 @@ def main() -> None:
     for n in args.samples:
         layers = _layers(n, args.seed)
         features = sum(X.shape[1] for X in layers.values())
-        cpu, t = _cpu(), time.perf_counter()
-        found = discover(layers, seed=0)
-        rows.append(
-            {
-                "samples": n,
-                "features": features,
-                "data": "TCGA-shaped",
-                "method": "moflow discover (8 combinations, k 2-8, 20 halvings)",
-                "wall_s": round(time.perf_counter() - t, 1),
-                "cpu_s": round(_cpu() - cpu, 1),
-                "k": found["k"],
-                "why": found["why"],
-            }
-        )
-        print(rows[-1], flush=True)
+
+        def timed(data: str, method: str, run, n=n, features=features) -> None:
+            """Run ``run()`` (returning k and why), timed, as one row of the table."""
+            cpu, t = _cpu(), time.perf_counter()
+            k, why = run()
+            wall, cpu = round(time.perf_counter() - t, 1), round(_cpu() - cpu, 1)
+            row = {"samples": n, "features": features, "data": data, "method": method}
+            rows.append(row | {"wall_s": wall, "cpu_s": cpu, "k": k, "why": why})
+            print(rows[-1], flush=True)
+
+        def found(layers=layers):
+            out = discover(layers, seed=0)
+            return out["k"], out["why"]
+
+        timed("TCGA-shaped", "moflow discover (8 combinations, k 2-8, 20 halvings)", found)
         Z = layer_components(layers).to_numpy(float)
         null = np.random.default_rng(0).multivariate_normal(Z.mean(axis=0), np.cov(Z, rowvar=False), size=len(Z))
         for data, M in (("TCGA-shaped", Z), ("Gaussian reference, no structure", null)):
-            cpu, t = _cpu(), time.perf_counter()
-            k = _silhouette_k(M, 8, 0)
-            rows.append(
-                {
-                    "samples": n,
-                    "features": features,
-                    "data": data,
-                    "method": "silhouette on the full data (k-means, components)",
-                    "wall_s": round(time.perf_counter() - t, 1),
-                    "cpu_s": round(_cpu() - cpu, 1),
-                    "k": k,
-                    "why": "the best silhouette of k 2-8 (k = 1 cannot be its answer)",
-                }
+            timed(
+                data,
+                "silhouette on the full data (k-means, components)",
+                lambda M=M: (_silhouette_k(M, 8, 0), "the best silhouette of k 2-8 (k = 1 cannot be its answer)"),
             )
-            print(rows[-1], flush=True)
-        cpu, t = _cpu(), time.perf_counter()
-        k, why = choose_k(k_evidence(null, k_max=8, clustering="kmeans", seed=0))
-        rows.append(
-            {
-                "samples": n,
-                "features": features,
-                "data": "Gaussian reference, no structure",
-                "method": "moflow k_evidence + choose_k (k-means, components)",
-                "wall_s": round(time.perf_counter() - t, 1),
-                "cpu_s": round(_cpu() - cpu, 1),
-                "k": k,
-                "why": why,
-            }
+        timed(
+            "Gaussian reference, no structure",
+            "moflow k_evidence + choose_k (k-means, components)",
+            lambda null=null: choose_k(k_evidence(null, k_max=8, clustering="kmeans", seed=0)),
         )
-        print(rows[-1], flush=True)
     table = pd.DataFrame(rows)
     OUT.mkdir(parents=True, exist_ok=True)
     table.to_csv(OUT / "subtypes.tsv", sep="\t", index=False)

@@ -21,7 +21,8 @@ Every function takes in-memory objects (sheets and matrices as read by :mod:`mof
 :class:`~moflow.settings.Settings`) and returns what the rule writes; the analysis itself lives in the
 stage's room. Each declares the settings sections it reads (``fn.reads``), and ``rules/common.smk`` hands
 the rule exactly those. What several tasks share (:mod:`._common`): the checked sheets' cohort
-(``load_cohort``). Names are loaded lazily: a job imports only its own stage.
+(``load_cohort``) and the strategies, chains and covariates of a fit (:mod:`._fit_inputs`:
+``fit_inputs``). Names are loaded lazily: a job imports only its own stage.
 """
 
 import lazy_loader as lazy
@@ -30,6 +31,7 @@ __getattr__, __dir__, __all__ = lazy.attach(
     __name__,
     submod_attrs={
         "_common": ["load_cohort"],
+        "_fit_inputs": ["fit_inputs"],
         "demo_rules": ["simulate_demo"],
         "design_rules": ["design_power", "design_fold", "design_learning"],
         "enrich_rules": [

@@ -10,11 +10,10 @@ import pandas as pd
 
 from moflow.cohort import split_groups, survival_times
 from moflow.evaluate import merge_predictions, score_strategies
-from moflow.integrate import build_prior, build_strategies
-from moflow.integrate.clinical import clinical_inputs
 from moflow.preprocess import build_preprocessors
 from moflow.settings import Settings, reads
 from moflow.tasks._common import load_cohort
+from moflow.tasks._fit_inputs import fit_inputs
 
 log = logging.getLogger("moflow")
 
@@ -105,7 +104,7 @@ def _unscored(cohort) -> list[str]:
     return [str(s) for s in cohort.test if s not in known]
 
 
-@reads(uses=[load_cohort, build_preprocessors, build_strategies, survival_times, build_prior, clinical_inputs])
+@reads(uses=[load_cohort, fit_inputs, survival_times])
 def cv_fold(
     raw: dict[str, pd.DataFrame],
     splits: pd.DataFrame,
@@ -149,15 +148,8 @@ def cv_fold(
 
     cohort = load_cohort(raw_samples, raw_omics, settings)
     qc = {layer: cohort.qc for layer in cohort.omics.index[cohort.omics["has_qc"]]}
-    prior = (
-        build_prior(cohort.omics, settings, files, edges or {}, {n: list(X.columns) for n, X in raw.items()})
-        if files is not None
-        else None
-    )
-    strategies = build_strategies(cohort.omics, settings, cohort.task, sheet=cohort.sheet, prior=prior)
-    preprocessors = build_preprocessors(cohort.omics, settings, cohort.info)
+    strategies, preprocessors, clinical = fit_inputs(raw, cohort, settings, files=files, edges=edges)
     grid = survival_times(cohort, settings)[1] if cohort.task == "survival" else None
-    clinical = clinical_inputs(cohort.sheet, settings)
     preds = []
     new = _unscored(cohort)
     for split in names:

@@ -6,11 +6,9 @@ import pandas as pd
 
 from moflow.cohort import survival_times
 from moflow.errors import InputError
-from moflow.integrate import build_prior, build_strategies
-from moflow.integrate.clinical import clinical_inputs
-from moflow.preprocess import build_preprocessors
 from moflow.settings import SECTIONS, Settings, reads
 from moflow.tasks._common import load_cohort
+from moflow.tasks._fit_inputs import fit_inputs
 
 
 def _bundle_conformal(cohort, predictions: pd.DataFrame, strategy: str, settings: Settings):
@@ -26,7 +24,7 @@ def _bundle_conformal(cohort, predictions: pd.DataFrame, strategy: str, settings
 
 @reads(
     *SECTIONS,
-    uses=[load_cohort, build_preprocessors, build_strategies, build_prior, clinical_inputs, survival_times],
+    uses=[load_cohort, fit_inputs, survival_times],
 )
 def fit_model(
     raw: dict[str, pd.DataFrame],
@@ -75,19 +73,15 @@ def fit_model(
     cohort = load_cohort(raw_samples, raw_omics, settings)
     strategy, why = choose_strategy(board, settings.predictor.strategy)
     conformal = _bundle_conformal(cohort, predictions, strategy, settings)
-    prior = (
-        build_prior(cohort.omics, settings, files, edges or {}, {n: list(X.columns) for n, X in raw.items()})
-        if files is not None
-        else None
-    )
+    strategies, preprocessors, clinical = fit_inputs(raw, cohort, settings, files=files, edges=edges)
     bundle = fit_bundle(
         raw,
         cohort,
         strategy,
         chosen_by=why,
-        strategies=build_strategies(cohort.omics, settings, cohort.task, sheet=cohort.sheet, prior=prior),
-        preprocessors=build_preprocessors(cohort.omics, settings, cohort.info),
-        clinical=clinical_inputs(cohort.sheet, settings),
+        strategies=strategies,
+        preprocessors=preprocessors,
+        clinical=clinical,
         grid=survival_times(cohort, settings)[1] if cohort.task == "survival" else None,
         config=config,
         max_missing=settings.predictor.max_missing_features,
@@ -170,7 +164,7 @@ def predict_samples(
     "predictor",
     "evaluation",
     "seed",
-    uses=[load_cohort, build_preprocessors, build_strategies, build_prior, clinical_inputs],
+    uses=[load_cohort, fit_inputs],
 )
 def coverage_fold(
     raw: dict[str, pd.DataFrame],
@@ -212,14 +206,7 @@ def coverage_fold(
     if cohort.task not in TASKS_WITH_SETS or not pairs:
         return {"rows": pd.DataFrame()}
     strategy, _ = choose_strategy(board, settings.predictor.strategy)
-    prior = (
-        build_prior(cohort.omics, settings, files, edges or {}, {n: list(X.columns) for n, X in raw.items()})
-        if files is not None
-        else None
-    )
-    strategies = build_strategies(cohort.omics, settings, cohort.task, sheet=cohort.sheet, prior=prior)
-    preprocessors = build_preprocessors(cohort.omics, settings, cohort.info)
-    clinical = clinical_inputs(cohort.sheet, settings)
+    strategies, preprocessors, clinical = fit_inputs(raw, cohort, settings, files=files, edges=edges)
     rows = [
         pair_predictions(
             raw, splits, cohort, strategy, pair, strategies=strategies, preprocessors=preprocessors, clinical=clinical
