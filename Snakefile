@@ -23,6 +23,7 @@ else:
     include: "rules/inputs.smk"
     include: "rules/integrate.smk"
     include: "rules/evaluate.smk"
+    include: "rules/subtypes.smk"
     include: "rules/enrich.smk"
     include: "rules/report.smk"
 

@@ -15,14 +15,22 @@ import moflow.tasks.integrate_rules
 import moflow.tasks.model_rules
 import moflow.tasks.preprocess_rules
 import moflow.tasks.report_rules
+import moflow.tasks.subtypes_rules
 from moflow import tasks
-from moflow.cohort import external_test_samples, split_jobs, training_samples
+from moflow.cohort import (
+    external_test_samples,
+    has_outcome,
+    runs_subtypes,
+    split_jobs,
+    training_samples,
+)
 from moflow.enrich import enrichment_layers
 from moflow.errors import InputError
 from moflow.evaluate import site_levels, split_labels
 from moflow.integrate import strategy_names
 from moflow.model import fold_pairs
 from moflow.settings import SECTIONS, Settings, sections_of
+from moflow.subtypes.subtype_plan import resample_jobs
 
 # Start-up checks: bad config, sheets or gene-set files stop the run here, before any job, with one
 # readable message naming the file, the line or key, and the fix (moflow.inputs.startup).
@@ -67,6 +75,12 @@ except InputError as exc:
     raise WorkflowError(f"Invalid input: {exc}") from None
 
 LAYERS = list(omics["layer"])
+# no outcome (no `outcome` section, or `outcome: type: none`): preprocessing, MOFA, subtypes and their
+# enrichment only; every stage that needs an outcome (evaluation, model, design) is left out
+OUTCOME = has_outcome(SETTINGS)
+# subtype discovery (rules/subtypes.smk): `subtypes: enabled`, or, where null, without an outcome
+SUBTYPES = runs_subtypes(SETTINGS)
+RESAMPLE_JOBS = resample_jobs(SETTINGS) if SUBTYPES else {}
 GENE_LAYERS = [l for l in LAYERS if omics.loc[l, "gene_ids"] == "symbol"]
 EXTERNAL_TEST = external_test_samples(samples, SETTINGS)
 # evaluation: site_column: the outer splits leave one site out at a time (r1f1.. in sorted site
@@ -78,13 +92,17 @@ SITES = (
     if SETTINGS.evaluation.site_column.strip()
     else []
 )
-SPLITS = split_labels(
-    SETTINGS.evaluation.repeats,
-    SETTINGS.evaluation.folds,
-    external=bool(EXTERNAL_TEST),
-    sites=len(SITES),
+SPLITS = (
+    split_labels(
+        SETTINGS.evaluation.repeats,
+        SETTINGS.evaluation.folds,
+        external=bool(EXTERNAL_TEST),
+        sites=len(SITES),
+    )
+    if OUTCOME
+    else []
 )
-STRATEGY_NAMES = strategy_names(LAYERS, SETTINGS, omics)
+STRATEGY_NAMES = strategy_names(LAYERS, SETTINGS, omics) if OUTCOME else ["mofa"]
 # the hierarchical strategy reads the gene sets (and annotations) and its regulator edge lists
 HIERARCHICAL = "hierarchical" in STRATEGY_NAMES
 REGULATORS = {
@@ -99,13 +117,15 @@ COHORT_CV_PART = next(iter(SPLIT_JOBS)) if len(SPLIT_JOBS) == 1 else None
 CV_PARTS = [p for p in SPLIT_JOBS if p != COHORT_CV_PART]
 # the design stage's learning curves: the first repeat's splits, drawn in the report job (they need
 # the scoreboard, the report needs them), over its threads
-DESIGN = SETTINGS.design.enabled
+DESIGN = SETTINGS.design.enabled and OUTCOME
 DESIGN_SPLITS = [s for s in SPLITS if s.startswith("r1f")]
 # the coverage of the model's prediction sets or intervals: models fit without two folds of the first
 # repeat, one per pair of folds, in the report job too (not for a survival outcome)
 COVERAGE_PAIRS = (
     fold_pairs(DESIGN_SPLITS)
-    if SETTINGS.predictor.coverage_check and SETTINGS.outcome.type != "survival"
+    if OUTCOME
+    and SETTINGS.predictor.coverage_check
+    and SETTINGS.outcome.type != "survival"
     else []
 )
 COLLECTIONS = list(SETTINGS.enrichment.gene_sets)
@@ -115,7 +135,7 @@ COLLECTIONS = list(SETTINGS.enrichment.gene_sets)
 # Models fit on the full cohort whose coefficients are enriched. Late integration (and mixed) need
 # two layers; with one, early integration is that layer's own penalized model.
 MULTI_LAYER = len(LAYERS) > 1
-ENRICH_MODELS = ["early", "late"] if MULTI_LAYER else ["early"]
+ENRICH_MODELS = (["early", "late"] if MULTI_LAYER else ["early"]) if OUTCOME else []
 _enrich_gene_layers, _enrich_feature_sets = enrichment_layers(
     omics, SETTINGS.enrichment
 )
@@ -143,6 +163,7 @@ SOURCE_FILES = list(
 wildcard_constraints:
     layer="|".join(LAYERS),
     part="|".join(CV_PARTS) or "(?!)",  # (?!): matches nothing (no cv_fold job)
+    rpart="|".join(RESAMPLE_JOBS) or "(?!)",
 
 
 def layer_matrix_paths(wildcards):
@@ -261,11 +282,16 @@ def all_targets():
     targets = [
         "results/report.html",
         "results/decisions.tsv",  # what the run decided: printed at its end (say_decisions)
-        "results/evaluate/scoreboard.tsv",
         "results/integrate/mofa/factors.tsv",
         "results/moflow.h5mu",  # the results as one MuData file (rule report)
-        "results/model/bundle.pkl",  # the predictor for new samples (rule report; rule predict reads it)
     ]
+    if OUTCOME:
+        targets += [
+            "results/evaluate/scoreboard.tsv",
+            "results/model/bundle.pkl",  # the predictor for new samples (rule report; rule predict reads it)
+        ]
+    if SUBTYPES:
+        targets += list(subtype_outputs().values())
     if HIERARCHICAL:
         targets.append("results/integrate/hierarchical/coefficients.tsv")
     return targets + enrichment_targets() + (design_targets() if DESIGN else [])
@@ -289,12 +315,36 @@ def prior_files():
 
 
 # The strategies fit on the whole cohort in the fit_cohort job: late integration needs two layers,
-# the hierarchical one runs where config turns it on.
+# the hierarchical one runs where config turns it on; without an outcome, MOFA alone.
 COHORT_STRATEGIES = (
-    ["early", "mofa"]
-    + (["late"] if MULTI_LAYER else [])
-    + (["hierarchical"] if HIERARCHICAL else [])
+    (
+        ["early", "mofa"]
+        + (["late"] if MULTI_LAYER else [])
+        + (["hierarchical"] if HIERARCHICAL else [])
+    )
+    if OUTCOME
+    else ["mofa"]
 )
+
+
+def subtype_outputs():
+    """The subtypes job's tables by name (rules/subtypes.smk)."""
+    names = [
+        "k_selection",
+        "assignments",
+        "markers",
+        "associations",
+        "survival",
+        "profile",
+        "embedding",
+        "summary",
+    ]
+    return {name: f"results/subtypes/{name}.tsv" for name in names}
+
+
+def n_resamples(wildcards, input=None):
+    """The number of resamples a subtype_resamples job runs (`subtypes: resamples_per_job`)."""
+    return len(RESAMPLE_JOBS[wildcards.rpart])
 
 
 def _shown(path, caption, category, flag):
@@ -360,24 +410,29 @@ def report_outputs():
     enrichment, the MuData export and the page (moflow.runtime.outputs_of splits them by step).
     """
     ev = "results/evaluate"
-    out = {
-        "evaluate__splits": f"{ev}/splits.tsv",
-        "evaluate__scoreboard": report(
-            f"{ev}/scoreboard.tsv",
-            caption="../report/scoreboard.rst",
-            category="Evaluation",
-        ),
-        "evaluate__fold_scores": f"{ev}/fold_scores.tsv",
-        "evaluate__predictions": f"{ev}/predictions.tsv",
-        "evaluate__comparison": f"{ev}/comparison.tsv",
-        "evaluate__permutation": f"{ev}/permutation_test.tsv",
-        "evaluate__gains": f"{ev}/gains.tsv",
-    }
+    out = (
+        {}
+        if not OUTCOME
+        else {
+            "evaluate__splits": f"{ev}/splits.tsv",
+            "evaluate__scoreboard": report(
+                f"{ev}/scoreboard.tsv",
+                caption="../report/scoreboard.rst",
+                category="Evaluation",
+            ),
+            "evaluate__fold_scores": f"{ev}/fold_scores.tsv",
+            "evaluate__predictions": f"{ev}/predictions.tsv",
+            "evaluate__comparison": f"{ev}/comparison.tsv",
+            "evaluate__permutation": f"{ev}/permutation_test.tsv",
+            "evaluate__gains": f"{ev}/gains.tsv",
+        }
+    )
     # calibration of the out-of-fold probabilities (survival: predicted against observed by risk group;
     # a continuous outcome: empty tables)
-    out["evaluate__calibration"] = f"{ev}/calibration.tsv"
-    out["evaluate__reliability"] = f"{ev}/reliability.tsv"
-    out["evaluate__decision_curve"] = f"{ev}/decision_curve.tsv"
+    if OUTCOME:
+        out["evaluate__calibration"] = f"{ev}/calibration.tsv"
+        out["evaluate__reliability"] = f"{ev}/reliability.tsv"
+        out["evaluate__decision_curve"] = f"{ev}/decision_curve.tsv"
     if SETTINGS.clinical.columns:
         out["evaluate__clinical"] = f"{ev}/clinical_covariates.tsv"
     # leave-one-site-out: per-site scores, the pooled CV beside, the shift per layer
@@ -408,20 +463,44 @@ def report_outputs():
     if ENRICH_LAYERS:
         out["enrich_mofa__table"] = "results/enrich/mofa_prerank.tsv"
         out["enrich_models__table"] = "results/enrich/models_prerank.tsv"
+        if SUBTYPES:
+            out["enrich_subtypes__table"] = "results/enrich/subtypes_prerank.tsv"
         out["enrich_combine__table"] = "results/enrich/pathways.tsv"
         if SETTINGS.enrichment.competitive.enabled:
             out["enrich_competitive__table"] = "results/enrich/mofa_competitive.tsv"
         if SETTINGS.enrichment.ora.enabled:
             out["enrich_ora__table"] = "results/enrich/ora.tsv"
-    # the model bundle: the chosen strategy refit on every training sample (rule predict scores new samples)
-    out["model__bundle"] = "results/model/bundle.pkl"
-    out["model__manifest"] = "results/model/bundle.json"
-    out["model__summary"] = "results/model/model.tsv"
-    # their prediction sets or intervals: coverage inside the outer splits and on the external test set
-    out["coverage__samples"] = "results/model/conformal.tsv"
-    out["coverage__coverage"] = "results/model/coverage.tsv"
+    if OUTCOME:
+        # the model bundle: the chosen strategy refit on every training sample (rule predict scores new
+        # samples)
+        out["model__bundle"] = "results/model/bundle.pkl"
+        out["model__manifest"] = "results/model/bundle.json"
+        out["model__summary"] = "results/model/model.tsv"
+        # their prediction sets or intervals: coverage inside the outer splits and on the external test set
+        out["coverage__samples"] = "results/model/conformal.tsv"
+        out["coverage__coverage"] = "results/model/coverage.tsv"
     out["export__mudata"] = "results/moflow.h5mu"
     figures = "results/report"
+    if OUTCOME:
+        out.update(
+            {
+                "page__scoreboard": report(
+                    f"{figures}/scoreboard.png",
+                    caption="../report/scoreboard.rst",
+                    category="Evaluation",
+                ),
+            }
+        )
+    if SUBTYPES:
+        out.update(
+            {
+                "page__subtypes": report(
+                    f"{figures}/subtypes_k.png",
+                    caption="../report/subtypes.rst",
+                    category="Subtypes",
+                ),
+            }
+        )
     out.update(
         {
             "page__html": "results/report.html",
@@ -438,11 +517,6 @@ def report_outputs():
                 f"{figures}/variance_explained.png",
                 caption="../report/variance_explained.rst",
                 category="MOFA",
-            ),
-            "page__scoreboard": report(
-                f"{figures}/scoreboard.png",
-                caption="../report/scoreboard.rst",
-                category="Evaluation",
             ),
             "page__pathways": report(
                 f"{figures}/top_pathways.png",
@@ -479,6 +553,11 @@ def report_inputs(wildcards):
         "omics": OMICS_PATH,
         "raw": expand("results/inputs/{layer}.parquet", layer=LAYERS),
         "folds": expand("results/evaluate/folds/{part}.tsv", part=SPLIT_JOBS),
+        **(
+            {f"subtypes__{k}": v for k, v in subtype_outputs().items()}
+            if SUBTYPES
+            else {}
+        ),
         "edges": list(REGULATORS.values()) if HIERARCHICAL else [],
         "files": enrichment_files() if (HIERARCHICAL or ENRICH_LAYERS) else [],
     }
@@ -497,18 +576,7 @@ def page_tables():
         "factors": "mofa__factors",
         "variance": "mofa__variance",
         "associations": "mofa__associations",
-        "early_coefficients": "early__coefficients",
-        "scoreboard": "evaluate__scoreboard",
-        "comparison": "evaluate__comparison",
-        "permutation": "evaluate__permutation",
-        "gains": "evaluate__gains",
         "stability": "mofa__stability",
-        "fold_scores": "evaluate__fold_scores",
-        "model": "model__summary",
-        "calibration": "evaluate__calibration",
-        "reliability": "evaluate__reliability",
-        "decision_curve": "evaluate__decision_curve",
-        "coverage": "coverage__coverage",
         # per layer
         "diagnostics": "preprocess__diagnostics",
         "pca": "preprocess__pca",
@@ -517,10 +585,29 @@ def page_tables():
         "missingness_png": "preprocess__missingness_png",
         "pca_steps_png": "preprocess__pca_steps_png",
     }
+    if OUTCOME:  # the evaluation's tables
+        tables.update(
+            {
+                "early_coefficients": "early__coefficients",
+                "scoreboard": "evaluate__scoreboard",
+                "comparison": "evaluate__comparison",
+                "permutation": "evaluate__permutation",
+                "gains": "evaluate__gains",
+                "fold_scores": "evaluate__fold_scores",
+                "model": "model__summary",
+                "calibration": "evaluate__calibration",
+                "reliability": "evaluate__reliability",
+                "decision_curve": "evaluate__decision_curve",
+                "coverage": "coverage__coverage",
+            }
+        )
+    if SUBTYPES:
+        tables.update({f"subtypes_{k}": f"subtypes__{k}" for k in subtype_outputs()})
+        tables["preprocessed"] = "preprocess__matrix"  # the subtypes' marker heatmap
     # survival: Kaplan-Meier curves of the out-of-fold risk groups
     if SETTINGS.outcome.type == "survival":
         tables["predictions"] = "evaluate__predictions"
-    if MULTI_LAYER:
+    if MULTI_LAYER and OUTCOME:
         tables["late_weights"] = "late__layer_weights"
     if SETTINGS.clinical.columns:
         tables["clinical"] = "evaluate__clinical"
@@ -539,6 +626,8 @@ def page_tables():
         tables["design_learning_png"] = "learning__figure"
     if ENRICH_LAYERS:
         tables["enrichment"] = "enrich_mofa__table"
+        if SUBTYPES:
+            tables["enrichment_subtypes"] = "enrich_subtypes__table"
         tables["enrichment_models"] = "enrich_models__table"
         tables["enrichment_pathways"] = "enrich_combine__table"
         if SETTINGS.enrichment.competitive.enabled:

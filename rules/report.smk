@@ -39,6 +39,7 @@ rule report:
             tasks.enrich_mofa,
             tasks.enrich_competitive,
             tasks.enrich_models,
+            tasks.enrich_subtypes,
             tasks.enrich_ora,
             tasks.enrich_combine,
             tasks.export_mudata,
@@ -48,6 +49,8 @@ rule report:
         design_splits=DESIGN_SPLITS if DESIGN else [],
         coverage_pairs=COVERAGE_PAIRS,
         enrich_layers=ENRICH_LAYERS,
+        # the pathways of each subtype's markers (results/enrich/subtypes_prerank.tsv)
+        subtypes_enrich=SUBTYPES and bool(ENRICH_LAYERS),
         enrich_models=ENRICH_MODELS,
         hierarchical=HIERARCHICAL,
         regulators=list(REGULATORS),

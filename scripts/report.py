@@ -18,6 +18,7 @@ from moflow.tasks import (
     enrich_models,
     enrich_mofa,
     enrich_ora,
+    enrich_subtypes,
     export_mudata,
     fit_model,
     model_coverage,
@@ -31,6 +32,7 @@ MUDATA_TABLES = {
     "variance": "mofa__variance",
     "predictions": "evaluate__predictions",
     "scoreboard": "evaluate__scoreboard",
+    "subtypes": "subtypes__assignments",
 }
 
 
@@ -52,6 +54,60 @@ def main(smk):
         io.write_outputs(out, outputs_of(smk.output, step))
         log.info("%s written", step)
 
+    if "evaluate__scoreboard" in smk.output.keys():  # an outcome: the evaluation and the model
+        evaluate_and_model(smk, s, names, samples, omics, table, write, path)
+    if p.subtypes_enrich:  # the pathways of each subtype's markers
+        files = io.read_enrichment_files(s.enrichment, omics)
+        write("enrich_subtypes", enrich_subtypes(table("subtypes__markers"), omics, files, s))
+    if p.enrich_layers:  # the pathways behind MOFA's factors and the models' coefficients
+        files = io.read_enrichment_files(s.enrichment, omics)
+        weights, variance = table("mofa__weights"), table("mofa__variance")
+        coefficients = {m: table(f"{m}__coefficients") for m in p.enrich_models}
+        write("enrich_mofa", enrich_mofa(weights, variance, omics, files, s))
+        write("enrich_models", enrich_models(coefficients, omics, files, s))
+        if "enrich_competitive__table" in smk.output.keys():
+            data = {
+                layer: io.read_matrix(f)
+                for layer, f in zip(names, smk.input.preprocess__matrix, strict=True)
+                if layer in p.enrich_layers
+            }
+            write(
+                "enrich_competitive",
+                enrich_competitive(weights, variance, table("mofa__factors"), data, omics, files, s),
+            )
+            del data
+        if "enrich_ora__table" in smk.output.keys():
+            write("enrich_ora", enrich_ora(weights, variance, coefficients, omics, files, s))
+        write("enrich_combine", enrich_combine(table("enrich_mofa__table"), table("enrich_models__table"), s))
+
+    # every file the user handed the workflow, checksummed under the name it was given (params.sources;
+    # the job may read storage copies)
+    hashes = {name: io.sha256(local) for name, local in zip(p.sources, smk.input.sources, strict=True)}
+    provenance = dict(config=p.settings, file_hashes=hashes, commit=io.git_commit(p.workflow_dir))
+    layers = {layer: io.read_matrix(f) for layer, f in zip(names, smk.input.preprocess__matrix, strict=True)}
+    written = set(smk.output.keys()) | set(smk.input.keys())
+    tables = {key: table(name) for key, name in MUDATA_TABLES.items() if name in written}
+    write("export", export_mudata(layers, samples, omics, tables, s, **provenance))
+    del layers
+
+    def page_input(key, f):
+        if str(f).endswith(".png"):
+            return io.read_bytes(f)
+        return io.read_matrix(f) if str(f).endswith(".parquet") else io.read_table(f)
+
+    single, per_layer = {}, {}
+    for key, name in p.page_tables.items():
+        found = path(name)
+        if isinstance(found, str):
+            single[key] = page_input(key, found)
+        else:
+            per_layer[key] = {layer: page_input(key, f) for layer, f in zip(names, found, strict=True)}
+    write("page", build_report(names, single, per_layer, s, **provenance))
+
+
+def evaluate_and_model(smk, s, names, samples, omics, table, write, path):
+    """The scoreboard, the held-out sites' shift, the coverage check, the model bundle and the design stage."""
+    p = smk.params
     # evaluation: the splits every CV job drew, checked against what they predicted, then scored
     splits = cv_splits(samples, omics, s)["splits"]
     predictions = [io.read_table(f) for f in smk.input.folds]
@@ -112,48 +168,6 @@ def main(smk):
         del raw
         points = pd.concat(points, ignore_index=True)
         write("learning", design_learning(points, table("evaluate__fold_scores"), splits, board, samples, omics, s))
-
-    if p.enrich_layers:  # the pathways behind MOFA's factors and the models' coefficients
-        files = io.read_enrichment_files(s.enrichment, omics)
-        weights, variance = table("mofa__weights"), table("mofa__variance")
-        coefficients = {m: table(f"{m}__coefficients") for m in p.enrich_models}
-        write("enrich_mofa", enrich_mofa(weights, variance, omics, files, s))
-        write("enrich_models", enrich_models(coefficients, omics, files, s))
-        if "enrich_competitive__table" in smk.output.keys():
-            data = {
-                layer: io.read_matrix(f)
-                for layer, f in zip(names, smk.input.preprocess__matrix, strict=True)
-                if layer in p.enrich_layers
-            }
-            write(
-                "enrich_competitive",
-                enrich_competitive(weights, variance, table("mofa__factors"), data, omics, files, s),
-            )
-            del data
-        if "enrich_ora__table" in smk.output.keys():
-            write("enrich_ora", enrich_ora(weights, variance, coefficients, omics, files, s))
-        write("enrich_combine", enrich_combine(table("enrich_mofa__table"), table("enrich_models__table"), s))
-
-    # every file the user handed the workflow, checksummed under the name it was given (params.sources;
-    # the job may read storage copies)
-    hashes = {name: io.sha256(local) for name, local in zip(p.sources, smk.input.sources, strict=True)}
-    provenance = dict(config=p.settings, file_hashes=hashes, commit=io.git_commit(p.workflow_dir))
-    layers = {layer: io.read_matrix(f) for layer, f in zip(names, smk.input.preprocess__matrix, strict=True)}
-    tables = {key: table(name) for key, name in MUDATA_TABLES.items()}
-    write("export", export_mudata(layers, samples, omics, tables, s, **provenance))
-    del layers
-
-    def page_input(key, f):
-        return io.read_bytes(f) if str(f).endswith(".png") else io.read_table(f)
-
-    single, per_layer = {}, {}
-    for key, name in p.page_tables.items():
-        found = path(name)
-        if isinstance(found, str):
-            single[key] = page_input(key, found)
-        else:
-            per_layer[key] = {layer: page_input(key, f) for layer, f in zip(names, found, strict=True)}
-    write("page", build_report(names, single, per_layer, s, **provenance))
 
 
 if "snakemake" in globals():

@@ -27,7 +27,22 @@ def _by_sample(sheet: pd.DataFrame) -> pd.DataFrame:
 def outcome_columns(settings: Settings) -> list[str]:
     """The sample-sheet columns that make the outcome: its column, or a survival outcome's time and event."""
     o = settings.outcome
+    if o.type == "none":
+        return []
     return [o.time, o.event] if o.type == "survival" else [o.column]
+
+
+@reads("outcome")
+def has_outcome(settings: Settings) -> bool:
+    """Whether the config names an outcome (``outcome: type`` is not ``none``, and the section is given)."""
+    return settings.outcome.type != "none"
+
+
+@reads("outcome", "subtypes")
+def runs_subtypes(settings: Settings) -> bool:
+    """Whether subtype discovery runs: ``subtypes: enabled``, or, where it is null, where there is no outcome."""
+    enabled = settings.subtypes.enabled
+    return (not has_outcome(settings)) if enabled is None else bool(enabled)
 
 
 @reads(uses=[outcome_columns])
@@ -56,8 +71,8 @@ def outcome_task(y, settings: Settings) -> str:
         ``"classification"``, ``"regression"`` or ``"survival"``.
     """
     kind = settings.outcome.type
-    if kind == "survival":
-        return "survival"
+    if kind in ("survival", "none"):
+        return kind
     if kind in ("binary", "multiclass"):
         return "classification"
     if kind == "continuous":
@@ -89,6 +104,8 @@ def outcome(sheet: pd.DataFrame, settings: Settings, *, path: str = "the sample 
         value raises ``ConfigError``); for a survival outcome a frame with columns ``time`` (float) and
         ``event`` (1.0: the event was seen, 0.0: censored). Indexed by sample.
     """
+    if settings.outcome.type == "none":
+        return None
     s = _by_sample(sheet)
     s = s[s["sample_type"] == "sample"]
     new = s.index.isin(external_samples_without_outcome(sheet, settings))
@@ -398,10 +415,10 @@ class Cohort:
         The checked sample sheet (indexed by sample) and omics sheet.
     info : pandas.DataFrame
         The sample sheet without the outcome (:func:`sample_info`).
-    y : pandas.Series or pandas.DataFrame
-        The outcome (:func:`outcome`); a frame (time, event) for a survival outcome.
+    y : pandas.Series or pandas.DataFrame or None
+        The outcome (:func:`outcome`); a frame (time, event) for a survival outcome; None without one.
     task : str
-        ``classification``, ``regression`` or ``survival``.
+        ``classification``, ``regression``, ``survival`` or ``none`` (no outcome: discovery only).
     train, test, qc : list of str
         Training samples, external test samples and QC injections.
     """
@@ -414,6 +431,11 @@ class Cohort:
     train: list
     test: list
     qc: list
+
+    @property
+    def samples(self) -> list:
+        """Every cohort sample, training and external test (the outcome's index where there is one)."""
+        return list(self.y.index) if self.y is not None else [*self.train, *self.test]
 
 
 @reads(uses=[outcome, outcome_task, training_samples, external_test_samples, sample_info])
@@ -433,13 +455,14 @@ def make_cohort(sheet: pd.DataFrame, omics: pd.DataFrame, settings: Settings) ->
         Its ``train`` holds the training samples found in the outcome's index.
     """
     y = outcome(sheet, settings)
+    train = training_samples(sheet, settings)
     return Cohort(
         sheet=_by_sample(sheet),
         omics=omics,
         info=sample_info(sheet, settings),
         y=y,
         task=outcome_task(y, settings),
-        train=[s for s in training_samples(sheet, settings) if s in y.index],
+        train=train if y is None else [s for s in train if s in y.index],
         test=external_test_samples(sheet, settings),
         qc=qc_samples(sheet),
     )

@@ -375,6 +375,36 @@ class Design:
 
 
 @dataclass(frozen=True)
+class Network:
+    """The ``subtypes.network`` section: the similarity networks' neighbours, kernel width and fusion iterations."""
+
+    k: int
+    mu: float
+    t: int
+
+
+@dataclass(frozen=True)
+class Subtypes:
+    """The ``subtypes`` section: subtype discovery (representations, clusterings, resamples, k).
+
+    ``enabled`` None: on where the config has no outcome; ``time`` and ``event`` name survival columns for
+    the subtypes' log-rank test.
+    """
+
+    enabled: bool | None
+    k_max: int
+    representations: tuple
+    clusterings: tuple
+    resamples: int
+    resamples_per_job: int
+    min_strength: float
+    components: int
+    network: Network
+    time: str
+    event: str
+
+
+@dataclass(frozen=True)
 class EnrichmentLayer:
     """One layer of ``enrichment.layers``: how its features become genes, or its own feature sets."""
 
@@ -476,6 +506,7 @@ SECTIONS = (
     "integration",
     "evaluation",
     "predictor",
+    "subtypes",
     "design",
     "enrichment",
 )
@@ -499,6 +530,7 @@ class Settings:
     integration: Integration
     evaluation: Evaluation
     predictor: Predictor
+    subtypes: Subtypes
     design: Design
     enrichment: Enrichment
 

@@ -133,10 +133,11 @@ def to_mudata(
     factors: pd.DataFrame,
     weights: pd.DataFrame,
     variance: pd.DataFrame,
-    predictions: pd.DataFrame,
-    scoreboard: pd.DataFrame,
+    predictions: pd.DataFrame | None,
+    scoreboard: pd.DataFrame | None,
     config: dict,
     provenance: dict,
+    subtypes: pd.DataFrame | None = None,
 ):
     """The MuData object of the run (see the module's description).
 
@@ -154,10 +155,13 @@ def to_mudata(
         (view, feature, factor, weight).
     variance : pandas.DataFrame
         (view, factor, r2).
-    predictions : pandas.DataFrame
-        The long table of every held-out prediction.
-    scoreboard : pandas.DataFrame
-        The scores.
+    predictions : pandas.DataFrame or None
+        The long table of every held-out prediction (None without an outcome).
+    scoreboard : pandas.DataFrame or None
+        The scores (None without an outcome).
+    subtypes : pandas.DataFrame, optional
+        results/subtypes/assignments.tsv (sample, subtype, confidence): ``obs['subtype']`` and
+        ``obs['subtype_confidence']`` (empty and missing for a sample without one).
     config, provenance : dict
         JSON-serialisable mappings.
 
@@ -199,10 +203,21 @@ def to_mudata(
         md = md[present].copy()
     obs = sheet.reindex(md.obs_names).drop(columns=["sample"], errors="ignore")
     obs = obs.fillna("").astype(str)
-    summary = summarize_predictions(predictions).reindex(md.obs_names)
-    summary[f"{PREFIX}source"] = summary[f"{PREFIX}source"].fillna("none")
-    summary[f"{PREFIX}repeats"] = summary[f"{PREFIX}repeats"].fillna(0).astype(int)
-    md.obs = pd.concat([obs, summary], axis=1).set_axis(md.obs_names)
+    parts = [obs]
+    if predictions is not None:
+        summary = summarize_predictions(predictions).reindex(md.obs_names)
+        summary[f"{PREFIX}source"] = summary[f"{PREFIX}source"].fillna("none")
+        summary[f"{PREFIX}repeats"] = summary[f"{PREFIX}repeats"].fillna(0).astype(int)
+        parts.append(summary)
+    if subtypes is not None:
+        a = subtypes.assign(sample=subtypes["sample"].astype(str)).set_index("sample").reindex(md.obs_names)
+        parts.append(
+            pd.DataFrame(
+                {"subtype": a["subtype"].fillna("").astype(str), "subtype_confidence": a["confidence"].astype(float)},
+                index=md.obs_names,
+            )
+        )
+    md.obs = pd.concat(parts, axis=1).set_axis(md.obs_names)
     f = factors.assign(sample=factors["sample"].astype(str)).set_index("sample")
     md.obsm["X_mofa"] = f.reindex(md.obs_names)[factor_names].to_numpy(float)
     md.uns["moflow"] = {
@@ -215,8 +230,10 @@ def to_mudata(
         "factors": np.asarray(factor_names, dtype=str),
         "variance_explained": variance.astype({"view": str, "factor": str}),
     }
-    md.uns["predictions"] = _h5_safe(predictions.reset_index(drop=True))
-    md.uns["scoreboard"] = scoreboard.reset_index(drop=True)
+    if predictions is not None:
+        md.uns["predictions"] = _h5_safe(predictions.reset_index(drop=True))
+    if scoreboard is not None:
+        md.uns["scoreboard"] = scoreboard.reset_index(drop=True)
     return md
 
 

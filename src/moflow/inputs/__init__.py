@@ -12,6 +12,7 @@
 * :mod:`.geneset_files`: gene-set (GMT) files on their own and against the layers' features;
 * :mod:`.survival_columns`: the follow-up time and event columns of a survival outcome;
 * :mod:`.scverse`: AnnData / MuData objects as the tables the TSV route gives;
+* :mod:`.subtype_checks`: a config without an outcome, and the subtype stage's settings against the cohort;
 * :mod:`.input_check`: every input of a run checked at once (rule validate_inputs).
 
 Every failure raises an :class:`~moflow.errors.InputError` whose message names the file, the row or
@@ -24,6 +25,7 @@ __getattr__, __dir__, __all__ = lazy.attach(
     __name__,
     submod_attrs={
         "input_check": ["check_inputs"],
+        "subtype_checks": ["check_without_outcome", "check_subtypes"],
         "geneset_files": ["check_gene_set_file", "gene_set_layers", "check_gene_set_overlap"],
         "matrices": ["check_orientation", "parse_matrix", "check_gene_symbols", "align_layer", "check_layer_not_empty"],
         "scverse": [

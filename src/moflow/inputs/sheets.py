@@ -196,6 +196,10 @@ def check_samples_sheet(
     if "sample_type" not in sheet.columns:
         sheet["sample_type"] = "sample"
     sheet["sample_type"] = sheet["sample_type"].replace("", "sample").str.strip().str.lower()
+    if outcome_type == "none":  # discovery: no outcome column to check
+        out = sheet.set_index("sample", drop=False)
+        out.attrs.pop("lines", None)
+        return out
     survival = outcome_type == "survival"
     if survival:
         from moflow.inputs.survival_columns import (

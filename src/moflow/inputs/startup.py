@@ -404,9 +404,18 @@ def check_startup(
     """
     from pathlib import Path
 
-    from moflow.cohort import mofa_groups, outcome, outcome_task, positive_class, split_groups
+    from moflow.cohort import (
+        has_outcome,
+        mofa_groups,
+        outcome,
+        outcome_task,
+        positive_class,
+        runs_subtypes,
+        split_groups,
+    )
     from moflow.enrich import check_enrichment_config
     from moflow.errors import InputError
+    from moflow.inputs.subtype_checks import check_subtypes, check_without_outcome
     from moflow.io import read_gmt_lines, read_sheet
 
     exists = exists or (lambda p: Path(p).exists())
@@ -439,17 +448,22 @@ def check_startup(
     )
     mofa_groups(samples, settings, path=samples_path)  # a misnamed groups column stops here
     split_groups(samples, settings, path=samples_path, min_groups=ev.folds)  # subjects of group-aware CV
-    y = outcome(samples, settings)
-    positive_class(y, settings, path=samples_path)  # a misspelt positive class
-    task = outcome_task(y, settings)
-    check_clinical_columns(settings, samples, y, task, samples_path=samples_path)
-    for line in check_site_column(settings, samples, y, task, samples_path=samples_path, omics=omics):
-        import logging
+    if has_outcome(settings):
+        y = outcome(samples, settings)
+        positive_class(y, settings, path=samples_path)  # a misspelt positive class
+        task = outcome_task(y, settings)
+        check_clinical_columns(settings, samples, y, task, samples_path=samples_path)
+        for line in check_site_column(settings, samples, y, task, samples_path=samples_path, omics=omics):
+            import logging
 
-        logging.getLogger("moflow").info(line)
-    check_design_metric(settings, outcome_task(y, settings), source=source)
-    check_recalibration(settings, task, source=source)
-    check_design_strategies(settings, omics, source=source)
+            logging.getLogger("moflow").info(line)
+        check_design_metric(settings, outcome_task(y, settings), source=source)
+        check_recalibration(settings, task, source=source)
+        check_design_strategies(settings, omics, source=source)
+    else:
+        check_without_outcome(settings, source=source)
+    if runs_subtypes(settings):
+        check_subtypes(settings, samples, omics, source=source, samples_path=samples_path)
     try:
         check_enrichment_config(
             settings.enrichment, layers, exists=exists, produced=set(produced), download_dir=download_dir

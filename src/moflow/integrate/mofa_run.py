@@ -55,7 +55,7 @@ def run_mofa(layers: dict[str, pd.DataFrame], cohort: Cohort, settings: Settings
             mofa.groups.reindex(train).value_counts().to_dict(),
         )
     factors = mofa.Z_train_.reindex(train)
-    others = [s for s in cohort.y.index if s not in set(train)]
+    others = [s for s in cohort.samples if s not in set(train)]
     if others:
         factors = pd.concat([factors, mofa.transform({n: X.loc[others] for n, X in layers.items()})])
     base = int(settings.seed)

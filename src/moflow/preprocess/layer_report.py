@@ -118,7 +118,8 @@ def layer_report(X: pd.DataFrame, row: pd.Series, cohort: Cohort, settings: Sett
     from moflow.preprocess.impute import imputation_table
 
     info, y = cohort.info, cohort.y
-    labels = outcome_labels(y)  # what diagnostics show: the outcome, or a survival outcome's event status
+    # what diagnostics show: the outcome, or a survival outcome's event status (no outcome: no groups)
+    labels = outcome_labels(y) if y is not None else pd.Series(None, index=cohort.samples, dtype=object, name="outcome")
     pp = build_preprocessor(row, settings, info)
     test = set(cohort.test)
     after = fit_transform_layer(pp, X, y, test)
@@ -138,7 +139,7 @@ def layer_report(X: pd.DataFrame, row: pd.Series, cohort: Cohort, settings: Sett
         d, c = stage_diagnostics(M, stage, batch=batch, outcome=labels, seed=seed)
         rows.append(d)
         coords.append(c)
-    cohort_rows = X.index[X.index.isin(y.index)]
+    cohort_rows = X.index[X.index.isin(cohort.samples)]
     _, trace = pp.transform_trace(X)
     step_table, step_coords = step_diagnostics(trace, batch=batch, outcome=labels.reindex(cohort_rows), seed=seed)
     diagnostics = pd.concat([pd.DataFrame(rows), step_table], ignore_index=True)

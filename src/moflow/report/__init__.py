@@ -13,6 +13,8 @@ One module per part of the page or kind of building block; nothing here touches 
 * :mod:`.hierarchical_section`: the hierarchical strategy's top-weighted programs and its sentence;
 * :mod:`.enrichment_section`: "Pathway enrichment" and its figures (top pathways, dot plots, heatmap);
 * :mod:`.design_section`: "How many samples?"; :mod:`.survival_section`: Kaplan-Meier and hazards;
+* :mod:`.subtypes_section`: "Subtypes", groups of samples found without the outcome (the evidence for k,
+  the markers' heatmap, the section and its sentence);
 * :mod:`.figures`: the matplotlib figures (PCA, missingness, variance explained, scoreboard) as PNG bytes;
 * :mod:`.html`: the page's building blocks (shell, sortable tables, images, FDR text);
 * :mod:`.svg`: interactive inline SVG figures.
@@ -45,9 +47,10 @@ __getattr__, __dir__, __all__ = lazy.attach(
         ],
         "hierarchical_section": ["hierarchical_sentence", "hierarchical_html"],
         "html": ["PALETTE", "esc", "table", "img", "fdr_text", "details", "CSS", "JS", "build_html"],
-        "outputs": ["enrichment_figures", "report_outputs"],
+        "outputs": ["enrichment_figures", "report_outputs", "subtype_parts"],
         "page": ["report_sections", "provenance", "calibration_html", "coverage_html"],
         "preprocessing_section": ["preprocessing_html"],
+        "subtypes_section": ["plot_k_evidence", "plot_subtype_heatmap", "subtypes_html", "subtypes_sentence"],
         "survival_section": ["GROUPS", "risk_groups", "km_table", "plot_km", "plot_factor_hazards", "survival_html"],
         "svg": [
             "NA_COLOR",

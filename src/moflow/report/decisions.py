@@ -365,6 +365,8 @@ def decisions(
     site_column: str = "",
     model: pd.DataFrame | None = None,
     coverage: pd.DataFrame | None = None,
+    outcome: bool = True,
+    subtypes: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Every decision the run made about the data, one row each, read off the tables it wrote.
 
@@ -376,7 +378,8 @@ def decisions(
     left missing), no batch correction and why (the steps table's method and note, whatever their
     wording); strategies config asks for that are not on the scoreboard and why; the clinical covariates
     as predictors (their missing values, a likely leak) and leave-one-site-out splits; layers the hierarchical
-    strategy leaves out and why; layers the design stage leaves out.
+    strategy leaves out and why; layers the design stage leaves out; without an outcome (``outcome`` False) the
+    stages left out; the subtypes found (``subtypes``: results/subtypes/summary.tsv) and why.
 
     Parameters
     ----------
@@ -440,7 +443,44 @@ def decisions(
     rows += _design_rows(design_joint)
     rows += _model_rows(model)
     rows += _coverage_rows(coverage)
+    rows += _subtype_rows(subtypes, outcome)
     return pd.DataFrame(rows, columns=DECISION_COLUMNS)
+
+
+def _subtype_rows(summary: pd.DataFrame | None, outcome: bool) -> list[dict]:
+    """Without an outcome, what was left out; the subtypes found (or none) and why; samples they leave out."""
+    rows = []
+    if not outcome:
+        rows.append(
+            _row(
+                "evaluate",
+                "",
+                "no outcome: the evaluation, the baselines, the model bundle and the design stage left out",
+                "the config names no outcome (no 'outcome' section, or 'outcome: type: none'); batch correction "
+                "protected no outcome",
+            )
+        )
+    if summary is None or summary.empty or "k" not in summary.columns:
+        return rows
+    first = summary.iloc[0]
+    k = int(first["k"])
+    found = (
+        f"{k} subtypes ({_text(first['representation'])}, {_text(first['clustering'])}; results/subtypes/)"
+        if k > 1
+        else "no reproducible subtypes (k = 1; results/subtypes/)"
+    )
+    rows.append(_row("subtypes", "", found, _text(first["why"])))
+    left = int(pd.to_numeric(first.get("left_out", 0), errors="coerce") or 0)
+    if left:
+        rows.append(
+            _row(
+                "subtypes",
+                "",
+                f"left out {left} sample(s) lacking a layer",
+                "subtypes are sought among the samples every layer has",
+            )
+        )
+    return rows
 
 
 def _model_rows(model: pd.DataFrame | None) -> list[dict]:

@@ -111,21 +111,22 @@ def report_outputs(
     from moflow.report.survival_section import survival_html
     from moflow.report.verdict import outcome_factor
 
-    outcome_column = SURVIVAL_COVARIATE if settings.outcome.type == "survival" else settings.outcome.column
+    kind = settings.outcome.type
+    outcome_column = SURVIVAL_COVARIATE if kind == "survival" else "" if kind == "none" else settings.outcome.column
     pca_png = {layer: png_bytes(plot_pca(per_layer["pca"][layer], layer)) for layer in layers}
     variance_png = png_bytes(plot_variance(tables["variance"]))
-    board = tables["scoreboard"]
-    board_png = png_bytes(plot_scoreboard(board))
+    board = tables.get("scoreboard")  # None without an outcome
+    board_png = png_bytes(plot_scoreboard(board)) if board is not None else None
     associations = tables["associations"]
     of = outcome_factor(associations, outcome_column)
     enrichment = tables.get("enrichment")
     factor = of["factor"] if of is not None else ""
     pathways_png = png_bytes(
-        plot_pathways(enrichment if enrichment is not None else board.iloc[:0].assign(factor=[], layer=[]), factor)
+        plot_pathways(enrichment if enrichment is not None else pd.DataFrame(columns=["factor", "layer"]), factor)
     )
     figures, enrichment_more = enrichment_figures(tables)
     calibration_png = None
-    if tables.get("reliability") is not None and len(tables["reliability"]):
+    if board is not None and tables.get("reliability") is not None and len(tables["reliability"]):
         from moflow.report.figures import plot_calibration
 
         saved = tables.get("model")
@@ -173,7 +174,10 @@ def report_outputs(
         site_column=str(settings.evaluation.site_column or ""),
         model=tables.get("model"),
         coverage=tables.get("coverage"),
+        outcome=board is not None,
+        subtypes=tables.get("subtypes_summary"),
     )
+    subtypes = subtype_parts(tables, per_layer, settings, outcome_column) if "subtypes_k_selection" in tables else None
     sections = report_sections(
         inputs=tables["input_summary"],
         layers=layers,
@@ -189,8 +193,8 @@ def report_outputs(
         enrichment=enrichment,
         pathways_png=pathways_png if enrichment is not None else None,
         provenance=prov,
-        comparison=tables["comparison"],
-        permutation=tables["permutation"],
+        comparison=tables.get("comparison"),
+        permutation=tables.get("permutation"),
         missingness_png=per_layer["missingness_png"],
         pca_steps_png=per_layer["pca_steps_png"],
         imputation=per_layer["imputation"],
@@ -212,16 +216,72 @@ def report_outputs(
         calibration=tables.get("calibration"),
         calibration_png=calibration_png,
         coverage=tables.get("coverage"),
+        subtypes=subtypes,
     )
-    return {
+    out = {
         "html": build_html(title="moflow multi-omics report", sections=sections),
         "provenance": prov,
         "decisions": decided,
         "pca": [pca_png[layer] for layer in layers],
         "variance": variance_png,
-        "scoreboard": board_png,
         "pathways": pathways_png,
         "enrichment_heatmap": figures["heatmap"],
         "enrichment_dots_mofa": figures["dots_mofa"],
         "enrichment_dots_models": figures["dots_models"],
+    }
+    if board_png is not None:
+        out["scoreboard"] = board_png
+    if subtypes is not None:
+        out["subtypes"] = subtypes["evidence_png"]
+    return out
+
+
+def subtype_parts(tables: dict, per_layer: dict, settings: Settings, outcome_column: str) -> dict:
+    """The subtypes section of the page: its sentence for the verdict, its HTML and its figure of the evidence for k.
+
+    Parameters
+    ----------
+    tables : dict
+        The report's tables; ``subtypes_<name>`` for every table of results/subtypes/ (and
+        ``enrichment_subtypes`` where the subtypes' rankings were enriched).
+    per_layer : dict
+        ``preprocessed`` ({layer: the cohort's preprocessed matrix}) draws the markers' heatmap.
+    settings : Settings
+        Read: ``subtypes``.
+    outcome_column : str
+        The outcome's column ("" without one): the section relates it to the subtypes.
+
+    Returns
+    -------
+    dict
+        sentence (plain text), html, evidence_png.
+    """
+    from moflow.report.subtypes_section import plot_k_evidence, plot_subtype_heatmap, subtypes_html, subtypes_sentence
+
+    t = {k[len("subtypes_") :]: v for k, v in tables.items() if k.startswith("subtypes_")}
+    evidence_png = plot_k_evidence(t["k_selection"], min_strength=float(settings.subtypes.min_strength))
+    layers = dict(per_layer.get("preprocessed") or {})
+    heatmap = plot_subtype_heatmap(layers, t["assignments"], t["markers"]) if layers else None
+    body = subtypes_html(
+        k_selection=t["k_selection"],
+        assignments=t["assignments"],
+        markers=t["markers"],
+        associations=t["associations"],
+        survival=t.get("survival") if t.get("survival") is not None and len(t["survival"]) else None,
+        profile=t.get("profile") if t.get("profile") is not None and len(t["profile"]) else None,
+        embedding=t.get("embedding"),
+        evidence_png=evidence_png,
+        heatmap_png=heatmap,
+        outcome_column=outcome_column or None,
+    )
+    enriched = tables.get("enrichment_subtypes")
+    if enriched is not None and len(enriched):
+        from moflow.report.html import table
+
+        top = enriched[enriched["rank"] <= 3] if "rank" in enriched.columns else enriched
+        body += "<h3>Pathways of each subtype (prerank of its markers, top 3 per layer)</h3>" + table(top, max_rows=200)
+    return {
+        "sentence": subtypes_sentence(t["k_selection"], t["assignments"]),
+        "html": body,
+        "evidence_png": evidence_png,
     }

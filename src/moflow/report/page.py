@@ -159,6 +159,7 @@ def report_sections(
     calibration: pd.DataFrame | None = None,
     calibration_png: bytes | None = None,
     coverage: pd.DataFrame | None = None,
+    subtypes: dict | None = None,
 ) -> list[tuple[str, str]]:
     """Assemble the report's sections (title, HTML) from the pipeline's tables and figures.
 
@@ -181,7 +182,31 @@ def report_sections(
     ``sites`` and ``shift`` (leave-one-site-out): the section "What the omics add" and the verdict's first
     sentence. ``calibration`` (with its figure ``calibration_png``) and ``coverage`` (the model bundle's
     prediction sets or intervals): the evaluation's calibration block (:func:`calibration_html`).
+    ``subtypes`` ({sentence, html}: :func:`moflow.report.outputs.subtype_parts`): the section "Subtypes", and
+    its sentence in the verdict. Without an outcome (``board`` None) the verdict is the discovery's (the
+    subtypes and the MOFA factors) and the evaluation's sections are left out.
     """
+    if board is None:
+        return _discovery_sections(
+            inputs=inputs,
+            layers=layers,
+            diagnostics=diagnostics,
+            steps=steps,
+            pca_png=pca_png,
+            variance_png=variance_png,
+            associations=associations,
+            enrichment=enrichment,
+            provenance=provenance,
+            stability=stability,
+            missingness_png=missingness_png,
+            pca_steps_png=pca_steps_png,
+            imputation=imputation,
+            enrichment_more=enrichment_more,
+            pca=pca,
+            samples=samples,
+            decisions=decisions,
+            subtypes=subtypes,
+        )
     from moflow.evaluate.ranking import best_strategy
 
     sections = []
@@ -215,6 +240,8 @@ def report_sections(
         design_sentence=(design or {}).get("sentence"),
         figure=scoreboard_svg(board, [metric], chance=chance, tip_columns=tips),
     )
+    if subtypes is not None:
+        summary.append(f"<p>{html.escape(subtypes['sentence'])}</p>")
     if summary:
         lead += details("More numbers behind the verdict", '<div class="key">' + "".join(summary) + "</div>")
     sections.append(("Verdict", lead))
@@ -229,26 +256,12 @@ def report_sections(
             ),
         )
     )
-    mofa = [img(variance_png, "MOFA variance explained")]
-    colour, colour_name = _outcome_colour(samples, outcome_column)
-    if factors is not None and len(factors) and colour is not None:
-        names = [c for c in factors.columns if c != "sample"]
-        pair = factor_pair(associations, outcome_column, names)
-        mofa.append(factor_scatter_svg(factors, colour, pair=pair, colour_name=colour_name))
-        mofa.append(
-            f'<p class="note">The two factors most associated with the outcome ({html.escape(pair[0])}, '
-            f"{html.escape(pair[1])}); hover a sample for every factor's value.</p>"
+    sections.append(
+        (
+            "Intermediate integration (MOFA)",
+            _mofa_html(variance_png, factors, samples, associations, outcome_column, stability),
         )
-    mofa += ["<h3>Factor associations (BH-adjusted)</h3>", table(associations.sort_values(["p_adj", "factor"]))]
-    if stability is not None and len(stability):
-        st = stability.groupby("factor", sort=False)["abs_r"].agg(["mean", "min"]).reset_index()
-        st.columns = ["factor", "consensus_abs_r", "min_abs_r"]
-        mofa += [
-            "<h3>Stability across seeds</h3><p>Factors of runs with other seeds matched to this run "
-            "(Hungarian assignment on |r| of factor values).</p>",
-            table(st),
-        ]
-    sections.append(("Intermediate integration (MOFA)", "".join(mofa)))
+    )
     if late_weights is not None:
         sections.append(
             (
@@ -293,8 +306,41 @@ def report_sections(
     added = added_html(v, gains, clinical, sites, shift)
     if added:
         sections.append(("What the omics add", added))
+    if subtypes is not None:
+        sections.append(("Subtypes", subtypes["html"]))
     if design is not None:
         sections.append(("How many samples?", design.get("html", "")))
+    sections += _closing_sections(enrichment, enrichment_more, pathways_png, of, provenance)
+    return sections
+
+
+def _mofa_html(variance_png, factors, samples, associations, outcome_column, stability) -> str:
+    """The MOFA section: variance explained, the factor scatter (coloured by the outcome), associations, stability."""
+    mofa = [img(variance_png, "MOFA variance explained")]
+    colour, colour_name = _outcome_colour(samples, outcome_column)
+    if factors is not None and len(factors) and colour is not None:
+        names = [c for c in factors.columns if c != "sample"]
+        pair = factor_pair(associations, outcome_column, names)
+        mofa.append(factor_scatter_svg(factors, colour, pair=pair, colour_name=colour_name))
+        mofa.append(
+            f'<p class="note">The two factors most associated with the outcome ({html.escape(pair[0])}, '
+            f"{html.escape(pair[1])}); hover a sample for every factor's value.</p>"
+        )
+    mofa += ["<h3>Factor associations (BH-adjusted)</h3>", table(associations.sort_values(["p_adj", "factor"]))]
+    if stability is not None and len(stability):
+        st = stability.groupby("factor", sort=False)["abs_r"].agg(["mean", "min"]).reset_index()
+        st.columns = ["factor", "consensus_abs_r", "min_abs_r"]
+        mofa += [
+            "<h3>Stability across seeds</h3><p>Factors of runs with other seeds matched to this run "
+            "(Hungarian assignment on |r| of factor values).</p>",
+            table(st),
+        ]
+    return "".join(mofa)
+
+
+def _closing_sections(enrichment, enrichment_more, pathways_png, of, provenance) -> list[tuple[str, str]]:
+    """Pathway enrichment (where it ran) and provenance, the page's last sections."""
+    sections = []
     if enrichment is not None:
         en = []
         if pathways_png is not None and of is not None and (enrichment["factor"] == of["factor"]).any():
@@ -318,6 +364,57 @@ def report_sections(
             "in results/provenance.json.</p>",
         )
     )
+    return sections
+
+
+def _discovery_sections(
+    *,
+    inputs,
+    layers,
+    diagnostics,
+    steps,
+    pca_png,
+    variance_png,
+    associations,
+    enrichment,
+    provenance,
+    stability,
+    missingness_png,
+    pca_steps_png,
+    imputation,
+    enrichment_more,
+    pca,
+    samples,
+    decisions,
+    subtypes,
+) -> list[tuple[str, str]]:
+    """The page of a run without an outcome: the discovery's verdict, the data, MOFA, subtypes, pathways."""
+    lead = [
+        '<p class="key">No outcome was configured: this run describes the cohort (preprocessing, MOFA factors'
+        + (", subtypes" if subtypes is not None else "")
+        + " and their pathways) and predicts nothing; the evaluation, the model and the design stage need an "
+        "outcome (<code>outcome: column</code>).</p>"
+    ]
+    if subtypes is not None:
+        lead.append(f'<p class="key">{html.escape(subtypes["sentence"])}</p>')
+    sections = [("Verdict", "".join(lead))]
+    if decisions is not None:
+        sections.append(("What the run decided", decisions_html(decisions)))
+    sections.append(("Inputs", table(inputs) + _left_out(samples)))
+    sections.append(
+        (
+            "Preprocessing",
+            preprocessing_html(
+                layers, inputs, steps, diagnostics, pca, pca_png, missingness_png, pca_steps_png, imputation
+            ),
+        )
+    )
+    sections.append(
+        ("Intermediate integration (MOFA)", _mofa_html(variance_png, None, samples, associations, "", stability))
+    )
+    if subtypes is not None:
+        sections.append(("Subtypes", subtypes["html"]))
+    sections += _closing_sections(enrichment, enrichment_more, None, None, provenance)
     return sections
 
 

@@ -5,6 +5,15 @@
 * :mod:`.k_selection`: the number of subtypes by prediction strength on held-out halves against a
   reference without structure (:func:`k_evidence`, :func:`choose_k`, :func:`fit_clusters`); k = 1,
   "no reproducible subtypes", where no k beats the reference;
+* :mod:`.representations`: components and the fused network as estimators, fit on some samples and applied
+  to others (:class:`LayerComponents`, :class:`FusedNetwork`, whose :meth:`~FusedNetwork.vote` places new
+  samples by their affinity to the fitted ones);
+* :mod:`.resampling`: one resample of the workflow's stage: halves, the preprocessing and every
+  representation refit on the fitted half, the strengths of every clustering and k and of the reference
+  (:func:`resample_strengths`); :func:`summarize_strengths` and :func:`choose_subtypes` in :mod:`.k_selection`
+  turn them into the evidence and the choice;
+* :mod:`.subtype_plan`: what the stage runs on a cohort (:func:`subtype_representations`, :func:`resample_jobs`),
+  light enough for the workflow's parsing;
 * :mod:`.consensus`: consensus clustering and its proportion of ambiguous clustering, reported beside
   the prediction strength (:func:`consensus_matrix`, :func:`pac`, :func:`pac_curve`);
 * :mod:`.discovery`: the representations (:func:`layer_components`, :func:`network_embedding`), every one
@@ -13,8 +22,8 @@
 * :mod:`.characterize`: markers per layer (:func:`subtype_markers`, :func:`marker_layers`), associations
   with the sample sheet (:func:`subtype_associations`), the log-rank test (:func:`survival_difference`).
 
-The workflow does not call this room yet: the stage that runs it (its rules, outputs and report
-section) is to come.
+The workflow's stage (``rules/subtypes.smk``) runs :func:`resample_strengths` in jobs, then chooses and
+characterises the subtypes (:mod:`moflow.tasks.subtypes_rules`).
 """
 
 import lazy_loader as lazy
@@ -30,9 +39,14 @@ __getattr__, __dir__, __all__ = lazy.attach(
             "prediction_strength",
             "k_evidence",
             "choose_k",
+            "summarize_strengths",
+            "choose_subtypes",
         ],
         "consensus": ["consensus_matrix", "pac", "pac_curve"],
-        "discovery": ["layer_components", "network_embedding", "assign_with_confidence", "discover"],
+        "representations": ["common_samples", "LayerComponents", "FusedNetwork"],
+        "resampling": ["REPRESENTATIONS", "STRENGTH_COLUMNS", "halves", "largest_k", "resample_strengths"],
+        "subtype_plan": ["MIN_SAMPLES", "subtype_representations", "resample_jobs"],
+        "discovery": ["layer_components", "network_embedding", "assign_with_confidence", "discover", "settle"],
         "characterize": [
             "MARKER_COLUMNS",
             "ASSOCIATION_COLUMNS",

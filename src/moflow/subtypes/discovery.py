@@ -9,8 +9,9 @@
   (:func:`assign_with_confidence`: the share of subsample refits, labels matched to the final ones, that
   put the sample in the same subtype).
 
-The representations are fit on every sample (no outcome is involved); in the resamples only the
-clusterings are refit.
+Here the representations are fit on every sample and only the clusterings are refit in the resamples;
+the workflow's stage refits the preprocessing and the representation in every resample as well
+(:mod:`moflow.subtypes.resampling`), and uses :func:`settle` for the kept combination.
 """
 
 from __future__ import annotations
@@ -19,62 +20,32 @@ import numpy as np
 import pandas as pd
 
 from moflow.subtypes.consensus import pac_curve
-from moflow.subtypes.k_selection import choose_k, fit_clusters, k_evidence
+from moflow.subtypes.k_selection import choose_subtypes, fit_clusters, k_evidence
+from moflow.subtypes.representations import FusedNetwork, LayerComponents
 
 
 def layer_components(layers: dict, *, n_components: int = 10) -> pd.DataFrame:
-    """Each layer's leading principal components, concatenated (samples in every layer; complete layers).
+    """Each layer's leading principal components, concatenated (``<layer>:PC<i>``, each block of variance 1).
 
-    Parameters
-    ----------
-    layers : dict of str to pandas.DataFrame
-        {layer: samples x features}, imputed.
-    n_components : int
-        Components per layer (at most the samples minus one and the layer's features).
-
-    Returns
-    -------
-    pandas.DataFrame
-        Samples x components, named ``<layer>:PC<i>``; each layer's block scaled to a total variance of 1.
+    :class:`~moflow.subtypes.representations.LayerComponents`, fit and applied to the samples every layer has.
     """
-    from sklearn.decomposition import PCA
-
-    common = None
-    for X in layers.values():
-        common = list(X.index) if common is None else [s for s in common if s in set(X.index)]
-    blocks = []
     for layer, X in layers.items():
-        V = X.loc[common].to_numpy(float)
-        if np.isnan(V).any():
+        if X.isna().to_numpy().any():
             raise ValueError(f"layer {layer}: the subtype representations need complete layers (impute first)")
-        sd = V.std(axis=0)
-        V = (V - V.mean(axis=0)) / np.where(sd > 0, sd, 1.0)
-        m = max(1, min(int(n_components), len(common) - 1, V.shape[1]))
-        scores = PCA(m, random_state=0).fit_transform(V)
-        scores /= np.sqrt(max(scores.var(axis=0).sum(), np.finfo(float).eps))
-        blocks.append(pd.DataFrame(scores, index=common, columns=[f"{layer}:PC{i + 1}" for i in range(m)]))
-    return pd.concat(blocks, axis=1)
+    return LayerComponents(n_components).fit_transform(layers)
 
 
 def network_embedding(
     layers: dict, *, n_components: int = 8, k: int = 20, mu: float = 0.5, t: int = 20
 ) -> pd.DataFrame:
-    """The spectral embedding of the layers' fused network (:func:`moflow.subtypes.snf.fused_network`).
+    """The spectral embedding of the layers' fused network (:class:`~.representations.FusedNetwork`).
 
     Returns
     -------
     pandas.DataFrame
         Samples x ``n_components`` (``SNF1``...), rows normalized to unit length (as spectral clustering uses them).
     """
-    from sklearn.manifold import spectral_embedding
-
-    from moflow.subtypes.snf import fused_network
-
-    W = fused_network(layers, k=k, mu=mu, t=t)
-    m = max(1, min(int(n_components), len(W) - 2))
-    E = spectral_embedding(W.to_numpy(), n_components=m, drop_first=False, random_state=0)
-    E /= np.maximum(np.linalg.norm(E, axis=1, keepdims=True), np.finfo(float).eps)
-    return pd.DataFrame(E, index=W.index, columns=[f"SNF{i + 1}" for i in range(m)])
+    return FusedNetwork(k=k, mu=mu, t=t, n_components=n_components).fit(layers).embedding_
 
 
 def _named(labels: np.ndarray) -> np.ndarray:
@@ -163,38 +134,39 @@ def discover(
     if len(layers) > 1:
         reps["network"] = network_embedding(layers, n_components=k_max)
     reps |= dict(extra or {})
-    tables, best = [], None
-    for name, Z in reps.items():
-        for clustering in clusterings:
-            ev = k_evidence(Z.to_numpy(float), k_max=k_max, clustering=clustering, resamples=resamples, seed=seed)
-            ev["representation"] = name
-            k, why = choose_k(ev)
-            gain = float(ev.loc[ev["k"] == k, "gain"].iloc[0]) if k > 1 else -np.inf
-            if best is None or gain > best[0]:
-                best = (gain, name, clustering, k, why)
-            tables.append(ev)
-    evidence = pd.concat(tables, ignore_index=True)
-    gain, name, clustering, k, why = best
-    if k > 1:
-        evidence.loc[
-            (evidence["representation"] == name) & (evidence["clustering"] == clustering) & (evidence["k"] == k),
-            "chosen",
-        ] = True
-        why = f"{why} ({name}, {clustering})"
-    else:
-        name, clustering = "", ""
-        why = "no reproducible subtypes: no representation and clustering tried beats a reference without structure"
-    Z = reps[name] if name else reps["components"]
-    kept = (evidence["representation"] == (name or "components")) & (evidence["clustering"] == (clustering or "kmeans"))
-    curve = pac_curve(Z.to_numpy(float), sorted(evidence.loc[kept, "k"]), clustering=clustering or "kmeans", seed=seed)
+    tables = [
+        k_evidence(Z.to_numpy(float), k_max=k_max, clustering=c, resamples=resamples, seed=seed, representation=name)
+        for name, Z in reps.items()
+        for c in clusterings
+    ]
+    choice = choose_subtypes(pd.concat(tables, ignore_index=True))
+    kept = choice["representation"] or "components"
+    return settle(choice, reps[kept], resamples=resamples, seed=seed)
+
+
+def settle(choice: dict, Z: pd.DataFrame, *, resamples: int = 20, seed: int = 0) -> dict:
+    """The kept combination's consensus PAC curve and the subtypes of the samples of ``Z``, with a confidence.
+
+    Parameters
+    ----------
+    choice : dict
+        :func:`moflow.subtypes.k_selection.choose_subtypes`.
+    Z : pandas.DataFrame
+        The kept representation of every sample (k = 1: any).
+    resamples, seed
+        Of the consensus and of :func:`assign_with_confidence`.
+
+    Returns
+    -------
+    dict
+        ``choice`` with ``pac`` in its evidence (the kept combination's rows; k = 1: components and k-means)
+        and ``assignments``.
+    """
+    evidence, k = choice["evidence"].copy(), int(choice["k"])
+    name, clustering = choice["representation"] or "components", choice["clustering"] or "kmeans"
+    kept = (evidence["representation"] == name) & (evidence["clustering"] == clustering)
+    curve = pac_curve(Z.to_numpy(float), sorted(evidence.loc[kept, "k"]), clustering=clustering, seed=seed)
     evidence["pac"] = np.nan  # the consensus' proportion of ambiguous pairs, of the kept combination
     evidence.loc[kept, "pac"] = evidence.loc[kept, "k"].map(curve.set_index("k")["pac"]).to_numpy()
-    assignments = assign_with_confidence(Z, k, clustering or "kmeans", resamples=resamples, seed=seed)
-    return {
-        "evidence": evidence,
-        "k": k,
-        "representation": name,
-        "clustering": clustering,
-        "why": why,
-        "assignments": assignments,
-    }
+    assignments = assign_with_confidence(Z, k, clustering, resamples=resamples, seed=seed)
+    return {**choice, "evidence": evidence, "assignments": assignments}

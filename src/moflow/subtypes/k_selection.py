@@ -48,10 +48,10 @@ def fit_clusters(Z: np.ndarray, k: int, method: str, seed: int):
 
     Z = np.asarray(Z, float)
     if method == "kmeans":
-        model = KMeans(k, n_init=10, random_state=seed).fit(Z)
+        model = KMeans(k, n_init=3, random_state=seed).fit(Z)
         return model.labels_, model.predict
     if method == "gmm":
-        model = GaussianMixture(k, covariance_type="full", n_init=3, reg_covar=1e-4, random_state=seed).fit(Z)
+        model = GaussianMixture(k, covariance_type="full", n_init=1, reg_covar=1e-4, random_state=seed).fit(Z)
         return model.predict(Z), model.predict
     if method == "ward":
         labels = AgglomerativeClustering(k, linkage="ward").fit_predict(Z)
@@ -134,8 +134,6 @@ def k_evidence(
         strength over resamples with its 2.5-97.5 percentiles, the reference's, and the mean gain (data minus
         reference, paired by resample) with the lower end of its 95% t interval.
     """
-    from scipy.stats import t as t_dist
-
     Z = np.asarray(Z, float)
     n = len(Z)
     if n < 8:
@@ -159,31 +157,16 @@ def k_evidence(
     for r in range(resamples):
         null = rng.multivariate_normal(mean, cov, size=n, method="eigh")
         ref[r] = _strengths(null, ks, clustering, 1, rng)[0]
-    gain = data - ref
-    rows = []
-    for j, k in enumerate(ks):
-        d, f, g = data[:, j], ref[:, j], gain[:, j]
-        if np.isnan(d).all():
-            continue
-        ok = g[~np.isnan(g)]
-        half = float(t_dist.ppf(0.975, len(ok) - 1) * ok.std(ddof=1) / np.sqrt(len(ok))) if len(ok) > 1 else np.inf
-        rows.append(
-            {
-                "representation": representation,
-                "clustering": clustering,
-                "k": k,
-                "strength": float(np.nanmean(d)),
-                "strength_lo": float(np.nanpercentile(d, 2.5)),
-                "strength_hi": float(np.nanpercentile(d, 97.5)),
-                "reference": float(np.nanmean(f)),
-                "reference_lo": float(np.nanpercentile(f, 2.5)),
-                "reference_hi": float(np.nanpercentile(f, 97.5)),
-                "gain": float(np.nanmean(g)),
-                "gain_lo": float(np.mean(ok)) - half if len(ok) else np.nan,
-                "chosen": False,
-            }
-        )
-    return pd.DataFrame(rows, columns=KSEL_COLUMNS)
+    rows = pd.DataFrame(
+        [
+            (r, representation, clustering, k, data[r, j], ref[r, j])
+            for r in range(resamples)
+            for j, k in enumerate(ks)
+            if not np.isnan(data[r, j])
+        ],
+        columns=["resample", "representation", "clustering", "k", "strength", "reference"],
+    )
+    return summarize_strengths(rows)[KSEL_COLUMNS]
 
 
 def choose_k(evidence: pd.DataFrame, *, min_strength: float = 0.6, min_gain: float = 0.0) -> tuple[int, str]:
@@ -225,3 +208,84 @@ def choose_k(evidence: pd.DataFrame, *, min_strength: float = 0.6, min_gain: flo
         f"{row['strength_hi']:.2f}) on held-out halves, against {row['reference']:.2f} without structure; the "
         "k that beats the reference by the most"
     )
+
+
+def summarize_strengths(rows: pd.DataFrame) -> pd.DataFrame:
+    """The evidence table from the resamples' strengths (:data:`STRENGTH_COLUMNS`, any number of resamples).
+
+    Per representation, clustering and k: the mean strength over resamples with its 2.5-97.5 percentiles,
+    the reference's, and the mean gain (data minus reference, paired by resample) with the lower end of
+    its 95% t interval; ``chosen`` False, ``resamples`` the number of resamples.
+    """
+    from scipy.stats import t as t_dist
+
+    out = []
+    for (rep, clustering, k), d in rows.groupby(["representation", "clustering", "k"], sort=False):
+        s, f = d["strength"].to_numpy(float), d["reference"].to_numpy(float)
+        g = s - f
+        ok = g[~np.isnan(g)]
+        if not len(ok):
+            continue
+        half = float(t_dist.ppf(0.975, len(ok) - 1) * ok.std(ddof=1) / np.sqrt(len(ok))) if len(ok) > 1 else np.inf
+        out.append(
+            {
+                "representation": rep,
+                "clustering": clustering,
+                "k": int(k),
+                "strength": float(np.nanmean(s)),
+                "strength_lo": float(np.nanpercentile(s, 2.5)),
+                "strength_hi": float(np.nanpercentile(s, 97.5)),
+                "reference": float(np.nanmean(f)),
+                "reference_lo": float(np.nanpercentile(f, 2.5)),
+                "reference_hi": float(np.nanpercentile(f, 97.5)),
+                "gain": float(np.mean(ok)),
+                "gain_lo": float(np.mean(ok)) - half,
+                "chosen": False,
+                "resamples": int(len(ok)),
+            }
+        )
+    return pd.DataFrame(out, columns=[*KSEL_COLUMNS, "resamples"])
+
+
+def choose_subtypes(evidence: pd.DataFrame, *, min_strength: float = 0.6) -> dict:
+    """The representation, clustering and k the evidence supports (k = 1: none), and why.
+
+    Every combination gets its k by :func:`choose_k`; of those with k > 1, the
+    one whose k beats its reference by the most is kept (its row marked ``chosen``).
+
+    Returns
+    -------
+    dict
+        evidence (a copy, ``chosen`` set), k, representation, clustering ("" for k = 1), why.
+    """
+    evidence = evidence.copy()
+    evidence["chosen"] = False
+    best = None
+    for (rep, clustering), ev in evidence.groupby(["representation", "clustering"], sort=False):
+        k, why = choose_k(ev, min_strength=min_strength)
+        gain = float(ev.loc[ev["k"] == k, "gain"].iloc[0]) if k > 1 else -np.inf
+        if k > 1 and (best is None or gain > best[0]):
+            best = (gain, rep, clustering, k, why)
+    if best is None:
+        top = evidence.sort_values("gain", ascending=False).head(1)
+        detail = (
+            f"; the best, k = {int(top['k'].iloc[0])} ({top['representation'].iloc[0]}, {top['clustering'].iloc[0]}), "
+            f"scored {top['strength'].iloc[0]:.2f} against {top['reference'].iloc[0]:.2f} without structure"
+            if len(top)
+            else ""
+        )
+        why = (
+            "no reproducible subtypes: no representation and clustering tried reaches a prediction strength of "
+            f"{min_strength:g} with a k that beats a reference without structure{detail}"
+        )
+        return {"evidence": evidence, "k": 1, "representation": "", "clustering": "", "why": why}
+    _, rep, clustering, k, why = best
+    mask = (evidence["representation"] == rep) & (evidence["clustering"] == clustering) & (evidence["k"] == k)
+    evidence.loc[mask, "chosen"] = True
+    return {
+        "evidence": evidence,
+        "k": k,
+        "representation": rep,
+        "clustering": clustering,
+        "why": f"{why} ({rep}, {clustering})",
+    }

@@ -16,6 +16,8 @@
 * export: export_mudata -> export_mudata.py -> export_mudata
 * report: report -> report.py -> build_report (and the steps model: fit_model; coverage: coverage_fold, model_coverage)
 * model: predict -> predict.py -> predict_samples
+* subtypes: subtype_resamples -> subtype_resamples.py -> subtype_resamples; subtypes -> subtypes.py ->
+  describe_subtypes
 
 Every function takes in-memory objects (sheets and matrices as read by :mod:`moflow.io`, the
 :class:`~moflow.settings.Settings`) and returns what the rule writes; the analysis itself lives in the
@@ -38,6 +40,7 @@ __getattr__, __dir__, __all__ = lazy.attach(
             "enrich_mofa",
             "enrich_competitive",
             "enrich_models",
+            "enrich_subtypes",
             "enrich_ora",
             "enrich_combine",
             "enrich_download",
@@ -49,5 +52,6 @@ __getattr__, __dir__, __all__ = lazy.attach(
         "integrate_rules": ["integrate_early", "integrate_late", "integrate_mofa", "integrate_hierarchical"],
         "preprocess_rules": ["preprocess_layer"],
         "report_rules": ["build_report"],
+        "subtypes_rules": ["subtype_resamples", "describe_subtypes"],
     },
 )

@@ -26,6 +26,8 @@ from moflow.errors import ConfigError
 from moflow.settings import Settings, reads
 
 log = logging.getLogger("moflow")
+# the first columns of a model prerank table (an empty one keeps them)
+_MODEL_COLUMNS = ["collection", "model", "layer", "target", "term", "nes", "fdr"]
 
 
 @reads("enrichment", "seed", uses=[make_plan, mofa_lists, prerank_options])
@@ -153,7 +155,37 @@ def enrich_models(coefficients: dict[str, pd.DataFrame], omics: pd.DataFrame, fi
         res.insert(1, "model", model)
         out.append(res)
         log.info("%s: %d layer x target lists", model, len(lists))
-    return {"table": pd.concat(out, ignore_index=True)}
+    # no model (a run without an outcome): an empty table
+    return {"table": pd.concat(out, ignore_index=True) if out else pd.DataFrame(columns=_MODEL_COLUMNS)}
+
+
+@reads(uses=[enrich_models])
+def enrich_subtypes(markers: pd.DataFrame, omics: pd.DataFrame, files, settings: Settings) -> dict:
+    """Prerank of each subtype's markers per layer: its t statistics against the rest (results/subtypes/markers.tsv).
+
+    Parameters
+    ----------
+    markers : pandas.DataFrame
+        The subtypes' markers (layer, subtype, feature, t, ...).
+    omics : pandas.DataFrame
+        The omics sheet.
+    files : tuple
+        The enrichment files (:func:`moflow.io.read_enrichment_files`).
+    settings : Settings
+        What :func:`enrich_models` reads.
+
+    Returns
+    -------
+    dict
+        {table: the prerank results per layer and subtype (``subtype`` column); empty where there is one subtype}.
+    """
+    if markers.empty:
+        return {"table": pd.DataFrame(columns=[c if c != "target" else "subtype" for c in _MODEL_COLUMNS])}
+    wide = markers.pivot_table(index=["layer", "feature"], columns="subtype", values="t", aggfunc="first")
+    wide = wide.fillna(0.0).reset_index()
+    wide.columns.name = None
+    table = enrich_models({"subtypes": wide}, omics, files, settings)["table"]
+    return {"table": table.drop(columns=["model"]).rename(columns={"target": "subtype"})}
 
 
 @reads("enrichment", uses=[make_plan, mofa_lists])

@@ -35,7 +35,8 @@ def export_mudata(
     raw_omics : pandas.DataFrame
         The omics sheet.
     tables : dict of str to pandas.DataFrame
-        ``factors``, ``weights``, ``variance`` (MOFA), ``predictions`` and ``scoreboard`` (evaluation).
+        ``factors``, ``weights``, ``variance`` (MOFA), ``predictions`` and ``scoreboard`` (evaluation; absent
+        without an outcome), ``subtypes`` (the assignments, where subtypes were sought).
     settings : Settings
         Every section.
     config : Mapping
@@ -61,8 +62,9 @@ def export_mudata(
         factors=tables["factors"],
         weights=tables["weights"],
         variance=tables["variance"],
-        predictions=tables["predictions"],
-        scoreboard=tables["scoreboard"],
+        predictions=tables.get("predictions"),
+        scoreboard=tables.get("scoreboard"),
+        subtypes=tables.get("subtypes"),
         config=thaw(config),
         provenance=provenance(file_hashes, commit=commit),
     )

@@ -20,7 +20,7 @@ log = logging.getLogger("moflow")
 
 def _inputs(raw_samples, raw_omics, layers, settings) -> tuple[Cohort, dict[str, pd.DataFrame]]:
     cohort = load_cohort(raw_samples, raw_omics, settings)
-    return cohort, align_layers(layers, list(cohort.y.index))
+    return cohort, align_layers(layers, cohort.samples)
 
 
 def _train(cohort: Cohort, layers: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:

@@ -1,0 +1,196 @@
+"""Rules subtype_resamples and subtypes: k measured on held-out halves, then the subtypes chosen and described."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pandas as pd
+
+from moflow.integrate import build_mofa
+from moflow.preprocess import build_preprocessors
+from moflow.settings import Settings, reads
+from moflow.subtypes.subtype_plan import subtype_representations
+from moflow.tasks._common import load_cohort
+
+log = logging.getLogger("moflow")
+
+
+def _samples(cohort, layers: dict) -> list:
+    """The training samples every layer has (subtypes are sought among them)."""
+    present = [set(X.index) for X in layers.values()]
+    return [s for s in cohort.train if all(s in p for p in present)]
+
+
+@reads("subtypes", "seed", uses=[load_cohort, build_preprocessors, build_mofa, subtype_representations])
+def subtype_resamples(
+    raw: dict[str, pd.DataFrame],
+    numbers: list[int],
+    raw_samples: pd.DataFrame,
+    raw_omics: pd.DataFrame,
+    settings: Settings,
+) -> dict:
+    """The prediction strengths of resamples ``numbers`` (:func:`moflow.subtypes.resampling.resample_strengths`).
+
+    Parameters
+    ----------
+    raw : dict of str to pandas.DataFrame
+        {layer: validated input matrix}.
+    numbers : list of int
+        The resamples this job runs.
+    raw_samples, raw_omics : pandas.DataFrame
+        The sample and omics sheets as read.
+    settings : Settings
+        What the callees read.
+
+    Returns
+    -------
+    dict
+        {strengths: :data:`moflow.subtypes.resampling.STRENGTH_COLUMNS` of every resample}.
+    """
+    from moflow.subtypes.resampling import resample_strengths
+
+    cohort = load_cohort(raw_samples, raw_omics, settings)
+    st = settings.subtypes
+    samples = _samples(cohort, raw)
+    reps, _ = subtype_representations(settings, list(raw))
+    preprocessors = build_preprocessors(cohort.omics, settings, cohort.info)
+    qc = {layer: cohort.qc for layer in cohort.omics.index[cohort.omics["has_qc"]]}
+    mofa = build_mofa(cohort.omics, settings, sheet=cohort.sheet, check=True) if "mofa" in reps else None
+    out = []
+    for r in numbers:
+        out.append(
+            resample_strengths(
+                raw,
+                preprocessors,
+                samples,
+                r,
+                qc=qc,
+                mofa=mofa,
+                representations=reps,
+                clusterings=list(st.clusterings),
+                k_max=st.k_max,
+                n_components=st.components,
+                network=dict(k=st.network.k, mu=st.network.mu, t=st.network.t),
+                seed=settings.seed,
+            )
+        )
+        log.info("subtypes: resample %d of %d samples (halves refit from the raw layers)", r, len(samples))
+    return {"strengths": pd.concat(out, ignore_index=True)}
+
+
+def _representation(name: str, layers: dict, factors: pd.DataFrame | None, settings: Settings) -> pd.DataFrame:
+    """The kept representation of the cohort's samples (fit on all of them)."""
+    from moflow.subtypes.representations import FusedNetwork, LayerComponents
+
+    st = settings.subtypes
+    if name == "mofa":
+        return factors.set_index("sample").select_dtypes("number")
+    if name == "network":
+        return FusedNetwork(k=st.network.k, mu=st.network.mu, t=st.network.t).fit(layers).embedding_
+    return LayerComponents(st.components).fit_transform(layers)
+
+
+@reads("subtypes", "seed", "outcome", uses=[load_cohort, subtype_representations])
+def describe_subtypes(
+    strengths: pd.DataFrame,
+    layers: dict[str, pd.DataFrame],
+    factors: pd.DataFrame | None,
+    raw_samples: pd.DataFrame,
+    raw_omics: pd.DataFrame,
+    settings: Settings,
+) -> dict:
+    """The number of subtypes from every resample, the subtypes of the cohort's samples, and what sets them apart.
+
+    Parameters
+    ----------
+    strengths : pandas.DataFrame
+        Every resample's rows (:func:`subtype_resamples`).
+    layers : dict of str to pandas.DataFrame
+        {layer: preprocessed matrix of the cohort} (rule fit_cohort).
+    factors : pandas.DataFrame or None
+        The cohort's MOFA factors (column ``sample`` and one per factor).
+    raw_samples, raw_omics : pandas.DataFrame
+        The sample and omics sheets as read.
+    settings : Settings
+        What the callees read.
+
+    Returns
+    -------
+    dict
+        k_selection (the evidence, ``chosen`` and ``pac``), assignments (sample, subtype, confidence),
+        markers, associations, survival (the log-rank test; empty without survival columns), profile (mean
+        MOFA factors per subtype), embedding (sample, subtype, dim1, dim2: the kept representation's first two
+        principal components), summary (one row: k, representation, clustering, why, samples).
+    """
+    from moflow.subtypes import (
+        choose_subtypes,
+        settle,
+        subtype_associations,
+        subtype_markers,
+        summarize_strengths,
+        survival_difference,
+    )
+
+    cohort = load_cohort(raw_samples, raw_omics, settings)
+    st = settings.subtypes
+    samples = _samples(cohort, layers)
+    layers = {n: X.loc[samples] for n, X in layers.items()}
+    choice = choose_subtypes(summarize_strengths(strengths), min_strength=st.min_strength)
+    kept = choice["representation"] or "components"
+    Z = _representation(kept, layers, factors, settings).loc[samples]
+    result = settle(choice, Z, resamples=st.resamples, seed=settings.seed)
+    assignments = result["assignments"]
+    labels = assignments.set_index("sample")["subtype"]
+    k = int(result["k"])
+    log.info("subtypes: %s", result["why"])
+    markers = subtype_markers(layers, labels) if k > 1 else subtype_markers({}, labels)
+    sheet = cohort.sheet.loc[samples].drop(columns=["sample", "sample_type"], errors="ignore")
+    associations = subtype_associations(sheet, labels)
+    time, event = _survival_columns(settings)
+    survival = pd.DataFrame(columns=["chi2", "df", "p", "n"])
+    if time and k > 1:
+        survival = pd.DataFrame([survival_difference(cohort.sheet[time], cohort.sheet[event], labels)])
+    profile = pd.DataFrame(columns=["subtype"])
+    if factors is not None and len(factors):
+        f = factors.set_index("sample").reindex(samples).select_dtypes("number")
+        profile = f.groupby(labels.reindex(f.index).to_numpy()).mean().rename_axis("subtype").reset_index()
+    V = Z.to_numpy(float)
+    V = V - V.mean(axis=0)
+    u, s, _ = np.linalg.svd(V, full_matrices=False)
+    dims = u[:, :2] * s[:2]
+    embedding = pd.DataFrame({"sample": samples, "subtype": labels.reindex(samples).to_numpy()})
+    for i in range(2):
+        embedding[f"dim{i + 1}"] = dims[:, i] if dims.shape[1] > i else 0.0
+    summary = pd.DataFrame(
+        [
+            {
+                "k": k,
+                "representation": result["representation"],
+                "clustering": result["clustering"],
+                "why": result["why"],
+                "samples": len(samples),
+                "left_out": len(cohort.train) - len(samples),
+            }
+        ]
+    )
+    return {
+        "k_selection": result["evidence"],
+        "assignments": assignments,
+        "markers": markers,
+        "associations": associations,
+        "survival": survival,
+        "profile": profile,
+        "embedding": embedding,
+        "summary": summary,
+    }
+
+
+def _survival_columns(settings: Settings) -> tuple[str, str]:
+    """The time and event columns of the subtypes' log-rank test: ``subtypes: time/event``, or the outcome's."""
+    st, o = settings.subtypes, settings.outcome
+    if st.time:
+        return st.time, st.event
+    if o.type == "survival":
+        return o.time, o.event
+    return "", ""
