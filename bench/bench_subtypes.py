@@ -15,6 +15,16 @@ give.
     python bench/bench_subtypes.py --samples 250 1000
 
 Writes bench/results/subtypes.tsv and prints it.
+
+With ``--stage N [N ...]``, the workflow's subtype stage instead, as a user without an outcome runs it: the
+TCGA-shaped cohort of ``bench_workflow_scale.py`` (N samples) in a folder of its own with a config that
+names no outcome; first the stages it needs (inputs, fit_cohort: preprocessing and MOFA), then, timed on
+their own, the stage's jobs (``subtype_resamples`` jobs side by side, then ``subtypes``), ``--cores``
+cores, the defaults otherwise (20 resamples, 10 per job; components, network and MOFA; four clusterings;
+k 2-8). Writes bench/results/subtypes_stage.tsv (one row per size: the stage's wall time, its jobs' CPU
+and peak memory, k and why).
+
+    python bench/bench_subtypes.py --stage 250 1000
 """
 
 from __future__ import annotations
@@ -59,11 +69,79 @@ def _silhouette_k(Z: np.ndarray, k_max: int, seed: int) -> int:
     return max(scores, key=scores.get)
 
 
+STAGE_CONFIG = """\
+samples: samples.tsv
+omics: omics.tsv
+seed: 42
+enrichment:
+  gene_sets: {sim: genesets.gmt}
+"""
+
+
+def stage(sizes: list[int], cores: int, seed: int) -> None:
+    """The workflow's subtype stage at each size (see the module)."""
+    import os
+    import subprocess
+    import sys
+    import tempfile
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from bench_workflow_scale import job_table, make_cohort
+
+    repo = Path(__file__).resolve().parents[1]
+    exe = Path(sys.executable).parent / "snakemake"
+    env = {**os.environ, "PYTHONPATH": str(repo / "src")}
+    rows = []
+    for n in sizes:
+        with tempfile.TemporaryDirectory(prefix="moflow_subtypes_") as tmp:
+            folder = make_cohort(Path(tmp) / f"tcga_{n}", n, seed=seed)
+            (folder / "config" / "config.yaml").write_text(STAGE_CONFIG)
+            base = [str(exe), "--cores", str(cores), "-q", "-s", str(repo / "Snakefile")]
+
+            def smk(*targets, folder=folder, base=base):
+                res = subprocess.run([*base, *targets], cwd=folder, env=env, capture_output=True, text=True)
+                if res.returncode:
+                    raise SystemExit(f"snakemake {' '.join(targets)} failed:\n{res.stderr[-4000:]}")
+
+            smk("results/integrate/mofa/factors.tsv", "results/preprocess/rna.parquet")
+            t = time.perf_counter()
+            smk("results/subtypes/summary.tsv")
+            wall = time.perf_counter() - t
+            jobs = job_table(folder)
+            jobs = jobs[jobs["rule"].isin(["subtype_resamples", "subtypes"])]
+            summary = pd.read_csv(folder / "results" / "subtypes" / "summary.tsv", sep="\t")
+            rows.append(
+                {
+                    "samples": n,
+                    "cores": cores,
+                    "stage_wall_s": round(wall, 1),
+                    "jobs": len(jobs),
+                    "jobs_cpu_s": round(float(jobs["cpu_s"].sum()), 1),
+                    "resample_job_wall_s": "/".join(
+                        str(round(v, 1)) for v in jobs.loc[jobs["rule"] == "subtype_resamples", "wall_s"]
+                    ),
+                    "subtypes_job_wall_s": round(float(jobs.loc[jobs["rule"] == "subtypes", "wall_s"].sum()), 1),
+                    "peak_rss_mb": round(float(jobs["max_rss_mb"].max()), 0),
+                    "k": int(summary["k"].iloc[0]),
+                    "representation": summary["representation"].fillna("").iloc[0],
+                    "why": summary["why"].iloc[0],
+                }
+            )
+            print(rows[-1], flush=True)
+    OUT.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame(rows).to_csv(OUT / "subtypes_stage.tsv", sep="\t", index=False)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--samples", nargs="+", type=int, default=[250, 1000])
+    ap.add_argument("--stage", nargs="+", type=int, default=None, help="the workflow's stage at these sizes")
+    ap.add_argument("--cores", type=int, default=2)
     ap.add_argument("--seed", type=int, default=11)
     args = ap.parse_args()
+    if args.stage:
+        stage(args.stage, args.cores, args.seed)
+        return
     from moflow.subtypes import choose_k, discover, k_evidence, layer_components
 
     rows = []

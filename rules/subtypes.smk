@@ -4,7 +4,8 @@
 # fused network, MOFA) refit on the fitted half, the held-out half assigned and clustered on its own, for
 # every clustering and k, and the same on a reference without structure. The subtypes job chooses k and
 # the representation, assigns the cohort's samples (the fit_cohort matrices and factors) with a
-# confidence, and describes them (results/subtypes/).
+# confidence, describes them, and saves a classifier of new samples' subtypes as a model bundle
+# (results/subtypes/bundle.pkl: `snakemake predict --config model=results/subtypes/bundle.pkl`).
 
 
 rule subtype_resamples:
@@ -35,12 +36,16 @@ rule subtype_resamples:
 rule subtypes:
     input:
         strengths=expand("results/subtypes/resamples/{rpart}.tsv", rpart=RESAMPLE_JOBS),
+        raw=expand("results/inputs/{layer}.parquet", layer=LAYERS),
         matrices=expand("results/preprocess/{layer}.parquet", layer=LAYERS),
         factors="results/integrate/mofa/factors.tsv",
         samples="results/inputs/samples.tsv",
         omics=OMICS_PATH,
     output:
         **subtype_outputs(),
+        # the classifier of new samples' subtypes with every layer's chain (rule predict scores them)
+        bundle="results/subtypes/bundle.pkl",
+        manifest="results/subtypes/bundle.json",
     log:
         "logs/subtypes/subtypes.log",
     benchmark:

@@ -13,9 +13,10 @@ def main(smk):
     s = settings(smk)
     samples, omics = sheets(smk)
     strengths = pd.concat([io.read_table(f) for f in smk.input.strengths], ignore_index=True)
+    raw = {layer: io.read_matrix(p) for layer, p in zip(smk.params.layers, smk.input.raw, strict=True)}
     layers = {layer: io.read_matrix(p) for layer, p in zip(smk.params.layers, smk.input.matrices, strict=True)}
     factors = io.read_table(smk.input.factors)
-    io.write_outputs(describe_subtypes(strengths, layers, factors, samples, omics, s), smk.output)
+    io.write_outputs(describe_subtypes(strengths, raw, layers, factors, samples, omics, s), smk.output)
 
 
 if "snakemake" in globals():

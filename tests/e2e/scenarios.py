@@ -49,7 +49,9 @@ OMICS_COLUMNS = ["layer", "kind", "path", "orientation", "batch_column", "has_qc
 @dataclass(frozen=True)
 class Scenario:
     """outcome: strings | 01 | 12 | truefalse | multiclass | continuous | survival (follow-up time and a
-    true/false death column, no outcome column); ids: plain | zeros (0001); regulators: a regulator
+    true/false death column, no outcome column) | none (no outcome column and no outcome in config; three
+    groups planted in the RNA and protein layers, data/truth/groups.tsv: subtypes are sought);
+    ids: plain | zeros (0001); regulators: a regulator
     edge list (data/regulators.tsv: a planted regulator of the outcome program's genes, decoys) for
     the hierarchical strategy;
     layers: which layers the cohort has; external: an external test set marked in the sheet;
@@ -122,7 +124,25 @@ SCENARIOS = [
         external=True,
         config={"evaluation": {"bootstrap": 200}},
     ),
-    Scenario("h5mu_cohort_two_layers", layers=("rna", "protein"), h5mu=True, config=LIGHT),
+    # subtypes sought beside the outcome (the associations relate them to it)
+    Scenario(
+        "h5mu_cohort_two_layers",
+        layers=("rna", "protein"),
+        h5mu=True,
+        config={
+            **LIGHT,
+            "subtypes": {"enabled": True, "resamples": 5, "representations": ["components"], "clusterings": ["kmeans"]},
+        },
+    ),
+    # no outcome at all: preprocessing, MOFA, subtypes and their enrichment
+    Scenario(
+        "no_outcome_subtypes_three_layers",
+        outcome="none",
+        config={
+            **LIGHT,
+            "subtypes": {"resamples": 8, "resamples_per_job": 4, "k_max": 5, "clusterings": ["kmeans", "ward"]},
+        },
+    ),
 ]
 # Run by hand (`python tests/e2e/scenarios.py <folder> <name>`), not in CI: their factors are covered above.
 MORE_SCENARIOS = [
@@ -157,7 +177,10 @@ def make_scenario(root: Path, sc: Scenario, *, seed: int = 5) -> Path:
     rng = np.random.default_rng(seed)
     c = simulate_cohort(**SIZE, seed=seed, survival=sc.outcome == "survival")
     sheet = c.sheet.copy()
-    if sc.outcome == "survival":  # a user's own column names and event coding, no outcome column
+    if sc.outcome == "none":  # no outcome column; three groups planted in two layers
+        sheet = sheet.drop(columns=["outcome"])
+        _plant_groups(root, c, sheet)
+    elif sc.outcome == "survival":  # a user's own column names and event coding, no outcome column
         dead = sheet["event"].map({"1": "TRUE", "0": "false"}).fillna("")
         sheet = sheet.drop(columns=["outcome", "event"]).rename(columns={"time": "followup_years"})
         sheet.insert(3, "dead", dead)
@@ -184,6 +207,8 @@ def make_scenario(root: Path, sc: Scenario, *, seed: int = 5) -> Path:
         "evaluation": {"folds": 2, "repeats": 1, "permutations": 100},
         "integration": {"inner_folds": 2, "mofa": {"factors": 4, "stability_seeds": 0}},
     }
+    if sc.outcome == "none":
+        del config["outcome"]
     if sc.outcome == "continuous":
         config["outcome"]["type"] = "continuous"
     if sc.outcome == "survival":
@@ -253,6 +278,25 @@ def make_scenario(root: Path, sc: Scenario, *, seed: int = 5) -> Path:
         config[key] = {**config.get(key, {}), **value} if isinstance(value, dict) else value
     (root / "config" / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     return root
+
+
+def _plant_groups(root: Path, c, sheet: pd.DataFrame) -> None:
+    """Three groups of the cohort samples (in turn: 0, 1, 2, 0, ...): each multiplies the counts of 60 genes
+    of its own by 8 and raises 30 proteins of its own by 3 (log2); the metabolomics layer carries none.
+    Written to data/truth/groups.tsv (sample, group)."""
+    samples = list(sheet.loc[sheet["sample_type"] == "sample", "sample"])
+    group = pd.Series(np.arange(len(samples)) % 3, index=samples)
+    rna, protein = c.layers["rna"].copy(), c.layers["protein"].copy()
+    for g in range(3):
+        members = group.index[group == g]
+        genes, proteins = rna.columns[60 * g : 60 * (g + 1)], protein.columns[30 * g : 30 * (g + 1)]
+        rna.loc[members, genes] = (rna.loc[members, genes] * 8).round()
+        protein.loc[members, proteins] = protein.loc[members, proteins] + 3
+    c.layers["rna"], c.layers["protein"] = rna, protein
+    (root / "data" / "truth").mkdir(parents=True, exist_ok=True)
+    group.rename_axis("sample").rename("group").reset_index().to_csv(
+        root / "data" / "truth" / "groups.tsv", sep="\t", index=False, lineterminator="\n"
+    )
 
 
 def _as_h5mu(root: Path, sc: Scenario, c, sheet: pd.DataFrame, config: dict) -> None:

@@ -31,7 +31,55 @@ def _snakemake(folder: Path, *extra: str) -> subprocess.CompletedProcess:
     return subprocess.run([exe, "--cores", "2", *extra], cwd=folder, capture_output=True, text=True, timeout=900)
 
 
+def _check_no_outcome(folder: Path, sc) -> None:
+    """No outcome: no evaluation, model or design; the planted groups found as subtypes, the two layers
+    that carry them named, and said in the report, the decisions and the MuData file."""
+    from sklearn.metrics import adjusted_rand_score
+
+    r = folder / "results"
+    html = (r / "report.html").read_text()
+    assert not (r / "evaluate").exists() and not (r / "model").exists() and not (r / "design").exists()
+    assert "No outcome was configured" in html and "Subtypes" in html and "Evaluation" not in html
+    truth = pd.read_csv(folder / "data" / "truth" / "groups.tsv", sep="\t", dtype={"sample": str})
+    a = io.read_table(r / "subtypes" / "assignments.tsv").set_index("sample")
+    ks = io.read_table(r / "subtypes" / "k_selection.tsv")
+    assert int(io.read_table(r / "subtypes" / "summary.tsv")["k"].iloc[0]) == 3, ks.round(2).to_string()
+    assert ks["chosen"].sum() == 1 and (ks["resamples"] == 8).all()
+    assert adjusted_rand_score(truth["group"], a.loc[truth["sample"], "subtype"]) >= 0.8
+    markers = io.read_table(r / "subtypes" / "markers.tsv")
+    share = markers.assign(hit=markers["fdr"] < 0.05).groupby("layer")["hit"].mean()
+    assert share.idxmin() == "metabolomics" and min(share["rna"], share["protein"]) > share["metabolomics"], share
+    decided = io.read_table(r / "decisions.tsv")
+    assert (
+        decided["decision"].str.startswith("no outcome").any() and decided["decision"].str.contains("3 subtypes").any()
+    )
+    assert (r / "enrich" / "subtypes_prerank.tsv").exists()
+    mudata = pytest.importorskip("mudata")
+    out = mudata.read_h5mu(r / "moflow.h5mu")
+    assert set(out.obs["subtype"].loc[list(a.index)]) == {"S1", "S2", "S3"}
+    # new samples get their subtype from the saved classifier, from a folder of their own (`predict`)
+    new = folder.parent / f"{folder.name}_new"
+    (new / "config").mkdir(parents=True)
+    sheet = pd.read_csv(folder / "config" / "samples.tsv", sep="\t", dtype=str, keep_default_na=False)
+    chosen = sheet[sheet["sample_type"] == "sample"].head(12)
+    chosen.to_csv(new / "config" / "samples.tsv", sep="\t", index=False)
+    omics = pd.read_csv(folder / "config" / "omics.tsv", sep="\t", dtype=str)
+    omics.assign(path=[str(folder / p) for p in omics["path"]]).to_csv(
+        new / "config" / "omics.tsv", sep="\t", index=False
+    )
+    res = _snakemake(
+        new, "-s", str(REPO / "Snakefile"), "predict", "--config", f"model={r / 'subtypes' / 'bundle.pkl'}"
+    )
+    assert res.returncode == 0, res.stderr[-3000:]
+    pred = io.read_table(new / "results" / "predict" / "predictions.tsv").set_index("sample")
+    assert (pred["predicted"] == a.loc[pred.index, "subtype"]).mean() >= 0.9
+    assert np.allclose(pred[["p_S1", "p_S2", "p_S3"]].sum(axis=1), 1, atol=1e-4)
+
+
 def _check(folder: Path, sc) -> None:
+    if sc.outcome == "none":
+        _check_no_outcome(folder, sc)
+        return
     r = folder / "results"
     html = (r / "report.html").read_text()
     board = io.read_table(r / "evaluate" / "scoreboard.tsv")
@@ -102,6 +150,11 @@ def _check(folder: Path, sc) -> None:
             sides = s.assign(subject=subj.reindex(s["sample"]).to_numpy()).groupby("role")["subject"].apply(set)
             assert not sides["train"] & sides["test"], name
         assert io.read_table(r / "evaluate" / "permutation_test.tsv").iloc[0]["unit"] == "subject"
+    if sc.config.get("subtypes", {}).get("enabled"):  # subtypes beside the outcome, related to it
+        assoc = io.read_table(r / "subtypes" / "associations.tsv")
+        k = int(io.read_table(r / "subtypes" / "summary.tsv")["k"].iloc[0])
+        assert "Subtypes" in html and ("outcome" in set(assoc["column"]) if k > 1 else assoc.empty)
+        assert (r / "subtypes" / "bundle.pkl").exists() and (r / "model" / "bundle.pkl").exists()
     if sc.h5mu:  # the cohort came as one .h5mu: the RNA features kept their IDs, mapped to genes by var 'symbol'
         assert io.read_matrix(r / "inputs" / "rna.parquet").columns[0].startswith("ENSG")
         prerank = io.read_table(r / "enrich" / "mofa_prerank.tsv")

@@ -128,3 +128,26 @@ def test_a_representation_that_needs_what_is_not_given_is_named():
     _, raw, chains, idx = _cohort((), n=40)
     with pytest.raises(ValueError, match="mofa representation needs an unfitted MOFA"):
         resample_strengths(raw, chains, idx, 1, representations=("mofa",), clusterings=("kmeans",), k_max=3)
+
+
+def test_the_classifier_of_new_samples_learns_the_subtypes_and_says_how_often_it_agrees():
+    from moflow.subtypes import SubtypeClassifier, classifier_agreement
+
+    g, raw, _, idx = _cohort(("rna", "protein"), n=90)
+    layers = {n: X - X.mean() for n, X in raw.items()}
+    labels = pd.Series([f"S{v + 1}" for v in g], index=idx)
+    fit, new = idx[::3] + idx[1::3], idx[2::3]
+    model = SubtypeClassifier(5).fit({n: X.loc[fit] for n, X in layers.items()}, labels.loc[fit])
+    P = model.predict_table({n: X.loc[new] for n, X in layers.items()})
+    assert list(P.columns) == ["p_S1", "p_S2", "p_S3"] and np.allclose(P.sum(axis=1), 1)
+    assert (P.to_numpy().argmax(axis=1) == g[2::3]).mean() > 0.9
+    # a sample lacking a layer is not scored; one subtype: every sample gets it
+    lacking = {n: X.loc[new[:2]].copy() for n, X in layers.items()}
+    lacking["metab"].loc[new[0]] = np.nan
+    assert model.predict_table(lacking).loc[new[0]].isna().all()
+    one = SubtypeClassifier(5).fit(layers, pd.Series("S1", index=idx))
+    assert (one.predict_table(layers)["p_S1"] == 1).all()
+    assert classifier_agreement(layers, labels, n_components=5) > 0.9
+    shuffled = pd.Series(np.random.default_rng(0).permutation(labels.to_numpy()), index=idx)
+    assert classifier_agreement(layers, shuffled, n_components=5) < 0.6
+    assert np.isnan(classifier_agreement(layers, pd.Series("S1", index=idx)))

@@ -166,6 +166,7 @@ def fit_bundle(
     max_missing: float,
     conformal=None,
     coverage: pd.DataFrame | None = None,
+    target: pd.Series | None = None,
 ) -> ModelBundle:
     """Refit ``strategy`` on every training sample, as the evaluation's split ``final`` does.
 
@@ -194,6 +195,9 @@ def fit_bundle(
         The prediction sets' or intervals' thresholds, kept in the bundle.
     coverage : pandas.DataFrame, optional
         The coverage they reached in the training run, kept in the bundle.
+    target : pandas.Series, optional
+        Classes the model learns instead of the outcome (the subtypes: :mod:`moflow.subtypes.classifier`), of
+        the samples it is fit on; the chains still see the cohort's outcome (or none), as in the run.
 
     Returns
     -------
@@ -207,7 +211,9 @@ def fit_bundle(
     from moflow.preprocess.fit_apply import fit_apply
 
     y = cohort.y
-    train = [str(s) for s in y.drop(index=list(cohort.test), errors="ignore").index]  # as make_splits' "final"
+    learnt = y if target is None else target
+    task = cohort.task if target is None else "classification"
+    train = [str(s) for s in learnt.drop(index=list(cohort.test), errors="ignore").index]  # as make_splits' "final"
     qc = {layer: cohort.qc for layer in cohort.omics.index[cohort.omics["has_qc"]]}
     base_name = strategy.removesuffix(WITH_CLINICAL)
     if base_name not in strategies:
@@ -221,7 +227,7 @@ def fit_bundle(
         layers_tr[name] = Xt.reindex(train)
         inputs[name] = [str(c) for c in X.columns]
         medians[name] = training_medians(X.loc[[s for s in train if s in X.index]])
-    ytr = y.loc[train]
+    ytr = learnt.loc[train]
     model = strategies[base_name]().fit(layers_tr, ytr, shared=SharedFits())
     encoder = None
     if strategy.endswith(WITH_CLINICAL):
@@ -234,16 +240,16 @@ def fit_bundle(
         if hasattr(fitted, "full_design_"):  # covariates (done above): its training layers stay (new samples
             del fitted.full_design_  # lacking a layer refit from them), the copy goes
     used = list(model.base_.layers_ if isinstance(model, WithClinical) else model.layers_)
-    classes = sorted(ytr.astype(str).unique()) if cohort.task == "classification" else None
+    classes = sorted(ytr.astype(str).unique()) if task == "classification" else None
     train_risk = None
-    if cohort.task == "survival":
+    if task == "survival":
         kw = {"clinical": encoder.transform(clinical[1].loc[train])} if encoder is not None else {}
         train_risk = model.predict_table(layers_tr, **kw)["risk"].reindex(train)
     order = [n for n in cohort.omics.index if n in used]
     return ModelBundle(
         strategy=strategy,
         chosen_by=chosen_by,
-        task=cohort.task,
+        task=task,
         layers=order,
         chains={n: chains[n] for n in order},
         input_features={n: inputs[n] for n in order},
@@ -256,7 +262,7 @@ def fit_bundle(
         info=cohort.info.loc[[s for s in cohort.info.index if s in set(train) or s in set(cohort.qc)]],
         omics=cohort.omics,
         train_risk=train_risk,
-        y_train=ytr if cohort.task == "survival" else None,
+        y_train=ytr if task == "survival" else None,
         grid=[] if grid is None else [float(t) for t in grid],
         config=dict(config or {}),
         max_missing=float(max_missing),

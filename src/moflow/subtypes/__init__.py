@@ -14,6 +14,8 @@
   turn them into the evidence and the choice;
 * :mod:`.subtype_plan`: what the stage runs on a cohort (:func:`subtype_representations`, :func:`resample_jobs`),
   light enough for the workflow's parsing;
+* :mod:`.classifier`: the subtypes of new samples (:class:`SubtypeClassifier`, carried by a model bundle) and
+  how often it agrees with the clustering on held-out samples (:func:`classifier_agreement`);
 * :mod:`.consensus`: consensus clustering and its proportion of ambiguous clustering, reported beside
   the prediction strength (:func:`consensus_matrix`, :func:`pac`, :func:`pac_curve`);
 * :mod:`.discovery`: the representations (:func:`layer_components`, :func:`network_embedding`), every one
@@ -46,6 +48,7 @@ __getattr__, __dir__, __all__ = lazy.attach(
         "representations": ["common_samples", "LayerComponents", "FusedNetwork"],
         "resampling": ["REPRESENTATIONS", "STRENGTH_COLUMNS", "halves", "largest_k", "resample_strengths"],
         "subtype_plan": ["MIN_SAMPLES", "subtype_representations", "resample_jobs"],
+        "classifier": ["SubtypeClassifier", "classifier_agreement"],
         "discovery": ["layer_components", "network_embedding", "assign_with_confidence", "discover", "settle"],
         "characterize": [
             "MARKER_COLUMNS",

@@ -48,7 +48,7 @@ def fit_clusters(Z: np.ndarray, k: int, method: str, seed: int):
 
     Z = np.asarray(Z, float)
     if method == "kmeans":
-        model = KMeans(k, n_init=3, random_state=seed).fit(Z)
+        model = KMeans(k, n_init=10, random_state=seed).fit(Z)
         return model.labels_, model.predict
     if method == "gmm":
         model = GaussianMixture(k, covariance_type="full", n_init=1, reg_covar=1e-4, random_state=seed).fit(Z)

@@ -91,9 +91,10 @@ def _representation(name: str, layers: dict, factors: pd.DataFrame | None, setti
     return LayerComponents(st.components).fit_transform(layers)
 
 
-@reads("subtypes", "seed", "outcome", uses=[load_cohort, subtype_representations])
+@reads("subtypes", "seed", "outcome", "predictor", uses=[load_cohort, subtype_representations, build_preprocessors])
 def describe_subtypes(
     strengths: pd.DataFrame,
+    raw: dict[str, pd.DataFrame],
     layers: dict[str, pd.DataFrame],
     factors: pd.DataFrame | None,
     raw_samples: pd.DataFrame,
@@ -106,6 +107,8 @@ def describe_subtypes(
     ----------
     strengths : pandas.DataFrame
         Every resample's rows (:func:`subtype_resamples`).
+    raw : dict of str to pandas.DataFrame
+        {layer: validated input matrix} (the bundle's chains are refit on them, as the cohort's were).
     layers : dict of str to pandas.DataFrame
         {layer: preprocessed matrix of the cohort} (rule fit_cohort).
     factors : pandas.DataFrame or None
@@ -121,7 +124,10 @@ def describe_subtypes(
         k_selection (the evidence, ``chosen`` and ``pac``), assignments (sample, subtype, confidence),
         markers, associations, survival (the log-rank test; empty without survival columns), profile (mean
         MOFA factors per subtype), embedding (sample, subtype, dim1, dim2: the kept representation's first two
-        principal components), summary (one row: k, representation, clustering, why, samples).
+        principal components), summary (one row: k, representation, clustering, why, samples, left_out, and
+        classifier_agreement: how often the new samples' classifier gives a held-out sample its subtype),
+        bundle and manifest (the classifier of new samples with every layer's chain:
+        :func:`moflow.model.fit_bundle`, :class:`moflow.subtypes.SubtypeClassifier`).
     """
     from moflow.subtypes import (
         choose_subtypes,
@@ -162,6 +168,7 @@ def describe_subtypes(
     embedding = pd.DataFrame({"sample": samples, "subtype": labels.reindex(samples).to_numpy()})
     for i in range(2):
         embedding[f"dim{i + 1}"] = dims[:, i] if dims.shape[1] > i else 0.0
+    payload, manifest, agreement = _bundle(raw, cohort, labels, settings)
     summary = pd.DataFrame(
         [
             {
@@ -171,6 +178,7 @@ def describe_subtypes(
                 "why": result["why"],
                 "samples": len(samples),
                 "left_out": len(cohort.train) - len(samples),
+                "classifier_agreement": agreement,
             }
         ]
     )
@@ -183,7 +191,46 @@ def describe_subtypes(
         "profile": profile,
         "embedding": embedding,
         "summary": summary,
+        "bundle": payload,
+        "manifest": manifest,
     }
+
+
+def _bundle(raw: dict, cohort, labels: pd.Series, settings: Settings) -> tuple[bytes, dict, float]:
+    """The classifier of new samples' subtypes with every layer's chain, as bundle bytes and manifest.
+
+    Refit on the assigned samples; also its cross-validated agreement with the cohort's subtypes (on the
+    preprocessed layers of the fit, the components refit in every fold).
+    """
+    from moflow.model import bundle_bytes, fit_bundle
+    from moflow.subtypes.classifier import SubtypeClassifier, classifier_agreement
+
+    st = settings.subtypes
+
+    def factory():
+        return SubtypeClassifier(st.components, seed=settings.seed)
+
+    bundle = fit_bundle(
+        raw,
+        cohort,
+        "subtypes",
+        chosen_by="the subtypes of results/subtypes/assignments.tsv",
+        strategies={"subtypes": factory},
+        preprocessors=build_preprocessors(cohort.omics, settings, cohort.info),
+        clinical=None,
+        max_missing=settings.predictor.max_missing_features,
+        target=labels,
+    )
+    model = bundle.model
+    pre = {n: c.transform(raw[n].loc[[s for s in labels.index if s in raw[n].index]]) for n, c in bundle.chains.items()}
+    agreement = classifier_agreement(pre, labels, n_components=st.components, seed=settings.seed)
+    log.info(
+        "subtypes: the classifier of new samples (%s) gives %s of held-out samples their subtype",
+        type(model).__name__,
+        "n/a" if agreement != agreement else f"{agreement:.0%}",
+    )
+    payload, manifest = bundle_bytes(bundle)
+    return payload, manifest, agreement
 
 
 def _survival_columns(settings: Settings) -> tuple[str, str]:
