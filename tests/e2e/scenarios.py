@@ -131,7 +131,13 @@ SCENARIOS = [
         h5mu=True,
         config={
             **LIGHT,
-            "subtypes": {"enabled": True, "resamples": 5, "representations": ["components"], "clusterings": ["kmeans"]},
+            "subtypes": {
+                "enabled": True,
+                "resamples": 5,
+                "k_max": 4,
+                "representations": ["components"],
+                "clusterings": ["kmeans"],
+            },
         },
     ),
     # no outcome at all: preprocessing, MOFA, subtypes and their enrichment
@@ -140,7 +146,7 @@ SCENARIOS = [
         outcome="none",
         config={
             **LIGHT,
-            "subtypes": {"resamples": 8, "resamples_per_job": 4, "k_max": 5, "clusterings": ["kmeans", "ward"]},
+            "subtypes": {"resamples": 8, "resamples_per_job": 4, "k_max": 4, "clusterings": ["kmeans"]},
         },
     ),
 ]

@@ -166,7 +166,7 @@ def _breast_hidden(base: Path) -> Path:
                 {"layer": "protein", "kind": "continuous", "path": "data/protein.csv"},
             ],
             "inputs: {allow_missing_samples: true}\n"
-            "subtypes: {resamples: 6, representations: [components, mofa], clusterings: [kmeans, spectral], k_max: 6}\n",
+            "subtypes: {resamples: 10, representations: [components, mofa], clusterings: [kmeans, spectral]}\n",
             pd.read_csv(d / "metadata.csv", dtype=str).drop(columns=["subtype"]),
             {
                 "data/mrna.csv": tmp / "mrna.csv",
