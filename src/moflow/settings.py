@@ -399,6 +399,7 @@ class Subtypes:
     resamples_per_job: int
     min_strength: float
     components: int
+    features: int | None
     network: Network
     time: str
     event: str

@@ -151,3 +151,17 @@ def test_the_classifier_of_new_samples_learns_the_subtypes_and_says_how_often_it
     shuffled = pd.Series(np.random.default_rng(0).permutation(labels.to_numpy()), index=idx)
     assert classifier_agreement(layers, shuffled, n_components=5) < 0.6
     assert np.isnan(classifier_agreement(layers, pd.Series("S1", index=idx)))
+
+
+def test_the_most_variable_features_are_chosen_on_the_samples_given():
+    from moflow.subtypes import most_variable
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(40, 6)) * [1, 5, 1, 3, 1, 1], columns=list("abcdef"))
+    assert list(most_variable({"x": X}, 2)["x"].columns) == ["b", "d"]  # in column order
+    assert most_variable({"x": X}, None)["x"] is X and most_variable({"x": X}, 10)["x"] is X
+    # a feature that varies only among held-out samples is not chosen by the fitted half
+    fit, held = X.index[:20], X.index[20:]
+    X.loc[held, "f"] = rng.normal(size=20) * 100
+    assert "f" not in most_variable({"x": X.loc[fit]}, 2)["x"].columns
+    assert "f" in most_variable({"x": X}, 2)["x"].columns

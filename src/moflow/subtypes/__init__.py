@@ -45,7 +45,7 @@ __getattr__, __dir__, __all__ = lazy.attach(
             "choose_subtypes",
         ],
         "consensus": ["consensus_matrix", "pac", "pac_curve"],
-        "representations": ["common_samples", "LayerComponents", "FusedNetwork"],
+        "representations": ["common_samples", "most_variable", "LayerComponents", "FusedNetwork"],
         "resampling": ["REPRESENTATIONS", "STRENGTH_COLUMNS", "halves", "largest_k", "resample_strengths"],
         "subtype_plan": ["MIN_SAMPLES", "subtype_representations", "resample_jobs"],
         "classifier": ["SubtypeClassifier", "classifier_agreement"],

@@ -21,7 +21,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
-from moflow.subtypes.representations import LayerComponents
+from moflow.subtypes.representations import LayerComponents, most_variable
 
 
 class SubtypeClassifier(BaseEstimator):
@@ -31,6 +31,8 @@ class SubtypeClassifier(BaseEstimator):
     ----------
     n_components : int
         Components per layer.
+    n_features : int, optional
+        Each layer's most variable features on the training samples the components use (None: every feature).
     C : float
         The logistic regression's inverse penalty (components are on a common scale: the default suits them).
     seed : int
@@ -50,12 +52,14 @@ class SubtypeClassifier(BaseEstimator):
 
     _parameter_constraints: ClassVar[dict] = {
         "n_components": [Interval(Integral, 1, None, closed="left")],
+        "n_features": [Interval(Integral, 1, None, closed="left"), None],
         "C": [Interval(Real, 0, None, closed="neither")],
         "seed": ["random_state"],
     }
 
-    def __init__(self, n_components: int = 10, C: float = 1.0, seed: int = 0):
+    def __init__(self, n_components: int = 10, n_features: int | None = None, C: float = 1.0, seed: int = 0):
         self.n_components = n_components
+        self.n_features = n_features
         self.C = C
         self.seed = seed
 
@@ -65,10 +69,12 @@ class SubtypeClassifier(BaseEstimator):
 
         self._validate_params()
         self.layers_ = list(layers)
-        rows = [s for s in y.index if all(s in X.index and X.loc[s].notna().any() for X in layers.values())]
+        rows = list(y.index[_complete(layers, y.index)])
         labels = y.loc[rows].astype(str)
         self.classes_ = np.array(sorted(labels.unique()), dtype=object)
-        self.components_ = LayerComponents(self.n_components).fit({n: X.loc[rows] for n, X in layers.items()})
+        chosen = most_variable({n: X.loc[rows] for n, X in layers.items()}, self.n_features)
+        self.features_ = {n: list(X.columns) for n, X in chosen.items()}
+        self.components_ = LayerComponents(self.n_components).fit(chosen)
         self.model_ = None
         if len(self.classes_) > 1:
             Z = self.components_.transform({n: X.loc[rows] for n, X in layers.items()})
@@ -85,7 +91,7 @@ class SubtypeClassifier(BaseEstimator):
         check_is_fitted(self, "components_")
         index = layers[self.layers_[0]].index
         out = pd.DataFrame(np.nan, index=index, columns=self.columns())
-        complete = [s for s in index if all(layers[n].loc[s].notna().any() for n in self.layers_)]
+        complete = list(index[_complete({n: layers[n] for n in self.layers_}, index)])
         if not complete:
             return out
         if self.model_ is None:
@@ -98,8 +104,22 @@ class SubtypeClassifier(BaseEstimator):
         return out
 
 
+def _complete(layers: dict, index) -> np.ndarray:
+    """Whether each sample of ``index`` has an observed value in every layer."""
+    ok = np.ones(len(index), bool)
+    for X in layers.values():
+        ok &= X.reindex(index).notna().any(axis=1).to_numpy()
+    return ok
+
+
 def classifier_agreement(
-    layers: dict[str, pd.DataFrame], labels: pd.Series, *, folds: int = 5, n_components: int = 10, seed: int = 0
+    layers: dict[str, pd.DataFrame],
+    labels: pd.Series,
+    *,
+    folds: int = 5,
+    n_components: int = 10,
+    n_features: int | None = None,
+    seed: int = 0,
 ) -> float:
     """The share of samples a :class:`SubtypeClassifier` fit without them gives their own subtype.
 
@@ -115,7 +135,7 @@ def classifier_agreement(
     hits = 0
     for tr, te in StratifiedKFold(k, shuffle=True, random_state=seed).split(labels.index, labels):
         train, test = labels.index[tr], labels.index[te]
-        model = SubtypeClassifier(n_components, seed=seed).fit(
+        model = SubtypeClassifier(n_components, n_features, seed=seed).fit(
             {n: X.loc[train] for n, X in layers.items()}, labels.loc[train]
         )
         P = model.predict_table({n: X.loc[test] for n, X in layers.items()})

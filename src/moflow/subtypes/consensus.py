@@ -46,9 +46,13 @@ def consensus_matrix(
     for _ in range(int(resamples)):
         sub = np.sort(rng.choice(n, size=min(m, n), replace=False))
         labels, _ = fit_clusters(Z[sub], k, clustering, int(rng.integers(2**31 - 1)))
-        same = (labels[:, None] == labels[None, :]).astype(float)
-        both[np.ix_(sub, sub)] += 1.0
-        together[np.ix_(sub, sub)] += same
+        # pairs clustered together (one-hot labels of the subsample, zero rows elsewhere) and pairs subsampled
+        onehot = np.zeros((n, int(labels.max()) + 1))
+        onehot[sub, labels] = 1.0
+        member = np.zeros(n)
+        member[sub] = 1.0
+        together += onehot @ onehot.T
+        both += np.outer(member, member)
     with np.errstate(invalid="ignore", divide="ignore"):
         C = np.where(both > 0, together / both, np.nan)
     np.fill_diagonal(C, 1.0)

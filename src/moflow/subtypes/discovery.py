@@ -165,7 +165,9 @@ def settle(choice: dict, Z: pd.DataFrame, *, resamples: int = 20, seed: int = 0)
     evidence, k = choice["evidence"].copy(), int(choice["k"])
     name, clustering = choice["representation"] or "components", choice["clustering"] or "kmeans"
     kept = (evidence["representation"] == name) & (evidence["clustering"] == clustering)
-    curve = pac_curve(Z.to_numpy(float), sorted(evidence.loc[kept, "k"]), clustering=clustering, seed=seed)
+    curve = pac_curve(
+        Z.to_numpy(float), sorted(evidence.loc[kept, "k"]), clustering=clustering, resamples=resamples, seed=seed
+    )
     evidence["pac"] = np.nan  # the consensus' proportion of ambiguous pairs, of the kept combination
     evidence.loc[kept, "pac"] = evidence.loc[kept, "k"].map(curve.set_index("k")["pac"]).to_numpy()
     assignments = assign_with_confidence(Z, k, clustering, resamples=resamples, seed=seed)

@@ -11,8 +11,10 @@ covariance, drawn afresh for every resample), and a k is chosen only where the d
 reference has a lower bound above ``min_gain``, the one that beats it by the most; none: k = 1, "no
 reproducible subtypes".
 
-Clusterings (:data:`CLUSTERINGS`, scikit-learn): k-means, a Gaussian mixture, Ward's hierarchical
-clustering, and spectral clustering on a nearest-neighbour graph; held-out samples are assigned by the
+Clusterings (:data:`CLUSTERINGS`, scikit-learn): k-means (10 starts), a Gaussian mixture (one start from
+k-means; a full covariance per group where each group would hold as many samples as its covariance has
+parameters, a diagonal one otherwise), Ward's hierarchical clustering, and spectral clustering on a
+nearest-neighbour graph; held-out samples are assigned by the
 k-means or mixture model itself, by the nearest cluster mean otherwise.
 """
 
@@ -51,7 +53,10 @@ def fit_clusters(Z: np.ndarray, k: int, method: str, seed: int):
         model = KMeans(k, n_init=10, random_state=seed).fit(Z)
         return model.labels_, model.predict
     if method == "gmm":
-        model = GaussianMixture(k, covariance_type="full", n_init=1, reg_covar=1e-4, random_state=seed).fit(Z)
+        n, d = Z.shape
+        # a full covariance per group where each group has as many samples as it has parameters; else diagonal
+        kind = "full" if n / k >= d * (d + 1) / 2 else "diag"
+        model = GaussianMixture(k, covariance_type=kind, n_init=1, reg_covar=1e-4, random_state=seed).fit(Z)
         return model.predict(Z), model.predict
     if method == "ward":
         labels = AgglomerativeClustering(k, linkage="ward").fit_predict(Z)

@@ -7,6 +7,7 @@
   (:meth:`FusedNetwork.vote`: the affinity-weighted labels of their nearest fitted samples), never by
   joining the network.
 
+:func:`most_variable` keeps each layer's most variable features first (the stage's ``subtypes: features``).
 Both are fit on one set of samples and applied unchanged to others, so that a held-out half of a resample
 (:mod:`moflow.subtypes.resampling`) is represented by what its fitted half learned, as a new patient is.
 Missing cells (a layer whose chain does not impute) are filled with the fitted samples' feature means.
@@ -26,8 +27,27 @@ def common_samples(layers: dict) -> list:
     """The samples every layer has, in the first layer's order."""
     common = None
     for X in layers.values():
-        common = list(X.index) if common is None else [s for s in common if s in set(X.index)]
+        present = set(X.index)
+        common = list(X.index) if common is None else [s for s in common if s in present]
     return common or []
+
+
+def most_variable(layers: dict, n_features: int | None) -> dict:
+    """Each layer restricted to its ``n_features`` most variable features (every feature where fewer, or None).
+
+    The variance is taken over the observed cells of the samples given; ties keep the earlier column.
+    """
+    if n_features is None:
+        return dict(layers)
+    out = {}
+    for name, X in layers.items():
+        if X.shape[1] <= n_features:
+            out[name] = X
+            continue
+        var = np.nan_to_num(X.var(axis=0, skipna=True).to_numpy(float), nan=-1.0)
+        keep = np.sort(np.argsort(-var, kind="stable")[: int(n_features)])
+        out[name] = X.iloc[:, keep]
+    return out
 
 
 class LayerComponents(BaseEstimator):
@@ -194,7 +214,14 @@ class FusedNetwork(BaseEstimator):
         pandas.DataFrame
             New samples x labels, rows summing to 1.
         """
-        cross = self.cross_affinity(layers)
+        return self.vote_by(self.cross_affinity(layers), labels, n_labels)
+
+    def vote_by(self, cross: pd.DataFrame, labels, n_labels: int) -> pd.DataFrame:
+        """:meth:`vote` from the new samples' affinity to the fitted ones (:meth:`cross_affinity`).
+
+        The affinity is computed once for several labellings (every k and clustering of a resample).
+        """
+        check_is_fitted(self, "embedding_")
         A = cross.to_numpy()
         labels = np.asarray(labels, int)
         kk = max(1, min(int(self.k), A.shape[1]))

@@ -24,7 +24,7 @@ import pandas as pd
 from sklearn.base import clone
 
 from moflow.subtypes.k_selection import fit_clusters, prediction_strength
-from moflow.subtypes.representations import FusedNetwork, LayerComponents
+from moflow.subtypes.representations import FusedNetwork, LayerComponents, most_variable
 
 REPRESENTATIONS = ("components", "network", "mofa")
 STRENGTH_COLUMNS = ["resample", "representation", "clustering", "k", "strength", "reference"]
@@ -62,9 +62,11 @@ def _vector(ZA: np.ndarray, ZB: np.ndarray, k: int, clustering: str, seed: int) 
     return prediction_strength(own, assign(ZB))
 
 
-def _network(fitted: FusedNetwork, held: FusedNetwork, held_layers: dict, k: int, clustering: str, seed: int) -> float:
+def _network(
+    fitted: FusedNetwork, held: FusedNetwork, cross: pd.DataFrame, k: int, clustering: str, seed: int
+) -> float:
     labels, _ = fit_clusters(fitted.embedding_.to_numpy(), k, clustering, seed)
-    votes = fitted.vote(held_layers, labels, k).reindex(held.embedding_.index)
+    votes = fitted.vote_by(cross, labels, k).reindex(held.embedding_.index)
     own, _ = fit_clusters(held.embedding_.to_numpy(), k, clustering, seed)
     return prediction_strength(own, votes.to_numpy().argmax(axis=1))
 
@@ -81,6 +83,7 @@ def resample_strengths(
     clusterings=("kmeans", "gmm", "ward", "spectral"),
     k_max: int = 8,
     n_components: int = 10,
+    n_features: int | None = None,
     network: dict | None = None,
     seed: int = 0,
 ) -> pd.DataFrame:
@@ -106,6 +109,9 @@ def resample_strengths(
         The largest k (lowered to what the halves allow, :func:`largest_k`).
     n_components : int
         Components per layer of :class:`LayerComponents`.
+    n_features : int, optional
+        Each layer's most variable features on the fitted half the representations use
+        (:func:`~moflow.subtypes.representations.most_variable`; None: every feature).
     network : dict, optional
         Keyword arguments of :class:`FusedNetwork` (k, mu, t).
     seed : int
@@ -122,6 +128,8 @@ def resample_strengths(
     rng = np.random.default_rng([int(seed), 5303, int(resample)])
     ks = list(range(2, largest_k(len(samples), k_max) + 1))
     pre_fit, pre_held = preprocess_fold(raw, preprocessors, None, fit, held, qc=qc)
+    pre_fit = most_variable(pre_fit, n_features)  # chosen on the fitted half only
+    pre_held = {n: pre_held[n][X.columns] for n, X in pre_fit.items()}
     comp = LayerComponents(n_components).fit(pre_fit)
     CA, CB = comp.transform(pre_fit), comp.transform(pre_held)
     null = _gaussian(CA, len(CA) + len(CB), rng)
@@ -158,10 +166,12 @@ def resample_strengths(
         ref_layers = (_blocks(NA, list(CA.columns), list(CA.index)), _blocks(NB, list(CB.columns), list(CB.index)))
         refs = (FusedNetwork(**opts).fit(ref_layers[0]), FusedNetwork(**opts).fit(ref_layers[1]))
         nrng = np.random.default_rng([int(seed), 7727, int(resample)])
+        # the held-out samples' affinity to the fitted ones: the same for every k and clustering
+        cross = (nets[0].cross_affinity(pre_held), refs[0].cross_affinity(ref_layers[1]))
         for clustering in clusterings:
             cseed = int(nrng.integers(2**31 - 1))
             for k in ks:
-                data = _network(nets[0], nets[1], pre_held, k, clustering, cseed)
-                ref = _network(refs[0], refs[1], ref_layers[1], k, clustering, cseed)
+                data = _network(nets[0], nets[1], cross[0], k, clustering, cseed)
+                ref = _network(refs[0], refs[1], cross[1], k, clustering, cseed)
                 rows.append((resample, "network", clustering, k, data, ref))
     return pd.DataFrame(rows, columns=STRENGTH_COLUMNS)

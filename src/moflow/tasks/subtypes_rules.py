@@ -71,6 +71,7 @@ def subtype_resamples(
                 clusterings=list(st.clusterings),
                 k_max=st.k_max,
                 n_components=st.components,
+                n_features=st.features,
                 network=dict(k=st.network.k, mu=st.network.mu, t=st.network.t),
                 seed=settings.seed,
             )
@@ -79,19 +80,30 @@ def subtype_resamples(
     return {"strengths": pd.concat(out, ignore_index=True)}
 
 
-def _representation(name: str, layers: dict, factors: pd.DataFrame | None, settings: Settings) -> pd.DataFrame:
-    """The kept representation of the cohort's samples (fit on all of them)."""
-    from moflow.subtypes.representations import FusedNetwork, LayerComponents
+def _representation(name: str, layers: dict, cohort, settings: Settings) -> pd.DataFrame:
+    """The kept representation of the cohort's samples, fit on all of them as the resamples fit their halves.
+
+    Each layer's most variable features (``subtypes: features``), then the components, the fused network's
+    embedding, or MOFA (the run's settings, refit on those features).
+    """
+    from moflow.subtypes.representations import FusedNetwork, LayerComponents, most_variable
 
     st = settings.subtypes
+    layers = most_variable(layers, st.features)
     if name == "mofa":
-        return factors.set_index("sample").select_dtypes("number")
+        return build_mofa(cohort.omics, settings, sheet=cohort.sheet).fit(layers).Z_train_
     if name == "network":
         return FusedNetwork(k=st.network.k, mu=st.network.mu, t=st.network.t).fit(layers).embedding_
     return LayerComponents(st.components).fit_transform(layers)
 
 
-@reads("subtypes", "seed", "outcome", "predictor", uses=[load_cohort, subtype_representations, build_preprocessors])
+@reads(
+    "subtypes",
+    "seed",
+    "outcome",
+    "predictor",
+    uses=[load_cohort, subtype_representations, build_preprocessors, build_mofa],
+)
 def describe_subtypes(
     strengths: pd.DataFrame,
     raw: dict[str, pd.DataFrame],
@@ -144,7 +156,7 @@ def describe_subtypes(
     layers = {n: X.loc[samples] for n, X in layers.items()}
     choice = choose_subtypes(summarize_strengths(strengths), min_strength=st.min_strength)
     kept = choice["representation"] or "components"
-    Z = _representation(kept, layers, factors, settings).loc[samples]
+    Z = _representation(kept, layers, cohort, settings).loc[samples]
     result = settle(choice, Z, resamples=st.resamples, seed=settings.seed)
     assignments = result["assignments"]
     labels = assignments.set_index("sample")["subtype"]
@@ -168,7 +180,7 @@ def describe_subtypes(
     embedding = pd.DataFrame({"sample": samples, "subtype": labels.reindex(samples).to_numpy()})
     for i in range(2):
         embedding[f"dim{i + 1}"] = dims[:, i] if dims.shape[1] > i else 0.0
-    payload, manifest, agreement = _bundle(raw, cohort, labels, settings)
+    payload, manifest, agreement = _bundle(raw, layers, cohort, labels, settings)
     summary = pd.DataFrame(
         [
             {
@@ -196,11 +208,11 @@ def describe_subtypes(
     }
 
 
-def _bundle(raw: dict, cohort, labels: pd.Series, settings: Settings) -> tuple[bytes, dict, float]:
+def _bundle(raw: dict, layers: dict, cohort, labels: pd.Series, settings: Settings) -> tuple[bytes, dict, float]:
     """The classifier of new samples' subtypes with every layer's chain, as bundle bytes and manifest.
 
     Refit on the assigned samples; also its cross-validated agreement with the cohort's subtypes (on the
-    preprocessed layers of the fit, the components refit in every fold).
+    cohort's preprocessed ``layers``, the features and components chosen again in every fold).
     """
     from moflow.model import bundle_bytes, fit_bundle
     from moflow.subtypes.classifier import SubtypeClassifier, classifier_agreement
@@ -208,7 +220,7 @@ def _bundle(raw: dict, cohort, labels: pd.Series, settings: Settings) -> tuple[b
     st = settings.subtypes
 
     def factory():
-        return SubtypeClassifier(st.components, seed=settings.seed)
+        return SubtypeClassifier(st.components, st.features, seed=settings.seed)
 
     bundle = fit_bundle(
         raw,
@@ -222,8 +234,9 @@ def _bundle(raw: dict, cohort, labels: pd.Series, settings: Settings) -> tuple[b
         target=labels,
     )
     model = bundle.model
-    pre = {n: c.transform(raw[n].loc[[s for s in labels.index if s in raw[n].index]]) for n, c in bundle.chains.items()}
-    agreement = classifier_agreement(pre, labels, n_components=st.components, seed=settings.seed)
+    agreement = classifier_agreement(
+        layers, labels, n_components=st.components, n_features=st.features, seed=settings.seed
+    )
     log.info(
         "subtypes: the classifier of new samples (%s) gives %s of held-out samples their subtype",
         type(model).__name__,
