@@ -470,6 +470,20 @@ def _subtype_rows(summary: pd.DataFrame | None, outcome: bool) -> list[dict]:
         else "no reproducible subtypes (k = 1; results/subtypes/)"
     )
     rows.append(_row("subtypes", "", found, _text(first["why"])))
+    for text in _text(first.get("representations_left_out", "")).split("; "):
+        if text:
+            name, _, why = text.partition(": ")
+            rows.append(_row("subtypes", "", f"left out representation {name}", why))
+    quiet = _text(first.get("layers_without_markers", ""))
+    if quiet:
+        rows.append(
+            _row(
+                "subtypes",
+                quiet,
+                "no feature of this layer separates a subtype (FDR 0.05)",
+                "the subtypes come from the other layers; a layer of noise, or one whose groups differ",
+            )
+        )
     left = int(pd.to_numeric(first.get("left_out", 0), errors="coerce") or 0)
     if left:
         rows.append(

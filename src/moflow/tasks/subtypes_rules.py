@@ -136,8 +136,10 @@ def describe_subtypes(
         k_selection (the evidence, ``chosen`` and ``pac``), assignments (sample, subtype, confidence),
         markers, associations, survival (the log-rank test; empty without survival columns), profile (mean
         MOFA factors per subtype), embedding (sample, subtype, dim1, dim2: the kept representation's first two
-        principal components), summary (one row: k, representation, clustering, why, samples, left_out, and
-        classifier_agreement: how often the new samples' classifier gives a held-out sample its subtype),
+        principal components), summary (one row: k, representation, clustering, why, samples, left_out,
+        classifier_agreement: how often the new samples' classifier gives a held-out sample its subtype,
+        representations_left_out: those config asks for that the cohort cannot build and why,
+        layers_without_markers: layers where no feature separates a subtype at FDR 0.05),
         bundle and manifest (the classifier of new samples with every layer's chain:
         :func:`moflow.model.fit_bundle`, :class:`moflow.subtypes.SubtypeClassifier`).
     """
@@ -181,6 +183,11 @@ def describe_subtypes(
     for i in range(2):
         embedding[f"dim{i + 1}"] = dims[:, i] if dims.shape[1] > i else 0.0
     payload, manifest, agreement = _bundle(raw, layers, cohort, labels, settings)
+    _, left = subtype_representations(settings, list(layers))
+    quiet = []  # layers without a single marker at FDR 0.05: they carry none of the subtypes
+    if k > 1:
+        hits = markers.assign(hit=markers["fdr"] < 0.05).groupby("layer")["hit"].sum()
+        quiet = [n for n in layers if hits.get(n, 0) == 0]
     summary = pd.DataFrame(
         [
             {
@@ -191,6 +198,8 @@ def describe_subtypes(
                 "samples": len(samples),
                 "left_out": len(cohort.train) - len(samples),
                 "classifier_agreement": agreement,
+                "representations_left_out": "; ".join(f"{n}: {why}" for n, why in left.items()),
+                "layers_without_markers": ", ".join(quiet),
             }
         ]
     )

@@ -1,0 +1,93 @@
+"""A config without an outcome, and the subtype stage's start-up checks (moflow.inputs.subtype_checks), and what
+the decisions say about the subtypes (moflow.report.decisions)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from moflow.cohort import has_outcome, make_cohort, runs_subtypes
+from moflow.errors import ConfigError
+from moflow.inputs import check_subtypes, check_without_outcome
+from moflow.report import decisions
+from moflow.settings import Settings
+from moflow.subtypes import resample_jobs, subtype_representations
+
+
+def _sheet(n: int) -> pd.DataFrame:
+    return pd.DataFrame({"sample": [f"s{i}" for i in range(n)], "sample_type": "sample", "age": "60"})
+
+
+def test_no_outcome_section_means_no_outcome_and_subtypes_on():
+    none = Settings.defaults(outcome={"type": "none"})
+    assert not has_outcome(none) and runs_subtypes(none)
+    with_outcome = Settings.defaults()
+    assert has_outcome(with_outcome) and not runs_subtypes(with_outcome)
+    assert runs_subtypes(Settings.defaults(subtypes={"enabled": True}))
+    assert not runs_subtypes(Settings.defaults(outcome={"type": "none"}, subtypes={"enabled": False}))
+    from moflow.settings import apply_defaults
+
+    config = apply_defaults({"samples": "s.tsv", "omics": "o.tsv"})  # no outcome section at all
+    assert config["outcome"]["type"] == "none"
+    sheet = _sheet(10).set_index("sample", drop=False)
+    omics = pd.DataFrame({"layer": ["rna"], "has_qc": [False]}).set_index("layer", drop=False)
+    cohort = make_cohort(sheet, omics, Settings.from_config(config))
+    assert cohort.y is None and cohort.task == "none" and len(cohort.train) == 10 and cohort.samples == cohort.train
+
+
+@pytest.mark.parametrize(
+    "config, named",
+    [
+        ({"clinical": {"columns": ["age"]}}, "clinical: columns"),
+        ({"evaluation": {"site_column": "site"}}, "evaluation: site_column"),
+        ({"evaluation": {"recalibration": ["platt"]}}, "evaluation: recalibration"),
+    ],
+)
+def test_what_needs_an_outcome_stops_a_config_without_one(config, named):
+    with pytest.raises(ConfigError, match=f"'{named}' is set, but the config has no outcome"):
+        check_without_outcome(Settings.defaults(outcome={"type": "none"}, **config))
+
+
+def test_too_few_samples_stop_and_a_lowered_k_max_and_a_representation_left_out_are_said(caplog):
+    s = Settings.defaults(outcome={"type": "none"})
+    omics = pd.DataFrame({"layer": ["rna"]})
+    with pytest.raises(ConfigError, match="7 cohort samples are too few for subtype discovery"):
+        check_subtypes(s, _sheet(7), omics)
+    with caplog.at_level("INFO", logger="moflow"):
+        check_subtypes(s, _sheet(20), omics)
+    assert "k_max 8 lowered to 5" in caplog.text and "representation network" in caplog.text
+    kept, left = subtype_representations(s, ["rna"])
+    assert kept == ["components", "mofa"] and "two layers or more" in left["network"]
+    with pytest.raises(ConfigError, match="'subtypes: time' names 'os_time', which is not a column"):
+        check_subtypes(Settings.defaults(subtypes={"time": "os_time", "event": "age"}), _sheet(20), omics)
+    assert resample_jobs(Settings.defaults(subtypes={"resamples": 12, "resamples_per_job": 5})) == {
+        "part1": [1, 2, 3, 4, 5],
+        "part2": [6, 7, 8, 9, 10],
+        "part3": [11, 12],
+    }
+
+
+def test_the_decisions_say_no_outcome_the_subtypes_and_what_the_stage_left_out():
+    summary = pd.DataFrame(
+        [
+            {
+                "k": 3,
+                "representation": "mofa",
+                "clustering": "kmeans",
+                "why": "k = 3: prediction strength 0.94",
+                "samples": 58,
+                "left_out": 2,
+                "classifier_agreement": 1.0,
+                "representations_left_out": "network: the fused network joins two layers or more",
+                "layers_without_markers": "metabolomics",
+            }
+        ]
+    )
+    d = decisions(layers=["rna"], outcome=False, subtypes=summary)
+    text = " | ".join(d["decision"])
+    assert text.startswith("no outcome:") and "3 subtypes (mofa, kmeans" in text
+    assert "left out representation network" in text and "left out 2 sample(s) lacking a layer" in text
+    assert (
+        d.set_index("decision").loc["no feature of this layer separates a subtype (FDR 0.05)", "layer"]
+        == "metabolomics"
+    )
