@@ -91,3 +91,22 @@ def test_the_decisions_say_no_outcome_the_subtypes_and_what_the_stage_left_out()
         d.set_index("decision").loc["no feature of this layer separates a subtype (FDR 0.05)", "layer"]
         == "metabolomics"
     )
+
+
+def test_the_subtypes_survival_columns_are_read_as_a_survival_outcome_is():
+    """Events coded TRUE/false (as users write them) and a missing time: the log-rank test gets the others."""
+    import numpy as np
+
+    from moflow.subtypes import survival_difference
+    from moflow.tasks.subtypes_rules import _survival_frame
+
+    rng = np.random.default_rng(0)
+    idx = [f"s{i}" for i in range(60)]
+    labels = pd.Series(np.repeat(["S1", "S2"], 30), index=idx)
+    time = rng.exponential(np.where(labels == "S1", 10, 2)).round(2).astype(str)
+    time[3] = "NA"
+    sheet = pd.DataFrame({"time": time, "dead": np.where(rng.random(60) < 0.8, "TRUE", "false")}, index=idx)
+    t, e = _survival_frame(sheet, idx, "time", "dead")
+    assert len(t) == 59 and set(e) == {0.0, 1.0}
+    test = survival_difference(t, e, labels)
+    assert test["n"] == 59 and test["p"] < 1e-3

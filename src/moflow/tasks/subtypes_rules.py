@@ -170,7 +170,7 @@ def describe_subtypes(
     time, event = _survival_columns(settings)
     survival = pd.DataFrame(columns=["chi2", "df", "p", "n"])
     if time and k > 1:
-        survival = pd.DataFrame([survival_difference(cohort.sheet[time], cohort.sheet[event], labels)])
+        survival = pd.DataFrame([survival_difference(*_survival_frame(cohort.sheet, samples, time, event), labels)])
     profile = pd.DataFrame(columns=["subtype"])
     if factors is not None and len(factors):
         f = factors.set_index("sample").reindex(samples).select_dtypes("number")
@@ -253,6 +253,20 @@ def _bundle(raw: dict, layers: dict, cohort, labels: pd.Series, settings: Settin
     )
     payload, manifest = bundle_bytes(bundle)
     return payload, manifest, agreement
+
+
+def _survival_frame(sheet: pd.DataFrame, samples: list, time: str, event: str) -> tuple[pd.Series, pd.Series]:
+    """The follow-up times and events (1.0 / 0.0) of the samples that have both, parsed as a survival outcome's.
+
+    Events in any coding the outcome accepts (0/1, true/false, ...); a sample lacking either is left out.
+    """
+    from moflow.inputs import parse_event, parse_time
+    from moflow.wording import NA_TOKENS
+
+    cells = sheet.loc[samples, [time, event]].astype(str).apply(lambda c: c.str.strip())
+    known = ~cells.apply(lambda c: c.str.lower().isin(NA_TOKENS)).any(axis=1)
+    cells = cells[known]
+    return parse_time(cells[time], column=time), parse_event(cells[event], column=event).astype(float)
 
 
 def _survival_columns(settings: Settings) -> tuple[str, str]:
