@@ -35,6 +35,12 @@ def test_no_outcome_section_means_no_outcome_and_subtypes_on():
     assert cohort.y is None and cohort.task == "none" and len(cohort.train) == 10 and cohort.samples == cohort.train
 
 
+def test_a_sheet_column_named_outcome_that_is_not_predicted_is_pointed_out(caplog):
+    with caplog.at_level("INFO", logger="moflow"):
+        check_without_outcome(Settings.defaults(outcome={"type": "none"}), columns=["sample", "outcome"])
+    assert "the sample sheet has a column 'outcome': this run does not predict it" in caplog.text
+
+
 @pytest.mark.parametrize(
     "config, named",
     [

@@ -461,7 +461,7 @@ def check_startup(
         check_recalibration(settings, task, source=source)
         check_design_strategies(settings, omics, source=source)
     else:
-        check_without_outcome(settings, source=source)
+        check_without_outcome(settings, source=source, columns=samples.columns)
     if runs_subtypes(settings):
         check_subtypes(settings, samples, omics, source=source, samples_path=samples_path)
     try:

@@ -12,11 +12,12 @@ from moflow.wording import did_you_mean, listing
 log = logging.getLogger("moflow")
 
 
-def check_without_outcome(settings, *, source: str = "config") -> None:
+def check_without_outcome(settings, *, source: str = "config", columns=()) -> None:
     """A config without an outcome asks for nothing that needs one.
 
     Clinical covariates (predictors of an outcome), leave-one-site-out evaluation and recalibration stop the
-    run with the fix; the design stage and the evaluation are left out, said in the log.
+    run with the fix; the design stage and the evaluation are left out, said in the log. A sample-sheet column
+    named ``outcome`` (among ``columns``), which the run will not predict, is pointed out in the log.
     """
     asked = []
     if settings.clinical.columns:
@@ -37,6 +38,12 @@ def check_without_outcome(settings, *, source: str = "config") -> None:
         "no outcome: the run preprocesses, integrates with MOFA, finds subtypes and enriches them; the evaluation, "
         "the baselines, the model bundle and the design stage need an outcome and are left out"
     )
+    if "outcome" in set(map(str, columns)):
+        log.warning(
+            "%s names no outcome, but the sample sheet has a column 'outcome': this run does not predict it. To "
+            "predict it, add 'outcome: {column: outcome}' to the config.",
+            source,
+        )
 
 
 def check_subtypes(
