@@ -245,16 +245,8 @@ def report_sections(
     if summary:
         lead += details("More numbers behind the verdict", '<div class="key">' + "".join(summary) + "</div>")
     sections.append(("Verdict", lead))
-    if decisions is not None:
-        sections.append(("What the run decided", decisions_html(decisions)))
-    sections.append(("Inputs", table(inputs) + _left_out(samples)))
-    sections.append(
-        (
-            "Preprocessing",
-            preprocessing_html(
-                layers, inputs, steps, diagnostics, pca, pca_png, missingness_png, pca_steps_png, imputation
-            ),
-        )
+    sections += _data_sections(
+        decisions, inputs, samples, layers, steps, diagnostics, pca, pca_png, missingness_png, pca_steps_png, imputation
     )
     sections.append(
         (
@@ -311,6 +303,25 @@ def report_sections(
     if design is not None:
         sections.append(("How many samples?", design.get("html", "")))
     sections += _closing_sections(enrichment, enrichment_more, pathways_png, of, provenance)
+    return sections
+
+
+def _data_sections(
+    decisions, inputs, samples, layers, steps, diagnostics, pca, pca_png, missingness_png, pca_steps_png, imputation
+) -> list[tuple[str, str]]:
+    """What the run decided (where given), the inputs and the preprocessing: the sections after the verdict."""
+    sections = []
+    if decisions is not None:
+        sections.append(("What the run decided", decisions_html(decisions)))
+    sections.append(("Inputs", table(inputs) + _left_out(samples)))
+    sections.append(
+        (
+            "Preprocessing",
+            preprocessing_html(
+                layers, inputs, steps, diagnostics, pca, pca_png, missingness_png, pca_steps_png, imputation
+            ),
+        )
+    )
     return sections
 
 
@@ -398,16 +409,8 @@ def _discovery_sections(
     if subtypes is not None:
         lead.append(f'<p class="key">{html.escape(subtypes["sentence"])}</p>')
     sections = [("Verdict", "".join(lead))]
-    if decisions is not None:
-        sections.append(("What the run decided", decisions_html(decisions)))
-    sections.append(("Inputs", table(inputs) + _left_out(samples)))
-    sections.append(
-        (
-            "Preprocessing",
-            preprocessing_html(
-                layers, inputs, steps, diagnostics, pca, pca_png, missingness_png, pca_steps_png, imputation
-            ),
-        )
+    sections += _data_sections(
+        decisions, inputs, samples, layers, steps, diagnostics, pca, pca_png, missingness_png, pca_steps_png, imputation
     )
     sections.append(
         ("Intermediate integration (MOFA)", _mofa_html(variance_png, None, samples, associations, "", stability))

@@ -196,17 +196,7 @@ def choose_k(evidence: pd.DataFrame, *, min_strength: float = 0.6, min_gain: flo
     """
     ok = evidence[(evidence["strength"] >= min_strength) & (evidence["gain_lo"] > min_gain)]
     if ok.empty:
-        best = evidence.sort_values("gain", ascending=False).head(1)
-        detail = (
-            f"; the best, k = {int(best['k'].iloc[0])}, scored {best['strength'].iloc[0]:.2f} against "
-            f"{best['reference'].iloc[0]:.2f} without structure"
-            if len(best)
-            else ""
-        )
-        return 1, (
-            f"no reproducible subtypes: no k reaches a prediction strength of {min_strength:g} and beats a "
-            f"reference without structure{detail}"
-        )
+        return 1, _none_found(evidence, min_strength, "no k")
     row = ok.sort_values(["gain", "k"], ascending=[False, True]).iloc[0]
     return int(row["k"]), (
         f"k = {int(row['k'])}: prediction strength {row['strength']:.2f} ({row['strength_lo']:.2f}-"
@@ -272,17 +262,7 @@ def choose_subtypes(evidence: pd.DataFrame, *, min_strength: float = 0.6) -> dic
         if k > 1 and (best is None or gain > best[0]):
             best = (gain, rep, clustering, k, why)
     if best is None:
-        top = evidence.sort_values("gain", ascending=False).head(1)
-        detail = (
-            f"; the best, k = {int(top['k'].iloc[0])} ({top['representation'].iloc[0]}, {top['clustering'].iloc[0]}), "
-            f"scored {top['strength'].iloc[0]:.2f} against {top['reference'].iloc[0]:.2f} without structure"
-            if len(top)
-            else ""
-        )
-        why = (
-            "no reproducible subtypes: no representation and clustering tried reaches a prediction strength of "
-            f"{min_strength:g} with a k that beats a reference without structure{detail}"
-        )
+        why = _none_found(evidence, min_strength, "no representation and clustering tried, at no k,")
         return {"evidence": evidence, "k": 1, "representation": "", "clustering": "", "why": why}
     _, rep, clustering, k, why = best
     mask = (evidence["representation"] == rep) & (evidence["clustering"] == clustering) & (evidence["k"] == k)
@@ -294,3 +274,20 @@ def choose_subtypes(evidence: pd.DataFrame, *, min_strength: float = 0.6) -> dic
         "clustering": clustering,
         "why": f"{why} ({rep}, {clustering})",
     }
+
+
+def _none_found(evidence: pd.DataFrame, min_strength: float, tried: str) -> str:
+    """Why k = 1: what was ``tried`` reaches neither the strength nor the reference; the best attempt named."""
+    top = evidence.sort_values("gain", ascending=False).head(1)
+    detail = ""
+    if len(top):
+        r = top.iloc[0]
+        where = f" ({r['representation']}, {r['clustering']})" if str(r.get("representation", "") or "") else ""
+        detail = (
+            f"; the best, k = {int(r['k'])}{where}, scored {r['strength']:.2f} against {r['reference']:.2f} "
+            "without structure"
+        )
+    return (
+        f"no reproducible subtypes: {tried} reaches a prediction strength of {min_strength:g} and beats a reference "
+        f"without structure{detail}"
+    )
