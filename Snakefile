@@ -26,6 +26,7 @@ else:
     include: "rules/subtypes.smk"
     include: "rules/enrich.smk"
     include: "rules/report.smk"
+    include: "rules/scarcity.smk"
 
     rule all:
         default_target: True

@@ -435,6 +435,9 @@ def report_outputs():
         out["evaluate__decision_curve"] = f"{ev}/decision_curve.tsv"
     if SETTINGS.clinical.columns:
         out["evaluate__clinical"] = f"{ev}/clinical_covariates.tsv"
+    # augmentation inside the folds: each augmented row against its strategy as it is
+    if OUTCOME and [m for m in SETTINGS.evaluation.augment if m != "none"]:
+        out["evaluate__augmentation"] = f"{ev}/augmentation.tsv"
     # leave-one-site-out: per-site scores, the pooled CV beside, the shift per layer
     if SITES:
         out["evaluate__sites"] = f"{ev}/sites.tsv"

@@ -345,6 +345,8 @@ class Evaluation:
     baselines: tuple
     site_column: str
     recalibration: tuple
+    augment: tuple
+    augment_components: int
 
 
 @dataclass(frozen=True)
@@ -372,6 +374,17 @@ class Design:
     strategies: tuple
     metric: str | None
     target_score: float | None
+
+
+@dataclass(frozen=True)
+class Synthesize:
+    """The ``synthesize`` section: the synthetic cohort's size, the generator's held-out share and components."""
+
+    samples: int | None
+    holdout: float
+    components: int
+    folds: int
+    strategies: tuple
 
 
 @dataclass(frozen=True)
@@ -509,6 +522,7 @@ SECTIONS = (
     "predictor",
     "subtypes",
     "design",
+    "synthesize",
     "enrichment",
 )
 
@@ -533,6 +547,7 @@ class Settings:
     predictor: Predictor
     subtypes: Subtypes
     design: Design
+    synthesize: Synthesize
     enrichment: Enrichment
 
     @classmethod

@@ -49,6 +49,7 @@ ROOMS = (
     "design",
     "model",
     "subtypes",
+    "scarcity",
     "report",
     "export",
     "demo",

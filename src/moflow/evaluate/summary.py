@@ -76,7 +76,8 @@ def score_strategies(pred: pd.DataFrame, cohort: Cohort, settings: Settings) -> 
     dict
         {scoreboard, fold_scores, predictions, comparison, permutation, gains}: tables (gains:
         :func:`moflow.evaluate.ranking.gains`); with clinical covariates also ``clinical`` (their screen,
-        :func:`moflow.integrate.clinical.covariate_screen`).
+        :func:`moflow.integrate.clinical.covariate_screen`); with ``evaluation: augment`` also
+        ``augmentation`` (:func:`moflow.scarcity.augment.augmentation_table`).
     """
     from moflow.evaluate.metrics import external_scores, fold_scores
     from moflow.evaluate.ranking import best_strategy, compare_best, gains, scoreboard
@@ -151,6 +152,10 @@ def score_strategies(pred: pd.DataFrame, cohort: Cohort, settings: Settings) -> 
         "gains": gain,
     }
     out.update(calibration_tables(cv, task, positive=positive_class(y, settings)))
+    if [m for m in settings.evaluation.augment if m != "none"]:  # augmentation against none, same splits
+        from moflow.scarcity.augment import augmentation_table
+
+        out["augmentation"] = augmentation_table(scores, n_samples=n_cv, task=task)
     if settings.clinical.columns:
         out["clinical"] = clinical_screen(cohort, settings, samples=list(cv["sample"].unique()))
     if site_column:

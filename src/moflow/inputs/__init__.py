@@ -63,6 +63,8 @@ __getattr__, __dir__, __all__ = lazy.attach(
             "check_site_batches",
             "check_design_metric",
             "check_recalibration",
+            "check_augment",
+            "check_synthesize_strategies",
             "check_design_strategies",
             "regulator_edges",
             "check_sample_labels",

@@ -167,6 +167,33 @@ def check_recalibration(settings, task: str, *, source: str = "config") -> None:
         )
 
 
+def check_augment(settings, task: str, *, source: str = "config") -> None:
+    """``evaluation: augment`` adds samples of the rare classes: a class outcome only."""
+    methods = [m for m in settings.evaluation.augment if m != "none"]
+    if methods and task != "classification":
+        kind = {"regression": "a continuous", "survival": "a survival"}[task]
+        raise ConfigError(
+            f"{source}: evaluation: augment ({', '.join(methods)}) adds new samples of the rarer classes, and the "
+            f"outcome is {kind} one, which has no classes; remove it (augment: [none])."
+        )
+
+
+def check_synthesize_strategies(settings, omics: pd.DataFrame, *, source: str = "config") -> None:
+    """``synthesize: strategies`` names strategies the utility check can train (no hierarchical: no prior)."""
+    from moflow.integrate import STRATEGIES
+
+    layers = list(omics["layer"])
+    known = [f"single_{layer}" for layer in layers]
+    known += [s for s in STRATEGIES if s != "hierarchical" and (s == "mofa" or len(layers) > 1)]
+    bad = [s for s in settings.synthesize.strategies if s not in known]
+    if bad:
+        raise ConfigError(
+            f"{source}: 'synthesize: strategies' names {listing(bad)}, which the synthetic cohort's utility check "
+            f"cannot train on this cohort (it can: {listing(known, 20)}).{did_you_mean(bad[0], known)} Use names "
+            "from that list."
+        )
+
+
 def check_design_strategies(settings, omics: pd.DataFrame, *, source: str = "config") -> None:
     """``design: strategies`` names strategies this cohort is evaluated with."""
     from moflow.integrate import strategy_names
@@ -459,9 +486,11 @@ def check_startup(
             logging.getLogger("moflow").info(line)
         check_design_metric(settings, outcome_task(y, settings), source=source)
         check_recalibration(settings, task, source=source)
+        check_augment(settings, task, source=source)
         check_design_strategies(settings, omics, source=source)
     else:
         check_without_outcome(settings, source=source, columns=samples.columns)
+    check_synthesize_strategies(settings, omics, source=source)
     if runs_subtypes(settings):
         check_subtypes(settings, samples, omics, source=source, samples_path=samples_path)
     try:

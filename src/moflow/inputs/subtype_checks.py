@@ -26,6 +26,8 @@ def check_without_outcome(settings, *, source: str = "config", columns=()) -> No
         asked.append(("evaluation: site_column", "leaving one site out scores a predictor of an outcome"))
     if settings.evaluation.recalibration:
         asked.append(("evaluation: recalibration", "recalibration adjusts the predicted probabilities of an outcome"))
+    if [m for m in settings.evaluation.augment if m != "none"]:
+        asked.append(("evaluation: augment", "augmentation adds samples of an outcome's rarer classes"))
     if asked:
         raise ConfigError(
             "\n".join(

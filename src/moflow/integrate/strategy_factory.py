@@ -366,7 +366,9 @@ def build_strategies(
     The strategies the cohort's layers and config allow (:func:`strategy_names`; hierarchical only
     with ``prior``, and not where the prior leaves every layer out, which is logged with the reasons),
     and for a class outcome each integration strategy recalibrated by every method of ``evaluation:
-    recalibration`` (``<name>+platt``, ``<name>+isotonic``: :class:`moflow.integrate.recalibration.Recalibrated`).
+    recalibration`` (``<name>+platt``, ``<name>+isotonic``: :class:`moflow.integrate.recalibration.Recalibrated`)
+    and fit with new samples of the rare classes by every method of ``evaluation: augment`` besides ``none``
+    (``<name>+smote``, ``<name>+latent``: :class:`moflow.scarcity.augment.Augmented`).
 
     Parameters
     ----------
@@ -407,6 +409,18 @@ def build_strategies(
                     out[name],
                     method=method,
                     inner_folds=int(settings.integration.inner_folds),
+                    seed=int(settings.seed),
+                )
+        from moflow.scarcity.augment import Augmented
+
+        grouped = bool(str(settings.integration.mofa.groups or "").strip())  # new samples have no MOFA group
+        for method in [m for m in settings.evaluation.augment if m != "none"]:
+            for name in [n for n in integration if not (n == "mofa" and grouped)]:
+                out[f"{name}+{method}"] = partial(
+                    Augmented,
+                    out[name],
+                    method=method,
+                    n_components=int(settings.evaluation.augment_components),
                     seed=int(settings.seed),
                 )
     return out

@@ -18,6 +18,7 @@
 * model: predict -> predict.py -> predict_samples
 * subtypes: subtype_resamples -> subtype_resamples.py -> subtype_resamples; subtypes -> subtypes.py ->
   describe_subtypes
+* synthesize: synthesize -> synthesize.py -> synthesize
 
 Every function takes in-memory objects (sheets and matrices as read by :mod:`moflow.io`, the
 :class:`~moflow.settings.Settings`) and returns what the rule writes; the analysis itself lives in the
@@ -48,6 +49,7 @@ __getattr__, __dir__, __all__ = lazy.attach(
         "evaluate_rules": ["cv_splits", "cv_fold", "score", "site_shift"],
         "export_rules": ["export_mudata"],
         "inputs_rules": ["validate_inputs"],
+        "synthesize_rules": ["synthesize"],
         "model_rules": ["coverage_fold", "fit_model", "model_coverage", "predict_samples"],
         "integrate_rules": ["integrate_early", "integrate_late", "integrate_mofa", "integrate_hierarchical"],
         "preprocess_rules": ["preprocess_layer"],
