@@ -3,6 +3,12 @@
 One BLAS thread: on a loaded 2-core machine multi-threaded OpenBLAS made tiny SVDs about 100x slower
 (measured: 0.55 s vs 4 ms for 90 x 200); the workflow's jobs pin it the same way.
 
+Workflow runs started early: the modules that define ``workflow_jobs`` (the scenario matrix, the real
+cohorts' runs, the e2e run) have their runs started in the background when collection ends, two at a
+time (tests/side_by_side.py), and the tests that read them run last: a workflow run leaves a core idle
+much of the time, and the unit tests use it meanwhile. ``MOFLOW_TEST_EARLY=0`` turns it off (each
+module's first test then starts its runs, as before).
+
 The time budget: every test's duration (setup, call and teardown: a module fixture that runs the
 workflow counts in the first test that uses it) is recorded here, and ``tests/test_suite_budget.py``,
 moved to the end of the run, compares them with ``tests/durations_budget.tsv``.
@@ -25,6 +31,10 @@ from threadpoolctl import threadpool_limits  # noqa: E402
 threadpool_limits(limits=1)
 
 BUDGET_TEST = "test_suite_budget.py::test_durations_stay_within_budget"
+# the fixtures through which a test reads a module's workflow runs (tests/side_by_side.py)
+RUN_FIXTURES = {"scenario_runs", "cohort_runs", "cohort", "runs", "finished_run"}
+# the order the modules' runs start in: the longest first
+EARLY_ORDER = ("test_scenarios", "test_realdata_workflow", "test_workflow")
 _durations: dict[str, float] = {}
 _session: dict = {}
 
@@ -37,7 +47,12 @@ def pytest_collection_modifyitems(session, config, items):
     """The budget test runs last, when every other test's duration is known; the session remembers
     whether it is the whole suite (no selection) for the total's check."""
     last = [item for item in items if item.nodeid.endswith(BUDGET_TEST)]
-    items[:] = [item for item in items if item not in last] + last
+    runs = [item for item in items if _reads_runs(item) and item not in last]
+    if _early(config):  # the tests that read early-started runs: after every other, in the runs' order
+        runs.sort(key=lambda item: _rank(item.module))
+    else:
+        runs = []
+    items[:] = [item for item in items if item not in last and item not in runs] + runs + last
     chosen = {str(a).rstrip("/") for a in config.args} or {"tests"}
     _session["whole"] = (
         not config.option.keyword
@@ -46,6 +61,43 @@ def pytest_collection_modifyitems(session, config, items):
         and chosen <= {"tests", str(config.rootpath / "tests")}
     )
     _session["collected"] = len(items)
+
+
+def _reads_runs(item) -> bool:
+    module = getattr(item, "module", None)
+    return hasattr(module, "workflow_jobs") and bool(RUN_FIXTURES & set(getattr(item, "fixturenames", ())))
+
+
+def _rank(module) -> int:
+    name = module.__name__.rpartition(".")[2]
+    return EARLY_ORDER.index(name) if name in EARLY_ORDER else len(EARLY_ORDER)
+
+
+def _early(config) -> bool:
+    return os.environ.get("MOFLOW_TEST_EARLY", "1") != "0" and not config.option.collectonly
+
+
+def pytest_collection_finish(session):
+    """Start the workflow runs the selected tests read, in the background (tests/side_by_side.py)."""
+    if not _early(session.config):
+        return
+    from side_by_side import start_early
+
+    modules = {}
+    for item in session.items:
+        if _reads_runs(item):
+            modules.setdefault(item.module, []).append(item)
+    for module in sorted(modules, key=_rank):
+        mine = [item for item in session.items if getattr(item, "module", None) is module]
+        jobs = module.workflow_jobs(mine, session.config._tmp_path_factory)
+        if jobs:
+            start_early(module.__name__, jobs)
+
+
+def pytest_sessionfinish(session):
+    from side_by_side import stop_early
+
+    stop_early()
 
 
 def pytest_runtest_logreport(report):

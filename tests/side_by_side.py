@@ -7,12 +7,18 @@ run's outcome: a run that failed fails (or a dataset that is absent skips) only 
 
     runs = side_by_side({"a": lambda: run(folder_a), "b": lambda: run(folder_b)})
     runs.get("a")  # the callable's return value, or its exception raised again
+
+Started early: a module that defines ``workflow_jobs(items, tmp_path_factory) -> {key: callable}`` (the
+runs its selected tests ``items`` need) has them started when the session's collection ends
+(tests/conftest.py: :func:`start_early`), two at a time over all such modules, in the background, while
+the unit tests run in the foreground on the cores a run leaves idle; those modules' tests run last, and
+their fixture takes the runs started for it (:func:`started`) instead of starting them again.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 AT_ONCE = 2  # runs side by side: the suite's machine has 2 cores, and each run asks Snakemake for 2
@@ -49,3 +55,50 @@ def side_by_side(jobs: dict[str, Callable[[], Any]], at_once: int = AT_ONCE) -> 
     with ThreadPoolExecutor(max(1, at_once)) as pool:
         futures = {key: pool.submit(call, job) for key, job in jobs.items()}
         return Outcomes({key: f.result() for key, f in futures.items()})
+
+
+class _Pending(Outcomes):
+    """Outcomes of jobs still running: :meth:`get` waits for the one asked for."""
+
+    def __init__(self, futures: dict[str, Future]):
+        self._futures = futures
+
+    def get(self, key: str) -> Any:
+        ok, value = self._futures[key].result()
+        if not ok:
+            raise value
+        return value
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._futures
+
+
+_POOL: list[ThreadPoolExecutor] = []
+_EARLY: dict[str, _Pending] = {}
+
+
+def _call(job: Callable[[], Any]) -> tuple[bool, Any]:
+    try:
+        return True, job()
+    except BaseException as err:  # kept for the test that reads it
+        return False, err
+
+
+def start_early(module: str, jobs: dict[str, Callable[[], Any]]) -> None:
+    """Start ``module``'s runs now, in the session's background pool (``AT_ONCE`` runs over all modules)."""
+    if not _POOL:
+        _POOL.append(ThreadPoolExecutor(AT_ONCE, thread_name_prefix="workflow-run"))
+    _EARLY[module] = _Pending({key: _POOL[0].submit(_call, job) for key, job in jobs.items()})
+
+
+def started(module: str) -> Outcomes | None:
+    """The runs started early for ``module`` (:func:`start_early`), or None."""
+    return _EARLY.get(module)
+
+
+def stop_early() -> None:
+    """At the session's end: drop the runs nobody asked for, wait for those under way."""
+    for pool in _POOL:
+        pool.shutdown(wait=True, cancel_futures=True)
+    _POOL.clear()
+    _EARLY.clear()

@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 import yaml
 from scenarios import BY_NAME, SCENARIOS, make_scenario
-from side_by_side import side_by_side
+from side_by_side import side_by_side, started
 
 from moflow import io
 from moflow.evaluate.ranking import best_strategy
@@ -193,14 +193,11 @@ def _run_deployed(root: Path) -> tuple[Path, subprocess.CompletedProcess, subpro
     return folder, dry, _snakemake(folder, "results/evaluate/splits.tsv", "results/preprocess/rna.parquet")
 
 
-@pytest.fixture(scope="module")
-def scenario_runs(request, tmp_path_factory):
-    """Every scenario this session selected (and the deployed module), run two at a time
-    (tests/side_by_side.py): the first test of the module waits for them all."""
+def workflow_jobs(items, tmp_path_factory) -> dict:
+    """The runs the selected tests ``items`` of this module need: their scenarios (and the deployed module),
+    the longest first."""
     chosen = set()
-    for item in request.session.items:
-        if item.module is not request.module:
-            continue
+    for item in items:
         if item.originalname == "test_scenario_runs_from_its_own_folder":
             chosen.add(item.callspec.params["sc"].name)
         elif item.originalname == "test_scenario_as_a_snakemake_module":
@@ -212,7 +209,18 @@ def scenario_runs(request, tmp_path_factory):
             jobs[name] = lambda: _run_deployed(root)
         else:
             jobs[name] = lambda sc=BY_NAME[name]: _run_scenario(root, sc)
-    return side_by_side(jobs)
+    return jobs
+
+
+@pytest.fixture(scope="module")
+def scenario_runs(request, tmp_path_factory):
+    """Every scenario this session selected (and the deployed module): the runs started when the session's
+    collection ended, or else two at a time now (tests/side_by_side.py)."""
+    early = started(__name__)
+    if early is not None:
+        return early
+    items = [item for item in request.session.items if item.module is request.module]
+    return side_by_side(workflow_jobs(items, tmp_path_factory))
 
 
 @pytest.mark.parametrize("sc", SCENARIOS, ids=[s.name for s in SCENARIOS])

@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-from side_by_side import side_by_side
+from side_by_side import side_by_side, started
 
 from moflow import io
 from moflow.demo import simulate_cohort
@@ -104,14 +104,27 @@ RERUN_TARGETS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def runs(tmp_path_factory):
-    """The module's run and, beside it (tests/side_by_side.py), a second run of the same project in
-    another folder, for test_rerun_is_byte_identical."""
+def workflow_jobs(items, tmp_path_factory) -> dict:
+    """The module's run and a second run of the same project in another folder (test_rerun_is_byte_identical),
+    where a test of ``items`` (this module's, selected) reads them."""
+    if not any({"finished_run", "runs"} & set(getattr(item, "fixturenames", ())) for item in items):
+        return {}
+    return _jobs(tmp_path_factory)
+
+
+def _jobs(tmp_path_factory) -> dict:
     first, again = make_project(tmp_path_factory.mktemp("e2e")), make_project(tmp_path_factory.mktemp("again"))
-    return side_by_side(
-        {"first": lambda: (first, _snakemake(first)), "again": lambda: (again, _snakemake(again, *RERUN_TARGETS))}
-    )
+    return {"first": lambda: (first, _snakemake(first)), "again": lambda: (again, _snakemake(again, *RERUN_TARGETS))}
+
+
+@pytest.fixture(scope="module")
+def runs(request, tmp_path_factory):
+    """The module's run and, beside it, its rerun in another folder: started when the session's collection
+    ended, or else two at a time now (tests/side_by_side.py)."""
+    early = started(__name__)
+    if early is not None:
+        return early
+    return side_by_side(_jobs(tmp_path_factory))
 
 
 @pytest.fixture(scope="module")

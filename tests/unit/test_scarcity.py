@@ -127,7 +127,11 @@ def test_augmentation_table_finds_a_planted_gain_and_holm_adjusts():
     rows = []
     for k in range(10):
         base = 0.7 + 0.02 * rng.normal()
-        for name, score in (("early", base), ("early+smote", base + 0.08 + 0.01 * rng.normal()), ("early+latent", base + 0.002 * rng.normal())):
+        for name, score in (
+            ("early", base),
+            ("early+smote", base + 0.08 + 0.01 * rng.normal()),
+            ("early+latent", base + 0.002 * rng.normal()),
+        ):
             rows.append({"split": f"r1f{k}", "strategy": name, "balanced_accuracy": score, "n_test": 15})
     table = augmentation_table(pd.DataFrame(rows), n_samples=150)
     smote = table.set_index("method").loc["smote"]
@@ -195,9 +199,8 @@ def test_synthetic_values_keep_each_feature_on_its_scale():
 
 
 def test_augment_and_synthesize_options_are_checked_at_start(tmp_path):
-    from test_model import _cohort as project_cohort
-
     from test_bad_inputs import Project
+    from test_model import _cohort as project_cohort
 
     project = project_cohort(Project(tmp_path), task="survival")
     project.config["evaluation"]["augment"] = ["none", "smote"]

@@ -122,7 +122,9 @@ def augment_layers(
     usable = yu.value_counts()
     short = {c: n for c, n in want.items() if usable.get(c, 0) >= 2 and n > 0}
     for c in sorted(set(want) - set(short)):
-        log.info("augmentation (%s): class %s has %d usable training sample(s); none added", method, c, usable.get(c, 0))
+        log.info(
+            "augmentation (%s): class %s has %d usable training sample(s); none added", method, c, usable.get(c, 0)
+        )
     if not short or len(usable) < 2:
         return dict(layers), y, {}
     if method == "smote":

@@ -157,7 +157,9 @@ class CopulaSynthesizer:
         )
         return self
 
-    def sample(self, n: int, *, seed: int = 0, prefix: str = "synthetic") -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
+    def sample(
+        self, n: int, *, seed: int = 0, prefix: str = "synthetic"
+    ) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
         """``n`` new samples: ({layer: samples x features}, the sheet of their groups and numeric columns)."""
         rng = np.random.default_rng(seed)
         names = [f"{prefix}_{i + 1:0{len(str(n))}d}" for i in range(int(n))]

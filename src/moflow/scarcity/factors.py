@@ -66,11 +66,7 @@ class GroupFactorModel:
             self.components_.append(Vt[:k])
             scores.append(Cb @ Vt[:k].T)
         S = np.hstack(scores)
-        self.levels_ = (
-            {}
-            if groups is None
-            else {c: sorted(groups[c].astype(str).unique()) for c in groups.columns}
-        )
+        self.levels_ = {} if groups is None else {c: sorted(groups[c].astype(str).unique()) for c in groups.columns}
         D = self._design(groups, n)
         self.coef_, *_ = np.linalg.lstsq(D, S, rcond=None)
         E = S - D @ self.coef_
@@ -86,8 +82,10 @@ class GroupFactorModel:
         return self
 
     def _out_of_sample(self, C: np.ndarray) -> tuple[list[float], np.ndarray]:
-        """What samples the components were not fit on look like: per block, the share of the fitted scores'
-        variance that held-out projections keep, and per feature the held-out residual deviation.
+        """What samples the components were not fit on look like.
+
+        Per block, the share of the fitted scores' variance that held-out projections keep, and per feature
+        the held-out residual deviation.
 
         Components fit on few samples and many features follow the fitted samples' own noise: their scores
         spread wider, and their residuals are smaller, than those of a new sample. New samples drawn with the

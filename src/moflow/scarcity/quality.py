@@ -71,7 +71,7 @@ def correlation_distance(
     """
     keep = {n: _top_variable(X, n_features) for n, X in train.items()}
     S = {n: normal_scores(train[n][keep[n]], train[n][keep[n]]) for n in train}
-    O = {n: normal_scores(train[n][keep[n]], other[n].reindex(columns=keep[n])) for n in train}
+    R = {n: normal_scores(train[n][keep[n]], other[n].reindex(columns=keep[n])) for n in train}
     idx_t = {n: list(train[n].index) for n in train}
     idx_o = {n: list(other[n].index) for n in train}
     names = list(train)
@@ -79,7 +79,7 @@ def correlation_distance(
     for i, a in enumerate(names):
         for b in names[i:]:
             diffs = []
-            for M, idx in ((S, idx_t), (O, idx_o)):
+            for M, idx in ((S, idx_t), (R, idx_o)):
                 both = [s for s in idx[a] if s in set(idx[b])]
                 A = M[a][[idx[a].index(s) for s in both]]
                 B = M[b][[idx[b].index(s) for s in both]]
@@ -176,7 +176,7 @@ def closest_record(
 def membership_auc(
     train: dict[str, pd.DataFrame], holdout: dict[str, pd.DataFrame], synthetic: dict[str, pd.DataFrame]
 ) -> dict:
-    """A membership-inference attack: is a real sample closer to some synthetic sample when it trained the generator?
+    """A membership-inference attack: a real sample that trained the generator lies nearer a synthetic one.
 
     The attack scores each real sample by minus its distance to the closest synthetic sample; its AUC tells
     training samples (members) from held-out ones (0.5: no better than a guess). Distances are on the

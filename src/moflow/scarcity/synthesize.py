@@ -242,7 +242,7 @@ def quality_table(
 
 
 def _utility_settings(settings: Settings) -> Settings:
-    """The settings of the utility check: ``synthesize: strategies`` only, no baseline, recalibration or augmentation."""
+    """The utility check's settings: ``synthesize: strategies`` only; no baseline, recalibration, augmentation."""
     ev = replace(
         settings.evaluation,
         strategies=tuple(settings.synthesize.strategies),
@@ -308,7 +308,10 @@ def utility_scores(raw: dict[str, pd.DataFrame], cohort, settings: Settings, sam
     for i, (tr, te) in enumerate(folds, start=1):
         train, test = [samples[j] for j in tr], [samples[j] for j in te]
         gen = CopulaSynthesizer(int(settings.synthesize.components)).fit(
-            _samples_only(raw, train), _sheet_of(cohort, settings, train, groups, numeric), groups=groups, numeric=numeric
+            _samples_only(raw, train),
+            _sheet_of(cohort, settings, train, groups, numeric),
+            groups=groups,
+            numeric=numeric,
         )
         syn_layers, syn_sheet = gen.sample(len(train), seed=seed + i, prefix=f"synthetic_f{i}")
         names = list(syn_sheet.index)
@@ -335,7 +338,13 @@ def utility_scores(raw: dict[str, pd.DataFrame], cohort, settings: Settings, sam
                 y_train = Y.loc[fit_on] if task == "survival" else None
                 sc = score_predictions(d, task, y_train=y_train, times=grid if grid is not None else ())
                 rows.append([f"f{i}", strategy, trained_on, metric, float(sc[metric]), len(fit_on), len(test)])
-        log.info("utility fold f%d: %d real training samples, %d synthetic, %d held out", i, len(train), len(names), len(test))
+        log.info(
+            "utility fold f%d: %d real training samples, %d synthetic, %d held out",
+            i,
+            len(train),
+            len(names),
+            len(test),
+        )
     return pd.DataFrame(rows, columns=UTILITY_COLUMNS)
 
 
