@@ -278,6 +278,13 @@ def n_splits(wildcards, input=None):
     return len(SPLIT_JOBS[wildcards.part])
 
 
+# the synthetic cohort's tables (rule synthesize); with synthesize: enabled the report reads them
+SYNTHETIC = {
+    "synthetic__quality": "results/synthetic/quality.tsv",
+    "synthetic__samples": "results/synthetic/samples.tsv",
+}
+
+
 def all_targets():
     targets = [
         "results/report.html",
@@ -294,6 +301,8 @@ def all_targets():
         targets += list(subtype_outputs().values())
     if HIERARCHICAL:
         targets.append("results/integrate/hierarchical/coefficients.tsv")
+    if SETTINGS.synthesize.enabled:  # the synthetic cohort (rules/scarcity.smk)
+        targets += list(SYNTHETIC.values())
     return targets + enrichment_targets() + (design_targets() if DESIGN else [])
 
 
@@ -561,6 +570,7 @@ def report_inputs(wildcards):
             if SUBTYPES
             else {}
         ),
+        **(SYNTHETIC if SETTINGS.synthesize.enabled else {}),
         "edges": list(REGULATORS.values()) if HIERARCHICAL else [],
         "files": enrichment_files() if (HIERARCHICAL or ENRICH_LAYERS) else [],
     }
@@ -619,6 +629,10 @@ def page_tables():
         tables["shift"] = "shift__shift"
     if HIERARCHICAL:
         tables["hierarchical"] = "hierarchical__coefficients"
+    if OUTCOME and [m for m in SETTINGS.evaluation.augment if m != "none"]:
+        tables["augmentation"] = "evaluate__augmentation"
+    if SETTINGS.synthesize.enabled:
+        tables.update({"synthetic_quality": "synthetic__quality", "synthetic_samples": "synthetic__samples"})
     if DESIGN:
         tables["design_power"] = "design__power"
         tables["design_joint"] = "design__joint"

@@ -380,6 +380,7 @@ class Design:
 class Synthesize:
     """The ``synthesize`` section: the synthetic cohort's size, the generator's held-out share and components."""
 
+    enabled: bool
     samples: int | None
     holdout: float
     components: int

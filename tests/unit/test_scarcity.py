@@ -210,3 +210,95 @@ def test_augment_and_synthesize_options_are_checked_at_start(tmp_path):
     project.config["synthesize"] = {"strategies": ["eraly"]}
     with pytest.raises(ConfigError, match="'synthesize: strategies' names 'eraly'.*Did you mean 'early'"):
         project.startup()
+
+
+def _project(tmp_path, task="classification"):
+    from test_bad_inputs import Project
+    from test_model import _cohort as project_cohort
+
+    project = project_cohort(Project(tmp_path), task=task)
+    project.config["evaluation"] |= {"strategies": ["early"], "recalibration": []}
+    return project
+
+
+def test_augmented_rows_are_scored_beside_the_others_on_real_held_out_samples(tmp_path):
+    from moflow import io
+    from moflow.tasks import cv_fold, cv_splits
+
+    project = _project(tmp_path)
+    project.config["evaluation"]["augment"] = ["none", "smote", "latent"]
+    settings, _, _ = project.startup()
+    _, _, matrices, _ = project.inputs()
+    samples = io.read_sheet(project.path("config/samples.tsv"))
+    omics = io.read_sheet(project.path("config/omics.tsv"))
+    splits = cv_splits(samples, omics, settings)["splits"]
+    pred = cv_fold(matrices, splits, ["r1f1"], samples, omics, settings)["predictions"]
+    rows = set(pred["strategy"])
+    assert {"early", "early+clinical", "early+smote", "early+latent"} <= rows and "early+smote+clinical" not in rows
+    held = set(splits[(splits["split"] == "r1f1") & (splits["role"] == "test")]["sample"])
+    for name in ("early", "early+smote", "early+latent"):
+        assert set(pred.loc[pred["strategy"] == name, "sample"]) == held  # real held-out samples only
+    assert not pred["sample"].str.startswith(SYNTHETIC_PREFIX).any()
+
+
+@pytest.mark.parametrize("task", ["classification", "survival"])
+def test_synthesize_writes_a_cohort_the_workflow_can_read(tmp_path, task):
+    from moflow import io
+    from moflow.tasks import synthesize
+
+    project = _project(tmp_path, task)
+    project.config["synthesize"] = {"folds": 3, "samples": 40}
+    settings, _, _ = project.startup()
+    _, _, matrices, _ = project.inputs()
+    samples = io.read_sheet(project.path("config/samples.tsv"))
+    omics = io.read_sheet(project.path("config/omics.tsv"))
+    paths = {n: f"results/synthetic/layers/{n}.tsv" for n in matrices}
+    out = synthesize(matrices, samples, omics, settings, paths)
+    sheet = out["samples"]
+    assert len(sheet) == 40 and (sheet["sample_type"] == "sample").all()
+    assert "batch" in sheet.columns and set(sheet["batch"]) <= {"b1", "b2"}
+    if task == "classification":
+        assert set(sheet["outcome"]) == {"case", "control"}
+    else:
+        assert set(sheet["event"]) <= {0, 1} and (sheet["time"] > 0).all()
+    for layer, X in zip(matrices, out["layers"], strict=True):
+        assert list(X.columns[1:]) == list(matrices[layer].columns) and X["sample"].isin(sheet["sample"]).all()
+    assert list(out["omics"]["path"]) == [paths[n] for n in out["omics"]["layer"]]
+    q = out["quality"]
+    assert set(q["aspect"]) == {"fidelity", "utility", "privacy"}
+    u = out["utility"]
+    assert (
+        set(u["trained_on"]) == {"real", "synthetic"} and set(u["strategy"]) == {"early"} and u["fold"].nunique() == 3
+    )
+    assert (u["n_test"] > 0).all() and u["score"].notna().all()
+
+
+def test_report_sentences_say_what_was_found():
+    from moflow.report import augmentation_sentence, scarcity_parts, synthetic_sentence
+
+    aug = pd.DataFrame(
+        [
+            ["early", "smote", "early+smote", "balanced_accuracy", 0.7, 0.76, 0.06, 0.02, 0.10, 3.1, 0.004, 0.008, 10],
+            ["late", "smote", "late+smote", "balanced_accuracy", 0.7, 0.69, -0.01, -0.05, 0.03, -0.4, 0.7, 0.7, 10],
+        ],
+        columns=[
+            "strategy", "method", "augmented", "metric", "without", "with", "difference", "difference_lo",
+            "difference_hi", "t", "p", "p_holm", "n_splits",
+        ],
+    )  # fmt: skip
+    assert augmentation_sentence(aug).startswith("Augmentation helped: early+smote scored +0.060 balanced accuracy")
+    assert augmentation_sentence(aug.assign(p_holm=0.5)).startswith("Augmentation did not help")
+    q = pd.DataFrame(
+        {
+            "aspect": ["fidelity", "privacy"],
+            "check": ["detection AUC", "membership-inference AUC"],
+            "scope": ["all layers"] * 2,
+            "passed": [True, True],
+        }
+    )
+    assert "is safe to share by these tests" in synthetic_sentence(q, 50)
+    bad = synthetic_sentence(q.assign(passed=[True, False]))
+    assert "not safe to share" in bad and "membership-inference AUC" in bad and "do not share it" in bad
+    parts = scarcity_parts(aug, q)
+    assert len(parts["sentences"]) == 2 and "Synthetic cohort" in parts["html"]
+    assert scarcity_parts(None, None) is None

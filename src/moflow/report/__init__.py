@@ -13,6 +13,8 @@ One module per part of the page or kind of building block; nothing here touches 
 * :mod:`.hierarchical_section`: the hierarchical strategy's top-weighted programs and its sentence;
 * :mod:`.enrichment_section`: "Pathway enrichment" and its figures (top pathways, dot plots, heatmap);
 * :mod:`.design_section`: "How many samples?"; :mod:`.survival_section`: Kaplan-Meier and hazards;
+* :mod:`.scarcity_section`: "Data scarcity", whether augmentation helped and whether the synthetic cohort
+  passed every check (:func:`scarcity_parts`);
 * :mod:`.subtypes_section`: "Subtypes", groups of samples found without the outcome (the evidence for k,
   the markers' heatmap, the section and its sentence);
 * :mod:`.figures`: the matplotlib figures (PCA, missingness, variance explained, scoreboard) as PNG bytes;
@@ -50,6 +52,7 @@ __getattr__, __dir__, __all__ = lazy.attach(
         "outputs": ["enrichment_figures", "report_outputs", "subtype_parts"],
         "page": ["report_sections", "provenance", "calibration_html", "coverage_html"],
         "preprocessing_section": ["preprocessing_html"],
+        "scarcity_section": ["augmentation_sentence", "synthetic_sentence", "scarcity_parts"],
         "subtypes_section": ["plot_k_evidence", "plot_subtype_heatmap", "subtypes_html", "subtypes_sentence"],
         "survival_section": ["GROUPS", "risk_groups", "km_table", "plot_km", "plot_factor_hazards", "survival_html"],
         "svg": [

@@ -108,6 +108,7 @@ def report_outputs(
     from moflow.report.figures import plot_pca, plot_scoreboard, plot_variance, png_bytes
     from moflow.report.html import build_html, table
     from moflow.report.page import provenance, report_sections
+    from moflow.report.scarcity_section import scarcity_parts
     from moflow.report.survival_section import survival_html
     from moflow.report.verdict import outcome_factor
 
@@ -217,6 +218,11 @@ def report_outputs(
         calibration_png=calibration_png,
         coverage=tables.get("coverage"),
         subtypes=subtypes,
+        scarcity=scarcity_parts(
+            tables.get("augmentation"),
+            tables.get("synthetic_quality"),
+            len(tables["synthetic_samples"]) if tables.get("synthetic_samples") is not None else None,
+        ),
     )
     out = {
         "html": build_html(title="moflow multi-omics report", sections=sections),

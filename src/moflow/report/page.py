@@ -160,6 +160,7 @@ def report_sections(
     calibration_png: bytes | None = None,
     coverage: pd.DataFrame | None = None,
     subtypes: dict | None = None,
+    scarcity: dict | None = None,
 ) -> list[tuple[str, str]]:
     """Assemble the report's sections (title, HTML) from the pipeline's tables and figures.
 
@@ -183,7 +184,10 @@ def report_sections(
     sentence. ``calibration`` (with its figure ``calibration_png``) and ``coverage`` (the model bundle's
     prediction sets or intervals): the evaluation's calibration block (:func:`calibration_html`).
     ``subtypes`` ({sentence, html}: :func:`moflow.report.outputs.subtype_parts`): the section "Subtypes", and
-    its sentence in the verdict. Without an outcome (``board`` None) the verdict is the discovery's (the
+    its sentence in the verdict. ``scarcity`` ({sentences, html}:
+    :func:`moflow.report.scarcity_section.scarcity_parts`): the section "Data scarcity", and its sentences
+    (augmentation helped or not; the synthetic cohort safe to share by these tests or not) under the verdict.
+    Without an outcome (``board`` None) the verdict is the discovery's (the
     subtypes and the MOFA factors) and the evaluation's sections are left out.
     """
     if board is None:
@@ -242,6 +246,8 @@ def report_sections(
     )
     if subtypes is not None:
         summary.append(f"<p>{html.escape(subtypes['sentence'])}</p>")
+    if scarcity is not None:
+        lead += "".join(f"<p>{html.escape(s)}</p>" for s in scarcity["sentences"])
     if summary:
         lead += details("More numbers behind the verdict", '<div class="key">' + "".join(summary) + "</div>")
     sections.append(("Verdict", lead))
@@ -298,6 +304,8 @@ def report_sections(
     added = added_html(v, gains, clinical, sites, shift)
     if added:
         sections.append(("What the omics add", added))
+    if scarcity is not None:
+        sections.append(("Data scarcity", scarcity["html"]))
     if subtypes is not None:
         sections.append(("Subtypes", subtypes["html"]))
     if design is not None:

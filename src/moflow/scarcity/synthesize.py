@@ -39,7 +39,11 @@ CLOSER_SHARE = 0.05  # the share of held-out real samples closer than their own 
 
 
 def _groups_and_numeric(cohort, settings: Settings) -> tuple[list[str], list[str]]:
-    """The sheet columns the generator draws within (class, batches) and models with the layers (numbers)."""
+    """The sheet columns the generator draws within, and those it models with the layers.
+
+    Drawn within: the class, the batches, categorical clinical covariates. Modelled: a numeric outcome, a
+    survival time and event, the injection order, numeric clinical covariates.
+    """
     batches = [str(b) for b in cohort.omics.get("batch_column", pd.Series(dtype=str)).dropna() if str(b).strip()]
     groups = list(dict.fromkeys(b for b in batches if b in cohort.sheet.columns))
     numeric = []
@@ -49,6 +53,12 @@ def _groups_and_numeric(cohort, settings: Settings) -> tuple[list[str], list[str
         numeric = list(outcome_columns(settings))
     if bool(cohort.omics["has_qc"].any()) and "injection_order" in cohort.sheet.columns:
         numeric.append("injection_order")
+    for c in settings.clinical.columns:  # clinical covariates: numbers modelled, categories drawn within
+        if c not in cohort.sheet.columns or c in groups or c in numeric:
+            continue
+        values = cohort.sheet[c].replace("", np.nan)
+        numbers = pd.to_numeric(values, errors="coerce")
+        (numeric if numbers.notna().sum() == values.notna().sum() else groups).append(c)
     return groups, numeric
 
 
@@ -56,6 +66,11 @@ def _sheet_of(cohort, settings: Settings, samples: list[str], groups: list[str],
     """The generator's sheet of ``samples``: the outcome (as parsed: classes as text, events 0/1), batches, order."""
     cols = outcome_columns(settings)
     sheet = cohort.sheet.loc[samples, [c for c in dict.fromkeys([*groups, *numeric]) if c not in cols]].copy()
+    for c in sheet.columns:  # a missing category is a level of its own; a missing number stays missing
+        if c in numeric:
+            sheet[c] = pd.to_numeric(sheet[c].replace("", np.nan), errors="coerce")
+        else:
+            sheet[c] = sheet[c].fillna("").astype(str)
     y = cohort.y.loc[samples] if cohort.y is not None else None
     if y is None:  # no outcome
         pass
@@ -257,7 +272,7 @@ def _named(strategies: dict, settings: Settings) -> dict:
     return {n: f for n, f in strategies.items() if n in settings.synthesize.strategies}
 
 
-@reads("synthesize", "seed", "evaluation", uses=[build_strategies, build_preprocessors, survival_times])
+@reads("synthesize", "seed", "evaluation", "clinical", uses=[build_strategies, build_preprocessors, survival_times])
 def utility_scores(raw: dict[str, pd.DataFrame], cohort, settings: Settings, samples: list[str]) -> pd.DataFrame:
     """Train on synthetic, test on real, beside train on real, per outer fold of ``samples``.
 
@@ -348,7 +363,7 @@ def utility_scores(raw: dict[str, pd.DataFrame], cohort, settings: Settings, sam
     return pd.DataFrame(rows, columns=UTILITY_COLUMNS)
 
 
-@reads("synthesize", "seed", "outcome", uses=[generator_samples, quality_table, utility_scores, outcome_columns])
+@reads("synthesize", "seed", "outcome", "clinical", uses=[generator_samples, quality_table, utility_scores])
 def synthetic_cohort(raw: dict[str, pd.DataFrame], cohort, settings: Settings) -> dict:
     """The synthetic cohort and its quality: what ``results/synthetic/`` holds.
 
