@@ -346,6 +346,7 @@ class Evaluation:
     site_column: str
     recalibration: tuple
     augment: tuple
+    augment_strategies: tuple
     augment_components: int
 
 

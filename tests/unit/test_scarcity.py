@@ -207,6 +207,11 @@ def test_augment_and_synthesize_options_are_checked_at_start(tmp_path):
     with pytest.raises(ConfigError, match=r"evaluation: augment \(smote\) adds new samples of the rarer classes"):
         project.startup()
     project.config["evaluation"]["augment"] = ["none"]
+    project = project_cohort(Project(tmp_path))
+    project.config["evaluation"] |= {"augment": ["smote"], "augment_strategies": ["late"], "strategies": ["early"]}
+    with pytest.raises(ConfigError, match="augment_strategies names 'late', which evaluation: strategies"):
+        project.startup()
+    project.config["evaluation"] |= {"augment_strategies": ["early"]}
     project.config["synthesize"] = {"strategies": ["eraly"]}
     with pytest.raises(ConfigError, match="'synthesize: strategies' names 'eraly'.*Did you mean 'early'"):
         project.startup()

@@ -176,6 +176,13 @@ def check_augment(settings, task: str, *, source: str = "config") -> None:
             f"{source}: evaluation: augment ({', '.join(methods)}) adds new samples of the rarer classes, and the "
             f"outcome is {kind} one, which has no classes; remove it (augment: [none])."
         )
+    missing = [s for s in settings.evaluation.augment_strategies if s not in settings.evaluation.strategies]
+    if methods and missing:
+        raise ConfigError(
+            f"{source}: evaluation: augment_strategies names {listing(missing)}, which evaluation: strategies "
+            f"({listing(list(settings.evaluation.strategies))}) does not score; add it there, or remove it from "
+            "augment_strategies."
+        )
 
 
 def check_synthesize_strategies(settings, omics: pd.DataFrame, *, source: str = "config") -> None:

@@ -367,8 +367,9 @@ def build_strategies(
     with ``prior``, and not where the prior leaves every layer out, which is logged with the reasons),
     and for a class outcome each integration strategy recalibrated by every method of ``evaluation:
     recalibration`` (``<name>+platt``, ``<name>+isotonic``: :class:`moflow.integrate.recalibration.Recalibrated`)
-    and fit with new samples of the rare classes by every method of ``evaluation: augment`` besides ``none``
-    (``<name>+smote``, ``<name>+latent``: :class:`moflow.scarcity.augment.Augmented`).
+    and each of ``evaluation: augment_strategies`` fit with new samples of the rare classes by every method of
+    ``evaluation: augment`` besides ``none`` (``<name>+smote``, ``<name>+latent``:
+    :class:`moflow.scarcity.augment.Augmented`).
 
     Parameters
     ----------
@@ -415,7 +416,8 @@ def build_strategies(
 
         grouped = bool(str(settings.integration.mofa.groups or "").strip())  # new samples have no MOFA group
         for method in [m for m in settings.evaluation.augment if m != "none"]:
-            for name in [n for n in integration if not (n == "mofa" and grouped)]:
+            chosen = settings.evaluation.augment_strategies
+            for name in [n for n in integration if n in chosen and not (n == "mofa" and grouped)]:
                 out[f"{name}+{method}"] = partial(
                     Augmented,
                     out[name],
