@@ -47,6 +47,7 @@ __getattr__, __dir__, __all__ = lazy.attach(
             "generator_samples",
             "quality_table",
             "utility_scores",
+            "utility_strategies",
             "synthetic_cohort",
             "safe_to_share",
         ],

@@ -256,11 +256,17 @@ def quality_table(
     return pd.DataFrame(rows, columns=QUALITY_COLUMNS)
 
 
-def _utility_settings(settings: Settings) -> Settings:
+def utility_strategies(layers: list[str], settings: Settings) -> list[str]:
+    """The strategies of the utility check: ``synthesize: strategies``, or early (one layer: its own model)."""
+    named = list(settings.synthesize.strategies)
+    return named or (["early"] if len(layers) > 1 else [f"single_{layers[0]}"])
+
+
+def _utility_settings(settings: Settings, names: list[str]) -> Settings:
     """The utility check's settings: ``synthesize: strategies`` only; no baseline, recalibration, augmentation."""
     ev = replace(
         settings.evaluation,
-        strategies=tuple(settings.synthesize.strategies),
+        strategies=tuple(names),
         baselines=(),
         recalibration=(),
         augment=("none",),
@@ -268,8 +274,8 @@ def _utility_settings(settings: Settings) -> Settings:
     return replace(settings, evaluation=ev)
 
 
-def _named(strategies: dict, settings: Settings) -> dict:
-    return {n: f for n, f in strategies.items() if n in settings.synthesize.strategies}
+def _named(strategies: dict, names: list[str]) -> dict:
+    return {n: f for n, f in strategies.items() if n in names}
 
 
 @reads("synthesize", "seed", "evaluation", "clinical", uses=[build_strategies, build_preprocessors, survival_times])
@@ -304,7 +310,8 @@ def utility_scores(raw: dict[str, pd.DataFrame], cohort, settings: Settings, sam
     from moflow.evaluate.metrics import primary_metric, score_predictions
     from moflow.scarcity.copula import CopulaSynthesizer
 
-    s = _utility_settings(settings)
+    chosen = utility_strategies(list(cohort.omics.index), settings)
+    s = _utility_settings(settings, chosen)
     seed, k = int(settings.seed), int(settings.synthesize.folds)
     task = cohort.task
     metric = "balanced_accuracy" if task == "classification" else primary_metric(task)
@@ -317,7 +324,7 @@ def utility_scores(raw: dict[str, pd.DataFrame], cohort, settings: Settings, sam
         folds = KFold(k, shuffle=True, random_state=seed).split(samples)
     qc = {layer: cohort.qc for layer in cohort.omics.index[cohort.omics["has_qc"]]}
     grid = survival_times(cohort, settings)[1] if task == "survival" else None
-    real_strategies = _named(build_strategies(cohort.omics, s, task, sheet=cohort.sheet), settings)
+    real_strategies = _named(build_strategies(cohort.omics, s, task, sheet=cohort.sheet), chosen)
     real_chains = build_preprocessors(cohort.omics, s, cohort.info)
     rows = []
     for i, (tr, te) in enumerate(folds, start=1):
@@ -342,7 +349,7 @@ def utility_scores(raw: dict[str, pd.DataFrame], cohort, settings: Settings, sam
         sheet2 = pd.concat([cohort.sheet, extra.assign(**{c: syn_sheet[c] for c in groups if c in syn_sheet})])
         raw2 = {n: pd.concat([X, syn_layers[n]]) for n, X in raw.items()}
         y2 = pd.concat([cohort.y, y_syn])
-        syn_strategies = _named(build_strategies(cohort.omics, s, task, sheet=sheet2), settings)
+        syn_strategies = _named(build_strategies(cohort.omics, s, task, sheet=sheet2), chosen)
         syn_chains = build_preprocessors(cohort.omics, s, info2)
         for trained_on, R, chains, strategies, Y, fit_on in (
             ("real", raw, real_chains, real_strategies, cohort.y, train),
