@@ -16,6 +16,7 @@ import moflow.tasks.model_rules
 import moflow.tasks.preprocess_rules
 import moflow.tasks.report_rules
 import moflow.tasks.subtypes_rules
+import moflow.tasks.synthesize_rules
 from moflow import tasks
 from moflow.cohort import (
     external_test_samples,
@@ -278,7 +279,7 @@ def n_splits(wildcards, input=None):
     return len(SPLIT_JOBS[wildcards.part])
 
 
-# the synthetic cohort's tables (rule synthesize); with synthesize: enabled the report reads them
+# the synthetic cohort's tables (written by rules/scarcity.smk), which the report reads where it is enabled
 SYNTHETIC = {
     "synthetic__quality": "results/synthetic/quality.tsv",
     "synthetic__samples": "results/synthetic/samples.tsv",
@@ -632,7 +633,12 @@ def page_tables():
     if OUTCOME and [m for m in SETTINGS.evaluation.augment if m != "none"]:
         tables["augmentation"] = "evaluate__augmentation"
     if SETTINGS.synthesize.enabled:
-        tables.update({"synthetic_quality": "synthetic__quality", "synthetic_samples": "synthetic__samples"})
+        tables.update(
+            {
+                "synthetic_quality": "synthetic__quality",
+                "synthetic_samples": "synthetic__samples",
+            }
+        )
     if DESIGN:
         tables["design_power"] = "design__power"
         tables["design_joint"] = "design__joint"
