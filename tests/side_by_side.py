@@ -11,7 +11,8 @@ run's outcome: a run that failed fails (or a dataset that is absent skips) only 
 Started early: a module that defines ``workflow_jobs(items, tmp_path_factory) -> {key: callable}`` (the
 runs its selected tests ``items`` need) has them started when the session's collection ends
 (tests/conftest.py: :func:`start_early`), two at a time over all such modules, in the background, while
-the unit tests run in the foreground on the cores a run leaves idle; those modules' tests run last, and
+the unit tests run in the foreground on the cores a run leaves idle (the runs at a lower priority: the
+foreground is the suite's longest path); those modules' tests run last, and
 their fixture takes the runs started for it (:func:`started`) instead of starting them again.
 """
 
@@ -84,10 +85,23 @@ def _call(job: Callable[[], Any]) -> tuple[bool, Any]:
         return False, err
 
 
+def _yield_to_the_foreground() -> None:
+    """Lower the pool thread's priority, which the runs it starts inherit (on Linux a nice value is a
+    thread's): the foreground tests take the core they need, the runs every cycle left over."""
+    import os
+
+    try:
+        os.nice(10)
+    except (AttributeError, OSError):  # not on this platform: the runs share the cores evenly
+        pass
+
+
 def start_early(module: str, jobs: dict[str, Callable[[], Any]]) -> None:
     """Start ``module``'s runs now, in the session's background pool (``AT_ONCE`` runs over all modules)."""
     if not _POOL:
-        _POOL.append(ThreadPoolExecutor(AT_ONCE, thread_name_prefix="workflow-run"))
+        _POOL.append(
+            ThreadPoolExecutor(AT_ONCE, thread_name_prefix="workflow-run", initializer=_yield_to_the_foreground)
+        )
     _EARLY[module] = _Pending({key: _POOL[0].submit(_call, job) for key, job in jobs.items()})
 
 
