@@ -26,7 +26,6 @@ import pandas as pd
 import pytest
 from realdata_helpers import require_dataset
 from side_by_side import side_by_side, started
-from sklearn.metrics import adjusted_rand_score
 
 from moflow import io
 from moflow.evaluate.ranking import best_strategy
@@ -152,51 +151,6 @@ def test_cll_time_to_treatment_with_samples_lacking_the_outcome_and_a_layer(coho
     assert "26 sample(s) left out" in (cohort / "report.html").read_text()
 
 
-def _breast_hidden(base: Path) -> Path:
-    """breast_tcga as a cohort without an outcome: PAM50 dropped from the sheet, the test split a column like any
-    other (its samples lack the protein layer)."""
-    d = require_dataset("breast_tcga")
-    tmp = base / "breast_hidden_joined"
-    tmp.mkdir()
-    for layer in ("mrna", "mirna"):
-        pd.concat([pd.read_csv(d / f"{layer}_train.csv"), pd.read_csv(d / f"{layer}_test.csv")]).to_csv(
-            tmp / f"{layer}.csv", index=False
-        )
-    return _run(
-        _folder(
-            base / "breast_hidden",
-            [
-                {"layer": "mrna", "kind": "log_expression", "path": "data/mrna.csv", "log_scale": "true"},
-                {"layer": "mirna", "kind": "log_expression", "path": "data/mirna.csv", "log_scale": "true"},
-                {"layer": "protein", "kind": "continuous", "path": "data/protein.csv"},
-            ],
-            "inputs: {allow_missing_samples: true}\n"
-            "subtypes: {resamples: 10, representations: [components, mofa], clusterings: [kmeans, spectral]}\n",
-            pd.read_csv(d / "metadata.csv", dtype=str).drop(columns=["subtype"]),
-            {
-                "data/mrna.csv": tmp / "mrna.csv",
-                "data/mirna.csv": tmp / "mirna.csv",
-                "data/protein.csv": d / "protein_train.csv",
-            },
-        )
-    )
-
-
-def test_breast_tcga_subtypes_found_by_the_workflow_without_pam50(cohort):
-    """No outcome in the config or the sheet: the workflow's subtypes (preprocessing and representation refit in
-    every resample) against the hidden PAM50 labels of the 150 samples with every layer."""
-    d = require_dataset("breast_tcga")
-    meta = pd.read_csv(d / "metadata.csv", dtype=str).set_index("sample")
-    summary = io.read_table(cohort / "subtypes" / "summary.tsv").iloc[0]
-    a = io.read_table(cohort / "subtypes" / "assignments.tsv").set_index("sample")
-    assert summary["samples"] == 150 and summary["left_out"] == 70, summary
-    assert summary["k"] >= 2, io.read_table(cohort / "subtypes" / "k_selection.tsv").round(2).to_string()
-    assert adjusted_rand_score(meta.loc[a.index, "subtype"], a["subtype"]) >= 0.5
-    basal = a.loc[meta.index[meta["subtype"] == "Basal"].intersection(a.index), "subtype"]
-    assert basal.value_counts(normalize=True).iloc[0] >= 0.9  # the Basal tumours are one subtype
-    assert not (cohort / "evaluate").exists() and "No outcome was configured" in (cohort / "report.html").read_text()
-
-
 def _mtbls79(base: Path) -> tuple[Path, Path]:
     d = require_dataset("mtbls79_dims_metabolomics")
     meta = pd.read_csv(d / "metadata.csv", dtype=str)
@@ -275,13 +229,11 @@ def test_ubilength_twelve_samples_four_conditions(cohort):
 _COHORTS = {
     "breast": _breast,
     "cll": _cll,
-    "breast_hidden": _breast_hidden,
     "mtbls79": _mtbls79,
     "ubilength": _ubilength,
 }  # longest first
 _TESTS = {
     "breast": "test_breast_tcga_subtypes_with_an_external_test_set_lacking_a_layer",
-    "breast_hidden": "test_breast_tcga_subtypes_found_by_the_workflow_without_pam50",
     "cll": "test_cll_time_to_treatment_with_samples_lacking_the_outcome_and_a_layer",
     "mtbls79": "test_mtbls79_qc_batches_and_repeated_injections_of_one_animal",
     "ubilength": "test_ubilength_twelve_samples_four_conditions",
