@@ -20,9 +20,9 @@ With ``--stage N [N ...]``, the workflow's subtype stage instead, as a user with
 TCGA-shaped cohort of ``bench_workflow_scale.py`` (N samples) in a folder of its own with a config that
 names no outcome; first the stages it needs (inputs, fit_cohort: preprocessing and MOFA), then, timed on
 their own, the stage's jobs (``subtype_resamples`` jobs side by side, then ``subtypes``), ``--cores``
-cores, the defaults otherwise (20 resamples, 10 per job; components, network and MOFA; four clusterings;
-k 2-8). Writes bench/results/subtypes_stage.tsv (one row per size: the stage's wall time, its jobs' CPU
-and peak memory, k and why).
+cores, the defaults otherwise (the schema's `subtypes: resamples` and `resamples_per_job`; components,
+network and MOFA; four clusterings; k 2-8). Writes bench/results/subtypes_stage.tsv (one row per size: the
+stage's wall time, its jobs' CPU and peak memory, k and why).
 
     python bench/bench_subtypes.py --stage 250 1000
 """

@@ -345,6 +345,7 @@ def subtype_outputs():
         "markers",
         "associations",
         "survival",
+        "kaplan_meier",
         "profile",
         "embedding",
         "summary",

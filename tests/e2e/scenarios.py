@@ -146,7 +146,14 @@ SCENARIOS = [
         outcome="none",
         config={
             **LIGHT,
-            "subtypes": {"resamples": 8, "resamples_per_job": 4, "k_max": 4, "clusterings": ["kmeans"]},
+            "subtypes": {
+                "resamples": 8,
+                "resamples_per_job": 4,
+                "k_max": 4,
+                "clusterings": ["kmeans"],
+                "time": "followup_months",
+                "event": "died",
+            },
         },
     ),
 ]
@@ -289,7 +296,8 @@ def make_scenario(root: Path, sc: Scenario, *, seed: int = 5) -> Path:
 def _plant_groups(root: Path, c, sheet: pd.DataFrame) -> None:
     """Three groups of the cohort samples (in turn: 0, 1, 2, 0, ...): each multiplies the counts of 60 genes
     of its own by 8 and raises 30 proteins of its own by 3 (log2); the metabolomics layer carries none.
-    Written to data/truth/groups.tsv (sample, group)."""
+    Written to data/truth/groups.tsv (sample, group). The first group's follow-up is short (mean 10 months,
+    the others' 40): sheet columns followup_months and died (QC rows empty)."""
     samples = list(sheet.loc[sheet["sample_type"] == "sample", "sample"])
     group = pd.Series(np.arange(len(samples)) % 3, index=samples)
     rna, protein = c.layers["rna"].copy(), c.layers["protein"].copy()
@@ -299,6 +307,11 @@ def _plant_groups(root: Path, c, sheet: pd.DataFrame) -> None:
         rna.loc[members, genes] = (rna.loc[members, genes] * 8).round()
         protein.loc[members, proteins] = protein.loc[members, proteins] + 3
     c.layers["rna"], c.layers["protein"] = rna, protein
+    rng = np.random.default_rng(11)
+    months = pd.Series(rng.exponential(np.where(group == 0, 10.0, 40.0)).round(1) + 0.1, index=samples)
+    died = pd.Series(np.where(rng.random(len(samples)) < 0.8, "1", "0"), index=samples)
+    sheet["followup_months"] = sheet["sample"].map(months.astype(str)).fillna("")
+    sheet["died"] = sheet["sample"].map(died).fillna("")
     (root / "data" / "truth").mkdir(parents=True, exist_ok=True)
     group.rename_axis("sample").rename("group").reset_index().to_csv(
         root / "data" / "truth" / "groups.tsv", sep="\t", index=False, lineterminator="\n"

@@ -56,6 +56,10 @@ def _check_no_outcome(folder: Path, sc) -> None:
     quiet = decided[decided["decision"].str.startswith("no feature of this layer separates a subtype")]
     assert list(quiet["layer"]) == ["metabolomics"], decided.to_string()
     assert (r / "enrich" / "subtypes_prerank.tsv").exists()
+    # the planted short follow-up of the first group: a log-rank difference and a curve per subtype
+    assert io.read_table(r / "subtypes" / "survival.tsv")["p"].iloc[0] < 1e-3
+    km = io.read_table(r / "subtypes" / "kaplan_meier.tsv")
+    assert set(km["subtype"]) == {"S1", "S2", "S3"} and "Kaplan-Meier curve of each subtype" in html
     mudata = pytest.importorskip("mudata")
     out = mudata.read_h5mu(r / "moflow.h5mu")
     assert set(out.obs["subtype"].loc[list(a.index)]) == {"S1", "S2", "S3"}

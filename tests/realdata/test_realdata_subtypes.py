@@ -42,3 +42,4 @@ def test_cll_drug_response_subtypes_follow_ighv():
     a = found["assignments"].set_index("sample")
     assoc = subtype_associations(meta.loc[a.index, ["IGHV_status", "trisomy12"]], a["subtype"]).set_index("column")
     assert assoc.loc["IGHV_status", "fdr"] < 1e-6 and assoc.loc["IGHV_status", "n"] == 172
+    assert assoc.loc["trisomy12", "p"] < 0.05

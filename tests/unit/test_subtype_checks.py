@@ -86,6 +86,8 @@ def test_the_decisions_say_no_outcome_the_subtypes_and_what_the_stage_left_out()
                 "classifier_agreement": 1.0,
                 "representations_left_out": "network: the fused network joins two layers or more",
                 "layers_without_markers": "metabolomics",
+                "k_max": 8,
+                "k_tested": 7,
             }
         ]
     )
@@ -93,10 +95,33 @@ def test_the_decisions_say_no_outcome_the_subtypes_and_what_the_stage_left_out()
     text = " | ".join(d["decision"])
     assert text.startswith("no outcome:") and "3 subtypes (mofa, kmeans" in text
     assert "left out representation network" in text and "left out 2 sample(s) lacking a layer" in text
+    assert "k tested up to 7, not k_max 8" in text
     assert (
         d.set_index("decision").loc["no feature of this layer separates a subtype (FDR 0.05)", "layer"]
         == "metabolomics"
     )
+    assert "k tested up to" not in " | ".join(
+        decisions(layers=["rna"], outcome=False, subtypes=summary.assign(k_tested=8))["decision"]
+    )
+
+
+def test_too_few_samples_with_every_layer_stop_the_stage_with_the_layers_named():
+    """The start-up check counts the sheet; the stage counts the samples every layer has."""
+    from types import SimpleNamespace
+
+    from moflow.errors import DataError
+    from moflow.tasks.subtypes_rules import _samples
+
+    cohort = SimpleNamespace(train=[f"s{i}" for i in range(20)])
+    layers = {
+        "rna": pd.DataFrame(index=cohort.train),
+        "protein": pd.DataFrame(index=cohort.train[:6]),
+    }
+    with pytest.raises(
+        DataError, match=r"only 6 of the 20 cohort samples have every layer \(rna lacks 0, protein lacks 14\)"
+    ):
+        _samples(cohort, layers)
+    assert _samples(cohort, {"rna": layers["rna"]}) == cohort.train
 
 
 def test_the_subtypes_survival_columns_are_read_as_a_survival_outcome_is():

@@ -156,6 +156,32 @@ def test_associations_and_survival_of_the_subtypes():
     assert test["df"] == 1 and test["n"] == 120 and test["p"] < 1e-3
 
 
+def test_each_subtype_gets_its_kaplan_meier_curve():
+    from moflow.evaluate import kaplan_meier
+    from moflow.subtypes import KM_COLUMNS, subtype_kaplan_meier
+
+    rng = np.random.default_rng(5)
+    idx = [f"s{i}" for i in range(150)]
+    labels = pd.Series(np.repeat(["S1", "S2", "S10"], 50), index=idx)
+    # planted: S1 lives longest (mean 20), S10 shortest (mean 2); one sample without a time is left out
+    time = pd.Series(rng.exponential(np.select([labels == "S1", labels == "S2"], [20.0, 6.0], 2.0)), index=idx)
+    time.iloc[0] = np.nan
+    event = pd.Series((rng.random(150) < 0.9).astype(int), index=idx)
+    km = subtype_kaplan_meier(time, event, labels)
+    assert list(km.columns) == KM_COLUMNS and list(dict.fromkeys(km["subtype"])) == ["S1", "S2", "S10"]
+    first = km.groupby("subtype", sort=False).first()
+    assert first["at_risk"].to_dict() == {"S1": 49, "S2": 50, "S10": 50} and (first["survival"] == 1).all()
+    s2 = km[km["subtype"] == "S2"].drop(columns="subtype").reset_index(drop=True)
+    ref = kaplan_meier(time[labels == "S2"].to_numpy(), event[labels == "S2"].to_numpy() > 0)
+    pd.testing.assert_frame_equal(s2, ref[s2.columns], check_dtype=False)
+
+    def at(g, t):
+        k = km[(km["subtype"] == g) & (km["time"] <= t)]
+        return float(k["survival"].iloc[-1])
+
+    assert at("S1", 4.0) > at("S2", 4.0) > at("S10", 4.0)
+
+
 def test_too_few_samples_are_named_and_a_lowered_k_max_is_said(caplog):
     with pytest.raises(ValueError, match="7 samples are too few to test even k = 2"):
         k_evidence(np.random.default_rng(0).normal(size=(7, 3)))

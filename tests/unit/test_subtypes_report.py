@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from moflow.report import plot_k_evidence, plot_subtype_heatmap, subtypes_html, subtypes_sentence
+from moflow.report import plot_k_evidence, plot_subtype_heatmap, plot_subtype_km, subtypes_html, subtypes_sentence
 
 PNG = b"\x89PNG"
 
@@ -197,4 +197,17 @@ def test_markers_survival_and_profile():
     top = out.split("Top 5 markers per subtype and layer")[1].split("</table>")[0]
     assert top.count("<tr>") == 1 + 5 * 3 * 2 and "rna_g5" not in top and "rna_g4" in top
     assert "chi2 = 12.35 on 2 df, p = 0.0021 (n = 140)" in out
+    assert "Kaplan-Meier curve of each subtype" not in out  # no curves given: none drawn
+    km = pd.concat(
+        pd.DataFrame(
+            {"subtype": g, "time": [0.0, 1.0, 2.0], "survival": [1.0, s, s * s], "lo": np.nan, "hi": np.nan}
+        ).assign(at_risk=[40, 30, 20], events=[0, 5, 5])
+        for g, s in (("S1", 0.9), ("S2", 0.7), ("S3", 0.5))
+    )
+    png = plot_subtype_km(km, survival, time_unit="months")
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    with_km = subtypes_html(
+        k_selection=ks, assignments=a, markers=markers, associations=ASSOC, km_png=png, survival=survival
+    )
+    assert "Kaplan-Meier curve of each subtype" in with_km
     assert "MOFA factor profile" in out and "Factor2" in out

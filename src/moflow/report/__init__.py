@@ -53,7 +53,13 @@ __getattr__, __dir__, __all__ = lazy.attach(
         "page": ["report_sections", "provenance", "calibration_html", "coverage_html"],
         "preprocessing_section": ["preprocessing_html"],
         "scarcity_section": ["augmentation_sentence", "synthetic_sentence", "scarcity_parts"],
-        "subtypes_section": ["plot_k_evidence", "plot_subtype_heatmap", "subtypes_html", "subtypes_sentence"],
+        "subtypes_section": [
+            "plot_k_evidence",
+            "plot_subtype_heatmap",
+            "plot_subtype_km",
+            "subtypes_html",
+            "subtypes_sentence",
+        ],
         "survival_section": ["GROUPS", "risk_groups", "km_table", "plot_km", "plot_factor_hazards", "survival_html"],
         "svg": [
             "NA_COLOR",

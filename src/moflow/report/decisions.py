@@ -484,6 +484,18 @@ def _subtype_rows(summary: pd.DataFrame | None, outcome: bool) -> list[dict]:
                 "the subtypes come from the other layers; a layer of noise, or one whose groups differ",
             )
         )
+    asked = pd.to_numeric(first.get("k_max", float("nan")), errors="coerce")
+    tested = pd.to_numeric(first.get("k_tested", float("nan")), errors="coerce")
+    if pd.notna(asked) and pd.notna(tested) and tested < asked:
+        rows.append(
+            _row(
+                "subtypes",
+                "",
+                f"k tested up to {int(tested)}, not k_max {int(asked)}",
+                f"each half of a resample of {_text(first.get('samples', ''))} samples must hold k groups of 2 "
+                "at least; more samples allow a larger k",
+            )
+        )
     left = int(pd.to_numeric(first.get("left_out", 0), errors="coerce") or 0)
     if left:
         rows.append(

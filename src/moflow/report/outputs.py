@@ -253,7 +253,7 @@ def subtype_parts(tables: dict, per_layer: dict, settings: Settings, outcome_col
     per_layer : dict
         ``preprocessed`` ({layer: the cohort's preprocessed matrix}) draws the markers' heatmap.
     settings : Settings
-        Read: ``subtypes``.
+        Read: ``subtypes``, ``outcome`` (the unit of a survival outcome's times).
     outcome_column : str
         The outcome's column ("" without one): the section relates it to the subtypes.
 
@@ -262,12 +262,21 @@ def subtype_parts(tables: dict, per_layer: dict, settings: Settings, outcome_col
     dict
         sentence (plain text), html, evidence_png.
     """
-    from moflow.report.subtypes_section import plot_k_evidence, plot_subtype_heatmap, subtypes_html, subtypes_sentence
+    from moflow.report.subtypes_section import (
+        plot_k_evidence,
+        plot_subtype_heatmap,
+        plot_subtype_km,
+        subtypes_html,
+        subtypes_sentence,
+    )
 
     t = {k[len("subtypes_") :]: v for k, v in tables.items() if k.startswith("subtypes_")}
     evidence_png = plot_k_evidence(t["k_selection"], min_strength=float(settings.subtypes.min_strength))
     layers = dict(per_layer.get("preprocessed") or {})
     heatmap = plot_subtype_heatmap(layers, t["assignments"], t["markers"]) if layers else None
+    km, survival = t.get("kaplan_meier"), t.get("survival")
+    unit = settings.outcome.time_unit if settings.outcome.type == "survival" else ""
+    km_png = plot_subtype_km(km, survival, time_unit=unit) if km is not None and len(km) else None
     body = subtypes_html(
         k_selection=t["k_selection"],
         assignments=t["assignments"],
@@ -278,6 +287,7 @@ def subtype_parts(tables: dict, per_layer: dict, settings: Settings, outcome_col
         embedding=t.get("embedding"),
         evidence_png=evidence_png,
         heatmap_png=heatmap,
+        km_png=km_png,
         outcome_column=outcome_column or None,
     )
     enriched = tables.get("enrichment_subtypes")

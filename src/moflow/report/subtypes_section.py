@@ -115,6 +115,42 @@ def plot_k_evidence(k_selection: pd.DataFrame, *, min_strength: float = 0.6) -> 
     return png_bytes(fig)
 
 
+def plot_subtype_km(km: pd.DataFrame, survival: pd.DataFrame | None = None, *, time_unit: str = "") -> bytes:
+    """Each subtype's Kaplan-Meier curve with its 95% band, the log-rank p in the title.
+
+    Parameters
+    ----------
+    km : pandas.DataFrame
+        :func:`moflow.subtypes.subtype_kaplan_meier`'s table (subtype, time, survival, lo, hi, at_risk, events).
+    survival : pandas.DataFrame, optional
+        The log-rank test (one row: chi2, df, p, n).
+    time_unit : str
+        The unit of the times, for the axis label.
+
+    Returns
+    -------
+    bytes
+        The PNG.
+    """
+    fig, ax = subplots(1, 1, figsize=(7, 4.2))
+    for i, g in enumerate(_order(km["subtype"])):
+        k = km[km["subtype"].astype(str) == g].sort_values("time", kind="mergesort")
+        colour = PALETTE[i % (len(PALETTE) - 2)]
+        n = int(k["at_risk"].iloc[0])
+        ax.step(k["time"], k["survival"], where="post", color=colour, label=f"{g} (n = {n})")
+        lo, hi = k["lo"].fillna(k["survival"]), k["hi"].fillna(k["survival"])
+        ax.fill_between(k["time"], lo, hi, step="post", color=colour, alpha=0.12, lw=0)
+    title = "Survival of the subtypes (Kaplan-Meier, 95% bands)"
+    if survival is not None and len(survival):
+        r = survival.iloc[0]
+        title += f"\nlog-rank chi2 = {float(r['chi2']):.2f} on {int(r['df'])} df, p = {float(r['p']):.2g}"
+    ax.set_title(title, fontsize=9, loc="left")
+    ax.set(ylim=(0, 1.02), ylabel="event-free probability", xlabel="time" + (f" ({time_unit})" if time_unit else ""))
+    ax.legend(frameon=False, fontsize=8)
+    fig.tight_layout()
+    return png_bytes(fig)
+
+
 def plot_subtype_heatmap(
     layers: dict[str, pd.DataFrame], assignments: pd.DataFrame, markers: pd.DataFrame, *, top: int = 10
 ) -> bytes | None:
@@ -251,6 +287,7 @@ def subtypes_html(
     embedding: pd.DataFrame | None = None,
     evidence_png: bytes | None = None,
     heatmap_png: bytes | None = None,
+    km_png: bytes | None = None,
     outcome_column: str | None = None,
 ) -> str:
     """The "Subtypes" section's body: the answer in words, how to read it, the figures and tables.
@@ -266,8 +303,8 @@ def subtypes_html(
         Mean MOFA factor values per subtype (subtype, Factor1, ...).
     embedding : pandas.DataFrame, optional
         Columns sample, subtype and two coordinates: an interactive scatter.
-    evidence_png, heatmap_png : bytes, optional
-        :func:`plot_k_evidence` and :func:`plot_subtype_heatmap`.
+    evidence_png, heatmap_png, km_png : bytes, optional
+        :func:`plot_k_evidence`, :func:`plot_subtype_heatmap` and :func:`plot_subtype_km`.
     outcome_column : str, optional
         The sample sheet's outcome column: one sentence on the subtypes and the outcome where it was tested.
 
@@ -322,6 +359,8 @@ def subtypes_html(
             f"<p>Log-rank test: chi2 = {float(r['chi2']):.2f} on {int(r['df'])} df, p = {float(r['p']):.2g} "
             f"(n = {int(r['n'])}).</p>",
         ]
+        if km_png:
+            out.append(img(km_png, "Kaplan-Meier curve of each subtype"))
     if profile is not None and len(profile):
         p = profile.assign(subtype=profile["subtype"].astype(str)).set_index("subtype")
         p = p.reindex(_order(p.index)).reset_index()

@@ -22,7 +22,8 @@
   with every clustering, the best kept, its subtypes assigned with a confidence (:func:`discover`,
   :func:`assign_with_confidence`);
 * :mod:`.characterize`: markers per layer (:func:`subtype_markers`, :func:`marker_layers`), associations
-  with the sample sheet (:func:`subtype_associations`), the log-rank test (:func:`survival_difference`).
+  with the sample sheet (:func:`subtype_associations`), the log-rank test (:func:`survival_difference`) and
+  each subtype's Kaplan-Meier curve (:func:`subtype_kaplan_meier`).
 
 The workflow's stage (``rules/subtypes.smk``) runs :func:`resample_strengths` in jobs, then chooses and
 characterises the subtypes (:mod:`moflow.tasks.subtypes_rules`).
@@ -53,10 +54,12 @@ __getattr__, __dir__, __all__ = lazy.attach(
         "characterize": [
             "MARKER_COLUMNS",
             "ASSOCIATION_COLUMNS",
+            "KM_COLUMNS",
             "subtype_markers",
             "marker_layers",
             "subtype_associations",
             "survival_difference",
+            "subtype_kaplan_meier",
         ],
     },
 )

@@ -6,7 +6,8 @@
   carry the subtypes);
 * :func:`subtype_associations`: every sample-sheet column against the subtypes (Kruskal-Wallis for a
   numeric column, chi-square for a categorical one), BH over the columns;
-* :func:`survival_difference`: the log-rank test of the subtypes' survival (scikit-survival).
+* :func:`survival_difference`: the log-rank test of the subtypes' survival (scikit-survival);
+* :func:`subtype_kaplan_meier`: each subtype's Kaplan-Meier curve with its 95% band (statsmodels).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import pandas as pd
 
 MARKER_COLUMNS = ["layer", "subtype", "feature", "mean_in", "mean_out", "difference", "t", "p", "fdr"]
 ASSOCIATION_COLUMNS = ["column", "test", "statistic", "p", "fdr", "n"]
+KM_COLUMNS = ["subtype", "time", "survival", "lo", "hi", "at_risk", "events"]
 
 
 def _bh(p: np.ndarray) -> np.ndarray:
@@ -175,3 +177,36 @@ def survival_difference(time: pd.Series, event: pd.Series, labels: pd.Series) ->
     y = Surv.from_arrays(event=e[ok].to_numpy(float) > 0, time=t[ok].to_numpy(float))
     chi2, p = compare_survival(y, labels.loc[common][ok].astype(str).to_numpy())
     return {"chi2": float(chi2), "df": int(labels.loc[common][ok].nunique() - 1), "p": float(p), "n": int(ok.sum())}
+
+
+def subtype_kaplan_meier(time: pd.Series, event: pd.Series, labels: pd.Series) -> pd.DataFrame:
+    """Each subtype's Kaplan-Meier curve (:func:`moflow.evaluate.kaplan_meier`), one block of rows per subtype.
+
+    Parameters
+    ----------
+    time, event : pandas.Series
+        Follow-up time and event (1/0) per sample.
+    labels : pandas.Series
+        Sample -> subtype.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`KM_COLUMNS`: subtype, then time, survival, its 95% band (lo, hi), the number at risk
+        and of events at each event time (a first row at time 0); the samples with a time, an event and a
+        subtype, as in :func:`survival_difference`.
+    """
+    from moflow.evaluate import kaplan_meier
+
+    common = [s for s in labels.index if s in time.index and s in event.index]
+    t = pd.to_numeric(time.loc[common], errors="coerce")
+    e = pd.to_numeric(event.loc[common], errors="coerce")
+    ok = t.notna() & e.notna()
+    lab = labels.loc[common][ok].astype(str)
+    parts = [
+        kaplan_meier(t[ok][lab == g].to_numpy(float), e[ok][lab == g].to_numpy(float) > 0).assign(subtype=g)
+        for g in sorted(lab.unique(), key=lambda x: (len(x), x))
+    ]
+    if not parts:
+        return pd.DataFrame(columns=KM_COLUMNS)
+    return pd.concat(parts, ignore_index=True)[KM_COLUMNS]

@@ -17,9 +17,27 @@ log = logging.getLogger("moflow")
 
 
 def _samples(cohort, layers: dict) -> list:
-    """The training samples every layer has (subtypes are sought among them)."""
-    present = [set(X.index) for X in layers.values()]
-    return [s for s in cohort.train if all(s in p for p in present)]
+    """The training samples every layer has (subtypes are sought among them).
+
+    Fewer than :data:`moflow.subtypes.MIN_SAMPLES` stop the job with the layers that lack samples and the fix
+    (the start-up check counts the sample sheet, before the matrices are read).
+    """
+    from moflow.errors import DataError
+    from moflow.subtypes.subtype_plan import MIN_SAMPLES
+
+    present = {n: set(X.index) for n, X in layers.items()}
+    kept = [s for s in cohort.train if all(s in p for p in present.values())]
+    if len(kept) < MIN_SAMPLES:
+        lacking = ", ".join(
+            f"{n} lacks {sum(s not in p for s in cohort.train)}" for n, p in present.items() if cohort.train
+        )
+        raise DataError(
+            f"subtypes: only {len(kept)} of the {len(cohort.train)} cohort samples have every layer ({lacking}); "
+            f"subtype discovery needs {MIN_SAMPLES} at least (each half of a resample holds 2 groups of 2). "
+            "Measure the missing layers for more samples, leave the sparse layer out of the omics sheet, or set "
+            "'subtypes: enabled: false'."
+        )
+    return kept
 
 
 @reads("subtypes", "seed", uses=[load_cohort, build_preprocessors, build_mofa, subtype_representations])
@@ -134,19 +152,23 @@ def describe_subtypes(
     -------
     dict
         k_selection (the evidence, ``chosen`` and ``pac``), assignments (sample, subtype, confidence),
-        markers, associations, survival (the log-rank test; empty without survival columns), profile (mean
+        markers, associations, survival (the log-rank test; empty without survival columns), kaplan_meier (each
+        subtype's curve: :func:`moflow.subtypes.subtype_kaplan_meier`; empty likewise), profile (mean
         MOFA factors per subtype), embedding (sample, subtype, dim1, dim2: the kept representation's first two
         principal components), summary (one row: k, representation, clustering, why, samples, left_out,
         classifier_agreement: how often the new samples' classifier gives a held-out sample its subtype,
         representations_left_out: those config asks for that the cohort cannot build and why,
-        layers_without_markers: layers where no feature separates a subtype at FDR 0.05),
+        layers_without_markers: layers where no feature separates a subtype at FDR 0.05, k_max and k_tested:
+        the largest k asked for and the largest the halves allowed),
         bundle and manifest (the classifier of new samples with every layer's chain:
         :func:`moflow.model.fit_bundle`, :class:`moflow.subtypes.SubtypeClassifier`).
     """
     from moflow.subtypes import (
+        KM_COLUMNS,
         choose_subtypes,
         settle,
         subtype_associations,
+        subtype_kaplan_meier,
         subtype_markers,
         summarize_strengths,
         survival_difference,
@@ -169,8 +191,11 @@ def describe_subtypes(
     associations = subtype_associations(sheet, labels)
     time, event = _survival_columns(settings)
     survival = pd.DataFrame(columns=["chi2", "df", "p", "n"])
+    km = pd.DataFrame(columns=KM_COLUMNS)
     if time and k > 1:
-        survival = pd.DataFrame([survival_difference(*_survival_frame(cohort.sheet, samples, time, event), labels)])
+        follow_up = _survival_frame(cohort.sheet, samples, time, event)
+        survival = pd.DataFrame([survival_difference(*follow_up, labels)])
+        km = subtype_kaplan_meier(*follow_up, labels)
     profile = pd.DataFrame(columns=["subtype"])
     if factors is not None and len(factors):
         f = factors.set_index("sample").reindex(samples).select_dtypes("number")
@@ -188,6 +213,8 @@ def describe_subtypes(
     if k > 1:
         hits = markers.assign(hit=markers["fdr"] < 0.05).groupby("layer")["hit"].sum()
         quiet = [n for n in layers if hits.get(n, 0) == 0]
+        if quiet:
+            log.info("subtypes: no feature of %s separates a subtype at FDR 0.05", ", ".join(quiet))
     summary = pd.DataFrame(
         [
             {
@@ -200,6 +227,8 @@ def describe_subtypes(
                 "classifier_agreement": agreement,
                 "representations_left_out": "; ".join(f"{n}: {why}" for n, why in left.items()),
                 "layers_without_markers": ", ".join(quiet),
+                "k_max": int(st.k_max),
+                "k_tested": int(result["evidence"]["k"].max()) if len(result["evidence"]) else 1,
             }
         ]
     )
@@ -209,6 +238,7 @@ def describe_subtypes(
         "markers": markers,
         "associations": associations,
         "survival": survival,
+        "kaplan_meier": km,
         "profile": profile,
         "embedding": embedding,
         "summary": summary,
