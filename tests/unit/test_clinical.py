@@ -137,6 +137,9 @@ def _cohort(task: str, omics_effect: float, clinical_effect: float, n: int = 240
     lp = clinical_effect * (age - 60) / 10 + omics_effect * factor
     if task == "classification":
         y = pd.Series(np.where(rng.random(n) < 1 / (1 + np.exp(-lp)), "case", "control"), index=samples)
+    elif task == "multiclass":  # three ordered classes cut from the noisy linear predictor
+        noisy = lp + rng.normal(0, 0.7, n)
+        y = pd.Series(np.select([noisy < -0.6, noisy < 0.6], ["low", "mid"], "high"), index=samples)
     elif task == "regression":
         y = pd.Series(lp + rng.normal(0, 0.7, n), index=samples)
     else:
@@ -196,14 +199,18 @@ def test_covariate_only_outcome_says_nothing_detectable():
     assert sc["clinical"] > sc["naive"] + 0.1
 
 
-@pytest.mark.parametrize("task", ["regression", "survival"])
+@pytest.mark.parametrize("task", ["multiclass", "regression", "survival"])
 def test_with_clinical_for_every_outcome_type(task):
-    layers, y, sheet = _cohort(task, omics_effect=1.0, clinical_effect=1.0, seed=3)
-    board, g = _evaluate(task, layers, y, sheet, strategies=("early", "naive", "clinical"))
-    sc = board.set_index("strategy")[{"regression": "r2", "survival": "harrell_c"}[task]]
+    # three classes split the same signal three ways: stronger effects for the same power (8 splits)
+    effects = (2.0, 1.5) if task == "multiclass" else (1.0, 1.0)
+    layers, y, sheet = _cohort(task, omics_effect=effects[0], clinical_effect=effects[1], seed=3)
+    kind = "classification" if task == "multiclass" else task
+    board, g = _evaluate(kind, layers, y, sheet, strategies=("early", "naive", "clinical"))
+    metric = {"multiclass": "balanced_accuracy", "regression": "r2", "survival": "harrell_c"}[task]
+    sc = board.set_index("strategy")[metric]
     # the covariate and the omics factor each carry half the signal: together beat either alone
     assert sc["early+clinical"] > max(sc["early"], sc["clinical"]) + 0.02
-    assert abs(sc["naive"] - (0.5 if task == "survival" else 0.0)) < 0.06
+    assert abs(sc["naive"] - {"multiclass": 1 / 3, "regression": 0.0, "survival": 0.5}[task]) < 0.06
     facts = added_facts(g, board)
     assert facts["detectable"]
 
@@ -275,3 +282,59 @@ def test_the_refit_with_covariates_predicts_the_same_from_the_strategys_own_desi
     shared = refit.predict_table(te, clinical=C, designs=designs)
     built = WithClinical(model).fit(tr, y.loc[train], clinical=C).predict_table(te, clinical=C)
     pd.testing.assert_frame_equal(shared, built)
+
+
+@pytest.mark.parametrize(
+    ("columns", "change", "words"),
+    [
+        (["weight"], None, ["samples.tsv", "'weight'", "not a column", "correct the name"]),
+        (["ward"], "const", ["samples.tsv", "'ward'", "single value", "Remove it"]),
+        (["outcome"], None, ["config 'clinical: columns'", "'outcome'", "outcome itself"]),
+        (
+            ["status"],
+            "copy",
+            ["samples.tsv", "'status' is a copy of the outcome", "Remove it from 'clinical: columns'"],
+        ),
+    ],
+)
+def test_bad_covariates_stop_the_run_at_start_up(tmp_path, columns, change, words):
+    """The same cases as a user meets them: the whole start-up, before any job, the file and the fix named."""
+    from test_bad_inputs import Project
+    from test_site_transfer import _multisite
+
+    project = _multisite(Project(tmp_path), shift=None)
+    if change == "const":
+        project.sheet["ward"] = "B"
+    if change == "copy":  # the outcome recoded, as a sheet often carries it twice
+        project.sheet["status"] = project.sheet["outcome"].map({"case": "1", "control": "0"})
+    project.config["clinical"] = {"columns": columns}
+    project.config["evaluation"].pop("site_column")
+    with pytest.raises(InputError) as err:
+        project.startup()
+    for w in words:
+        assert w in str(err.value), str(err.value)
+
+
+def test_a_leak_covariate_is_flagged_in_the_verdict():
+    """A sheet column that is the outcome plus a little noise (a post-diagnosis marker): the start-up copy
+    check lets it through (not one-to-one), the screen of the run flags it, and the verdict says so first."""
+    from moflow.cohort import make_cohort
+    from moflow.evaluate.summary import clinical_screen
+    from moflow.report.verdict import verdict, verdict_sentence
+
+    layers, y, sheet = _cohort("classification", omics_effect=2.0, clinical_effect=1.0, seed=4)
+    rng = np.random.default_rng(9)
+    marker = np.where(y == "case", 3.0, 0.0) + rng.normal(0, 0.4, len(y))
+    sheet = sheet.assign(outcome=y.to_numpy(), sample_type="sample", marker=[f"{v:.3f}" for v in marker])
+    s = Settings.defaults(
+        outcome={"column": "outcome", "positive": "case"}, clinical={"columns": ["age", "sex", "marker"]}
+    )
+    assert not is_copy(clinical_frame(sheet, ["marker"]), y, "classification")
+    omics = pd.DataFrame({"layer": ["a", "b"], "has_qc": [False, False]}).set_index("layer", drop=False)
+    screen = clinical_screen(make_cohort(sheet, omics, s), s).set_index("covariate")
+    assert bool(screen.loc["marker", "likely_leak"]) and not screen.loc[["age", "sex"], "likely_leak"].any()
+    board, g = _evaluate("classification", layers, y, sheet)
+    facts = verdict(board=board, layers=["a", "b"], gains=g, clinical=screen.reset_index(), n_classes=2)
+    text = verdict_sentence(facts)
+    assert "Likely leak: marker alone predict(s) the outcome nearly perfectly." in text
+    assert text.index("Likely leak") < text.index("predicts best")
