@@ -307,3 +307,21 @@ def test_report_sentences_say_what_was_found():
     parts = scarcity_parts(aug, q)
     assert len(parts["sentences"]) == 2 and "Synthetic cohort" in parts["html"]
     assert scarcity_parts(None, None) is None
+
+
+def test_two_sample_distances_are_scipys_for_every_feature_at_once():
+    """Ties (discrete features), unequal sizes: the KS statistic and Wasserstein distance of scipy, column by column."""
+    from scipy.stats import ks_2samp, wasserstein_distance
+
+    from moflow.scarcity import two_sample_distances
+
+    rng = np.random.default_rng(0)
+    for n, m, discrete in ((60, 60, False), (60, 25, True), (8, 90, True)):
+        A, B = rng.normal(size=(n, 40)), rng.normal(0.4, 1.3, size=(m, 40))
+        if discrete:
+            A, B = np.round(A), np.round(B)
+        ks, w = two_sample_distances(A, B)
+        np.testing.assert_allclose(ks, [ks_2samp(A[:, j], B[:, j]).statistic for j in range(40)], atol=1e-12)
+        np.testing.assert_allclose(w, [wasserstein_distance(A[:, j], B[:, j]) for j in range(40)], atol=1e-12)
+    ks, w = two_sample_distances(A, A)
+    assert not ks.any() and not w.any()

@@ -32,6 +32,7 @@ __getattr__, __dir__, __all__ = lazy.attach(
         "quality": [
             "normal_scores",
             "marginal_distances",
+            "two_sample_distances",
             "correlation_distance",
             "detection_auc",
             "closest_record",

@@ -51,7 +51,10 @@ log = logging.getLogger("moflow")
 
 def _usable(layers: dict[str, pd.DataFrame], y: pd.Series) -> tuple[list, np.ndarray, list[slice], dict]:
     """The samples every layer has, their layers side by side (missing cells: feature means), the blocks."""
-    samples = [s for s in y.index if all(s in X.index and X.loc[s].notna().any() for X in layers.values())]
+    ok = np.ones(len(y), dtype=bool)
+    for X in layers.values():  # a sample with at least one value in every layer
+        ok &= X.reindex(y.index).notna().any(axis=1).to_numpy()
+    samples = list(y.index[ok])
     parts, blocks, at, means = [], [], 0, {}
     for name, X in layers.items():
         V = X.loc[samples].to_numpy(float)

@@ -29,6 +29,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from scipy.special import ndtr, ndtri
+from scipy.stats import rankdata
 
 from moflow.scarcity.factors import GroupFactorModel
 
@@ -60,16 +61,12 @@ class _Marginal:
     def scores(self, X: np.ndarray) -> np.ndarray:
         """Normal scores of ``X`` (missing cells below every observed value)."""
         n = len(X)
-        Z = np.zeros(X.shape)
-        for j in range(X.shape[1]):
-            col = X[:, j]
-            miss = np.isnan(col)
-            q = miss.mean()
-            u = np.full(n, q / 2)
-            if (~miss).any():
-                r = pd.Series(col[~miss]).rank(method="average").to_numpy()
-                u[~miss] = q + (1 - q) * (r - 0.5) / (~miss).sum()
-            Z[:, j] = ndtri(np.clip(u, 1e-6, 1 - 1e-6))
+        miss = np.isnan(X)
+        q = miss.mean(axis=0)
+        seen = np.maximum((~miss).sum(axis=0), 1)
+        r = rankdata(X, axis=0, nan_policy="omit")  # average ranks among each feature's observed values
+        u = np.where(miss, q / 2, q + (1 - q) * (r - 0.5) / seen)
+        Z = ndtri(np.clip(u, 1e-6, 1 - 1e-6))
         if not hasattr(self, "sd"):  # the fitted samples' spread, which new scores are divided by
             sd = Z.std(axis=0) if n > 1 else np.ones(X.shape[1])
             self.sd = np.where(sd > 0, sd, 1.0)

@@ -22,7 +22,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from scipy.special import ndtri
-from scipy.stats import ks_2samp, wasserstein_distance
 from sklearn.metrics import roc_auc_score
 
 
@@ -49,11 +48,34 @@ def normal_scores(train: pd.DataFrame, X: pd.DataFrame) -> np.ndarray:
 
 
 def marginal_distances(train: pd.DataFrame, other: pd.DataFrame) -> pd.DataFrame:
-    """Per feature, the KS statistic and the Wasserstein distance (normal-score units) of ``other`` to ``train``."""
-    A = normal_scores(train, train)
-    B = normal_scores(train, other)
-    rows = [(ks_2samp(A[:, j], B[:, j]).statistic, wasserstein_distance(A[:, j], B[:, j])) for j in range(A.shape[1])]
-    return pd.DataFrame(rows, index=train.columns, columns=["ks", "wasserstein"])
+    """Per feature, the KS statistic and the Wasserstein distance (normal-score units) of ``other`` to ``train``.
+
+    The same numbers as scipy's ``ks_2samp(...).statistic`` and ``wasserstein_distance`` feature by feature
+    (:func:`two_sample_distances`), all features at once.
+    """
+    ks, w = two_sample_distances(normal_scores(train, train), normal_scores(train, other))
+    return pd.DataFrame({"ks": ks, "wasserstein": w}, index=train.columns)
+
+
+def two_sample_distances(A: np.ndarray, B: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Column by column, the two-sample Kolmogorov-Smirnov statistic and Wasserstein-1 distance of A and B.
+
+    Both empirical distribution functions are evaluated at every pooled value (one sort of the pooled
+    column): KS is their largest difference at the ends of runs of tied values, Wasserstein the integral of
+    their absolute difference. No missing values.
+    """
+    A, B = np.asarray(A, float), np.asarray(B, float)
+    n, m = len(A), len(B)
+    pooled = np.vstack([A, B])
+    order = np.argsort(pooled, axis=0, kind="stable")
+    values = np.take_along_axis(pooled, order, axis=0)
+    from_a = order < n
+    diff = np.cumsum(from_a, axis=0) / n - np.cumsum(~from_a, axis=0) / m
+    ends = np.ones(values.shape, bool)  # the last of each run of equal values: the functions' true values
+    ends[:-1] = values[1:] != values[:-1]
+    ks = np.where(ends, np.abs(diff), 0.0).max(axis=0)
+    w = (np.abs(diff[:-1]) * np.diff(values, axis=0)).sum(axis=0)
+    return ks, w
 
 
 def _top_variable(train: pd.DataFrame, n: int) -> list:
