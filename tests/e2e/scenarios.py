@@ -116,13 +116,13 @@ SCENARIOS = [
         subjects=True,
         config=LIGHT,
     ),
-    # 200 bootstrap resamples of the external test set: its survival scores cost ~5 ms each and strategy
+    # 100 bootstrap resamples (the schema's least) of the external test set: its survival scores cost ~5 ms each
     Scenario(
         "survival_two_layers_external",
         outcome="survival",
         layers=("rna", "metabolomics"),
         external=True,
-        config={"evaluation": {"bootstrap": 200}},
+        config={"evaluation": {"bootstrap": 100}},
     ),
     # subtypes sought beside the outcome (the associations relate them to it)
     Scenario(
