@@ -165,3 +165,37 @@ def test_the_most_variable_features_are_chosen_on_the_samples_given():
     X.loc[held, "f"] = rng.normal(size=20) * 100
     assert "f" not in most_variable({"x": X.loc[fit]}, 2)["x"].columns
     assert "f" in most_variable({"x": X}, 2)["x"].columns
+
+
+def test_the_search_over_many_combinations_does_not_keep_a_lucky_one():
+    """80 combinations without subtypes: by chance a few have a 95% gain bound above 0 (planted: one clears
+    the strength too); the bound adjusted for the search keeps none. A real gain still gets through."""
+    from moflow.subtypes import choose_subtypes, summarize_strengths
+
+    rng = np.random.default_rng(3)
+    rows = []
+    for c in range(10):
+        for k in range(2, 10):
+            for r in range(10):
+                ref = rng.normal(0.5, 0.05)
+                lucky = c == 0 and k == 2
+                rows.append(
+                    {
+                        "representation": "components",
+                        "clustering": f"c{c}",
+                        "k": k,
+                        "resample": r,
+                        "strength": ref + (0.15 + rng.normal(0, 0.12) if lucky else rng.normal(0, 0.2)),
+                        "reference": ref,
+                    }
+                )
+    ev = summarize_strengths(pd.DataFrame(rows))
+    lucky = ev[(ev["clustering"] == "c0") & (ev["k"] == 2)].iloc[0]
+    assert lucky["strength"] >= 0.6 and lucky["gain_lo"] > 0  # an unadjusted search keeps it
+    choice = choose_subtypes(ev)
+    assert choice["k"] == 1 and "adjusted for the 80 combinations" in choice["why"]
+    strong = pd.DataFrame(rows).assign(
+        strength=lambda d: np.where((d["clustering"] == "c1") & (d["k"] == 3), d["reference"] + 0.3, d["strength"])
+    )
+    choice = choose_subtypes(summarize_strengths(strong))
+    assert (choice["k"], choice["clustering"]) == (3, "c1")

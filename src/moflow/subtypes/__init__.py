@@ -44,6 +44,7 @@ __getattr__, __dir__, __all__ = lazy.attach(
             "choose_k",
             "summarize_strengths",
             "choose_subtypes",
+            "family_bounds",
         ],
         "consensus": ["consensus_matrix", "pac", "pac_curve"],
         "representations": ["common_samples", "most_variable", "LayerComponents", "FusedNetwork"],

@@ -248,12 +248,18 @@ def choose_subtypes(evidence: pd.DataFrame, *, min_strength: float = 0.6) -> dic
     Every combination gets its k by :func:`choose_k`; of those with k > 1, the
     one whose k beats its reference by the most is kept (its row marked ``chosen``).
 
+    The search looks at every representation, clustering and k, so the lower bound of each gain that
+    :func:`choose_k` reads is Bonferroni-adjusted over all of them (:func:`family_bounds`): with 80 rows of
+    95% bounds, four would clear 0 by chance alone, and the largest of those is what an unadjusted search
+    would keep.
+
     Returns
     -------
     dict
-        evidence (a copy, ``chosen`` set), k, representation, clustering ("" for k = 1), why.
+        evidence (a copy, ``chosen`` set, ``gain_lo`` adjusted), k, representation, clustering ("" for k = 1),
+        why.
     """
-    evidence = evidence.copy()
+    evidence = family_bounds(evidence)
     evidence["chosen"] = False
     best = None
     for (rep, clustering), ev in evidence.groupby(["representation", "clustering"], sort=False):
@@ -263,6 +269,8 @@ def choose_subtypes(evidence: pd.DataFrame, *, min_strength: float = 0.6) -> dic
             best = (gain, rep, clustering, k, why)
     if best is None:
         why = _none_found(evidence, min_strength, "no representation and clustering tried, at no k,")
+        if len(evidence) > 1:
+            why += f" (each gain's lower bound adjusted for the {len(evidence)} combinations of k searched)"
         return {"evidence": evidence, "k": 1, "representation": "", "clustering": "", "why": why}
     _, rep, clustering, k, why = best
     mask = (evidence["representation"] == rep) & (evidence["clustering"] == clustering) & (evidence["k"] == k)
@@ -274,6 +282,27 @@ def choose_subtypes(evidence: pd.DataFrame, *, min_strength: float = 0.6) -> dic
         "clustering": clustering,
         "why": f"{why} ({rep}, {clustering})",
     }
+
+
+def family_bounds(evidence: pd.DataFrame) -> pd.DataFrame:
+    """A copy of the evidence with each row's ``gain_lo`` at the Bonferroni level of every row tried.
+
+    :func:`summarize_strengths` gives each gain its own 95% t bound over its resamples; here its half-width
+    is widened from the t quantile 0.975 to 1 - 0.025 / m, m the number of rows (representation,
+    clustering and k) the choice searches. A single row is left as it is.
+    """
+    from scipy.stats import t as t_dist
+
+    out = evidence.copy()
+    m = len(out)
+    if m <= 1 or "resamples" not in out.columns:
+        return out
+    n = pd.to_numeric(out["resamples"], errors="coerce").to_numpy(float)
+    half = (out["gain"] - out["gain_lo"]).to_numpy(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        widen = np.where(n > 1, t_dist.ppf(1 - 0.025 / m, n - 1) / t_dist.ppf(0.975, n - 1), np.inf)
+    out["gain_lo"] = out["gain"].to_numpy(float) - half * widen
+    return out
 
 
 def _none_found(evidence: pd.DataFrame, min_strength: float, tried: str) -> str:
