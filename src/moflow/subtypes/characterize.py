@@ -170,13 +170,18 @@ def survival_difference(time: pd.Series, event: pd.Series, labels: pd.Series) ->
     from sksurv.compare import compare_survival
     from sksurv.util import Surv
 
+    t, e, lab = _aligned(time, event, labels)
+    chi2, p = compare_survival(Surv.from_arrays(event=e > 0, time=t), lab.to_numpy())
+    return {"chi2": float(chi2), "df": int(lab.nunique() - 1), "p": float(p), "n": len(lab)}
+
+
+def _aligned(time: pd.Series, event: pd.Series, labels: pd.Series) -> tuple[np.ndarray, np.ndarray, pd.Series]:
+    """The samples with a time, an event and a subtype: times, events (numbers) and subtypes (strings)."""
     common = [s for s in labels.index if s in time.index and s in event.index]
     t = pd.to_numeric(time.loc[common], errors="coerce")
     e = pd.to_numeric(event.loc[common], errors="coerce")
-    ok = t.notna() & e.notna()
-    y = Surv.from_arrays(event=e[ok].to_numpy(float) > 0, time=t[ok].to_numpy(float))
-    chi2, p = compare_survival(y, labels.loc[common][ok].astype(str).to_numpy())
-    return {"chi2": float(chi2), "df": int(labels.loc[common][ok].nunique() - 1), "p": float(p), "n": int(ok.sum())}
+    ok = (t.notna() & e.notna()).to_numpy()
+    return t.to_numpy(float)[ok], e.to_numpy(float)[ok], labels.loc[common][ok].astype(str)
 
 
 def subtype_kaplan_meier(time: pd.Series, event: pd.Series, labels: pd.Series) -> pd.DataFrame:
@@ -198,13 +203,9 @@ def subtype_kaplan_meier(time: pd.Series, event: pd.Series, labels: pd.Series) -
     """
     from moflow.evaluate import kaplan_meier
 
-    common = [s for s in labels.index if s in time.index and s in event.index]
-    t = pd.to_numeric(time.loc[common], errors="coerce")
-    e = pd.to_numeric(event.loc[common], errors="coerce")
-    ok = t.notna() & e.notna()
-    lab = labels.loc[common][ok].astype(str)
+    t, e, lab = _aligned(time, event, labels)
     parts = [
-        kaplan_meier(t[ok][lab == g].to_numpy(float), e[ok][lab == g].to_numpy(float) > 0).assign(subtype=g)
+        kaplan_meier(t[(lab == g).to_numpy()], e[(lab == g).to_numpy()] > 0).assign(subtype=g)
         for g in sorted(lab.unique(), key=lambda x: (len(x), x))
     ]
     if not parts:
