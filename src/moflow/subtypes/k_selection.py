@@ -250,8 +250,8 @@ def choose_subtypes(evidence: pd.DataFrame, *, min_strength: float = 0.6) -> dic
 
     The search looks at every representation, clustering and k, so the lower bound of each gain that
     :func:`choose_k` reads is Bonferroni-adjusted over all of them (:func:`family_bounds`): with 84 rows of
-    95% bounds, four would clear 0 by chance alone, and the largest of those is what an unadjusted search
-    would keep.
+    95% bounds (2.5% below each), about two would clear 0 by chance alone, and the largest of those is what
+    an unadjusted search would keep.
 
     Returns
     -------
