@@ -187,19 +187,9 @@ def _aligned(time: pd.Series, event: pd.Series, labels: pd.Series) -> tuple[np.n
 def subtype_kaplan_meier(time: pd.Series, event: pd.Series, labels: pd.Series) -> pd.DataFrame:
     """Each subtype's Kaplan-Meier curve (:func:`moflow.evaluate.kaplan_meier`), one block of rows per subtype.
 
-    Parameters
-    ----------
-    time, event : pandas.Series
-        Follow-up time and event (1/0) per sample.
-    labels : pandas.Series
-        Sample -> subtype.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns :data:`KM_COLUMNS`: subtype, then time, survival, its 95% band (lo, hi), the number at risk
-        and of events at each event time (a first row at time 0); the samples with a time, an event and a
-        subtype, as in :func:`survival_difference`.
+    Takes what :func:`survival_difference` takes, and the same samples: those with a time, an event and a
+    subtype. Returns :data:`KM_COLUMNS`: subtype, then time, survival, its 95% band (lo, hi), the number at
+    risk and of events at each event time (a first row at time 0).
     """
     from moflow.evaluate import kaplan_meier
 
