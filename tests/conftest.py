@@ -9,9 +9,10 @@ time (tests/side_by_side.py), and the tests that read them run last: a workflow 
 much of the time, and the unit tests use it meanwhile. ``MOFLOW_TEST_EARLY=0`` turns it off (each
 module's first test then starts its runs, as before).
 
-The time budget: every test's duration (setup, call and teardown: a module fixture that runs the
-workflow counts in the first test that uses it) is recorded here, and ``tests/test_suite_budget.py``,
-moved to the end of the run, compares them with ``tests/durations_budget.tsv``.
+The time budget: the machine's speed is measured first (tests/machine_speed.py), then every test's
+duration (setup, call and teardown: a module fixture that runs the workflow counts in the first test that
+uses it) is recorded here, and ``tests/test_suite_budget.py``, moved to the end of the run, compares them
+with ``tests/durations_budget.tsv``, scaled by the machine's speed.
 """
 
 from __future__ import annotations
@@ -40,7 +41,21 @@ _session: dict = {}
 
 
 def pytest_sessionstart(session):
+    """The machine's speed first, while nothing else runs (tests/machine_speed.py), then the clock starts."""
+    from machine_speed import calibrate
+
+    _session["speed"] = calibrate()
     _session["start"] = time.perf_counter()
+
+
+def pytest_terminal_summary(terminalreporter):
+    if "speed" in _session:
+        from machine_speed import REFERENCE_MACHINE, REFERENCE_S, slowdown
+
+        terminalreporter.write_line(
+            f"machine speed: the calibration workload took {_session['speed']:.3f} s, {REFERENCE_S:.3f} s on "
+            f"{REFERENCE_MACHINE}: time budgets x{slowdown(_session['speed']):.2f}"
+        )
 
 
 def pytest_collection_modifyitems(session, config, items):
@@ -106,5 +121,7 @@ def pytest_runtest_logreport(report):
 
 @pytest.fixture
 def suite_durations():
-    """{test: seconds so far}, the seconds since the session started, and whether this is the whole suite."""
-    return dict(_durations), time.perf_counter() - _session["start"], _session.get("whole", False)
+    """{test: seconds so far}, the seconds since the session started, whether this is the whole suite, and the
+    seconds the calibration workload took on this machine (tests/machine_speed.py)."""
+    elapsed = time.perf_counter() - _session["start"]
+    return dict(_durations), elapsed, _session.get("whole", False), _session["speed"]

@@ -95,32 +95,22 @@ def make_project(root: Path, *, external_test: bool = True, **overrides) -> Path
     return root
 
 
-RERUN_TARGETS = [
-    "results/inputs/samples.tsv",
-    "results/preprocess/protein_diagnostics.tsv",
-    "results/integrate/mofa/weights.tsv",
-    "results/evaluate/folds/part1.tsv",
-    "results/evaluate/scoreboard.tsv",
-]
-
-
 def workflow_jobs(items, tmp_path_factory) -> dict:
-    """The module's run and a second run of the same project in another folder (test_rerun_is_byte_identical),
-    where a test of ``items`` (this module's, selected) reads them."""
+    """The module's run, where a test of ``items`` (this module's, selected) reads it (the same tables from a
+    rerun in another folder: test_scenario_as_a_snakemake_module in tests/e2e/test_scenarios.py)."""
     if not any({"finished_run", "runs"} & set(getattr(item, "fixturenames", ())) for item in items):
         return {}
     return _jobs(tmp_path_factory)
 
 
 def _jobs(tmp_path_factory) -> dict:
-    first, again = make_project(tmp_path_factory.mktemp("e2e")), make_project(tmp_path_factory.mktemp("again"))
-    return {"first": lambda: (first, _snakemake(first)), "again": lambda: (again, _snakemake(again, *RERUN_TARGETS))}
+    first = make_project(tmp_path_factory.mktemp("e2e"))
+    return {"first": lambda: (first, _snakemake(first))}
 
 
 @pytest.fixture(scope="module")
 def runs(request, tmp_path_factory):
-    """The module's run and, beside it, its rerun in another folder: started when the session's collection
-    ended, or else two at a time now (tests/side_by_side.py)."""
+    """The module's run: started when the session's collection ended, or else now (tests/side_by_side.py)."""
     early = started(__name__)
     if early is not None:
         return early
@@ -342,14 +332,6 @@ def test_batch_correction_diagnostics(finished_run):
     assert d.loc["after", "silhouette_batch"] < 0.1
     m = io.read_table(finished_run / "results" / "preprocess" / "metabolomics_diagnostics.tsv")
     assert (m["qc_median_rsd_after_drift"] < m["qc_median_rsd_before_drift"] / 2).all()
-
-
-def test_rerun_is_byte_identical(finished_run, runs):
-    """Same config and seed, another folder (run beside the first): identical tables."""
-    again, res = runs.get("again")
-    assert res.returncode == 0, res.stderr[-3000:]
-    for rel in RERUN_TARGETS:
-        assert (again / rel).read_bytes() == (finished_run / rel).read_bytes(), rel
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,0 +1,53 @@
+"""How fast this machine runs the suite's kind of work, against the machine its time budget was measured on.
+
+The suite's budgets (tests/durations_budget.tsv) are seconds on a reference machine. Machines that count as
+"2 cores" differ: the same suite took 449 s on one 2-core machine and 880 s on another the same day. Before
+anything else runs, :func:`calibrate` times a small fixed workload of the suite's kind (a dense SVD, pandas
+group-bys, interpreted Python) and the budgets are scaled by how much slower this machine is (never tightened
+on a faster one).
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+
+import numpy as np
+import pandas as pd
+
+# wall seconds of one round of _workload on the machine the budgets were measured on: the median of 7
+# rounds on a quiet 2-core Intel Xeon, 2026-12-06, BLAS threads 1 (0.12-0.16 s in five calibrations)
+REFERENCE_S = 0.135
+REFERENCE_MACHINE = "a quiet 2-core Intel Xeon (2026-12-06)"
+
+
+def _workload() -> float:
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(150, 400))
+    total = 0.0
+    for _ in range(8):
+        total += float(np.linalg.svd(X, full_matrices=False)[1][0])
+    frame = pd.DataFrame(X[:, :20])
+    frame["g"] = np.arange(len(frame)) % 7
+    for _ in range(60):
+        total += float(frame.groupby("g").mean().to_numpy().sum())
+    s = 0
+    for i in range(600_000):
+        s += i * i % 7
+    return total + s
+
+
+def calibrate(rounds: int = 7) -> float:
+    """Median wall seconds of one round of the workload on this machine (about 0.15 s each)."""
+    _workload()  # warm caches and lazy imports
+    times = []
+    for _ in range(rounds):
+        t = time.perf_counter()
+        _workload()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def slowdown(measured: float, reference: float = REFERENCE_S) -> float:
+    """How many times slower this machine is than the reference, at least 1."""
+    return max(1.0, measured / reference) if reference > 0 else 1.0
