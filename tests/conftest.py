@@ -9,10 +9,11 @@ time (tests/side_by_side.py), and the tests that read them run last: a workflow 
 much of the time, and the unit tests use it meanwhile. ``MOFLOW_TEST_EARLY=0`` turns it off (each
 module's first test then starts its runs, as before).
 
-The time budget: the machine's speed is measured first (tests/machine_speed.py), then every test's
-duration (setup, call and teardown: a module fixture that runs the workflow counts in the first test that
-uses it) is recorded here, and ``tests/test_suite_budget.py``, moved to the end of the run, compares them
-with ``tests/durations_budget.tsv``, scaled by the machine's speed.
+The time budget: the machine's speed is measured first (tests/machine_speed.py), then every test's own
+duration (setup, call and teardown, less what it spent waiting for workflow runs: those count in the whole
+suite's time, and their wall times are printed at the end) is recorded here, and
+``tests/test_suite_budget.py``, moved to the end of the run, compares them with
+``tests/durations_budget.tsv``, scaled by the machine's speed.
 """
 
 from __future__ import annotations
@@ -49,6 +50,13 @@ def pytest_sessionstart(session):
 
 
 def pytest_terminal_summary(terminalreporter):
+    from side_by_side import RUN_SECONDS
+
+    if RUN_SECONDS:
+        slowest = sorted(RUN_SECONDS.items(), key=lambda kv: -kv[1])
+        terminalreporter.write_line(
+            "workflow runs (wall s, side by side): " + ", ".join(f"{k} {v:.0f}" for k, v in slowest)
+        )
     if "speed" in _session:
         from machine_speed import REFERENCE_MACHINE, REFERENCE_S, slowdown
 
@@ -113,6 +121,16 @@ def pytest_sessionfinish(session):
     from side_by_side import stop_early
 
     stop_early()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    """A test's own time: what it spent waiting for workflow runs (tests/side_by_side.py) is left out."""
+    from side_by_side import WAITED
+
+    before = WAITED[0]
+    yield
+    _durations[item.nodeid] = _durations.get(item.nodeid, 0.0) - (WAITED[0] - before)
 
 
 def pytest_runtest_logreport(report):

@@ -18,11 +18,17 @@ their fixture takes the runs started for it (:func:`started`) instead of startin
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 AT_ONCE = 2  # runs side by side: the suite's machine has 2 cores, and each run asks Snakemake for 2
+# seconds the tests have spent waiting for workflow runs (the suite's time budget leaves them out of each test's
+# own time: how long a test waits depends on where the background runs are, not on the test), and each run's
+# wall seconds, by "module: key" (printed at the end of the session)
+WAITED = [0.0]
+RUN_SECONDS: dict[str, float] = {}
 
 
 class Outcomes:
@@ -47,15 +53,12 @@ def side_by_side(jobs: dict[str, Callable[[], Any]], at_once: int = AT_ONCE) -> 
     Put the longest first: the others fill the second slot meanwhile.
     """
 
-    def call(job: Callable[[], Any]) -> tuple[bool, Any]:
-        try:
-            return True, job()
-        except BaseException as err:  # pytest's skip and fail are BaseExceptions: kept for the test
-            return False, err
-
+    start = time.perf_counter()
     with ThreadPoolExecutor(max(1, at_once)) as pool:
-        futures = {key: pool.submit(call, job) for key, job in jobs.items()}
-        return Outcomes({key: f.result() for key, f in futures.items()})
+        futures = {key: pool.submit(_call, job, key) for key, job in jobs.items()}
+        outcomes = Outcomes({key: f.result() for key, f in futures.items()})
+    WAITED[0] += time.perf_counter() - start
+    return outcomes
 
 
 class _Pending(Outcomes):
@@ -65,7 +68,9 @@ class _Pending(Outcomes):
         self._futures = futures
 
     def get(self, key: str) -> Any:
+        start = time.perf_counter()
         ok, value = self._futures[key].result()
+        WAITED[0] += time.perf_counter() - start
         if not ok:
             raise value
         return value
@@ -78,11 +83,14 @@ _POOL: list[ThreadPoolExecutor] = []
 _EARLY: dict[str, _Pending] = {}
 
 
-def _call(job: Callable[[], Any]) -> tuple[bool, Any]:
+def _call(job: Callable[[], Any], name: str = "") -> tuple[bool, Any]:
+    start = time.perf_counter()
     try:
         return True, job()
-    except BaseException as err:  # kept for the test that reads it
+    except BaseException as err:  # pytest's skip and fail are BaseExceptions: kept for the test that reads it
         return False, err
+    finally:
+        RUN_SECONDS[name] = time.perf_counter() - start
 
 
 def _yield_to_the_foreground() -> None:
@@ -102,7 +110,8 @@ def start_early(module: str, jobs: dict[str, Callable[[], Any]]) -> None:
         _POOL.append(
             ThreadPoolExecutor(AT_ONCE, thread_name_prefix="workflow-run", initializer=_yield_to_the_foreground)
         )
-    _EARLY[module] = _Pending({key: _POOL[0].submit(_call, job) for key, job in jobs.items()})
+    short = module.rpartition(".")[2]
+    _EARLY[module] = _Pending({key: _POOL[0].submit(_call, job, f"{short}: {key}") for key, job in jobs.items()})
 
 
 def started(module: str) -> Outcomes | None:

@@ -26,8 +26,10 @@ from machine_speed import REFERENCE_MACHINE, REFERENCE_S, slowdown
 
 BUDGET = Path(__file__).with_name("durations_budget.tsv")
 OTHER, WHOLE = "(any other test)", "(whole suite)"
-# The whole suite's budget may not be set above this: ten minutes on 2 cores of the reference machine.
-CEILING = 600
+# The whole suite's budget may not be set above this: the target is ten minutes on 2 cores of the reference
+# machine (600 s; 414 s measured there), plus 20% for how well a second's calibration predicts a whole suite
+# on another machine (docs/development.md).
+CEILING = 720
 
 
 def read_budget() -> tuple[dict[str, float], float, float]:
