@@ -15,9 +15,10 @@ import time
 import numpy as np
 import pandas as pd
 
-# wall seconds of one round of _workload, two processes side by side, on the machine the budgets were measured
-# on: a quiet 2-core Intel Xeon, 2026-12-06, BLAS threads 1 (0.11-0.14 s in five calibrations; one process
-# alone 0.12-0.16 s: two real cores)
+# wall seconds of one round of _workload (the median of 10 rounds in each of two processes side by side) on the
+# machine the budgets were measured on, a quiet 2-core Intel Xeon (2026-12-06, BLAS threads 1): 0.095-0.144 s at
+# the start of five suites, 0.12-0.14 s in six calibrations from a fresh interpreter (one process alone:
+# 0.12-0.16 s, two real cores). Near the lower end: a slower machine's budgets are rather scaled up than down.
 REFERENCE_S = 0.13
 REFERENCE_MACHINE = "a quiet 2-core Intel Xeon (2026-12-06)"
 
@@ -48,7 +49,7 @@ def _rounds(rounds: int) -> list[float]:
     return times
 
 
-def calibrate(rounds: int = 7, processes: int = 2) -> float:
+def calibrate(rounds: int = 10, processes: int = 2) -> float:
     """Median wall seconds of one round of the workload (about 0.15 s) with ``processes`` running it side by
     side, as the suite keeps both cores busy: two vCPUs that share a physical core show here, not in one
     process alone."""
