@@ -5,13 +5,14 @@ minutes on 2 cores, and no test may quietly become slow.
 whole suite on the reference machine), one budget for every other test, and one for the whole suite (ten
 minutes, and 20% for the calibration: 720 s). Budgets are seconds on the reference machine
 (tests/machine_speed.py): machines sold as "2 cores" differ by 2x, so the suite times a small fixed workload
-before anything else runs and scales every budget by how much slower this machine is (never below 1x; the
-factor is printed at the end of the run). A test's time leaves out its wait for the workflow runs started in
-the background (tests/side_by_side.py; their wall times are printed at the end): they count in the whole
-suite. This test runs last (tests/conftest.py moves it there) and fails, naming them, where a test took
-longer than its budget or the whole suite longer than its own. A test that grows slow on purpose is listed
-with its new budget, and the total must still fit: make the test smaller, or share what it builds (the
-workflow runs of tests/e2e and tests/realdata share one finished run per module).
+before anything else runs and again at the end, and scales every budget by how much slower this machine is
+(the slower of the two; never below 1x; the factor is printed at the end of the run). A test's time leaves
+out its wait for the workflow runs started in the background (tests/side_by_side.py; their wall times are
+printed at the end): they count in the whole suite. This test runs last (tests/conftest.py moves it there)
+and fails, naming them, where a test took longer than its budget or the whole suite longer than its own. A
+test that grows slow on purpose is listed with its new budget, and the total must still fit: make the test
+smaller, or share what it builds (the workflow runs of tests/e2e and tests/realdata share one finished run
+per module).
 
 MOFLOW_TEST_BUDGET=off skips it (a machine that is not a quiet 2-core one: a laptop on battery, a run
 under a debugger or coverage).
