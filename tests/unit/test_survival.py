@@ -437,3 +437,34 @@ def test_stratification_labels_fallback():
     labels = sv.stratification_labels(t, e, 7)  # 12 events -> no split (6 < 7); 8 censored -> whole
     assert Counter(labels) == {"event": 12, "censored": 8}
     assert isinstance(labels, np.ndarray) and pd.Series(labels).dtype == object
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_censoring_fitted_once_gives_sksurv_values_exactly(seed):
+    """Uno's C, the time-dependent AUC (and its mean) and the integrated Brier score evaluate the training
+    censoring distribution fitted once (a bootstrap rescores hundreds of resamples against it) with sksurv's
+    own operations: equal to sksurv's public functions to the last bit, with tied times and tied risks."""
+    from sksurv.metrics import concordance_index_ipcw, cumulative_dynamic_auc, integrated_brier_score
+
+    rng = np.random.default_rng(seed)
+    tt = np.round(rng.exponential(10, 80), seed % 2) + 0.5
+    te = rng.random(80) < 0.7
+    te[np.argmax(tt)] = False  # G stays above 0 over the training follow-up
+    n = 30
+    t = np.minimum(np.round(rng.exponential(8, n), seed % 2) + 0.5, tt.max() - 0.25)
+    e = rng.random(n) < 0.6
+    r = np.round(rng.normal(size=n) - 0.1 * t, 1)
+    train, test = sv.as_structured(tt, te), sv.as_structured(t, e)
+    assert sv.uno_c(tt, te, t, e, r) == concordance_index_ipcw(train, test, r, tied_tol=sv.TIED_TOL)[0]
+    tau = float(np.quantile(t, 0.7))
+    assert (
+        sv.uno_c(tt, te, t, e, r, tau=tau) == concordance_index_ipcw(train, test, r, tau=tau, tied_tol=sv.TIED_TOL)[0]
+    )
+    times = np.quantile(t[e], [0.2, 0.5, 0.8])
+    e_used = e & (t <= times.max())  # as time_auc: later events are never cases
+    auc, mean = cumulative_dynamic_auc(train, sv.as_structured(t, e_used), r, times, tied_tol=sv.TIED_TOL)
+    got, got_mean = sv.time_auc(tt, te, t, e, r, times)
+    assert np.array_equal(got, auc) and got_mean == mean
+    grid = np.quantile(t, [0.1, 0.4, 0.6, 0.9])
+    surv = np.exp(-np.outer(np.exp(r), grid) / 10)
+    assert sv.integrated_brier(tt, te, t, e, surv, grid) == integrated_brier_score(train, test, surv, grid)

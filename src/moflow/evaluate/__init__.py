@@ -100,6 +100,7 @@ __getattr__, __dir__, __all__ = lazy.attach(
             "uno_c",
             "time_auc",
             "integrated_brier",
+            "TrainingCensoring",
             "breslow",
             "survival_function",
             "default_times",

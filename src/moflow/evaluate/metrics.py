@@ -83,11 +83,22 @@ def survival_prediction_scores(d: pd.DataFrame, y_train: pd.DataFrame, times) ->
     dict
         Metric name -> score, with ``n_test`` and ``n_events``.
     """
-    from moflow.evaluate.survival_scores import harrell_c, integrated_brier, time_auc, uno_c
+    from moflow.evaluate.survival_scores import TrainingCensoring
+
+    return _survival_scores(
+        d, TrainingCensoring(y_train["time"].to_numpy(float), y_train["event"].to_numpy(float) > 0), times
+    )
+
+
+def _survival_scores(d: pd.DataFrame, cens, times) -> dict:
+    """Scores of :func:`survival_prediction_scores`, the censoring distribution ``cens`` already fitted.
+
+    A bootstrap scores many resamples against one training set.
+    """
+    from moflow.evaluate.survival_scores import harrell_c
 
     d = d.dropna(subset=["risk"])
     time, event, risk = d["time"].to_numpy(float), d["event"].to_numpy(float) > 0, d["risk"].to_numpy(float)
-    tt, te = y_train["time"].to_numpy(float), y_train["event"].to_numpy(float) > 0
     times = np.asarray(times, float)
     out = {
         "harrell_c": np.nan,
@@ -101,13 +112,13 @@ def survival_prediction_scores(d: pd.DataFrame, y_train: pd.DataFrame, times) ->
     if len(d) < 2 or not event.any():
         return out
     out["harrell_c"] = harrell_c(time, event, risk)
-    out["uno_c"] = uno_c(tt, te, time, event, risk)
+    out["uno_c"] = cens.uno_c(time, event, risk)
     if len(times):
-        per, mean = time_auc(tt, te, time, event, risk, times)
+        per, mean = cens.time_auc(time, event, risk, times)
         out.update({auc_column(t): float(a) for t, a in zip(times, per)}, td_auc=float(mean))
     cols, grid = grid_of(d)
     if len(cols):
-        out["integrated_brier"] = integrated_brier(tt, te, time, event, d[cols].to_numpy(float), grid)
+        out["integrated_brier"] = cens.integrated_brier(time, event, d[cols].to_numpy(float), grid)
     return out
 
 
@@ -334,13 +345,17 @@ def external_scores(
 
     metrics = {"classification": EXTERNAL_CLASS_METRICS, "survival": SURV_METRICS}.get(task, EXTERNAL_REG_METRICS)
     pred = pred.dropna(subset=[c for c in ("y_true", "time", "event") if c in pred.columns])  # new patients
+    if task == "survival":  # the training samples' censoring distribution: once for every resample
+        from moflow.evaluate.survival_scores import TrainingCensoring
+
+        cens = TrainingCensoring(y_train["time"].to_numpy(float), y_train["event"].to_numpy(float) > 0)
     rows = []
     for strat, d in pred.groupby("strategy", sort=True):
         # a generator per strategy: its interval does not depend on which other strategies are scored
         rng = np.random.default_rng([seed, zlib.crc32(str(strat).encode())])
         if task == "survival":
             d = d.dropna(subset=["risk"]).reset_index(drop=True)
-            score = lambda idx, d=d: survival_prediction_scores(d.iloc[idx], y_train, times)  # noqa: E731
+            score = lambda idx, d=d: _survival_scores(d.iloc[idx], cens, times)  # noqa: E731
             ev = d["event"].to_numpy(float) > 0
             groups = [np.flatnonzero(ev), np.flatnonzero(~ev)]
             groups = [g for g in groups if len(g)]

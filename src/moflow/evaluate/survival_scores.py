@@ -48,13 +48,124 @@ def harrell_c(time, event, risk) -> float:
     t, e, r = _vec(time), _event(event), _vec(risk)
     if len(t) < 2 or not e.any() or not np.isfinite(r).all():
         return float("nan")
-    from sksurv.metrics import concordance_index_censored
+    from sksurv.metrics import _estimate_concordance_index
 
-    try:
+    try:  # sksurv's concordance_index_censored after its input checks (done above): weights 1
         with np.errstate(invalid="ignore", divide="ignore"):  # tied events only: sksurv divides 0 by 0
-            return float(concordance_index_censored(e, t, r, tied_tol=TIED_TOL)[0])
+            return float(_estimate_concordance_index(e, t, r, np.ones_like(r), TIED_TOL)[0])
     except ValueError:  # NoComparablePairException is a ValueError
         return float("nan")
+
+
+class TrainingCensoring:
+    """The training samples' censoring survival G, fitted once (sksurv's ``CensoringDistributionEstimator``).
+
+    Uno's C, the time-dependent AUC and the integrated Brier score against it, as :func:`uno_c`,
+    :func:`time_auc` and :func:`integrated_brier` give them, without refitting G or repeating sksurv's input
+    checks: a bootstrap of the test samples scores hundreds of resamples against the same training samples,
+    and the refit and the checks took most of its time. Every value is the one sksurv's functions give (same
+    arrays, same operations; tests/unit/test_survival.py compares them bit for bit).
+
+    Parameters
+    ----------
+    train_time, train_event : array-like
+        The training samples' outcome.
+    """
+
+    def __init__(self, train_time, train_event):
+        tt, te = _vec(train_time), _event(train_event)
+        self.n = len(tt)
+        self.t_max = float(tt.max()) if self.n else float("nan")
+        if not self.n:
+            return
+        if te.all():  # as sksurv: no censoring, G = 1
+            self.unique_time, self.prob = np.unique(tt), np.ones(len(np.unique(tt)))
+        else:
+            from sksurv.nonparametric import CensoringDistributionEstimator
+
+            cens = CensoringDistributionEstimator().fit(as_structured(tt, te))
+            self.unique_time, self.prob = cens.unique_time_, cens.prob_
+
+    def proba(self, time: np.ndarray) -> np.ndarray:
+        """G at ``time``, as sksurv's ``predict_proba``.
+
+        0 beyond the last time where G reached 0, ValueError beyond it where it did not.
+        """
+        time = np.asarray(time, float)
+        extends = time > self.unique_time[-1]
+        if self.prob[-1] > 0 and extends.any():
+            raise ValueError(f"time must be smaller than largest observed time point: {self.unique_time[-1]}")
+        out = np.empty(time.shape, dtype=float)
+        out[extends] = 0.0
+        valid = ~extends
+        idx = np.searchsorted(self.unique_time, time[valid])
+        eps = np.finfo(self.unique_time.dtype).eps
+        exact = np.absolute(self.unique_time[idx] - time[valid]) < eps
+        idx[~exact] -= 1
+        out[valid] = self.prob[idx]
+        return out
+
+    def uno_c(self, time, event, risk, tau: float | None = None) -> float:
+        """Uno's C of test samples (:func:`uno_c`).
+
+        Parameters
+        ----------
+        time, event, risk : array-like
+            The test samples' outcome and risk scores.
+        tau : float, optional
+            The truncation time.
+
+        Returns
+        -------
+        float
+            Uno's C, or NaN.
+        """
+        return _uno_c(self, time, event, risk, tau)
+
+    def time_auc(self, time, event, risk, times) -> tuple[np.ndarray, float]:
+        """The time-dependent AUC of test samples at each of ``times``, and its mean (:func:`time_auc`).
+
+        Parameters
+        ----------
+        time, event, risk : array-like
+            The test samples' outcome and risk scores.
+        times : array-like of float
+            The evaluation times.
+
+        Returns
+        -------
+        tuple
+            (AUC per time as a numpy.ndarray, mean AUC as a float).
+        """
+        return _time_auc(self, time, event, risk, times)
+
+    def integrated_brier(self, time, event, surv, grid) -> float:
+        """The integrated Brier score of test samples' predicted survival (:func:`integrated_brier`).
+
+        Parameters
+        ----------
+        time, event : array-like
+            The test samples' outcome.
+        surv : array-like
+            Survival probabilities, n_test x len(grid).
+        grid : array-like of float
+            The times of the columns of ``surv``.
+
+        Returns
+        -------
+        float
+            The integrated Brier score, or NaN.
+        """
+        return _integrated_brier(self, time, event, surv, grid)
+
+    def ipcw(self, time: np.ndarray, event: np.ndarray) -> np.ndarray:
+        """1 / G(time) for events, 0 for censored samples (sksurv ``predict_ipcw``)."""
+        g = self.proba(time[event])
+        if (g == 0.0).any():
+            raise ValueError("censoring survival function is zero at one or more time points")
+        weights = np.zeros(time.shape[0])
+        weights[event] = 1.0 / g
+        return weights
 
 
 def uno_c(train_time, train_event, time, event, risk, tau: float | None = None) -> float:
@@ -81,11 +192,14 @@ def uno_c(train_time, train_event, time, event, risk, tau: float | None = None) 
     float
         Uno's C, or NaN.
     """
+    return _uno_c(TrainingCensoring(train_time, train_event), time, event, risk, tau)
+
+
+def _uno_c(cens: TrainingCensoring, time, event, risk, tau: float | None = None) -> float:
     t, e, r = _vec(time), _event(event), _vec(risk)
-    tt, te = _vec(train_time), _event(train_event)
-    if len(t) < 2 or len(tt) == 0 or not np.isfinite(r).all():
+    if len(t) < 2 or cens.n == 0 or not np.isfinite(r).all():
         return float("nan")
-    t_max = float(tt.max())
+    t_max = cens.t_max
     if tau is None:
         tau_eff = t_max if (t >= t_max).any() else None
     else:
@@ -93,25 +207,23 @@ def uno_c(train_time, train_event, time, event, risk, tau: float | None = None) 
     keep = t < tau_eff if tau_eff is not None else np.ones(len(t), bool)
     if not (e & keep).any():
         return float("nan")
-    from sksurv.metrics import concordance_index_ipcw
+    from sksurv.metrics import _estimate_concordance_index
 
-    try:
+    try:  # sksurv's concordance_index_ipcw, with G fitted once
+        ipcw = np.zeros(len(t))
+        ipcw[keep] = cens.ipcw(t[keep], e[keep])
         with np.errstate(invalid="ignore", divide="ignore"):
-            c = concordance_index_ipcw(as_structured(tt, te), as_structured(t, e), r, tau=tau_eff, tied_tol=TIED_TOL)[0]
+            c = _estimate_concordance_index(e, t, r, np.square(ipcw), TIED_TOL)[0]
     except (ValueError, ZeroDivisionError):
         return float("nan")
     return float(c)
 
 
-def _censoring_ok(train_time, train_event, times: np.ndarray) -> np.ndarray:
+def _censoring_ok(cens: TrainingCensoring, times: np.ndarray) -> np.ndarray:
     """Whether the training censoring survival G is defined and > 0 at each of ``times``."""
-    from sksurv.nonparametric import CensoringDistributionEstimator
-
-    tt, te = _vec(train_time), _event(train_event)
-    ok = times <= tt.max()
+    ok = times <= cens.t_max
     if ok.any():
-        cens = CensoringDistributionEstimator().fit(as_structured(tt, te))
-        g = cens.predict_proba(times[ok])
+        g = cens.proba(times[ok])
         ok[np.flatnonzero(ok)[g <= 0]] = False
     return ok
 
@@ -141,13 +253,17 @@ def time_auc(train_time, train_event, time, event, risk, times) -> tuple[np.ndar
     tuple
         (AUC per time as a numpy.ndarray, mean AUC as a float).
     """
+    return _time_auc(TrainingCensoring(train_time, train_event), time, event, risk, times)
+
+
+def _time_auc(cens: TrainingCensoring, time, event, risk, times) -> tuple[np.ndarray, float]:
     t, e, r = _vec(time), _event(event), _vec(risk)
     q = np.atleast_1d(_vec(times))
     out = np.full(len(q), np.nan)
-    if len(t) < 2 or not e.any() or not np.isfinite(r).all() or len(q) == 0:
+    if len(t) < 2 or not e.any() or not np.isfinite(r).all() or len(q) == 0 or cens.n == 0:
         return out, float("nan")
     ev_t = np.sort(t[e])
-    ev_ok = _censoring_ok(train_time, train_event, ev_t)
+    ev_ok = _censoring_ok(cens, ev_t)
     # first test event that cannot be weighted: every valid time must lie before it
     bad_from = ev_t[~ev_ok].min() if (~ev_ok).any() else np.inf
     valid = np.isfinite(q) & (q >= t.min()) & (q < t.max()) & (q < bad_from) & (q >= ev_t.min())
@@ -157,16 +273,63 @@ def time_auc(train_time, train_event, time, event, risk, times) -> tuple[np.ndar
     # test events after the last valid time are never cases; censoring them leaves the AUCs and the
     # Kaplan-Meier weights at the valid times unchanged, and keeps sksurv from weighting them
     e_used = e & (t <= uq.max())
-    from sksurv.metrics import cumulative_dynamic_auc
-
     try:
-        scores, mean = cumulative_dynamic_auc(
-            as_structured(train_time, train_event), as_structured(t, e_used), r, uq, tied_tol=TIED_TOL
-        )
+        scores, mean = _cumulative_dynamic_auc(cens, t, e_used, r, uq)
     except ValueError:
         return out, float("nan")
     out[valid] = np.asarray(scores, float)[np.searchsorted(uq, q[valid])]
     return out, float(mean)
+
+
+def _cumulative_dynamic_auc(
+    cens: TrainingCensoring, test_time, test_event, estimate, times
+) -> tuple[np.ndarray, float]:
+    """The cumulative/dynamic AUC of sksurv's ``cumulative_dynamic_auc``, with G fitted once.
+
+    1-d risk scores, ``times`` checked by the caller; the same operations in the same order.
+    """
+    from sksurv.nonparametric import _compute_counts
+
+    n_samples, n_times = estimate.shape[0], times.shape[0]
+    km_time, km_event = test_time, test_event
+    estimate = np.broadcast_to(estimate[:, np.newaxis], (n_samples, n_times))
+    ipcw = cens.ipcw(test_time, test_event)
+    test_time = np.broadcast_to(test_time[:, np.newaxis], (n_samples, n_times))
+    test_event = np.broadcast_to(test_event[:, np.newaxis], (n_samples, n_times))
+    times_2d = np.broadcast_to(times, (n_samples, n_times))
+    ipcw = np.broadcast_to(ipcw[:, np.newaxis], (n_samples, n_times))
+    o = np.argsort(-estimate, axis=0)
+    test_time = np.take_along_axis(test_time, o, axis=0)
+    test_event = np.take_along_axis(test_event, o, axis=0)
+    estimate = np.take_along_axis(estimate, o, axis=0)
+    ipcw = np.take_along_axis(ipcw, o, axis=0)
+    is_case = (test_time <= times_2d) & test_event
+    is_control = test_time > times_2d
+    n_controls = is_control.sum(axis=0)
+    estimate_diff = np.concatenate((np.broadcast_to(np.inf, (1, n_times)), estimate))
+    is_tied = np.absolute(np.diff(estimate_diff, axis=0)) <= TIED_TOL
+    cumsum_tp = np.cumsum(is_case * ipcw, axis=0)
+    cumsum_fp = np.cumsum(is_control, axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        true_pos = cumsum_tp / cumsum_tp[-1]
+        false_pos = cumsum_fp / n_controls
+    scores = np.empty(n_times, dtype=float)
+    for i in range(n_times):
+        idx = np.flatnonzero(is_tied[:, i]) - 1  # only the last of tied risk scores
+        tp = np.r_[0, np.delete(true_pos[:, i], idx)]
+        fp = np.r_[0, np.delete(false_pos[:, i], idx)]
+        scores[i] = np.trapezoid(tp, fp)
+    if n_times == 1:
+        return scores, scores[0]
+    # the mean: the AUCs integrated over the test samples' Kaplan-Meier survival (sksurv's
+    # SurvivalFunctionEstimator: kaplan_meier_estimator, then its step lookup)
+    uniq, n_events, n_at_risk, _ = _compute_counts(km_event, km_time)
+    ratio = np.divide(n_events, n_at_risk, out=np.zeros(uniq.shape[0], dtype=float), where=n_events != 0)
+    km = TrainingCensoring.__new__(TrainingCensoring)
+    km.unique_time, km.prob = np.r_[-np.inf, uniq], np.r_[1.0, np.cumprod(1.0 - ratio)]
+    s_times = km.proba(times)
+    d = -np.diff(np.r_[1.0, s_times])
+    return scores, (scores * d).sum() / (1.0 - s_times[-1])
 
 
 def integrated_brier(train_time, train_event, time, event, surv, grid) -> float:
@@ -195,17 +358,20 @@ def integrated_brier(train_time, train_event, time, event, surv, grid) -> float:
     float
         The integrated Brier score, or NaN.
     """
+    return _integrated_brier(TrainingCensoring(train_time, train_event), time, event, surv, grid)
+
+
+def _integrated_brier(cens: TrainingCensoring, time, event, surv, grid) -> float:
     t, e = _vec(time), _event(event)
-    tt, te = _vec(train_time), _event(train_event)
     g = _vec(grid)
     s = np.asarray(surv, float)
     if s.ndim == 1:
         s = s.reshape(-1, 1)
     if s.shape != (len(t), len(g)):
         raise ValueError(f"surv has shape {s.shape}, expected ({len(t)}, {len(g)})")
-    if len(t) < 2 or len(tt) == 0:
+    if len(t) < 2 or cens.n == 0:
         return float("nan")
-    t_max = float(tt.max())
+    t_max = cens.t_max
     cols = np.flatnonzero(np.isfinite(g) & (g >= t.min()) & (g < t.max()) & (g < t_max))
     if len(np.unique(g[cols])) < 2:
         return float("nan")
@@ -218,12 +384,24 @@ def integrated_brier(train_time, train_event, time, event, surv, grid) -> float:
     t_used = np.where(t > t_max, t_max, t)
     if not e.any():  # sksurv's brier_score refuses an all-censored test set
         return float("nan")
-    from sksurv.metrics import integrated_brier_score
-
-    try:
-        return float(integrated_brier_score(as_structured(tt, te), as_structured(t_used, e), s, g[cols]))
+    times = g[cols]
+    try:  # sksurv's integrated_brier_score (brier_score, then the trapezoid), with G fitted once
+        prob_cens_t = cens.proba(times)
+        prob_cens_t[prob_cens_t == 0] = np.inf
+        prob_cens_y = cens.proba(t_used)
+        prob_cens_y[prob_cens_y == 0] = np.inf
     except ValueError:
         return float("nan")
+    brier = np.empty(times.shape[0], dtype=float)
+    for i, at in enumerate(times):
+        est = s[:, i]
+        is_case = (t_used <= at) & e
+        is_control = t_used > at
+        brier[i] = np.mean(
+            np.square(est) * is_case.astype(int) / prob_cens_y
+            + np.square(1.0 - est) * is_control.astype(int) / prob_cens_t[i]
+        )
+    return float(np.trapezoid(brier, times) / (times[-1] - times[0]))
 
 
 def breslow(train_risk, train_time, train_event) -> tuple[np.ndarray, np.ndarray]:
