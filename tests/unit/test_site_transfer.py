@@ -143,3 +143,26 @@ def test_the_report_section_shows_the_sites_and_the_shift(shifted):
     page = added_html(facts, shifted["gains"], None, shifted["sites"], shifted["shift"])
     assert "Transfer to an unseen site" in page and "Shift of a held-out site" in page
     assert "balanced_accuracy_drop" in page and "auc_nearest_site" in page
+
+
+def test_a_small_held_out_site_is_scored_and_called_rough_where_the_user_looks(shifted):
+    """A site with fewer held-out samples than twice the classes is scored, and the run says it roughly is:
+    the log at start-up, a column of results/evaluate/sites.tsv and a row of results/decisions.tsv."""
+    from moflow.evaluate import check_sites, rough_below, site_table
+    from moflow.report import decisions
+
+    assert not shifted["sites"]["rough"].any()  # 36 samples per site
+    y = pd.Series([["a", "b", "c"][i % 3] for i in range(32)], index=[f"s{i}" for i in range(32)])
+    sites = pd.Series(["A"] * 20 + ["B"] * 9 + ["C"] * 3, index=y.index)
+    said = check_sites(y, sites, task="classification", column="hospital", path="config/samples.tsv")
+    assert rough_below("classification", 3) == 6 and rough_below("survival") == 5
+    assert any("site 'C'" in m and "rough (n = 3 samples; fewer than 6)" in m for m in said), said
+    scores = pd.DataFrame(
+        {"split": ["r1f1", "r1f2", "r1f3"], "strategy": "early", "n_test": [20, 9, 3], "balanced_accuracy": 0.7}
+    )
+    table = site_table(scores, {"r1f1": "A", "r1f2": "B", "r1f3": "C"}, task="classification", rough_n=6)
+    assert table.set_index("site")["rough"].to_dict() == {"A": False, "B": False, "C": True}
+    rows = decisions(layers=[], sites=table, site_column="hospital")
+    text = rows["decision"].tolist()
+    assert "held-out site(s) C (3) scored, but roughly: too few samples for a stable score" in text
+    assert any("hospital" in r for r in rows["reason"])

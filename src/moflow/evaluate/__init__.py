@@ -88,6 +88,7 @@ __getattr__, __dir__, __all__ = lazy.attach(
             "site_splits",
             "split_sites",
             "check_sites",
+            "rough_below",
             "site_table",
             "pooled_site_scores",
             "shift_diagnostic",

@@ -270,7 +270,7 @@ def check_sites(
                     f"{where(level)} has no sample of class {missing}: its balanced accuracy is scored over "
                     "the classes it holds, its ROC AUC is not computed"
                 )
-        need = 2 * len(classes)
+        need = rough_below(task, len(classes))
     elif task == "survival":
         event = ytr["event"].to_numpy(float) > 0
         for level in levels:
@@ -280,7 +280,7 @@ def check_sites(
                     f"{where(level)}: none of its {int(held.sum())} samples has an event: held out, its "
                     "concordance cannot be computed. " + fix
                 )
-        need = 5
+        need = rough_below(task)
     else:
         values = ytr.to_numpy(float)
         for level in levels:
@@ -290,12 +290,32 @@ def check_sites(
                     f"{where(level)}: its outcome is constant ({v[0]:g}): its R2 and Pearson r are not "
                     "meaningful, only its RMSE"
                 )
-        need = 5
+        need = rough_below(task)
     for level in levels:
         n = int((s == level).sum())
         if n < need:
             messages.append(f"{where(level)} is scored, but its score is rough (n = {n} samples; fewer than {need})")
     return messages
+
+
+def rough_below(task: str, n_classes: int = 2) -> int:
+    """The held-out size below which a site's score is rough.
+
+    Twice the number of classes (classification), 5 samples otherwise.
+
+    Parameters
+    ----------
+    task : str
+        classification, regression or survival.
+    n_classes : int
+        The outcome's classes (classification).
+
+    Returns
+    -------
+    int
+        The smallest held-out site whose score is not called rough.
+    """
+    return 2 * int(n_classes) if task == "classification" else 5
 
 
 def site_table(
@@ -304,6 +324,7 @@ def site_table(
     *,
     task: str,
     pooled: pd.DataFrame | None = None,
+    rough_n: int | None = None,
 ) -> pd.DataFrame:
     """The scores of every strategy on every held-out site, beside the pooled CV's.
 
@@ -322,6 +343,9 @@ def site_table(
         site's samples scored from the pooled CV, :func:`pooled_site_scores`: the within-site score);
         otherwise its scoreboard (:func:`moflow.evaluate.ranking.scoreboard`: one row per strategy, a
         column ``strategy`` or the strategies as index, and the metric columns).
+    rough_n : int, optional
+        The held-out size below which a site's score is rough (:func:`rough_below`): a column ``rough``,
+        true there.
 
     Returns
     -------
@@ -331,7 +355,7 @@ def site_table(
         ``<primary>_pooled_cv`` (the pooled CV's primary metric, of the site or of the strategy; NaN
         where it lacks one) and ``<primary>_drop`` = the site's ``<primary>`` minus the pooled CV's
         (negative where the site scores lower held out than seen in training; for a lower-is-better
-        primary metric such as RMSE, positive is worse).
+        primary metric such as RMSE, positive is worse), and ``rough`` where ``rough_n`` is given.
 
     Raises
     ------
@@ -360,6 +384,8 @@ def site_table(
             board = pooled.set_index("strategy") if "strategy" in pooled.columns else pooled
             out[f"{m}_pooled_cv"] = out["strategy"].map(board[m]).astype(float)
         out[f"{m}_drop"] = out[m].astype(float) - out[f"{m}_pooled_cv"]
+    if rough_n is not None:
+        out["rough"] = out["n_test"].astype(float) < rough_n
     return out.sort_values(["strategy", "site"], kind="stable").reset_index(drop=True)
 
 

@@ -207,7 +207,7 @@ def _site_scores(scores: pd.DataFrame, cv: pd.DataFrame, pooled: pd.DataFrame, c
     """
     from moflow.evaluate.metrics import fold_scores
     from moflow.evaluate.ranking import scoreboard
-    from moflow.evaluate.sites import pooled_site_scores, site_table
+    from moflow.evaluate.sites import pooled_site_scores, rough_below, site_table
 
     task, y = cohort.task, cohort.y
     site = cohort.sheet[column].astype(str).str.strip()
@@ -217,7 +217,8 @@ def _site_scores(scores: pd.DataFrame, cv: pd.DataFrame, pooled: pd.DataFrame, c
         str(split): str(site.loc[d["sample"].astype(str)].iloc[0]) for split, d in held.groupby("split", sort=True)
     }
     within = pooled_site_scores(pooled, site, task, y=y, times=times) if len(pooled) else None
-    table = site_table(scores, site_of_split, task=task, pooled=within)
+    n_classes = y.astype(str).nunique() if task == "classification" else 2
+    table = site_table(scores, site_of_split, task=task, pooled=within, rough_n=rough_below(task, n_classes))
     board = None
     if len(pooled):
         pooled_scores = fold_scores(pooled, task, y=y, times=times)
