@@ -344,11 +344,19 @@ def test_kaplan_meier_by_hand():
     e = np.array([True, True, False, False, True, False])
     km = sv.kaplan_meier(t, e)
     assert list(km.columns) == ["time", "survival", "lo", "hi", "at_risk", "events"]
-    # product limit: at 2: 5/6; at 3: x (4/5) (censored 3 still at risk); at 6: x (1/2)
+    # product limit: at 2: 5/6; at 3: x (4/5) (censored 3 still at risk); at 6: x (1/2); then flat to the
+    # last follow-up (8, censored): the curve does not stop at the last event
     s = [1.0, 5 / 6, 5 / 6 * 4 / 5, 5 / 6 * 4 / 5 * 1 / 2]
+    last = km.iloc[-1]
+    assert last["time"] == 8 and last["survival"] == s[-1] and last["at_risk"] == 1 and last["events"] == 0
+    assert (last["lo"], last["hi"]) == (km["lo"].iloc[-2], km["hi"].iloc[-2])
+    km = km.iloc[:-1]
     np.testing.assert_allclose(km["time"], [0, 2, 3, 6])
     np.testing.assert_allclose(km["survival"], s)
     assert km["at_risk"].tolist() == [6, 6, 5, 2] and km["events"].tolist() == [0, 1, 1, 1]
+    # no censoring after the last event: no extra row; no event at all: flat from 0 to the last follow-up
+    assert sv.kaplan_meier(t[:5], e[:5])["time"].tolist()[-1] == 6
+    assert sv.kaplan_meier([4.0, 7.0], [False, False])[["time", "survival"]].values.tolist() == [[0, 1], [7, 1]]
     # Greenwood variance, log(-log) interval
     gw = np.cumsum([1 / (6 * 5), 1 / (5 * 4), 1 / (2 * 1)])
     sig = np.sqrt(gw) / np.abs(np.log(s[1:]))

@@ -571,15 +571,26 @@ def cox_univariate(x, time, event) -> dict:
 def kaplan_meier(time, event) -> pd.DataFrame:
     """Kaplan-Meier estimate (statsmodels SurvfuncRight) at the event times.
 
-    A first row at time 0 (survival 1) comes before them. Columns: time, survival, lo, hi (95%
-    pointwise, log(-log) transform of Greenwood's standard error; NaN where it is undefined, e.g. once
-    survival reaches 0), at_risk (number with time >= t), events (number of events at t).
+    A first row at time 0 (survival 1) comes before them, and a last row at the last follow-up time where
+    it is after the last event (the curve goes on, flat, as long as samples are followed; no event there).
+    Columns: time, survival, lo, hi (95% pointwise, log(-log) transform of Greenwood's standard error; NaN
+    where it is undefined, e.g. once survival reaches 0), at_risk (number with time >= t), events (number
+    of events at t).
     """
     t, e = _vec(time), _event(event)
     cols = ["time", "survival", "lo", "hi", "at_risk", "events"]
     first = pd.DataFrame([[0.0, 1.0, 1.0, 1.0, int(len(t)), 0]], columns=cols)
+
+    def followed(km: pd.DataFrame) -> pd.DataFrame:
+        end = float(t.max()) if len(t) else 0.0
+        if end <= float(km["time"].iloc[-1]):
+            return km
+        last = km.iloc[-1]
+        tail = [end, last["survival"], last["lo"], last["hi"], int((t >= end).sum()), 0]
+        return pd.concat([km, pd.DataFrame([tail], columns=cols)], ignore_index=True)
+
     if not e.any():
-        return first
+        return followed(first)
     from scipy.stats import norm
     from statsmodels.duration.survfunc import SurvfuncRight
 
@@ -604,7 +615,7 @@ def kaplan_meier(time, event) -> pd.DataFrame:
             "events": np.asarray(sf.n_events).astype(int),
         }
     )
-    return pd.concat([first, body], ignore_index=True)
+    return followed(pd.concat([first, body], ignore_index=True))
 
 
 def logrank(time, event, group) -> dict:
