@@ -572,3 +572,21 @@ def test_outputs_of_gives_one_step_of_a_merged_job():
     assert outputs_of(named, "preprocess", 1) == {"matrix": "b.parquet", "pca": "b.tsv"}
     assert outputs_of(named, "mofa") == {"factors": "f.tsv"}
     assert outputs_of(named, "late") == {}
+
+
+def test_pearson_r_of_a_constant_prediction_is_nan_not_rounding_noise():
+    """The naive baseline predicts the training mean for every held-out sample: its Pearson r is undefined
+    (NaN), also where rounding spread the prediction by 1e-16 (it was -4e-16 on one site, NaN on another)."""
+    from moflow.evaluate.metrics import external_scores, score_predictions
+
+    rng = np.random.default_rng(0)
+    y = rng.normal(10, 2, 12)
+    flat = np.full(12, 10.3) + np.array([0.0, 1.7763568394002505e-15] * 6)
+    d = pd.DataFrame({"sample": [f"s{i}" for i in range(12)], "y_true": y, "prediction": flat})
+    with np.errstate(all="raise"):  # no division by a zero spread either
+        got = score_predictions(d, "regression")
+    assert np.isnan(got["pearson_r"]) and np.isfinite(got["r2"]) and np.isfinite(got["rmse"])
+    good = d.assign(prediction=y + rng.normal(0, 1, 12))
+    assert score_predictions(good, "regression")["pearson_r"] == pytest.approx(np.corrcoef(y, good["prediction"])[0, 1])
+    ext = external_scores(d.assign(strategy="naive"), task="regression", n_boot=20)
+    assert np.isnan(ext["test_pearson_r"].iloc[0])

@@ -173,7 +173,7 @@ def score_predictions(d: pd.DataFrame, task: str, *, y_train: pd.DataFrame | Non
         return {"r2": np.nan, "pearson_r": np.nan, "rmse": np.nan, "n_test": len(d)}
     return {
         "r2": r2_score(yt, yp),
-        "pearson_r": float(np.corrcoef(yt, yp)[0, 1]),
+        "pearson_r": _pearson(yt, yp),
         "rmse": float(np.sqrt(mean_squared_error(yt, yp))),
         "n_test": len(d),
     }
@@ -290,11 +290,26 @@ def _coded_scores(t: np.ndarray, h: np.ndarray, P: np.ndarray, k: int, pos: int)
     return out
 
 
+def _pearson(yt: np.ndarray, yp: np.ndarray) -> float:
+    """Pearson's r, NaN where either side is constant.
+
+    The naive baseline predicts the training mean for every held-out sample; rounding spread it by 1e-16,
+    which gave an r of noise (-4e-16 beside NaN for another site).
+    """
+
+    def flat(v: np.ndarray) -> bool:
+        return bool(np.ptp(v) <= 1e-12 * max(1.0, float(np.abs(v).max())))
+
+    if len(yt) < 2 or flat(yt) or flat(yp):
+        return float("nan")
+    return float(np.corrcoef(yt, yp)[0, 1])
+
+
 def _regression_scores(yt: np.ndarray, yp: np.ndarray) -> dict:
     return {
         "r2": r2_score(yt, yp),
         "rmse": float(np.sqrt(mean_squared_error(yt, yp))),
-        "pearson_r": float(np.corrcoef(yt, yp)[0, 1]),
+        "pearson_r": _pearson(yt, yp),
     }
 
 
