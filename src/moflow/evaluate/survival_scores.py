@@ -106,56 +106,15 @@ class TrainingCensoring:
         return out
 
     def uno_c(self, time, event, risk, tau: float | None = None) -> float:
-        """Uno's C of test samples (:func:`uno_c`).
-
-        Parameters
-        ----------
-        time, event, risk : array-like
-            The test samples' outcome and risk scores.
-        tau : float, optional
-            The truncation time.
-
-        Returns
-        -------
-        float
-            Uno's C, or NaN.
-        """
+        """Uno's C of test samples: :func:`uno_c` with this censoring distribution."""
         return _uno_c(self, time, event, risk, tau)
 
     def time_auc(self, time, event, risk, times) -> tuple[np.ndarray, float]:
-        """The time-dependent AUC of test samples at each of ``times``, and its mean (:func:`time_auc`).
-
-        Parameters
-        ----------
-        time, event, risk : array-like
-            The test samples' outcome and risk scores.
-        times : array-like of float
-            The evaluation times.
-
-        Returns
-        -------
-        tuple
-            (AUC per time as a numpy.ndarray, mean AUC as a float).
-        """
+        """The time-dependent AUC at each of ``times`` and its mean: :func:`time_auc` with this distribution."""
         return _time_auc(self, time, event, risk, times)
 
     def integrated_brier(self, time, event, surv, grid) -> float:
-        """The integrated Brier score of test samples' predicted survival (:func:`integrated_brier`).
-
-        Parameters
-        ----------
-        time, event : array-like
-            The test samples' outcome.
-        surv : array-like
-            Survival probabilities, n_test x len(grid).
-        grid : array-like of float
-            The times of the columns of ``surv``.
-
-        Returns
-        -------
-        float
-            The integrated Brier score, or NaN.
-        """
+        """The integrated Brier score: :func:`integrated_brier` with this censoring distribution."""
         return _integrated_brier(self, time, event, surv, grid)
 
     def ipcw(self, time: np.ndarray, event: np.ndarray) -> np.ndarray:
