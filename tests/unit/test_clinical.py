@@ -194,6 +194,11 @@ def test_covariate_only_outcome_says_nothing_detectable():
     facts = added_facts(g, board)
     assert not facts["detectable"]
     assert "add nothing detectable" in added_sentence(facts)
+    # few splits and a positive gain: the sentence says the test had little power; many splits: it does not
+    few = {**facts, "gain": 0.2, "lo": -0.1, "hi": 0.5, "n_splits": 4}
+    assert "from 4 outer splits only, the corrected interval is wide" in added_sentence(few)
+    assert "outer splits only" not in added_sentence({**few, "n_splits": 25})
+    assert "outer splits only" not in added_sentence({**few, "gain": -0.05})
     sc = board.set_index("strategy")["balanced_accuracy"]
     assert sc["clinical"] > sc["early"] + 0.05  # the covariates carry the outcome; the omics alone do not
     assert sc["clinical"] > sc["naive"] + 0.1

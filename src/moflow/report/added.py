@@ -16,6 +16,9 @@ import pandas as pd
 from moflow.report.html import table
 
 _ALPHA = 0.05
+# fewer outer splits than this (the default 5 folds x 2 repeats; leave-one-site-out gives one per site): the
+# gain's corrected interval is wide, and "nothing detectable" says so
+_FEW_SPLITS = 10
 _LABELS = {"balanced_accuracy": "balanced accuracy", "harrell_c": "Harrell's C", "r2": "R^2"}
 
 
@@ -33,7 +36,7 @@ def added_facts(gains: pd.DataFrame | None, board: pd.DataFrame) -> dict | None:
     -------
     dict or None
         baseline, baseline_score, metric, strategy, gain, lo, hi, p (Holm-adjusted), detectable, n (the
-        strategies compared); None without a gains table or baseline row.
+        strategies compared), n_splits (the paired outer splits); None without a gains table or baseline row.
     """
     if gains is None or not len(gains):
         return None
@@ -60,6 +63,7 @@ def added_facts(gains: pd.DataFrame | None, board: pd.DataFrame) -> dict | None:
         "p": p,
         "detectable": bool(p < _ALPHA and top["gain"] > 0),
         "n": len(g),
+        "n_splits": int(top["n_splits"]) if pd.notna(top.get("n_splits")) else 0,
     }
 
 
@@ -74,6 +78,9 @@ def added_sentence(a: dict) -> str:
     )
     if a["detectable"]:
         return f"Over {base}, {subject} add {a['gain']:+.3f} ({detail})."
+    few = a.get("n_splits", 0)
+    if 0 < few < _FEW_SPLITS and a["gain"] > 0:  # little power: say so, or "nothing" reads as "no gain"
+        detail += f"; from {few} outer splits only, the corrected interval is wide: a gain this large can go undetected"
     return f"Over {base}, {subject} add nothing detectable (the best, {detail})."
 
 
