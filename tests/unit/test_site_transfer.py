@@ -164,5 +164,18 @@ def test_a_small_held_out_site_is_scored_and_called_rough_where_the_user_looks(s
     assert table.set_index("site")["rough"].to_dict() == {"A": False, "B": False, "C": True}
     rows = decisions(layers=[], sites=table, site_column="hospital")
     text = rows["decision"].tolist()
-    assert "held-out site(s) C (3) scored, but roughly: too few samples for a stable score" in text
+    assert "held-out site(s) C (3) scored, but roughly: too small for a stable score" in text
     assert any("hospital" in r for r in rows["reason"])
+    # survival: a concordance rests on the events, so a site is rough by its events, not its samples
+    event = pd.Series([1.0] * 20 + [1.0, 0.0] * 4 + [0.0] + [1.0, 0.0, 0.0], index=y.index)
+    y_surv = pd.DataFrame({"time": np.arange(1.0, 33.0), "event": event}, index=y.index)
+    said = check_sites(y_surv, sites, task="survival", column="hospital", path="config/samples.tsv")
+    rough = [m for m in said if "rough" in m]
+    assert len(rough) == 2, said  # B: 9 samples but 4 events; C: 3 samples, 1 event; A: 20 events
+    assert "site 'B'" in rough[0] and "(9 samples, 4 events; fewer than 5 events)" in rough[0]
+    assert "site 'C'" in rough[1] and "(3 samples, 1 event;" in rough[1]
+    surv = scores.assign(n_events=[20, 5, 1], harrell_c=0.7).drop(columns="balanced_accuracy")
+    table = site_table(surv, {"r1f1": "A", "r1f2": "B", "r1f3": "C"}, task="survival", rough_n=5)
+    assert table.set_index("site")["rough"].to_dict() == {"A": False, "B": False, "C": True}
+    text = decisions(layers=[], sites=table, site_column="hospital")["decision"].tolist()
+    assert "held-out site(s) C (3, 1 event) scored, but roughly: too small for a stable score" in text

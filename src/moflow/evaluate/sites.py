@@ -197,7 +197,8 @@ def check_sites(
     * survival: a site has no event (its concordance cannot be computed).
 
     Returns log lines: the sites and their sizes; a site scored but roughly, having fewer samples than
-    twice the number of classes (classification) or fewer than 5 (regression, survival); a multiclass
+    twice the number of classes (classification), fewer than 5 (regression) or fewer than 5 events
+    (survival); a multiclass
     site lacking a class (no ROC AUC there); a regression site whose outcome is constant.
 
     Parameters
@@ -293,7 +294,12 @@ def check_sites(
         need = rough_below(task)
     for level in levels:
         n = int((s == level).sum())
-        if n < need:
+        if task == "survival":  # a concordance rests on the events
+            n_ev = int((ytr["event"].to_numpy(float) > 0)[s == level].sum())
+            if n_ev < need:
+                size = f"{n} samples, {n_ev} event{'s' * (n_ev != 1)}"
+                messages.append(f"{where(level)} is scored, but its score is rough ({size}; fewer than {need} events)")
+        elif n < need:
             messages.append(f"{where(level)} is scored, but its score is rough (n = {n} samples; fewer than {need})")
     return messages
 
@@ -301,7 +307,7 @@ def check_sites(
 def rough_below(task: str, n_classes: int = 2) -> int:
     """The held-out size below which a site's score is rough.
 
-    Twice the number of classes (classification), 5 samples otherwise.
+    Twice the number of classes (classification), 5 samples (regression), 5 events (survival).
 
     Parameters
     ----------
@@ -344,8 +350,8 @@ def site_table(
         otherwise its scoreboard (:func:`moflow.evaluate.ranking.scoreboard`: one row per strategy, a
         column ``strategy`` or the strategies as index, and the metric columns).
     rough_n : int, optional
-        The held-out size below which a site's score is rough (:func:`rough_below`): a column ``rough``,
-        true there.
+        The held-out size below which a site's score is rough (:func:`rough_below`; survival: its events):
+        a column ``rough``, true there.
 
     Returns
     -------
@@ -385,7 +391,8 @@ def site_table(
             out[f"{m}_pooled_cv"] = out["strategy"].map(board[m]).astype(float)
         out[f"{m}_drop"] = out[m].astype(float) - out[f"{m}_pooled_cv"]
     if rough_n is not None:
-        out["rough"] = out["n_test"].astype(float) < rough_n
+        size = out["n_events"] if task == "survival" and "n_events" in out.columns else out["n_test"]
+        out["rough"] = size.astype(float) < rough_n
     return out.sort_values(["strategy", "site"], kind="stable").reset_index(drop=True)
 
 

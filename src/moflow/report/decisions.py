@@ -345,12 +345,16 @@ def _evaluation_rows(clinical: pd.DataFrame | None, sites: pd.DataFrame | None, 
         )
         if "rough" in first.columns and first["rough"].astype(str).str.lower().eq("true").any():
             rough = first[first["rough"].astype(str).str.lower().eq("true")]
-            names = ", ".join(f"{_text(r.site)} ({int(r.n_test)})" for r in rough.itertuples(index=False))
+            names = ", ".join(
+                f"{_text(r.site)} ({int(r.n_test)}"
+                + (f", {int(r.n_events)} event{'s' * (int(r.n_events) != 1)})" if "n_events" in rough else ")")
+                for r in rough.itertuples(index=False)
+            )
             rows.append(
                 _row(
                     "evaluate",
                     "",
-                    f"held-out site(s) {names} scored, but roughly: too few samples for a stable score",
+                    f"held-out site(s) {names} scored, but roughly: too small for a stable score",
                     "their column 'rough' in results/evaluate/sites.tsv; read their scores with their size, or "
                     f"merge small sites in the sheet's column '{site_column}'",
                 )
