@@ -139,7 +139,15 @@ def added_html(
             "<h3>Transfer to an unseen site</h3><p>Each site held out once, every strategy trained on the other "
             "sites: the score on the held-out site beside the same site's samples scored by the pooled CV, "
             "where the site was seen in training (<code>_pooled_cv</code>); <code>_drop</code> is the difference, "
-            "negative where leaving the site out costs. The scoreboard above is that of the held-out sites.</p>"
+            "negative where leaving the site out costs. The scoreboard above is that of the held-out sites."
+            + (
+                " <code>rough</code>: a site too small for a stable score (fewer held-out samples than twice "
+                "the classes, than 5 for a continuous outcome, or fewer than 5 events); read its score with "
+                "its size."
+                if "rough" in sites.columns
+                else ""
+            )
+            + "</p>"
         )
         out.append(table(sites, max_rows=300))
     if shift is not None and len(shift):
