@@ -143,6 +143,7 @@ def test_the_report_section_shows_the_sites_and_the_shift(shifted):
     page = added_html(facts, shifted["gains"], None, shifted["sites"], shifted["shift"])
     assert "Transfer to an unseen site" in page and "Shift of a held-out site" in page
     assert "balanced_accuracy_drop" in page and "auc_nearest_site" in page
+    assert "<code>rough</code>: a site too small for a stable score" in page
 
 
 def test_a_small_held_out_site_is_scored_and_called_rough_where_the_user_looks(shifted):
