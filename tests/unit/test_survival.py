@@ -476,3 +476,14 @@ def test_censoring_fitted_once_gives_sksurv_values_exactly(seed):
     grid = np.quantile(t, [0.1, 0.4, 0.6, 0.9])
     surv = np.exp(-np.outer(np.exp(r), grid) / 10)
     assert sv.integrated_brier(tt, te, t, e, surv, grid) == integrated_brier_score(train, test, surv, grid)
+
+
+def test_every_training_sample_censored_fails_where_it_did():
+    """The censoring distribution is fitted at its first use: with every training sample censored, Uno's C and
+    the Brier score are NaN and the time-dependent AUC raises, as when sksurv fitted it inside each metric."""
+    tt, te = np.array([1.0, 2.0, 3.0, 4.0]), np.zeros(4, bool)
+    t, e, r = np.array([1.0, 2.0, 2.5, 3.0]), np.array([1, 1, 0, 1], bool), np.array([3.0, 2.0, 1.0, 0.0])
+    assert np.isnan(sv.uno_c(tt, te, t, e, r))
+    assert np.isnan(sv.integrated_brier(tt, te, t, e, np.full((4, 2), 0.5), [1.5, 2.5]))
+    with pytest.raises(ValueError, match="all samples are censored"):
+        sv.time_auc(tt, te, t, e, r, [2.0])

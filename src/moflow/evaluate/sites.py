@@ -198,8 +198,8 @@ def check_sites(
 
     Returns log lines: the sites and their sizes; a site scored but roughly, having fewer samples than
     twice the number of classes (classification), fewer than 5 (regression) or fewer than 5 events
-    (survival); a multiclass
-    site lacking a class (no ROC AUC there); a regression site whose outcome is constant.
+    (survival) (:func:`rough_below`); a multiclass site lacking a class (no ROC AUC there); a regression
+    site whose outcome is constant.
 
     Parameters
     ----------

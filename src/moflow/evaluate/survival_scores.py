@@ -57,6 +57,26 @@ def harrell_c(time, event, risk) -> float:
         return float("nan")
 
 
+def _step(unique_time: np.ndarray, prob: np.ndarray, time) -> np.ndarray:
+    """A Kaplan-Meier step function at ``time``, as sksurv's ``SurvivalFunctionEstimator.predict_proba``.
+
+    0 beyond the last time where it reached 0, ValueError beyond it where it did not.
+    """
+    time = np.asarray(time, float)
+    extends = time > unique_time[-1]
+    if prob[-1] > 0 and extends.any():
+        raise ValueError(f"time must be smaller than largest observed time point: {unique_time[-1]}")
+    out = np.empty(time.shape, dtype=float)
+    out[extends] = 0.0
+    valid = ~extends
+    idx = np.searchsorted(unique_time, time[valid])
+    eps = np.finfo(unique_time.dtype).eps
+    exact = np.absolute(unique_time[idx] - time[valid]) < eps
+    idx[~exact] -= 1
+    out[valid] = prob[idx]
+    return out
+
+
 class TrainingCensoring:
     """The training samples' censoring survival G, fitted once (sksurv's ``CensoringDistributionEstimator``).
 
@@ -73,37 +93,34 @@ class TrainingCensoring:
     """
 
     def __init__(self, train_time, train_event):
-        tt, te = _vec(train_time), _event(train_event)
-        self.n = len(tt)
-        self.t_max = float(tt.max()) if self.n else float("nan")
-        if not self.n:
+        self._tt, self._te = _vec(train_time), _event(train_event)
+        self.n = len(self._tt)
+        self.t_max = float(self._tt.max()) if self.n else float("nan")
+        self.unique_time = self.prob = None
+
+    def _fit(self) -> None:
+        """Fit G at the first use, where sksurv fitted it.
+
+        Its errors (every training sample censored, for instance) are raised where they were.
+        """
+        if self.unique_time is not None:
             return
+        tt, te = self._tt, self._te
         if te.all():  # as sksurv: no censoring, G = 1
             self.unique_time, self.prob = np.unique(tt), np.ones(len(np.unique(tt)))
-        else:
-            from sksurv.nonparametric import CensoringDistributionEstimator
+            return
+        from sksurv.nonparametric import CensoringDistributionEstimator
 
-            cens = CensoringDistributionEstimator().fit(as_structured(tt, te))
-            self.unique_time, self.prob = cens.unique_time_, cens.prob_
+        cens = CensoringDistributionEstimator().fit(as_structured(tt, te))
+        self.unique_time, self.prob = cens.unique_time_, cens.prob_
 
     def proba(self, time: np.ndarray) -> np.ndarray:
         """G at ``time``, as sksurv's ``predict_proba``.
 
         0 beyond the last time where G reached 0, ValueError beyond it where it did not.
         """
-        time = np.asarray(time, float)
-        extends = time > self.unique_time[-1]
-        if self.prob[-1] > 0 and extends.any():
-            raise ValueError(f"time must be smaller than largest observed time point: {self.unique_time[-1]}")
-        out = np.empty(time.shape, dtype=float)
-        out[extends] = 0.0
-        valid = ~extends
-        idx = np.searchsorted(self.unique_time, time[valid])
-        eps = np.finfo(self.unique_time.dtype).eps
-        exact = np.absolute(self.unique_time[idx] - time[valid]) < eps
-        idx[~exact] -= 1
-        out[valid] = self.prob[idx]
-        return out
+        self._fit()
+        return _step(self.unique_time, self.prob, time)
 
     def uno_c(self, time, event, risk, tau: float | None = None) -> float:
         """Uno's C of test samples: :func:`uno_c` with this censoring distribution."""
@@ -284,9 +301,7 @@ def _cumulative_dynamic_auc(
     # SurvivalFunctionEstimator: kaplan_meier_estimator, then its step lookup)
     uniq, n_events, n_at_risk, _ = _compute_counts(km_event, km_time)
     ratio = np.divide(n_events, n_at_risk, out=np.zeros(uniq.shape[0], dtype=float), where=n_events != 0)
-    km = TrainingCensoring.__new__(TrainingCensoring)
-    km.unique_time, km.prob = np.r_[-np.inf, uniq], np.r_[1.0, np.cumprod(1.0 - ratio)]
-    s_times = km.proba(times)
+    s_times = _step(np.r_[-np.inf, uniq], np.r_[1.0, np.cumprod(1.0 - ratio)], times)
     d = -np.diff(np.r_[1.0, s_times])
     return scores, (scores * d).sum() / (1.0 - s_times[-1])
 
